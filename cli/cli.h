@@ -1,0 +1,57 @@
+/* cli.h: what the command files share: exit codes, terminal output,
+ * option helpers. The CLI uses only the public API of libswefreq-load. */
+#ifndef SFL_CLI_H
+#define SFL_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "swefreq/swefreq.h"
+
+/* Exit codes (documented in the README and --help). */
+enum {
+    EXIT_OK = 0,
+    EXIT_INTERNAL = 1,    /* out of memory, threads, a bug            */
+    EXIT_USAGE = 2,       /* bad command line                         */
+    EXIT_INPUT = 3,       /* a source file or manifest is bad         */
+    EXIT_OUTPUT = 4,      /* cannot write the dump/manifest/rejects   */
+    EXIT_MISMATCH = 5,    /* verify found a difference                */
+    EXIT_UNREACHABLE = 6, /* server unreachable or timed out          */
+    EXIT_AUTH = 7,        /* authentication failed                    */
+    EXIT_SERVER = 8,      /* the server refused a write or a shape    */
+    EXIT_INTERRUPTED = 130
+};
+
+extern const char *cli_prog;
+extern const char *cli_exit_codes_help;
+
+int cli_exit_code(const sfl_error_t *err);
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_print_error(const sfl_error_t *err);
+
+/* Terminal output for a job: log messages, progress on a TTY. */
+typedef struct {
+    bool quiet;
+    bool tty;
+    unsigned warnings;
+    bool progress_shown;
+} cli_term_t;
+void cli_term_init(cli_term_t *t, bool quiet);
+void cli_log(void *ud, sfl_log_level_t level, const char *msg);
+void cli_progress(void *ud, const sfl_progress_t *p);
+void cli_progress_done(cli_term_t *t);
+
+/* Parses a non-negative integer option; false (and a message) if bad. */
+bool cli_parse_u64(const char *opt, const char *s, unsigned long long *out);
+
+/* A human summary of a finished job, to stderr. */
+void cli_print_summary(const sfl_job_t *job, const char *what);
+
+/* The verify report, human form, to stdout. */
+void cli_print_verify(const sfl_verify_report_t *r);
+
+int cmd_dump(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+
+#endif

@@ -1,0 +1,154 @@
+/* cmd_dump.c: `swefreq-load dump`: convert to a mongorestore-compatible
+ * dump, or parse only (--dry-run), or print documents (--format jsonl). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert_opts.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: %s dump --out DIR [--db NAME] [--vcf FILE]... [--coverage FILE]... [options]\n"
+            "       %s dump --dry-run [--vcf FILE]... [--coverage FILE]...\n"
+            "       %s dump --format jsonl [--vcf FILE]... [--coverage FILE]...\n"
+            "\n"
+            "Converts sites VCFs and coverage files into the SweFreq browser's documents and\n"
+            "writes DIR/NAME/variants.bson, base_coverage.bson, their .metadata.json (with the\n"
+            "browser's indexes) and manifest.json, so that `mongorestore DIR` loads them.\n"
+            "\n"
+            "  --out DIR             the dump folder\n"
+            "  --db NAME             database name (default: swefreq)\n"
+            "  --dry-run             parse and encode everything, write nothing\n"
+            "  --format F            bson (default) or jsonl: documents as relaxed extended\n"
+            "                        JSON lines on stdout, nothing else written\n"
+            "  --manifest FILE       also write the manifest to FILE\n"
+            "%s"
+            "  -h, --help            this help\n"
+            "\n%s",
+            cli_prog, cli_prog, cli_prog, CLI_CONVERT_HELP, cli_exit_codes_help);
+}
+
+int cmd_dump(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CLI_CONVERT_LONGOPTS,
+        {"out", required_argument, NULL, 'o'},
+        {"db", required_argument, NULL, 'd'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"format", required_argument, NULL, 'f'},
+        {"manifest", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    cli_convert_t c;
+    cli_convert_init(&c);
+    const char *out = NULL, *db = "swefreq", *format = "bson", *manifest = NULL;
+    bool dry = false;
+    int ch, rc = EXIT_OK;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        int r = cli_convert_option(&c, ch, optarg);
+        if (r < 0) {
+            cli_convert_free(&c);
+            return EXIT_USAGE;
+        }
+        if (r > 0)
+            continue;
+        switch (ch) {
+        case 'o': out = optarg; break;
+        case 'd': db = optarg; break;
+        case 'n': dry = true; break;
+        case 'f': format = optarg; break;
+        case 'm': manifest = optarg; break;
+        case 'h': usage(stdout); cli_convert_free(&c); return EXIT_OK;
+        default:
+            fprintf(stderr, "Try '%s dump --help'.\n", cli_prog);
+            cli_convert_free(&c);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        cli_error("unexpected argument '%s' (source files need --vcf or --coverage)",
+                  argv[optind]);
+        cli_convert_free(&c);
+        return EXIT_USAGE;
+    }
+    bool jsonl = strcmp(format, "jsonl") == 0;
+    if (!jsonl && strcmp(format, "bson") != 0) {
+        cli_error("--format must be bson or jsonl, not '%s'", format);
+        cli_convert_free(&c);
+        return EXIT_USAGE;
+    }
+    if (jsonl && c.json) {
+        cli_error("--format jsonl prints documents on stdout; it cannot be combined with --json");
+        cli_convert_free(&c);
+        return EXIT_USAGE;
+    }
+    if (!dry && !jsonl && !out) {
+        cli_error("--out DIR is required (or --dry-run, or --format jsonl)");
+        cli_convert_free(&c);
+        return EXIT_USAGE;
+    }
+    sfl_job_t *job = cli_convert_job(&c, &rc);
+    if (!job) {
+        cli_convert_free(&c);
+        return rc;
+    }
+    sfl_error_t err;
+    sfl_sink_t *sink = dry     ? sfl_sink_null_new()
+                       : jsonl ? sfl_sink_jsonl_new(stdout)
+                               : sfl_sink_dump_new(out, db, &err);
+    if (!sink) {
+        if (!dry && !jsonl)
+            cli_print_error(&err);
+        else
+            cli_error("out of memory");
+        sfl_job_destroy(job);
+        cli_convert_free(&c);
+        return dry || jsonl ? EXIT_INTERNAL : cli_exit_code(&err);
+    }
+    bool ok = sfl_job_run(job, sink, &err);
+    cli_progress_done(&c.term);
+    if (!ok) {
+        cli_print_error(&err);
+        rc = cli_exit_code(&err);
+    } else if (manifest && !sfl_manifest_write_file(sfl_job_manifest(job), manifest, &err)) {
+        cli_print_error(&err);
+        rc = cli_exit_code(&err);
+    }
+    if (c.json) {
+        char *js = sfl_job_summary_json(job);
+        if (js) {
+            /* One object: the summary, plus the outcome. */
+            size_t n = strlen(js);
+            if (n && js[n - 1] == '}')
+                js[n - 1] = '\0';
+            printf("%s, \"ok\" : %s, \"exit_code\" : %d, \"error\" : ", js, rc ? "false" : "true",
+                   rc);
+            if (rc) {
+                putchar('"');
+                for (const char *p = err.message; *p; p++) {
+                    if (*p == '"' || *p == '\\')
+                        printf("\\%c", *p);
+                    else if ((unsigned char)*p < 0x20)
+                        printf("\\u%04x", *p);
+                    else
+                        putchar(*p);
+                }
+                putchar('"');
+            } else {
+                printf("null");
+            }
+            printf(" }\n");
+            free(js);
+        }
+    } else if (!c.quiet) {
+        cli_print_summary(job, ok ? (dry ? "dry run" : jsonl ? "converted" : "dump written")
+                                  : "stopped");
+        if (ok && !dry && !jsonl)
+            fprintf(stderr, "  dump: %s/%s (manifest.json beside the data)\n", out, db);
+    }
+    sfl_sink_destroy(sink);
+    sfl_job_destroy(job);
+    cli_convert_free(&c);
+    return rc;
+}

@@ -1,0 +1,182 @@
+/* common.c: exit codes, messages, progress and summaries for every command.
+ *
+ * The CLI owns the terminal: errors and warnings go to stderr, progress is
+ * drawn only when stderr is a terminal, and results (JSON summaries,
+ * verify reports) go to stdout.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char *cli_prog = "swefreq-load";
+
+const char *cli_exit_codes_help =
+    "Exit codes:\n"
+    "  0    success (verify: everything matches)\n"
+    "  1    internal error (out of memory, threads)\n"
+    "  2    usage error (bad command line)\n"
+    "  3    bad input: a source file or manifest is missing, corrupt or invalid\n"
+    "  4    cannot write output (dump, manifest, rejects file)\n"
+    "  5    verify found a difference\n"
+    "  6    server unreachable or timed out\n"
+    "  7    server authentication failed\n"
+    "  8    server refused a write, or cannot store the document shape\n"
+    "  130  interrupted\n";
+
+int cli_exit_code(const sfl_error_t *e)
+{
+    switch (e->code) {
+    case SFL_OK: return EXIT_OK;
+    case SFL_E_USAGE: return EXIT_USAGE;
+    case SFL_E_OPEN: case SFL_E_COMPRESSION: case SFL_E_HEADER: case SFL_E_LINE:
+    case SFL_E_UNSORTED: case SFL_E_DUPLICATE: case SFL_E_TOO_MANY_ERRORS: case SFL_E_MANIFEST:
+        return EXIT_INPUT;
+    case SFL_E_WRITE: return EXIT_OUTPUT;
+    case SFL_E_MISMATCH: return EXIT_MISMATCH;
+    case SFL_E_SERVER_UNREACHABLE: case SFL_E_SERVER_TIMEOUT: return EXIT_UNREACHABLE;
+    case SFL_E_SERVER_AUTH: return EXIT_AUTH;
+    case SFL_E_SERVER_WRITE: case SFL_E_SERVER_CAPABILITY: case SFL_E_SERVER: return EXIT_SERVER;
+    case SFL_E_CANCELLED: return EXIT_INTERRUPTED;
+    default: return EXIT_INTERNAL;
+    }
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: error: ", cli_prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void cli_print_error(const sfl_error_t *err)
+{
+    cli_error("%s", err->message[0] ? err->message : sfl_error_code_name(err->code));
+}
+
+void cli_term_init(cli_term_t *t, bool quiet)
+{
+    memset(t, 0, sizeof *t);
+    t->quiet = quiet;
+    t->tty = !quiet && isatty(STDERR_FILENO);
+}
+
+void cli_progress_done(cli_term_t *t)
+{
+    if (t->progress_shown) {
+        fputs("\r\033[K", stderr);
+        t->progress_shown = false;
+    }
+}
+
+void cli_log(void *ud, sfl_log_level_t level, const char *msg)
+{
+    cli_term_t *t = ud;
+    if (t->quiet || level == SFL_LOG_INFO)
+        return;
+    cli_progress_done(t);
+    if (level == SFL_LOG_WARNING && ++t->warnings > 20) {
+        if (t->warnings == 21)
+            fprintf(stderr, "%s: warning: further warnings are not shown (see the summary and "
+                            "the rejects file)\n", cli_prog);
+        return;
+    }
+    fprintf(stderr, "%s: %s: %s\n", cli_prog, level == SFL_LOG_ERROR ? "error" : "warning", msg);
+}
+
+void cli_progress(void *ud, const sfl_progress_t *p)
+{
+    cli_term_t *t = ud;
+    if (!t->tty)
+        return;
+    double frac = p->bytes_total ? (double)p->bytes_done / (double)p->bytes_total : 0;
+    double rate = p->seconds > 0 ? (double)p->docs / p->seconds : 0;
+    double eta = frac > 0.001 ? p->seconds * (1 - frac) / frac : 0;
+    fprintf(stderr, "\r\033[K%5.1f%%  %llu documents  %.0f docs/s  ETA %d:%02d", frac * 100,
+            (unsigned long long)p->docs, rate, (int)eta / 60, (int)eta % 60);
+    fflush(stderr);
+    t->progress_shown = true;
+}
+
+bool cli_parse_u64(const char *opt, const char *s, unsigned long long *out)
+{
+    char *end = NULL;
+    if (!s || !*s || *s == '-') {
+        cli_error("%s needs a non-negative integer, not '%s'", opt, s ? s : "");
+        return false;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end) {
+        cli_error("%s needs a non-negative integer, not '%s'", opt, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+void cli_print_summary(const sfl_job_t *job, const char *what)
+{
+    const sfl_summary_t *s = sfl_job_summary(job);
+    fprintf(stderr, "%s: %s: %llu records read from %llu file%s in %.2f s (%d thread%s)\n",
+            cli_prog, what, (unsigned long long)s->records_read, (unsigned long long)s->sources,
+            s->sources == 1 ? "" : "s", s->seconds, s->threads, s->threads == 1 ? "" : "s");
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        if (s->docs[c])
+            fprintf(stderr, "  %-14s %llu documents, %.1f MB of BSON\n",
+                    sfl_collection_name((sfl_collection_t)c), (unsigned long long)s->docs[c],
+                    (double)s->bson_bytes[c] / 1e6);
+    if (s->rejected) {
+        fprintf(stderr, "  rejected lines: %llu (", (unsigned long long)s->rejected);
+        bool first = true;
+        for (uint32_t i = 0; i < 64; i++)
+            if (s->rejected_by_code[i]) {
+                fprintf(stderr, "%s%s %llu", first ? "" : ", ", sfl_error_code_name(i),
+                        (unsigned long long)s->rejected_by_code[i]);
+                first = false;
+            }
+        fprintf(stderr, ")\n");
+    }
+    if (s->no_alt_sites)
+        fprintf(stderr, "  sites without ALT: %llu\n", (unsigned long long)s->no_alt_sites);
+    if (s->coverage_thinned)
+        fprintf(stderr, "  coverage rows left out by --coverage-step: %llu\n",
+                (unsigned long long)s->coverage_thinned);
+    if (s->csq_unmatched)
+        fprintf(stderr, "  CSQ entries matching no ALT: %llu\n",
+                (unsigned long long)s->csq_unmatched);
+    if (s->non_finite)
+        fprintf(stderr, "  NaN/Inf numbers stored as null: %llu\n",
+                (unsigned long long)s->non_finite);
+    for (size_t i = 0; i < s->n_missing; i++)
+        fprintf(stderr, "  lines lacking %s: %llu (stored as null)\n", s->missing_names[i],
+                (unsigned long long)s->missing_counts[i]);
+}
+
+void cli_print_verify(const sfl_verify_report_t *r)
+{
+    for (size_t i = 0; i < sfl_verify_report_n_collections(r); i++) {
+        const sfl_verify_item_t *it = sfl_verify_report_collection(r, i);
+        printf("collection %-14s %-15s expected %llu documents, digest %s", it->name,
+               sfl_verify_status_name(it->status), (unsigned long long)it->expected_count,
+               it->expected_digest);
+        if (it->status != SFL_VERIFY_OK && it->status != SFL_VERIFY_ABSENT)
+            printf("; found %llu, digest %s", (unsigned long long)it->actual_count,
+                   it->actual_digest);
+        printf("\n");
+    }
+    for (size_t i = 0; i < sfl_verify_report_n_sources(r); i++) {
+        const sfl_verify_item_t *it = sfl_verify_report_source(r, i);
+        printf("source     %s: %s", it->name, sfl_verify_status_name(it->status));
+        if (it->status == SFL_VERIFY_CHANGED)
+            printf(" (expected %llu bytes xxh3 %s, found %llu bytes xxh3 %s)",
+                   (unsigned long long)it->expected_count, it->expected_digest,
+                   (unsigned long long)it->actual_count, it->actual_digest);
+        printf("\n");
+    }
+    printf("%s\n", sfl_verify_report_ok(r) ? "verify: OK" : "verify: FAILED");
+}

@@ -1,0 +1,108 @@
+/* convert_opts.c: the shared conversion options and the job they build. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert_opts.h"
+
+void cli_convert_init(cli_convert_t *c)
+{
+    memset(c, 0, sizeof *c);
+    sfl_options_init(&c->opt);
+}
+
+void cli_convert_free(cli_convert_t *c)
+{
+    free(c->vcf);
+    free(c->cov);
+}
+
+static bool push(const char ***a, size_t *n, const char *v)
+{
+    const char **q = realloc(*a, (*n + 1) * sizeof *q);
+    if (!q)
+        return false;
+    q[(*n)++] = v;
+    *a = q;
+    return true;
+}
+
+int cli_convert_option(cli_convert_t *c, int id, const char *arg)
+{
+    unsigned long long v;
+    switch (id) {
+    case 1000: return push(&c->vcf, &c->n_vcf, arg) ? 1 : -1;
+    case 1001: return push(&c->cov, &c->n_cov, arg) ? 1 : -1;
+    case 1002:
+        if (!sfl_style_parse(arg, &c->opt.style)) {
+            cli_error("--style must be auto, exac, swegen or gnomad, not '%s'", arg);
+            return -1;
+        }
+        return 1;
+    case 1003:
+        if (!sfl_histograms_parse(arg, &c->opt.histograms)) {
+            cli_error("--histograms must be pairs, columns or none, not '%s'", arg);
+            return -1;
+        }
+        return 1;
+    case 1004:
+        if (!cli_parse_u64("--coverage-step", arg, &v))
+            return -1;
+        if (v < 1 || v > 1000000000ull) {
+            cli_error("--coverage-step must be from 1 to 1000000000");
+            return -1;
+        }
+        c->opt.coverage_step = (uint32_t)v;
+        return 1;
+    case 1005:
+        if (!cli_parse_u64("--threads", arg, &v))
+            return -1;
+        if (v > 256) {
+            cli_error("--threads must be from 0 (all cores) to 256");
+            return -1;
+        }
+        c->opt.threads = (int)v;
+        return 1;
+    case 1006:
+        if (!cli_parse_u64("--max-errors", arg, &v))
+            return -1;
+        c->opt.max_errors = v;
+        return 1;
+    case 1007: c->opt.rejects_path = arg; return 1;
+    case 1008: c->json = true; return 1;
+    case 1009: c->quiet = true; return 1;
+    case 1010:
+        if (!cli_parse_u64("--chunk-size", arg, &v))
+            return -1;
+        c->opt.chunk_bytes = (size_t)v;
+        return 1;
+    default: return 0;
+    }
+}
+
+sfl_job_t *cli_convert_job(cli_convert_t *c, int *exit_code)
+{
+    if (c->n_vcf == 0 && c->n_cov == 0) {
+        cli_error("nothing to do: give at least one --vcf or --coverage file");
+        *exit_code = EXIT_USAGE;
+        return NULL;
+    }
+    cli_term_init(&c->term, c->quiet);
+    c->opt.log = cli_log;
+    c->opt.log_ud = &c->term;
+    c->opt.progress = cli_progress;
+    c->opt.progress_ud = &c->term;
+    sfl_error_t err;
+    sfl_job_t *job = sfl_job_new(&c->opt, &err);
+    bool ok = job != NULL;
+    for (size_t i = 0; ok && i < c->n_vcf; i++)
+        ok = sfl_job_add_source(job, SFL_SOURCE_VCF, c->vcf[i], &err);
+    for (size_t i = 0; ok && i < c->n_cov; i++)
+        ok = sfl_job_add_source(job, SFL_SOURCE_COVERAGE, c->cov[i], &err);
+    if (!ok) {
+        cli_print_error(&err);
+        *exit_code = cli_exit_code(&err);
+        sfl_job_destroy(job);
+        return NULL;
+    }
+    return job;
+}

@@ -1,0 +1,49 @@
+/* convert_opts.h: the options every converting command shares (sources,
+ * style, histograms, threads, errors) and building a job from them. */
+#ifndef SFL_CONVERT_OPTS_H
+#define SFL_CONVERT_OPTS_H
+
+#include <getopt.h>
+
+#include "cli.h"
+
+typedef struct {
+    sfl_options_t opt;
+    const char **vcf;
+    size_t n_vcf;
+    const char **cov;
+    size_t n_cov;
+    bool json;
+    bool quiet;
+    cli_term_t term;
+} cli_convert_t;
+
+/* getopt_long entries for the shared options; ids start at 1000. */
+#define CLI_CONVERT_LONGOPTS                                                                      \
+    {"vcf", required_argument, NULL, 1000}, {"coverage", required_argument, NULL, 1001},          \
+        {"style", required_argument, NULL, 1002}, {"histograms", required_argument, NULL, 1003},  \
+        {"coverage-step", required_argument, NULL, 1004},                                         \
+        {"threads", required_argument, NULL, 1005}, {"max-errors", required_argument, NULL, 1006}, \
+        {"rejects", required_argument, NULL, 1007}, {"json", no_argument, NULL, 1008},            \
+        {"quiet", no_argument, NULL, 1009}, {"chunk-size", required_argument, NULL, 1010}
+
+#define CLI_CONVERT_HELP                                                                          \
+    "  --vcf FILE            a sites VCF (bgzipped or plain); repeat for more files\n"            \
+    "  --coverage FILE       a coverage file (bgzipped or plain); repeat for more\n"              \
+    "  --style S             auto (default), exac, swegen or gnomad: INFO field names\n"          \
+    "  --histograms H        pairs (default, the browser's), columns or none\n"                   \
+    "  --coverage-step N     keep only coverage rows whose pos is a multiple of N (1)\n"          \
+    "  --threads N           parser threads (default: number of cores)\n"                         \
+    "  --max-errors N        skip up to N bad lines instead of stopping (default 0)\n"            \
+    "  --rejects FILE        write skipped lines there, each after a '## reason' line\n"          \
+    "  --json                print the summary as JSON on stdout\n"                               \
+    "  --quiet               no warnings or progress on stderr\n"
+
+void cli_convert_init(cli_convert_t *c);
+void cli_convert_free(cli_convert_t *c);
+/* Handles a shared option; 1 = handled, 0 = not ours, -1 = bad value. */
+int cli_convert_option(cli_convert_t *c, int id, const char *arg);
+/* A job with every source added; NULL (message printed) on failure. */
+sfl_job_t *cli_convert_job(cli_convert_t *c, int *exit_code);
+
+#endif

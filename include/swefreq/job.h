@@ -1,0 +1,136 @@
+/* swefreq/job.h: one conversion run, from source files to a sink.
+ *
+ * A job holds the options and the list of sources. sfl_job_run() reads each
+ * source in the order added, converts it on a pool of parser threads, puts
+ * the resulting batches back in input order, checks order and uniqueness,
+ * digests every document and hands the batches to the sink; at the end it
+ * commits the sink with a manifest of exactly what it wrote, or aborts it.
+ *
+ * Thread safety: a job is not safe for concurrent use; distinct jobs are.
+ * Callbacks are called from the thread that called sfl_job_run().
+ */
+#ifndef SWEFREQ_JOB_H
+#define SWEFREQ_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swefreq/error.h"
+#include "swefreq/sink.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How the INFO fields of a dataset are named (see the README). */
+typedef enum {
+    SFL_STYLE_AUTO = 0, /* detect from the header */
+    SFL_STYLE_EXAC = 1,
+    SFL_STYLE_SWEGEN = 2,
+    SFL_STYLE_GNOMAD = 3
+} sfl_style_t;
+
+/* "auto", "exac", "swegen", "gnomad"; and the reverse (false if unknown). */
+SFL_API const char *sfl_style_name(sfl_style_t s);
+SFL_API bool sfl_style_parse(const char *name, sfl_style_t *out);
+
+/* How DP_HIST / GQ_HIST become genotype_depths / genotype_qualities. */
+typedef enum {
+    SFL_HIST_PAIRS = 0,   /* [[[mid, count], ...], [...]]: the browser's   */
+    SFL_HIST_COLUMNS = 1, /* [{mids: [...], counts: [...]}, {...}]         */
+    SFL_HIST_NONE = 2     /* left out                                      */
+} sfl_histograms_t;
+
+SFL_API const char *sfl_histograms_name(sfl_histograms_t h);
+SFL_API bool sfl_histograms_parse(const char *name, sfl_histograms_t *out);
+
+typedef enum { SFL_SOURCE_VCF = 0, SFL_SOURCE_COVERAGE = 1 } sfl_source_kind_t;
+
+typedef enum { SFL_LOG_ERROR = 0, SFL_LOG_WARNING = 1, SFL_LOG_INFO = 2 } sfl_log_level_t;
+
+/* Receives the library's messages; `msg` is valid during the call only. */
+typedef void (*sfl_log_fn)(void *ud, sfl_log_level_t level, const char *msg);
+
+typedef struct {
+    uint64_t bytes_done;  /* compressed bytes consumed, all sources  */
+    uint64_t bytes_total; /* sum of the sources' file sizes          */
+    uint64_t docs;        /* documents handed to the sink            */
+    double seconds;       /* since sfl_job_run started               */
+    const char *source;   /* current source path                     */
+} sfl_progress_t;
+
+typedef void (*sfl_progress_fn)(void *ud, const sfl_progress_t *p);
+
+typedef struct {
+    size_t struct_size;         /* set by sfl_options_init              */
+    int threads;                /* parser threads; 0 = number of cores  */
+    sfl_style_t style;          /* default SFL_STYLE_AUTO               */
+    sfl_histograms_t histograms;/* default SFL_HIST_PAIRS               */
+    uint32_t coverage_step;     /* keep pos % step == 0; default 1      */
+    uint64_t max_errors;        /* bad lines to skip before failing; 0  */
+    const char *rejects_path;   /* skipped lines go here; NULL = none   */
+    size_t chunk_bytes;         /* text per parser job; default 1 MiB   */
+    int queue_per_thread;       /* jobs in flight per thread; default 2 */
+    sfl_log_fn log;             /* NULL = messages are dropped          */
+    void *log_ud;
+    sfl_progress_fn progress;   /* NULL = none; called ~4 times/second  */
+    void *progress_ud;
+} sfl_options_t;
+
+/* Fills `opt` with the defaults above. */
+SFL_API void sfl_options_init(sfl_options_t *opt);
+
+/* Counts for the end-of-run summary. Plain data, owned by the job. */
+typedef struct {
+    uint64_t sources;
+    uint64_t records_read;            /* data lines read                  */
+    uint64_t docs[SFL_N_COLLECTIONS]; /* documents written per collection */
+    uint64_t bson_bytes[SFL_N_COLLECTIONS];
+    uint64_t bytes_read;              /* uncompressed text bytes          */
+    uint64_t file_bytes;              /* compressed bytes on disk         */
+    uint64_t rejected;                /* lines skipped under --max-errors */
+    uint64_t rejected_by_code[64];    /* indexed by sfl_error_code_t      */
+    uint64_t no_alt_sites;            /* lines whose ALT is '.'           */
+    uint64_t blank_lines;
+    uint64_t coverage_thinned;        /* rows left out by coverage_step   */
+    uint64_t csq_unmatched;           /* CSQ entries matching no ALT      */
+    uint64_t non_finite;              /* NaN/Inf numbers written as null  */
+    size_t n_missing;                 /* expected fields lacking on lines */
+    const char *const *missing_names;
+    const uint64_t *missing_counts;
+    double seconds;
+    int threads;
+} sfl_summary_t;
+
+typedef struct sfl_job sfl_job_t;
+
+/* Creates a job; `opt` is copied (strings are copied too); NULL = defaults.
+ * Returns NULL with err filled on an invalid option. */
+SFL_API sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err) SFL_WUR;
+
+/* Adds a source file; `path` is copied. Files are read in the order added.
+ * Fails only on a bad argument: files are opened by sfl_job_run. */
+SFL_API bool sfl_job_add_source(sfl_job_t *job, sfl_source_kind_t kind,
+                                const char *path, sfl_error_t *err) SFL_WUR;
+
+/* Runs the job into `sink` (borrowed). Returns true when every source was
+ * converted and the sink committed. On false the sink has been aborted and
+ * err says why; the summary still holds the counts so far. A job runs once. */
+SFL_API bool sfl_job_run(sfl_job_t *job, sfl_sink_t *sink, sfl_error_t *err) SFL_WUR;
+
+/* The counts; valid until the job is destroyed. */
+SFL_API const sfl_summary_t *sfl_job_summary(const sfl_job_t *job);
+
+/* The manifest of the last successful run, or NULL; owned by the job. */
+SFL_API const sfl_manifest_t *sfl_job_manifest(const sfl_job_t *job);
+
+/* The summary as a JSON object (malloc'd; free() it). */
+SFL_API char *sfl_job_summary_json(const sfl_job_t *job);
+
+/* Accepts NULL. */
+SFL_API void sfl_job_destroy(sfl_job_t *job);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,103 @@
+/* swefreq/sink.h: where finished documents go.
+ *
+ * A sink is a small vtable (begin, write, commit, abort, destroy). The
+ * conversion pipeline hands it batches of finished BSON documents in input
+ * order, and does not know which sink it feeds: the dry run, the dump, the
+ * JSON-lines printer and MongoDB are implementations of the same interface,
+ * and a program that links the library can add its own.
+ *
+ * Call order made by sfl_job_run(): begin once, write zero or more times,
+ * then exactly one of commit (everything converted and checked) or abort
+ * (anything failed). destroy is called by sfl_sink_destroy().
+ *
+ * Thread safety: a sink is driven from one thread at a time (the thread
+ * that calls sfl_job_run); an implementation may use threads inside.
+ */
+#ifndef SWEFREQ_SINK_H
+#define SWEFREQ_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "swefreq/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The browser's collections. */
+typedef enum {
+    SFL_COLL_VARIANTS = 0, /* "variants"      */
+    SFL_COLL_COVERAGE = 1, /* "base_coverage" */
+    SFL_N_COLLECTIONS = 2
+} sfl_collection_t;
+
+/* "variants" or "base_coverage"; NULL for an out-of-range value. */
+SFL_API const char *sfl_collection_name(sfl_collection_t c);
+
+/* One BSON document: `len` bytes at `data`, `_id` its first field. */
+typedef struct {
+    const uint8_t *data;
+    uint32_t len;
+} sfl_doc_t;
+
+/* A batch of documents for one collection, from consecutive lines of one
+ * source file. Everything it points to is borrowed: valid only during the
+ * write call. */
+typedef struct {
+    sfl_collection_t collection;
+    const sfl_doc_t *docs;
+    size_t n_docs;
+    size_t n_bytes;          /* sum of docs[i].len                        */
+    uint32_t source_index;   /* order in which the source was added       */
+    const char *source_path; /* the path as given                         */
+    uint64_t first_line;     /* 1-based line numbers in the source        */
+    uint64_t last_line;
+    int64_t end_voffset;     /* BGZF virtual offset just after last_line  */
+} sfl_batch_t;
+
+typedef struct sfl_manifest sfl_manifest_t;
+
+typedef struct {
+    size_t struct_size; /* sizeof(sfl_sink_ops_t) */
+    /* `collections[c]` is true for each collection the job will fill. */
+    bool (*begin)(void *ctx, const bool collections[SFL_N_COLLECTIONS],
+                  sfl_error_t *err);
+    bool (*write)(void *ctx, const sfl_batch_t *batch, sfl_error_t *err);
+    /* `manifest` describes exactly what was written; borrowed. */
+    bool (*commit)(void *ctx, const sfl_manifest_t *manifest,
+                   sfl_error_t *err);
+    void (*abort)(void *ctx);
+    void (*destroy)(void *ctx);
+} sfl_sink_ops_t;
+
+typedef struct sfl_sink sfl_sink_t;
+
+/* Wraps an implementation. `ops` is copied; `ctx` is owned by the sink from
+ * here on and released through ops->destroy. Returns NULL on bad ops. */
+SFL_API sfl_sink_t *sfl_sink_new(const sfl_sink_ops_t *ops, void *ctx,
+                                 sfl_error_t *err) SFL_WUR;
+
+/* Accepts and discards everything: the dry run. */
+SFL_API sfl_sink_t *sfl_sink_null_new(void) SFL_WUR;
+
+/* Prints each document as one line of relaxed extended JSON to `out`
+ * (borrowed; must outlive the sink). */
+SFL_API sfl_sink_t *sfl_sink_jsonl_new(FILE *out) SFL_WUR;
+
+/* A mongorestore-compatible dump: OUT_DIR/DB/<collection>.bson and
+ * <collection>.metadata.json (with the browser's indexes), and
+ * OUT_DIR/DB/manifest.json. Files are written under temporary names and
+ * renamed only on commit; abort removes them. An existing dump of the same
+ * collections in OUT_DIR/DB is replaced on commit. */
+SFL_API sfl_sink_t *sfl_sink_dump_new(const char *out_dir, const char *db,
+                                      sfl_error_t *err) SFL_WUR;
+
+/* Destroys a sink; accepts NULL. */
+SFL_API void sfl_sink_destroy(sfl_sink_t *sink);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

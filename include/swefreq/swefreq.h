@@ -1,0 +1,42 @@
+/* swefreq/swefreq.h: the umbrella header of libswefreq-load.
+ *
+ * libswefreq-load turns bgzipped, VEP-annotated sites VCFs and per-base
+ * coverage files into the documents of the SweFreq browser, and writes them
+ * to a sink: a dry run, a mongorestore-compatible dump, or MongoDB. Every
+ * run records a content-hash manifest that can later prove that a dump or a
+ * database still equals its source files.
+ *
+ * The library never prints and never exits: messages go to the log
+ * callback in sfl_options_t, failures come back in sfl_error_t.
+ */
+#ifndef SWEFREQ_SWEFREQ_H
+#define SWEFREQ_SWEFREQ_H
+
+#include "swefreq/export.h"
+#include "swefreq/error.h"
+#include "swefreq/sink.h"
+#include "swefreq/digest.h"
+#include "swefreq/job.h"
+#include "swefreq/manifest.h"
+#include "swefreq/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's version, e.g. "0.1.0". */
+SFL_API const char *sfl_version(void);
+
+/* Call once per process before any other call, from one thread. It
+ * initialises libmongoc, sets htslib's log level to "off" and routes
+ * libmongoc's log to nowhere, so that nothing the library calls prints.
+ * Calling it again is harmless. */
+SFL_API void sfl_init(void);
+
+/* Call once at exit, after every object was destroyed. */
+SFL_API void sfl_cleanup(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

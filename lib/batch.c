@@ -1,0 +1,91 @@
+/* batch.c: growing the buffers of a parser job's result. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+
+sfl_batch_int_t *sfl_batch_new(void) { return calloc(1, sizeof(sfl_batch_int_t)); }
+
+void sfl_batch_destroy(sfl_batch_int_t *b)
+{
+    if (!b)
+        return;
+    free(b->text);
+    free(b->buf);
+    free(b->docs);
+    free(b->lines);
+    free(b->msgs);
+    free(b->missing);
+    free(b);
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b)
+{
+    if (!grow((void **)&b->lines, &b->cap_lines, b->n_lines + 1, sizeof *b->lines)) {
+        b->failed = true;
+        return NULL;
+    }
+    sfl_linerec_t *r = &b->lines[b->n_lines++];
+    memset(r, 0, sizeof *r);
+    r->first_doc = (uint32_t)b->n_docs;
+    return r;
+}
+
+bool sfl_batch_add_doc(sfl_batch_int_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
+                       int64_t key_pos)
+{
+    if (!grow((void **)&b->buf, &b->buf_cap, b->buf_len + len, 1) ||
+        !grow((void **)&b->docs, &b->cap_docs, b->n_docs + 1, sizeof *b->docs)) {
+        b->failed = true;
+        return false;
+    }
+    memcpy(b->buf + b->buf_len, data, len);
+    sfl_docrec_t *d = &b->docs[b->n_docs++];
+    d->off = (uint32_t)b->buf_len;
+    d->len = len;
+    d->line_idx = line_idx;
+    d->key_pos = key_pos;
+    d->dropped = false;
+    b->buf_len += len;
+    b->lines[line_idx].n_docs++;
+    return true;
+}
+
+void sfl_batch_reject(sfl_batch_int_t *b, sfl_linerec_t *rec, uint32_t code, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof tmp)
+        n = sizeof tmp - 1;
+    rec->code = code;
+    if (!grow((void **)&b->msgs, &b->msgs_cap, b->msgs_len + (size_t)n + 1, 1)) {
+        b->failed = true;
+        rec->msg_off = 0;
+        return;
+    }
+    rec->msg_off = (uint32_t)b->msgs_len;
+    memcpy(b->msgs + b->msgs_len, tmp, (size_t)n + 1);
+    b->msgs_len += (size_t)n + 1;
+}

@@ -1,0 +1,80 @@
+/* batch.h: what a parser job produces from one chunk of whole lines.
+ *
+ * A batch owns the chunk's text (so a rejected line can be written out
+ * verbatim), the finished BSON documents back to back in one buffer, one
+ * record per data line (position, status) and one per document. The
+ * ordered stage (pipeline.c) walks the line records in input order to check
+ * sorting and uniqueness and to apply --max-errors, then hands the surviving
+ * documents to the digest and the sink. Private to the library.
+ */
+#ifndef SFL_BATCH_H
+#define SFL_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swefreq/sink.h"
+
+typedef struct {
+    uint64_t line;       /* 1-based line number in the source */
+    int64_t pos;         /* POS as written (coverage: pos)    */
+    int32_t contig;      /* contig code, 1..25                */
+    uint32_t text_off, text_len;
+    uint32_t first_doc, n_docs;
+    uint32_t code;       /* SFL_OK, or why the parser rejected the line */
+    uint32_t msg_off;    /* into batch->msgs when code != SFL_OK        */
+} sfl_linerec_t;
+
+typedef struct {
+    uint32_t off, len;   /* into batch->buf */
+    uint32_t line_idx;
+    int64_t key_pos;     /* pos after minimal representation */
+    bool dropped;
+} sfl_docrec_t;
+
+typedef struct sfl_batch_int {
+    uint64_t seq;
+    uint32_t source_index;
+    sfl_collection_t collection;
+
+    char *text;          /* the chunk: whole lines, '\n'-terminated */
+    size_t text_len;
+    uint64_t first_line;
+    int64_t end_voffset;
+    uint64_t file_offset; /* compressed bytes consumed so far (progress) */
+
+    uint8_t *buf;
+    size_t buf_len, buf_cap;
+    sfl_docrec_t *docs;
+    size_t n_docs, cap_docs;
+    sfl_linerec_t *lines;
+    size_t n_lines, cap_lines;
+    char *msgs;          /* NUL-separated messages for rejected lines */
+    size_t msgs_len, msgs_cap;
+
+    /* counters */
+    uint64_t records, no_alt, blank, thinned, csq_unmatched, non_finite;
+    uint64_t *missing;   /* per schema slot (VCF); NULL for coverage */
+    int n_missing;
+
+    bool failed;         /* out of memory while parsing */
+} sfl_batch_int_t;
+
+sfl_batch_int_t *sfl_batch_new(void);
+void sfl_batch_destroy(sfl_batch_int_t *b);
+
+/* Appends a line record; NULL when out of memory. */
+sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b);
+/* Appends a document's bytes; false when out of memory. */
+bool sfl_batch_add_doc(sfl_batch_int_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
+                       int64_t key_pos);
+/* Marks line `rec` as rejected with a printf-style message. */
+void sfl_batch_reject(sfl_batch_int_t *b, sfl_linerec_t *rec, uint32_t code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static inline const char *sfl_batch_msg(const sfl_batch_int_t *b, const sfl_linerec_t *r)
+{
+    return b->msgs + r->msg_off;
+}
+
+#endif

@@ -1,0 +1,104 @@
+/* canonical.c: re-canonicalise a document read back from a server.
+ *
+ * A server may move `_id` to the front (we already put it there) and may
+ * store -0.0 as 0.0 (FerretDB does); we never write -0.0, but a document
+ * changed by hand might carry one. Canonical form: `_id` first, the other
+ * fields in their stored order, every double -0.0 as 0.0 at any depth.
+ * The common case, a document that is already canonical, costs one scan
+ * and no copy.
+ */
+#include <bson/bson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "canonical.h"
+
+static bool has_negative_zero(bson_iter_t *it)
+{
+    while (bson_iter_next(it)) {
+        bson_type_t t = bson_iter_type(it);
+        if (t == BSON_TYPE_DOUBLE) {
+            double v = bson_iter_double(it);
+            if (v == 0.0 && signbit(v))
+                return true;
+        } else if (t == BSON_TYPE_DOCUMENT || t == BSON_TYPE_ARRAY) {
+            bson_iter_t child;
+            if (bson_iter_recurse(it, &child) && has_negative_zero(&child))
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool copy_fixed(bson_t *dst, bson_iter_t *it, bool skip_id);
+
+static bool append_value(bson_t *dst, bson_iter_t *it)
+{
+    const char *key = bson_iter_key(it);
+    int klen = (int)bson_iter_key_len(it);
+    bson_type_t t = bson_iter_type(it);
+    if (t == BSON_TYPE_DOUBLE) {
+        double v = bson_iter_double(it);
+        return bson_append_double(dst, key, klen, v == 0.0 ? 0.0 : v);
+    }
+    if (t == BSON_TYPE_DOCUMENT || t == BSON_TYPE_ARRAY) {
+        bson_t child;
+        bson_iter_t sub;
+        if (!bson_iter_recurse(it, &sub))
+            return false;
+        bool ok = t == BSON_TYPE_DOCUMENT ? bson_append_document_begin(dst, key, klen, &child)
+                                          : bson_append_array_begin(dst, key, klen, &child);
+        ok = ok && copy_fixed(&child, &sub, false);
+        return ok && (t == BSON_TYPE_DOCUMENT ? bson_append_document_end(dst, &child)
+                                              : bson_append_array_end(dst, &child));
+    }
+    return bson_append_iter(dst, key, klen, it);
+}
+
+static bool copy_fixed(bson_t *dst, bson_iter_t *it, bool skip_id)
+{
+    while (bson_iter_next(it)) {
+        if (skip_id && strcmp(bson_iter_key(it), "_id") == 0)
+            continue;
+        if (!append_value(dst, it))
+            return false;
+    }
+    return true;
+}
+
+bool sfl_canonicalize(const uint8_t *doc, size_t len, uint8_t **out, size_t *out_len,
+                      sfl_error_t *err)
+{
+    bson_t b;
+    *out = NULL;
+    *out_len = 0;
+    size_t off = 0;
+    if (!bson_init_static(&b, doc, len) || !bson_validate(&b, BSON_VALIDATE_NONE, &off))
+        return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                             "not a valid BSON document (%zu bytes, problem near byte %zu)", len,
+                             off);
+    bson_iter_t it;
+    bool id_first = bson_iter_init(&it, &b) && bson_iter_next(&it) &&
+                    strcmp(bson_iter_key(&it), "_id") == 0;
+    bson_iter_t scan;
+    bool negz = bson_iter_init(&scan, &b) && has_negative_zero(&scan);
+    if (id_first && !negz)
+        return true;
+    bson_t c = BSON_INITIALIZER;
+    bool ok = true;
+    bson_iter_t idit;
+    if (bson_iter_init_find(&idit, &b, "_id"))
+        ok = append_value(&c, &idit);
+    bson_iter_t rest;
+    ok = ok && bson_iter_init(&rest, &b) && copy_fixed(&c, &rest, true);
+    if (!ok) {
+        bson_destroy(&c);
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
+                             "could not copy a document to canonical form");
+    }
+    uint32_t clen = c.len;
+    *out = bson_destroy_with_steal(&c, true, &clen);
+    *out_len = clen;
+    return *out != NULL;
+}

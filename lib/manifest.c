@@ -1,0 +1,361 @@
+/* manifest.c: the manifest document and its accessors.
+ *
+ * A manifest is kept as the BSON form of its JSON (docs/manifest.md), so
+ * one validator serves both a manifest the job just built and one read from
+ * a file or from the database's metadata collection. Accessor views
+ * (sources, collections, options) point into that document.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json_pretty.h"
+#include "manifest_int.h"
+
+typedef struct {
+    char *name;
+    char *value;
+} option_t;
+
+struct sfl_manifest {
+    bson_t *doc;
+    sfl_manifest_source_t *sources;
+    size_t n_sources;
+    sfl_manifest_collection_t *colls;
+    size_t n_colls;
+    option_t *options;
+    size_t n_options;
+};
+
+void sfl_manifest_destroy(sfl_manifest_t *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n_options; i++) {
+        free(m->options[i].name);
+        free(m->options[i].value);
+    }
+    free(m->options);
+    free(m->sources);
+    free(m->colls);
+    if (m->doc)
+        bson_destroy(m->doc);
+    free(m);
+}
+
+static bool get_u64(const bson_iter_t *it, uint64_t *out)
+{
+    if (BSON_ITER_HOLDS_INT32(it) && bson_iter_int32(it) >= 0)
+        *out = (uint64_t)bson_iter_int32(it);
+    else if (BSON_ITER_HOLDS_INT64(it) && bson_iter_int64(it) >= 0)
+        *out = (uint64_t)bson_iter_int64(it);
+    else if (BSON_ITER_HOLDS_DOUBLE(it) && bson_iter_double(it) >= 0 &&
+             bson_iter_double(it) < 9.007199254740992e15)
+        *out = (uint64_t)bson_iter_double(it);
+    else
+        return false;
+    return true;
+}
+
+static bool get_field(const bson_t *d, const char *key, bson_iter_t *it)
+{
+    return bson_iter_init_find(it, d, key);
+}
+
+static bool bad(sfl_error_t *err, const char *what)
+{
+    return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "invalid manifest: %s", what);
+}
+
+static bool hex32(const char *s) { return s && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32; }
+
+sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err)
+{
+    sfl_manifest_t *m = calloc(1, sizeof *m);
+    if (!m || !(m->doc = bson_copy(doc))) {
+        free(m);
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    bson_iter_t it, arr, el, f;
+    if (!get_field(m->doc, "format", &it) || !BSON_ITER_HOLDS_UTF8(&it) ||
+        strcmp(bson_iter_utf8(&it, NULL), SFL_MANIFEST_FORMAT) != 0) {
+        bad(err, "\"format\" is not \"" SFL_MANIFEST_FORMAT "\"");
+        goto fail;
+    }
+    uint64_t ver;
+    if (!get_field(m->doc, "format_version", &it) || !get_u64(&it, &ver)) {
+        bad(err, "\"format_version\" is missing");
+        goto fail;
+    }
+    if (ver != SFL_MANIFEST_VERSION) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
+                      "manifest format_version %llu is not supported by this swefreq-load "
+                      "(it reads version %d)",
+                      (unsigned long long)ver, SFL_MANIFEST_VERSION);
+        goto fail;
+    }
+    /* sources */
+    if (!get_field(m->doc, "sources", &it) || !BSON_ITER_HOLDS_ARRAY(&it) ||
+        !bson_iter_recurse(&it, &arr)) {
+        bad(err, "\"sources\" is not an array");
+        goto fail;
+    }
+    {
+        size_t cap = 0;
+        bson_iter_t cnt = arr;
+        while (bson_iter_next(&cnt))
+            cap++;
+        m->sources = calloc(cap + 1, sizeof *m->sources);
+        if (!m->sources)
+            goto nomem;
+    }
+    while (bson_iter_next(&arr)) {
+        sfl_manifest_source_t *s = &m->sources[m->n_sources];
+        if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &el)) {
+            bad(err, "a source is not an object");
+            goto fail;
+        }
+        bool got_path = false, got_size = false, got_hash = false;
+        s->kind = "vcf";
+        while (bson_iter_next(&el)) {
+            const char *k = bson_iter_key(&el);
+            if (!strcmp(k, "path") && BSON_ITER_HOLDS_UTF8(&el)) {
+                s->path = bson_iter_utf8(&el, NULL);
+                got_path = true;
+            } else if (!strcmp(k, "kind") && BSON_ITER_HOLDS_UTF8(&el)) {
+                s->kind = bson_iter_utf8(&el, NULL);
+            } else if (!strcmp(k, "size")) {
+                got_size = get_u64(&el, &s->size);
+            } else if (!strcmp(k, "records")) {
+                get_u64(&el, &s->records);
+            } else if (!strcmp(k, "xxh3_128") && BSON_ITER_HOLDS_UTF8(&el)) {
+                const char *h = bson_iter_utf8(&el, NULL);
+                if (hex32(h)) {
+                    memcpy(s->xxh3_128, h, 33);
+                    got_hash = true;
+                }
+            }
+        }
+        if (!got_path || !got_size || !got_hash) {
+            bad(err, "a source lacks \"path\", \"size\" or a 32-digit \"xxh3_128\"");
+            goto fail;
+        }
+        m->n_sources++;
+    }
+    /* collections */
+    if (!get_field(m->doc, "collections", &it) || !BSON_ITER_HOLDS_ARRAY(&it) ||
+        !bson_iter_recurse(&it, &arr)) {
+        bad(err, "\"collections\" is not an array");
+        goto fail;
+    }
+    {
+        size_t cap = 0;
+        bson_iter_t cnt = arr;
+        while (bson_iter_next(&cnt))
+            cap++;
+        m->colls = calloc(cap + 1, sizeof *m->colls);
+        if (!m->colls)
+            goto nomem;
+    }
+    while (bson_iter_next(&arr)) {
+        sfl_manifest_collection_t *c = &m->colls[m->n_colls];
+        if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &el)) {
+            bad(err, "a collection is not an object");
+            goto fail;
+        }
+        bool got_name = false, got_count = false, got_digest = false;
+        while (bson_iter_next(&el)) {
+            const char *k = bson_iter_key(&el);
+            if (!strcmp(k, "name") && BSON_ITER_HOLDS_UTF8(&el)) {
+                c->name = bson_iter_utf8(&el, NULL);
+                got_name = true;
+            } else if (!strcmp(k, "count")) {
+                got_count = get_u64(&el, &c->count);
+            } else if (!strcmp(k, "bytes")) {
+                get_u64(&el, &c->bytes);
+            } else if (!strcmp(k, "digest") && BSON_ITER_HOLDS_UTF8(&el)) {
+                const char *h = bson_iter_utf8(&el, NULL);
+                if (hex32(h)) {
+                    memcpy(c->digest, h, 33);
+                    got_digest = true;
+                }
+            }
+        }
+        if (!got_name || !got_count || !got_digest) {
+            bad(err, "a collection lacks \"name\", \"count\" or a 32-digit \"digest\"");
+            goto fail;
+        }
+        m->n_colls++;
+    }
+    /* options, as text */
+    if (get_field(m->doc, "options", &it) && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+        bson_iter_recurse(&it, &f)) {
+        size_t cap = 0;
+        bson_iter_t cnt = f;
+        while (bson_iter_next(&cnt))
+            cap++;
+        m->options = calloc(cap + 1, sizeof *m->options);
+        if (!m->options)
+            goto nomem;
+        while (bson_iter_next(&f)) {
+            char buf[64];
+            const char *v = NULL;
+            uint64_t u;
+            if (BSON_ITER_HOLDS_UTF8(&f))
+                v = bson_iter_utf8(&f, NULL);
+            else if (get_u64(&f, &u)) {
+                snprintf(buf, sizeof buf, "%llu", (unsigned long long)u);
+                v = buf;
+            } else if (BSON_ITER_HOLDS_BOOL(&f))
+                v = bson_iter_bool(&f) ? "true" : "false";
+            else
+                continue;
+            option_t *o = &m->options[m->n_options];
+            o->name = strdup(bson_iter_key(&f));
+            o->value = strdup(v);
+            if (!o->name || !o->value) {
+                free(o->name);
+                free(o->value);
+                goto nomem;
+            }
+            m->n_options++;
+        }
+    }
+    return m;
+nomem:
+    sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+fail:
+    sfl_manifest_destroy(m);
+    return NULL;
+}
+
+const bson_t *sfl_manifest_bson(const sfl_manifest_t *m) { return m->doc; }
+
+sfl_manifest_t *sfl_manifest_parse(const char *json, size_t len, sfl_error_t *err)
+{
+    bson_error_t be;
+    bson_t *doc = bson_new_from_json((const uint8_t *)json, (ssize_t)len, &be);
+    if (!doc) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "invalid manifest: not JSON: %s",
+                      be.message);
+        return NULL;
+    }
+    sfl_manifest_t *m = sfl_manifest_from_bson(doc, err);
+    bson_destroy(doc);
+    return m;
+}
+
+sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "%s: cannot open manifest: %s", path,
+                      strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 65536 > cap) {
+            cap = cap ? cap * 2 : 131072;
+            if (cap > (64u << 20)) {
+                free(buf);
+                fclose(f);
+                sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
+                              "%s: too large for a manifest", path);
+                return NULL;
+            }
+            char *q = realloc(buf, cap);
+            if (!q) {
+                free(buf);
+                fclose(f);
+                sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+                return NULL;
+            }
+            buf = q;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    sfl_error_t e;
+    sfl_manifest_t *m = sfl_manifest_parse(buf ? buf : "", len, &e);
+    free(buf);
+    if (!m)
+        sfl_error_set(err, e.domain, e.code, "%s: %s", path, e.message);
+    return m;
+}
+
+char *sfl_manifest_to_json(const sfl_manifest_t *m)
+{
+    char *compact = bson_as_relaxed_extended_json(m->doc, NULL);
+    if (!compact)
+        return NULL;
+    char *pretty = sfl_json_pretty(compact);
+    bson_free(compact);
+    return pretty;
+}
+
+bool sfl_manifest_write_file(const sfl_manifest_t *m, const char *path, sfl_error_t *err)
+{
+    char *json = sfl_manifest_to_json(m);
+    if (!json)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 32);
+    if (!tmp) {
+        free(json);
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    }
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    bool ok = f && fputs(json, f) >= 0;
+    ok = f && fflush(f) == 0 && ok;
+    ok = f && fsync(fileno(f)) == 0 && ok;
+    int e = errno;
+    if (f && fclose(f) != 0)
+        ok = false;
+    free(json);
+    if (ok && rename(tmp, path) != 0) {
+        e = errno;
+        ok = false;
+    }
+    if (!ok) {
+        unlink(tmp);
+        sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write manifest: %s", path,
+                      strerror(e));
+    }
+    free(tmp);
+    return ok;
+}
+
+size_t sfl_manifest_n_sources(const sfl_manifest_t *m) { return m->n_sources; }
+const sfl_manifest_source_t *sfl_manifest_source(const sfl_manifest_t *m, size_t i)
+{
+    return i < m->n_sources ? &m->sources[i] : NULL;
+}
+size_t sfl_manifest_n_collections(const sfl_manifest_t *m) { return m->n_colls; }
+const sfl_manifest_collection_t *sfl_manifest_collection(const sfl_manifest_t *m, size_t i)
+{
+    return i < m->n_colls ? &m->colls[i] : NULL;
+}
+const sfl_manifest_collection_t *sfl_manifest_find_collection(const sfl_manifest_t *m,
+                                                              const char *name)
+{
+    for (size_t i = 0; i < m->n_colls; i++)
+        if (strcmp(m->colls[i].name, name) == 0)
+            return &m->colls[i];
+    return NULL;
+}
+const char *sfl_manifest_option(const sfl_manifest_t *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_options; i++)
+        if (strcmp(m->options[i].name, name) == 0)
+            return m->options[i].value;
+    return NULL;
+}

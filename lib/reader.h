@@ -1,0 +1,49 @@
+/* reader.h: a source file as chunks of whole lines.
+ *
+ * The reader opens a file through htslib's BGZF layer (plain text works
+ * too), decompresses on the shared htslib thread pool, and hands out
+ * chunks of whole '\n'-terminated lines with their first line number and
+ * the BGZF virtual offset just after their last line (where a resumed load
+ * would restart). Private to the library; one thread uses a reader.
+ */
+#ifndef SFL_READER_H
+#define SFL_READER_H
+
+#include <htslib/thread_pool.h>
+#include <stdint.h>
+
+#include "swefreq/error.h"
+
+typedef struct sfl_reader sfl_reader_t;
+
+/* Opens `path`: refuses a gzip file that is not BGZF and a BGZF file
+ * without its end-of-file marker (truncated). */
+sfl_reader_t *sfl_reader_open(const char *path, hts_tpool *pool, sfl_error_t *err);
+void sfl_reader_close(sfl_reader_t *r);
+
+/* Reads the header: every leading line that starts with '#' (or, with
+ * `first_only`, just the first line whatever it is). The text (lines joined
+ * with '\n', NUL-terminated, malloc'd) goes to *out. */
+bool sfl_reader_header(sfl_reader_t *r, bool first_only, char **out, size_t *out_len,
+                       sfl_error_t *err);
+
+/* Lines read so far (header included). */
+uint64_t sfl_reader_lines(const sfl_reader_t *r);
+
+/* The next chunk of about `target` bytes of whole lines (at least one
+ * line); '\r' before '\n' is dropped and every line ends in '\n'. Returns 1
+ * with a malloc'd chunk, 0 at the end of the file, -1 on a read error. */
+typedef struct {
+    char *text;
+    size_t len;
+    uint64_t first_line; /* 1-based */
+    uint64_t n_lines;
+    int64_t end_voffset;
+    uint64_t file_offset; /* compressed bytes consumed */
+} sfl_chunk_t;
+int sfl_reader_next_chunk(sfl_reader_t *r, size_t target, sfl_chunk_t *c, sfl_error_t *err);
+
+/* Uncompressed bytes read so far. */
+uint64_t sfl_reader_bytes(const sfl_reader_t *r);
+
+#endif

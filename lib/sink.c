@@ -1,0 +1,143 @@
+/* sink.c: the sink wrapper, and the two sinks that keep nothing: the dry
+ * run (discard) and the JSON-lines printer (for inspection and diffs).
+ *
+ * The wrapper enforces the call order (begin, write*, commit | abort) so
+ * that an implementation never sees a write after an abort or a second
+ * commit.
+ */
+#include <bson/bson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sink_int.h"
+
+typedef enum { ST_NEW, ST_OPEN, ST_DONE } state_t;
+
+struct sfl_sink {
+    sfl_sink_ops_t ops;
+    void *ctx;
+    state_t state;
+};
+
+const char *sfl_collection_name(sfl_collection_t c)
+{
+    switch (c) {
+    case SFL_COLL_VARIANTS: return "variants";
+    case SFL_COLL_COVERAGE: return "base_coverage";
+    default: return NULL;
+    }
+}
+
+sfl_sink_t *sfl_sink_new(const sfl_sink_ops_t *ops, void *ctx, sfl_error_t *err)
+{
+    if (!ops || ops->struct_size < sizeof(sfl_sink_ops_t) || !ops->write) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "sink ops need struct_size = sizeof(sfl_sink_ops_t) and a write function");
+        return NULL;
+    }
+    sfl_sink_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->ops = *ops;
+    s->ctx = ctx;
+    return s;
+}
+
+void sfl_sink_destroy(sfl_sink_t *s)
+{
+    if (!s)
+        return;
+    if (s->state == ST_OPEN && s->ops.abort)
+        s->ops.abort(s->ctx);
+    if (s->ops.destroy)
+        s->ops.destroy(s->ctx);
+    free(s);
+}
+
+bool sfl_sink_begin_int(sfl_sink_t *s, const bool collections[SFL_N_COLLECTIONS], sfl_error_t *err)
+{
+    if (s->state != ST_NEW)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "a sink is used for one run only");
+    s->state = ST_OPEN;
+    return !s->ops.begin || s->ops.begin(s->ctx, collections, err);
+}
+
+bool sfl_sink_write_int(sfl_sink_t *s, const sfl_batch_t *b, sfl_error_t *err)
+{
+    if (s->state != ST_OPEN)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sink is not open");
+    return s->ops.write(s->ctx, b, err);
+}
+
+bool sfl_sink_commit_int(sfl_sink_t *s, const sfl_manifest_t *m, sfl_error_t *err)
+{
+    if (s->state != ST_OPEN)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sink is not open");
+    bool ok = !s->ops.commit || s->ops.commit(s->ctx, m, err);
+    if (ok)
+        s->state = ST_DONE;
+    return ok;
+}
+
+void sfl_sink_abort_int(sfl_sink_t *s)
+{
+    if (s->state == ST_OPEN && s->ops.abort)
+        s->ops.abort(s->ctx);
+    s->state = ST_DONE;
+}
+
+/* ---- the dry run ---- */
+
+static bool null_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
+{
+    (void)ctx;
+    (void)b;
+    (void)err;
+    return true;
+}
+
+sfl_sink_t *sfl_sink_null_new(void)
+{
+    static const sfl_sink_ops_t ops = {sizeof(sfl_sink_ops_t), NULL, null_write, NULL, NULL, NULL};
+    return sfl_sink_new(&ops, NULL, NULL);
+}
+
+/* ---- JSON lines ---- */
+
+static bool jsonl_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
+{
+    FILE *out = ctx;
+    for (size_t i = 0; i < b->n_docs; i++) {
+        bson_t doc;
+        if (!bson_init_static(&doc, b->docs[i].data, b->docs[i].len))
+            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "invalid document");
+        size_t len = 0;
+        char *json = bson_as_relaxed_extended_json(&doc, &len);
+        if (!json)
+            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        bool ok = fwrite(json, 1, len, out) == len && fputc('\n', out) != EOF;
+        bson_free(json);
+        if (!ok)
+            return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                                 "cannot write JSON lines to the output");
+    }
+    return true;
+}
+
+static bool jsonl_commit(void *ctx, const sfl_manifest_t *m, sfl_error_t *err)
+{
+    (void)m;
+    if (fflush((FILE *)ctx) != 0)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "cannot write JSON lines to the output");
+    return true;
+}
+
+sfl_sink_t *sfl_sink_jsonl_new(FILE *out)
+{
+    static const sfl_sink_ops_t ops = {sizeof(sfl_sink_ops_t), NULL, jsonl_write, jsonl_commit,
+                                       NULL, NULL};
+    return out ? sfl_sink_new(&ops, out, NULL) : NULL;
+}

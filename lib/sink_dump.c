@@ -1,0 +1,237 @@
+/* sink_dump.c: a mongorestore-compatible dump.
+ *
+ * OUT/DB/<collection>.bson holds the documents back to back (the format
+ * mongodump writes), <collection>.metadata.json the browser's indexes, and
+ * manifest.json what the dump holds and where it came from. Everything is
+ * written under hidden temporary names (.<name>.partial) and renamed into
+ * place only on commit, data files first and the manifest last, so a
+ * reader never sees a half-written dump under the final names; abort
+ * removes the temporary files.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "indexes.h"
+#include "json_pretty.h"
+#include "manifest_int.h"
+#include "sink_int.h"
+
+typedef struct {
+    char *dir; /* OUT/DB */
+    char *db;
+    FILE *f[SFL_N_COLLECTIONS];
+    char *partial[SFL_N_COLLECTIONS];
+    char *iobuf[SFL_N_COLLECTIONS];
+} dump_t;
+
+static char *path_join(const char *a, const char *b, const char *c)
+{
+    size_t n = strlen(a) + strlen(b) + (c ? strlen(c) : 0) + 3;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s%s", a, b, c ? c : "");
+    return p;
+}
+
+static bool mkdirs(const char *path, sfl_error_t *err)
+{
+    char *tmp = strdup(path);
+    if (!tmp)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (char *p = tmp + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char save = *p;
+            *p = '\0';
+            if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
+                int e = errno;
+                free(tmp);
+                return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                                     "%s: cannot create the folder: %s", path, strerror(e));
+            }
+            *p = save;
+            if (!save)
+                break;
+        }
+    }
+    free(tmp);
+    return true;
+}
+
+static void dump_close_files(dump_t *d, bool remove)
+{
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
+        if (d->f[c])
+            fclose(d->f[c]);
+        d->f[c] = NULL;
+        if (remove && d->partial[c])
+            unlink(d->partial[c]);
+        free(d->partial[c]);
+        d->partial[c] = NULL;
+        free(d->iobuf[c]);
+        d->iobuf[c] = NULL;
+    }
+}
+
+static bool dump_begin(void *ctx, const bool used[SFL_N_COLLECTIONS], sfl_error_t *err)
+{
+    dump_t *d = ctx;
+    if (!mkdirs(d->dir, err))
+        return false;
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
+        if (!used[c])
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, ".%s.bson.partial", sfl_collection_name((sfl_collection_t)c));
+        d->partial[c] = path_join(d->dir, name, NULL);
+        if (!d->partial[c])
+            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        d->f[c] = fopen(d->partial[c], "wb");
+        if (!d->f[c])
+            return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create: %s",
+                                 d->partial[c], strerror(errno));
+        d->iobuf[c] = malloc(1 << 20);
+        if (d->iobuf[c])
+            setvbuf(d->f[c], d->iobuf[c], _IOFBF, 1 << 20);
+    }
+    return true;
+}
+
+static bool dump_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
+{
+    dump_t *d = ctx;
+    FILE *f = d->f[b->collection];
+    if (!f)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "collection not begun");
+    for (size_t i = 0; i < b->n_docs; i++)
+        if (fwrite(b->docs[i].data, 1, b->docs[i].len, f) != b->docs[i].len)
+            return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write: %s",
+                                 d->partial[b->collection], strerror(errno));
+    return true;
+}
+
+static bool write_text_atomic(const char *path, const char *text, sfl_error_t *err)
+{
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    snprintf(tmp, n, "%s.partial", path);
+    FILE *f = fopen(tmp, "wb");
+    bool ok = f && fputs(text, f) >= 0;
+    ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+    if (f && fclose(f) != 0)
+        ok = false;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) {
+        sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write: %s", path,
+                      strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return ok;
+}
+
+static char *metadata_json(const char *db, sfl_collection_t c)
+{
+    (void)db;
+    bson_t doc = BSON_INITIALIZER, opts, idx;
+    uint32_t i = 0;
+    bool ok = bson_append_document_begin(&doc, "options", -1, &opts) &&
+              bson_append_document_end(&doc, &opts) &&
+              bson_append_array_begin(&doc, "indexes", -1, &idx) &&
+              sfl_append_index_specs(&idx, c, true, true, &i) && bson_append_array_end(&doc, &idx) &&
+              bson_append_utf8(&doc, "collectionName", -1, sfl_collection_name(c), -1) &&
+              bson_append_utf8(&doc, "type", -1, "collection", -1);
+    char *json = ok ? bson_as_relaxed_extended_json(&doc, NULL) : NULL;
+    bson_destroy(&doc);
+    if (!json)
+        return NULL;
+    char *pretty = sfl_json_pretty(json);
+    bson_free(json);
+    return pretty;
+}
+
+static bool dump_commit(void *ctx, const sfl_manifest_t *m, sfl_error_t *err)
+{
+    dump_t *d = ctx;
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
+        if (!d->f[c])
+            continue;
+        FILE *f = d->f[c];
+        d->f[c] = NULL;
+        bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+        ok = fclose(f) == 0 && ok;
+        if (!ok)
+            return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write: %s",
+                                 d->partial[c], strerror(errno));
+    }
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
+        if (!d->partial[c])
+            continue;
+        const char *name = sfl_collection_name((sfl_collection_t)c);
+        char *meta = path_join(d->dir, name, ".metadata.json");
+        char *final = path_join(d->dir, name, ".bson");
+        char *json = metadata_json(d->db, (sfl_collection_t)c);
+        bool ok = meta && final && json && write_text_atomic(meta, json, err);
+        if (ok && rename(d->partial[c], final) != 0)
+            ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot rename: %s",
+                               final, strerror(errno));
+        else if (!meta || !final || !json)
+            ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        free(meta);
+        free(final);
+        free(json);
+        if (!ok)
+            return false;
+        free(d->partial[c]);
+        d->partial[c] = NULL;
+    }
+    char *mpath = path_join(d->dir, "manifest.json", NULL);
+    if (!mpath)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    bool ok = sfl_manifest_write_file(m, mpath, err);
+    free(mpath);
+    dump_close_files(d, false);
+    return ok;
+}
+
+static void dump_abort(void *ctx) { dump_close_files(ctx, true); }
+
+static void dump_destroy(void *ctx)
+{
+    dump_t *d = ctx;
+    if (!d)
+        return;
+    dump_close_files(d, true);
+    free(d->dir);
+    free(d->db);
+    free(d);
+}
+
+sfl_sink_t *sfl_sink_dump_new(const char *out_dir, const char *db, sfl_error_t *err)
+{
+    static const sfl_sink_ops_t ops = {sizeof(sfl_sink_ops_t), dump_begin, dump_write,
+                                       dump_commit, dump_abort, dump_destroy};
+    if (!out_dir || !*out_dir || !db || !*db || strchr(db, '/') || strchr(db, '.')) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "a dump needs an output folder and a database name without '/' or '.'");
+        return NULL;
+    }
+    dump_t *d = calloc(1, sizeof *d);
+    if (!d || !(d->dir = path_join(out_dir, db, NULL)) || !(d->db = strdup(db))) {
+        if (d)
+            free(d->dir);
+        free(d);
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    sfl_sink_t *s = sfl_sink_new(&ops, d, err);
+    if (!s)
+        dump_destroy(d);
+    return s;
+}

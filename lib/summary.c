@@ -1,0 +1,54 @@
+/* summary.c: the end-of-run summary as JSON, for scripts. */
+#include <bson/bson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "swefreq/swefreq.h"
+
+char *sfl_job_summary_json(const sfl_job_t *j)
+{
+    const sfl_summary_t *s = sfl_job_summary(j);
+    bson_t d = BSON_INITIALIZER, c, r, m;
+    bool ok = bson_append_utf8(&d, "tool", -1, "swefreq-load", -1) &&
+              bson_append_utf8(&d, "version", -1, sfl_version(), -1) &&
+              bson_append_int64(&d, "sources", -1, (int64_t)s->sources) &&
+              bson_append_int64(&d, "records_read", -1, (int64_t)s->records_read) &&
+              bson_append_document_begin(&d, "documents", -1, &c);
+    for (int i = 0; ok && i < SFL_N_COLLECTIONS; i++)
+        ok = bson_append_int64(&c, sfl_collection_name((sfl_collection_t)i), -1,
+                               (int64_t)s->docs[i]);
+    ok = ok && bson_append_document_end(&d, &c) && bson_append_document_begin(&d, "bson_bytes", -1, &c);
+    for (int i = 0; ok && i < SFL_N_COLLECTIONS; i++)
+        ok = bson_append_int64(&c, sfl_collection_name((sfl_collection_t)i), -1,
+                               (int64_t)s->bson_bytes[i]);
+    ok = ok && bson_append_document_end(&d, &c) &&
+         bson_append_int64(&d, "bytes_read", -1, (int64_t)s->bytes_read) &&
+         bson_append_int64(&d, "file_bytes", -1, (int64_t)s->file_bytes) &&
+         bson_append_int64(&d, "rejected_lines", -1, (int64_t)s->rejected) &&
+         bson_append_document_begin(&d, "rejected_by_reason", -1, &r);
+    for (uint32_t i = 0; ok && i < 64; i++)
+        if (s->rejected_by_code[i])
+            ok = bson_append_int64(&r, sfl_error_code_name(i), -1, (int64_t)s->rejected_by_code[i]);
+    ok = ok && bson_append_document_end(&d, &r) &&
+         bson_append_int64(&d, "sites_without_alt", -1, (int64_t)s->no_alt_sites) &&
+         bson_append_int64(&d, "blank_lines", -1, (int64_t)s->blank_lines) &&
+         bson_append_int64(&d, "coverage_rows_thinned", -1, (int64_t)s->coverage_thinned) &&
+         bson_append_int64(&d, "csq_entries_unmatched", -1, (int64_t)s->csq_unmatched) &&
+         bson_append_int64(&d, "non_finite_numbers", -1, (int64_t)s->non_finite) &&
+         bson_append_document_begin(&d, "missing_fields", -1, &m);
+    for (size_t i = 0; ok && i < s->n_missing; i++)
+        ok = bson_append_int64(&m, s->missing_names[i], -1, (int64_t)s->missing_counts[i]);
+    ok = ok && bson_append_document_end(&d, &m) &&
+         bson_append_double(&d, "seconds", -1, s->seconds) &&
+         bson_append_int32(&d, "threads", -1, s->threads);
+    char *out = NULL;
+    if (ok) {
+        char *json = bson_as_relaxed_extended_json(&d, NULL);
+        if (json) {
+            out = strdup(json);
+            bson_free(json);
+        }
+    }
+    bson_destroy(&d);
+    return out;
+}

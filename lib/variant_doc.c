@@ -1,0 +1,905 @@
+/* variant_doc.c: a sites-VCF data line -> one `variants` document per ALT.
+ *
+ * The design is two passes over one line. The first pass cuts the columns
+ * and the INFO key=value pairs (spans into the line, nothing copied), looks
+ * each key up in the schema's slot table and checks and parses every value
+ * the documents need; any problem rejects the whole line with a message
+ * naming the field, the value seen and what was expected. Only when the
+ * line is valid does the second pass build the documents, so a document is
+ * never half written.
+ *
+ * We do not use htslib's vcf_parse here: it stores Type=Float as float32
+ * (QD=0.1 would come back as 0.100000001) and spends its time building a
+ * BCF record we would throw away. htslib still reads the file (BGZF on its
+ * thread pool) and parses the header, which drives everything below.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bson_util.h"
+#include "numparse.h"
+#include "variant_doc.h"
+#include "variant_key.h"
+
+typedef struct {
+    const char *p;
+    uint32_t len;
+} span_t;
+
+typedef struct {
+    int64_t v;
+    bool ok; /* false: missing ('.') */
+} ival_t;
+
+struct sfl_vcf_worker {
+    const sfl_vcf_schema_t *s;
+    /* INFO values of the current line, per slot; stamp == gen means set */
+    span_t *val;
+    uint32_t *stamp;
+    uint32_t gen;
+    /* ALT alleles */
+    span_t *alts;
+    size_t cap_alts;
+    sfl_minrep_t *mr;
+    char *ids;          /* variant_ids, NUL-separated */
+    size_t ids_cap;
+    uint32_t *id_off, *id_len;
+    char *vep;          /* VEP allele spellings, NUL-separated */
+    size_t vep_cap;
+    uint32_t *vep_off, *vep_len;
+    /* per-allele integer values: ints[slot * cap_alts + i] */
+    ival_t *ints;
+    size_t ints_cap;
+    /* histograms: per entry (0 = all, 1.. = alleles) counts, n_mids each */
+    ival_t *dp, *gq;
+    size_t dp_cap, gq_cap;
+    /* CSQ entries: fields[e * n_fields + f], allele of entry e (0-based, -1 none) */
+    span_t *csq;
+    size_t csq_cap;
+    int *csq_allele;
+    size_t csq_allele_cap;
+    size_t n_csq;
+    /* quality metrics of the line */
+    double qm[SFL_N_QUALITY_METRICS];
+    bool qm_set[SFL_N_QUALITY_METRICS];
+    /* dedup of genes / transcripts per allele */
+    span_t *seen;
+    size_t seen_cap;
+    /* BSON scratch */
+    uint8_t *scratch;
+    size_t scratch_cap;
+};
+
+sfl_vcf_worker_t *sfl_vcf_worker_new(const sfl_vcf_schema_t *s)
+{
+    sfl_vcf_worker_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->s = s;
+    w->val = calloc((size_t)s->n_slots, sizeof *w->val);
+    w->stamp = calloc((size_t)s->n_slots, sizeof *w->stamp);
+    if (!w->val || !w->stamp) {
+        sfl_vcf_worker_destroy(w);
+        return NULL;
+    }
+    return w;
+}
+
+void sfl_vcf_worker_destroy(sfl_vcf_worker_t *w)
+{
+    if (!w)
+        return;
+    free(w->val);
+    free(w->stamp);
+    free(w->alts);
+    free(w->mr);
+    free(w->ids);
+    free(w->id_off);
+    free(w->id_len);
+    free(w->vep);
+    free(w->vep_off);
+    free(w->vep_len);
+    free(w->ints);
+    free(w->dp);
+    free(w->gq);
+    free(w->csq);
+    free(w->csq_allele);
+    free(w->seen);
+    bson_free(w->scratch);
+    free(w);
+}
+
+static bool reserve(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+/* Per-ALT arrays all sized by cap_alts. */
+static bool reserve_alts(sfl_vcf_worker_t *w, size_t n)
+{
+    if (n <= w->cap_alts)
+        return true;
+    size_t c = w->cap_alts ? w->cap_alts : 8;
+    while (c < n)
+        c *= 2;
+    span_t *a = realloc(w->alts, c * sizeof *a);
+    if (!a)
+        return false;
+    w->alts = a;
+    sfl_minrep_t *m = realloc(w->mr, c * sizeof *m);
+    if (!m)
+        return false;
+    w->mr = m;
+    uint32_t *o;
+    if (!(o = realloc(w->id_off, c * sizeof *o)))
+        return false;
+    w->id_off = o;
+    if (!(o = realloc(w->id_len, c * sizeof *o)))
+        return false;
+    w->id_len = o;
+    if (!(o = realloc(w->vep_off, c * sizeof *o)))
+        return false;
+    w->vep_off = o;
+    if (!(o = realloc(w->vep_len, c * sizeof *o)))
+        return false;
+    w->vep_len = o;
+    w->cap_alts = c;
+    return true;
+}
+
+static inline bool has(const sfl_vcf_worker_t *w, int slot) { return w->stamp[slot] == w->gen; }
+
+static void show(char *out, size_t outsz, const char *p, size_t len)
+{
+    /* A value, shortened for a message. */
+    if (len > 60)
+        snprintf(out, outsz, "%.57s...", p);
+    else
+        snprintf(out, outsz, "%.*s", (int)len, p);
+}
+
+/* Parses slot's comma-separated integers into w->ints row `slot`; exactly
+ * `want` values. Returns false after rejecting the line. */
+static bool parse_int_list(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *rec,
+                           const char *path, int slot, size_t want, ival_t *row)
+{
+    const char *key = w->s->slot_key[slot];
+    span_t v = w->val[slot];
+    size_t n = 0;
+    const char *p = v.p, *end = v.p + v.len;
+    if (v.len == 1 && v.p[0] == '.') {
+        for (size_t i = 0; i < want; i++)
+            row[i].ok = false;
+        return true;
+    }
+    for (;;) {
+        const char *c = memchr(p, ',', (size_t)(end - p));
+        const char *e = c ? c : end;
+        if (n < want) {
+            if (e - p == 1 && *p == '.') {
+                row[n].ok = false;
+            } else if (!sfl_parse_int64(p, (size_t)(e - p), &row[n].v)) {
+                char shown[64];
+                show(shown, sizeof shown, p, (size_t)(e - p));
+                sfl_batch_reject(b, rec, SFL_E_LINE,
+                                 "%s: line %llu: INFO %s value '%s' is not an integer", path,
+                                 (unsigned long long)rec->line, key, shown);
+                return false;
+            } else {
+                row[n].ok = true;
+            }
+        }
+        n++;
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    if (n != want) {
+        if (want == 1)
+            sfl_batch_reject(b, rec, SFL_E_LINE,
+                             "%s: line %llu: INFO %s has %zu values, expected 1", path,
+                             (unsigned long long)rec->line, key, n);
+        else
+            sfl_batch_reject(b, rec, SFL_E_LINE,
+                             "%s: line %llu: INFO %s has %zu value%s but the line has %zu ALT "
+                             "alleles (one value per ALT expected)",
+                             path, (unsigned long long)rec->line, key, n, n == 1 ? "" : "s",
+                             want);
+        return false;
+    }
+    return true;
+}
+
+/* DP_HIST / GQ_HIST: n_alt+1 entries of n_mids '|'-separated counts. */
+static bool parse_hist(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *rec,
+                       const char *path, int slot, size_t n_alt, int n_mids, ival_t **out,
+                       size_t *cap)
+{
+    const char *key = w->s->slot_key[slot];
+    size_t want = (n_alt + 1) * (size_t)n_mids;
+    if (!reserve((void **)out, cap, want, sizeof **out)) {
+        b->failed = true;
+        return false;
+    }
+    span_t v = w->val[slot];
+    const char *p = v.p, *end = v.p + v.len;
+    size_t entry = 0;
+    for (;;) {
+        const char *c = memchr(p, ',', (size_t)(end - p));
+        const char *e = c ? c : end;
+        if (entry <= n_alt) {
+            int bin = 0;
+            const char *q = p;
+            for (;;) {
+                const char *bar = memchr(q, '|', (size_t)(e - q));
+                const char *be = bar ? bar : e;
+                if (bin < n_mids) {
+                    ival_t *iv = &(*out)[entry * (size_t)n_mids + (size_t)bin];
+                    if (be - q == 1 && *q == '.') {
+                        iv->ok = false;
+                    } else if (!sfl_parse_int64(q, (size_t)(be - q), &iv->v)) {
+                        char shown[64];
+                        show(shown, sizeof shown, q, (size_t)(be - q));
+                        sfl_batch_reject(b, rec, SFL_E_LINE,
+                                         "%s: line %llu: INFO %s count '%s' is not an integer",
+                                         path, (unsigned long long)rec->line, key, shown);
+                        return false;
+                    } else {
+                        iv->ok = true;
+                    }
+                }
+                bin++;
+                if (!bar)
+                    break;
+                q = bar + 1;
+            }
+            if (bin != n_mids) {
+                sfl_batch_reject(b, rec, SFL_E_LINE,
+                                 "%s: line %llu: INFO %s entry %zu has %d bins but the header's "
+                                 "Mids list %d",
+                                 path, (unsigned long long)rec->line, key, entry + 1, bin, n_mids);
+                return false;
+            }
+        }
+        entry++;
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    if (entry != n_alt + 1) {
+        sfl_batch_reject(b, rec, SFL_E_LINE,
+                         "%s: line %llu: INFO %s has %zu entries but the line has %zu ALT alleles "
+                         "(expected %zu: all genotypes, then one per ALT)",
+                         path, (unsigned long long)rec->line, key, entry, n_alt, n_alt + 1);
+        return false;
+    }
+    return true;
+}
+
+static bool parse_csq(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *rec,
+                      const char *path, size_t n_alt)
+{
+    const sfl_vcf_schema_t *s = w->s;
+    size_t nf = (size_t)s->csq_n_fields;
+    span_t v = w->val[SLOT_CSQ];
+    const char *p = v.p, *end = v.p + v.len;
+    w->n_csq = 0;
+    if (v.len == 0 || (v.len == 1 && v.p[0] == '.'))
+        return true;
+    for (;;) {
+        const char *c = memchr(p, ',', (size_t)(end - p));
+        const char *e = c ? c : end;
+        size_t ei = w->n_csq;
+        if (!reserve((void **)&w->csq, &w->csq_cap, (ei + 1) * nf, sizeof *w->csq) ||
+            !reserve((void **)&w->csq_allele, &w->csq_allele_cap, ei + 1, sizeof(int))) {
+            b->failed = true;
+            return false;
+        }
+        span_t *f = &w->csq[ei * nf];
+        size_t k = 0;
+        const char *q = p;
+        for (;;) {
+            const char *bar = memchr(q, '|', (size_t)(e - q));
+            const char *fe = bar ? bar : e;
+            if (k < nf) {
+                f[k].p = q;
+                f[k].len = (uint32_t)(fe - q);
+            }
+            k++;
+            if (!bar)
+                break;
+            q = bar + 1;
+        }
+        if (k != nf) {
+            sfl_batch_reject(b, rec, SFL_E_LINE,
+                             "%s: line %llu: CSQ entry %zu has %zu fields but the header's CSQ "
+                             "Format lists %zu",
+                             path, (unsigned long long)rec->line, ei + 1, k, nf);
+            return false;
+        }
+        int allele = -1;
+        if (s->csq_allele_num >= 0) {
+            span_t an = f[s->csq_allele_num];
+            int64_t num;
+            if (!sfl_parse_int64(an.p, an.len, &num) || num < 1 || (uint64_t)num > n_alt) {
+                char shown[64];
+                show(shown, sizeof shown, an.p, an.len);
+                sfl_batch_reject(b, rec, SFL_E_LINE,
+                                 "%s: line %llu: CSQ entry %zu has ALLELE_NUM '%s' but the line "
+                                 "has %zu ALT allele%s",
+                                 path, (unsigned long long)rec->line, ei + 1, shown, n_alt,
+                                 n_alt == 1 ? "" : "s");
+                return false;
+            }
+            allele = (int)num - 1;
+        } else {
+            span_t a = f[s->csq_allele];
+            for (size_t i = 0; i < n_alt; i++) {
+                if (a.len == w->vep_len[i] && memcmp(a.p, w->vep + w->vep_off[i], a.len) == 0) {
+                    allele = (int)i;
+                    break;
+                }
+            }
+            if (allele < 0)
+                b->csq_unmatched++;
+        }
+        w->csq_allele[ei] = allele;
+        w->n_csq++;
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    return true;
+}
+
+/* Appends `key: [v...]` of the distinct non-empty values of CSQ field `fi`
+ * over allele `ai`'s Transcript annotations, in first-seen order. */
+static bool append_distinct(sfl_vcf_worker_t *w, bson_t *doc, const char *key, int fi, int ai)
+{
+    const sfl_vcf_schema_t *s = w->s;
+    size_t nf = (size_t)s->csq_n_fields;
+    bson_t arr;
+    if (!bson_append_array_begin(doc, key, -1, &arr))
+        return false;
+    size_t n_seen = 0;
+    if (fi >= 0) {
+        if (!reserve((void **)&w->seen, &w->seen_cap, w->n_csq + 1, sizeof *w->seen))
+            return false;
+        for (size_t e = 0; e < w->n_csq; e++) {
+            if (w->csq_allele[e] != ai)
+                continue;
+            const span_t *f = &w->csq[e * nf];
+            if (s->csq_feature_type >= 0) {
+                span_t ft = f[s->csq_feature_type];
+                if (ft.len != 10 || memcmp(ft.p, "Transcript", 10) != 0)
+                    continue;
+            }
+            span_t v = f[fi];
+            if (v.len == 0)
+                continue;
+            bool dup = false;
+            for (size_t j = 0; j < n_seen && !dup; j++)
+                dup = w->seen[j].len == v.len && memcmp(w->seen[j].p, v.p, v.len) == 0;
+            if (dup)
+                continue;
+            w->seen[n_seen] = v;
+            const char *k;
+            char kb[16];
+            int kl = sfl_index_key((uint32_t)n_seen, &k, kb);
+            if (!bson_append_utf8(&arr, k, kl, v.p, (int)v.len))
+                return false;
+            n_seen++;
+        }
+    }
+    return bson_append_array_end(doc, &arr);
+}
+
+static bool append_pop_object(sfl_vcf_worker_t *w, bson_t *doc, const char *key, int which,
+                              size_t ai, bool per_allele)
+{
+    const sfl_vcf_schema_t *s = w->s;
+    bson_t o;
+    if (!bson_append_document_begin(doc, key, -1, &o))
+        return false;
+    for (int p = 0; p < s->n_pops; p++) {
+        int slot = SLOT_POP0 + 4 * p + which;
+        const ival_t *iv = &w->ints[(size_t)slot * w->cap_alts + (per_allele ? ai : 0)];
+        bool ok = has(w, slot) && iv->ok;
+        bool r = ok ? sfl_append_int(&o, s->pops[p].name, -1, iv->v)
+                    : bson_append_null(&o, s->pops[p].name, -1);
+        if (!r)
+            return false;
+    }
+    return bson_append_document_end(doc, &o);
+}
+
+static bool append_hist_side(bson_t *parent, const char *key, int klen, sfl_histograms_t mode,
+                             const double *mids, int n_mids, const ival_t *counts,
+                             uint64_t *non_finite)
+{
+    const char *k;
+    char kb[16];
+    if (mode == SFL_HIST_PAIRS) {
+        bson_t side;
+        if (!bson_append_array_begin(parent, key, klen, &side))
+            return false;
+        for (int i = 0; i < n_mids; i++) {
+            bson_t pair;
+            int kl = sfl_index_key((uint32_t)i, &k, kb);
+            if (!bson_append_array_begin(&side, k, kl, &pair) ||
+                !sfl_append_num(&pair, "0", 1, mids[i], non_finite) ||
+                !(counts[i].ok ? sfl_append_int(&pair, "1", 1, counts[i].v)
+                               : bson_append_null(&pair, "1", 1)) ||
+                !bson_append_array_end(&side, &pair))
+                return false;
+        }
+        return bson_append_array_end(parent, &side);
+    }
+    bson_t side, mv, cv;
+    if (!bson_append_document_begin(parent, key, klen, &side) ||
+        !bson_append_array_begin(&side, "mids", 4, &mv))
+        return false;
+    for (int i = 0; i < n_mids; i++) {
+        int kl = sfl_index_key((uint32_t)i, &k, kb);
+        if (!sfl_append_num(&mv, k, kl, mids[i], non_finite))
+            return false;
+    }
+    if (!bson_append_array_end(&side, &mv) || !bson_append_array_begin(&side, "counts", 6, &cv))
+        return false;
+    for (int i = 0; i < n_mids; i++) {
+        int kl = sfl_index_key((uint32_t)i, &k, kb);
+        if (!(counts[i].ok ? sfl_append_int(&cv, k, kl, counts[i].v) : bson_append_null(&cv, k, kl)))
+            return false;
+    }
+    return bson_append_array_end(&side, &cv) && bson_append_document_end(parent, &side);
+}
+
+static bool append_hist(sfl_vcf_worker_t *w, bson_t *doc, const char *key, int slot,
+                        const double *mids, int n_mids, const ival_t *counts, size_t ai,
+                        uint64_t *non_finite)
+{
+    if (!w->s->slot_expected[slot])
+        return true;
+    if (!has(w, slot))
+        return bson_append_null(doc, key, -1);
+    bson_t outer;
+    if (!bson_append_array_begin(doc, key, -1, &outer))
+        return false;
+    if (!append_hist_side(&outer, "0", 1, w->s->histograms, mids, n_mids, counts, non_finite) ||
+        !append_hist_side(&outer, "1", 1, w->s->histograms, mids, n_mids,
+                          counts + (ai + 1) * (size_t)n_mids, non_finite))
+        return false;
+    return bson_append_array_end(doc, &outer);
+}
+
+typedef struct {
+    span_t chrom, id, ref, qual, filter;
+    int code;
+    int64_t pos;
+    size_t n_alt;
+    bool qual_null;
+    double qual_v;
+} line_t;
+
+static bool build_doc(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const line_t *L, size_t ai,
+                      uint32_t line_idx)
+{
+    const sfl_vcf_schema_t *s = w->s;
+    const sfl_minrep_t *m = &w->mr[ai];
+    bson_t *d = sfl_scratch_doc(&w->scratch, &w->scratch_cap);
+    if (!d)
+        return false;
+    const char *id = w->ids + w->id_off[ai];
+    int id_len = (int)w->id_len[ai];
+    int64_t xpos = sfl_xpos(L->code, m->pos);
+    const char *k;
+    char kb[16];
+    bool ok = bson_append_utf8(d, "_id", 3, id, id_len) && bson_append_int64(d, "xpos", 4, xpos) &&
+              bson_append_int64(d, "xstart", 6, xpos) &&
+              bson_append_int64(d, "xstop", 5,
+                                xpos + (int64_t)m->alt_len - (int64_t)m->ref_len) &&
+              bson_append_utf8(d, "chrom", 5, L->chrom.p, (int)L->chrom.len) &&
+              sfl_append_int(d, "pos", 3, m->pos) &&
+              bson_append_utf8(d, "ref", 3, m->ref, (int)m->ref_len) &&
+              bson_append_utf8(d, "alt", 3, m->alt, (int)m->alt_len) &&
+              bson_append_utf8(d, "variant_id", 10, id, id_len) &&
+              bson_append_utf8(d, "rsid", 4, L->id.p, (int)L->id.len);
+    if (ok) {
+        bson_t arr;
+        ok = bson_append_array_begin(d, "orig_alt_alleles", 16, &arr);
+        for (size_t i = 0; ok && i < L->n_alt; i++) {
+            int kl = sfl_index_key((uint32_t)i, &k, kb);
+            ok = bson_append_utf8(&arr, k, kl, w->ids + w->id_off[i], (int)w->id_len[i]);
+        }
+        ok = ok && bson_append_array_end(d, &arr);
+    }
+    if (ok)
+        ok = L->qual_null ? bson_append_null(d, "site_quality", 12)
+                          : sfl_append_num(d, "site_quality", 12, L->qual_v, &b->non_finite);
+
+    const ival_t *ac = &w->ints[(size_t)SLOT_AC * w->cap_alts + ai];
+    const ival_t *an = &w->ints[(size_t)SLOT_AN * w->cap_alts];
+    bool ac_ok = has(w, SLOT_AC) && ac->ok, an_ok = has(w, SLOT_AN) && an->ok;
+    if (ok) {
+        bool adj0 = s->adj0_filter && ac_ok && ac->v == 0 && L->filter.len == 4 &&
+                    memcmp(L->filter.p, "PASS", 4) == 0;
+        ok = adj0 ? bson_append_utf8(d, "filter", 6, "AC_Adj0", 7)
+                  : bson_append_utf8(d, "filter", 6, L->filter.p, (int)L->filter.len);
+    }
+    if (ok)
+        ok = ac_ok ? sfl_append_int(d, "allele_count", 12, ac->v)
+                   : bson_append_null(d, "allele_count", 12);
+    if (ok)
+        ok = an_ok ? sfl_append_int(d, "allele_num", 10, an->v)
+                   : bson_append_null(d, "allele_num", 10);
+    if (ok)
+        ok = ac_ok && an_ok && an->v != 0
+                 ? sfl_append_num(d, "allele_freq", 11, (double)ac->v / (double)an->v,
+                                  &b->non_finite)
+                 : bson_append_null(d, "allele_freq", 11);
+    if (ok) {
+        const ival_t *h = &w->ints[(size_t)SLOT_HOM * w->cap_alts + ai];
+        ok = has(w, SLOT_HOM) && h->ok ? sfl_append_int(d, "hom_count", 9, h->v)
+                                        : bson_append_null(d, "hom_count", 9);
+    }
+    if (ok && has(w, SLOT_HEMI)) {
+        const ival_t *h = &w->ints[(size_t)SLOT_HEMI * w->cap_alts + ai];
+        ok = h->ok ? sfl_append_int(d, "hemi_count", 10, h->v)
+                   : bson_append_null(d, "hemi_count", 10);
+    }
+    ok = ok && append_pop_object(w, d, "pop_acs", POP_AC, ai, true) &&
+         append_pop_object(w, d, "pop_ans", POP_AN, ai, false) &&
+         append_pop_object(w, d, "pop_homs", POP_HOM, ai, true);
+    if (ok && s->hemi_pops) {
+        bool any = false;
+        for (int p = 0; p < s->n_pops && !any; p++)
+            any = has(w, SLOT_POP0 + 4 * p + POP_HEMI);
+        if (any)
+            ok = append_pop_object(w, d, "pop_hemis", POP_HEMI, ai, true);
+    }
+    if (ok) {
+        bson_t qm;
+        ok = bson_append_document_begin(d, "quality_metrics", 15, &qm);
+        for (int i = 0; ok && i < SFL_N_QUALITY_METRICS; i++)
+            if (w->qm_set[i])
+                ok = sfl_append_num(&qm, sfl_quality_metrics[i], -1, w->qm[i], &b->non_finite);
+        ok = ok && bson_append_document_end(d, &qm);
+    }
+    if (s->histograms != SFL_HIST_NONE) {
+        ok = ok &&
+             append_hist(w, d, "genotype_depths", SLOT_DP_HIST, s->dp_mids, s->dp_n_mids, w->dp,
+                         ai, &b->non_finite) &&
+             append_hist(w, d, "genotype_qualities", SLOT_GQ_HIST, s->gq_mids, s->gq_n_mids,
+                         w->gq, ai, &b->non_finite);
+    }
+    if (ok) {
+        bson_t arr;
+        ok = bson_append_array_begin(d, "vep_annotations", 15, &arr);
+        uint32_t n = 0;
+        size_t nf = (size_t)s->csq_n_fields;
+        for (size_t e = 0; ok && e < w->n_csq; e++) {
+            if (w->csq_allele[e] != (int)ai)
+                continue;
+            bson_t ann;
+            int kl = sfl_index_key(n++, &k, kb);
+            ok = bson_append_document_begin(&arr, k, kl, &ann);
+            for (size_t f = 0; ok && f < nf; f++) {
+                const span_t *v = &w->csq[e * nf + f];
+                ok = bson_append_utf8(&ann, s->csq_fields[f], -1, v->p, (int)v->len);
+            }
+            ok = ok && bson_append_document_end(&arr, &ann);
+        }
+        ok = ok && bson_append_array_end(d, &arr);
+    }
+    ok = ok && append_distinct(w, d, "genes", s->csq_gene, (int)ai) &&
+         append_distinct(w, d, "transcripts", s->csq_feature, (int)ai);
+    if (ok)
+        ok = sfl_batch_add_doc(b, bson_get_data(d), d->len, line_idx, m->pos);
+    bson_destroy(d);
+    if (!ok)
+        b->failed = true;
+    return ok;
+}
+
+/* The line's bytes must be UTF-8 (BSON strings are). */
+static bool is_utf8(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)p[i] >= 0x80 || p[i] == '\0')
+            return bson_utf8_validate(p, len, false);
+    return true;
+}
+
+bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *path,
+                          uint64_t line_no, const char *line, size_t len, uint32_t text_off)
+{
+    const sfl_vcf_schema_t *s = w->s;
+    sfl_linerec_t *rec = sfl_batch_add_line(b);
+    if (!rec)
+        return false;
+    uint32_t line_idx = (uint32_t)(b->n_lines - 1);
+    rec->line = line_no;
+    rec->text_off = text_off;
+    rec->text_len = (uint32_t)len;
+    b->records++;
+    unsigned long long ln = (unsigned long long)line_no;
+
+    if (!is_utf8(line, len)) {
+        sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: the line is not valid UTF-8 text",
+                         path, ln);
+        return !b->failed;
+    }
+
+    /* Columns. */
+    span_t col[8];
+    int ncol = 0;
+    const char *p = line, *end = line + len;
+    while (ncol < 8) {
+        const char *t = memchr(p, '\t', (size_t)(end - p));
+        col[ncol].p = p;
+        col[ncol].len = (uint32_t)((t ? t : end) - p);
+        ncol++;
+        if (!t) {
+            p = end;
+            break;
+        }
+        p = t + 1;
+        if (ncol == 8)
+            p = t; /* rest of the line starts at this tab */
+    }
+    int total = ncol;
+    if (ncol == 8)
+        for (const char *q = p; (q = memchr(q, '\t', (size_t)(end - q))) != NULL; q++)
+            total++;
+    if (total != s->n_columns) {
+        sfl_batch_reject(b, rec, SFL_E_LINE,
+                         "%s: line %llu: found %d tab-separated column%s, expected %d (as in the "
+                         "#CHROM header line)",
+                         path, ln, total, total == 1 ? "" : "s", s->n_columns);
+        return !b->failed;
+    }
+
+    line_t L;
+    memset(&L, 0, sizeof L);
+    L.chrom = col[0];
+    L.id = col[2];
+    L.ref = col[3];
+    L.qual = col[5];
+    L.filter = col[6];
+    char shown[64];
+    L.code = sfl_contig_code(L.chrom.p, L.chrom.len);
+    if (!L.code) {
+        show(shown, sizeof shown, L.chrom.p, L.chrom.len);
+        sfl_batch_reject(b, rec, SFL_E_LINE,
+                         "%s: line %llu: unknown contig '%s': it has no xpos code (expected "
+                         "1-22, X, Y, M or MT, with or without 'chr')",
+                         path, ln, shown);
+        return !b->failed;
+    }
+    if (!sfl_parse_int64(col[1].p, col[1].len, &L.pos) || L.pos < 1 || L.pos >= 1000000000) {
+        show(shown, sizeof shown, col[1].p, col[1].len);
+        sfl_batch_reject(b, rec, SFL_E_LINE,
+                         "%s: line %llu: POS '%s' is not a position (expected an integer from 1 "
+                         "to 999999999)",
+                         path, ln, shown);
+        return !b->failed;
+    }
+    rec->contig = L.code;
+    rec->pos = L.pos;
+    if (L.ref.len == 0) {
+        sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: REF is empty", path, ln);
+        return !b->failed;
+    }
+    span_t altcol = col[4];
+    if (altcol.len == 1 && altcol.p[0] == '.') {
+        b->no_alt++;
+        return true;
+    }
+    /* ALT alleles. */
+    size_t n_alt = 1;
+    for (uint32_t i = 0; i < altcol.len; i++)
+        n_alt += altcol.p[i] == ',';
+    if (!reserve_alts(w, n_alt))
+        return !(b->failed = true);
+    {
+        const char *q = altcol.p, *qe = altcol.p + altcol.len;
+        for (size_t i = 0; i < n_alt; i++) {
+            const char *c = memchr(q, ',', (size_t)(qe - q));
+            const char *e = c ? c : qe;
+            w->alts[i].p = q;
+            w->alts[i].len = (uint32_t)(e - q);
+            if (e == q) {
+                sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: ALT allele %zu is empty",
+                                 path, ln, i + 1);
+                return !b->failed;
+            }
+            q = e + 1;
+        }
+    }
+    L.n_alt = n_alt;
+    /* QUAL */
+    if (L.qual.len == 1 && L.qual.p[0] == '.') {
+        L.qual_null = true;
+    } else if (!sfl_parse_double(L.qual.p, L.qual.len, &L.qual_v)) {
+        show(shown, sizeof shown, L.qual.p, L.qual.len);
+        sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: QUAL '%s' is not a number or '.'",
+                         path, ln, shown);
+        return !b->failed;
+    }
+
+    /* INFO: key=value pairs into slots. */
+    if (++w->gen == 0) { /* wrapped: clear stamps */
+        memset(w->stamp, 0, sizeof(uint32_t) * (size_t)s->n_slots);
+        w->gen = 1;
+    }
+    span_t info = col[7];
+    if (!(info.len == 1 && info.p[0] == '.')) {
+        const char *q = info.p, *qe = info.p + info.len;
+        while (q < qe) {
+            const char *sc = memchr(q, ';', (size_t)(qe - q));
+            const char *e = sc ? sc : qe;
+            const char *eq = memchr(q, '=', (size_t)(e - q));
+            const char *ke = eq ? eq : e;
+            int slot = sfl_vcf_schema_slot(s, q, (size_t)(ke - q));
+            if (slot >= 0) {
+                w->val[slot].p = eq ? eq + 1 : e;
+                w->val[slot].len = eq ? (uint32_t)(e - eq - 1) : 0;
+                w->stamp[slot] = w->gen;
+            }
+            q = e + 1;
+        }
+    }
+    if (has(w, SLOT_CSQ) && !s->csq_declared) {
+        sfl_batch_reject(b, rec, SFL_E_LINE,
+                         "%s: line %llu: INFO has CSQ values but the header has no "
+                         "##INFO=<ID=CSQ,...,Description=\"...Format: ...\"> line to name their "
+                         "fields",
+                         path, ln);
+        return !b->failed;
+    }
+
+    /* Integer fields. */
+    size_t need = (size_t)s->n_slots * n_alt;
+    if (!reserve((void **)&w->ints, &w->ints_cap, (size_t)s->n_slots * w->cap_alts,
+                 sizeof *w->ints))
+        return !(b->failed = true);
+    (void)need;
+    for (int slot = 0; slot < s->n_slots; slot++) {
+        bool per_allele, single;
+        if (slot == SLOT_AC || slot == SLOT_HOM || slot == SLOT_HEMI) {
+            per_allele = true;
+            single = false;
+        } else if (slot == SLOT_AN) {
+            per_allele = false;
+            single = true;
+        } else if (slot >= SLOT_POP0) {
+            int which = (slot - SLOT_POP0) % 4;
+            per_allele = which != POP_AN;
+            single = which == POP_AN;
+        } else {
+            continue;
+        }
+        if (!s->slot_key[slot])
+            continue;
+        if (!has(w, slot)) {
+            if (s->slot_expected[slot] && b->missing)
+                b->missing[slot]++;
+            continue;
+        }
+        ival_t *row = &w->ints[(size_t)slot * w->cap_alts];
+        if (!parse_int_list(w, b, rec, path, slot, per_allele ? n_alt : 1, row))
+            return !b->failed;
+        (void)single;
+    }
+    /* Quality metrics. */
+    for (int i = 0; i < SFL_N_QUALITY_METRICS; i++) {
+        int slot = SLOT_QM0 + i;
+        w->qm_set[i] = false;
+        if (!has(w, slot))
+            continue;
+        span_t v = w->val[slot];
+        if (v.len == 1 && v.p[0] == '.')
+            continue;
+        if (!sfl_parse_double(v.p, v.len, &w->qm[i])) {
+            show(shown, sizeof shown, v.p, v.len);
+            sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: INFO %s value '%s' is not a number",
+                             path, ln, sfl_quality_metrics[i], shown);
+            return !b->failed;
+        }
+        w->qm_set[i] = true;
+    }
+    /* Histograms. */
+    if (s->slot_expected[SLOT_DP_HIST]) {
+        if (!has(w, SLOT_DP_HIST)) {
+            if (b->missing)
+                b->missing[SLOT_DP_HIST]++;
+        } else if (!parse_hist(w, b, rec, path, SLOT_DP_HIST, n_alt, s->dp_n_mids, &w->dp,
+                               &w->dp_cap)) {
+            return !b->failed;
+        }
+    }
+    if (s->slot_expected[SLOT_GQ_HIST]) {
+        if (!has(w, SLOT_GQ_HIST)) {
+            if (b->missing)
+                b->missing[SLOT_GQ_HIST]++;
+        } else if (!parse_hist(w, b, rec, path, SLOT_GQ_HIST, n_alt, s->gq_n_mids, &w->gq,
+                               &w->gq_cap)) {
+            return !b->failed;
+        }
+    }
+
+    /* Minimal representations and variant_ids of every ALT. */
+    size_t ids_need = 0;
+    for (size_t i = 0; i < n_alt; i++)
+        ids_need += L.chrom.len + 24 + L.ref.len + w->alts[i].len;
+    if (!reserve((void **)&w->ids, &w->ids_cap, ids_need, 1))
+        return !(b->failed = true);
+    size_t off = 0;
+    for (size_t i = 0; i < n_alt; i++) {
+        sfl_minrep_t *m = &w->mr[i];
+        sfl_minimal_representation(L.pos, L.ref.p, L.ref.len, w->alts[i].p, w->alts[i].len, m);
+        int n = snprintf(w->ids + off, w->ids_cap - off, "%.*s-%lld-%.*s-%.*s", (int)L.chrom.len,
+                         L.chrom.p, (long long)m->pos, (int)m->ref_len, m->ref, (int)m->alt_len,
+                         m->alt);
+        w->id_off[i] = (uint32_t)off;
+        w->id_len[i] = (uint32_t)n;
+        off += (size_t)n + 1;
+    }
+    /* CSQ. */
+    if (s->csq_declared) {
+        if (!has(w, SLOT_CSQ)) {
+            if (b->missing)
+                b->missing[SLOT_CSQ]++;
+            w->n_csq = 0;
+        } else {
+            if (s->csq_allele_num < 0) {
+                /* VEP spellings of the ALTs, for matching on Allele. */
+                const char *ap[64];
+                size_t al[64];
+                bool strip = true;
+                size_t vneed = 0;
+                for (size_t i = 0; i < n_alt; i++)
+                    vneed += w->alts[i].len + 2;
+                if (!reserve((void **)&w->vep, &w->vep_cap, vneed, 1))
+                    return !(b->failed = true);
+                if (n_alt <= 64) {
+                    for (size_t i = 0; i < n_alt; i++) {
+                        ap[i] = w->alts[i].p;
+                        al[i] = w->alts[i].len;
+                    }
+                    strip = sfl_vep_strips_first_base(L.ref.p, L.ref.len, ap, al, n_alt);
+                } else {
+                    for (size_t i = 0; i < n_alt && strip; i++)
+                        strip = w->alts[i].p[0] == L.ref.p[0];
+                }
+                size_t vo = 0;
+                for (size_t i = 0; i < n_alt; i++) {
+                    w->vep_off[i] = (uint32_t)vo;
+                    w->vep_len[i] =
+                        (uint32_t)sfl_vep_allele(w->alts[i].p, w->alts[i].len, strip, w->vep + vo);
+                    vo += w->vep_len[i] + 1;
+                }
+            }
+            if (!parse_csq(w, b, rec, path, n_alt))
+                return !b->failed;
+        }
+    } else {
+        w->n_csq = 0;
+    }
+
+    for (size_t i = 0; i < n_alt; i++)
+        if (!build_doc(w, b, &L, i, line_idx))
+            return false;
+    return true;
+}

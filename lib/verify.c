@@ -1,0 +1,241 @@
+/* verify.c: checking a dump (and the source files) against a manifest.
+ *
+ * Each collection of the manifest is read back document by document,
+ * re-canonicalised and digested with the same accumulator the load used;
+ * the count and the 128-bit digest must both match. Each source file is
+ * re-hashed (XXH3-128) and its size compared. Differences are reported per
+ * item, never as errors: an error means verification could not run.
+ */
+#include <bson/bson.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "verify_int.h"
+
+struct sfl_verify_report {
+    sfl_verify_item_t *colls, *srcs;
+    size_t n_colls, n_srcs, cap_colls, cap_srcs;
+};
+
+const char *sfl_verify_status_name(sfl_verify_status_t s)
+{
+    switch (s) {
+    case SFL_VERIFY_OK: return "ok";
+    case SFL_VERIFY_COUNT_DIFFERS: return "count differs";
+    case SFL_VERIFY_DIGEST_DIFFERS: return "digest differs";
+    case SFL_VERIFY_ABSENT: return "absent";
+    case SFL_VERIFY_CHANGED: return "changed";
+    case SFL_VERIFY_MISSING: return "missing";
+    default: return "unknown";
+    }
+}
+
+sfl_verify_report_t *sfl_verify_report_new(void) { return calloc(1, sizeof(sfl_verify_report_t)); }
+
+void sfl_verify_report_destroy(sfl_verify_report_t *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_colls; i++)
+        free((char *)r->colls[i].name);
+    for (size_t i = 0; i < r->n_srcs; i++)
+        free((char *)r->srcs[i].name);
+    free(r->colls);
+    free(r->srcs);
+    free(r);
+}
+
+static sfl_verify_item_t *push(sfl_verify_item_t **a, size_t *n, size_t *cap, const char *name)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 4;
+        sfl_verify_item_t *q = realloc(*a, c * sizeof *q);
+        if (!q)
+            return NULL;
+        *a = q;
+        *cap = c;
+    }
+    sfl_verify_item_t *it = &(*a)[*n];
+    memset(it, 0, sizeof *it);
+    if (!(it->name = strdup(name)))
+        return NULL;
+    (*n)++;
+    return it;
+}
+
+bool sfl_verify_add_collection(sfl_verify_report_t *r, const sfl_manifest_collection_t *e,
+                               bool found, const sfl_digest_t *actual)
+{
+    sfl_verify_item_t *it = push(&r->colls, &r->n_colls, &r->cap_colls, e->name);
+    if (!it)
+        return false;
+    it->expected_count = e->count;
+    memcpy(it->expected_digest, e->digest, 33);
+    if (!found) {
+        it->status = SFL_VERIFY_ABSENT;
+        return true;
+    }
+    it->actual_count = actual->count;
+    sfl_digest_hex(actual, it->actual_digest);
+    if (actual->count != e->count)
+        it->status = SFL_VERIFY_COUNT_DIFFERS;
+    else if (strcmp(it->actual_digest, e->digest) != 0)
+        it->status = SFL_VERIFY_DIGEST_DIFFERS;
+    else
+        it->status = SFL_VERIFY_OK;
+    return true;
+}
+
+bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m)
+{
+    for (size_t i = 0; i < sfl_manifest_n_sources(m); i++) {
+        const sfl_manifest_source_t *s = sfl_manifest_source(m, i);
+        sfl_verify_item_t *it = push(&r->srcs, &r->n_srcs, &r->cap_srcs, s->path);
+        if (!it)
+            return false;
+        it->expected_count = s->size;
+        memcpy(it->expected_digest, s->xxh3_128, 33);
+        uint64_t size = 0;
+        if (!sfl_hash_file(s->path, it->actual_digest, &size, NULL)) {
+            it->status = SFL_VERIFY_MISSING;
+            it->actual_digest[0] = '\0';
+            continue;
+        }
+        it->actual_count = size;
+        it->status = size == s->size && strcmp(it->actual_digest, s->xxh3_128) == 0
+                         ? SFL_VERIFY_OK
+                         : SFL_VERIFY_CHANGED;
+    }
+    return true;
+}
+
+sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *db_dir,
+                                     bool check_sources, sfl_error_t *err)
+{
+    sfl_verify_report_t *r = sfl_verify_report_new();
+    if (!r) {
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < sfl_manifest_n_collections(m); i++) {
+        const sfl_manifest_collection_t *c = sfl_manifest_collection(m, i);
+        size_t n = strlen(db_dir) + strlen(c->name) + 8;
+        char *path = malloc(n);
+        if (!path)
+            goto nomem;
+        snprintf(path, n, "%s/%s.bson", db_dir, c->name);
+        bson_error_t be;
+        bson_reader_t *rd = bson_reader_new_from_file(path, &be);
+        sfl_digest_t d;
+        sfl_digest_init(&d);
+        if (!rd) {
+            free(path);
+            if (!sfl_verify_add_collection(r, c, false, &d))
+                goto nomem;
+            continue;
+        }
+        const bson_t *doc;
+        bool eof = false;
+        while ((doc = bson_reader_read(rd, &eof)) != NULL) {
+            if (!sfl_digest_add_canonical(&d, bson_get_data(doc), doc->len, err)) {
+                char msg[SFL_ERROR_MESSAGE_MAX];
+                snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+                sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                              "%s: document %llu: %s", path, (unsigned long long)d.count + 1, msg);
+                bson_reader_destroy(rd);
+                free(path);
+                sfl_verify_report_destroy(r);
+                return NULL;
+            }
+        }
+        if (!eof) {
+            /* A truncated or corrupt file: count what was readable, then
+             * mark it as differing. */
+            d.count++;
+            d.hi ^= 0x8000000000000000ull;
+        }
+        bson_reader_destroy(rd);
+        free(path);
+        if (!sfl_verify_add_collection(r, c, true, &d))
+            goto nomem;
+    }
+    if (check_sources && !sfl_verify_sources(r, m))
+        goto nomem;
+    return r;
+nomem:
+    sfl_verify_report_destroy(r);
+    sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    return NULL;
+}
+
+bool sfl_verify_report_ok(const sfl_verify_report_t *r)
+{
+    for (size_t i = 0; i < r->n_colls; i++)
+        if (r->colls[i].status != SFL_VERIFY_OK)
+            return false;
+    for (size_t i = 0; i < r->n_srcs; i++)
+        if (r->srcs[i].status != SFL_VERIFY_OK)
+            return false;
+    return true;
+}
+
+size_t sfl_verify_report_n_collections(const sfl_verify_report_t *r) { return r->n_colls; }
+const sfl_verify_item_t *sfl_verify_report_collection(const sfl_verify_report_t *r, size_t i)
+{
+    return i < r->n_colls ? &r->colls[i] : NULL;
+}
+size_t sfl_verify_report_n_sources(const sfl_verify_report_t *r) { return r->n_srcs; }
+const sfl_verify_item_t *sfl_verify_report_source(const sfl_verify_report_t *r, size_t i)
+{
+    return i < r->n_srcs ? &r->srcs[i] : NULL;
+}
+
+static bool append_items(bson_t *d, const char *key, const sfl_verify_item_t *it, size_t n,
+                         bool is_source)
+{
+    bson_t arr;
+    if (!bson_append_array_begin(d, key, -1, &arr))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        bson_t e;
+        const char *k;
+        char kb[16];
+        int kl = (int)bson_uint32_to_string((uint32_t)i, &k, kb, sizeof kb);
+        bool ok = bson_append_document_begin(&arr, k, kl, &e) &&
+                  bson_append_utf8(&e, is_source ? "path" : "name", -1, it[i].name, -1) &&
+                  bson_append_utf8(&e, "status", -1, sfl_verify_status_name(it[i].status), -1) &&
+                  bson_append_int64(&e, is_source ? "expected_size" : "expected_count", -1,
+                                    (int64_t)it[i].expected_count) &&
+                  bson_append_int64(&e, is_source ? "actual_size" : "actual_count", -1,
+                                    (int64_t)it[i].actual_count) &&
+                  bson_append_utf8(&e, is_source ? "expected_xxh3_128" : "expected_digest", -1,
+                                   it[i].expected_digest, -1) &&
+                  bson_append_utf8(&e, is_source ? "actual_xxh3_128" : "actual_digest", -1,
+                                   it[i].actual_digest, -1) &&
+                  bson_append_document_end(&arr, &e);
+        if (!ok)
+            return false;
+    }
+    return bson_append_array_end(d, &arr);
+}
+
+char *sfl_verify_report_json(const sfl_verify_report_t *r)
+{
+    bson_t d = BSON_INITIALIZER;
+    bool ok = bson_append_bool(&d, "ok", -1, sfl_verify_report_ok(r)) &&
+              append_items(&d, "collections", r->colls, r->n_colls, false) &&
+              append_items(&d, "sources", r->srcs, r->n_srcs, true);
+    char *out = NULL;
+    if (ok) {
+        char *json = bson_as_relaxed_extended_json(&d, NULL);
+        if (json) {
+            out = strdup(json);
+            bson_free(json);
+        }
+    }
+    bson_destroy(&d);
+    return out;
+}

@@ -1,0 +1,17 @@
+/* verify_int.h: building verification reports (dump and database share
+ * the comparison). Private to the library. */
+#ifndef SFL_VERIFY_INT_H
+#define SFL_VERIFY_INT_H
+
+#include "swefreq/digest.h"
+#include "swefreq/manifest.h"
+
+sfl_verify_report_t *sfl_verify_report_new(void);
+/* Records collection `name`: `found` false = absent; else its recomputed
+ * digest (count inside), compared with the manifest's entry. */
+bool sfl_verify_add_collection(sfl_verify_report_t *r, const sfl_manifest_collection_t *expected,
+                               bool found, const sfl_digest_t *actual);
+/* Re-hashes every source of the manifest. */
+bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m);
+
+#endif

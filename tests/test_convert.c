@@ -1,0 +1,365 @@
+/* Unit tests: INFO mapping per dataset style, CSQ splitting and matching,
+ * histograms, missing fields, line errors, coverage rows, BSON types. */
+#include <bson/bson.h>
+#include <htslib/vcf.h>
+#include <math.h>
+
+#include "coverage_doc.h"
+#include "testutil.h"
+#include "variant_doc.h"
+
+static sfl_vcf_schema_t *schema_from(const char *htxt, sfl_style_t style, sfl_histograms_t hist)
+{
+    bcf_hdr_t *h = bcf_hdr_init("r");
+    char *copy = strdup(htxt);
+    int rc = bcf_hdr_parse(h, copy);
+    free(copy);
+    CHECK_INT(rc, 0);
+    sfl_error_t err;
+    sfl_vcf_schema_t *s = sfl_vcf_schema_new(h, style, hist, "t.vcf", &err);
+    if (!s)
+        fprintf(stderr, "schema: %s\n", err.message);
+    bcf_hdr_destroy(h);
+    return s;
+}
+
+static sfl_batch_int_t *convert(const sfl_vcf_schema_t *s, const char *line)
+{
+    sfl_batch_int_t *b = sfl_batch_new();
+    b->n_missing = s->n_slots;
+    b->missing = calloc((size_t)s->n_slots, sizeof *b->missing);
+    sfl_vcf_worker_t *w = sfl_vcf_worker_new(s);
+    b->text = strdup(line);
+    b->text_len = strlen(line);
+    CHECK(sfl_vcf_line_to_docs(w, b, "t.vcf", 7, line, strlen(line), 0));
+    sfl_vcf_worker_destroy(w);
+    return b;
+}
+
+/* A view of document i (bson_t must not be copied by value: a static
+ * bson_t points into itself). */
+static void doc_of(const sfl_batch_int_t *b, size_t i, bson_t *d)
+{
+    bson_init_static(d, b->buf + b->docs[i].off, b->docs[i].len);
+}
+
+static void check_type(const bson_t *d, const char *path, bson_type_t t)
+{
+    bson_iter_t it, f;
+    t_checks++;
+    if (!bson_iter_init(&it, d) || !bson_iter_find_descendant(&it, path, &f) ||
+        bson_iter_type(&f) != t) {
+        t_failures++;
+        fprintf(stderr, "field %s: missing or type %d, expected type %d\n", path,
+                bson_iter_init(&it, d) && bson_iter_find_descendant(&it, path, &f)
+                    ? (int)bson_iter_type(&f) : -1, (int)t);
+    }
+}
+
+static long long get_int(const bson_t *d, const char *path)
+{
+    bson_iter_t it, f;
+    if (bson_iter_init(&it, d) && bson_iter_find_descendant(&it, path, &f) &&
+        (BSON_ITER_HOLDS_INT32(&f) || BSON_ITER_HOLDS_INT64(&f)))
+        return bson_iter_as_int64(&f);
+    return -999999;
+}
+
+static double get_double(const bson_t *d, const char *path)
+{
+    bson_iter_t it, f;
+    if (bson_iter_init(&it, d) && bson_iter_find_descendant(&it, path, &f) &&
+        BSON_ITER_HOLDS_DOUBLE(&f))
+        return bson_iter_double(&f);
+    return -999999;
+}
+
+static const char *get_str(const bson_t *d, const char *path)
+{
+    bson_iter_t it, f;
+    if (bson_iter_init(&it, d) && bson_iter_find_descendant(&it, path, &f) &&
+        BSON_ITER_HOLDS_UTF8(&f))
+        return bson_iter_utf8(&f, NULL);
+    return NULL;
+}
+
+static const char *first_key(const bson_t *d)
+{
+    bson_iter_t it;
+    return bson_iter_init(&it, d) && bson_iter_next(&it) ? bson_iter_key(&it) : NULL;
+}
+
+#define CSQ_FMT "Allele|Gene|Feature|Feature_type|Consequence|ALLELE_NUM"
+static const char *exac_hdr =
+    "##fileformat=VCFv4.1\n"
+    "##INFO=<ID=AC_Adj,Number=A,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AN_Adj,Number=1,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AC_Hom,Number=A,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AC_Hemi,Number=A,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AC_AFR,Number=A,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AN_AFR,Number=1,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=Hom_AFR,Number=A,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AC_FOO,Number=A,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AN_FOO,Number=1,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=Hom_FOO,Number=A,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AC_MALE,Number=A,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AN_MALE,Number=1,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=QD,Number=1,Type=Float,Description=\"x\">\n"
+    "##INFO=<ID=VQSLOD,Number=1,Type=Float,Description=\"x\">\n"
+    "##INFO=<ID=DB,Number=0,Type=Flag,Description=\"x\">\n"
+    "##INFO=<ID=DP_HIST,Number=R,Type=String,Description=\"Histogram for DP; Mids: 2.5|7.5|12.5\">\n"
+    "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"VEP. Format: " CSQ_FMT "\">\n"
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n";
+
+static void test_exac(void)
+{
+    sfl_vcf_schema_t *s = schema_from(exac_hdr, SFL_STYLE_AUTO, SFL_HIST_PAIRS);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    CHECK_INT(s->style, SFL_STYLE_EXAC);
+    CHECK_INT(s->n_pops, 2); /* AFR and FOO; MALE is not a population */
+    CHECK_STR(s->pops[0].name, "African");
+    CHECK_STR(s->pops[1].name, "FOO");
+    CHECK_INT(s->csq_n_fields, 6);
+    CHECK_INT(s->dp_n_mids, 3);
+
+    sfl_batch_int_t *b = convert(
+        s, "X\t1000\trs1\tCTT\tC,CT\t12.5\tPASS\t"
+           "AC_Adj=0,3;AN_Adj=100;AC_Hom=0,1;AC_Hemi=0,2;AC_AFR=0,2;AN_AFR=40;Hom_AFR=0,1;"
+           "AC_FOO=0,1;AN_FOO=60;QD=0.1;VQSLOD=-1.234e+01;DB;DP_HIST=1|2|3,4|5|6,7|8|9;"
+           "CSQ=-|G1|T1|Transcript|x|1,T|G1|T1|Transcript|y|2,T|G2|T2|Transcript|z|2,"
+           "T|G1|R1|RegulatoryFeature|w|2");
+    CHECK_INT(b->n_docs, 2);
+    CHECK_INT(b->lines[0].code, SFL_OK);
+    if (b->n_docs == 2) {
+        bson_t d0, d1;
+        doc_of(b, 0, &d0);
+        doc_of(b, 1, &d1);
+        CHECK_STR(first_key(&d0), "_id");
+        CHECK_STR(get_str(&d0, "_id"), "X-1000-CTT-C");
+        CHECK_STR(get_str(&d1, "_id"), "X-1000-CT-C");
+        check_type(&d0, "xpos", BSON_TYPE_INT64);
+        CHECK_INT(get_int(&d0, "xpos"), 23000001000LL);
+        CHECK_INT(get_int(&d0, "xstop"), 23000001000LL - 2);
+        check_type(&d0, "pos", BSON_TYPE_INT32);
+        CHECK_STR(get_str(&d0, "filter"), "AC_Adj0"); /* PASS with AC_Adj 0 */
+        CHECK_STR(get_str(&d1, "filter"), "PASS");
+        CHECK_INT(get_int(&d1, "allele_count"), 3);
+        CHECK_INT(get_int(&d1, "allele_num"), 100);
+        CHECK(get_double(&d1, "allele_freq") == 0.03);
+        CHECK_INT(get_int(&d1, "hom_count"), 1);
+        CHECK_INT(get_int(&d1, "hemi_count"), 2);
+        CHECK_INT(get_int(&d1, "pop_acs.African"), 2);
+        CHECK_INT(get_int(&d1, "pop_ans.FOO"), 60);
+        check_type(&d1, "pop_homs.FOO", BSON_TYPE_NULL); /* Hom_FOO absent */
+        CHECK(get_double(&d1, "quality_metrics.QD") == 0.1);
+        CHECK(get_double(&d1, "quality_metrics.VQSLOD") == -12.34);
+        CHECK(get_double(&d1, "site_quality") == 12.5);
+        CHECK(get_double(&d1, "genotype_depths.0.1.0") == 7.5);
+        CHECK_INT(get_int(&d1, "genotype_depths.0.1.1"), 2);
+        CHECK_INT(get_int(&d1, "genotype_depths.1.2.1"), 9);
+        /* CSQ: allele 2 has 3 entries; genes/transcripts from Transcripts only */
+        CHECK_STR(get_str(&d1, "vep_annotations.2.Feature_type"), "RegulatoryFeature");
+        CHECK_STR(get_str(&d1, "genes.0"), "G1");
+        CHECK_STR(get_str(&d1, "genes.1"), "G2");
+        CHECK(get_str(&d1, "genes.2") == NULL);
+        CHECK_STR(get_str(&d1, "transcripts.1"), "T2");
+        CHECK(get_str(&d1, "transcripts.2") == NULL);
+        CHECK_STR(get_str(&d0, "vep_annotations.0.Allele"), "-");
+        CHECK(get_str(&d0, "vep_annotations.1.Allele") == NULL);
+        CHECK_STR(get_str(&d0, "orig_alt_alleles.1"), "X-1000-CT-C");
+    }
+    sfl_batch_destroy(b);
+
+    /* Missing fields become null and are counted; QUAL '.' is null. */
+    b = convert(s, "1\t5\t.\tA\tG\t.\tLowQual\tAC_Adj=1;AC_AFR=1;AN_AFR=2;DP_HIST=1|1|1,1|1|1");
+    CHECK_INT(b->n_docs, 1);
+    if (b->n_docs == 1) {
+        bson_t d;
+        doc_of(b, 0, &d);
+        check_type(&d, "allele_num", BSON_TYPE_NULL);
+        check_type(&d, "allele_freq", BSON_TYPE_NULL);
+        check_type(&d, "site_quality", BSON_TYPE_NULL);
+        check_type(&d, "hom_count", BSON_TYPE_NULL);
+        bson_iter_t it;
+        CHECK(!bson_iter_init_find(&it, &d, "hemi_count")); /* only when present */
+        check_type(&d, "vep_annotations", BSON_TYPE_ARRAY);
+    }
+    CHECK_INT(b->missing[SLOT_AN], 1);
+    CHECK_INT(b->missing[SLOT_HOM], 1);
+    CHECK_INT(b->missing[SLOT_CSQ], 1);
+    sfl_batch_destroy(b);
+
+    /* Line errors name the field and the problem. */
+    struct {
+        const char *line, *msg;
+    } bad[] = {
+        {"1\t5\t.\tA\tG,T\t1\tPASS\tAC_Adj=1;AN_Adj=2", "AC_Adj has 1 value but the line has 2 ALT"},
+        {"1\t5\t.\tA\tG\t1\tPASS\tAC_Adj=x;AN_Adj=2", "AC_Adj value 'x' is not an integer"},
+        {"1\tfive\t.\tA\tG\t1\tPASS\tAC_Adj=1", "POS 'five' is not a position"},
+        {"1\t5\t.\tA\tG\t1\tPASS", "found 7 tab-separated columns, expected 8"},
+        {"chrUn\t5\t.\tA\tG\t1\tPASS\t.", "unknown contig 'chrUn'"},
+        {"1\t5\t.\tA\tG\tabc\tPASS\t.", "QUAL 'abc' is not a number"},
+        {"1\t5\t.\tA\tG\t1\tPASS\tCSQ=A|B", "CSQ entry 1 has 2 fields but the header's CSQ Format lists 6"},
+        {"1\t5\t.\tA\tG\t1\tPASS\tCSQ=A|G|T|Transcript|x|3", "ALLELE_NUM '3' but the line has 1 ALT"},
+        {"1\t5\t.\tA\tG\t1\tPASS\tDP_HIST=1|2,3|4", "DP_HIST entry 1 has 2 bins but the header's Mids list 3"},
+        {"1\t5\t.\tA\tG\t1\tPASS\tQD=fast", "QD value 'fast' is not a number"},
+        {"1\t5\t.\tA\tG\t1\tPASS\tAC_Adj=1\xff", "not valid UTF-8"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        b = convert(s, bad[i].line);
+        CHECK_INT(b->n_docs, 0);
+        CHECK_INT(b->lines[0].code, SFL_E_LINE);
+        CHECK_CONTAINS(sfl_batch_msg(b, &b->lines[0]), bad[i].msg);
+        CHECK_CONTAINS(sfl_batch_msg(b, &b->lines[0]), "t.vcf: line 7:");
+        sfl_batch_destroy(b);
+    }
+    /* No ALT: counted, no document. */
+    b = convert(s, "1\t5\t.\tA\t.\t1\tPASS\t.");
+    CHECK_INT(b->n_docs, 0);
+    CHECK_INT(b->no_alt, 1);
+    sfl_batch_destroy(b);
+    sfl_vcf_schema_destroy(s);
+
+    /* --histograms columns / none */
+    s = schema_from(exac_hdr, SFL_STYLE_EXAC, SFL_HIST_COLUMNS);
+    b = convert(s, "1\t5\t.\tA\tG\t1\tPASS\tAC_Adj=1;AN_Adj=2;DP_HIST=1|2|3,4|5|6");
+    if (b->n_docs == 1) {
+        bson_t d;
+        doc_of(b, 0, &d);
+        CHECK(get_double(&d, "genotype_depths.1.mids.2") == 12.5);
+        CHECK_INT(get_int(&d, "genotype_depths.1.counts.2"), 6);
+    }
+    sfl_batch_destroy(b);
+    sfl_vcf_schema_destroy(s);
+    s = schema_from(exac_hdr, SFL_STYLE_EXAC, SFL_HIST_NONE);
+    b = convert(s, "1\t5\t.\tA\tG\t1\tPASS\tAC_Adj=1;AN_Adj=2;DP_HIST=1|2|3,4|5|6");
+    if (b->n_docs == 1) {
+        bson_t d;
+        doc_of(b, 0, &d);
+        bson_iter_t it;
+        CHECK(!bson_iter_init_find(&it, &d, "genotype_depths"));
+    }
+    sfl_batch_destroy(b);
+    sfl_vcf_schema_destroy(s);
+}
+
+static void test_swegen_gnomad(void)
+{
+    const char *sw = "##fileformat=VCFv4.2\n"
+                     "##INFO=<ID=AC,Number=A,Type=Integer,Description=\"x\">\n"
+                     "##INFO=<ID=AN,Number=1,Type=Integer,Description=\"x\">\n"
+                     "##INFO=<ID=AF,Number=A,Type=Float,Description=\"x\">\n"
+                     "##INFO=<ID=AC_Hom,Number=A,Type=Integer,Description=\"x\">\n"
+                     "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Format: Allele|Gene|Feature\">\n"
+                     "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n";
+    sfl_vcf_schema_t *s = schema_from(sw, SFL_STYLE_AUTO, SFL_HIST_PAIRS);
+    CHECK_INT(s->style, SFL_STYLE_SWEGEN);
+    CHECK_INT(s->n_pops, 0);
+    /* Matching on Allele: AT>A,ATT => VEP alleles "-" and "TT". */
+    sfl_batch_int_t *b =
+        convert(s, "chr1\t10\t.\tAT\tA,ATT\t50\tPASS\tAC=1,2;AN=0;AC_Hom=0,0;"
+                   "CSQ=TT|G1|T1,-|G2|T2,Q|G3|T3");
+    CHECK_INT(b->n_docs, 2);
+    CHECK_INT(b->csq_unmatched, 1);
+    if (b->n_docs == 2) {
+        bson_t d0, d1;
+        doc_of(b, 0, &d0);
+        doc_of(b, 1, &d1);
+        CHECK_STR(get_str(&d0, "_id"), "chr1-10-AT-A");
+        CHECK_STR(get_str(&d0, "genes.0"), "G2");
+        CHECK_STR(get_str(&d1, "genes.0"), "G1");
+        check_type(&d0, "allele_freq", BSON_TYPE_NULL); /* AN 0 */
+        check_type(&d0, "pop_acs", BSON_TYPE_DOCUMENT);
+    }
+    sfl_batch_destroy(b);
+    sfl_vcf_schema_destroy(s);
+
+    const char *gn = "##fileformat=VCFv4.2\n"
+                     "##INFO=<ID=AC,Number=A,Type=Integer,Description=\"x\">\n"
+                     "##INFO=<ID=AN,Number=1,Type=Integer,Description=\"x\">\n"
+                     "##INFO=<ID=nhomalt,Number=A,Type=Integer,Description=\"x\">\n"
+                     "##INFO=<ID=AC_nfe,Number=A,Type=Integer,Description=\"x\">\n"
+                     "##INFO=<ID=AN_nfe,Number=1,Type=Integer,Description=\"x\">\n"
+                     "##INFO=<ID=nhomalt_nfe,Number=A,Type=Integer,Description=\"x\">\n"
+                     "##INFO=<ID=AC_nfe_male,Number=A,Type=Integer,Description=\"x\">\n"
+                     "##INFO=<ID=AN_nfe_male,Number=1,Type=Integer,Description=\"x\">\n"
+                     "##INFO=<ID=AC_female,Number=A,Type=Integer,Description=\"x\">\n"
+                     "##INFO=<ID=AN_female,Number=1,Type=Integer,Description=\"x\">\n"
+                     "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n";
+    s = schema_from(gn, SFL_STYLE_AUTO, SFL_HIST_PAIRS);
+    CHECK_INT(s->style, SFL_STYLE_GNOMAD);
+    CHECK_INT(s->n_pops, 1);
+    b = convert(s, "chrX\t10\t.\tA\tG\t50\tPASS\tAC=5;AN=10;nhomalt=2;AC_nfe=4;AN_nfe=8;nhomalt_nfe=1");
+    if (b->n_docs == 1) {
+        bson_t d;
+        doc_of(b, 0, &d);
+        CHECK_INT(get_int(&d, "hom_count"), 2);
+        CHECK_INT(get_int(&d, "pop_acs.European (Non-Finnish)"), 4);
+        CHECK_INT(get_int(&d, "pop_homs.European (Non-Finnish)"), 1);
+        CHECK(get_double(&d, "allele_freq") == 0.5);
+    }
+    sfl_batch_destroy(b);
+    sfl_vcf_schema_destroy(s);
+}
+
+static void test_coverage(void)
+{
+    const char *h = "#chrom\tpos\tmean\tmedian\t1\t5";
+    sfl_error_t err;
+    sfl_coverage_schema_t *s = sfl_coverage_schema_new(h, strlen(h), 1, "c.tsv", &err);
+    CHECK(s != NULL);
+    CHECK_INT(s->n_metrics, 4);
+    sfl_coverage_worker_t *w = sfl_coverage_worker_new(s);
+    sfl_batch_int_t *b = sfl_batch_new();
+    const char *rows[] = {"1\t100\t31.45\t30\t1\t0.9912", "X\t7\t-0.0\tnan\t0\t1",
+                          "1\t101\t1\t2\t3", "1\t102\tNA\t1\t1\t1", "GL1\t5\t1\t1\t1\t1"};
+    for (size_t i = 0; i < 5; i++)
+        CHECK(sfl_coverage_line_to_doc(w, b, "c.tsv", i + 2, rows[i], strlen(rows[i]), 0));
+    CHECK_INT(b->n_docs, 2);
+    bson_t d0, d1;
+        doc_of(b, 0, &d0);
+        doc_of(b, 1, &d1);
+    CHECK_STR(first_key(&d0), "_id");
+    check_type(&d0, "_id", BSON_TYPE_INT64);
+    CHECK_INT(get_int(&d0, "_id"), 1000000100LL);
+    check_type(&d0, "median", BSON_TYPE_DOUBLE);
+    CHECK(get_double(&d0, "mean") == 31.45);
+    CHECK(get_double(&d0, "5") == 0.9912);
+    double mz = get_double(&d1, "mean");
+    CHECK(mz == 0.0 && !signbit(mz)); /* -0.0 written as 0.0 */
+    check_type(&d1, "median", BSON_TYPE_NULL); /* nan -> null */
+    CHECK_INT(b->non_finite, 1);
+    CHECK_CONTAINS(sfl_batch_msg(b, &b->lines[2]), "found 5 tab-separated columns, expected 6");
+    CHECK_CONTAINS(sfl_batch_msg(b, &b->lines[3]), "column mean value 'NA' is not a number");
+    CHECK_CONTAINS(sfl_batch_msg(b, &b->lines[4]), "unknown contig 'GL1'");
+    sfl_batch_destroy(b);
+    sfl_coverage_worker_destroy(w);
+    sfl_coverage_schema_destroy(s);
+
+    s = sfl_coverage_schema_new(h, strlen(h), 10, "c.tsv", &err);
+    w = sfl_coverage_worker_new(s);
+    b = sfl_batch_new();
+    for (int pos = 1; pos <= 30; pos++) {
+        char row[64];
+        snprintf(row, sizeof row, "2\t%d\t1\t1\t1\t1", pos);
+        CHECK(sfl_coverage_line_to_doc(w, b, "c.tsv", (uint64_t)pos, row, strlen(row), 0));
+    }
+    CHECK_INT(b->n_docs, 3);
+    CHECK_INT(b->thinned, 27);
+    sfl_batch_destroy(b);
+    sfl_coverage_worker_destroy(w);
+    sfl_coverage_schema_destroy(s);
+
+    CHECK(sfl_coverage_schema_new("1\t2\t3", 5, 1, "c.tsv", &err) == NULL);
+    CHECK_CONTAINS(err.message, "c.tsv: line 1: missing header");
+}
+
+int main(void)
+{
+    test_exac();
+    test_swegen_gnomad();
+    test_coverage();
+    return t_done("test_convert");
+}

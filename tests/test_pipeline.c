@@ -1,0 +1,282 @@
+/* Integration tests of the pipeline: dumps identical for any thread count
+ * and chunk size; documents read back from the .bson with libbson equal
+ * the expected documents of the independent reference (testdata/expected);
+ * bad lines, --max-errors and the rejects file; nothing left on failure. */
+#include <bson/bson.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "swefreq/swefreq.h"
+#include "testutil.h"
+
+static char tmpdir[256];
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    buf[got] = '\0';
+    *len = got;
+    return buf;
+}
+
+static bool run_dump(const char *out, int threads, size_t chunk, const char **vcfs, size_t nv,
+                     const char **covs, size_t nc, sfl_options_t *extra, sfl_error_t *err,
+                     sfl_job_t **job_out)
+{
+    sfl_options_t o;
+    if (extra)
+        o = *extra;
+    else
+        sfl_options_init(&o);
+    o.threads = threads;
+    o.chunk_bytes = chunk;
+    sfl_job_t *job = sfl_job_new(&o, err);
+    for (size_t i = 0; i < nv; i++)
+        CHECK(sfl_job_add_source(job, SFL_SOURCE_VCF, vcfs[i], err));
+    for (size_t i = 0; i < nc; i++)
+        CHECK(sfl_job_add_source(job, SFL_SOURCE_COVERAGE, covs[i], err));
+    sfl_sink_t *sink = sfl_sink_dump_new(out, "db", err);
+    bool ok = sfl_job_run(job, sink, err);
+    sfl_sink_destroy(sink);
+    if (job_out)
+        *job_out = job;
+    else
+        sfl_job_destroy(job);
+    return ok;
+}
+
+static void write_synthetic(const char *vcf, const char *cov, int n)
+{
+    FILE *f = fopen(vcf, "w");
+    fprintf(f, "##fileformat=VCFv4.2\n"
+               "##INFO=<ID=AC,Number=A,Type=Integer,Description=\"x\">\n"
+               "##INFO=<ID=AN,Number=1,Type=Integer,Description=\"x\">\n"
+               "##INFO=<ID=AC_Hom,Number=A,Type=Integer,Description=\"x\">\n"
+               "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Format: Allele|Gene|Feature|Feature_type|ALLELE_NUM\">\n"
+               "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n");
+    for (int i = 0; i < n; i++) {
+        const char *chrom = i < n / 2 ? "1" : "X";
+        int pos = 1000 + (i % (n / 2)) * 7;
+        if (i % 5 == 0)
+            fprintf(f, "%s\t%d\trs%d\tCTT\tC,CT\t%d.5\tPASS\tAC=%d,%d;AN=1000;AC_Hom=0,1;"
+                       "CSQ=-|G%d|T%d|Transcript|1,T|G%d|T%d|Transcript|2\n",
+                    chrom, pos, i, i, i % 7, i % 11, i, i, i, i + 1);
+        else
+            fprintf(f, "%s\t%d\t.\tA\tG\t.\tLowQual\tAC=%d;AN=2000;AC_Hom=%d;"
+                       "CSQ=G|G%d|T%d|Transcript|1\n",
+                    chrom, pos, i, i % 3, i, i);
+    }
+    fclose(f);
+    f = fopen(cov, "w");
+    fprintf(f, "#chrom\tpos\tmean\tmedian\t1\t5\n");
+    for (int i = 1; i <= n * 10; i++)
+        fprintf(f, "2\t%d\t%d.%02d\t%d\t0.9%d\t0.%d\n", i, i % 90, i % 100, i % 50, i % 10, i % 9);
+    fclose(f);
+}
+
+static void test_thread_invariance(void)
+{
+    char vcf[512], cov[512];
+    snprintf(vcf, sizeof vcf, "%s/syn.vcf", tmpdir);
+    snprintf(cov, sizeof cov, "%s/syn.tsv", tmpdir);
+    write_synthetic(vcf, cov, 4000);
+    const char *v[] = {vcf}, *c[] = {cov};
+    char out1[512], out4[512];
+    snprintf(out1, sizeof out1, "%s/t1", tmpdir);
+    snprintf(out4, sizeof out4, "%s/t4", tmpdir);
+    sfl_error_t err;
+    sfl_job_t *j1 = NULL, *j4 = NULL;
+    CHECK(run_dump(out1, 1, 1 << 20, v, 1, c, 1, NULL, &err, &j1));
+    CHECK(run_dump(out4, 4, 4096, v, 1, c, 1, NULL, &err, &j4));
+    CHECK_INT(sfl_job_summary(j1)->docs[SFL_COLL_VARIANTS], 4800);
+    CHECK_INT(sfl_job_summary(j1)->docs[SFL_COLL_COVERAGE], 40000);
+    for (int k = 0; k < 2; k++) {
+        const char *name = k ? "base_coverage.bson" : "variants.bson";
+        char p1[600], p4[600];
+        snprintf(p1, sizeof p1, "%s/db/%s", out1, name);
+        snprintf(p4, sizeof p4, "%s/db/%s", out4, name);
+        size_t l1 = 0, l4 = 0;
+        char *a = slurp(p1, &l1), *b = slurp(p4, &l4);
+        CHECK(a && b && l1 == l4 && l1 > 0 && memcmp(a, b, l1) == 0);
+        free(a);
+        free(b);
+    }
+    const sfl_manifest_t *m1 = sfl_job_manifest(j1), *m4 = sfl_job_manifest(j4);
+    for (size_t i = 0; i < 2; i++)
+        CHECK_STR(sfl_manifest_collection(m1, i)->digest, sfl_manifest_collection(m4, i)->digest);
+    sfl_job_destroy(j1);
+    sfl_job_destroy(j4);
+}
+
+/* JSON has no int32/int64 distinction; the schema stores _id (coverage),
+ * xpos, xstart and xstop as int64 always. */
+static void widen_xpos(bson_t **doc)
+{
+    bson_t *o = bson_new();
+    bson_iter_t it;
+    bson_iter_init(&it, *doc);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (BSON_ITER_HOLDS_INT32(&it) && (!strcmp(k, "_id") || !strcmp(k, "xpos") ||
+                                           !strcmp(k, "xstart") || !strcmp(k, "xstop")))
+            bson_append_int64(o, k, -1, bson_iter_int32(&it));
+        else
+            bson_append_iter(o, k, -1, &it);
+    }
+    bson_destroy(*doc);
+    *doc = o;
+}
+
+/* Each document of DIR/db/<coll>.bson equals, byte for byte, the BSON of
+ * the expected JSON line (libbson reads JSON integers as int32 when they
+ * fit, like our documents). */
+static void compare_with_expected(const char *bson_path, const char *expected_path)
+{
+    bson_error_t be;
+    bson_reader_t *rd = bson_reader_new_from_file(bson_path, &be);
+    CHECK(rd != NULL);
+    FILE *f = fopen(expected_path, "r");
+    CHECK(f != NULL);
+    if (!rd || !f)
+        return;
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0;
+    bool eof = false;
+    const bson_t *doc;
+    while ((doc = bson_reader_read(rd, &eof)) != NULL) {
+        ssize_t len = getline(&line, &cap, f);
+        CHECK(len > 0);
+        if (len <= 0)
+            break;
+        bson_t *exp = bson_new_from_json((const uint8_t *)line, len, &be);
+        CHECK(exp != NULL);
+        if (exp)
+            widen_xpos(&exp);
+        n++;
+        if (exp && !bson_equal(exp, doc)) {
+            t_failures++;
+            char *a = bson_as_relaxed_extended_json(doc, NULL);
+            fprintf(stderr, "%s document %d differs:\n  got      %s\n  expected %s", bson_path, n,
+                    a, line);
+            bson_free(a);
+        }
+        t_checks++;
+        if (exp)
+            bson_destroy(exp);
+    }
+    CHECK(eof);
+    CHECK(getline(&line, &cap, f) <= 0); /* no expected document left over */
+    CHECK(n > 0);
+    free(line);
+    fclose(f);
+    bson_reader_destroy(rd);
+}
+
+static void test_readback(const char *td)
+{
+    struct {
+        const char *vcf, *expected;
+        sfl_histograms_t h;
+    } cases[] = {{"exac_sample.vcf", "exac_sample.jsonl", SFL_HIST_PAIRS},
+                 {"exac_sample.vcf", "exac_sample.columns.jsonl", SFL_HIST_COLUMNS},
+                 {"swegen_sample.vcf", "swegen_sample.jsonl", SFL_HIST_PAIRS},
+                 {"gnomad_sample.vcf", "gnomad_sample.jsonl", SFL_HIST_PAIRS}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char vcf[512], exp[512], out[512], bs[600];
+        snprintf(vcf, sizeof vcf, "%s/%s", td, cases[i].vcf);
+        snprintf(exp, sizeof exp, "%s/expected/%s", td, cases[i].expected);
+        snprintf(out, sizeof out, "%s/rb%zu", tmpdir, i);
+        sfl_options_t o;
+        sfl_options_init(&o);
+        o.histograms = cases[i].h;
+        const char *v[] = {vcf};
+        sfl_error_t err;
+        CHECK(run_dump(out, 2, 4096, v, 1, NULL, 0, &o, &err, NULL));
+        snprintf(bs, sizeof bs, "%s/db/variants.bson", out);
+        compare_with_expected(bs, exp);
+    }
+    for (int step = 1; step <= 10; step += 9) {
+        char cov[512], exp[512], out[512], bs[600];
+        snprintf(cov, sizeof cov, "%s/coverage_sample.tsv", td);
+        snprintf(exp, sizeof exp, "%s/expected/coverage_sample%s.jsonl", td,
+                 step == 10 ? ".step10" : "");
+        snprintf(out, sizeof out, "%s/cov%d", tmpdir, step);
+        sfl_options_t o;
+        sfl_options_init(&o);
+        o.coverage_step = (uint32_t)step;
+        const char *c[] = {cov};
+        sfl_error_t err;
+        CHECK(run_dump(out, 2, 4096, NULL, 0, c, 1, &o, &err, NULL));
+        snprintf(bs, sizeof bs, "%s/db/base_coverage.bson", out);
+        compare_with_expected(bs, exp);
+    }
+}
+
+static void test_errors(const char *td)
+{
+    char bad[512], out[512], rej[512], path[700];
+    snprintf(bad, sizeof bad, "%s/bad/unsorted.vcf", td);
+    snprintf(out, sizeof out, "%s/bad", tmpdir);
+    const char *v[] = {bad};
+    sfl_error_t err;
+    /* max_errors 0: the run fails, names file and line, and leaves no dump. */
+    CHECK(!run_dump(out, 2, 4096, v, 1, NULL, 0, NULL, &err, NULL));
+    CHECK_INT(err.code, SFL_E_UNSORTED);
+    CHECK_CONTAINS(err.message, "unsorted.vcf: line 17:");
+    struct stat st;
+    snprintf(path, sizeof path, "%s/db/variants.bson", out);
+    CHECK(stat(path, &st) != 0);
+    snprintf(path, sizeof path, "%s/db/.variants.bson.partial", out);
+    CHECK(stat(path, &st) != 0);
+    /* max_errors 1: the line is skipped and written to the rejects file. */
+    sfl_options_t o;
+    sfl_options_init(&o);
+    o.max_errors = 1;
+    snprintf(rej, sizeof rej, "%s/rejects.txt", tmpdir);
+    o.rejects_path = rej;
+    sfl_job_t *job = NULL;
+    CHECK(run_dump(out, 2, 4096, v, 1, NULL, 0, &o, &err, &job));
+    CHECK_INT(sfl_job_summary(job)->rejected, 1);
+    CHECK_INT(sfl_job_summary(job)->rejected_by_code[SFL_E_UNSORTED], 1);
+    sfl_job_destroy(job);
+    size_t len;
+    char *r = slurp(rej, &len);
+    CHECK_CONTAINS(r, "## ");
+    CHECK_CONTAINS(r, "line 17: unsorted input");
+    CHECK_CONTAINS(r, "\t69511\t");
+    free(r);
+    /* A missing file. */
+    const char *missing[] = {"/nonexistent/x.vcf.gz"};
+    CHECK(!run_dump(out, 1, 4096, missing, 1, NULL, 0, NULL, &err, NULL));
+    CHECK_INT(err.code, SFL_E_OPEN);
+    CHECK_CONTAINS(err.message, "/nonexistent/x.vcf.gz");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_pipeline TESTDATA_DIR\n");
+        return 2;
+    }
+    sfl_init();
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sfl_test_pipeline.XXXXXX");
+    CHECK(mkdtemp(tmpdir) != NULL);
+    test_thread_invariance();
+    test_readback(argv[1]);
+    test_errors(argv[1]);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (t_failures == 0 && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    sfl_cleanup();
+    return t_done("test_pipeline");
+}
