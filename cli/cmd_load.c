@@ -1,12 +1,155 @@
-/* cmd_load.c: `swefreq-load load` (MongoDB): not built yet. */
-#include "cli.h"
+/* cmd_load.c: `swefreq-load load` (into MongoDB) and `verify --uri`. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert_opts.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: %s load --uri URI --db NAME [--vcf FILE]... [--coverage FILE]... [options]\n"
+            "\n"
+            "Converts the files and loads them into MongoDB: staging collections first, then\n"
+            "the browser's indexes, then a verification of the staging data against the\n"
+            "manifest, and only then a rename over the browser's collections. A failed or\n"
+            "interrupted load leaves the browser's collections as they were. Each load is\n"
+            "recorded in the swefreq_meta collection with its manifest.\n"
+            "\n"
+            "  --uri URI             a MongoDB URI (credentials, authSource, TLS, replica sets\n"
+            "                        and mongos lists all work); default: $SWEFREQ_MONGO_URI\n"
+            "  --db NAME             the database\n"
+            "  --insert-threads K    parallel inserters (default 2)\n"
+            "  --write-concern W     1 (default), majority, or a number; never unacknowledged\n"
+            "  --manifest FILE       also write the manifest to FILE\n"
+            "%s"
+            "  -h, --help            this help\n"
+            "\n"
+            "A server without arrays of arrays (FerretDB) needs --histograms columns or none.\n"
+            "\n%s",
+            cli_prog, CLI_CONVERT_HELP, cli_exit_codes_help);
+}
+
+static void print_json_outcome(sfl_job_t *job, int rc, const sfl_error_t *err)
+{
+    char *js = sfl_job_summary_json(job);
+    if (!js)
+        return;
+    size_t n = strlen(js);
+    if (n && js[n - 1] == '}')
+        js[n - 1] = '\0';
+    printf("%s, \"ok\" : %s, \"exit_code\" : %d, \"error\" : ", js, rc ? "false" : "true", rc);
+    if (rc) {
+        putchar('"');
+        for (const char *p = err->message; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                printf("\\%c", *p);
+            else if ((unsigned char)*p < 0x20)
+                printf("\\u%04x", *p);
+            else
+                putchar(*p);
+        }
+        putchar('"');
+    } else {
+        printf("null");
+    }
+    printf(" }\n");
+    free(js);
+}
 
 int cmd_load(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("load: the MongoDB sink is not available in this build yet");
-    return EXIT_USAGE;
+    static const struct option longopts[] = {
+        CLI_CONVERT_LONGOPTS,
+        {"uri", required_argument, NULL, 'u'},
+        {"db", required_argument, NULL, 'd'},
+        {"insert-threads", required_argument, NULL, 'k'},
+        {"write-concern", required_argument, NULL, 'w'},
+        {"manifest", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    cli_convert_t c;
+    cli_convert_init(&c);
+    sfl_mongo_options_t mo;
+    sfl_mongo_options_init(&mo);
+    const char *manifest = NULL;
+    unsigned long long v;
+    int ch, rc = EXIT_OK;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        int r = cli_convert_option(&c, ch, optarg);
+        if (r < 0) {
+            cli_convert_free(&c);
+            return EXIT_USAGE;
+        }
+        if (r > 0)
+            continue;
+        switch (ch) {
+        case 'u': mo.uri = optarg; break;
+        case 'd': mo.db = optarg; break;
+        case 'k':
+            if (!cli_parse_u64("--insert-threads", optarg, &v) || v < 1 || v > 64) {
+                cli_error("--insert-threads must be from 1 to 64");
+                cli_convert_free(&c);
+                return EXIT_USAGE;
+            }
+            mo.insert_threads = (int)v;
+            break;
+        case 'w': mo.write_concern = optarg; break;
+        case 'm': manifest = optarg; break;
+        case 'h': usage(stdout); cli_convert_free(&c); return EXIT_OK;
+        default:
+            fprintf(stderr, "Try '%s load --help'.\n", cli_prog);
+            cli_convert_free(&c);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        cli_error("unexpected argument '%s' (source files need --vcf or --coverage)",
+                  argv[optind]);
+        cli_convert_free(&c);
+        return EXIT_USAGE;
+    }
+    if (!mo.uri)
+        mo.uri = getenv("SWEFREQ_MONGO_URI");
+    if (!mo.uri || !mo.db) {
+        cli_error("load needs --uri URI (or SWEFREQ_MONGO_URI) and --db NAME");
+        cli_convert_free(&c);
+        return EXIT_USAGE;
+    }
+    sfl_job_t *job = cli_convert_job(&c, &rc);
+    if (!job) {
+        cli_convert_free(&c);
+        return rc;
+    }
+    mo.histograms = c.opt.histograms;
+    mo.log = cli_log;
+    mo.log_ud = &c.term;
+    sfl_error_t err;
+    sfl_error_clear(&err);
+    sfl_sink_t *sink = sfl_sink_mongo_new(&mo, &err);
+    bool ok = sink && sfl_job_run(job, sink, &err);
+    cli_progress_done(&c.term);
+    if (!ok) {
+        cli_print_error(&err);
+        rc = cli_exit_code(&err);
+    } else if (manifest && !sfl_manifest_write_file(sfl_job_manifest(job), manifest, &err)) {
+        cli_print_error(&err);
+        rc = cli_exit_code(&err);
+    }
+    if (c.json) {
+        print_json_outcome(job, rc, &err);
+    } else if (!c.quiet) {
+        cli_print_summary(job, ok ? "loaded" : "load failed");
+        if (ok)
+            fprintf(stderr, "  database %s: collections swapped in, staging verified, load "
+                            "recorded in swefreq_meta\n", mo.db);
+        else
+            fprintf(stderr, "  the browser's collections in %s were not changed\n", mo.db);
+    }
+    sfl_sink_destroy(sink);
+    sfl_job_destroy(job);
+    cli_convert_free(&c);
+    return rc;
 }
 
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
@@ -14,11 +157,27 @@ int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
                      bool json)
 {
-    (void)uri;
-    (void)db;
-    (void)manifest;
-    (void)sources;
-    (void)json;
-    cli_error("verify --uri: the MongoDB verifier is not available in this build yet");
-    return EXIT_USAGE;
+    sfl_error_t err;
+    sfl_manifest_t *m = NULL;
+    if (manifest && !(m = sfl_manifest_read_file(manifest, &err))) {
+        cli_print_error(&err);
+        return cli_exit_code(&err);
+    }
+    sfl_verify_report_t *r = sfl_verify_mongo(m, uri, db, sources, &err);
+    sfl_manifest_destroy(m);
+    if (!r) {
+        cli_print_error(&err);
+        return cli_exit_code(&err);
+    }
+    if (json) {
+        char *js = sfl_verify_report_json(r);
+        if (js)
+            printf("%s\n", js);
+        free(js);
+    } else {
+        cli_print_verify(r);
+    }
+    int rc = sfl_verify_report_ok(r) ? EXIT_OK : EXIT_MISMATCH;
+    sfl_verify_report_destroy(r);
+    return rc;
 }

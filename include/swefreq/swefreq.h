@@ -18,6 +18,7 @@
 #include "swefreq/digest.h"
 #include "swefreq/job.h"
 #include "swefreq/manifest.h"
+#include "swefreq/mongo.h"
 #include "swefreq/version.h"
 
 #ifdef __cplusplus

@@ -1,0 +1,38 @@
+/* mongo_util.h: what the MongoDB sink and the database verifier share:
+ * connecting, the server's abilities, error classification, scanning a
+ * collection into a digest. Private to the library. */
+#ifndef SFL_MONGO_UTIL_H
+#define SFL_MONGO_UTIL_H
+
+#include <mongoc/mongoc.h>
+
+#include "swefreq/swefreq.h"
+
+#define SFL_STAGING_PREFIX "swefreq_staging_"
+#define SFL_META_COLLECTION "swefreq_meta"
+
+typedef struct {
+    int64_t max_bson_size, max_message_size, max_write_batch_size;
+    bool ferretdb;
+    char version[64];
+} sfl_mongo_server_t;
+
+/* A pool for `uri` and one client popped from it, after a hello that
+ * proves the server answers and the credentials work. */
+bool sfl_mongo_connect(const char *uri, int pool_size, mongoc_client_pool_t **pool,
+                       mongoc_client_t **client, sfl_error_t *err);
+bool sfl_mongo_hello(mongoc_client_t *c, sfl_mongo_server_t *out, sfl_error_t *err);
+mongoc_write_concern_t *sfl_mongo_write_concern(const char *spec, sfl_error_t *err);
+
+/* Fills err from a driver error (and reply, if any) with a message that
+ * says what to do; `what` names the collection or step. Returns false. */
+bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *reply,
+                     const char *what);
+/* A network error worth retrying. */
+bool sfl_mongo_transient(const bson_error_t *be);
+
+/* Digest of every document of db.coll, re-canonicalised. */
+bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll, sfl_digest_t *d,
+                           sfl_error_t *err);
+
+#endif
