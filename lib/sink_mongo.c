@@ -53,6 +53,7 @@ typedef struct {
     int64_t max_bson;
     bool ferretdb;
     bool used[SFL_N_COLLECTIONS];
+    bool recorded; /* the load is in swefreq_meta: abort records "failed" */
     char staging[SFL_N_COLLECTIONS][128];
 
     /* the queue */
@@ -360,6 +361,7 @@ static bool mongo_begin(void *ctx, const bool used[SFL_N_COLLECTIONS], sfl_error
     }
     if (!meta_update(m, "loading", NULL, NULL, err))
         return false;
+    m->recorded = true;
     m->max_queued = m->o.insert_threads * m->o.queue_batches;
     m->threads = calloc((size_t)m->o.insert_threads, sizeof *m->threads);
     if (!m->threads)
@@ -580,9 +582,11 @@ static void mongo_abort(void *ctx)
     pthread_cond_broadcast(&m->not_full);
     pthread_mutex_unlock(&m->lock);
     drain(m, NULL);
-    /* Best effort: the server may be gone; the next load cleans up. */
+    /* Best effort: the server may be gone; the next load cleans up. A load
+     * refused in begin (e.g. its shape) wrote nothing and records nothing. */
     drop_staging(m);
-    meta_update(m, "failed", NULL, m->first_error.message, NULL);
+    if (m->recorded)
+        meta_update(m, "failed", NULL, m->first_error.message, NULL);
 }
 
 static void mongo_destroy(void *ctx)
