@@ -78,7 +78,8 @@ if [ -n "$MONGO" ]; then
   "$TOOL" dump --quiet --histograms columns --out "$OUT/dumpc" --vcf "$VCF"
   measure "swefreq-load load" "$DOCS" "$VCF_MB" "$TOOL" load --quiet --uri "$MONGO" --db bench_sfl --histograms columns --vcf "$VCF"
   CPU_SFL=$LAST_CPU; WALL_SFL=$LAST_WALL
-  measure "python pymongo insert_many" "$DOCS" "$VCF_MB" python3 bench/py_loader.py "$MONGO" bench_py "$OUT/dumpc/swefreq/variants.bson"
+  PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+  measure "python pymongo insert_many" "$DOCS" "$VCF_MB" "$PY" bench/py_loader.py "$MONGO" bench_py "$OUT/dumpc/swefreq/variants.bson"
   CPU_PY=$LAST_CPU; WALL_PY=$LAST_WALL
   awk -v a="$CPU_SFL" -v b="$CPU_PY" -v n="$DOCS" -v wa="$WALL_SFL" -v wb="$WALL_PY" 'BEGIN{
     printf "client CPU s per 100k docs: swefreq-load %.2f (parsing included), python %.2f (ratio %.2f); wall ratio %.2f\n",
