@@ -47,6 +47,14 @@ bool cli_parse_u64(const char *opt, const char *s, unsigned long long *out);
 /* A human summary of a finished job, to stderr. */
 void cli_print_summary(const sfl_job_t *job, const char *what);
 
+/* With --json: the job's summary plus "ok", "exit_code" and "error", as
+ * one JSON object on stdout. */
+void cli_print_json_outcome(const sfl_job_t *job, int rc, const sfl_error_t *err);
+
+/* Prints a verify report (JSON or human), destroys it, returns the exit
+ * code: 0 when everything matched, 5 otherwise. */
+int cli_finish_verify(sfl_verify_report_t *r, bool json);
+
 /* The verify report, human form, to stdout. */
 void cli_print_verify(const sfl_verify_report_t *r);
 

@@ -116,31 +116,7 @@ int cmd_dump(int argc, char **argv)
         rc = cli_exit_code(&err);
     }
     if (c.json) {
-        char *js = sfl_job_summary_json(job);
-        if (js) {
-            /* One object: the summary, plus the outcome. */
-            size_t n = strlen(js);
-            if (n && js[n - 1] == '}')
-                js[n - 1] = '\0';
-            printf("%s, \"ok\" : %s, \"exit_code\" : %d, \"error\" : ", js, rc ? "false" : "true",
-                   rc);
-            if (rc) {
-                putchar('"');
-                for (const char *p = err.message; *p; p++) {
-                    if (*p == '"' || *p == '\\')
-                        printf("\\%c", *p);
-                    else if ((unsigned char)*p < 0x20)
-                        printf("\\u%04x", *p);
-                    else
-                        putchar(*p);
-                }
-                putchar('"');
-            } else {
-                printf("null");
-            }
-            printf(" }\n");
-            free(js);
-        }
+        cli_print_json_outcome(job, rc, &err);
     } else if (!c.quiet) {
         cli_print_summary(job, ok ? (dry ? "dry run" : jsonl ? "converted" : "dump written")
                                   : "stopped");

@@ -29,33 +29,6 @@ static void usage(FILE *f)
             cli_prog, CLI_CONVERT_HELP, cli_exit_codes_help);
 }
 
-static void print_json_outcome(sfl_job_t *job, int rc, const sfl_error_t *err)
-{
-    char *js = sfl_job_summary_json(job);
-    if (!js)
-        return;
-    size_t n = strlen(js);
-    if (n && js[n - 1] == '}')
-        js[n - 1] = '\0';
-    printf("%s, \"ok\" : %s, \"exit_code\" : %d, \"error\" : ", js, rc ? "false" : "true", rc);
-    if (rc) {
-        putchar('"');
-        for (const char *p = err->message; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                printf("\\%c", *p);
-            else if ((unsigned char)*p < 0x20)
-                printf("\\u%04x", *p);
-            else
-                putchar(*p);
-        }
-        putchar('"');
-    } else {
-        printf("null");
-    }
-    printf(" }\n");
-    free(js);
-}
-
 int cmd_load(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -137,7 +110,7 @@ int cmd_load(int argc, char **argv)
         rc = cli_exit_code(&err);
     }
     if (c.json) {
-        print_json_outcome(job, rc, &err);
+        cli_print_json_outcome(job, rc, &err);
     } else if (!c.quiet) {
         cli_print_summary(job, ok ? "loaded" : "load failed");
         if (ok)
@@ -169,15 +142,5 @@ int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool
         cli_print_error(&err);
         return cli_exit_code(&err);
     }
-    if (json) {
-        char *js = sfl_verify_report_json(r);
-        if (js)
-            printf("%s\n", js);
-        free(js);
-    } else {
-        cli_print_verify(r);
-    }
-    int rc = sfl_verify_report_ok(r) ? EXIT_OK : EXIT_MISMATCH;
-    sfl_verify_report_destroy(r);
-    return rc;
+    return cli_finish_verify(r, json);
 }

@@ -97,16 +97,6 @@ int cmd_verify(int argc, char **argv)
         sfl_manifest_destroy(m);
         return cli_exit_code(&err);
     }
-    if (json) {
-        char *js = sfl_verify_report_json(r);
-        if (js)
-            printf("%s\n", js);
-        free(js);
-    } else {
-        cli_print_verify(r);
-    }
-    int rc = sfl_verify_report_ok(r) ? EXIT_OK : EXIT_MISMATCH;
-    sfl_verify_report_destroy(r);
     sfl_manifest_destroy(m);
-    return rc;
+    return cli_finish_verify(r, json);
 }

@@ -180,3 +180,45 @@ void cli_print_verify(const sfl_verify_report_t *r)
     }
     printf("%s\n", sfl_verify_report_ok(r) ? "verify: OK" : "verify: FAILED");
 }
+
+void cli_print_json_outcome(const sfl_job_t *job, int rc, const sfl_error_t *err)
+{
+    char *js = sfl_job_summary_json(job);
+    if (!js)
+        return;
+    size_t n = strlen(js);
+    if (n && js[n - 1] == '}')
+        js[n - 1] = '\0';
+    printf("%s, \"ok\" : %s, \"exit_code\" : %d, \"error\" : ", js, rc ? "false" : "true", rc);
+    if (rc) {
+        putchar('"');
+        for (const char *p = err->message; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                printf("\\%c", *p);
+            else if ((unsigned char)*p < 0x20)
+                printf("\\u%04x", *p);
+            else
+                putchar(*p);
+        }
+        putchar('"');
+    } else {
+        printf("null");
+    }
+    printf(" }\n");
+    free(js);
+}
+
+int cli_finish_verify(sfl_verify_report_t *r, bool json)
+{
+    if (json) {
+        char *js = sfl_verify_report_json(r);
+        if (js)
+            printf("%s\n", js);
+        free(js);
+    } else {
+        cli_print_verify(r);
+    }
+    int rc = sfl_verify_report_ok(r) ? EXIT_OK : EXIT_MISMATCH;
+    sfl_verify_report_destroy(r);
+    return rc;
+}
