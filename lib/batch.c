@@ -48,24 +48,34 @@ sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b)
     return r;
 }
 
-bool sfl_batch_add_doc(sfl_batch_int_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
-                       int64_t key_pos)
+bool sfl_batch_record_doc(sfl_batch_int_t *b, size_t off, uint32_t len, uint32_t line_idx,
+                          int64_t key_pos)
 {
-    if (!grow((void **)&b->buf, &b->buf_cap, b->buf_len + len, 1) ||
-        !grow((void **)&b->docs, &b->cap_docs, b->n_docs + 1, sizeof *b->docs)) {
+    if (!grow((void **)&b->docs, &b->cap_docs, b->n_docs + 1, sizeof *b->docs)) {
         b->failed = true;
         return false;
     }
-    memcpy(b->buf + b->buf_len, data, len);
     sfl_docrec_t *d = &b->docs[b->n_docs++];
-    d->off = (uint32_t)b->buf_len;
+    d->off = (uint32_t)off;
     d->len = len;
     d->line_idx = line_idx;
     d->key_pos = key_pos;
     d->dropped = false;
-    b->buf_len += len;
     b->lines[line_idx].n_docs++;
     return true;
+}
+
+bool sfl_batch_add_doc(sfl_batch_int_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
+                       int64_t key_pos)
+{
+    if (!grow((void **)&b->buf, &b->buf_cap, b->buf_len + len, 1)) {
+        b->failed = true;
+        return false;
+    }
+    memcpy(b->buf + b->buf_len, data, len);
+    size_t off = b->buf_len;
+    b->buf_len += len;
+    return sfl_batch_record_doc(b, off, len, line_idx, key_pos);
 }
 
 void sfl_batch_reject(sfl_batch_int_t *b, sfl_linerec_t *rec, uint32_t code, const char *fmt, ...)

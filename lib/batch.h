@@ -69,6 +69,9 @@ sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b);
 /* Appends a document's bytes; false when out of memory. */
 bool sfl_batch_add_doc(sfl_batch_int_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
                        int64_t key_pos);
+/* Records a document already written at buf[off, off+len). */
+bool sfl_batch_record_doc(sfl_batch_int_t *b, size_t off, uint32_t len, uint32_t line_idx,
+                          int64_t key_pos);
 /* Marks line `rec` as rejected with a printf-style message. */
 void sfl_batch_reject(sfl_batch_int_t *b, sfl_linerec_t *rec, uint32_t code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -9,15 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bson_util.h"
+#include "bson_enc.h"
 #include "coverage_doc.h"
 #include "numparse.h"
 #include "variant_key.h"
 
 struct sfl_coverage_worker {
     const sfl_coverage_schema_t *s;
-    uint8_t *scratch;
-    size_t scratch_cap;
 };
 
 void sfl_coverage_schema_destroy(sfl_coverage_schema_t *s)
@@ -27,6 +25,7 @@ void sfl_coverage_schema_destroy(sfl_coverage_schema_t *s)
     for (int i = 0; s->names && i < s->n_metrics; i++)
         free(s->names[i]);
     free(s->names);
+    free(s->name_len);
     free(s);
 }
 
@@ -58,7 +57,8 @@ sfl_coverage_schema_t *sfl_coverage_schema_new(const char *h, size_t len, uint32
     s->n_columns = n;
     s->n_metrics = n - 2;
     s->names = calloc((size_t)s->n_metrics, sizeof *s->names);
-    if (!s->names)
+    s->name_len = calloc((size_t)s->n_metrics, sizeof *s->name_len);
+    if (!s->names || !s->name_len)
         goto nomem;
     const char *p = h + 1, *end = h + len;
     for (int c = 0; c < n; c++) {
@@ -70,8 +70,11 @@ sfl_coverage_schema_t *sfl_coverage_schema_new(const char *h, size_t len, uint32
             sfl_coverage_schema_destroy(s);
             return NULL;
         }
-        if (c >= 2 && !(s->names[c - 2] = strndup(p, (size_t)(e - p))))
-            goto nomem;
+        if (c >= 2) {
+            if (!(s->names[c - 2] = strndup(p, (size_t)(e - p))))
+                goto nomem;
+            s->name_len[c - 2] = (size_t)(e - p);
+        }
         p = e + 1;
     }
     return s;
@@ -93,7 +96,6 @@ void sfl_coverage_worker_destroy(sfl_coverage_worker_t *w)
 {
     if (!w)
         return;
-    bson_free(w->scratch);
     free(w);
 }
 
@@ -180,17 +182,24 @@ bool sfl_coverage_line_to_doc(sfl_coverage_worker_t *w, sfl_batch_int_t *b, cons
         ok = false;
     }
     if (ok) {
-        bson_t *d = sfl_scratch_doc(&w->scratch, &w->scratch_cap);
+        sfl_enc_t enc = {b->buf, b->buf_len, b->buf_cap, false};
+        size_t start = b->buf_len;
         int64_t xpos = sfl_xpos(code, pos);
-        ok = d && bson_append_int64(d, "_id", 3, xpos) && bson_append_int64(d, "xpos", 4, xpos) &&
-             sfl_append_int(d, "pos", 3, pos);
-        for (int i = 0; ok && i < s->n_metrics; i++)
-            ok = sfl_append_num(d, s->names[i], -1, v[i], &b->non_finite);
-        ok = ok && sfl_batch_add_doc(b, bson_get_data(d), d->len, line_idx, pos);
-        if (d)
-            bson_destroy(d);
-        if (!ok)
+        size_t doc = sfl_enc_begin(&enc, 0, NULL, 0);
+        sfl_enc_i64(&enc, "_id", 3, xpos);
+        sfl_enc_i64(&enc, "xpos", 4, xpos);
+        sfl_enc_int(&enc, "pos", 3, pos);
+        for (int i = 0; i < s->n_metrics; i++)
+            sfl_enc_num(&enc, s->names[i], s->name_len[i], v[i], &b->non_finite);
+        sfl_enc_end(&enc, doc);
+        b->buf = enc.p;
+        b->buf_cap = enc.cap;
+        if (enc.oom) {
             b->failed = true;
+        } else {
+            b->buf_len = enc.len;
+            sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), line_idx, pos);
+        }
         ok = !b->failed;
     } else {
         ok = !b->failed;

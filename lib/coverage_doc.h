@@ -10,6 +10,7 @@ typedef struct {
     int n_columns;   /* including chrom and pos */
     int n_metrics;   /* n_columns - 2 */
     char **names;    /* metric names, as in the header */
+    size_t *name_len;
     uint32_t step;   /* keep pos % step == 0 */
 } sfl_coverage_schema_t;
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bson_util.h"
+#include "bson_enc.h"
 #include "numparse.h"
 #include "variant_doc.h"
 #include "variant_key.h"
@@ -66,9 +66,6 @@ struct sfl_vcf_worker {
     /* dedup of genes / transcripts per allele */
     span_t *seen;
     size_t seen_cap;
-    /* BSON scratch */
-    uint8_t *scratch;
-    size_t scratch_cap;
 };
 
 sfl_vcf_worker_t *sfl_vcf_worker_new(const sfl_vcf_schema_t *s)
@@ -106,7 +103,6 @@ void sfl_vcf_worker_destroy(sfl_vcf_worker_t *w)
     free(w->csq);
     free(w->csq_allele);
     free(w->seen);
-    bson_free(w->scratch);
     free(w);
 }
 
@@ -363,23 +359,24 @@ static bool parse_csq(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *re
     return true;
 }
 
-/* Appends `key: [v...]` of the distinct non-empty values of CSQ field `fi`
- * over allele `ai`'s Transcript annotations, in first-seen order. */
-static bool append_distinct(sfl_vcf_worker_t *w, bson_t *doc, const char *key, int fi, int ai)
+#define KEY(lit) lit, sizeof(lit) - 1
+
+/* `key: [v...]`: the distinct non-empty values of CSQ field `fi` over
+ * allele `ai`'s Transcript annotations, in first-seen order. */
+static bool enc_distinct(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, size_t klen, int fi,
+                         int ai)
 {
     const sfl_vcf_schema_t *s = w->s;
     size_t nf = (size_t)s->csq_n_fields;
-    bson_t arr;
-    if (!bson_append_array_begin(doc, key, -1, &arr))
-        return false;
+    size_t arr = sfl_enc_begin(e, 0x04, key, klen);
     size_t n_seen = 0;
     if (fi >= 0) {
         if (!reserve((void **)&w->seen, &w->seen_cap, w->n_csq + 1, sizeof *w->seen))
             return false;
-        for (size_t e = 0; e < w->n_csq; e++) {
-            if (w->csq_allele[e] != ai)
+        for (size_t en = 0; en < w->n_csq; en++) {
+            if (w->csq_allele[en] != ai)
                 continue;
-            const span_t *f = &w->csq[e * nf];
+            const span_t *f = &w->csq[en * nf];
             if (s->csq_feature_type >= 0) {
                 span_t ft = f[s->csq_feature_type];
                 if (ft.len != 10 || memcmp(ft.p, "Transcript", 10) != 0)
@@ -394,93 +391,88 @@ static bool append_distinct(sfl_vcf_worker_t *w, bson_t *doc, const char *key, i
             if (dup)
                 continue;
             w->seen[n_seen] = v;
-            const char *k;
             char kb[16];
-            int kl = sfl_index_key((uint32_t)n_seen, &k, kb);
-            if (!bson_append_utf8(&arr, k, kl, v.p, (int)v.len))
-                return false;
+            size_t kl;
+            const char *k = sfl_enc_idx((uint32_t)n_seen, &kl, kb);
+            sfl_enc_str(e, k, kl, v.p, v.len);
             n_seen++;
         }
     }
-    return bson_append_array_end(doc, &arr);
+    sfl_enc_end(e, arr);
+    return true;
 }
 
-static bool append_pop_object(sfl_vcf_worker_t *w, bson_t *doc, const char *key, int which,
-                              size_t ai, bool per_allele)
+static void enc_pop_object(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, size_t klen,
+                           int which, size_t ai, bool per_allele)
 {
     const sfl_vcf_schema_t *s = w->s;
-    bson_t o;
-    if (!bson_append_document_begin(doc, key, -1, &o))
-        return false;
+    size_t o = sfl_enc_begin(e, 0x03, key, klen);
     for (int p = 0; p < s->n_pops; p++) {
         int slot = SLOT_POP0 + 4 * p + which;
         const ival_t *iv = &w->ints[(size_t)slot * w->cap_alts + (per_allele ? ai : 0)];
-        bool ok = has(w, slot) && iv->ok;
-        bool r = ok ? sfl_append_int(&o, s->pops[p].name, -1, iv->v)
-                    : bson_append_null(&o, s->pops[p].name, -1);
-        if (!r)
-            return false;
+        if (has(w, slot) && iv->ok)
+            sfl_enc_int(e, s->pops[p].name, s->pops[p].name_len, iv->v);
+        else
+            sfl_enc_null(e, s->pops[p].name, s->pops[p].name_len);
     }
-    return bson_append_document_end(doc, &o);
+    sfl_enc_end(e, o);
 }
 
-static bool append_hist_side(bson_t *parent, const char *key, int klen, sfl_histograms_t mode,
-                             const double *mids, int n_mids, const ival_t *counts,
-                             uint64_t *non_finite)
+static void enc_hist_side(sfl_enc_t *e, const char *key, size_t klen, sfl_histograms_t mode,
+                          const double *mids, int n_mids, const ival_t *counts,
+                          uint64_t *non_finite)
 {
-    const char *k;
     char kb[16];
+    size_t kl;
     if (mode == SFL_HIST_PAIRS) {
-        bson_t side;
-        if (!bson_append_array_begin(parent, key, klen, &side))
-            return false;
+        size_t side = sfl_enc_begin(e, 0x04, key, klen);
         for (int i = 0; i < n_mids; i++) {
-            bson_t pair;
-            int kl = sfl_index_key((uint32_t)i, &k, kb);
-            if (!bson_append_array_begin(&side, k, kl, &pair) ||
-                !sfl_append_num(&pair, "0", 1, mids[i], non_finite) ||
-                !(counts[i].ok ? sfl_append_int(&pair, "1", 1, counts[i].v)
-                               : bson_append_null(&pair, "1", 1)) ||
-                !bson_append_array_end(&side, &pair))
-                return false;
+            const char *k = sfl_enc_idx((uint32_t)i, &kl, kb);
+            size_t pair = sfl_enc_begin(e, 0x04, k, kl);
+            sfl_enc_num(e, "0", 1, mids[i], non_finite);
+            if (counts[i].ok)
+                sfl_enc_int(e, "1", 1, counts[i].v);
+            else
+                sfl_enc_null(e, "1", 1);
+            sfl_enc_end(e, pair);
         }
-        return bson_append_array_end(parent, &side);
+        sfl_enc_end(e, side);
+        return;
     }
-    bson_t side, mv, cv;
-    if (!bson_append_document_begin(parent, key, klen, &side) ||
-        !bson_append_array_begin(&side, "mids", 4, &mv))
-        return false;
+    size_t side = sfl_enc_begin(e, 0x03, key, klen);
+    size_t mv = sfl_enc_begin(e, 0x04, KEY("mids"));
     for (int i = 0; i < n_mids; i++) {
-        int kl = sfl_index_key((uint32_t)i, &k, kb);
-        if (!sfl_append_num(&mv, k, kl, mids[i], non_finite))
-            return false;
+        const char *k = sfl_enc_idx((uint32_t)i, &kl, kb);
+        sfl_enc_num(e, k, kl, mids[i], non_finite);
     }
-    if (!bson_append_array_end(&side, &mv) || !bson_append_array_begin(&side, "counts", 6, &cv))
-        return false;
+    sfl_enc_end(e, mv);
+    size_t cv = sfl_enc_begin(e, 0x04, KEY("counts"));
     for (int i = 0; i < n_mids; i++) {
-        int kl = sfl_index_key((uint32_t)i, &k, kb);
-        if (!(counts[i].ok ? sfl_append_int(&cv, k, kl, counts[i].v) : bson_append_null(&cv, k, kl)))
-            return false;
+        const char *k = sfl_enc_idx((uint32_t)i, &kl, kb);
+        if (counts[i].ok)
+            sfl_enc_int(e, k, kl, counts[i].v);
+        else
+            sfl_enc_null(e, k, kl);
     }
-    return bson_append_array_end(&side, &cv) && bson_append_document_end(parent, &side);
+    sfl_enc_end(e, cv);
+    sfl_enc_end(e, side);
 }
 
-static bool append_hist(sfl_vcf_worker_t *w, bson_t *doc, const char *key, int slot,
-                        const double *mids, int n_mids, const ival_t *counts, size_t ai,
-                        uint64_t *non_finite)
+static void enc_hist(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, size_t klen, int slot,
+                     const double *mids, int n_mids, const ival_t *counts, size_t ai,
+                     uint64_t *non_finite)
 {
     if (!w->s->slot_expected[slot])
-        return true;
-    if (!has(w, slot))
-        return bson_append_null(doc, key, -1);
-    bson_t outer;
-    if (!bson_append_array_begin(doc, key, -1, &outer))
-        return false;
-    if (!append_hist_side(&outer, "0", 1, w->s->histograms, mids, n_mids, counts, non_finite) ||
-        !append_hist_side(&outer, "1", 1, w->s->histograms, mids, n_mids,
-                          counts + (ai + 1) * (size_t)n_mids, non_finite))
-        return false;
-    return bson_append_array_end(doc, &outer);
+        return;
+    if (!has(w, slot)) {
+        sfl_enc_null(e, key, klen);
+        return;
+    }
+    size_t outer = sfl_enc_begin(e, 0x04, key, klen);
+    enc_hist_side(e, "0", 1, w->s->histograms, mids, n_mids, counts, non_finite);
+    enc_hist_side(e, "1", 1, w->s->histograms, mids, n_mids, counts + (ai + 1) * (size_t)n_mids,
+                  non_finite);
+    sfl_enc_end(e, outer);
 }
 
 typedef struct {
@@ -492,124 +484,123 @@ typedef struct {
     double qual_v;
 } line_t;
 
+/* One document, written straight into the batch's buffer. */
 static bool build_doc(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const line_t *L, size_t ai,
                       uint32_t line_idx)
 {
     const sfl_vcf_schema_t *s = w->s;
     const sfl_minrep_t *m = &w->mr[ai];
-    bson_t *d = sfl_scratch_doc(&w->scratch, &w->scratch_cap);
-    if (!d)
-        return false;
+    sfl_enc_t enc = {b->buf, b->buf_len, b->buf_cap, false};
+    sfl_enc_t *e = &enc;
+    size_t start = b->buf_len;
     const char *id = w->ids + w->id_off[ai];
-    int id_len = (int)w->id_len[ai];
+    size_t id_len = w->id_len[ai];
     int64_t xpos = sfl_xpos(L->code, m->pos);
-    const char *k;
     char kb[16];
-    bool ok = bson_append_utf8(d, "_id", 3, id, id_len) && bson_append_int64(d, "xpos", 4, xpos) &&
-              bson_append_int64(d, "xstart", 6, xpos) &&
-              bson_append_int64(d, "xstop", 5,
-                                xpos + (int64_t)m->alt_len - (int64_t)m->ref_len) &&
-              bson_append_utf8(d, "chrom", 5, L->chrom.p, (int)L->chrom.len) &&
-              sfl_append_int(d, "pos", 3, m->pos) &&
-              bson_append_utf8(d, "ref", 3, m->ref, (int)m->ref_len) &&
-              bson_append_utf8(d, "alt", 3, m->alt, (int)m->alt_len) &&
-              bson_append_utf8(d, "variant_id", 10, id, id_len) &&
-              bson_append_utf8(d, "rsid", 4, L->id.p, (int)L->id.len);
-    if (ok) {
-        bson_t arr;
-        ok = bson_append_array_begin(d, "orig_alt_alleles", 16, &arr);
-        for (size_t i = 0; ok && i < L->n_alt; i++) {
-            int kl = sfl_index_key((uint32_t)i, &k, kb);
-            ok = bson_append_utf8(&arr, k, kl, w->ids + w->id_off[i], (int)w->id_len[i]);
-        }
-        ok = ok && bson_append_array_end(d, &arr);
+    size_t kl;
+
+    size_t doc = sfl_enc_begin(e, 0, NULL, 0);
+    sfl_enc_str(e, KEY("_id"), id, id_len);
+    sfl_enc_i64(e, KEY("xpos"), xpos);
+    sfl_enc_i64(e, KEY("xstart"), xpos);
+    sfl_enc_i64(e, KEY("xstop"), xpos + (int64_t)m->alt_len - (int64_t)m->ref_len);
+    sfl_enc_str(e, KEY("chrom"), L->chrom.p, L->chrom.len);
+    sfl_enc_int(e, KEY("pos"), m->pos);
+    sfl_enc_str(e, KEY("ref"), m->ref, m->ref_len);
+    sfl_enc_str(e, KEY("alt"), m->alt, m->alt_len);
+    sfl_enc_str(e, KEY("variant_id"), id, id_len);
+    sfl_enc_str(e, KEY("rsid"), L->id.p, L->id.len);
+    size_t arr = sfl_enc_begin(e, 0x04, KEY("orig_alt_alleles"));
+    for (size_t i = 0; i < L->n_alt; i++) {
+        const char *k = sfl_enc_idx((uint32_t)i, &kl, kb);
+        sfl_enc_str(e, k, kl, w->ids + w->id_off[i], w->id_len[i]);
     }
-    if (ok)
-        ok = L->qual_null ? bson_append_null(d, "site_quality", 12)
-                          : sfl_append_num(d, "site_quality", 12, L->qual_v, &b->non_finite);
+    sfl_enc_end(e, arr);
+    if (L->qual_null)
+        sfl_enc_null(e, KEY("site_quality"));
+    else
+        sfl_enc_num(e, KEY("site_quality"), L->qual_v, &b->non_finite);
 
     const ival_t *ac = &w->ints[(size_t)SLOT_AC * w->cap_alts + ai];
     const ival_t *an = &w->ints[(size_t)SLOT_AN * w->cap_alts];
     bool ac_ok = has(w, SLOT_AC) && ac->ok, an_ok = has(w, SLOT_AN) && an->ok;
-    if (ok) {
-        bool adj0 = s->adj0_filter && ac_ok && ac->v == 0 && L->filter.len == 4 &&
-                    memcmp(L->filter.p, "PASS", 4) == 0;
-        ok = adj0 ? bson_append_utf8(d, "filter", 6, "AC_Adj0", 7)
-                  : bson_append_utf8(d, "filter", 6, L->filter.p, (int)L->filter.len);
+    bool adj0 = s->adj0_filter && ac_ok && ac->v == 0 && L->filter.len == 4 &&
+                memcmp(L->filter.p, "PASS", 4) == 0;
+    if (adj0)
+        sfl_enc_str(e, KEY("filter"), "AC_Adj0", 7);
+    else
+        sfl_enc_str(e, KEY("filter"), L->filter.p, L->filter.len);
+    if (ac_ok)
+        sfl_enc_int(e, KEY("allele_count"), ac->v);
+    else
+        sfl_enc_null(e, KEY("allele_count"));
+    if (an_ok)
+        sfl_enc_int(e, KEY("allele_num"), an->v);
+    else
+        sfl_enc_null(e, KEY("allele_num"));
+    if (ac_ok && an_ok && an->v != 0)
+        sfl_enc_num(e, KEY("allele_freq"), (double)ac->v / (double)an->v, &b->non_finite);
+    else
+        sfl_enc_null(e, KEY("allele_freq"));
+    const ival_t *h = &w->ints[(size_t)SLOT_HOM * w->cap_alts + ai];
+    if (has(w, SLOT_HOM) && h->ok)
+        sfl_enc_int(e, KEY("hom_count"), h->v);
+    else
+        sfl_enc_null(e, KEY("hom_count"));
+    if (has(w, SLOT_HEMI)) {
+        h = &w->ints[(size_t)SLOT_HEMI * w->cap_alts + ai];
+        if (h->ok)
+            sfl_enc_int(e, KEY("hemi_count"), h->v);
+        else
+            sfl_enc_null(e, KEY("hemi_count"));
     }
-    if (ok)
-        ok = ac_ok ? sfl_append_int(d, "allele_count", 12, ac->v)
-                   : bson_append_null(d, "allele_count", 12);
-    if (ok)
-        ok = an_ok ? sfl_append_int(d, "allele_num", 10, an->v)
-                   : bson_append_null(d, "allele_num", 10);
-    if (ok)
-        ok = ac_ok && an_ok && an->v != 0
-                 ? sfl_append_num(d, "allele_freq", 11, (double)ac->v / (double)an->v,
-                                  &b->non_finite)
-                 : bson_append_null(d, "allele_freq", 11);
-    if (ok) {
-        const ival_t *h = &w->ints[(size_t)SLOT_HOM * w->cap_alts + ai];
-        ok = has(w, SLOT_HOM) && h->ok ? sfl_append_int(d, "hom_count", 9, h->v)
-                                        : bson_append_null(d, "hom_count", 9);
-    }
-    if (ok && has(w, SLOT_HEMI)) {
-        const ival_t *h = &w->ints[(size_t)SLOT_HEMI * w->cap_alts + ai];
-        ok = h->ok ? sfl_append_int(d, "hemi_count", 10, h->v)
-                   : bson_append_null(d, "hemi_count", 10);
-    }
-    ok = ok && append_pop_object(w, d, "pop_acs", POP_AC, ai, true) &&
-         append_pop_object(w, d, "pop_ans", POP_AN, ai, false) &&
-         append_pop_object(w, d, "pop_homs", POP_HOM, ai, true);
-    if (ok && s->hemi_pops) {
+    enc_pop_object(w, e, KEY("pop_acs"), POP_AC, ai, true);
+    enc_pop_object(w, e, KEY("pop_ans"), POP_AN, ai, false);
+    enc_pop_object(w, e, KEY("pop_homs"), POP_HOM, ai, true);
+    if (s->hemi_pops) {
         bool any = false;
         for (int p = 0; p < s->n_pops && !any; p++)
             any = has(w, SLOT_POP0 + 4 * p + POP_HEMI);
         if (any)
-            ok = append_pop_object(w, d, "pop_hemis", POP_HEMI, ai, true);
+            enc_pop_object(w, e, KEY("pop_hemis"), POP_HEMI, ai, true);
     }
-    if (ok) {
-        bson_t qm;
-        ok = bson_append_document_begin(d, "quality_metrics", 15, &qm);
-        for (int i = 0; ok && i < SFL_N_QUALITY_METRICS; i++)
-            if (w->qm_set[i])
-                ok = sfl_append_num(&qm, sfl_quality_metrics[i], -1, w->qm[i], &b->non_finite);
-        ok = ok && bson_append_document_end(d, &qm);
-    }
+    size_t qm = sfl_enc_begin(e, 0x03, KEY("quality_metrics"));
+    for (int i = 0; i < SFL_N_QUALITY_METRICS; i++)
+        if (w->qm_set[i])
+            sfl_enc_num(e, sfl_quality_metrics[i], strlen(sfl_quality_metrics[i]), w->qm[i],
+                        &b->non_finite);
+    sfl_enc_end(e, qm);
     if (s->histograms != SFL_HIST_NONE) {
-        ok = ok &&
-             append_hist(w, d, "genotype_depths", SLOT_DP_HIST, s->dp_mids, s->dp_n_mids, w->dp,
-                         ai, &b->non_finite) &&
-             append_hist(w, d, "genotype_qualities", SLOT_GQ_HIST, s->gq_mids, s->gq_n_mids,
-                         w->gq, ai, &b->non_finite);
+        enc_hist(w, e, KEY("genotype_depths"), SLOT_DP_HIST, s->dp_mids, s->dp_n_mids, w->dp, ai,
+                 &b->non_finite);
+        enc_hist(w, e, KEY("genotype_qualities"), SLOT_GQ_HIST, s->gq_mids, s->gq_n_mids, w->gq,
+                 ai, &b->non_finite);
     }
-    if (ok) {
-        bson_t arr;
-        ok = bson_append_array_begin(d, "vep_annotations", 15, &arr);
-        uint32_t n = 0;
-        size_t nf = (size_t)s->csq_n_fields;
-        for (size_t e = 0; ok && e < w->n_csq; e++) {
-            if (w->csq_allele[e] != (int)ai)
-                continue;
-            bson_t ann;
-            int kl = sfl_index_key(n++, &k, kb);
-            ok = bson_append_document_begin(&arr, k, kl, &ann);
-            for (size_t f = 0; ok && f < nf; f++) {
-                const span_t *v = &w->csq[e * nf + f];
-                ok = bson_append_utf8(&ann, s->csq_fields[f], -1, v->p, (int)v->len);
-            }
-            ok = ok && bson_append_document_end(&arr, &ann);
-        }
-        ok = ok && bson_append_array_end(d, &arr);
+    arr = sfl_enc_begin(e, 0x04, KEY("vep_annotations"));
+    uint32_t n = 0;
+    size_t nf = (size_t)s->csq_n_fields;
+    for (size_t en = 0; en < w->n_csq; en++) {
+        if (w->csq_allele[en] != (int)ai)
+            continue;
+        const char *k = sfl_enc_idx(n++, &kl, kb);
+        size_t ann = sfl_enc_begin(e, 0x03, k, kl);
+        const span_t *f = &w->csq[en * nf];
+        for (size_t fi = 0; fi < nf; fi++)
+            sfl_enc_str(e, s->csq_fields[fi], s->csq_field_len[fi], f[fi].p, f[fi].len);
+        sfl_enc_end(e, ann);
     }
-    ok = ok && append_distinct(w, d, "genes", s->csq_gene, (int)ai) &&
-         append_distinct(w, d, "transcripts", s->csq_feature, (int)ai);
-    if (ok)
-        ok = sfl_batch_add_doc(b, bson_get_data(d), d->len, line_idx, m->pos);
-    bson_destroy(d);
-    if (!ok)
+    sfl_enc_end(e, arr);
+    bool ok = enc_distinct(w, e, KEY("genes"), s->csq_gene, (int)ai) &&
+              enc_distinct(w, e, KEY("transcripts"), s->csq_feature, (int)ai);
+    sfl_enc_end(e, doc);
+    b->buf = enc.p;
+    b->buf_cap = enc.cap;
+    if (!ok || enc.oom) {
         b->failed = true;
-    return ok;
+        return false;
+    }
+    b->buf_len = enc.len;
+    return sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), line_idx, m->pos);
 }
 
 /* The line's bytes must be UTF-8 (BSON strings are). */

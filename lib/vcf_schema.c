@@ -244,6 +244,7 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, sfl_style_t style, sfl_
             p->name = strdup(pop_display_name(code));
             if (!p->code || !p->name)
                 goto nomem;
+            p->name_len = strlen(p->name);
         }
     }
 
@@ -322,6 +323,11 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, sfl_style_t style, sfl_
         s->csq_n_fields = split_pipe_list(f + 7, &s->csq_fields);
         if (s->csq_n_fields < 0)
             goto nomem;
+        s->csq_field_len = calloc((size_t)s->csq_n_fields + 1, sizeof(size_t));
+        if (!s->csq_field_len)
+            goto nomem;
+        for (int i = 0; i < s->csq_n_fields; i++)
+            s->csq_field_len[i] = strlen(s->csq_fields[i]);
         for (int i = 0; i < s->csq_n_fields; i++) {
             const char *n = s->csq_fields[i];
             if (strcmp(n, "ALLELE_NUM") == 0)
@@ -376,6 +382,7 @@ void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s)
     for (int i = 0; i < s->csq_n_fields; i++)
         free(s->csq_fields[i]);
     free(s->csq_fields);
+    free(s->csq_field_len);
     free(s->dp_mids);
     free(s->gq_mids);
     free(s);

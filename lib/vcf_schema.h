@@ -32,6 +32,7 @@ extern const char *const sfl_quality_metrics[SFL_N_QUALITY_METRICS];
 
 typedef struct {
     char *name;     /* display name: the document key */
+    size_t name_len;
     char *code;     /* as in the header */
 } sfl_population_t;
 
@@ -58,6 +59,7 @@ typedef struct {
     bool csq_declared;
     int csq_n_fields;
     char **csq_fields;
+    size_t *csq_field_len;
     int csq_allele_num, csq_allele, csq_gene, csq_feature, csq_feature_type; /* -1 = absent */
 
     /* histograms */
