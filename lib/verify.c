@@ -112,6 +112,77 @@ bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m)
     return true;
 }
 
+/* Digests the documents of a .bson stream, read in large blocks and cut by
+ * their length prefixes. A truncated or damaged file is made to differ
+ * (count + 1, digest flipped) rather than to stop verification. */
+static bool digest_stream(FILE *f, const char *path, sfl_digest_t *d, sfl_error_t *err)
+{
+    enum { BLOCK = 4 << 20 };
+    size_t cap = BLOCK, len = 0, pos = 0;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    bool damaged = false, eof = false;
+    for (;;) {
+        if (len - pos < 4 || (len - pos) < (size_t)(buf[pos] | buf[pos + 1] << 8 |
+                                                     buf[pos + 2] << 16 |
+                                                     (uint32_t)buf[pos + 3] << 24)) {
+            if (eof) {
+                damaged = len > pos;
+                break;
+            }
+            memmove(buf, buf + pos, len - pos);
+            len -= pos;
+            pos = 0;
+            if (len >= 4) {
+                uint32_t need = buf[0] | buf[1] << 8 | buf[2] << 16 | (uint32_t)buf[3] << 24;
+                if (need > (64u << 20) || need < 5) {
+                    damaged = true;
+                    break;
+                }
+                if (need > cap) {
+                    uint8_t *q = realloc(buf, need);
+                    if (!q) {
+                        free(buf);
+                        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+                    }
+                    buf = q;
+                    cap = need;
+                }
+            }
+            size_t n = fread(buf + len, 1, cap - len, f);
+            if (n == 0) {
+                if (ferror(f)) {
+                    free(buf);
+                    return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: read error",
+                                         path);
+                }
+                eof = true;
+            }
+            len += n;
+            continue;
+        }
+        uint32_t dl = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16 |
+                      (uint32_t)buf[pos + 3] << 24;
+        if (dl < 5) {
+            damaged = true;
+            break;
+        }
+        sfl_error_t e;
+        if (!sfl_digest_add_canonical(d, buf + pos, dl, &e)) {
+            damaged = true;
+            break;
+        }
+        pos += dl;
+    }
+    free(buf);
+    if (damaged) {
+        d->count++;
+        d->hi ^= 0x8000000000000000ull;
+    }
+    return true;
+}
+
 sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *db_dir,
                                      bool check_sources, sfl_error_t *err)
 {
@@ -127,37 +198,22 @@ sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *db_dir
         if (!path)
             goto nomem;
         snprintf(path, n, "%s/%s.bson", db_dir, c->name);
-        bson_error_t be;
-        bson_reader_t *rd = bson_reader_new_from_file(path, &be);
         sfl_digest_t d;
         sfl_digest_init(&d);
-        if (!rd) {
+        FILE *f = fopen(path, "rb");
+        if (!f) {
             free(path);
             if (!sfl_verify_add_collection(r, c, false, &d))
                 goto nomem;
             continue;
         }
-        const bson_t *doc;
-        bool eof = false;
-        while ((doc = bson_reader_read(rd, &eof)) != NULL) {
-            if (!sfl_digest_add_canonical(&d, bson_get_data(doc), doc->len, err)) {
-                char msg[SFL_ERROR_MESSAGE_MAX];
-                snprintf(msg, sizeof msg, "%s", err ? err->message : "");
-                sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
-                              "%s: document %llu: %s", path, (unsigned long long)d.count + 1, msg);
-                bson_reader_destroy(rd);
-                free(path);
-                sfl_verify_report_destroy(r);
-                return NULL;
-            }
+        if (!digest_stream(f, path, &d, err)) {
+            fclose(f);
+            free(path);
+            sfl_verify_report_destroy(r);
+            return NULL;
         }
-        if (!eof) {
-            /* A truncated or corrupt file: count what was readable, then
-             * mark it as differing. */
-            d.count++;
-            d.hi ^= 0x8000000000000000ull;
-        }
-        bson_reader_destroy(rd);
+        fclose(f);
         free(path);
         if (!sfl_verify_add_collection(r, c, true, &d))
             goto nomem;
