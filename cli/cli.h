@@ -32,6 +32,7 @@ void cli_print_error(const sfl_error_t *err);
 /* Terminal output for a job: log messages, progress on a TTY. */
 typedef struct {
     bool quiet;
+    bool verbose;
     bool tty;
     unsigned warnings;
     bool progress_shown;

@@ -77,7 +77,7 @@ void cli_progress_done(cli_term_t *t)
 void cli_log(void *ud, sfl_log_level_t level, const char *msg)
 {
     cli_term_t *t = ud;
-    if (t->quiet || level == SFL_LOG_INFO)
+    if (t->quiet || (level == SFL_LOG_INFO && !t->verbose))
         return;
     cli_progress_done(t);
     if (level == SFL_LOG_WARNING && ++t->warnings > 20) {
@@ -86,7 +86,8 @@ void cli_log(void *ud, sfl_log_level_t level, const char *msg)
                             "the rejects file)\n", cli_prog);
         return;
     }
-    fprintf(stderr, "%s: %s: %s\n", cli_prog, level == SFL_LOG_ERROR ? "error" : "warning", msg);
+    fprintf(stderr, "%s: %s: %s\n", cli_prog,
+            level == SFL_LOG_ERROR ? "error" : level == SFL_LOG_WARNING ? "warning" : "info", msg);
 }
 
 void cli_progress(void *ud, const sfl_progress_t *p)

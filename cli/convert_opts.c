@@ -70,6 +70,7 @@ int cli_convert_option(cli_convert_t *c, int id, const char *arg)
     case 1007: c->opt.rejects_path = arg; return 1;
     case 1008: c->json = true; return 1;
     case 1009: c->quiet = true; return 1;
+    case 1011: c->verbose = true; return 1;
     case 1010:
         if (!cli_parse_u64("--chunk-size", arg, &v))
             return -1;
@@ -87,6 +88,7 @@ sfl_job_t *cli_convert_job(cli_convert_t *c, int *exit_code)
         return NULL;
     }
     cli_term_init(&c->term, c->quiet);
+    c->term.verbose = c->verbose && !c->quiet;
     c->opt.log = cli_log;
     c->opt.log_ud = &c->term;
     c->opt.progress = cli_progress;

@@ -15,6 +15,7 @@ typedef struct {
     size_t n_cov;
     bool json;
     bool quiet;
+    bool verbose;
     cli_term_t term;
 } cli_convert_t;
 
@@ -25,7 +26,8 @@ typedef struct {
         {"coverage-step", required_argument, NULL, 1004},                                         \
         {"threads", required_argument, NULL, 1005}, {"max-errors", required_argument, NULL, 1006}, \
         {"rejects", required_argument, NULL, 1007}, {"json", no_argument, NULL, 1008},            \
-        {"quiet", no_argument, NULL, 1009}, {"chunk-size", required_argument, NULL, 1010}
+        {"quiet", no_argument, NULL, 1009}, {"chunk-size", required_argument, NULL, 1010},  \
+        {"verbose", no_argument, NULL, 1011}
 
 #define CLI_CONVERT_HELP                                                                          \
     "  --vcf FILE            a sites VCF (bgzipped or plain); repeat for more files\n"            \
@@ -37,7 +39,8 @@ typedef struct {
     "  --max-errors N        skip up to N bad lines instead of stopping (default 0)\n"            \
     "  --rejects FILE        write skipped lines there, each after a '## reason' line\n"          \
     "  --json                print the summary as JSON on stdout\n"                               \
-    "  --quiet               no warnings or progress on stderr\n"
+    "  --quiet               no warnings or progress on stderr\n"                                 \
+    "  --verbose             also informational messages (style detected, load phases)\n"
 
 void cli_convert_init(cli_convert_t *c);
 void cli_convert_free(cli_convert_t *c);

@@ -205,8 +205,9 @@ bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll,
 {
     sfl_digest_init(d);
     mongoc_collection_t *col = mongoc_client_get_collection(c, db, coll);
-    bson_t filter = BSON_INITIALIZER;
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, &filter, NULL, NULL);
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+    BSON_APPEND_INT32(&opts, "batchSize", 1000);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, &filter, &opts, NULL);
     const bson_t *doc;
     bool ok = true;
     while (ok && mongoc_cursor_next(cur, &doc))
@@ -216,6 +217,7 @@ bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll,
         ok = sfl_mongo_error(err, &be, NULL, coll);
     mongoc_cursor_destroy(cur);
     bson_destroy(&filter);
+    bson_destroy(&opts);
     mongoc_collection_destroy(col);
     return ok;
 }

@@ -130,6 +130,8 @@ static bool insert_once(mongo_sink_t *m, mongoc_client_t *c, insert_job_t *j, bo
     }
     bson_t opts = BSON_INITIALIZER;
     BSON_APPEND_BOOL(&opts, "ordered", false);
+    /* Our documents were checked (UTF-8, keys) when they were built. */
+    BSON_APPEND_BOOL(&opts, "validate", false);
     mongoc_write_concern_append(m->wc, &opts);
     bool ok = mongoc_collection_insert_many(coll, docs, j->n, &opts, reply, be);
     if (!ok && retry) {
@@ -512,20 +514,32 @@ static bool rename_over(mongo_sink_t *m, int c, sfl_error_t *err)
     return ok || sfl_mongo_error(err, &be, NULL, final);
 }
 
+static double since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
 static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
     bool ok = true;
+    struct timespec phase;
     for (int c = 0; c < SFL_N_COLLECTIONS && ok; c++)
         ok = flush_cur(m, c, err);
     ok = drain(m, ok ? err : NULL) && ok;
     if (!ok)
         return false;
-    mlog(m, SFL_LOG_INFO, "%llu documents inserted; building indexes",
-         (unsigned long long)m->inserted);
+    mlog(m, SFL_LOG_INFO, "inserted %llu documents in %.2f s; building indexes",
+         (unsigned long long)m->inserted, since(&m->t0));
+    clock_gettime(CLOCK_MONOTONIC, &phase);
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         if (m->used[c] && !create_indexes(m, c, err))
             return false;
+    mlog(m, SFL_LOG_INFO, "indexes built in %.2f s; verifying the staging collections",
+         since(&phase));
+    clock_gettime(CLOCK_MONOTONIC, &phase);
     /* Verify the staging data by scanning it, before anyone can see it. */
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
         if (!m->used[c])
@@ -548,10 +562,14 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
                                  m->staging[c], (unsigned long long)d.count, hex,
                                  (unsigned long long)e->count, e->digest);
     }
+    mlog(m, SFL_LOG_INFO, "staging verified in %.2f s; swapping in", since(&phase));
+    clock_gettime(CLOCK_MONOTONIC, &phase);
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         if (m->used[c] && !rename_over(m, c, err))
             return false;
-    return meta_update(m, "complete", man, NULL, err);
+    bool done = meta_update(m, "complete", man, NULL, err);
+    mlog(m, SFL_LOG_INFO, "swapped in and recorded in %.2f s", since(&phase));
+    return done;
 }
 
 static void drop_staging(mongo_sink_t *m)
