@@ -16,41 +16,47 @@ sfl_abs_dir() {
     (cd -- "$1" && pwd -P)
 }
 
-# sfl_is_our_server PID DATA_DIR: true if PID is alive and (where /proc is
-# available) really is a test server using DATA_DIR, so that a recycled PID
-# never gets killed by mistake.
-sfl_is_our_server() {
-    local pid=$1 data_dir=$2 cmdline
+# sfl_is_alive PID: true if PID exists and is not a zombie.
+sfl_is_alive() {
+    local pid=$1 stat
     case $pid in '' | *[!0-9]*) return 1 ;; esac
     kill -0 "$pid" 2>/dev/null || return 1
-    if [ -r "/proc/$pid/cmdline" ]; then
-        cmdline=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-        # A zombie has an empty cmdline: treat it as gone.
-        [ -n "$cmdline" ] || return 1
+    if [ -r "/proc/$pid/stat" ]; then
+        # The field after "(comm) " is the state; Z/X = dead, not yet reaped.
+        stat=$({ sed 's/^.*) //' "/proc/$pid/stat"; } 2>/dev/null) || return 1
+        case $stat in '' | Z* | X*) return 1 ;; esac
+    fi
+    return 0
+}
+
+# sfl_is_our_server PID DATA_DIR: true if PID is alive and (where /proc is
+# available) really is a test server using DATA_DIR, so that a PID read from
+# a stale pid file and since recycled never gets killed by mistake.
+sfl_is_our_server() {
+    local pid=$1 data_dir=$2 cmdline
+    sfl_is_alive "$pid" || return 1
+    if [ -d "/proc/$pid" ]; then
+        cmdline=$({ tr '\0' '\n' <"/proc/$pid/cmdline"; } 2>/dev/null) || return 1
         printf '%s\n' "$cmdline" | grep -Fxq -- "$data_dir" || return 1
-        if [ -r "/proc/$pid/stat" ]; then
-            # Field 3 is the state; "Z" = zombie (dead, not yet reaped).
-            local stat
-            stat=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || return 1
-            case $stat in Z* | X*) return 1 ;; esac
-        fi
     fi
     return 0
 }
 
 # sfl_stop_pid PID DATA_DIR: SIGTERM, wait, SIGKILL. Returns 0 once gone.
+# With DATA_DIR empty, PID is trusted (a child this script just started).
 sfl_stop_pid() {
-    local pid=$1 data_dir=$2 deadline
-    sfl_is_our_server "$pid" "$data_dir" || return 0
+    local pid=$1 data_dir=$2 deadline i
+    if [ -n "$data_dir" ]; then
+        sfl_is_our_server "$pid" "$data_dir" || return 0
+    fi
     kill -TERM "$pid" 2>/dev/null || true
     deadline=$((SECONDS + SFL_SERVER_STOP_TIMEOUT))
-    while sfl_is_our_server "$pid" "$data_dir"; do
+    while sfl_is_alive "$pid"; do
         if [ "$SECONDS" -ge "$deadline" ]; then
             sfl_log "server $pid did not stop after SIGTERM, sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
-            local i
             for i in $(seq 1 50); do
-                sfl_is_our_server "$pid" "$data_dir" || return 0
+                sfl_is_alive "$pid" || return 0
                 sleep 0.1
             done
             sfl_log "server $pid is still alive after SIGKILL"
@@ -82,6 +88,8 @@ sfl_write_atomic() {
     mv -f -- "$tmp" "$1"
 }
 
+# sfl_fail STATE_DIR MESSAGE: report, show the log, kill the server we
+# started (SFL_PID), exit 1.
 sfl_fail() {
     local state=$1
     shift
@@ -90,7 +98,10 @@ sfl_fail() {
         sfl_log "last lines of $state/server.log:"
         tail -n 40 -- "$state/server.log" >&2 || true
     fi
-    sfl_stop_state "$state" || true
+    if [ -n "${SFL_PID:-}" ]; then
+        sfl_stop_pid "$SFL_PID" "" || true
+    fi
+    rm -f -- "$state/pid" "$state/uri"
     exit 1
 }
 
@@ -116,7 +127,7 @@ sfl_wait_ready() {
 
     deadline=$((SECONDS + SFL_SERVER_PORT_TIMEOUT))
     while [ ! -s "$state/port" ]; do
-        if ! sfl_is_our_server "$SFL_PID" "$state/data"; then
+        if ! sfl_is_alive "$SFL_PID"; then
             SFL_FAIL_REASON="server process $SFL_PID exited before listening"
             return 1
         fi
@@ -135,7 +146,7 @@ sfl_wait_ready() {
 
     deadline=$((SECONDS + SFL_SERVER_PING_TIMEOUT))
     while :; do
-        if ! sfl_is_our_server "$SFL_PID" "$state/data"; then
+        if ! sfl_is_alive "$SFL_PID"; then
             SFL_FAIL_REASON="server process $SFL_PID exited before answering hello"
             return 1
         fi

@@ -4,7 +4,7 @@
 // Usage:
 //
 //	swefreq-testserver -listen 127.0.0.1:0 -dir DATA_DIR [-port-file FILE]
-//	                   [-log-level warn] [-max-write-batch 99]
+//	                   [-log-level warn] [-max-write-batch 99] [-synchronous normal]
 //
 // By default clients talk to a small built-in proxy that lowers the
 // advertised maxWriteBatchSize (see proxy.go for the FerretDB deadlock this
@@ -47,6 +47,9 @@ func run() int {
 	dir := flag.String("dir", "", "data directory for the SQLite backend (created if missing)")
 	portFile := flag.String("port-file", "", "if set, write the bound port number to this file once listening")
 	logLevel := flag.String("log-level", "warn", "FerretDB log level: debug, info, warn or error (logs go to stderr)")
+	synchronous := flag.String("synchronous", "normal",
+		"SQLite synchronous pragma (off, normal, full, extra); normal skips the fsync per commit "+
+			"(safe against the server being killed, not against OS crashes); empty = FerretDB default")
 	maxBatch := flag.Int("max-write-batch", 99,
 		"advertise this maxWriteBatchSize in hello replies (via a built-in proxy) to avoid FerretDB's "+
 			"deadlock on update commands with >= 100 statements; 0 = no proxy, FerretDB's own 100000")
@@ -84,7 +87,17 @@ func run() int {
 	}
 	// Build "file:///abs/dir/" with proper escaping so that unusual
 	// characters in the path cannot be mistaken for URI syntax.
-	sqliteURL := (&url.URL{Scheme: "file", Path: filepath.ToSlash(absDir) + "/"}).String()
+	sqliteU := url.URL{Scheme: "file", Path: filepath.ToSlash(absDir) + "/"}
+	if *synchronous != "" {
+		switch *synchronous {
+		case "off", "normal", "full", "extra":
+		default:
+			fmt.Fprintf(os.Stderr, "swefreq-testserver: bad -synchronous %q\n", *synchronous)
+			return 2
+		}
+		sqliteU.RawQuery = url.Values{"_pragma": {"synchronous(" + *synchronous + ")"}}.Encode()
+	}
+	sqliteURL := sqliteU.String()
 
 	// Install signal handling before anything can block.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

@@ -48,7 +48,7 @@ while :; do
     if sfl_wait_ready "$state" "$ping"; then
         break
     fi
-    if [ "$attempt" -ge 5 ] || sfl_is_our_server "$SFL_PID" "$state/data"; then
+    if [ "$attempt" -ge 5 ] || sfl_is_alive "$SFL_PID"; then
         # Do not lose the port number: a later restart.sh needs it.
         sfl_write_atomic "$state/port" "$port"
         sfl_fail "$state" "$SFL_FAIL_REASON"
