@@ -102,6 +102,7 @@ int cmd_dump(int argc, char **argv)
             cli_print_error(&err);
         else
             cli_error("out of memory");
+        cli_catch_signals(NULL);
         sfl_job_destroy(job);
         cli_convert_free(&c);
         return dry || jsonl ? EXIT_INTERNAL : cli_exit_code(&err);
@@ -124,6 +125,7 @@ int cmd_dump(int argc, char **argv)
             fprintf(stderr, "  dump: %s/%s (manifest.json beside the data)\n", out, db);
     }
     sfl_sink_destroy(sink);
+    cli_catch_signals(NULL);
     sfl_job_destroy(job);
     cli_convert_free(&c);
     return rc;

@@ -120,6 +120,7 @@ int cmd_load(int argc, char **argv)
             fprintf(stderr, "  the browser's collections in %s were not changed\n", mo.db);
     }
     sfl_sink_destroy(sink);
+    cli_catch_signals(NULL);
     sfl_job_destroy(job);
     cli_convert_free(&c);
     return rc;

@@ -1,4 +1,5 @@
 /* convert_opts.c: the shared conversion options and the job they build. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@ void cli_convert_init(cli_convert_t *c)
 
 void cli_convert_free(cli_convert_t *c)
 {
+    cli_catch_signals(NULL);
     free(c->vcf);
     free(c->cov);
 }
@@ -80,6 +82,26 @@ int cli_convert_option(cli_convert_t *c, int id, const char *arg)
     }
 }
 
+static sfl_job_t *volatile running_job;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running_job)
+        sfl_job_cancel(running_job);
+}
+
+void cli_catch_signals(sfl_job_t *job)
+{
+    running_job = job;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = job ? on_signal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 sfl_job_t *cli_convert_job(cli_convert_t *c, int *exit_code)
 {
     if (c->n_vcf == 0 && c->n_cov == 0) {
@@ -106,5 +128,6 @@ sfl_job_t *cli_convert_job(cli_convert_t *c, int *exit_code)
         sfl_job_destroy(job);
         return NULL;
     }
+    cli_catch_signals(job);
     return job;
 }

@@ -46,7 +46,11 @@ void cli_convert_init(cli_convert_t *c);
 void cli_convert_free(cli_convert_t *c);
 /* Handles a shared option; 1 = handled, 0 = not ours, -1 = bad value. */
 int cli_convert_option(cli_convert_t *c, int id, const char *arg);
-/* A job with every source added; NULL (message printed) on failure. */
+/* SIGINT and SIGTERM cancel `job` (NULL restores the defaults). */
+void cli_catch_signals(sfl_job_t *job);
+
+/* A job with every source added, with SIGINT/SIGTERM cancelling it; NULL
+ * (message printed) on failure. */
 sfl_job_t *cli_convert_job(cli_convert_t *c, int *exit_code);
 
 #endif

@@ -24,6 +24,8 @@
 #include <htslib/thread_pool.h>
 #include <htslib/vcf.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +245,7 @@ struct sfl_job {
     uint64_t *missing_counts;
 
     sfl_manifest_t *manifest;
+    atomic_int cancelled;
 
     /* run state */
     sfl_digest_t digest[SFL_N_COLLECTIONS];
@@ -376,6 +379,12 @@ bool sfl_job_add_source(sfl_job_t *j, sfl_source_kind_t kind, const char *path, 
 }
 
 const sfl_summary_t *sfl_job_summary(const sfl_job_t *j) { return &j->summary; }
+
+void sfl_job_cancel(sfl_job_t *j)
+{
+    if (j)
+        atomic_store(&j->cancelled, 1);
+}
 const sfl_manifest_t *sfl_job_manifest(const sfl_job_t *j) { return j->manifest; }
 
 static void order_reset_window(order_state_t *o)
@@ -868,6 +877,12 @@ static bool run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool, hts_tpool_
     run_t r = {j, sc, sink, err, false};
     bool ok = true;
     for (;;) {
+        if (atomic_load(&j->cancelled)) {
+            ok = sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_CANCELLED,
+                               "interrupted at line %llu of %s; nothing was committed",
+                               (unsigned long long)sfl_reader_lines(rd), src->path);
+            break;
+        }
         sfl_chunk_t ch;
         int rc = sfl_reader_next_chunk(rd, j->opt.chunk_bytes, &ch, err);
         if (rc < 0) {
@@ -1002,6 +1017,9 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
                                "%s: cannot write the rejects file", j->rejects_path);
         j->rejects = NULL;
     }
+    if (ok && atomic_load(&j->cancelled))
+        ok = sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_CANCELLED,
+                           "interrupted before the commit; nothing was committed");
     ok = ok && build_manifest(j, used, err);
     ok = ok && sfl_sink_commit_int(sink, j->manifest, err);
     if (!ok) {

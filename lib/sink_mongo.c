@@ -40,7 +40,13 @@ typedef struct insert_job {
     size_t n, cap_n;
     int64_t end_voffset;
     uint32_t source_index;
+    uint64_t seq;
 } insert_job_t;
+
+/* Batches complete out of order; the resume point is the end of the last
+ * batch before which every batch is acknowledged. A ring larger than the
+ * batches that can be in flight tracks that. */
+#define ACK_RING 1024
 
 typedef struct {
     sfl_mongo_options_t o;
@@ -68,7 +74,17 @@ typedef struct {
     int n_threads;
     insert_job_t *cur[SFL_N_COLLECTIONS];
     uint64_t inserted;
-    struct timespec t0;
+    struct timespec t0, last_meta;
+    /* acknowledgement tracking (under lock) */
+    uint64_t next_seq, acked_through;
+    bool ack_done[ACK_RING];
+    int64_t ack_voff[ACK_RING];
+    uint32_t ack_src[ACK_RING];
+    uint32_t ack_n[ACK_RING];
+    bool have_resume;
+    int64_t resume_voffset;
+    uint32_t resume_source;
+    uint64_t resume_docs;
 } mongo_sink_t;
 
 void sfl_mongo_options_init(sfl_mongo_options_t *o)
@@ -218,6 +234,20 @@ static void *inserter(void *arg)
         }
         pthread_mutex_lock(&m->lock);
         m->inserted += j->n;
+        size_t r = (size_t)(j->seq % ACK_RING);
+        m->ack_done[r] = true;
+        m->ack_voff[r] = j->end_voffset;
+        m->ack_src[r] = j->source_index;
+        m->ack_n[r] = (uint32_t)j->n;
+        while (m->ack_done[m->acked_through % ACK_RING]) {
+            size_t a = (size_t)(m->acked_through % ACK_RING);
+            m->ack_done[a] = false;
+            m->have_resume = true;
+            m->resume_voffset = m->ack_voff[a];
+            m->resume_source = m->ack_src[a];
+            m->resume_docs += m->ack_n[a];
+            m->acked_through++;
+        }
         pthread_mutex_unlock(&m->lock);
         job_free(j);
     }
@@ -239,6 +269,7 @@ static bool enqueue(mongo_sink_t *m, insert_job_t *j, sfl_error_t *err)
         return false;
     }
     j->next = NULL;
+    j->seq = m->next_seq++;
     if (m->tail)
         m->tail->next = j;
     else
@@ -290,6 +321,25 @@ static bool drop_leftovers(mongo_sink_t *m, sfl_error_t *err)
     }
     bson_strfreev(names);
     mongoc_database_destroy(d);
+    /* Loads still marked "loading" were interrupted (we run one load per
+     * database at a time): say so. */
+    mongoc_collection_t *meta = mongoc_client_get_collection(m->main, m->db, SFL_META_COLLECTION);
+    bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set;
+    BSON_APPEND_UTF8(&sel, "status", "loading");
+    BSON_APPEND_DOCUMENT_BEGIN(&upd, "$set", &set);
+    BSON_APPEND_UTF8(&set, "status", "interrupted");
+    bson_append_document_end(&upd, &set);
+    bson_t reply;
+    if (mongoc_collection_update_many(meta, &sel, &upd, NULL, &reply, &be)) {
+        bson_iter_t it;
+        if (bson_iter_init_find(&it, &reply, "modifiedCount") && bson_iter_as_int64(&it) > 0)
+            mlog(m, SFL_LOG_WARNING, "%lld earlier load(s) in %s.%s were interrupted; marked so",
+                 (long long)bson_iter_as_int64(&it), m->db, SFL_META_COLLECTION);
+    }
+    bson_destroy(&reply);
+    bson_destroy(&sel);
+    bson_destroy(&upd);
+    mongoc_collection_destroy(meta);
     return true;
 }
 
@@ -309,6 +359,22 @@ static bool meta_update(mongo_sink_t *m, const char *status, const sfl_manifest_
         BSON_APPEND_DOCUMENT(&set, "manifest", sfl_manifest_bson(man));
     if (error)
         BSON_APPEND_UTF8(&set, "error", error);
+    pthread_mutex_lock(&m->lock);
+    bool have = m->have_resume;
+    int64_t voff = m->resume_voffset;
+    uint32_t src = m->resume_source;
+    uint64_t ndocs = m->resume_docs;
+    pthread_mutex_unlock(&m->lock);
+    if (have) {
+        /* Every document before this BGZF virtual offset of this source
+         * (and of all earlier sources) is acknowledged in staging. */
+        bson_t res;
+        BSON_APPEND_DOCUMENT_BEGIN(&set, "acknowledged", &res);
+        BSON_APPEND_INT32(&res, "source_index", (int32_t)src);
+        BSON_APPEND_INT64(&res, "voffset", voff);
+        BSON_APPEND_INT64(&res, "documents", (int64_t)ndocs);
+        bson_append_document_end(&set, &res);
+    }
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     BSON_APPEND_DOUBLE(&set, "seconds",
@@ -365,6 +431,7 @@ static bool mongo_begin(void *ctx, const bool used[SFL_N_COLLECTIONS], sfl_error
         return false;
     m->recorded = true;
     m->max_queued = m->o.insert_threads * m->o.queue_batches;
+    m->last_meta = m->t0;
     m->threads = calloc((size_t)m->o.insert_threads, sizeof *m->threads);
     if (!m->threads)
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
@@ -447,6 +514,15 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
         j->len += d->len;
         j->end_voffset = b->end_voffset;
         j->source_index = b->source_index;
+    }
+    /* Record the acknowledged position now and then (a later resume starts
+     * there). */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - m->last_meta.tv_sec >= 10) {
+        m->last_meta = now;
+        sfl_error_t ignore;
+        meta_update(m, "loading", NULL, NULL, &ignore);
     }
     /* Surface an inserter's failure promptly. */
     if (m->failed) {
@@ -657,6 +733,10 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
         m->o.insert_threads = 1;
     if (m->o.queue_batches < 1)
         m->o.queue_batches = 1;
+    if (m->o.insert_threads > 64)
+        m->o.insert_threads = 64;
+    if (m->o.queue_batches > 8)
+        m->o.queue_batches = 8; /* in flight stays below ACK_RING */
     if (m->o.batch_docs < 1)
         m->o.batch_docs = 1;
     pthread_mutex_init(&m->lock, NULL);

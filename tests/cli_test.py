@@ -155,6 +155,26 @@ try:
     check(r.returncode == 5, f"verify after tamper: exit {r.returncode}")
     check("base_coverage" in r.stdout and "digest differs" in r.stdout, f"report {r.stdout}")
 
+    # SIGINT: exit 130, nothing left under the final names.
+    if have_bgzip:
+        big = os.path.join(tmp, "big.vcf.gz")
+        with open(big, "wb") as f:
+            gen = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(TD), "bench", "gen",
+                                    "gen_exac_vcf.py"), "--sites", "30000"], stdout=subprocess.PIPE)
+            subprocess.run(["bgzip", "-c"], stdin=gen.stdout, stdout=f, check=True)
+            gen.wait()
+        out2 = os.path.join(tmp, "sigdump")
+        p = subprocess.Popen([TOOL, "dump", "--threads", "1", "--out", out2, "--vcf", big],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        import time
+        time.sleep(0.3)
+        p.send_signal(2)
+        _, err = p.communicate(timeout=60)
+        check(p.returncode == 130 and "interrupted" in err, f"SIGINT: exit {p.returncode} {err}")
+        check(not os.path.exists(os.path.join(out2, "swefreq", "variants.bson")), "no dump after SIGINT")
+        check(not [f for f in os.listdir(os.path.join(out2, "swefreq"))] if os.path.isdir(os.path.join(out2, "swefreq")) else True,
+              "no partial files after SIGINT")
+
     # Usage.
     for args in (["--help"], ["--version"], ["dump", "--help"], ["verify", "--help"]):
         r = run(*args)

@@ -220,6 +220,12 @@ def test_kill():
     check(c2[db]["variants"].count_documents({}) > 3000, "rerun loaded the new data")
     check(not [n for n in c2[db].list_collection_names() if n.startswith("swefreq_staging_")],
           "leftover staging collections cleaned")
+    statuses = sorted(d["status"] for d in c2[db]["swefreq_meta"].find())
+    check(statuses == ["complete", "complete", "interrupted"], f"load records {statuses}")
+    last = c2[db]["swefreq_meta"].find_one({"status": "complete"}, sort=[("finished", -1)])
+    ack = last.get("acknowledged", {})
+    check(ack.get("documents", 0) > 3000 and ack.get("voffset", 0) > 0,
+          f"acknowledged position recorded: {ack}")
     c2.drop_database(db)
 
 

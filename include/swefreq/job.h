@@ -127,6 +127,11 @@ SFL_API const sfl_manifest_t *sfl_job_manifest(const sfl_job_t *job);
 /* The summary as a JSON object (malloc'd; free() it). */
 SFL_API char *sfl_job_summary_json(const sfl_job_t *job);
 
+/* Asks a running sfl_job_run() to stop: it finishes the batch at hand,
+ * aborts the sink and returns false with SFL_E_CANCELLED. Safe to call from
+ * any thread and from a signal handler (it only sets an atomic flag). */
+SFL_API void sfl_job_cancel(sfl_job_t *job);
+
 /* Accepts NULL. */
 SFL_API void sfl_job_destroy(sfl_job_t *job);
 
