@@ -76,6 +76,8 @@ else
   echo "dumps at 1 and $THREADS threads: DIFFERENT" >&2; exit 1
 fi
 BSON_MB=$(stat -c %s "$OUT/dumpN/swefreq/variants.bson" | awk '{print $1/1e6}')
+measure "write floor: cat > file; sync" 0 "$BSON_MB" sh -c "cat '$OUT/dumpN/swefreq/variants.bson' > '$OUT/floor.bson' && sync '$OUT/floor.bson'"
+rm -f "$OUT/floor.bson"
 measure "cat dump.bson (read floor)" 0 "$BSON_MB" cat "$OUT/dumpN/swefreq/variants.bson"
 measure "verify dump (MB = BSON)" "$DOCS" "$BSON_MB" "$TOOL" verify --dump "$OUT/dumpN" --db swefreq
 REF=""
