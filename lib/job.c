@@ -206,6 +206,7 @@ typedef struct {
     char hash[33];
     uint64_t records;
     time_t mtime;
+    sfl_style_t style; /* resolved from the header (VCF) */
 } source_t;
 
 typedef struct {
@@ -781,6 +782,7 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
         source_ctx_destroy(s);
         return NULL;
     }
+    src->style = s->vschema->style;
     job_log(j, SFL_LOG_INFO, "%s: dataset style %s, %d population%s%s", src->path,
             sfl_style_name(s->vschema->style), s->vschema->n_pops,
             s->vschema->n_pops == 1 ? "" : "s", s->vschema->csq_declared ? ", CSQ" : "");
@@ -826,6 +828,8 @@ static bool build_manifest(sfl_job_t *j, const bool used[SFL_N_COLLECTIONS], sfl
              bson_append_int64(&e, "size", -1, (int64_t)s->size) &&
              bson_append_utf8(&e, "xxh3_128", -1, s->hash, -1) &&
              bson_append_int64(&e, "records", -1, (int64_t)s->records) &&
+             (s->kind != SFL_SOURCE_VCF ||
+              bson_append_utf8(&e, "style", -1, sfl_style_name(s->style), -1)) &&
              bson_append_document_end(&arr, &e);
     }
     ok = ok && bson_append_array_end(&doc, &arr) &&
