@@ -156,4 +156,28 @@ static inline const char *sfl_enc_idx(uint32_t i, size_t *kl, char buf[16])
     return k;
 }
 
+/* Can this header-given name be a document key? Non-empty UTF-8 without
+ * NUL, not starting with '$' and without '.' (older servers and the
+ * browser's queries cannot use those). Sets *why when it cannot. */
+static inline bool sfl_valid_key(const char *k, size_t len, const char **why)
+{
+    if (len == 0) {
+        *why = "is empty";
+        return false;
+    }
+    if (!bson_utf8_validate(k, len, false)) {
+        *why = "is not UTF-8 text (or holds a NUL byte)";
+        return false;
+    }
+    if (k[0] == '$') {
+        *why = "starts with '$'";
+        return false;
+    }
+    if (memchr(k, '.', len)) {
+        *why = "contains '.'";
+        return false;
+    }
+    return true;
+}
+
 #endif

@@ -71,9 +71,25 @@ sfl_coverage_schema_t *sfl_coverage_schema_new(const char *h, size_t len, uint32
             return NULL;
         }
         if (c >= 2) {
-            if (!(s->names[c - 2] = strndup(p, (size_t)(e - p))))
+            const char *why;
+            size_t kl = (size_t)(e - p);
+            bool clash = (kl == 3 && (!memcmp(p, "_id", 3) || !memcmp(p, "pos", 3))) ||
+                         (kl == 4 && !memcmp(p, "xpos", 4));
+            for (int j = 0; j < c - 2 && !clash; j++)
+                clash = s->name_len[j] == kl && memcmp(s->names[j], p, kl) == 0;
+            if (!sfl_valid_key(p, kl, &why) || clash) {
+                sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                              "%s: line 1: header column %d (%.*s) %s", path, c + 1,
+                              (int)(kl > 40 ? 40 : kl), p,
+                              clash ? "repeats a column or a field the document already has "
+                                      "(_id, xpos, pos)"
+                                    : why);
+                sfl_coverage_schema_destroy(s);
+                return NULL;
+            }
+            if (!(s->names[c - 2] = strndup(p, kl)))
                 goto nomem;
-            s->name_len[c - 2] = (size_t)(e - p);
+            s->name_len[c - 2] = kl;
         }
         p = e + 1;
     }
@@ -145,10 +161,6 @@ bool sfl_coverage_line_to_doc(sfl_coverage_worker_t *w, sfl_batch_int_t *b, cons
     }
     rec->contig = code;
     rec->pos = pos;
-    if (pos % s->step != 0) {
-        b->thinned++;
-        return true;
-    }
     double vals[64];
     double *v = s->n_metrics <= 64 ? vals : malloc(sizeof(double) * (size_t)s->n_metrics);
     if (!v)
@@ -181,7 +193,11 @@ bool sfl_coverage_line_to_doc(sfl_coverage_worker_t *w, sfl_batch_int_t *b, cons
                          path, ln, t ? found + 1 : found, s->n_columns);
         ok = false;
     }
-    if (ok) {
+    /* Every row is checked; only then are rows off the step left out. */
+    if (ok && pos % s->step != 0) {
+        b->thinned++;
+        ok = !b->failed;
+    } else if (ok) {
         sfl_enc_t enc = {b->buf, b->buf_len, b->buf_cap, false};
         size_t start = b->buf_len;
         int64_t xpos = sfl_xpos(code, pos);

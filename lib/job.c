@@ -254,6 +254,7 @@ struct sfl_job {
     sfl_doc_t *docs;
     size_t cap_docs;
     FILE *rejects;
+    char *rejects_partial;
     struct timespec t0, last_progress;
     uint64_t bytes_done_before; /* compressed bytes of finished sources */
     uint64_t bytes_total;
@@ -413,6 +414,7 @@ void sfl_job_destroy(sfl_job_t *j)
     }
     free(j->docs);
     free(j->rejects_path);
+    free(j->rejects_partial);
     sfl_manifest_destroy(j->manifest);
     free(j);
 }
@@ -582,6 +584,10 @@ static bool check_unique(run_t *r, sfl_batch_int_t *b, sfl_linerec_t *rec)
             free(o->win[i].id);
     }
     o->n_win = keep;
+    /* Each document is checked against the window and then added to it,
+     * so two ALTs of one line that reduce to the same id are caught too;
+     * a rejected line takes its entries back out. */
+    size_t before = o->n_win;
     for (uint32_t d = 0; d < rec->n_docs; d++) {
         sfl_docrec_t *dr = &b->docs[rec->first_doc + d];
         uint32_t idlen;
@@ -589,19 +595,24 @@ static bool check_unique(run_t *r, sfl_batch_int_t *b, sfl_linerec_t *rec)
         for (size_t i = 0; i < o->n_win; i++) {
             if (strlen(o->win[i].id) == idlen && memcmp(o->win[i].id, id, idlen) == 0) {
                 char msg[1024];
-                snprintf(msg, sizeof msg,
-                         "%s: line %llu: duplicate variant %.*s: line %llu of %s reduces to the "
-                         "same chrom-pos-ref-alt",
-                         r->src->path, (unsigned long long)rec->line, (int)idlen, id,
-                         (unsigned long long)o->win[i].line, j->sources[o->win[i].source].path);
+                if (i >= before)
+                    snprintf(msg, sizeof msg,
+                             "%s: line %llu: duplicate variant %.*s: two ALT alleles of this line "
+                             "reduce to the same chrom-pos-ref-alt",
+                             r->src->path, (unsigned long long)rec->line, (int)idlen, id);
+                else
+                    snprintf(msg, sizeof msg,
+                             "%s: line %llu: duplicate variant %.*s: line %llu of %s reduces to "
+                             "the same chrom-pos-ref-alt",
+                             r->src->path, (unsigned long long)rec->line, (int)idlen, id,
+                             (unsigned long long)o->win[i].line,
+                             j->sources[o->win[i].source].path);
+                for (size_t k = before; k < o->n_win; k++)
+                    free(o->win[k].id);
+                o->n_win = before;
                 return reject_line(r, b, rec, SFL_E_DUPLICATE, msg);
             }
         }
-    }
-    for (uint32_t d = 0; d < rec->n_docs; d++) {
-        sfl_docrec_t *dr = &b->docs[rec->first_doc + d];
-        uint32_t idlen;
-        const char *id = doc_id(b->buf + dr->off, &idlen);
         if (o->n_win == o->cap_win) {
             size_t c = o->cap_win ? o->cap_win * 2 : 16;
             window_entry_t *w = realloc(o->win, c * sizeof *w);
@@ -995,10 +1006,18 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
     j->summary.sources = j->n_sources;
     j->summary.file_bytes = j->bytes_total;
 
-    if (j->rejects_path && !(j->rejects = fopen(j->rejects_path, "w")))
-        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
-                             "%s: cannot create the rejects file: %s", j->rejects_path,
-                             strerror(errno));
+    /* The rejects file, like every output, appears under its name only
+     * when the run succeeds. */
+    if (j->rejects_path) {
+        size_t n = strlen(j->rejects_path) + 16;
+        if (!(j->rejects_partial = malloc(n)))
+            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        snprintf(j->rejects_partial, n, "%s.partial", j->rejects_path);
+        if (!(j->rejects = fopen(j->rejects_partial, "w")))
+            return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                                 "%s: cannot create the rejects file: %s", j->rejects_partial,
+                                 strerror(errno));
+    }
 
     hts_tpool *pool = hts_tpool_init(j->opt.threads);
     hts_tpool_process *q =
@@ -1025,7 +1044,18 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
         ok = sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_CANCELLED,
                            "interrupted before the commit; nothing was committed");
     ok = ok && build_manifest(j, used, err);
+    bool rejects_renamed = false;
+    if (ok && j->rejects_partial) {
+        if (rename(j->rejects_partial, j->rejects_path) != 0)
+            ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                               "%s: cannot write the rejects file: %s", j->rejects_path,
+                               strerror(errno));
+        else
+            rejects_renamed = true;
+    }
     ok = ok && sfl_sink_commit_int(sink, j->manifest, err);
+    if (!ok && j->rejects_partial)
+        unlink(rejects_renamed ? j->rejects_path : j->rejects_partial);
     if (!ok) {
         sfl_sink_abort_int(sink);
         sfl_manifest_destroy(j->manifest);

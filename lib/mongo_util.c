@@ -22,9 +22,14 @@ char *sfl_uri_redact(const char *uri)
     if (!scheme)
         return out;
     char *start = scheme + 3;
-    char *slash = strchr(start, '/');
-    char *at = strrchr(start, '@');
-    if (!at || (slash && at > slash))
+    /* The userinfo ends at the last '@' of the authority, which ends at
+     * the first '/', '?' or '#' (an '@' may appear later, in options). */
+    size_t auth_len = strcspn(start, "/?#");
+    char *at = NULL;
+    for (char *q = start; q < start + auth_len; q++)
+        if (*q == '@')
+            at = q;
+    if (!at)
         return out;
     char *colon = memchr(start, ':', (size_t)(at - start));
     if (!colon)
@@ -75,7 +80,10 @@ bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *rep
                              "authentication failed: %s. Check the user, password and "
                              "authSource in the URI",
                              be->message);
-    if (be->code == 18 || be->code == 13 || strstr(be->message, "uthentication failed"))
+    bool server = be->domain == MONGOC_ERROR_SERVER || be->domain == MONGOC_ERROR_WRITE_CONCERN ||
+                  be->domain == MONGOC_ERROR_QUERY || be->domain == MONGOC_ERROR_COLLECTION ||
+                  be->domain == MONGOC_ERROR_COMMAND;
+    if ((server && (be->code == 18 || be->code == 13)) || strstr(be->message, "uthentication failed"))
         return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER_AUTH,
                              "authentication or authorization failed: %s. Check the user, "
                              "password, authSource and the user's roles",
@@ -92,10 +100,10 @@ bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *rep
                                  : SFL_E_SERVER_UNREACHABLE,
                              "lost the connection to the MongoDB server (%s): %s", what,
                              be->message);
-    if (be->code == 50 || be->code == 262)
+    if (server && (be->code == 50 || be->code == 262))
         return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER_TIMEOUT,
                              "%s: the server timed out: %s", what, msg);
-    if (be->code == 10334 || be->code == 2 + 10332 || strstr(msg, "too large"))
+    if ((server && be->code == 10334) || strstr(msg, "too large"))
         return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER_WRITE,
                              "%s: a document is too large for the server: %s", what, msg);
     return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER, "%s: the server refused: %s", what,

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "numparse.h"
 
@@ -51,8 +52,28 @@ static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1
                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/* strtod also takes leading blanks, hex floats and other spellings; a
+ * VCF or coverage number is a decimal, or nan/inf (any case, signed). */
+static bool plain_number(const char *s, size_t len)
+{
+    size_t i = (len && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+    const char *w = s + i;
+    size_t wl = len - i;
+    if ((wl == 3 && (!strncasecmp(w, "nan", 3) || !strncasecmp(w, "inf", 3))) ||
+        (wl == 8 && !strncasecmp(w, "infinity", 8)))
+        return true;
+    for (; i < len; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+'))
+            return false;
+    }
+    return true;
+}
+
 static bool parse_slow(const char *s, size_t len, double *out)
 {
+    if (!plain_number(s, len))
+        return false;
     char buf[128];
     char *tmp = len < sizeof buf ? buf : malloc(len + 1);
     if (!tmp)

@@ -2,11 +2,14 @@
  *
  * OUT/DB/<collection>.bson holds the documents back to back (the format
  * mongodump writes), <collection>.metadata.json the browser's indexes, and
- * manifest.json what the dump holds and where it came from. Everything is
- * written under hidden temporary names (.<name>.partial) and renamed into
- * place only on commit, data files first and the manifest last, so a
- * reader never sees a half-written dump under the final names; abort
- * removes the temporary files.
+ * manifest.json what the dump holds and where it came from.
+ *
+ * The design: everything is written into a hidden staging folder beside
+ * the dump, OUT/.DB.partial.<pid>, and the folder is swapped in as a whole
+ * on commit (the old OUT/DB moved aside, the new one renamed into place,
+ * the old one removed). A reader of OUT/DB sees the complete old dump, the
+ * complete new one, or, for the time of one rename, none; never a mix.
+ * Abort removes the staging folder.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,12 +25,34 @@
 #include "sink_int.h"
 
 typedef struct {
+    char *out; /* OUT */
     char *dir; /* OUT/DB */
+    char *stage; /* OUT/.DB.partial.<pid> */
     char *db;
+    bool staged; /* the staging folder exists */
     FILE *f[SFL_N_COLLECTIONS];
-    char *partial[SFL_N_COLLECTIONS];
+    char *path[SFL_N_COLLECTIONS]; /* stage/<collection>.bson */
     char *iobuf[SFL_N_COLLECTIONS];
 } dump_t;
+
+/* Removes a dump folder: its dump files, then the folder (which stays if
+ * it holds anything else). Returns true when the folder is gone. */
+static bool remove_dump_dir(const char *dir)
+{
+    static const char *const names[] = {"manifest.json", "variants.bson",
+                                        "variants.metadata.json", "base_coverage.bson",
+                                        "base_coverage.metadata.json"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(dir) + strlen(names[i]) + 2;
+        char *p = malloc(n);
+        if (!p)
+            return false;
+        snprintf(p, n, "%s/%s", dir, names[i]);
+        unlink(p);
+        free(p);
+    }
+    return rmdir(dir) == 0;
+}
 
 static char *path_join(const char *a, const char *b, const char *c)
 {
@@ -68,32 +93,37 @@ static void dump_close_files(dump_t *d, bool remove)
         if (d->f[c])
             fclose(d->f[c]);
         d->f[c] = NULL;
-        if (remove && d->partial[c])
-            unlink(d->partial[c]);
-        free(d->partial[c]);
-        d->partial[c] = NULL;
+        free(d->path[c]);
+        d->path[c] = NULL;
         free(d->iobuf[c]);
         d->iobuf[c] = NULL;
+    }
+    if (remove && d->staged) {
+        remove_dump_dir(d->stage);
+        d->staged = false;
     }
 }
 
 static bool dump_begin(void *ctx, const bool used[SFL_N_COLLECTIONS], sfl_error_t *err)
 {
     dump_t *d = ctx;
-    if (!mkdirs(d->dir, err))
+    if (!mkdirs(d->out, err))
         return false;
+    remove_dump_dir(d->stage); /* a leftover of this pid */
+    if (mkdir(d->stage, 0777) != 0)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create: %s",
+                             d->stage, strerror(errno));
+    d->staged = true;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
         if (!used[c])
             continue;
-        char name[64];
-        snprintf(name, sizeof name, ".%s.bson.partial", sfl_collection_name((sfl_collection_t)c));
-        d->partial[c] = path_join(d->dir, name, NULL);
-        if (!d->partial[c])
+        d->path[c] = path_join(d->stage, sfl_collection_name((sfl_collection_t)c), ".bson");
+        if (!d->path[c])
             return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-        d->f[c] = fopen(d->partial[c], "wb");
+        d->f[c] = fopen(d->path[c], "wb");
         if (!d->f[c])
             return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create: %s",
-                                 d->partial[c], strerror(errno));
+                                 d->path[c], strerror(errno));
         d->iobuf[c] = malloc(1 << 20);
         if (d->iobuf[c])
             setvbuf(d->f[c], d->iobuf[c], _IOFBF, 1 << 20);
@@ -110,7 +140,7 @@ static bool dump_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
     for (size_t i = 0; i < b->n_docs; i++)
         if (fwrite(b->docs[i].data, 1, b->docs[i].len, f) != b->docs[i].len)
             return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write: %s",
-                                 d->partial[b->collection], strerror(errno));
+                                 d->path[b->collection], strerror(errno));
     return true;
 }
 
@@ -159,6 +189,7 @@ static char *metadata_json(const char *db, sfl_collection_t c)
 static bool dump_commit(void *ctx, const sfl_manifest_t *m, sfl_error_t *err)
 {
     dump_t *d = ctx;
+    /* 1. Data, metadata and manifest, all inside the staging folder. */
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
         if (!d->f[c])
             continue;
@@ -168,36 +199,54 @@ static bool dump_commit(void *ctx, const sfl_manifest_t *m, sfl_error_t *err)
         ok = fclose(f) == 0 && ok;
         if (!ok)
             return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write: %s",
-                                 d->partial[c], strerror(errno));
-    }
-    for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
-        if (!d->partial[c])
-            continue;
+                                 d->path[c], strerror(errno));
         const char *name = sfl_collection_name((sfl_collection_t)c);
-        char *meta = path_join(d->dir, name, ".metadata.json");
-        char *final = path_join(d->dir, name, ".bson");
+        char *meta = path_join(d->stage, name, ".metadata.json");
         char *json = metadata_json(d->db, (sfl_collection_t)c);
-        bool ok = meta && final && json && write_text_atomic(meta, json, err);
-        if (ok && rename(d->partial[c], final) != 0)
-            ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot rename: %s",
-                               final, strerror(errno));
-        else if (!meta || !final || !json)
-            ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        ok = meta && json;
+        if (!ok)
+            sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        ok = ok && write_text_atomic(meta, json, err);
         free(meta);
-        free(final);
         free(json);
         if (!ok)
             return false;
-        free(d->partial[c]);
-        d->partial[c] = NULL;
     }
-    char *mpath = path_join(d->dir, "manifest.json", NULL);
+    char *mpath = path_join(d->stage, "manifest.json", NULL);
     if (!mpath)
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     bool ok = sfl_manifest_write_file(m, mpath, err);
     free(mpath);
+    if (!ok)
+        return false;
+    /* 2. Swap the folder in: old one aside, new one in place, old removed. */
+    size_t n = strlen(d->out) + strlen(d->db) + 48;
+    char *old = malloc(n);
+    if (!old)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    snprintf(old, n, "%s/.%s.old.%ld", d->out, d->db, (long)getpid());
+    struct stat st;
+    bool had_old = stat(d->dir, &st) == 0;
+    if (had_old && rename(d->dir, old) != 0) {
+        sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                      "%s: cannot move the previous dump aside: %s", d->dir, strerror(errno));
+        free(old);
+        return false;
+    }
+    if (rename(d->stage, d->dir) != 0) {
+        int e = errno;
+        if (had_old)
+            rename(old, d->dir); /* put the previous dump back */
+        free(old);
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot rename into place: %s",
+                             d->dir, strerror(e));
+    }
+    d->staged = false;
+    if (had_old)
+        remove_dump_dir(old); /* holding other files too, it stays, hidden */
+    free(old);
     dump_close_files(d, false);
-    return ok;
+    return true;
 }
 
 static void dump_abort(void *ctx) { dump_close_files(ctx, true); }
@@ -208,7 +257,9 @@ static void dump_destroy(void *ctx)
     if (!d)
         return;
     dump_close_files(d, true);
+    free(d->out);
     free(d->dir);
+    free(d->stage);
     free(d->db);
     free(d);
 }
@@ -223,9 +274,15 @@ sfl_sink_t *sfl_sink_dump_new(const char *out_dir, const char *db, sfl_error_t *
         return NULL;
     }
     dump_t *d = calloc(1, sizeof *d);
-    if (!d || !(d->dir = path_join(out_dir, db, NULL)) || !(d->db = strdup(db))) {
-        if (d)
+    char stage_name[300];
+    snprintf(stage_name, sizeof stage_name, ".%s.partial.%ld", db, (long)getpid());
+    if (!d || !(d->out = strdup(out_dir)) || !(d->dir = path_join(out_dir, db, NULL)) ||
+        !(d->stage = path_join(out_dir, stage_name, NULL)) || !(d->db = strdup(db))) {
+        if (d) {
+            free(d->out);
             free(d->dir);
+            free(d->stage);
+        }
         free(d);
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;

@@ -239,6 +239,7 @@ static void *inserter(void *arg)
         m->ack_voff[r] = j->end_voffset;
         m->ack_src[r] = j->source_index;
         m->ack_n[r] = (uint32_t)j->n;
+        pthread_cond_signal(&m->not_full);
         while (m->ack_done[m->acked_through % ACK_RING]) {
             size_t a = (size_t)(m->acked_through % ACK_RING);
             m->ack_done[a] = false;
@@ -258,7 +259,10 @@ static void *inserter(void *arg)
 static bool enqueue(mongo_sink_t *m, insert_job_t *j, sfl_error_t *err)
 {
     pthread_mutex_lock(&m->lock);
-    while (m->queued >= m->max_queued && !m->failed)
+    /* Also wait while the oldest unacknowledged batch is ACK_RING batches
+     * behind (one slow batch, many fast ones): the ring must not wrap. */
+    while ((m->queued >= m->max_queued || m->next_seq - m->acked_through >= ACK_RING - 1) &&
+           !m->failed)
         pthread_cond_wait(&m->not_full, &m->lock);
     if (m->failed) {
         sfl_error_t e = m->first_error;
@@ -525,9 +529,13 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
         meta_update(m, "loading", NULL, NULL, &ignore);
     }
     /* Surface an inserter's failure promptly. */
-    if (m->failed) {
+    pthread_mutex_lock(&m->lock);
+    bool failed = m->failed;
+    sfl_error_t first = m->first_error;
+    pthread_mutex_unlock(&m->lock);
+    if (failed) {
         if (err)
-            *err = m->first_error;
+            *err = first;
         return false;
     }
     return true;
@@ -569,8 +577,25 @@ static bool rename_over(mongo_sink_t *m, int c, sfl_error_t *err)
     bson_destroy(&cmd);
     if (ok)
         return true;
-    /* A server without dropTarget (FerretDB): drop, then rename. Between
-     * the two commands the browser's collection is absent, never partial. */
+    /* Only a server that does not implement dropTarget (FerretDB) gets the
+     * drop-then-rename fallback; any other failure (a timeout after which
+     * the rename may well have happened, a stepdown, ...) is an error, and
+     * nothing is dropped. */
+    bool unsupported = m->ferretdb || be.code == 115 || be.code == 238 ||
+                       strstr(be.message, "not implemented") != NULL;
+    if (!unsupported)
+        return sfl_mongo_error(err, &be, NULL, final);
+    mongoc_database_t *d = mongoc_client_get_database(m->main, m->db);
+    bson_error_t be3;
+    bool staged = mongoc_database_has_collection(d, m->staging[c], &be3);
+    mongoc_database_destroy(d);
+    if (!staged)
+        return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER,
+                             "%s: the staging collection %s is gone before the swap; nothing "
+                             "was dropped",
+                             final, m->staging[c]);
+    /* Drop, then rename: between the two commands the browser's collection
+     * is absent, never partial. */
     mlog(m, SFL_LOG_INFO, "renameCollection with dropTarget refused (%s); dropping %s first",
          be.message, final);
     mongoc_collection_t *old = mongoc_client_get_collection(m->main, m->db, final);
@@ -640,9 +665,24 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     }
     mlog(m, SFL_LOG_INFO, "staging verified in %.2f s; swapping in", since(&phase));
     clock_gettime(CLOCK_MONOTONIC, &phase);
-    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
-        if (m->used[c] && !rename_over(m, c, err))
+    /* Collections are swapped one after the other (MongoDB has no
+     * multi-collection rename); if a later one fails, say which are new. */
+    char swapped[256] = "";
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
+        if (!m->used[c])
+            continue;
+        if (!rename_over(m, c, err)) {
+            if (swapped[0] && err) {
+                size_t l = strlen(err->message);
+                snprintf(err->message + l, sizeof err->message - l,
+                         " (already replaced: %s; rerun the load to replace all)", swapped);
+            }
             return false;
+        }
+        size_t l = strlen(swapped);
+        snprintf(swapped + l, sizeof swapped - l, "%s%s", l ? ", " : "",
+                 sfl_collection_name((sfl_collection_t)c));
+    }
     bool done = meta_update(m, "complete", man, NULL, err);
     mlog(m, SFL_LOG_INFO, "swapped in and recorded in %.2f s", since(&phase));
     return done;

@@ -842,6 +842,13 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
     for (size_t i = 0; i < n_alt; i++) {
         sfl_minrep_t *m = &w->mr[i];
         sfl_minimal_representation(L.pos, L.ref.p, L.ref.len, w->alts[i].p, w->alts[i].len, m);
+        if (m->pos >= 1000000000) {
+            sfl_batch_reject(b, rec, SFL_E_LINE,
+                             "%s: line %llu: ALT %zu's minimal representation starts at %lld, "
+                             "past the largest position an xpos can hold (999999999)",
+                             path, ln, i + 1, (long long)m->pos);
+            return !b->failed;
+        }
         int n = snprintf(w->ids + off, w->ids_cap - off, "%.*s-%lld-%.*s-%.*s", (int)L.chrom.len,
                          L.chrom.p, (long long)m->pos, (int)m->ref_len, m->ref, (int)m->alt_len,
                          m->alt);

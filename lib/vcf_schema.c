@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bson_enc.h"
 #include "numparse.h"
 #include "vcf_schema.h"
 
@@ -245,6 +246,13 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, sfl_style_t style, sfl_
             if (!p->code || !p->name)
                 goto nomem;
             p->name_len = strlen(p->name);
+            const char *why;
+            if (!sfl_valid_key(p->name, p->name_len, &why)) {
+                sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                              "%s: header: population '%.40s' (from INFO %s) %s as a key", path,
+                              p->name, key, why);
+                goto fail;
+            }
         }
     }
 
@@ -326,8 +334,19 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, sfl_style_t style, sfl_
         s->csq_field_len = calloc((size_t)s->csq_n_fields + 1, sizeof(size_t));
         if (!s->csq_field_len)
             goto nomem;
-        for (int i = 0; i < s->csq_n_fields; i++)
+        for (int i = 0; i < s->csq_n_fields; i++) {
             s->csq_field_len[i] = strlen(s->csq_fields[i]);
+            const char *why = NULL;
+            bool dup = false;
+            for (int j = 0; j < i && !dup; j++)
+                dup = strcmp(s->csq_fields[i], s->csq_fields[j]) == 0;
+            if (dup || !sfl_valid_key(s->csq_fields[i], s->csq_field_len[i], &why)) {
+                sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                              "%s: header: CSQ Format field %d ('%.40s') %s", path, i + 1,
+                              s->csq_fields[i], dup ? "appears twice" : why);
+                goto fail;
+            }
+        }
         for (int i = 0; i < s->csq_n_fields; i++) {
             const char *n = s->csq_fields[i];
             if (strcmp(n, "ALLELE_NUM") == 0)

@@ -94,6 +94,20 @@ try:
         check(r.returncode == 3, f"{name}: exit {r.returncode}, expected 3")
         check(f"{path}: line {line}:" in r.stderr, f"{name}: no 'file: line {line}:' in {r.stderr!r}")
         check(text in r.stderr, f"{name}: {text!r} not in {r.stderr!r}")
+    # Two ALT alleles of one line that reduce to the same variant.
+    dupalt = os.path.join(tmp, "dupalt.vcf")
+    with open(os.path.join(TD, "swegen_sample.vcf")) as f:
+        header = [l for l in f if l.startswith("#")]
+    with open(dupalt, "w") as f:
+        f.writelines(header)
+        f.write("1\t100\t.\tA\tC,C\t50\tPASS\tAC=1,1;AN=10;AC_Hom=0,0\n")
+    r = run("dump", "--dry-run", "--vcf", dupalt)
+    check(r.returncode == 3 and "two ALT alleles of this line" in r.stderr, f"dup ALT: {r.returncode} {r.stderr}")
+    # The rejects file exists only after a successful run.
+    rej2 = os.path.join(tmp, "rejects2.txt")
+    r = run("dump", "--dry-run", "--max-errors", "0", "--rejects", rej2, "--vcf", os.path.join(TD, "bad", "unsorted.vcf"))
+    check(r.returncode == 3 and not os.path.exists(rej2) and not os.path.exists(rej2 + ".partial"),
+          "no rejects file after a failed run")
     # Skipping with --max-errors and a rejects file; --json summary.
     rej = os.path.join(tmp, "rejects.txt")
     r = run("dump", "--dry-run", "--json", "--max-errors", "5", "--rejects", rej,

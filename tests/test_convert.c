@@ -206,6 +206,9 @@ static void test_exac(void)
         {"1\t5\t.\tA\tG\t1\tPASS\tDP_HIST=1|2,3|4", "DP_HIST entry 1 has 2 bins but the header's Mids list 3"},
         {"1\t5\t.\tA\tG\t1\tPASS\tQD=fast", "QD value 'fast' is not a number"},
         {"1\t5\t.\tA\tG\t1\tPASS\tAC_Adj=1\xff", "not valid UTF-8"},
+        {"1\t5\t.\tA\tG\t0x10\tPASS\t.", "QUAL '0x10' is not a number"},
+        {"1\t5\t.\tA\tG\t 5\tPASS\t.", "QUAL ' 5' is not a number"},
+        {"1\t999999999\t.\tAAC\tATC\t1\tPASS\t.", "past the largest position"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         b = convert(s, bad[i].line);

@@ -235,7 +235,7 @@ static void test_errors(const char *td)
     struct stat st;
     snprintf(path, sizeof path, "%s/db/variants.bson", out);
     CHECK(stat(path, &st) != 0);
-    snprintf(path, sizeof path, "%s/db/.variants.bson.partial", out);
+    snprintf(path, sizeof path, "%s/.db.partial.%ld", out, (long)getpid());
     CHECK(stat(path, &st) != 0);
     /* max_errors 1: the line is skipped and written to the rejects file. */
     sfl_options_t o;
@@ -254,6 +254,23 @@ static void test_errors(const char *td)
     CHECK_CONTAINS(r, "line 17: unsorted input");
     CHECK_CONTAINS(r, "\t69511\t");
     free(r);
+    /* A failed run leaves the previous dump exactly as it was. */
+    {
+        char good[512], bs[700];
+        snprintf(good, sizeof good, "%s/exac_sample.vcf", td);
+        const char *gv[] = {good};
+        CHECK(run_dump(out, 2, 4096, gv, 1, NULL, 0, NULL, &err, NULL));
+        snprintf(bs, sizeof bs, "%s/db/variants.bson", out);
+        size_t l1 = 0, l2 = 0;
+        char *before = slurp(bs, &l1);
+        CHECK(!run_dump(out, 2, 4096, v, 1, NULL, 0, NULL, &err, NULL)); /* unsorted.vcf */
+        char *after = slurp(bs, &l2);
+        CHECK(before && after && l1 == l2 && memcmp(before, after, l1) == 0);
+        free(before);
+        free(after);
+        snprintf(path, sizeof path, "%s/db/manifest.json", out);
+        CHECK(stat(path, &st) == 0);
+    }
     /* A missing file. */
     const char *missing[] = {"/nonexistent/x.vcf.gz"};
     CHECK(!run_dump(out, 1, 4096, missing, 1, NULL, 0, NULL, &err, NULL));
