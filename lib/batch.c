@@ -51,6 +51,10 @@ sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b)
 bool sfl_batch_record_doc(sfl_batch_int_t *b, size_t off, uint32_t len, uint32_t line_idx,
                           int64_t key_pos)
 {
+    if (off + len > UINT32_MAX) { /* offsets are 32-bit: a batch stays < 4 GiB */
+        b->failed = true;
+        return false;
+    }
     if (!grow((void **)&b->docs, &b->cap_docs, b->n_docs + 1, sizeof *b->docs)) {
         b->failed = true;
         return false;

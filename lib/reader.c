@@ -14,6 +14,9 @@
 
 #include "reader.h"
 
+/* Memory stays bounded: no line may be longer than this. */
+#define SFL_MAX_LINE (256 << 20)
+
 struct sfl_reader {
     BGZF *fp;
     char *path;
@@ -133,6 +136,13 @@ static int read_line(sfl_reader_t *r, char **buf, size_t *len, size_t *cap, sfl_
         size_t avail = (size_t)(fp->block_length - fp->block_offset);
         const char *nl = memchr(data, '\n', avail);
         size_t take = nl ? (size_t)(nl - data) : avail;
+        if (*len - start + take > SFL_MAX_LINE) {
+            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_LINE,
+                          "%s: line %llu: longer than %d MiB; is this a text VCF or coverage "
+                          "file?",
+                          r->path, (unsigned long long)(r->lines + 1), SFL_MAX_LINE >> 20);
+            return -1;
+        }
         if (!ensure(buf, cap, *len + take + 2)) {
             sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
             return -1;
