@@ -812,7 +812,10 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
         }
         w->qm_set[i] = true;
     }
-    /* Histograms. */
+    /* Histograms ('.' is a missing histogram, like an absent one). */
+    for (int hs = SLOT_DP_HIST; hs <= SLOT_GQ_HIST; hs++)
+        if (has(w, hs) && w->val[hs].len == 1 && w->val[hs].p[0] == '.')
+            w->stamp[hs] = 0;
     if (s->slot_expected[SLOT_DP_HIST]) {
         if (!has(w, SLOT_DP_HIST)) {
             if (b->missing)

@@ -409,8 +409,9 @@ def convert_vcf(path, style="auto", histograms="pairs", out=sys.stdout):
             qm = {}
             for m in QUALITY_METRICS:
                 v = info.get(m)
-                if isinstance(v, str):
-                    qm[m] = None if v == "." else dbl(float(v))
+                # "those present on the line": '.' is not present
+                if isinstance(v, str) and v != ".":
+                    qm[m] = dbl(float(v))
             doc["quality_metrics"] = qm
             for iid, field, mids in hist_meta:
                 v = info.get(iid)
