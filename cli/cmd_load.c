@@ -76,9 +76,7 @@ int cmd_load(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        cli_error("unexpected argument '%s' (source files need --vcf or --coverage)",
-                  argv[optind]);
+    if (!cli_convert_no_operands(argc, argv)) {
         cli_convert_free(&c);
         return EXIT_USAGE;
     }

@@ -82,6 +82,14 @@ int cli_convert_option(cli_convert_t *c, int id, const char *arg)
     }
 }
 
+bool cli_convert_no_operands(int argc, char **argv)
+{
+    if (optind >= argc)
+        return true;
+    cli_error("unexpected argument '%s' (source files need --vcf or --coverage)", argv[optind]);
+    return false;
+}
+
 static sfl_job_t *volatile running_job;
 
 static void on_signal(int sig)

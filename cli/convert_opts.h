@@ -46,6 +46,10 @@ void cli_convert_init(cli_convert_t *c);
 void cli_convert_free(cli_convert_t *c);
 /* Handles a shared option; 1 = handled, 0 = not ours, -1 = bad value. */
 int cli_convert_option(cli_convert_t *c, int id, const char *arg);
+/* After getopt: refuses leftover arguments (a source file needs --vcf or
+ * --coverage). Returns false after printing a message. */
+bool cli_convert_no_operands(int argc, char **argv);
+
 /* SIGINT and SIGTERM cancel `job` (NULL restores the defaults). */
 void cli_catch_signals(sfl_job_t *job);
 

@@ -36,6 +36,7 @@
 #include "batch.h"
 #include "coverage_doc.h"
 #include "indexes.h"
+#include "log.h"
 #include "manifest_int.h"
 #include "reader.h"
 #include "sink_int.h"
@@ -424,19 +425,7 @@ static double elapsed(const struct timespec *a, const struct timespec *b)
     return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-static void job_log(sfl_job_t *j, sfl_log_level_t lvl, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void job_log(sfl_job_t *j, sfl_log_level_t lvl, const char *fmt, ...)
-{
-    if (!j->opt.log)
-        return;
-    char msg[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    j->opt.log(j->opt.log_ud, lvl, msg);
-}
+#define job_log(j, lvl, ...) sfl_logf((j)->opt.log, (j)->opt.log_ud, (lvl), __VA_ARGS__)
 
 static bool add_missing(sfl_job_t *j, const char *name, uint64_t n)
 {

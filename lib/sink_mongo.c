@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "indexes.h"
+#include "log.h"
 #include "manifest_int.h"
 #include "mongo_util.h"
 #include "sink_int.h"
@@ -100,19 +101,7 @@ void sfl_mongo_options_init(sfl_mongo_options_t *o)
     o->histograms = SFL_HIST_PAIRS;
 }
 
-static void mlog(mongo_sink_t *m, sfl_log_level_t lvl, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void mlog(mongo_sink_t *m, sfl_log_level_t lvl, const char *fmt, ...)
-{
-    if (!m->o.log)
-        return;
-    char msg[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    m->o.log(m->o.log_ud, lvl, msg);
-}
+#define mlog(m, lvl, ...) sfl_logf((m)->o.log, (m)->o.log_ud, (lvl), __VA_ARGS__)
 
 static void job_free(insert_job_t *j)
 {

@@ -1,0 +1,11 @@
+/* log.h: formatting a message for the caller's log callback. Private. */
+#ifndef SFL_LOG_H
+#define SFL_LOG_H
+
+#include "swefreq/job.h"
+
+/* Formats and hands a message to `fn` (nothing when fn is NULL). */
+void sfl_logf(sfl_log_fn fn, void *ud, sfl_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif
