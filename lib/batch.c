@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "grow.h"
 
 sfl_batch_int_t *sfl_batch_new(void) { return calloc(1, sizeof(sfl_batch_int_t)); }
 
@@ -23,17 +24,7 @@ void sfl_batch_destroy(sfl_batch_int_t *b)
 
 static bool grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return false;
-    *p = q;
-    *cap = n;
-    return true;
+    return sfl_grow(p, cap, need, elem, 64);
 }
 
 sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b)

@@ -35,6 +35,7 @@
 
 #include "batch.h"
 #include "coverage_doc.h"
+#include "grow.h"
 #include "indexes.h"
 #include "log.h"
 #include "manifest_int.h"
@@ -364,14 +365,8 @@ bool sfl_job_add_source(sfl_job_t *j, sfl_source_kind_t kind, const char *path, 
 {
     if (!j || !path || !*path || (kind != SFL_SOURCE_VCF && kind != SFL_SOURCE_COVERAGE))
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "bad source argument");
-    if (j->n_sources == j->cap_sources) {
-        size_t n = j->cap_sources ? j->cap_sources * 2 : 4;
-        source_t *s = realloc(j->sources, n * sizeof *s);
-        if (!s)
-            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-        j->sources = s;
-        j->cap_sources = n;
-    }
+    if (!sfl_grow((void **)&j->sources, &j->cap_sources, j->n_sources + 1, sizeof *j->sources, 4))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     source_t *s = &j->sources[j->n_sources];
     memset(s, 0, sizeof *s);
     if (!(s->path = strdup(path)))
@@ -434,14 +429,8 @@ static bool add_missing(sfl_job_t *j, const char *name, uint64_t n)
             j->missing[i].count += n;
             return true;
         }
-    if (j->n_missing == j->cap_missing) {
-        size_t c = j->cap_missing ? j->cap_missing * 2 : 16;
-        missing_t *m = realloc(j->missing, c * sizeof *m);
-        if (!m)
-            return false;
-        j->missing = m;
-        j->cap_missing = c;
-    }
+    if (!sfl_grow((void **)&j->missing, &j->cap_missing, j->n_missing + 1, sizeof *j->missing, 16))
+        return false;
     if (!(j->missing[j->n_missing].name = strdup(name)))
         return false;
     j->missing[j->n_missing++].count = n;
@@ -602,14 +591,8 @@ static bool check_unique(run_t *r, sfl_batch_int_t *b, sfl_linerec_t *rec)
                 return reject_line(r, b, rec, SFL_E_DUPLICATE, msg);
             }
         }
-        if (o->n_win == o->cap_win) {
-            size_t c = o->cap_win ? o->cap_win * 2 : 16;
-            window_entry_t *w = realloc(o->win, c * sizeof *w);
-            if (!w)
-                return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-            o->win = w;
-            o->cap_win = c;
-        }
+        if (!sfl_grow((void **)&o->win, &o->cap_win, o->n_win + 1, sizeof *o->win, 16))
+            return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         window_entry_t *e = &o->win[o->n_win];
         if (!(e->id = strndup(id, idlen)))
             return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "grow.h"
 #include "reader.h"
 
 /* Memory stays bounded: no line may be longer than this. */
@@ -98,17 +99,7 @@ uint64_t sfl_reader_bytes(const sfl_reader_t *r) { return r->bytes; }
 
 static bool ensure(char **buf, size_t *cap, size_t need)
 {
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap : 4096;
-    while (n < need)
-        n *= 2;
-    char *q = realloc(*buf, n);
-    if (!q)
-        return false;
-    *buf = q;
-    *cap = n;
-    return true;
+    return sfl_grow((void **)buf, cap, need, 1, 4096);
 }
 
 /* Appends one line (with '\n') to buf. 1 = a line, 0 = EOF, -1 = error. */

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "indexes.h"
 #include "log.h"
 #include "manifest_int.h"
@@ -484,24 +485,9 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
             j->collection = c;
             m->cur[c] = j;
         }
-        if (j->len + d->len > j->cap) {
-            size_t n = j->cap ? j->cap * 2 : 1 << 16;
-            while (n < j->len + d->len)
-                n *= 2;
-            uint8_t *q = realloc(j->buf, n);
-            if (!q)
-                return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-            j->buf = q;
-            j->cap = n;
-        }
-        if (j->n == j->cap_n) {
-            size_t n = j->cap_n ? j->cap_n * 2 : 256;
-            uint32_t *q = realloc(j->off, n * sizeof *q);
-            if (!q)
-                return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-            j->off = q;
-            j->cap_n = n;
-        }
+        if (!sfl_grow((void **)&j->buf, &j->cap, j->len + d->len, 1, 1 << 16) ||
+            !sfl_grow((void **)&j->off, &j->cap_n, j->n + 1, sizeof *j->off, 256))
+            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         j->off[j->n++] = (uint32_t)j->len;
         memcpy(j->buf + j->len, d->data, d->len);
         j->len += d->len;

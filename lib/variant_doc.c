@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bson_enc.h"
+#include "grow.h"
 #include "numparse.h"
 #include "variant_doc.h"
 #include "variant_key.h"
@@ -108,17 +109,7 @@ void sfl_vcf_worker_destroy(sfl_vcf_worker_t *w)
 
 static bool reserve(void **p, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return false;
-    *p = q;
-    *cap = n;
-    return true;
+    return sfl_grow(p, cap, need, elem, 16);
 }
 
 /* Per-ALT arrays all sized by cap_alts. */
