@@ -19,6 +19,8 @@ enum {
     EXIT_UNREACHABLE = 6, /* server unreachable or timed out          */
     EXIT_AUTH = 7,        /* authentication failed                    */
     EXIT_SERVER = 8,      /* the server refused a write or a shape    */
+    EXIT_STATE = 9,       /* refused by the database's state (lock,
+                             seal, role)                              */
     EXIT_INTERRUPTED = 130
 };
 

@@ -24,6 +24,7 @@ const char *cli_exit_codes_help =
     "  6    server unreachable or timed out\n"
     "  7    server authentication failed\n"
     "  8    server refused a write, or cannot store the document shape\n"
+    "  9    refused by the database's state (a load lock held, sealed, another role)\n"
     "  130  interrupted\n";
 
 int cli_exit_code(const sfl_error_t *e)
@@ -33,6 +34,7 @@ int cli_exit_code(const sfl_error_t *e)
     case SFL_E_USAGE: return EXIT_USAGE;
     case SFL_E_OPEN: case SFL_E_COMPRESSION: case SFL_E_HEADER: case SFL_E_LINE:
     case SFL_E_UNSORTED: case SFL_E_DUPLICATE: case SFL_E_TOO_MANY_ERRORS: case SFL_E_MANIFEST:
+    case SFL_E_EMPTY: case SFL_E_TOO_LARGE:
         return EXIT_INPUT;
     case SFL_E_WRITE: return EXIT_OUTPUT;
     case SFL_E_MISMATCH: return EXIT_MISMATCH;
@@ -40,6 +42,8 @@ int cli_exit_code(const sfl_error_t *e)
     case SFL_E_SERVER_AUTH: return EXIT_AUTH;
     case SFL_E_SERVER_WRITE: case SFL_E_SERVER_CAPABILITY: case SFL_E_SERVER: return EXIT_SERVER;
     case SFL_E_CANCELLED: return EXIT_INTERRUPTED;
+    case SFL_E_LOCKED: case SFL_E_SEALED: case SFL_E_ROLE: case SFL_E_SWAP_PENDING:
+        return EXIT_STATE;
     default: return EXIT_INTERNAL;
     }
 }

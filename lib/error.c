@@ -41,6 +41,8 @@ const char *sfl_error_code_name(uint32_t code)
     case SFL_E_UNSORTED: return "unsorted";
     case SFL_E_DUPLICATE: return "duplicate";
     case SFL_E_TOO_MANY_ERRORS: return "too_many_errors";
+    case SFL_E_EMPTY: return "empty";
+    case SFL_E_TOO_LARGE: return "too_large";
     case SFL_E_WRITE: return "write";
     case SFL_E_MANIFEST: return "manifest";
     case SFL_E_SERVER_UNREACHABLE: return "server_unreachable";
@@ -51,6 +53,10 @@ const char *sfl_error_code_name(uint32_t code)
     case SFL_E_SERVER: return "server";
     case SFL_E_MISMATCH: return "mismatch";
     case SFL_E_CANCELLED: return "cancelled";
+    case SFL_E_LOCKED: return "locked";
+    case SFL_E_SEALED: return "sealed";
+    case SFL_E_ROLE: return "role";
+    case SFL_E_SWAP_PENDING: return "swap_pending";
     default: return "unknown";
     }
 }

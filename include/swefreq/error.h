@@ -26,7 +26,9 @@ typedef enum {
     SFL_DOMAIN_OUTPUT = 3, /* writing a dump, manifest or rejects file    */
     SFL_DOMAIN_SERVER = 4, /* the MongoDB server or the connection to it  */
     SFL_DOMAIN_VERIFY = 5, /* a verification found a difference           */
-    SFL_DOMAIN_SYSTEM = 6  /* memory, threads                             */
+    SFL_DOMAIN_SYSTEM = 6, /* memory, threads                             */
+    SFL_DOMAIN_STATE = 7   /* the database's state refused the command:
+                              a held load lock, a seal, another role      */
 } sfl_error_domain_t;
 
 /* What went wrong. The numbers are part of the ABI. */
@@ -42,6 +44,8 @@ typedef enum {
     SFL_E_UNSORTED = 14,       /* positions out of order                   */
     SFL_E_DUPLICATE = 15,      /* two lines give the same _id              */
     SFL_E_TOO_MANY_ERRORS = 16,/* more bad lines than --max-errors allows  */
+    SFL_E_EMPTY = 17,          /* a source has no records                  */
+    SFL_E_TOO_LARGE = 18,      /* a document, header or line over a bound  */
     SFL_E_WRITE = 20,          /* could not write an output file           */
     SFL_E_MANIFEST = 21,       /* a manifest is missing or invalid         */
     SFL_E_SERVER_UNREACHABLE = 30,
@@ -51,7 +55,11 @@ typedef enum {
     SFL_E_SERVER_CAPABILITY = 34, /* the server cannot store this shape    */
     SFL_E_SERVER = 35,         /* any other server error                   */
     SFL_E_MISMATCH = 40,       /* verify found a difference                */
-    SFL_E_CANCELLED = 50       /* the caller asked to stop                 */
+    SFL_E_CANCELLED = 50,      /* the caller asked to stop                 */
+    SFL_E_LOCKED = 60,         /* another load holds the database's lock   */
+    SFL_E_SEALED = 61,         /* the database is sealed                   */
+    SFL_E_ROLE = 62,           /* the database's role is not the expected  */
+    SFL_E_SWAP_PENDING = 63    /* an unfinished swap must be rolled forward */
 } sfl_error_code_t;
 
 #define SFL_ERROR_MESSAGE_MAX 1024
