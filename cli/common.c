@@ -160,6 +160,9 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
     for (size_t i = 0; i < s->n_missing; i++)
         fprintf(stderr, "  lines lacking %s: %llu (stored as null)\n", s->missing_names[i],
                 (unsigned long long)s->missing_counts[i]);
+    if (s->unterminated_lines)
+        fprintf(stderr, "  last lines without a newline (file cut?): %llu\n",
+                (unsigned long long)s->unterminated_lines);
 }
 
 void cli_print_verify(const sfl_verify_report_t *r)

@@ -692,6 +692,23 @@ static bool consume(run_t *r, sfl_batch_int_t *b)
     return true;
 }
 
+/* Consumes every batch still in flight, in order; false at the first
+ * that fails. */
+static bool drain(run_t *r, hts_tpool_process *q)
+{
+    bool ok = true;
+    while (ok && !hts_tpool_process_empty(q)) {
+        hts_tpool_result *res = hts_tpool_next_result_wait(q);
+        if (!res)
+            break;
+        sfl_batch_int_t *b = hts_tpool_result_data(res);
+        ok = consume(r, b);
+        hts_tpool_delete_result(res, 0);
+        sfl_batch_destroy(b);
+    }
+    return ok;
+}
+
 /* ---- opening a source ---------------------------------------------------- */
 
 static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd, sfl_error_t *err)
@@ -873,6 +890,13 @@ static bool run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool, hts_tpool_
         sfl_chunk_t ch;
         int rc = sfl_reader_next_chunk(rd, j->opt.chunk_bytes, &ch, err);
         if (rc < 0) {
+            /* A read error comes after every line already dispatched: an
+             * error on one of those comes first, whatever the thread
+             * count, so finish them before reporting it. */
+            sfl_error_t read_err = *err;
+            ok = drain(&r, q);
+            if (ok)
+                *err = read_err;
             ok = false;
             break;
         }
@@ -920,17 +944,16 @@ static bool run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool, hts_tpool_
             break;
     }
     /* Drain this source's jobs before its schema goes away. */
-    while (ok && !hts_tpool_process_empty(q)) {
-        hts_tpool_result *res = hts_tpool_next_result_wait(q);
-        if (!res)
-            break;
-        sfl_batch_int_t *b = hts_tpool_result_data(res);
-        ok = consume(&r, b);
-        hts_tpool_delete_result(res, 0);
-        sfl_batch_destroy(b);
-    }
+    ok = ok && drain(&r, q);
     if (!ok)
         hts_tpool_process_reset(q, 1);
+    if (ok && sfl_reader_unterminated(rd)) {
+        j->summary.unterminated_lines++;
+        job_log(j, SFL_LOG_WARNING,
+                "%s: line %llu: the last line has no newline (was the file cut?); it was read "
+                "as it is",
+                src->path, (unsigned long long)sfl_reader_lines(rd));
+    }
     j->summary.bytes_read += sfl_reader_bytes(rd);
     sfl_reader_close(rd);
     source_ctx_destroy(sc);
@@ -946,6 +969,8 @@ static bool run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool, hts_tpool_
     return ok;
 }
 
+static bool job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err);
+
 bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
 {
     sfl_error_t local;
@@ -957,6 +982,14 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
     if (j->ran)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "a job runs only once");
     j->ran = true;
+    sfl_hts_quiet_begin();
+    bool ok = job_run(j, sink, err);
+    sfl_hts_quiet_end();
+    return ok;
+}
+
+static bool job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
+{
     clock_gettime(CLOCK_MONOTONIC, &j->t0);
     j->last_progress = j->t0;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)

@@ -100,6 +100,8 @@ typedef struct {
     const uint64_t *missing_counts;
     double seconds;
     int threads;
+    uint64_t unterminated_lines;      /* sources whose last line had no
+                                         newline (read as it is, warned) */
 } sfl_summary_t;
 
 typedef struct sfl_job sfl_job_t;
