@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "bounds.h"
 #include "coverage_doc.h"
 #include "grow.h"
 #include "indexes.h"
@@ -225,6 +226,10 @@ typedef struct {
     uint32_t source;
     bool seen[32];
     bool any;
+    /* each contig's spelling as first written ("1" or "chr1"), and where */
+    char spelling[32][16];
+    uint64_t spelling_line[32];
+    uint32_t spelling_source[32];
     window_entry_t *win;
     size_t n_win, cap_win;
 } order_state_t;
@@ -490,6 +495,17 @@ static const char *contig_label(int code, char buf[8])
     return buf;
 }
 
+/* The line's first column as written (a contig with a code is short). */
+static void chrom_of(const sfl_batch_int_t *b, const sfl_linerec_t *rec, char out[16])
+{
+    const char *p = b->text + rec->text_off;
+    size_t n = 0;
+    while (n < rec->text_len && n < 15 && p[n] != '\t')
+        n++;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
 /* Sorting: positions never go back on a contig, and a contig never comes
  * back after another began (across all files of a collection). For
  * coverage a repeated position is a duplicate _id. */
@@ -510,6 +526,9 @@ static bool check_order(run_t *r, sfl_batch_int_t *b, sfl_linerec_t *rec, bool *
             return reject_line(r, b, rec, SFL_E_UNSORTED, msg);
         }
         o->seen[rec->contig] = true;
+        chrom_of(b, rec, o->spelling[rec->contig]);
+        o->spelling_line[rec->contig] = rec->line;
+        o->spelling_source[rec->contig] = b->source_index;
         o->any = true;
         o->contig = rec->contig;
         order_reset_window(o);
@@ -530,6 +549,20 @@ static bool check_order(run_t *r, sfl_batch_int_t *b, sfl_linerec_t *rec, bool *
                      (unsigned long long)o->line, contig_label(rec->contig, cb));
         *line_ok = false;
         return reject_line(r, b, rec, dup ? SFL_E_DUPLICATE : SFL_E_UNSORTED, msg);
+    }
+    /* One collection spells a contig one way: "1" and "chr1" (or "M" and
+     * "MT") would give one place two variant_id spellings. */
+    char chrom[16];
+    chrom_of(b, rec, chrom);
+    if (strcmp(chrom, o->spelling[rec->contig]) != 0) {
+        snprintf(msg, sizeof msg,
+                 "%s: line %llu: contig '%s', but line %llu of %s writes it '%s': one "
+                 "collection must spell each contig one way (with or without 'chr')",
+                 path, (unsigned long long)rec->line, chrom,
+                 (unsigned long long)o->spelling_line[rec->contig],
+                 j->sources[o->spelling_source[rec->contig]].path, o->spelling[rec->contig]);
+        *line_ok = false;
+        return reject_line(r, b, rec, SFL_E_LINE, msg);
     }
     o->pos = rec->pos;
     o->line = rec->line;
@@ -604,6 +637,35 @@ static bool check_unique(run_t *r, sfl_batch_int_t *b, sfl_linerec_t *rec)
     return true;
 }
 
+/* Every sink gets only documents MongoDB can store: one over its 16 MiB
+ * limit is bad input, naming the variant and the size. */
+static bool check_doc_size(run_t *r, sfl_batch_int_t *b, sfl_linerec_t *rec, bool *line_ok)
+{
+    for (uint32_t d = 0; d < rec->n_docs; d++) {
+        const sfl_docrec_t *dr = &b->docs[rec->first_doc + d];
+        if (dr->len <= SFL_MAX_DOC_BYTES)
+            continue;
+        char msg[1024];
+        if (b->collection == SFL_COLL_VARIANTS) {
+            uint32_t idlen;
+            const char *id = doc_id(b->buf + dr->off, &idlen);
+            snprintf(msg, sizeof msg,
+                     "%s: line %llu: variant %.*s makes a document of %u bytes, over MongoDB's "
+                     "limit of %d bytes (16 MiB)",
+                     r->src->path, (unsigned long long)rec->line, (int)(idlen > 200 ? 200 : idlen),
+                     id, dr->len, SFL_MAX_DOC_BYTES);
+        } else {
+            snprintf(msg, sizeof msg,
+                     "%s: line %llu: a document of %u bytes, over MongoDB's limit of %d bytes "
+                     "(16 MiB)",
+                     r->src->path, (unsigned long long)rec->line, dr->len, SFL_MAX_DOC_BYTES);
+        }
+        *line_ok = false;
+        return reject_line(r, b, rec, SFL_E_TOO_LARGE, msg);
+    }
+    return true;
+}
+
 static void maybe_progress(sfl_job_t *j, uint64_t file_offset, bool force)
 {
     if (!j->opt.progress)
@@ -649,6 +711,8 @@ static bool consume(run_t *r, sfl_batch_int_t *b)
         }
         bool ok;
         if (!check_order(r, b, rec, &ok))
+            return false;
+        if (ok && !check_doc_size(r, b, rec, &ok))
             return false;
         if (ok && b->collection == SFL_COLL_VARIANTS && rec->n_docs && !check_unique(r, b, rec))
             return false;
@@ -947,6 +1011,11 @@ static bool run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool, hts_tpool_
     ok = ok && drain(&r, q);
     if (!ok)
         hts_tpool_process_reset(q, 1);
+    if (ok && src->records == 0 && !j->opt.allow_empty)
+        ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
+                           "%s: line %llu: the file has a header and no records; refusing to "
+                           "load an empty collection (--allow-empty accepts it)",
+                           src->path, (unsigned long long)sfl_reader_lines(rd));
     if (ok && sfl_reader_unterminated(rd)) {
         j->summary.unterminated_lines++;
         job_log(j, SFL_LOG_WARNING,

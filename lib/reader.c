@@ -32,12 +32,9 @@
 #include <zlib.h>
 
 #include "grow.h"
+#include "bounds.h"
 #include "reader.h"
 
-/* Memory stays bounded: no line may be longer than this. */
-#define SFL_MAX_LINE (256 << 20)
-/* ... and no header (the '#' lines of a VCF) longer than this. */
-#define SFL_MAX_HEADER (64 << 20)
 
 #define BGZF_HDR 18
 #define BGZF_FTR 8

@@ -75,6 +75,8 @@ typedef struct {
     void *log_ud;
     sfl_progress_fn progress;   /* NULL = none; called ~4 times/second  */
     void *progress_ud;
+    bool allow_empty;           /* accept a source with a header and no
+                                   records (default false: SFL_E_EMPTY) */
 } sfl_options_t;
 
 /* Fills `opt` with the defaults above. */
