@@ -204,6 +204,7 @@ static void *parse_chunk(void *arg)
 
 typedef struct {
     char *path;
+    char *abs_path; /* realpath() when the run began, or NULL */
     sfl_source_kind_t kind;
     uint64_t size;
     char hash[33];
@@ -401,8 +402,10 @@ void sfl_job_destroy(sfl_job_t *j)
 {
     if (!j)
         return;
-    for (size_t i = 0; i < j->n_sources; i++)
+    for (size_t i = 0; i < j->n_sources; i++) {
         free(j->sources[i].path);
+        free(j->sources[i].abs_path);
+    }
     free(j->sources);
     for (size_t i = 0; i < j->n_missing; i++)
         free(j->missing[i].name);
@@ -887,6 +890,7 @@ static bool build_manifest(sfl_job_t *j, const bool used[SFL_N_COLLECTIONS], sfl
         int kl = (int)bson_uint32_to_string((uint32_t)i, &k, kb, sizeof kb);
         ok = bson_append_document_begin(&arr, k, kl, &e) &&
              bson_append_utf8(&e, "path", -1, s->path, -1) &&
+             (!s->abs_path || bson_append_utf8(&e, "abs_path", -1, s->abs_path, -1)) &&
              bson_append_utf8(&e, "kind", -1, s->kind == SFL_SOURCE_VCF ? "vcf" : "coverage",
                               -1) &&
              bson_append_int64(&e, "size", -1, (int64_t)s->size) &&
@@ -1072,6 +1076,7 @@ static bool job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
          * bytes that were converted. */
         if (!sfl_hash_file(s->path, s->hash, &s->size, err))
             return false;
+        s->abs_path = realpath(s->path, NULL);
         struct stat st;
         if (stat(s->path, &st) == 0)
             s->mtime = st.st_mtime;

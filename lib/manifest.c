@@ -27,6 +27,7 @@ struct sfl_manifest {
     size_t n_colls;
     option_t *options;
     size_t n_options;
+    char *dir; /* the folder of the file it was read from, or NULL */
 };
 
 void sfl_manifest_destroy(sfl_manifest_t *m)
@@ -38,6 +39,7 @@ void sfl_manifest_destroy(sfl_manifest_t *m)
         free(m->options[i].value);
     }
     free(m->options);
+    free(m->dir);
     free(m->sources);
     free(m->colls);
     if (m->doc)
@@ -125,6 +127,8 @@ sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err)
             if (!strcmp(k, "path") && BSON_ITER_HOLDS_UTF8(&el)) {
                 s->path = bson_iter_utf8(&el, NULL);
                 got_path = true;
+            } else if (!strcmp(k, "abs_path") && BSON_ITER_HOLDS_UTF8(&el)) {
+                s->abs_path = bson_iter_utf8(&el, NULL);
             } else if (!strcmp(k, "kind") && BSON_ITER_HOLDS_UTF8(&el)) {
                 s->kind = bson_iter_utf8(&el, NULL);
             } else if (!strcmp(k, "size")) {
@@ -286,10 +290,21 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
     sfl_error_t e;
     sfl_manifest_t *m = sfl_manifest_parse(buf ? buf : "", len, &e);
     free(buf);
-    if (!m)
+    if (!m) {
         sfl_error_set(err, e.domain, e.code, "%s: %s", path, e.message);
+        return NULL;
+    }
+    const char *slash = strrchr(path, '/');
+    m->dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup("./");
+    if (!m->dir) {
+        sfl_manifest_destroy(m);
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
     return m;
 }
+
+const char *sfl_manifest_dir(const sfl_manifest_t *m) { return m->dir; }
 
 char *sfl_manifest_to_json(const sfl_manifest_t *m)
 {

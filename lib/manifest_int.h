@@ -10,6 +10,10 @@
  * as BSON), validates it and builds the accessor views. `doc` is copied. */
 sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err);
 
+/* The folder (ending in '/') of the file the manifest was read from, or
+ * NULL when it was not read from a file; borrowed. */
+const char *sfl_manifest_dir(const sfl_manifest_t *m);
+
 /* The manifest's document; borrowed. */
 const bson_t *sfl_manifest_bson(const sfl_manifest_t *m);
 

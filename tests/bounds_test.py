@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checklib import Checks  # noqa: E402
+from checklib import Checks, sample_header  # noqa: E402
 
 TOOL, TD = sys.argv[1], sys.argv[2]
 T = Checks("bounds_test", TOOL)
@@ -25,8 +25,7 @@ check, run = T.check, T.run
 
 tmp = tempfile.mkdtemp(prefix="sfl_bounds_")
 try:
-    with open(os.path.join(TD, "swegen_sample.vcf")) as f:
-        header = [l for l in f if l.startswith("#")]
+    header = sample_header(TD)
 
     def vcf(name, lines, head=None):
         path = os.path.join(tmp, name)
