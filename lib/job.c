@@ -260,10 +260,13 @@ struct sfl_job {
     struct timespec t0, last_progress;
     uint64_t bytes_done_before; /* compressed bytes of finished sources */
     uint64_t bytes_total;
+    const char *progress_source; /* the source being (or last) read */
 };
 
 void sfl_options_init(sfl_options_t *o)
 {
+    if (!o)
+        return;
     memset(o, 0, sizeof *o);
     o->struct_size = sizeof *o;
     o->threads = 0;
@@ -285,7 +288,7 @@ const char *sfl_style_name(sfl_style_t s)
 
 bool sfl_style_parse(const char *name, sfl_style_t *out)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; out && i < 4; i++)
         if (name && strcmp(name, style_names[i]) == 0) {
             *out = (sfl_style_t)i;
             return true;
@@ -300,7 +303,7 @@ const char *sfl_histograms_name(sfl_histograms_t h)
 
 bool sfl_histograms_parse(const char *name, sfl_histograms_t *out)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; out && i < 3; i++)
         if (name && strcmp(name, hist_names[i]) == 0) {
             *out = (sfl_histograms_t)i;
             return true;
@@ -376,14 +379,14 @@ bool sfl_job_add_source(sfl_job_t *j, sfl_source_kind_t kind, const char *path, 
     return true;
 }
 
-const sfl_summary_t *sfl_job_summary(const sfl_job_t *j) { return &j->summary; }
+const sfl_summary_t *sfl_job_summary(const sfl_job_t *j) { return j ? &j->summary : NULL; }
 
 void sfl_job_cancel(sfl_job_t *j)
 {
     if (j)
         atomic_store(&j->cancelled, 1);
 }
-const sfl_manifest_t *sfl_job_manifest(const sfl_job_t *j) { return j->manifest; }
+const sfl_manifest_t *sfl_job_manifest(const sfl_job_t *j) { return j ? j->manifest : NULL; }
 
 static void order_reset_window(order_state_t *o)
 {
@@ -618,7 +621,7 @@ static void maybe_progress(sfl_job_t *j, uint64_t file_offset, bool force)
     p.bytes_total = j->bytes_total;
     p.docs = j->summary.docs[0] + j->summary.docs[1];
     p.seconds = elapsed(&j->t0, &now);
-    p.source = NULL;
+    p.source = j->progress_source;
     j->opt.progress(j->opt.progress_ud, &p);
 }
 
@@ -853,6 +856,7 @@ static bool run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool, hts_tpool_
                        uint64_t *seq, sfl_sink_t *sink, sfl_error_t *err)
 {
     source_t *src = &j->sources[index];
+    j->progress_source = src->path;
     sfl_reader_t *rd = sfl_reader_open(src->path, pool, err);
     if (!rd)
         return false;
@@ -946,6 +950,14 @@ static bool run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool, hts_tpool_
     return ok;
 }
 
+/* sfl_job_run's promise: on false the sink has been aborted, on every
+ * path, even one that fails before the sink began. Returns `ret`. */
+static bool abort_sink(sfl_sink_t *sink, bool ret)
+{
+    sfl_sink_abort_int(sink);
+    return ret;
+}
+
 bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
 {
     sfl_error_t local;
@@ -955,7 +967,8 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
     if (!j || !sink)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "job and sink are required");
     if (j->ran)
-        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "a job runs only once");
+        return abort_sink(sink, sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                                              "a job runs only once"));
     j->ran = true;
     clock_gettime(CLOCK_MONOTONIC, &j->t0);
     j->last_progress = j->t0;
@@ -969,7 +982,7 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
         /* Hash each source before reading it: the manifest names the exact
          * bytes that were converted. */
         if (!sfl_hash_file(s->path, s->hash, &s->size, err))
-            return false;
+            return abort_sink(sink, false);
         struct stat st;
         if (stat(s->path, &st) == 0)
             s->mtime = st.st_mtime;
@@ -983,12 +996,13 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
     if (j->rejects_path) {
         size_t n = strlen(j->rejects_path) + 16;
         if (!(j->rejects_partial = malloc(n)))
-            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+            return abort_sink(sink, sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
+                                                  "out of memory"));
         snprintf(j->rejects_partial, n, "%s.partial", j->rejects_path);
         if (!(j->rejects = fopen(j->rejects_partial, "w")))
-            return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
-                                 "%s: cannot create the rejects file: %s", j->rejects_partial,
-                                 strerror(errno));
+            return abort_sink(sink, sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                                                  "%s: cannot create the rejects file: %s",
+                                                  j->rejects_partial, strerror(errno)));
     }
 
     hts_tpool *pool = hts_tpool_init(j->opt.threads);

@@ -236,6 +236,10 @@ const bson_t *sfl_manifest_bson(const sfl_manifest_t *m) { return m->doc; }
 
 sfl_manifest_t *sfl_manifest_parse(const char *json, size_t len, sfl_error_t *err)
 {
+    if (!json) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_manifest_parse: no text");
+        return NULL;
+    }
     bson_error_t be;
     bson_t *doc = bson_new_from_json((const uint8_t *)json, (ssize_t)len, &be);
     if (!doc) {
@@ -250,6 +254,10 @@ sfl_manifest_t *sfl_manifest_parse(const char *json, size_t len, sfl_error_t *er
 
 sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
 {
+    if (!path) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_manifest_read_file: no path");
+        return NULL;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "%s: cannot open manifest: %s", path,
@@ -293,6 +301,8 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
 
 char *sfl_manifest_to_json(const sfl_manifest_t *m)
 {
+    if (!m)
+        return NULL;
     char *compact = bson_as_relaxed_extended_json(m->doc, NULL);
     if (!compact)
         return NULL;
@@ -303,6 +313,9 @@ char *sfl_manifest_to_json(const sfl_manifest_t *m)
 
 bool sfl_manifest_write_file(const sfl_manifest_t *m, const char *path, sfl_error_t *err)
 {
+    if (!m || !path)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "sfl_manifest_write_file: manifest and path are required");
     char *json = sfl_manifest_to_json(m);
     if (!json)
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
@@ -334,27 +347,27 @@ bool sfl_manifest_write_file(const sfl_manifest_t *m, const char *path, sfl_erro
     return ok;
 }
 
-size_t sfl_manifest_n_sources(const sfl_manifest_t *m) { return m->n_sources; }
+size_t sfl_manifest_n_sources(const sfl_manifest_t *m) { return m ? m->n_sources : 0; }
 const sfl_manifest_source_t *sfl_manifest_source(const sfl_manifest_t *m, size_t i)
 {
-    return i < m->n_sources ? &m->sources[i] : NULL;
+    return m && i < m->n_sources ? &m->sources[i] : NULL;
 }
-size_t sfl_manifest_n_collections(const sfl_manifest_t *m) { return m->n_colls; }
+size_t sfl_manifest_n_collections(const sfl_manifest_t *m) { return m ? m->n_colls : 0; }
 const sfl_manifest_collection_t *sfl_manifest_collection(const sfl_manifest_t *m, size_t i)
 {
-    return i < m->n_colls ? &m->colls[i] : NULL;
+    return m && i < m->n_colls ? &m->colls[i] : NULL;
 }
 const sfl_manifest_collection_t *sfl_manifest_find_collection(const sfl_manifest_t *m,
                                                               const char *name)
 {
-    for (size_t i = 0; i < m->n_colls; i++)
+    for (size_t i = 0; m && name && i < m->n_colls; i++)
         if (strcmp(m->colls[i].name, name) == 0)
             return &m->colls[i];
     return NULL;
 }
 const char *sfl_manifest_option(const sfl_manifest_t *m, const char *name)
 {
-    for (size_t i = 0; i < m->n_options; i++)
+    for (size_t i = 0; m && name && i < m->n_options; i++)
         if (strcmp(m->options[i].name, name) == 0)
             return m->options[i].value;
     return NULL;

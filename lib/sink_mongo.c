@@ -91,6 +91,8 @@ typedef struct {
 
 void sfl_mongo_options_init(sfl_mongo_options_t *o)
 {
+    if (!o)
+        return;
     memset(o, 0, sizeof *o);
     o->struct_size = sizeof *o;
     o->insert_threads = 2;

@@ -8,6 +8,8 @@
 char *sfl_job_summary_json(const sfl_job_t *j)
 {
     const sfl_summary_t *s = sfl_job_summary(j);
+    if (!s)
+        return NULL;
     bson_t d = BSON_INITIALIZER, c, r, m;
     bool ok = bson_append_utf8(&d, "tool", -1, "swefreq-load", -1) &&
               bson_append_utf8(&d, "version", -1, sfl_version(), -1) &&

@@ -186,6 +186,11 @@ static bool digest_stream(FILE *f, const char *path, sfl_digest_t *d, sfl_error_
 sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *db_dir,
                                      bool check_sources, sfl_error_t *err)
 {
+    if (!m || !db_dir) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "sfl_verify_dump: manifest and folder are required");
+        return NULL;
+    }
     sfl_verify_report_t *r = sfl_verify_report_new();
     if (!r) {
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
@@ -229,6 +234,8 @@ nomem:
 
 bool sfl_verify_report_ok(const sfl_verify_report_t *r)
 {
+    if (!r)
+        return false;
     for (size_t i = 0; i < r->n_colls; i++)
         if (r->colls[i].status != SFL_VERIFY_OK)
             return false;
@@ -238,15 +245,18 @@ bool sfl_verify_report_ok(const sfl_verify_report_t *r)
     return true;
 }
 
-size_t sfl_verify_report_n_collections(const sfl_verify_report_t *r) { return r->n_colls; }
+size_t sfl_verify_report_n_collections(const sfl_verify_report_t *r)
+{
+    return r ? r->n_colls : 0;
+}
 const sfl_verify_item_t *sfl_verify_report_collection(const sfl_verify_report_t *r, size_t i)
 {
-    return i < r->n_colls ? &r->colls[i] : NULL;
+    return r && i < r->n_colls ? &r->colls[i] : NULL;
 }
-size_t sfl_verify_report_n_sources(const sfl_verify_report_t *r) { return r->n_srcs; }
+size_t sfl_verify_report_n_sources(const sfl_verify_report_t *r) { return r ? r->n_srcs : 0; }
 const sfl_verify_item_t *sfl_verify_report_source(const sfl_verify_report_t *r, size_t i)
 {
-    return i < r->n_srcs ? &r->srcs[i] : NULL;
+    return r && i < r->n_srcs ? &r->srcs[i] : NULL;
 }
 
 static bool append_items(bson_t *d, const char *key, const sfl_verify_item_t *it, size_t n,
@@ -280,6 +290,8 @@ static bool append_items(bson_t *d, const char *key, const sfl_verify_item_t *it
 
 char *sfl_verify_report_json(const sfl_verify_report_t *r)
 {
+    if (!r)
+        return NULL;
     bson_t d = BSON_INITIALIZER;
     bool ok = bson_append_bool(&d, "ok", -1, sfl_verify_report_ok(r)) &&
               append_items(&d, "collections", r->colls, r->n_colls, false) &&

@@ -56,7 +56,9 @@ typedef struct {
     uint64_t bytes_total; /* sum of the sources' file sizes          */
     uint64_t docs;        /* documents handed to the sink            */
     double seconds;       /* since sfl_job_run started               */
-    const char *source;   /* current source path                     */
+    const char *source;   /* the source being read (in the last call:
+                             the last one read), as given; valid during
+                             the call only; NULL before the first     */
 } sfl_progress_t;
 
 typedef void (*sfl_progress_fn)(void *ud, const sfl_progress_t *p);
@@ -114,8 +116,11 @@ SFL_API bool sfl_job_add_source(sfl_job_t *job, sfl_source_kind_t kind,
                                 const char *path, sfl_error_t *err) SFL_WUR;
 
 /* Runs the job into `sink` (borrowed). Returns true when every source was
- * converted and the sink committed. On false the sink has been aborted and
- * err says why; the summary still holds the counts so far. A job runs once. */
+ * converted and the sink committed. On false, whatever failed (a missing
+ * source, the rejects file, a bad line, the sink itself), the sink has been
+ * aborted: its abort callback ran if its begin had run, nothing was
+ * committed, and the sink cannot be used again; err says why and the
+ * summary still holds the counts so far. A job runs once. */
 SFL_API bool sfl_job_run(sfl_job_t *job, sfl_sink_t *sink, sfl_error_t *err) SFL_WUR;
 
 /* The counts; valid until the job is destroyed. */
