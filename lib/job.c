@@ -869,7 +869,7 @@ static bool run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool, hts_tpool_
     bool ok = true;
     for (;;) {
         if (atomic_load(&j->cancelled)) {
-            ok = sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_CANCELLED,
+            ok = sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
                                "interrupted at line %llu of %s; nothing was committed",
                                (unsigned long long)sfl_reader_lines(rd), src->path);
             break;
@@ -1027,7 +1027,7 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
         j->rejects = NULL;
     }
     if (ok && atomic_load(&j->cancelled))
-        ok = sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_CANCELLED,
+        ok = sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
                            "interrupted before the commit; nothing was committed");
     ok = ok && build_manifest(j, used, err);
     bool rejects_renamed = false;

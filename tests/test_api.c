@@ -302,12 +302,31 @@ static void run_aborts_sink(const char *testdata)
     sfl_sink_destroy(s2);
 }
 
+/* A cancelled job stops with its own domain and code, and aborts the sink. */
+static void cancel_domain(void)
+{
+    counts_t n;
+    sfl_error_t e;
+    sfl_sink_t *s = counting_sink(&n);
+    sfl_job_t *j = sfl_job_new(NULL, &e);
+    CHECK(j && s && sfl_job_add_source(j, SFL_SOURCE_VCF, good_vcf, &e));
+    sfl_job_cancel(j);
+    CHECK(!sfl_job_run(j, s, &e));
+    CHECK_INT(e.domain, SFL_DOMAIN_CANCEL);
+    CHECK_INT(e.code, SFL_E_CANCELLED);
+    CHECK_INT(n.commit, 0);
+    CHECK_INT(n.abort, 1);
+    sfl_job_destroy(j);
+    sfl_sink_destroy(s);
+}
+
 int main(int argc, char **argv)
 {
     sfl_init();
     if (argc > 1) {
         progress_source(argv[1]);
         run_aborts_sink(argv[1]);
+        cancel_domain();
     }
     null_error();
     null_digest();
