@@ -7,12 +7,16 @@
 
 #include "cli.h"
 
+/* A source file as given on the command line. */
+typedef struct {
+    sfl_source_kind_t kind;
+    const char *path;
+} cli_source_t;
+
 typedef struct {
     sfl_options_t opt;
-    const char **vcf;
-    size_t n_vcf;
-    const char **cov;
-    size_t n_cov;
+    cli_source_t *sources; /* in the order given */
+    size_t n_sources;
     bool json;
     bool quiet;
     bool verbose;
@@ -32,6 +36,7 @@ typedef struct {
 #define CLI_CONVERT_HELP                                                                          \
     "  --vcf FILE            a sites VCF (bgzipped or plain); repeat for more files\n"            \
     "  --coverage FILE       a coverage file (bgzipped or plain); repeat for more\n"              \
+    "                        (sources are read in the order given)\n"                            \
     "  --style S             auto (default), exac, swegen or gnomad: INFO field names\n"          \
     "  --histograms H        pairs (default, the browser's), columns or none\n"                   \
     "  --coverage-step N     keep only coverage rows whose pos is a multiple of N (1)\n"          \

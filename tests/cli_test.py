@@ -157,6 +157,13 @@ try:
                     "xpos_1_ref_1_alt_1"], f"indexes {names}")
     man = json.load(open(os.path.join(out, "exac", "manifest.json")))
     check(man["format"] == "swefreq-load-manifest" and man["format_version"] == 1, "manifest format")
+    check([s["kind"] for s in man["sources"]] == ["vcf", "coverage"], "sources in the order given")
+    out_rev = os.path.join(tmp, "dump_rev")
+    r = run("dump", "--out", out_rev, "--coverage", os.path.join(TD, "coverage_sample.tsv"),
+            "--vcf", os.path.join(TD, "exac_sample.vcf"))
+    man_rev = json.load(open(os.path.join(out_rev, "swefreq", "manifest.json")))
+    check(r.returncode == 0 and [s["kind"] for s in man_rev["sources"]] == ["coverage", "vcf"],
+          f"sources read in the order given (coverage first): {r.stderr}")
     r = run("verify", "--dump", out, "--db", "exac", "--sources", "--json")
     check(r.returncode == 0, f"verify clean: {r.returncode} {r.stdout} {r.stderr}")
     rep = json.loads(r.stdout)
