@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sink_int.h"
+#include "sink_internal.h"
 
 typedef enum { ST_NEW, ST_OPEN, ST_DONE } state_t;
 

@@ -28,9 +28,9 @@
 #include "grow.h"
 #include "indexes.h"
 #include "log.h"
-#include "manifest_int.h"
+#include "manifest_internal.h"
 #include "mongo_util.h"
-#include "sink_int.h"
+#include "sink_internal.h"
 #include "swefreq/swefreq.h"
 
 typedef struct insert_job {

@@ -407,3 +407,38 @@ void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s)
     free(s);
 }
 
+sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t header_lines,
+                                             const sfl_options_t *opt, const char *path,
+                                             sfl_error_t *err)
+{
+    if (hlen == 0 || strncmp(htxt, "##fileformat=VCF", 16) != 0) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                      "%s: line 1: missing VCF header: the file must start with "
+                      "'##fileformat=VCFv4.x'",
+                      path);
+        return NULL;
+    }
+    const char *last = hlen >= 2 ? htxt + hlen - 2 : htxt;
+    while (last > htxt && last[-1] != '\n')
+        last--;
+    if (strncmp(last, "#CHROM", 6) != 0) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                      "%s: line %llu: the VCF header does not end with the '#CHROM\\tPOS...' "
+                      "line",
+                      path, (unsigned long long)header_lines);
+        return NULL;
+    }
+    bcf_hdr_t *h = bcf_hdr_init("r");
+    if (!h || bcf_hdr_parse(h, htxt) != 0) {
+        if (h)
+            bcf_hdr_destroy(h);
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                      "%s: the VCF header could not be parsed by htslib (check the ##INFO "
+                      "and #CHROM lines)",
+                      path);
+        return NULL;
+    }
+    sfl_vcf_schema_t *s = sfl_vcf_schema_new(h, opt->style, opt->histograms, path, err);
+    bcf_hdr_destroy(h);
+    return s;
+}

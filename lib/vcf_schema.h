@@ -74,6 +74,15 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *hdr, sfl_style_t style,
                                      sfl_histograms_t hist, const char *path, sfl_error_t *err);
 void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s);
 
+/* Checks a VCF header's text (`htxt`, `hlen` bytes of the leading '#'
+ * lines, `header_lines` of them, as sfl_reader_header read it): it must
+ * start with ##fileformat=VCF and end with the #CHROM line, and htslib must
+ * parse it. Then builds the schema with the job's options. `path` is only
+ * for messages. */
+sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t header_lines,
+                                             const sfl_options_t *opt, const char *path,
+                                             sfl_error_t *err);
+
 /* The slot of INFO key [k, k+len), or -1. */
 int sfl_vcf_schema_slot(const sfl_vcf_schema_t *s, const char *k, size_t len);
 

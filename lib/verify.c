@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "verify_int.h"
+#include "verify_internal.h"
 
 struct sfl_verify_report {
     sfl_verify_item_t *colls, *srcs;

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "manifest_int.h"
+#include "manifest_internal.h"
 #include "mongo_util.h"
-#include "verify_int.h"
+#include "verify_internal.h"
 
 static sfl_manifest_t *last_manifest(mongoc_client_t *c, const char *db, sfl_error_t *err)
 {

@@ -1,0 +1,94 @@
+/* options.c: the job's options: defaults, names and checks.
+ *
+ * The design is simple: sfl_options_init() writes the defaults, the name
+ * tables turn the enums into the words of the command line and the
+ * manifest, and sfl_options_resolve() turns what a caller passed (of any
+ * struct_size) into one checked copy that the rest of the library trusts.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+
+void sfl_options_init(sfl_options_t *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->threads = 0;
+    o->style = SFL_STYLE_AUTO;
+    o->histograms = SFL_HIST_PAIRS;
+    o->coverage_step = 1;
+    o->max_errors = 0;
+    o->chunk_bytes = 1u << 20;
+    o->queue_per_thread = 2;
+}
+
+static const char *const style_names[] = {"auto", "exac", "swegen", "gnomad"};
+static const char *const hist_names[] = {"pairs", "columns", "none"};
+
+const char *sfl_style_name(sfl_style_t s)
+{
+    return (unsigned)s < 4 ? style_names[s] : "unknown";
+}
+
+bool sfl_style_parse(const char *name, sfl_style_t *out)
+{
+    for (int i = 0; out && i < 4; i++)
+        if (name && strcmp(name, style_names[i]) == 0) {
+            *out = (sfl_style_t)i;
+            return true;
+        }
+    return false;
+}
+
+const char *sfl_histograms_name(sfl_histograms_t h)
+{
+    return (unsigned)h < 3 ? hist_names[h] : "unknown";
+}
+
+bool sfl_histograms_parse(const char *name, sfl_histograms_t *out)
+{
+    for (int i = 0; out && i < 3; i++)
+        if (name && strcmp(name, hist_names[i]) == 0) {
+            *out = (sfl_histograms_t)i;
+            return true;
+        }
+    return false;
+}
+
+bool sfl_options_resolve(const sfl_options_t *in, sfl_options_t *out, sfl_error_t *err)
+{
+    sfl_options_t o;
+    sfl_options_init(&o);
+    if (in) {
+        if (in->struct_size < sizeof(size_t) || in->struct_size > sizeof o)
+            return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                                 "sfl_options_t.struct_size is %zu; call sfl_options_init()",
+                                 in->struct_size);
+        memcpy(&o, in, in->struct_size);
+        o.struct_size = sizeof o;
+    }
+    if (o.threads < 0 || o.threads > 256)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "threads must be 0 to 256, not %d", o.threads);
+    if (o.threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        o.threads = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
+    }
+    if ((unsigned)o.style > SFL_STYLE_GNOMAD || (unsigned)o.histograms > SFL_HIST_NONE)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "unknown style or histograms value");
+    if (o.coverage_step == 0)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "coverage step must be at least 1");
+    if (o.chunk_bytes < 4096)
+        o.chunk_bytes = 4096;
+    if (o.chunk_bytes > (256u << 20))
+        o.chunk_bytes = 256u << 20;
+    if (o.queue_per_thread < 1)
+        o.queue_per_thread = 1;
+    *out = o;
+    return true;
+}
