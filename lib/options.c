@@ -25,37 +25,51 @@ void sfl_options_init(sfl_options_t *o)
     o->queue_per_thread = 2;
 }
 
+/* The words of the command line and the manifest, indexed by enum value. */
 static const char *const style_names[] = {"auto", "exac", "swegen", "gnomad"};
 static const char *const hist_names[] = {"pairs", "columns", "none"};
+#define N_NAMES(a) ((int)(sizeof(a) / sizeof *(a)))
+
+static const char *name_of(const char *const *names, int n, int value)
+{
+    return value >= 0 && value < n ? names[value] : "unknown";
+}
+
+/* The index of `name` in `names`, or -1 (also for NULL). */
+static int name_index(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; name && i < n; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
 
 const char *sfl_style_name(sfl_style_t s)
 {
-    return (unsigned)s < 4 ? style_names[s] : "unknown";
+    return name_of(style_names, N_NAMES(style_names), (int)s);
 }
 
 bool sfl_style_parse(const char *name, sfl_style_t *out)
 {
-    for (int i = 0; out && i < 4; i++)
-        if (name && strcmp(name, style_names[i]) == 0) {
-            *out = (sfl_style_t)i;
-            return true;
-        }
-    return false;
+    int i = name_index(style_names, N_NAMES(style_names), name);
+    if (i < 0 || !out)
+        return false;
+    *out = (sfl_style_t)i;
+    return true;
 }
 
 const char *sfl_histograms_name(sfl_histograms_t h)
 {
-    return (unsigned)h < 3 ? hist_names[h] : "unknown";
+    return name_of(hist_names, N_NAMES(hist_names), (int)h);
 }
 
 bool sfl_histograms_parse(const char *name, sfl_histograms_t *out)
 {
-    for (int i = 0; out && i < 3; i++)
-        if (name && strcmp(name, hist_names[i]) == 0) {
-            *out = (sfl_histograms_t)i;
-            return true;
-        }
-    return false;
+    int i = name_index(hist_names, N_NAMES(hist_names), name);
+    if (i < 0 || !out)
+        return false;
+    *out = (sfl_histograms_t)i;
+    return true;
 }
 
 bool sfl_options_resolve(const sfl_options_t *in, sfl_options_t *out, sfl_error_t *err)
