@@ -4,6 +4,9 @@
  * drawn only when stderr is a terminal, and results (JSON summaries,
  * verify reports) go to stdout.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,13 +114,18 @@ void cli_progress(void *ud, const sfl_progress_t *p)
 bool cli_parse_u64(const char *opt, const char *s, unsigned long long *out)
 {
     char *end = NULL;
-    if (!s || !*s || *s == '-') {
+    if (!s || !isdigit((unsigned char)*s)) {
         cli_error("%s needs a non-negative integer, not '%s'", opt, s ? s : "");
         return false;
     }
+    errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (*end) {
         cli_error("%s needs a non-negative integer, not '%s'", opt, s);
+        return false;
+    }
+    if (errno == ERANGE) {
+        cli_error("%s: '%s' is too large (at most %llu)", opt, s, ULLONG_MAX);
         return false;
     }
     *out = v;
@@ -160,6 +168,9 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
     for (size_t i = 0; i < s->n_missing; i++)
         fprintf(stderr, "  lines lacking %s: %llu (stored as null)\n", s->missing_names[i],
                 (unsigned long long)s->missing_counts[i]);
+    if (s->unterminated_lines)
+        fprintf(stderr, "  last lines without a newline (file cut?): %llu\n",
+                (unsigned long long)s->unterminated_lines);
 }
 
 void cli_print_verify(const sfl_verify_report_t *r)

@@ -75,6 +75,7 @@ int cli_convert_option(cli_convert_t *c, int id, const char *arg)
     case 1008: c->json = true; return 1;
     case 1009: c->quiet = true; return 1;
     case 1011: c->verbose = true; return 1;
+    case 1012: c->opt.allow_empty = true; return 1;
     case 1010:
         if (!cli_parse_u64("--chunk-size", arg, &v))
             return -1;

@@ -31,7 +31,7 @@ typedef struct {
         {"threads", required_argument, NULL, 1005}, {"max-errors", required_argument, NULL, 1006}, \
         {"rejects", required_argument, NULL, 1007}, {"json", no_argument, NULL, 1008},            \
         {"quiet", no_argument, NULL, 1009}, {"chunk-size", required_argument, NULL, 1010},  \
-        {"verbose", no_argument, NULL, 1011}
+        {"verbose", no_argument, NULL, 1011}, {"allow-empty", no_argument, NULL, 1012}
 
 #define CLI_CONVERT_HELP                                                                          \
     "  --vcf FILE            a sites VCF (bgzipped or plain); repeat for more files\n"            \
@@ -45,7 +45,8 @@ typedef struct {
     "  --rejects FILE        write skipped lines there, each after a '## reason' line\n"          \
     "  --json                print the summary as JSON on stdout\n"                               \
     "  --quiet               no warnings or progress on stderr\n"                                 \
-    "  --verbose             also informational messages (style detected, load phases)\n"
+    "  --verbose             also informational messages (style detected, load phases)\n"    \
+    "  --allow-empty         accept a source with a header and no records\n"
 
 void cli_convert_init(cli_convert_t *c);
 void cli_convert_free(cli_convert_t *c);

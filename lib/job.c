@@ -20,6 +20,7 @@
 
 #include "grow.h"
 #include "job_internal.h"
+#include "log.h"
 #include "options.h"
 #include "sink_internal.h"
 
@@ -261,7 +262,9 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
     bool used[SFL_N_COLLECTIONS] = {false, false};
     if (!hash_sources(j, used, err) || !open_rejects(j, err))
         return abort_sink(sink, false);
+    sfl_hts_quiet_begin();
     bool ok = run_sources(j, sink, used, err) && commit(j, sink, used, err);
+    sfl_hts_quiet_end();
     if (!ok) {
         sfl_sink_abort_int(sink);
         sfl_manifest_destroy(j->manifest);

@@ -43,8 +43,8 @@ static const char *contig_label(int code, char buf[8])
 }
 
 uint32_t sfl_order_check_position(sfl_order_t *o, bool unique_positions,
-                                  const sfl_linerec_t *rec, const char *path, char *msg,
-                                  size_t msg_size)
+                                  const sfl_linerec_t *rec, const char *chrom, const char *path,
+                                  char *msg, size_t msg_size)
 {
     char cb[8];
     if (!o->any || rec->contig != o->contig) {
@@ -56,6 +56,9 @@ uint32_t sfl_order_check_position(sfl_order_t *o, bool unique_positions,
             return SFL_E_UNSORTED;
         }
         o->seen[rec->contig] = true;
+        snprintf(o->spelling[rec->contig], sizeof o->spelling[rec->contig], "%s", chrom);
+        o->spelling_line[rec->contig] = rec->line;
+        o->spelling_path[rec->contig] = path;
         o->any = true;
         o->contig = rec->contig;
         reset_window(o);
@@ -74,13 +77,24 @@ uint32_t sfl_order_check_position(sfl_order_t *o, bool unique_positions,
                  (unsigned long long)o->line, contig_label(rec->contig, cb));
         return SFL_E_UNSORTED;
     }
+    /* One collection spells a contig one way: "1" and "chr1" (or "M" and
+     * "MT") would give one place two variant_id spellings. */
+    if (strcmp(chrom, o->spelling[rec->contig]) != 0) {
+        snprintf(msg, msg_size,
+                 "%s: line %llu: contig '%s', but line %llu of %s writes it '%s': one "
+                 "collection must spell each contig one way (with or without 'chr')",
+                 path, (unsigned long long)rec->line, chrom,
+                 (unsigned long long)o->spelling_line[rec->contig],
+                 o->spelling_path[rec->contig], o->spelling[rec->contig]);
+        return SFL_E_LINE;
+    }
     o->pos = rec->pos;
     o->line = rec->line;
     o->source_path = path;
     return SFL_OK;
 }
 
-static const char *doc_id(const uint8_t *doc, uint32_t *len)
+const char *sfl_order_doc_id(const uint8_t *doc, uint32_t *len)
 {
     /* Our documents start with _id as a string: len(4) type(1) "_id\0"(4)
      * strlen(4) bytes. */
@@ -109,7 +123,7 @@ uint32_t sfl_order_check_unique(sfl_order_t *o, const sfl_batch_int_t *b,
     for (uint32_t d = 0; d < rec->n_docs; d++) {
         const sfl_docrec_t *dr = &b->docs[rec->first_doc + d];
         uint32_t idlen;
-        const char *id = doc_id(b->buf + dr->off, &idlen);
+        const char *id = sfl_order_doc_id(b->buf + dr->off, &idlen);
         for (size_t i = 0; i < o->n_win; i++) {
             if (strlen(o->win[i].id) != idlen || memcmp(o->win[i].id, id, idlen) != 0)
                 continue;

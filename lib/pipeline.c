@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 
 #include "batch.h"
+#include "bounds.h"
 #include "coverage_doc.h"
 #include "job_internal.h"
 #include "log.h"
@@ -237,6 +238,46 @@ static bool reject_line(run_t *r, sfl_batch_int_t *b, sfl_linerec_t *rec, uint32
     return true;
 }
 
+/* The line's first column as written (a contig with a code is short). */
+static void chrom_of(const sfl_batch_int_t *b, const sfl_linerec_t *rec, char out[16])
+{
+    const char *p = b->text + rec->text_off;
+    size_t n = 0;
+    while (n < rec->text_len && n < 15 && p[n] != '\t')
+        n++;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* Every sink gets only documents MongoDB can store: one over its 16 MiB
+ * limit is bad input, naming the variant and the size. SFL_OK or
+ * SFL_E_TOO_LARGE with `msg`. */
+static uint32_t check_doc_size(const run_t *r, const sfl_batch_int_t *b,
+                               const sfl_linerec_t *rec, char *msg, size_t msg_size)
+{
+    for (uint32_t d = 0; d < rec->n_docs; d++) {
+        const sfl_docrec_t *dr = &b->docs[rec->first_doc + d];
+        if (dr->len <= SFL_MAX_DOC_BYTES)
+            continue;
+        if (b->collection == SFL_COLL_VARIANTS) {
+            uint32_t idlen;
+            const char *id = sfl_order_doc_id(b->buf + dr->off, &idlen);
+            snprintf(msg, msg_size,
+                     "%s: line %llu: variant %.*s makes a document of %u bytes, over MongoDB's "
+                     "limit of %d bytes (16 MiB)",
+                     r->src->path, (unsigned long long)rec->line, (int)(idlen > 200 ? 200 : idlen),
+                     id, dr->len, SFL_MAX_DOC_BYTES);
+        } else {
+            snprintf(msg, msg_size,
+                     "%s: line %llu: a document of %u bytes, over MongoDB's limit of %d bytes "
+                     "(16 MiB)",
+                     r->src->path, (unsigned long long)rec->line, dr->len, SFL_MAX_DOC_BYTES);
+        }
+        return SFL_E_TOO_LARGE;
+    }
+    return SFL_OK;
+}
+
 static bool consume(run_t *r, sfl_batch_int_t *b)
 {
     sfl_job_t *j = r->job;
@@ -264,9 +305,12 @@ static bool consume(run_t *r, sfl_batch_int_t *b)
             continue;
         }
         sfl_order_t *o = &j->order[b->collection];
-        char msg[1024];
+        char msg[1024], chrom[16];
+        chrom_of(b, rec, chrom);
         uint32_t code = sfl_order_check_position(o, b->collection == SFL_COLL_COVERAGE, rec,
-                                                 r->src->path, msg, sizeof msg);
+                                                 chrom, r->src->path, msg, sizeof msg);
+        if (code == SFL_OK)
+            code = check_doc_size(r, b, rec, msg, sizeof msg);
         if (code == SFL_OK && b->collection == SFL_COLL_VARIANTS && rec->n_docs)
             code = sfl_order_check_unique(o, b, rec, r->src->path, msg, sizeof msg);
         if (code == SFL_E_NOMEM)
@@ -418,6 +462,12 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
         sfl_chunk_t ch;
         int rc = sfl_reader_next_chunk(rd, j->opt.chunk_bytes, &ch, err);
         if (rc < 0) {
+            /* A read error comes after every line already dispatched: an
+             * error on one of those comes first, whatever the thread
+             * count, so finish them before reporting it. */
+            sfl_error_t read_err = *err;
+            if (drain(&r, q, DRAIN_ALL))
+                *err = read_err;
             ok = false;
             break;
         }
@@ -455,6 +505,18 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
     ok = ok && drain(&r, q, DRAIN_ALL);
     if (!ok)
         hts_tpool_process_reset(q, 1);
+    if (ok && src->records == 0 && !j->opt.allow_empty)
+        ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
+                           "%s: line %llu: the file has a header and no records; refusing to "
+                           "load an empty collection (--allow-empty accepts it)",
+                           src->path, (unsigned long long)sfl_reader_lines(rd));
+    if (ok && sfl_reader_unterminated(rd)) {
+        j->summary.unterminated_lines++;
+        job_log(j, SFL_LOG_WARNING,
+                "%s: line %llu: the last line has no newline (was the file cut?); it was read "
+                "as it is",
+                src->path, (unsigned long long)sfl_reader_lines(rd));
+    }
     j->summary.bytes_read += sfl_reader_bytes(rd);
     sfl_reader_close(rd);
     source_ctx_destroy(sc);

@@ -5,22 +5,50 @@
  * memcpy), one block at a time, so after every line bgzf_tell() is the
  * exact virtual offset of the next line. This is what htslib's own
  * bgzf_getline does, minus its byte-at-a-time scan and its extra copy.
+ *
+ * A read error is never an end of file. htslib's threaded reader can
+ * report a damaged block as the end of the file, and drop the blocks
+ * queued before it, so the reader does not take htslib's word for it:
+ * it follows the file's block frames itself (an 18-byte header and an
+ * 8-byte footer per block, read on its own descriptor). Every block
+ * htslib hands over must start where the previous one ended and hold as
+ * many bytes as its footer says; between two data blocks, and after the
+ * last one, there may only be valid empty blocks, ending exactly at the
+ * end of the file with the end-of-file marker. A plain file must yield
+ * exactly its size. When anything is off, locate() walks the blocks from
+ * the end of the last one delivered whole, inflating each on this thread,
+ * and reports the first bad one with the last complete line before it;
+ * so the message is the same whatever the thread count and whatever
+ * htslib's threaded reader made of the damage.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <htslib/bgzf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "grow.h"
+#include "bounds.h"
 #include "reader.h"
 
-/* Memory stays bounded: no line may be longer than this. */
-#define SFL_MAX_LINE (256 << 20)
+
+#define BGZF_HDR 18
+#define BGZF_FTR 8
+#define BGZF_MAX 65536
 
 struct sfl_reader {
     BGZF *fp;
     char *path;
+    int fd;              /* our own view of the file, for the block checks */
+    int64_t size;        /* file size at open                             */
+    bool compressed;     /* BGZF; else plain text                         */
+    bool eof_marker;     /* the file ends with the 28-byte EOF block      */
+    int64_t next;        /* BGZF: where the next block must start         */
+    uint64_t plain_read; /* plain: bytes htslib has handed over           */
     uint64_t lines;
     uint64_t bytes;
     /* a line read while looking for the end of the header */
@@ -28,7 +56,135 @@ struct sfl_reader {
     size_t pending_len;
     bool has_pending;
     bool eof;
+    bool unterminated; /* the last line had no '\n' */
+    uint8_t *scratch;  /* 2 x 64 KiB: one block, compressed and not */
 };
+
+/* One block's frame as the file has it. */
+typedef struct {
+    uint32_t bsize; /* compressed size of the whole block */
+    uint32_t crc;
+    uint32_t isize; /* uncompressed size */
+} frame_t;
+
+static uint32_t le16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static uint32_t le32(const uint8_t *p)
+{
+    return le16(p) | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static bool pread_all(int fd, void *buf, size_t n, int64_t at)
+{
+    uint8_t *p = buf;
+    while (n > 0) {
+        ssize_t k = pread(fd, p, n, (off_t)at);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+        at += k;
+    }
+    return true;
+}
+
+/* Reads the frame of the block at `at`; NULL, or what is wrong with it.
+ * The checks are those of htslib's check_header(). */
+static const char *frame_at(const sfl_reader_t *r, int64_t at, frame_t *f)
+{
+    uint8_t h[BGZF_HDR], t[BGZF_FTR];
+    if (r->size - at < BGZF_HDR)
+        return "the file ends inside its header";
+    if (!pread_all(r->fd, h, sizeof h, at))
+        return "its header cannot be read";
+    if (h[0] != 31 || h[1] != 139 || h[2] != 8 || !(h[3] & 4) || le16(h + 10) != 6 ||
+        h[12] != 'B' || h[13] != 'C' || le16(h + 14) != 2)
+        return "no BGZF block header here";
+    f->bsize = le16(h + 16) + 1;
+    if (f->bsize < BGZF_HDR + BGZF_FTR)
+        return "its header gives an impossible block size";
+    if (r->size - at < (int64_t)f->bsize)
+        return "the file ends inside it: truncated, or bytes cut out";
+    if (!pread_all(r->fd, t, sizeof t, at + f->bsize - BGZF_FTR))
+        return "its footer cannot be read";
+    f->crc = le32(t);
+    f->isize = le32(t + 4);
+    if (f->isize > BGZF_MAX)
+        return "its footer gives an impossible size";
+    return NULL;
+}
+
+/* Reads and inflates the whole block at `at` into out (BGZF_MAX bytes),
+ * checking its size and CRC; NULL, or what is wrong with it. */
+static const char *inflate_at(const sfl_reader_t *r, int64_t at, frame_t *f, uint8_t *cbuf,
+                              uint8_t *out)
+{
+    const char *why = frame_at(r, at, f);
+    if (why)
+        return why;
+    if (!pread_all(r->fd, cbuf, f->bsize, at))
+        return "it cannot be read";
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, -15) != Z_OK)
+        return "zlib could not be initialised";
+    zs.next_in = cbuf + BGZF_HDR;
+    zs.avail_in = f->bsize - BGZF_HDR - BGZF_FTR;
+    zs.next_out = out;
+    zs.avail_out = BGZF_MAX;
+    int rc = inflate(&zs, Z_FINISH);
+    uLong got = zs.total_out;
+    inflateEnd(&zs);
+    if (rc != Z_STREAM_END)
+        return "its compressed data is corrupt";
+    if (got != f->isize)
+        return "it inflates to another size than its footer says";
+    if (crc32(crc32(0L, Z_NULL, 0), out, (uInt)got) != f->crc)
+        return "its CRC does not match its data";
+    return NULL;
+}
+
+static bool report(sfl_reader_t *r, int64_t at, const char *why, uint64_t lines, sfl_error_t *err)
+{
+    return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_COMPRESSION,
+                         "%s: corrupt or truncated BGZF file: the block at compressed byte %lld "
+                         "is bad (%s); the last complete line before it is line %llu",
+                         r->path, (long long)at, why, (unsigned long long)lines);
+}
+
+/* The deterministic diagnosis: from the end of the last block delivered
+ * whole, inflate block after block on this thread, counting lines, until
+ * one fails. Always returns false with err set. */
+static bool locate(sfl_reader_t *r, sfl_error_t *err)
+{
+    if (!r->compressed)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                             "%s: read error after %llu of %lld bytes; the last complete line "
+                             "is line %llu",
+                             r->path, (unsigned long long)r->plain_read, (long long)r->size,
+                             (unsigned long long)r->lines);
+    uint8_t *cbuf = r->scratch, *ubuf = r->scratch + BGZF_MAX;
+    int64_t at = r->next;
+    uint64_t lines = r->lines;
+    frame_t f;
+    while (at < r->size) {
+        const char *why = inflate_at(r, at, &f, cbuf, ubuf);
+        if (why)
+            return report(r, at, why, lines, err);
+        for (const uint8_t *p = ubuf, *e = ubuf + f.isize;
+             (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+            lines++;
+        at += f.bsize;
+    }
+    if (!r->eof_marker)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_COMPRESSION,
+                             "%s: truncated BGZF file: it ends at compressed byte %lld without "
+                             "the end-of-file marker block (was the copy interrupted?); the last "
+                             "complete line is line %llu",
+                             r->path, (long long)r->size, (unsigned long long)lines);
+    return report(r, r->next, "htslib could not read it", r->lines, err);
+}
 
 sfl_reader_t *sfl_reader_open(const char *path, hts_tpool *pool, sfl_error_t *err)
 {
@@ -43,43 +199,52 @@ sfl_reader_t *sfl_reader_open(const char *path, hts_tpool *pool, sfl_error_t *er
                       path);
         return NULL;
     }
-    BGZF *fp = bgzf_open(path, "r");
-    if (!fp) {
-        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
-                      errno ? strerror(errno) : "unknown error");
+    sfl_reader_t *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(path))) {
+        free(r);
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
     }
-    int comp = bgzf_compression(fp);
+    r->fd = -1;
+    if (!(r->scratch = malloc(2 * BGZF_MAX))) {
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        sfl_reader_close(r);
+        return NULL;
+    }
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0 || fstat(r->fd, &st) != 0) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
+                      strerror(errno));
+        sfl_reader_close(r);
+        return NULL;
+    }
+    r->size = (int64_t)st.st_size;
+    r->fp = bgzf_open(path, "r");
+    if (!r->fp) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
+                      errno ? strerror(errno) : "unknown error");
+        sfl_reader_close(r);
+        return NULL;
+    }
+    int comp = bgzf_compression(r->fp);
     if (comp == 1) { /* gzip, not BGZF */
-        bgzf_close(fp);
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_COMPRESSION,
                       "%s: the file is gzip-compressed but not BGZF; recompress it with "
                       "'zcat FILE | bgzip -c > FILE.bgz'",
                       path);
+        sfl_reader_close(r);
         return NULL;
     }
-    if (comp == 2 && bgzf_check_EOF(fp) == 0) {
-        bgzf_close(fp);
-        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_COMPRESSION,
-                      "%s: truncated BGZF file: the end-of-file marker block is missing (was the "
-                      "copy interrupted?)",
-                      path);
-        return NULL;
-    }
-    if (pool && comp == 2 && bgzf_thread_pool(fp, pool, 0) != 0) {
-        bgzf_close(fp);
+    r->compressed = comp == 2;
+    /* A missing marker is reported where the data ends (locate()), with
+     * the last complete line, after every earlier block was checked. */
+    r->eof_marker = r->compressed && bgzf_check_EOF(r->fp) == 1;
+    if (pool && r->compressed && bgzf_thread_pool(r->fp, pool, 0) != 0) {
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD,
                       "%s: could not attach the decompression thread pool", path);
+        sfl_reader_close(r);
         return NULL;
     }
-    sfl_reader_t *r = calloc(1, sizeof *r);
-    if (!r || !(r->path = strdup(path))) {
-        free(r);
-        bgzf_close(fp);
-        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-        return NULL;
-    }
-    r->fp = fp;
     return r;
 }
 
@@ -89,6 +254,9 @@ void sfl_reader_close(sfl_reader_t *r)
         return;
     if (r->fp)
         bgzf_close(r->fp);
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r->scratch);
     free(r->pending);
     free(r->path);
     free(r);
@@ -96,6 +264,62 @@ void sfl_reader_close(sfl_reader_t *r)
 
 uint64_t sfl_reader_lines(const sfl_reader_t *r) { return r->lines; }
 uint64_t sfl_reader_bytes(const sfl_reader_t *r) { return r->bytes; }
+bool sfl_reader_unterminated(const sfl_reader_t *r) { return r->unterminated; }
+
+/* Skips the valid empty blocks from r->next (concatenated bgzip files have
+ * them in the middle; the EOF marker is one); returns how many. Stops at
+ * the first block with data, at a bad block, or at the end of the file. */
+static int skip_empty_blocks(sfl_reader_t *r)
+{
+    int n = 0;
+    frame_t f;
+    while (r->next < r->size && !frame_at(r, r->next, &f) && f.isize == 0 &&
+           !inflate_at(r, r->next, &f, r->scratch, r->scratch + BGZF_MAX)) {
+        r->next += f.bsize;
+        n++;
+    }
+    return n;
+}
+
+/* The next block of data from htslib, checked against the file's own
+ * frames: 1 = a block, 0 = the end of the file (every byte accounted
+ * for), -1 = error (err set, by locate()). */
+static int next_block(sfl_reader_t *r, sfl_error_t *err)
+{
+    BGZF *fp = r->fp;
+    if (!r->compressed) {
+        if (bgzf_read_block(fp) != 0 || fp->errcode)
+            return locate(r, err), -1;
+        r->plain_read += (uint64_t)fp->block_length;
+        if (fp->block_length > 0)
+            return 1;
+        if (r->plain_read != (uint64_t)r->size)
+            return locate(r, err), -1;
+        return 0;
+    }
+    /* htslib may hand an empty block in the middle over as a 0-length
+     * block (or skip it): allow one 0-length read per empty block. */
+    int empties = skip_empty_blocks(r);
+    for (int tries = 0; tries <= empties; tries++) {
+        if (bgzf_read_block(fp) != 0 || fp->errcode)
+            break;
+        if (fp->block_length == 0) {
+            if (r->next == r->size) {
+                if (!r->eof_marker)
+                    break;
+                return 0;
+            }
+            continue;
+        }
+        frame_t f;
+        if (fp->block_address != r->next || frame_at(r, r->next, &f) ||
+            f.isize != (uint32_t)fp->block_length)
+            break;
+        r->next += f.bsize;
+        return 1;
+    }
+    return locate(r, err), -1;
+}
 
 static bool ensure(char **buf, size_t *cap, size_t need)
 {
@@ -107,18 +331,13 @@ static int read_line(sfl_reader_t *r, char **buf, size_t *len, size_t *cap, sfl_
 {
     BGZF *fp = r->fp;
     size_t start = *len;
-    bool got = false;
-    for (;;) {
+    bool nl_seen = false;
+    while (!r->eof) {
         if (fp->block_offset >= fp->block_length) {
-            if (bgzf_read_block(fp) != 0) {
-                sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_COMPRESSION,
-                              "%s: line %llu: corrupt or truncated BGZF data near compressed "
-                              "byte %lld",
-                              r->path, (unsigned long long)(r->lines + 1),
-                              (long long)(bgzf_tell(fp) >> 16));
+            int rc = next_block(r, err);
+            if (rc < 0)
                 return -1;
-            }
-            if (fp->block_length == 0) {
+            if (rc == 0) {
                 r->eof = true;
                 break;
             }
@@ -140,13 +359,17 @@ static int read_line(sfl_reader_t *r, char **buf, size_t *len, size_t *cap, sfl_
         }
         memcpy(*buf + *len, data, take);
         *len += take;
-        got = true;
         fp->block_offset += (int)(take + (nl ? 1 : 0));
-        if (nl)
+        if (nl) {
+            nl_seen = true;
             break;
+        }
     }
-    if (!got || (r->eof && *len == start))
-        return 0;
+    if (!nl_seen) {
+        if (*len == start)
+            return 0;
+        r->unterminated = true; /* the file's last line, without '\n' */
+    }
     if (*len > start && (*buf)[*len - 1] == '\r')
         (*len)--;
     (*buf)[(*len)++] = '\n';
@@ -171,6 +394,13 @@ bool sfl_reader_header(sfl_reader_t *r, bool first_only, char **out, size_t *out
             break;
         if (first_only)
             break;
+        if (hlen > SFL_MAX_HEADER) {
+            free(h);
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_TOO_LARGE,
+                                 "%s: line %llu: the header is longer than %d MiB; is this a "
+                                 "sites VCF?",
+                                 r->path, (unsigned long long)r->lines, SFL_MAX_HEADER >> 20);
+        }
         if (h[before] != '#') {
             /* the first data line: keep it for the first chunk */
             r->pending_len = hlen - before;

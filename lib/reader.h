@@ -16,14 +16,18 @@
 
 typedef struct sfl_reader sfl_reader_t;
 
-/* Opens `path`: refuses a gzip file that is not BGZF and a BGZF file
- * without its end-of-file marker (truncated). */
+/* Opens `path`: refuses a gzip file that is not BGZF. Every later read
+ * checks the BGZF blocks' continuity (see reader.c): a damaged, short,
+ * dropped or missing block (the end-of-file marker included) is an
+ * SFL_E_COMPRESSION error naming the block's compressed offset and the
+ * last complete line, never an end of file. */
 sfl_reader_t *sfl_reader_open(const char *path, hts_tpool *pool, sfl_error_t *err);
 void sfl_reader_close(sfl_reader_t *r);
 
 /* Reads the header: every leading line that starts with '#' (or, with
  * `first_only`, just the first line whatever it is). The text (lines joined
- * with '\n', NUL-terminated, malloc'd) goes to *out. */
+ * with '\n', NUL-terminated, malloc'd) goes to *out. A header over 64 MiB
+ * is SFL_E_TOO_LARGE. */
 bool sfl_reader_header(sfl_reader_t *r, bool first_only, char **out, size_t *out_len,
                        sfl_error_t *err);
 
@@ -42,6 +46,10 @@ typedef struct {
     uint64_t file_offset; /* compressed bytes consumed */
 } sfl_chunk_t;
 int sfl_reader_next_chunk(sfl_reader_t *r, size_t target, sfl_chunk_t *c, sfl_error_t *err);
+
+/* True once the file's last line was read and had no '\n' (it is handed
+ * out with one added). */
+bool sfl_reader_unterminated(const sfl_reader_t *r);
 
 /* Uncompressed bytes read so far. */
 uint64_t sfl_reader_bytes(const sfl_reader_t *r);

@@ -42,7 +42,8 @@ char *sfl_job_summary_json(const sfl_job_t *j)
         ok = bson_append_int64(&m, s->missing_names[i], -1, (int64_t)s->missing_counts[i]);
     ok = ok && bson_append_document_end(&d, &m) &&
          bson_append_double(&d, "seconds", -1, s->seconds) &&
-         bson_append_int32(&d, "threads", -1, s->threads);
+         bson_append_int32(&d, "threads", -1, s->threads) &&
+         bson_append_int64(&d, "unterminated_lines", -1, (int64_t)s->unterminated_lines);
     char *out = NULL;
     if (ok) {
         char *json = bson_as_relaxed_extended_json(&d, NULL);

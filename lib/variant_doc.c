@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "bson_enc.h"
 #include "grow.h"
 #include "numparse.h"
@@ -849,6 +850,14 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
         w->id_off[i] = (uint32_t)off;
         w->id_len[i] = (uint32_t)n;
         off += (size_t)n + 1;
+    }
+    if ((uint64_t)n_alt * off > SFL_MAX_LINE_ALT_BYTES) {
+        sfl_batch_reject(b, rec, SFL_E_TOO_LARGE,
+                         "%s: line %llu: %zu ALT alleles would make %llu MiB of documents (each "
+                         "lists every ALT in orig_alt_alleles), over the bound of %d MiB a line",
+                         path, ln, n_alt, (unsigned long long)(((uint64_t)n_alt * off) >> 20),
+                         SFL_MAX_LINE_ALT_BYTES >> 20);
+        return !b->failed;
     }
     /* CSQ. */
     if (s->csq_declared) {

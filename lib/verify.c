@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bounds.h"
 #include "verify_internal.h"
 
 struct sfl_verify_report {
@@ -136,7 +137,7 @@ static bool digest_stream(FILE *f, const char *path, sfl_digest_t *d, sfl_error_
             pos = 0;
             if (len >= 4) {
                 uint32_t need = buf[0] | buf[1] << 8 | buf[2] << 16 | (uint32_t)buf[3] << 24;
-                if (need > (64u << 20) || need < 5) {
+                if (need > SFL_MAX_DOC_BYTES || need < 5) {
                     damaged = true;
                     break;
                 }

@@ -3,6 +3,9 @@
  * the expected documents of the independent reference (testdata/expected);
  * bad lines, --max-errors and the rejects file; nothing left on failure. */
 #include <bson/bson.h>
+#include <fcntl.h>
+#include <htslib/bgzf.h>
+#include <htslib/hts_log.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -278,6 +281,62 @@ static void test_errors(const char *td)
     CHECK_CONTAINS(err.message, "/nonexistent/x.vcf.gz");
 }
 
+/* A damaged BGZF file fails with the block's offset, whatever htslib's
+ * log level: nothing reaches stderr, the caller's level is restored. */
+static void test_damaged_bgzf_quiet(void)
+{
+    char vcf[512], cov[512], gz[512], nomark[512], errf[512];
+    snprintf(vcf, sizeof vcf, "%s/q.vcf", tmpdir);
+    snprintf(cov, sizeof cov, "%s/q.tsv", tmpdir);
+    snprintf(gz, sizeof gz, "%s/q.vcf.gz", tmpdir);
+    snprintf(nomark, sizeof nomark, "%s/q_nomark.vcf.gz", tmpdir);
+    snprintf(errf, sizeof errf, "%s/stderr.txt", tmpdir);
+    write_synthetic(vcf, cov, 8000);
+    size_t len;
+    char *text = slurp(vcf, &len);
+    BGZF *w = bgzf_open(gz, "w");
+    CHECK(w && bgzf_write(w, text, len) == (ssize_t)len && bgzf_close(w) == 0);
+    free(text);
+    char *data = slurp(gz, &len);
+    CHECK(len > 3 * 28);
+    data[len / 2] ^= 0x55; /* inside some middle block's deflate data */
+    FILE *f = fopen(gz, "wb");
+    fwrite(data, 1, len, f);
+    fclose(f);
+    data[len / 2] ^= 0x55;
+    f = fopen(nomark, "wb");
+    fwrite(data, 1, len - 28, f); /* intact, but without the EOF marker */
+    fclose(f);
+    free(data);
+
+    hts_set_log_level(HTS_LOG_DEBUG); /* an application that wants htslib's log */
+    fflush(stderr);
+    int saved = dup(2), fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(saved >= 0 && fd >= 0 && dup2(fd, 2) == 2);
+    const char *a[] = {gz}, *b[] = {nomark};
+    char out[512];
+    snprintf(out, sizeof out, "%s/q_out", tmpdir);
+    sfl_error_t e1, e2;
+    bool ok1 = run_dump(out, 4, 4096, a, 1, NULL, 0, NULL, &e1, NULL);
+    bool ok2 = run_dump(out, 2, 4096, b, 1, NULL, 0, NULL, &e2, NULL);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    CHECK(!ok1 && !ok2);
+    CHECK_INT(e1.code, SFL_E_COMPRESSION);
+    CHECK_CONTAINS(e1.message, "corrupt or truncated BGZF file: the block at compressed byte");
+    CHECK_INT(e2.code, SFL_E_COMPRESSION);
+    CHECK_CONTAINS(e2.message, "truncated BGZF file: it ends at compressed byte");
+    char *printed = slurp(errf, &len);
+    CHECK(printed != NULL && len == 0);
+    if (printed && len)
+        fprintf(stderr, "printed while the library ran: %s\n", printed);
+    free(printed);
+    CHECK_INT(hts_get_log_level(), HTS_LOG_DEBUG);
+    hts_set_log_level(HTS_LOG_OFF);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -290,6 +349,7 @@ int main(int argc, char **argv)
     test_thread_invariance();
     test_readback(argv[1]);
     test_errors(argv[1]);
+    test_damaged_bgzf_quiet();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (t_failures == 0 && system(cmd) != 0)

@@ -77,6 +77,8 @@ typedef struct {
     void *log_ud;
     sfl_progress_fn progress;   /* NULL = none; called ~4 times/second  */
     void *progress_ud;
+    bool allow_empty;           /* accept a source with a header and no
+                                   records (default false: SFL_E_EMPTY) */
 } sfl_options_t;
 
 /* Fills `opt` with the defaults above. */
@@ -102,6 +104,8 @@ typedef struct {
     const uint64_t *missing_counts;
     double seconds;
     int threads;
+    uint64_t unterminated_lines;      /* sources whose last line had no
+                                         newline (read as it is, warned) */
 } sfl_summary_t;
 
 typedef struct sfl_job sfl_job_t;
