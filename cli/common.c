@@ -190,8 +190,8 @@ void cli_print_verify(const sfl_verify_report_t *r)
         printf("source     %s: %s", it->name, sfl_verify_status_name(it->status));
         if (it->status == SFL_VERIFY_CHANGED)
             printf(" (expected %llu bytes xxh3 %s, found %llu bytes xxh3 %s)",
-                   (unsigned long long)it->expected_count, it->expected_digest,
-                   (unsigned long long)it->actual_count, it->actual_digest);
+                   (unsigned long long)it->expected_size, it->expected_digest,
+                   (unsigned long long)it->actual_size, it->actual_digest);
         printf("\n");
     }
     printf("%s\n", sfl_verify_report_ok(r) ? "verify: OK" : "verify: FAILED");

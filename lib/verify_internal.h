@@ -5,6 +5,7 @@
 
 #include "swefreq/digest.h"
 #include "swefreq/manifest.h"
+#include "swefreq/verify.h"
 
 sfl_verify_report_t *sfl_verify_report_new(void);
 /* Records collection `name`: `found` false = absent; else its recomputed

@@ -168,6 +168,13 @@ try:
     check(r.returncode == 0, f"verify clean: {r.returncode} {r.stdout} {r.stderr}")
     rep = json.loads(r.stdout)
     check(rep["ok"] is True and all(c["status"] == "ok" for c in rep["collections"]), f"report {rep}")
+    r = run("verify", "--dump", out)
+    check(r.returncode == 0, f"verify finds the one database folder in --dump: {r.stdout} {r.stderr}")
+    os.makedirs(os.path.join(tmp, "nodump", "swefreq"))
+    r = run("verify", "--dump", os.path.join(tmp, "nodump"), "--manifest",
+            os.path.join(out, "exac", "manifest.json"))
+    check(r.returncode == 3 and "holds no dump" in r.stderr and "swefreq" in r.stderr,
+          f"a folder without the dump: exit 3 naming the folders: {r.returncode} {r.stderr}")
     bs = os.path.join(out, "exac", "base_coverage.bson")
     data = bytearray(open(bs, "rb").read())
     data[-3] ^= 0x01  # a byte inside the last document's last double

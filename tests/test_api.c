@@ -126,7 +126,7 @@ static void null_manifest(void)
     CHECK(sfl_manifest_option(m, NULL) == NULL);
     CHECK(sfl_manifest_source(m, 5) == NULL);
     CHECK(sfl_manifest_collection(m, 5) == NULL);
-    CHECK(sfl_verify_dump(m, NULL, false, &e) == NULL);
+    CHECK(sfl_verify_dump(m, NULL, NULL, false, &e) == NULL);
     CHECK_USAGE(e);
     sfl_manifest_destroy(m);
 }
@@ -135,7 +135,7 @@ static void null_verify(void)
 {
     sfl_error_t e;
     CHECK(sfl_verify_status_name((sfl_verify_status_t)99) != NULL);
-    CHECK(sfl_verify_dump(NULL, "/tmp", false, &e) == NULL);
+    CHECK(sfl_verify_dump(NULL, NULL, "db", false, &e) == NULL);
     CHECK_USAGE(e);
     CHECK(!sfl_verify_report_ok(NULL));
     CHECK_INT(sfl_verify_report_n_collections(NULL), 0);

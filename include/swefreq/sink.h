@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "swefreq/error.h"
+#include "swefreq/manifest.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,7 +58,6 @@ typedef struct {
     int64_t end_voffset;     /* BGZF virtual offset just after last_line  */
 } sfl_batch_t;
 
-typedef struct sfl_manifest sfl_manifest_t;
 
 typedef struct {
     size_t struct_size; /* sizeof(sfl_sink_ops_t) */

@@ -24,6 +24,7 @@
 #include "swefreq/digest.h"
 #include "swefreq/job.h"
 #include "swefreq/manifest.h"
+#include "swefreq/verify.h"
 #include "swefreq/mongo.h"
 #include "swefreq/version.h"
 
