@@ -36,7 +36,7 @@ int cli_convert_option(cli_convert_t *c, int id, const char *arg)
     case 1001: return push(&c->cov, &c->n_cov, arg) ? 1 : -1;
     case 1002:
         if (!sfl_style_parse(arg, &c->opt.style)) {
-            cli_error("--style must be auto, exac, swegen or gnomad, not '%s'", arg);
+            cli_error("--style must be auto, exac, swegen, gnomad or gnomad2, not '%s'", arg);
             return -1;
         }
         return 1;
@@ -77,6 +77,20 @@ int cli_convert_option(cli_convert_t *c, int id, const char *arg)
         if (!cli_parse_u64("--chunk-size", arg, &v))
             return -1;
         c->opt.chunk_bytes = (size_t)v;
+        return 1;
+    case 1012: c->opt.csq_field = arg; return 1;
+    case 1013: c->opt.csq_format = arg; return 1;
+    case 1014:
+        if (!sfl_vep_features_parse(arg, &c->opt.vep_features)) {
+            cli_error("--vep-features must be all or enst, not '%s'", arg);
+            return -1;
+        }
+        return 1;
+    case 1015:
+        if (!sfl_genome_parse(arg, &c->opt.genome)) {
+            cli_error("--genome must be GRCh37 or GRCh38, not '%s'", arg);
+            return -1;
+        }
         return 1;
     default: return 0;
     }

@@ -209,6 +209,10 @@ typedef struct {
     uint64_t records;
     time_t mtime;
     sfl_style_t style; /* resolved from the header (VCF) */
+    /* VCF: the consequence field read (summary and manifest) */
+    char *csq_key, *csq_format;
+    bool csq_overridden, v40_repaired;
+    sfl_genome_t genome; /* when hemizygotes were computed */
 } source_t;
 
 typedef struct {
@@ -237,6 +241,10 @@ typedef struct {
 struct sfl_job {
     sfl_options_t opt;
     char *rejects_path;
+    char *csq_field, *csq_format; /* copies of the options' strings */
+    char **warnings;              /* run-wide warnings, each once */
+    size_t n_warnings, cap_warnings;
+    bool warned_v40;
     source_t *sources;
     size_t n_sources, cap_sources;
     bool ran;
@@ -246,6 +254,7 @@ struct sfl_job {
     size_t n_missing, cap_missing;
     const char **missing_names;
     uint64_t *missing_counts;
+    sfl_annotation_used_t *annotations;
 
     sfl_manifest_t *manifest;
     atomic_int cancelled;
@@ -275,37 +284,83 @@ void sfl_options_init(sfl_options_t *o)
     o->queue_per_thread = 2;
 }
 
-static const char *const style_names[] = {"auto", "exac", "swegen", "gnomad"};
+static const char *const style_names[] = {"auto", "exac", "swegen", "gnomad", "gnomad2"};
 static const char *const hist_names[] = {"pairs", "columns", "none"};
+
+/* An enum's name from its table, and back (index into `names`). */
+#define N_NAMES(a) ((int)(sizeof(a) / sizeof((a)[0])))
+static const char *enum_name(const char *const *names, int n, unsigned v)
+{
+    return v < (unsigned)n ? names[v] : "unknown";
+}
+
+static bool enum_parse(const char *const *names, int n, const char *name, int *out)
+{
+    for (int i = 0; name && i < n; i++)
+        if (strcmp(name, names[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    return false;
+}
+
+static const char *const vep_names[] = {"all", "enst"};
+static const char *const genome_names[] = {"auto", "GRCh37", "GRCh38"};
 
 const char *sfl_style_name(sfl_style_t s)
 {
-    return (unsigned)s < 4 ? style_names[s] : "unknown";
+    return enum_name(style_names, N_NAMES(style_names), (unsigned)s);
 }
 
 bool sfl_style_parse(const char *name, sfl_style_t *out)
 {
-    for (int i = 0; i < 4; i++)
-        if (name && strcmp(name, style_names[i]) == 0) {
-            *out = (sfl_style_t)i;
-            return true;
-        }
-    return false;
+    int i;
+    if (!enum_parse(style_names, N_NAMES(style_names), name, &i))
+        return false;
+    *out = (sfl_style_t)i;
+    return true;
+}
+
+const char *sfl_vep_features_name(sfl_vep_features_t v)
+{
+    return enum_name(vep_names, N_NAMES(vep_names), (unsigned)v);
+}
+
+bool sfl_vep_features_parse(const char *name, sfl_vep_features_t *out)
+{
+    int i;
+    if (!enum_parse(vep_names, N_NAMES(vep_names), name, &i))
+        return false;
+    *out = (sfl_vep_features_t)i;
+    return true;
+}
+
+const char *sfl_genome_name(sfl_genome_t g)
+{
+    return enum_name(genome_names, N_NAMES(genome_names), (unsigned)g);
+}
+
+bool sfl_genome_parse(const char *name, sfl_genome_t *out)
+{
+    int i;
+    if (!enum_parse(genome_names, N_NAMES(genome_names), name, &i))
+        return false;
+    *out = (sfl_genome_t)i;
+    return true;
 }
 
 const char *sfl_histograms_name(sfl_histograms_t h)
 {
-    return (unsigned)h < 3 ? hist_names[h] : "unknown";
+    return enum_name(hist_names, N_NAMES(hist_names), (unsigned)h);
 }
 
 bool sfl_histograms_parse(const char *name, sfl_histograms_t *out)
 {
-    for (int i = 0; i < 3; i++)
-        if (name && strcmp(name, hist_names[i]) == 0) {
-            *out = (sfl_histograms_t)i;
-            return true;
-        }
-    return false;
+    int i;
+    if (!enum_parse(hist_names, N_NAMES(hist_names), name, &i))
+        return false;
+    *out = (sfl_histograms_t)i;
+    return true;
 }
 
 sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
@@ -331,7 +386,8 @@ sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         o.threads = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
     }
-    if ((unsigned)o.style > SFL_STYLE_GNOMAD || (unsigned)o.histograms > SFL_HIST_NONE) {
+    if ((unsigned)o.style > SFL_STYLE_GNOMAD2 || (unsigned)o.histograms > SFL_HIST_NONE ||
+        (unsigned)o.vep_features > SFL_VEP_ENST || (unsigned)o.genome > SFL_GENOME_GRCH38) {
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "unknown style or histograms value");
         return NULL;
     }
@@ -351,12 +407,18 @@ sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
         return NULL;
     }
     j->opt = o;
-    if (o.rejects_path && !(j->rejects_path = strdup(o.rejects_path))) {
+    if ((o.rejects_path && !(j->rejects_path = strdup(o.rejects_path))) ||
+        (o.csq_field && !(j->csq_field = strdup(o.csq_field))) ||
+        (o.csq_format && !(j->csq_format = strdup(o.csq_format)))) {
+        free(j->rejects_path);
+        free(j->csq_field);
         free(j);
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
     }
     j->opt.rejects_path = j->rejects_path;
+    j->opt.csq_field = j->csq_field;
+    j->opt.csq_format = j->csq_format;
     j->summary.threads = o.threads;
     return j;
 }
@@ -396,9 +458,18 @@ void sfl_job_destroy(sfl_job_t *j)
 {
     if (!j)
         return;
-    for (size_t i = 0; i < j->n_sources; i++)
+    for (size_t i = 0; i < j->n_sources; i++) {
         free(j->sources[i].path);
+        free(j->sources[i].csq_key);
+        free(j->sources[i].csq_format);
+    }
     free(j->sources);
+    for (size_t i = 0; i < j->n_warnings; i++)
+        free(j->warnings[i]);
+    free(j->warnings);
+    free(j->annotations);
+    free(j->csq_field);
+    free(j->csq_format);
     for (size_t i = 0; i < j->n_missing; i++)
         free(j->missing[i].name);
     free(j->missing);
@@ -622,6 +693,67 @@ static void maybe_progress(sfl_job_t *j, uint64_t file_offset, bool force)
     j->opt.progress(j->opt.progress_ud, &p);
 }
 
+/* Adds a run-wide warning (each message once) and logs it. */
+static bool add_warning(sfl_job_t *j, const char *msg)
+{
+    for (size_t i = 0; i < j->n_warnings; i++)
+        if (strcmp(j->warnings[i], msg) == 0)
+            return true;
+    if (!sfl_grow((void **)&j->warnings, &j->cap_warnings, j->n_warnings + 1,
+                  sizeof *j->warnings, 4) ||
+        !(j->warnings[j->n_warnings] = strdup(msg)))
+        return false;
+    j->n_warnings++;
+    job_log(j, SFL_LOG_WARNING, "%s", msg);
+    return true;
+}
+
+/* The summary counts what the accepted lines hold: the batch's totals
+ * cover every line the parser accepted, so take back what the lines that
+ * the ordered stage refused added (a line the parser refused holds none). */
+static bool count_accepted(run_t *r, sfl_batch_int_t *b)
+{
+    sfl_job_t *j = r->job;
+    sfl_summary_t *s = &j->summary;
+    uint64_t no_alt = b->no_alt, thinned = b->thinned, unmatched = b->csq_unmatched,
+             non_finite = b->non_finite;
+    for (size_t i = 0; i < b->n_lines; i++) {
+        const sfl_linerec_t *rec = &b->lines[i];
+        if (rec->code != SFL_OK) {
+            no_alt -= rec->no_alt;
+            thinned -= rec->thinned;
+            unmatched -= rec->csq_unmatched;
+            non_finite -= rec->non_finite;
+            for (uint32_t m = 0; b->missing && m < rec->miss_n; m++)
+                b->missing[b->miss[rec->miss_off + m]]--;
+            continue;
+        }
+        if (rec->csq_repaired) {
+            source_t *src = &j->sources[r->src->index];
+            src->v40_repaired = true;
+            if (!j->warned_v40) {
+                char msg[1024];
+                snprintf(msg, sizeof msg,
+                         "%s: line %llu: the header's %s Format is gnomAD v4.0's (46 fields) "
+                         "but the entries have 48: read with SIFT|PolyPhen after SOURCE, as "
+                         "gnomAD v4.1 names them (recorded in the manifest)",
+                         src->path, (unsigned long long)rec->line, r->src->vschema->csq_key);
+                j->warned_v40 = true;
+                if (!add_warning(j, msg))
+                    return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+            }
+        }
+    }
+    s->no_alt_sites += no_alt;
+    s->coverage_thinned += thinned;
+    s->csq_unmatched += unmatched;
+    s->non_finite += non_finite;
+    for (int i = 0; b->missing && i < b->n_missing; i++)
+        if (b->missing[i] && !add_missing(j, r->src->vschema->slot_key[i], b->missing[i]))
+            return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    return true;
+}
+
 static bool consume(run_t *r, sfl_batch_int_t *b)
 {
     sfl_job_t *j = r->job;
@@ -630,15 +762,8 @@ static bool consume(run_t *r, sfl_batch_int_t *b)
                              "out of memory while converting %s", r->src->path);
     sfl_summary_t *s = &j->summary;
     s->records_read += b->records;
-    s->no_alt_sites += b->no_alt;
     s->blank_lines += b->blank;
-    s->coverage_thinned += b->thinned;
-    s->csq_unmatched += b->csq_unmatched;
-    s->non_finite += b->non_finite;
     j->sources[r->src->index].records += b->records;
-    for (int i = 0; b->missing && i < b->n_missing; i++)
-        if (b->missing[i] && !add_missing(j, r->src->vschema->slot_key[i], b->missing[i]))
-            return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
 
     for (size_t i = 0; i < b->n_lines; i++) {
         sfl_linerec_t *rec = &b->lines[i];
@@ -653,6 +778,8 @@ static bool consume(run_t *r, sfl_batch_int_t *b)
         if (ok && b->collection == SFL_COLL_VARIANTS && rec->n_docs && !check_unique(r, b, rec))
             return false;
     }
+    if (!count_accepted(r, b))
+        return false;
     if (b->n_docs > j->cap_docs) {
         sfl_doc_t *d = realloc(j->docs, b->n_docs * sizeof *d);
         if (!d)
@@ -693,6 +820,39 @@ static bool consume(run_t *r, sfl_batch_int_t *b)
 }
 
 /* ---- opening a source ---------------------------------------------------- */
+
+/* Which consequence field a VCF is read with, for the summary and the
+ * manifest; a VCF without one is a warning, not silence. */
+static bool note_annotations(sfl_job_t *j, source_t *src, const sfl_vcf_schema_t *vs,
+                             sfl_error_t *err)
+{
+    src->csq_overridden = vs->csq_overridden;
+    src->genome = vs->hemi_nonpar ? vs->build.genome : SFL_GENOME_AUTO;
+    if ((vs->csq_key && !(src->csq_key = strdup(vs->csq_key))) ||
+        (vs->csq_format && !(src->csq_format = strdup(vs->csq_format))))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    if (vs->csq_declared) {
+        job_log(j, SFL_LOG_INFO, "%s: consequence annotations from INFO %s (%d fields%s)",
+                src->path, vs->csq_key, vs->csq[0].n_fields,
+                vs->csq_overridden ? ", Format from --csq-format" : "");
+        return true;
+    }
+    if (j->opt.csq_format)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "%s: --csq-format was given but the header declares no consequence "
+                             "field (CSQ, or one described as \"Consequence annotations from "
+                             "Ensembl VEP\"); name it with --csq-field",
+                             src->path);
+    char msg[1024];
+    snprintf(msg, sizeof msg,
+             "%s: the header declares no consequence annotations (no INFO CSQ and none "
+             "described as \"Consequence annotations from Ensembl VEP. Format: ...\"): "
+             "vep_annotations, genes and transcripts will be empty (--csq-field names the field)",
+             src->path);
+    if (!add_warning(j, msg))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    return true;
+}
 
 static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd, sfl_error_t *err)
 {
@@ -756,7 +916,7 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
     }
     free(htxt);
     if (ok) {
-        s->vschema = sfl_vcf_schema_new(h, j->opt.style, j->opt.histograms, src->path, err);
+        s->vschema = sfl_vcf_schema_new(h, &j->opt, src->path, err);
         ok = s->vschema != NULL;
     }
     if (h)
@@ -766,6 +926,10 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
         return NULL;
     }
     src->style = s->vschema->style;
+    if (!note_annotations(j, src, s->vschema, err)) {
+        source_ctx_destroy(s);
+        return NULL;
+    }
     job_log(j, SFL_LOG_INFO, "%s: dataset style %s, %d population%s%s", src->path,
             sfl_style_name(s->vschema->style), s->vschema->n_pops,
             s->vschema->n_pops == 1 ? "" : "s", s->vschema->csq_declared ? ", CSQ" : "");
@@ -773,6 +937,21 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
 }
 
 /* ---- the manifest ---------------------------------------------------------- */
+
+/* A VCF source's consequence field, Format and repair; its genome build
+ * when hemizygotes were computed. */
+static bool append_annotations(bson_t *e, const source_t *s)
+{
+    bool ok = true;
+    if (s->csq_key)
+        ok = bson_append_utf8(e, "csq_field", -1, s->csq_key, -1) &&
+             bson_append_utf8(e, "csq_format", -1, s->csq_format, -1) &&
+             bson_append_bool(e, "csq_format_from_option", -1, s->csq_overridden) &&
+             bson_append_bool(e, "csq_gnomad_v40_repair", -1, s->v40_repaired);
+    if (ok && s->genome != SFL_GENOME_AUTO)
+        ok = bson_append_utf8(e, "genome", -1, sfl_genome_name(s->genome), -1);
+    return ok;
+}
 
 static bool build_manifest(sfl_job_t *j, const bool used[SFL_N_COLLECTIONS], sfl_error_t *err)
 {
@@ -796,6 +975,13 @@ static bool build_manifest(sfl_job_t *j, const bool used[SFL_N_COLLECTIONS], sfl
               bson_append_int64(&opts, "coverage_step", -1, j->opt.coverage_step) &&
               bson_append_int64(&opts, "max_errors", -1, (int64_t)j->opt.max_errors) &&
               bson_append_int64(&opts, "rejected_lines", -1, (int64_t)j->summary.rejected) &&
+              bson_append_utf8(&opts, "csq_field", -1,
+                               j->opt.csq_field ? j->opt.csq_field : "auto", -1) &&
+              bson_append_utf8(&opts, "csq_format", -1,
+                               j->opt.csq_format ? j->opt.csq_format : "header", -1) &&
+              bson_append_utf8(&opts, "vep_features", -1,
+                               sfl_vep_features_name(j->opt.vep_features), -1) &&
+              bson_append_utf8(&opts, "genome", -1, sfl_genome_name(j->opt.genome), -1) &&
               bson_append_document_end(&doc, &opts) &&
               bson_append_array_begin(&doc, "sources", -1, &arr);
     for (size_t i = 0; ok && i < j->n_sources; i++) {
@@ -813,6 +999,7 @@ static bool build_manifest(sfl_job_t *j, const bool used[SFL_N_COLLECTIONS], sfl
              bson_append_int64(&e, "records", -1, (int64_t)s->records) &&
              (s->kind != SFL_SOURCE_VCF ||
               bson_append_utf8(&e, "style", -1, sfl_style_name(s->style), -1)) &&
+             (s->kind != SFL_SOURCE_VCF || append_annotations(&e, s)) &&
              bson_append_document_end(&arr, &e);
     }
     ok = ok && bson_append_array_end(&doc, &arr) &&
@@ -946,6 +1133,29 @@ static bool run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool, hts_tpool_
     return ok;
 }
 
+/* Summary views of the consequence fields and the warnings. */
+static void summary_annotations(sfl_job_t *j)
+{
+    free(j->annotations);
+    j->annotations = calloc(j->n_sources + 1, sizeof *j->annotations);
+    size_t n = 0;
+    for (size_t i = 0; j->annotations && i < j->n_sources; i++) {
+        const source_t *s = &j->sources[i];
+        if (s->kind != SFL_SOURCE_VCF)
+            continue;
+        sfl_annotation_used_t *a = &j->annotations[n++];
+        a->source = s->path;
+        a->field = s->csq_key;
+        a->format = s->csq_format;
+        a->format_overridden = s->csq_overridden;
+        a->gnomad_v40_repair = s->v40_repaired;
+    }
+    j->summary.n_annotations = j->annotations ? n : 0;
+    j->summary.annotations = j->annotations;
+    j->summary.n_warnings = j->n_warnings;
+    j->summary.warnings = (const char *const *)j->warnings;
+}
+
 bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
 {
     sfl_error_t local;
@@ -1047,6 +1257,7 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
         j->summary.missing_names = j->missing_names;
         j->summary.missing_counts = j->missing_counts;
     }
+    summary_annotations(j);
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     j->summary.seconds = elapsed(&j->t0, &t1);

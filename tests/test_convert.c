@@ -16,7 +16,11 @@ static sfl_vcf_schema_t *schema_from(const char *htxt, sfl_style_t style, sfl_hi
     free(copy);
     CHECK_INT(rc, 0);
     sfl_error_t err;
-    sfl_vcf_schema_t *s = sfl_vcf_schema_new(h, style, hist, "t.vcf", &err);
+    sfl_options_t o;
+    sfl_options_init(&o);
+    o.style = style;
+    o.histograms = hist;
+    sfl_vcf_schema_t *s = sfl_vcf_schema_new(h, &o, "t.vcf", &err);
     if (!s)
         fprintf(stderr, "schema: %s\n", err.message);
     bcf_hdr_destroy(h);
@@ -121,7 +125,7 @@ static void test_exac(void)
     CHECK_INT(s->n_pops, 2); /* AFR and FOO; MALE is not a population */
     CHECK_STR(s->pops[0].name, "African");
     CHECK_STR(s->pops[1].name, "FOO");
-    CHECK_INT(s->csq_n_fields, 6);
+    CHECK_INT(s->csq[0].n_fields, 6);
     CHECK_INT(s->dp_n_mids, 3);
 
     sfl_batch_int_t *b = convert(
@@ -201,7 +205,7 @@ static void test_exac(void)
         {"1\t5\t.\tA\tG\t1\tPASS", "found 7 tab-separated columns, expected 8"},
         {"chrUn\t5\t.\tA\tG\t1\tPASS\t.", "unknown contig 'chrUn'"},
         {"1\t5\t.\tA\tG\tabc\tPASS\t.", "QUAL 'abc' is not a number"},
-        {"1\t5\t.\tA\tG\t1\tPASS\tCSQ=A|B", "CSQ entry 1 has 2 fields but the header's CSQ Format lists 6"},
+        {"1\t5\t.\tA\tG\t1\tPASS\tCSQ=A|B", "CSQ entry 1 has 2 fields but the header's Format lists 6"},
         {"1\t5\t.\tA\tG\t1\tPASS\tCSQ=A|G|T|Transcript|x|3", "ALLELE_NUM '3' but the line has 1 ALT"},
         {"1\t5\t.\tA\tG\t1\tPASS\tDP_HIST=1|2,3|4", "DP_HIST entry 1 has 2 bins but the header's Mids list 3"},
         {"1\t5\t.\tA\tG\t1\tPASS\tQD=fast", "QD value 'fast' is not a number"},

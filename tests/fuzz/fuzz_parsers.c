@@ -46,7 +46,11 @@ static void init(void)
         if (bcf_hdr_parse(bh, copy) != 0)
             abort();
         free(copy);
-        vschema[h] = sfl_vcf_schema_new(bh, SFL_STYLE_EXAC, (sfl_histograms_t)h, "f.vcf", NULL);
+        sfl_options_t o;
+        sfl_options_init(&o);
+        o.style = SFL_STYLE_EXAC;
+        o.histograms = (sfl_histograms_t)h;
+        vschema[h] = sfl_vcf_schema_new(bh, &o, "f.vcf", NULL);
         bcf_hdr_destroy(bh);
         if (!vschema[h])
             abort();

@@ -114,7 +114,7 @@ def test_populations_gnomad():
                  "AC_asj", "AN_afr", "AN_ami", "AN_sas"])  # AC_asj has no AN_asj
     assert convert.detect_style(h) == "gnomad"
     assert convert.populations(h, "gnomad") == [
-        ("sas", "South Asian"), ("afr", "African"), ("ami", "ami")]
+        ("sas", "South Asian"), ("afr", "African"), ("ami", "Amish")]
 
 
 def test_style_detection_of_samples():
