@@ -846,7 +846,7 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
             /* gnomAD's XY counts are hemizygotes only outside the PARs. */
             if (!L.nonpar)
                 continue;
-            expected = true;
+            expected = s->slot_declared[slot];
         }
         if (!has(w, slot)) {
             if (expected && !sfl_batch_line_missing(b, rec, slot))
