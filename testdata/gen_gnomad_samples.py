@@ -17,6 +17,9 @@ records (fixed seed):
                           SOURCE), raw commas in LoF_info; grpmax, joint;
                           remaining; a high-confidence LoF transcript entry
                           next to a regulatory entry
+
+Every file starts with 1-69081-G-C, whose only annotation is regulatory
+(no consequence under --vep-features enst).
 - gnomad_r2.0_sample.vcf  GRCh37; CSQ; Hom, Hom_<POP>, Hemi, Hemi_<POP>,
                           AC_Male, AC_Female, POPMAX
 
@@ -248,7 +251,7 @@ def header(release):
 def sites(release):
     """(contig without chr, pos, ref, alts) of each record, sorted."""
     if release in ("v2.1", "r2.0"):
-        s = [("1", 55505599, "C", ["G"]), ("1", 55505620, "G", ["A", "T"]),
+        s = [("1", 69081, "G", ["C"]), ("1", 55505599, "C", ["G"]), ("1", 55505620, "G", ["A", "T"]),
              ("1", 55509585, "CAG", ["C"]), ("2", 1396720, "A", ["AT"]),
              ("17", 7577120, "C", ["T"]),
              ("X", 60000, "T", ["C"]), ("X", 60001, "G", ["A"]), ("X", 2699520, "C", ["T"]),
@@ -259,7 +262,7 @@ def sites(release):
              ("Y", 2649521, "C", ["T"]), ("Y", 2655180, "G", ["A", "GT"]),
              ("Y", 59034050, "T", ["C"]), ("MT", 3308, "T", ["C"])]
     else:
-        s = [("1", 55039920, "A", ["G"]), ("1", 55039926, "C", ["G", "T"]),
+        s = [("1", 69081, "G", ["C"]), ("1", 55039920, "A", ["G"]), ("1", 55039926, "C", ["G", "T"]),
              ("1", 55043842, "CAG", ["C"]), ("2", 1392948, "A", ["AT"]),
              ("17", 7673802, "C", ["T"]),
              ("X", 10000, "T", ["C"]), ("X", 10001, "G", ["A"]), ("X", 2781479, "C", ["T"]),
@@ -285,6 +288,14 @@ def annotations(rng, release, contig, pos, ref, alts, names):
         gene = genes[0] if pos > 50000000 else genes[1]
     gid, sym, strand, txs, reg = gene
     entries = []
+    if (contig, pos) == ("1", 69081):  # only a regulatory annotation
+        e = {n: "" for n in names}
+        e.update({"Allele": vep_allele(ref, alts[0], alts), "Consequence":
+                  "regulatory_region_variant", "IMPACT": "MODIFIER",
+                  "Feature_type": "RegulatoryFeature", "Feature": "ENSR00000918273",
+                  "BIOTYPE": "CTCF_binding_site", "ALLELE_NUM": "1", "VARIANT_CLASS": "SNV",
+                  "SOURCE": "Ensembl"})
+        return [e]
     for ai, alt in enumerate(alts):
         conseq, impact = CONSEQ[(pos + ai) % len(CONSEQ)]
         if (contig, pos) in (("1", 55505599), ("1", 55039920)):

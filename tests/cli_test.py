@@ -94,6 +94,25 @@ def gnomad_tests():
     man = json.load(open(os.path.join(out, "swefreq", "manifest.json")))
     check(man["options"]["csq_format"] == "Allele|Consequence|ALLELE_NUM" and man["options"]["csq_field"] == "vep",
           f"manifest records --csq-format {man['options']}")
+    # Issue 15's effects, through the documents of both scopes: a
+    # regulatory-only variant has no consequence under enst; an HC LoF
+    # allele keeps its transcript entry and loses the regulatory one.
+    def docs_of(*args):
+        r = run("dump", "--format", "jsonl", "--vcf", os.path.join(TD, "gnomad_v4.0_sample.vcf"), *args)
+        return {d["_id"]: d for d in map(json.loads, r.stdout.splitlines())}
+    every, enst = docs_of(), docs_of("--vep-features", "enst")
+    reg = "chr1-69081-G-C"
+    check([a["Feature_type"] for a in every[reg]["vep_annotations"]] == ["RegulatoryFeature"]
+          and enst[reg]["vep_annotations"] == [], f"regulatory-only variant: {enst[reg]['vep_annotations']}")
+    lof = [i for i, d in every.items() if any(a["LoF"] == "HC" for a in d["vep_annotations"])
+           and any(a["Feature_type"] == "RegulatoryFeature" for a in d["vep_annotations"])]
+    check(len(lof) >= 3, f"HC LoF alleles with a regulatory entry: {lof}")
+    for i in lof:
+        check(all(a["Feature"].startswith("ENST") for a in enst[i]["vep_annotations"])
+              and any(a["LoF"] == "HC" for a in enst[i]["vep_annotations"])
+              and len(enst[i]["vep_annotations"]) < len(every[i]["vep_annotations"])
+              and enst[i]["genes"] == every[i]["genes"] and enst[i]["transcripts"] == every[i]["transcripts"],
+              f"{i} under enst")
     # r2.0 is detected as gnomad2.
     r = run("dump", "--out", out, "--vcf", os.path.join(TD, "gnomad_r2.0_sample.vcf"), "--quiet")
     man = json.load(open(os.path.join(out, "swefreq", "manifest.json")))
@@ -193,7 +212,7 @@ try:
         "too_few_columns.vcf": (15, "found 7 tab-separated columns, expected 8"),
         "unknown_contig.vcf": (20, "unknown contig 'GL000192.1'"),
         "unsorted.vcf": (17, "unsorted input"),
-        "gnomad_v40_47_fields.vcf": (193, "vep entry 1 has 47 fields"),
+        "gnomad_v40_47_fields.vcf": (194, "vep entry 1 has 47 fields"),
         "coverage_bad_row.tsv": (8, "column mean value 'NA' is not a number"),
     }
     for name, (line, text) in bad.items():
