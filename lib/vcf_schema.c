@@ -265,6 +265,12 @@ static bool layout_parse(sfl_csq_layout_t *l, const char *list, const char *path
         l->n_fields = l->fields ? l->n_fields : 0;
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     }
+    /* "Format: A|B|LoF_info." ends a sentence: the period is not part of
+     * the last name (no name can hold a '.': it would be a key path). */
+    char *last = l->fields[l->n_fields - 1];
+    size_t ll = strlen(last);
+    if (ll > 1 && last[ll - 1] == '.')
+        last[ll - 1] = '\0';
     for (int i = 0; i < l->n_fields; i++) {
         l->field_len[i] = strlen(l->fields[i]);
         const char *why = NULL;

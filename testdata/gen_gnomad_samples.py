@@ -66,7 +66,7 @@ VEP_V40 = ("Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|E
            "MANE_SELECT|MANE_PLUS_CLINICAL|TSL|APPRIS|CCDS|ENSP|UNIPROT_ISOFORM|SOURCE|DOMAINS|"
            "miRNA|HGVS_OFFSET|PUBMED|MOTIF_NAME|MOTIF_POS|HIGH_INF_POS|MOTIF_SCORE_CHANGE|"
            "TRANSCRIPTION_FACTORS|LoF|LoF_filter|LoF_flags|LoF_info")
-CSQ_R20 = VEP_V21  # r2.0 used the same VEP 85 field list, in CSQ
+CSQ_R20 = VEP_V21 + "|context|ancestral"  # r2.0: ExAC r1's CSQ list
 
 POP_DESC = {
     "afr": "African/African-American", "amr": "Latino/Admixed American",
@@ -234,12 +234,8 @@ def header(release):
                     ("VQSLOD", "Float", "Log-odds ratio of being a true variant versus being a "
                      "false positive under the trained VQSR Gaussian mixture model")]:
         h.append(info_line(q, "1", t, d))
-    if vep_key == "vep":
-        h.append(info_line("vep", ".", "String", "Consequence annotations from Ensembl VEP. "
-                           "Format: " + vep_fmt))
-    else:
-        h.append(info_line("CSQ", ".", "String", "Consequence type as predicted by VEP. "
-                           "Format: " + vep_fmt))
+    h.append(info_line(vep_key, ".", "String", "Consequence annotations from Ensembl VEP. "
+                       "Format: " + vep_fmt))
     contigs = GRCH37 if release in ("v2.1", "r2.0") else GRCH38
     asm = "GRCh37" if contigs is GRCH37 else "GRCh38"
     for name, length in contigs:

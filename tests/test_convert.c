@@ -425,6 +425,12 @@ static void test_csq_field_and_entries(void)
     sfl_batch_destroy(b);
     sfl_vcf_schema_destroy(s);
 
+    /* A period closing the Description's sentence is not part of a name. */
+    s = schema_opt(HDR_START INFO_A("AC") INFO_1("AN") VEP_LINE("Allele|ALLELE_NUM|LoF_info.") HDR_END,
+                   &o, msg);
+    CHECK(s && s->csq[0].n_fields == 3 && strcmp(s->csq[0].fields[2], "LoF_info") == 0);
+    sfl_vcf_schema_destroy(s);
+
     /* --csq-field names it; --csq-format overrides the Format. */
     const char *two = HDR_START INFO_A("AC") INFO_1("AN") VEP_LINE("Allele|Gene|ALLELE_NUM")
         "##INFO=<ID=vep2,Number=.,Type=String,Description=\"Consequence annotations from Ensembl "

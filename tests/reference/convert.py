@@ -199,7 +199,10 @@ class Header:
             return [x.strip() for x in override.split("|")]
         desc = self.info[field].get("Description", "")
         m = re.search(r"Format:\s*(\S+)", desc)
-        return m.group(1).split("|")
+        names = m.group(1).split("|")
+        if len(names[-1]) > 1 and names[-1].endswith("."):  # end of the sentence
+            names[-1] = names[-1][:-1]
+        return names
 
     def genome(self):
         """GRCh37 / GRCh38 from the lengths of contigs 1, X, Y; None."""

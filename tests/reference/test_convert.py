@@ -136,6 +136,15 @@ def test_vep_entries_continue_over_commas():
     assert f[f.index("SOURCE") + 1:f.index("SOURCE") + 4] == ["SIFT", "PolyPhen", "DOMAINS"]
 
 
+def test_vep_field_by_description():
+    h = convert.Header()
+    h.add_info({"ID": "vep", "Number": ".", "Type": "String", "Description":
+                "Consequence annotations from Ensembl VEP. Format: Allele|ALLELE_NUM|LoF_info."})
+    assert h.csq_field() == "vep"
+    assert h.csq_fields("vep") == ["Allele", "ALLELE_NUM", "LoF_info"]
+    assert h.csq_fields("vep", "A|B") == ["A", "B"]
+
+
 def test_pars():
     op = convert.outside_par
     assert op("chrX", 10000, "GRCh38") and not op("chrX", 10001, "GRCh38")
