@@ -137,6 +137,17 @@ def count_fields(sexes, pops, subsets=(), nhomalt="nhomalt", anc="ancestry", pre
     return out
 
 
+def max_fields(word, group):
+    """popmax / grpmax and the counts in that group."""
+    who = "in the %s with the maximum allele frequency" % group
+    return [info_line(word, "A", "String", "%s with the maximum allele frequency"
+                      % group.capitalize()),
+            info_line("AC_" + word, "A", "Integer", "Allele count " + who),
+            info_line("AN_" + word, "A", "Integer", "Total number of alleles " + who),
+            info_line("AF_" + word, "A", "Float", "Maximum allele frequency across %ss" % group),
+            info_line("nhomalt_" + word, "A", "Integer", "Count of homozygous individuals " + who)]
+
+
 def header(release):
     h = ["##fileformat=VCFv4.2"]
     h.append('##FILTER=<ID=AC0,Description="Allele count is zero after filtering out '
@@ -153,16 +164,7 @@ def header(release):
                                "Alternate allele count for samples of %s ancestry" % sub))
             h.append(info_line("AN_" + sub, "1", "Integer",
                                "Total number of alleles in samples of %s ancestry" % sub))
-        h.append(info_line("popmax", "A", "String", "Population with maximum AF"))
-        h.append(info_line("AC_popmax", "A", "Integer",
-                           "Allele count in the population with the maximum AF"))
-        h.append(info_line("AN_popmax", "A", "Integer",
-                           "Total number of alleles in the population with the maximum AF"))
-        h.append(info_line("AF_popmax", "A", "Float", "Maximum allele frequency across populations"
-                           " (excluding samples of Ashkenazi Jewish, Finnish, and indeterminate"
-                           " ancestry)"))
-        h.append(info_line("nhomalt_popmax", "A", "Integer", "Count of homozygous individuals "
-                           "in the population with the maximum allele frequency"))
+        h += max_fields("popmax", "population")
         h.append(info_line("faf95", "A", "Float", "Filtering allele frequency (using Poisson 95% "
                            "CI) for samples"))
         h.append(info_line("faf95_afr", "A", "Float", "Filtering allele frequency (using Poisson "
@@ -171,29 +173,14 @@ def header(release):
     elif release == "v3.1":
         pops = ["afr", "ami", "amr", "asj", "eas", "fin", "mid", "nfe", "oth", "sas"]
         h += count_fields(["XX", "XY"], pops, ["non_v2", "controls_and_biobanks"])
-        h.append(info_line("popmax", "A", "String", "Population with maximum allele frequency"))
-        h.append(info_line("AC_popmax", "A", "Integer",
-                           "Allele count in the population with the maximum allele frequency"))
-        h.append(info_line("AN_popmax", "A", "Integer", "Total number of alleles in the "
-                           "population with the maximum allele frequency"))
-        h.append(info_line("AF_popmax", "A", "Float", "Maximum allele frequency across "
-                           "populations"))
+        h += max_fields("popmax", "population")
         h.append(info_line("faf95_afr", "A", "Float", "Filtering allele frequency (using Poisson "
                            "95% CI) for samples of African/African-American ancestry"))
         vep_key, vep_fmt = "vep", VEP_V31
     elif release == "v4.0":
         pops = ["afr", "ami", "amr", "asj", "eas", "fin", "mid", "nfe", "remaining", "sas"]
         h += count_fields(["XX", "XY"], pops, ["joint"], anc="genetic ancestry group")
-        h.append(info_line("grpmax", "A", "String", "Genetic ancestry group with the maximum "
-                           "allele frequency"))
-        h.append(info_line("AC_grpmax", "A", "Integer", "Allele count in the genetic ancestry "
-                           "group with the maximum allele frequency"))
-        h.append(info_line("AN_grpmax", "A", "Integer", "Total number of alleles in the genetic "
-                           "ancestry group with the maximum allele frequency"))
-        h.append(info_line("AF_grpmax", "A", "Float", "Maximum allele frequency across genetic "
-                           "ancestry groups"))
-        h.append(info_line("nhomalt_grpmax", "A", "Integer", "Count of homozygous individuals in "
-                           "the genetic ancestry group with the maximum allele frequency"))
+        h += max_fields("grpmax", "genetic ancestry group")
         h.append(info_line("faf95", "A", "Float", "Filtering allele frequency (using Poisson 95% "
                            "CI)"))
         h.append(info_line("fafmax_faf95_max", "A", "Float", "Maximum filtering allele frequency "

@@ -25,20 +25,14 @@ static sfl_vcf_schema_t *schema_opt(const char *htxt, const sfl_options_t *o, ch
 
 static sfl_vcf_schema_t *schema_from(const char *htxt, sfl_style_t style, sfl_histograms_t hist)
 {
-    bcf_hdr_t *h = bcf_hdr_init("r");
-    char *copy = strdup(htxt);
-    int rc = bcf_hdr_parse(h, copy);
-    free(copy);
-    CHECK_INT(rc, 0);
-    sfl_error_t err;
     sfl_options_t o;
     sfl_options_init(&o);
     o.style = style;
     o.histograms = hist;
-    sfl_vcf_schema_t *s = sfl_vcf_schema_new(h, &o, "t.vcf", &err);
+    char msg[512];
+    sfl_vcf_schema_t *s = schema_opt(htxt, &o, msg);
     if (!s)
-        fprintf(stderr, "schema: %s\n", err.message);
-    bcf_hdr_destroy(h);
+        fprintf(stderr, "schema: %s\n", msg);
     return s;
 }
 
