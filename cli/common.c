@@ -171,6 +171,17 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
     if (s->unterminated_lines)
         fprintf(stderr, "  last lines without a newline (file cut?): %llu\n",
                 (unsigned long long)s->unterminated_lines);
+    for (size_t i = 0; i < s->n_annotations; i++) {
+        const sfl_annotation_used_t *a = &s->annotations[i];
+        if (a->field)
+            fprintf(stderr, "  consequence field of %s: %s, Format %s%s%s\n", a->source, a->field,
+                    a->format, a->format_overridden ? " (from --csq-format)" : "",
+                    a->gnomad_v40_repair ? " (gnomAD v4.0 entries: SIFT|PolyPhen added)" : "");
+        else
+            fprintf(stderr, "  consequence field of %s: none\n", a->source);
+    }
+    for (size_t i = 0; i < s->n_warnings; i++)
+        fprintf(stderr, "  warning: %s\n", s->warnings[i]);
 }
 
 void cli_print_verify(const sfl_verify_report_t *r)

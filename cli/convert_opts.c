@@ -38,7 +38,7 @@ int cli_convert_option(cli_convert_t *c, int id, const char *arg)
     case 1001: return add_source(c, SFL_SOURCE_COVERAGE, arg);
     case 1002:
         if (!sfl_style_parse(arg, &c->opt.style)) {
-            cli_error("--style must be auto, exac, swegen or gnomad, not '%s'", arg);
+            cli_error("--style must be auto, exac, swegen, gnomad or gnomad2, not '%s'", arg);
             return -1;
         }
         return 1;
@@ -75,11 +75,25 @@ int cli_convert_option(cli_convert_t *c, int id, const char *arg)
     case 1008: c->json = true; return 1;
     case 1009: c->quiet = true; return 1;
     case 1011: c->verbose = true; return 1;
-    case 1012: c->opt.allow_empty = true; return 1;
+    case 1016: c->opt.allow_empty = true; return 1;
     case 1010:
         if (!cli_parse_u64("--chunk-size", arg, &v))
             return -1;
         c->opt.chunk_bytes = (size_t)v;
+        return 1;
+    case 1012: c->opt.csq_field = arg; return 1;
+    case 1013: c->opt.csq_format = arg; return 1;
+    case 1014:
+        if (!sfl_vep_features_parse(arg, &c->opt.vep_features)) {
+            cli_error("--vep-features must be all or enst, not '%s'", arg);
+            return -1;
+        }
+        return 1;
+    case 1015:
+        if (!sfl_genome_parse(arg, &c->opt.genome)) {
+            cli_error("--genome must be GRCh37 or GRCh38, not '%s'", arg);
+            return -1;
+        }
         return 1;
     default: return 0;
     }

@@ -35,12 +35,18 @@ sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
         return NULL;
     }
     j->opt = o;
-    if (o.rejects_path && !(j->rejects_path = strdup(o.rejects_path))) {
+    if ((o.rejects_path && !(j->rejects_path = strdup(o.rejects_path))) ||
+        (o.csq_field && !(j->csq_field = strdup(o.csq_field))) ||
+        (o.csq_format && !(j->csq_format = strdup(o.csq_format)))) {
+        free(j->rejects_path);
+        free(j->csq_field);
         free(j);
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
     }
     j->opt.rejects_path = j->rejects_path;
+    j->opt.csq_field = j->csq_field;
+    j->opt.csq_format = j->csq_format;
     j->summary.threads = o.threads;
     return j;
 }
@@ -73,9 +79,18 @@ void sfl_job_destroy(sfl_job_t *j)
 {
     if (!j)
         return;
-    for (size_t i = 0; i < j->n_sources; i++)
+    for (size_t i = 0; i < j->n_sources; i++) {
         free(j->sources[i].path);
+        free(j->sources[i].csq_key);
+        free(j->sources[i].csq_format);
+    }
     free(j->sources);
+    for (size_t i = 0; i < j->n_warnings; i++)
+        free(j->warnings[i]);
+    free(j->warnings);
+    free(j->annotations);
+    free(j->csq_field);
+    free(j->csq_format);
     for (size_t i = 0; i < j->n_missing; i++)
         free(j->missing[i].name);
     free(j->missing);
@@ -107,6 +122,21 @@ bool sfl_job_add_missing(sfl_job_t *j, const char *name, uint64_t n)
     if (!(j->missing[j->n_missing].name = strdup(name)))
         return false;
     j->missing[j->n_missing++].count = n;
+    return true;
+}
+
+/* Adds a run-wide warning (each message once) and logs it. */
+bool sfl_job_add_warning(sfl_job_t *j, const char *msg)
+{
+    for (size_t i = 0; i < j->n_warnings; i++)
+        if (strcmp(j->warnings[i], msg) == 0)
+            return true;
+    if (!sfl_grow((void **)&j->warnings, &j->cap_warnings, j->n_warnings + 1,
+                  sizeof *j->warnings, 4) ||
+        !(j->warnings[j->n_warnings] = strdup(msg)))
+        return false;
+    j->n_warnings++;
+    sfl_logf(j->opt.log, j->opt.log_ud, SFL_LOG_WARNING, "%s", msg);
     return true;
 }
 
@@ -222,6 +252,29 @@ static bool commit(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_COLLECT
     return ok && sfl_sink_commit_int(sink, j->manifest, err);
 }
 
+/* Summary views of the consequence fields and the warnings. */
+static void summary_annotations(sfl_job_t *j)
+{
+    free(j->annotations);
+    j->annotations = calloc(j->n_sources + 1, sizeof *j->annotations);
+    size_t n = 0;
+    for (size_t i = 0; j->annotations && i < j->n_sources; i++) {
+        const sfl_source_record_t *s = &j->sources[i];
+        if (s->kind != SFL_SOURCE_VCF)
+            continue;
+        sfl_annotation_used_t *a = &j->annotations[n++];
+        a->source = s->path;
+        a->field = s->csq_key;
+        a->format = s->csq_format;
+        a->format_overridden = s->csq_overridden;
+        a->gnomad_v40_repair = s->v40_repaired;
+    }
+    j->summary.n_annotations = j->annotations ? n : 0;
+    j->summary.annotations = j->annotations;
+    j->summary.n_warnings = j->n_warnings;
+    j->summary.warnings = (const char *const *)j->warnings;
+}
+
 /* The summary's views of the missing-field counts, and the run's time. */
 static void finish_summary(sfl_job_t *j)
 {
@@ -238,6 +291,7 @@ static void finish_summary(sfl_job_t *j)
         j->summary.missing_names = j->missing_names;
         j->summary.missing_counts = j->missing_counts;
     }
+    summary_annotations(j);
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     j->summary.seconds = elapsed(&j->t0, &t1);

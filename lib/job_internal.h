@@ -22,6 +22,10 @@ typedef struct {
 struct sfl_job {
     sfl_options_t opt; /* resolved (options.c) */
     char *rejects_path;
+    char *csq_field, *csq_format; /* copies of the options' strings */
+    char **warnings;              /* run-wide warnings, each once */
+    size_t n_warnings, cap_warnings;
+    bool warned_v40;
     sfl_source_record_t *sources;
     size_t n_sources, cap_sources;
     bool ran;
@@ -31,6 +35,7 @@ struct sfl_job {
     size_t n_missing, cap_missing;
     const char **missing_names;   /* summary views of `missing` */
     uint64_t *missing_counts;
+    sfl_annotation_used_t *annotations; /* summary view, per VCF source */
 
     sfl_manifest_t *manifest;
     atomic_int cancelled;
@@ -62,5 +67,8 @@ void sfl_job_progress(sfl_job_t *j, uint64_t file_offset, bool force);
 
 /* job.c: counts `n` lines that lacked the expected field `name`. */
 bool sfl_job_add_missing(sfl_job_t *j, const char *name, uint64_t n);
+
+/* job.c: adds a run-wide warning (each message once) and logs it. */
+bool sfl_job_add_warning(sfl_job_t *j, const char *msg);
 
 #endif

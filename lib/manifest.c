@@ -378,6 +378,21 @@ const char *sfl_manifest_option(const sfl_manifest_t *m, const char *name)
 
 /* ---- assembling the manifest of a run ---------------------------------- */
 
+/* A VCF source's consequence field, Format and repair; its genome build
+ * when hemizygotes were computed. */
+static bool append_annotations(bson_t *e, const sfl_source_record_t *s)
+{
+    bool ok = true;
+    if (s->csq_key)
+        ok = bson_append_utf8(e, "csq_field", -1, s->csq_key, -1) &&
+             bson_append_utf8(e, "csq_format", -1, s->csq_format, -1) &&
+             bson_append_bool(e, "csq_format_from_option", -1, s->csq_overridden) &&
+             bson_append_bool(e, "csq_gnomad_v40_repair", -1, s->v40_repaired);
+    if (ok && s->genome != SFL_GENOME_AUTO)
+        ok = bson_append_utf8(e, "genome", -1, sfl_genome_name(s->genome), -1);
+    return ok;
+}
+
 sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *err)
 {
     bson_t doc = BSON_INITIALIZER, tool, opts, arr;
@@ -400,6 +415,13 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
               bson_append_int64(&opts, "coverage_step", -1, in->opt->coverage_step) &&
               bson_append_int64(&opts, "max_errors", -1, (int64_t)in->opt->max_errors) &&
               bson_append_int64(&opts, "rejected_lines", -1, (int64_t)in->rejected_lines) &&
+              bson_append_utf8(&opts, "csq_field", -1,
+                               in->opt->csq_field ? in->opt->csq_field : "auto", -1) &&
+              bson_append_utf8(&opts, "csq_format", -1,
+                               in->opt->csq_format ? in->opt->csq_format : "header", -1) &&
+              bson_append_utf8(&opts, "vep_features", -1,
+                               sfl_vep_features_name(in->opt->vep_features), -1) &&
+              bson_append_utf8(&opts, "genome", -1, sfl_genome_name(in->opt->genome), -1) &&
               bson_append_document_end(&doc, &opts) &&
               bson_append_array_begin(&doc, "sources", -1, &arr);
     for (size_t i = 0; ok && i < in->n_sources; i++) {
@@ -417,6 +439,7 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
              bson_append_int64(&e, "records", -1, (int64_t)s->records) &&
              (s->kind != SFL_SOURCE_VCF ||
               bson_append_utf8(&e, "style", -1, sfl_style_name(s->style), -1)) &&
+             (s->kind != SFL_SOURCE_VCF || append_annotations(&e, s)) &&
              bson_append_document_end(&arr, &e);
     }
     ok = ok && bson_append_array_end(&doc, &arr) &&

@@ -19,6 +19,10 @@ typedef struct {
     uint64_t records;  /* data lines read */
     time_t mtime;
     sfl_style_t style; /* resolved from the header (VCF) */
+    /* VCF: the consequence field read (summary and manifest) */
+    char *csq_key, *csq_format;
+    bool csq_overridden, v40_repaired;
+    sfl_genome_t genome; /* when hemizygotes were computed */
 } sfl_source_record_t;
 
 /* Everything a run's manifest says. All borrowed. */

@@ -26,8 +26,10 @@ void sfl_options_init(sfl_options_t *o)
 }
 
 /* The words of the command line and the manifest, indexed by enum value. */
-static const char *const style_names[] = {"auto", "exac", "swegen", "gnomad"};
+static const char *const style_names[] = {"auto", "exac", "swegen", "gnomad", "gnomad2"};
 static const char *const hist_names[] = {"pairs", "columns", "none"};
+static const char *const vep_names[] = {"all", "enst"};
+static const char *const genome_names[] = {"auto", "GRCh37", "GRCh38"};
 #define N_NAMES(a) ((int)(sizeof(a) / sizeof *(a)))
 
 static const char *name_of(const char *const *names, int n, int value)
@@ -72,6 +74,34 @@ bool sfl_histograms_parse(const char *name, sfl_histograms_t *out)
     return true;
 }
 
+const char *sfl_vep_features_name(sfl_vep_features_t v)
+{
+    return name_of(vep_names, N_NAMES(vep_names), (int)v);
+}
+
+bool sfl_vep_features_parse(const char *name, sfl_vep_features_t *out)
+{
+    int i = name_index(vep_names, N_NAMES(vep_names), name);
+    if (i < 0 || !out)
+        return false;
+    *out = (sfl_vep_features_t)i;
+    return true;
+}
+
+const char *sfl_genome_name(sfl_genome_t g)
+{
+    return name_of(genome_names, N_NAMES(genome_names), (int)g);
+}
+
+bool sfl_genome_parse(const char *name, sfl_genome_t *out)
+{
+    int i = name_index(genome_names, N_NAMES(genome_names), name);
+    if (i < 0 || !out)
+        return false;
+    *out = (sfl_genome_t)i;
+    return true;
+}
+
 bool sfl_options_resolve(const sfl_options_t *in, sfl_options_t *out, sfl_error_t *err)
 {
     sfl_options_t o;
@@ -91,9 +121,10 @@ bool sfl_options_resolve(const sfl_options_t *in, sfl_options_t *out, sfl_error_
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         o.threads = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
     }
-    if ((unsigned)o.style > SFL_STYLE_GNOMAD || (unsigned)o.histograms > SFL_HIST_NONE)
+    if ((unsigned)o.style > SFL_STYLE_GNOMAD2 || (unsigned)o.histograms > SFL_HIST_NONE ||
+        (unsigned)o.vep_features > SFL_VEP_ENST || (unsigned)o.genome > SFL_GENOME_GRCH38)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                             "unknown style or histograms value");
+                             "unknown style, histograms, vep_features or genome value");
     if (o.coverage_step == 0)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "coverage step must be at least 1");

@@ -278,6 +278,52 @@ static uint32_t check_doc_size(const run_t *r, const sfl_batch_int_t *b,
     return SFL_OK;
 }
 
+/* The summary counts what the accepted lines hold: the batch's totals
+ * cover every line the parser accepted, so take back what the lines that
+ * the ordered stage refused added (a line the parser refused holds none). */
+static bool count_accepted(run_t *r, sfl_batch_int_t *b)
+{
+    sfl_job_t *j = r->job;
+    sfl_summary_t *s = &j->summary;
+    uint64_t no_alt = b->no_alt, thinned = b->thinned, unmatched = b->csq_unmatched,
+             non_finite = b->non_finite;
+    for (size_t i = 0; i < b->n_lines; i++) {
+        const sfl_linerec_t *rec = &b->lines[i];
+        if (rec->code != SFL_OK) {
+            no_alt -= rec->no_alt;
+            thinned -= rec->thinned;
+            unmatched -= rec->csq_unmatched;
+            non_finite -= rec->non_finite;
+            for (uint32_t m = 0; b->missing && m < rec->miss_n; m++)
+                b->missing[b->miss[rec->miss_off + m]]--;
+            continue;
+        }
+        if (rec->csq_repaired) {
+            sfl_source_record_t *src = &j->sources[r->src->index];
+            src->v40_repaired = true;
+            if (!j->warned_v40) {
+                char msg[1024];
+                snprintf(msg, sizeof msg,
+                         "%s: line %llu: the header's %s Format is gnomAD v4.0's (46 fields) "
+                         "but the entries have 48: read with SIFT|PolyPhen after SOURCE, as "
+                         "gnomAD v4.1 names them (recorded in the manifest)",
+                         src->path, (unsigned long long)rec->line, r->src->vschema->csq_key);
+                j->warned_v40 = true;
+                if (!sfl_job_add_warning(j, msg))
+                    return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+            }
+        }
+    }
+    s->no_alt_sites += no_alt;
+    s->coverage_thinned += thinned;
+    s->csq_unmatched += unmatched;
+    s->non_finite += non_finite;
+    for (int i = 0; b->missing && i < b->n_missing; i++)
+        if (b->missing[i] && !sfl_job_add_missing(j, r->src->vschema->slot_key[i], b->missing[i]))
+            return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    return true;
+}
+
 static bool consume(run_t *r, sfl_batch_int_t *b)
 {
     sfl_job_t *j = r->job;
@@ -286,16 +332,8 @@ static bool consume(run_t *r, sfl_batch_int_t *b)
                              "out of memory while converting %s", r->src->path);
     sfl_summary_t *s = &j->summary;
     s->records_read += b->records;
-    s->no_alt_sites += b->no_alt;
     s->blank_lines += b->blank;
-    s->coverage_thinned += b->thinned;
-    s->csq_unmatched += b->csq_unmatched;
-    s->non_finite += b->non_finite;
     j->sources[r->src->index].records += b->records;
-    for (int i = 0; b->missing && i < b->n_missing; i++)
-        if (b->missing[i] &&
-            !sfl_job_add_missing(j, r->src->vschema->slot_key[i], b->missing[i]))
-            return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
 
     for (size_t i = 0; i < b->n_lines; i++) {
         sfl_linerec_t *rec = &b->lines[i];
@@ -318,6 +356,8 @@ static bool consume(run_t *r, sfl_batch_int_t *b)
         if (code != SFL_OK && !reject_line(r, b, rec, code, msg))
             return false;
     }
+    if (!count_accepted(r, b))
+        return false;
     if (b->n_docs > j->cap_docs) {
         sfl_doc_t *d = realloc(j->docs, b->n_docs * sizeof *d);
         if (!d)
@@ -391,6 +431,40 @@ static bool drain(run_t *r, hts_tpool_process *q, drain_t how)
 
 /* ---- opening a source ---------------------------------------------------- */
 
+/* Which consequence field a VCF is read with, for the summary and the
+ * manifest; a VCF without one is a warning, not silence. */
+static bool note_annotations(sfl_job_t *j, sfl_source_record_t *src, const sfl_vcf_schema_t *vs,
+                             sfl_error_t *err)
+{
+    src->csq_overridden = vs->csq_overridden;
+    src->genome = vs->hemi_nonpar ? vs->build.genome : SFL_GENOME_AUTO;
+    if ((vs->csq_key && !(src->csq_key = strdup(vs->csq_key))) ||
+        (vs->csq_format && !(src->csq_format = strdup(vs->csq_format))))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    if (vs->csq_declared) {
+        job_log(j, SFL_LOG_INFO, "%s: consequence annotations from INFO %s (%d fields%s)",
+                src->path, vs->csq_key, vs->csq[0].n_fields,
+                vs->csq_overridden ? ", Format from --csq-format" : "");
+        return true;
+    }
+    if (j->opt.csq_format)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "%s: --csq-format was given but the header declares no consequence "
+                             "field (CSQ, or one described as \"Consequence annotations from "
+                             "Ensembl VEP\"); name it with --csq-field",
+                             src->path);
+    char msg[1024];
+    snprintf(msg, sizeof msg,
+             "%s: the header declares no consequence annotations (no INFO CSQ and none "
+             "described as \"Consequence annotations from Ensembl VEP. Format: ...\"): "
+             "vep_annotations, genes and transcripts will be empty (--csq-field names the field)",
+             src->path);
+    if (!sfl_job_add_warning(j, msg))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    return true;
+}
+
+
 static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd, sfl_error_t *err)
 {
     sfl_source_record_t *src = &j->sources[index];
@@ -428,6 +502,10 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
         return NULL;
     }
     src->style = s->vschema->style;
+    if (!note_annotations(j, src, s->vschema, err)) {
+        source_ctx_destroy(s);
+        return NULL;
+    }
     job_log(j, SFL_LOG_INFO, "%s: dataset style %s, %d population%s%s", src->path,
             sfl_style_name(s->vschema->style), s->vschema->n_pops,
             s->vschema->n_pops == 1 ? "" : "s", s->vschema->csq_declared ? ", CSQ" : "");
