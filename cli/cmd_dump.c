@@ -92,14 +92,11 @@ int cmd_dump(int argc, char **argv)
         return rc;
     }
     sfl_error_t err;
-    sfl_sink_t *sink = dry     ? sfl_sink_null_new()
-                       : jsonl ? sfl_sink_jsonl_new(stdout)
+    sfl_sink_t *sink = dry     ? sfl_sink_null_new(&err)
+                       : jsonl ? sfl_sink_jsonl_new(stdout, &err)
                                : sfl_sink_dump_new(out, db, &err);
     if (!sink) {
-        if (!dry && !jsonl)
-            cli_print_error(&err);
-        else
-            cli_error("out of memory");
+        cli_print_error(&err);
         cli_catch_signals(NULL);
         sfl_job_destroy(job);
         cli_convert_free(&c);

@@ -14,9 +14,10 @@ static void usage(FILE *f)
             "       %s verify --uri URI --db NAME [--manifest FILE] [--sources] [--json]\n"
             "\n"
             "Recomputes each collection's document count and digest from the dump folder\n"
-            "(DIR/NAME, or DIR itself when it holds the .bson files) and compares them with\n"
-            "the manifest (default: manifest.json in that folder). With --sources, re-hashes\n"
-            "every source file too. Exits 0 only when everything matches.\n"
+            "(DIR/NAME; without --db, DIR itself when it holds the dump, else the one folder\n"
+            "in DIR that does) and compares them with the manifest (default: manifest.json\n"
+            "in that folder). With --sources, re-hashes every source file too. Exits 0 only\n"
+            "when everything matches; 3 when DIR holds no dump of that manifest.\n"
             "\n"
             "  --dump DIR            the dump (the --out folder of `dump`)\n"
             "  --db NAME             the database name inside DIR\n"
@@ -75,23 +76,13 @@ int cmd_verify(int argc, char **argv)
         cli_error("give --dump DIR (or --uri URI --db NAME)");
         return EXIT_USAGE;
     }
-    char dir[4096];
-    if (db)
-        snprintf(dir, sizeof dir, "%s/%s", dump, db);
-    else
-        snprintf(dir, sizeof dir, "%s", dump);
-    char mpath[4200];
-    if (!manifest) {
-        snprintf(mpath, sizeof mpath, "%s/manifest.json", dir);
-        manifest = mpath;
-    }
     sfl_error_t err;
-    sfl_manifest_t *m = sfl_manifest_read_file(manifest, &err);
-    if (!m) {
+    sfl_manifest_t *m = NULL; /* NULL: the dump's own manifest.json */
+    if (manifest && !(m = sfl_manifest_read_file(manifest, &err))) {
         cli_print_error(&err);
         return cli_exit_code(&err);
     }
-    sfl_verify_report_t *r = sfl_verify_dump(m, dir, sources, &err);
+    sfl_verify_report_t *r = sfl_verify_dump(m, dump, db, sources, &err);
     if (!r) {
         cli_print_error(&err);
         sfl_manifest_destroy(m);

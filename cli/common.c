@@ -171,6 +171,17 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
     if (s->unterminated_lines)
         fprintf(stderr, "  last lines without a newline (file cut?): %llu\n",
                 (unsigned long long)s->unterminated_lines);
+    for (size_t i = 0; i < s->n_annotations; i++) {
+        const sfl_annotation_used_t *a = &s->annotations[i];
+        if (a->field)
+            fprintf(stderr, "  consequence field of %s: %s, Format %s%s%s\n", a->source, a->field,
+                    a->format, a->format_overridden ? " (from --csq-format)" : "",
+                    a->gnomad_v40_repair ? " (gnomAD v4.0 entries: SIFT|PolyPhen added)" : "");
+        else
+            fprintf(stderr, "  consequence field of %s: none\n", a->source);
+    }
+    for (size_t i = 0; i < s->n_warnings; i++)
+        fprintf(stderr, "  warning: %s\n", s->warnings[i]);
 }
 
 void cli_print_verify(const sfl_verify_report_t *r)
@@ -190,8 +201,8 @@ void cli_print_verify(const sfl_verify_report_t *r)
         printf("source     %s: %s", it->name, sfl_verify_status_name(it->status));
         if (it->status == SFL_VERIFY_CHANGED)
             printf(" (expected %llu bytes xxh3 %s, found %llu bytes xxh3 %s)",
-                   (unsigned long long)it->expected_count, it->expected_digest,
-                   (unsigned long long)it->actual_count, it->actual_digest);
+                   (unsigned long long)it->expected_size, it->expected_digest,
+                   (unsigned long long)it->actual_size, it->actual_digest);
         printf("\n");
     }
     printf("%s\n", sfl_verify_report_ok(r) ? "verify: OK" : "verify: FAILED");

@@ -14,29 +14,31 @@ void cli_convert_init(cli_convert_t *c)
 void cli_convert_free(cli_convert_t *c)
 {
     cli_catch_signals(NULL);
-    free(c->vcf);
-    free(c->cov);
+    free(c->sources);
 }
 
-static bool push(const char ***a, size_t *n, const char *v)
+static int add_source(cli_convert_t *c, sfl_source_kind_t kind, const char *path)
 {
-    const char **q = realloc(*a, (*n + 1) * sizeof *q);
-    if (!q)
-        return false;
-    q[(*n)++] = v;
-    *a = q;
-    return true;
+    cli_source_t *q = realloc(c->sources, (c->n_sources + 1) * sizeof *q);
+    if (!q) {
+        cli_error("out of memory");
+        return -1;
+    }
+    q[c->n_sources].kind = kind;
+    q[c->n_sources++].path = path;
+    c->sources = q;
+    return 1;
 }
 
 int cli_convert_option(cli_convert_t *c, int id, const char *arg)
 {
     unsigned long long v;
     switch (id) {
-    case 1000: return push(&c->vcf, &c->n_vcf, arg) ? 1 : -1;
-    case 1001: return push(&c->cov, &c->n_cov, arg) ? 1 : -1;
+    case 1000: return add_source(c, SFL_SOURCE_VCF, arg);
+    case 1001: return add_source(c, SFL_SOURCE_COVERAGE, arg);
     case 1002:
         if (!sfl_style_parse(arg, &c->opt.style)) {
-            cli_error("--style must be auto, exac, swegen or gnomad, not '%s'", arg);
+            cli_error("--style must be auto, exac, swegen, gnomad or gnomad2, not '%s'", arg);
             return -1;
         }
         return 1;
@@ -73,11 +75,25 @@ int cli_convert_option(cli_convert_t *c, int id, const char *arg)
     case 1008: c->json = true; return 1;
     case 1009: c->quiet = true; return 1;
     case 1011: c->verbose = true; return 1;
-    case 1012: c->opt.allow_empty = true; return 1;
+    case 1016: c->opt.allow_empty = true; return 1;
     case 1010:
         if (!cli_parse_u64("--chunk-size", arg, &v))
             return -1;
         c->opt.chunk_bytes = (size_t)v;
+        return 1;
+    case 1012: c->opt.csq_field = arg; return 1;
+    case 1013: c->opt.csq_format = arg; return 1;
+    case 1014:
+        if (!sfl_vep_features_parse(arg, &c->opt.vep_features)) {
+            cli_error("--vep-features must be all or enst, not '%s'", arg);
+            return -1;
+        }
+        return 1;
+    case 1015:
+        if (!sfl_genome_parse(arg, &c->opt.genome)) {
+            cli_error("--genome must be GRCh37 or GRCh38, not '%s'", arg);
+            return -1;
+        }
         return 1;
     default: return 0;
     }
@@ -113,7 +129,7 @@ void cli_catch_signals(sfl_job_t *job)
 
 sfl_job_t *cli_convert_job(cli_convert_t *c, int *exit_code)
 {
-    if (c->n_vcf == 0 && c->n_cov == 0) {
+    if (c->n_sources == 0) {
         cli_error("nothing to do: give at least one --vcf or --coverage file");
         *exit_code = EXIT_USAGE;
         return NULL;
@@ -127,10 +143,8 @@ sfl_job_t *cli_convert_job(cli_convert_t *c, int *exit_code)
     sfl_error_t err;
     sfl_job_t *job = sfl_job_new(&c->opt, &err);
     bool ok = job != NULL;
-    for (size_t i = 0; ok && i < c->n_vcf; i++)
-        ok = sfl_job_add_source(job, SFL_SOURCE_VCF, c->vcf[i], &err);
-    for (size_t i = 0; ok && i < c->n_cov; i++)
-        ok = sfl_job_add_source(job, SFL_SOURCE_COVERAGE, c->cov[i], &err);
+    for (size_t i = 0; ok && i < c->n_sources; i++)
+        ok = sfl_job_add_source(job, c->sources[i].kind, c->sources[i].path, &err);
     if (!ok) {
         cli_print_error(&err);
         *exit_code = cli_exit_code(&err);

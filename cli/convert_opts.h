@@ -7,12 +7,16 @@
 
 #include "cli.h"
 
+/* A source file as given on the command line. */
+typedef struct {
+    sfl_source_kind_t kind;
+    const char *path;
+} cli_source_t;
+
 typedef struct {
     sfl_options_t opt;
-    const char **vcf;
-    size_t n_vcf;
-    const char **cov;
-    size_t n_cov;
+    cli_source_t *sources; /* in the order given */
+    size_t n_sources;
     bool json;
     bool quiet;
     bool verbose;
@@ -27,12 +31,16 @@ typedef struct {
         {"threads", required_argument, NULL, 1005}, {"max-errors", required_argument, NULL, 1006}, \
         {"rejects", required_argument, NULL, 1007}, {"json", no_argument, NULL, 1008},            \
         {"quiet", no_argument, NULL, 1009}, {"chunk-size", required_argument, NULL, 1010},  \
-        {"verbose", no_argument, NULL, 1011}, {"allow-empty", no_argument, NULL, 1012}
+        {"verbose", no_argument, NULL, 1011}, {"csq-field", required_argument, NULL, 1012},     \
+        {"csq-format", required_argument, NULL, 1013},                                            \
+        {"vep-features", required_argument, NULL, 1014}, {"genome", required_argument, NULL, 1015}, \
+        {"allow-empty", no_argument, NULL, 1016}
 
 #define CLI_CONVERT_HELP                                                                          \
     "  --vcf FILE            a sites VCF (bgzipped or plain); repeat for more files\n"            \
     "  --coverage FILE       a coverage file (bgzipped or plain); repeat for more\n"              \
-    "  --style S             auto (default), exac, swegen or gnomad: INFO field names\n"          \
+    "                        (sources are read in the order given)\n"                            \
+    "  --style S             auto (default), exac, swegen, gnomad or gnomad2: INFO names\n"      \
     "  --histograms H        pairs (default, the browser's), columns or none\n"                   \
     "  --coverage-step N     keep only coverage rows whose pos is a multiple of N (1)\n"          \
     "  --threads N           parser threads (default: number of cores)\n"                         \
@@ -40,7 +48,14 @@ typedef struct {
     "  --rejects FILE        write skipped lines there, each after a '## reason' line\n"          \
     "  --json                print the summary as JSON on stdout\n"                               \
     "  --quiet               no warnings or progress on stderr\n"                                 \
-    "  --verbose             also informational messages (style detected, load phases)\n"    \
+    "  --verbose             also informational messages (style detected, load phases)\n"      \
+    "  --csq-field NAME      the INFO field of the VEP annotations (default: the one\n"          \
+    "                        described as VEP's consequence annotations, or CSQ)\n"              \
+    "  --csq-format 'A|B|..' its field names, instead of the header's Format list\n"            \
+    "  --vep-features F      all (default, SweFreq's browser) or enst (only Feature ENST*,\n"    \
+    "                        the ExAC browser's rule): entries kept in vep_annotations\n"        \
+    "  --genome G            GRCh37 or GRCh38 (default: from the ##contig lengths), for\n"       \
+    "                        gnomAD hemizygotes outside the pseudoautosomal regions\n"      \
     "  --allow-empty         accept a source with a header and no records\n"
 
 void cli_convert_init(cli_convert_t *c);

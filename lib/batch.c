@@ -19,6 +19,7 @@ void sfl_batch_destroy(sfl_batch_int_t *b)
     free(b->lines);
     free(b->msgs);
     free(b->missing);
+    free(b->miss);
     free(b);
 }
 
@@ -37,6 +38,21 @@ sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b)
     memset(r, 0, sizeof *r);
     r->first_doc = (uint32_t)b->n_docs;
     return r;
+}
+
+bool sfl_batch_line_missing(sfl_batch_int_t *b, sfl_linerec_t *rec, int slot)
+{
+    if (b->missing)
+        b->missing[slot]++;
+    if (!grow((void **)&b->miss, &b->cap_miss, b->n_miss + 1, sizeof *b->miss)) {
+        b->failed = true;
+        return false;
+    }
+    if (rec->miss_n == 0)
+        rec->miss_off = (uint32_t)b->n_miss;
+    b->miss[b->n_miss++] = (uint32_t)slot;
+    rec->miss_n++;
+    return true;
 }
 
 bool sfl_batch_record_doc(sfl_batch_int_t *b, size_t off, uint32_t len, uint32_t line_idx,
@@ -85,6 +101,12 @@ void sfl_batch_reject(sfl_batch_int_t *b, sfl_linerec_t *rec, uint32_t code, con
     if ((size_t)n >= sizeof tmp)
         n = sizeof tmp - 1;
     rec->code = code;
+    /* A refused line adds nothing to the summary's counts. */
+    for (uint32_t i = 0; b->missing && i < rec->miss_n; i++)
+        b->missing[b->miss[rec->miss_off + i]]--;
+    rec->miss_n = 0;
+    rec->csq_unmatched = rec->non_finite = 0;
+    rec->no_alt = rec->thinned = rec->csq_repaired = 0;
     if (!grow((void **)&b->msgs, &b->msgs_cap, b->msgs_len + (size_t)n + 1, 1)) {
         b->failed = true;
         rec->msg_off = 0;

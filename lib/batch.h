@@ -24,6 +24,11 @@ typedef struct {
     uint32_t first_doc, n_docs;
     uint32_t code;       /* SFL_OK, or why the parser rejected the line */
     uint32_t msg_off;    /* into batch->msgs when code != SFL_OK        */
+    /* What this line adds to the summary; counted only when the line is
+     * accepted (the ordered stage may still refuse it). */
+    uint32_t miss_off, miss_n; /* schema slots lacking: batch->miss[off..] */
+    uint32_t csq_unmatched, non_finite;
+    uint8_t no_alt, thinned, csq_repaired;
 } sfl_linerec_t;
 
 typedef struct {
@@ -57,6 +62,8 @@ typedef struct sfl_batch_int {
     uint64_t records, no_alt, blank, thinned, csq_unmatched, non_finite;
     uint64_t *missing;   /* per schema slot (VCF); NULL for coverage */
     int n_missing;
+    uint32_t *miss;      /* slots lacking, per line (sfl_linerec_t.miss_off) */
+    size_t n_miss, cap_miss;
 
     bool failed;         /* out of memory while parsing */
 } sfl_batch_int_t;
@@ -72,6 +79,9 @@ bool sfl_batch_add_doc(sfl_batch_int_t *b, const uint8_t *data, uint32_t len, ui
 /* Records a document already written at buf[off, off+len). */
 bool sfl_batch_record_doc(sfl_batch_int_t *b, size_t off, uint32_t len, uint32_t line_idx,
                           int64_t key_pos);
+/* Line `rec` lacks the field of schema slot `slot`: counted in
+ * b->missing and in the line's own list. False when out of memory. */
+bool sfl_batch_line_missing(sfl_batch_int_t *b, sfl_linerec_t *rec, int slot);
 /* Marks line `rec` as rejected with a printf-style message. */
 void sfl_batch_reject(sfl_batch_int_t *b, sfl_linerec_t *rec, uint32_t code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -1,5 +1,6 @@
-/* bson_util.h: the few BSON helpers every document builder shares.
- * Private to the library. */
+/* bson_util.h: libbson helpers for the BSON that is built with libbson
+ * (index specifications, indexes.c); the documents themselves are encoded
+ * by bson_enc.h. Private to the library. */
 #ifndef SFL_BSON_UTIL_H
 #define SFL_BSON_UTIL_H
 

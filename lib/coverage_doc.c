@@ -196,6 +196,7 @@ bool sfl_coverage_line_to_doc(sfl_coverage_worker_t *w, sfl_batch_int_t *b, cons
     /* Every row is checked; only then are rows off the step left out. */
     if (ok && pos % s->step != 0) {
         b->thinned++;
+        rec->thinned = 1;
         ok = !b->failed;
     } else if (ok) {
         sfl_enc_t enc = {b->buf, b->buf_len, b->buf_cap, false};
@@ -205,8 +206,10 @@ bool sfl_coverage_line_to_doc(sfl_coverage_worker_t *w, sfl_batch_int_t *b, cons
         sfl_enc_i64(&enc, "_id", 3, xpos);
         sfl_enc_i64(&enc, "xpos", 4, xpos);
         sfl_enc_int(&enc, "pos", 3, pos);
+        uint64_t nf0 = b->non_finite;
         for (int i = 0; i < s->n_metrics; i++)
             sfl_enc_num(&enc, s->names[i], s->name_len[i], v[i], &b->non_finite);
+        rec->non_finite = (uint32_t)(b->non_finite - nf0);
         sfl_enc_end(&enc, doc);
         b->buf = enc.p;
         b->buf_cap = enc.cap;

@@ -14,7 +14,11 @@
 #include "canonical.h"
 #include "swefreq/digest.h"
 
-void sfl_digest_init(sfl_digest_t *d) { memset(d, 0, sizeof *d); }
+void sfl_digest_init(sfl_digest_t *d)
+{
+    if (d)
+        memset(d, 0, sizeof *d);
+}
 
 static void add128(sfl_digest_t *d, uint64_t lo, uint64_t hi)
 {
@@ -25,6 +29,8 @@ static void add128(sfl_digest_t *d, uint64_t lo, uint64_t hi)
 
 void sfl_digest_add(sfl_digest_t *d, const uint8_t *bson, size_t len)
 {
+    if (!d || !bson)
+        return;
     XXH128_hash_t h = XXH3_128bits(bson, len);
     add128(d, h.low64, h.high64);
     d->count++;
@@ -33,6 +39,9 @@ void sfl_digest_add(sfl_digest_t *d, const uint8_t *bson, size_t len)
 
 bool sfl_digest_add_canonical(sfl_digest_t *d, const uint8_t *bson, size_t len, sfl_error_t *err)
 {
+    if (!d || !bson)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "sfl_digest_add_canonical: digest and document are required");
     uint8_t *canon = NULL;
     size_t clen = 0;
     if (!sfl_canonicalize(bson, len, &canon, &clen, err))
@@ -44,6 +53,8 @@ bool sfl_digest_add_canonical(sfl_digest_t *d, const uint8_t *bson, size_t len, 
 
 void sfl_digest_merge(sfl_digest_t *into, const sfl_digest_t *from)
 {
+    if (!into || !from)
+        return;
     add128(into, from->lo, from->hi);
     into->count += from->count;
     into->bytes += from->bytes;
@@ -51,12 +62,18 @@ void sfl_digest_merge(sfl_digest_t *into, const sfl_digest_t *from)
 
 void sfl_digest_hex(const sfl_digest_t *d, char out[33])
 {
+    if (!out)
+        return;
+    if (!d) {
+        out[0] = '\0';
+        return;
+    }
     snprintf(out, 33, "%016llx%016llx", (unsigned long long)d->hi, (unsigned long long)d->lo);
 }
 
 bool sfl_digest_from_hex(sfl_digest_t *d, const char *hex)
 {
-    if (!hex || strlen(hex) != 32)
+    if (!d || !hex || strlen(hex) != 32)
         return false;
     uint64_t v[2] = {0, 0};
     for (int i = 0; i < 32; i++) {
@@ -79,6 +96,9 @@ bool sfl_digest_from_hex(sfl_digest_t *d, const char *hex)
 
 bool sfl_hash_file(const char *path, char out_hex[33], uint64_t *out_size, sfl_error_t *err)
 {
+    if (!path || !out_hex)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "sfl_hash_file: path and output are required");
     FILE *f = fopen(path, "rb");
     if (!f)
         return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,

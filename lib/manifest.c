@@ -9,10 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "indexes.h"
 #include "json_pretty.h"
-#include "manifest_int.h"
+#include "manifest_internal.h"
+#include "swefreq/swefreq.h"
 
 typedef struct {
     char *name;
@@ -240,6 +243,10 @@ const bson_t *sfl_manifest_bson(const sfl_manifest_t *m) { return m->doc; }
 
 sfl_manifest_t *sfl_manifest_parse(const char *json, size_t len, sfl_error_t *err)
 {
+    if (!json) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_manifest_parse: no text");
+        return NULL;
+    }
     bson_error_t be;
     bson_t *doc = bson_new_from_json((const uint8_t *)json, (ssize_t)len, &be);
     if (!doc) {
@@ -254,6 +261,10 @@ sfl_manifest_t *sfl_manifest_parse(const char *json, size_t len, sfl_error_t *er
 
 sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
 {
+    if (!path) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_manifest_read_file: no path");
+        return NULL;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "%s: cannot open manifest: %s", path,
@@ -308,6 +319,8 @@ const char *sfl_manifest_dir(const sfl_manifest_t *m) { return m->dir; }
 
 char *sfl_manifest_to_json(const sfl_manifest_t *m)
 {
+    if (!m)
+        return NULL;
     char *compact = bson_as_relaxed_extended_json(m->doc, NULL);
     if (!compact)
         return NULL;
@@ -318,6 +331,9 @@ char *sfl_manifest_to_json(const sfl_manifest_t *m)
 
 bool sfl_manifest_write_file(const sfl_manifest_t *m, const char *path, sfl_error_t *err)
 {
+    if (!m || !path)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "sfl_manifest_write_file: manifest and path are required");
     char *json = sfl_manifest_to_json(m);
     if (!json)
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
@@ -349,28 +365,128 @@ bool sfl_manifest_write_file(const sfl_manifest_t *m, const char *path, sfl_erro
     return ok;
 }
 
-size_t sfl_manifest_n_sources(const sfl_manifest_t *m) { return m->n_sources; }
+size_t sfl_manifest_n_sources(const sfl_manifest_t *m) { return m ? m->n_sources : 0; }
 const sfl_manifest_source_t *sfl_manifest_source(const sfl_manifest_t *m, size_t i)
 {
-    return i < m->n_sources ? &m->sources[i] : NULL;
+    return m && i < m->n_sources ? &m->sources[i] : NULL;
 }
-size_t sfl_manifest_n_collections(const sfl_manifest_t *m) { return m->n_colls; }
+size_t sfl_manifest_n_collections(const sfl_manifest_t *m) { return m ? m->n_colls : 0; }
 const sfl_manifest_collection_t *sfl_manifest_collection(const sfl_manifest_t *m, size_t i)
 {
-    return i < m->n_colls ? &m->colls[i] : NULL;
+    return m && i < m->n_colls ? &m->colls[i] : NULL;
 }
 const sfl_manifest_collection_t *sfl_manifest_find_collection(const sfl_manifest_t *m,
                                                               const char *name)
 {
-    for (size_t i = 0; i < m->n_colls; i++)
+    for (size_t i = 0; m && name && i < m->n_colls; i++)
         if (strcmp(m->colls[i].name, name) == 0)
             return &m->colls[i];
     return NULL;
 }
 const char *sfl_manifest_option(const sfl_manifest_t *m, const char *name)
 {
-    for (size_t i = 0; i < m->n_options; i++)
+    for (size_t i = 0; m && name && i < m->n_options; i++)
         if (strcmp(m->options[i].name, name) == 0)
             return m->options[i].value;
     return NULL;
+}
+
+/* ---- assembling the manifest of a run ---------------------------------- */
+
+/* A VCF source's consequence field, Format and repair; its genome build
+ * when hemizygotes were computed. */
+static bool append_annotations(bson_t *e, const sfl_source_record_t *s)
+{
+    bool ok = true;
+    if (s->csq_key)
+        ok = bson_append_utf8(e, "csq_field", -1, s->csq_key, -1) &&
+             bson_append_utf8(e, "csq_format", -1, s->csq_format, -1) &&
+             bson_append_bool(e, "csq_format_from_option", -1, s->csq_overridden) &&
+             bson_append_bool(e, "csq_gnomad_v40_repair", -1, s->v40_repaired);
+    if (ok && s->genome != SFL_GENOME_AUTO)
+        ok = bson_append_utf8(e, "genome", -1, sfl_genome_name(s->genome), -1);
+    return ok;
+}
+
+sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *err)
+{
+    bson_t doc = BSON_INITIALIZER, tool, opts, arr;
+    char created[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    bool ok = bson_append_utf8(&doc, "format", -1, SFL_MANIFEST_FORMAT, -1) &&
+              bson_append_int32(&doc, "format_version", -1, SFL_MANIFEST_VERSION) &&
+              bson_append_document_begin(&doc, "tool", -1, &tool) &&
+              bson_append_utf8(&tool, "name", -1, "swefreq-load", -1) &&
+              bson_append_utf8(&tool, "version", -1, sfl_version(), -1) &&
+              bson_append_document_end(&doc, &tool) &&
+              bson_append_utf8(&doc, "created", -1, created, -1) &&
+              bson_append_document_begin(&doc, "options", -1, &opts) &&
+              bson_append_utf8(&opts, "style", -1, sfl_style_name(in->opt->style), -1) &&
+              bson_append_utf8(&opts, "histograms", -1, sfl_histograms_name(in->opt->histograms),
+                               -1) &&
+              bson_append_int64(&opts, "coverage_step", -1, in->opt->coverage_step) &&
+              bson_append_int64(&opts, "max_errors", -1, (int64_t)in->opt->max_errors) &&
+              bson_append_int64(&opts, "rejected_lines", -1, (int64_t)in->rejected_lines) &&
+              bson_append_utf8(&opts, "csq_field", -1,
+                               in->opt->csq_field ? in->opt->csq_field : "auto", -1) &&
+              bson_append_utf8(&opts, "csq_format", -1,
+                               in->opt->csq_format ? in->opt->csq_format : "header", -1) &&
+              bson_append_utf8(&opts, "vep_features", -1,
+                               sfl_vep_features_name(in->opt->vep_features), -1) &&
+              bson_append_utf8(&opts, "genome", -1, sfl_genome_name(in->opt->genome), -1) &&
+              bson_append_document_end(&doc, &opts) &&
+              bson_append_array_begin(&doc, "sources", -1, &arr);
+    for (size_t i = 0; ok && i < in->n_sources; i++) {
+        const sfl_source_record_t *s = &in->sources[i];
+        bson_t e;
+        const char *k;
+        char kb[16];
+        int kl = (int)bson_uint32_to_string((uint32_t)i, &k, kb, sizeof kb);
+        ok = bson_append_document_begin(&arr, k, kl, &e) &&
+             bson_append_utf8(&e, "path", -1, s->path, -1) &&
+             (!s->abs_path || bson_append_utf8(&e, "abs_path", -1, s->abs_path, -1)) &&
+             bson_append_utf8(&e, "kind", -1, s->kind == SFL_SOURCE_VCF ? "vcf" : "coverage",
+                              -1) &&
+             bson_append_int64(&e, "size", -1, (int64_t)s->size) &&
+             bson_append_utf8(&e, "xxh3_128", -1, s->hash, -1) &&
+             bson_append_int64(&e, "records", -1, (int64_t)s->records) &&
+             (s->kind != SFL_SOURCE_VCF ||
+              bson_append_utf8(&e, "style", -1, sfl_style_name(s->style), -1)) &&
+             (s->kind != SFL_SOURCE_VCF || append_annotations(&e, s)) &&
+             bson_append_document_end(&arr, &e);
+    }
+    ok = ok && bson_append_array_end(&doc, &arr) &&
+         bson_append_array_begin(&doc, "collections", -1, &arr);
+    uint32_t ci = 0;
+    for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
+        if (!in->used[c])
+            continue;
+        char hex[33];
+        sfl_digest_hex(&in->digests[c], hex);
+        bson_t e, idx;
+        const char *k;
+        char kb[16];
+        int kl = (int)bson_uint32_to_string(ci++, &k, kb, sizeof kb);
+        uint32_t ii = 0;
+        ok = bson_append_document_begin(&arr, k, kl, &e) &&
+             bson_append_utf8(&e, "name", -1, sfl_collection_name((sfl_collection_t)c), -1) &&
+             bson_append_int64(&e, "count", -1, (int64_t)in->digests[c].count) &&
+             bson_append_int64(&e, "bytes", -1, (int64_t)in->digests[c].bytes) &&
+             bson_append_utf8(&e, "digest", -1, hex, -1) &&
+             bson_append_array_begin(&e, "indexes", -1, &idx) &&
+             sfl_append_index_specs(&idx, (sfl_collection_t)c, false, false, &ii) &&
+             bson_append_array_end(&e, &idx) && bson_append_document_end(&arr, &e);
+    }
+    ok = ok && bson_append_array_end(&doc, &arr);
+    if (!ok) {
+        bson_destroy(&doc);
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    sfl_manifest_t *m = sfl_manifest_from_bson(&doc, err);
+    bson_destroy(&doc);
+    return m;
 }

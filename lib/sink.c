@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sink_int.h"
+#include "sink_internal.h"
 
 typedef enum { ST_NEW, ST_OPEN, ST_DONE } state_t;
 
@@ -98,10 +98,10 @@ static bool null_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
     return true;
 }
 
-sfl_sink_t *sfl_sink_null_new(void)
+sfl_sink_t *sfl_sink_null_new(sfl_error_t *err)
 {
     static const sfl_sink_ops_t ops = {sizeof(sfl_sink_ops_t), NULL, null_write, NULL, NULL, NULL};
-    return sfl_sink_new(&ops, NULL, NULL);
+    return sfl_sink_new(&ops, NULL, err);
 }
 
 /* ---- JSON lines ---- */
@@ -135,9 +135,13 @@ static bool jsonl_commit(void *ctx, const sfl_manifest_t *m, sfl_error_t *err)
     return true;
 }
 
-sfl_sink_t *sfl_sink_jsonl_new(FILE *out)
+sfl_sink_t *sfl_sink_jsonl_new(FILE *out, sfl_error_t *err)
 {
     static const sfl_sink_ops_t ops = {sizeof(sfl_sink_ops_t), NULL, jsonl_write, jsonl_commit,
                                        NULL, NULL};
-    return out ? sfl_sink_new(&ops, out, NULL) : NULL;
+    if (!out) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "a JSON-lines sink needs a stream");
+        return NULL;
+    }
+    return sfl_sink_new(&ops, out, err);
 }

@@ -33,8 +33,8 @@
 
 #include "indexes.h"
 #include "json_pretty.h"
-#include "manifest_int.h"
-#include "sink_int.h"
+#include "manifest_internal.h"
+#include "sink_internal.h"
 
 typedef struct {
     char *out; /* OUT */

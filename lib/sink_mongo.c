@@ -28,9 +28,9 @@
 #include "grow.h"
 #include "indexes.h"
 #include "log.h"
-#include "manifest_int.h"
+#include "manifest_internal.h"
 #include "mongo_util.h"
-#include "sink_int.h"
+#include "sink_internal.h"
 #include "swefreq/swefreq.h"
 
 typedef struct insert_job {
@@ -91,6 +91,8 @@ typedef struct {
 
 void sfl_mongo_options_init(sfl_mongo_options_t *o)
 {
+    if (!o)
+        return;
     memset(o, 0, sizeof *o);
     o->struct_size = sizeof *o;
     o->insert_threads = 2;

@@ -5,9 +5,40 @@
 
 #include "swefreq/swefreq.h"
 
+/* "annotations": the consequence field each VCF was read with;
+ * "warnings": the run-wide warnings. */
+static bool append_annotations(bson_t *d, const sfl_summary_t *s)
+{
+    bson_t arr, e;
+    char kb[16];
+    const char *k;
+    bool ok = bson_append_array_begin(d, "annotations", -1, &arr);
+    for (size_t i = 0; ok && i < s->n_annotations; i++) {
+        const sfl_annotation_used_t *a = &s->annotations[i];
+        size_t kl = bson_uint32_to_string((uint32_t)i, &k, kb, sizeof kb);
+        ok = bson_append_document_begin(&arr, k, (int)kl, &e) &&
+             bson_append_utf8(&e, "source", -1, a->source, -1) &&
+             (a->field ? bson_append_utf8(&e, "field", -1, a->field, -1)
+                       : bson_append_null(&e, "field", -1)) &&
+             (a->format ? bson_append_utf8(&e, "format", -1, a->format, -1)
+                        : bson_append_null(&e, "format", -1)) &&
+             bson_append_bool(&e, "format_from_option", -1, a->format_overridden) &&
+             bson_append_bool(&e, "gnomad_v40_repair", -1, a->gnomad_v40_repair) &&
+             bson_append_document_end(&arr, &e);
+    }
+    ok = ok && bson_append_array_end(d, &arr) && bson_append_array_begin(d, "warnings", -1, &arr);
+    for (size_t i = 0; ok && i < s->n_warnings; i++) {
+        size_t kl = bson_uint32_to_string((uint32_t)i, &k, kb, sizeof kb);
+        ok = bson_append_utf8(&arr, k, (int)kl, s->warnings[i], -1);
+    }
+    return ok && bson_append_array_end(d, &arr);
+}
+
 char *sfl_job_summary_json(const sfl_job_t *j)
 {
     const sfl_summary_t *s = sfl_job_summary(j);
+    if (!s)
+        return NULL;
     bson_t d = BSON_INITIALIZER, c, r, m;
     bool ok = bson_append_utf8(&d, "tool", -1, "swefreq-load", -1) &&
               bson_append_utf8(&d, "version", -1, sfl_version(), -1) &&
@@ -41,7 +72,8 @@ char *sfl_job_summary_json(const sfl_job_t *j)
     ok = ok && bson_append_document_end(&d, &m) &&
          bson_append_double(&d, "seconds", -1, s->seconds) &&
          bson_append_int32(&d, "threads", -1, s->threads) &&
-         bson_append_int64(&d, "unterminated_lines", -1, (int64_t)s->unterminated_lines);
+         bson_append_int64(&d, "unterminated_lines", -1, (int64_t)s->unterminated_lines) &&
+         append_annotations(&d, s);
     char *out = NULL;
     if (ok) {
         char *json = bson_as_relaxed_extended_json(&d, NULL);

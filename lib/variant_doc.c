@@ -56,7 +56,10 @@ struct sfl_vcf_worker {
     /* histograms: per entry (0 = all, 1.. = alleles) counts, n_mids each */
     ival_t *dp, *gq;
     size_t dp_cap, gq_cap;
-    /* CSQ entries: fields[e * n_fields + f], allele of entry e (0-based, -1 none) */
+    /* CSQ entries: fields[e * csq_stride + f], allele of entry e (0-based,
+     * -1 none); the layout that names the fields of this line's entries */
+    const sfl_csq_layout_t *lay;
+    size_t csq_stride;
     span_t *csq;
     size_t csq_cap;
     int *csq_allele;
@@ -275,33 +278,46 @@ static bool parse_hist(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *r
     return true;
 }
 
+/* Consequence entries are separated by ',' and their fields by '|'. A
+ * piece between two commas that has no '|' is not an entry of its own: it
+ * continues the previous entry's last field (gnomAD v4.0 writes raw commas
+ * inside LoF_info), so that field's span just runs on over the comma, and
+ * the value keeps its comma. Only then are the field counts checked.
+ * Returns false after rejecting the line (or when out of memory). */
 static bool parse_csq(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *rec,
                       const char *path, size_t n_alt)
 {
     const sfl_vcf_schema_t *s = w->s;
-    size_t nf = (size_t)s->csq_n_fields;
+    const sfl_csq_layout_t *l0 = &s->csq[0], *l1 = s->csq_v40_repair ? &s->csq[1] : NULL;
+    size_t nf0 = (size_t)l0->n_fields, nf1 = l1 ? (size_t)l1->n_fields : 0;
+    size_t stride = l1 && nf1 > nf0 ? nf1 : nf0;
     span_t v = w->val[SLOT_CSQ];
     const char *p = v.p, *end = v.p + v.len;
+    unsigned long long ln = (unsigned long long)rec->line;
     w->n_csq = 0;
+    w->lay = l0;
+    w->csq_stride = stride;
     if (v.len == 0 || (v.len == 1 && v.p[0] == '.'))
         return true;
+    /* Cut entries and fields; csq_allele[e] holds entry e's field count
+     * until the layout is known. */
     for (;;) {
         const char *c = memchr(p, ',', (size_t)(end - p));
         const char *e = c ? c : end;
         size_t ei = w->n_csq;
-        if (!reserve((void **)&w->csq, &w->csq_cap, (ei + 1) * nf, sizeof *w->csq) ||
+        if (!reserve((void **)&w->csq, &w->csq_cap, (ei + 1) * stride, sizeof *w->csq) ||
             !reserve((void **)&w->csq_allele, &w->csq_allele_cap, ei + 1, sizeof(int))) {
             b->failed = true;
             return false;
         }
-        span_t *f = &w->csq[ei * nf];
+        span_t *f = &w->csq[ei * stride];
         size_t k = 0;
         const char *q = p;
         /* CSQ fields are short (a few bytes each): a plain scan beats one
          * memchr call per field. */
         for (const char *x = p;; x++) {
             if (x == e || *x == '|') {
-                if (k < nf) {
+                if (k < stride) {
                     f[k].p = q;
                     f[k].len = (uint32_t)(x - q);
                 }
@@ -311,30 +327,69 @@ static bool parse_csq(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *re
                 q = x + 1;
             }
         }
-        if (k != nf) {
+        if (k == 1 && ei > 0 && stride > 1) {
+            int pk = w->csq_allele[ei - 1];
+            if (pk >= 1 && (size_t)pk <= stride) {
+                span_t *last = &w->csq[(ei - 1) * stride + (size_t)pk - 1];
+                last->len = (uint32_t)(e - last->p);
+            }
+        } else {
+            w->csq_allele[ei] = k > (size_t)INT32_MAX ? INT32_MAX : (int)k;
+            w->n_csq++;
+        }
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    /* Field counts: the Format's, or for gnomAD v4.0's header every entry
+     * with SIFT|PolyPhen added. */
+    size_t n0 = 0, n1 = 0;
+    for (size_t ei = 0; ei < w->n_csq; ei++) {
+        size_t k = (size_t)w->csq_allele[ei];
+        if (k == nf0) {
+            n0++;
+        } else if (l1 && k == nf1) {
+            n1++;
+        } else {
             sfl_batch_reject(b, rec, SFL_E_LINE,
-                             "%s: line %llu: CSQ entry %zu has %zu fields but the header's CSQ "
-                             "Format lists %zu",
-                             path, (unsigned long long)rec->line, ei + 1, k, nf);
+                             "%s: line %llu: %s entry %zu has %zu fields but %s lists %zu%s",
+                             path, ln, s->csq_key, ei + 1, k,
+                             s->csq_overridden ? "--csq-format" : "the header's Format", nf0,
+                             l1 ? " (and gnomAD v4.0's entries have 48)" : "");
             return false;
         }
+    }
+    if (n0 && n1) {
+        sfl_batch_reject(b, rec, SFL_E_LINE,
+                         "%s: line %llu: %s entries have %zu and %zu fields on one line (the "
+                         "header's gnomAD v4.0 Format lists %zu; its entries have %zu)",
+                         path, ln, s->csq_key, nf0, nf1, nf0, nf1);
+        return false;
+    }
+    if (n1) {
+        w->lay = l1;
+        rec->csq_repaired = 1;
+    }
+    const sfl_csq_layout_t *l = w->lay;
+    for (size_t ei = 0; ei < w->n_csq; ei++) {
+        const span_t *f = &w->csq[ei * stride];
         int allele = -1;
-        if (s->csq_allele_num >= 0) {
-            span_t an = f[s->csq_allele_num];
+        if (l->allele_num >= 0) {
+            span_t an = f[l->allele_num];
             int64_t num;
             if (!sfl_parse_int64(an.p, an.len, &num) || num < 1 || (uint64_t)num > n_alt) {
                 char shown[64];
                 show(shown, sizeof shown, an.p, an.len);
                 sfl_batch_reject(b, rec, SFL_E_LINE,
-                                 "%s: line %llu: CSQ entry %zu has ALLELE_NUM '%s' but the line "
+                                 "%s: line %llu: %s entry %zu has ALLELE_NUM '%s' but the line "
                                  "has %zu ALT allele%s",
-                                 path, (unsigned long long)rec->line, ei + 1, shown, n_alt,
+                                 path, ln, s->csq_key, ei + 1, shown, n_alt,
                                  n_alt == 1 ? "" : "s");
                 return false;
             }
             allele = (int)num - 1;
         } else {
-            span_t a = f[s->csq_allele];
+            span_t a = f[l->allele];
             for (size_t i = 0; i < n_alt; i++) {
                 if (a.len == w->vep_len[i] && memcmp(a.p, w->vep + w->vep_off[i], a.len) == 0) {
                     allele = (int)i;
@@ -342,13 +397,9 @@ static bool parse_csq(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *re
                 }
             }
             if (allele < 0)
-                b->csq_unmatched++;
+                rec->csq_unmatched++;
         }
         w->csq_allele[ei] = allele;
-        w->n_csq++;
-        if (!c)
-            break;
-        p = c + 1;
     }
     return true;
 }
@@ -360,8 +411,8 @@ static bool parse_csq(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *re
 static bool enc_distinct(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, size_t klen, int fi,
                          int ai)
 {
-    const sfl_vcf_schema_t *s = w->s;
-    size_t nf = (size_t)s->csq_n_fields;
+    const sfl_csq_layout_t *l = w->lay;
+    size_t nf = w->csq_stride;
     size_t arr = sfl_enc_begin(e, 0x04, key, klen);
     size_t n_seen = 0;
     if (fi >= 0) {
@@ -371,8 +422,8 @@ static bool enc_distinct(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, siz
             if (w->csq_allele[en] != ai)
                 continue;
             const span_t *f = &w->csq[en * nf];
-            if (s->csq_feature_type >= 0) {
-                span_t ft = f[s->csq_feature_type];
+            if (l->feature_type >= 0) {
+                span_t ft = f[l->feature_type];
                 if (ft.len != 10 || memcmp(ft.p, "Transcript", 10) != 0)
                     continue;
             }
@@ -471,6 +522,7 @@ static void enc_hist(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, size_t 
 
 typedef struct {
     span_t chrom, id, ref, qual, filter;
+    bool nonpar; /* gnomAD hemizygotes: on X or Y outside the PARs */
     int code;
     int64_t pos;
     size_t n_alt;
@@ -541,9 +593,10 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const line_t *L, 
         sfl_enc_int(e, KEY("hom_count"), h->v);
     else
         sfl_enc_null(e, KEY("hom_count"));
-    if (has(w, SLOT_HEMI)) {
+    bool hemi = s->hemi_nonpar ? L->nonpar : has(w, SLOT_HEMI);
+    if (hemi) {
         h = &w->ints[(size_t)SLOT_HEMI * w->cap_alts + ai];
-        if (h->ok)
+        if (has(w, SLOT_HEMI) && h->ok)
             sfl_enc_int(e, KEY("hemi_count"), h->v);
         else
             sfl_enc_null(e, KEY("hemi_count"));
@@ -551,7 +604,10 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const line_t *L, 
     enc_pop_object(w, e, KEY("pop_acs"), POP_AC, ai, true);
     enc_pop_object(w, e, KEY("pop_ans"), POP_AN, ai, false);
     enc_pop_object(w, e, KEY("pop_homs"), POP_HOM, ai, true);
-    if (s->hemi_pops) {
+    if (s->hemi_nonpar) {
+        if (L->nonpar)
+            enc_pop_object(w, e, KEY("pop_hemis"), POP_HEMI, ai, true);
+    } else if (s->hemi_pops) {
         bool any = false;
         for (int p = 0; p < s->n_pops && !any; p++)
             any = has(w, SLOT_POP0 + 4 * p + POP_HEMI);
@@ -572,20 +628,25 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const line_t *L, 
     }
     arr = sfl_enc_begin(e, 0x04, KEY("vep_annotations"));
     uint32_t n = 0;
-    size_t nf = (size_t)s->csq_n_fields;
+    const sfl_csq_layout_t *l = w->lay;
+    size_t nf = l ? (size_t)l->n_fields : 0;
+    bool enst = s->vep_features == SFL_VEP_ENST;
     for (size_t en = 0; en < w->n_csq; en++) {
         if (w->csq_allele[en] != (int)ai)
             continue;
+        const span_t *f = &w->csq[en * w->csq_stride];
+        if (enst && (f[l->feature].len < 4 || memcmp(f[l->feature].p, "ENST", 4) != 0))
+            continue;
         const char *k = sfl_enc_idx(n++, &kl, kb);
         size_t ann = sfl_enc_begin(e, 0x03, k, kl);
-        const span_t *f = &w->csq[en * nf];
         for (size_t fi = 0; fi < nf; fi++)
-            sfl_enc_str(e, s->csq_fields[fi], s->csq_field_len[fi], f[fi].p, f[fi].len);
+            sfl_enc_str(e, l->fields[fi], l->field_len[fi], f[fi].p, f[fi].len);
         sfl_enc_end(e, ann);
     }
     sfl_enc_end(e, arr);
-    bool ok = enc_distinct(w, e, KEY("genes"), s->csq_gene, (int)ai) &&
-              enc_distinct(w, e, KEY("transcripts"), s->csq_feature, (int)ai);
+    /* genes and transcripts from every entry, whatever the scope. */
+    bool ok = enc_distinct(w, e, KEY("genes"), l ? l->gene : -1, (int)ai) &&
+              enc_distinct(w, e, KEY("transcripts"), l ? l->feature : -1, (int)ai);
     sfl_enc_end(e, doc);
     b->buf = enc.p;
     b->buf_cap = enc.cap;
@@ -682,6 +743,7 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
     }
     rec->contig = L.code;
     rec->pos = L.pos;
+    L.nonpar = s->hemi_nonpar && sfl_build_nonpar(&s->build, L.code, L.pos);
     if (L.ref.len == 0) {
         sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: REF is empty", path, ln);
         return !b->failed;
@@ -689,6 +751,7 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
     span_t altcol = col[4];
     if (altcol.len == 1 && altcol.p[0] == '.') {
         b->no_alt++;
+        rec->no_alt = 1;
         return true;
     }
     /* ALT alleles. */
@@ -748,8 +811,9 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
     if (has(w, SLOT_CSQ) && !s->csq_declared) {
         sfl_batch_reject(b, rec, SFL_E_LINE,
                          "%s: line %llu: INFO has CSQ values but the header has no "
-                         "##INFO=<ID=CSQ,...,Description=\"...Format: ...\"> line to name their "
-                         "fields",
+                         "##INFO=<ID=CSQ,...,Description=\"...Format: ...\"> line (nor another "
+                         "field described as \"Consequence annotations from Ensembl VEP. "
+                         "Format: ...\") to name their fields",
                          path, ln);
         return !b->failed;
     }
@@ -777,9 +841,17 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
         }
         if (!s->slot_key[slot])
             continue;
+        bool expected = s->slot_expected[slot];
+        if (s->hemi_nonpar &&
+            (slot == SLOT_HEMI || (slot >= SLOT_POP0 && (slot - SLOT_POP0) % 4 == POP_HEMI))) {
+            /* gnomAD's XY counts are hemizygotes only outside the PARs. */
+            if (!L.nonpar)
+                continue;
+            expected = s->slot_declared[slot];
+        }
         if (!has(w, slot)) {
-            if (s->slot_expected[slot] && b->missing)
-                b->missing[slot]++;
+            if (expected && !sfl_batch_line_missing(b, rec, slot))
+                return false;
             continue;
         }
         ival_t *row = &w->ints[(size_t)slot * w->cap_alts];
@@ -810,8 +882,8 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
             w->stamp[hs] = 0;
     if (s->slot_expected[SLOT_DP_HIST]) {
         if (!has(w, SLOT_DP_HIST)) {
-            if (b->missing)
-                b->missing[SLOT_DP_HIST]++;
+            if (!sfl_batch_line_missing(b, rec, SLOT_DP_HIST))
+                return false;
         } else if (!parse_hist(w, b, rec, path, SLOT_DP_HIST, n_alt, s->dp_n_mids, &w->dp,
                                &w->dp_cap)) {
             return !b->failed;
@@ -819,8 +891,8 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
     }
     if (s->slot_expected[SLOT_GQ_HIST]) {
         if (!has(w, SLOT_GQ_HIST)) {
-            if (b->missing)
-                b->missing[SLOT_GQ_HIST]++;
+            if (!sfl_batch_line_missing(b, rec, SLOT_GQ_HIST))
+                return false;
         } else if (!parse_hist(w, b, rec, path, SLOT_GQ_HIST, n_alt, s->gq_n_mids, &w->gq,
                                &w->gq_cap)) {
             return !b->failed;
@@ -862,11 +934,12 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
     /* CSQ. */
     if (s->csq_declared) {
         if (!has(w, SLOT_CSQ)) {
-            if (b->missing)
-                b->missing[SLOT_CSQ]++;
+            if (!sfl_batch_line_missing(b, rec, SLOT_CSQ))
+                return false;
             w->n_csq = 0;
+            w->lay = &s->csq[0];
         } else {
-            if (s->csq_allele_num < 0) {
+            if (s->csq[0].allele_num < 0) {
                 /* VEP spellings of the ALTs, for matching on Allele. */
                 const char *ap[64];
                 size_t al[64];
@@ -899,10 +972,14 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
         }
     } else {
         w->n_csq = 0;
+        w->lay = NULL;
     }
 
+    b->csq_unmatched += rec->csq_unmatched;
+    uint64_t nf0 = b->non_finite;
     for (size_t i = 0; i < n_alt; i++)
         if (!build_doc(w, b, &L, i, line_idx))
             return false;
+    rec->non_finite = (uint32_t)(b->non_finite - nf0);
     return true;
 }

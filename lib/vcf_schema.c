@@ -4,7 +4,10 @@
  * the INFO keys of each role and the population key patterns. Everything
  * else in this file resolves that table against one header: which keys are
  * declared, which populations exist (AC_<POP> and AN_<POP> both declared),
- * the CSQ "Format:" field list and the DP_HIST/GQ_HIST "Mids:".
+ * which INFO field holds the consequence annotations (found by its
+ * Description, not its name) and its "Format:" field list, the genome
+ * build (for gnomAD's hemizygotes outside the PARs) and the
+ * DP_HIST/GQ_HIST "Mids:".
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 
 #include "bson_enc.h"
+#include "log.h"
 #include "numparse.h"
 #include "vcf_schema.h"
 
@@ -25,25 +29,75 @@ typedef struct {
     const char *pop_ac, *pop_an, *pop_hom, *pop_hemi; /* prefixes; NULL = none */
     bool adj0_filter;
     bool exclude_underscore; /* a suffix with '_' is not a population */
-    const char *not_pops[12];
+    /* gnomAD: hemizygotes are the XY (or male) allele counts outside the
+     * PARs: AC_<sex> and AC_<pop>_<sex>, the first sex declared. */
+    const char *hemi_sex[3];
 } style_table_t;
 
 static const style_table_t styles[] = {
     {SFL_STYLE_EXAC, "AC_Adj", "AN_Adj", "AC_Hom", "AC_Hemi", "AC_", "AN_", "Hom_", "Hemi_", true,
-     false,
-     {"Adj", "Hom", "Hemi", "Het", "MALE", "FEMALE", "POPMAX", "CONSANGUINEOUS", "raw", NULL}},
-    {SFL_STYLE_SWEGEN, "AC", "AN", "AC_Hom", "AC_Hemi", NULL, NULL, NULL, NULL, false, false, {NULL}},
-    {SFL_STYLE_GNOMAD, "AC", "AN", "nhomalt", "nhemi", "AC_", "AN_", "nhomalt_", NULL, false, true,
-     {"male", "female", "raw", "popmax", "XX", "XY", "Adj", NULL}},
+     false, {NULL}},
+    {SFL_STYLE_SWEGEN, "AC", "AN", "AC_Hom", "AC_Hemi", NULL, NULL, NULL, NULL, false, false,
+     {NULL}},
+    {SFL_STYLE_GNOMAD, "AC", "AN", "nhomalt", NULL, "AC_", "AN_", "nhomalt_", NULL, false, true,
+     {"XY", "male", NULL}},
+    {SFL_STYLE_GNOMAD2, "AC", "AN", "Hom", "Hemi", "AC_", "AN_", "Hom_", "Hemi_", false, true,
+     {NULL}},
 };
+
+/* Suffixes that are never populations (any case), and prefixes. */
+static const char *const not_pops[] = {
+    "adj", "hom", "hemi", "het", "male", "female", "popmax", "grpmax", "joint",
+    "consanguineous", "raw", "xx", "xy", NULL};
+static const char *const not_pop_prefixes[] = {"faf", NULL};
 
 static const struct {
     const char *code, *name;
 } pop_names[] = {
     {"AFR", "African"}, {"AMR", "Latino"}, {"ASJ", "Ashkenazi Jewish"}, {"EAS", "East Asian"},
     {"FIN", "European (Finnish)"}, {"NFE", "European (Non-Finnish)"}, {"SAS", "South Asian"},
-    {"OTH", "Other"},
+    {"OTH", "Other"}, {"AMI", "Amish"}, {"MID", "Middle Eastern"}, {"REMAINING", "Remaining"},
 };
+
+const char sfl_gnomad_v40_format[] =
+    "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|EXON|INTRON|HGVSc|HGVSp|"
+    "cDNA_position|CDS_position|Protein_position|Amino_acids|Codons|ALLELE_NUM|DISTANCE|STRAND|"
+    "FLAGS|VARIANT_CLASS|SYMBOL_SOURCE|HGNC_ID|CANONICAL|MANE_SELECT|MANE_PLUS_CLINICAL|TSL|"
+    "APPRIS|CCDS|ENSP|UNIPROT_ISOFORM|SOURCE|DOMAINS|miRNA|HGVS_OFFSET|PUBMED|MOTIF_NAME|"
+    "MOTIF_POS|HIGH_INF_POS|MOTIF_SCORE_CHANGE|TRANSCRIPTION_FACTORS|LoF|LoF_filter|LoF_flags|"
+    "LoF_info";
+const char sfl_gnomad_v40_entries[] =
+    "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|EXON|INTRON|HGVSc|HGVSp|"
+    "cDNA_position|CDS_position|Protein_position|Amino_acids|Codons|ALLELE_NUM|DISTANCE|STRAND|"
+    "FLAGS|VARIANT_CLASS|SYMBOL_SOURCE|HGNC_ID|CANONICAL|MANE_SELECT|MANE_PLUS_CLINICAL|TSL|"
+    "APPRIS|CCDS|ENSP|UNIPROT_ISOFORM|SOURCE|SIFT|PolyPhen|DOMAINS|miRNA|HGVS_OFFSET|PUBMED|"
+    "MOTIF_NAME|MOTIF_POS|HIGH_INF_POS|MOTIF_SCORE_CHANGE|TRANSCRIPTION_FACTORS|LoF|LoF_filter|"
+    "LoF_flags|LoF_info";
+
+/* Builds by the lengths of contigs 1, X and Y; PARs from the GRC. */
+static const struct {
+    sfl_genome_t genome;
+    int64_t len_1, len_x, len_y;
+    sfl_build_t build;
+} builds[] = {
+    {SFL_GENOME_GRCH37, 249250621, 155270560, 59373566,
+     {SFL_GENOME_GRCH37, {{60001, 2699520}, {154931044, 155260560}},
+      {{10001, 2649520}, {59034050, 59363566}}}},
+    {SFL_GENOME_GRCH38, 248956422, 156040895, 57227415,
+     {SFL_GENOME_GRCH38, {{10001, 2781479}, {155701383, 156030895}},
+      {{10001, 2781479}, {56887903, 57217415}}}},
+};
+
+bool sfl_build_nonpar(const sfl_build_t *b, int code, int64_t pos)
+{
+    if (code != 23 && code != 24)
+        return false;
+    const int64_t(*par)[2] = code == 23 ? b->x_par : b->y_par;
+    for (int i = 0; i < 2; i++)
+        if (pos >= par[i][0] && pos <= par[i][1])
+            return false;
+    return true;
+}
 
 static bool info_declared(const bcf_hdr_t *h, const char *key)
 {
@@ -176,8 +230,11 @@ static bool is_not_pop(const style_table_t *st, const char *suffix)
 {
     if (st->exclude_underscore && strchr(suffix, '_'))
         return true;
-    for (int i = 0; st->not_pops[i]; i++)
-        if (strcmp(st->not_pops[i], suffix) == 0)
+    for (int i = 0; not_pops[i]; i++)
+        if (strcasecmp(not_pops[i], suffix) == 0)
+            return true;
+    for (int i = 0; not_pop_prefixes[i]; i++)
+        if (strncasecmp(not_pop_prefixes[i], suffix, strlen(not_pop_prefixes[i])) == 0)
             return true;
     return false;
 }
@@ -190,14 +247,189 @@ static const char *pop_display_name(const char *code)
     return code;
 }
 
-sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, sfl_style_t style, sfl_histograms_t hist,
+static void layout_free(sfl_csq_layout_t *l)
+{
+    for (int i = 0; l->fields && i < l->n_fields; i++)
+        free(l->fields[i]);
+    free(l->fields);
+    free(l->field_len);
+    memset(l, 0, sizeof *l);
+}
+
+/* Splits a Format list into layout `l`; checks the names as keys. */
+static bool layout_parse(sfl_csq_layout_t *l, const char *list, const char *path,
+                         const char *key, sfl_error_t *err)
+{
+    l->allele_num = l->allele = l->gene = l->feature = l->feature_type = -1;
+    l->n_fields = split_pipe_list(list, &l->fields);
+    if (l->n_fields < 0 || !(l->field_len = calloc((size_t)l->n_fields + 1, sizeof(size_t)))) {
+        l->n_fields = l->fields ? l->n_fields : 0;
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    }
+    /* "Format: A|B|LoF_info." ends a sentence: the period is not part of
+     * the last name (no name can hold a '.': it would be a key path). */
+    char *last = l->fields[l->n_fields - 1];
+    size_t ll = strlen(last);
+    if (ll > 1 && last[ll - 1] == '.')
+        last[ll - 1] = '\0';
+    for (int i = 0; i < l->n_fields; i++) {
+        l->field_len[i] = strlen(l->fields[i]);
+        const char *why = NULL;
+        bool dup = false;
+        for (int j = 0; j < i && !dup; j++)
+            dup = strcmp(l->fields[i], l->fields[j]) == 0;
+        if (dup || !sfl_valid_key(l->fields[i], l->field_len[i], &why))
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                                 "%s: header: %s Format field %d ('%.40s') %s", path, key, i + 1,
+                                 l->fields[i], dup ? "appears twice" : why);
+        const char *n = l->fields[i];
+        if (strcmp(n, "ALLELE_NUM") == 0)
+            l->allele_num = i;
+        else if (strcmp(n, "Allele") == 0)
+            l->allele = i;
+        else if (strcmp(n, "Gene") == 0)
+            l->gene = i;
+        else if (strcmp(n, "Feature") == 0)
+            l->feature = i;
+        else if (strcmp(n, "Feature_type") == 0)
+            l->feature_type = i;
+    }
+    return true;
+}
+
+/* The '|'-joined fields of `l`. */
+static char *layout_join(const sfl_csq_layout_t *l)
+{
+    size_t n = 1;
+    for (int i = 0; i < l->n_fields; i++)
+        n += l->field_len[i] + 1;
+    char *out = malloc(n), *p = out;
+    if (!out)
+        return NULL;
+    for (int i = 0; i < l->n_fields; i++) {
+        if (i)
+            *p++ = '|';
+        memcpy(p, l->fields[i], l->field_len[i]);
+        p += l->field_len[i];
+    }
+    *p = '\0';
+    return out;
+}
+
+/* Does the Description say "Consequence annotations from Ensembl VEP.
+ * Format: ..."? (gnomAD's `vep`, VEP's own `CSQ`.) */
+static bool is_vep_description(const char *d)
+{
+    static const char lead[] = "Consequence annotations from Ensembl VEP";
+    while (d && (isspace((unsigned char)*d) || *d == '"'))
+        d++;
+    return d && strncmp(d, lead, sizeof lead - 1) == 0 && strstr(d, "Format:");
+}
+
+/* The consequence field: --csq-field, else the one INFO field whose
+ * Description says what it is, else CSQ when declared. *key = NULL when
+ * there is none. */
+static bool find_csq_key(const bcf_hdr_t *h, const sfl_options_t *opt, const char *path,
+                         const char **key, sfl_error_t *err)
+{
+    *key = NULL;
+    if (opt->csq_field) {
+        if (!info_declared(h, opt->csq_field))
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                                 "%s: header: --csq-field %s: the header declares no INFO field "
+                                 "%s",
+                                 path, opt->csq_field, opt->csq_field);
+        *key = opt->csq_field;
+        return true;
+    }
+    int n_ids = h->n[BCF_DT_ID];
+    for (int id = 0; id < n_ids; id++) {
+        const char *k = h->id[BCF_DT_ID][id].key;
+        if (!k || !bcf_hdr_idinfo_exists(h, BCF_HL_INFO, id) ||
+            !is_vep_description(info_description(h, k)))
+            continue;
+        if (*key)
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                                 "%s: header: both INFO %s and INFO %s are described as "
+                                 "\"Consequence annotations from Ensembl VEP\"; choose one "
+                                 "with --csq-field",
+                                 path, *key, k);
+        *key = k;
+    }
+    if (!*key && info_declared(h, "CSQ"))
+        *key = "CSQ";
+    return true;
+}
+
+/* The build from the ##contig lengths of 1, X and Y (with or without
+ * 'chr'); AUTO when they are absent, unknown or disagree. */
+static sfl_genome_t genome_from_contigs(const bcf_hdr_t *h, bool *conflict)
+{
+    sfl_genome_t found = SFL_GENOME_AUTO;
+    *conflict = false;
+    for (int i = 0; i < h->n[BCF_DT_CTG]; i++) {
+        const char *name = h->id[BCF_DT_CTG][i].key;
+        const bcf_idinfo_t *info = h->id[BCF_DT_CTG][i].val;
+        if (!name || !info || info->info[0] <= 0)
+            continue;
+        if (strncmp(name, "chr", 3) == 0)
+            name += 3;
+        int which = strcmp(name, "1") == 0 ? 0 : strcmp(name, "X") == 0 ? 1
+                  : strcmp(name, "Y") == 0 ? 2 : -1;
+        if (which < 0)
+            continue;
+        int64_t len = (int64_t)info->info[0];
+        sfl_genome_t g = SFL_GENOME_AUTO;
+        for (size_t b = 0; b < sizeof builds / sizeof builds[0]; b++) {
+            int64_t want = which == 0 ? builds[b].len_1 : which == 1 ? builds[b].len_x
+                                                                     : builds[b].len_y;
+            if (len == want)
+                g = builds[b].genome;
+        }
+        if (g == SFL_GENOME_AUTO || (found != SFL_GENOME_AUTO && g != found)) {
+            *conflict = true;
+            return SFL_GENOME_AUTO;
+        }
+        found = g;
+    }
+    return found;
+}
+
+static bool resolve_build(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const sfl_options_t *opt,
+                          const char *path, sfl_error_t *err)
+{
+    bool conflict;
+    sfl_genome_t from_hdr = genome_from_contigs(h, &conflict);
+    sfl_genome_t g = opt->genome != SFL_GENOME_AUTO ? opt->genome : from_hdr;
+    if (opt->genome != SFL_GENOME_AUTO && from_hdr != SFL_GENOME_AUTO && from_hdr != opt->genome)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                             "%s: header: the ##contig lengths are %s's, but --genome %s was "
+                             "given",
+                             path, sfl_genome_name(from_hdr), sfl_genome_name(opt->genome));
+    if (g == SFL_GENOME_AUTO)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                             "%s: header: hemizygote counts need the genome build (for the "
+                             "pseudoautosomal regions), and the ##contig lengths of 1, X and Y "
+                             "%s; give --genome GRCh37 or --genome GRCh38",
+                             path, conflict ? "match neither GRCh37 nor GRCh38" : "are absent");
+    for (size_t b = 0; b < sizeof builds / sizeof builds[0]; b++)
+        if (builds[b].genome == g)
+            s->build = builds[b].build;
+    return true;
+}
+
+sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, const sfl_options_t *opt,
                                      const char *path, sfl_error_t *err)
 {
+    sfl_style_t style = opt->style;
+    sfl_histograms_t hist = opt->histograms;
     if (style == SFL_STYLE_AUTO) {
         if (info_declared(h, "AC_Adj"))
             style = SFL_STYLE_EXAC;
         else if (info_declared(h, "nhomalt"))
             style = SFL_STYLE_GNOMAD;
+        else if (info_declared(h, "Hom") && info_declared(h, "AC") && info_declared(h, "AN"))
+            style = SFL_STYLE_GNOMAD2;
         else
             style = SFL_STYLE_SWEGEN;
     }
@@ -216,7 +448,7 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, sfl_style_t style, sfl_
     s->style = style;
     s->histograms = hist;
     s->adj0_filter = st->adj0_filter;
-    s->csq_allele_num = s->csq_allele = s->csq_gene = s->csq_feature = s->csq_feature_type = -1;
+    s->vep_features = opt->vep_features;
     int ns = bcf_hdr_nsamples(h);
     s->n_columns = ns > 0 ? 9 + ns : 8;
 
@@ -263,12 +495,30 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, sfl_style_t style, sfl_
     if (!s->slot_key || !s->slot_declared || !s->slot_expected)
         goto nomem;
     bool hist_on = hist != SFL_HIST_NONE;
+    const char *csq_key = NULL;
+    if (!find_csq_key(h, opt, path, &csq_key, err))
+        goto fail;
+    /* gnomAD's hemizygotes: AC_XY or AC_male, when declared. */
+    const char *sex = NULL;
+    for (int i = 0; st->hemi_sex[i] && !sex; i++) {
+        char k[64];
+        snprintf(k, sizeof k, "AC_%s", st->hemi_sex[i]);
+        if (info_declared(h, k))
+            sex = st->hemi_sex[i];
+    }
+    char hemi_key[64] = "";
+    if (sex) {
+        snprintf(hemi_key, sizeof hemi_key, "AC_%s", sex);
+        s->hemi_nonpar = true;
+        if (!resolve_build(s, h, opt, path, err))
+            goto fail;
+    }
     if (!add_slot_key(s, SLOT_AC, st->ac, h, true) || !add_slot_key(s, SLOT_AN, st->an, h, true) ||
         !add_slot_key(s, SLOT_HOM, st->hom, h, true) ||
-        !add_slot_key(s, SLOT_HEMI, st->hemi, h, false) ||
+        !add_slot_key(s, SLOT_HEMI, sex ? hemi_key : st->hemi, h, false) ||
         !add_slot_key(s, SLOT_DP_HIST, "DP_HIST", h, hist_on && info_declared(h, "DP_HIST")) ||
         !add_slot_key(s, SLOT_GQ_HIST, "GQ_HIST", h, hist_on && info_declared(h, "GQ_HIST")) ||
-        !add_slot_key(s, SLOT_CSQ, "CSQ", h, info_declared(h, "CSQ")))
+        !add_slot_key(s, SLOT_CSQ, csq_key ? csq_key : "CSQ", h, csq_key != NULL))
         goto nomem;
     for (int i = 0; i < SFL_N_QUALITY_METRICS; i++)
         if (!add_slot_key(s, SLOT_QM0 + i, sfl_quality_metrics[i], h, false))
@@ -287,8 +537,11 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, sfl_style_t style, sfl_
             if (!add_slot_key(s, base + POP_HOM, k, h, true))
                 goto nomem;
         }
-        if (st->pop_hemi) {
-            snprintf(k, sizeof k, "%s%s", st->pop_hemi, s->pops[p].code);
+        if (st->pop_hemi || sex) {
+            if (sex)
+                snprintf(k, sizeof k, "%s%s_%s", st->pop_ac, s->pops[p].code, sex);
+            else
+                snprintf(k, sizeof k, "%s%s", st->pop_hemi, s->pops[p].code);
             if (!add_slot_key(s, base + POP_HEMI, k, h, false))
                 goto nomem;
             if (s->slot_declared[base + POP_HEMI])
@@ -316,55 +569,44 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, sfl_style_t style, sfl_
         s->hash_slot[i] = slot;
     }
 
-    /* CSQ format. */
-    if (info_declared(h, "CSQ")) {
-        const char *d = info_description(h, "CSQ");
+    /* The consequence field's Format. */
+    if (csq_key) {
+        const char *d = info_description(h, csq_key);
         const char *f = d ? strstr(d, "Format:") : NULL;
-        if (!f) {
+        if (!f && !opt->csq_format) {
             sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
-                          "%s: header: the ##INFO line for CSQ has no \"Format: A|B|...\" in its "
-                          "Description, so CSQ entries cannot be split into fields",
-                          path);
+                          "%s: header: the ##INFO line for %s has no \"Format: A|B|...\" in its "
+                          "Description, so its entries cannot be split into fields (or give "
+                          "--csq-format)",
+                          path, csq_key);
             goto fail;
         }
         s->csq_declared = true;
-        s->csq_n_fields = split_pipe_list(f + 7, &s->csq_fields);
-        if (s->csq_n_fields < 0)
+        s->csq_overridden = opt->csq_format != NULL;
+        if (!(s->csq_key = strdup(csq_key)))
             goto nomem;
-        s->csq_field_len = calloc((size_t)s->csq_n_fields + 1, sizeof(size_t));
-        if (!s->csq_field_len)
+        if (!layout_parse(&s->csq[0], opt->csq_format ? opt->csq_format : f + 7, path, csq_key,
+                          err))
+            goto fail;
+        if (!(s->csq_format = layout_join(&s->csq[0])))
             goto nomem;
-        for (int i = 0; i < s->csq_n_fields; i++) {
-            s->csq_field_len[i] = strlen(s->csq_fields[i]);
-            const char *why = NULL;
-            bool dup = false;
-            for (int j = 0; j < i && !dup; j++)
-                dup = strcmp(s->csq_fields[i], s->csq_fields[j]) == 0;
-            if (dup || !sfl_valid_key(s->csq_fields[i], s->csq_field_len[i], &why)) {
-                sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
-                              "%s: header: CSQ Format field %d ('%.40s') %s", path, i + 1,
-                              s->csq_fields[i], dup ? "appears twice" : why);
+        if (!opt->csq_format && strcmp(s->csq_format, sfl_gnomad_v40_format) == 0) {
+            s->csq_v40_repair = true;
+            if (!layout_parse(&s->csq[1], sfl_gnomad_v40_entries, path, csq_key, err))
                 goto fail;
-            }
         }
-        for (int i = 0; i < s->csq_n_fields; i++) {
-            const char *n = s->csq_fields[i];
-            if (strcmp(n, "ALLELE_NUM") == 0)
-                s->csq_allele_num = i;
-            else if (strcmp(n, "Allele") == 0)
-                s->csq_allele = i;
-            else if (strcmp(n, "Gene") == 0)
-                s->csq_gene = i;
-            else if (strcmp(n, "Feature") == 0)
-                s->csq_feature = i;
-            else if (strcmp(n, "Feature_type") == 0)
-                s->csq_feature_type = i;
-        }
-        if (s->csq_allele_num < 0 && s->csq_allele < 0) {
+        if (s->csq[0].allele_num < 0 && s->csq[0].allele < 0) {
             sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
-                          "%s: header: the CSQ Format has neither ALLELE_NUM nor Allele, so "
+                          "%s: header: the %s Format has neither ALLELE_NUM nor Allele, so "
                           "annotations cannot be matched to alleles",
-                          path);
+                          path, csq_key);
+            goto fail;
+        }
+        if (s->vep_features == SFL_VEP_ENST && s->csq[0].feature < 0) {
+            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                          "%s: header: --vep-features enst keeps the entries whose Feature "
+                          "starts with ENST, but the %s Format has no Feature field",
+                          path, csq_key);
             goto fail;
         }
     }
@@ -398,12 +640,109 @@ void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s)
         free(s->pops[p].code);
     }
     free(s->pops);
-    for (int i = 0; i < s->csq_n_fields; i++)
-        free(s->csq_fields[i]);
-    free(s->csq_fields);
-    free(s->csq_field_len);
+    free(s->csq_key);
+    free(s->csq_format);
+    layout_free(&s->csq[0]);
+    layout_free(&s->csq[1]);
     free(s->dp_mids);
     free(s->gq_mids);
     free(s);
 }
 
+/* htslib's header parser skips or guesses at lines it cannot read, and
+ * says so only on stderr (off while the library runs). Each "##" line is
+ * checked here first: a structured line htslib cannot read whole (an
+ * ##INFO=<... without its closing '>', a tag without an ID) is an error; a
+ * line it would ignore or guess at (no KEY=VALUE, an INFO Type it does not
+ * know) is a warning naming the line. */
+static bool check_header_lines(const sfl_options_t *opt, const char *path, const char *htxt,
+                               sfl_error_t *err)
+{
+    static const char *const types[] = {"Integer", "Float", "Flag", "Character", "String"};
+    bcf_hdr_t *scratch = bcf_hdr_init("r");
+    if (!scratch)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    bool ok = true;
+    unsigned long long ln = 0;
+    for (const char *p = htxt; ok && *p; ln++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *line = p;
+        p += len + (nl ? 1 : 0);
+        if (len < 2 || line[0] != '#' || line[1] != '#')
+            continue;
+        int used = 0;
+        bcf_hrec_t *h = bcf_hdr_parse_line(scratch, line, &used);
+        const char *eq = memchr(line, '=', len);
+        bool structured = eq && eq + 1 < line + len && eq[1] == '<';
+        int id = -1;
+        for (int k = 0; h && k < h->nkeys; k++)
+            if (strcmp(h->keys[k], "ID") == 0)
+                id = k;
+        if (structured && (!h || line[len - 1] != '>' ||
+                           (h->type != BCF_HL_GEN && (id < 0 || !*h->vals[id])))) {
+            ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                               "%s: line %llu: a header line htslib cannot read whole (a "
+                               "'##KEY=<ID=...,...>' line needs an ID and its closing '>'): "
+                               "'%.*s'",
+                               path, ln + 1, (int)(len > 80 ? 80 : len), line);
+        } else if (!h) {
+            sfl_logf(opt->log, opt->log_ud, SFL_LOG_WARNING,
+                     "%s: line %llu: a header line that is not '##KEY=VALUE' is ignored: '%.*s'",
+                     path, ln + 1, (int)(len > 80 ? 80 : len), line);
+        } else if (h->key && strcmp(h->key, "INFO") == 0) {
+            const char *type = NULL;
+            for (int k = 0; k < h->nkeys; k++)
+                if (strcmp(h->keys[k], "Type") == 0)
+                    type = h->vals[k];
+            bool known = false;
+            for (size_t t = 0; type && t < sizeof types / sizeof types[0]; t++)
+                known = known || strcmp(type, types[t]) == 0;
+            if (!known)
+                sfl_logf(opt->log, opt->log_ud, SFL_LOG_WARNING,
+                         "%s: line %llu: INFO %s has %s Type; htslib reads it as a String", path,
+                         ln + 1, id >= 0 ? h->vals[id] : "?", type ? "an unknown" : "no");
+        }
+        bcf_hrec_destroy(h);
+    }
+    bcf_hdr_destroy(scratch);
+    return ok;
+}
+
+sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t header_lines,
+                                             const sfl_options_t *opt, const char *path,
+                                             sfl_error_t *err)
+{
+    if (hlen == 0 || strncmp(htxt, "##fileformat=VCF", 16) != 0) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                      "%s: line 1: missing VCF header: the file must start with "
+                      "'##fileformat=VCFv4.x'",
+                      path);
+        return NULL;
+    }
+    const char *last = hlen >= 2 ? htxt + hlen - 2 : htxt;
+    while (last > htxt && last[-1] != '\n')
+        last--;
+    if (strncmp(last, "#CHROM", 6) != 0) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                      "%s: line %llu: the VCF header does not end with the '#CHROM\\tPOS...' "
+                      "line",
+                      path, (unsigned long long)header_lines);
+        return NULL;
+    }
+    if (!check_header_lines(opt, path, htxt, err))
+        return NULL;
+    bcf_hdr_t *h = bcf_hdr_init("r");
+    if (!h || bcf_hdr_parse(h, htxt) != 0) {
+        if (h)
+            bcf_hdr_destroy(h);
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                      "%s: the VCF header could not be parsed by htslib (check the ##INFO "
+                      "and #CHROM lines)",
+                      path);
+        return NULL;
+    }
+    sfl_vcf_schema_t *s = sfl_vcf_schema_new(h, opt, path, err);
+    bcf_hdr_destroy(h);
+    return s;
+}

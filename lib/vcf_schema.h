@@ -36,6 +36,20 @@ typedef struct {
     char *code;     /* as in the header */
 } sfl_population_t;
 
+/* One way to name the fields of a consequence entry. */
+typedef struct {
+    int n_fields;
+    char **fields;
+    size_t *field_len;
+    int allele_num, allele, gene, feature, feature_type; /* -1 = absent */
+} sfl_csq_layout_t;
+
+/* The genome build and its pseudoautosomal regions. */
+typedef struct {
+    sfl_genome_t genome; /* SFL_GENOME_AUTO = unknown */
+    int64_t x_par[2][2], y_par[2][2]; /* [region][start, end], 1-based, inclusive */
+} sfl_build_t;
+
 typedef struct {
     sfl_style_t style;
     sfl_histograms_t histograms;
@@ -55,12 +69,23 @@ typedef struct {
     sfl_population_t *pops;
     bool hemi_pops;        /* any Hemi_<POP> declared */
 
-    /* CSQ */
+    /* Consequence annotations (CSQ, vep, ...). csq[0] is the Format list
+     * used (the header's or --csq-format); csq[1], only for gnomAD
+     * v4.0's header (csq_v40_repair), is that list with SIFT|PolyPhen
+     * after SOURCE, used for a line whose every entry has that count. */
     bool csq_declared;
-    int csq_n_fields;
-    char **csq_fields;
-    size_t *csq_field_len;
-    int csq_allele_num, csq_allele, csq_gene, csq_feature, csq_feature_type; /* -1 = absent */
+    char *csq_key;          /* the INFO key (slot SLOT_CSQ)           */
+    char *csq_format;       /* the list used, '|'-joined              */
+    bool csq_overridden;    /* csq_format came from the options       */
+    bool csq_v40_repair;
+    sfl_csq_layout_t csq[2];
+    sfl_vep_features_t vep_features;
+
+    /* gnomAD hemizygotes: the XY/male allele counts outside the PARs
+     * (slots SLOT_HEMI and POP_HEMI hold AC_XY / AC_<pop>_XY, or the
+     * _male ones). */
+    bool hemi_nonpar;
+    sfl_build_t build;
 
     /* histograms */
     int dp_n_mids, gq_n_mids;
@@ -69,10 +94,29 @@ typedef struct {
     bool adj0_filter; /* ExAC: PASS with AC 0 becomes AC_Adj0 */
 } sfl_vcf_schema_t;
 
-/* Builds the schema; `path` is only for messages. */
-sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *hdr, sfl_style_t style,
-                                     sfl_histograms_t hist, const char *path, sfl_error_t *err);
+/* Builds the schema from the header and the options that shape documents
+ * (style, histograms, csq_field, csq_format, vep_features, genome);
+ * `path` is only for messages. */
+sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *hdr, const sfl_options_t *opt,
+                                     const char *path, sfl_error_t *err);
+
+/* True when (contig code, POS) lies on X or Y outside the build's PARs. */
+bool sfl_build_nonpar(const sfl_build_t *b, int contig_code, int64_t pos);
+
+/* gnomAD v4.0's header Format list (46 fields), and the 48 its entries
+ * really have. */
+extern const char sfl_gnomad_v40_format[];
+extern const char sfl_gnomad_v40_entries[];
 void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s);
+
+/* Checks a VCF header's text (`htxt`, `hlen` bytes of the leading '#'
+ * lines, `header_lines` of them, as sfl_reader_header read it): it must
+ * start with ##fileformat=VCF and end with the #CHROM line, and htslib must
+ * parse it. Then builds the schema with the job's options. `path` is only
+ * for messages. */
+sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t header_lines,
+                                             const sfl_options_t *opt, const char *path,
+                                             sfl_error_t *err);
 
 /* The slot of INFO key [k, k+len), or -1. */
 int sfl_vcf_schema_slot(const sfl_vcf_schema_t *s, const char *k, size_t len);

@@ -7,6 +7,7 @@
  * item, never as errors: an error means verification could not run.
  */
 #include <bson/bson.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,8 @@
 #include <sys/stat.h>
 
 #include "bounds.h"
-#include "manifest_int.h"
-#include "verify_int.h"
+#include "manifest_internal.h"
+#include "verify_internal.h"
 
 struct sfl_verify_report {
     sfl_verify_item_t *colls, *srcs;
@@ -103,7 +104,7 @@ bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m)
         sfl_verify_item_t *it = push(&r->srcs, &r->n_srcs, &r->cap_srcs, s->path);
         if (!it)
             return false;
-        it->expected_count = s->size;
+        it->expected_size = s->size;
         memcpy(it->expected_digest, s->xxh3_128, 33);
         it->status = SFL_VERIFY_MISSING;
         it->actual_digest[0] = '\0';
@@ -119,7 +120,7 @@ bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m)
             bool same = size == s->size && strcmp(hex, s->xxh3_128) == 0;
             if (!same && it->status == SFL_VERIFY_CHANGED)
                 continue; /* keep the first changed file found */
-            it->actual_count = size;
+            it->actual_size = size;
             memcpy(it->actual_digest, hex, 33);
             it->status = same ? SFL_VERIFY_OK : SFL_VERIFY_CHANGED;
         }
@@ -199,21 +200,162 @@ static bool digest_stream(FILE *f, const char *path, sfl_digest_t *d, sfl_error_
     return true;
 }
 
-sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *db_dir,
-                                     bool check_sources, sfl_error_t *err)
+/* ---- finding the dump ------------------------------------------------------ */
+
+static char *join(const char *a, const char *b)
 {
-    sfl_verify_report_t *r = sfl_verify_report_new();
-    if (!r) {
-        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+static bool is_file(const char *dir, const char *name)
+{
+    char *p = join(dir, name);
+    struct stat st;
+    bool yes = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    free(p);
+    return yes;
+}
+
+/* Does `dir` hold a manifest.json or any .bson file? */
+static bool holds_dump(const char *dir)
+{
+    if (is_file(dir, "manifest.json"))
+        return true;
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        found = n > 5 && strcmp(e->d_name + n - 5, ".bson") == 0;
+    }
+    closedir(d);
+    return found;
+}
+
+/* The names of the subfolders of `dir` (hidden ones left out), as
+ * "a, b, c" into buf, and how many of them hold a manifest.json (the
+ * first such is copied to *only). */
+static int list_folders(const char *dir, char *buf, size_t size, char **only)
+{
+    buf[0] = '\0';
+    *only = NULL;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int with_manifest = 0;
+    size_t used = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *sub = join(dir, e->d_name);
+        struct stat st;
+        if (sub && stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (used < size)
+                used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
+                                         e->d_name);
+            if (is_file(sub, "manifest.json") && with_manifest++ == 0) {
+                *only = sub;
+                sub = NULL;
+            }
+        }
+        free(sub);
+    }
+    closedir(d);
+    if (with_manifest != 1) {
+        free(*only);
+        *only = NULL;
+    }
+    return with_manifest;
+}
+
+/* The dump folder: OUT/DB, or found in OUT (see swefreq/verify.h). */
+static char *dump_folder(const char *out, const char *db, sfl_error_t *err)
+{
+    if (db) {
+        char *p = join(out, db);
+        if (!p)
+            sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return p;
+    }
+    if (holds_dump(out)) {
+        char *p = strdup(out);
+        if (!p)
+            sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return p;
+    }
+    char names[1024], *only;
+    int n = list_folders(out, names, sizeof names, &only);
+    if (n == 1)
+        return only;
+    if (n > 1)
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "%s holds the dumps of several databases (%s): name one with --db", out,
+                      names);
+    else
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
+                      "%s holds no dump: no manifest.json or .bson files there%s%s%s", out,
+                      names[0] ? ", nor in its folders (" : "", names, names[0] ? ")" : "");
+    return NULL;
+}
+
+sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *out_dir,
+                                     const char *db, bool check_sources, sfl_error_t *err)
+{
+    if (!out_dir) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_verify_dump: a folder is required");
         return NULL;
     }
+    char *dir = dump_folder(out_dir, db, err);
+    if (!dir)
+        return NULL;
+    sfl_manifest_t *own = NULL;
+    if (!m) {
+        char *mp = join(dir, "manifest.json");
+        m = own = mp ? sfl_manifest_read_file(mp, err) : NULL;
+        if (!mp)
+            sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        free(mp);
+        if (!m) {
+            free(dir);
+            return NULL;
+        }
+    }
+    /* A folder with none of the manifest's collections is not its dump. */
+    size_t present = 0;
+    char name[512];
+    for (size_t i = 0; i < sfl_manifest_n_collections(m); i++) {
+        snprintf(name, sizeof name, "%s.bson", sfl_manifest_collection(m, i)->name);
+        present += is_file(dir, name);
+    }
+    if (present == 0 && sfl_manifest_n_collections(m) > 0) {
+        char names[1024], *only;
+        list_folders(out_dir, names, sizeof names, &only);
+        free(only);
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
+                      "%s: none of the manifest's collection files (%s.bson, ...) is there: is "
+                      "it the dump of another database? (folders in %s: %s)",
+                      dir, sfl_manifest_collection(m, 0)->name, out_dir,
+                      names[0] ? names : "none");
+        sfl_manifest_destroy(own);
+        free(dir);
+        return NULL;
+    }
+    sfl_verify_report_t *r = sfl_verify_report_new();
+    if (!r)
+        goto nomem;
     for (size_t i = 0; i < sfl_manifest_n_collections(m); i++) {
         const sfl_manifest_collection_t *c = sfl_manifest_collection(m, i);
-        size_t n = strlen(db_dir) + strlen(c->name) + 8;
-        char *path = malloc(n);
+        snprintf(name, sizeof name, "%s.bson", c->name);
+        char *path = join(dir, name);
         if (!path)
             goto nomem;
-        snprintf(path, n, "%s/%s.bson", db_dir, c->name);
         sfl_digest_t d;
         sfl_digest_init(&d);
         FILE *f = fopen(path, "rb");
@@ -223,28 +365,35 @@ sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *db_dir
                 goto nomem;
             continue;
         }
-        if (!digest_stream(f, path, &d, err)) {
-            fclose(f);
-            free(path);
-            sfl_verify_report_destroy(r);
-            return NULL;
-        }
+        bool ok = digest_stream(f, path, &d, err);
         fclose(f);
         free(path);
+        if (!ok) {
+            sfl_verify_report_destroy(r);
+            sfl_manifest_destroy(own);
+            free(dir);
+            return NULL;
+        }
         if (!sfl_verify_add_collection(r, c, true, &d))
             goto nomem;
     }
     if (check_sources && !sfl_verify_sources(r, m))
         goto nomem;
+    sfl_manifest_destroy(own);
+    free(dir);
     return r;
 nomem:
     sfl_verify_report_destroy(r);
+    sfl_manifest_destroy(own);
+    free(dir);
     sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     return NULL;
 }
 
 bool sfl_verify_report_ok(const sfl_verify_report_t *r)
 {
+    if (!r)
+        return false;
     for (size_t i = 0; i < r->n_colls; i++)
         if (r->colls[i].status != SFL_VERIFY_OK)
             return false;
@@ -254,15 +403,18 @@ bool sfl_verify_report_ok(const sfl_verify_report_t *r)
     return true;
 }
 
-size_t sfl_verify_report_n_collections(const sfl_verify_report_t *r) { return r->n_colls; }
+size_t sfl_verify_report_n_collections(const sfl_verify_report_t *r)
+{
+    return r ? r->n_colls : 0;
+}
 const sfl_verify_item_t *sfl_verify_report_collection(const sfl_verify_report_t *r, size_t i)
 {
-    return i < r->n_colls ? &r->colls[i] : NULL;
+    return r && i < r->n_colls ? &r->colls[i] : NULL;
 }
-size_t sfl_verify_report_n_sources(const sfl_verify_report_t *r) { return r->n_srcs; }
+size_t sfl_verify_report_n_sources(const sfl_verify_report_t *r) { return r ? r->n_srcs : 0; }
 const sfl_verify_item_t *sfl_verify_report_source(const sfl_verify_report_t *r, size_t i)
 {
-    return i < r->n_srcs ? &r->srcs[i] : NULL;
+    return r && i < r->n_srcs ? &r->srcs[i] : NULL;
 }
 
 static bool append_items(bson_t *d, const char *key, const sfl_verify_item_t *it, size_t n,
@@ -280,9 +432,11 @@ static bool append_items(bson_t *d, const char *key, const sfl_verify_item_t *it
                   bson_append_utf8(&e, is_source ? "path" : "name", -1, it[i].name, -1) &&
                   bson_append_utf8(&e, "status", -1, sfl_verify_status_name(it[i].status), -1) &&
                   bson_append_int64(&e, is_source ? "expected_size" : "expected_count", -1,
-                                    (int64_t)it[i].expected_count) &&
+                                    (int64_t)(is_source ? it[i].expected_size
+                                                        : it[i].expected_count)) &&
                   bson_append_int64(&e, is_source ? "actual_size" : "actual_count", -1,
-                                    (int64_t)it[i].actual_count) &&
+                                    (int64_t)(is_source ? it[i].actual_size
+                                                        : it[i].actual_count)) &&
                   bson_append_utf8(&e, is_source ? "expected_xxh3_128" : "expected_digest", -1,
                                    it[i].expected_digest, -1) &&
                   bson_append_utf8(&e, is_source ? "actual_xxh3_128" : "actual_digest", -1,
@@ -296,6 +450,8 @@ static bool append_items(bson_t *d, const char *key, const sfl_verify_item_t *it
 
 char *sfl_verify_report_json(const sfl_verify_report_t *r)
 {
+    if (!r)
+        return NULL;
     bson_t d = BSON_INITIALIZER;
     bool ok = bson_append_bool(&d, "ok", -1, sfl_verify_report_ok(r)) &&
               append_items(&d, "collections", r->colls, r->n_colls, false) &&

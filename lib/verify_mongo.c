@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "manifest_int.h"
+#include "manifest_internal.h"
 #include "mongo_util.h"
-#include "verify_int.h"
+#include "verify_internal.h"
 
 static sfl_manifest_t *last_manifest(mongoc_client_t *c, const char *db, sfl_error_t *err)
 {
@@ -55,6 +55,11 @@ static sfl_manifest_t *last_manifest(mongoc_client_t *c, const char *db, sfl_err
 sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const char *uri, const char *db,
                                       bool check_sources, sfl_error_t *err)
 {
+    if (!uri || !db) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "sfl_verify_mongo: a URI and a database name are required");
+        return NULL;
+    }
     mongoc_client_pool_t *pool;
     mongoc_client_t *c;
     if (!sfl_mongo_connect(uri, 1, &pool, &c, err))

@@ -40,6 +40,122 @@ def bgzip(src, dst):
     subprocess.run(["bgzip", "-c", src], stdout=open(dst, "wb"), check=True)
 
 
+def sample_lines(name):
+    with open(os.path.join(TD, name)) as f:
+        lines = f.read().splitlines()
+    return [l for l in lines if l.startswith("#")], [l for l in lines if not l.startswith("#")]
+
+
+def write_vcf(name, header, data):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write("\n".join(header + data) + "\n")
+    return path
+
+
+def dry_json(*args):
+    r = run("dump", "--dry-run", "--json", *args)
+    try:
+        return r, json.loads(r.stdout)
+    except ValueError:
+        return r, None
+
+
+def gnomad_tests():
+    """gnomAD releases (issue 10) and the annotation scope (issue 15)."""
+    # The summary and the manifest name the consequence field and Format.
+    r, s = dry_json("--vcf", os.path.join(TD, "gnomad_v4.0_sample.vcf"))
+    check(r.returncode == 0 and s, f"v4.0 summary: {r.returncode} {r.stderr}")
+    a = s["annotations"][0]
+    check(a["field"] == "vep" and a["format"].count("|") == 45 and a["gnomad_v40_repair"] is True,
+          f"v4.0 annotations {a}")
+    check(len(s["warnings"]) == 1 and "gnomAD v4.0" in s["warnings"][0], f"one v4.0 warning {s['warnings']}")
+    check(r.stderr.count("gnomAD v4.0") == 1, f"v4.0 warned once: {r.stderr}")
+    check(s["missing_fields"] == {}, f"v4.0: grpmax/joint are no populations: {s['missing_fields']}")
+    out = os.path.join(tmp, "gdump")
+    r = run("dump", "--out", out, "--vep-features", "enst", "--vcf", os.path.join(TD, "gnomad_v4.0_sample.vcf"),
+            "--quiet")
+    check(r.returncode == 0, f"dump v4.0: {r.stderr}")
+    man = json.load(open(os.path.join(out, "swefreq", "manifest.json")))
+    o = man["options"]
+    check(o.get("vep_features") == "enst" and o.get("csq_field") == "auto" and o.get("csq_format") == "header"
+          and o.get("genome") == "auto", f"manifest options {o}")
+    s0 = man["sources"][0]
+    r = run("dump", "--out", out, "--vcf", os.path.join(TD, "gnomad_v2.1_sample.vcf"), "--quiet")
+    check(r.returncode == 0, f"dump v2.1: {r.stderr}")
+    man = json.load(open(os.path.join(out, "swefreq", "manifest.json")))
+    check(man["options"].get("vep_features") == "all", f"manifest options {man['options']}")
+    s1 = man["sources"][0]
+    check(s0.get("csq_field") == "vep" and s0.get("csq_gnomad_v40_repair") is True and s0.get("genome") == "GRCh38"
+          and s0.get("csq_format", "").startswith("Allele|Consequence|"), f"manifest source {s0}")
+    check(s1.get("csq_gnomad_v40_repair") is False and s1.get("genome") == "GRCh37", f"manifest source {s1}")
+    r = run("dump", "--out", out, "--csq-format", "Allele|Consequence|ALLELE_NUM", "--csq-field", "vep",
+            "--vcf", os.path.join(TD, "gnomad_v4.0_sample.vcf"), "--quiet", "--max-errors", "100")
+    man = json.load(open(os.path.join(out, "swefreq", "manifest.json")))
+    check(man["options"]["csq_format"] == "Allele|Consequence|ALLELE_NUM" and man["options"]["csq_field"] == "vep",
+          f"manifest records --csq-format {man['options']}")
+    # Issue 15's effects, through the documents of both scopes: a
+    # regulatory-only variant has no consequence under enst; an HC LoF
+    # allele keeps its transcript entry and loses the regulatory one.
+    def docs_of(*args):
+        r = run("dump", "--format", "jsonl", "--vcf", os.path.join(TD, "gnomad_v4.0_sample.vcf"), *args)
+        return {d["_id"]: d for d in map(json.loads, r.stdout.splitlines())}
+    every, enst = docs_of(), docs_of("--vep-features", "enst")
+    reg = "chr1-69081-G-C"
+    check([a["Feature_type"] for a in every[reg]["vep_annotations"]] == ["RegulatoryFeature"]
+          and enst[reg]["vep_annotations"] == [], f"regulatory-only variant: {enst[reg]['vep_annotations']}")
+    lof = [i for i, d in every.items() if any(a["LoF"] == "HC" for a in d["vep_annotations"])
+           and any(a["Feature_type"] == "RegulatoryFeature" for a in d["vep_annotations"])]
+    check(len(lof) >= 3, f"HC LoF alleles with a regulatory entry: {lof}")
+    for i in lof:
+        check(all(a["Feature"].startswith("ENST") for a in enst[i]["vep_annotations"])
+              and any(a["LoF"] == "HC" for a in enst[i]["vep_annotations"])
+              and len(enst[i]["vep_annotations"]) < len(every[i]["vep_annotations"])
+              and enst[i]["genes"] == every[i]["genes"] and enst[i]["transcripts"] == every[i]["transcripts"],
+              f"{i} under enst")
+    # r2.0 is detected as gnomad2.
+    r = run("dump", "--out", out, "--vcf", os.path.join(TD, "gnomad_r2.0_sample.vcf"), "--quiet")
+    man = json.load(open(os.path.join(out, "swefreq", "manifest.json")))
+    check(man["sources"][0]["style"] == "gnomad2", f"r2.0 style {man['sources'][0]}")
+    # A VCF without consequence annotations: a counted warning, not silence.
+    h, d = sample_lines("gnomad_r2.0_sample.vcf")
+    h = [l for l in h if not l.startswith("##INFO=<ID=CSQ,")]
+    d = [l.split(";CSQ=")[0] for l in d]
+    r, s = dry_json("--vcf", write_vcf("nocsq.vcf", h, d))
+    check(r.returncode == 0 and s and s["annotations"][0]["field"] is None and len(s["warnings"]) == 1
+          and "no consequence annotations" in s["warnings"][0], f"no-CSQ warning: {r.returncode} {s}")
+    # Options that name a missing field, or a wrong build, are refused.
+    r = run("dump", "--dry-run", "--csq-field", "ANN", "--vcf", os.path.join(TD, "gnomad_v2.1_sample.vcf"))
+    check(r.returncode == 3 and "--csq-field ANN" in r.stderr, f"--csq-field ANN: {r.returncode} {r.stderr}")
+    r = run("dump", "--dry-run", "--genome", "GRCh38", "--vcf", os.path.join(TD, "gnomad_v2.1_sample.vcf"))
+    check(r.returncode == 3 and "GRCh37" in r.stderr, f"--genome conflict: {r.returncode} {r.stderr}")
+    for bad in (["--vep-features", "x"], ["--genome", "hg19"]):
+        r = run("dump", "--dry-run", *bad, "--vcf", os.path.join(TD, "gnomad_v2.1_sample.vcf"))
+        check(r.returncode == 2, f"{bad}: exit {r.returncode}")
+    # Without ##contig lengths the build must be given.
+    h, d = sample_lines("gnomad_v3.1_sample.vcf")
+    nolen = write_vcf("nolen.vcf", [l for l in h if not l.startswith("##contig")], d)
+    r = run("dump", "--dry-run", "--vcf", nolen)
+    check(r.returncode == 3 and "--genome" in r.stderr, f"no contig lengths: {r.returncode} {r.stderr}")
+    r = run("dump", "--format", "jsonl", "--genome", "GRCh38", "--vcf", nolen)
+    exp = open(os.path.join(TD, "expected", "gnomad_v3.1_sample.jsonl")).read()
+    check(r.returncode == 0 and [json.loads(x) for x in r.stdout.splitlines()] == [json.loads(x) for x in exp.splitlines()],
+          f"--genome GRCh38 gives the same documents: {r.returncode} {r.stderr}")
+    # Summary counts describe accepted lines only: lines refused by the
+    # parser, and a duplicate refused by the ordered stage, add nothing.
+    h, d = sample_lines("gnomad_v3.1_sample.vcf")
+    lacking = [l for l in d if "nhomalt_oth=" not in l]
+    check(len(lacking) == 6, f"v3.1 sample: {len(lacking)} lines lack nhomalt_oth")
+    refused = [l.replace(";vep=", ";vep=x|") for l in lacking]  # first entry gets a field too many
+    r, s = dry_json("--max-errors", "100", "--vcf", write_vcf("allbad.vcf", h, refused))
+    check(r.returncode == 0 and s and s["rejected_lines"] == 6 and s["missing_fields"] == {}
+          and s["documents"]["variants"] == 0, f"refused lines counted nothing: {s}")
+    dup = sorted(d + [lacking[0]], key=lambda l: d.index(l))
+    r, s = dry_json("--max-errors", "1", "--vcf", write_vcf("dup.vcf", h, dup))
+    check(r.returncode == 0 and s and s["rejected_by_reason"] == {"duplicate": 1}
+          and s["missing_fields"] == {"nhomalt_oth": 6}, f"duplicate counted nothing: {s}")
+
+
 tmp = tempfile.mkdtemp(prefix="sfl_cli_")
 try:
     # Golden documents, plain and bgzipped.
@@ -48,6 +164,17 @@ try:
         (["--vcf", "exac_sample.vcf", "--histograms", "columns"], "exac_sample.columns.jsonl"),
         (["--vcf", "swegen_sample.vcf"], "swegen_sample.jsonl"),
         (["--vcf", "gnomad_sample.vcf", "--style", "gnomad"], "gnomad_sample.jsonl"),
+        (["--vcf", "gnomad_v2.1_sample.vcf"], "gnomad_v2.1_sample.jsonl"),
+        (["--vcf", "gnomad_v3.1_sample.vcf"], "gnomad_v3.1_sample.jsonl"),
+        (["--vcf", "gnomad_v4.0_sample.vcf"], "gnomad_v4.0_sample.jsonl"),
+        (["--vcf", "gnomad_v4.0_sample.vcf", "--vep-features", "enst"], "gnomad_v4.0_sample.enst.jsonl"),
+        (["--vcf", "gnomad_r2.0_sample.vcf"], "gnomad_r2.0_sample.jsonl"),
+        (["--vcf", "exac_sample.vcf", "--vep-features", "enst"], "exac_sample.enst.jsonl"),
+        (["--vcf", "exac_sample.vcf", "--vep-features", "all"], "exac_sample.jsonl"),
+        (["--vcf", "gnomad_v2.1_sample.vcf", "--csq-field", "vep", "--genome", "GRCh37"], "gnomad_v2.1_sample.jsonl"),
+        (["--vcf", "gnomad_v4.0_sample.vcf", "--csq-format",
+          open(os.path.join(TD, "gnomad_v4.0_sample.vcf")).read().split("Format: ")[1].split('"')[0]
+          .replace("|SOURCE|", "|SOURCE|SIFT|PolyPhen|")], "gnomad_v4.0_sample.jsonl"),
         (["--coverage", "coverage_sample.tsv"], "coverage_sample.jsonl"),
         (["--coverage", "coverage_sample.tsv", "--coverage-step", "10"], "coverage_sample.step10.jsonl"),
     ]
@@ -85,6 +212,7 @@ try:
         "too_few_columns.vcf": (15, "found 7 tab-separated columns, expected 8"),
         "unknown_contig.vcf": (20, "unknown contig 'GL000192.1'"),
         "unsorted.vcf": (17, "unsorted input"),
+        "gnomad_v40_47_fields.vcf": (194, "vep entry 1 has 47 fields"),
         "coverage_bad_row.tsv": (8, "column mean value 'NA' is not a number"),
     }
     for name, (line, text) in bad.items():
@@ -157,10 +285,24 @@ try:
                     "xpos_1_ref_1_alt_1"], f"indexes {names}")
     man = json.load(open(os.path.join(out, "exac", "manifest.json")))
     check(man["format"] == "swefreq-load-manifest" and man["format_version"] == 1, "manifest format")
+    check([s["kind"] for s in man["sources"]] == ["vcf", "coverage"], "sources in the order given")
+    out_rev = os.path.join(tmp, "dump_rev")
+    r = run("dump", "--out", out_rev, "--coverage", os.path.join(TD, "coverage_sample.tsv"),
+            "--vcf", os.path.join(TD, "exac_sample.vcf"))
+    man_rev = json.load(open(os.path.join(out_rev, "swefreq", "manifest.json")))
+    check(r.returncode == 0 and [s["kind"] for s in man_rev["sources"]] == ["coverage", "vcf"],
+          f"sources read in the order given (coverage first): {r.stderr}")
     r = run("verify", "--dump", out, "--db", "exac", "--sources", "--json")
     check(r.returncode == 0, f"verify clean: {r.returncode} {r.stdout} {r.stderr}")
     rep = json.loads(r.stdout)
     check(rep["ok"] is True and all(c["status"] == "ok" for c in rep["collections"]), f"report {rep}")
+    r = run("verify", "--dump", out)
+    check(r.returncode == 0, f"verify finds the one database folder in --dump: {r.stdout} {r.stderr}")
+    os.makedirs(os.path.join(tmp, "nodump", "swefreq"))
+    r = run("verify", "--dump", os.path.join(tmp, "nodump"), "--manifest",
+            os.path.join(out, "exac", "manifest.json"))
+    check(r.returncode == 3 and "holds no dump" in r.stderr and "swefreq" in r.stderr,
+          f"a folder without the dump: exit 3 naming the folders: {r.returncode} {r.stderr}")
     bs = os.path.join(out, "exac", "base_coverage.bson")
     data = bytearray(open(bs, "rb").read())
     data[-3] ^= 0x01  # a byte inside the last document's last double
@@ -198,6 +340,7 @@ try:
                  ["dump", "--threads", "-1", "--dry-run"], ["verify"]):
         r = run(*args)
         check(r.returncode == 2, f"{args}: exit {r.returncode}, expected 2")
+    gnomad_tests()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -31,11 +31,18 @@ find_package(swefreq_load REQUIRED)
 add_executable(app main.c)
 target_link_libraries(app PRIVATE swefreq::swefreq_load)
 CM
-cmake -S "$tmp/app" -B "$tmp/app/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+# The CMake package must not need pkg-config on the user's machine.
+cmake -S "$tmp/app" -B "$tmp/app/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
+  -DPKG_CONFIG_EXECUTABLE=/nonexistent/pkg-config >/dev/null
 cmake --build "$tmp/app/build" >/dev/null
 libdir=$(dirname "$(find "$tmp/prefix" -name 'libswefreq-load.so*' | head -1)")
 LD_LIBRARY_PATH=$libdir "$tmp/app/build/app"
 export PKG_CONFIG_PATH=$libdir/pkgconfig
+# No public header includes a dependency, so nothing is a public Requires.
+if [ -n "$(pkg-config --print-requires swefreq-load)" ]; then
+  echo "install test: the .pc file has public Requires: $(pkg-config --print-requires swefreq-load)"
+  exit 1
+fi
 cc "$tmp/app/main.c" $(pkg-config --cflags --libs swefreq-load) -o "$tmp/app/pc"
 LD_LIBRARY_PATH=$libdir "$tmp/app/pc"
 echo "install test: 2 passed, 0 failed"

@@ -8,7 +8,8 @@
 #include "testutil.h"
 #include "variant_doc.h"
 
-static sfl_vcf_schema_t *schema_from(const char *htxt, sfl_style_t style, sfl_histograms_t hist)
+/* A schema under options `o`; NULL with the message in `msg`. */
+static sfl_vcf_schema_t *schema_opt(const char *htxt, const sfl_options_t *o, char msg[512])
 {
     bcf_hdr_t *h = bcf_hdr_init("r");
     char *copy = strdup(htxt);
@@ -16,10 +17,22 @@ static sfl_vcf_schema_t *schema_from(const char *htxt, sfl_style_t style, sfl_hi
     free(copy);
     CHECK_INT(rc, 0);
     sfl_error_t err;
-    sfl_vcf_schema_t *s = sfl_vcf_schema_new(h, style, hist, "t.vcf", &err);
-    if (!s)
-        fprintf(stderr, "schema: %s\n", err.message);
+    sfl_vcf_schema_t *s = sfl_vcf_schema_new(h, o, "t.vcf", &err);
+    snprintf(msg, 512, "%.500s", s ? "" : err.message);
     bcf_hdr_destroy(h);
+    return s;
+}
+
+static sfl_vcf_schema_t *schema_from(const char *htxt, sfl_style_t style, sfl_histograms_t hist)
+{
+    sfl_options_t o;
+    sfl_options_init(&o);
+    o.style = style;
+    o.histograms = hist;
+    char msg[512];
+    sfl_vcf_schema_t *s = schema_opt(htxt, &o, msg);
+    if (!s)
+        fprintf(stderr, "schema: %s\n", msg);
     return s;
 }
 
@@ -121,7 +134,7 @@ static void test_exac(void)
     CHECK_INT(s->n_pops, 2); /* AFR and FOO; MALE is not a population */
     CHECK_STR(s->pops[0].name, "African");
     CHECK_STR(s->pops[1].name, "FOO");
-    CHECK_INT(s->csq_n_fields, 6);
+    CHECK_INT(s->csq[0].n_fields, 6);
     CHECK_INT(s->dp_n_mids, 3);
 
     sfl_batch_int_t *b = convert(
@@ -201,7 +214,7 @@ static void test_exac(void)
         {"1\t5\t.\tA\tG\t1\tPASS", "found 7 tab-separated columns, expected 8"},
         {"chrUn\t5\t.\tA\tG\t1\tPASS\t.", "unknown contig 'chrUn'"},
         {"1\t5\t.\tA\tG\tabc\tPASS\t.", "QUAL 'abc' is not a number"},
-        {"1\t5\t.\tA\tG\t1\tPASS\tCSQ=A|B", "CSQ entry 1 has 2 fields but the header's CSQ Format lists 6"},
+        {"1\t5\t.\tA\tG\t1\tPASS\tCSQ=A|B", "CSQ entry 1 has 2 fields but the header's Format lists 6"},
         {"1\t5\t.\tA\tG\t1\tPASS\tCSQ=A|G|T|Transcript|x|3", "ALLELE_NUM '3' but the line has 1 ALT"},
         {"1\t5\t.\tA\tG\t1\tPASS\tDP_HIST=1|2,3|4", "DP_HIST entry 1 has 2 bins but the header's Mids list 3"},
         {"1\t5\t.\tA\tG\t1\tPASS\tQD=fast", "QD value 'fast' is not a number"},
@@ -359,10 +372,316 @@ static void test_coverage(void)
     CHECK_CONTAINS(err.message, "c.tsv: line 1: missing header");
 }
 
+
+/* ---- gnomAD releases (issue 10) and the annotation scope (issue 15) ---- */
+
+#define HDR_START "##fileformat=VCFv4.2\n"
+#define INFO_A(id) "##INFO=<ID=" id ",Number=A,Type=Integer,Description=\"x\">\n"
+#define INFO_1(id) "##INFO=<ID=" id ",Number=1,Type=Integer,Description=\"x\">\n"
+#define HDR_END "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+#define VEP_LINE(fmt)                                                                              \
+    "##INFO=<ID=vep,Number=.,Type=String,Description=\"Consequence annotations from Ensembl "      \
+    "VEP. Format: " fmt "\">\n"
+#define GRCH38_CONTIGS                                                                             \
+    "##contig=<ID=chr1,length=248956422>\n##contig=<ID=chrX,length=156040895>\n"               \
+    "##contig=<ID=chrY,length=57227415>\n"
+
+static void test_csq_field_and_entries(void)
+{
+    char msg[512];
+    sfl_options_t o;
+    sfl_options_init(&o);
+    /* Found by its Description, whatever its name; a piece without '|'
+     * continues the previous entry's last field. */
+    const char *h = HDR_START INFO_A("AC") INFO_1("AN") VEP_LINE("Allele|Gene|Feature|ALLELE_NUM|LoF_info") HDR_END;
+    sfl_vcf_schema_t *s = schema_opt(h, &o, msg);
+    CHECK(s && s->csq_declared);
+    if (!s)
+        return;
+    CHECK_STR(s->csq_key, "vep");
+    CHECK_STR(s->csq_format, "Allele|Gene|Feature|ALLELE_NUM|LoF_info");
+    sfl_batch_int_t *b = convert(s, "1\t10\t.\tA\tG\t50\tPASS\tAC=1;AN=2;"
+                                    "vep=G|G1|ENST1|1|GERP:-5.1,BP:3,PCT:0.4,G|G1|ENST2|1|");
+    CHECK_INT(b->n_docs, 1);
+    if (b->n_docs == 1) {
+        bson_t d;
+        doc_of(b, 0, &d);
+        CHECK_STR(get_str(&d, "vep_annotations.0.LoF_info"), "GERP:-5.1,BP:3,PCT:0.4");
+        CHECK_STR(get_str(&d, "vep_annotations.1.Feature"), "ENST2");
+        CHECK_STR(get_str(&d, "transcripts.1"), "ENST2");
+    }
+    sfl_batch_destroy(b);
+    /* Still the wrong count after rejoining: refused, naming field and entry. */
+    b = convert(s, "1\t10\t.\tA\tG\t50\tPASS\tAC=1;AN=2;vep=G|G1|ENST1|1,x,G|G1|ENST2");
+    CHECK_INT(b->n_docs, 0);
+    CHECK(b->n_lines == 1 && b->lines[0].code != 0 &&
+          strstr(sfl_batch_msg(b, &b->lines[0]), "vep entry 1 has 4 fields") != NULL);
+    sfl_batch_destroy(b);
+    sfl_vcf_schema_destroy(s);
+
+    /* A period closing the Description's sentence is not part of a name. */
+    s = schema_opt(HDR_START INFO_A("AC") INFO_1("AN") VEP_LINE("Allele|ALLELE_NUM|LoF_info.") HDR_END,
+                   &o, msg);
+    CHECK(s && s->csq[0].n_fields == 3 && strcmp(s->csq[0].fields[2], "LoF_info") == 0);
+    sfl_vcf_schema_destroy(s);
+
+    /* --csq-field names it; --csq-format overrides the Format. */
+    const char *two = HDR_START INFO_A("AC") INFO_1("AN") VEP_LINE("Allele|Gene|ALLELE_NUM")
+        "##INFO=<ID=vep2,Number=.,Type=String,Description=\"Consequence annotations from Ensembl "
+        "VEP. Format: Allele|ALLELE_NUM\">\n" HDR_END;
+    s = schema_opt(two, &o, msg);
+    CHECK(s == NULL && strstr(msg, "--csq-field") != NULL);
+    sfl_vcf_schema_destroy(s);
+    o.csq_field = "vep2";
+    o.csq_format = "Allele|Feature|ALLELE_NUM";
+    s = schema_opt(two, &o, msg);
+    CHECK(s && strcmp(s->csq_key, "vep2") == 0 && s->csq_overridden && s->csq[0].n_fields == 3);
+    sfl_vcf_schema_destroy(s);
+    o.csq_field = "ANN";
+    s = schema_opt(two, &o, msg);
+    CHECK(s == NULL && strstr(msg, "--csq-field ANN") != NULL);
+    sfl_vcf_schema_destroy(s);
+}
+
+static void test_gnomad_v40_repair(void)
+{
+    char msg[512];
+    sfl_options_t o;
+    sfl_options_init(&o);
+    char hdr[4096];
+    snprintf(hdr, sizeof hdr,
+             HDR_START INFO_A("AC") INFO_1("AN") "##INFO=<ID=vep,Number=.,Type=String,"
+             "Description=\"Consequence annotations from Ensembl VEP. Format: %s\">\n" HDR_END,
+             sfl_gnomad_v40_format);
+    sfl_vcf_schema_t *s = schema_opt(hdr, &o, msg);
+    CHECK(s && s->csq_v40_repair && s->csq[0].n_fields == 46 && s->csq[1].n_fields == 48);
+    if (!s)
+        return;
+    CHECK_STR(s->csq[1].fields[33], "SIFT");
+    CHECK_STR(s->csq[1].fields[34], "PolyPhen");
+    /* An entry of n fields: Allele G, ALLELE_NUM 1, Feature ENSTn, the
+     * 33rd field (SOURCE) "Ensembl", and after it: SIFT/PolyPhen when 48,
+     * then DOMAINS "dom". */
+    char line[8192];
+    const char *sizes[] = {"48", "46", "47", "mixed"};
+    for (int t = 0; t < 4; t++) {
+        char *p = line;
+        p += sprintf(p, "1\t10\t.\tA\tG\t50\tPASS\tAC=1;AN=2;vep=");
+        for (int e = 0; e < 2; e++) {
+            int n = t == 0 ? 48 : t == 1 ? 46 : t == 2 ? (e == 0 ? 47 : 48) : (e == 0 ? 48 : 46);
+            if (e)
+                *p++ = ',';
+            for (int f = 0; f < n; f++) {
+                if (f)
+                    *p++ = '|';
+                if (f == 0)
+                    p += sprintf(p, "G");
+                else if (f == 6)
+                    p += sprintf(p, "ENST%d", e);
+                else if (f == 17)
+                    p += sprintf(p, "1");
+                else if (f == 32)
+                    p += sprintf(p, "Ensembl");
+                else if (f == (n == 48 ? 35 : 33))
+                    p += sprintf(p, "dom");
+            }
+        }
+        *p = '\0';
+        sfl_batch_int_t *b = convert(s, line);
+        if (t < 2) {
+            CHECK_INT(b->n_docs, 1);
+            CHECK_INT(b->lines[0].csq_repaired, t == 0);
+            bson_t d;
+            if (b->n_docs == 1) {
+                doc_of(b, 0, &d);
+                CHECK_STR(get_str(&d, "vep_annotations.1.DOMAINS"), "dom");
+                CHECK_STR(get_str(&d, "vep_annotations.1.SOURCE"), "Ensembl");
+                CHECK(t == 0 ? get_str(&d, "vep_annotations.1.SIFT") != NULL
+                             : get_str(&d, "vep_annotations.1.SIFT") == NULL);
+            }
+        } else {
+            CHECK_INT(b->n_docs, 0);
+            const char *m = b->n_lines ? sfl_batch_msg(b, &b->lines[0]) : "";
+            CHECK(strstr(m, t == 2 ? "vep entry 1 has 47 fields" : "46 and 48 fields on one") != NULL);
+            if (!strstr(m, t == 2 ? "vep entry 1 has 47 fields" : "46 and 48 fields on one"))
+                fprintf(stderr, "  %s: %s\n", sizes[t], m);
+        }
+        sfl_batch_destroy(b);
+    }
+    sfl_vcf_schema_destroy(s);
+    /* --csq-format turns the repair off: the given list is the truth. */
+    o.csq_format = sfl_gnomad_v40_entries;
+    s = schema_opt(hdr, &o, msg);
+    CHECK(s && !s->csq_v40_repair && s->csq[0].n_fields == 48);
+    sfl_vcf_schema_destroy(s);
+}
+
+static void test_gnomad_hemi_and_pops(void)
+{
+    char msg[512];
+    sfl_options_t o;
+    sfl_options_init(&o);
+    const char *h = HDR_START INFO_A("AC") INFO_1("AN") INFO_A("nhomalt") INFO_A("AC_XY")
+        INFO_1("AN_XY") INFO_A("AC_XX") INFO_1("AN_XX") INFO_A("AC_afr") INFO_1("AN_afr")
+        INFO_A("nhomalt_afr") INFO_A("AC_afr_XY") INFO_1("AN_afr_XY") INFO_A("AC_mid")
+        INFO_1("AN_mid") INFO_A("AC_grpmax") INFO_1("AN_grpmax") INFO_A("AC_JOINT")
+        INFO_1("AN_JOINT") INFO_A("AC_Popmax") INFO_1("AN_Popmax") INFO_A("AC_faf95")
+        INFO_1("AN_faf95") INFO_A("AC_Raw") INFO_1("AN_Raw") INFO_A("AC_remaining")
+        INFO_1("AN_remaining") INFO_A("AC_ami") INFO_1("AN_ami") GRCH38_CONTIGS HDR_END;
+    sfl_vcf_schema_t *s = schema_opt(h, &o, msg);
+    CHECK(s != NULL);
+    if (!s) {
+        fprintf(stderr, "  %s\n", msg);
+        return;
+    }
+    CHECK_INT(s->n_pops, 4);
+    if (s->n_pops == 4) {
+        CHECK_STR(s->pops[0].name, "African");
+        CHECK_STR(s->pops[1].name, "Middle Eastern");
+        CHECK_STR(s->pops[2].name, "Remaining");
+        CHECK_STR(s->pops[3].name, "Amish");
+    }
+    CHECK(s->hemi_nonpar && s->build.genome == SFL_GENOME_GRCH38);
+    /* PAR edges of GRCh38: X 10001-2781479, 155701383-156030895;
+     * Y 10001-2781479, 56887903-57217415. */
+    struct {
+        const char *chrom;
+        long long pos;
+        bool hemi;
+    } cases[] = {{"chrX", 10000, true},      {"chrX", 10001, false},    {"chrX", 2781479, false},
+                 {"chrX", 2781480, true},    {"chrX", 155701382, true}, {"chrX", 155701383, false},
+                 {"chrX", 156030895, false}, {"chrX", 156030896, true}, {"chrY", 10000, true},
+                 {"chrY", 2781479, false},   {"chrY", 56887902, true},  {"chrY", 57217415, false},
+                 {"chrY", 57217416, true},   {"chr1", 10000, false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char line[512];
+        snprintf(line, sizeof line,
+                 "%s\t%lld\t.\tA\tG\t50\tPASS\tAC=5;AN=10;nhomalt=1;AC_XY=3;AN_XY=4;AC_afr=2;"
+                 "AN_afr=4;nhomalt_afr=0;AC_afr_XY=1;AN_afr_XY=2;AC_mid=0;AN_mid=2;"
+                 "AC_remaining=0;AN_remaining=2;AC_ami=0;AN_ami=2",
+                 cases[i].chrom, cases[i].pos);
+        sfl_batch_int_t *b = convert(s, line);
+        CHECK_INT(b->n_docs, 1);
+        if (b->n_docs == 1) {
+            bson_t d;
+            doc_of(b, 0, &d);
+            CHECK_INT(get_int(&d, "hemi_count"), cases[i].hemi ? 3 : -999999);
+            CHECK_INT(get_int(&d, "pop_hemis.African"), cases[i].hemi ? 1 : -999999);
+            if (cases[i].hemi)
+                check_type(&d, "pop_hemis.Middle Eastern", BSON_TYPE_NULL);
+            /* AC_mid_XY is not declared: no count, the rest are per line */
+            if ((get_int(&d, "hemi_count") == 3) != cases[i].hemi)
+                fprintf(stderr, "  %s:%lld\n", cases[i].chrom, cases[i].pos);
+        }
+        sfl_batch_destroy(b);
+    }
+    /* On a non-PAR line a lacking AC_XY is a counted missing field (and
+     * only an accepted line counts). */
+    sfl_batch_int_t *b = convert(s, "chrX\t5000\t.\tA\tG\t50\tPASS\tAC=5;AN=10;nhomalt=1;AC_afr=2;"
+                                    "AN_afr=4;nhomalt_afr=0;AC_mid=0;AN_mid=2;AC_remaining=0;"
+                                    "AN_remaining=2;AC_ami=0;AN_ami=2");
+    CHECK_INT(b->missing[SLOT_HEMI], 1);
+    /* AC_XY, AC_afr_XY (AC_mid_XY... are not declared); nhomalt_mid,
+     * nhomalt_remaining, nhomalt_ami */
+    CHECK_INT(b->lines[0].miss_n, 2 + 3);
+    sfl_batch_destroy(b);
+    b = convert(s, "chrX\t5000\t.\tA\tG\t50\tPASS\tAC=5;AN=10;nhomalt=1;AC_afr=x");
+    CHECK_INT(b->missing[SLOT_HEMI], 0);
+    CHECK_INT(b->lines[0].miss_n, 0);
+    sfl_batch_destroy(b);
+    sfl_vcf_schema_destroy(s);
+
+    /* The build must be known: --genome, or refused. */
+    const char *nolen = HDR_START INFO_A("AC") INFO_1("AN") INFO_A("nhomalt") INFO_A("AC_male")
+        INFO_1("AN_male") HDR_END;
+    s = schema_opt(nolen, &o, msg);
+    CHECK(s == NULL && strstr(msg, "--genome") != NULL);
+    o.genome = SFL_GENOME_GRCH37;
+    s = schema_opt(nolen, &o, msg);
+    CHECK(s && s->build.x_par[0][0] == 60001 && s->build.x_par[1][1] == 155260560 &&
+          s->build.y_par[0][1] == 2649520 && s->build.y_par[1][0] == 59034050);
+    sfl_vcf_schema_destroy(s);
+    s = schema_opt(h, &o, msg); /* GRCh38 lengths, --genome GRCh37 */
+    CHECK(s == NULL && strstr(msg, "GRCh38") != NULL);
+    sfl_vcf_schema_destroy(s);
+}
+
+static void test_gnomad2(void)
+{
+    const char *h = HDR_START INFO_A("AC") INFO_1("AN") INFO_A("AC_AFR") INFO_1("AN_AFR")
+        INFO_A("Hom_AFR") INFO_A("Hemi_AFR") INFO_A("AC_Male") INFO_1("AN_Male") INFO_A("Hom")
+        INFO_A("Hemi") INFO_A("AC_POPMAX") INFO_1("AN_POPMAX") HDR_END;
+    sfl_vcf_schema_t *s = schema_from(h, SFL_STYLE_AUTO, SFL_HIST_PAIRS);
+    CHECK(s && s->style == SFL_STYLE_GNOMAD2 && s->n_pops == 1);
+    if (!s)
+        return;
+    sfl_batch_int_t *b = convert(s, "X\t5000000\t.\tA\tG\t50\tPASS\tAC=5;AN=10;AC_AFR=2;AN_AFR=4;"
+                                    "Hom_AFR=1;Hemi_AFR=1;Hom=2;Hemi=3;AC_Male=3;AN_Male=4");
+    if (b->n_docs == 1) {
+        bson_t d;
+        doc_of(b, 0, &d);
+        CHECK_INT(get_int(&d, "hom_count"), 2);
+        CHECK_INT(get_int(&d, "hemi_count"), 3);
+        CHECK_INT(get_int(&d, "pop_homs.African"), 1);
+        CHECK_INT(get_int(&d, "pop_hemis.African"), 1);
+    }
+    sfl_batch_destroy(b);
+    sfl_vcf_schema_destroy(s);
+}
+
+/* Issue 15: an allele with a high-confidence LoF transcript entry and a
+ * regulatory entry keeps both under `all`, only the transcript under
+ * `enst`; genes and transcripts are the same either way. */
+static void test_vep_features(void)
+{
+    char msg[512];
+    const char *h = HDR_START INFO_A("AC") INFO_1("AN")
+        VEP_LINE("Allele|Gene|Feature_type|Feature|ALLELE_NUM|LoF|LoF_flags") HDR_END;
+    const char *line = "1\t69516\t.\tG\tA\t50\tPASS\tAC=1;AN=2;vep=A|ENSG1|Transcript|ENST00000335137|1|"
+                       "HC|SINGLE_EXON,A||RegulatoryFeature|ENSR00000000001|1||";
+    for (int scope = 0; scope < 2; scope++) {
+        sfl_options_t o;
+        sfl_options_init(&o);
+        o.vep_features = scope ? SFL_VEP_ENST : SFL_VEP_ALL;
+        sfl_vcf_schema_t *s = schema_opt(h, &o, msg);
+        CHECK(s != NULL);
+        if (!s)
+            continue;
+        sfl_batch_int_t *b = convert(s, line);
+        if (b->n_docs == 1) {
+            bson_t d;
+            doc_of(b, 0, &d);
+            CHECK_STR(get_str(&d, "vep_annotations.0.LoF"), "HC");
+            CHECK_STR(get_str(&d, "vep_annotations.0.LoF_flags"), "SINGLE_EXON");
+            if (scope == 0)
+                CHECK_STR(get_str(&d, "vep_annotations.1.Feature"), "ENSR00000000001");
+            else
+                CHECK(get_str(&d, "vep_annotations.1.Feature") == NULL);
+            CHECK_STR(get_str(&d, "genes.0"), "ENSG1");
+            CHECK_STR(get_str(&d, "transcripts.0"), "ENST00000335137");
+            CHECK(get_str(&d, "transcripts.1") == NULL);
+        }
+        sfl_batch_destroy(b);
+        sfl_vcf_schema_destroy(s);
+    }
+    /* enst needs a Feature field. */
+    sfl_options_t o;
+    sfl_options_init(&o);
+    o.vep_features = SFL_VEP_ENST;
+    sfl_vcf_schema_t *s = schema_opt(HDR_START INFO_A("AC") INFO_1("AN") VEP_LINE("Allele|ALLELE_NUM") HDR_END, &o, msg);
+    CHECK(s == NULL && strstr(msg, "Feature") != NULL);
+    sfl_vcf_schema_destroy(s);
+}
+
 int main(void)
 {
     test_exac();
     test_swegen_gnomad();
     test_coverage();
+    test_csq_field_and_entries();
+    test_gnomad_v40_repair();
+    test_gnomad_hemi_and_pops();
+    test_gnomad2();
+    test_vep_features();
     return t_done("test_convert");
 }

@@ -2,6 +2,7 @@
  * and chunk size; documents read back from the .bson with libbson equal
  * the expected documents of the independent reference (testdata/expected);
  * bad lines, --max-errors and the rejects file; nothing left on failure. */
+#include <stddef.h>
 #include <bson/bson.h>
 #include <fcntl.h>
 #include <htslib/bgzf.h>
@@ -192,7 +193,11 @@ static void test_readback(const char *td)
     } cases[] = {{"exac_sample.vcf", "exac_sample.jsonl", SFL_HIST_PAIRS},
                  {"exac_sample.vcf", "exac_sample.columns.jsonl", SFL_HIST_COLUMNS},
                  {"swegen_sample.vcf", "swegen_sample.jsonl", SFL_HIST_PAIRS},
-                 {"gnomad_sample.vcf", "gnomad_sample.jsonl", SFL_HIST_PAIRS}};
+                 {"gnomad_sample.vcf", "gnomad_sample.jsonl", SFL_HIST_PAIRS},
+                 {"gnomad_v2.1_sample.vcf", "gnomad_v2.1_sample.jsonl", SFL_HIST_PAIRS},
+                 {"gnomad_v3.1_sample.vcf", "gnomad_v3.1_sample.jsonl", SFL_HIST_PAIRS},
+                 {"gnomad_v4.0_sample.vcf", "gnomad_v4.0_sample.jsonl", SFL_HIST_PAIRS},
+                 {"gnomad_r2.0_sample.vcf", "gnomad_r2.0_sample.jsonl", SFL_HIST_PAIRS}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char vcf[512], exp[512], out[512], bs[600];
         snprintf(vcf, sizeof vcf, "%s/%s", td, cases[i].vcf);
@@ -337,6 +342,44 @@ static void test_damaged_bgzf_quiet(void)
     hts_set_log_level(HTS_LOG_OFF);
 }
 
+/* Options a caller compiled before csq_field..genome existed (a smaller
+ * struct_size) get their defaults, whatever follows in memory; a caller
+ * that knows them sees them in the manifest. */
+static void test_options_versioning(const char *td)
+{
+    char vcf[512];
+    snprintf(vcf, sizeof vcf, "%s/gnomad_v4.0_sample.vcf", td);
+    for (int known = 0; known < 2; known++) {
+        sfl_options_t o;
+        sfl_options_init(&o);
+        o.vep_features = SFL_VEP_ENST;
+        o.genome = SFL_GENOME_GRCH38;
+        o.csq_field = "vep";
+        if (!known)
+            o.struct_size = offsetof(sfl_options_t, csq_field);
+        sfl_error_t err;
+        sfl_job_t *job = sfl_job_new(&o, &err);
+        CHECK(job != NULL);
+        if (!job)
+            continue;
+        CHECK(sfl_job_add_source(job, SFL_SOURCE_VCF, vcf, &err));
+        sfl_sink_t *sink = sfl_sink_null_new(NULL);
+        CHECK(sfl_job_run(job, sink, &err));
+        const sfl_manifest_t *m = sfl_job_manifest(job);
+        CHECK_STR(m ? sfl_manifest_option(m, "vep_features") : NULL, known ? "enst" : "all");
+        CHECK_STR(m ? sfl_manifest_option(m, "genome") : NULL, known ? "GRCh38" : "auto");
+        CHECK_STR(m ? sfl_manifest_option(m, "csq_field") : NULL, known ? "vep" : "auto");
+        const sfl_summary_t *sum = sfl_job_summary(job);
+        CHECK_INT(sum->n_annotations, 1);
+        if (sum->n_annotations == 1)
+            CHECK(sum->annotations[0].gnomad_v40_repair && strcmp(sum->annotations[0].field,
+                                                                  "vep") == 0);
+        CHECK_INT(sum->n_warnings, 1);
+        sfl_sink_destroy(sink);
+        sfl_job_destroy(job);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -350,6 +393,7 @@ int main(int argc, char **argv)
     test_readback(argv[1]);
     test_errors(argv[1]);
     test_damaged_bgzf_quiet();
+    test_options_versioning(argv[1]);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (t_failures == 0 && system(cmd) != 0)

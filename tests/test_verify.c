@@ -86,7 +86,7 @@ static sfl_verify_status_t coll_status(const sfl_manifest_t *m, const char *dir,
                                        sfl_verify_status_t *src_status)
 {
     sfl_error_t err;
-    sfl_verify_report_t *r = sfl_verify_dump(m, dir, sources, &err);
+    sfl_verify_report_t *r = sfl_verify_dump(m, dir, NULL, sources, &err);
     CHECK(r != NULL);
     if (!r)
         return SFL_VERIFY_ABSENT;
@@ -142,6 +142,54 @@ static void test_document_bound(void)
     }
 }
 
+/* A dump is named as the sink names it, (OUT, DB); without DB it is found. */
+static void test_find_dump(const sfl_manifest_t *m, const char *out, const char *tmpdir)
+{
+    sfl_error_t err;
+    /* (OUT, DB), the dump's own manifest */
+    sfl_verify_report_t *r = sfl_verify_dump(NULL, out, "db", true, &err);
+    CHECK(r && sfl_verify_report_ok(r));
+    if (r) {
+        const sfl_verify_item_t *s = sfl_verify_report_source(r, 0);
+        CHECK(s && s->expected_size > 0 && s->actual_size == s->expected_size);
+        CHECK(s && s->expected_count == 0);
+        char *js = sfl_verify_report_json(r);
+        CHECK_CONTAINS(js, "\"expected_size\"");
+        free(js);
+    }
+    sfl_verify_report_destroy(r);
+    /* OUT holds exactly one database folder: that one */
+    r = sfl_verify_dump(NULL, out, NULL, false, &err);
+    CHECK(r && sfl_verify_report_ok(r));
+    sfl_verify_report_destroy(r);
+    /* a folder with no dump: bad input, naming it */
+    char empty[600], other[700], cmd[2000];
+    snprintf(empty, sizeof empty, "%s/empty", tmpdir);
+    CHECK(mkdir(empty, 0700) == 0);
+    CHECK(sfl_verify_dump(m, empty, NULL, false, &err) == NULL);
+    CHECK_INT(err.code, SFL_E_MANIFEST);
+    CHECK_CONTAINS(err.message, "holds no dump");
+    /* the dump of another database (no variants.bson): bad input, naming
+     * the folders found, not "absent" */
+    snprintf(other, sizeof other, "%s/other", empty);
+    CHECK(mkdir(other, 0700) == 0);
+    snprintf(cmd, sizeof cmd, "cp '%s/db/manifest.json' '%s/' && : > '%s/base_coverage.bson'", out,
+             other, other);
+    CHECK(system(cmd) == 0);
+    CHECK(sfl_verify_dump(m, empty, NULL, false, &err) == NULL);
+    CHECK_INT(err.code, SFL_E_MANIFEST);
+    CHECK_CONTAINS(err.message, "another database");
+    CHECK_CONTAINS(err.message, "other");
+    /* two database folders: the caller must name one */
+    snprintf(cmd, sizeof cmd, "cp -r '%s/db' '%s/db2'", out, out);
+    CHECK(system(cmd) == 0);
+    CHECK(sfl_verify_dump(NULL, out, NULL, false, &err) == NULL);
+    CHECK_INT(err.code, SFL_E_USAGE);
+    CHECK_CONTAINS(err.message, "db2");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/db2' '%s'", out, empty);
+    CHECK(system(cmd) == 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -183,6 +231,7 @@ int main(int argc, char **argv)
     sfl_verify_status_t ss;
     CHECK_INT(coll_status(m, dir, true, &ss), SFL_VERIFY_OK);
     CHECK_INT(ss, SFL_VERIFY_OK);
+    test_find_dump(m, out, tmp);
 
     bson_t **docs;
     size_t n = read_docs(saved, &docs);

@@ -27,8 +27,9 @@ typedef enum {
     SFL_DOMAIN_SERVER = 4, /* the MongoDB server or the connection to it  */
     SFL_DOMAIN_VERIFY = 5, /* a verification found a difference           */
     SFL_DOMAIN_SYSTEM = 6, /* memory, threads                             */
-    SFL_DOMAIN_STATE = 7   /* the database's state refused the command:
+    SFL_DOMAIN_STATE = 7,  /* the database's state refused the command:
                               a held load lock, a seal, another role      */
+    SFL_DOMAIN_CANCEL = 8  /* the caller asked to stop (sfl_job_cancel)   */
 } sfl_error_domain_t;
 
 /* What went wrong. The numbers are part of the ABI. */

@@ -27,10 +27,12 @@ typedef enum {
     SFL_STYLE_AUTO = 0, /* detect from the header */
     SFL_STYLE_EXAC = 1,
     SFL_STYLE_SWEGEN = 2,
-    SFL_STYLE_GNOMAD = 3
+    SFL_STYLE_GNOMAD = 3,
+    SFL_STYLE_GNOMAD2 = 4 /* gnomAD r2.0: Hom, Hom_<POP>, Hemi, Hemi_<POP> */
 } sfl_style_t;
 
-/* "auto", "exac", "swegen", "gnomad"; and the reverse (false if unknown). */
+/* "auto", "exac", "swegen", "gnomad", "gnomad2"; and the reverse (false if
+ * unknown). */
 SFL_API const char *sfl_style_name(sfl_style_t s);
 SFL_API bool sfl_style_parse(const char *name, sfl_style_t *out);
 
@@ -44,6 +46,27 @@ typedef enum {
 SFL_API const char *sfl_histograms_name(sfl_histograms_t h);
 SFL_API bool sfl_histograms_parse(const char *name, sfl_histograms_t *out);
 
+/* Which consequence entries of an allele go into vep_annotations. */
+typedef enum {
+    SFL_VEP_ALL = 0, /* every entry (SweFreq's browser)                    */
+    SFL_VEP_ENST = 1 /* only entries whose Feature starts with ENST (ExAC's) */
+} sfl_vep_features_t;
+
+/* "all", "enst"; and the reverse (false if unknown). */
+SFL_API const char *sfl_vep_features_name(sfl_vep_features_t v);
+SFL_API bool sfl_vep_features_parse(const char *name, sfl_vep_features_t *out);
+
+/* The genome build, for the pseudoautosomal regions (gnomAD hemizygotes). */
+typedef enum {
+    SFL_GENOME_AUTO = 0, /* from the ##contig lengths of 1, X, Y */
+    SFL_GENOME_GRCH37 = 1,
+    SFL_GENOME_GRCH38 = 2
+} sfl_genome_t;
+
+/* "auto", "GRCh37", "GRCh38"; and the reverse (false if unknown). */
+SFL_API const char *sfl_genome_name(sfl_genome_t g);
+SFL_API bool sfl_genome_parse(const char *name, sfl_genome_t *out);
+
 typedef enum { SFL_SOURCE_VCF = 0, SFL_SOURCE_COVERAGE = 1 } sfl_source_kind_t;
 
 typedef enum { SFL_LOG_ERROR = 0, SFL_LOG_WARNING = 1, SFL_LOG_INFO = 2 } sfl_log_level_t;
@@ -56,7 +79,9 @@ typedef struct {
     uint64_t bytes_total; /* sum of the sources' file sizes          */
     uint64_t docs;        /* documents handed to the sink            */
     double seconds;       /* since sfl_job_run started               */
-    const char *source;   /* current source path                     */
+    const char *source;   /* the source being read (in the last call:
+                             the last one read), as given; valid during
+                             the call only; NULL before the first     */
 } sfl_progress_t;
 
 typedef void (*sfl_progress_fn)(void *ud, const sfl_progress_t *p);
@@ -77,10 +102,26 @@ typedef struct {
     void *progress_ud;
     bool allow_empty;           /* accept a source with a header and no
                                    records (default false: SFL_E_EMPTY) */
+    /* Added later; struct_size tells which of these a caller knows. */
+    const char *csq_field;      /* consequence INFO field; NULL = found by
+                                   its Description (or CSQ); copied       */
+    const char *csq_format;     /* "A|B|..." instead of the header's
+                                   Format list; NULL = the header's       */
+    sfl_vep_features_t vep_features; /* default SFL_VEP_ALL            */
+    sfl_genome_t genome;        /* default SFL_GENOME_AUTO              */
 } sfl_options_t;
 
 /* Fills `opt` with the defaults above. */
 SFL_API void sfl_options_init(sfl_options_t *opt);
+
+/* Which consequence annotations a VCF source was read with. */
+typedef struct {
+    const char *source;  /* the path as added                           */
+    const char *field;   /* INFO key (CSQ, vep, ...); NULL = none found   */
+    const char *format;  /* the Format list used, "A|B|..."; NULL = none  */
+    bool format_overridden; /* from sfl_options_t.csq_format            */
+    bool gnomad_v40_repair; /* SIFT|PolyPhen inserted after SOURCE      */
+} sfl_annotation_used_t;
 
 /* Counts for the end-of-run summary. Plain data, owned by the job. */
 typedef struct {
@@ -104,6 +145,15 @@ typedef struct {
     int threads;
     uint64_t unterminated_lines;      /* sources whose last line had no
                                          newline (read as it is, warned) */
+    /* Added later. The consequence field used for each VCF source, in
+     * source order (field NULL when the file has none). */
+    size_t n_annotations;
+    const sfl_annotation_used_t *annotations;
+    /* Warnings of the run that concern the whole file, not one line
+     * (a VCF without consequence annotations, the gnomAD v4.0 Format
+     * repair); each message once. */
+    size_t n_warnings;
+    const char *const *warnings;
 } sfl_summary_t;
 
 typedef struct sfl_job sfl_job_t;
@@ -118,8 +168,11 @@ SFL_API bool sfl_job_add_source(sfl_job_t *job, sfl_source_kind_t kind,
                                 const char *path, sfl_error_t *err) SFL_WUR;
 
 /* Runs the job into `sink` (borrowed). Returns true when every source was
- * converted and the sink committed. On false the sink has been aborted and
- * err says why; the summary still holds the counts so far. A job runs once. */
+ * converted and the sink committed. On false, whatever failed (a missing
+ * source, the rejects file, a bad line, the sink itself), the sink has been
+ * aborted: its abort callback ran if its begin had run, nothing was
+ * committed, and the sink cannot be used again; err says why and the
+ * summary still holds the counts so far. A job runs once. */
 SFL_API bool sfl_job_run(sfl_job_t *job, sfl_sink_t *sink, sfl_error_t *err) SFL_WUR;
 
 /* The counts; valid until the job is destroyed. */

@@ -1,12 +1,12 @@
-/* swefreq/manifest.h: what was loaded from which files, and checking it.
+/* swefreq/manifest.h: what was loaded from which files.
  *
  * A manifest is a small versioned JSON document (format in
  * docs/manifest.md): the tool and version, the options that shape the
  * documents, each source file (path as given, size, XXH3-128 of its bytes,
  * record count) and each collection (document count, BSON bytes,
  * order-independent digest, index definitions). A job builds one as it runs;
- * verification recomputes the same figures from a dump (or a database) and
- * from the source files and reports each difference.
+ * verification (swefreq/verify.h) recomputes the same figures from a dump
+ * or a database and from the source files and reports each difference.
  *
  * Thread safety: manifests and reports are immutable after creation and
  * may be read from several threads.
@@ -18,7 +18,6 @@
 #include <stdint.h>
 
 #include "swefreq/error.h"
-#include "swefreq/sink.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,6 +25,9 @@ extern "C" {
 
 #define SFL_MANIFEST_FORMAT "swefreq-load-manifest"
 #define SFL_MANIFEST_VERSION 1
+
+/* A manifest: immutable once built or read. */
+typedef struct sfl_manifest sfl_manifest_t;
 
 typedef struct {
     const char *path;   /* as given on the command line           */
@@ -71,50 +73,6 @@ SFL_API const char *sfl_manifest_option(const sfl_manifest_t *m, const char *nam
 
 /* Accepts NULL. */
 SFL_API void sfl_manifest_destroy(sfl_manifest_t *m);
-
-/* ---- verification ---------------------------------------------------- */
-
-typedef enum {
-    SFL_VERIFY_OK = 0,
-    SFL_VERIFY_COUNT_DIFFERS = 1,  /* collection: document count differs */
-    SFL_VERIFY_DIGEST_DIFFERS = 2, /* collection: same count, other data */
-    SFL_VERIFY_ABSENT = 3,         /* collection: not in the dump / db   */
-    SFL_VERIFY_CHANGED = 4,        /* source: size or hash differs       */
-    SFL_VERIFY_MISSING = 5         /* source: file cannot be opened      */
-} sfl_verify_status_t;
-
-/* "ok", "count differs", "digest differs", "absent", "changed", "missing". */
-SFL_API const char *sfl_verify_status_name(sfl_verify_status_t s);
-
-typedef struct {
-    const char *name;        /* collection name or source path   */
-    sfl_verify_status_t status;
-    uint64_t expected_count, actual_count;   /* docs, or file bytes */
-    char expected_digest[33], actual_digest[33]; /* "" when unknown */
-} sfl_verify_item_t;
-
-typedef struct sfl_verify_report sfl_verify_report_t;
-
-/* Verifies the dump folder DB_DIR (the folder holding <collection>.bson)
- * against `m`: every collection of the manifest is read back, each
- * document re-canonicalised and digested. With `check_sources`, every
- * source file is re-hashed too. Returns NULL only when verification could
- * not run (err says why); differences are reported, not errors. */
-SFL_API sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m,
-                                             const char *db_dir,
-                                             bool check_sources,
-                                             sfl_error_t *err) SFL_WUR;
-
-/* true when every item is SFL_VERIFY_OK. */
-SFL_API bool sfl_verify_report_ok(const sfl_verify_report_t *r);
-SFL_API size_t sfl_verify_report_n_collections(const sfl_verify_report_t *r);
-SFL_API const sfl_verify_item_t *sfl_verify_report_collection(const sfl_verify_report_t *r, size_t i);
-SFL_API size_t sfl_verify_report_n_sources(const sfl_verify_report_t *r);
-SFL_API const sfl_verify_item_t *sfl_verify_report_source(const sfl_verify_report_t *r, size_t i);
-/* The report as a JSON object, malloc'd (free() it). */
-SFL_API char *sfl_verify_report_json(const sfl_verify_report_t *r);
-/* Accepts NULL. */
-SFL_API void sfl_verify_report_destroy(sfl_verify_report_t *r);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,7 @@
 
 #include "swefreq/job.h"
 #include "swefreq/manifest.h"
+#include "swefreq/verify.h"
 #include "swefreq/sink.h"
 
 #ifdef __cplusplus

@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "swefreq/error.h"
+#include "swefreq/manifest.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,7 +58,6 @@ typedef struct {
     int64_t end_voffset;     /* BGZF virtual offset just after last_line  */
 } sfl_batch_t;
 
-typedef struct sfl_manifest sfl_manifest_t;
 
 typedef struct {
     size_t struct_size; /* sizeof(sfl_sink_ops_t) */
@@ -79,12 +79,15 @@ typedef struct sfl_sink sfl_sink_t;
 SFL_API sfl_sink_t *sfl_sink_new(const sfl_sink_ops_t *ops, void *ctx,
                                  sfl_error_t *err) SFL_WUR;
 
+/* NULL arguments: a NULL handle or required pointer never crashes;
+ * constructors then return NULL with SFL_E_USAGE in err. */
+
 /* Accepts and discards everything: the dry run. */
-SFL_API sfl_sink_t *sfl_sink_null_new(void) SFL_WUR;
+SFL_API sfl_sink_t *sfl_sink_null_new(sfl_error_t *err) SFL_WUR;
 
 /* Prints each document as one line of relaxed extended JSON to `out`
  * (borrowed; must outlive the sink). */
-SFL_API sfl_sink_t *sfl_sink_jsonl_new(FILE *out) SFL_WUR;
+SFL_API sfl_sink_t *sfl_sink_jsonl_new(FILE *out, sfl_error_t *err) SFL_WUR;
 
 /* A mongorestore-compatible dump: OUT_DIR/DB/<collection>.bson and
  * <collection>.metadata.json (with the browser's indexes), and

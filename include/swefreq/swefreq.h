@@ -8,6 +8,12 @@
  *
  * The library never prints and never exits: messages go to the log
  * callback in sfl_options_t, failures come back in sfl_error_t.
+ *
+ * NULL arguments, in every header: no public function crashes on a NULL
+ * handle or a NULL required pointer. A function that can fail then returns
+ * false (or NULL) with SFL_E_USAGE in `err` (when `err` is not NULL); a
+ * getter returns 0 or NULL; every _destroy and _init accepts NULL and does
+ * nothing. tests/test_api.c calls each public function so.
  */
 #ifndef SWEFREQ_SWEFREQ_H
 #define SWEFREQ_SWEFREQ_H
@@ -18,6 +24,7 @@
 #include "swefreq/digest.h"
 #include "swefreq/job.h"
 #include "swefreq/manifest.h"
+#include "swefreq/verify.h"
 #include "swefreq/mongo.h"
 #include "swefreq/version.h"
 

@@ -1,14 +1,16 @@
 /* fuzz_parsers.c: libFuzzer target for the parsers of outside input.
  *
  * The first byte picks the parser: even = sites-VCF data lines under an
- * ExAC-style header (INFO styles, CSQ with ALLELE_NUM, histograms), odd =
- * coverage rows. The rest is split into lines and converted. Every
+ * ExAC-style header (INFO styles, CSQ with ALLELE_NUM, histograms) or a
+ * gnomAD v4.0-style one (the 46/48-field vep repair, comma continuation,
+ * hemizygotes outside the PARs, --vep-features enst), odd = coverage rows. The rest is split into lines and converted. Every
  * document produced must be valid BSON with _id first; every rejected line
  * must carry a message naming the file and line. Build with
  * -DSFL_FUZZ=ON and clang (see tests/fuzz/README.md).
  */
 #include <bson/bson.h>
 #include <htslib/vcf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +35,19 @@ static const char *hdr =
     "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Format: Allele|Gene|Feature|Feature_type|ALLELE_NUM\">\n"
     "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n";
 
-static sfl_vcf_schema_t *vschema[3];
+/* gnomAD v4.0 shape: vep's 46-field Format is prepended at run time. */
+static const char *gnomad_hdr =
+    "##INFO=<ID=AC,Number=A,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AN,Number=1,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=nhomalt,Number=A,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AC_XY,Number=A,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AC_afr,Number=A,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AN_afr,Number=1,Type=Integer,Description=\"x\">\n"
+    "##INFO=<ID=AC_afr_XY,Number=A,Type=Integer,Description=\"x\">\n"
+    "##contig=<ID=chrX,length=156040895>\n"
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n";
+
+static sfl_vcf_schema_t *vschema[4];
 static sfl_coverage_schema_t *cschema;
 
 static void init(void)
@@ -46,9 +60,32 @@ static void init(void)
         if (bcf_hdr_parse(bh, copy) != 0)
             abort();
         free(copy);
-        vschema[h] = sfl_vcf_schema_new(bh, SFL_STYLE_EXAC, (sfl_histograms_t)h, "f.vcf", NULL);
+        sfl_options_t o;
+        sfl_options_init(&o);
+        o.style = SFL_STYLE_EXAC;
+        o.histograms = (sfl_histograms_t)h;
+        vschema[h] = sfl_vcf_schema_new(bh, &o, "f.vcf", NULL);
         bcf_hdr_destroy(bh);
         if (!vschema[h])
+            abort();
+    }
+    {
+        size_t n = strlen(sfl_gnomad_v40_format) + strlen(gnomad_hdr) + 256;
+        char *g = malloc(n);
+        snprintf(g, n,
+                 "##fileformat=VCFv4.2\n##INFO=<ID=vep,Number=.,Type=String,Description=\""
+                 "Consequence annotations from Ensembl VEP. Format: %s\">\n%s",
+                 sfl_gnomad_v40_format, gnomad_hdr);
+        bcf_hdr_t *bh = bcf_hdr_init("r");
+        if (bcf_hdr_parse(bh, g) != 0)
+            abort();
+        free(g);
+        sfl_options_t o;
+        sfl_options_init(&o);
+        o.vep_features = SFL_VEP_ENST;
+        vschema[3] = sfl_vcf_schema_new(bh, &o, "f.vcf", NULL);
+        bcf_hdr_destroy(bh);
+        if (!vschema[3])
             abort();
     }
     const char *ch = "#chrom\tpos\tmean\tmedian\t1";
@@ -80,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     bool vcf = (data[0] & 1) == 0;
-    int hist = (data[0] >> 1) % 3;
+    int hist = (data[0] >> 1) % 4; /* 3: the gnomAD schema */
     sfl_batch_int_t *b = sfl_batch_new();
     char *text = malloc(size);
     memcpy(text, data + 1, size - 1);

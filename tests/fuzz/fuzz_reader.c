@@ -37,7 +37,7 @@ static void convert(const char *path, bool coverage, int threads, outcome_t *o)
     opt.allow_empty = true;
     memset(o, 0, sizeof *o);
     sfl_job_t *job = sfl_job_new(&opt, &o->err);
-    sfl_sink_t *sink = sfl_sink_null_new();
+    sfl_sink_t *sink = sfl_sink_null_new(&o->err);
     if (!job || !sink ||
         !sfl_job_add_source(job, coverage ? SFL_SOURCE_COVERAGE : SFL_SOURCE_VCF, path, &o->err))
         abort();

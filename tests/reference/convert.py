@@ -13,8 +13,10 @@ JSON:
   becomes 0.0.
 
 Usage:
-    convert.py vcf FILE [--style exac|swegen|gnomad|auto]
+    convert.py vcf FILE [--style exac|swegen|gnomad|gnomad2|auto]
                         [--histograms pairs|columns|none]
+                        [--csq-field NAME] [--csq-format 'A|B|...']
+                        [--vep-features all|enst] [--genome GRCh37|GRCh38]
     convert.py coverage FILE [--coverage-step N]
     convert.py expected            (regenerates testdata/expected/*.jsonl)
 
@@ -122,6 +124,7 @@ def vep_alleles(ref, alts):
 # Header
 
 INFO_RE = re.compile(r"^##INFO=<(.*)>\s*$")
+CONTIG_RE = re.compile(r"^##contig=<(.*)>\s*$")
 
 
 def parse_info_meta(body):
@@ -159,6 +162,7 @@ class Header:
     def __init__(self):
         self.info = {}        # ID -> meta dict
         self.info_order = []  # IDs in declaration order
+        self.contigs = {}     # ID -> length (int) or None
 
     def add_info(self, meta):
         iid = meta["ID"]
@@ -174,12 +178,48 @@ class Header:
         m = re.search(r"Mids:\s*([^\s\"]+)", desc)
         return [dbl(x) for x in m.group(1).split("|")]
 
-    def csq_fields(self):
-        if "CSQ" not in self.info:
+    def csq_field(self, forced=None):
+        """The INFO field of the VEP annotations (schema: "CSQ")."""
+        if forced:
+            return forced
+        described = [i for i in self.info_order
+                     if self.info[i].get("Description", "").lstrip().startswith(
+                         "Consequence annotations from Ensembl VEP")
+                     and "Format:" in self.info[i].get("Description", "")]
+        if len(described) > 1:
+            raise ValueError("two VEP fields")  # the converter refuses this
+        if described:
+            return described[0]
+        return "CSQ" if "CSQ" in self.info else None
+
+    def csq_fields(self, field, override=None):
+        if field is None:
             return None
-        desc = self.info["CSQ"].get("Description", "")
+        if override is not None:
+            return [x.strip() for x in override.split("|")]
+        desc = self.info[field].get("Description", "")
         m = re.search(r"Format:\s*(\S+)", desc)
-        return m.group(1).split("|")
+        names = m.group(1).split("|")
+        if len(names[-1]) > 1 and names[-1].endswith("."):  # end of the sentence
+            names[-1] = names[-1][:-1]
+        return names
+
+    def genome(self):
+        """GRCh37 / GRCh38 from the lengths of contigs 1, X, Y; None."""
+        lengths = {
+            "GRCh37": {"1": 249250621, "X": 155270560, "Y": 59373566},
+            "GRCh38": {"1": 248956422, "X": 156040895, "Y": 57227415},
+        }
+        found = set()
+        for name, length in self.contigs.items():
+            short = name[3:] if name.startswith("chr") else name
+            if short not in ("1", "X", "Y") or length is None:
+                continue
+            builds = [b for b, t in lengths.items() if t[short] == length]
+            if not builds:
+                return None
+            found.update(builds)
+        return found.pop() if len(found) == 1 else None
 
 
 # --------------------------------------------------------------------------
@@ -192,14 +232,58 @@ STYLES = {
     "swegen": dict(ac="AC", an="AN", hom="AC_Hom", hemi="AC_Hemi",
                    pop_ac=None, pop_an=None, pop_hom=None, pop_hemi=None,
                    adj0=False),
-    "gnomad": dict(ac="AC", an="AN", hom="nhomalt", hemi="nhemi",
+    # v2.1, v3, v4: hemizygotes are computed (see gnomad_hemi_keys)
+    "gnomad": dict(ac="AC", an="AN", hom="nhomalt", hemi=None,
                    pop_ac="AC_{}", pop_an="AN_{}", pop_hom="nhomalt_{}",
                    pop_hemi=None, adj0=False),
+    # r2.0
+    "gnomad2": dict(ac="AC", an="AN", hom="Hom", hemi="Hemi",
+                    pop_ac="AC_{}", pop_an="AN_{}", pop_hom="Hom_{}",
+                    pop_hemi="Hemi_{}", adj0=False),
 }
 
-EXAC_NON_POP = {"Adj", "Hom", "Hemi", "Het", "MALE", "FEMALE", "POPMAX",
-                "CONSANGUINEOUS", "raw"}
-GNOMAD_NON_POP = {"male", "female", "raw", "popmax", "XX", "XY"}
+# Never populations, compared in lower case; and prefixes.
+NON_POP = {"adj", "hom", "hemi", "het", "male", "female", "popmax", "grpmax",
+           "joint", "consanguineous", "raw", "xx", "xy"}
+NON_POP_PREFIX = ("faf",)
+
+# Pseudoautosomal regions (1-based, inclusive) per build.
+PARS = {
+    "GRCh37": {"X": [(60001, 2699520), (154931044, 155260560)],
+               "Y": [(10001, 2649520), (59034050, 59363566)]},
+    "GRCh38": {"X": [(10001, 2781479), (155701383, 156030895)],
+               "Y": [(10001, 2781479), (56887903, 57217415)]},
+}
+
+GNOMAD_V40_HEADER = (
+    "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|EXON|"
+    "INTRON|HGVSc|HGVSp|cDNA_position|CDS_position|Protein_position|"
+    "Amino_acids|Codons|ALLELE_NUM|DISTANCE|STRAND|FLAGS|VARIANT_CLASS|"
+    "SYMBOL_SOURCE|HGNC_ID|CANONICAL|MANE_SELECT|MANE_PLUS_CLINICAL|TSL|"
+    "APPRIS|CCDS|ENSP|UNIPROT_ISOFORM|SOURCE|DOMAINS|miRNA|HGVS_OFFSET|"
+    "PUBMED|MOTIF_NAME|MOTIF_POS|HIGH_INF_POS|MOTIF_SCORE_CHANGE|"
+    "TRANSCRIPTION_FACTORS|LoF|LoF_filter|LoF_flags|LoF_info").split("|")
+
+
+def gnomad_v40_entries():
+    f = list(GNOMAD_V40_HEADER)
+    i = f.index("SOURCE") + 1
+    return f[:i] + ["SIFT", "PolyPhen"] + f[i:]
+
+
+def outside_par(chrom, pos, genome):
+    c = chrom[3:] if chrom.startswith("chr") else chrom
+    if c not in ("X", "Y"):
+        return False
+    return not any(a <= pos <= b for a, b in PARS[genome][c])
+
+
+def gnomad_hemi_keys(header):
+    """('AC_XY', 'AC_{}_XY') or the _male pair, or None."""
+    for sex in ("XY", "male"):
+        if header.declared("AC_" + sex):
+            return "AC_" + sex, "AC_{}_" + sex
+    return None
 
 DISPLAY = {
     "AFR": "African",
@@ -210,6 +294,9 @@ DISPLAY = {
     "NFE": "European (Non-Finnish)",
     "SAS": "South Asian",
     "OTH": "Other",
+    "AMI": "Amish",
+    "MID": "Middle Eastern",
+    "REMAINING": "Remaining",
 }
 
 
@@ -218,6 +305,8 @@ def detect_style(header):
         return "exac"
     if header.declared("nhomalt"):
         return "gnomad"
+    if header.declared("Hom") and header.declared("AC") and header.declared("AN"):
+        return "gnomad2"
     return "swegen"
 
 
@@ -242,9 +331,9 @@ def populations(header, style):
             continue
         if not header.declared("AN_" + code):
             continue
-        if style == "exac" and code in EXAC_NON_POP:
+        if code.lower() in NON_POP or code.lower().startswith(NON_POP_PREFIX):
             continue
-        if style == "gnomad" and ("_" in code or code in GNOMAD_NON_POP):
+        if style in ("gnomad", "gnomad2") and "_" in code:
             continue
         seen.add(code)
         pops.append((code, display_name(code)))
@@ -305,7 +394,21 @@ def histogram(value, k, mids, mode):
     return out
 
 
-def convert_vcf(path, style="auto", histograms="pairs", out=sys.stdout):
+def split_entries(value):
+    """VEP entries: split on ',', then a piece without '|' continues the
+    previous entry's last field (rejoined with ',')."""
+    entries = []
+    for piece in value.split(","):
+        if "|" not in piece and entries:
+            entries[-1] = entries[-1] + "," + piece
+        else:
+            entries.append(piece)
+    return [e.split("|") for e in entries]
+
+
+def convert_vcf(path, style="auto", histograms="pairs", csq_field=None,
+                csq_format=None, vep_features="all", genome=None,
+                out=sys.stdout):
     header = Header()
     it = lines_of(path)
     data_lines = []
@@ -314,6 +417,11 @@ def convert_vcf(path, style="auto", histograms="pairs", out=sys.stdout):
             m = INFO_RE.match(line)
             if m:
                 header.add_info(parse_info_meta(m.group(1)))
+            m = CONTIG_RE.match(line)
+            if m:
+                meta = parse_info_meta(m.group(1))
+                header.contigs[meta["ID"]] = (int(meta["length"])
+                                              if "length" in meta else None)
             continue
         if line.startswith("#"):
             continue  # #CHROM line
@@ -323,7 +431,12 @@ def convert_vcf(path, style="auto", histograms="pairs", out=sys.stdout):
         style = detect_style(header)
     st = STYLES[style]
     pops = populations(header, style)
-    csq_fields = header.csq_fields()
+    csq_key = header.csq_field(csq_field)
+    csq_fields = header.csq_fields(csq_key, csq_format)
+    v40 = csq_format is None and csq_fields == GNOMAD_V40_HEADER
+    hemi_keys = gnomad_hemi_keys(header) if style == "gnomad" else None
+    if hemi_keys:
+        genome = genome or header.genome()
     hist_meta = []
     if histograms != "none":
         for iid, field in (("DP_HIST", "genotype_depths"),
@@ -346,9 +459,12 @@ def convert_vcf(path, style="auto", histograms="pairs", out=sys.stdout):
 
         # CSQ entries per allele
         per_allele = [[] for _ in alts]
-        if csq_fields is not None and isinstance(info.get("CSQ"), str):
-            entries = [dict(zip(csq_fields, e.split("|")))
-                       for e in info["CSQ"].split(",")]
+        if csq_fields is not None and isinstance(info.get(csq_key), str):
+            pieces = split_entries(info[csq_key])
+            names = csq_fields
+            if v40 and all(len(p) == 48 for p in pieces):
+                names = gnomad_v40_entries()
+            entries = [dict(zip(names, p)) for p in pieces]
             if "ALLELE_NUM" in csq_fields:
                 for e in entries:
                     try:
@@ -393,7 +509,10 @@ def convert_vcf(path, style="auto", histograms="pairs", out=sys.stdout):
             doc["allele_num"] = an
             doc["allele_freq"] = freq
             doc["hom_count"] = number_a(info, st["hom"], k)
-            if st["hemi"] in info:
+            nonpar = hemi_keys and outside_par(chrom, pos0, genome)
+            if nonpar:
+                doc["hemi_count"] = number_a(info, hemi_keys[0], k)
+            elif st["hemi"] and st["hemi"] in info:
                 doc["hemi_count"] = number_a(info, st["hemi"], k)
             doc["pop_acs"] = {key: number_a(info, st["pop_ac"].format(code), k)
                               for code, key in pops}
@@ -401,8 +520,12 @@ def convert_vcf(path, style="auto", histograms="pairs", out=sys.stdout):
                               for code, key in pops}
             doc["pop_homs"] = {key: number_a(info, st["pop_hom"].format(code), k)
                                for code, key in pops}
-            if st["pop_hemi"] and any(st["pop_hemi"].format(c) in info
-                                      for c, _ in pops):
+            if nonpar:
+                doc["pop_hemis"] = {
+                    key: number_a(info, hemi_keys[1].format(code), k)
+                    for code, key in pops}
+            elif st["pop_hemi"] and any(st["pop_hemi"].format(c) in info
+                                        for c, _ in pops):
                 doc["pop_hemis"] = {
                     key: number_a(info, st["pop_hemi"].format(code), k)
                     for code, key in pops}
@@ -418,7 +541,12 @@ def convert_vcf(path, style="auto", histograms="pairs", out=sys.stdout):
                 doc[field] = (histogram(v, k, mids, histograms)
                               if isinstance(v, str) and v != "." else None)
             anns = per_allele[k]
-            doc["vep_annotations"] = anns
+            if vep_features == "enst":
+                doc["vep_annotations"] = [a for a in anns
+                                          if a.get("Feature", "").startswith("ENST")]
+            else:
+                doc["vep_annotations"] = anns
+            # genes and transcripts: from every entry, whatever the scope
             has_ft = csq_fields is not None and "Feature_type" in csq_fields
             genes, transcripts = [], []
             for a in anns:
@@ -462,6 +590,13 @@ EXPECTED = [
     ("exac_sample.columns.jsonl", "vcf", "exac_sample.vcf", {"style": "auto", "histograms": "columns"}),
     ("swegen_sample.jsonl", "vcf", "swegen_sample.vcf", {"style": "auto"}),
     ("gnomad_sample.jsonl", "vcf", "gnomad_sample.vcf", {"style": "auto"}),
+    ("gnomad_v2.1_sample.jsonl", "vcf", "gnomad_v2.1_sample.vcf", {"style": "auto"}),
+    ("gnomad_v3.1_sample.jsonl", "vcf", "gnomad_v3.1_sample.vcf", {"style": "auto"}),
+    ("gnomad_v4.0_sample.jsonl", "vcf", "gnomad_v4.0_sample.vcf", {"style": "auto"}),
+    ("gnomad_v4.0_sample.enst.jsonl", "vcf", "gnomad_v4.0_sample.vcf",
+     {"style": "auto", "vep_features": "enst"}),
+    ("gnomad_r2.0_sample.jsonl", "vcf", "gnomad_r2.0_sample.vcf", {"style": "auto"}),
+    ("exac_sample.enst.jsonl", "vcf", "exac_sample.vcf", {"style": "auto", "vep_features": "enst"}),
     ("coverage_sample.jsonl", "coverage", "coverage_sample.tsv", {"step": 1}),
     ("coverage_sample.step10.jsonl", "coverage", "coverage_sample.tsv", {"step": 10}),
 ]
@@ -491,9 +626,13 @@ def main(argv=None):
     pv = sub.add_parser("vcf")
     pv.add_argument("file")
     pv.add_argument("--style", default="auto",
-                    choices=["exac", "swegen", "gnomad", "auto"])
+                    choices=["exac", "swegen", "gnomad", "gnomad2", "auto"])
     pv.add_argument("--histograms", default="pairs",
                     choices=["pairs", "columns", "none"])
+    pv.add_argument("--csq-field")
+    pv.add_argument("--csq-format")
+    pv.add_argument("--vep-features", default="all", choices=["all", "enst"])
+    pv.add_argument("--genome", choices=["GRCh37", "GRCh38"])
     pc = sub.add_parser("coverage")
     pc.add_argument("file")
     pc.add_argument("--coverage-step", type=int, default=1)
@@ -501,7 +640,8 @@ def main(argv=None):
     if a.cmd == "expected":
         regenerate(os.path.normpath(a.testdata))
     elif a.cmd == "vcf":
-        convert_vcf(a.file, a.style, a.histograms)
+        convert_vcf(a.file, a.style, a.histograms, a.csq_field, a.csq_format,
+                    a.vep_features, a.genome)
     else:
         convert_coverage(a.file, a.coverage_step)
 

@@ -114,7 +114,44 @@ def test_populations_gnomad():
                  "AC_asj", "AN_afr", "AN_ami", "AN_sas"])  # AC_asj has no AN_asj
     assert convert.detect_style(h) == "gnomad"
     assert convert.populations(h, "gnomad") == [
-        ("sas", "South Asian"), ("afr", "African"), ("ami", "ami")]
+        ("sas", "South Asian"), ("afr", "African"), ("ami", "Amish")]
+
+
+def test_populations_gnomad_words():
+    h = _header(["AC", "AN", "nhomalt", "AC_grpmax", "AN_grpmax", "AC_joint", "AN_joint",
+                 "AC_Male", "AN_Male", "AC_POPMAX", "AN_POPMAX", "AC_faf95", "AN_faf95",
+                 "AC_mid", "AN_mid", "AC_remaining", "AN_remaining", "AC_xx", "AN_xx"])
+    assert convert.populations(h, "gnomad") == [
+        ("mid", "Middle Eastern"), ("remaining", "Remaining")]
+    h = _header(["AC", "AN", "Hom", "AC_AFR", "AN_AFR", "AC_Male", "AN_Male"])
+    assert convert.detect_style(h) == "gnomad2"
+    assert convert.populations(h, "gnomad2") == [("AFR", "African")]
+
+
+def test_vep_entries_continue_over_commas():
+    e = convert.split_entries("A|x|GERP:-1,BP:2,A|y|")
+    assert e == [["A", "x", "GERP:-1,BP:2"], ["A", "y", ""]]
+    f = convert.gnomad_v40_entries()
+    assert len(convert.GNOMAD_V40_HEADER) == 46 and len(f) == 48
+    assert f[f.index("SOURCE") + 1:f.index("SOURCE") + 4] == ["SIFT", "PolyPhen", "DOMAINS"]
+
+
+def test_vep_field_by_description():
+    h = convert.Header()
+    h.add_info({"ID": "vep", "Number": ".", "Type": "String", "Description":
+                "Consequence annotations from Ensembl VEP. Format: Allele|ALLELE_NUM|LoF_info."})
+    assert h.csq_field() == "vep"
+    assert h.csq_fields("vep") == ["Allele", "ALLELE_NUM", "LoF_info"]
+    assert h.csq_fields("vep", "A|B") == ["A", "B"]
+
+
+def test_pars():
+    op = convert.outside_par
+    assert op("chrX", 10000, "GRCh38") and not op("chrX", 10001, "GRCh38")
+    assert not op("chrX", 2781479, "GRCh38") and op("chrX", 2781480, "GRCh38")
+    assert op("X", 60000, "GRCh37") and not op("X", 60001, "GRCh37")
+    assert not op("Y", 59363566, "GRCh37") and op("Y", 59363567, "GRCh37")
+    assert not op("chr1", 5, "GRCh38")
 
 
 def test_style_detection_of_samples():

@@ -1,6 +1,6 @@
-/* sink_int.h: how the job drives a sink. Private to the library. */
-#ifndef SFL_SINK_INT_H
-#define SFL_SINK_INT_H
+/* sink_internal.h: how the job drives a sink. Private to the library. */
+#ifndef SFL_SINK_INTERNAL_H
+#define SFL_SINK_INTERNAL_H
 
 #include "swefreq/sink.h"
 

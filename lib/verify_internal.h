@@ -1,10 +1,11 @@
-/* verify_int.h: building verification reports (dump and database share
+/* verify_internal.h: building verification reports (dump and database share
  * the comparison). Private to the library. */
-#ifndef SFL_VERIFY_INT_H
-#define SFL_VERIFY_INT_H
+#ifndef SFL_VERIFY_INTERNAL_H
+#define SFL_VERIFY_INTERNAL_H
 
 #include "swefreq/digest.h"
 #include "swefreq/manifest.h"
+#include "swefreq/verify.h"
 
 sfl_verify_report_t *sfl_verify_report_new(void);
 /* Records collection `name`: `found` false = absent; else its recomputed

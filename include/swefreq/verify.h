@@ -1,0 +1,86 @@
+/* swefreq/verify.h: proving that a dump, a database or the source files
+ * still equal a manifest.
+ *
+ * Verification recomputes what the manifest (swefreq/manifest.h) records:
+ * every collection is read back, each document re-canonicalised and
+ * digested with the same accumulator the load used, and compared by count
+ * and digest; with `check_sources`, every source file is re-hashed and its
+ * size compared. Differences are reported item by item in a report; an
+ * error (NULL with err) means that verification could not run at all.
+ * sfl_verify_mongo() (swefreq/mongo.h) does the same for a database.
+ *
+ * Thread safety: reports are immutable after creation and may be read from
+ * several threads; distinct verifications may run concurrently.
+ */
+#ifndef SWEFREQ_VERIFY_H
+#define SWEFREQ_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swefreq/error.h"
+#include "swefreq/manifest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    SFL_VERIFY_OK = 0,
+    SFL_VERIFY_COUNT_DIFFERS = 1,  /* collection: document count differs */
+    SFL_VERIFY_DIGEST_DIFFERS = 2, /* collection: same count, other data */
+    SFL_VERIFY_ABSENT = 3,         /* collection: not in the dump / db   */
+    SFL_VERIFY_CHANGED = 4,        /* source: size or hash differs       */
+    SFL_VERIFY_MISSING = 5         /* source: file cannot be opened      */
+} sfl_verify_status_t;
+
+/* "ok", "count differs", "digest differs", "absent", "changed", "missing". */
+SFL_API const char *sfl_verify_status_name(sfl_verify_status_t s);
+
+/* One collection or one source file. The fields are named as in the JSON
+ * report; a collection uses the counts, a source the sizes. */
+typedef struct {
+    const char *name;                        /* collection name or source path  */
+    sfl_verify_status_t status;
+    uint64_t expected_count, actual_count;   /* collection: documents; else 0   */
+    uint64_t expected_size, actual_size;     /* source: bytes on disk; else 0   */
+    char expected_digest[33], actual_digest[33]; /* digest or XXH3-128; "" when
+                                                    unknown */
+} sfl_verify_item_t;
+
+typedef struct sfl_verify_report sfl_verify_report_t;
+
+/* Verifies a dump, named as the dump sink names it (sfl_sink_dump_new):
+ * the folder OUT_DIR/DB. With `db` NULL, the dump is found in `out_dir`:
+ * `out_dir` itself when it holds a manifest.json or .bson files, else its
+ * only subfolder that holds a manifest.json (more than one: SFL_E_USAGE,
+ * naming them). With `m` NULL, the manifest is that folder's
+ * manifest.json. Every collection of the manifest is read back; a folder
+ * that holds none of the manifest's collection files is not a dump of it
+ * (SFL_E_MANIFEST, naming the folders found), while one that lacks only
+ * some reports them `absent`. With `check_sources`, every source file is
+ * re-hashed too. Returns NULL only when verification could not run (err
+ * says why); differences are reported, not errors. The report is the
+ * caller's (sfl_verify_report_destroy). */
+SFL_API sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *out_dir,
+                                             const char *db, bool check_sources,
+                                             sfl_error_t *err) SFL_WUR;
+
+/* true when every item is SFL_VERIFY_OK; false for NULL. */
+SFL_API bool sfl_verify_report_ok(const sfl_verify_report_t *r);
+SFL_API size_t sfl_verify_report_n_collections(const sfl_verify_report_t *r);
+SFL_API const sfl_verify_item_t *sfl_verify_report_collection(const sfl_verify_report_t *r,
+                                                              size_t i);
+SFL_API size_t sfl_verify_report_n_sources(const sfl_verify_report_t *r);
+SFL_API const sfl_verify_item_t *sfl_verify_report_source(const sfl_verify_report_t *r,
+                                                          size_t i);
+/* The report as a JSON object (docs/manifest.md), malloc'd (free() it). */
+SFL_API char *sfl_verify_report_json(const sfl_verify_report_t *r);
+/* Accepts NULL. */
+SFL_API void sfl_verify_report_destroy(sfl_verify_report_t *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

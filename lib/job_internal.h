@@ -1,0 +1,74 @@
+/* job_internal.h: the job's state, shared by job.c (the run loop) and
+ * pipeline.c (one source through the parser pool and the in-order stage).
+ * Private to the library.
+ */
+#ifndef SFL_JOB_INTERNAL_H
+#define SFL_JOB_INTERNAL_H
+
+#include <htslib/thread_pool.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "manifest_internal.h"
+#include "order_check.h"
+#include "swefreq/swefreq.h"
+
+typedef struct {
+    char *name;
+    uint64_t count;
+} sfl_missing_count_t;
+
+struct sfl_job {
+    sfl_options_t opt; /* resolved (options.c) */
+    char *rejects_path;
+    char *csq_field, *csq_format; /* copies of the options' strings */
+    char **warnings;              /* run-wide warnings, each once */
+    size_t n_warnings, cap_warnings;
+    bool warned_v40;
+    sfl_source_record_t *sources;
+    size_t n_sources, cap_sources;
+    bool ran;
+
+    sfl_summary_t summary;
+    sfl_missing_count_t *missing; /* expected fields that lines lacked */
+    size_t n_missing, cap_missing;
+    const char **missing_names;   /* summary views of `missing` */
+    uint64_t *missing_counts;
+    sfl_annotation_used_t *annotations; /* summary view, per VCF source */
+
+    sfl_manifest_t *manifest;
+    atomic_int cancelled;
+
+    /* run state */
+    sfl_digest_t digest[SFL_N_COLLECTIONS];
+    sfl_order_t order[SFL_N_COLLECTIONS];
+    sfl_doc_t *docs; /* the sink's view of a batch */
+    size_t cap_docs;
+    FILE *rejects;
+    char *rejects_partial;
+    bool rejects_renamed; /* FILE.partial became FILE */
+    struct timespec t0, last_progress;
+    uint64_t bytes_done_before; /* compressed bytes of finished sources */
+    uint64_t bytes_total;
+    const char *progress_source; /* the source being (or last) read */
+};
+
+/* pipeline.c: reads source `index` to its end through the parser pool
+ * `pool`/`q` and the in-order stage into `sink`; `seq` numbers the chunks
+ * across sources. False with err on the first failure. */
+bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
+                             hts_tpool_process *q, uint64_t *seq, sfl_sink_t *sink,
+                             sfl_error_t *err);
+
+/* job.c: calls the progress callback (at most 4 times a second unless
+ * `force`); `file_offset` is the compressed position in the current source. */
+void sfl_job_progress(sfl_job_t *j, uint64_t file_offset, bool force);
+
+/* job.c: counts `n` lines that lacked the expected field `name`. */
+bool sfl_job_add_missing(sfl_job_t *j, const char *name, uint64_t n);
+
+/* job.c: adds a run-wide warning (each message once) and logs it. */
+bool sfl_job_add_warning(sfl_job_t *j, const char *msg);
+
+#endif

@@ -1,0 +1,55 @@
+/* manifest_internal.h: building a manifest from inside the library. */
+#ifndef SFL_MANIFEST_INTERNAL_H
+#define SFL_MANIFEST_INTERNAL_H
+
+#include <bson/bson.h>
+
+#include <time.h>
+
+#include "swefreq/digest.h"
+#include "swefreq/job.h"
+#include "swefreq/manifest.h"
+
+/* A source file of a run, as the manifest records it. */
+typedef struct {
+    char *path;
+    char *abs_path;    /* realpath() when the run began, or NULL */
+    sfl_source_kind_t kind;
+    uint64_t size;
+    char hash[33];     /* XXH3-128, hex */
+    uint64_t records;  /* data lines read */
+    time_t mtime;
+    sfl_style_t style; /* resolved from the header (VCF) */
+    /* VCF: the consequence field read (summary and manifest) */
+    char *csq_key, *csq_format;
+    bool csq_overridden, v40_repaired;
+    sfl_genome_t genome; /* when hemizygotes were computed */
+} sfl_source_record_t;
+
+/* Everything a run's manifest says. All borrowed. */
+typedef struct {
+    const sfl_options_t *opt;            /* the resolved options            */
+    uint64_t rejected_lines;             /* skipped under --max-errors      */
+    const sfl_source_record_t *sources;  /* in the order read               */
+    size_t n_sources;
+    const sfl_digest_t *digests;         /* [SFL_N_COLLECTIONS]             */
+    const bool *used;                    /* [SFL_N_COLLECTIONS]: written?   */
+} sfl_manifest_input_t;
+
+/* Assembles the manifest of a finished run (docs/manifest.md): the tool,
+ * the document-shaping options, each source and each collection written
+ * with its count, digest and indexes. NULL with err when out of memory. */
+sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *err);
+
+/* Takes a complete manifest document (the JSON shape of docs/manifest.md
+ * as BSON), validates it and builds the accessor views. `doc` is copied. */
+sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err);
+
+/* The folder (ending in '/') of the file the manifest was read from, or
+ * NULL when it was not read from a file; borrowed. */
+const char *sfl_manifest_dir(const sfl_manifest_t *m);
+
+/* The manifest's document; borrowed. */
+const bson_t *sfl_manifest_bson(const sfl_manifest_t *m);
+
+#endif

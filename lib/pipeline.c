@@ -1,0 +1,611 @@
+/* pipeline.c: one source through the parser pool and the in-order stage.
+ *
+ * The design is simple:
+ *
+ *   reader (this thread) --chunks--> parser jobs (htslib thread pool)
+ *        --batches, in input order--> in-order stage (this thread)
+ *        --> digest --> sink
+ *
+ * The calling thread reads whole-line chunks (reader.c; BGZF blocks are
+ * decompressed on the same htslib pool) and dispatches one parser job per
+ * chunk. htslib's process queue returns results strictly in dispatch order
+ * and bounds both its input and output queues, so at most
+ * threads * queue_per_thread chunks are in flight and memory stays flat
+ * whatever the input size. The in-order stage (consume) sees every line in
+ * file order: it applies --max-errors, checks sorting and uniqueness
+ * (order_check.c, which need the previous chunk), writes rejected lines,
+ * digests each surviving document and hands the batch to the sink. Because
+ * everything after the parsers runs in input order on one thread, the
+ * output is byte-for-byte the same for any thread count.
+ *
+ * Each parser thread takes a worker (a per-thread copy of the line
+ * parser's scratch state) from the source's stack of idle workers.
+ */
+#include <errno.h>
+#include <htslib/thread_pool.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "batch.h"
+#include "bounds.h"
+#include "coverage_doc.h"
+#include "job_internal.h"
+#include "log.h"
+#include "reader.h"
+#include "sink_internal.h"
+#include "variant_doc.h"
+#include "vcf_schema.h"
+
+#define job_log(j, lvl, ...) sfl_logf((j)->opt.log, (j)->opt.log_ud, (lvl), __VA_ARGS__)
+
+/* ---- sources and their per-thread workers ----------------------------- */
+
+typedef struct source_ctx {
+    sfl_source_kind_t kind;
+    const char *path;
+    uint32_t index;
+    sfl_vcf_schema_t *vschema;
+    sfl_coverage_schema_t *cschema;
+    pthread_mutex_t lock;
+    void **free_workers; /* a stack of idle workers */
+    size_t n_free, n_all, cap;
+    void **all;
+} source_ctx_t;
+
+static void *worker_acquire(source_ctx_t *s)
+{
+    void *w = NULL;
+    pthread_mutex_lock(&s->lock);
+    if (s->n_free > 0)
+        w = s->free_workers[--s->n_free];
+    pthread_mutex_unlock(&s->lock);
+    if (w)
+        return w;
+    w = s->kind == SFL_SOURCE_VCF ? (void *)sfl_vcf_worker_new(s->vschema)
+                                  : (void *)sfl_coverage_worker_new(s->cschema);
+    if (!w)
+        return NULL;
+    pthread_mutex_lock(&s->lock);
+    if (s->n_all == s->cap) {
+        size_t n = s->cap ? s->cap * 2 : 8;
+        void **a = realloc(s->all, n * sizeof *a);
+        void **f = a ? realloc(s->free_workers, n * sizeof *f) : NULL;
+        if (a)
+            s->all = a;
+        if (f)
+            s->free_workers = f;
+        if (!a || !f) {
+            pthread_mutex_unlock(&s->lock);
+            if (s->kind == SFL_SOURCE_VCF)
+                sfl_vcf_worker_destroy(w);
+            else
+                sfl_coverage_worker_destroy(w);
+            return NULL;
+        }
+        s->cap = n;
+    }
+    s->all[s->n_all++] = w;
+    pthread_mutex_unlock(&s->lock);
+    return w;
+}
+
+static void worker_release(source_ctx_t *s, void *w)
+{
+    pthread_mutex_lock(&s->lock);
+    s->free_workers[s->n_free++] = w;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void source_ctx_destroy(source_ctx_t *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_all; i++) {
+        if (s->kind == SFL_SOURCE_VCF)
+            sfl_vcf_worker_destroy(s->all[i]);
+        else
+            sfl_coverage_worker_destroy(s->all[i]);
+    }
+    free(s->all);
+    free(s->free_workers);
+    sfl_vcf_schema_destroy(s->vschema);
+    sfl_coverage_schema_destroy(s->cschema);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+/* ---- parser jobs (run on the pool) ------------------------------------ */
+
+typedef struct {
+    source_ctx_t *src;
+    sfl_chunk_t chunk;
+    uint64_t seq;
+} parse_job_t;
+
+static void parse_job_free(void *arg)
+{
+    parse_job_t *j = arg;
+    free(j->chunk.text);
+    free(j);
+}
+
+static void batch_free(void *data) { sfl_batch_destroy(data); }
+
+static void *parse_chunk(void *arg)
+{
+    parse_job_t *j = arg;
+    source_ctx_t *src = j->src;
+    sfl_batch_int_t *b = sfl_batch_new();
+    if (!b) {
+        parse_job_free(j);
+        return NULL;
+    }
+    b->seq = j->seq;
+    b->source_index = src->index;
+    b->collection = src->kind == SFL_SOURCE_VCF ? SFL_COLL_VARIANTS : SFL_COLL_COVERAGE;
+    b->text = j->chunk.text;
+    b->text_len = j->chunk.len;
+    b->first_line = j->chunk.first_line;
+    b->end_voffset = j->chunk.end_voffset;
+    b->file_offset = j->chunk.file_offset;
+    free(j);
+    if (src->kind == SFL_SOURCE_VCF) {
+        b->n_missing = src->vschema->n_slots;
+        b->missing = calloc((size_t)b->n_missing, sizeof *b->missing);
+        if (!b->missing) {
+            b->failed = true;
+            return b;
+        }
+    }
+    void *w = worker_acquire(src);
+    if (!w) {
+        b->failed = true;
+        return b;
+    }
+    const char *p = b->text, *end = b->text + b->text_len;
+    uint64_t line_no = b->first_line;
+    while (p < end && !b->failed) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)(nl - p); /* every line ends in '\n' (reader.c) */
+        uint32_t off = (uint32_t)(p - b->text);
+        if (len == 0) {
+            b->blank++;
+        } else if (p[0] == '#') {
+            sfl_linerec_t *rec = sfl_batch_add_line(b);
+            if (rec) {
+                rec->line = line_no;
+                rec->text_off = off;
+                rec->text_len = (uint32_t)len;
+                b->records++;
+                sfl_batch_reject(b, rec, SFL_E_LINE,
+                                 "%s: line %llu: a header line ('#...') after the first data line",
+                                 src->path, (unsigned long long)line_no);
+            }
+        } else if (src->kind == SFL_SOURCE_VCF) {
+            sfl_vcf_line_to_docs(w, b, src->path, line_no, p, len, off);
+        } else {
+            sfl_coverage_line_to_doc(w, b, src->path, line_no, p, len, off);
+        }
+        line_no++;
+        p = nl + 1;
+    }
+    worker_release(src, w);
+    return b;
+}
+
+/* ---- the ordered stage --------------------------------------------------- */
+
+typedef struct {
+    sfl_job_t *job;
+    source_ctx_t *src;
+    sfl_sink_t *sink;
+    sfl_error_t *err;
+    bool failed;
+} run_t;
+
+/* A line failed: skip it under --max-errors, or fail the run. */
+static bool reject_line(run_t *r, sfl_batch_int_t *b, sfl_linerec_t *rec, uint32_t code,
+                        const char *msg)
+{
+    sfl_job_t *j = r->job;
+    rec->code = code;
+    for (uint32_t d = 0; d < rec->n_docs; d++)
+        b->docs[rec->first_doc + d].dropped = true;
+    j->summary.rejected++;
+    if (code < 64)
+        j->summary.rejected_by_code[code]++;
+    if (j->summary.rejected > j->opt.max_errors) {
+        if (j->opt.max_errors == 0)
+            return sfl_error_set(r->err, SFL_DOMAIN_INPUT, code, "%s", msg);
+        return sfl_error_set(r->err, SFL_DOMAIN_INPUT, SFL_E_TOO_MANY_ERRORS,
+                             "more than %llu bad lines (--max-errors); the last: %s",
+                             (unsigned long long)j->opt.max_errors, msg);
+    }
+    job_log(j, SFL_LOG_WARNING, "skipped: %s", msg);
+    if (j->rejects) {
+        fprintf(j->rejects, "## %s\n", msg);
+        fwrite(b->text + rec->text_off, 1, rec->text_len, j->rejects);
+        fputc('\n', j->rejects);
+        if (ferror(j->rejects))
+            return sfl_error_set(r->err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                                 "%s: cannot write the rejects file: %s", j->rejects_path,
+                                 strerror(errno));
+    }
+    return true;
+}
+
+/* The line's first column as written (a contig with a code is short). */
+static void chrom_of(const sfl_batch_int_t *b, const sfl_linerec_t *rec, char out[16])
+{
+    const char *p = b->text + rec->text_off;
+    size_t n = 0;
+    while (n < rec->text_len && n < 15 && p[n] != '\t')
+        n++;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* Every sink gets only documents MongoDB can store: one over its 16 MiB
+ * limit is bad input, naming the variant and the size. SFL_OK or
+ * SFL_E_TOO_LARGE with `msg`. */
+static uint32_t check_doc_size(const run_t *r, const sfl_batch_int_t *b,
+                               const sfl_linerec_t *rec, char *msg, size_t msg_size)
+{
+    for (uint32_t d = 0; d < rec->n_docs; d++) {
+        const sfl_docrec_t *dr = &b->docs[rec->first_doc + d];
+        if (dr->len <= SFL_MAX_DOC_BYTES)
+            continue;
+        if (b->collection == SFL_COLL_VARIANTS) {
+            uint32_t idlen;
+            const char *id = sfl_order_doc_id(b->buf + dr->off, &idlen);
+            snprintf(msg, msg_size,
+                     "%s: line %llu: variant %.*s makes a document of %u bytes, over MongoDB's "
+                     "limit of %d bytes (16 MiB)",
+                     r->src->path, (unsigned long long)rec->line, (int)(idlen > 200 ? 200 : idlen),
+                     id, dr->len, SFL_MAX_DOC_BYTES);
+        } else {
+            snprintf(msg, msg_size,
+                     "%s: line %llu: a document of %u bytes, over MongoDB's limit of %d bytes "
+                     "(16 MiB)",
+                     r->src->path, (unsigned long long)rec->line, dr->len, SFL_MAX_DOC_BYTES);
+        }
+        return SFL_E_TOO_LARGE;
+    }
+    return SFL_OK;
+}
+
+/* The summary counts what the accepted lines hold: the batch's totals
+ * cover every line the parser accepted, so take back what the lines that
+ * the ordered stage refused added (a line the parser refused holds none). */
+static bool count_accepted(run_t *r, sfl_batch_int_t *b)
+{
+    sfl_job_t *j = r->job;
+    sfl_summary_t *s = &j->summary;
+    uint64_t no_alt = b->no_alt, thinned = b->thinned, unmatched = b->csq_unmatched,
+             non_finite = b->non_finite;
+    for (size_t i = 0; i < b->n_lines; i++) {
+        const sfl_linerec_t *rec = &b->lines[i];
+        if (rec->code != SFL_OK) {
+            no_alt -= rec->no_alt;
+            thinned -= rec->thinned;
+            unmatched -= rec->csq_unmatched;
+            non_finite -= rec->non_finite;
+            for (uint32_t m = 0; b->missing && m < rec->miss_n; m++)
+                b->missing[b->miss[rec->miss_off + m]]--;
+            continue;
+        }
+        if (rec->csq_repaired) {
+            sfl_source_record_t *src = &j->sources[r->src->index];
+            src->v40_repaired = true;
+            if (!j->warned_v40) {
+                char msg[1024];
+                snprintf(msg, sizeof msg,
+                         "%s: line %llu: the header's %s Format is gnomAD v4.0's (46 fields) "
+                         "but the entries have 48: read with SIFT|PolyPhen after SOURCE, as "
+                         "gnomAD v4.1 names them (recorded in the manifest)",
+                         src->path, (unsigned long long)rec->line, r->src->vschema->csq_key);
+                j->warned_v40 = true;
+                if (!sfl_job_add_warning(j, msg))
+                    return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+            }
+        }
+    }
+    s->no_alt_sites += no_alt;
+    s->coverage_thinned += thinned;
+    s->csq_unmatched += unmatched;
+    s->non_finite += non_finite;
+    for (int i = 0; b->missing && i < b->n_missing; i++)
+        if (b->missing[i] && !sfl_job_add_missing(j, r->src->vschema->slot_key[i], b->missing[i]))
+            return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    return true;
+}
+
+static bool consume(run_t *r, sfl_batch_int_t *b)
+{
+    sfl_job_t *j = r->job;
+    if (!b || b->failed)
+        return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
+                             "out of memory while converting %s", r->src->path);
+    sfl_summary_t *s = &j->summary;
+    s->records_read += b->records;
+    s->blank_lines += b->blank;
+    j->sources[r->src->index].records += b->records;
+
+    for (size_t i = 0; i < b->n_lines; i++) {
+        sfl_linerec_t *rec = &b->lines[i];
+        if (rec->code != SFL_OK) {
+            if (!reject_line(r, b, rec, rec->code, sfl_batch_msg(b, rec)))
+                return false;
+            continue;
+        }
+        sfl_order_t *o = &j->order[b->collection];
+        char msg[1024], chrom[16];
+        chrom_of(b, rec, chrom);
+        uint32_t code = sfl_order_check_position(o, b->collection == SFL_COLL_COVERAGE, rec,
+                                                 chrom, r->src->path, msg, sizeof msg);
+        if (code == SFL_OK)
+            code = check_doc_size(r, b, rec, msg, sizeof msg);
+        if (code == SFL_OK && b->collection == SFL_COLL_VARIANTS && rec->n_docs)
+            code = sfl_order_check_unique(o, b, rec, r->src->path, msg, sizeof msg);
+        if (code == SFL_E_NOMEM)
+            return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        if (code != SFL_OK && !reject_line(r, b, rec, code, msg))
+            return false;
+    }
+    if (!count_accepted(r, b))
+        return false;
+    if (b->n_docs > j->cap_docs) {
+        sfl_doc_t *d = realloc(j->docs, b->n_docs * sizeof *d);
+        if (!d)
+            return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        j->docs = d;
+        j->cap_docs = b->n_docs;
+    }
+    size_t n = 0, bytes = 0;
+    sfl_digest_t *dg = &j->digest[b->collection];
+    for (size_t i = 0; i < b->n_docs; i++) {
+        const sfl_docrec_t *dr = &b->docs[i];
+        if (dr->dropped)
+            continue;
+        j->docs[n].data = b->buf + dr->off;
+        j->docs[n].len = dr->len;
+        sfl_digest_add(dg, j->docs[n].data, dr->len);
+        bytes += dr->len;
+        n++;
+    }
+    s->docs[b->collection] += n;
+    s->bson_bytes[b->collection] += bytes;
+    if (n > 0) {
+        sfl_batch_t out;
+        out.collection = b->collection;
+        out.docs = j->docs;
+        out.n_docs = n;
+        out.n_bytes = bytes;
+        out.source_index = b->source_index;
+        out.source_path = r->src->path;
+        out.first_line = b->first_line;
+        out.last_line = b->n_lines ? b->lines[b->n_lines - 1].line : b->first_line;
+        out.end_voffset = b->end_voffset;
+        if (!sfl_sink_write_int(r->sink, &out, r->err))
+            return false;
+    }
+    sfl_job_progress(j, b->file_offset, false);
+    return true;
+}
+
+/* ---- handing finished batches to the in-order stage --------------------- */
+
+typedef enum {
+    DRAIN_ONE,   /* wait for the next batch: frees room in a full queue */
+    DRAIN_READY, /* take the batches already finished, without waiting  */
+    DRAIN_ALL    /* wait for every job queued (the end of a source)     */
+} drain_t;
+
+/* htslib's process queue returns results in dispatch order, so the
+ * batches reach consume() in input order whatever the thread count. A wait
+ * that returns nothing while jobs are queued is an error, never an end. */
+static bool drain(run_t *r, hts_tpool_process *q, drain_t how)
+{
+    for (;;) {
+        if (how == DRAIN_ALL && hts_tpool_process_empty(q))
+            return true;
+        hts_tpool_result *res =
+            how == DRAIN_READY ? hts_tpool_next_result(q) : hts_tpool_next_result_wait(q);
+        if (!res && how == DRAIN_READY)
+            return true;
+        sfl_batch_int_t *b = res ? hts_tpool_result_data(res) : NULL;
+        bool ok = consume(r, b);
+        if (res)
+            hts_tpool_delete_result(res, 0);
+        sfl_batch_destroy(b);
+        if (!ok)
+            return false;
+        if (how == DRAIN_ONE)
+            return true;
+    }
+}
+
+/* ---- opening a source ---------------------------------------------------- */
+
+/* Which consequence field a VCF is read with, for the summary and the
+ * manifest; a VCF without one is a warning, not silence. */
+static bool note_annotations(sfl_job_t *j, sfl_source_record_t *src, const sfl_vcf_schema_t *vs,
+                             sfl_error_t *err)
+{
+    src->csq_overridden = vs->csq_overridden;
+    src->genome = vs->hemi_nonpar ? vs->build.genome : SFL_GENOME_AUTO;
+    if ((vs->csq_key && !(src->csq_key = strdup(vs->csq_key))) ||
+        (vs->csq_format && !(src->csq_format = strdup(vs->csq_format))))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    if (vs->csq_declared) {
+        job_log(j, SFL_LOG_INFO, "%s: consequence annotations from INFO %s (%d fields%s)",
+                src->path, vs->csq_key, vs->csq[0].n_fields,
+                vs->csq_overridden ? ", Format from --csq-format" : "");
+        return true;
+    }
+    if (j->opt.csq_format)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "%s: --csq-format was given but the header declares no consequence "
+                             "field (CSQ, or one described as \"Consequence annotations from "
+                             "Ensembl VEP\"); name it with --csq-field",
+                             src->path);
+    char msg[1024];
+    snprintf(msg, sizeof msg,
+             "%s: the header declares no consequence annotations (no INFO CSQ and none "
+             "described as \"Consequence annotations from Ensembl VEP. Format: ...\"): "
+             "vep_annotations, genes and transcripts will be empty (--csq-field names the field)",
+             src->path);
+    if (!sfl_job_add_warning(j, msg))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    return true;
+}
+
+
+static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd, sfl_error_t *err)
+{
+    sfl_source_record_t *src = &j->sources[index];
+    source_ctx_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    s->kind = src->kind;
+    s->path = src->path;
+    s->index = index;
+    char *htxt = NULL;
+    size_t hlen = 0;
+    if (!sfl_reader_header(rd, src->kind == SFL_SOURCE_COVERAGE, &htxt, &hlen, err)) {
+        source_ctx_destroy(s);
+        return NULL;
+    }
+    if (src->kind == SFL_SOURCE_COVERAGE) {
+        if (hlen && htxt[hlen - 1] == '\n')
+            htxt[--hlen] = '\0';
+        s->cschema = sfl_coverage_schema_new(htxt, hlen, j->opt.coverage_step, src->path, err);
+        free(htxt);
+        if (!s->cschema) {
+            source_ctx_destroy(s);
+            return NULL;
+        }
+        return s;
+    }
+    s->vschema = sfl_vcf_schema_from_header(htxt, hlen, sfl_reader_lines(rd), &j->opt, src->path,
+                                            err);
+    free(htxt);
+    if (!s->vschema) {
+        source_ctx_destroy(s);
+        return NULL;
+    }
+    src->style = s->vschema->style;
+    if (!note_annotations(j, src, s->vschema, err)) {
+        source_ctx_destroy(s);
+        return NULL;
+    }
+    job_log(j, SFL_LOG_INFO, "%s: dataset style %s, %d population%s%s", src->path,
+            sfl_style_name(s->vschema->style), s->vschema->n_pops,
+            s->vschema->n_pops == 1 ? "" : "s", s->vschema->csq_declared ? ", CSQ" : "");
+    return s;
+}
+
+/* ---- one source, start to end ------------------------------------------- */
+
+bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
+                             hts_tpool_process *q, uint64_t *seq, sfl_sink_t *sink,
+                             sfl_error_t *err)
+{
+    sfl_source_record_t *src = &j->sources[index];
+    j->progress_source = src->path;
+    sfl_reader_t *rd = sfl_reader_open(src->path, pool, err);
+    if (!rd)
+        return false;
+    source_ctx_t *sc = open_source(j, index, rd, err);
+    if (!sc) {
+        sfl_reader_close(rd);
+        return false;
+    }
+    run_t r = {j, sc, sink, err, false};
+    bool ok = true;
+    for (;;) {
+        if (atomic_load(&j->cancelled)) {
+            ok = sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
+                               "interrupted at line %llu of %s; nothing was committed",
+                               (unsigned long long)sfl_reader_lines(rd), src->path);
+            break;
+        }
+        sfl_chunk_t ch;
+        int rc = sfl_reader_next_chunk(rd, j->opt.chunk_bytes, &ch, err);
+        if (rc < 0) {
+            /* A read error comes after every line already dispatched: an
+             * error on one of those comes first, whatever the thread
+             * count, so finish them before reporting it. */
+            sfl_error_t read_err = *err;
+            if (drain(&r, q, DRAIN_ALL))
+                *err = read_err;
+            ok = false;
+            break;
+        }
+        if (rc == 0)
+            break;
+        parse_job_t *pj = malloc(sizeof *pj);
+        if (!pj) {
+            free(ch.text);
+            ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+            break;
+        }
+        pj->src = sc;
+        pj->chunk = ch;
+        pj->seq = (*seq)++;
+        /* Dispatch without blocking; while the queue is full, consume
+         * results in order, which is what frees room. */
+        while (hts_tpool_dispatch3(pool, q, parse_chunk, pj, parse_job_free, batch_free, 1) != 0) {
+            if (errno != EAGAIN) {
+                parse_job_free(pj);
+                ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD,
+                                   "could not queue a parser job");
+                break;
+            }
+            if (!(ok = drain(&r, q, DRAIN_ONE))) {
+                parse_job_free(pj);
+                break;
+            }
+        }
+        if (!ok)
+            break;
+        if (!(ok = drain(&r, q, DRAIN_READY)))
+            break;
+    }
+    /* Drain this source's jobs before its schema goes away. */
+    ok = ok && drain(&r, q, DRAIN_ALL);
+    if (!ok)
+        hts_tpool_process_reset(q, 1);
+    if (ok && src->records == 0 && !j->opt.allow_empty)
+        ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
+                           "%s: line %llu: the file has a header and no records; refusing to "
+                           "load an empty collection (--allow-empty accepts it)",
+                           src->path, (unsigned long long)sfl_reader_lines(rd));
+    if (ok && sfl_reader_unterminated(rd)) {
+        j->summary.unterminated_lines++;
+        job_log(j, SFL_LOG_WARNING,
+                "%s: line %llu: the last line has no newline (was the file cut?); it was read "
+                "as it is",
+                src->path, (unsigned long long)sfl_reader_lines(rd));
+    }
+    j->summary.bytes_read += sfl_reader_bytes(rd);
+    sfl_reader_close(rd);
+    source_ctx_destroy(sc);
+    if (ok) {
+        /* The file must not have changed while we read it. */
+        struct stat st;
+        if (stat(src->path, &st) != 0 || (uint64_t)st.st_size != src->size ||
+            st.st_mtime != src->mtime)
+            ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                               "%s: the file changed while it was being read", src->path);
+    }
+    j->bytes_done_before += src->size;
+    return ok;
+}

@@ -1,0 +1,340 @@
+/* test_api.c: every public function called with NULL arguments.
+ *
+ * The promise (swefreq/swefreq.h): a NULL handle or a NULL required
+ * argument never crashes. Functions that can fail return false/NULL with
+ * SFL_E_USAGE in `err` (when `err` is not NULL); getters return 0 or NULL;
+ * every destroy accepts NULL. Each call below would crash (and ASan would
+ * report it) if a function broke that promise.
+ */
+#include <swefreq/swefreq.h>
+
+#include "testutil.h"
+
+#define CHECK_USAGE(e) CHECK_INT((e).code, SFL_E_USAGE)
+
+static void null_digest(void)
+{
+    sfl_digest_t d;
+    sfl_digest_init(NULL);
+    sfl_digest_init(&d);
+    sfl_digest_add(NULL, (const uint8_t *)"", 0);
+    sfl_digest_add(&d, NULL, 5);
+    CHECK_INT(d.count, 0);
+    sfl_error_t e;
+    CHECK(!sfl_digest_add_canonical(NULL, NULL, 0, &e));
+    CHECK_USAGE(e);
+    CHECK(!sfl_digest_add_canonical(&d, NULL, 5, &e));
+    CHECK_USAGE(e);
+    sfl_digest_merge(NULL, &d);
+    sfl_digest_merge(&d, NULL);
+    char hex[33] = "x";
+    sfl_digest_hex(NULL, hex);
+    CHECK_STR(hex, "");
+    sfl_digest_hex(&d, NULL);
+    CHECK(!sfl_digest_from_hex(NULL, "00"));
+    CHECK(!sfl_digest_from_hex(&d, NULL));
+    uint64_t size = 7;
+    CHECK(!sfl_hash_file(NULL, hex, &size, &e));
+    CHECK_USAGE(e);
+    CHECK(!sfl_hash_file("/etc/hostname", NULL, &size, &e));
+    CHECK_USAGE(e);
+}
+
+static void null_error(void)
+{
+    CHECK(!sfl_error_set(NULL, SFL_DOMAIN_USAGE, SFL_E_USAGE, "x"));
+    sfl_error_clear(NULL);
+    CHECK_STR(sfl_error_code_name(9999), "unknown");
+}
+
+static void null_job(void)
+{
+    sfl_error_t e;
+    sfl_options_init(NULL);
+    CHECK(sfl_style_name((sfl_style_t)99) != NULL);
+    CHECK(!sfl_style_parse(NULL, NULL));
+    sfl_style_t st;
+    CHECK(!sfl_style_parse(NULL, &st));
+    CHECK(!sfl_style_parse("exac", NULL));
+    CHECK(sfl_histograms_name((sfl_histograms_t)99) != NULL);
+    sfl_histograms_t h;
+    CHECK(!sfl_histograms_parse(NULL, &h));
+    CHECK(!sfl_histograms_parse("pairs", NULL));
+    CHECK(!sfl_job_add_source(NULL, SFL_SOURCE_VCF, "x.vcf", &e));
+    CHECK_USAGE(e);
+    sfl_job_t *j = sfl_job_new(NULL, &e);
+    CHECK(j != NULL);
+    CHECK(!sfl_job_add_source(j, SFL_SOURCE_VCF, NULL, &e));
+    CHECK_USAGE(e);
+    CHECK(!sfl_job_run(NULL, NULL, &e));
+    CHECK_USAGE(e);
+    CHECK(!sfl_job_run(j, NULL, &e));
+    CHECK_USAGE(e);
+    CHECK(sfl_job_summary(NULL) == NULL);
+    CHECK(sfl_job_manifest(NULL) == NULL);
+    CHECK(sfl_job_summary_json(NULL) == NULL);
+    sfl_job_cancel(NULL);
+    sfl_job_destroy(NULL);
+    sfl_job_destroy(j);
+}
+
+static void null_sink(void)
+{
+    sfl_error_t e;
+    CHECK(sfl_collection_name((sfl_collection_t)99) == NULL);
+    CHECK(sfl_sink_new(NULL, NULL, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(sfl_sink_jsonl_new(NULL, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(sfl_sink_dump_new(NULL, "db", &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(sfl_sink_dump_new("/tmp", NULL, &e) == NULL);
+    CHECK_USAGE(e);
+    sfl_sink_destroy(NULL);
+}
+
+static void null_manifest(void)
+{
+    sfl_error_t e;
+    CHECK(sfl_manifest_parse(NULL, 10, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(sfl_manifest_read_file(NULL, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(sfl_manifest_to_json(NULL) == NULL);
+    CHECK(!sfl_manifest_write_file(NULL, "/tmp/x.json", &e));
+    CHECK_USAGE(e);
+    CHECK_INT(sfl_manifest_n_sources(NULL), 0);
+    CHECK(sfl_manifest_source(NULL, 0) == NULL);
+    CHECK_INT(sfl_manifest_n_collections(NULL), 0);
+    CHECK(sfl_manifest_collection(NULL, 0) == NULL);
+    CHECK(sfl_manifest_find_collection(NULL, "variants") == NULL);
+    CHECK(sfl_manifest_option(NULL, "style") == NULL);
+    sfl_manifest_destroy(NULL);
+
+    static const char json[] =
+        "{\"format\":\"swefreq-load-manifest\",\"format_version\":1,\"sources\":[],"
+        "\"collections\":[]}";
+    sfl_manifest_t *m = sfl_manifest_parse(json, sizeof json - 1, &e);
+    CHECK(m != NULL);
+    if (!m) {
+        fprintf(stderr, "manifest: %s\n", e.message);
+        return;
+    }
+    CHECK(!sfl_manifest_write_file(m, NULL, &e));
+    CHECK_USAGE(e);
+    CHECK(sfl_manifest_find_collection(m, NULL) == NULL);
+    CHECK(sfl_manifest_option(m, NULL) == NULL);
+    CHECK(sfl_manifest_source(m, 5) == NULL);
+    CHECK(sfl_manifest_collection(m, 5) == NULL);
+    CHECK(sfl_verify_dump(m, NULL, NULL, false, &e) == NULL);
+    CHECK_USAGE(e);
+    sfl_manifest_destroy(m);
+}
+
+static void null_verify(void)
+{
+    sfl_error_t e;
+    CHECK(sfl_verify_status_name((sfl_verify_status_t)99) != NULL);
+    CHECK(sfl_verify_dump(NULL, NULL, "db", false, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(!sfl_verify_report_ok(NULL));
+    CHECK_INT(sfl_verify_report_n_collections(NULL), 0);
+    CHECK(sfl_verify_report_collection(NULL, 0) == NULL);
+    CHECK_INT(sfl_verify_report_n_sources(NULL), 0);
+    CHECK(sfl_verify_report_source(NULL, 0) == NULL);
+    CHECK(sfl_verify_report_json(NULL) == NULL);
+    sfl_verify_report_destroy(NULL);
+}
+
+static void null_mongo(void)
+{
+    sfl_error_t e;
+    sfl_mongo_options_init(NULL);
+    CHECK(sfl_sink_mongo_new(NULL, &e) == NULL);
+    CHECK_USAGE(e);
+    sfl_mongo_options_t o;
+    sfl_mongo_options_init(&o);
+    CHECK(sfl_sink_mongo_new(&o, &e) == NULL); /* no uri, no db */
+    CHECK_USAGE(e);
+    CHECK(sfl_verify_mongo(NULL, NULL, "db", false, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(sfl_verify_mongo(NULL, "mongodb://127.0.0.1:1", NULL, false, &e) == NULL);
+    CHECK_USAGE(e);
+    char *r = sfl_uri_redact(NULL); /* documented: NULL only when out of memory */
+    CHECK_STR(r, "");
+    free(r);
+}
+
+/* sfl_progress_t.source names the source being read. */
+typedef struct {
+    int calls;
+    char last[512];
+} progress_seen_t;
+
+static void on_progress(void *ud, const sfl_progress_t *p)
+{
+    progress_seen_t *s = ud;
+    s->calls++;
+    snprintf(s->last, sizeof s->last, "%s", p->source ? p->source : "(null)");
+}
+
+static void progress_source(const char *testdata)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/exac_sample.vcf", testdata);
+    progress_seen_t seen = {0, ""};
+    sfl_options_t o;
+    sfl_options_init(&o);
+    o.threads = 1;
+    o.progress = on_progress;
+    o.progress_ud = &seen;
+    sfl_error_t e;
+    sfl_job_t *j = sfl_job_new(&o, &e);
+    sfl_sink_t *s = sfl_sink_null_new(&e);
+    CHECK(j && s && sfl_job_add_source(j, SFL_SOURCE_VCF, path, &e));
+    CHECK(j && s && sfl_job_run(j, s, &e));
+    CHECK(seen.calls > 0);
+    CHECK_STR(seen.last, path);
+    sfl_sink_destroy(s);
+    sfl_job_destroy(j);
+}
+
+/* sfl_job_run's promise: on false the sink has been aborted, whatever
+ * failed. A counting sink shows which callbacks ran. */
+typedef struct {
+    int begin, write, commit, abort;
+} counts_t;
+
+static bool c_begin(void *ctx, const bool c[SFL_N_COLLECTIONS], sfl_error_t *err)
+{
+    (void)c;
+    (void)err;
+    ((counts_t *)ctx)->begin++;
+    return true;
+}
+static bool c_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
+{
+    (void)b;
+    (void)err;
+    ((counts_t *)ctx)->write++;
+    return true;
+}
+static bool c_commit(void *ctx, const sfl_manifest_t *m, sfl_error_t *err)
+{
+    (void)m;
+    (void)err;
+    ((counts_t *)ctx)->commit++;
+    return true;
+}
+static void c_abort(void *ctx) { ((counts_t *)ctx)->abort++; }
+
+static sfl_sink_t *counting_sink(counts_t *n)
+{
+    static const sfl_sink_ops_t ops = {sizeof(sfl_sink_ops_t), c_begin, c_write, c_commit,
+                                       c_abort, NULL};
+    memset(n, 0, sizeof *n);
+    return sfl_sink_new(&ops, n, NULL);
+}
+
+/* Runs one job over `path` into a counting sink; returns its error code
+ * and checks that the sink is finished (a second job cannot use it). */
+static const char *good_vcf;
+
+static uint32_t failing_run(const char *path, const char *rejects, counts_t *n)
+{
+    sfl_options_t o;
+    sfl_options_init(&o);
+    o.threads = 1;
+    o.rejects_path = rejects;
+    sfl_error_t e;
+    sfl_sink_t *s = counting_sink(n);
+    sfl_job_t *j = sfl_job_new(&o, &e);
+    CHECK(j && s && sfl_job_add_source(j, SFL_SOURCE_VCF, path, &e));
+    bool ok = j && s && sfl_job_run(j, s, &e);
+    CHECK(!ok);
+    CHECK_INT(n->commit, 0);
+    CHECK_INT(n->abort, n->begin); /* abort ran exactly when begin had */
+    sfl_job_t *again = sfl_job_new(NULL, NULL);
+    sfl_error_t e2;
+    CHECK(again && sfl_job_add_source(again, SFL_SOURCE_VCF, good_vcf, &e2));
+    CHECK(!sfl_job_run(again, s, &e2));
+    CHECK_CONTAINS(e2.message, "one run only");
+    sfl_job_destroy(again);
+    sfl_job_destroy(j);
+    sfl_sink_destroy(s);
+    return e.code;
+}
+
+static void run_aborts_sink(const char *testdata)
+{
+    char path[512], bad[512];
+    snprintf(path, sizeof path, "%s/exac_sample.vcf", testdata);
+    snprintf(bad, sizeof bad, "%s/bad/ac_short.vcf", testdata);
+    good_vcf = path;
+    counts_t n;
+    /* a missing source: fails while hashing, before begin */
+    CHECK_INT(failing_run("/nonexistent/x.vcf", NULL, &n), SFL_E_OPEN);
+    CHECK_INT(n.begin, 0);
+    /* the rejects file cannot be created: before begin */
+    CHECK_INT(failing_run(path, "/nonexistent/rejects.txt", &n), SFL_E_WRITE);
+    CHECK_INT(n.begin, 0);
+    /* a bad line: after begin, so abort ran */
+    CHECK_INT(failing_run(bad, NULL, &n), SFL_E_LINE);
+    CHECK_INT(n.begin, 1);
+    CHECK_INT(n.abort, 1);
+    /* a job that already ran: the new sink is finished too */
+    sfl_error_t e;
+    sfl_job_t *j = sfl_job_new(NULL, &e);
+    sfl_sink_t *s1 = counting_sink(&n), *s2 = NULL;
+    counts_t n2;
+    CHECK(j && sfl_job_add_source(j, SFL_SOURCE_VCF, path, &e) && sfl_job_run(j, s1, &e));
+    CHECK_INT(n.commit, 1);
+    s2 = counting_sink(&n2);
+    CHECK(!sfl_job_run(j, s2, &e));
+    CHECK_INT(e.code, SFL_E_USAGE);
+    sfl_job_t *j2 = sfl_job_new(NULL, &e);
+    CHECK(j2 && sfl_job_add_source(j2, SFL_SOURCE_VCF, path, &e));
+    CHECK(!sfl_job_run(j2, s2, &e));
+    CHECK_INT(n2.begin, 0);
+    sfl_job_destroy(j2);
+    sfl_job_destroy(j);
+    sfl_sink_destroy(s1);
+    sfl_sink_destroy(s2);
+}
+
+/* A cancelled job stops with its own domain and code, and aborts the sink. */
+static void cancel_domain(void)
+{
+    counts_t n;
+    sfl_error_t e;
+    sfl_sink_t *s = counting_sink(&n);
+    sfl_job_t *j = sfl_job_new(NULL, &e);
+    CHECK(j && s && sfl_job_add_source(j, SFL_SOURCE_VCF, good_vcf, &e));
+    sfl_job_cancel(j);
+    CHECK(!sfl_job_run(j, s, &e));
+    CHECK_INT(e.domain, SFL_DOMAIN_CANCEL);
+    CHECK_INT(e.code, SFL_E_CANCELLED);
+    CHECK_INT(n.commit, 0);
+    CHECK_INT(n.abort, 1);
+    sfl_job_destroy(j);
+    sfl_sink_destroy(s);
+}
+
+int main(int argc, char **argv)
+{
+    sfl_init();
+    if (argc > 1) {
+        progress_source(argv[1]);
+        run_aborts_sink(argv[1]);
+        cancel_domain();
+    }
+    null_error();
+    null_digest();
+    null_job();
+    null_sink();
+    null_manifest();
+    null_verify();
+    null_mongo();
+    sfl_cleanup();
+    return t_done("test_api");
+}
