@@ -159,6 +159,15 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
     if (s->coverage_thinned)
         fprintf(stderr, "  coverage rows left out by --coverage-step: %llu\n",
                 (unsigned long long)s->coverage_thinned);
+    if (s->unknown_contig_lines)
+        fprintf(stderr, "  lines on contigs without an xpos code left out: %llu\n",
+                (unsigned long long)s->unknown_contig_lines);
+    if (s->gtf_other_features)
+        fprintf(stderr, "  GTF lines of other features (start_codon, ...) left out: %llu\n",
+                (unsigned long long)s->gtf_other_features);
+    if (s->dbsnp_par_rows || s->dbsnp_unplaced_rows)
+        fprintf(stderr, "  dbSNP rows left out: %llu on PAR, %llu without a position\n",
+                (unsigned long long)s->dbsnp_par_rows, (unsigned long long)s->dbsnp_unplaced_rows);
     if (s->csq_unmatched)
         fprintf(stderr, "  CSQ entries matching no ALT: %llu\n",
                 (unsigned long long)s->csq_unmatched);

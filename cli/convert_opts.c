@@ -95,6 +95,12 @@ int cli_convert_option(cli_convert_t *c, int id, const char *arg)
             return -1;
         }
         return 1;
+    case 1100: return add_source(c, SFL_SOURCE_GTF, arg);
+    case 1101: return add_source(c, SFL_SOURCE_CANONICAL, arg);
+    case 1102: return add_source(c, SFL_SOURCE_OMIM, arg);
+    case 1103: return add_source(c, SFL_SOURCE_DBNSFP_GENES, arg);
+    case 1104: return add_source(c, SFL_SOURCE_DBSNP, arg);
+    case 1105: c->opt.skip_unknown_contigs = true; return 1;
     default: return 0;
     }
 }

@@ -34,7 +34,11 @@ typedef struct {
         {"verbose", no_argument, NULL, 1011}, {"csq-field", required_argument, NULL, 1012},     \
         {"csq-format", required_argument, NULL, 1013},                                            \
         {"vep-features", required_argument, NULL, 1014}, {"genome", required_argument, NULL, 1015}, \
-        {"allow-empty", no_argument, NULL, 1016}
+        {"allow-empty", no_argument, NULL, 1016}, {"gtf", required_argument, NULL, 1100},        \
+        {"canonical-transcripts", required_argument, NULL, 1101},                                 \
+        {"omim", required_argument, NULL, 1102}, {"dbnsfp-genes", required_argument, NULL, 1103}, \
+        {"dbsnp", required_argument, NULL, 1104},                                                 \
+        {"skip-unknown-contigs", no_argument, NULL, 1105}
 
 #define CLI_CONVERT_HELP                                                                          \
     "  --vcf FILE            a sites VCF (bgzipped or plain); repeat for more files\n"            \
@@ -56,7 +60,14 @@ typedef struct {
     "                        the ExAC browser's rule): entries kept in vep_annotations\n"        \
     "  --genome G            GRCh37 or GRCh38 (default: from the ##contig lengths), for\n"       \
     "                        gnomAD hemizygotes outside the pseudoautosomal regions\n"      \
-    "  --allow-empty         accept a source with a header and no records\n"
+    "  --allow-empty         accept a source with a header and no records\n"                           \
+    "  --gtf FILE            a GENCODE GTF: genes, transcripts, exons\n"                          \
+    "  --canonical-transcripts FILE  gene id, transcript id: canonical_transcript\n"           \
+    "  --omim FILE           gene, transcript, accession, description: omim_*\n"              \
+    "  --dbnsfp-genes FILE   dbNSFP's gene file: full_gene_name, other_names\n"               \
+    "  --dbsnp FILE          rsid, chromosome, 0-based position (the ExAC loader's file)\n"    \
+    "  --skip-unknown-contigs  leave GTF/dbSNP lines on contigs without an xpos code out,\n"  \
+    "                        counted (default: refused)\n"
 
 void cli_convert_init(cli_convert_t *c);
 void cli_convert_free(cli_convert_t *c);

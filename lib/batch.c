@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "variant_key.h"
 #include "grow.h"
 
 sfl_batch_int_t *sfl_batch_new(void) { return calloc(1, sizeof(sfl_batch_int_t)); }
@@ -40,6 +41,36 @@ sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b)
     return r;
 }
 
+sfl_linerec_t *sfl_batch_begin_line(sfl_batch_int_t *b, uint64_t line_no, uint32_t text_off,
+                                    size_t len)
+{
+    sfl_linerec_t *rec = sfl_batch_add_line(b);
+    if (!rec)
+        return NULL;
+    rec->line = line_no;
+    rec->text_off = text_off;
+    rec->text_len = (uint32_t)len;
+    b->records++;
+    return rec;
+}
+
+int sfl_batch_contig(sfl_batch_int_t *b, sfl_linerec_t *rec, bool skip, const char *path,
+                     const char *chrom, size_t len)
+{
+    int code = sfl_contig_code(chrom, len);
+    if (code)
+        return code;
+    if (skip)
+        b->unknown_contig++;
+    else
+        sfl_batch_reject(b, rec, SFL_E_LINE,
+                         "%s: line %llu: unknown contig '%.*s': it has no xpos code (expected "
+                         "1-22, X, Y, M or MT, with or without 'chr'; --skip-unknown-contigs "
+                         "leaves such lines out, counted)",
+                         path, (unsigned long long)rec->line, (int)(len > 60 ? 60 : len), chrom);
+    return 0;
+}
+
 bool sfl_batch_line_missing(sfl_batch_int_t *b, sfl_linerec_t *rec, int slot)
 {
     if (b->missing)
@@ -72,6 +103,7 @@ bool sfl_batch_record_doc(sfl_batch_int_t *b, size_t off, uint32_t len, uint32_t
     d->line_idx = line_idx;
     d->key_pos = key_pos;
     d->dropped = false;
+    d->coll = 0;
     b->lines[line_idx].n_docs++;
     return true;
 }

@@ -36,6 +36,8 @@ typedef struct {
     uint32_t line_idx;
     int64_t key_pos;     /* pos after minimal representation */
     bool dropped;
+    uint8_t coll;        /* its collection, when the batch's source fills
+                            several (batch->multi: a GTF)  */
 } sfl_docrec_t;
 
 typedef struct sfl_batch_int {
@@ -66,6 +68,10 @@ typedef struct sfl_batch_int {
     size_t n_miss, cap_miss;
 
     bool failed;         /* out of memory while parsing */
+    /* GTF and dbSNP: documents go to docs[i].coll; lines left out on
+     * purpose (never rejected later: they have no documents). */
+    bool multi;
+    uint64_t unknown_contig, par_rows, unplaced, other_features;
 } sfl_batch_int_t;
 
 sfl_batch_int_t *sfl_batch_new(void);
@@ -73,6 +79,15 @@ void sfl_batch_destroy(sfl_batch_int_t *b);
 
 /* Appends a line record; NULL when out of memory. */
 sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b);
+/* Appends the record of data line `line_no` (its text at text_off, len
+ * bytes) and counts it as read; NULL when out of memory. */
+sfl_linerec_t *sfl_batch_begin_line(sfl_batch_int_t *b, uint64_t line_no, uint32_t text_off,
+                                    size_t len);
+/* The xpos code of the contig `chrom` of line `rec` (GTF, dbSNP): 1..25;
+ * or 0 when it has none, the line then counted in b->unknown_contig
+ * (`skip`) or rejected with a message naming file, line and contig. */
+int sfl_batch_contig(sfl_batch_int_t *b, sfl_linerec_t *rec, bool skip, const char *path,
+                     const char *chrom, size_t len);
 /* Appends a document's bytes; false when out of memory. */
 bool sfl_batch_add_doc(sfl_batch_int_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
                        int64_t key_pos);

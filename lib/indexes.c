@@ -22,6 +22,32 @@ static const sfl_index_def_t coverage_indexes[] = {
     {"xpos_1", {"xpos", NULL}},
 };
 
+/* The ExAC loader's load_gene_models, load_dbsnp_file and
+ * precalculate_metrics. */
+static const sfl_index_def_t gene_indexes[] = {
+    {"gene_id_1", {"gene_id", NULL}},         {"gene_name_upper_1", {"gene_name_upper", NULL}},
+    {"gene_name_1", {"gene_name", NULL}},     {"other_names_1", {"other_names", NULL}},
+    {"xstart_1", {"xstart", NULL}},           {"xstop_1", {"xstop", NULL}},
+};
+static const sfl_index_def_t transcript_indexes[] = {
+    {"transcript_id_1", {"transcript_id", NULL}},
+    {"gene_id_1", {"gene_id", NULL}},
+};
+static const sfl_index_def_t exon_indexes[] = {
+    {"exon_id_1", {"exon_id", NULL}},
+    {"transcript_id_1", {"transcript_id", NULL}},
+    {"gene_id_1", {"gene_id", NULL}},
+};
+static const sfl_index_def_t dbsnp_indexes[] = {
+    {"rsid_1", {"rsid", NULL}},
+    {"xpos_1", {"xpos", NULL}},
+};
+static const sfl_index_def_t metric_indexes[] = {
+    {"metric_1", {"metric", NULL}},
+};
+
+#define DEFS(a) (*n = sizeof a / sizeof a[0], a)
+
 const sfl_index_def_t *sfl_browser_indexes(sfl_collection_t c, size_t *n)
 {
     switch (c) {
@@ -31,6 +57,11 @@ const sfl_index_def_t *sfl_browser_indexes(sfl_collection_t c, size_t *n)
     case SFL_COLL_COVERAGE:
         *n = sizeof coverage_indexes / sizeof coverage_indexes[0];
         return coverage_indexes;
+    case SFL_COLL_GENES: return DEFS(gene_indexes);
+    case SFL_COLL_TRANSCRIPTS: return DEFS(transcript_indexes);
+    case SFL_COLL_EXONS: return DEFS(exon_indexes);
+    case SFL_COLL_DBSNP: return DEFS(dbsnp_indexes);
+    case SFL_COLL_METRICS: return DEFS(metric_indexes);
     default:
         *n = 0;
         return NULL;

@@ -53,7 +53,7 @@ sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
 
 bool sfl_job_add_source(sfl_job_t *j, sfl_source_kind_t kind, const char *path, sfl_error_t *err)
 {
-    if (!j || !path || !*path || (kind != SFL_SOURCE_VCF && kind != SFL_SOURCE_COVERAGE))
+    if (!j || !path || !*path || (unsigned)kind >= SFL_N_SOURCE_KINDS)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "bad source argument");
     if (!sfl_grow((void **)&j->sources, &j->cap_sources, j->n_sources + 1, sizeof *j->sources, 4))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
@@ -103,6 +103,8 @@ void sfl_job_destroy(sfl_job_t *j)
     free(j->rejects_path);
     free(j->rejects_partial);
     sfl_manifest_destroy(j->manifest);
+    sfl_gene_tables_destroy(j->gene_tables);
+    sfl_gtf_ids_destroy(j->gtf_ids);
     free(j);
 }
 
@@ -153,7 +155,9 @@ void sfl_job_progress(sfl_job_t *j, uint64_t file_offset, bool force)
     sfl_progress_t p;
     p.bytes_done = j->bytes_done_before + file_offset;
     p.bytes_total = j->bytes_total;
-    p.docs = j->summary.docs[0] + j->summary.docs[1];
+    p.docs = 0;
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        p.docs += j->summary.docs[c];
     p.seconds = elapsed(&j->t0, &now);
     p.source = j->progress_source;
     j->opt.progress(j->opt.progress_ud, &p);
@@ -173,7 +177,10 @@ static bool hash_sources(sfl_job_t *j, bool used[SFL_N_COLLECTIONS], sfl_error_t
 {
     for (size_t i = 0; i < j->n_sources; i++) {
         sfl_source_record_t *s = &j->sources[i];
-        used[s->kind == SFL_SOURCE_VCF ? SFL_COLL_VARIANTS : SFL_COLL_COVERAGE] = true;
+        bool fills[SFL_N_COLLECTIONS];
+        sfl_source_collections(s->kind, fills);
+        for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+            used[c] = used[c] || fills[c];
         if (!sfl_hash_file(s->path, s->hash, &s->size, err))
             return false;
         free(s->abs_path);
@@ -205,6 +212,53 @@ static bool open_rejects(sfl_job_t *j, sfl_error_t *err)
     return true;
 }
 
+static bool is_gene_table(sfl_source_kind_t k)
+{
+    return k == SFL_SOURCE_CANONICAL || k == SFL_SOURCE_OMIM || k == SFL_SOURCE_DBNSFP_GENES;
+}
+
+/* The gene tables are read whole before any source streams, so that each
+ * GTF gene line finds its annotations; a table without a GTF to join it
+ * to would be read for nothing, and is refused. */
+static bool load_gene_tables(sfl_job_t *j, sfl_error_t *err)
+{
+    bool any_gtf = false, any_table = false;
+    for (size_t i = 0; i < j->n_sources; i++) {
+        any_gtf = any_gtf || j->sources[i].kind == SFL_SOURCE_GTF;
+        any_table = any_table || is_gene_table(j->sources[i].kind);
+    }
+    if (any_table && !any_gtf)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "the gene tables (canonical transcripts, OMIM, dbNSFP genes) are "
+                             "joined into the genes of a GTF: give the GTF too");
+    if (any_gtf && !(j->gtf_ids = sfl_gtf_ids_new()))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    if (any_table && !(j->gene_tables = sfl_gene_tables_new()))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < j->n_sources; i++) {
+        sfl_source_record_t *s = &j->sources[i];
+        if (!is_gene_table(s->kind))
+            continue;
+        j->progress_source = s->path;
+        uint64_t short_rows = 0;
+        if (!sfl_gene_tables_load(j->gene_tables, s->kind, s->path, &s->records, &short_rows,
+                                  err))
+            return false;
+        j->summary.records_read += s->records;
+        j->bytes_done_before += s->size;
+        if (short_rows) {
+            char msg[1024];
+            snprintf(msg, sizeof msg,
+                     "%s: %llu row%s with fewer than 4 columns (a gene without an OMIM "
+                     "accession) left out, as the ExAC loader leaves them out",
+                     s->path, (unsigned long long)short_rows, short_rows == 1 ? "" : "s");
+            if (!sfl_job_add_warning(j, msg))
+                return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        }
+    }
+    return true;
+}
+
 /* Begins the sink and runs every source through one parser pool. */
 static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_COLLECTIONS],
                         sfl_error_t *err)
@@ -216,10 +270,11 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     if (!ok)
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start %d threads",
                       j->opt.threads);
-    ok = ok && sfl_sink_begin_int(sink, used, err);
+    ok = ok && load_gene_tables(j, err) && sfl_sink_begin_int(sink, used, err);
     uint64_t seq = 0;
     for (size_t i = 0; ok && i < j->n_sources; i++)
-        ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);
+        if (!is_gene_table(j->sources[i].kind))
+            ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);
     if (q)
         hts_tpool_process_destroy(q);
     if (pool)
@@ -242,7 +297,7 @@ static bool commit(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_COLLECT
                    sfl_error_t *err)
 {
     sfl_manifest_input_t in = {&j->opt, j->summary.rejected, j->sources, j->n_sources,
-                               j->digest, used};
+                               j->digest, used, j->summary.unknown_contig_lines};
     bool ok = (j->manifest = sfl_manifest_build(&in, err)) != NULL;
     if (ok && j->rejects_partial) {
         if (rename(j->rejects_partial, j->rejects_path) != 0)
@@ -316,7 +371,7 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
     j->last_progress = j->t0;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         sfl_digest_init(&j->digest[c]);
-    bool used[SFL_N_COLLECTIONS] = {false, false};
+    bool used[SFL_N_COLLECTIONS] = {false};
     if (!hash_sources(j, used, err) || !open_rejects(j, err))
         return abort_sink(sink, false);
     sfl_hts_quiet_begin();

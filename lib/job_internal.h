@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "gene_tables.h"
+#include "gtf_doc.h"
 #include "manifest_internal.h"
 #include "order_check.h"
 #include "swefreq/swefreq.h"
@@ -52,6 +54,8 @@ struct sfl_job {
     uint64_t bytes_done_before; /* compressed bytes of finished sources */
     uint64_t bytes_total;
     const char *progress_source; /* the source being (or last) read */
+    sfl_gene_tables_t *gene_tables; /* the tables joined into genes */
+    sfl_gtf_ids_t *gtf_ids;         /* gene/transcript/exon ids seen */
 };
 
 /* pipeline.c: reads source `index` to its end through the parser pool

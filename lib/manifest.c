@@ -437,6 +437,10 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
               bson_append_utf8(&opts, "vep_features", -1,
                                sfl_vep_features_name(in->opt->vep_features), -1) &&
               bson_append_utf8(&opts, "genome", -1, sfl_genome_name(in->opt->genome), -1) &&
+              bson_append_bool(&opts, "skip_unknown_contigs", -1,
+                               in->opt->skip_unknown_contigs) &&
+              bson_append_int64(&opts, "unknown_contig_lines", -1,
+                                (int64_t)in->unknown_contig_lines) &&
               bson_append_document_end(&doc, &opts) &&
               bson_append_array_begin(&doc, "sources", -1, &arr);
     for (size_t i = 0; ok && i < in->n_sources; i++) {
@@ -448,8 +452,7 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
         ok = bson_append_document_begin(&arr, k, kl, &e) &&
              bson_append_utf8(&e, "path", -1, s->path, -1) &&
              (!s->abs_path || bson_append_utf8(&e, "abs_path", -1, s->abs_path, -1)) &&
-             bson_append_utf8(&e, "kind", -1, s->kind == SFL_SOURCE_VCF ? "vcf" : "coverage",
-                              -1) &&
+             bson_append_utf8(&e, "kind", -1, sfl_source_kind_name(s->kind), -1) &&
              bson_append_int64(&e, "size", -1, (int64_t)s->size) &&
              bson_append_utf8(&e, "xxh3_128", -1, s->hash, -1) &&
              bson_append_int64(&e, "records", -1, (int64_t)s->records) &&

@@ -34,6 +34,7 @@ typedef struct {
     size_t n_sources;
     const sfl_digest_t *digests;         /* [SFL_N_COLLECTIONS]             */
     const bool *used;                    /* [SFL_N_COLLECTIONS]: written?   */
+    uint64_t unknown_contig_lines;       /* left out by skip_unknown_contigs */
 } sfl_manifest_input_t;
 
 /* Assembles the manifest of a finished run (docs/manifest.md): the tool,

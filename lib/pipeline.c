@@ -33,6 +33,8 @@
 #include "batch.h"
 #include "bounds.h"
 #include "coverage_doc.h"
+#include "dbsnp_doc.h"
+#include "gtf_doc.h"
 #include "job_internal.h"
 #include "log.h"
 #include "reader.h"
@@ -50,14 +52,23 @@ typedef struct source_ctx {
     uint32_t index;
     sfl_vcf_schema_t *vschema;
     sfl_coverage_schema_t *cschema;
+    sfl_gtf_ctx_t gtf;     /* GTF and dbSNP lines need no per-thread */
+    sfl_dbsnp_ctx_t dbsnp; /* state: their workers are these         */
     pthread_mutex_t lock;
     void **free_workers; /* a stack of idle workers */
     size_t n_free, n_all, cap;
     void **all;
 } source_ctx_t;
 
+static bool shared_worker(const source_ctx_t *s)
+{
+    return s->kind == SFL_SOURCE_GTF || s->kind == SFL_SOURCE_DBSNP;
+}
+
 static void *worker_acquire(source_ctx_t *s)
 {
+    if (shared_worker(s))
+        return s->kind == SFL_SOURCE_GTF ? (void *)&s->gtf : (void *)&s->dbsnp;
     void *w = NULL;
     pthread_mutex_lock(&s->lock);
     if (s->n_free > 0)
@@ -95,6 +106,8 @@ static void *worker_acquire(source_ctx_t *s)
 
 static void worker_release(source_ctx_t *s, void *w)
 {
+    if (shared_worker(s))
+        return;
     pthread_mutex_lock(&s->lock);
     s->free_workers[s->n_free++] = w;
     pthread_mutex_unlock(&s->lock);
@@ -146,7 +159,11 @@ static void *parse_chunk(void *arg)
     }
     b->seq = j->seq;
     b->source_index = src->index;
-    b->collection = src->kind == SFL_SOURCE_VCF ? SFL_COLL_VARIANTS : SFL_COLL_COVERAGE;
+    b->collection = src->kind == SFL_SOURCE_VCF        ? SFL_COLL_VARIANTS
+                    : src->kind == SFL_SOURCE_COVERAGE ? SFL_COLL_COVERAGE
+                    : src->kind == SFL_SOURCE_GTF      ? SFL_COLL_GENES
+                                                       : SFL_COLL_DBSNP;
+    b->multi = src->kind == SFL_SOURCE_GTF;
     b->text = j->chunk.text;
     b->text_len = j->chunk.len;
     b->first_line = j->chunk.first_line;
@@ -187,6 +204,10 @@ static void *parse_chunk(void *arg)
             }
         } else if (src->kind == SFL_SOURCE_VCF) {
             sfl_vcf_line_to_docs(w, b, src->path, line_no, p, len, off);
+        } else if (src->kind == SFL_SOURCE_GTF) {
+            sfl_gtf_line_to_docs(w, b, src->path, line_no, p, len, off);
+        } else if (src->kind == SFL_SOURCE_DBSNP) {
+            sfl_dbsnp_line_to_doc(w, b, src->path, line_no, p, len, off);
         } else {
             sfl_coverage_line_to_doc(w, b, src->path, line_no, p, len, off);
         }
@@ -324,6 +345,8 @@ static bool count_accepted(run_t *r, sfl_batch_int_t *b)
     return true;
 }
 
+static bool write_docs(run_t *r, sfl_batch_int_t *b, int coll);
+
 static bool consume(run_t *r, sfl_batch_int_t *b)
 {
     sfl_job_t *j = r->job;
@@ -344,11 +367,16 @@ static bool consume(run_t *r, sfl_batch_int_t *b)
         }
         sfl_order_t *o = &j->order[b->collection];
         char msg[1024], chrom[16];
-        chrom_of(b, rec, chrom);
-        uint32_t code = sfl_order_check_position(o, b->collection == SFL_COLL_COVERAGE, rec,
-                                                 chrom, r->src->path, msg, sizeof msg);
+        uint32_t code = SFL_OK;
+        if (!b->multi && b->collection != SFL_COLL_DBSNP) {
+            chrom_of(b, rec, chrom);
+            code = sfl_order_check_position(o, b->collection == SFL_COLL_COVERAGE, rec, chrom,
+                                            r->src->path, msg, sizeof msg);
+        }
         if (code == SFL_OK)
             code = check_doc_size(r, b, rec, msg, sizeof msg);
+        if (code == SFL_OK && b->multi && rec->n_docs)
+            code = sfl_gtf_ids_check(j->gtf_ids, b, rec, r->src->path, msg, sizeof msg);
         if (code == SFL_OK && b->collection == SFL_COLL_VARIANTS && rec->n_docs)
             code = sfl_order_check_unique(o, b, rec, r->src->path, msg, sizeof msg);
         if (code == SFL_E_NOMEM)
@@ -358,6 +386,28 @@ static bool consume(run_t *r, sfl_batch_int_t *b)
     }
     if (!count_accepted(r, b))
         return false;
+    s->unknown_contig_lines += b->unknown_contig;
+    s->dbsnp_par_rows += b->par_rows;
+    s->dbsnp_unplaced_rows += b->unplaced;
+    s->gtf_other_features += b->other_features;
+    if (b->multi) {
+        for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+            if (!write_docs(r, b, c))
+                return false;
+    } else if (!write_docs(r, b, -1)) {
+        return false;
+    }
+    sfl_job_progress(j, b->file_offset, false);
+    return true;
+}
+
+/* Digests the surviving documents of collection `coll` (-1: every
+ * document, of the batch's collection) and hands them to the sink. */
+static bool write_docs(run_t *r, sfl_batch_int_t *b, int coll)
+{
+    sfl_job_t *j = r->job;
+    sfl_summary_t *s = &j->summary;
+    sfl_collection_t c = coll < 0 ? b->collection : (sfl_collection_t)coll;
     if (b->n_docs > j->cap_docs) {
         sfl_doc_t *d = realloc(j->docs, b->n_docs * sizeof *d);
         if (!d)
@@ -366,10 +416,10 @@ static bool consume(run_t *r, sfl_batch_int_t *b)
         j->cap_docs = b->n_docs;
     }
     size_t n = 0, bytes = 0;
-    sfl_digest_t *dg = &j->digest[b->collection];
+    sfl_digest_t *dg = &j->digest[c];
     for (size_t i = 0; i < b->n_docs; i++) {
         const sfl_docrec_t *dr = &b->docs[i];
-        if (dr->dropped)
+        if (dr->dropped || (coll >= 0 && dr->coll != coll))
             continue;
         j->docs[n].data = b->buf + dr->off;
         j->docs[n].len = dr->len;
@@ -377,11 +427,11 @@ static bool consume(run_t *r, sfl_batch_int_t *b)
         bytes += dr->len;
         n++;
     }
-    s->docs[b->collection] += n;
-    s->bson_bytes[b->collection] += bytes;
+    s->docs[c] += n;
+    s->bson_bytes[c] += bytes;
     if (n > 0) {
         sfl_batch_t out;
-        out.collection = b->collection;
+        out.collection = c;
         out.docs = j->docs;
         out.n_docs = n;
         out.n_bytes = bytes;
@@ -393,7 +443,6 @@ static bool consume(run_t *r, sfl_batch_int_t *b)
         if (!sfl_sink_write_int(r->sink, &out, r->err))
             return false;
     }
-    sfl_job_progress(j, b->file_offset, false);
     return true;
 }
 
@@ -482,6 +531,13 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
     if (!sfl_reader_header(rd, src->kind == SFL_SOURCE_COVERAGE, &htxt, &hlen, err)) {
         source_ctx_destroy(s);
         return NULL;
+    }
+    if (shared_worker(s)) { /* a GTF's '#!' lines, if any, say nothing we use */
+        free(htxt);
+        s->gtf.tables = j->gene_tables;
+        s->gtf.skip_unknown_contigs = j->opt.skip_unknown_contigs;
+        s->dbsnp.skip_unknown_contigs = j->opt.skip_unknown_contigs;
+        return s;
     }
     if (src->kind == SFL_SOURCE_COVERAGE) {
         if (hlen && htxt[hlen - 1] == '\n')

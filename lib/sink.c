@@ -24,6 +24,11 @@ const char *sfl_collection_name(sfl_collection_t c)
     switch (c) {
     case SFL_COLL_VARIANTS: return "variants";
     case SFL_COLL_COVERAGE: return "base_coverage";
+    case SFL_COLL_GENES: return "genes";
+    case SFL_COLL_TRANSCRIPTS: return "transcripts";
+    case SFL_COLL_EXONS: return "exons";
+    case SFL_COLL_DBSNP: return "dbsnp";
+    case SFL_COLL_METRICS: return "metrics";
     default: return NULL;
     }
 }

@@ -53,15 +53,15 @@ typedef struct {
  * it holds anything else). Returns true when the folder is gone. */
 static bool remove_dump_dir(const char *dir)
 {
-    static const char *const names[] = {"manifest.json", "variants.bson",
-                                        "variants.metadata.json", "base_coverage.bson",
-                                        "base_coverage.metadata.json"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        size_t n = strlen(dir) + strlen(names[i]) + 2;
+    /* manifest.json, then <collection>.bson and .metadata.json of each */
+    for (int i = -1; i < 2 * SFL_N_COLLECTIONS; i++) {
+        const char *name = i < 0 ? "manifest" : sfl_collection_name((sfl_collection_t)(i / 2));
+        const char *ext = i < 0 ? ".json" : i % 2 ? ".metadata.json" : ".bson";
+        size_t n = strlen(dir) + strlen(name) + strlen(ext) + 2;
         char *p = malloc(n);
         if (!p)
             return false;
-        snprintf(p, n, "%s/%s", dir, names[i]);
+        snprintf(p, n, "%s/%s%s", dir, name, ext);
         unlink(p);
         free(p);
     }

@@ -46,12 +46,14 @@ char *sfl_job_summary_json(const sfl_job_t *j)
               bson_append_int64(&d, "records_read", -1, (int64_t)s->records_read) &&
               bson_append_document_begin(&d, "documents", -1, &c);
     for (int i = 0; ok && i < SFL_N_COLLECTIONS; i++)
-        ok = bson_append_int64(&c, sfl_collection_name((sfl_collection_t)i), -1,
-                               (int64_t)s->docs[i]);
+        if (i <= SFL_COLL_COVERAGE || s->docs[i]) /* the first two always, as before */
+            ok = bson_append_int64(&c, sfl_collection_name((sfl_collection_t)i), -1,
+                                   (int64_t)s->docs[i]);
     ok = ok && bson_append_document_end(&d, &c) && bson_append_document_begin(&d, "bson_bytes", -1, &c);
     for (int i = 0; ok && i < SFL_N_COLLECTIONS; i++)
-        ok = bson_append_int64(&c, sfl_collection_name((sfl_collection_t)i), -1,
-                               (int64_t)s->bson_bytes[i]);
+        if (i <= SFL_COLL_COVERAGE || s->docs[i])
+            ok = bson_append_int64(&c, sfl_collection_name((sfl_collection_t)i), -1,
+                                   (int64_t)s->bson_bytes[i]);
     ok = ok && bson_append_document_end(&d, &c) &&
          bson_append_int64(&d, "bytes_read", -1, (int64_t)s->bytes_read) &&
          bson_append_int64(&d, "file_bytes", -1, (int64_t)s->file_bytes) &&
@@ -73,7 +75,11 @@ char *sfl_job_summary_json(const sfl_job_t *j)
          bson_append_double(&d, "seconds", -1, s->seconds) &&
          bson_append_int32(&d, "threads", -1, s->threads) &&
          bson_append_int64(&d, "unterminated_lines", -1, (int64_t)s->unterminated_lines) &&
-         append_annotations(&d, s);
+         append_annotations(&d, s) &&
+         bson_append_int64(&d, "unknown_contig_lines", -1, (int64_t)s->unknown_contig_lines) &&
+         bson_append_int64(&d, "dbsnp_par_rows", -1, (int64_t)s->dbsnp_par_rows) &&
+         bson_append_int64(&d, "dbsnp_unplaced_rows", -1, (int64_t)s->dbsnp_unplaced_rows) &&
+         bson_append_int64(&d, "gtf_other_features", -1, (int64_t)s->gtf_other_features);
     char *out = NULL;
     if (ok) {
         char *json = bson_as_relaxed_extended_json(&d, NULL);

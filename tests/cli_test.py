@@ -156,6 +156,125 @@ def gnomad_tests():
           and s["missing_fields"] == {"nhomalt_oth": 6}, f"duplicate counted nothing: {s}")
 
 
+def wholedb_tests():
+    """Gene models, the gene tables and dbSNP (issue 14)."""
+    tables = ["--canonical-transcripts", os.path.join(TD, "canonical_sample.txt"),
+              "--omim", os.path.join(TD, "omim_sample.txt"),
+              "--dbnsfp-genes", os.path.join(TD, "dbnsfp_genes_sample.txt")]
+    gtf, dbsnp = os.path.join(TD, "gencode_sample.gtf"), os.path.join(TD, "dbsnp_sample.tsv")
+
+    def golden(args, expected, what):
+        r = run("dump", "--format", "jsonl", "--threads", "2", *args)
+        check(r.returncode == 0, f"{what}: exit {r.returncode}: {r.stderr}")
+        out = os.path.join(tmp, "w.jsonl")
+        with open(out, "w") as f:
+            f.write(r.stdout)
+        problems = []
+        actual, exp = golden_compare.load(out), golden_compare.load(os.path.join(TD, "expected", expected))
+        check(len(actual) == len(exp), f"{what}: {len(actual)} docs, expected {len(exp)}")
+        for i, (x, y) in enumerate(zip(actual, exp)):
+            golden_compare.diff(x, y, f"doc {i + 1}", problems)
+        check(not problems, f"{what}: " + "; ".join(problems[:5]))
+
+    srcs = [("gtf", gtf), ("dbsnp", dbsnp)]
+    if shutil.which("bgzip"):
+        for name, path in list(srcs):
+            gz = os.path.join(tmp, os.path.basename(path) + ".gz")
+            bgzip(path, gz)
+            srcs.append((name, gz))
+    for name, path in srcs:
+        if name == "gtf":
+            golden(["--gtf", path, "--skip-unknown-contigs", *tables], "gencode_sample.jsonl", f"gtf {path}")
+            golden(["--gtf", path, "--skip-unknown-contigs"], "gencode_sample.bare.jsonl", f"bare gtf {path}")
+        else:
+            golden(["--dbsnp", path], "dbsnp_sample.jsonl", f"dbsnp {path}")
+    # What is left out on purpose is counted.
+    r, s = dry_json("--gtf", gtf, "--skip-unknown-contigs", "--dbsnp", dbsnp)
+    check(r.returncode == 0 and s and s["unknown_contig_lines"] == 3 and s["gtf_other_features"] == 2
+          and s["dbsnp_par_rows"] == 1 and s["dbsnp_unplaced_rows"] == 1
+          and s["documents"]["genes"] == 8 and s["documents"]["dbsnp"] == 8,
+          f"skipped lines counted: {r.returncode} {s}")
+
+    # Bad input: exit 3, file and line.
+    with open(gtf) as f:
+        g = f.read().splitlines()
+    with open(dbsnp) as f:
+        d = f.read().splitlines()
+
+    def bad(name, lines, kind, line, text, extra=()):
+        path = os.path.join(tmp, name)
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = run("dump", "--dry-run", kind, path, *extra)
+        check(r.returncode == 3, f"{name}: exit {r.returncode}, expected 3: {r.stderr}")
+        check(f"{path}: line {line}:" in r.stderr, f"{name}: no 'file: line {line}:' in {r.stderr!r}")
+        check(text in r.stderr, f"{name}: {text!r} not in {r.stderr!r}")
+        return path
+
+    gene4 = 3 + [i for i, l in enumerate(g[3:]) if "\tgene\t" in l][3]  # 0-based index of C1orf170
+    bad("gtf_scaffold.gtf", g, "--gtf", 40, "unknown contig 'GL000192.1'")
+    bad("gtf_columns.gtf", g[:5] + ["\t".join(g[5].split("\t")[:8])] + g[6:], "--gtf", 6,
+        "found 8 tab-separated columns, expected 9")
+    bad("gtf_no_gene_id.gtf", g[:4] + [g[4].replace('gene_id "', 'gene_idx "')] + g[5:], "--gtf", 5,
+        "the transcript line has no gene_id attribute")
+    bad("gtf_no_transcript_id.gtf", g[:6] + [g[6].replace("transcript_id", "transcript")] + g[7:], "--gtf",
+        7, "the exon line has no transcript_id attribute")
+    bad("gtf_start.gtf", g[:3] + [g[3].replace("\t11869\t", "\t11869x\t")] + g[4:], "--gtf", 4,
+        "start '11869x' is not a position")
+    bad("gtf_dup_gene.gtf", g[:gene4 + 1] + [g[3]] + g[gene4 + 1:], "--gtf", gene4 + 2,
+        "duplicate gene id ENSG00000223972: line 4 of ", ("--skip-unknown-contigs",))
+    bad("dbsnp_rsid.tsv", d[:2] + ["rs75062661\t1\t69510\t0"] + d[3:], "--dbsnp", 3,
+        "rsid 'rs75062661' is not a number")
+    bad("dbsnp_contig.tsv", d + ["33\tUn\t100\t0"], "--dbsnp", 11, "unknown contig 'Un'")
+    bad("dbsnp_columns.tsv", d[:4] + ["12\t1"] + d[5:], "--dbsnp", 5, "expected at least 3")
+    # A gene a table gives twice with different values: both lines named.
+    canon = os.path.join(tmp, "canon_dup.txt")
+    with open(canon, "w") as f:
+        f.write(open(os.path.join(TD, "canonical_sample.txt")).read() + "ENSG00000186092\tENST00000999999\n")
+    r = run("dump", "--dry-run", "--gtf", gtf, "--skip-unknown-contigs", "--canonical-transcripts", canon)
+    check(r.returncode == 3 and f"{canon}: line 6: gene ENSG00000186092 again" in r.stderr
+          and "than on line 2" in r.stderr, f"duplicate table row: {r.returncode} {r.stderr}")
+    dbn = os.path.join(tmp, "dbnsfp_nohdr.txt")
+    with open(dbn, "w") as f:
+        f.write("\n".join(open(os.path.join(TD, "dbnsfp_genes_sample.txt")).read().splitlines()[1:]) + "\n")
+    r = run("dump", "--dry-run", "--gtf", gtf, "--skip-unknown-contigs", "--dbnsfp-genes", dbn)
+    check(r.returncode == 3 and "no Ensembl_gene column" in r.stderr, f"dbNSFP header: {r.returncode} {r.stderr}")
+    r = run("dump", "--dry-run", "--omim", os.path.join(TD, "omim_sample.txt"))
+    check(r.returncode == 2 and "give the GTF too" in r.stderr, f"a table without a GTF: {r.returncode} {r.stderr}")
+
+    # The whole database as one dump: files, indexes, manifest, verify.
+    out = os.path.join(tmp, "wholedb")
+    r = run("dump", "--out", out, "--vcf", os.path.join(TD, "exac_sample.vcf"), "--coverage",
+            os.path.join(TD, "coverage_sample.tsv"), "--gtf", gtf, "--skip-unknown-contigs", *tables,
+            "--dbsnp", dbsnp, "--quiet")
+    check(r.returncode == 0, f"whole dump: {r.returncode} {r.stderr}")
+    db = os.path.join(out, "swefreq")
+    want = {"genes": ["_id_", "gene_id_1", "gene_name_upper_1", "gene_name_1", "other_names_1", "xstart_1",
+                      "xstop_1"],
+            "transcripts": ["_id_", "transcript_id_1", "gene_id_1"],
+            "exons": ["_id_", "exon_id_1", "transcript_id_1", "gene_id_1"],
+            "dbsnp": ["_id_", "rsid_1", "xpos_1"]}
+    for coll, names in want.items():
+        meta = json.load(open(os.path.join(db, coll + ".metadata.json")))
+        check([i["name"] for i in meta["indexes"]] == names, f"{coll} indexes {meta['indexes']}")
+    man = json.load(open(os.path.join(db, "manifest.json")))
+    check([s["kind"] for s in man["sources"]] == ["vcf", "coverage", "gtf", "canonical_transcripts", "omim",
+                                                  "dbnsfp_genes", "dbsnp"], f"manifest kinds {man['sources']}")
+    counts = {c["name"]: c["count"] for c in man["collections"]}
+    check(counts == {"variants": 24, "base_coverage": 40, "genes": 8, "transcripts": 10, "exons": 16,
+                     "dbsnp": 8}, f"manifest collections {counts}")
+    check(man["options"].get("skip_unknown_contigs") is True and man["options"].get("unknown_contig_lines") == 3,
+          f"manifest options {man['options']}")
+    r = run("verify", "--dump", db, "--sources", "--json")
+    check(r.returncode == 0, f"verify whole dump: {r.returncode} {r.stdout} {r.stderr}")
+    ex = os.path.join(db, "exons.bson")
+    data = bytearray(open(ex, "rb").read())
+    data[-3] ^= 0x01
+    open(ex, "wb").write(bytes(data))
+    r = run("verify", "--dump", db)
+    check(r.returncode == 5 and "exons" in r.stdout, f"verify after tampering exons: {r.returncode} {r.stdout}")
+
+
 tmp = tempfile.mkdtemp(prefix="sfl_cli_")
 try:
     # Golden documents, plain and bgzipped.
@@ -341,6 +460,7 @@ try:
         r = run(*args)
         check(r.returncode == 2, f"{args}: exit {r.returncode}, expected 2")
     gnomad_tests()
+    wholedb_tests()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 

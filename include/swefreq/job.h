@@ -67,7 +67,28 @@ typedef enum {
 SFL_API const char *sfl_genome_name(sfl_genome_t g);
 SFL_API bool sfl_genome_parse(const char *name, sfl_genome_t *out);
 
-typedef enum { SFL_SOURCE_VCF = 0, SFL_SOURCE_COVERAGE = 1 } sfl_source_kind_t;
+/* The kinds of source file. Each fills the collections that
+ * sfl_source_collections() names; the gene tables fill none themselves:
+ * they are joined into the `genes` documents of the run's GTF. */
+typedef enum {
+    SFL_SOURCE_VCF = 0,
+    SFL_SOURCE_COVERAGE = 1,
+    SFL_SOURCE_GTF = 2,        /* genes, transcripts, exons           */
+    SFL_SOURCE_CANONICAL = 3,  /* gene id, canonical transcript id    */
+    SFL_SOURCE_OMIM = 4,       /* gene, transcript, accession, text   */
+    SFL_SOURCE_DBNSFP_GENES = 5, /* dbNSFP's gene file               */
+    SFL_SOURCE_DBSNP = 6,      /* rsid, chromosome, 0-based position  */
+    SFL_N_SOURCE_KINDS = 7
+} sfl_source_kind_t;
+
+/* "vcf", "coverage", "gtf", "canonical_transcripts", "omim",
+ * "dbnsfp_genes", "dbsnp"; NULL when out of range. */
+SFL_API const char *sfl_source_kind_name(sfl_source_kind_t k);
+
+/* The collections a source of kind `k` fills (false for the others).
+ * A VCF fills `variants` and `metrics`; a GTF `genes`, `transcripts` and
+ * `exons`; the gene tables none. */
+SFL_API void sfl_source_collections(sfl_source_kind_t k, bool out[SFL_N_COLLECTIONS]);
 
 typedef enum { SFL_LOG_ERROR = 0, SFL_LOG_WARNING = 1, SFL_LOG_INFO = 2 } sfl_log_level_t;
 
@@ -109,6 +130,9 @@ typedef struct {
                                    Format list; NULL = the header's       */
     sfl_vep_features_t vep_features; /* default SFL_VEP_ALL            */
     sfl_genome_t genome;        /* default SFL_GENOME_AUTO              */
+    bool skip_unknown_contigs;  /* GTF and dbSNP lines on a contig
+                                   without an xpos code are left out and
+                                   counted (default false: refused)     */
 } sfl_options_t;
 
 /* Fills `opt` with the defaults above. */
@@ -154,6 +178,14 @@ typedef struct {
      * repair); each message once. */
     size_t n_warnings;
     const char *const *warnings;
+    /* Added later: lines left out on purpose, as the ExAC loader does. */
+    uint64_t unknown_contig_lines;    /* --skip-unknown-contigs (GTF, dbSNP) */
+    uint64_t dbsnp_par_rows;          /* dbSNP rows on chromosome PAR       */
+    uint64_t dbsnp_unplaced_rows;     /* dbSNP rows without a position      */
+    uint64_t gtf_other_features;      /* GTF lines other than gene,
+                                         transcript, exon, CDS, UTR         */
+    uint64_t metrics_values_left_out; /* null values, or DP/site quality
+                                         <= 0 (no logarithm)              */
 } sfl_summary_t;
 
 typedef struct sfl_job sfl_job_t;

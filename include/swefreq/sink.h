@@ -31,10 +31,16 @@ extern "C" {
 typedef enum {
     SFL_COLL_VARIANTS = 0, /* "variants"      */
     SFL_COLL_COVERAGE = 1, /* "base_coverage" */
-    SFL_N_COLLECTIONS = 2
+    SFL_COLL_GENES = 2,       /* "genes"       (from a GTF)          */
+    SFL_COLL_TRANSCRIPTS = 3, /* "transcripts" (from a GTF)          */
+    SFL_COLL_EXONS = 4,       /* "exons"       (from a GTF)          */
+    SFL_COLL_DBSNP = 5,       /* "dbsnp"                             */
+    SFL_COLL_METRICS = 6,     /* "metrics"     (from the variants)   */
+    SFL_N_COLLECTIONS = 7
 } sfl_collection_t;
 
-/* "variants" or "base_coverage"; NULL for an out-of-range value. */
+/* "variants", "base_coverage", "genes", ...; NULL for an out-of-range
+ * value. */
 SFL_API const char *sfl_collection_name(sfl_collection_t c);
 
 /* One BSON document: `len` bytes at `data`, `_id` its first field. */

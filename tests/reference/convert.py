@@ -18,6 +18,9 @@ Usage:
                         [--csq-field NAME] [--csq-format 'A|B|...']
                         [--vep-features all|enst] [--genome GRCh37|GRCh38]
     convert.py coverage FILE [--coverage-step N]
+    convert.py gtf FILE [--canonical-transcripts F] [--omim F] [--dbnsfp-genes F]
+                        [--skip-unknown-contigs]
+    convert.py dbsnp FILE [--skip-unknown-contigs]
     convert.py expected            (regenerates testdata/expected/*.jsonl)
 
 Input errors are out of scope: the reference assumes valid input.
@@ -584,6 +587,125 @@ def convert_coverage(path, step=1, out=sys.stdout):
         out.write(encode(doc) + "\n")
 
 
+# --------------------------------------------------------------------------
+# Gene models (GTF) and the gene tables
+
+
+def _gtf_attributes(text):
+    """`key "value"; ...` -> dict (the last value of a repeated key)."""
+    info = {}
+    for piece in text.split(";"):
+        piece = piece.strip()
+        if not piece:
+            continue
+        key, _, value = piece.partition(" ")
+        info[key] = value.strip().strip('"')
+    return info
+
+
+def read_gene_tables(canonical=None, omim=None, dbnsfp=None):
+    """gene id -> dict of the fields the tables add to its genes document."""
+    extra = {}
+    if canonical:
+        for line in lines_of(canonical):
+            gene, transcript = line.split()
+            extra.setdefault(gene, {})["canonical_transcript"] = transcript
+    if omim:
+        for line in lines_of(omim):
+            fields = line.strip().split("\t")
+            if len(fields) == 4:
+                e = extra.setdefault(fields[0], {})
+                e["omim_accession"], e["omim_description"] = fields[2], fields[3]
+    if dbnsfp:
+        rows = lines_of(dbnsfp)
+        header = next(rows).lstrip("#").split("\t")
+        col = {name: i for i, name in reversed(list(enumerate(header)))}
+        for line in rows:
+            f = line.split("\t")
+            gene = f[col["Ensembl_gene"]]
+            if gene == ".":
+                continue
+            names = []
+            for key in ("Gene_old_names", "Gene_other_names"):
+                if f[col[key]] != ".":
+                    names.extend(n.upper() for n in f[col[key]].split(";"))
+            e = extra.setdefault(gene, {})
+            e["full_gene_name"], e["other_names"] = f[col["Gene_full_name"]], names
+    return extra
+
+
+# chrY's pseudoautosomal regions in GRCh37 (GRCh38's GENCODE writes _PAR_Y)
+PAR_Y = [(10001, 2649520), (59034050, 59373566)]
+
+
+def convert_gtf(path, canonical=None, omim=None, dbnsfp=None, skip_unknown_contigs=False,
+                out=sys.stdout):
+    """genes, then transcripts, then exons, each in file order (one chunk)."""
+    extra = read_gene_tables(canonical, omim, dbnsfp)
+    docs = {"gene": [], "transcript": [], "exon": []}
+    for line in lines_of(path):
+        if line.startswith("#"):
+            continue
+        f = line.split("\t")
+        feature = f[2]
+        kind = "exon" if feature in ("exon", "CDS", "UTR") else feature
+        if kind not in docs:
+            continue
+        chrom = f[0][3:] if f[0].lower().startswith("chr") else f[0]
+        if chrom not in CHROM_CODES:
+            if skip_unknown_contigs:
+                continue
+            raise ValueError("unknown contig " + f[0])
+        gtf_start, gtf_stop = int(f[3]), int(f[4])
+        start, stop = gtf_start + 1, gtf_stop + 1
+        info = _gtf_attributes(f[8])
+        gene_id = info["gene_id"].split(".")[0]
+        par = chrom == "Y" and ("_PAR_Y" in info["gene_id"] or any(
+            lo <= gtf_start and gtf_stop <= hi for lo, hi in PAR_Y))
+        suffix = "_PAR_Y" if par else ""
+        place = {"chrom": chrom, "start": start, "stop": stop, "strand": f[6],
+                 "xstart": xpos(chrom, start), "xstop": xpos(chrom, stop)}
+        if kind == "gene":
+            doc = {"_id": gene_id + suffix, "gene_id": gene_id, "gene_name": info["gene_name"],
+                   "gene_name_upper": info["gene_name"].upper()}
+            doc.update(place)
+            doc.update(extra.get(gene_id, {}))
+        else:
+            transcript_id = info["transcript_id"].split(".")[0]
+            if kind == "transcript":
+                doc = {"_id": transcript_id + suffix}
+            else:
+                doc = {"_id": "%s%s-%s-%d-%d" % (transcript_id, suffix, feature, gtf_start, gtf_stop),
+                       "feature_type": feature}
+            doc["transcript_id"] = transcript_id
+            doc["gene_id"] = gene_id
+            doc.update(place)
+        docs[kind].append(doc)
+    for kind in ("gene", "transcript", "exon"):
+        for doc in docs[kind]:
+            out.write(encode(doc) + "\n")
+
+
+# --------------------------------------------------------------------------
+# dbSNP
+
+
+def convert_dbsnp(path, skip_unknown_contigs=False, out=sys.stdout):
+    for line in lines_of(path):
+        f = line.split("\t")
+        rsid = int(f[0])
+        chrom = f[1].rstrip("T")
+        if chrom == "PAR" or f[2] == "":
+            continue
+        c = chrom[3:] if chrom.lower().startswith("chr") else chrom
+        if c not in CHROM_CODES:
+            if skip_unknown_contigs:
+                continue
+            raise ValueError("unknown contig " + f[1])
+        xp = xpos(chrom, int(f[2]) + 1)
+        out.write(encode({"_id": "%d-%d" % (rsid, xp), "xpos": xp, "rsid": rsid}) + "\n")
+
+
 # (expected file, converter, input file, options) under testdata/
 EXPECTED = [
     ("exac_sample.jsonl", "vcf", "exac_sample.vcf", {"style": "auto", "histograms": "pairs"}),
@@ -599,6 +721,11 @@ EXPECTED = [
     ("exac_sample.enst.jsonl", "vcf", "exac_sample.vcf", {"style": "auto", "vep_features": "enst"}),
     ("coverage_sample.jsonl", "coverage", "coverage_sample.tsv", {"step": 1}),
     ("coverage_sample.step10.jsonl", "coverage", "coverage_sample.tsv", {"step": 10}),
+    ("gencode_sample.jsonl", "gtf", "gencode_sample.gtf",
+     {"canonical": "canonical_sample.txt", "omim": "omim_sample.txt",
+      "dbnsfp": "dbnsfp_genes_sample.txt", "skip_unknown_contigs": True}),
+    ("gencode_sample.bare.jsonl", "gtf", "gencode_sample.gtf", {"skip_unknown_contigs": True}),
+    ("dbsnp_sample.jsonl", "dbsnp", "dbsnp_sample.tsv", {}),
 ]
 
 
@@ -610,6 +737,13 @@ def regenerate(testdata):
         with open(dst, "w", encoding="utf-8", newline="\n") as out:
             if kind == "vcf":
                 convert_vcf(src, out=out, **opts)
+            elif kind == "gtf":
+                tables = {k: os.path.join(testdata, v) for k, v in opts.items()
+                          if k in ("canonical", "omim", "dbnsfp")}
+                convert_gtf(src, out=out, skip_unknown_contigs=opts.get("skip_unknown_contigs", False),
+                            **tables)
+            elif kind == "dbsnp":
+                convert_dbsnp(src, out=out, **opts)
             else:
                 convert_coverage(src, out=out, **opts)
         with open(dst) as f:
@@ -636,12 +770,25 @@ def main(argv=None):
     pc = sub.add_parser("coverage")
     pc.add_argument("file")
     pc.add_argument("--coverage-step", type=int, default=1)
+    pg = sub.add_parser("gtf")
+    pg.add_argument("file")
+    pg.add_argument("--canonical-transcripts")
+    pg.add_argument("--omim")
+    pg.add_argument("--dbnsfp-genes")
+    pg.add_argument("--skip-unknown-contigs", action="store_true")
+    pd = sub.add_parser("dbsnp")
+    pd.add_argument("file")
+    pd.add_argument("--skip-unknown-contigs", action="store_true")
     a = p.parse_args(argv)
     if a.cmd == "expected":
         regenerate(os.path.normpath(a.testdata))
     elif a.cmd == "vcf":
         convert_vcf(a.file, a.style, a.histograms, a.csq_field, a.csq_format,
                     a.vep_features, a.genome)
+    elif a.cmd == "gtf":
+        convert_gtf(a.file, a.canonical_transcripts, a.omim, a.dbnsfp_genes, a.skip_unknown_contigs)
+    elif a.cmd == "dbsnp":
+        convert_dbsnp(a.file, a.skip_unknown_contigs)
     else:
         convert_coverage(a.file, a.coverage_step)
 

@@ -1,0 +1,357 @@
+/* gtf_doc.c: a GENCODE GTF line -> a gene, transcript or exon document.
+ *
+ * The documents are the ExAC loader's (parsing.py
+ * get_genes/get_transcripts/get_exons_from_gencode_gtf, exac.py
+ * load_gene_models), field for field:
+ *
+ *   genes:       gene_id, gene_name, gene_name_upper, chrom, start, stop,
+ *                strand, xstart, xstop [, canonical_transcript,
+ *                omim_accession, omim_description, full_gene_name,
+ *                other_names from the gene tables]
+ *   transcripts: transcript_id, gene_id, chrom, start, stop, strand,
+ *                xstart, xstop
+ *   exons:       feature_type, transcript_id, gene_id, chrom, start, stop,
+ *                strand, xstart, xstop   (exon, CDS and UTR lines)
+ *
+ * Ids lose their version (ENSG00000223972.4 -> ENSG00000223972), the
+ * chromosome its "chr", and start and stop gain 1: the ExAC loader adds 1
+ * believing GTF 0-based, and the browser's queries were written against
+ * those values, so we keep them (docs/schema.md). Each document's _id is
+ * deterministic: the gene id, the transcript id, and for an exon
+ * "<transcript id>-<feature type>-<start>-<stop>" with the GTF's own
+ * coordinates. GENCODE gives the pseudoautosomal genes of chrY the ids of
+ * their chrX copies (GRCh37), or the same ids with "_PAR_Y" (GRCh38):
+ * their _id keeps "_PAR_Y" so both copies load; gene_id stays the ExAC
+ * loader's. Other features (start_codon, Selenocysteine, ...) are counted
+ * and left out, as the ExAC loader leaves them out.
+ */
+#include <htslib/khash.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bson_enc.h"
+#include "gtf_doc.h"
+#include "numparse.h"
+#include "order_check.h"
+#include "variant_key.h"
+
+enum { F_GENE, F_TRANSCRIPT, F_EXON, F_OTHER };
+
+typedef struct {
+    const char *p;
+    size_t n;
+} span_t;
+
+/* The value of attribute `key` in column 9 (`key "value"; ...`), quotes
+ * stripped; the last one when repeated, as the ExAC loader's dict keeps. */
+static bool attribute(span_t attrs, const char *key, span_t *out)
+{
+    size_t kl = strlen(key);
+    bool found = false;
+    const char *p = attrs.p, *end = attrs.p + attrs.n;
+    while (p < end) {
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        const char *e = semi ? semi : end;
+        while (p < e && (*p == ' ' || *p == '\t'))
+            p++;
+        const char *k = p;
+        while (p < e && *p != ' ' && *p != '\t')
+            p++;
+        if ((size_t)(p - k) == kl && memcmp(k, key, kl) == 0) {
+            const char *v = p, *ve = e;
+            while (v < ve && (*v == ' ' || *v == '\t' || *v == '"'))
+                v++;
+            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '"'))
+                ve--;
+            out->p = v;
+            out->n = (size_t)(ve - v);
+            found = true;
+        }
+        p = semi ? semi + 1 : end;
+    }
+    return found;
+}
+
+static size_t unversioned(span_t id)
+{
+    const char *dot = memchr(id.p, '.', id.n);
+    return dot ? (size_t)(dot - id.p) : id.n;
+}
+
+static bool contains(span_t s, const char *what)
+{
+    size_t n = strlen(what);
+    for (size_t i = 0; i + n <= s.n; i++)
+        if (memcmp(s.p + i, what, n) == 0)
+            return true;
+    return false;
+}
+
+/* A chrY feature inside GRCh37's pseudoautosomal regions (GRCh38's
+ * GENCODE marks its PAR ids "_PAR_Y"; GRCh37's first PAR lies inside
+ * GRCh38's, its second past GRCh38's chrY). */
+static bool in_par_y(int code, int64_t start, int64_t stop)
+{
+    return code == 24 && ((start >= 10001 && stop <= 2649520) ||
+                          (start >= 59034050 && stop <= 59373566));
+}
+
+static uint64_t fnv1a(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void enc_strs(sfl_enc_t *e, const char *k, const char *const *v, size_t n)
+{
+    size_t arr = sfl_enc_begin(e, 0x04, k, strlen(k));
+    for (size_t i = 0; i < n; i++) {
+        char kb[16];
+        size_t kl;
+        const char *ik = sfl_enc_idx((uint32_t)i, &kl, kb);
+        sfl_enc_str(e, ik, kl, v[i], strlen(v[i]));
+    }
+    sfl_enc_end(e, arr);
+}
+
+#define ENC_S(e, k, s, n) sfl_enc_str((e), k, sizeof k - 1, (s), (n))
+#define ENC_Z(e, k, s) sfl_enc_str((e), k, sizeof k - 1, (s), strlen(s))
+
+bool sfl_gtf_line_to_docs(const sfl_gtf_ctx_t *c, sfl_batch_int_t *b, const char *path,
+                          uint64_t line_no, const char *line, size_t len, uint32_t text_off)
+{
+    sfl_linerec_t *rec = sfl_batch_begin_line(b, line_no, text_off, len);
+    if (!rec)
+        return false;
+    uint32_t line_idx = (uint32_t)(b->n_lines - 1);
+    unsigned long long ln = (unsigned long long)line_no;
+    span_t col[9];
+    int n = 0;
+    for (const char *p = line, *end = line + len;; n++) {
+        const char *t = memchr(p, '\t', (size_t)(end - p));
+        if (n < 9) {
+            col[n].p = p;
+            col[n].n = (size_t)((t ? t : end) - p);
+        }
+        if (!t) {
+            n++;
+            break;
+        }
+        p = t + 1;
+    }
+    if (n != 9) {
+        sfl_batch_reject(b, rec, SFL_E_LINE,
+                         "%s: line %llu: found %d tab-separated columns, expected 9 (a GTF line: "
+                         "seqname, source, feature, start, end, score, strand, frame, "
+                         "attributes)",
+                         path, ln, n);
+        return !b->failed;
+    }
+    int64_t start, stop;
+    for (int i = 3; i <= 4; i++) {
+        int64_t *v = i == 3 ? &start : &stop;
+        if (!sfl_parse_int64(col[i].p, col[i].n, v) || *v < 1 || *v >= 999999999) {
+            sfl_batch_reject(b, rec, SFL_E_LINE,
+                             "%s: line %llu: %s '%.*s' is not a position (expected an integer "
+                             "from 1 to 999999998)",
+                             path, ln, i == 3 ? "start" : "end", (int)(col[i].n > 60 ? 60 : col[i].n),
+                             col[i].p);
+            return !b->failed;
+        }
+    }
+    if (stop < start) {
+        sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: end %lld is before start %lld", path,
+                         ln, (long long)stop, (long long)start);
+        return !b->failed;
+    }
+    span_t ft = col[2];
+    int kind = ft.n == 4 && !memcmp(ft.p, "gene", 4)         ? F_GENE
+               : ft.n == 10 && !memcmp(ft.p, "transcript", 10) ? F_TRANSCRIPT
+               : (ft.n == 4 && !memcmp(ft.p, "exon", 4)) || (ft.n == 3 && !memcmp(ft.p, "CDS", 3)) ||
+                       (ft.n == 3 && !memcmp(ft.p, "UTR", 3))
+                   ? F_EXON
+                   : F_OTHER;
+    if (kind == F_OTHER) {
+        b->other_features++;
+        return !b->failed;
+    }
+    int code = sfl_batch_contig(b, rec, c->skip_unknown_contigs, path, col[0].p, col[0].n);
+    if (!code)
+        return !b->failed;
+    span_t gid, tid = {NULL, 0}, gname = {NULL, 0};
+    const char *missing = !attribute(col[8], "gene_id", &gid) || !gid.n ? "gene_id"
+                          : kind != F_GENE && (!attribute(col[8], "transcript_id", &tid) || !tid.n)
+                              ? "transcript_id"
+                          : kind == F_GENE && !attribute(col[8], "gene_name", &gname) ? "gene_name"
+                                                                                      : NULL;
+    if (missing) {
+        sfl_batch_reject(b, rec, SFL_E_LINE,
+                         "%s: line %llu: the %.*s line has no %s attribute (column 9)", path, ln,
+                         (int)ft.n, ft.p, missing);
+        return !b->failed;
+    }
+    if (gid.n > 200 || tid.n > 200) {
+        sfl_batch_reject(b, rec, SFL_E_TOO_LARGE,
+                         "%s: line %llu: a gene_id or transcript_id longer than 200 characters",
+                         path, ln);
+        return !b->failed;
+    }
+    bool par = in_par_y(code, start, stop) || (code == 24 && contains(gid, "_PAR_Y"));
+    size_t gl = unversioned(gid), tl = tid.n ? unversioned(tid) : 0;
+    char id[512];
+    int idl;
+    if (kind == F_GENE)
+        idl = snprintf(id, sizeof id, "%.*s%s", (int)gl, gid.p, par ? "_PAR_Y" : "");
+    else if (kind == F_TRANSCRIPT)
+        idl = snprintf(id, sizeof id, "%.*s%s", (int)tl, tid.p, par ? "_PAR_Y" : "");
+    else
+        idl = snprintf(id, sizeof id, "%.*s%s-%.*s-%lld-%lld", (int)tl, tid.p,
+                       par ? "_PAR_Y" : "", (int)ft.n, ft.p, (long long)start, (long long)stop);
+    rec->contig = code;
+    rec->pos = kind == F_EXON ? (int64_t)(fnv1a(tid.p, tl) >> 1) : 0;
+    span_t chrom = col[0];
+    if (chrom.n > 3 && (chrom.p[0] | 0x20) == 'c' && (chrom.p[1] | 0x20) == 'h' &&
+        (chrom.p[2] | 0x20) == 'r') {
+        chrom.p += 3;
+        chrom.n -= 3;
+    }
+    int64_t dstart = start + 1, dstop = stop + 1; /* the ExAC loader's +1 */
+
+    sfl_enc_t e = {b->buf, b->buf_len, b->buf_cap, false};
+    size_t off = b->buf_len;
+    size_t doc = sfl_enc_begin(&e, 0, NULL, 0);
+    ENC_S(&e, "_id", id, (size_t)idl);
+    if (kind == F_EXON)
+        ENC_S(&e, "feature_type", ft.p, ft.n);
+    if (kind == F_GENE) {
+        ENC_S(&e, "gene_id", gid.p, gl);
+        ENC_S(&e, "gene_name", gname.p, gname.n);
+        ENC_S(&e, "gene_name_upper", gname.p, gname.n);
+        if (!e.oom) /* upper-case the copy just written (ASCII, as Python 2) */
+            for (size_t i = e.len - 1 - gname.n; i < e.len - 1; i++)
+                if (e.p[i] >= 'a' && e.p[i] <= 'z')
+                    e.p[i] = (uint8_t)(e.p[i] - 32);
+    } else {
+        ENC_S(&e, "transcript_id", tid.p, tl);
+        ENC_S(&e, "gene_id", gid.p, gl);
+    }
+    ENC_S(&e, "chrom", chrom.p, chrom.n);
+    sfl_enc_int(&e, "start", 5, dstart);
+    sfl_enc_int(&e, "stop", 4, dstop);
+    ENC_S(&e, "strand", col[6].p, col[6].n);
+    sfl_enc_int(&e, "xstart", 6, sfl_xpos(code, dstart));
+    sfl_enc_int(&e, "xstop", 5, sfl_xpos(code, dstop));
+    sfl_gene_annot_t a;
+    if (kind == F_GENE && sfl_gene_tables_lookup(c->tables, gid.p, gl, &a)) {
+        if (a.canonical_transcript)
+            ENC_Z(&e, "canonical_transcript", a.canonical_transcript);
+        if (a.omim_accession) {
+            ENC_Z(&e, "omim_accession", a.omim_accession);
+            ENC_Z(&e, "omim_description", a.omim_description);
+        }
+        if (a.full_gene_name) {
+            ENC_Z(&e, "full_gene_name", a.full_gene_name);
+            enc_strs(&e, "other_names", a.other_names, a.n_other_names);
+        }
+    }
+    sfl_enc_end(&e, doc);
+    b->buf = e.p;
+    b->buf_cap = e.cap;
+    if (e.oom)
+        return !(b->failed = true);
+    b->buf_len = e.len;
+    if (!sfl_batch_record_doc(b, off, (uint32_t)(e.len - off), line_idx, 0))
+        return false;
+    b->docs[b->n_docs - 1].coll = (uint8_t)(kind == F_GENE         ? SFL_COLL_GENES
+                                            : kind == F_TRANSCRIPT ? SFL_COLL_TRANSCRIPTS
+                                                                   : SFL_COLL_EXONS);
+    return true;
+}
+
+/* ---- unique ids, in input order ----------------------------------------- */
+
+typedef struct {
+    uint64_t line;
+    const char *path; /* borrowed: the job's copy */
+} seen_t;
+
+KHASH_MAP_INIT_STR(ids, seen_t)
+
+struct sfl_gtf_ids {
+    khash_t(ids) *h[3]; /* genes, transcripts, exons of the current transcript */
+    int64_t exon_tx;
+};
+
+sfl_gtf_ids_t *sfl_gtf_ids_new(void)
+{
+    sfl_gtf_ids_t *s = calloc(1, sizeof *s);
+    for (int i = 0; s && i < 3; i++)
+        if (!(s->h[i] = kh_init(ids))) {
+            sfl_gtf_ids_destroy(s);
+            return NULL;
+        }
+    return s;
+}
+
+static void clear_ids(khash_t(ids) *h)
+{
+    for (khint_t k = kh_begin(h); k != kh_end(h); k++)
+        if (kh_exist(h, k))
+            free((char *)kh_key(h, k));
+    kh_clear(ids, h);
+}
+
+void sfl_gtf_ids_destroy(sfl_gtf_ids_t *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < 3; i++)
+        if (s->h[i]) {
+            clear_ids(s->h[i]);
+            kh_destroy(ids, s->h[i]);
+        }
+    free(s);
+}
+
+uint32_t sfl_gtf_ids_check(sfl_gtf_ids_t *s, const sfl_batch_int_t *b, const sfl_linerec_t *rec,
+                           const char *path, char *msg, size_t msg_size)
+{
+    static const char *const what[] = {"gene", "transcript", "exon"};
+    for (uint32_t d = 0; d < rec->n_docs; d++) {
+        const sfl_docrec_t *dr = &b->docs[rec->first_doc + d];
+        int which = dr->coll - SFL_COLL_GENES;
+        if (which < 0 || which > 2)
+            continue;
+        if (which == 2 && rec->pos != s->exon_tx) {
+            clear_ids(s->h[2]);
+            s->exon_tx = rec->pos;
+        }
+        uint32_t idlen;
+        const char *id = sfl_order_doc_id(b->buf + dr->off, &idlen);
+        char *key = strndup(id, idlen);
+        if (!key)
+            return SFL_E_NOMEM;
+        int ret;
+        khint_t k = kh_put(ids, s->h[which], key, &ret);
+        if (ret < 0) {
+            free(key);
+            return SFL_E_NOMEM;
+        }
+        if (ret == 0) {
+            seen_t first = kh_val(s->h[which], k);
+            snprintf(msg, msg_size,
+                     "%s: line %llu: duplicate %s id %s: line %llu of %s has it too (one "
+                     "document per %s)",
+                     path, (unsigned long long)rec->line, what[which], key,
+                     (unsigned long long)first.line, first.path, what[which]);
+            free(key);
+            return SFL_E_DUPLICATE;
+        }
+        kh_val(s->h[which], k).line = rec->line;
+        kh_val(s->h[which], k).path = path;
+    }
+    return SFL_OK;
+}
