@@ -70,7 +70,7 @@ bool sfl_dbsnp_line_to_doc(const sfl_dbsnp_ctx_t *c, sfl_batch_int_t *b, const c
                          path, ln, (int)((pe - t2 - 1) > 60 ? 60 : (pe - t2 - 1)), t2 + 1);
         return !b->failed;
     }
-    int code = sfl_batch_contig(b, rec, c->skip_unknown_contigs, path, t1 + 1, (size_t)(t2 - t1 - 1));
+    int code = sfl_batch_contig(b, rec, c->skip_unknown_contigs, path, ch, cl);
     if (!code)
         return !b->failed;
     int64_t xpos = sfl_xpos(code, pos + 1);
