@@ -27,22 +27,12 @@ except ImportError:
     sys.exit(77)
 
 MODE, TOOL, TD, GEN = sys.argv[1:5]
-if os.environ.get("SWEFREQ_TEST_URI"):
-    URI = os.environ["SWEFREQ_TEST_URI"]
-else:
-    URI = open(os.environ["SWEFREQ_TEST_URI_FILE"]).read().strip()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mongo_common import URI, check, finish  # noqa: E402
+
 client = pymongo.MongoClient(URI, serverSelectionTimeoutMS=5000)
 ferret = "ferretdbVersion" in client.admin.command("buildInfo")
 HIST = ["--histograms", "columns"] if ferret else []
-failures = checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print(f"FAIL: {what}", flush=True)
 
 
 def run(*args, timeout=300):
@@ -233,5 +223,4 @@ try:
     {"load": test_load, "kill": test_kill}[MODE]()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
-print(f"mongo_test {MODE}: {checks} checks, {failures} failed")
-sys.exit(1 if failures else 0)
+finish(f"mongo_test {MODE}")
