@@ -249,6 +249,7 @@ struct sfl_job {
 
     sfl_manifest_t *manifest;
     atomic_int cancelled;
+    sfl_sink_t *_Atomic running_sink; /* during sfl_job_run: cancel reaches it too */
 
     /* run state */
     sfl_digest_t digest[SFL_N_COLLECTIONS];
@@ -380,8 +381,12 @@ const sfl_summary_t *sfl_job_summary(const sfl_job_t *j) { return &j->summary; }
 
 void sfl_job_cancel(sfl_job_t *j)
 {
-    if (j)
-        atomic_store(&j->cancelled, 1);
+    if (!j)
+        return;
+    atomic_store(&j->cancelled, 1);
+    sfl_sink_t *s = atomic_load(&j->running_sink);
+    if (s)
+        sfl_sink_cancel_int(s);
 }
 const sfl_manifest_t *sfl_job_manifest(const sfl_job_t *j) { return j->manifest; }
 
@@ -998,6 +1003,9 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
     if (!ok)
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start %d threads",
                       j->opt.threads);
+    atomic_store(&j->running_sink, sink);
+    if (atomic_load(&j->cancelled))
+        sfl_sink_cancel_int(sink);
     ok = ok && sfl_sink_begin_int(sink, used, err);
     uint64_t seq = 0;
     for (size_t i = 0; ok && i < j->n_sources; i++)
@@ -1029,10 +1037,11 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
     if (!ok && j->rejects_partial)
         unlink(rejects_renamed ? j->rejects_path : j->rejects_partial);
     if (!ok) {
-        sfl_sink_abort_int(sink);
+        sfl_sink_abort_int(sink, err);
         sfl_manifest_destroy(j->manifest);
         j->manifest = NULL;
     }
+    atomic_store(&j->running_sink, NULL);
     /* Summary views of the missing-field counts. */
     free(j->missing_names);
     free(j->missing_counts);

@@ -10,20 +10,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faults import Faults  # noqa: E402
-from mongo_common import URI, check, finish  # noqa: E402
+from mongo_common import URI, check, finish, require_faults  # noqa: E402
+import pymongo  # noqa: E402
+from pymongo.errors import AutoReconnect, OperationFailure  # noqa: E402
 
-try:
-    import pymongo
-    from pymongo.errors import AutoReconnect, OperationFailure
-except ImportError:
-    print("pymongo is not installed: skipped")
-    sys.exit(77)
-
-faults = Faults.from_env()
-if not faults:
-    print("no fault-injection control port (external server): skipped")
-    sys.exit(77)
+faults = require_faults()
 client = pymongo.MongoClient(URI, serverSelectionTimeoutMS=5000, retryWrites=False, retryReads=False)
 db = client["sfl_test_proxy"]
 client.drop_database(db.name)

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""What a concurrent load, a signal or a kill -9 leaves behind, each forced
+at one exact server command by the test server's proxy (tests/faults.py).
+
+usage: mongo_faults_test.py MODE SWEFREQ_LOAD TESTDATA_DIR BENCH_GEN_DIR
+  MODE lock:    two loads at once (insert held, swap held), a stale lock,
+                a fresh forged lock, --lock-timeout, --break-lock
+  MODE signal:  SIGINT/SIGTERM while an insert, createIndexes, the staging
+                find/getMore or renameCollection is held
+  MODE journal: kill -9 between drop and rename, between the two
+                collections' renames, after both renames; then verify,
+                recover, load
+Exit 77 when pymongo is missing or the server has no fault injection.
+"""
+import datetime
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mongo_common import URI, check, finish, require_faults  # noqa: E402
+import pymongo  # noqa: E402
+
+faults = require_faults()
+MODE, TOOL, TD, GEN = sys.argv[1:5]
+client = pymongo.MongoClient(URI, serverSelectionTimeoutMS=5000)
+HIST = ["--histograms", "columns"]
+EXAC = os.path.join(TD, "exac_sample.vcf")
+COV = os.path.join(TD, "coverage_sample.tsv")
+tmp = tempfile.mkdtemp(prefix="sfl_faults_")
+
+
+def run(*args, timeout=120):
+    return subprocess.run([TOOL, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def start(db, *args):
+    return subprocess.Popen([TOOL, "load", "--uri", URI, "--db", db, *HIST, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_proc(p, timeout=60):
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        check(False, f"the loader did not end within {timeout} s: {err}")
+    return p.returncode, out, err
+
+
+def staging(db):
+    return sorted(n for n in client[db].list_collection_names() if n.startswith("swefreq_staging_"))
+
+
+def records(db, **filt):
+    q = {"status": {"$exists": True}}
+    q.update(filt)
+    return list(client[db]["swefreq_meta"].find(q))
+
+
+def lock_doc(db):
+    return client[db]["swefreq_meta"].find_one({"_id": "lock"})
+
+
+def synthetic(sites):
+    path = os.path.join(tmp, f"syn{sites}.vcf")
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            subprocess.run([sys.executable, os.path.join(GEN, "gen_exac_vcf.py"), "--sites", str(sites)],
+                           stdout=f, stderr=subprocess.DEVNULL, check=True)
+    return path
+
+
+def fresh(db):
+    """A database with the sample loaded (24 variants, 40 coverage rows)."""
+    client.drop_database(db)
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", EXAC, "--coverage", COV)
+    check(r.returncode == 0, f"{db}: first load: {r.stderr}")
+
+
+def held(rule, what):
+    st = faults.wait(rule, timeout=60)
+    check(st is not None, f"{what}: the proxy never saw the command")
+    return st
+
+
+def forge_lock(db, age_s, load_id="deadbeef1"):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    hb = now - datetime.timedelta(seconds=age_s)
+    client[db]["swefreq_meta"].insert_one({"_id": "lock", "load_id": load_id, "command": "load",
+                                           "host": "elsewhere", "pid": 4242, "started": hb,
+                                           "heartbeat": hb})
+    client[db]["swefreq_meta"].insert_one({"_id": load_id, "status": "loading", "started": hb})
+    client[db].create_collection(f"swefreq_staging_{load_id}_variants")
+    client[db][f"swefreq_staging_{load_id}_variants"].insert_one({"_id": "x"})
+
+
+# ---- lock ------------------------------------------------------------------
+
+def test_lock():
+    db = "sfl_faults_lock"
+    fresh(db)
+    syn = synthetic(400)
+    # 1. Two loads at once: the first is held at its first staging insert.
+    rule = faults.arm("insert", coll="swefreq_staging_", action="hold")
+    a = start(db, "--vcf", syn)
+    held(rule, "first load's insert")
+    st_a = staging(db)
+    check(len(st_a) == 1, f"the first load's staging exists: {st_a}")
+    hb1 = lock_doc(db)
+    check(hb1 and hb1["pid"] == a.pid and hb1["command"] == "load", f"lock names the holder: {hb1}")
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", EXAC)
+    check(r.returncode == 9, f"second load refused with exit 9: {r.returncode} {r.stderr}")
+    check(f"pid {a.pid}" in r.stderr and hb1["load_id"] in r.stderr and "last heartbeat" in r.stderr
+          and "since" in r.stderr, f"the refusal names the holder: {r.stderr}")
+    check(staging(db) == st_a, "the second load did not touch the first load's staging")
+    check(len(records(db)) == 2, "the refused load recorded nothing")
+    # The heartbeat moves while the first load waits.
+    time.sleep(6)
+    hb2 = lock_doc(db)
+    check(hb2 and hb2["heartbeat"] > hb1["heartbeat"], f"heartbeat refreshed: {hb1} -> {hb2}")
+    faults.release(rule)
+    rc, _, err = finish_proc(a)
+    check(rc == 0, f"the first load completed: {rc} {err}")
+    check(client[db]["variants"].count_documents({}) > 24, "the first load's data is live")
+    check(lock_doc(db) is None, "lock released after success")
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 0, f"verify after the concurrent attempt: {r.stdout} {r.stderr}")
+
+    # 2. A second load while the first is held mid-swap.
+    rule = faults.arm("renameCollection", action="hold")
+    a = start(db, "--vcf", EXAC, "--coverage", COV)
+    held(rule, "first load's rename")
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", syn)
+    check(r.returncode == 9 and "locked" in r.stderr, f"load during a swap refused: {r.returncode} {r.stderr}")
+    r = run("recover", "--uri", URI, "--db", db)
+    check(r.returncode == 9, f"recover during a swap refused: {r.returncode} {r.stderr}")
+    faults.release(rule)
+    rc, _, err = finish_proc(a)
+    check(rc == 0, f"the held load completed its swap: {rc} {err}")
+    check(client[db]["variants"].count_documents({}) == 24, "its data is live")
+    check(client[db]["base_coverage"].count_documents({}) == 40, "its coverage is live")
+
+    # 3. A stale lock (forged, heartbeat 2 minutes old) is taken over, and
+    # only then is the dead load's staging dropped and its record marked.
+    forge_lock(db, 120)
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", EXAC)
+    check(r.returncode == 0 and "took over the stale lock" in r.stderr, f"stale lock: {r.returncode} {r.stderr}")
+    check(staging(db) == [], "the dead load's staging was dropped")
+    dead = client[db]["swefreq_meta"].find_one({"_id": "deadbeef1"})
+    check(dead["status"] == "interrupted", f"the dead load is marked interrupted: {dead}")
+    last = sorted(records(db, status="complete"), key=lambda d: d["finished"])[-1]
+    check(last.get("lock", {}).get("took_over", {}).get("load_id") == "deadbeef1",
+          f"the take-over is recorded: {last.get('lock')}")
+    client[db]["swefreq_meta"].delete_one({"_id": "deadbeef1"})
+
+    # 4. A fresh forged lock: refused, nothing touched; --lock-timeout makes
+    # it stale; --break-lock takes it and is recorded.
+    forge_lock(db, 5, "deadbeef2")
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", EXAC)
+    check(r.returncode == 9 and "host elsewhere, pid 4242" in r.stderr, f"fresh lock: {r.returncode} {r.stderr}")
+    check(len(staging(db)) == 1, "a refused load drops nothing")
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", EXAC, "--lock-timeout", "2")
+    check(r.returncode == 0, f"--lock-timeout 2 makes a 5 s old heartbeat stale: {r.stderr}")
+    client[db]["swefreq_meta"].delete_one({"_id": "deadbeef2"})
+    forge_lock(db, 0, "deadbeef3")
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", EXAC, "--break-lock", "--json")
+    check(r.returncode == 0 and "--break-lock: broke the lock" in r.stderr, f"--break-lock: {r.stderr}")
+    last = sorted(records(db, status="complete"), key=lambda d: d["finished"])[-1]
+    check(last.get("lock", {}).get("break_lock") is True and
+          last["lock"].get("took_over", {}).get("load_id") == "deadbeef3", f"--break-lock recorded: {last.get('lock')}")
+    check(staging(db) == [] and lock_doc(db) is None, "staging dropped, lock released")
+
+    # 5. A failed load releases the lock and records its real error.
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", os.path.join(TD, "bad", "duplicate_variant.vcf"))
+    check(r.returncode == 3, f"duplicate: {r.returncode}")
+    check(lock_doc(db) is None, "lock released after a failure")
+    failed = records(db, status="failed")
+    check(len(failed) == 1 and failed[0]["error"]["name"] == "duplicate" and
+          "line 18" in failed[0]["error"]["message"] and failed[0]["error"]["domain"] == 2,
+          f"the failed record holds the real error: {failed and failed[0].get('error')}")
+    client.drop_database(db)
+
+
+try:
+    {"lock": test_lock}[MODE]()
+finally:
+    faults.clear()
+    import shutil
+    shutil.rmtree(tmp, ignore_errors=True)
+finish(f"mongo_faults_test {MODE}")
