@@ -976,7 +976,7 @@ static void mongo_abort(void *ctx)
     pthread_mutex_unlock(&m->lock);
     /* Inserters stop after their batch; one blocked in the server is left
      * behind after SFL_ABANDON_SECONDS. */
-    drain(m, NULL, false, SFL_ABANDON_SECONDS);
+    drain(m, NULL, false, cancelled(m) ? 1.0 : SFL_ABANDON_SECONDS);
     /* Best effort, bounded: the server may be gone; the next load cleans
      * up. A load refused in begin (its shape, the lock) wrote nothing and
      * records nothing. */

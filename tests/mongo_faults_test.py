@@ -186,8 +186,69 @@ def test_lock():
     client.drop_database(db)
 
 
+# ---- signal ------------------------------------------------------------------
+
+def current_id(db):
+    cur = client[db]["swefreq_meta"].find_one({"_id": "current"})
+    return cur and cur["load_id"]
+
+
+def test_signal():
+    db = "sfl_faults_signal"
+    fresh(db)
+    small = synthetic(100)
+    big = synthetic(1100)  # > 1000 variants: the staging scan needs a getMore
+    # Before the swap, a signal stops the load within a bounded time even
+    # though the command is held forever: staging dropped, record
+    # "interrupted", exit 130, the browser's collections unchanged.
+    for command, sig in (("insert", signal.SIGINT), ("createIndexes", signal.SIGTERM),
+                         ("find", signal.SIGINT), ("getMore", signal.SIGTERM)):
+        what = f"{signal.Signals(sig).name} while {command} is held"
+        before = current_id(db)
+        rule = faults.arm(command, coll="swefreq_staging_", action="hold")
+        p = start(db, "--vcf", big if command == "getMore" else small)
+        if not held(rule, what):
+            p.kill()
+            continue
+        t0 = time.time()
+        p.send_signal(sig)
+        rc, _, err = finish_proc(p, 30)
+        took = time.time() - t0
+        faults.release(rule, forward=False)
+        check(rc == 130, f"{what}: exit {rc}: {err}")
+        check(took < 8, f"{what}: the loader took {took:.1f} s to stop")
+        check("not changed" in err, f"{what}: says nothing changed: {err}")
+        check(staging(db) == [], f"{what}: staging dropped: {staging(db)}")
+        check(lock_doc(db) is None, f"{what}: lock released")
+        last = sorted(records(db), key=lambda d: d["_id"])[-1]
+        check(last["status"] == "interrupted" and last.get("error", {}).get("code") == 50,
+              f"{what}: record interrupted: {last.get('status')} {last.get('error')}")
+        check(client[db]["variants"].count_documents({}) == 24 and current_id(db) == before,
+              f"{what}: the browser's collections unchanged")
+    # Once the swap has begun it finishes, then exit 130 saying so.
+    manifest = os.path.join(tmp, "swap.json")
+    rule = faults.arm("renameCollection", action="hold")
+    p = start(db, "--vcf", small, "--coverage", COV, "--manifest", manifest)
+    if held(rule, "SIGINT during the swap"):
+        p.send_signal(signal.SIGINT)
+        time.sleep(1.0)
+        check(p.poll() is None, "the loader waits for the swap to finish")
+        faults.release(rule)
+    rc, _, err = finish_proc(p, 60)
+    check(rc == 130 and "new data is live" in err, f"signal during the swap: {rc} {err}")
+    n = client[db]["variants"].count_documents({})
+    check(n > 100 and client[db]["base_coverage"].count_documents({}) == 40, f"new data live ({n})")
+    last = sorted(records(db), key=lambda d: d["_id"])[-1]
+    check(last["status"] == "complete" and current_id(db) == last["_id"], f"recorded complete: {last['status']}")
+    check(os.path.exists(manifest) and not os.path.exists(manifest + ".partial"), "--manifest renamed into place")
+    check(lock_doc(db) is None and staging(db) == [], "lock released, no staging")
+    r = run("verify", "--uri", URI, "--db", db, "--manifest", manifest)
+    check(r.returncode == 0, f"verify after the interrupted swap: {r.stdout} {r.stderr}")
+    client.drop_database(db)
+
+
 try:
-    {"lock": test_lock}[MODE]()
+    {"lock": test_lock, "signal": test_signal}[MODE]()
 finally:
     faults.clear()
     import shutil
