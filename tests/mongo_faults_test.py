@@ -247,8 +247,117 @@ def test_signal():
     client.drop_database(db)
 
 
+# ---- journal -------------------------------------------------------------------
+
+def kill_at(db, rule, forward, *args):
+    """Starts a load, kills it (kill -9) while the proxy holds the command
+    of `rule`, then releases that command (forward: it runs after the
+    death). Returns the dead load's id."""
+    p = start(db, *args)
+    ok = held(rule, f"kill -9 at rule {rule}")
+    lid = lock_doc(db)["load_id"] if ok else None
+    p.kill()
+    p.wait()
+    faults.release(rule, forward=forward)
+    if forward:  # wait until the released command has run
+        st = None
+        for _ in range(100):
+            st = [r for r in faults.rules() if r["id"] == rule][0]
+            if st["outcome"]:
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
+    return lid
+
+
+def check_pending(db, lid, what):
+    """verify reports the unfinished swap (exit 5) and changes nothing;
+    load is refused while the dead loader's lock is fresh."""
+    before = sorted(client[db].list_collection_names())
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 5 and "cut short" in r.stderr and lid in r.stderr,
+          f"{what}: verify reports the unfinished swap: {r.returncode} {r.stderr}")
+    check(sorted(client[db].list_collection_names()) == before, f"{what}: verify changed nothing")
+    rec = client[db]["swefreq_meta"].find_one({"_id": lid})
+    check(rec["status"] == "swapping" and len(rec["swap"]["collections"]) == 2 and "manifest" in rec,
+          f"{what}: the journal holds the swap: {rec.get('status')} {rec.get('swap')}")
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", EXAC)
+    check(r.returncode == 9, f"{what}: a load while the dead loader's lock is fresh: {r.returncode}")
+
+
+def check_settled(db, lid, variants, coverage, what):
+    check(client[db]["variants"].count_documents({}) == variants and
+          client[db]["base_coverage"].count_documents({}) == coverage,
+          f"{what}: collections {client[db]['variants'].count_documents({})}/"
+          f"{client[db]['base_coverage'].count_documents({})}, want {variants}/{coverage}")
+    check(client[db]["swefreq_meta"].find_one({"_id": lid})["status"] == "complete",
+          f"{what}: the dead load's record is complete")
+    check(staging(db) == [] and lock_doc(db) is None, f"{what}: no staging, no lock")
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 0, f"{what}: verify: {r.stdout} {r.stderr}")
+
+
+def test_journal():
+    db = "sfl_faults_journal"
+    small = synthetic(100)
+    new = ["--vcf", small, "--coverage", COV, "--coverage-step", "10"]  # 4 coverage documents
+    n_new = None
+
+    # 1. Killed between the drop of variants and its rename (the second
+    # renameCollection of the variants staging on the drop-then-rename
+    # path): variants is absent. recover finishes the swap.
+    fresh(db)
+    rule = faults.arm("renameCollection", nth=2, coll="_variants", action="hold")
+    lid = kill_at(db, rule, False, *new)
+    check("variants" not in client[db].list_collection_names(), "kill between drop and rename: variants absent")
+    check_pending(db, lid, "drop|rename")
+    time.sleep(1.5)
+    r = run("recover", "--uri", URI, "--db", db, "--lock-timeout", "1")
+    check(r.returncode == 0 and f"finished the swap of load {lid}" in r.stderr and "took over the stale lock" in r.stderr,
+          f"recover: {r.returncode} {r.stderr}")
+    n_new = client[db]["variants"].count_documents({})
+    check(n_new > 100, f"drop|rename: the new variants are live ({n_new})")
+    check_settled(db, lid, n_new, 4, "drop|rename")
+    check(client[db]["swefreq_meta"].find_one({"_id": "current"})["load_id"] == lid, "current points at it")
+
+    # 2. Killed between the two collections' renames: new variants, old
+    # base_coverage. The next load finishes that swap first, then loads.
+    fresh(db)
+    rule = faults.arm("renameCollection", nth=1, coll="_base_coverage", action="hold")
+    lid = kill_at(db, rule, False, *new)
+    check(client[db]["variants"].count_documents({}) == n_new and
+          client[db]["base_coverage"].count_documents({}) == 40, "kill between the renames: a mixed release")
+    check_pending(db, lid, "between renames")
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", EXAC, "--coverage", COV, "--break-lock")
+    check(r.returncode == 0 and f"finished the swap of interrupted load {lid}" in r.stderr,
+          f"load after the kill: {r.returncode} {r.stderr}")
+    check_settled(db, lid, 24, 40, "between renames")
+    cur = client[db]["swefreq_meta"].find_one({"_id": "current"})["load_id"]
+    check(cur != lid, "current points at the newer load")
+
+    # 3. Killed after both renames, before "complete": the new data is live
+    # without a manifest in force. recover --json marks it complete.
+    rule = faults.arm("renameCollection", nth=2, coll="_base_coverage", action="hold")
+    lid = kill_at(db, rule, True, *new)
+    check(staging(db) == [] and client[db]["base_coverage"].count_documents({}) == 4,
+          "kill after both renames: both collections are new")
+    check_pending(db, lid, "after renames")
+    r = run("recover", "--uri", URI, "--db", db, "--break-lock", "--json")
+    try:
+        js = __import__("json").loads(r.stdout)
+    except ValueError:
+        js = {}
+    check(r.returncode == 0 and js.get("finished_load") == lid and js.get("renamed") == "" and js.get("ok") is True,
+          f"recover --json: {r.returncode} {r.stdout} {r.stderr}")
+    check_settled(db, lid, n_new, 4, "after renames")
+    # Nothing left: recover says so.
+    r = run("recover", "--uri", URI, "--db", db)
+    check(r.returncode == 0 and "no unfinished swap" in r.stderr, f"recover with nothing to do: {r.stderr}")
+    client.drop_database(db)
+
+
 try:
-    {"lock": test_lock, "signal": test_signal}[MODE]()
+    {"lock": test_lock, "signal": test_signal, "journal": test_journal}[MODE]()
 finally:
     faults.clear()
     import shutil
