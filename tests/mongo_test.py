@@ -9,8 +9,12 @@ usage: mongo_test.py MODE SWEFREQ_LOAD TESTDATA_DIR BENCH_GEN_DIR
              tampering caught by verify
   MODE kill: the server is killed mid-load; the loader fails clearly, the
              browser's collections are unchanged, a rerun succeeds
+  MODE defects: a ':' in the password is never printed; verify --uri uses
+             the load in force; an unwritable --manifest stops the load
+             before the swap
 Exit 77 when pymongo is missing (skipped).
 """
+import datetime
 import os
 import shutil
 import subprocess
@@ -223,8 +227,48 @@ def test_kill():
     c2.drop_database(db)
 
 
+def test_defects():
+    db = "sfl_test_defects"
+    client.drop_database(db)
+    # A ':' in the password: the driver's URI parse error quotes it.
+    host = URI.split("://", 1)[1]
+    bad = "mongodb://user:pa:S3cretPW@" + host
+    for args in (["load", "--uri", bad, "--db", db, *HIST, "--vcf", exac],
+                 ["load", "--uri", bad, "--db", db, *HIST, "--vcf", exac, "--json"],
+                 ["verify", "--uri", bad, "--db", db],
+                 ["verify", "--uri", bad, "--db", db, "--json"],
+                 ["recover", "--uri", bad, "--db", db, "--json"]):
+        r = run(*args)
+        check(r.returncode == 2 and "S3cretPW" not in r.stdout + r.stderr and "Password ***" in r.stdout + r.stderr,
+              f"{' '.join(args[:1] + args[3:])}: password redacted: {r.returncode} {r.stdout} {r.stderr}")
+    # verify --uri follows the pointer to the load in force, not the latest
+    # "finished" (two loads within one second could not be told apart).
+    r1 = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", exac)
+    syn = synthetic(100)
+    r2 = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", syn)
+    check(r1.returncode == 0 and r2.returncode == 0, f"two loads: {r1.stderr} {r2.stderr}")
+    meta = client[db]["swefreq_meta"]
+    first, second = sorted(meta.find({"status": "complete"}), key=lambda d: d["started"])
+    meta.update_one({"_id": first["_id"]}, {"$set": {"finished": second["finished"] + datetime.timedelta(seconds=1)}})
+    check(meta.find_one({"_id": "current"})["load_id"] == second["_id"], "current names the second load")
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 0, f"verify uses the load in force: {r.returncode} {r.stdout} {r.stderr}")
+    # --manifest FILE that cannot be written: refused before the swap.
+    n = client[db]["variants"].count_documents({})
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", exac, "--manifest",
+            os.path.join(tmp, "no-such-dir", "m.json"))
+    check(r.returncode == 4 and "not changed" in r.stderr, f"--manifest unwritable: {r.returncode} {r.stderr}")
+    check(client[db]["variants"].count_documents({}) == n, "the data was not replaced")
+    check(meta.find_one({"_id": "current"})["load_id"] == second["_id"], "the load in force is unchanged")
+    failed = list(meta.find({"status": "failed"}))
+    check(len(failed) == 1 and failed[0]["error"]["name"] == "write" and failed[0]["error"]["domain"] == 3,
+          f"the failed record holds the write error: {failed and failed[0].get('error')}")
+    check(not staging_left(db) and meta.find_one({"_id": "lock"}) is None, "staging dropped, lock released")
+    client.drop_database(db)
+
+
 try:
-    {"load": test_load, "kill": test_kill}[MODE]()
+    {"load": test_load, "kill": test_kill, "defects": test_defects}[MODE]()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 finish(f"mongo_test {MODE}")
