@@ -58,5 +58,11 @@ class Faults:
         return self._get("/rules")[1]
 
     def clear(self):
-        """Removes every rule; held requests are forwarded."""
+        """Removes every rule and the dropTarget emulation; held requests
+        are forwarded."""
         self._get("/clear")
+
+    def emulate_drop_target(self, db_substring):
+        """renameCollection with dropTarget for databases whose name
+        contains db_substring ("" turns it off)."""
+        return self._get("/config", drop_target_db=db_substring)[1]

@@ -10,6 +10,7 @@ usage: mongo_faults_test.py MODE SWEFREQ_LOAD TESTDATA_DIR BENCH_GEN_DIR
   MODE journal: kill -9 between drop and rename, between the two
                 collections' renames, after both renames; then verify,
                 recover, load
+  MODE droptarget: the same on the dropTarget path (emulated by the proxy)
 Exit 77 when pymongo is missing or the server has no fault injection.
 """
 import datetime
@@ -356,8 +357,51 @@ def test_journal():
     client.drop_database(db)
 
 
+def test_droptarget():
+    """The same journal on the dropTarget path, which the proxy emulates
+    (FerretDB lacks it): one atomic rename per collection."""
+    db = "sfl_faults_droptarget"
+    faults.emulate_drop_target(db)
+    small = synthetic(100)
+    new = ["--vcf", small, "--coverage", COV, "--coverage-step", "10"]
+    fresh(db)
+    seen = faults.arm("renameCollection", nth=1000, coll=db, action="drop")  # only counts
+    r = run("load", "--uri", URI, "--db", db, *HIST, *new, "--verbose")
+    n_new = client[db]["variants"].count_documents({})
+    count = [x for x in faults.rules() if x["id"] == seen][0]["seen"]
+    check(r.returncode == 0 and count == 2 and "swapping in" in r.stderr and "dropping" not in r.stderr,
+          f"one renameCollection (dropTarget) per collection: {count} {r.stderr}")
+    check(n_new > 100 and client[db]["base_coverage"].count_documents({}) == 4, "dropTarget load")
+
+    # Killed between the two renames: new variants, old base_coverage.
+    fresh(db)
+    rule = faults.arm("renameCollection", coll="_base_coverage", action="hold")
+    lid = kill_at(db, rule, False, *new)
+    check(client[db]["variants"].count_documents({}) == n_new and
+          client[db]["base_coverage"].count_documents({}) == 40, "dropTarget, between the renames: mixed")
+    check_pending(db, lid, "dropTarget between renames")
+    r = run("recover", "--uri", URI, "--db", db, "--break-lock")
+    check(r.returncode == 0 and f"finished the swap of load {lid}" in r.stderr, f"recover: {r.stderr}")
+    check_settled(db, lid, n_new, 4, "dropTarget between renames")
+
+    # Killed after both renames, before "complete".
+    fresh(db)
+    rule = faults.arm("renameCollection", coll="_base_coverage", action="hold")
+    lid = kill_at(db, rule, True, *new)
+    check(staging(db) == [] and client[db]["base_coverage"].count_documents({}) == 4,
+          "dropTarget, after both renames: both new")
+    check_pending(db, lid, "dropTarget after renames")
+    time.sleep(1.5)
+    r = run("load", "--uri", URI, "--db", db, *HIST, *new, "--lock-timeout", "1")
+    check(r.returncode == 0 and f"finished the swap of interrupted load {lid}" in r.stderr, f"load: {r.stderr}")
+    check_settled(db, lid, n_new, 4, "dropTarget after renames")
+    faults.emulate_drop_target("")
+    client.drop_database(db)
+
+
 try:
-    {"lock": test_lock, "signal": test_signal, "journal": test_journal}[MODE]()
+    {"lock": test_lock, "signal": test_signal, "journal": test_journal,
+     "droptarget": test_droptarget}[MODE]()
 finally:
     faults.clear()
     import shutil

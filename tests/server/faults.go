@@ -61,6 +61,8 @@ type faults struct {
 	nextID int
 	rules  []*faultRule
 	logger *slog.Logger
+
+	dropTargetDB string // emulate renameCollection dropTarget for these databases
 }
 
 func newFaults(logger *slog.Logger) *faults {
@@ -134,6 +136,7 @@ func (f *faults) serveControl(ctx context.Context, ln net.Listener) {
 	mux.HandleFunc("/release", f.handleRelease)
 	mux.HandleFunc("/clear", f.handleClear)
 	mux.HandleFunc("/rules", f.handleRules)
+	mux.HandleFunc("/config", f.handleConfig)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -275,6 +278,7 @@ func (f *faults) clear() {
 	f.mu.Lock()
 	rules := f.rules
 	f.rules = nil
+	f.dropTargetDB = ""
 	f.mu.Unlock()
 	for _, r := range rules {
 		f.releaseOnce(r, true)
@@ -305,31 +309,11 @@ func (f *faults) handleRules(w http.ResponseWriter, _ *http.Request) {
 // (msg is the whole message, header included); ok is false for anything
 // else (OP_QUERY hellos, compressed messages).
 func commandOf(msg []byte) (cmd, coll string, ok bool) {
-	if len(msg) < wireHeaderLen+5 || int32(binary.LittleEndian.Uint32(msg[12:16])) != opMsg {
+	body := opMsgBody(msg)
+	if body == nil {
 		return "", "", false
 	}
-	p := msg[wireHeaderLen+4:] // after flagBits
-	// Sections: the body (kind 0) may follow document sequences (kind 1).
-	for len(p) > 0 {
-		kind := p[0]
-		p = p[1:]
-		if len(p) < 4 {
-			return "", "", false
-		}
-		n := int(int32(binary.LittleEndian.Uint32(p[:4])))
-		if n < 5 || n > len(p) {
-			return "", "", false
-		}
-		if kind == 1 {
-			p = p[n:]
-			continue
-		}
-		if kind != 0 {
-			return "", "", false
-		}
-		return bodyCommand(p[:n])
-	}
-	return "", "", false
+	return bodyCommand(body)
 }
 
 func bodyCommand(doc []byte) (cmd, coll string, ok bool) {
@@ -359,6 +343,7 @@ type bsonElem struct {
 	typ  byte
 	name string
 	str  string
+	off  int // offset of the value in the document
 }
 
 // bsonElements yields the top-level elements of a BSON document, stopping
@@ -374,6 +359,7 @@ func bsonElements(doc []byte) func(func(bsonElem) bool) {
 			}
 			e := bsonElem{typ: t, name: string(p[1 : 1+z])}
 			p = p[2+z:]
+			e.off = len(doc) - len(p)
 			var size int
 			switch t {
 			case 0x01, 0x09, 0x11, 0x12:
@@ -420,36 +406,160 @@ func bsonElements(doc []byte) func(func(bsonElem) bool) {
 	}
 }
 
+// bsonBuilder writes a flat BSON document.
+type bsonBuilder struct{ b bytes.Buffer }
+
+func newBSON() *bsonBuilder {
+	d := &bsonBuilder{}
+	d.b.Write([]byte{0, 0, 0, 0})
+	return d
+}
+
+func (d *bsonBuilder) str(name, v string) *bsonBuilder {
+	d.b.WriteByte(0x02)
+	d.b.WriteString(name + "\x00")
+	_ = binary.Write(&d.b, binary.LittleEndian, int32(len(v)+1))
+	d.b.WriteString(v + "\x00")
+	return d
+}
+
+func (d *bsonBuilder) int32(name string, v int32) *bsonBuilder {
+	d.b.WriteByte(0x10)
+	d.b.WriteString(name + "\x00")
+	_ = binary.Write(&d.b, binary.LittleEndian, v)
+	return d
+}
+
+func (d *bsonBuilder) double(name string, v float64) *bsonBuilder {
+	d.b.WriteByte(0x01)
+	d.b.WriteString(name + "\x00")
+	_ = binary.Write(&d.b, binary.LittleEndian, v)
+	return d
+}
+
+func (d *bsonBuilder) bytes() []byte {
+	d.b.WriteByte(0)
+	b := d.b.Bytes()
+	binary.LittleEndian.PutUint32(b, uint32(len(b)))
+	return b
+}
+
+// opMsg wraps a body document into an OP_MSG (flagBits 0, one section).
+func opMsgBytes(reqID, responseTo int32, body []byte) []byte {
+	out := make([]byte, wireHeaderLen+4+1+len(body))
+	binary.LittleEndian.PutUint32(out[0:], uint32(len(out)))
+	binary.LittleEndian.PutUint32(out[4:], uint32(reqID))
+	binary.LittleEndian.PutUint32(out[8:], uint32(responseTo))
+	binary.LittleEndian.PutUint32(out[12:], opMsg)
+	copy(out[wireHeaderLen+5:], body)
+	return out
+}
+
 // errorReply builds an OP_MSG reply {ok: 0.0, errmsg, code, codeName} to
 // the request whose requestID is reqID.
 func errorReply(reqID int32, code int32, message string) []byte {
-	var doc bytes.Buffer
-	doc.Write([]byte{0, 0, 0, 0})
-	doc.WriteByte(0x01)
-	doc.WriteString("ok\x00")
-	_ = binary.Write(&doc, binary.LittleEndian, float64(0))
-	appendStr := func(name, v string) {
-		doc.WriteByte(0x02)
-		doc.WriteString(name + "\x00")
-		_ = binary.Write(&doc, binary.LittleEndian, int32(len(v)+1))
-		doc.WriteString(v + "\x00")
-	}
-	appendStr("errmsg", message)
-	doc.WriteByte(0x10)
-	doc.WriteString("code\x00")
-	_ = binary.Write(&doc, binary.LittleEndian, code)
-	appendStr("codeName", "InjectedByTestProxy")
-	doc.WriteByte(0)
-	b := doc.Bytes()
-	binary.LittleEndian.PutUint32(b, uint32(len(b)))
+	body := newBSON().double("ok", 0).str("errmsg", message).int32("code", code).
+		str("codeName", "InjectedByTestProxy").bytes()
+	return opMsgBytes(reqID^0x5a5a5a5a, reqID, body)
+}
 
-	out := make([]byte, wireHeaderLen+4+1+len(b))
-	binary.LittleEndian.PutUint32(out[0:], uint32(len(out)))
-	binary.LittleEndian.PutUint32(out[4:], uint32(reqID^0x5a5a5a5a)) // any id
-	binary.LittleEndian.PutUint32(out[8:], uint32(reqID))
-	binary.LittleEndian.PutUint32(out[12:], opMsg)
-	// flagBits 0, then section kind 0
-	out[wireHeaderLen+4] = 0
-	copy(out[wireHeaderLen+5:], b)
-	return out
+// ---- dropTarget emulation -------------------------------------------------
+
+// FerretDB has no renameCollection dropTarget. For databases whose name
+// contains f.dropTargetDB, the proxy provides it: it drops the target on a
+// side connection, then forwards the rename with dropTarget set to false
+// (the same length, patched in place). The client sees one command, as
+// with MongoDB.
+func (p *proxy) emulateDropTarget(msg []byte) {
+	p.faults.mu.Lock()
+	sub := p.faults.dropTargetDB
+	p.faults.mu.Unlock()
+	if sub == "" {
+		return
+	}
+	body := opMsgBody(msg)
+	if body == nil {
+		return
+	}
+	var to string
+	dropAt := -1
+	first := true
+	for e := range bsonElements(body) {
+		if first && e.name != "renameCollection" {
+			return
+		}
+		first = false
+		switch {
+		case e.name == "to" && e.typ == 0x02:
+			to = e.str
+		case e.name == "dropTarget" && e.typ == 0x08 && e.off < len(body) && body[e.off] == 1:
+			dropAt = e.off
+		}
+	}
+	db, coll, ok := strings.Cut(to, ".")
+	if dropAt < 0 || !ok || !strings.Contains(db, sub) {
+		return
+	}
+	if err := p.sideCommand(newBSON().str("drop", coll).str("$db", db).bytes()); err != nil {
+		p.logger.Warn("dropTarget emulation: drop failed", "error", err)
+		return
+	}
+	body[dropAt] = 0
+}
+
+// opMsgBody returns the body section of an OP_MSG request (a slice of msg).
+func opMsgBody(msg []byte) []byte {
+	if len(msg) < wireHeaderLen+5 || int32(binary.LittleEndian.Uint32(msg[12:16])) != opMsg {
+		return nil
+	}
+	p := msg[wireHeaderLen+4:]
+	for len(p) > 0 {
+		kind := p[0]
+		p = p[1:]
+		if len(p) < 4 {
+			return nil
+		}
+		n := int(int32(binary.LittleEndian.Uint32(p[:4])))
+		if n < 5 || n > len(p) {
+			return nil
+		}
+		if kind == 0 {
+			return p[:n]
+		}
+		if kind != 1 {
+			return nil
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+// sideCommand runs one command on its own connection to FerretDB and
+// waits for the reply (whose content is ignored: a missing target is fine).
+func (p *proxy) sideCommand(body []byte) error {
+	c, err := net.DialTimeout("tcp", p.backend, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Write(opMsgBytes(1, 0, body)); err != nil {
+		return err
+	}
+	var buf []byte
+	_, err = readMessage(c, &buf)
+	return err
+}
+
+// /config?drop_target_db=SUBSTRING: emulate dropTarget for databases whose
+// name contains SUBSTRING (empty: off).
+func (f *faults) handleConfig(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	f.mu.Lock()
+	if q.Has("drop_target_db") {
+		f.dropTargetDB = q.Get("drop_target_db")
+	}
+	v := f.dropTargetDB
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]string{"drop_target_db": v})
 }

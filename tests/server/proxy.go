@@ -202,6 +202,9 @@ func (p *proxy) copyRequests(ctx context.Context, dst io.Writer, src io.Reader, 
 				}
 			}
 		}
+		if p.faults != nil {
+			p.emulateDropTarget(msg)
+		}
 		if _, err := dst.Write(msg); err != nil {
 			return err
 		}
