@@ -2,7 +2,8 @@
 test server's proxy (tests/server/faults.go, documented in
 tests/server/README.md).
 
-    f = Faults.from_env()            # None with an external server
+    f = Faults.from_env("mydb")      # rules act on database mydb only; None
+                                     # with an external server
     rule = f.arm("createIndexes", coll="_variants", action="hold")
     p = subprocess.Popen([...load...])
     f.wait(rule)                     # the command is held right now
@@ -17,16 +18,20 @@ import urllib.request
 
 
 class Faults:
-    def __init__(self, addr):
+    """Rules scoped to one database, so that tests running in parallel on
+    the one fixture server never act on each other's commands."""
+
+    def __init__(self, addr, db):
         self.base = "http://" + addr.strip()
+        self.db = db
 
     @classmethod
-    def from_env(cls):
+    def from_env(cls, db):
         state = os.environ.get("SWEFREQ_TEST_SERVER_DIR")
         if not state or not os.path.exists(os.path.join(state, "control")):
             return None
         with open(os.path.join(state, "control")) as f:
-            return cls(f.read())
+            return cls(f.read(), db)
 
     def _get(self, path, http_timeout=10, **params):
         url = self.base + path + "?" + urllib.parse.urlencode(
@@ -40,8 +45,8 @@ class Faults:
     def arm(self, command, nth=1, coll=None, action="hold", code=None, message=None):
         """Arms a rule on the nth request of `command` (whose collection
         contains `coll`, if given); returns its id."""
-        st, body = self._get("/arm", command=command, nth=nth, coll=coll, action=action,
-                             code=code, message=message)
+        st, body = self._get("/arm", db=self.db, command=command, nth=nth, coll=coll,
+                             action=action, code=code, message=message)
         if st != 200:
             raise RuntimeError(f"arm {command}: {body}")
         return body["id"]
@@ -55,12 +60,12 @@ class Faults:
         return self._get("/release", id=rule, forward=1 if forward else 0)[1]
 
     def rules(self):
-        return self._get("/rules")[1]
+        return [r for r in self._get("/rules")[1] if r.get("db") == self.db]
 
     def clear(self):
-        """Removes every rule and the dropTarget emulation; held requests
-        are forwarded."""
-        self._get("/clear")
+        """Removes this database's rules (and the dropTarget emulation if it
+        covers it); held requests are forwarded."""
+        self._get("/clear", db=self.db)
 
     def emulate_drop_target(self, db_substring):
         """renameCollection with dropTarget for databases whose name

@@ -32,11 +32,11 @@ def finish(name):
     sys.exit(1 if _counts["failures"] else 0)
 
 
-def require_faults():
-    """The test server's fault injection (tests/faults.py); exits 77 with an
-    external server, which has none."""
+def require_faults(db):
+    """The test server's fault injection (tests/faults.py) for database db;
+    exits 77 with an external server, which has none."""
     from faults import Faults
-    f = Faults.from_env()
+    f = Faults.from_env(db)
     if not f:
         print("no fault-injection control port (external server): skipped")
         sys.exit(77)

@@ -25,7 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mongo_common import URI, check, finish, require_faults  # noqa: E402
 import pymongo  # noqa: E402
 
-faults = require_faults()
+MODE = sys.argv[1]
+faults = require_faults(f"sfl_faults_{MODE}")
 MODE, TOOL, TD, GEN = sys.argv[1:5]
 client = pymongo.MongoClient(URI, serverSelectionTimeoutMS=5000)
 HIST = ["--histograms", "columns"]

@@ -11,10 +11,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mongo_common import URI, check, finish, require_faults  # noqa: E402
+from faults import Faults  # noqa: E402
 import pymongo  # noqa: E402
 from pymongo.errors import AutoReconnect, OperationFailure  # noqa: E402
 
-faults = require_faults()
+faults = require_faults("sfl_test_proxy")
 client = pymongo.MongoClient(URI, serverSelectionTimeoutMS=5000, retryWrites=False, retryReads=False)
 db = client["sfl_test_proxy"]
 client.drop_database(db.name)
@@ -93,8 +94,17 @@ for q in ("/arm?command=insert&action=explode", "/arm?action=hold", "/arm?comman
     except urllib.error.HTTPError as e:
         check(e.code == 400, f"{q}: {e.code}")
 faults.arm("insert", action="drop")
+other = Faults(faults.base[len("http://"):], "sfl_test_proxy_other")
+other.arm("insert", action="drop")
 faults.clear()
 check(faults.rules() == [], "clear removed the rules")
+check(len(other.rules()) == 1, "clear left another database's rules alone")
+other.clear()
+# A rule scoped to another database does not act here.
+other.arm("insert", action="error", code=2)
+db.target.insert_one({"_id": 10})
+check(other.rules()[0]["seen"] == 0, "rules act on their own database only")
+other.clear()
 db.target.insert_one({"_id": 9})
 client.drop_database(db.name)
 finish("proxy_test")

@@ -38,6 +38,7 @@ import (
 
 type faultRule struct {
 	ID      int    `json:"id"`
+	DB      string `json:"db,omitempty"` // only requests on this database
 	Command string `json:"command"`
 	Coll    string `json:"coll,omitempty"`
 	Nth     int    `json:"nth"`
@@ -71,12 +72,12 @@ func newFaults(logger *slog.Logger) *faults {
 
 // match counts the request against every armed rule and returns the rule
 // that fires on it, if any (the first armed one wins).
-func (f *faults) match(cmd, coll string) *faultRule {
+func (f *faults) match(cmd, coll, db string) *faultRule {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var hit *faultRule
 	for _, r := range f.rules {
-		if r.Fired || r.Command != cmd || !strings.Contains(coll, r.Coll) {
+		if r.Fired || r.Command != cmd || !strings.Contains(coll, r.Coll) || (r.DB != "" && r.DB != db) {
 			continue
 		}
 		r.Seen++
@@ -140,7 +141,7 @@ func (f *faults) serveControl(ctx context.Context, ln net.Listener) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
-		f.clear()
+		f.clear("")
 		_ = srv.Close()
 	}()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
@@ -161,6 +162,7 @@ func badRequest(w http.ResponseWriter, format string, a ...any) {
 func (f *faults) handleArm(w http.ResponseWriter, req *http.Request) {
 	q := req.URL.Query()
 	r := &faultRule{
+		DB:      q.Get("db"),
 		Command: q.Get("command"),
 		Coll:    q.Get("coll"),
 		Nth:     1,
@@ -274,20 +276,32 @@ func (f *faults) releaseOnce(r *faultRule, forward bool) {
 	}
 }
 
-func (f *faults) clear() {
+// clear removes the rules of database db (all rules when db is empty),
+// forwarding their held requests, and turns the dropTarget emulation off.
+func (f *faults) clear(db string) {
 	f.mu.Lock()
-	rules := f.rules
-	f.rules = nil
-	f.dropTargetDB = ""
+	var gone, kept []*faultRule
+	for _, r := range f.rules {
+		if db == "" || r.DB == db {
+			gone = append(gone, r)
+		} else {
+			kept = append(kept, r)
+		}
+	}
+	f.rules = kept
+	if db == "" || strings.Contains(db, f.dropTargetDB) {
+		f.dropTargetDB = ""
+	}
 	f.mu.Unlock()
-	for _, r := range rules {
+	for _, r := range gone {
 		f.releaseOnce(r, true)
 	}
 }
 
-// /clear: removes every rule; held requests are forwarded.
-func (f *faults) handleClear(w http.ResponseWriter, _ *http.Request) {
-	f.clear()
+// /clear[?db=NAME]: removes the rules (of that database); held requests
+// are forwarded.
+func (f *faults) handleClear(w http.ResponseWriter, req *http.Request) {
+	f.clear(req.URL.Query().Get("db"))
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
@@ -305,35 +319,32 @@ func (f *faults) handleRules(w http.ResponseWriter, _ *http.Request) {
 
 // ---- wire protocol helpers --------------------------------------------------
 
-// commandOf returns the command name and collection of an OP_MSG request
-// (msg is the whole message, header included); ok is false for anything
-// else (OP_QUERY hellos, compressed messages).
-func commandOf(msg []byte) (cmd, coll string, ok bool) {
+// commandOf returns the command name, collection and database of an
+// OP_MSG request (msg is the whole message, header included); ok is false
+// for anything else (OP_QUERY hellos, compressed messages). The database
+// is $db, except for renameCollection (run on admin): its source's.
+func commandOf(msg []byte) (cmd, coll, db string, ok bool) {
 	body := opMsgBody(msg)
 	if body == nil {
-		return "", "", false
+		return "", "", "", false
 	}
-	return bodyCommand(body)
-}
-
-func bodyCommand(doc []byte) (cmd, coll string, ok bool) {
 	first := true
-	for e := range bsonElements(doc) {
-		if first {
-			cmd = e.name
+	for e := range bsonElements(body) {
+		switch {
+		case first:
+			cmd, ok, first = e.name, true, false
 			if e.typ == 0x02 {
 				coll = e.str
 			}
-			first = false
-			ok = true
-			if cmd != "getMore" {
-				return
-			}
-			continue
-		}
-		if e.name == "collection" && e.typ == 0x02 {
+		case e.name == "collection" && e.typ == 0x02 && cmd == "getMore":
 			coll = e.str
-			return
+		case e.name == "$db" && e.typ == 0x02:
+			db = e.str
+		}
+	}
+	if cmd == "renameCollection" {
+		if d, _, found := strings.Cut(coll, "."); found {
+			db = d
 		}
 	}
 	return

@@ -179,8 +179,8 @@ func (p *proxy) copyRequests(ctx context.Context, dst io.Writer, src io.Reader, 
 			return err
 		}
 		if p.faults != nil {
-			if cmd, coll, ok := commandOf(msg); ok {
-				if r := p.faults.match(cmd, coll); r != nil {
+			if cmd, coll, db, ok := commandOf(msg); ok {
+				if r := p.faults.match(cmd, coll, db); r != nil {
 					switch r.Action {
 					case "hold":
 						if !p.faults.hold(ctx, r, connDone) {
