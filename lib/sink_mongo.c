@@ -856,7 +856,13 @@ static bool journal_swap(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t
             return false;
         }
     }
-    if (m->lock_lost || sfl_lock_heartbeat(m->main, m->db, m->load_id) != 1)
+    int held = m->lock_lost ? 0 : sfl_lock_heartbeat(m->main, m->db, m->load_id);
+    if (held < 0)
+        return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER,
+                             "%s: cannot check the database's lock before the swap; the "
+                             "browser's collections were not changed",
+                             m->db);
+    if (held == 0)
         return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
                              "%s: this load (%s) lost the database's lock to another load "
                              "(--break-lock, or its heartbeat was late); it stops before the "
@@ -879,8 +885,22 @@ static bool journal_swap(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t
     }
     bson_append_array_end(&sw, &arr);
     bson_append_document_end(&extra, &sw);
+    /* From the attempt on, the staging is kept: a journal write that
+     * failed may still have been stored, and then the next command must
+     * find the staging to finish the swap (if it was not stored, the next
+     * load drops the staging as a leftover). */
+    m->committed = true;
     bool ok = meta_update(m, "swapping", man, NULL, &extra, err);
     bson_destroy(&extra);
+    if (!ok) {
+        m->outcome = SFL_MONGO_SWAP_PENDING;
+        size_t l = err ? strlen(err->message) : 0;
+        if (err)
+            snprintf(err->message + l, sizeof err->message - l,
+                     "; the swap journal may not have been written: run `swefreq-load "
+                     "recover`, which finishes the swap if it was, and drops the staging if "
+                     "it was not");
+    }
     return ok;
 }
 
@@ -916,7 +936,6 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     /* From here the swap is finished whatever happens: by this load, or
      * (if it dies) by the next command that takes the lock. A signal takes
      * effect after it. */
-    m->committed = true;
     m->outcome = SFL_MONGO_SWAP_PENDING;
     char swapped[256];
     if (!sfl_swap_finish(m->main, m->db, m->load_id, m->ferretdb, m->o.log, m->o.log_ud, swapped,
