@@ -82,6 +82,7 @@ typedef struct {
     sfl_lock_holder_t prev_holder;
     /* the end */
     bool committed; /* the swap was journalled: abort leaves staging alone */
+    bool abandoned; /* a thread was left blocked in the server (under lock) */
     sfl_mongo_outcome_t outcome;
     char *manifest_partial;
     char *uri_redacted;
@@ -383,6 +384,7 @@ static bool drain(mongo_sink_t *m, sfl_error_t *err, bool stop_on_cancel, double
         double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
         if ((stop_on_cancel && cancelled(m)) || (limit_s > 0 && el > limit_s)) {
             stopped = true;
+            m->abandoned = true;
             break;
         }
         wait_ms(m, &m->idle, 100);
@@ -465,6 +467,7 @@ static bool call(mongo_sink_t *m, bool (*fn)(call_t *, mongoc_client_t *), int c
         if ((cancellable && cancelled(m)) || (limit_s > 0 && el > limit_s)) {
             gave_up = true;
             k->abandoned = true;
+            m->abandoned = true;
             break;
         }
         wait_ms(m, &m->idle, 100);
@@ -1023,6 +1026,8 @@ static void unref(mongo_sink_t *m)
 {
     pthread_mutex_lock(&m->lock);
     int left = --m->refs;
+    if (left > 0)
+        pthread_cond_broadcast(&m->idle);
     pthread_mutex_unlock(&m->lock);
     if (left > 0)
         return;
@@ -1056,9 +1061,17 @@ static void mongo_destroy(void *ctx)
     if (!m)
         return;
     unlock_db(m);
+    /* Inserters still running stop; the heartbeat ends at once. Wait a
+     * little for the helper threads, so that normally everything is freed
+     * before this returns; one blocked in the server keeps the memory
+     * until it ends. */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     pthread_mutex_lock(&m->lock);
-    m->failed = true; /* inserters still running stop */
+    m->failed = true;
     pthread_cond_broadcast(&m->not_empty);
+    while (m->refs > 1 && since(&t0) < (m->abandoned ? 0.2 : 2.0))
+        wait_ms(m, &m->idle, 100);
     pthread_mutex_unlock(&m->lock);
     unref(m);
 }

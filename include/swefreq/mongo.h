@@ -25,8 +25,16 @@
  * crash is finished by the next load or by sfl_mongo_recover, never left
  * mixed. The swap points {_id: "current"} at the load in force.
  *
+ * Cancellation: sfl_job_cancel() reaches the sink. Before the swap it
+ * stops within about a second even when the server does not answer: the
+ * command at hand (an insert, an index build, the staging scan) is left to
+ * the server on a helper thread that keeps a client and the sink's memory
+ * until the server answers or the process ends. Once the swap has begun it
+ * is finished first; sfl_sink_mongo_outcome() then says SWAPPED.
+ *
  * Thread safety: a sink is driven from one thread (sfl_job_run); it runs
- * its own inserter threads inside. Credentials in the URI never appear in
+ * its own inserter, heartbeat and helper threads inside (with every signal
+ * blocked). sfl_sink_destroy() waits up to 2 s for them. Credentials in the URI never appear in
  * any message, log or manifest.
  */
 #ifndef SWEFREQ_MONGO_H
