@@ -163,7 +163,14 @@ int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool
     if (!r) {
         cli_print_error(&err);
         /* An unfinished swap is a difference to report, not a refusal. */
-        return err.code == SFL_E_SWAP_PENDING ? EXIT_MISMATCH : cli_exit_code(&err);
+        int rc = err.code == SFL_E_SWAP_PENDING ? EXIT_MISMATCH : cli_exit_code(&err);
+        if (json) {
+            printf("{ \"ok\" : false, \"exit_code\" : %d, \"swap_pending\" : %s, \"error\" : ",
+                   rc, err.code == SFL_E_SWAP_PENDING ? "true" : "false");
+            cli_json_string(stdout, err.message);
+            printf(" }\n");
+        }
+        return rc;
     }
     return cli_finish_verify(r, json);
 }

@@ -280,6 +280,9 @@ def check_pending(db, lid, what):
     check(r.returncode == 5 and "cut short" in r.stderr and lid in r.stderr,
           f"{what}: verify reports the unfinished swap: {r.returncode} {r.stderr}")
     check(sorted(client[db].list_collection_names()) == before, f"{what}: verify changed nothing")
+    r = run("verify", "--uri", URI, "--db", db, "--json")
+    check(r.returncode == 5 and '"swap_pending" : true' in r.stdout and lid in r.stdout,
+          f"{what}: verify --json reports it: {r.stdout}")
     rec = client[db]["swefreq_meta"].find_one({"_id": lid})
     check(rec["status"] == "swapping" and len(rec["swap"]["collections"]) == 2 and "manifest" in rec,
           f"{what}: the journal holds the swap: {rec.get('status')} {rec.get('swap')}")

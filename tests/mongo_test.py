@@ -239,8 +239,10 @@ def test_defects():
                  ["verify", "--uri", bad, "--db", db, "--json"],
                  ["recover", "--uri", bad, "--db", db, "--json"]):
         r = run(*args)
-        check(r.returncode == 2 and "S3cretPW" not in r.stdout + r.stderr and "Password ***" in r.stdout + r.stderr,
+        check(r.returncode == 2 and "S3cretPW" not in r.stdout + r.stderr and "Password ***" in r.stderr,
               f"{' '.join(args[:1] + args[3:])}: password redacted: {r.returncode} {r.stdout} {r.stderr}")
+        if "--json" in args:
+            check('"exit_code" : 2' in r.stdout and "Password ***" in r.stdout, f"--json error: {r.stdout}")
     # verify --uri follows the pointer to the load in force, not the latest
     # "finished" (two loads within one second could not be told apart).
     r1 = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", exac)
