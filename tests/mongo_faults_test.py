@@ -261,14 +261,10 @@ def kill_at(db, rule, forward, *args):
     p.kill()
     p.wait()
     faults.release(rule, forward=forward)
-    if forward:  # wait until the released command has run
-        st = None
-        for _ in range(100):
-            st = [r for r in faults.rules() if r["id"] == rule][0]
-            if st["outcome"]:
-                break
+    if forward:  # wait until the released rename has run: no staging left
+        deadline = time.time() + 20
+        while staging(db) and time.time() < deadline:
             time.sleep(0.05)
-        time.sleep(0.3)
     return lid
 
 
