@@ -42,11 +42,12 @@ class Faults:
         except urllib.error.HTTPError as e:
             return e.code, json.load(e)
 
-    def arm(self, command, nth=1, coll=None, action="hold", code=None, message=None):
+    def arm(self, command, nth=1, coll=None, action="hold", code=None, message=None, has=None):
         """Arms a rule on the nth request of `command` (whose collection
-        contains `coll`, if given); returns its id."""
+        contains `coll`, and whose raw bytes contain `has`, if given);
+        returns its id."""
         st, body = self._get("/arm", db=self.db, command=command, nth=nth, coll=coll,
-                             action=action, code=code, message=message)
+                             action=action, code=code, message=message, has=has)
         if st != 200:
             raise RuntimeError(f"arm {command}: {body}")
         return body["id"]

@@ -351,6 +351,50 @@ def test_journal():
     check(r.returncode == 0 and js.get("finished_load") == lid and js.get("renamed") == "" and js.get("ok") is True,
           f"recover --json: {r.returncode} {r.stdout} {r.stderr}")
     check_settled(db, lid, n_new, 4, "after renames")
+    # 4. Killed right after the journal was written, before any rename:
+    # recover renames both.
+    fresh(db)
+    rule = faults.arm("update", coll="swefreq_meta", has="swapping", action="hold")
+    lid = kill_at(db, rule, False, *new)  # forward=False: drop the connection...
+    check(client[db]["swefreq_meta"].find_one({"_id": lid})["status"] == "loading",
+          "a journal write that never reached the server journals nothing")
+    r = run("recover", "--uri", URI, "--db", db, "--break-lock")
+    check(r.returncode == 0 and "no unfinished swap" in r.stderr and "2 leftover staging" in r.stderr,
+          f"recover without a journal drops the staging: {r.returncode} {r.stderr!r}")
+    check(client[db]["variants"].count_documents({}) == 24 and staging(db) == [], "the old data stays")
+    rule = faults.arm("update", coll="swefreq_meta", has="swapping", action="hold")
+    p = start(db, *new)
+    if held(rule, "journal write"):
+        lid = lock_doc(db)["load_id"]
+        p.kill()
+        p.wait()
+        faults.release(rule)  # ...or forward it after the death: journalled, nothing renamed
+        deadline = time.time() + 20
+        while (client[db]["swefreq_meta"].find_one({"_id": lid}) or {}).get("status") != "swapping" \
+                and time.time() < deadline:
+            time.sleep(0.05)
+        check(len(staging(db)) == 2 and client[db]["variants"].count_documents({}) == 24,
+              "journalled, nothing renamed yet")
+        check_pending(db, lid, "after the journal")
+        r = run("recover", "--uri", URI, "--db", db, "--break-lock")
+        check(r.returncode == 0 and f"finished the swap of load {lid}" in r.stderr, f"recover: {r.stderr}")
+        check_settled(db, lid, n_new, 4, "after the journal")
+
+    # 5. The journal write refused by the server: the load stops, keeps its
+    # staging (the write might have been stored) and says to run recover,
+    # which finds no journal and drops the staging.
+    fresh(db)
+    faults.arm("update", coll="swefreq_meta", has="swapping", action="error", code=2, message="no journal")
+    r = run("load", "--uri", URI, "--db", db, *HIST, *new)
+    check(r.returncode == 8 and "recover" in r.stderr and "no journal" in r.stderr,
+          f"journal write refused: {r.returncode} {r.stderr}")
+    check(len(staging(db)) == 2 and lock_doc(db) is None, "staging kept, lock released")
+    r = run("recover", "--uri", URI, "--db", db)
+    check(r.returncode == 0 and "2 leftover staging" in r.stderr, f"recover drops it: {r.stderr}")
+    check(client[db]["variants"].count_documents({}) == 24, "the old data stays")
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 0, f"verify: {r.stdout} {r.stderr}")
+
     # Nothing left: recover says so.
     r = run("recover", "--uri", URI, "--db", db)
     check(r.returncode == 0 and "no unfinished swap" in r.stderr, f"recover with nothing to do: {r.stderr}")

@@ -6,8 +6,8 @@ package main
 // The design is simple: the proxy parses each OP_MSG request far enough to
 // learn its command name (the first key of the body) and its collection
 // (the first value when it is a string, or the "collection" field of a
-// getMore). Every armed rule whose command and collection filter match
-// counts the request; at its Nth match the rule fires once, and does one of:
+// getMore). Every armed rule whose command, database, collection and byte
+// filters match counts the request; at its Nth match the rule fires once, and does one of:
 //
 //	hold   the request waits (nothing is forwarded) until the test releases
 //	       it, either forwarding it then or dropping the connection;
@@ -41,6 +41,7 @@ type faultRule struct {
 	DB      string `json:"db,omitempty"` // only requests on this database
 	Command string `json:"command"`
 	Coll    string `json:"coll,omitempty"`
+	Has     string `json:"has,omitempty"` // the raw request must contain these bytes
 	Nth     int    `json:"nth"`
 	Action  string `json:"action"` // hold, drop, error
 	Code    int32  `json:"code,omitempty"`
@@ -72,12 +73,13 @@ func newFaults(logger *slog.Logger) *faults {
 
 // match counts the request against every armed rule and returns the rule
 // that fires on it, if any (the first armed one wins).
-func (f *faults) match(cmd, coll, db string) *faultRule {
+func (f *faults) match(msg []byte, cmd, coll, db string) *faultRule {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var hit *faultRule
 	for _, r := range f.rules {
-		if r.Fired || r.Command != cmd || !strings.Contains(coll, r.Coll) || (r.DB != "" && r.DB != db) {
+		if r.Fired || r.Command != cmd || !strings.Contains(coll, r.Coll) || (r.DB != "" && r.DB != db) ||
+			(r.Has != "" && !bytes.Contains(msg, []byte(r.Has))) {
 			continue
 		}
 		r.Seen++
@@ -165,6 +167,7 @@ func (f *faults) handleArm(w http.ResponseWriter, req *http.Request) {
 		DB:      q.Get("db"),
 		Command: q.Get("command"),
 		Coll:    q.Get("coll"),
+		Has:     q.Get("has"),
 		Nth:     1,
 		Action:  q.Get("action"),
 		Message: q.Get("message"),

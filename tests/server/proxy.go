@@ -180,7 +180,7 @@ func (p *proxy) copyRequests(ctx context.Context, dst io.Writer, src io.Reader, 
 		}
 		if p.faults != nil {
 			if cmd, coll, db, ok := commandOf(msg); ok {
-				if r := p.faults.match(cmd, coll, db); r != nil {
+				if r := p.faults.match(msg, cmd, coll, db); r != nil {
 					switch r.Action {
 					case "hold":
 						if !p.faults.hold(ctx, r, connDone) {
