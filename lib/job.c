@@ -70,8 +70,12 @@ const sfl_summary_t *sfl_job_summary(const sfl_job_t *j) { return j ? &j->summar
 
 void sfl_job_cancel(sfl_job_t *j)
 {
-    if (j)
-        atomic_store(&j->cancelled, 1);
+    if (!j)
+        return;
+    atomic_store(&j->cancelled, 1);
+    sfl_sink_t *s = atomic_load(&j->running_sink);
+    if (s)
+        sfl_sink_cancel_int(s);
 }
 const sfl_manifest_t *sfl_job_manifest(const sfl_job_t *j) { return j ? j->manifest : NULL; }
 
@@ -163,11 +167,12 @@ void sfl_job_progress(sfl_job_t *j, uint64_t file_offset, bool force)
     j->opt.progress(j->opt.progress_ud, &p);
 }
 
-/* sfl_job_run's promise: on false the sink has been aborted, on every
- * path, even one that fails before the sink began. Returns `ret`. */
-static bool abort_sink(sfl_sink_t *sink, bool ret)
+/* sfl_job_run's promise: on false the sink has been aborted (told why),
+ * on every path, even one that fails before the sink began. Returns
+ * `ret`. */
+static bool abort_sink(sfl_sink_t *sink, const sfl_error_t *why, bool ret)
 {
-    sfl_sink_abort_int(sink);
+    sfl_sink_abort_int(sink, why);
     return ret;
 }
 
@@ -270,6 +275,9 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     if (!ok)
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start %d threads",
                       j->opt.threads);
+    atomic_store(&j->running_sink, sink);
+    if (atomic_load(&j->cancelled))
+        sfl_sink_cancel_int(sink);
     ok = ok && load_gene_tables(j, err) && sfl_sink_begin_int(sink, used, err);
     uint64_t seq = 0;
     for (size_t i = 0; ok && i < j->n_sources; i++)
@@ -364,7 +372,7 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
     if (!j || !sink)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "job and sink are required");
     if (j->ran)
-        return abort_sink(sink, sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+        return abort_sink(sink, err, sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                                               "a job runs only once"));
     j->ran = true;
     clock_gettime(CLOCK_MONOTONIC, &j->t0);
@@ -373,17 +381,18 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
         sfl_digest_init(&j->digest[c]);
     bool used[SFL_N_COLLECTIONS] = {false};
     if (!hash_sources(j, used, err) || !open_rejects(j, err))
-        return abort_sink(sink, false);
+        return abort_sink(sink, err, false);
     sfl_hts_quiet_begin();
     bool ok = run_sources(j, sink, used, err) && commit(j, sink, used, err);
     sfl_hts_quiet_end();
     if (!ok) {
-        sfl_sink_abort_int(sink);
+        sfl_sink_abort_int(sink, err);
         sfl_manifest_destroy(j->manifest);
         j->manifest = NULL;
         if (j->rejects_partial) /* no rejects file after a failed run */
             unlink(j->rejects_renamed ? j->rejects_path : j->rejects_partial);
     }
+    atomic_store(&j->running_sink, NULL);
     finish_summary(j);
     sfl_job_progress(j, 0, true);
     return ok;
