@@ -21,6 +21,7 @@
 #include "grow.h"
 #include "job_internal.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "sink_internal.h"
 
@@ -109,6 +110,7 @@ void sfl_job_destroy(sfl_job_t *j)
     sfl_manifest_destroy(j->manifest);
     sfl_gene_tables_destroy(j->gene_tables);
     sfl_gtf_ids_destroy(j->gtf_ids);
+    sfl_metrics_destroy(j->metrics);
     free(j);
 }
 
@@ -264,6 +266,49 @@ static bool load_gene_tables(sfl_job_t *j, sfl_error_t *err)
     return true;
 }
 
+/* The metrics of the run's variants: digested and written like any batch,
+ * after the last source. */
+static bool write_metrics(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
+{
+    if (!j->metrics)
+        return true;
+    uint8_t *buf = NULL;
+    size_t *offs = NULL, n = 0;
+    if (!sfl_metrics_finish(j->metrics, &buf, &offs, &n, err))
+        return false;
+    j->summary.metrics_values_left_out = sfl_metrics_left_out(j->metrics);
+    uint64_t nv = j->summary.docs[SFL_COLL_VARIANTS];
+    sfl_logf(j->opt.log, j->opt.log_ud, SFL_LOG_INFO,
+             "metrics: %zu documents; spill file %llu bytes (%.1f per variant), %llu values left "
+             "out",
+             n, (unsigned long long)sfl_metrics_spill_bytes(j->metrics),
+             nv ? (double)sfl_metrics_spill_bytes(j->metrics) / (double)nv : 0.0,
+             (unsigned long long)j->summary.metrics_values_left_out);
+    sfl_doc_t *docs = calloc(n + 1, sizeof *docs);
+    size_t bytes = 0;
+    for (size_t i = 0; docs && i < n; i++) {
+        docs[i].data = buf + offs[i];
+        memcpy(&docs[i].len, buf + offs[i], 4); /* little-endian, as BSON */
+        sfl_digest_add(&j->digest[SFL_COLL_METRICS], docs[i].data, docs[i].len);
+        bytes += docs[i].len;
+    }
+    bool ok = docs != NULL;
+    if (!ok)
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    if (ok && n) {
+        /* it ends where the last batch of the sources ended */
+        sfl_batch_t b = {SFL_COLL_METRICS, docs, n, bytes, j->last_source, "metrics",
+                         0, 0, j->last_voffset};
+        j->summary.docs[SFL_COLL_METRICS] += n;
+        j->summary.bson_bytes[SFL_COLL_METRICS] += bytes;
+        ok = sfl_sink_write_int(sink, &b, err);
+    }
+    free(docs);
+    free(offs);
+    free(buf);
+    return ok;
+}
+
 /* Begins the sink and runs every source through one parser pool. */
 static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_COLLECTIONS],
                         sfl_error_t *err)
@@ -279,10 +324,13 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     if (atomic_load(&j->cancelled))
         sfl_sink_cancel_int(sink);
     ok = ok && load_gene_tables(j, err) && sfl_sink_begin_int(sink, used, err);
+    if (ok && used[SFL_COLL_METRICS])
+        ok = (j->metrics = sfl_metrics_new(err)) != NULL;
     uint64_t seq = 0;
     for (size_t i = 0; ok && i < j->n_sources; i++)
         if (!is_gene_table(j->sources[i].kind))
             ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);
+    ok = ok && write_metrics(j, sink, err);
     if (q)
         hts_tpool_process_destroy(q);
     if (pool)

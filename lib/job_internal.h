@@ -57,6 +57,9 @@ struct sfl_job {
     const char *progress_source; /* the source being (or last) read */
     sfl_gene_tables_t *gene_tables; /* the tables joined into genes */
     sfl_gtf_ids_t *gtf_ids;         /* gene/transcript/exon ids seen */
+    struct sfl_metrics *metrics;    /* collects from the variants     */
+    uint32_t last_source;           /* where the last batch written   */
+    int64_t last_voffset;           /* ended (the metrics batch's)    */
 };
 
 /* pipeline.c: reads source `index` to its end through the parser pool

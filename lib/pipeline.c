@@ -37,6 +37,7 @@
 #include "gtf_doc.h"
 #include "job_internal.h"
 #include "log.h"
+#include "metrics.h"
 #include "reader.h"
 #include "sink_internal.h"
 #include "variant_doc.h"
@@ -424,6 +425,9 @@ static bool write_docs(run_t *r, sfl_batch_int_t *b, int coll)
         j->docs[n].data = b->buf + dr->off;
         j->docs[n].len = dr->len;
         sfl_digest_add(dg, j->docs[n].data, dr->len);
+        if (c == SFL_COLL_VARIANTS && j->metrics &&
+            !sfl_metrics_add(j->metrics, j->docs[n].data, dr->len, r->err))
+            return false;
         bytes += dr->len;
         n++;
     }
@@ -440,6 +444,8 @@ static bool write_docs(run_t *r, sfl_batch_int_t *b, int coll)
         out.first_line = b->first_line;
         out.last_line = b->n_lines ? b->lines[b->n_lines - 1].line : b->first_line;
         out.end_voffset = b->end_voffset;
+        j->last_source = b->source_index;
+        j->last_voffset = b->end_voffset;
         if (!sfl_sink_write_int(r->sink, &out, r->err))
             return false;
     }

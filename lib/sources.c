@@ -17,7 +17,7 @@ typedef struct {
 } kind_def_t;
 
 static const kind_def_t kinds[SFL_N_SOURCE_KINDS] = {
-    [SFL_SOURCE_VCF] = {"vcf", {SFL_COLL_VARIANTS}, 1},
+    [SFL_SOURCE_VCF] = {"vcf", {SFL_COLL_VARIANTS, SFL_COLL_METRICS}, 2},
     [SFL_SOURCE_COVERAGE] = {"coverage", {SFL_COLL_COVERAGE}, 1},
     [SFL_SOURCE_GTF] = {"gtf", {SFL_COLL_GENES, SFL_COLL_TRANSCRIPTS, SFL_COLL_EXONS}, 3},
     [SFL_SOURCE_CANONICAL] = {"canonical_transcripts", {SFL_COLL_GENES}, 0},

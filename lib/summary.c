@@ -79,7 +79,9 @@ char *sfl_job_summary_json(const sfl_job_t *j)
          bson_append_int64(&d, "unknown_contig_lines", -1, (int64_t)s->unknown_contig_lines) &&
          bson_append_int64(&d, "dbsnp_par_rows", -1, (int64_t)s->dbsnp_par_rows) &&
          bson_append_int64(&d, "dbsnp_unplaced_rows", -1, (int64_t)s->dbsnp_unplaced_rows) &&
-         bson_append_int64(&d, "gtf_other_features", -1, (int64_t)s->gtf_other_features);
+         bson_append_int64(&d, "gtf_other_features", -1, (int64_t)s->gtf_other_features) &&
+         bson_append_int64(&d, "metrics_values_left_out", -1,
+                           (int64_t)s->metrics_values_left_out);
     char *out = NULL;
     if (ok) {
         char *json = bson_as_relaxed_extended_json(&d, NULL);

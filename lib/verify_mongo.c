@@ -1,13 +1,15 @@
 /* verify_mongo.c: checking a live database against a manifest.
  *
  * The same comparison as a dump's (verify.c), with each collection read by
- * a full scan. Without a manifest, the one of the load in force (the
- * "current" pointer in swefreq_meta) is used. It never writes: an
+ * a full scan. Without a manifest, the manifest in force is used: for a
+ * database loaded in parts, each collection as the last complete load
+ * that replaced it describes it (manifest_in_force.c). It never writes: an
  * unfinished swap is reported, not finished.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "manifest_in_force.h"
 #include "manifest_internal.h"
 #include "mongo_state.h"
 #include "mongo_util.h"
@@ -40,7 +42,7 @@ sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const char *uri, 
         mongoc_client_pool_destroy(pool);
         return NULL;
     }
-    if (!m && !(m = own = sfl_current_manifest(c, db, err))) {
+    if (!m && !(m = own = sfl_manifest_in_force(c, db, err))) {
         mongoc_client_pool_push(pool, c);
         mongoc_client_pool_destroy(pool);
         return NULL;

@@ -99,7 +99,7 @@ def gnomad_tests():
     # allele keeps its transcript entry and loses the regulatory one.
     def docs_of(*args):
         r = run("dump", "--format", "jsonl", "--vcf", os.path.join(TD, "gnomad_v4.0_sample.vcf"), *args)
-        return {d["_id"]: d for d in map(json.loads, r.stdout.splitlines())}
+        return {d["_id"]: d for d in map(json.loads, r.stdout.splitlines()) if "metric" not in d}
     every, enst = docs_of(), docs_of("--vep-features", "enst")
     reg = "chr1-69081-G-C"
     check([a["Feature_type"] for a in every[reg]["vep_annotations"]] == ["RegulatoryFeature"]
@@ -139,7 +139,8 @@ def gnomad_tests():
     check(r.returncode == 3 and "--genome" in r.stderr, f"no contig lengths: {r.returncode} {r.stderr}")
     r = run("dump", "--format", "jsonl", "--genome", "GRCh38", "--vcf", nolen)
     exp = open(os.path.join(TD, "expected", "gnomad_v3.1_sample.jsonl")).read()
-    check(r.returncode == 0 and [json.loads(x) for x in r.stdout.splitlines()] == [json.loads(x) for x in exp.splitlines()],
+    check(r.returncode == 0 and [d for d in map(json.loads, r.stdout.splitlines()) if "metric" not in d]
+          == [json.loads(x) for x in exp.splitlines()],
           f"--genome GRCh38 gives the same documents: {r.returncode} {r.stderr}")
     # Summary counts describe accepted lines only: lines refused by the
     # parser, and a duplicate refused by the ordered stage, add nothing.
@@ -253,7 +254,7 @@ def wholedb_tests():
                       "xstop_1"],
             "transcripts": ["_id_", "transcript_id_1", "gene_id_1"],
             "exons": ["_id_", "exon_id_1", "transcript_id_1", "gene_id_1"],
-            "dbsnp": ["_id_", "rsid_1", "xpos_1"]}
+            "dbsnp": ["_id_", "rsid_1", "xpos_1"], "metrics": ["_id_", "metric_1"]}
     for coll, names in want.items():
         meta = json.load(open(os.path.join(db, coll + ".metadata.json")))
         check([i["name"] for i in meta["indexes"]] == names, f"{coll} indexes {meta['indexes']}")
@@ -262,7 +263,7 @@ def wholedb_tests():
                                                   "dbnsfp_genes", "dbsnp"], f"manifest kinds {man['sources']}")
     counts = {c["name"]: c["count"] for c in man["collections"]}
     check(counts == {"variants": 24, "base_coverage": 40, "genes": 8, "transcripts": 10, "exons": 16,
-                     "dbsnp": 8}, f"manifest collections {counts}")
+                     "dbsnp": 8, "metrics": 21}, f"manifest collections {counts}")
     check(man["options"].get("skip_unknown_contigs") is True and man["options"].get("unknown_contig_lines") == 3,
           f"manifest options {man['options']}")
     r = run("verify", "--dump", db, "--sources", "--json")
@@ -314,6 +315,19 @@ try:
                 f.write(r.stdout)
             actual = golden_compare.load(out)
             exp = golden_compare.load(os.path.join(TD, "expected", expected))
+            # A VCF's run ends with its metrics documents (compared with
+            # the reference's, computed with numpy, where it has them).
+            metrics = [x for x in actual if [k for k, _ in x] == ["_id", "metric", "mids", "hist"]]
+            actual = actual[:len(actual) - len(metrics)]
+            check(a[0] != "--vcf" or metrics, f"{expected}: a VCF run writes metrics")
+            mexp = os.path.join(TD, "expected", expected.split(".jsonl")[0] + ".metrics.jsonl")
+            if os.path.exists(mexp):
+                problems = []
+                exp_m = golden_compare.load(mexp)
+                check(len(metrics) == len(exp_m), f"{mexp}: {len(metrics)} docs, expected {len(exp_m)}")
+                for i, (x, y) in enumerate(zip(metrics, exp_m)):
+                    golden_compare.diff(x, y, f"metrics doc {i + 1}", problems)
+                check(not problems, f"{mexp}: " + "; ".join(problems[:5]))
             problems = []
             check(len(actual) == len(exp), f"{expected}: {len(actual)} docs, expected {len(exp)}")
             for i, (x, y) in enumerate(zip(actual, exp)):
@@ -393,7 +407,7 @@ try:
             "--coverage", os.path.join(TD, "coverage_sample.tsv"), "--json")
     check(r.returncode == 0, f"dump: {r.stderr}")
     s = json.loads(r.stdout)
-    check(s["documents"] == {"variants": 24, "base_coverage": 40}, f"dump summary {s}")
+    check(s["documents"] == {"variants": 24, "base_coverage": 40, "metrics": 21}, f"dump summary {s}")
     check("\r" not in r.stderr, "no progress drawn when stderr is not a terminal")
     for f in ["variants.bson", "variants.metadata.json", "base_coverage.bson",
               "base_coverage.metadata.json", "manifest.json"]:

@@ -112,7 +112,7 @@ def test_lock():
     a = start(db, "--vcf", syn)
     held(rule, "first load's insert")
     st_a = staging(db)
-    check(len(st_a) == 1, f"the first load's staging exists: {st_a}")
+    check(len(st_a) == 2, f"the first load's staging exists (variants, metrics): {st_a}")
     hb1 = lock_doc(db)
     check(hb1 and hb1["pid"] == a.pid and hb1["command"] == "load", f"lock names the holder: {hb1}")
     r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", EXAC)
@@ -280,7 +280,7 @@ def check_pending(db, lid, what):
     check(r.returncode == 5 and '"swap_pending" : true' in r.stdout and lid in r.stdout,
           f"{what}: verify --json reports it: {r.stdout}")
     rec = client[db]["swefreq_meta"].find_one({"_id": lid})
-    check(rec["status"] == "swapping" and len(rec["swap"]["collections"]) == 2 and "manifest" in rec,
+    check(rec["status"] == "swapping" and len(rec["swap"]["collections"]) == 3 and "manifest" in rec,
           f"{what}: the journal holds the swap: {rec.get('status')} {rec.get('swap')}")
     r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", EXAC)
     check(r.returncode == 9, f"{what}: a load while the dead loader's lock is fresh: {r.returncode}")
@@ -336,9 +336,10 @@ def test_journal():
     cur = client[db]["swefreq_meta"].find_one({"_id": "current"})["load_id"]
     check(cur != lid, "current points at the newer load")
 
-    # 3. Killed after both renames, before "complete": the new data is live
-    # without a manifest in force. recover --json marks it complete.
-    rule = faults.arm("renameCollection", nth=2, coll="_base_coverage", action="hold")
+    # 3. Killed after the renames (the last is metrics'), before "complete":
+    # the new data is live without a manifest in force. recover --json
+    # marks it complete.
+    rule = faults.arm("renameCollection", nth=2, coll="_metrics", action="hold")
     lid = kill_at(db, rule, True, *new)
     check(staging(db) == [] and client[db]["base_coverage"].count_documents({}) == 4,
           "kill after both renames: both collections are new")
@@ -359,7 +360,7 @@ def test_journal():
     check(client[db]["swefreq_meta"].find_one({"_id": lid})["status"] == "loading",
           "a journal write that never reached the server journals nothing")
     r = run("recover", "--uri", URI, "--db", db, "--break-lock")
-    check(r.returncode == 0 and "no unfinished swap" in r.stderr and "2 leftover staging" in r.stderr,
+    check(r.returncode == 0 and "no unfinished swap" in r.stderr and "3 leftover staging" in r.stderr,
           f"recover without a journal drops the staging: {r.returncode} {r.stderr!r}")
     check(client[db]["variants"].count_documents({}) == 24 and staging(db) == [], "the old data stays")
     rule = faults.arm("update", coll="swefreq_meta", has="swapping", action="hold")
@@ -373,7 +374,7 @@ def test_journal():
         while (client[db]["swefreq_meta"].find_one({"_id": lid}) or {}).get("status") != "swapping" \
                 and time.time() < deadline:
             time.sleep(0.05)
-        check(len(staging(db)) == 2 and client[db]["variants"].count_documents({}) == 24,
+        check(len(staging(db)) == 3 and client[db]["variants"].count_documents({}) == 24,
               "journalled, nothing renamed yet")
         check_pending(db, lid, "after the journal")
         r = run("recover", "--uri", URI, "--db", db, "--break-lock")
@@ -388,9 +389,9 @@ def test_journal():
     r = run("load", "--uri", URI, "--db", db, *HIST, *new)
     check(r.returncode == 8 and "recover" in r.stderr and "no journal" in r.stderr,
           f"journal write refused: {r.returncode} {r.stderr}")
-    check(len(staging(db)) == 2 and lock_doc(db) is None, "staging kept, lock released")
+    check(len(staging(db)) == 3 and lock_doc(db) is None, "staging kept, lock released")
     r = run("recover", "--uri", URI, "--db", db)
-    check(r.returncode == 0 and "2 leftover staging" in r.stderr, f"recover drops it: {r.stderr}")
+    check(r.returncode == 0 and "3 leftover staging" in r.stderr, f"recover drops it: {r.stderr}")
     check(client[db]["variants"].count_documents({}) == 24, "the old data stays")
     r = run("verify", "--uri", URI, "--db", db)
     check(r.returncode == 0, f"verify: {r.stdout} {r.stderr}")
@@ -413,7 +414,7 @@ def test_droptarget():
     r = run("load", "--uri", URI, "--db", db, *HIST, *new, "--verbose")
     n_new = client[db]["variants"].count_documents({})
     count = [x for x in faults.rules() if x["id"] == seen][0]["seen"]
-    check(r.returncode == 0 and count == 2 and "swapping in" in r.stderr and "dropping" not in r.stderr,
+    check(r.returncode == 0 and count == 3 and "swapping in" in r.stderr and "dropping" not in r.stderr,
           f"one renameCollection (dropTarget) per collection: {count} {r.stderr}")
     check(n_new > 100 and client[db]["base_coverage"].count_documents({}) == 4, "dropTarget load")
 
@@ -428,9 +429,9 @@ def test_droptarget():
     check(r.returncode == 0 and f"finished the swap of load {lid}" in r.stderr, f"recover: {r.stderr}")
     check_settled(db, lid, n_new, 4, "dropTarget between renames")
 
-    # Killed after both renames, before "complete".
+    # Killed after the renames (the last is metrics'), before "complete".
     fresh(db)
-    rule = faults.arm("renameCollection", coll="_base_coverage", action="hold")
+    rule = faults.arm("renameCollection", coll="_metrics", action="hold")
     lid = kill_at(db, rule, True, *new)
     check(staging(db) == [] and client[db]["base_coverage"].count_documents({}) == 4,
           "dropTarget, after both renames: both new")

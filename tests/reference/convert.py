@@ -21,6 +21,7 @@ Usage:
     convert.py gtf FILE [--canonical-transcripts F] [--omim F] [--dbnsfp-genes F]
                         [--skip-unknown-contigs]
     convert.py dbsnp FILE [--skip-unknown-contigs]
+    convert.py metrics VCF   (the metrics of its variants; needs numpy)
     convert.py expected            (regenerates testdata/expected/*.jsonl)
 
 Input errors are out of scope: the reference assumes valid input.
@@ -706,6 +707,70 @@ def convert_dbsnp(path, skip_unknown_contigs=False, out=sys.stdout):
         out.write(encode({"_id": "%d-%d" % (rsid, xp), "xpos": xp, "rsid": rsid}) + "\n")
 
 
+# --------------------------------------------------------------------------
+# metrics (needs numpy: the histograms are numpy.histogram's)
+
+AF_BUCKETS = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1]
+QUALITY_METRICS = ["BaseQRankSum", "ClippingRankSum", "DP", "FS", "InbreedingCoeff", "MQ",
+                   "MQRankSum", "QD", "ReadPosRankSum", "VQSLOD"]
+RANGES = {"FS": (0, 20), "VQSLOD": (-20, 20), "InbreedingCoeff": (0, 1)}
+
+
+def metrics_of(variants, out=sys.stdout):
+    """The ExAC browser's precalculate_metrics over variant documents (dicts).
+    Null values, and DP or site qualities <= 0 (no logarithm), are left out;
+    the logarithm is math.log (the C library's)."""
+    import numpy
+    values = {name: [] for name in QUALITY_METRICS + ["site_quality"]}
+    binned = {}
+    for v in variants:
+        for name, x in v["quality_metrics"].items():
+            if x is None or (name == "DP" and x <= 0):
+                continue
+            values[name].append(math.log(x) if name == "DP" else float(x))
+        qual = v["site_quality"]
+        if qual is None:
+            continue
+        values["site_quality"].append(float(qual))
+        ac, an = v["allele_count"], v["allele_num"]
+        if not an or ac is None:
+            continue
+        key = None
+        if ac == 1:
+            key = "singleton"
+        elif ac == 2:
+            key = "doubleton"
+        else:
+            key = next((b for b in AF_BUCKETS if float(ac) / an < b), None)
+        if key is not None and qual > 0:
+            binned.setdefault(key, []).append(math.log(qual))
+    for name in QUALITY_METRICS + ["site_quality"]:
+        data = values[name]
+        if not data:
+            continue
+        rng = RANGES.get(name)
+        if rng:
+            data = [min(max(x, rng[0]), rng[1]) for x in data]
+        hist, edges = numpy.histogram(data, bins=40, range=rng)
+        out.write(encode({"_id": name, "metric": name, "mids": [float(e) for e in edges[:-1]],
+                          "hist": [int(h) for h in hist]}) + "\n")
+    for key in ["singleton", "doubleton"] + AF_BUCKETS:
+        if key not in binned:
+            continue
+        hist, edges = numpy.histogram(binned[key], bins=40)
+        name = "binned_%s" % key
+        out.write(encode({"_id": name, "metric": name,
+                          "mids": [float((edges[i] + edges[i + 1]) / 2) for i in range(40)],
+                          "hist": [int(h) for h in hist]}) + "\n")
+
+
+def convert_metrics(path, out=sys.stdout, **opts):
+    import io
+    buf = io.StringIO()
+    convert_vcf(path, out=buf, **opts)
+    metrics_of([json.loads(line) for line in buf.getvalue().splitlines()], out)
+
+
 # (expected file, converter, input file, options) under testdata/
 EXPECTED = [
     ("exac_sample.jsonl", "vcf", "exac_sample.vcf", {"style": "auto", "histograms": "pairs"}),
@@ -726,6 +791,8 @@ EXPECTED = [
       "dbnsfp": "dbnsfp_genes_sample.txt", "skip_unknown_contigs": True}),
     ("gencode_sample.bare.jsonl", "gtf", "gencode_sample.gtf", {"skip_unknown_contigs": True}),
     ("dbsnp_sample.jsonl", "dbsnp", "dbsnp_sample.tsv", {}),
+    ("exac_sample.metrics.jsonl", "metrics", "exac_sample.vcf", {}),
+    ("gnomad_v2.1_sample.metrics.jsonl", "metrics", "gnomad_v2.1_sample.vcf", {}),
 ]
 
 
@@ -742,6 +809,8 @@ def regenerate(testdata):
                           if k in ("canonical", "omim", "dbnsfp")}
                 convert_gtf(src, out=out, skip_unknown_contigs=opts.get("skip_unknown_contigs", False),
                             **tables)
+            elif kind == "metrics":
+                convert_metrics(src, out=out, **opts)
             elif kind == "dbsnp":
                 convert_dbsnp(src, out=out, **opts)
             else:
@@ -776,6 +845,8 @@ def main(argv=None):
     pg.add_argument("--omim")
     pg.add_argument("--dbnsfp-genes")
     pg.add_argument("--skip-unknown-contigs", action="store_true")
+    pm = sub.add_parser("metrics")
+    pm.add_argument("file")
     pd = sub.add_parser("dbsnp")
     pd.add_argument("file")
     pd.add_argument("--skip-unknown-contigs", action="store_true")
@@ -789,6 +860,8 @@ def main(argv=None):
         convert_gtf(a.file, a.canonical_transcripts, a.omim, a.dbnsfp_genes, a.skip_unknown_contigs)
     elif a.cmd == "dbsnp":
         convert_dbsnp(a.file, a.skip_unknown_contigs)
+    elif a.cmd == "metrics":
+        convert_metrics(a.file)
     else:
         convert_coverage(a.file, a.coverage_step)
 
