@@ -23,6 +23,21 @@
 #include "numparse.h"
 #include "variant_key.h"
 
+/* Writes v >= 0 in decimal; returns the length (snprintf costs more than
+ * the rest of a row). */
+static size_t put_dec(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
 bool sfl_dbsnp_line_to_doc(const sfl_dbsnp_ctx_t *c, sfl_batch_int_t *b, const char *path,
                            uint64_t line_no, const char *line, size_t len, uint32_t text_off)
 {
@@ -77,11 +92,13 @@ bool sfl_dbsnp_line_to_doc(const sfl_dbsnp_ctx_t *c, sfl_batch_int_t *b, const c
     rec->contig = code;
     rec->pos = pos + 1;
     char id[48];
-    int idl = snprintf(id, sizeof id, "%lld-%lld", (long long)rsid, (long long)xpos);
+    size_t idl = put_dec(id, rsid);
+    id[idl++] = '-';
+    idl += put_dec(id + idl, xpos);
     sfl_enc_t e = {b->buf, b->buf_len, b->buf_cap, false};
     size_t off = b->buf_len;
     size_t doc = sfl_enc_begin(&e, 0, NULL, 0);
-    sfl_enc_str(&e, "_id", 3, id, (size_t)idl);
+    sfl_enc_str(&e, "_id", 3, id, idl);
     sfl_enc_i64(&e, "xpos", 4, xpos);
     sfl_enc_int(&e, "rsid", 4, rsid);
     sfl_enc_end(&e, doc);
