@@ -109,7 +109,8 @@ bool cli_convert_no_operands(int argc, char **argv)
 {
     if (optind >= argc)
         return true;
-    cli_error("unexpected argument '%s' (source files need --vcf or --coverage)", argv[optind]);
+    cli_error("unexpected argument '%s' (source files need --vcf, --coverage, --gtf, --dbsnp, ...)",
+              argv[optind]);
     return false;
 }
 
@@ -136,7 +137,7 @@ void cli_catch_signals(sfl_job_t *job)
 sfl_job_t *cli_convert_job(cli_convert_t *c, int *exit_code)
 {
     if (c->n_sources == 0) {
-        cli_error("nothing to do: give at least one --vcf or --coverage file");
+        cli_error("nothing to do: give at least one --vcf, --coverage, --gtf or --dbsnp file");
         *exit_code = EXIT_USAGE;
         return NULL;
     }
