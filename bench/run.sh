@@ -13,14 +13,14 @@
 # bench/out/ (never committed) and are reused when their size matches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SITES=200000 ROWS=2000000 THREADS=$(nproc) MONGO="" SMOKE=0 REPEAT=3
+SITES=200000 ROWS=2000000 THREADS=$(nproc) MONGO="" SMOKE=0 REPEAT=3 DBSNP_ROWS=5000000 GENES=20000
 while [ $# -gt 0 ]; do
   case "$1" in
     --sites) SITES=$2; shift 2;;
     --rows) ROWS=$2; shift 2;;
     --threads) THREADS=$2; shift 2;;
     --mongo) MONGO=$2; shift 2;;
-    --smoke) SMOKE=1; SITES=2000; ROWS=20000; REPEAT=1; shift;;
+    --smoke) SMOKE=1; SITES=2000; ROWS=20000; REPEAT=1; DBSNP_ROWS=20000; GENES=200; shift;;
     --repeat) REPEAT=$2; shift 2;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
@@ -83,6 +83,32 @@ measure "verify dump (MB = BSON)" "$DOCS" "$BSON_MB" "$TOOL" verify --dump "$OUT
 REF=""
 measure "coverage --dry-run 1 thread" "$ROWS" "$COV_MB" "$TOOL" dump --dry-run --quiet --threads 1 --coverage "$COV"
 measure "coverage --dry-run $THREADS threads" "$ROWS" "$COV_MB" "$TOOL" dump --dry-run --quiet --threads "$THREADS" --coverage "$COV"
+
+# dbSNP and GTF: documents/s and the ratio to bgzip -dc of the same file
+# (the "x bcftools" column is then "x bgzip -dc"); the coverage path above
+# is the bar for dbSNP's rows/s.
+SNP=$OUT/dbsnp_$DBSNP_ROWS.tsv.gz
+GTF=$OUT/gencode_$GENES.gtf.gz
+[ -s "$SNP" ] || python3 bench/gen/gen_dbsnp.py --rows "$DBSNP_ROWS" | bgzip -@2 -c > "$SNP"
+[ -s "$GTF" ] || python3 bench/gen/gen_gtf.py --genes "$GENES" | bgzip -@2 -c > "$GTF"
+SNP_MB=$(bgzip -dc "$SNP" | wc -c | awk '{print $1/1e6}')
+GTF_MB=$(bgzip -dc "$GTF" | wc -c | awk '{print $1/1e6}')
+SNP_DOCS=$("$TOOL" dump --dry-run --quiet --json --dbsnp "$SNP" | python3 -c 'import json,sys; print(json.load(sys.stdin)["documents"]["dbsnp"])')
+GTF_DOCS=$("$TOOL" dump --dry-run --quiet --json --gtf "$GTF" | python3 -c 'import json,sys; d=json.load(sys.stdin)["documents"]; print(d["genes"]+d["transcripts"]+d["exons"])')
+echo "# dbSNP: $SNP ($DBSNP_ROWS rows, $SNP_DOCS documents, $SNP_MB MB); GTF: $GTF ($GENES genes, $GTF_DOCS documents, $GTF_MB MB)"
+REF=""
+measure "dbsnp: bgzip -dc (floor)" 0 "$SNP_MB" bgzip -dc "$SNP"
+REF=$LAST_WALL
+measure "dbsnp --dry-run 1 thread" "$SNP_DOCS" "$SNP_MB" "$TOOL" dump --dry-run --quiet --threads 1 --dbsnp "$SNP"
+measure "dbsnp --dry-run $THREADS threads" "$SNP_DOCS" "$SNP_MB" "$TOOL" dump --dry-run --quiet --threads "$THREADS" --dbsnp "$SNP"
+REF=""
+measure "gtf: bgzip -dc (floor)" 0 "$GTF_MB" bgzip -dc "$GTF"
+REF=$LAST_WALL
+measure "gtf --dry-run 1 thread" "$GTF_DOCS" "$GTF_MB" "$TOOL" dump --dry-run --quiet --threads 1 --gtf "$GTF"
+measure "gtf --dry-run $THREADS threads" "$GTF_DOCS" "$GTF_MB" "$TOOL" dump --dry-run --quiet --threads "$THREADS" --gtf "$GTF"
+REF=""
+# The metrics' cost: the spill file (bytes per variant) from the log.
+"$TOOL" dump --dry-run --verbose --vcf "$VCF" 2>&1 | grep -o 'metrics: .*' || true
 
 if [ -n "$MONGO" ]; then
   REPEAT=1
