@@ -9,6 +9,7 @@
  * would silently keep the last (rows that repeat the same values, such as
  * one OMIM row per transcript of a gene, are one fact and are accepted).
  */
+#include <bson/bson.h>
 #include <ctype.h>
 #include <htslib/bgzf.h>
 #include <htslib/khash.h>
@@ -367,6 +368,12 @@ bool sfl_gene_tables_load(sfl_gene_tables_t *t, sfl_source_kind_t kind, const ch
             q++;
         if (!*q)
             continue; /* a blank line */
+        if (!bson_utf8_validate(ks.s, ks.l, false)) { /* its text goes into genes */
+            ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_LINE,
+                               "%s: line %llu: the line is not valid UTF-8 text", path,
+                               (unsigned long long)ln);
+            break;
+        }
         (*records)++;
         if (kind == SFL_SOURCE_CANONICAL)
             ok = canonical_row(t, ks.s, ln, path, err);

@@ -128,6 +128,11 @@ bool sfl_gtf_line_to_docs(const sfl_gtf_ctx_t *c, sfl_batch_int_t *b, const char
         return false;
     uint32_t line_idx = (uint32_t)(b->n_lines - 1);
     unsigned long long ln = (unsigned long long)line_no;
+    if (!bson_utf8_validate(line, len, false)) { /* its text goes into the documents */
+        sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: the line is not valid UTF-8 text",
+                         path, ln);
+        return !b->failed;
+    }
     span_t col[9];
     int n = 0;
     for (const char *p = line, *end = line + len;; n++) {

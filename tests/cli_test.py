@@ -163,6 +163,7 @@ def wholedb_tests():
               "--omim", os.path.join(TD, "omim_sample.txt"),
               "--dbnsfp-genes", os.path.join(TD, "dbnsfp_genes_sample.txt")]
     gtf, dbsnp = os.path.join(TD, "gencode_sample.gtf"), os.path.join(TD, "dbsnp_sample.tsv")
+    GTF_ARGS = ["--gtf", gtf, "--skip-unknown-contigs"]
 
     def golden(args, expected, what):
         r = run("dump", "--format", "jsonl", "--threads", "2", *args)
@@ -228,6 +229,19 @@ def wholedb_tests():
         "rsid 'rs75062661' is not a number")
     bad("dbsnp_contig.tsv", d + ["33\tUn\t100\t0"], "--dbsnp", 11, "unknown contig 'Un'")
     bad("dbsnp_columns.tsv", d[:4] + ["12\t1"] + d[5:], "--dbsnp", 5, "expected at least 3")
+    # Text that is not UTF-8 (found by fuzz_reference) would make invalid BSON.
+    latin = os.path.join(tmp, "gtf_latin1.gtf")
+    with open(latin, "wb") as f:
+        f.write(("\n".join(g[:3] + [g[3].replace("DDX11L1", "DDX11L\xe9")]) + "\n").encode("latin-1"))
+    r = run("dump", "--dry-run", "--gtf", latin)
+    check(r.returncode == 3 and f"{latin}: line 4: the line is not valid UTF-8 text" in r.stderr,
+          f"non-UTF-8 GTF line: {r.returncode} {r.stderr}")
+    omim_bad = os.path.join(tmp, "omim_latin1.txt")
+    with open(omim_bad, "wb") as f:
+        f.write("ENSG00000186092\tENST00000335137\t1\tcaf\xe9\n".encode("latin-1"))
+    r = run("dump", "--dry-run", *GTF_ARGS, "--omim", omim_bad)
+    check(r.returncode == 3 and f"{omim_bad}: line 1: the line is not valid UTF-8 text" in r.stderr,
+          f"non-UTF-8 OMIM row: {r.returncode} {r.stderr}")
     # A gene a table gives twice with different values: both lines named.
     canon = os.path.join(tmp, "canon_dup.txt")
     with open(canon, "w") as f:

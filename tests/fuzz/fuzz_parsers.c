@@ -16,6 +16,7 @@
 
 #include "coverage_doc.h"
 #include "variant_doc.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -94,23 +95,6 @@ static void init(void)
         abort();
 }
 
-static void check_batch(const sfl_batch_int_t *b)
-{
-    for (size_t i = 0; i < b->n_docs; i++) {
-        bson_t d;
-        size_t off;
-        if (!bson_init_static(&d, b->buf + b->docs[i].off, b->docs[i].len) ||
-            !bson_validate(&d, BSON_VALIDATE_UTF8, &off))
-            abort();
-        bson_iter_t it;
-        if (!bson_iter_init(&it, &d) || !bson_iter_next(&it) || strcmp(bson_iter_key(&it), "_id"))
-            abort();
-    }
-    for (size_t i = 0; i < b->n_lines; i++)
-        if (b->lines[i].code != 0 && !strstr(sfl_batch_msg(b, &b->lines[i]), ": line "))
-            abort();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     init();
@@ -148,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p = le + 1;
     }
     if (!b->failed)
-        check_batch(b);
+        sfl_fuzz_check_batch(b);
     sfl_vcf_worker_destroy(vw);
     sfl_coverage_worker_destroy(cw);
     sfl_batch_destroy(b);
