@@ -13,7 +13,13 @@ BUILD=${BUILD:-build}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" >/dev/null
 TOOL=$BUILD/swefreq-load
-SRC=(--vcf testdata/exac_sample.vcf --coverage testdata/coverage_sample.tsv)
+# The whole browser database: variants (and their metrics), coverage, gene
+# models with the gene tables (the sample GTF has one scaffold line, left
+# out and counted), dbSNP.
+SRC=(--vcf testdata/exac_sample.vcf --coverage testdata/coverage_sample.tsv
+     --gtf testdata/gencode_sample.gtf --skip-unknown-contigs
+     --canonical-transcripts testdata/canonical_sample.txt --omim testdata/omim_sample.txt
+     --dbnsfp-genes testdata/dbnsfp_genes_sample.txt --dbsnp testdata/dbsnp_sample.tsv)
 
 OUT=${OUT:-$BUILD/sample-dump}
 rm -rf "$OUT"
