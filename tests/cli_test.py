@@ -331,6 +331,11 @@ try:
         check(not [f for f in os.listdir(os.path.join(out2, "swefreq"))] if os.path.isdir(os.path.join(out2, "swefreq")) else True,
               "no partial files after SIGINT")
 
+    # A manifest that cannot be read is said so, not "not JSON".
+    r = run("verify", "--dump", out, "--db", "exac", "--manifest", tmp)
+    check(r.returncode == 3 and "cannot read the manifest" in r.stderr,
+          f"unreadable manifest: {r.returncode} {r.stderr}")
+
     # A summary or report that cannot reach stdout is exit 4, never 0.
     if os.path.exists("/dev/full"):
         with open("/dev/full", "w") as full:
