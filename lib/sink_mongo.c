@@ -329,7 +329,7 @@ static void *inserter(void *arg)
 
 static bool cancel_error(sfl_error_t *err, const char *when)
 {
-    return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_CANCELLED,
+    return sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
                          "interrupted %s; the browser's collections were not changed", when);
 }
 
@@ -966,7 +966,7 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
                              SFL_META_COLLECTION);
     unlock_db(m);
     if (done && cancelled(m))
-        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_CANCELLED,
+        return sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
                              "interrupted during the swap: the swap was finished, the new data "
                              "is live in %s (load %s complete)",
                              m->db, m->load_id);
@@ -993,7 +993,7 @@ static void mongo_abort(void *ctx)
         if (why)
             m->first_error = *why;
         else
-            sfl_error_set(&m->first_error, SFL_DOMAIN_SYSTEM, SFL_E_CANCELLED, "aborted");
+            sfl_error_set(&m->first_error, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED, "aborted");
     }
     pthread_cond_broadcast(&m->not_empty);
     pthread_cond_broadcast(&m->not_full);

@@ -223,7 +223,8 @@ def test_signal():
         check(staging(db) == [], f"{what}: staging dropped: {staging(db)}")
         check(lock_doc(db) is None, f"{what}: lock released")
         last = sorted(records(db), key=lambda d: d["_id"])[-1]
-        check(last["status"] == "interrupted" and last.get("error", {}).get("code") == 50,
+        check(last["status"] == "interrupted" and last.get("error", {}).get("code") == 50
+              and last.get("error", {}).get("domain") == 8,
               f"{what}: record interrupted: {last.get('status')} {last.get('error')}")
         check(client[db]["variants"].count_documents({}) == 24 and current_id(db) == before,
               f"{what}: the browser's collections unchanged")
