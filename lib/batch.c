@@ -7,9 +7,9 @@
 #include "batch.h"
 #include "grow.h"
 
-sfl_batch_int_t *sfl_batch_new(void) { return calloc(1, sizeof(sfl_batch_int_t)); }
+sfl_parsed_batch_t *sfl_batch_new(void) { return calloc(1, sizeof(sfl_parsed_batch_t)); }
 
-void sfl_batch_destroy(sfl_batch_int_t *b)
+void sfl_batch_destroy(sfl_parsed_batch_t *b)
 {
     if (!b)
         return;
@@ -28,7 +28,7 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem)
     return sfl_grow(p, cap, need, elem, 64);
 }
 
-sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b)
+sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b)
 {
     if (!grow((void **)&b->lines, &b->cap_lines, b->n_lines + 1, sizeof *b->lines)) {
         b->failed = true;
@@ -40,7 +40,7 @@ sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b)
     return r;
 }
 
-bool sfl_batch_line_missing(sfl_batch_int_t *b, sfl_linerec_t *rec, int slot)
+bool sfl_batch_line_missing(sfl_parsed_batch_t *b, sfl_linerec_t *rec, int slot)
 {
     if (b->missing)
         b->missing[slot]++;
@@ -55,7 +55,7 @@ bool sfl_batch_line_missing(sfl_batch_int_t *b, sfl_linerec_t *rec, int slot)
     return true;
 }
 
-bool sfl_batch_record_doc(sfl_batch_int_t *b, size_t off, uint32_t len, uint32_t line_idx,
+bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint32_t line_idx,
                           int64_t key_pos)
 {
     if (off + len > UINT32_MAX) { /* offsets are 32-bit: a batch stays < 4 GiB */
@@ -76,7 +76,7 @@ bool sfl_batch_record_doc(sfl_batch_int_t *b, size_t off, uint32_t len, uint32_t
     return true;
 }
 
-bool sfl_batch_add_doc(sfl_batch_int_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
+bool sfl_batch_add_doc(sfl_parsed_batch_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
                        int64_t key_pos)
 {
     if (!grow((void **)&b->buf, &b->buf_cap, b->buf_len + len, 1)) {
@@ -89,7 +89,8 @@ bool sfl_batch_add_doc(sfl_batch_int_t *b, const uint8_t *data, uint32_t len, ui
     return sfl_batch_record_doc(b, off, len, line_idx, key_pos);
 }
 
-void sfl_batch_reject(sfl_batch_int_t *b, sfl_linerec_t *rec, uint32_t code, const char *fmt, ...)
+void sfl_batch_reject(sfl_parsed_batch_t *b, sfl_linerec_t *rec, uint32_t code,
+                      const char *fmt, ...)
 {
     char tmp[1024];
     va_list ap;

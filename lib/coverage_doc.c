@@ -115,7 +115,7 @@ void sfl_coverage_worker_destroy(sfl_coverage_worker_t *w)
     free(w);
 }
 
-bool sfl_coverage_line_to_doc(sfl_coverage_worker_t *w, sfl_batch_int_t *b, const char *path,
+bool sfl_coverage_line_to_doc(sfl_coverage_worker_t *w, sfl_parsed_batch_t *b, const char *path,
                               uint64_t line_no, const char *line, size_t len, uint32_t text_off)
 {
     const sfl_coverage_schema_t *s = w->s;

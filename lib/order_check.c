@@ -104,7 +104,7 @@ const char *sfl_order_doc_id(const uint8_t *doc, uint32_t *len)
     return (const char *)doc + 13;
 }
 
-uint32_t sfl_order_check_unique(sfl_order_t *o, const sfl_batch_int_t *b,
+uint32_t sfl_order_check_unique(sfl_order_t *o, const sfl_parsed_batch_t *b,
                                 const sfl_linerec_t *rec, const char *path, char *msg,
                                 size_t msg_size)
 {

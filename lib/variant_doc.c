@@ -162,7 +162,7 @@ static void show(char *out, size_t outsz, const char *p, size_t len)
 
 /* Parses slot's comma-separated integers into w->ints row `slot`; exactly
  * `want` values. Returns false after rejecting the line. */
-static bool parse_int_list(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *rec,
+static bool parse_int_list(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
                            const char *path, int slot, size_t want, ival_t *row)
 {
     const char *key = w->s->slot_key[slot];
@@ -213,7 +213,7 @@ static bool parse_int_list(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_
 }
 
 /* DP_HIST / GQ_HIST: n_alt+1 entries of n_mids '|'-separated counts. */
-static bool parse_hist(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *rec,
+static bool parse_hist(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
                        const char *path, int slot, size_t n_alt, int n_mids, ival_t **out,
                        size_t *cap)
 {
@@ -284,14 +284,14 @@ static bool parse_hist(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *r
  * inside LoF_info), so that field's span just runs on over the comma, and
  * the value keeps its comma. Only then are the field counts checked.
  * Returns false after rejecting the line (or when out of memory). */
-static bool parse_csq(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *rec,
+static bool parse_csq(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
                       const char *path, size_t n_alt)
 {
     const sfl_vcf_schema_t *s = w->s;
     const sfl_csq_layout_t *l0 = &s->csq[0], *l1 = s->csq_v40_repair ? &s->csq[1] : NULL;
     size_t nf0 = (size_t)l0->n_fields, nf1 = l1 ? (size_t)l1->n_fields : 0;
     size_t stride = l1 && nf1 > nf0 ? nf1 : nf0;
-    span_t v = w->val[SLOT_CSQ];
+    span_t v = w->val[SFL_SLOT_CSQ];
     const char *p = v.p, *end = v.p + v.len;
     unsigned long long ln = (unsigned long long)rec->line;
     w->n_csq = 0;
@@ -453,7 +453,7 @@ static void enc_pop_object(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, s
     const sfl_vcf_schema_t *s = w->s;
     size_t o = sfl_enc_begin(e, 0x03, key, klen);
     for (int p = 0; p < s->n_pops; p++) {
-        int slot = SLOT_POP0 + 4 * p + which;
+        int slot = SFL_SLOT_POP0 + 4 * p + which;
         const ival_t *iv = &w->ints[(size_t)slot * w->cap_alts + (per_allele ? ai : 0)];
         if (has(w, slot) && iv->ok)
             sfl_enc_int(e, s->pops[p].name, s->pops[p].name_len, iv->v);
@@ -531,7 +531,7 @@ typedef struct {
 } line_t;
 
 /* One document, written straight into the batch's buffer. */
-static bool build_doc(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const line_t *L, size_t ai,
+static bool build_doc(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const line_t *L, size_t ai,
                       uint32_t line_idx)
 {
     const sfl_vcf_schema_t *s = w->s;
@@ -567,9 +567,9 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const line_t *L, 
     else
         sfl_enc_num(e, KEY("site_quality"), L->qual_v, &b->non_finite);
 
-    const ival_t *ac = &w->ints[(size_t)SLOT_AC * w->cap_alts + ai];
-    const ival_t *an = &w->ints[(size_t)SLOT_AN * w->cap_alts];
-    bool ac_ok = has(w, SLOT_AC) && ac->ok, an_ok = has(w, SLOT_AN) && an->ok;
+    const ival_t *ac = &w->ints[(size_t)SFL_SLOT_AC * w->cap_alts + ai];
+    const ival_t *an = &w->ints[(size_t)SFL_SLOT_AN * w->cap_alts];
+    bool ac_ok = has(w, SFL_SLOT_AC) && ac->ok, an_ok = has(w, SFL_SLOT_AN) && an->ok;
     bool adj0 = s->adj0_filter && ac_ok && ac->v == 0 && L->filter.len == 4 &&
                 memcmp(L->filter.p, "PASS", 4) == 0;
     if (adj0)
@@ -588,31 +588,31 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const line_t *L, 
         sfl_enc_num(e, KEY("allele_freq"), (double)ac->v / (double)an->v, &b->non_finite);
     else
         sfl_enc_null(e, KEY("allele_freq"));
-    const ival_t *h = &w->ints[(size_t)SLOT_HOM * w->cap_alts + ai];
-    if (has(w, SLOT_HOM) && h->ok)
+    const ival_t *h = &w->ints[(size_t)SFL_SLOT_HOM * w->cap_alts + ai];
+    if (has(w, SFL_SLOT_HOM) && h->ok)
         sfl_enc_int(e, KEY("hom_count"), h->v);
     else
         sfl_enc_null(e, KEY("hom_count"));
-    bool hemi = s->hemi_nonpar ? L->nonpar : has(w, SLOT_HEMI);
+    bool hemi = s->hemi_nonpar ? L->nonpar : has(w, SFL_SLOT_HEMI);
     if (hemi) {
-        h = &w->ints[(size_t)SLOT_HEMI * w->cap_alts + ai];
-        if (has(w, SLOT_HEMI) && h->ok)
+        h = &w->ints[(size_t)SFL_SLOT_HEMI * w->cap_alts + ai];
+        if (has(w, SFL_SLOT_HEMI) && h->ok)
             sfl_enc_int(e, KEY("hemi_count"), h->v);
         else
             sfl_enc_null(e, KEY("hemi_count"));
     }
-    enc_pop_object(w, e, KEY("pop_acs"), POP_AC, ai, true);
-    enc_pop_object(w, e, KEY("pop_ans"), POP_AN, ai, false);
-    enc_pop_object(w, e, KEY("pop_homs"), POP_HOM, ai, true);
+    enc_pop_object(w, e, KEY("pop_acs"), SFL_POP_AC, ai, true);
+    enc_pop_object(w, e, KEY("pop_ans"), SFL_POP_AN, ai, false);
+    enc_pop_object(w, e, KEY("pop_homs"), SFL_POP_HOM, ai, true);
     if (s->hemi_nonpar) {
         if (L->nonpar)
-            enc_pop_object(w, e, KEY("pop_hemis"), POP_HEMI, ai, true);
+            enc_pop_object(w, e, KEY("pop_hemis"), SFL_POP_HEMI, ai, true);
     } else if (s->hemi_pops) {
         bool any = false;
         for (int p = 0; p < s->n_pops && !any; p++)
-            any = has(w, SLOT_POP0 + 4 * p + POP_HEMI);
+            any = has(w, SFL_SLOT_POP0 + 4 * p + SFL_POP_HEMI);
         if (any)
-            enc_pop_object(w, e, KEY("pop_hemis"), POP_HEMI, ai, true);
+            enc_pop_object(w, e, KEY("pop_hemis"), SFL_POP_HEMI, ai, true);
     }
     size_t qm = sfl_enc_begin(e, 0x03, KEY("quality_metrics"));
     for (int i = 0; i < SFL_N_QUALITY_METRICS; i++)
@@ -621,9 +621,9 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const line_t *L, 
                         &b->non_finite);
     sfl_enc_end(e, qm);
     if (s->histograms != SFL_HIST_NONE) {
-        enc_hist(w, e, KEY("genotype_depths"), SLOT_DP_HIST, s->dp_mids, s->dp_n_mids, w->dp, ai,
+        enc_hist(w, e, KEY("genotype_depths"), SFL_SLOT_DP_HIST, s->dp_mids, s->dp_n_mids, w->dp, ai,
                  &b->non_finite);
-        enc_hist(w, e, KEY("genotype_qualities"), SLOT_GQ_HIST, s->gq_mids, s->gq_n_mids, w->gq,
+        enc_hist(w, e, KEY("genotype_qualities"), SFL_SLOT_GQ_HIST, s->gq_mids, s->gq_n_mids, w->gq,
                  ai, &b->non_finite);
     }
     arr = sfl_enc_begin(e, 0x04, KEY("vep_annotations"));
@@ -667,7 +667,7 @@ static bool is_utf8(const char *p, size_t len)
     return true;
 }
 
-bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *path,
+bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const char *path,
                           uint64_t line_no, const char *line, size_t len, uint32_t text_off)
 {
     const sfl_vcf_schema_t *s = w->s;
@@ -808,7 +808,7 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
             q = e + 1;
         }
     }
-    if (has(w, SLOT_CSQ) && !s->csq_declared) {
+    if (has(w, SFL_SLOT_CSQ) && !s->csq_declared) {
         sfl_batch_reject(b, rec, SFL_E_LINE,
                          "%s: line %llu: INFO has CSQ values but the header has no "
                          "##INFO=<ID=CSQ,...,Description=\"...Format: ...\"> line (nor another "
@@ -826,16 +826,16 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
     (void)need;
     for (int slot = 0; slot < s->n_slots; slot++) {
         bool per_allele, single;
-        if (slot == SLOT_AC || slot == SLOT_HOM || slot == SLOT_HEMI) {
+        if (slot == SFL_SLOT_AC || slot == SFL_SLOT_HOM || slot == SFL_SLOT_HEMI) {
             per_allele = true;
             single = false;
-        } else if (slot == SLOT_AN) {
+        } else if (slot == SFL_SLOT_AN) {
             per_allele = false;
             single = true;
-        } else if (slot >= SLOT_POP0) {
-            int which = (slot - SLOT_POP0) % 4;
-            per_allele = which != POP_AN;
-            single = which == POP_AN;
+        } else if (slot >= SFL_SLOT_POP0) {
+            int which = (slot - SFL_SLOT_POP0) % 4;
+            per_allele = which != SFL_POP_AN;
+            single = which == SFL_POP_AN;
         } else {
             continue;
         }
@@ -843,7 +843,7 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
             continue;
         bool expected = s->slot_expected[slot];
         if (s->hemi_nonpar &&
-            (slot == SLOT_HEMI || (slot >= SLOT_POP0 && (slot - SLOT_POP0) % 4 == POP_HEMI))) {
+            (slot == SFL_SLOT_HEMI || (slot >= SFL_SLOT_POP0 && (slot - SFL_SLOT_POP0) % 4 == SFL_POP_HEMI))) {
             /* gnomAD's XY counts are hemizygotes only outside the PARs. */
             if (!L.nonpar)
                 continue;
@@ -861,7 +861,7 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
     }
     /* Quality metrics. */
     for (int i = 0; i < SFL_N_QUALITY_METRICS; i++) {
-        int slot = SLOT_QM0 + i;
+        int slot = SFL_SLOT_QM0 + i;
         w->qm_set[i] = false;
         if (!has(w, slot))
             continue;
@@ -877,23 +877,23 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
         w->qm_set[i] = true;
     }
     /* Histograms ('.' is a missing histogram, like an absent one). */
-    for (int hs = SLOT_DP_HIST; hs <= SLOT_GQ_HIST; hs++)
+    for (int hs = SFL_SLOT_DP_HIST; hs <= SFL_SLOT_GQ_HIST; hs++)
         if (has(w, hs) && w->val[hs].len == 1 && w->val[hs].p[0] == '.')
             w->stamp[hs] = 0;
-    if (s->slot_expected[SLOT_DP_HIST]) {
-        if (!has(w, SLOT_DP_HIST)) {
-            if (!sfl_batch_line_missing(b, rec, SLOT_DP_HIST))
+    if (s->slot_expected[SFL_SLOT_DP_HIST]) {
+        if (!has(w, SFL_SLOT_DP_HIST)) {
+            if (!sfl_batch_line_missing(b, rec, SFL_SLOT_DP_HIST))
                 return false;
-        } else if (!parse_hist(w, b, rec, path, SLOT_DP_HIST, n_alt, s->dp_n_mids, &w->dp,
+        } else if (!parse_hist(w, b, rec, path, SFL_SLOT_DP_HIST, n_alt, s->dp_n_mids, &w->dp,
                                &w->dp_cap)) {
             return !b->failed;
         }
     }
-    if (s->slot_expected[SLOT_GQ_HIST]) {
-        if (!has(w, SLOT_GQ_HIST)) {
-            if (!sfl_batch_line_missing(b, rec, SLOT_GQ_HIST))
+    if (s->slot_expected[SFL_SLOT_GQ_HIST]) {
+        if (!has(w, SFL_SLOT_GQ_HIST)) {
+            if (!sfl_batch_line_missing(b, rec, SFL_SLOT_GQ_HIST))
                 return false;
-        } else if (!parse_hist(w, b, rec, path, SLOT_GQ_HIST, n_alt, s->gq_n_mids, &w->gq,
+        } else if (!parse_hist(w, b, rec, path, SFL_SLOT_GQ_HIST, n_alt, s->gq_n_mids, &w->gq,
                                &w->gq_cap)) {
             return !b->failed;
         }
@@ -933,8 +933,8 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
     }
     /* CSQ. */
     if (s->csq_declared) {
-        if (!has(w, SLOT_CSQ)) {
-            if (!sfl_batch_line_missing(b, rec, SLOT_CSQ))
+        if (!has(w, SFL_SLOT_CSQ)) {
+            if (!sfl_batch_line_missing(b, rec, SFL_SLOT_CSQ))
                 return false;
             w->n_csq = 0;
             w->lay = &s->csq[0];

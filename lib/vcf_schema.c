@@ -487,7 +487,7 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, const sfl_options_t *op
         }
     }
 
-    s->n_slots = SLOT_POP0 + 4 * s->n_pops;
+    s->n_slots = SFL_SLOT_POP0 + 4 * s->n_pops;
     s->slot_key = calloc((size_t)s->n_slots, sizeof *s->slot_key);
     s->slot_declared = calloc((size_t)s->n_slots, sizeof(bool));
     s->slot_expected = calloc((size_t)s->n_slots, sizeof(bool));
@@ -512,28 +512,29 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, const sfl_options_t *op
         if (!resolve_build(s, h, opt, path, err))
             goto fail;
     }
-    if (!add_slot_key(s, SLOT_AC, st->ac, h, true) || !add_slot_key(s, SLOT_AN, st->an, h, true) ||
-        !add_slot_key(s, SLOT_HOM, st->hom, h, true) ||
-        !add_slot_key(s, SLOT_HEMI, sex ? hemi_key : st->hemi, h, false) ||
-        !add_slot_key(s, SLOT_DP_HIST, "DP_HIST", h, hist_on && info_declared(h, "DP_HIST")) ||
-        !add_slot_key(s, SLOT_GQ_HIST, "GQ_HIST", h, hist_on && info_declared(h, "GQ_HIST")) ||
-        !add_slot_key(s, SLOT_CSQ, csq_key ? csq_key : "CSQ", h, csq_key != NULL))
+    if (!add_slot_key(s, SFL_SLOT_AC, st->ac, h, true) ||
+        !add_slot_key(s, SFL_SLOT_AN, st->an, h, true) ||
+        !add_slot_key(s, SFL_SLOT_HOM, st->hom, h, true) ||
+        !add_slot_key(s, SFL_SLOT_HEMI, sex ? hemi_key : st->hemi, h, false) ||
+        !add_slot_key(s, SFL_SLOT_DP_HIST, "DP_HIST", h, hist_on && info_declared(h, "DP_HIST")) ||
+        !add_slot_key(s, SFL_SLOT_GQ_HIST, "GQ_HIST", h, hist_on && info_declared(h, "GQ_HIST")) ||
+        !add_slot_key(s, SFL_SLOT_CSQ, csq_key ? csq_key : "CSQ", h, csq_key != NULL))
         goto nomem;
     for (int i = 0; i < SFL_N_QUALITY_METRICS; i++)
-        if (!add_slot_key(s, SLOT_QM0 + i, sfl_quality_metrics[i], h, false))
+        if (!add_slot_key(s, SFL_SLOT_QM0 + i, sfl_quality_metrics[i], h, false))
             goto nomem;
     for (int p = 0; p < s->n_pops; p++) {
         char k[256];
-        int base = SLOT_POP0 + 4 * p;
+        int base = SFL_SLOT_POP0 + 4 * p;
         snprintf(k, sizeof k, "%s%s", st->pop_ac, s->pops[p].code);
-        if (!add_slot_key(s, base + POP_AC, k, h, true))
+        if (!add_slot_key(s, base + SFL_POP_AC, k, h, true))
             goto nomem;
         snprintf(k, sizeof k, "%s%s", st->pop_an, s->pops[p].code);
-        if (!add_slot_key(s, base + POP_AN, k, h, true))
+        if (!add_slot_key(s, base + SFL_POP_AN, k, h, true))
             goto nomem;
         if (st->pop_hom) {
             snprintf(k, sizeof k, "%s%s", st->pop_hom, s->pops[p].code);
-            if (!add_slot_key(s, base + POP_HOM, k, h, true))
+            if (!add_slot_key(s, base + SFL_POP_HOM, k, h, true))
                 goto nomem;
         }
         if (st->pop_hemi || sex) {
@@ -541,9 +542,9 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, const sfl_options_t *op
                 snprintf(k, sizeof k, "%s%s_%s", st->pop_ac, s->pops[p].code, sex);
             else
                 snprintf(k, sizeof k, "%s%s", st->pop_hemi, s->pops[p].code);
-            if (!add_slot_key(s, base + POP_HEMI, k, h, false))
+            if (!add_slot_key(s, base + SFL_POP_HEMI, k, h, false))
                 goto nomem;
-            if (s->slot_declared[base + POP_HEMI])
+            if (s->slot_declared[base + SFL_POP_HEMI])
                 s->hemi_pops = true;
         }
     }
@@ -609,10 +610,10 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, const sfl_options_t *op
             goto fail;
         }
     }
-    if (s->slot_expected[SLOT_DP_HIST] &&
+    if (s->slot_expected[SFL_SLOT_DP_HIST] &&
         !parse_mids(h, "DP_HIST", path, &s->dp_n_mids, &s->dp_mids, err))
         goto fail;
-    if (s->slot_expected[SLOT_GQ_HIST] &&
+    if (s->slot_expected[SFL_SLOT_GQ_HIST] &&
         !parse_mids(h, "GQ_HIST", path, &s->gq_n_mids, &s->gq_mids, err))
         goto fail;
     return s;

@@ -36,9 +36,9 @@ static sfl_vcf_schema_t *schema_from(const char *htxt, sfl_style_t style, sfl_hi
     return s;
 }
 
-static sfl_batch_int_t *convert(const sfl_vcf_schema_t *s, const char *line)
+static sfl_parsed_batch_t *convert(const sfl_vcf_schema_t *s, const char *line)
 {
-    sfl_batch_int_t *b = sfl_batch_new();
+    sfl_parsed_batch_t *b = sfl_batch_new();
     b->n_missing = s->n_slots;
     b->missing = calloc((size_t)s->n_slots, sizeof *b->missing);
     sfl_vcf_worker_t *w = sfl_vcf_worker_new(s);
@@ -51,7 +51,7 @@ static sfl_batch_int_t *convert(const sfl_vcf_schema_t *s, const char *line)
 
 /* A view of document i (bson_t must not be copied by value: a static
  * bson_t points into itself). */
-static void doc_of(const sfl_batch_int_t *b, size_t i, bson_t *d)
+static void doc_of(const sfl_parsed_batch_t *b, size_t i, bson_t *d)
 {
     bson_init_static(d, b->buf + b->docs[i].off, b->docs[i].len);
 }
@@ -137,7 +137,7 @@ static void test_exac(void)
     CHECK_INT(s->csq[0].n_fields, 6);
     CHECK_INT(s->dp_n_mids, 3);
 
-    sfl_batch_int_t *b = convert(
+    sfl_parsed_batch_t *b = convert(
         s, "X\t1000\trs1\tCTT\tC,CT\t12.5\tPASS\t"
            "AC_Adj=0,3;AN_Adj=100;AC_Hom=0,1;AC_Hemi=0,2;AC_AFR=0,2;AN_AFR=40;Hom_AFR=0,1;"
            "AC_FOO=0,1;AN_FOO=60;QD=0.1;VQSLOD=-1.234e+01;DB;DP_HIST=1|2|3,4|5|6,7|8|9;"
@@ -199,9 +199,9 @@ static void test_exac(void)
         CHECK(!bson_iter_init_find(&it, &d, "hemi_count")); /* only when present */
         check_type(&d, "vep_annotations", BSON_TYPE_ARRAY);
     }
-    CHECK_INT(b->missing[SLOT_AN], 1);
-    CHECK_INT(b->missing[SLOT_HOM], 1);
-    CHECK_INT(b->missing[SLOT_CSQ], 1);
+    CHECK_INT(b->missing[SFL_SLOT_AN], 1);
+    CHECK_INT(b->missing[SFL_SLOT_HOM], 1);
+    CHECK_INT(b->missing[SFL_SLOT_CSQ], 1);
     sfl_batch_destroy(b);
 
     /* Line errors name the field and the problem. */
@@ -274,7 +274,7 @@ static void test_swegen_gnomad(void)
     CHECK_INT(s->style, SFL_STYLE_SWEGEN);
     CHECK_INT(s->n_pops, 0);
     /* Matching on Allele: AT>A,ATT => VEP alleles "-" and "TT". */
-    sfl_batch_int_t *b =
+    sfl_parsed_batch_t *b =
         convert(s, "chr1\t10\t.\tAT\tA,ATT\t50\tPASS\tAC=1,2;AN=0;AC_Hom=0,0;"
                    "CSQ=TT|G1|T1,-|G2|T2,Q|G3|T3");
     CHECK_INT(b->n_docs, 2);
@@ -328,7 +328,7 @@ static void test_coverage(void)
     CHECK(s != NULL);
     CHECK_INT(s->n_metrics, 4);
     sfl_coverage_worker_t *w = sfl_coverage_worker_new(s);
-    sfl_batch_int_t *b = sfl_batch_new();
+    sfl_parsed_batch_t *b = sfl_batch_new();
     const char *rows[] = {"1\t100\t31.45\t30\t1\t0.9912", "X\t7\t-0.0\tnan\t0\t1",
                           "1\t101\t1\t2\t3", "1\t102\tNA\t1\t1\t1", "GL1\t5\t1\t1\t1\t1"};
     for (size_t i = 0; i < 5; i++)
@@ -400,7 +400,7 @@ static void test_csq_field_and_entries(void)
         return;
     CHECK_STR(s->csq_key, "vep");
     CHECK_STR(s->csq_format, "Allele|Gene|Feature|ALLELE_NUM|LoF_info");
-    sfl_batch_int_t *b = convert(s, "1\t10\t.\tA\tG\t50\tPASS\tAC=1;AN=2;"
+    sfl_parsed_batch_t *b = convert(s, "1\t10\t.\tA\tG\t50\tPASS\tAC=1;AN=2;"
                                     "vep=G|G1|ENST1|1|GERP:-5.1,BP:3,PCT:0.4,G|G1|ENST2|1|");
     CHECK_INT(b->n_docs, 1);
     if (b->n_docs == 1) {
@@ -487,7 +487,7 @@ static void test_gnomad_v40_repair(void)
             }
         }
         *p = '\0';
-        sfl_batch_int_t *b = convert(s, line);
+        sfl_parsed_batch_t *b = convert(s, line);
         if (t < 2) {
             CHECK_INT(b->n_docs, 1);
             CHECK_INT(b->lines[0].csq_repaired, t == 0);
@@ -560,7 +560,7 @@ static void test_gnomad_hemi_and_pops(void)
                  "AN_afr=4;nhomalt_afr=0;AC_afr_XY=1;AN_afr_XY=2;AC_mid=0;AN_mid=2;"
                  "AC_remaining=0;AN_remaining=2;AC_ami=0;AN_ami=2",
                  cases[i].chrom, cases[i].pos);
-        sfl_batch_int_t *b = convert(s, line);
+        sfl_parsed_batch_t *b = convert(s, line);
         CHECK_INT(b->n_docs, 1);
         if (b->n_docs == 1) {
             bson_t d;
@@ -577,16 +577,16 @@ static void test_gnomad_hemi_and_pops(void)
     }
     /* On a non-PAR line a lacking AC_XY is a counted missing field (and
      * only an accepted line counts). */
-    sfl_batch_int_t *b = convert(s, "chrX\t5000\t.\tA\tG\t50\tPASS\tAC=5;AN=10;nhomalt=1;AC_afr=2;"
+    sfl_parsed_batch_t *b = convert(s, "chrX\t5000\t.\tA\tG\t50\tPASS\tAC=5;AN=10;nhomalt=1;AC_afr=2;"
                                     "AN_afr=4;nhomalt_afr=0;AC_mid=0;AN_mid=2;AC_remaining=0;"
                                     "AN_remaining=2;AC_ami=0;AN_ami=2");
-    CHECK_INT(b->missing[SLOT_HEMI], 1);
+    CHECK_INT(b->missing[SFL_SLOT_HEMI], 1);
     /* AC_XY, AC_afr_XY (AC_mid_XY... are not declared); nhomalt_mid,
      * nhomalt_remaining, nhomalt_ami */
     CHECK_INT(b->lines[0].miss_n, 2 + 3);
     sfl_batch_destroy(b);
     b = convert(s, "chrX\t5000\t.\tA\tG\t50\tPASS\tAC=5;AN=10;nhomalt=1;AC_afr=x");
-    CHECK_INT(b->missing[SLOT_HEMI], 0);
+    CHECK_INT(b->missing[SFL_SLOT_HEMI], 0);
     CHECK_INT(b->lines[0].miss_n, 0);
     sfl_batch_destroy(b);
     sfl_vcf_schema_destroy(s);
@@ -615,7 +615,7 @@ static void test_gnomad2(void)
     CHECK(s && s->style == SFL_STYLE_GNOMAD2 && s->n_pops == 1);
     if (!s)
         return;
-    sfl_batch_int_t *b = convert(s, "X\t5000000\t.\tA\tG\t50\tPASS\tAC=5;AN=10;AC_AFR=2;AN_AFR=4;"
+    sfl_parsed_batch_t *b = convert(s, "X\t5000000\t.\tA\tG\t50\tPASS\tAC=5;AN=10;AC_AFR=2;AN_AFR=4;"
                                     "Hom_AFR=1;Hemi_AFR=1;Hom=2;Hemi=3;AC_Male=3;AN_Male=4");
     if (b->n_docs == 1) {
         bson_t d;
@@ -647,7 +647,7 @@ static void test_vep_features(void)
         CHECK(s != NULL);
         if (!s)
             continue;
-        sfl_batch_int_t *b = convert(s, line);
+        sfl_parsed_batch_t *b = convert(s, line);
         if (b->n_docs == 1) {
             bson_t d;
             doc_of(b, 0, &d);
