@@ -23,14 +23,9 @@ void sfl_batch_destroy(sfl_parsed_batch_t *b)
     free(b);
 }
 
-static bool grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    return sfl_grow(p, cap, need, elem, 64);
-}
-
 sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b)
 {
-    if (!grow((void **)&b->lines, &b->cap_lines, b->n_lines + 1, sizeof *b->lines)) {
+    if (!SFL_GROW(b->lines, &b->cap_lines, b->n_lines + 1, 64)) {
         b->failed = true;
         return NULL;
     }
@@ -44,7 +39,7 @@ bool sfl_batch_line_missing(sfl_parsed_batch_t *b, sfl_linerec_t *rec, int slot)
 {
     if (b->missing)
         b->missing[slot]++;
-    if (!grow((void **)&b->miss, &b->cap_miss, b->n_miss + 1, sizeof *b->miss)) {
+    if (!SFL_GROW(b->miss, &b->cap_miss, b->n_miss + 1, 64)) {
         b->failed = true;
         return false;
     }
@@ -62,7 +57,7 @@ bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint3
         b->failed = true;
         return false;
     }
-    if (!grow((void **)&b->docs, &b->cap_docs, b->n_docs + 1, sizeof *b->docs)) {
+    if (!SFL_GROW(b->docs, &b->cap_docs, b->n_docs + 1, 64)) {
         b->failed = true;
         return false;
     }
@@ -79,7 +74,7 @@ bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint3
 bool sfl_batch_add_doc(sfl_parsed_batch_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
                        int64_t key_pos)
 {
-    if (!grow((void **)&b->buf, &b->buf_cap, b->buf_len + len, 1)) {
+    if (!SFL_GROW(b->buf, &b->buf_cap, b->buf_len + len, 64)) {
         b->failed = true;
         return false;
     }
@@ -108,7 +103,7 @@ void sfl_batch_reject(sfl_parsed_batch_t *b, sfl_linerec_t *rec, uint32_t code,
     rec->miss_n = 0;
     rec->csq_unmatched = rec->non_finite = 0;
     rec->no_alt = rec->thinned = rec->csq_repaired = 0;
-    if (!grow((void **)&b->msgs, &b->msgs_cap, b->msgs_len + (size_t)n + 1, 1)) {
+    if (!SFL_GROW(b->msgs, &b->msgs_cap, b->msgs_len + (size_t)n + 1, 64)) {
         b->failed = true;
         rec->msg_off = 0;
         return;

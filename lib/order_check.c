@@ -143,7 +143,7 @@ uint32_t sfl_order_check_unique(sfl_order_t *o, const sfl_parsed_batch_t *b,
             o->n_win = before;
             return SFL_E_DUPLICATE;
         }
-        if (!sfl_grow((void **)&o->win, &o->cap_win, o->n_win + 1, sizeof *o->win, 16))
+        if (!SFL_GROW(o->win, &o->cap_win, o->n_win + 1, 16))
             return SFL_E_NOMEM;
         sfl_order_entry_t *e = &o->win[o->n_win];
         if (!(e->id = strndup(id, idlen)))
