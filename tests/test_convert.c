@@ -673,6 +673,60 @@ static void test_vep_features(void)
     sfl_vcf_schema_destroy(s);
 }
 
+/* VEP's allele spelling is one rule for any ALT count: a line of 65 ALTs
+ * (more than the 64 a stack array once held) matches its annotations as a
+ * line of 2 does. REF A with every ALT A is the one case where the old
+ * shortcut above 64 ALTs (strip when every ALT starts with REF's base)
+ * differed from the rule (never strip when every allele is one base). */
+static void vep_allele_line(const sfl_vcf_schema_t *s, const char *ref, const char *first_alt,
+                            const char *other_alt, size_t n_alt, const char *csq_allele)
+{
+    char *line = malloc(64 + n_alt * 16), *p = line;
+    p += sprintf(p, "1\t10\t.\t%s\t%s", ref, first_alt);
+    for (size_t i = 1; i < n_alt; i++) {
+        /* other_alt then i in bases (distinct ALTs), or first_alt again */
+        p += sprintf(p, ",%s", other_alt ? other_alt : first_alt);
+        for (size_t k = i; other_alt && k; k /= 4)
+            *p++ = "CGTA"[k % 4];
+    }
+    p += sprintf(p, "\t50\tPASS\tAC=");
+    for (size_t i = 0; i < n_alt; i++)
+        p += sprintf(p, "%s1", i ? "," : "");
+    sprintf(p, ";AN=200;CSQ=%s|G1|ENST1", csq_allele);
+    sfl_parsed_batch_t *b = convert(s, line);
+    CHECK_INT(b->lines[0].code, SFL_OK);
+    CHECK_INT(b->n_docs, n_alt);
+    CHECK_INT(b->lines[0].csq_unmatched, 0);
+    if (b->n_docs) {
+        bson_t d;
+        doc_of(b, 0, &d);
+        CHECK_STR(get_str(&d, "vep_annotations.0.Allele"), csq_allele);
+        CHECK_STR(get_str(&d, "genes.0"), "G1");
+    }
+    sfl_batch_destroy(b);
+    free(line);
+}
+
+static void test_vep_allele_rule(void)
+{
+    sfl_vcf_schema_t *s = schema_from(HDR_START INFO_A("AC") INFO_1("AN")
+                                      "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence "
+                                      "annotations from Ensembl VEP. Format: Allele|Gene|Feature\">\n"
+                                      HDR_END,
+                                      SFL_STYLE_SWEGEN, SFL_HIST_PAIRS);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    size_t counts[] = {2, 64, 65, 200};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        /* REF AT, ALT A, AC1, AC2, ...: the first base goes, A becomes "-" */
+        vep_allele_line(s, "AT", "A", "AC", counts[i], "-");
+        /* every allele one base (REF A, every ALT A): nothing is stripped */
+        vep_allele_line(s, "A", "A", NULL, counts[i], "A");
+    }
+    sfl_vcf_schema_destroy(s);
+}
+
 int main(void)
 {
     test_exac();
@@ -683,5 +737,6 @@ int main(void)
     test_gnomad_hemi_and_pops();
     test_gnomad2();
     test_vep_features();
+    test_vep_allele_rule();
     return t_done("test_convert");
 }
