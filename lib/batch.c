@@ -23,7 +23,7 @@ void sfl_batch_destroy(sfl_parsed_batch_t *b)
     free(b);
 }
 
-sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b)
+sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b, uint64_t line, uint32_t off, size_t len)
 {
     if (!SFL_GROW(b->lines, &b->cap_lines, b->n_lines + 1, 64)) {
         b->failed = true;
@@ -32,6 +32,10 @@ sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b)
     sfl_linerec_t *r = &b->lines[b->n_lines++];
     memset(r, 0, sizeof *r);
     r->first_doc = (uint32_t)b->n_docs;
+    r->line = line;
+    r->text_off = off;
+    r->text_len = (uint32_t)len;
+    b->records++;
     return r;
 }
 

@@ -72,8 +72,9 @@ typedef struct sfl_parsed_batch {
 sfl_parsed_batch_t *sfl_batch_new(void);
 void sfl_batch_destroy(sfl_parsed_batch_t *b);
 
-/* Appends a line record; NULL when out of memory. */
-sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b);
+/* Appends the record of data line `line` (text at text[off, off+len)) and
+ * counts it as read; NULL when out of memory. */
+sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b, uint64_t line, uint32_t off, size_t len);
 /* Appends a document's bytes; false when out of memory. */
 bool sfl_batch_add_doc(sfl_parsed_batch_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
                        int64_t key_pos);

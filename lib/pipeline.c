@@ -175,16 +175,11 @@ static void *parse_chunk(void *arg)
         if (len == 0) {
             b->blank++;
         } else if (p[0] == '#') {
-            sfl_linerec_t *rec = sfl_batch_add_line(b);
-            if (rec) {
-                rec->line = line_no;
-                rec->text_off = off;
-                rec->text_len = (uint32_t)len;
-                b->records++;
+            sfl_linerec_t *rec = sfl_batch_add_line(b, line_no, off, len);
+            if (rec)
                 sfl_batch_reject(b, rec, SFL_E_LINE,
                                  "%s: line %llu: a header line ('#...') after the first data line",
                                  src->path, (unsigned long long)line_no);
-            }
         } else if (src->kind == SFL_SOURCE_VCF) {
             sfl_vcf_line_to_docs(w, b, src->path, line_no, p, len, off);
         } else {

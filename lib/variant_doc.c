@@ -1023,14 +1023,10 @@ static bool parse_annotations(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_li
 bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const char *path,
                           uint64_t line_no, const char *line, size_t len, uint32_t text_off)
 {
-    sfl_linerec_t *rec = sfl_batch_add_line(b);
+    sfl_linerec_t *rec = sfl_batch_add_line(b, line_no, text_off, len);
     if (!rec)
         return false;
     uint32_t line_idx = (uint32_t)(b->n_lines - 1);
-    rec->line = line_no;
-    rec->text_off = text_off;
-    rec->text_len = (uint32_t)len;
-    b->records++;
     if (!is_utf8(line, len)) {
         sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: the line is not valid UTF-8 text",
                          path, (unsigned long long)line_no);
