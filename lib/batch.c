@@ -54,8 +54,8 @@ bool sfl_batch_line_missing(sfl_parsed_batch_t *b, sfl_linerec_t *rec, int slot)
     return true;
 }
 
-bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint32_t line_idx,
-                          int64_t key_pos)
+bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint32_t id_off,
+                          uint32_t id_len, uint32_t line_idx, int64_t key_pos)
 {
     if (off + len > UINT32_MAX) { /* offsets are 32-bit: a batch stays < 4 GiB */
         b->failed = true;
@@ -68,24 +68,13 @@ bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint3
     sfl_docrec_t *d = &b->docs[b->n_docs++];
     d->off = (uint32_t)off;
     d->len = len;
+    d->id_off = id_off;
+    d->id_len = id_len;
     d->line_idx = line_idx;
     d->key_pos = key_pos;
     d->dropped = false;
     b->lines[line_idx].n_docs++;
     return true;
-}
-
-bool sfl_batch_add_doc(sfl_parsed_batch_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
-                       int64_t key_pos)
-{
-    if (!SFL_GROW(b->buf, &b->buf_cap, b->buf_len + len, 64)) {
-        b->failed = true;
-        return false;
-    }
-    memcpy(b->buf + b->buf_len, data, len);
-    size_t off = b->buf_len;
-    b->buf_len += len;
-    return sfl_batch_record_doc(b, off, len, line_idx, key_pos);
 }
 
 void sfl_batch_reject(sfl_parsed_batch_t *b, sfl_linerec_t *rec, uint32_t code,

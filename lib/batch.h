@@ -34,6 +34,10 @@ typedef struct {
 
 typedef struct {
     uint32_t off, len;   /* into batch->buf */
+    /* The _id's string, buf[off + id_off, + id_len), as the builder wrote
+     * it (variants); id_len 0 for a document whose _id is not a string
+     * (coverage: xpos, whose uniqueness is its position's). */
+    uint32_t id_off, id_len;
     uint32_t line_idx;
     int64_t key_pos;     /* pos after minimal representation */
     bool dropped;
@@ -75,12 +79,18 @@ void sfl_batch_destroy(sfl_parsed_batch_t *b);
 /* Appends the record of data line `line` (text at text[off, off+len)) and
  * counts it as read; NULL when out of memory. */
 sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b, uint64_t line, uint32_t off, size_t len);
-/* Appends a document's bytes; false when out of memory. */
-bool sfl_batch_add_doc(sfl_parsed_batch_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
-                       int64_t key_pos);
-/* Records a document already written at buf[off, off+len). */
-bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint32_t line_idx,
-                          int64_t key_pos);
+/* Records a document already written at buf[off, off+len), its _id string
+ * at buf[off + id_off, + id_len) (id_len 0: not a string). False when out
+ * of memory or past the batch's 32-bit offsets. */
+bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint32_t id_off,
+                          uint32_t id_len, uint32_t line_idx, int64_t key_pos);
+/* The _id string of document `d` (not NUL-terminated), `*len` bytes. */
+static inline const char *sfl_batch_doc_id(const sfl_parsed_batch_t *b, const sfl_docrec_t *d,
+                                           uint32_t *len)
+{
+    *len = d->id_len;
+    return (const char *)b->buf + d->off + d->id_off;
+}
 /* Line `rec` lacks the field of schema slot `slot`: counted in
  * b->missing and in the line's own list. False when out of memory. */
 bool sfl_batch_line_missing(sfl_parsed_batch_t *b, sfl_linerec_t *rec, int slot);

@@ -213,7 +213,7 @@ bool sfl_coverage_line_to_doc(sfl_coverage_worker_t *w, sfl_parsed_batch_t *b, c
             b->failed = true;
         } else {
             b->buf_len = enc.len;
-            sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), line_idx, pos);
+            sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), 0, 0, line_idx, pos);
         }
         ok = !b->failed;
     } else {

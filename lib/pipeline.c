@@ -256,7 +256,7 @@ static uint32_t check_doc_size(const run_t *r, const sfl_parsed_batch_t *b,
             continue;
         if (b->collection == SFL_COLL_VARIANTS) {
             uint32_t idlen;
-            const char *id = sfl_order_doc_id(b->buf + dr->off, &idlen);
+            const char *id = sfl_batch_doc_id(b, dr, &idlen);
             snprintf(msg, msg_size,
                      "%s: line %llu: variant %.*s makes a document of %u bytes, over MongoDB's "
                      "limit of %d bytes (16 MiB)",

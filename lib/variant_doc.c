@@ -543,8 +543,9 @@ typedef struct {
 
 /* ---- building: one document, written straight into the batch's buffer */
 
-/* _id, position, alleles, rsid, orig_alt_alleles, site_quality. */
-static void enc_site(sfl_vcf_worker_t *w, sfl_enc_t *e, const line_t *L, size_t ai,
+/* _id, position, alleles, rsid, orig_alt_alleles, site_quality. Returns
+ * where _id's string went in e->p. */
+static size_t enc_site(sfl_vcf_worker_t *w, sfl_enc_t *e, const line_t *L, size_t ai,
                      uint64_t *non_finite)
 {
     const sfl_minrep_t *m = &w->mr[ai];
@@ -553,7 +554,7 @@ static void enc_site(sfl_vcf_worker_t *w, sfl_enc_t *e, const line_t *L, size_t 
     int64_t xpos = sfl_xpos(L->code, m->pos);
     char kb[16];
     size_t kl;
-    sfl_enc_str(e, KEY("_id"), id, id_len);
+    size_t id_at = sfl_enc_str(e, KEY("_id"), id, id_len);
     sfl_enc_i64(e, KEY("xpos"), xpos);
     sfl_enc_i64(e, KEY("xstart"), xpos);
     sfl_enc_i64(e, KEY("xstop"), xpos + (int64_t)m->alt_len - (int64_t)m->ref_len);
@@ -573,6 +574,7 @@ static void enc_site(sfl_vcf_worker_t *w, sfl_enc_t *e, const line_t *L, size_t 
         sfl_enc_null(e, KEY("site_quality"));
     else
         sfl_enc_num(e, KEY("site_quality"), L->qual_v, non_finite);
+    return id_at;
 }
 
 /* `key`: the integer of slot `slot` for allele `ai` (or the line's one
@@ -680,7 +682,7 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const line_t *
     sfl_enc_t enc = {b->buf, b->buf_len, b->buf_cap, false};
     size_t start = b->buf_len;
     size_t doc = sfl_enc_begin(&enc, 0, NULL, 0);
-    enc_site(w, &enc, L, ai, &b->non_finite);
+    size_t id_at = enc_site(w, &enc, L, ai, &b->non_finite);
     enc_counts(w, &enc, L, ai, &b->non_finite);
     enc_metrics(w, &enc, ai, &b->non_finite);
     bool ok = enc_annotations(w, &enc, ai);
@@ -692,7 +694,8 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const line_t *
         return false;
     }
     b->buf_len = enc.len;
-    return sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), line_idx, w->mr[ai].pos);
+    return sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), (uint32_t)(id_at - start),
+                                w->id_len[ai], line_idx, w->mr[ai].pos);
 }
 
 /* ---- checking: each step either accepts its part of the line or rejects

@@ -340,6 +340,7 @@ static void test_coverage(void)
     CHECK_STR(first_key(&d0), "_id");
     check_type(&d0, "_id", BSON_TYPE_INT64);
     CHECK_INT(get_int(&d0, "_id"), 1000000100LL);
+    CHECK_INT(b->docs[0].id_len, 0); /* no string _id: positions stand for it */
     check_type(&d0, "median", BSON_TYPE_DOUBLE);
     CHECK(get_double(&d0, "mean") == 31.45);
     CHECK(get_double(&d0, "5") == 0.9912);
@@ -727,6 +728,37 @@ static void test_vep_allele_rule(void)
     sfl_vcf_schema_destroy(s);
 }
 
+/* Each document record says where its _id string is, as the builder wrote
+ * it: the uniqueness check and the size message read it from there. */
+static void test_doc_id_record(void)
+{
+    sfl_vcf_schema_t *s = schema_from(exac_hdr, SFL_STYLE_AUTO, SFL_HIST_PAIRS);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    sfl_parsed_batch_t *b = sfl_batch_new();
+    b->n_missing = s->n_slots;
+    b->missing = calloc((size_t)s->n_slots, sizeof *b->missing);
+    sfl_vcf_worker_t *w = sfl_vcf_worker_new(s);
+    const char *lines[] = {"1\t13372\trs1\tGTT\tG,GT,C\t608.91\tPASS\tAC_Adj=1,2,3;AN_Adj=10",
+                           "chrX\t200\t.\tC\tCAAAA\t.\tPASS\tAC_Adj=0;AN_Adj=10"};
+    for (size_t i = 0; i < 2; i++)
+        CHECK(sfl_vcf_line_to_docs(w, b, "t.vcf", i + 1, lines[i], strlen(lines[i]), 0));
+    CHECK_INT(b->n_docs, 4);
+    for (size_t i = 0; i < b->n_docs; i++) {
+        bson_t d;
+        doc_of(b, i, &d);
+        uint32_t len;
+        const char *id = sfl_batch_doc_id(b, &b->docs[i], &len);
+        const char *want = get_str(&d, "_id");
+        CHECK(want && strlen(want) == len && memcmp(id, want, len) == 0);
+        CHECK_STR(get_str(&d, "variant_id"), want);
+    }
+    sfl_vcf_worker_destroy(w);
+    sfl_batch_destroy(b);
+    sfl_vcf_schema_destroy(s);
+}
+
 int main(void)
 {
     test_exac();
@@ -738,5 +770,6 @@ int main(void)
     test_gnomad2();
     test_vep_features();
     test_vep_allele_rule();
+    test_doc_id_record();
     return t_done("test_convert");
 }
