@@ -212,7 +212,9 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     if (!ok)
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start %d threads",
                       j->opt.threads);
-    ok = ok && sfl_sink_begin_int(sink, used, err);
+    sfl_run_info_t run = {sizeof run, {false}, j->opt.histograms};
+    memcpy(run.collections, used, sizeof run.collections);
+    ok = ok && sfl_sink_begin_int(sink, &run, err);
     uint64_t seq = 0;
     for (size_t i = 0; ok && i < j->n_sources; i++)
         ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);

@@ -61,6 +61,7 @@ typedef struct {
     int64_t max_bson;
     bool ferretdb;
     bool used[SFL_N_COLLECTIONS];
+    sfl_histograms_t histograms; /* the documents' shape, from begin */
     bool recorded; /* the load is in swefreq_meta: abort records "failed" */
     char staging[SFL_N_COLLECTIONS][128];
 
@@ -101,7 +102,6 @@ void sfl_mongo_options_init(sfl_mongo_options_t *o)
     o->batch_docs = 2000;
     o->queue_batches = 2;
     o->max_retries = 3;
-    o->histograms = SFL_HIST_PAIRS;
 }
 
 #define mlog(m, lvl, ...) sfl_logf((m)->o.log, (m)->o.log_ud, (lvl), __VA_ARGS__)
@@ -393,7 +393,7 @@ static bool meta_update(mongo_sink_t *m, const char *status, const sfl_manifest_
  * anything is written. */
 static bool check_shape(mongo_sink_t *m, sfl_error_t *err)
 {
-    if (m->ferretdb && m->o.histograms == SFL_HIST_PAIRS && m->used[SFL_COLL_VARIANTS])
+    if (m->ferretdb && m->histograms == SFL_HIST_PAIRS && m->used[SFL_COLL_VARIANTS])
         return sfl_error_set(
             err, SFL_DOMAIN_SERVER, SFL_E_SERVER_CAPABILITY,
             "the server (FerretDB) cannot store arrays of arrays, which --histograms pairs "
@@ -402,10 +402,12 @@ static bool check_shape(mongo_sink_t *m, sfl_error_t *err)
     return true;
 }
 
-static bool mongo_begin(void *ctx, const bool used[SFL_N_COLLECTIONS], sfl_error_t *err)
+static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
+    const bool *used = run->collections;
     memcpy(m->used, used, sizeof m->used);
+    m->histograms = run->histograms;
     clock_gettime(CLOCK_MONOTONIC, &m->t0);
     if (!check_shape(m, err) || !drop_leftovers(m, err))
         return false;
