@@ -37,20 +37,4 @@ static inline void *sfl_grow_block(void *p, size_t *cap, size_t need, size_t ele
 #define SFL_GROW(p, cap, need, first)                                                             \
     ((p) = sfl_grow_block((p), (cap), (need), sizeof *(p), (first)), *(cap) >= (size_t)(need))
 
-/* Deprecated: the untyped form, kept until every call site uses SFL_GROW. */
-static inline bool sfl_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap : first;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return false;
-    *p = q;
-    *cap = n;
-    return true;
-}
-
 #endif

@@ -489,8 +489,8 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
             j->collection = c;
             m->cur[c] = j;
         }
-        if (!sfl_grow((void **)&j->buf, &j->cap, j->len + d->len, 1, 1 << 16) ||
-            !sfl_grow((void **)&j->off, &j->cap_n, j->n + 1, sizeof *j->off, 256))
+        if (!SFL_GROW(j->buf, &j->cap, j->len + d->len, 1 << 16) ||
+            !SFL_GROW(j->off, &j->cap_n, j->n + 1, 256))
             return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         j->off[j->n++] = (uint32_t)j->len;
         memcpy(j->buf + j->len, d->data, d->len);
