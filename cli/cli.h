@@ -61,8 +61,12 @@ int cli_finish_verify(sfl_verify_report_t *r, bool json);
 /* The verify report, human form, to stdout. */
 void cli_print_verify(const sfl_verify_report_t *r);
 
+/* s as a JSON string (quoted, escaped). */
+void cli_json_string(FILE *f, const char *s);
+
 int cmd_dump(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_load(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
 
 #endif

@@ -12,7 +12,9 @@ static void usage(FILE *f)
             "Converts the files and loads them into MongoDB: staging collections first, then\n"
             "the browser's indexes, then a verification of the staging data against the\n"
             "manifest, and only then a rename over the browser's collections. A failed or\n"
-            "interrupted load leaves the browser's collections as they were. Each load is\n"
+            "interrupted load leaves the browser's collections as they were; a signal once\n"
+            "the swap has begun lets the swap finish (exit 130, the new data is live). One\n"
+            "load per database at a time: a second one is refused (exit 9). Each load is\n"
             "recorded in the swefreq_meta collection with its manifest.\n"
             "\n"
             "  --uri URI             a MongoDB URI (credentials, authSource, TLS, replica sets\n"
@@ -20,7 +22,12 @@ static void usage(FILE *f)
             "  --db NAME             the database\n"
             "  --insert-threads K    parallel inserters (default 2)\n"
             "  --write-concern W     1 (default), majority, or a number; never unacknowledged\n"
-            "  --manifest FILE       also write the manifest to FILE\n"
+            "  --manifest FILE       also write the manifest to FILE (written as FILE.partial\n"
+            "                        before the swap, renamed after it)\n"
+            "  --lock-timeout S      a load lock whose heartbeat is older than S seconds is\n"
+            "                        stale and taken over (default 60)\n"
+            "  --break-lock          take the database's load lock even from a live holder\n"
+            "                        (for operators; recorded in the load record)\n"
             "%s"
             "  -h, --help            this help\n"
             "\n"
@@ -38,6 +45,8 @@ int cmd_load(int argc, char **argv)
         {"insert-threads", required_argument, NULL, 'k'},
         {"write-concern", required_argument, NULL, 'w'},
         {"manifest", required_argument, NULL, 'm'},
+        {"lock-timeout", required_argument, NULL, 't'},
+        {"break-lock", no_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     cli_convert_t c;
@@ -69,6 +78,15 @@ int cmd_load(int argc, char **argv)
             break;
         case 'w': mo.write_concern = optarg; break;
         case 'm': manifest = optarg; break;
+        case 't':
+            if (!cli_parse_u64("--lock-timeout", optarg, &v) || v < 1 || v > 86400) {
+                cli_error("--lock-timeout must be from 1 to 86400 seconds");
+                cli_convert_free(&c);
+                return EXIT_USAGE;
+            }
+            mo.lock_stale_seconds = (int)v;
+            break;
+        case 'B': mo.break_lock = true; break;
         case 'h': usage(stdout); cli_convert_free(&c); return EXIT_OK;
         default:
             fprintf(stderr, "Try '%s load --help'.\n", cli_prog);
@@ -94,6 +112,7 @@ int cmd_load(int argc, char **argv)
     }
     mo.log = cli_log;
     mo.log_ud = &c.term;
+    mo.manifest_path = manifest;
     sfl_error_t err;
     sfl_error_clear(&err);
     sfl_sink_t *sink = sfl_sink_mongo_new(&mo, &err);
@@ -102,10 +121,8 @@ int cmd_load(int argc, char **argv)
     if (!ok) {
         cli_print_error(&err);
         rc = cli_exit_code(&err);
-    } else if (manifest && !sfl_manifest_write_file(sfl_job_manifest(job), manifest, &err)) {
-        cli_print_error(&err);
-        rc = cli_exit_code(&err);
     }
+    sfl_mongo_outcome_t outcome = sfl_sink_mongo_outcome(sink);
     if (c.json) {
         cli_print_json_outcome(job, rc, &err);
     } else if (!c.quiet) {
@@ -113,6 +130,12 @@ int cmd_load(int argc, char **argv)
         if (ok)
             fprintf(stderr, "  database %s: collections swapped in, staging verified, load "
                             "recorded in swefreq_meta\n", mo.db);
+        else if (outcome == SFL_MONGO_SWAPPED)
+            fprintf(stderr, "  database %s: the swap was finished; the new data is live and "
+                            "recorded in swefreq_meta\n", mo.db);
+        else if (outcome == SFL_MONGO_SWAP_PENDING)
+            fprintf(stderr, "  database %s: the swap was cut short and is journalled; run `%s "
+                            "recover` (or load again) to finish it\n", mo.db, cli_prog);
         else
             fprintf(stderr, "  the browser's collections in %s were not changed\n", mo.db);
     }
@@ -138,7 +161,15 @@ int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool
     sfl_manifest_destroy(m);
     if (!r) {
         cli_print_error(&err);
-        return cli_exit_code(&err);
+        /* An unfinished swap is a difference to report, not a refusal. */
+        int rc = err.code == SFL_E_SWAP_PENDING ? EXIT_MISMATCH : cli_exit_code(&err);
+        if (json) {
+            printf("{ \"ok\" : false, \"exit_code\" : %d, \"swap_pending\" : %s, \"error\" : ",
+                   rc, err.code == SFL_E_SWAP_PENDING ? "true" : "false");
+            cli_json_string(stdout, err.message);
+            printf(" }\n");
+        }
+        return rc;
     }
     return cli_finish_verify(r, json);
 }

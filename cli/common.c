@@ -218,16 +218,7 @@ void cli_print_json_outcome(const sfl_job_t *job, int rc, const sfl_error_t *err
         js[n - 1] = '\0';
     printf("%s, \"ok\" : %s, \"exit_code\" : %d, \"error\" : ", js, rc ? "false" : "true", rc);
     if (rc) {
-        putchar('"');
-        for (const char *p = err->message; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                printf("\\%c", *p);
-            else if ((unsigned char)*p < 0x20)
-                printf("\\u%04x", *p);
-            else
-                putchar(*p);
-        }
-        putchar('"');
+        cli_json_string(stdout, err->message);
     } else {
         printf("null");
     }
@@ -248,4 +239,18 @@ int cli_finish_verify(sfl_verify_report_t *r, bool json)
     int rc = sfl_verify_report_ok(r) ? EXIT_OK : EXIT_MISMATCH;
     sfl_verify_report_destroy(r);
     return rc;
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if ((unsigned char)*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
 }

@@ -15,6 +15,7 @@ static void usage(FILE *f)
             "  dump      convert to a dump folder (or --dry-run, or --format jsonl)\n"
             "  load      load into MongoDB: staging collections, verified, then swapped in\n"
             "  verify    check a dump or a database and the source files against a manifest\n"
+            "  recover   finish a swap a crash cut short, drop leftover staging (MongoDB)\n"
             "\n"
             "  %s COMMAND --help    options of a command\n"
             "  %s --version         the version\n"
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
         rc = cmd_verify(argc - 1, argv + 1);
     else if (!strcmp(cmd, "load"))
         rc = cmd_load(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "recover"))
+        rc = cmd_recover(argc - 1, argv + 1);
     else {
         cli_error("unknown command '%s'", cmd);
         usage(stderr);

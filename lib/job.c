@@ -70,8 +70,12 @@ const sfl_summary_t *sfl_job_summary(const sfl_job_t *j) { return j ? &j->summar
 
 void sfl_job_cancel(sfl_job_t *j)
 {
-    if (j)
-        atomic_store(&j->cancelled, 1);
+    if (!j)
+        return;
+    atomic_store(&j->cancelled, 1);
+    sfl_sink_t *s = atomic_load(&j->running_sink);
+    if (s)
+        sfl_sink_cancel_int(s);
 }
 const sfl_manifest_t *sfl_job_manifest(const sfl_job_t *j) { return j ? j->manifest : NULL; }
 
@@ -81,6 +85,7 @@ void sfl_job_destroy(sfl_job_t *j)
         return;
     for (size_t i = 0; i < j->n_sources; i++) {
         free(j->sources[i].path);
+        free(j->sources[i].abs_path);
         free(j->sources[i].csq_key);
         free(j->sources[i].csq_format);
     }
@@ -157,11 +162,12 @@ void sfl_job_progress(sfl_job_t *j, uint64_t file_offset, bool force)
     j->opt.progress(j->opt.progress_ud, &p);
 }
 
-/* sfl_job_run's promise: on false the sink has been aborted, on every
- * path, even one that fails before the sink began. Returns `ret`. */
-static bool abort_sink(sfl_sink_t *sink, bool ret)
+/* sfl_job_run's promise: on false the sink has been aborted (told why),
+ * on every path, even one that fails before the sink began. Returns
+ * `ret`. */
+static bool abort_sink(sfl_sink_t *sink, const sfl_error_t *why, bool ret)
 {
-    sfl_sink_abort_int(sink);
+    sfl_sink_abort_int(sink, why);
     return ret;
 }
 
@@ -174,6 +180,8 @@ static bool hash_sources(sfl_job_t *j, bool used[SFL_N_COLLECTIONS], sfl_error_t
         used[s->kind == SFL_SOURCE_VCF ? SFL_COLL_VARIANTS : SFL_COLL_COVERAGE] = true;
         if (!sfl_hash_file(s->path, s->hash, &s->size, err))
             return false;
+        free(s->abs_path);
+        s->abs_path = realpath(s->path, NULL);
         struct stat st;
         if (stat(s->path, &st) == 0)
             s->mtime = st.st_mtime;
@@ -212,6 +220,9 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     if (!ok)
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start %d threads",
                       j->opt.threads);
+    atomic_store(&j->running_sink, sink);
+    if (atomic_load(&j->cancelled))
+        sfl_sink_cancel_int(sink);
     sfl_run_info_t run = {sizeof run, {false}, j->opt.histograms};
     memcpy(run.collections, used, sizeof run.collections);
     ok = ok && sfl_sink_begin_int(sink, &run, err);
@@ -307,7 +318,7 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
     if (!j || !sink)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "job and sink are required");
     if (j->ran)
-        return abort_sink(sink, sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+        return abort_sink(sink, err, sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                                               "a job runs only once"));
     j->ran = true;
     clock_gettime(CLOCK_MONOTONIC, &j->t0);
@@ -316,17 +327,18 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
         sfl_digest_init(&j->digest[c]);
     bool used[SFL_N_COLLECTIONS] = {false, false};
     if (!hash_sources(j, used, err) || !open_rejects(j, err))
-        return abort_sink(sink, false);
+        return abort_sink(sink, err, false);
     sfl_hts_quiet_begin();
     bool ok = run_sources(j, sink, used, err) && commit(j, sink, used, err);
     sfl_hts_quiet_end();
     if (!ok) {
-        sfl_sink_abort_int(sink);
+        sfl_sink_abort_int(sink, err);
         sfl_manifest_destroy(j->manifest);
         j->manifest = NULL;
         if (j->rejects_partial) /* no rejects file after a failed run */
             unlink(j->rejects_renamed ? j->rejects_path : j->rejects_partial);
     }
+    atomic_store(&j->running_sink, NULL);
     finish_summary(j);
     sfl_job_progress(j, 0, true);
     return ok;

@@ -39,6 +39,7 @@ struct sfl_job {
 
     sfl_manifest_t *manifest;
     atomic_int cancelled;
+    sfl_sink_t *_Atomic running_sink; /* during sfl_job_run: cancel reaches it too */
 
     /* run state */
     sfl_digest_t digest[SFL_N_COLLECTIONS];

@@ -30,6 +30,7 @@ struct sfl_manifest {
     size_t n_colls;
     option_t *options;
     size_t n_options;
+    char *dir; /* the folder of the file it was read from, or NULL */
 };
 
 void sfl_manifest_destroy(sfl_manifest_t *m)
@@ -41,6 +42,7 @@ void sfl_manifest_destroy(sfl_manifest_t *m)
         free(m->options[i].value);
     }
     free(m->options);
+    free(m->dir);
     free(m->sources);
     free(m->colls);
     if (m->doc)
@@ -123,8 +125,8 @@ static bool get_hex32(const bson_iter_t *it, char out[33])
     return true;
 }
 
-/* One entry of "sources": path, kind (default "vcf"), size, records, and
- * the XXH3-128. */
+/* One entry of "sources": path, abs_path (optional), kind (default "vcf"),
+ * size, records, and the XXH3-128. */
 static bool read_source(bson_iter_t *el, sfl_manifest_source_t *s, sfl_error_t *err)
 {
     bool got_path = false, got_size = false, got_hash = false;
@@ -134,6 +136,8 @@ static bool read_source(bson_iter_t *el, sfl_manifest_source_t *s, sfl_error_t *
         if (!strcmp(k, "path") && BSON_ITER_HOLDS_UTF8(el)) {
             s->path = bson_iter_utf8(el, NULL);
             got_path = true;
+        } else if (!strcmp(k, "abs_path") && BSON_ITER_HOLDS_UTF8(el)) {
+            s->abs_path = bson_iter_utf8(el, NULL);
         } else if (!strcmp(k, "kind") && BSON_ITER_HOLDS_UTF8(el)) {
             s->kind = bson_iter_utf8(el, NULL);
         } else if (!strcmp(k, "size")) {
@@ -318,10 +322,21 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
     sfl_error_t e;
     sfl_manifest_t *m = sfl_manifest_parse(buf ? buf : "", len, &e);
     free(buf);
-    if (!m)
+    if (!m) {
         sfl_error_set(err, e.domain, e.code, "%s: %s", path, e.message);
+        return NULL;
+    }
+    const char *slash = strrchr(path, '/');
+    m->dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup("./");
+    if (!m->dir) {
+        sfl_manifest_destroy(m);
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
     return m;
 }
+
+const char *sfl_manifest_dir(const sfl_manifest_t *m) { return m->dir; }
 
 char *sfl_manifest_to_json(const sfl_manifest_t *m)
 {
@@ -453,6 +468,7 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
         int kl = (int)bson_uint32_to_string((uint32_t)i, &k, kb, sizeof kb);
         ok = bson_append_document_begin(&arr, k, kl, &e) &&
              bson_append_utf8(&e, "path", -1, s->path, -1) &&
+             (!s->abs_path || bson_append_utf8(&e, "abs_path", -1, s->abs_path, -1)) &&
              bson_append_utf8(&e, "kind", -1, s->kind == SFL_SOURCE_VCF ? "vcf" : "coverage",
                               -1) &&
              bson_append_int64(&e, "size", -1, (int64_t)s->size) &&

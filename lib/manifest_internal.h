@@ -13,6 +13,7 @@
 /* A source file of a run, as the manifest records it. */
 typedef struct {
     char *path;
+    char *abs_path;    /* realpath() when the run began, or NULL */
     sfl_source_kind_t kind;
     uint64_t size;
     char hash[33];     /* XXH3-128, hex */
@@ -43,6 +44,10 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
 /* Takes a complete manifest document (the JSON shape of docs/manifest.md
  * as BSON), validates it and builds the accessor views. `doc` is copied. */
 sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err);
+
+/* The folder (ending in '/') of the file the manifest was read from, or
+ * NULL when it was not read from a file; borrowed. */
+const char *sfl_manifest_dir(const sfl_manifest_t *m);
 
 /* The manifest's document; borrowed. */
 const bson_t *sfl_manifest_bson(const sfl_manifest_t *m);

@@ -47,6 +47,24 @@ char *sfl_uri_redact(const char *uri)
     return r;
 }
 
+void sfl_redact_quoted(char *msg)
+{
+    /* In place: "***" is never longer than the span it replaces (an empty
+     * span, two quotes, stays as it is). */
+    char *w = msg;
+    for (const char *r = msg; *r;) {
+        const char *close = (*r == '"' || *r == '\'') ? strchr(r + 1, *r) : NULL;
+        if (close && close - r >= 2) {
+            memcpy(w, "***", 3);
+            w += 3;
+            r = close + 1;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+}
+
 bool sfl_mongo_transient(const bson_error_t *be)
 {
     if (be->domain == MONGOC_ERROR_STREAM || be->domain == MONGOC_ERROR_SERVER_SELECTION)
@@ -117,9 +135,13 @@ bool sfl_mongo_connect(const char *uri_s, int pool_size, mongoc_client_pool_t **
     *pool = NULL;
     *client = NULL;
     mongoc_uri_t *uri = mongoc_uri_new_with_error(uri_s, &be);
-    if (!uri)
+    if (!uri) {
+        /* The driver quotes the parts it rejects, the password included
+         * ('Password "pa:ss" must not have unescaped chars'). */
+        sfl_redact_quoted(be.message);
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "invalid MongoDB URI: %s",
                              be.message);
+    }
     if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
         mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 10000);
     if (!mongoc_uri_has_option(uri, MONGOC_URI_APPNAME))

@@ -28,6 +28,11 @@ mongoc_write_concern_t *sfl_mongo_write_concern(const char *spec, sfl_error_t *e
  * says what to do; `what` names the collection or step. Returns false. */
 bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *reply,
                      const char *what);
+/* Replaces every '...' or "..." span of msg (in place) by ***: for the
+ * driver's URI parse errors, which quote what they reject, credentials
+ * included. */
+void sfl_redact_quoted(char *msg);
+
 /* A network error worth retrying. */
 bool sfl_mongo_transient(const bson_error_t *be);
 

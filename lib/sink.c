@@ -6,6 +6,7 @@
  * commit.
  */
 #include <bson/bson.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,8 @@ struct sfl_sink {
     sfl_sink_ops_t ops;
     void *ctx;
     state_t state;
+    atomic_int cancelled; /* set by sfl_job_cancel, from any thread or a signal handler */
+    sfl_error_t why;      /* the error that made the run abort */
 };
 
 const char *sfl_collection_name(sfl_collection_t c)
@@ -81,11 +84,33 @@ bool sfl_sink_commit_int(sfl_sink_t *s, const sfl_manifest_t *m, sfl_error_t *er
     return ok;
 }
 
-void sfl_sink_abort_int(sfl_sink_t *s)
+void sfl_sink_abort_int(sfl_sink_t *s, const sfl_error_t *why)
 {
+    if (why)
+        s->why = *why;
     if (s->state == ST_OPEN && s->ops.abort)
         s->ops.abort(s->ctx);
     s->state = ST_DONE;
+}
+
+void sfl_sink_cancel_int(sfl_sink_t *s)
+{
+    atomic_store(&s->cancelled, 1);
+}
+
+bool sfl_sink_cancelled_int(sfl_sink_t *s)
+{
+    return s && atomic_load(&s->cancelled);
+}
+
+const sfl_error_t *sfl_sink_abort_reason_int(const sfl_sink_t *s)
+{
+    return s && s->why.code != SFL_OK ? &s->why : NULL;
+}
+
+void *sfl_sink_ctx_int(const sfl_sink_t *s, const void *commit_fn)
+{
+    return s && (const void *)s->ops.commit == commit_fn ? s->ctx : NULL;
 }
 
 /* ---- the dry run ---- */

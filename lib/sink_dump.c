@@ -10,7 +10,19 @@
  * the old one removed). A reader of OUT/DB sees the complete old dump, the
  * complete new one, or, for the time of one rename, none; never a mix.
  * Abort removes the staging folder.
+ *
+ * One dump at a time into OUT/DB: begin takes an flock() on OUT/.DB.lock
+ * (holding the holder's pid; kept until commit or abort, then removed) and
+ * a second dump is refused (SFL_E_LOCKED) naming the holder. A lock taken
+ * on a file that was removed meanwhile is no lock: the path must still
+ * name the locked file, else it is taken again. Holding the lock, begin removes the staging and moved-aside
+ * folders (.DB.partial.<pid>, .DB.old.<pid>) of dumps killed hard, whose
+ * process is gone. A plain file at OUT/DB is refused, never moved aside.
  */
+#include <ctype.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,6 +42,8 @@ typedef struct {
     char *stage; /* OUT/.DB.partial.<pid> */
     char *db;
     bool staged; /* the staging folder exists */
+    int lock_fd; /* OUT/.DB.lock, flock()ed from begin to commit/abort; -1 */
+    char *lock_path;
     FILE *f[SFL_N_COLLECTIONS];
     char *path[SFL_N_COLLECTIONS]; /* stage/<collection>.bson */
     char *iobuf[SFL_N_COLLECTIONS];
@@ -87,6 +101,135 @@ static bool mkdirs(const char *path, sfl_error_t *err)
     return true;
 }
 
+/* Removes a hidden folder of ours: the files in it, then the folder. */
+static void remove_flat_dir(const char *dir)
+{
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return;
+    struct dirent *e;
+    while ((e = readdir(dh)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *p = path_join(dir, e->d_name, NULL);
+        if (p)
+            unlink(p);
+        free(p);
+    }
+    closedir(dh);
+    rmdir(dir);
+}
+
+/* With the lock held: removes OUT/.DB.partial.<pid> and OUT/.DB.old.<pid>
+ * left by dumps of DB killed hard (their process no longer exists). */
+static void remove_dead_leftovers(dump_t *d)
+{
+    DIR *dh = opendir(d->out);
+    if (!dh)
+        return;
+    size_t dbl = strlen(d->db);
+    struct dirent *e;
+    while ((e = readdir(dh)) != NULL) {
+        const char *n = e->d_name, *rest;
+        if (n[0] != '.' || strncmp(n + 1, d->db, dbl) != 0)
+            continue;
+        rest = n + 1 + dbl;
+        if (!strncmp(rest, ".partial.", 9))
+            rest += 9;
+        else if (!strncmp(rest, ".old.", 5))
+            rest += 5;
+        else
+            continue;
+        if (!*rest || strspn(rest, "0123456789") != strlen(rest) || strlen(rest) > 9)
+            continue;
+        long pid = strtol(rest, NULL, 10);
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char *p = path_join(d->out, n, NULL);
+        if (p)
+            remove_flat_dir(p);
+        free(p);
+    }
+    closedir(dh);
+}
+
+static void dump_unlock(dump_t *d)
+{
+    if (d->lock_fd >= 0) {
+        unlink(d->lock_path); /* while still holding it */
+        close(d->lock_fd);    /* releases the flock */
+    }
+    d->lock_fd = -1;
+}
+
+/* Takes OUT/.DB.lock, or says who holds it. */
+static bool dump_lock(dump_t *d, sfl_error_t *err)
+{
+    char name[300];
+    snprintf(name, sizeof name, ".%s.lock", d->db);
+    char *path = path_join(d->out, name, NULL);
+    if (!path)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    int fd = -1, locked = -1, e = 0;
+    for (int tries = 0; fd < 0 && tries < 100; tries++) {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0)
+            break;
+        locked = flock(fd, LOCK_EX | LOCK_NB);
+        e = errno;
+        struct stat a, b;
+        if (locked != 0 || (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+                            a.st_dev == b.st_dev))
+            break;
+        close(fd); /* the holder removed it as we locked it: again */
+        fd = -1;
+    }
+    if (fd < 0) {
+        sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create the lock file: %s",
+                      path, strerror(errno));
+        free(path);
+        return false;
+    }
+    if (locked != 0) {
+        char holder[32] = "";
+        ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
+        holder[n > 0 ? n : 0] = '\0';
+        holder[strcspn(holder, "\n")] = '\0';
+        close(fd);
+        if (e == EWOULDBLOCK)
+            sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_LOCKED,
+                          "%s: another dump into this folder is running (process %s holds %s); "
+                          "nothing was written",
+                          d->dir, *holder ? holder : "?", path);
+        else
+            sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot lock: %s", path,
+                          strerror(e));
+        free(path);
+        return false;
+    }
+    d->lock_path = path;
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+        /* the pid is only for the message of a dump refused */
+    }
+    d->lock_fd = fd;
+    return true;
+}
+
+/* OUT/DB must be absent or a folder: a plain file there is not ours. */
+static bool dir_is_free_or_folder(const dump_t *d, sfl_error_t *err)
+{
+    struct stat st;
+    if (lstat(d->dir, &st) == 0 && !S_ISDIR(st.st_mode) &&
+        !(S_ISLNK(st.st_mode) && stat(d->dir, &st) == 0 && S_ISDIR(st.st_mode)))
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s exists and is not a folder; move it away or choose another "
+                             "--out or --db",
+                             d->dir);
+    return true;
+}
+
 static void dump_close_files(dump_t *d, bool remove)
 {
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
@@ -99,17 +242,23 @@ static void dump_close_files(dump_t *d, bool remove)
         d->iobuf[c] = NULL;
     }
     if (remove && d->staged) {
-        remove_dump_dir(d->stage);
+        remove_flat_dir(d->stage);
         d->staged = false;
     }
+    dump_unlock(d);
 }
 
 static bool dump_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
     dump_t *d = ctx;
-    if (!mkdirs(d->out, err))
+    if (!mkdirs(d->out, err) || !dump_lock(d, err))
         return false;
-    remove_dump_dir(d->stage); /* a leftover of this pid */
+    if (!dir_is_free_or_folder(d, err)) {
+        dump_unlock(d);
+        return false;
+    }
+    remove_dead_leftovers(d);
+    remove_flat_dir(d->stage); /* a leftover of this pid */
     if (mkdir(d->stage, 0777) != 0)
         return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create: %s",
                              d->stage, strerror(errno));
@@ -226,6 +375,10 @@ static bool dump_commit(void *ctx, const sfl_manifest_t *m, sfl_error_t *err)
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     snprintf(old, n, "%s/.%s.old.%ld", d->out, d->db, (long)getpid());
     struct stat st;
+    if (!dir_is_free_or_folder(d, err)) {
+        free(old);
+        return false;
+    }
     bool had_old = stat(d->dir, &st) == 0;
     if (had_old && rename(d->dir, old) != 0) {
         sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
@@ -261,6 +414,7 @@ static void dump_destroy(void *ctx)
     free(d->dir);
     free(d->stage);
     free(d->db);
+    free(d->lock_path);
     free(d);
 }
 
@@ -274,6 +428,8 @@ sfl_sink_t *sfl_sink_dump_new(const char *out_dir, const char *db, sfl_error_t *
         return NULL;
     }
     dump_t *d = calloc(1, sizeof *d);
+    if (d)
+        d->lock_fd = -1;
     char stage_name[300];
     snprintf(stage_name, sizeof stage_name, ".%s.partial.%ld", db, (long)getpid());
     if (!d || !(d->out = strdup(out_dir)) || !(d->dir = path_join(out_dir, db, NULL)) ||

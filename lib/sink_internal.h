@@ -7,6 +7,18 @@
 bool sfl_sink_begin_int(sfl_sink_t *s, const sfl_run_info_t *run, sfl_error_t *err);
 bool sfl_sink_write_int(sfl_sink_t *s, const sfl_batch_t *b, sfl_error_t *err);
 bool sfl_sink_commit_int(sfl_sink_t *s, const sfl_manifest_t *m, sfl_error_t *err);
-void sfl_sink_abort_int(sfl_sink_t *s);
+/* `why` (may be NULL) is kept for the implementation to record. */
+void sfl_sink_abort_int(sfl_sink_t *s, const sfl_error_t *why);
+/* The error the run aborted with, or NULL. */
+const sfl_error_t *sfl_sink_abort_reason_int(const sfl_sink_t *s);
+
+/* Cancellation reaches a running sink too (sfl_job_cancel calls this), so
+ * that a sink blocked in its own work (a server command) can give up.
+ * Async-signal-safe: it only sets an atomic flag. */
+void sfl_sink_cancel_int(sfl_sink_t *s);
+bool sfl_sink_cancelled_int(sfl_sink_t *s);
+/* The implementation's ctx if s was made with this commit function (so a
+ * sink's own public functions can reach their state), else NULL. */
+void *sfl_sink_ctx_int(const sfl_sink_t *s, const void *commit_fn);
 
 #endif

@@ -2,22 +2,36 @@
  *
  * The design: begin() connects, learns the server's limits and abilities
  * from hello and buildInfo, refuses a document shape the server cannot
- * store before anything is written, drops leftover staging collections of
+ * store before anything is written, takes the database's load lock
+ * (mongo_state.c; a heartbeat thread keeps it fresh), finishes a swap an
+ * earlier load left journalled, drops leftover staging collections of
  * interrupted loads, records the load as "loading" in swefreq_meta and
- * starts K inserter threads. write() copies each pipeline batch into insert
- * batches (bounded by bytes and document count) on a bounded queue; the
- * inserters send them as unordered, acknowledged bulk inserts, each thread
- * with its own client from one pool, retrying transient network errors
- * with backoff. commit() waits for the inserters, builds the browser's
- * indexes on the staging collections, scans them to check count and digest
- * against the manifest, and only then renames each over the browser's
- * collection (atomically with dropTarget; where the server refuses that,
- * drop then rename, a window of one command) and records the load as
- * "complete" with its manifest. abort() drops the staging collections and
- * records "failed". Nothing half-loaded is ever under the browser's names.
+ * starts K inserter threads. write() copies each pipeline batch into
+ * insert batches (bounded by bytes and document count) on a bounded queue;
+ * the inserters send them as unordered, acknowledged bulk inserts, each
+ * thread with its own client from one pool, retrying transient network
+ * errors with backoff. commit() waits for the inserters, builds the
+ * browser's indexes on the staging collections, scans them to check count
+ * and digest against the manifest, writes the swap journal (the verified
+ * manifest and the renames, status "swapping") and only then renames each
+ * staging collection over the browser's collection, points "current" at
+ * the load and records it "complete". abort() drops the staging
+ * collections and records "failed" (or "interrupted") with the error.
+ * Nothing half-loaded is ever under the browser's names, and a swap that
+ * has begun is always finished, by this load or by the next command.
+ *
+ * Cancellation (sfl_job_cancel) reaches the sink: every wait checks it,
+ * and the long commands of the commit (index builds, the staging scan) run
+ * on a helper thread, so a signal stops the load within about a second
+ * even when the server does not answer. A command abandoned that way keeps
+ * its thread, its client and this sink's memory until the server answers
+ * (a reference count frees them then). Once the swap has begun, a signal
+ * only takes effect after it.
  */
 #include <mongoc/mongoc.h>
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +43,7 @@
 #include "indexes.h"
 #include "log.h"
 #include "manifest_internal.h"
+#include "mongo_state.h"
 #include "mongo_util.h"
 #include "sink_internal.h"
 #include "swefreq/swefreq.h"
@@ -45,6 +60,10 @@ typedef struct insert_job {
     uint64_t seq;
 } insert_job_t;
 
+/* How long an abort waits for a server that does not answer (inserts in
+ * flight, dropping the staging) before it leaves the command behind. */
+#define SFL_ABANDON_SECONDS 5.0
+
 /* Batches complete out of order; the resume point is the end of the last
  * batch before which every batch is acknowledged. A ring larger than the
  * batches that can be in flight tracks that. */
@@ -52,6 +71,20 @@ typedef struct insert_job {
 
 typedef struct {
     sfl_mongo_options_t o;
+    sfl_sink_t *self; /* the wrapper: cancellation and the abort reason */
+    int refs;         /* the sink, each helper thread (under lock)      */
+    int running;      /* inserter threads still running (under lock)    */
+    pthread_cond_t idle; /* running or a helper call changed            */
+    /* the load lock */
+    bool locked, lock_lost, hb_stop;
+    pthread_cond_t hb_wake;
+    bool took_over;
+    sfl_lock_holder_t prev_holder;
+    /* the end */
+    bool committed; /* the swap was journalled: abort leaves staging alone */
+    bool abandoned; /* a thread was left blocked in the server (under lock) */
+    sfl_mongo_outcome_t outcome;
+    char *manifest_partial;
     char *uri_redacted;
     char *db;
     char load_id[48];
@@ -73,8 +106,6 @@ typedef struct {
     bool closing;
     bool failed;
     sfl_error_t first_error;
-    pthread_t *threads;
-    int n_threads;
     insert_job_t *cur[SFL_N_COLLECTIONS];
     uint64_t inserted;
     struct timespec t0, last_meta;
@@ -90,6 +121,48 @@ typedef struct {
     uint64_t resume_docs;
 } mongo_sink_t;
 
+static void *xref(mongo_sink_t *m);
+static void unref(mongo_sink_t *m);
+
+static bool cancelled(mongo_sink_t *m)
+{
+    return sfl_sink_cancelled_int(m->self);
+}
+
+/* Waits on cv for at most ms milliseconds (m->lock held). */
+static void wait_ms(mongo_sink_t *m, pthread_cond_t *cv, long ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cv, &m->lock, &t);
+}
+
+/* Starts a detached thread holding a reference on m, with every signal
+ * blocked (signals belong to the application's own threads). */
+static bool spawn(mongo_sink_t *m, void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    xref(m);
+    bool ok = pthread_create(&t, &a, fn, arg) == 0;
+    pthread_attr_destroy(&a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!ok)
+        unref(m);
+    return ok;
+}
+
 void sfl_mongo_options_init(sfl_mongo_options_t *o)
 {
     if (!o)
@@ -102,6 +175,7 @@ void sfl_mongo_options_init(sfl_mongo_options_t *o)
     o->batch_docs = 2000;
     o->queue_batches = 2;
     o->max_retries = 3;
+    o->lock_stale_seconds = SFL_LOCK_STALE_SECONDS;
 }
 
 #define mlog(m, lvl, ...) sfl_logf((m)->o.log, (m)->o.log_ud, (lvl), __VA_ARGS__)
@@ -245,7 +319,18 @@ static void *inserter(void *arg)
         job_free(j);
     }
     mongoc_client_pool_push(m->pool, c);
+    pthread_mutex_lock(&m->lock);
+    m->running--;
+    pthread_cond_broadcast(&m->idle);
+    pthread_mutex_unlock(&m->lock);
+    unref(m);
     return NULL;
+}
+
+static bool cancel_error(sfl_error_t *err, const char *when)
+{
+    return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_CANCELLED,
+                         "interrupted %s; the browser's collections were not changed", when);
 }
 
 static bool enqueue(mongo_sink_t *m, insert_job_t *j, sfl_error_t *err)
@@ -254,8 +339,14 @@ static bool enqueue(mongo_sink_t *m, insert_job_t *j, sfl_error_t *err)
     /* Also wait while the oldest unacknowledged batch is ACK_RING batches
      * behind (one slow batch, many fast ones): the ring must not wrap. */
     while ((m->queued >= m->max_queued || m->next_seq - m->acked_through >= ACK_RING - 1) &&
-           !m->failed)
-        pthread_cond_wait(&m->not_full, &m->lock);
+           !m->failed) {
+        if (cancelled(m)) {
+            pthread_mutex_unlock(&m->lock);
+            job_free(j);
+            return cancel_error(err, "while inserting");
+        }
+        wait_ms(m, &m->not_full, 100);
+    }
     if (m->failed) {
         sfl_error_t e = m->first_error;
         pthread_mutex_unlock(&m->lock);
@@ -277,70 +368,133 @@ static bool enqueue(mongo_sink_t *m, insert_job_t *j, sfl_error_t *err)
     return true;
 }
 
-/* Waits for every queued batch; false if an inserter failed. */
-static bool drain(mongo_sink_t *m, sfl_error_t *err)
+/* Waits for every queued batch; false if an inserter failed. With
+ * stop_on_cancel, a cancellation stops the wait at once; with limit_s > 0,
+ * the wait gives up after that long. Inserters still blocked in the server
+ * then finish on their own (they hold references). */
+static bool drain(mongo_sink_t *m, sfl_error_t *err, bool stop_on_cancel, double limit_s)
 {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     pthread_mutex_lock(&m->lock);
     m->closing = true;
     pthread_cond_broadcast(&m->not_empty);
+    bool stopped = false;
+    while (m->running > 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+        if ((stop_on_cancel && cancelled(m)) || (limit_s > 0 && el > limit_s)) {
+            stopped = true;
+            m->abandoned = true;
+            break;
+        }
+        wait_ms(m, &m->idle, 100);
+    }
+    bool failed = m->failed;
+    sfl_error_t first = m->first_error;
     pthread_mutex_unlock(&m->lock);
-    for (int i = 0; i < m->n_threads; i++)
-        pthread_join(m->threads[i], NULL);
-    m->n_threads = 0;
-    if (m->failed) {
+    if (stopped)
+        return stop_on_cancel && cancelled(m) ? cancel_error(err, "while inserting")
+                                              : sfl_error_set(err, SFL_DOMAIN_SERVER,
+                                                              SFL_E_SERVER_TIMEOUT,
+                                                              "the server does not answer");
+    if (failed) {
         if (err)
-            *err = m->first_error;
+            *err = first;
         return false;
     }
     return true;
 }
 
-/* ---- begin ------------------------------------------------------------ */
+/* ---- commands that a signal may abandon --------------------------------- */
 
-static bool drop_leftovers(mongo_sink_t *m, sfl_error_t *err)
+/* One server command of the commit, run on a helper thread so that the
+ * driving thread can stop waiting for it. Everything the command needs is
+ * in the call, which the helper frees if the waiter has gone. */
+typedef struct call {
+    mongo_sink_t *m;
+    bool (*fn)(struct call *k, mongoc_client_t *c);
+    int coll;
+    sfl_digest_t digest;
+    bool done, ok, abandoned;
+    sfl_error_t err;
+} call_t;
+
+static void *call_main(void *arg)
 {
-    mongoc_database_t *d = mongoc_client_get_database(m->main, m->db);
-    bson_error_t be;
-    char **names = mongoc_database_get_collection_names_with_opts(d, NULL, &be);
-    if (!names) {
-        mongoc_database_destroy(d);
-        return sfl_mongo_error(err, &be, NULL, "listCollections");
-    }
-    for (char **n = names; *n; n++) {
-        if (strncmp(*n, SFL_STAGING_PREFIX, strlen(SFL_STAGING_PREFIX)) != 0)
-            continue;
-        mongoc_collection_t *c = mongoc_database_get_collection(d, *n);
-        if (mongoc_collection_drop(c, &be))
-            mlog(m, SFL_LOG_WARNING, "dropped leftover staging collection %s.%s of an "
-                                     "interrupted load", m->db, *n);
-        mongoc_collection_destroy(c);
-    }
-    bson_strfreev(names);
-    mongoc_database_destroy(d);
-    /* Loads still marked "loading" were interrupted (we run one load per
-     * database at a time): say so. */
-    mongoc_collection_t *meta = mongoc_client_get_collection(m->main, m->db, SFL_META_COLLECTION);
-    bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set;
-    BSON_APPEND_UTF8(&sel, "status", "loading");
-    BSON_APPEND_DOCUMENT_BEGIN(&upd, "$set", &set);
-    BSON_APPEND_UTF8(&set, "status", "interrupted");
-    bson_append_document_end(&upd, &set);
-    bson_t reply;
-    if (mongoc_collection_update_many(meta, &sel, &upd, NULL, &reply, &be)) {
-        bson_iter_t it;
-        if (bson_iter_init_find(&it, &reply, "modifiedCount") && bson_iter_as_int64(&it) > 0)
-            mlog(m, SFL_LOG_WARNING, "%lld earlier load(s) in %s.%s were interrupted; marked so",
-                 (long long)bson_iter_as_int64(&it), m->db, SFL_META_COLLECTION);
-    }
-    bson_destroy(&reply);
-    bson_destroy(&sel);
-    bson_destroy(&upd);
-    mongoc_collection_destroy(meta);
-    return true;
+    call_t *k = arg;
+    mongo_sink_t *m = k->m;
+    mongoc_client_t *c = mongoc_client_pool_pop(m->pool);
+    bool ok = k->fn(k, c);
+    mongoc_client_pool_push(m->pool, c);
+    pthread_mutex_lock(&m->lock);
+    k->ok = ok;
+    k->done = true;
+    bool gone = k->abandoned;
+    pthread_cond_broadcast(&m->idle);
+    pthread_mutex_unlock(&m->lock);
+    if (gone)
+        free(k);
+    unref(m);
+    return NULL;
 }
 
+/* Runs fn on a helper thread and waits. On a cancellation (when
+ * `cancellable`) or after limit_s seconds (when > 0), stops waiting and
+ * returns false with SFL_E_CANCELLED or a timeout; the command is left to
+ * finish in the server. *digest receives the call's digest if not NULL. */
+static bool call(mongo_sink_t *m, bool (*fn)(call_t *, mongoc_client_t *), int coll,
+                 sfl_digest_t *digest, bool cancellable, double limit_s, const char *what,
+                 sfl_error_t *err)
+{
+    call_t *k = calloc(1, sizeof *k);
+    if (!k)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    k->m = m;
+    k->fn = fn;
+    k->coll = coll;
+    if (!spawn(m, call_main, k)) {
+        free(k);
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start a thread");
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_mutex_lock(&m->lock);
+    bool gave_up = false;
+    while (!k->done) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+        if ((cancellable && cancelled(m)) || (limit_s > 0 && el > limit_s)) {
+            gave_up = true;
+            k->abandoned = true;
+            m->abandoned = true;
+            break;
+        }
+        wait_ms(m, &m->idle, 100);
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (gave_up) {
+        if (cancellable && cancelled(m))
+            return cancel_error(err, what);
+        return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER_TIMEOUT,
+                             "%s: the server did not answer within %.0f s", what, limit_s);
+    }
+    bool ok = k->ok;
+    if (!ok && err)
+        *err = k->err;
+    if (ok && digest)
+        *digest = k->digest;
+    free(k);
+    return ok;
+}
+
+/* ---- begin ------------------------------------------------------------ */
+
+/* The load record. `extra` (may be NULL) is merged into $set. */
 static bool meta_update(mongo_sink_t *m, const char *status, const sfl_manifest_t *man,
-                        const char *error, sfl_error_t *err)
+                        const sfl_error_t *error, const bson_t *extra, sfl_error_t *err)
 {
     mongoc_collection_t *c = mongoc_client_get_collection(m->main, m->db, SFL_META_COLLECTION);
     bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set;
@@ -349,12 +503,28 @@ static bool meta_update(mongo_sink_t *m, const char *status, const sfl_manifest_
     BSON_APPEND_UTF8(&set, "status", status);
     BSON_APPEND_UTF8(&set, "tool", "swefreq-load");
     BSON_APPEND_UTF8(&set, "version", sfl_version());
-    BSON_APPEND_DATE_TIME(&set, strcmp(status, "loading") ? "finished" : "started",
-                          (int64_t)time(NULL) * 1000);
+    if (!strcmp(status, "loading"))
+        BSON_APPEND_DATE_TIME(&set, "started", sfl_now_ms());
+    else if (strcmp(status, "swapping") != 0)
+        BSON_APPEND_DATE_TIME(&set, "finished", sfl_now_ms());
     if (man)
         BSON_APPEND_DOCUMENT(&set, "manifest", sfl_manifest_bson(man));
-    if (error)
-        BSON_APPEND_UTF8(&set, "error", error);
+    if (error) {
+        /* The real error; messages never carry credentials. */
+        bson_t e;
+        BSON_APPEND_DOCUMENT_BEGIN(&set, "error", &e);
+        BSON_APPEND_INT32(&e, "domain", (int32_t)error->domain);
+        BSON_APPEND_INT32(&e, "code", (int32_t)error->code);
+        BSON_APPEND_UTF8(&e, "name", sfl_error_code_name(error->code));
+        BSON_APPEND_UTF8(&e, "message", error->message);
+        bson_append_document_end(&set, &e);
+    }
+    if (extra) {
+        bson_iter_t it;
+        if (bson_iter_init(&it, extra))
+            while (bson_iter_next(&it))
+                bson_append_iter(&set, NULL, 0, &it);
+    }
     pthread_mutex_lock(&m->lock);
     bool have = m->have_resume;
     int64_t voff = m->resume_voffset;
@@ -402,6 +572,80 @@ static bool check_shape(mongo_sink_t *m, sfl_error_t *err)
     return true;
 }
 
+/* Refreshes the lock every SFL_LOCK_HEARTBEAT_SECONDS until told to stop;
+ * notes when the lock is no longer ours. */
+static void *heartbeat_main(void *arg)
+{
+    mongo_sink_t *m = arg;
+    mongoc_client_t *c = mongoc_client_pool_pop(m->pool);
+    pthread_mutex_lock(&m->lock);
+    while (!m->hb_stop) {
+        wait_ms(m, &m->hb_wake, SFL_LOCK_HEARTBEAT_SECONDS * 1000L);
+        if (m->hb_stop)
+            break;
+        pthread_mutex_unlock(&m->lock);
+        int rc = sfl_lock_heartbeat(c, m->db, m->load_id);
+        pthread_mutex_lock(&m->lock);
+        if (rc == 0 && !m->hb_stop && !m->lock_lost) {
+            m->lock_lost = true;
+            mlog(m, SFL_LOG_WARNING, "the lock of %s is no longer held by this load (%s): "
+                                     "another load took it over; this load will not swap",
+                 m->db, m->load_id);
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    mongoc_client_pool_push(m->pool, c);
+    unref(m);
+    return NULL;
+}
+
+/* Stops the heartbeat and deletes the lock if it is still ours. */
+static void unlock_db(mongo_sink_t *m)
+{
+    if (!m->locked)
+        return;
+    pthread_mutex_lock(&m->lock);
+    m->hb_stop = true;
+    pthread_cond_broadcast(&m->hb_wake);
+    pthread_mutex_unlock(&m->lock);
+    sfl_lock_release(m->main, m->db, m->load_id);
+    m->locked = false;
+}
+
+static bool lock_db(mongo_sink_t *m, sfl_error_t *err)
+{
+    sfl_lock_request_t rq = {m->load_id, "load", m->o.lock_stale_seconds, m->o.break_lock,
+                             m->o.log, m->o.log_ud};
+    if (!sfl_lock_acquire(m->main, m->db, &rq, &m->took_over, &m->prev_holder, err))
+        return false;
+    m->locked = true;
+    if (!spawn(m, heartbeat_main, m)) {
+        unlock_db(m);
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start a thread");
+    }
+    return true;
+}
+
+/* The lock taken over, for the load record. */
+static void append_lock_info(mongo_sink_t *m, bson_t *extra)
+{
+    if (!m->took_over && !m->o.break_lock)
+        return;
+    bson_t l, p;
+    BSON_APPEND_DOCUMENT_BEGIN(extra, "lock", &l);
+    BSON_APPEND_BOOL(&l, "break_lock", m->o.break_lock);
+    if (m->took_over) {
+        BSON_APPEND_DOCUMENT_BEGIN(&l, "took_over", &p);
+        BSON_APPEND_UTF8(&p, "load_id", m->prev_holder.load_id);
+        BSON_APPEND_UTF8(&p, "host", m->prev_holder.host);
+        BSON_APPEND_INT64(&p, "pid", m->prev_holder.pid);
+        BSON_APPEND_DATE_TIME(&p, "started", m->prev_holder.started_ms);
+        BSON_APPEND_DATE_TIME(&p, "heartbeat", m->prev_holder.heartbeat_ms);
+        bson_append_document_end(&l, &p);
+    }
+    bson_append_document_end(extra, &l);
+}
+
 static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
@@ -409,7 +653,12 @@ static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     memcpy(m->used, used, sizeof m->used);
     m->histograms = run->histograms;
     clock_gettime(CLOCK_MONOTONIC, &m->t0);
-    if (!check_shape(m, err) || !drop_leftovers(m, err))
+    if (!check_shape(m, err) || !lock_db(m, err))
+        return false;
+    /* We hold the lock: a journalled swap is finished first, then whatever
+     * staging is left belongs to loads that are gone. */
+    sfl_mongo_recovery_t rec;
+    if (!sfl_state_recover(m->main, m->db, m->ferretdb, m->o.log, m->o.log_ud, &rec, err))
         return false;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
         if (!used[c])
@@ -425,21 +674,27 @@ static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
             return sfl_mongo_error(err, &be, NULL, m->staging[c]);
         mongoc_collection_destroy(coll);
     }
-    if (!meta_update(m, "loading", NULL, NULL, err))
+    bson_t extra = BSON_INITIALIZER;
+    append_lock_info(m, &extra);
+    bool ok = meta_update(m, "loading", NULL, NULL, &extra, err);
+    bson_destroy(&extra);
+    if (!ok)
         return false;
     m->recorded = true;
     m->max_queued = m->o.insert_threads * m->o.queue_batches;
     m->last_meta = m->t0;
-    m->threads = calloc((size_t)m->o.insert_threads, sizeof *m->threads);
-    if (!m->threads)
-        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     for (int i = 0; i < m->o.insert_threads; i++) {
-        if (pthread_create(&m->threads[i], NULL, inserter, m) != 0) {
-            drain(m, NULL);
+        pthread_mutex_lock(&m->lock);
+        m->running++;
+        pthread_mutex_unlock(&m->lock);
+        if (!spawn(m, inserter, m)) {
+            pthread_mutex_lock(&m->lock);
+            m->running--;
+            pthread_mutex_unlock(&m->lock);
+            drain(m, NULL, false, 0);
             return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD,
                                  "could not start inserter threads");
         }
-        m->n_threads++;
     }
     return true;
 }
@@ -505,7 +760,7 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
     if (now.tv_sec - m->last_meta.tv_sec >= 10) {
         m->last_meta = now;
         sfl_error_t ignore;
-        meta_update(m, "loading", NULL, NULL, &ignore);
+        meta_update(m, "loading", NULL, NULL, NULL, &ignore);
     }
     /* Surface an inserter's failure promptly. */
     pthread_mutex_lock(&m->lock);
@@ -522,8 +777,10 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
 
 /* ---- commit / abort --------------------------------------------------- */
 
-static bool create_indexes(mongo_sink_t *m, int c, sfl_error_t *err)
+static bool create_indexes_fn(call_t *k, mongoc_client_t *client)
 {
+    mongo_sink_t *m = k->m;
+    int c = k->coll;
     bson_t cmd = BSON_INITIALIZER, arr, reply;
     uint32_t i = 0;
     BSON_APPEND_UTF8(&cmd, "createIndexes", m->staging[c]);
@@ -532,66 +789,27 @@ static bool create_indexes(mongo_sink_t *m, int c, sfl_error_t *err)
     bson_append_array_end(&cmd, &arr);
     mongoc_write_concern_append(m->wc, &cmd);
     bson_error_t be;
-    bool ok = mongoc_client_write_command_with_opts(m->main, m->db, &cmd, NULL, &reply, &be);
+    bool ok = mongoc_client_write_command_with_opts(client, m->db, &cmd, NULL, &reply, &be);
     if (!ok)
-        sfl_mongo_error(err, &be, &reply, m->staging[c]);
+        sfl_mongo_error(&k->err, &be, &reply, m->staging[c]);
     bson_destroy(&reply);
     bson_destroy(&cmd);
     return ok;
 }
 
-static bool rename_over(mongo_sink_t *m, int c, sfl_error_t *err)
+static bool scan_fn(call_t *k, mongoc_client_t *client)
 {
-    const char *final = sfl_collection_name((sfl_collection_t)c);
-    char from[512], to[512];
-    snprintf(from, sizeof from, "%s.%s", m->db, m->staging[c]);
-    snprintf(to, sizeof to, "%s.%s", m->db, final);
-    bson_t cmd = BSON_INITIALIZER, reply;
-    BSON_APPEND_UTF8(&cmd, "renameCollection", from);
-    BSON_APPEND_UTF8(&cmd, "to", to);
-    BSON_APPEND_BOOL(&cmd, "dropTarget", true);
+    return sfl_mongo_scan_digest(client, k->m->db, k->m->staging[k->coll], &k->digest, &k->err);
+}
+
+static bool drop_fn(call_t *k, mongoc_client_t *client)
+{
+    mongoc_collection_t *coll = mongoc_client_get_collection(client, k->m->db,
+                                                             k->m->staging[k->coll]);
     bson_error_t be;
-    bool ok = mongoc_client_command_simple(m->main, "admin", &cmd, NULL, &reply, &be);
-    bson_destroy(&reply);
-    bson_destroy(&cmd);
-    if (ok)
-        return true;
-    /* Only a server that does not implement dropTarget (FerretDB) gets the
-     * drop-then-rename fallback; any other failure (a timeout after which
-     * the rename may well have happened, a stepdown, ...) is an error, and
-     * nothing is dropped. */
-    bool unsupported = m->ferretdb || be.code == 115 || be.code == 238 ||
-                       strstr(be.message, "not implemented") != NULL;
-    if (!unsupported)
-        return sfl_mongo_error(err, &be, NULL, final);
-    mongoc_database_t *d = mongoc_client_get_database(m->main, m->db);
-    bson_error_t be3;
-    bool staged = mongoc_database_has_collection(d, m->staging[c], &be3);
-    mongoc_database_destroy(d);
-    if (!staged)
-        return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER,
-                             "%s: the staging collection %s is gone before the swap; nothing "
-                             "was dropped",
-                             final, m->staging[c]);
-    /* Drop, then rename: between the two commands the browser's collection
-     * is absent, never partial. */
-    mlog(m, SFL_LOG_INFO, "renameCollection with dropTarget refused (%s); dropping %s first",
-         be.message, final);
-    mongoc_collection_t *old = mongoc_client_get_collection(m->main, m->db, final);
-    bson_error_t be2;
-    if (!mongoc_collection_drop(old, &be2) && be2.code != 26 /* NamespaceNotFound */ &&
-        !strstr(be2.message, "not found")) {
-        mongoc_collection_destroy(old);
-        return sfl_mongo_error(err, &be2, NULL, final);
-    }
-    mongoc_collection_destroy(old);
-    bson_t cmd2 = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&cmd2, "renameCollection", from);
-    BSON_APPEND_UTF8(&cmd2, "to", to);
-    ok = mongoc_client_command_simple(m->main, "admin", &cmd2, NULL, &reply, &be);
-    bson_destroy(&reply);
-    bson_destroy(&cmd2);
-    return ok || sfl_mongo_error(err, &be, NULL, final);
+    mongoc_collection_drop(coll, &be);
+    mongoc_collection_destroy(coll);
+    return true;
 }
 
 static double since(const struct timespec *t)
@@ -601,37 +819,21 @@ static double since(const struct timespec *t)
     return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
-static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
+/* The staging collections hold exactly what the manifest says. */
+static bool check_staging(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t *err)
 {
-    mongo_sink_t *m = ctx;
-    bool ok = true;
-    struct timespec phase;
-    for (int c = 0; c < SFL_N_COLLECTIONS && ok; c++)
-        ok = flush_cur(m, c, err);
-    ok = drain(m, ok ? err : NULL) && ok;
-    if (!ok)
-        return false;
-    mlog(m, SFL_LOG_INFO, "inserted %llu documents in %.2f s; building indexes",
-         (unsigned long long)m->inserted, since(&m->t0));
-    clock_gettime(CLOCK_MONOTONIC, &phase);
-    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
-        if (m->used[c] && !create_indexes(m, c, err))
-            return false;
-    mlog(m, SFL_LOG_INFO, "indexes built in %.2f s; verifying the staging collections",
-         since(&phase));
-    clock_gettime(CLOCK_MONOTONIC, &phase);
-    /* Verify the staging data by scanning it, before anyone can see it. */
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
         if (!m->used[c])
             continue;
         const sfl_manifest_collection_t *e =
             sfl_manifest_find_collection(man, sfl_collection_name((sfl_collection_t)c));
+        if (!e)
+            return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                                 "the manifest has no collection %s",
+                                 sfl_collection_name((sfl_collection_t)c));
         sfl_digest_t d;
-        if (!e || !sfl_mongo_scan_digest(m->main, m->db, m->staging[c], &d, err))
-            return e ? false
-                     : sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
-                                     "the manifest has no collection %s",
-                                     sfl_collection_name((sfl_collection_t)c));
+        if (!call(m, scan_fn, c, &d, true, 0, "while checking the staging collections", err))
+            return false;
         char hex[33];
         sfl_digest_hex(&d, hex);
         if (d.count != e->count || strcmp(hex, e->digest) != 0)
@@ -642,41 +844,135 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
                                  m->staging[c], (unsigned long long)d.count, hex,
                                  (unsigned long long)e->count, e->digest);
     }
-    mlog(m, SFL_LOG_INFO, "staging verified in %.2f s; swapping in", since(&phase));
-    clock_gettime(CLOCK_MONOTONIC, &phase);
-    /* Collections are swapped one after the other (MongoDB has no
-     * multi-collection rename); if a later one fails, say which are new. */
-    char swapped[256] = "";
+    return true;
+}
+
+/* Before the first rename: the manifest file (if asked for) under a
+ * temporary name, a last check that the lock is still ours, and the
+ * journal: the verified manifest and the renames, status "swapping". */
+static bool journal_swap(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t *err)
+{
+    if (m->o.manifest_path) {
+        size_t n = strlen(m->o.manifest_path) + 16;
+        if (!(m->manifest_partial = malloc(n)))
+            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        snprintf(m->manifest_partial, n, "%s.partial", m->o.manifest_path);
+        if (!sfl_manifest_write_file(man, m->manifest_partial, err)) {
+            free(m->manifest_partial);
+            m->manifest_partial = NULL;
+            return false;
+        }
+    }
+    int held = m->lock_lost ? 0 : sfl_lock_heartbeat(m->main, m->db, m->load_id);
+    if (held < 0)
+        return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER,
+                             "%s: cannot check the database's lock before the swap; the "
+                             "browser's collections were not changed",
+                             m->db);
+    if (held == 0)
+        return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
+                             "%s: this load (%s) lost the database's lock to another load "
+                             "(--break-lock, or its heartbeat was late); it stops before the "
+                             "swap, and the browser's collections were not changed",
+                             m->db, m->load_id);
+    bson_t extra = BSON_INITIALIZER, sw, arr, one;
+    BSON_APPEND_DOCUMENT_BEGIN(&extra, "swap", &sw);
+    BSON_APPEND_DATE_TIME(&sw, "started", sfl_now_ms());
+    BSON_APPEND_ARRAY_BEGIN(&sw, "collections", &arr);
+    uint32_t i = 0;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
         if (!m->used[c])
             continue;
-        if (!rename_over(m, c, err)) {
-            if (swapped[0] && err) {
-                size_t l = strlen(err->message);
-                snprintf(err->message + l, sizeof err->message - l,
-                         " (already replaced: %s; rerun the load to replace all)", swapped);
-            }
-            return false;
-        }
-        size_t l = strlen(swapped);
-        snprintf(swapped + l, sizeof swapped - l, "%s%s", l ? ", " : "",
-                 sfl_collection_name((sfl_collection_t)c));
+        char key[16];
+        snprintf(key, sizeof key, "%u", i++);
+        BSON_APPEND_DOCUMENT_BEGIN(&arr, key, &one);
+        BSON_APPEND_UTF8(&one, "target", sfl_collection_name((sfl_collection_t)c));
+        BSON_APPEND_UTF8(&one, "staging", m->staging[c]);
+        bson_append_document_end(&arr, &one);
     }
-    bool done = meta_update(m, "complete", man, NULL, err);
-    mlog(m, SFL_LOG_INFO, "swapped in and recorded in %.2f s", since(&phase));
-    return done;
+    bson_append_array_end(&sw, &arr);
+    bson_append_document_end(&extra, &sw);
+    /* From the attempt on, the staging is kept: a journal write that
+     * failed may still have been stored, and then the next command must
+     * find the staging to finish the swap (if it was not stored, the next
+     * load drops the staging as a leftover). */
+    m->committed = true;
+    bool ok = meta_update(m, "swapping", man, NULL, &extra, err);
+    bson_destroy(&extra);
+    if (!ok) {
+        m->outcome = SFL_MONGO_SWAP_PENDING;
+        size_t l = err ? strlen(err->message) : 0;
+        if (err)
+            snprintf(err->message + l, sizeof err->message - l,
+                     "; the swap journal may not have been written: run `swefreq-load "
+                     "recover`, which finishes the swap if it was, and drops the staging if "
+                     "it was not");
+    }
+    return ok;
 }
 
-static void drop_staging(mongo_sink_t *m)
+static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
 {
-    for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
-        if (!m->staging[c][0])
-            continue;
-        mongoc_collection_t *coll = mongoc_client_get_collection(m->main, m->db, m->staging[c]);
-        bson_error_t be;
-        mongoc_collection_drop(coll, &be);
-        mongoc_collection_destroy(coll);
+    mongo_sink_t *m = ctx;
+    bool ok = true;
+    struct timespec phase;
+    for (int c = 0; c < SFL_N_COLLECTIONS && ok; c++)
+        ok = flush_cur(m, c, err);
+    ok = drain(m, ok ? err : NULL, true, 0) && ok;
+    if (!ok)
+        return false;
+    mlog(m, SFL_LOG_INFO, "inserted %llu documents in %.2f s; building indexes",
+         (unsigned long long)m->inserted, since(&m->t0));
+    clock_gettime(CLOCK_MONOTONIC, &phase);
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        if (m->used[c] && !call(m, create_indexes_fn, c, NULL, true, 0,
+                                "while building indexes", err))
+            return false;
+    mlog(m, SFL_LOG_INFO, "indexes built in %.2f s; verifying the staging collections",
+         since(&phase));
+    clock_gettime(CLOCK_MONOTONIC, &phase);
+    /* Verify the staging data by scanning it, before anyone can see it. */
+    if (!check_staging(m, man, err))
+        return false;
+    if (cancelled(m))
+        return cancel_error(err, "after the staging check");
+    mlog(m, SFL_LOG_INFO, "staging verified in %.2f s; swapping in", since(&phase));
+    clock_gettime(CLOCK_MONOTONIC, &phase);
+    if (!journal_swap(m, man, err))
+        return false;
+    /* From here the swap is finished whatever happens: by this load, or
+     * (if it dies) by the next command that takes the lock. A signal takes
+     * effect after it. */
+    m->outcome = SFL_MONGO_SWAP_PENDING;
+    char swapped[256];
+    if (!sfl_swap_finish(m->main, m->db, m->load_id, m->ferretdb, m->o.log, m->o.log_ud, swapped,
+                         sizeof swapped, err)) {
+        size_t l = err ? strlen(err->message) : 0;
+        if (err)
+            snprintf(err->message + l, sizeof err->message - l,
+                     "; the swap of load %s is journalled in %s.%s%s%s and will be finished by "
+                     "`swefreq-load recover` or the next load",
+                     m->load_id, m->db, SFL_META_COLLECTION, swapped[0] ? "; already replaced: " : "",
+                     swapped);
+        unlock_db(m);
+        return false;
     }
+    m->outcome = SFL_MONGO_SWAPPED;
+    mlog(m, SFL_LOG_INFO, "swapped in and recorded in %.2f s", since(&phase));
+    bool done = true;
+    if (m->manifest_partial && rename(m->manifest_partial, m->o.manifest_path) != 0)
+        done = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s: cannot rename %s into place: %s (the load is complete and "
+                             "its manifest is recorded in %s.%s)",
+                             m->o.manifest_path, m->manifest_partial, strerror(errno), m->db,
+                             SFL_META_COLLECTION);
+    unlock_db(m);
+    if (done && cancelled(m))
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_CANCELLED,
+                             "interrupted during the swap: the swap was finished, the new data "
+                             "is live in %s (load %s complete)",
+                             m->db, m->load_id);
+    return done;
 }
 
 static void mongo_abort(void *ctx)
@@ -686,29 +982,59 @@ static void mongo_abort(void *ctx)
         job_free(m->cur[c]);
         m->cur[c] = NULL;
     }
+    if (m->manifest_partial && m->outcome != SFL_MONGO_SWAPPED)
+        unlink(m->manifest_partial);
+    if (m->committed) { /* the swap is journalled: finishing it is the next command's job */
+        unlock_db(m);
+        return;
+    }
+    const sfl_error_t *why = sfl_sink_abort_reason_int(m->self);
     pthread_mutex_lock(&m->lock);
     if (!m->failed) {
         m->failed = true;
-        sfl_error_set(&m->first_error, SFL_DOMAIN_SYSTEM, SFL_E_CANCELLED, "aborted");
+        if (why)
+            m->first_error = *why;
+        else
+            sfl_error_set(&m->first_error, SFL_DOMAIN_SYSTEM, SFL_E_CANCELLED, "aborted");
     }
     pthread_cond_broadcast(&m->not_empty);
     pthread_cond_broadcast(&m->not_full);
     pthread_mutex_unlock(&m->lock);
-    drain(m, NULL);
-    /* Best effort: the server may be gone; the next load cleans up. A load
-     * refused in begin (e.g. its shape) wrote nothing and records nothing. */
-    drop_staging(m);
-    if (m->recorded)
-        meta_update(m, "failed", NULL, m->first_error.message, NULL);
+    /* Inserters stop after their batch; one blocked in the server is left
+     * behind after SFL_ABANDON_SECONDS. */
+    drain(m, NULL, false, cancelled(m) ? 1.0 : SFL_ABANDON_SECONDS);
+    /* Best effort, bounded: the server may be gone; the next load cleans
+     * up. A load refused in begin (its shape, the lock) wrote nothing and
+     * records nothing. */
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        if (m->staging[c][0] && !call(m, drop_fn, c, NULL, false, SFL_ABANDON_SECONDS, "drop", NULL))
+            mlog(m, SFL_LOG_WARNING, "could not drop %s.%s; the next load drops it", m->db,
+                 m->staging[c]);
+    if (m->recorded) {
+        const sfl_error_t *e = why ? why : &m->first_error;
+        meta_update(m, e->code == SFL_E_CANCELLED ? "interrupted" : "failed", NULL, e, NULL, NULL);
+    }
+    unlock_db(m);
 }
 
-static void mongo_destroy(void *ctx)
+static void *xref(mongo_sink_t *m)
 {
-    mongo_sink_t *m = ctx;
-    if (!m)
+    pthread_mutex_lock(&m->lock);
+    m->refs++;
+    pthread_mutex_unlock(&m->lock);
+    return m;
+}
+
+/* The last reference frees everything, once no helper thread needs it. */
+static void unref(mongo_sink_t *m)
+{
+    pthread_mutex_lock(&m->lock);
+    int left = --m->refs;
+    if (left > 0)
+        pthread_cond_broadcast(&m->idle);
+    pthread_mutex_unlock(&m->lock);
+    if (left > 0)
         return;
-    if (m->n_threads)
-        mongo_abort(m);
     while (m->head) {
         insert_job_t *j = m->head;
         m->head = j->next;
@@ -722,13 +1048,42 @@ static void mongo_destroy(void *ctx)
         mongoc_client_pool_destroy(m->pool);
     if (m->wc)
         mongoc_write_concern_destroy(m->wc);
-    free(m->threads);
+    free(m->manifest_partial);
     free(m->uri_redacted);
     free(m->db);
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->not_empty);
     pthread_cond_destroy(&m->not_full);
+    pthread_cond_destroy(&m->idle);
+    pthread_cond_destroy(&m->hb_wake);
     free(m);
+}
+
+static void mongo_destroy(void *ctx)
+{
+    mongo_sink_t *m = ctx;
+    if (!m)
+        return;
+    unlock_db(m);
+    /* Inserters still running stop; the heartbeat ends at once. Wait a
+     * little for the helper threads, so that normally everything is freed
+     * before this returns; one blocked in the server keeps the memory
+     * until it ends. */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_mutex_lock(&m->lock);
+    m->failed = true;
+    pthread_cond_broadcast(&m->not_empty);
+    while (m->refs > 1 && since(&t0) < (m->abandoned ? 0.2 : 2.0))
+        wait_ms(m, &m->idle, 100);
+    pthread_mutex_unlock(&m->lock);
+    unref(m);
+}
+
+sfl_mongo_outcome_t sfl_sink_mongo_outcome(const sfl_sink_t *sink)
+{
+    const mongo_sink_t *m = sfl_sink_ctx_int(sink, (const void *)mongo_commit);
+    return m ? m->outcome : SFL_MONGO_UNCHANGED;
 }
 
 sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
@@ -758,16 +1113,22 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
         m->o.queue_batches = 8; /* in flight stays below ACK_RING */
     if (m->o.batch_docs < 1)
         m->o.batch_docs = 1;
+    if (m->o.lock_stale_seconds < 1)
+        m->o.lock_stale_seconds = SFL_LOCK_STALE_SECONDS;
+    m->refs = 1;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->not_empty, NULL);
     pthread_cond_init(&m->not_full, NULL);
+    pthread_cond_init(&m->idle, NULL);
+    pthread_cond_init(&m->hb_wake, NULL);
     m->db = strdup(opt->db);
     m->uri_redacted = sfl_uri_redact(opt->uri);
-    snprintf(m->load_id, sizeof m->load_id, "%lx%05lx", (unsigned long)time(NULL),
-             (unsigned long)(getpid() & 0xfffff));
+    sfl_mongo_load_id(m->load_id);
     m->wc = sfl_mongo_write_concern(opt->write_concern, err);
     bool ok = m->db && m->uri_redacted && m->wc;
-    ok = ok && sfl_mongo_connect(opt->uri, m->o.insert_threads + 1, &m->pool, &m->main, err);
+    /* Clients: the inserters, the driving thread, the heartbeat and the
+     * helper calls of the commit (some possibly abandoned). */
+    ok = ok && sfl_mongo_connect(opt->uri, m->o.insert_threads + 8, &m->pool, &m->main, err);
     sfl_mongo_server_t info;
     ok = ok && sfl_mongo_hello(m->main, &info, err);
     if (!ok) {
@@ -783,7 +1144,10 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
     mlog(m, SFL_LOG_INFO, "connected to %s (%s %s); load id %s", m->uri_redacted,
          info.ferretdb ? "FerretDB" : "MongoDB", info.version, m->load_id);
     sfl_sink_t *s = sfl_sink_new(&ops, m, err);
-    if (!s)
+    if (!s) {
         mongo_destroy(m);
+        return NULL;
+    }
+    m->self = s;
     return s;
 }

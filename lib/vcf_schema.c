@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bson_enc.h"
+#include "log.h"
 #include "numparse.h"
 #include "vcf_schema.h"
 
@@ -683,6 +684,66 @@ void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s)
     free(s);
 }
 
+/* htslib's header parser skips or guesses at lines it cannot read, and
+ * says so only on stderr (off while the library runs). Each "##" line is
+ * checked here first: a structured line htslib cannot read whole (an
+ * ##INFO=<... without its closing '>', a tag without an ID) is an error; a
+ * line it would ignore or guess at (no KEY=VALUE, an INFO Type it does not
+ * know) is a warning naming the line. */
+static bool check_header_lines(const sfl_options_t *opt, const char *path, const char *htxt,
+                               sfl_error_t *err)
+{
+    static const char *const types[] = {"Integer", "Float", "Flag", "Character", "String"};
+    bcf_hdr_t *scratch = bcf_hdr_init("r");
+    if (!scratch)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    bool ok = true;
+    unsigned long long ln = 0;
+    for (const char *p = htxt; ok && *p; ln++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *line = p;
+        p += len + (nl ? 1 : 0);
+        if (len < 2 || line[0] != '#' || line[1] != '#')
+            continue;
+        int used = 0;
+        bcf_hrec_t *h = bcf_hdr_parse_line(scratch, line, &used);
+        const char *eq = memchr(line, '=', len);
+        bool structured = eq && eq + 1 < line + len && eq[1] == '<';
+        int id = -1;
+        for (int k = 0; h && k < h->nkeys; k++)
+            if (strcmp(h->keys[k], "ID") == 0)
+                id = k;
+        if (structured && (!h || line[len - 1] != '>' ||
+                           (h->type != BCF_HL_GEN && (id < 0 || !*h->vals[id])))) {
+            ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                               "%s: line %llu: a header line htslib cannot read whole (a "
+                               "'##KEY=<ID=...,...>' line needs an ID and its closing '>'): "
+                               "'%.*s'",
+                               path, ln + 1, (int)(len > 80 ? 80 : len), line);
+        } else if (!h) {
+            sfl_logf(opt->log, opt->log_ud, SFL_LOG_WARNING,
+                     "%s: line %llu: a header line that is not '##KEY=VALUE' is ignored: '%.*s'",
+                     path, ln + 1, (int)(len > 80 ? 80 : len), line);
+        } else if (h->key && strcmp(h->key, "INFO") == 0) {
+            const char *type = NULL;
+            for (int k = 0; k < h->nkeys; k++)
+                if (strcmp(h->keys[k], "Type") == 0)
+                    type = h->vals[k];
+            bool known = false;
+            for (size_t t = 0; type && t < sizeof types / sizeof types[0]; t++)
+                known = known || strcmp(type, types[t]) == 0;
+            if (!known)
+                sfl_logf(opt->log, opt->log_ud, SFL_LOG_WARNING,
+                         "%s: line %llu: INFO %s has %s Type; htslib reads it as a String", path,
+                         ln + 1, id >= 0 ? h->vals[id] : "?", type ? "an unknown" : "no");
+        }
+        bcf_hrec_destroy(h);
+    }
+    bcf_hdr_destroy(scratch);
+    return ok;
+}
+
 sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t header_lines,
                                              const sfl_options_t *opt, const char *path,
                                              sfl_error_t *err)
@@ -704,6 +765,8 @@ sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t h
                       path, (unsigned long long)header_lines);
         return NULL;
     }
+    if (!check_header_lines(opt, path, htxt, err))
+        return NULL;
     bcf_hdr_t *h = bcf_hdr_init("r");
     if (!h || bcf_hdr_parse(h, htxt) != 0) {
         if (h)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "bounds.h"
+#include "manifest_internal.h"
 #include "verify_internal.h"
 
 struct sfl_verify_report {
@@ -91,8 +92,13 @@ bool sfl_verify_add_collection(sfl_verify_report_t *r, const sfl_manifest_collec
     return true;
 }
 
+/* A source is looked up where it can be: the path as given (relative to
+ * the current folder), the same relative to the manifest's folder, then
+ * the absolute path recorded at load time. The first file that matches is
+ * ok; else the first one found is changed; else the source is missing. */
 bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m)
 {
+    const char *dir = sfl_manifest_dir(m);
     for (size_t i = 0; i < sfl_manifest_n_sources(m); i++) {
         const sfl_manifest_source_t *s = sfl_manifest_source(m, i);
         sfl_verify_item_t *it = push(&r->srcs, &r->n_srcs, &r->cap_srcs, s->path);
@@ -100,16 +106,25 @@ bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m)
             return false;
         it->expected_size = s->size;
         memcpy(it->expected_digest, s->xxh3_128, 33);
-        uint64_t size = 0;
-        if (!sfl_hash_file(s->path, it->actual_digest, &size, NULL)) {
-            it->status = SFL_VERIFY_MISSING;
-            it->actual_digest[0] = '\0';
-            continue;
+        it->status = SFL_VERIFY_MISSING;
+        it->actual_digest[0] = '\0';
+        char *in_dir = NULL;
+        if (dir && s->path[0] != '/' && asprintf(&in_dir, "%s%s", dir, s->path) < 0)
+            return false;
+        const char *where[3] = {s->path, in_dir, s->abs_path};
+        for (int w = 0; w < 3 && it->status != SFL_VERIFY_OK; w++) {
+            char hex[33];
+            uint64_t size = 0;
+            if (!where[w] || !sfl_hash_file(where[w], hex, &size, NULL))
+                continue;
+            bool same = size == s->size && strcmp(hex, s->xxh3_128) == 0;
+            if (!same && it->status == SFL_VERIFY_CHANGED)
+                continue; /* keep the first changed file found */
+            it->actual_size = size;
+            memcpy(it->actual_digest, hex, 33);
+            it->status = same ? SFL_VERIFY_OK : SFL_VERIFY_CHANGED;
         }
-        it->actual_size = size;
-        it->status = size == s->size && strcmp(it->actual_digest, s->xxh3_128) == 0
-                         ? SFL_VERIFY_OK
-                         : SFL_VERIFY_CHANGED;
+        free(in_dir);
     }
     return true;
 }

@@ -8,7 +8,8 @@ sink, naming the variant and its size; a line with 5,000 ALTs (documents
 growing with the square of the ALT count) and a 65 MiB header are refused;
 a source with a header and no records is refused unless --allow-empty;
 numeric options that overflow are usage errors; one contig spelled two
-ways ("1" and "chr1") in one collection is refused, naming both lines.
+ways ("1" and "chr1") in one collection is refused, naming both lines;
+header lines htslib would skip or guess at are our errors or warnings.
 """
 import json
 import os
@@ -17,7 +18,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checklib import Checks  # noqa: E402
+from checklib import Checks, sample_header  # noqa: E402
 
 TOOL, TD = sys.argv[1], sys.argv[2]
 T = Checks("bounds_test", TOOL)
@@ -25,8 +26,7 @@ check, run = T.check, T.run
 
 tmp = tempfile.mkdtemp(prefix="sfl_bounds_")
 try:
-    with open(os.path.join(TD, "swegen_sample.vcf")) as f:
-        header = [l for l in f if l.startswith("#")]
+    header = sample_header(TD)
 
     def vcf(name, lines, head=None):
         path = os.path.join(tmp, name)
@@ -98,6 +98,24 @@ try:
     r = run("dump", "--dry-run", "--max-errors", "18446744073709551615", "--vcf",
             os.path.join(TD, "swegen_sample.vcf"))
     check(r.returncode == 0, f"--max-errors 2^64-1 is accepted: {r.stderr!r}")
+
+    # Header lines htslib would skip or guess at, saying so only on stderr:
+    # errors or warnings of ours, naming the line; nothing from htslib.
+    n = len(header)
+    for extra, rc, text in (
+            ("##INFO=<ID=AC2,Number=A,Type=Integer\n", 3, "a header line htslib cannot read whole"),
+            ('##INFO=<ID=,Number=A,Type=Integer,Description="x">\n', 3, "needs an ID"),
+            ("##justtext\n", 0, "warning: {path}: line {line}: a header line that is not "
+                               "'##KEY=VALUE' is ignored: '##justtext'"),
+            ('##INFO=<ID=AC3,Number=A,Description="x">\n', 0,
+             "warning: {path}: line {line}: INFO AC3 has no Type; htslib reads it as a String"),
+            ('##INFO=<ID=AC4,Number=A,Type=Foo,Description="x">\n', 0, "INFO AC4 has an unknown Type")):
+        path = vcf("hdr.vcf", [site(100)], head=header[:-1] + [extra] + header[-1:])
+        r = run("dump", "--dry-run", "--vcf", path)
+        want = text.format(path=path, line=n)
+        check(r.returncode == rc and want in r.stderr and f"{path}: line {n}:" in r.stderr
+              and "[W::" not in r.stderr and "[E::" not in r.stderr,
+              f"header line {extra!r}: exit {r.returncode}, expected {rc}: {r.stderr!r}")
 
     # One contig spelled "1" and "chr1" in one collection.
     mixed = vcf("mixed.vcf", [site(100), site(200, chrom="chr1"), site(300)])

@@ -9,8 +9,12 @@ usage: mongo_test.py MODE SWEFREQ_LOAD TESTDATA_DIR BENCH_GEN_DIR
              tampering caught by verify
   MODE kill: the server is killed mid-load; the loader fails clearly, the
              browser's collections are unchanged, a rerun succeeds
+  MODE defects: a ':' in the password is never printed; verify --uri uses
+             the load in force; an unwritable --manifest stops the load
+             before the swap
 Exit 77 when pymongo is missing (skipped).
 """
+import datetime
 import os
 import shutil
 import subprocess
@@ -27,22 +31,12 @@ except ImportError:
     sys.exit(77)
 
 MODE, TOOL, TD, GEN = sys.argv[1:5]
-if os.environ.get("SWEFREQ_TEST_URI"):
-    URI = os.environ["SWEFREQ_TEST_URI"]
-else:
-    URI = open(os.environ["SWEFREQ_TEST_URI_FILE"]).read().strip()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mongo_common import URI, check, finish  # noqa: E402
+
 client = pymongo.MongoClient(URI, serverSelectionTimeoutMS=5000)
 ferret = "ferretdbVersion" in client.admin.command("buildInfo")
 HIST = ["--histograms", "columns"] if ferret else []
-failures = checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print(f"FAIL: {what}", flush=True)
 
 
 def run(*args, timeout=300):
@@ -215,12 +209,16 @@ def test_kill():
     check(c2[db]["variants"].count_documents({}) == 24, "browser's collection unchanged")
     r = run("verify", "--uri", URI, "--db", db)
     check(r.returncode == 0, f"verify after the kill: {r.stdout} {r.stderr}")
+    # The dead loader could not release its lock (the server was down):
+    # the rerun is refused until the lock is stale, or breaks it.
     r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", syn)
+    check(r.returncode == 9 and "locked" in r.stderr, f"rerun while the lock is fresh: {r.stderr}")
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", syn, "--break-lock")
     check(r.returncode == 0, f"rerun: {r.stderr}")
     check(c2[db]["variants"].count_documents({}) > 3000, "rerun loaded the new data")
     check(not [n for n in c2[db].list_collection_names() if n.startswith("swefreq_staging_")],
           "leftover staging collections cleaned")
-    statuses = sorted(d["status"] for d in c2[db]["swefreq_meta"].find())
+    statuses = sorted(d["status"] for d in c2[db]["swefreq_meta"].find({"status": {"$exists": True}}))
     check(statuses == ["complete", "complete", "interrupted"], f"load records {statuses}")
     last = c2[db]["swefreq_meta"].find_one({"status": "complete"}, sort=[("finished", -1)])
     ack = last.get("acknowledged", {})
@@ -229,9 +227,50 @@ def test_kill():
     c2.drop_database(db)
 
 
+def test_defects():
+    db = "sfl_test_defects"
+    client.drop_database(db)
+    # A ':' in the password: the driver's URI parse error quotes it.
+    host = URI.split("://", 1)[1]
+    bad = "mongodb://user:pa:S3cretPW@" + host
+    for args in (["load", "--uri", bad, "--db", db, *HIST, "--vcf", exac],
+                 ["load", "--uri", bad, "--db", db, *HIST, "--vcf", exac, "--json"],
+                 ["verify", "--uri", bad, "--db", db],
+                 ["verify", "--uri", bad, "--db", db, "--json"],
+                 ["recover", "--uri", bad, "--db", db, "--json"]):
+        r = run(*args)
+        check(r.returncode == 2 and "S3cretPW" not in r.stdout + r.stderr and "Password ***" in r.stderr,
+              f"{' '.join(args[:1] + args[3:])}: password redacted: {r.returncode} {r.stdout} {r.stderr}")
+        if "--json" in args:
+            check('"exit_code" : 2' in r.stdout and "Password ***" in r.stdout, f"--json error: {r.stdout}")
+    # verify --uri follows the pointer to the load in force, not the latest
+    # "finished" (two loads within one second could not be told apart).
+    r1 = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", exac)
+    syn = synthetic(100)
+    r2 = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", syn)
+    check(r1.returncode == 0 and r2.returncode == 0, f"two loads: {r1.stderr} {r2.stderr}")
+    meta = client[db]["swefreq_meta"]
+    first, second = sorted(meta.find({"status": "complete"}), key=lambda d: d["started"])
+    meta.update_one({"_id": first["_id"]}, {"$set": {"finished": second["finished"] + datetime.timedelta(seconds=1)}})
+    check(meta.find_one({"_id": "current"})["load_id"] == second["_id"], "current names the second load")
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 0, f"verify uses the load in force: {r.returncode} {r.stdout} {r.stderr}")
+    # --manifest FILE that cannot be written: refused before the swap.
+    n = client[db]["variants"].count_documents({})
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", exac, "--manifest",
+            os.path.join(tmp, "no-such-dir", "m.json"))
+    check(r.returncode == 4 and "not changed" in r.stderr, f"--manifest unwritable: {r.returncode} {r.stderr}")
+    check(client[db]["variants"].count_documents({}) == n, "the data was not replaced")
+    check(meta.find_one({"_id": "current"})["load_id"] == second["_id"], "the load in force is unchanged")
+    failed = list(meta.find({"status": "failed"}))
+    check(len(failed) == 1 and failed[0]["error"]["name"] == "write" and failed[0]["error"]["domain"] == 3,
+          f"the failed record holds the write error: {failed and failed[0].get('error')}")
+    check(not staging_left(db) and meta.find_one({"_id": "lock"}) is None, "staging dropped, lock released")
+    client.drop_database(db)
+
+
 try:
-    {"load": test_load, "kill": test_kill}[MODE]()
+    {"load": test_load, "kill": test_kill, "defects": test_defects}[MODE]()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
-print(f"mongo_test {MODE}: {checks} checks, {failures} failed")
-sys.exit(1 if failures else 0)
+finish(f"mongo_test {MODE}")

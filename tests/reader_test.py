@@ -25,7 +25,7 @@ import tempfile
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checklib import Checks  # noqa: E402
+from checklib import Checks, sample_header, write_sites  # noqa: E402
 
 TOOL, TD = sys.argv[1], sys.argv[2]
 T = Checks("reader_test", TOOL)
@@ -55,15 +55,9 @@ if not shutil.which("bgzip"):
 
 tmp = tempfile.mkdtemp(prefix="sfl_reader_")
 try:
-    with open(os.path.join(TD, "swegen_sample.vcf")) as f:
-        header = [l for l in f if l.startswith("#")]
+    header = sample_header(TD)
     vcf = os.path.join(tmp, "gen.vcf")
-    with open(vcf, "w") as f:
-        f.writelines(header)
-        for i in range(N):
-            f.write(f"1\t{1000 + 10 * i}\t.\tA\tG\t{50 + i % 50}\tPASS\t"
-                    f"AC={1 + i % 7};AN=2000;AC_Hom={i % 3};DP={1000 + i};"
-                    f"VQSLOD={i % 13}.{i % 997:03d}\n")
+    write_sites(vcf, header, N, more_info=True)
     gz = os.path.join(tmp, "gen.vcf.gz")
     subprocess.run(["bgzip", "-c", vcf], stdout=open(gz, "wb"), check=True)
     data = open(gz, "rb").read()

@@ -35,6 +35,10 @@ int main(void)
             "mongodb://host/?tlsCertificateKeyFile=/x@y/k.pem");
     redacts("mongodb://user@host/", "mongodb://user@host/");
 
+    char msg[] = "Password \"pa:S3cretPW\" must not have 'x=secret' or \"\" or 'a'";
+    sfl_redact_quoted(msg);
+    CHECK_STR(msg, "Password *** must not have *** or \"\" or ***");
+
     CHECK_INT(classify(MONGOC_ERROR_CLIENT, MONGOC_ERROR_CLIENT_AUTHENTICATE, "bad"),
               SFL_E_SERVER_AUTH);
     CHECK_INT(classify(MONGOC_ERROR_SERVER, 18, "Authentication failed."), SFL_E_SERVER_AUTH);

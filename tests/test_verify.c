@@ -4,6 +4,7 @@
  * are each caught; the digest ignores document order and canonicalises
  * (_id first, -0.0 as 0.0). */
 #include <bson/bson.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "swefreq/swefreq.h"
@@ -98,6 +99,47 @@ static sfl_verify_status_t coll_status(const sfl_manifest_t *m, const char *dir,
     free(js);
     sfl_verify_report_destroy(r);
     return s;
+}
+
+/* verify reads back exactly the documents the writer may write: one of
+ * 16 MiB verifies, one of 16 MiB + 1 byte is a damaged file. */
+static void test_document_bound(void)
+{
+    char dir[600], bs[700];
+    snprintf(dir, sizeof dir, "%s/bound", tmp);
+    CHECK(mkdir(dir, 0777) == 0);
+    snprintf(bs, sizeof bs, "%s/variants.bson", dir);
+    for (int extra = 0; extra <= 1; extra++) {
+        size_t pad = (16u << 20) - 26 + (size_t)extra; /* the document's size - 26 */
+        char *s = malloc(pad + 1);
+        memset(s, 'x', pad);
+        s[pad] = '\0';
+        bson_t *d = bson_new();
+        CHECK(BSON_APPEND_UTF8(d, "_id", "x") && BSON_APPEND_UTF8(d, "pad", s));
+        free(s);
+        CHECK_INT(d->len, (16u << 20) + (unsigned)extra);
+        sfl_digest_t dg;
+        sfl_digest_init(&dg);
+        sfl_error_t err;
+        CHECK(sfl_digest_add_canonical(&dg, bson_get_data(d), d->len, &err));
+        char hex[33], json[1024];
+        sfl_digest_hex(&dg, hex);
+        snprintf(json, sizeof json,
+                 "{\"format\": \"swefreq-load-manifest\", \"format_version\": 1, "
+                 "\"tool\": {\"name\": \"t\", \"version\": \"0\"}, \"created\": \"x\", "
+                 "\"options\": {}, \"sources\": [], \"collections\": [{\"name\": \"variants\", "
+                 "\"count\": 1, \"bytes\": %u, \"digest\": \"%s\", \"indexes\": []}]}",
+                 d->len, hex);
+        sfl_manifest_t *m = sfl_manifest_parse(json, strlen(json), &err);
+        CHECK(m != NULL);
+        write_docs(bs, &d, 1);
+        if (m && extra)
+            CHECK(coll_status(m, dir, false, NULL) != SFL_VERIFY_OK);
+        else if (m)
+            CHECK_INT(coll_status(m, dir, false, NULL), SFL_VERIFY_OK);
+        sfl_manifest_destroy(m);
+        bson_destroy(d);
+    }
 }
 
 /* A dump is named as the sink names it, (OUT, DB); without DB it is found. */
@@ -331,6 +373,7 @@ int main(int argc, char **argv)
 
     free_docs(docs, n);
     sfl_manifest_destroy(m);
+    test_document_bound();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (t_failures == 0 && system(cmd) != 0)

@@ -182,7 +182,9 @@ SFL_API char *sfl_job_summary_json(const sfl_job_t *job);
 
 /* Asks a running sfl_job_run() to stop: it finishes the batch at hand,
  * aborts the sink and returns false with SFL_E_CANCELLED. Safe to call from
- * any thread and from a signal handler (it only sets an atomic flag). */
+ * any thread and from a signal handler (it only sets atomic flags). It
+ * reaches the running sink too, so a MongoDB load also stops during index
+ * builds and the staging check (see swefreq/mongo.h). */
 SFL_API void sfl_job_cancel(sfl_job_t *job);
 
 /* Accepts NULL. */

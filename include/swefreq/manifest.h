@@ -35,6 +35,8 @@ typedef struct {
     uint64_t size;      /* bytes on disk                          */
     char xxh3_128[33];  /* of the file's bytes, hex               */
     uint64_t records;   /* data lines read                        */
+    const char *abs_path; /* absolute path when written; NULL in
+                             manifests written before it was recorded */
 } sfl_manifest_source_t;
 
 typedef struct {

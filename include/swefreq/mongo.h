@@ -9,11 +9,32 @@
  * over the browser's collection (atomically, renameCollection with
  * dropTarget, where the server supports it). Other collections are never
  * touched. Each load is recorded in `swefreq_meta` with its manifest and
- * status (loading, complete, failed). Leftover staging collections of
- * earlier, interrupted loads are dropped by the next load.
+ * status (loading, swapping, complete, failed, interrupted).
+ *
+ * One load per database at a time: a load takes the database's lock (a
+ * document {_id: "lock"} in swefreq_meta) before it writes anything, keeps
+ * it fresh with a heartbeat every SFL_LOCK_HEARTBEAT_SECONDS and deletes it
+ * at its end. A second load is refused (SFL_E_LOCKED, naming the holder)
+ * unless the holder's heartbeat is older than the stale timeout, or
+ * break_lock is set. Only the holder of the lock drops leftover staging
+ * collections, finishes a journalled swap (see sfl_mongo_recover) and
+ * marks dead loads "interrupted".
+ *
+ * Before its first rename a load journals the swap in its record (status
+ * "swapping", the verified manifest, the renames), so a swap cut short by a
+ * crash is finished by the next load or by sfl_mongo_recover, never left
+ * mixed. The swap points {_id: "current"} at the load in force.
+ *
+ * Cancellation: sfl_job_cancel() reaches the sink. Before the swap it
+ * stops within about a second even when the server does not answer: the
+ * command at hand (an insert, an index build, the staging scan) is left to
+ * the server on a helper thread that keeps a client and the sink's memory
+ * until the server answers or the process ends. Once the swap has begun it
+ * is finished first; sfl_sink_mongo_outcome() then says SWAPPED.
  *
  * Thread safety: a sink is driven from one thread (sfl_job_run); it runs
- * its own inserter threads inside. Credentials in the URI never appear in
+ * its own inserter, heartbeat and helper threads inside (with every signal
+ * blocked). sfl_sink_destroy() waits up to 2 s for them. Credentials in the URI never appear in
  * any message, log or manifest.
  */
 #ifndef SWEFREQ_MONGO_H
@@ -40,7 +61,20 @@ typedef struct {
     int max_retries;             /* transient network errors; default 3      */
     sfl_log_fn log;              /* NULL = dropped                           */
     void *log_ud;
+    int lock_stale_seconds;      /* a lock whose heartbeat is older is taken
+                                    over; default SFL_LOCK_STALE_SECONDS     */
+    bool break_lock;             /* take the lock even from a live holder
+                                    (recorded in the load record)            */
+    const char *manifest_path;   /* NULL, or where the sink writes the
+                                    manifest: as PATH.partial before the swap,
+                                    renamed to PATH after it; borrowed        */
 } sfl_mongo_options_t;
+
+/* The holder of the lock refreshes its heartbeat this often... */
+#define SFL_LOCK_HEARTBEAT_SECONDS 5
+/* ...and a lock whose heartbeat is older than this is stale (default of
+ * lock_stale_seconds). Clocks of the loading hosts must agree within it. */
+#define SFL_LOCK_STALE_SECONDS 60
 
 SFL_API void sfl_mongo_options_init(sfl_mongo_options_t *o);
 
@@ -49,8 +83,42 @@ SFL_API void sfl_mongo_options_init(sfl_mongo_options_t *o);
  * SFL_E_SERVER_AUTH, SFL_E_USAGE for a bad URI, ...). */
 SFL_API sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *o, sfl_error_t *err) SFL_WUR;
 
+/* What a MongoDB sink did to the browser's collections, for a caller that
+ * must say so after sfl_job_run(): unchanged (any failure before the swap),
+ * swapped (the new data is live: also after a signal during the swap,
+ * when the run returns SFL_E_CANCELLED), or swap pending (the swap began,
+ * a rename failed; it is journalled and sfl_mongo_recover or the next load
+ * finishes it). UNCHANGED for a sink that is not a MongoDB sink. */
+typedef enum {
+    SFL_MONGO_UNCHANGED = 0,
+    SFL_MONGO_SWAPPED = 1,
+    SFL_MONGO_SWAP_PENDING = 2
+} sfl_mongo_outcome_t;
+SFL_API sfl_mongo_outcome_t sfl_sink_mongo_outcome(const sfl_sink_t *sink);
+
+/* What sfl_mongo_recover did. */
+typedef struct {
+    char finished_load[48];   /* the load whose swap was finished; "" if none */
+    char renamed[256];        /* collections renamed to finish it ("a, b")    */
+    unsigned staging_dropped; /* leftover staging collections dropped          */
+    unsigned interrupted;     /* dead loads marked "interrupted"               */
+    bool took_over;           /* a stale (or, with break_lock, live) lock was taken */
+} sfl_mongo_recovery_t;
+
+/* Brings database o->db to a settled state, as every load does first:
+ * takes the lock (o->lock_stale_seconds, o->break_lock; SFL_E_LOCKED if a
+ * live load holds it), finishes a journalled swap (renames what is left,
+ * points "current" at the load, marks it complete), drops leftover staging
+ * collections, marks dead loads "interrupted", and releases the lock.
+ * Uses o->uri, o->db, o->log, o->lock_stale_seconds and o->break_lock. */
+SFL_API bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out,
+                               sfl_error_t *err) SFL_WUR;
+
 /* Verifies database `db` against `m`, or, when `m` is NULL, against the
- * manifest of the last complete load recorded in swefreq_meta. Each
+ * manifest of the load in force (the one {_id: "current"} in swefreq_meta
+ * points to; for databases loaded before it existed, the last complete
+ * load). An unfinished swap is reported (SFL_E_SWAP_PENDING) and nothing
+ * is changed. Each
  * collection is scanned and each document re-canonicalised and digested.
  * With `check_sources`, the source files are re-hashed too. */
 SFL_API sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const char *uri,

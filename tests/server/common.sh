@@ -110,8 +110,9 @@ sfl_fail() {
 # CTest's pipes open) and record its PID.
 sfl_launch() {
     local state=$1 server=$2 listen=$3 pid
-    rm -f -- "$state/port" "$state/uri"
+    rm -f -- "$state/port" "$state/uri" "$state/control"
     "$server" -listen "$listen" -dir "$state/data" -port-file "$state/port" \
+        -control-file "$state/control" \
         -log-level "${SWEFREQ_TEST_SERVER_LOG_LEVEL:-warn}" \
         </dev/null >>"$state/server.log" 2>&1 &
     pid=$!

@@ -5,10 +5,13 @@
 //
 //	swefreq-testserver -listen 127.0.0.1:0 -dir DATA_DIR [-port-file FILE]
 //	                   [-log-level warn] [-max-write-batch 99] [-synchronous normal]
+//	                   [-control-file FILE]
 //
 // By default clients talk to a small built-in proxy that lowers the
 // advertised maxWriteBatchSize (see proxy.go for the FerretDB deadlock this
-// avoids); -max-write-batch 0 exposes FerretDB directly.
+// avoids); -max-write-batch 0 exposes FerretDB directly. With the proxy, a
+// loopback HTTP control port lets tests inject faults (faults.go); its
+// address is written to -control-file.
 //
 // Once the server accepts connections it prints exactly one line
 // "listening HOST:PORT" to stdout and, if -port-file is given, atomically
@@ -53,6 +56,9 @@ func run() int {
 	maxBatch := flag.Int("max-write-batch", 99,
 		"advertise this maxWriteBatchSize in hello replies (via a built-in proxy) to avoid FerretDB's "+
 			"deadlock on update commands with >= 100 statements; 0 = no proxy, FerretDB's own 100000")
+	controlFile := flag.String("control-file", "",
+		"if set (needs the proxy), serve the fault-injection control port on 127.0.0.1 and write "+
+			"its HOST:PORT to this file")
 	flag.Parse()
 
 	if flag.NArg() != 0 {
@@ -64,6 +70,10 @@ func run() int {
 		return 2
 	}
 
+	if *controlFile != "" && *maxBatch == 0 {
+		fmt.Fprintln(os.Stderr, "swefreq-testserver: -control-file needs the proxy (-max-write-batch > 0)")
+		return 2
+	}
 	if *maxBatch < 0 || *maxBatch > 100000 {
 		fmt.Fprintln(os.Stderr, "swefreq-testserver: -max-write-batch must be between 0 and 100000")
 		return 2
@@ -156,10 +166,23 @@ func run() int {
 	// done is closed when FerretDB and the proxy (if any) have stopped.
 	done := ferretDone
 	if publicLn != nil {
+		fl := newFaults(logger)
+		if *controlFile != "" {
+			controlLn, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "swefreq-testserver: control port: %v\n", err)
+				return 1
+			}
+			go fl.serveControl(ctx, controlLn)
+			if err := writeFileAtomic(*controlFile, []byte(controlLn.Addr().String()+"\n")); err != nil {
+				fmt.Fprintf(os.Stderr, "swefreq-testserver: %v\n", err)
+				return 1
+			}
+		}
 		proxyDone := make(chan struct{})
 		go func() {
 			defer close(proxyDone)
-			newProxy(publicLn, backendAddr, int32(*maxBatch), logger).run(ctx)
+			newProxy(publicLn, backendAddr, int32(*maxBatch), fl, logger).run(ctx)
 		}()
 		done = make(chan struct{})
 		go func() {

@@ -1,7 +1,8 @@
 package main
 
 // A tiny TCP proxy in front of FerretDB that lowers maxWriteBatchSize in
-// hello/isMaster replies.
+// hello/isMaster replies, and applies the fault rules a test arms
+// (faults.go).
 //
 // Why: FerretDB 1.24.2's `update` handler defers closing each statement's
 // query iterator until the whole command ends (defer inside a loop in
@@ -41,6 +42,7 @@ type proxy struct {
 	backend  string
 	maxBatch int32
 	logger   *slog.Logger
+	faults   *faults // rules armed through the control port (faults.go)
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -48,8 +50,9 @@ type proxy struct {
 	wg     sync.WaitGroup
 }
 
-func newProxy(ln net.Listener, backend string, maxBatch int32, logger *slog.Logger) *proxy {
-	return &proxy{ln: ln, backend: backend, maxBatch: maxBatch, logger: logger, conns: make(map[net.Conn]struct{})}
+func newProxy(ln net.Listener, backend string, maxBatch int32, f *faults, logger *slog.Logger) *proxy {
+	return &proxy{ln: ln, backend: backend, maxBatch: maxBatch, faults: f, logger: logger,
+		conns: make(map[net.Conn]struct{})}
 }
 
 // run accepts connections until ctx is canceled, then closes everything
@@ -121,15 +124,24 @@ func (p *proxy) serve(ctx context.Context, client net.Conn) {
 	defer p.untrack(backend)
 
 	done := make(chan struct{}, 2)
+	connDone := make(chan struct{}) // closed when either direction ends
+	var once sync.Once
+	ended := func() { once.Do(func() { close(connDone) }) }
+	cw := &lockedWriter{w: client}
 	go func() {
-		_, _ = io.Copy(backend, client) // requests pass unchanged
+		// Requests pass unchanged unless a fault rule fires on them.
+		if err := p.copyRequests(ctx, backend, client, cw, connDone); err != nil && ctx.Err() == nil {
+			p.logger.Debug("proxy request stream ended", "error", err)
+		}
+		ended()
 		closeWrite(backend)
 		done <- struct{}{}
 	}()
 	go func() {
-		if err := p.copyReplies(client, backend); err != nil && ctx.Err() == nil {
+		if err := p.copyReplies(cw, backend); err != nil && ctx.Err() == nil {
 			p.logger.Debug("proxy reply stream ended", "error", err)
 		}
+		ended()
 		closeWrite(client)
 		done <- struct{}{}
 	}()
@@ -138,6 +150,92 @@ func (p *proxy) serve(ctx context.Context, client net.Conn) {
 	_ = client.Close()
 	_ = backend.Close()
 	<-done
+}
+
+// lockedWriter serialises writes to the client: replies from FerretDB and
+// error replies injected by a fault rule come from two goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// errDropped ends a connection on purpose (fault rule "drop").
+var errDropped = errors.New("connection dropped by a fault rule")
+
+// copyRequests copies whole wire messages from the client to FerretDB,
+// applying the fault rules (faults.go) to each OP_MSG command.
+func (p *proxy) copyRequests(ctx context.Context, dst io.Writer, src io.Reader, client io.Writer,
+	connDone <-chan struct{}) error {
+	var buf []byte
+	for {
+		msg, err := readMessage(src, &buf)
+		if err != nil {
+			return err
+		}
+		if p.faults != nil {
+			if cmd, coll, db, ok := commandOf(msg); ok {
+				if r := p.faults.match(msg, cmd, coll, db); r != nil {
+					switch r.Action {
+					case "hold":
+						if !p.faults.hold(ctx, r, connDone) {
+							p.faults.setOutcome(r, "dropped")
+							return errDropped
+						}
+						p.faults.setOutcome(r, "forwarded")
+					case "drop":
+						p.faults.setOutcome(r, "dropped")
+						return errDropped
+					case "error":
+						reqID := int32(binary.LittleEndian.Uint32(msg[4:8]))
+						p.faults.setOutcome(r, "replied")
+						if _, err := client.Write(errorReply(reqID, r.Code, r.Message)); err != nil {
+							return err
+						}
+						continue
+					}
+				}
+			}
+		}
+		if p.faults != nil {
+			p.emulateDropTarget(msg)
+		}
+		if _, err := dst.Write(msg); err != nil {
+			return err
+		}
+	}
+}
+
+// readMessage reads one whole wire message into *buf (grown as needed) and
+// returns it.
+func readMessage(src io.Reader, buf *[]byte) ([]byte, error) {
+	if len(*buf) < 64*1024 {
+		*buf = make([]byte, 64*1024)
+	}
+	b := *buf
+	if _, err := io.ReadFull(src, b[:wireHeaderLen]); err != nil {
+		return nil, err
+	}
+	n := int(int32(binary.LittleEndian.Uint32(b[:4])))
+	if n < wireHeaderLen || n > wireMaxMsgLen {
+		return nil, fmt.Errorf("bad message length %d", n)
+	}
+	if n > len(b) {
+		nb := make([]byte, n)
+		copy(nb, b[:wireHeaderLen])
+		b = nb
+		*buf = b
+	}
+	msg := b[:n]
+	if _, err := io.ReadFull(src, msg[wireHeaderLen:]); err != nil {
+		return nil, err
+	}
+	return msg, nil
 }
 
 func closeWrite(c net.Conn) {
@@ -149,22 +247,10 @@ func closeWrite(c net.Conn) {
 // copyReplies copies whole wire messages from src to dst, patching
 // maxWriteBatchSize in OP_MSG / OP_REPLY bodies.
 func (p *proxy) copyReplies(dst io.Writer, src io.Reader) error {
-	buf := make([]byte, 64*1024)
+	var buf []byte
 	for {
-		if _, err := io.ReadFull(src, buf[:wireHeaderLen]); err != nil {
-			return err
-		}
-		n := int(int32(binary.LittleEndian.Uint32(buf[:4])))
-		if n < wireHeaderLen || n > wireMaxMsgLen {
-			return fmt.Errorf("bad message length %d", n)
-		}
-		if n > len(buf) {
-			nb := make([]byte, n)
-			copy(nb, buf[:wireHeaderLen])
-			buf = nb
-		}
-		msg := buf[:n]
-		if _, err := io.ReadFull(src, msg[wireHeaderLen:]); err != nil {
+		msg, err := readMessage(src, &buf)
+		if err != nil {
 			return err
 		}
 		op := int32(binary.LittleEndian.Uint32(msg[12:16]))

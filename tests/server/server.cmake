@@ -126,6 +126,7 @@ if(SFL_HAVE_TEST_SERVER)
     WORKING_DIRECTORY "${SFL_TEST_SERVER_SRC_DIR}"
     DEPENDS "${SFL_TEST_SERVER_SRC_DIR}/main.go"
             "${SFL_TEST_SERVER_SRC_DIR}/proxy.go"
+            "${SFL_TEST_SERVER_SRC_DIR}/faults.go"
             "${SFL_TEST_SERVER_SRC_DIR}/go.mod"
             "${SFL_TEST_SERVER_SRC_DIR}/go.sum"
     COMMENT "Building FerretDB test server (first build: module download + ~1.5 min compile)"
