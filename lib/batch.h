@@ -2,7 +2,8 @@
  *
  * A batch owns the chunk's text (so a rejected line can be written out
  * verbatim), the finished BSON documents back to back in one buffer, one
- * record per data line (position, status) and one per document. The
+ * record per data line (position, status) and one per document (where it
+ * is, and where the builder wrote its _id, so nothing reads BSON back). The
  * ordered stage (pipeline.c) walks the line records in input order to check
  * sorting and uniqueness and to apply --max-errors, then hands the surviving
  * documents to the digest and the sink, as the public sfl_batch_t (a view
