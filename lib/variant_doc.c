@@ -832,6 +832,13 @@ static bool read_info(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t 
             const char *eq = memchr(q, '=', (size_t)(e - q));
             const char *ke = eq ? eq : e;
             int slot = sfl_vcf_schema_slot(s, q, (size_t)(ke - q));
+            if (slot >= 0 && w->stamp[slot] == w->gen)
+                /* Keeping one of two values would lose the other without a
+                 * word (a file annotated twice, a bad merge). */
+                return REJECT(b, rec, SFL_E_LINE,
+                              "%s: line %llu: INFO key %.*s appears twice on the line; "
+                              "refusing it rather than keeping only one of its values",
+                              path, (unsigned long long)rec->line, (int)(ke - q), q);
             if (slot >= 0) {
                 w->val[slot].p = eq ? eq + 1 : e;
                 w->val[slot].len = eq ? (uint32_t)(e - eq - 1) : 0;
