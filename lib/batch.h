@@ -2,10 +2,12 @@
  *
  * A batch owns the chunk's text (so a rejected line can be written out
  * verbatim), the finished BSON documents back to back in one buffer, one
- * record per data line (position, status) and one per document. The
+ * record per data line (position, status) and one per document (where it
+ * is, and where the builder wrote its _id, so nothing reads BSON back). The
  * ordered stage (pipeline.c) walks the line records in input order to check
  * sorting and uniqueness and to apply --max-errors, then hands the surviving
- * documents to the digest and the sink. Private to the library.
+ * documents to the digest and the sink, as the public sfl_batch_t (a view
+ * of the surviving documents). Private to the library.
  */
 #ifndef SFL_BATCH_H
 #define SFL_BATCH_H
@@ -33,6 +35,10 @@ typedef struct {
 
 typedef struct {
     uint32_t off, len;   /* into batch->buf */
+    /* The _id's string, buf[off + id_off, + id_len), as the builder wrote
+     * it (variants); id_len 0 for a document whose _id is not a string
+     * (coverage: xpos, whose uniqueness is its position's). */
+    uint32_t id_off, id_len;
     uint32_t line_idx;
     int64_t key_pos;     /* pos after minimal representation */
     bool dropped;
@@ -40,7 +46,7 @@ typedef struct {
                             several (batch->multi: a GTF)  */
 } sfl_docrec_t;
 
-typedef struct sfl_batch_int {
+typedef struct sfl_parsed_batch {
     uint64_t seq;
     uint32_t source_index;
     sfl_collection_t collection;
@@ -72,35 +78,39 @@ typedef struct sfl_batch_int {
      * purpose (never rejected later: they have no documents). */
     bool multi;
     uint64_t unknown_contig, par_rows, unplaced, other_features;
-} sfl_batch_int_t;
+} sfl_parsed_batch_t;
 
-sfl_batch_int_t *sfl_batch_new(void);
-void sfl_batch_destroy(sfl_batch_int_t *b);
+sfl_parsed_batch_t *sfl_batch_new(void);
+void sfl_batch_destroy(sfl_parsed_batch_t *b);
 
-/* Appends a line record; NULL when out of memory. */
-sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b);
-/* Appends the record of data line `line_no` (its text at text_off, len
- * bytes) and counts it as read; NULL when out of memory. */
-sfl_linerec_t *sfl_batch_begin_line(sfl_batch_int_t *b, uint64_t line_no, uint32_t text_off,
-                                    size_t len);
+/* Appends the record of data line `line` (text at text[off, off+len)) and
+ * counts it as read; NULL when out of memory. */
+sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b, uint64_t line, uint32_t off, size_t len);
+/* Records a document already written at buf[off, off+len), its _id string
+ * at buf[off + id_off, + id_len) (id_len 0: not a string). False when out
+ * of memory or past the batch's 32-bit offsets. */
+bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint32_t id_off,
+                          uint32_t id_len, uint32_t line_idx, int64_t key_pos);
+/* The _id string of document `d` (not NUL-terminated), `*len` bytes. */
+static inline const char *sfl_batch_doc_id(const sfl_parsed_batch_t *b, const sfl_docrec_t *d,
+                                           uint32_t *len)
+{
+    *len = d->id_len;
+    return (const char *)b->buf + d->off + d->id_off;
+}
 /* The xpos code of the contig `chrom` of line `rec` (GTF, dbSNP): 1..25;
  * or 0 when it has none, the line then counted in b->unknown_contig
  * (`skip`) or rejected with a message naming file, line and contig. */
-int sfl_batch_contig(sfl_batch_int_t *b, sfl_linerec_t *rec, bool skip, const char *path,
+int sfl_batch_contig(sfl_parsed_batch_t *b, sfl_linerec_t *rec, bool skip, const char *path,
                      const char *chrom, size_t len);
-/* Appends a document's bytes; false when out of memory. */
-bool sfl_batch_add_doc(sfl_batch_int_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
-                       int64_t key_pos);
-/* Records a document already written at buf[off, off+len). */
-bool sfl_batch_record_doc(sfl_batch_int_t *b, size_t off, uint32_t len, uint32_t line_idx,
-                          int64_t key_pos);
 /* Line `rec` lacks the field of schema slot `slot`: counted in
  * b->missing and in the line's own list. False when out of memory. */
-bool sfl_batch_line_missing(sfl_batch_int_t *b, sfl_linerec_t *rec, int slot);
+bool sfl_batch_line_missing(sfl_parsed_batch_t *b, sfl_linerec_t *rec, int slot);
 /* Marks line `rec` as rejected with a printf-style message. */
-void sfl_batch_reject(sfl_batch_int_t *b, sfl_linerec_t *rec, uint32_t code, const char *fmt, ...)
+void sfl_batch_reject(sfl_parsed_batch_t *b, sfl_linerec_t *rec, uint32_t code,
+                      const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static inline const char *sfl_batch_msg(const sfl_batch_int_t *b, const sfl_linerec_t *r)
+static inline const char *sfl_batch_msg(const sfl_parsed_batch_t *b, const sfl_linerec_t *r)
 {
     return b->msgs + r->msg_off;
 }

@@ -38,10 +38,10 @@ static size_t put_dec(char *out, int64_t v)
     return n;
 }
 
-bool sfl_dbsnp_line_to_doc(const sfl_dbsnp_ctx_t *c, sfl_batch_int_t *b, const char *path,
+bool sfl_dbsnp_line_to_doc(const sfl_dbsnp_ctx_t *c, sfl_parsed_batch_t *b, const char *path,
                            uint64_t line_no, const char *line, size_t len, uint32_t text_off)
 {
-    sfl_linerec_t *rec = sfl_batch_begin_line(b, line_no, text_off, len);
+    sfl_linerec_t *rec = sfl_batch_add_line(b, line_no, text_off, len);
     if (!rec)
         return false;
     uint32_t line_idx = (uint32_t)(b->n_lines - 1);
@@ -107,5 +107,6 @@ bool sfl_dbsnp_line_to_doc(const sfl_dbsnp_ctx_t *c, sfl_batch_int_t *b, const c
     if (e.oom)
         return !(b->failed = true);
     b->buf_len = e.len;
-    return sfl_batch_record_doc(b, off, (uint32_t)(e.len - off), line_idx, pos + 1);
+    return sfl_batch_record_doc(b, off, (uint32_t)(e.len - off), 13, (uint32_t)idl, line_idx,
+                                pos + 1); /* _id first: after len, type and "_id\0" and strlen */
 }

@@ -78,7 +78,7 @@ static entry_t *entry_of(sfl_gene_tables_t *t, const char *id)
     khint_t k = kh_get(gt, t->ids, id);
     if (k != kh_end(t->ids))
         return &t->e[kh_val(t->ids, k)];
-    if (!sfl_grow((void **)&t->e, &t->cap, t->n + 1, sizeof *t->e, 1024))
+    if (!SFL_GROW(t->e, &t->cap, t->n + 1, 1024))
         return NULL;
     char *key = strdup(id);
     int ret;
@@ -230,7 +230,7 @@ static bool add_names(char ***names, size_t *n, size_t *cap, const char *list)
     for (const char *p = list;;) {
         const char *q = strchr(p, ';');
         size_t len = q ? (size_t)(q - p) : strlen(p);
-        if (!sfl_grow((void **)names, cap, *n + 1, sizeof **names, 4))
+        if (!SFL_GROW(*names, cap, *n + 1, 4))
             return false;
         char *s = strndup(p, len);
         if (!s)

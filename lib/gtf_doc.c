@@ -120,20 +120,19 @@ static void enc_strs(sfl_enc_t *e, const char *k, const char *const *v, size_t n
 #define ENC_S(e, k, s, n) sfl_enc_str((e), k, sizeof k - 1, (s), (n))
 #define ENC_Z(e, k, s) sfl_enc_str((e), k, sizeof k - 1, (s), strlen(s))
 
-bool sfl_gtf_line_to_docs(const sfl_gtf_ctx_t *c, sfl_batch_int_t *b, const char *path,
-                          uint64_t line_no, const char *line, size_t len, uint32_t text_off)
-{
-    sfl_linerec_t *rec = sfl_batch_begin_line(b, line_no, text_off, len);
-    if (!rec)
-        return false;
-    uint32_t line_idx = (uint32_t)(b->n_lines - 1);
-    unsigned long long ln = (unsigned long long)line_no;
-    if (!bson_utf8_validate(line, len, false)) { /* its text goes into the documents */
-        sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: the line is not valid UTF-8 text",
-                         path, ln);
-        return !b->failed;
-    }
+/* One GTF line, taken apart. */
+typedef struct {
     span_t col[9];
+    int kind, code;
+    int64_t start, stop; /* as in the GTF */
+    span_t gid, tid, gname;
+    size_t gl, tl; /* the ids' lengths without version */
+    bool par;
+} gtf_line_t;
+
+/* Splits the line into its 9 columns; the number of columns found. */
+static int split_columns(const char *line, size_t len, span_t col[9])
+{
     int n = 0;
     for (const char *p = line, *end = line + len;; n++) {
         const char *t = memchr(p, '\t', (size_t)(end - p));
@@ -141,138 +140,180 @@ bool sfl_gtf_line_to_docs(const sfl_gtf_ctx_t *c, sfl_batch_int_t *b, const char
             col[n].p = p;
             col[n].n = (size_t)((t ? t : end) - p);
         }
-        if (!t) {
-            n++;
-            break;
-        }
+        if (!t)
+            return n + 1;
         p = t + 1;
     }
+}
+
+static int feature_kind(span_t ft)
+{
+    if (ft.n == 4 && !memcmp(ft.p, "gene", 4))
+        return F_GENE;
+    if (ft.n == 10 && !memcmp(ft.p, "transcript", 10))
+        return F_TRANSCRIPT;
+    if ((ft.n == 4 && !memcmp(ft.p, "exon", 4)) || (ft.n == 3 && !memcmp(ft.p, "CDS", 3)) ||
+        (ft.n == 3 && !memcmp(ft.p, "UTR", 3)))
+        return F_EXON;
+    return F_OTHER;
+}
+
+/* Checks and takes apart line `rec`. True when it makes a document; false
+ * when it was rejected or is left out (counted). */
+static bool parse_line(const sfl_gtf_ctx_t *c, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
+                       const char *path, const char *line, size_t len, gtf_line_t *g)
+{
+    unsigned long long ln = (unsigned long long)rec->line;
+    if (!bson_utf8_validate(line, len, false)) { /* its text goes into the documents */
+        sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: the line is not valid UTF-8 text",
+                         path, ln);
+        return false;
+    }
+    int n = split_columns(line, len, g->col);
     if (n != 9) {
         sfl_batch_reject(b, rec, SFL_E_LINE,
                          "%s: line %llu: found %d tab-separated columns, expected 9 (a GTF line: "
                          "seqname, source, feature, start, end, score, strand, frame, "
                          "attributes)",
                          path, ln, n);
-        return !b->failed;
+        return false;
     }
-    int64_t start, stop;
     for (int i = 3; i <= 4; i++) {
-        int64_t *v = i == 3 ? &start : &stop;
-        if (!sfl_parse_int64(col[i].p, col[i].n, v) || *v < 1 || *v >= 999999999) {
+        int64_t *v = i == 3 ? &g->start : &g->stop;
+        const span_t *f = &g->col[i];
+        if (!sfl_parse_int64(f->p, f->n, v) || *v < 1 || *v >= 999999999) {
             sfl_batch_reject(b, rec, SFL_E_LINE,
                              "%s: line %llu: %s '%.*s' is not a position (expected an integer "
                              "from 1 to 999999998)",
-                             path, ln, i == 3 ? "start" : "end", (int)(col[i].n > 60 ? 60 : col[i].n),
-                             col[i].p);
-            return !b->failed;
+                             path, ln, i == 3 ? "start" : "end", (int)(f->n > 60 ? 60 : f->n),
+                             f->p);
+            return false;
         }
     }
-    if (stop < start) {
+    if (g->stop < g->start) {
         sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: end %lld is before start %lld", path,
-                         ln, (long long)stop, (long long)start);
-        return !b->failed;
+                         ln, (long long)g->stop, (long long)g->start);
+        return false;
     }
-    span_t ft = col[2];
-    int kind = ft.n == 4 && !memcmp(ft.p, "gene", 4)         ? F_GENE
-               : ft.n == 10 && !memcmp(ft.p, "transcript", 10) ? F_TRANSCRIPT
-               : (ft.n == 4 && !memcmp(ft.p, "exon", 4)) || (ft.n == 3 && !memcmp(ft.p, "CDS", 3)) ||
-                       (ft.n == 3 && !memcmp(ft.p, "UTR", 3))
-                   ? F_EXON
-                   : F_OTHER;
-    if (kind == F_OTHER) {
+    span_t ft = g->col[2], at = g->col[8];
+    if ((g->kind = feature_kind(ft)) == F_OTHER) {
         b->other_features++;
-        return !b->failed;
+        return false;
     }
-    int code = sfl_batch_contig(b, rec, c->skip_unknown_contigs, path, col[0].p, col[0].n);
-    if (!code)
-        return !b->failed;
-    span_t gid, tid = {NULL, 0}, gname = {NULL, 0};
-    const char *missing = !attribute(col[8], "gene_id", &gid) || !gid.n ? "gene_id"
-                          : kind != F_GENE && (!attribute(col[8], "transcript_id", &tid) || !tid.n)
-                              ? "transcript_id"
-                          : kind == F_GENE && !attribute(col[8], "gene_name", &gname) ? "gene_name"
-                                                                                      : NULL;
+    if (!(g->code = sfl_batch_contig(b, rec, c->skip_unknown_contigs, path, g->col[0].p,
+                                     g->col[0].n)))
+        return false;
+    g->tid.n = g->gname.n = 0;
+    const char *missing =
+        !attribute(at, "gene_id", &g->gid) || !g->gid.n ? "gene_id"
+        : g->kind != F_GENE && (!attribute(at, "transcript_id", &g->tid) || !g->tid.n)
+            ? "transcript_id"
+        : g->kind == F_GENE && !attribute(at, "gene_name", &g->gname) ? "gene_name"
+                                                                       : NULL;
     if (missing) {
         sfl_batch_reject(b, rec, SFL_E_LINE,
                          "%s: line %llu: the %.*s line has no %s attribute (column 9)", path, ln,
                          (int)ft.n, ft.p, missing);
-        return !b->failed;
+        return false;
     }
-    if (gid.n > 200 || tid.n > 200) {
+    if (g->gid.n > 200 || g->tid.n > 200) {
         sfl_batch_reject(b, rec, SFL_E_TOO_LARGE,
                          "%s: line %llu: a gene_id or transcript_id longer than 200 characters",
                          path, ln);
-        return !b->failed;
+        return false;
     }
-    bool par = in_par_y(code, start, stop) || (code == 24 && contains(gid, "_PAR_Y"));
-    size_t gl = unversioned(gid), tl = tid.n ? unversioned(tid) : 0;
-    char id[512];
-    int idl;
-    if (kind == F_GENE)
-        idl = snprintf(id, sizeof id, "%.*s%s", (int)gl, gid.p, par ? "_PAR_Y" : "");
-    else if (kind == F_TRANSCRIPT)
-        idl = snprintf(id, sizeof id, "%.*s%s", (int)tl, tid.p, par ? "_PAR_Y" : "");
-    else
-        idl = snprintf(id, sizeof id, "%.*s%s-%.*s-%lld-%lld", (int)tl, tid.p,
-                       par ? "_PAR_Y" : "", (int)ft.n, ft.p, (long long)start, (long long)stop);
-    rec->contig = code;
-    rec->pos = kind == F_EXON ? (int64_t)(fnv1a(tid.p, tl) >> 1) : 0;
-    span_t chrom = col[0];
+    g->par = in_par_y(g->code, g->start, g->stop) || (g->code == 24 && contains(g->gid, "_PAR_Y"));
+    g->gl = unversioned(g->gid);
+    g->tl = g->tid.n ? unversioned(g->tid) : 0;
+    return true;
+}
+
+/* The document's fields after _id (and feature_type), in the ExAC
+ * loader's order. */
+static void encode_fields(const sfl_gtf_ctx_t *c, const gtf_line_t *g, sfl_enc_t *e)
+{
+    if (g->kind == F_GENE) {
+        ENC_S(e, "gene_id", g->gid.p, g->gl);
+        ENC_S(e, "gene_name", g->gname.p, g->gname.n);
+        ENC_S(e, "gene_name_upper", g->gname.p, g->gname.n);
+        if (!e->oom) /* upper-case the copy just written (ASCII, as Python 2) */
+            for (size_t i = e->len - 1 - g->gname.n; i < e->len - 1; i++)
+                if (e->p[i] >= 'a' && e->p[i] <= 'z')
+                    e->p[i] = (uint8_t)(e->p[i] - 32);
+    } else {
+        ENC_S(e, "transcript_id", g->tid.p, g->tl);
+        ENC_S(e, "gene_id", g->gid.p, g->gl);
+    }
+    span_t chrom = g->col[0];
     if (chrom.n > 3 && (chrom.p[0] | 0x20) == 'c' && (chrom.p[1] | 0x20) == 'h' &&
         (chrom.p[2] | 0x20) == 'r') {
         chrom.p += 3;
         chrom.n -= 3;
     }
-    int64_t dstart = start + 1, dstop = stop + 1; /* the ExAC loader's +1 */
+    int64_t start = g->start + 1, stop = g->stop + 1; /* the ExAC loader's +1 */
+    ENC_S(e, "chrom", chrom.p, chrom.n);
+    sfl_enc_int(e, "start", 5, start);
+    sfl_enc_int(e, "stop", 4, stop);
+    ENC_S(e, "strand", g->col[6].p, g->col[6].n);
+    sfl_enc_int(e, "xstart", 6, sfl_xpos(g->code, start));
+    sfl_enc_int(e, "xstop", 5, sfl_xpos(g->code, stop));
+    sfl_gene_annot_t a;
+    if (g->kind != F_GENE || !sfl_gene_tables_lookup(c->tables, g->gid.p, g->gl, &a))
+        return;
+    if (a.canonical_transcript)
+        ENC_Z(e, "canonical_transcript", a.canonical_transcript);
+    if (a.omim_accession) {
+        ENC_Z(e, "omim_accession", a.omim_accession);
+        ENC_Z(e, "omim_description", a.omim_description);
+    }
+    if (a.full_gene_name) {
+        ENC_Z(e, "full_gene_name", a.full_gene_name);
+        enc_strs(e, "other_names", a.other_names, a.n_other_names);
+    }
+}
+
+bool sfl_gtf_line_to_docs(const sfl_gtf_ctx_t *c, sfl_parsed_batch_t *b, const char *path,
+                          uint64_t line_no, const char *line, size_t len, uint32_t text_off)
+{
+    sfl_linerec_t *rec = sfl_batch_add_line(b, line_no, text_off, len);
+    if (!rec)
+        return false;
+    uint32_t line_idx = (uint32_t)(b->n_lines - 1);
+    gtf_line_t g;
+    if (!parse_line(c, b, rec, path, line, len, &g))
+        return !b->failed;
+    const char *suffix = g.par ? "_PAR_Y" : "";
+    char id[512];
+    int idl;
+    if (g.kind == F_GENE)
+        idl = snprintf(id, sizeof id, "%.*s%s", (int)g.gl, g.gid.p, suffix);
+    else if (g.kind == F_TRANSCRIPT)
+        idl = snprintf(id, sizeof id, "%.*s%s", (int)g.tl, g.tid.p, suffix);
+    else
+        idl = snprintf(id, sizeof id, "%.*s%s-%.*s-%lld-%lld", (int)g.tl, g.tid.p, suffix,
+                       (int)g.col[2].n, g.col[2].p, (long long)g.start, (long long)g.stop);
+    rec->contig = g.code;
+    rec->pos = g.kind == F_EXON ? (int64_t)(fnv1a(g.tid.p, g.tl) >> 1) : 0;
 
     sfl_enc_t e = {b->buf, b->buf_len, b->buf_cap, false};
     size_t off = b->buf_len;
     size_t doc = sfl_enc_begin(&e, 0, NULL, 0);
     ENC_S(&e, "_id", id, (size_t)idl);
-    if (kind == F_EXON)
-        ENC_S(&e, "feature_type", ft.p, ft.n);
-    if (kind == F_GENE) {
-        ENC_S(&e, "gene_id", gid.p, gl);
-        ENC_S(&e, "gene_name", gname.p, gname.n);
-        ENC_S(&e, "gene_name_upper", gname.p, gname.n);
-        if (!e.oom) /* upper-case the copy just written (ASCII, as Python 2) */
-            for (size_t i = e.len - 1 - gname.n; i < e.len - 1; i++)
-                if (e.p[i] >= 'a' && e.p[i] <= 'z')
-                    e.p[i] = (uint8_t)(e.p[i] - 32);
-    } else {
-        ENC_S(&e, "transcript_id", tid.p, tl);
-        ENC_S(&e, "gene_id", gid.p, gl);
-    }
-    ENC_S(&e, "chrom", chrom.p, chrom.n);
-    sfl_enc_int(&e, "start", 5, dstart);
-    sfl_enc_int(&e, "stop", 4, dstop);
-    ENC_S(&e, "strand", col[6].p, col[6].n);
-    sfl_enc_int(&e, "xstart", 6, sfl_xpos(code, dstart));
-    sfl_enc_int(&e, "xstop", 5, sfl_xpos(code, dstop));
-    sfl_gene_annot_t a;
-    if (kind == F_GENE && sfl_gene_tables_lookup(c->tables, gid.p, gl, &a)) {
-        if (a.canonical_transcript)
-            ENC_Z(&e, "canonical_transcript", a.canonical_transcript);
-        if (a.omim_accession) {
-            ENC_Z(&e, "omim_accession", a.omim_accession);
-            ENC_Z(&e, "omim_description", a.omim_description);
-        }
-        if (a.full_gene_name) {
-            ENC_Z(&e, "full_gene_name", a.full_gene_name);
-            enc_strs(&e, "other_names", a.other_names, a.n_other_names);
-        }
-    }
+    if (g.kind == F_EXON)
+        ENC_S(&e, "feature_type", g.col[2].p, g.col[2].n);
+    encode_fields(c, &g, &e);
     sfl_enc_end(&e, doc);
     b->buf = e.p;
     b->buf_cap = e.cap;
     if (e.oom)
         return !(b->failed = true);
     b->buf_len = e.len;
-    if (!sfl_batch_record_doc(b, off, (uint32_t)(e.len - off), line_idx, 0))
+    /* _id is first: after the length, its type byte, "_id\0" and its length */
+    if (!sfl_batch_record_doc(b, off, (uint32_t)(e.len - off), 13, (uint32_t)idl, line_idx, 0))
         return false;
-    b->docs[b->n_docs - 1].coll = (uint8_t)(kind == F_GENE         ? SFL_COLL_GENES
-                                            : kind == F_TRANSCRIPT ? SFL_COLL_TRANSCRIPTS
-                                                                   : SFL_COLL_EXONS);
+    b->docs[b->n_docs - 1].coll = (uint8_t)(g.kind == F_GENE         ? SFL_COLL_GENES
+                                            : g.kind == F_TRANSCRIPT ? SFL_COLL_TRANSCRIPTS
+                                                                     : SFL_COLL_EXONS);
     return true;
 }
 
@@ -321,7 +362,7 @@ void sfl_gtf_ids_destroy(sfl_gtf_ids_t *s)
     free(s);
 }
 
-uint32_t sfl_gtf_ids_check(sfl_gtf_ids_t *s, const sfl_batch_int_t *b, const sfl_linerec_t *rec,
+uint32_t sfl_gtf_ids_check(sfl_gtf_ids_t *s, const sfl_parsed_batch_t *b, const sfl_linerec_t *rec,
                            const char *path, char *msg, size_t msg_size)
 {
     static const char *const what[] = {"gene", "transcript", "exon"};
@@ -335,7 +376,7 @@ uint32_t sfl_gtf_ids_check(sfl_gtf_ids_t *s, const sfl_batch_int_t *b, const sfl
             s->exon_tx = rec->pos;
         }
         uint32_t idlen;
-        const char *id = sfl_order_doc_id(b->buf + dr->off, &idlen);
+        const char *id = sfl_batch_doc_id(b, dr, &idlen);
         char *key = strndup(id, idlen);
         if (!key)
             return SFL_E_NOMEM;

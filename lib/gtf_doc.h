@@ -15,7 +15,7 @@ typedef struct {
 /* One GTF line -> zero or one document appended to `b` (docs[i].coll
  * names its collection), or a rejected line record. Safe on many threads
  * with one shared ctx. Returns false only when out of memory. */
-bool sfl_gtf_line_to_docs(const sfl_gtf_ctx_t *c, sfl_batch_int_t *b, const char *path,
+bool sfl_gtf_line_to_docs(const sfl_gtf_ctx_t *c, sfl_parsed_batch_t *b, const char *path,
                           uint64_t line_no, const char *line, size_t len, uint32_t text_off);
 
 /* The ids seen so far, in input order (the ordered stage): every gene and
@@ -28,7 +28,7 @@ void sfl_gtf_ids_destroy(sfl_gtf_ids_t *s);
 
 /* SFL_OK (the line's ids are recorded), SFL_E_DUPLICATE with a message
  * naming both lines, or SFL_E_NOMEM. */
-uint32_t sfl_gtf_ids_check(sfl_gtf_ids_t *s, const sfl_batch_int_t *b, const sfl_linerec_t *rec,
+uint32_t sfl_gtf_ids_check(sfl_gtf_ids_t *s, const sfl_parsed_batch_t *b, const sfl_linerec_t *rec,
                            const char *path, char *msg, size_t msg_size);
 
 #endif

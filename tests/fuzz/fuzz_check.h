@@ -10,7 +10,7 @@
 
 #include "batch.h"
 
-static inline void sfl_fuzz_check_batch(const sfl_batch_int_t *b)
+static inline void sfl_fuzz_check_batch(const sfl_parsed_batch_t *b)
 {
     for (size_t i = 0; i < b->n_docs; i++) {
         bson_t d;

@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_table(which - 3, data + 1, size - 1);
         return 0;
     }
-    sfl_batch_int_t *b = sfl_batch_new();
+    sfl_parsed_batch_t *b = sfl_batch_new();
     char *text = malloc(size);
     memcpy(text, data + 1, size - 1);
     b->text = text;
