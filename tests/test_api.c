@@ -373,6 +373,37 @@ static void begin_run_info(const char *testdata)
     CHECK(!SFL_RUN_INFO_HAS(&old, histograms));
 }
 
+/* The source kinds: their names, the collections each fills, and a kind
+ * out of range refused. */
+static void source_kinds(void)
+{
+    static const char *const names[] = {"vcf", "coverage", "gtf", "canonical_transcripts",
+                                        "omim", "dbnsfp_genes", "dbsnp"};
+    for (int k = 0; k < SFL_N_SOURCE_KINDS; k++)
+        CHECK(sfl_source_kind_name((sfl_source_kind_t)k) &&
+              strcmp(sfl_source_kind_name((sfl_source_kind_t)k), names[k]) == 0);
+    CHECK(sfl_source_kind_name(SFL_N_SOURCE_KINDS) == NULL);
+    bool c[SFL_N_COLLECTIONS];
+    sfl_source_collections(SFL_SOURCE_VCF, c);
+    CHECK(c[SFL_COLL_VARIANTS] && c[SFL_COLL_METRICS] && !c[SFL_COLL_COVERAGE] && !c[SFL_COLL_GENES]);
+    sfl_source_collections(SFL_SOURCE_GTF, c);
+    CHECK(c[SFL_COLL_GENES] && c[SFL_COLL_TRANSCRIPTS] && c[SFL_COLL_EXONS] && !c[SFL_COLL_VARIANTS]);
+    sfl_source_collections(SFL_SOURCE_OMIM, c);
+    for (int i = 0; i < SFL_N_COLLECTIONS; i++)
+        CHECK(!c[i]);
+    sfl_source_collections(SFL_SOURCE_DBSNP, c);
+    CHECK(c[SFL_COLL_DBSNP] && !c[SFL_COLL_METRICS]);
+    static const char *const colls[] = {"variants", "base_coverage", "genes", "transcripts",
+                                        "exons", "dbsnp", "metrics"};
+    for (int i = 0; i < SFL_N_COLLECTIONS; i++)
+        CHECK(strcmp(sfl_collection_name((sfl_collection_t)i), colls[i]) == 0);
+    sfl_error_t e;
+    sfl_job_t *j = sfl_job_new(NULL, &e);
+    CHECK(j && !sfl_job_add_source(j, SFL_N_SOURCE_KINDS, "x", &e));
+    CHECK(j && sfl_job_add_source(j, SFL_SOURCE_DBSNP, "x.tsv", &e));
+    sfl_job_destroy(j);
+}
+
 int main(int argc, char **argv)
 {
     sfl_init();
@@ -389,6 +420,7 @@ int main(int argc, char **argv)
     null_manifest();
     null_verify();
     null_mongo();
+    source_kinds();
     sfl_cleanup();
     return t_done("test_api");
 }
