@@ -205,6 +205,16 @@ void cli_print_verify(const sfl_verify_report_t *r)
                    (unsigned long long)it->actual_size, it->actual_digest);
         printf("\n");
     }
+    for (size_t i = 0; i < sfl_verify_report_n_indexes(r); i++) {
+        const sfl_verify_item_t *it = sfl_verify_report_index(r, i);
+        printf("index      %s: %s\n", it->name, sfl_verify_status_name(it->status));
+    }
+    sfl_role_t role;
+    bool sealed;
+    const char *problem;
+    if (sfl_verify_report_role(r, &role, &sealed, &problem))
+        printf("database   role %s, %s%s%s\n", sfl_role_name(role), sealed ? "sealed" : "not sealed",
+               problem ? ": " : "", problem ? problem : "");
     printf("%s\n", sfl_verify_report_ok(r) ? "verify: OK" : "verify: FAILED");
 }
 
