@@ -288,7 +288,7 @@ static int list_folders(const char *dir, char *buf, size_t size, char **only)
 }
 
 /* The dump folder: OUT/DB, or found in OUT (see swefreq/verify.h). */
-static char *dump_folder(const char *out, const char *db, sfl_error_t *err)
+char *sfl_dump_folder(const char *out, const char *db, sfl_error_t *err)
 {
     if (db) {
         char *p = join(out, db);
@@ -324,7 +324,7 @@ sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *out_di
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_verify_dump: a folder is required");
         return NULL;
     }
-    char *dir = dump_folder(out_dir, db, err);
+    char *dir = sfl_dump_folder(out_dir, db, err);
     if (!dir)
         return NULL;
     sfl_manifest_t *own = NULL;

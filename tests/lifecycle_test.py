@@ -11,10 +11,24 @@ usage: lifecycle_test.py MODE SWEFREQ_LOAD TESTDATA_DIR
               nothing; unseal needs a reason and records it; verify reports
               a missing or changed index (exit 5) and the role and seal;
               status never writes.
+  MODE transfer: export and restore on the fixture server with its fault
+              injection: a write to the database during the export (the
+              proxy holds the export's read of variants while a document is
+              changed) is detected, exit 5, no dump under the final names;
+              a tampered database is not exported; a restore killed (kill
+              -9) mid-way leaves the target's collections as they were;
+              damaged and altered dumps are refused before the swap; a
+              restore onto a sealed database stops before any write.
+  MODE e2e:   the whole lifecycle against two servers on two loopback
+              ports (the fixture's is development; a second one is started
+              and stopped here as live): load, verify, export, restore,
+              promote, verify live; the cross-talk cases; a tampered
+              document and a dropped index each fail the nightly verify.
 Exit 77 when pymongo is missing (skipped).
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,8 +69,8 @@ def role_record(cl, db):
     return cl[db]["swefreq_meta"].find_one({"_id": "role"})
 
 
-def load(db, *extra, env=None):
-    return run("load", "--uri", URI, "--db", db, *HIST, "--vcf", exac, "--coverage", cov,
+def load(db, *extra, env=None, uri=None):
+    return run("load", "--uri", uri or URI, "--db", db, *HIST, "--vcf", exac, "--coverage", cov,
                "--quiet", *extra, env=env)
 
 
@@ -203,8 +217,223 @@ def test_roles():
     client.drop_database(db)
 
 
+def browser(cl, db):
+    """The browser's collections of db: documents and indexes."""
+    return {c: (sorted(repr(d) for d in cl[db][c].find()), sorted(cl[db][c].index_information()))
+            for c in ("variants", "base_coverage") if c in cl[db].list_collection_names()}
+
+
+def files_in(d):
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+def test_transfer():
+    from mongo_common import require_faults
+    db = "sfl_lc_transfer"
+    faults = require_faults(db)
+    faults.clear()
+    client.drop_database(db)
+    r = load(db)
+    check(r.returncode == 0, f"load: {r.returncode} {r.stderr}")
+    out = os.path.join(tmp, "export")
+
+    # A write during the export: the proxy holds the read of variants; a
+    # document changes; then the read runs.
+    rule = faults.arm("find", coll="variants", action="hold")
+    p = subprocess.Popen([TOOL, "export", "--uri", URI, "--db", db, "--out", out],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    held = faults.wait(rule, timeout=60)
+    check(held and held.get("held"), f"export's read of variants held: {held}")
+    doc = client[db]["variants"].find_one()
+    client[db]["variants"].update_one({"_id": doc["_id"]}, {"$set": {"rsid": "rs_changed"}})
+    faults.release(rule, forward=True)
+    _, err = p.communicate(timeout=120)
+    check(p.returncode == 5 and "variants" in err and "changed" in err,
+          f"write during export detected: {p.returncode} {err}")
+    check(files_in(os.path.join(out, db)) == [], f"no dump left: {files_in(os.path.join(out, db))}")
+    # The database is now tampered: export refuses it too, until it is put back.
+    r = run("export", "--uri", URI, "--db", db, "--out", out)
+    check(r.returncode == 5 and files_in(os.path.join(out, db)) == [],
+          f"tampered database not exported: {r.returncode}")
+    client[db]["variants"].replace_one({"_id": doc["_id"]}, doc)
+    faults.clear()
+    r = run("export", "--uri", URI, "--db", db, "--out", out, "--expect-role", "development")
+    check(r.returncode == 0, f"export: {r.returncode} {r.stderr}")
+    dump = os.path.join(out, db)
+    check(files_in(dump) == ["base_coverage.bson", "base_coverage.metadata.json", "manifest.json",
+                             "variants.bson", "variants.metadata.json"], f"dump files: {files_in(dump)}")
+    r = run("verify", "--dump", dump)
+    check(r.returncode == 0, f"the export verifies as a dump: {r.returncode} {r.stdout}")
+    with open(os.path.join(dump, "variants.metadata.json")) as f:
+        meta = json.load(f)
+    check(sorted(i["name"] for i in meta["indexes"]) == sorted(client[db]["variants"].index_information()),
+          "metadata holds the indexes on the server")
+
+    # Restore into another database: same data, a load record "restore".
+    tgt = "sfl_lc_transfer_t"
+    client.drop_database(tgt)
+    r = run("restore", "--uri", URI, "--db", tgt, "--dump", out, "--insert-threads", "3")
+    check(r.returncode == 0, f"restore: {r.returncode} {r.stderr}")
+    check(browser(client, tgt) == browser(client, db), "restored = exported")
+    recs = list(client[tgt]["swefreq_meta"].find({"command": "restore", "status": "complete"}))
+    check(len(recs) == 1 and recs[0]["dump"] == dump, f"restore recorded: {recs}")
+    r = run("verify", "--uri", URI, "--db", tgt, "--manifest", os.path.join(dump, "manifest.json"))
+    check(r.returncode == 0, f"verify after restore: {r.returncode} {r.stdout}")
+    good = browser(client, tgt)
+
+    # A restore killed mid-way (kill -9 while an insert into staging is
+    # held) leaves the target's collections as they were.
+    ftgt = require_faults(tgt)
+    rule = ftgt.arm("insert", coll="swefreq_staging_", action="hold")
+    p = subprocess.Popen([TOOL, "restore", "--uri", URI, "--db", tgt, "--dump", dump],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    held = ftgt.wait(rule, timeout=60)
+    check(held and held.get("held"), f"restore's insert held: {held}")
+    p.kill()
+    p.wait()
+    ftgt.release(rule, forward=False)
+    check(browser(client, tgt) == good, "killed restore: the browser's collections unchanged")
+    r = run("recover", "--uri", URI, "--db", tgt, "--break-lock")
+    check(r.returncode == 0 and not [n for n in client[tgt].list_collection_names()
+                                     if n.startswith("swefreq_staging_")],
+          f"recover drops the killed restore's staging: {r.returncode} {r.stderr}")
+    check(client[tgt]["swefreq_meta"].count_documents({"command": "restore", "status": "interrupted"}) == 1,
+          "the killed restore is marked interrupted")
+    ftgt.clear()
+
+    # Damaged and altered dumps are refused before the swap.
+    cut = os.path.join(tmp, "cut", db)
+    shutil.copytree(dump, cut)
+    with open(os.path.join(cut, "variants.bson"), "r+b") as f:
+        f.truncate(os.path.getsize(os.path.join(cut, "variants.bson")) - 100)
+    r = run("restore", "--uri", URI, "--db", tgt, "--dump", cut)
+    check(r.returncode == 3 and "cut short" in r.stderr, f"cut dump: {r.returncode} {r.stderr}")
+    check(browser(client, tgt) == good, "cut dump: unchanged")
+    alt = os.path.join(tmp, "alt", db)
+    shutil.copytree(dump, alt)
+    data = bytearray(open(os.path.join(alt, "variants.bson"), "rb").read())
+    i = data.find(b"rs")
+    data[i + 2:i + 3] = b"9" if data[i + 2:i + 3] != b"9" else b"8"
+    open(os.path.join(alt, "variants.bson"), "wb").write(bytes(data))
+    r = run("restore", "--uri", URI, "--db", tgt, "--dump", alt)
+    check(r.returncode == 5 and "does not match" in r.stderr, f"altered dump: {r.returncode} {r.stderr}")
+    check(browser(client, tgt) == good, "altered dump: unchanged")
+
+    # Restore onto a sealed database: stops before any write.
+    r = run("promote", "--uri", URI, "--db", tgt, "--manifest", os.path.join(dump, "manifest.json"))
+    check(r.returncode == 0, f"promote: {r.returncode} {r.stderr}")
+    before = snapshot(client, tgt)
+    r = run("restore", "--uri", URI, "--db", tgt, "--dump", dump)
+    check(r.returncode == 9 and "sealed" in r.stderr, f"restore onto sealed: {r.returncode} {r.stderr}")
+    check(snapshot(client, tgt) == before, "restore onto sealed changed nothing")
+    client.drop_database(db)
+    client.drop_database(tgt)
+
+
+def second_server():
+    """Starts a second test server (the live system's) on another loopback
+    port, in its own state folder; returns (uri, stop function)."""
+    srv, ping = os.environ.get("SWEFREQ_TEST_SERVER_BIN"), os.environ.get("SWEFREQ_TEST_PING_BIN")
+    if not srv or not ping:
+        print("no test server binary (external server): skipped")
+        sys.exit(77)
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server")
+    state = os.path.join(tmp, "live-server")
+    r = subprocess.run(["bash", os.path.join(here, "start.sh"), state, srv, ping],
+                       capture_output=True, text=True, timeout=150)
+    if r.returncode != 0:
+        print(r.stdout, r.stderr)
+        check(False, "second server started")
+        finish("lifecycle e2e")
+
+    def stop():
+        subprocess.run(["bash", os.path.join(here, "stop.sh"), state], timeout=60)
+    return open(os.path.join(state, "uri")).read().strip(), stop
+
+
+def test_e2e():
+    live_uri, stop = second_server()
+    try:
+        e2e(live_uri)
+    finally:
+        stop()
+
+
+def e2e(LIVE):
+    db = "swefreq"
+    live = pymongo.MongoClient(LIVE, serverSelectionTimeoutMS=5000)
+    check(LIVE != URI, "two servers on two ports")
+    client.drop_database("sfl_lc_e2e")
+    dev_db = "sfl_lc_e2e"
+    dev_env = {"SWEFREQ_EXPECT_ROLE": "development"}
+    live_env = {"SWEFREQ_EXPECT_ROLE": "live"}
+    man = os.path.join(tmp, "dev-manifest.json")
+    # 1. load development; 2. verify it.
+    r = load(dev_db, "--manifest", man, env=dev_env)
+    check(r.returncode == 0, f"1. load development: {r.returncode} {r.stderr}")
+    r = run("verify", "--uri", URI, "--db", dev_db, "--sources", env=dev_env)
+    check(r.returncode == 0, f"2. verify development: {r.returncode} {r.stdout}")
+    # 3. export (the files are all that crosses).
+    out = os.path.join(tmp, "carry")
+    r = run("export", "--uri", URI, "--db", dev_db, "--out", out, env=dev_env)
+    check(r.returncode == 0, f"3. export: {r.returncode} {r.stderr}")
+    dump = os.path.join(out, dev_db)
+    dump_manifest = os.path.join(dump, "manifest.json")
+    # 4. restore into live (a new database gets the expected role).
+    r = run("restore", "--uri", LIVE, "--db", db, "--dump", dump, env=live_env)
+    check(r.returncode == 0, f"4. restore into live: {r.returncode} {r.stderr}")
+    # 5. promote against the manifest file that came with the dump.
+    r = run("promote", "--uri", LIVE, "--db", db, "--manifest", dump_manifest, env=live_env)
+    check(r.returncode == 0, f"5. promote: {r.returncode} {r.stderr}")
+    # 6. verify live (the nightly job).
+    nightly = ["verify", "--uri", LIVE, "--db", db, "--manifest", dump_manifest, "--json"]
+    r = run(*nightly, env=live_env)
+    v = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.returncode == 0 and v.get("ok") is True and v["database"]["role"] == "live"
+          and v["database"]["sealed"] is True, f"6. verify live: {r.returncode} {r.stdout}")
+    check(browser(live, db) == browser(client, dev_db), "live equals development")
+
+    # Cross-talk: each stops before any write on the other system.
+    live_before, dev_before = snapshot(live, db), snapshot(client, dev_db)
+    r = load(db, env=dev_env, uri=LIVE)  # a development load pointed at the live server
+    r2 = run("load", "--uri", LIVE, "--db", db, *HIST, "--vcf", exac)  # no --expect-role
+    r3 = run("restore", "--uri", LIVE, "--db", db, "--dump", dump, env=live_env)
+    check((r.returncode, r2.returncode, r3.returncode) == (9, 9, 9),
+          f"dev load / load / restore onto sealed live: {r.returncode} {r2.returncode} {r3.returncode}")
+    r = run("export", "--uri", LIVE, "--db", db, "--out", os.path.join(tmp, "x"), env=dev_env)
+    check(r.returncode == 9, f"a development export pointed at live: {r.returncode}")
+    r = load(dev_db, env=live_env)  # a live script pointed at development
+    check(r.returncode == 9, f"a live load pointed at development: {r.returncode}")
+    check(snapshot(live, db) == live_before, "live unchanged by the cross-talk attempts")
+    check(snapshot(client, dev_db) == dev_before, "development unchanged by the cross-talk attempts")
+
+    # 7. tamper with one live document: the nightly verify fails (exit 5).
+    d = live[db]["variants"].find_one()
+    live[db]["variants"].update_one({"_id": d["_id"]}, {"$set": {"allele_freq": 0.5}})
+    r = run(*nightly, env=live_env)
+    v = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.returncode == 5 and v.get("ok") is False and
+          [c["status"] for c in v.get("collections", []) if c["name"] == "variants"] == ["digest differs"],
+          f"7. tampered document: {r.returncode} {r.stdout}")
+    live[db]["variants"].replace_one({"_id": d["_id"]}, d)
+    r = run(*nightly, env=live_env)
+    check(r.returncode == 0, f"put back: {r.returncode}")
+    # 8. drop one index: it fails again.
+    live[db]["base_coverage"].drop_index("xpos_1")
+    r = run(*nightly, env=live_env)
+    v = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.returncode == 5 and {"name": "base_coverage.xpos_1", "status": "index missing"}
+          in v.get("indexes", []), f"8. dropped index: {r.returncode} {r.stdout}")
+    client.drop_database(dev_db)
+    client.drop_database(db)
+
+
 if MODE == "roles":
     test_roles()
+elif MODE == "transfer":
+    test_transfer()
+elif MODE == "e2e":
+    test_e2e()
 else:
     print(f"unknown mode {MODE}")
     sys.exit(2)

@@ -1,0 +1,258 @@
+/* export_mongo.c: write a database's browser collections as a
+ * mongorestore-compatible dump that proves itself.
+ *
+ * The design: the role is checked first (lifecycle.c), an unfinished swap
+ * is refused, and the manifest of the load in force is read. Then one
+ * thread per collection, each with its own client and cursor, streams the
+ * documents into OUT/DB/<coll>.bson.partial exactly as the server sends
+ * them, digesting each (re-canonicalised, as verify does) on the way; the
+ * indexes actually on the server go to <coll>.metadata.json.partial and
+ * the manifest to manifest.json.partial. Only when every collection's
+ * count and digest equal the manifest are the files renamed to their
+ * final names; otherwise (a write to the database during or before the
+ * export, a tampered document) they are removed, and the error says which
+ * collection differs. A dump under the final names therefore always
+ * equals its manifest.json. Nothing is written to the database.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "json_pretty.h"
+#include "lifecycle_internal.h"
+#include "log.h"
+#include "manifest_internal.h"
+#include "mongo_state.h"
+#include "mongo_util.h"
+
+/* The files of one collection and what its thread found. */
+typedef struct {
+    const sfl_manifest_collection_t *want;
+    mongoc_client_pool_t *pool;
+    const char *db;
+    char *bson_path, *meta_path; /* final names; ".partial" while written */
+    sfl_digest_t digest;
+    bool ok;
+    sfl_error_t err;
+} export_part_t;
+
+static char *partial(const char *path)
+{
+    char *p = NULL;
+    return asprintf(&p, "%s.partial", path) < 0 ? NULL : p;
+}
+
+static bool write_text(const char *path, const char *text, sfl_error_t *err)
+{
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fputs(text, f) >= 0;
+    ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+    if (f && fclose(f) != 0)
+        ok = false;
+    return ok || sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write: %s",
+                               path, strerror(errno));
+}
+
+/* <coll>.metadata.json with the indexes on the server, as mongodump. */
+static bool write_metadata(mongoc_client_t *c, export_part_t *p, const char *path)
+{
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, p->db, p->want->name);
+    mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
+    bson_t doc = BSON_INITIALIZER, opts, idx;
+    BSON_APPEND_DOCUMENT_BEGIN(&doc, "options", &opts);
+    bson_append_document_end(&doc, &opts);
+    BSON_APPEND_ARRAY_BEGIN(&doc, "indexes", &idx);
+    const bson_t *spec;
+    uint32_t i = 0;
+    while (mongoc_cursor_next(cur, &spec)) {
+        char k[16];
+        snprintf(k, sizeof k, "%u", i++);
+        BSON_APPEND_DOCUMENT(&idx, k, spec);
+    }
+    bson_append_array_end(&doc, &idx);
+    BSON_APPEND_UTF8(&doc, "collectionName", p->want->name);
+    BSON_APPEND_UTF8(&doc, "type", "collection");
+    bson_error_t be;
+    bool ok = !mongoc_cursor_error(cur, &be) || sfl_mongo_error(&p->err, &be, NULL, p->want->name);
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(coll);
+    char *json = ok ? bson_as_relaxed_extended_json(&doc, NULL) : NULL;
+    char *pretty = json ? sfl_json_pretty(json) : NULL;
+    bson_free(json);
+    bson_destroy(&doc);
+    if (ok && !pretty)
+        ok = sfl_error_set(&p->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    ok = ok && write_text(path, pretty, &p->err);
+    free(pretty);
+    return ok;
+}
+
+static void *export_main(void *arg)
+{
+    export_part_t *p = arg;
+    mongoc_client_t *c = mongoc_client_pool_pop(p->pool);
+    char *bp = partial(p->bson_path), *mp = partial(p->meta_path);
+    sfl_digest_init(&p->digest);
+    FILE *f = bp ? fopen(bp, "wb") : NULL;
+    bool ok = f != NULL;
+    if (!bp || !mp)
+        ok = sfl_error_set(&p->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    else if (!f)
+        ok = sfl_error_set(&p->err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create: %s", bp,
+                           strerror(errno));
+    if (ok) {
+        mongoc_collection_t *coll = mongoc_client_get_collection(c, p->db, p->want->name);
+        bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+        BSON_APPEND_INT32(&opts, "batchSize", 1000);
+        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+        const bson_t *doc;
+        while (ok && mongoc_cursor_next(cur, &doc)) {
+            if (fwrite(bson_get_data(doc), 1, doc->len, f) != doc->len)
+                ok = sfl_error_set(&p->err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                                   "%s: cannot write: %s", bp, strerror(errno));
+            else
+                ok = sfl_digest_add_canonical(&p->digest, bson_get_data(doc), doc->len, &p->err);
+        }
+        bson_error_t be;
+        if (ok && mongoc_cursor_error(cur, &be))
+            ok = sfl_mongo_error(&p->err, &be, NULL, p->want->name);
+        mongoc_cursor_destroy(cur);
+        bson_destroy(&filter);
+        bson_destroy(&opts);
+        mongoc_collection_destroy(coll);
+    }
+    if (f && (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0) && ok)
+        ok = sfl_error_set(&p->err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write: %s", bp,
+                           strerror(errno));
+    ok = ok && write_metadata(c, p, mp);
+    if (ok) {
+        char hex[33];
+        sfl_digest_hex(&p->digest, hex);
+        if (p->digest.count != p->want->count || strcmp(hex, p->want->digest) != 0)
+            ok = sfl_error_set(&p->err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                               "%s.%s differs from the manifest of the load in force while it "
+                               "was exported: %llu documents (digest %s), the manifest says "
+                               "%llu (digest %s). The database was changed (during the export, "
+                               "or before it: verify --uri tells); no dump was left under the "
+                               "final names",
+                               p->db, p->want->name, (unsigned long long)p->digest.count, hex,
+                               (unsigned long long)p->want->count, p->want->digest);
+    }
+    free(bp);
+    free(mp);
+    mongoc_client_pool_push(p->pool, c);
+    p->ok = ok;
+    return NULL;
+}
+
+/* Renames NAME.partial to NAME for each (when `keep`), else removes it. */
+static bool settle(char **paths, size_t n, bool keep, sfl_error_t *err)
+{
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        char *pp = paths[i] ? partial(paths[i]) : NULL;
+        if (!pp)
+            continue;
+        if (keep && ok && rename(pp, paths[i]) != 0)
+            ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot rename into "
+                               "place: %s", paths[i], strerror(errno));
+        if (!keep || !ok)
+            unlink(pp);
+        free(pp);
+    }
+    return ok;
+}
+
+bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_error_t *err)
+{
+    if (!o || o->struct_size != sizeof *o || !o->uri || !o->db || !*o->db || !out_dir ||
+        strpbrk(o->db, "/\\"))
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "export needs options from sfl_mongo_options_init with a URI and "
+                             "a database, and an output folder");
+    mongoc_client_pool_t *pool;
+    mongoc_client_t *c;
+    if (!sfl_mongo_connect(o->uri, SFL_N_COLLECTIONS + 1, &pool, &c, err))
+        return false;
+    sfl_manifest_t *m = NULL;
+    char pending[48];
+    int rc = -1;
+    bool ok = sfl_role_gate(c, o->db, (sfl_role_t)o->expect_role, false, "export", NULL, err) &&
+              (rc = sfl_swap_pending(c, o->db, pending, err)) == 0;
+    if (rc > 0)
+        ok = sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_SWAP_PENDING,
+                           "%s: the swap of load %s was cut short; run `swefreq-load recover` "
+                           "first. Nothing was exported",
+                           o->db, pending);
+    ok = ok && (m = sfl_current_manifest(c, o->db, err)) != NULL;
+    char *dir = NULL;
+    if (ok && asprintf(&dir, "%s/%s", out_dir, o->db) < 0)
+        ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    if (ok && ((mkdir(out_dir, 0777) != 0 && errno != EEXIST) ||
+               (mkdir(dir, 0777) != 0 && errno != EEXIST)))
+        ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create the folder: %s",
+                           dir, strerror(errno));
+    size_t n = ok ? sfl_manifest_n_collections(m) : 0;
+    export_part_t *parts = n ? calloc(n, sizeof *parts) : NULL;
+    pthread_t *th = n ? calloc(n, sizeof *th) : NULL;
+    char **paths = calloc(2 * n + 1, sizeof *paths);
+    if (ok && (!paths || (n && (!parts || !th))))
+        ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    size_t started = 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        export_part_t *p = &parts[i];
+        p->want = sfl_manifest_collection(m, i);
+        p->pool = pool;
+        p->db = o->db;
+        if (asprintf(&p->bson_path, "%s/%s.bson", dir, p->want->name) < 0 ||
+            asprintf(&p->meta_path, "%s/%s.metadata.json", dir, p->want->name) < 0) {
+            ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+            break;
+        }
+        paths[2 * i] = p->bson_path;
+        paths[2 * i + 1] = p->meta_path;
+        if (pthread_create(&th[i], NULL, export_main, p) != 0)
+            ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start a thread");
+        else
+            started++;
+    }
+    for (size_t i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        if (ok && !parts[i].ok) {
+            ok = false;
+            if (err)
+                *err = parts[i].err;
+        }
+    }
+    if (paths && ok && asprintf(&paths[2 * n], "%s/manifest.json", dir) < 0)
+        ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    if (ok) {
+        char *mp = partial(paths[2 * n]);
+        ok = mp && sfl_manifest_write_file(m, mp, err);
+        free(mp);
+    }
+    if (paths)
+        ok = settle(paths, 2 * n + 1, ok, err) && ok;
+    if (ok)
+        sfl_logf(o->log, o->log_ud, SFL_LOG_INFO,
+                 "exported %s to %s: every collection equals the manifest of the load in force",
+                 o->db, dir);
+    for (size_t i = 0; i < n && parts; i++) {
+        free(parts[i].bson_path);
+        free(parts[i].meta_path);
+    }
+    if (paths)
+        free(paths[2 * n]);
+    free(paths);
+    free(parts);
+    free(th);
+    free(dir);
+    sfl_manifest_destroy(m);
+    mongoc_client_pool_push(pool, c);
+    mongoc_client_pool_destroy(pool);
+    return ok;
+}
