@@ -24,6 +24,15 @@ usage: lifecycle_test.py MODE SWEFREQ_LOAD TESTDATA_DIR
               and stopped here as live): load, verify, export, restore,
               promote, verify live; the cross-talk cases; a tampered
               document and a dropped index each fail the nightly verify.
+  MODE scripts: deploy/dev-load.sh, dev-export.sh,
+              live-restore-and-promote.sh and live-verify.sh across two
+              servers (a second one started here), with their exit codes:
+              0 through the lifecycle, 9 when a script of one system is
+              pointed at the other's server, 5 from live-verify.sh after a
+              tampered document.
+  MODE access: deploy/access-control.py (a read-only web user and a loader
+              user); exit 77 (skipped, with the script's message) on a server
+              without createUser, as the FerretDB test server.
 Exit 77 when pymongo is missing (skipped).
 """
 import json
@@ -428,12 +437,92 @@ def e2e(LIVE):
     client.drop_database(db)
 
 
+DEPLOY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "deploy")
+
+
+def script(name, *args, env):
+    e = dict(os.environ)
+    e.pop("SWEFREQ_EXPECT_ROLE", None)
+    e.update({"SWEFREQ_LOAD": os.path.abspath(TOOL)})
+    e.update(env)
+    return subprocess.run(["bash", os.path.join(DEPLOY, name), *args], capture_output=True,
+                          text=True, timeout=120, env=e)
+
+
+def test_scripts():
+    live_uri, stop = second_server()
+    try:
+        scripts(live_uri)
+    finally:
+        stop()
+
+
+def scripts(LIVE):
+    db = "sfl_lc_scripts"
+    client.drop_database(db)
+    live = pymongo.MongoClient(LIVE, serverSelectionTimeoutMS=5000)
+    dev = {"SWEFREQ_MONGO_URI": URI, "SWEFREQ_DB": db,
+           "SWEFREQ_MANIFEST": os.path.join(tmp, "release.json")}
+    lv = {"SWEFREQ_MONGO_URI": LIVE, "SWEFREQ_DB": db,
+          "SWEFREQ_LIVE_MANIFEST": os.path.join(tmp, "live-manifest.json")}
+    r = script("dev-load.sh", *HIST, "--vcf", exac, "--coverage", cov, "--quiet", env=dev)
+    check(r.returncode == 0 and "verify: OK" in r.stdout, f"dev-load.sh: {r.returncode} {r.stderr}")
+    carry = os.path.join(tmp, "carry-scripts")
+    r = script("dev-export.sh", carry, env=dev)
+    check(r.returncode == 0, f"dev-export.sh: {r.returncode} {r.stderr}")
+    r = script("live-restore-and-promote.sh", os.path.join(carry, db), env=lv)
+    check(r.returncode == 0 and os.path.exists(lv["SWEFREQ_LIVE_MANIFEST"]),
+          f"live-restore-and-promote.sh: {r.returncode} {r.stderr}")
+    r = script("live-verify.sh", env=lv)
+    v = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.returncode == 0 and v.get("ok") is True, f"live-verify.sh: {r.returncode} {r.stdout}")
+    log = os.path.join(tmp, "verify.json")
+    r = script("live-verify.sh", env={**lv, "SWEFREQ_VERIFY_LOG": log})
+    check(r.returncode == 0 and json.load(open(log)).get("ok") is True, "live-verify.sh to a log")
+    # Each system's scripts pointed at the other's server stop (exit 9).
+    live_before, dev_before = snapshot(live, db), snapshot(client, db)
+    r = script("dev-load.sh", *HIST, "--vcf", exac, "--quiet", env={**dev, "SWEFREQ_MONGO_URI": LIVE})
+    check(r.returncode == 9, f"dev-load.sh pointed at live: {r.returncode}")
+    r = script("live-restore-and-promote.sh", os.path.join(carry, db),
+               env={**lv, "SWEFREQ_MONGO_URI": URI})
+    check(r.returncode == 9, f"live-restore-and-promote.sh pointed at development: {r.returncode}")
+    r = script("live-verify.sh", env={**lv, "SWEFREQ_MONGO_URI": URI,
+                                      "SWEFREQ_LIVE_MANIFEST": dev["SWEFREQ_MANIFEST"]})
+    check(r.returncode == 9, f"live-verify.sh pointed at development: {r.returncode}")
+    check(snapshot(live, db) == live_before and snapshot(client, db) == dev_before,
+          "the scripts of one system changed nothing on the other")
+    d = live[db]["variants"].find_one()
+    live[db]["variants"].update_one({"_id": d["_id"]}, {"$set": {"pos": -1}})
+    r = script("live-verify.sh", env=lv)
+    check(r.returncode == 5, f"live-verify.sh after tampering: {r.returncode}")
+    client.drop_database(db)
+
+
+def test_access():
+    r = subprocess.run([sys.executable, os.path.join(DEPLOY, "access-control.py"), "sfl_lc_access"],
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "SWEFREQ_ADMIN_URI": URI, "SWEFREQ_WEB_PASSWORD": "w-secret",
+                            "SWEFREQ_LOADER_PASSWORD": "l-secret"})
+    print(r.stdout, r.stderr)
+    check("w-secret" not in r.stdout + r.stderr and "l-secret" not in r.stdout + r.stderr,
+          "passwords never printed")
+    if r.returncode == 77:
+        check("skipped" in r.stdout, "the skip says why")
+        print("access-control.py: skipped (the server has no createUser)")
+        sys.exit(77)
+    check(r.returncode == 0, f"access-control.py: {r.returncode}")
+
+
 if MODE == "roles":
     test_roles()
 elif MODE == "transfer":
     test_transfer()
 elif MODE == "e2e":
     test_e2e()
+elif MODE == "scripts":
+    test_scripts()
+elif MODE == "access":
+    test_access()
 else:
     print(f"unknown mode {MODE}")
     sys.exit(2)
