@@ -14,6 +14,7 @@
  * Status only reads: the role record, the load records, the pointer to the
  * load in force and the lock, as one JSON object.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "grow.h"
 #include "lifecycle_internal.h"
 #include "log.h"
 #include "manifest_internal.h"
@@ -597,29 +599,27 @@ static void append_record(mongoc_collection_t *m, const char *id, bson_t *d, con
     bson_destroy(&filter);
 }
 
-char *sfl_mongo_status_json(const sfl_mongo_options_t *o, sfl_error_t *err)
+/* The status document (docs/deploy.md) into *d (initialised on success). */
+static bool status_doc(const sfl_mongo_options_t *o, bson_t *d, sfl_error_t *err)
 {
     conn_t k;
     if (!opts_ok(o, "status", err) || !open_conn(o, &k, err))
-        return NULL;
+        return false;
     sfl_role_info_t r;
-    char *out = NULL;
     if (!sfl_role_gate(k.c, o->db, (sfl_role_t)o->expect_role, false, "status", &r, err)) {
         close_conn(o, &k);
-        return NULL;
+        return false;
     }
     mongoc_collection_t *m = mongoc_client_get_collection(k.c, o->db, SFL_META_COLLECTION);
-    bson_t d = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&d, "database", o->db);
-    BSON_APPEND_UTF8(&d, "role", sfl_role_name(r.role));
-    BSON_APPEND_BOOL(&d, "sealed", r.sealed);
-    append_record(m, SFL_ROLE_ID, &d, "role_record");
-    append_record(m, SFL_CURRENT_ID, &d, "current");
-    append_record(m, SFL_LOCK_ID, &d, "lock");
-    sfl_manifest_t *man = NULL;
-    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, nin, sort;
+    bson_init(d);
+    BSON_APPEND_UTF8(d, "database", o->db);
+    BSON_APPEND_UTF8(d, "role", sfl_role_name(r.role));
+    BSON_APPEND_BOOL(d, "sealed", r.sealed);
+    append_record(m, SFL_ROLE_ID, d, "role_record");
+    append_record(m, SFL_CURRENT_ID, d, "current");
+    append_record(m, SFL_LOCK_ID, d, "lock");
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, nin, sort, ids;
     BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &nin);
-    bson_t ids;
     BSON_APPEND_ARRAY_BEGIN(&nin, "$nin", &ids);
     BSON_APPEND_UTF8(&ids, "0", SFL_ROLE_ID);
     BSON_APPEND_UTF8(&ids, "1", SFL_CURRENT_ID);
@@ -629,35 +629,184 @@ char *sfl_mongo_status_json(const sfl_mongo_options_t *o, sfl_error_t *err)
     BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
     BSON_APPEND_INT32(&sort, "started", 1);
     bson_append_document_end(&opts, &sort);
-    bool ok = append_found(m, &filter, &opts, &d, "loads", pick_load, err);
+    bool ok = append_found(m, &filter, &opts, d, "loads", pick_load, err);
     bson_destroy(&filter);
     bson_destroy(&opts);
     if (ok) {
         /* The manifest in force; none yet is not an error for status. */
         sfl_error_t e2;
-        man = sfl_current_manifest(k.c, o->db, &e2);
+        sfl_manifest_t *man = sfl_current_manifest(k.c, o->db, &e2);
         if (man) {
             char digest[33];
             sfl_manifest_digest(man, digest);
-            BSON_APPEND_UTF8(&d, "manifest_digest", digest);
-            BSON_APPEND_DOCUMENT(&d, "manifest", sfl_manifest_bson(man));
+            BSON_APPEND_UTF8(d, "manifest_digest", digest);
+            BSON_APPEND_DOCUMENT(d, "manifest", sfl_manifest_bson(man));
         } else {
-            BSON_APPEND_NULL(&d, "manifest_digest");
-            BSON_APPEND_NULL(&d, "manifest");
+            BSON_APPEND_NULL(d, "manifest_digest");
+            BSON_APPEND_NULL(d, "manifest");
         }
         sfl_manifest_destroy(man);
-        char *js = bson_as_relaxed_extended_json(&d, NULL);
-        if (js) {
-            out = strdup(js);
-            bson_free(js);
-        }
-        if (!out)
-            sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    } else {
+        bson_destroy(d);
     }
-    bson_destroy(&d);
     mongoc_collection_destroy(m);
     close_conn(o, &k);
+    return ok;
+}
+
+char *sfl_mongo_status_json(const sfl_mongo_options_t *o, sfl_error_t *err)
+{
+    bson_t d;
+    if (!status_doc(o, &d, err))
+        return NULL;
+    char *js = bson_as_relaxed_extended_json(&d, NULL);
+    char *out = js ? strdup(js) : NULL;
+    bson_free(js);
+    bson_destroy(&d);
+    if (!out)
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     return out;
+}
+
+/* ---- status as text ------------------------------------------------------- */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    bool nomem;
+} text_t;
+
+static void SFL_PRINTF(2, 3) tprintf(text_t *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !sfl_grow((void **)&t->buf, &t->cap, t->len + (size_t)n + 1, 1, 1024)) {
+        t->nomem = true;
+        free(n < 0 ? NULL : s);
+        return;
+    }
+    memcpy(t->buf + t->len, s, (size_t)n + 1);
+    t->len += (size_t)n;
+    free(s);
+}
+
+/* The UTF-8 (or date, or number) at `path` of d, as text in out. */
+static const char *field_text(const bson_t *d, const char *path, char *out, size_t n)
+{
+    bson_iter_t it, f;
+    snprintf(out, n, "-");
+    if (!bson_iter_init(&it, d) || !bson_iter_find_descendant(&it, path, &f))
+        return out;
+    if (BSON_ITER_HOLDS_UTF8(&f))
+        snprintf(out, n, "%s", bson_iter_utf8(&f, NULL));
+    else if (BSON_ITER_HOLDS_DATE_TIME(&f))
+        fmt_time(bson_iter_date_time(&f), out, n);
+    else if (BSON_ITER_HOLDS_NUMBER(&f))
+        snprintf(out, n, "%lld", (long long)bson_iter_as_int64(&f));
+    else if (BSON_ITER_HOLDS_BOOL(&f))
+        snprintf(out, n, "%s", bson_iter_bool(&f) ? "yes" : "no");
+    return out;
+}
+
+/* Calls fn for each document of the array at `path` of d. */
+static void each(const bson_t *d, const char *path, text_t *t,
+                 void (*fn)(text_t *, const bson_t *))
+{
+    bson_iter_t it, arr;
+    if (!bson_iter_init(&it, d) || !bson_iter_find_descendant(&it, path, &arr) ||
+        !BSON_ITER_HOLDS_ARRAY(&arr) || !bson_iter_recurse(&arr, &it))
+        return;
+    while (bson_iter_next(&it)) {
+        const uint8_t *data;
+        uint32_t len;
+        bson_t one;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+            continue;
+        bson_iter_document(&it, &len, &data);
+        if (bson_init_static(&one, data, len))
+            fn(t, &one);
+    }
+}
+
+static void history_line(text_t *t, const bson_t *h)
+{
+    char when[32], cmd[32], role[32], sealed[8], dg[40], why[512];
+    bool has_why = strcmp(field_text(h, "reason", why, sizeof why), "-") != 0;
+    tprintf(t, "  %s  %-8s %-12s sealed %-3s  digest %s%s%s\n",
+            field_text(h, "when", when, sizeof when), field_text(h, "command", cmd, sizeof cmd),
+            field_text(h, "role", role, sizeof role), field_text(h, "sealed", sealed, sizeof sealed),
+            field_text(h, "manifest_digest", dg, sizeof dg), has_why ? "  reason: " : "",
+            has_why ? why : "");
+}
+
+static void coll_part(text_t *t, const bson_t *c)
+{
+    char name[64], count[32], dg[40];
+    tprintf(t, " %s %s (%s)", field_text(c, "name", name, sizeof name),
+            field_text(c, "count", count, sizeof count), field_text(c, "digest", dg, sizeof dg));
+}
+
+static void source_part(text_t *t, const bson_t *s)
+{
+    char path[1024];
+    tprintf(t, " %s", field_text(s, "path", path, sizeof path));
+}
+
+static void load_line(text_t *t, const bson_t *l)
+{
+    char id[48], cmd[32], st[32], a[32], b[32], err[512];
+    tprintf(t, "  %s  %-8s %-11s %s .. %s\n", field_text(l, "load_id", id, sizeof id),
+            field_text(l, "command", cmd, sizeof cmd), field_text(l, "status", st, sizeof st),
+            field_text(l, "started", a, sizeof a), field_text(l, "finished", b, sizeof b));
+    tprintf(t, "      collections:");
+    each(l, "collections", t, coll_part);
+    tprintf(t, "\n      sources:");
+    each(l, "sources", t, source_part);
+    tprintf(t, "\n");
+    if (strcmp(field_text(l, "error.message", err, sizeof err), "-") != 0)
+        tprintf(t, "      error: %s\n", err);
+}
+
+char *sfl_mongo_status_text(const sfl_mongo_options_t *o, sfl_error_t *err)
+{
+    bson_t d;
+    if (!status_doc(o, &d, err))
+        return NULL;
+    text_t t = {0};
+    char a[64], b[64], c[64], e[160];
+    tprintf(&t, "database %s\n", o->db);
+    tprintf(&t, "role     %s\n", field_text(&d, "role", a, sizeof a));
+    if (strcmp(field_text(&d, "role_record.sealed", a, sizeof a), "yes") == 0)
+        tprintf(&t, "sealed   yes, at %s by %s (swefreq-load %s on %s)\n",
+                field_text(&d, "role_record.sealed_at", a, sizeof a),
+                field_text(&d, "role_record.sealed_by.command", b, sizeof b),
+                field_text(&d, "role_record.sealed_by.version", c, sizeof c),
+                field_text(&d, "role_record.sealed_by.host", e, sizeof e));
+    else
+        tprintf(&t, "sealed   no\n");
+    tprintf(&t, "in force load %s, manifest digest %s\n",
+            field_text(&d, "current.load_id", a, sizeof a),
+            field_text(&d, "manifest_digest", b, sizeof b));
+    char hb[64];
+    if (strcmp(field_text(&d, "lock.load_id", a, sizeof a), "-") != 0)
+        tprintf(&t, "lock     held by %s %s (host %s, pid %s, last heartbeat %s)\n",
+                field_text(&d, "lock.command", b, sizeof b), a,
+                field_text(&d, "lock.host", c, sizeof c), field_text(&d, "lock.pid", e, sizeof e),
+                field_text(&d, "lock.heartbeat", hb, sizeof hb));
+    tprintf(&t, "role history:\n");
+    each(&d, "role_record.history", &t, history_line);
+    tprintf(&t, "loads:\n");
+    each(&d, "loads", &t, load_line);
+    bson_destroy(&d);
+    if (t.nomem || !t.buf) {
+        free(t.buf);
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    return t.buf;
 }
 
 /* ---- verify with the role -------------------------------------------------- */

@@ -183,7 +183,9 @@ def test_roles():
     check(st.get("manifest_digest") == rec["manifest_digest"] and st.get("manifest"),
           "status: the manifest in force")
     r = run("status", "--uri", URI, "--db", db)
-    check(r.returncode == 0 and "live" in r.stdout and "sealed   yes" in r.stdout,
+    check(r.returncode == 0 and "role     live" in r.stdout and "sealed   yes" in r.stdout
+          and "promote  live" in r.stdout and "complete" in r.stdout
+          and "variants 24" in r.stdout and "exac_sample.vcf" in r.stdout,
           f"status text: {r.stdout}")
     check(snapshot(client, db) == sealed, "status wrote nothing")
 

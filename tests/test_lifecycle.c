@@ -64,6 +64,7 @@ static void offline(void)
     CHECK(!sfl_mongo_promote(&o, NULL, false, NULL, &e) && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_unseal(&o, "why", &e) && e.code == SFL_E_USAGE);
     CHECK(sfl_mongo_status_json(&o, &e) == NULL && e.code == SFL_E_USAGE);
+    CHECK(sfl_mongo_status_text(&o, &e) == NULL && e.code == SFL_E_USAGE);
     CHECK(sfl_verify_mongo_opts(&o, NULL, false, &e) == NULL && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_restore(&o, "x", &e) && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_export(&o, "x", &e) && e.code == SFL_E_USAGE);
@@ -204,6 +205,10 @@ static void online(const char *uri)
 
     CHECK(!sfl_mongo_unseal(&o, NULL, &e) && e.code == SFL_E_USAGE);
     CHECK(sfl_mongo_unseal(&o, "API test", &e));
+    st = sfl_mongo_status_text(&o, &e);
+    CHECK_CONTAINS(st, "reason: API test");
+    CHECK_CONTAINS(st, "restore  complete");
+    free(st);
     CHECK(sfl_mongo_role_get(&o, &info, &e) && !info.sealed && info.role == SFL_ROLE_LIVE);
     CHECK(!sfl_mongo_unseal(&o, "again", &e) && e.code == SFL_E_USAGE);
     r = sfl_verify_mongo_opts(&o, m, false, &e);

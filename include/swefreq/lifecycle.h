@@ -97,6 +97,9 @@ SFL_API bool sfl_mongo_unseal(const sfl_mongo_options_t *o, const char *reason,
  * load in force and its manifest, the lock. Never writes. malloc'd; free()
  * it. NULL with err. */
 SFL_API char *sfl_mongo_status_json(const sfl_mongo_options_t *o, sfl_error_t *err) SFL_WUR;
+/* The same for a person: role and seal, the load in force, the lock, the
+ * role history and one entry per load. malloc'd; free() it. */
+SFL_API char *sfl_mongo_status_text(const sfl_mongo_options_t *o, sfl_error_t *err) SFL_WUR;
 
 /* sfl_verify_mongo with options: o->expect_role is checked first (a
  * database of another role: SFL_E_ROLE, nothing read), the role and seal
