@@ -4,15 +4,17 @@
  * The design: the role is checked first (lifecycle.c), an unfinished swap
  * is refused, and the manifest of the load in force is read. Then one
  * thread per collection, each with its own client and cursor, streams the
- * documents into OUT/DB/<coll>.bson.partial exactly as the server sends
- * them, digesting each (re-canonicalised, as verify does) on the way; the
- * indexes actually on the server go to <coll>.metadata.json.partial and
- * the manifest to manifest.json.partial. Only when every collection's
- * count and digest equal the manifest are the files renamed to their
- * final names; otherwise (a write to the database during or before the
- * export, a tampered document) they are removed, and the error says which
- * collection differs. A dump under the final names therefore always
- * equals its manifest.json. Nothing is written to the database.
+ * documents into <coll>.bson of a hidden folder OUT/.DB.export-PID exactly
+ * as the server sends them, digesting each (re-canonicalised, as verify
+ * does) on the way; the indexes actually on the server go to
+ * <coll>.metadata.json and the manifest to manifest.json there. Only when
+ * every collection's count and digest equal the manifest is the folder
+ * renamed to OUT/DB (an older OUT/DB is first moved aside, then removed:
+ * a crash in between leaves no OUT/DB, never a mixed one); otherwise (a
+ * write to the database during or before the export, a tampered document)
+ * the folder is removed, and the error says which collection differs. A
+ * dump under the final name therefore always equals its manifest.json.
+ * Nothing is written to the database.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,17 +36,11 @@ typedef struct {
     const sfl_manifest_collection_t *want;
     mongoc_client_pool_t *pool;
     const char *db;
-    char *bson_path, *meta_path; /* final names; ".partial" while written */
+    char *bson_path, *meta_path; /* in the hidden folder */
     sfl_digest_t digest;
     bool ok;
     sfl_error_t err;
 } export_part_t;
-
-static char *partial(const char *path)
-{
-    char *p = NULL;
-    return asprintf(&p, "%s.partial", path) < 0 ? NULL : p;
-}
 
 static bool write_text(const char *path, const char *text, sfl_error_t *err)
 {
@@ -95,13 +91,11 @@ static void *export_main(void *arg)
 {
     export_part_t *p = arg;
     mongoc_client_t *c = mongoc_client_pool_pop(p->pool);
-    char *bp = partial(p->bson_path), *mp = partial(p->meta_path);
+    const char *bp = p->bson_path, *mp = p->meta_path;
     sfl_digest_init(&p->digest);
-    FILE *f = bp ? fopen(bp, "wb") : NULL;
+    FILE *f = fopen(bp, "wb");
     bool ok = f != NULL;
-    if (!bp || !mp)
-        ok = sfl_error_set(&p->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    else if (!f)
+    if (!f)
         ok = sfl_error_set(&p->err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create: %s", bp,
                            strerror(errno));
     if (ok) {
@@ -142,29 +136,29 @@ static void *export_main(void *arg)
                                p->db, p->want->name, (unsigned long long)p->digest.count, hex,
                                (unsigned long long)p->want->count, p->want->digest);
     }
-    free(bp);
-    free(mp);
     mongoc_client_pool_push(p->pool, c);
     p->ok = ok;
     return NULL;
 }
 
-/* Renames NAME.partial to NAME for each (when `keep`), else removes it. */
-static bool settle(char **paths, size_t n, bool keep, sfl_error_t *err)
+/* Removes the dump files of folder `dir` (NULL-terminated `paths` are in
+ * it; other names that an export writes are tried too), then the folder. */
+static void remove_dump(const char *dir, char **paths, size_t n)
 {
-    bool ok = true;
-    for (size_t i = 0; i < n; i++) {
-        char *pp = paths[i] ? partial(paths[i]) : NULL;
-        if (!pp)
-            continue;
-        if (keep && ok && rename(pp, paths[i]) != 0)
-            ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot rename into "
-                               "place: %s", paths[i], strerror(errno));
-        if (!keep || !ok)
-            unlink(pp);
-        free(pp);
+    static const char *const known[] = {"manifest.json", "variants.bson",
+                                        "variants.metadata.json", "base_coverage.bson",
+                                        "base_coverage.metadata.json"};
+    for (size_t i = 0; i < n; i++)
+        if (paths[i])
+            unlink(paths[i]);
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        char *p = NULL;
+        if (asprintf(&p, "%s/%s", dir, known[i]) >= 0) {
+            unlink(p);
+            free(p);
+        }
     }
-    return ok;
+    rmdir(dir);
 }
 
 bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_error_t *err)
@@ -189,11 +183,17 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
                            "first. Nothing was exported",
                            o->db, pending);
     ok = ok && (m = sfl_current_manifest(c, o->db, err)) != NULL;
-    char *dir = NULL;
-    if (ok && asprintf(&dir, "%s/%s", out_dir, o->db) < 0)
+    char *final = NULL, *dir = NULL, *old = NULL;
+    int pid = (int)getpid();
+    if (ok && (asprintf(&final, "%s/%s", out_dir, o->db) < 0 ||
+               asprintf(&dir, "%s/.%s.export-%d", out_dir, o->db, pid) < 0 ||
+               asprintf(&old, "%s/.%s.old-%d", out_dir, o->db, pid) < 0))
         ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    if (ok && ((mkdir(out_dir, 0777) != 0 && errno != EEXIST) ||
-               (mkdir(dir, 0777) != 0 && errno != EEXIST)))
+    if (ok && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
+        ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create the folder: %s",
+                           out_dir, strerror(errno));
+    bool made = false;
+    if (ok && !(made = mkdir(dir, 0777) == 0))
         ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create the folder: %s",
                            dir, strerror(errno));
     size_t n = ok ? sfl_manifest_n_collections(m) : 0;
@@ -230,17 +230,33 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
     }
     if (paths && ok && asprintf(&paths[2 * n], "%s/manifest.json", dir) < 0)
         ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    ok = ok && sfl_manifest_write_file(m, paths[2 * n], err);
     if (ok) {
-        char *mp = partial(paths[2 * n]);
-        ok = mp && sfl_manifest_write_file(m, mp, err);
-        free(mp);
+        /* The old dump aside, the new one in, the old one removed. */
+        struct stat st;
+        bool had = stat(final, &st) == 0;
+        if (had && rename(final, old) != 0)
+            ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                               "%s: cannot move the earlier dump aside: %s", final,
+                               strerror(errno));
+        else if (rename(dir, final) != 0) {
+            ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                               "%s: cannot rename %s into place: %s", final, dir,
+                               strerror(errno));
+            if (had && rename(old, final) == 0)
+                had = false; /* the earlier dump is back */
+        } else {
+            made = false;
+        }
+        if (had && ok)
+            remove_dump(old, NULL, 0);
     }
-    if (paths)
-        ok = settle(paths, 2 * n + 1, ok, err) && ok;
+    if (made)
+        remove_dump(dir, paths, paths ? 2 * n + 1 : 0);
     if (ok)
         sfl_logf(o->log, o->log_ud, SFL_LOG_INFO,
                  "exported %s to %s: every collection equals the manifest of the load in force",
-                 o->db, dir);
+                 o->db, final);
     for (size_t i = 0; i < n && parts; i++) {
         free(parts[i].bson_path);
         free(parts[i].meta_path);
@@ -251,6 +267,8 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
     free(parts);
     free(th);
     free(dir);
+    free(final);
+    free(old);
     sfl_manifest_destroy(m);
     mongoc_client_pool_push(pool, c);
     mongoc_client_pool_destroy(pool);

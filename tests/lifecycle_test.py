@@ -261,7 +261,8 @@ def test_transfer():
     _, err = p.communicate(timeout=120)
     check(p.returncode == 5 and "variants" in err and "changed" in err,
           f"write during export detected: {p.returncode} {err}")
-    check(files_in(os.path.join(out, db)) == [], f"no dump left: {files_in(os.path.join(out, db))}")
+    check(files_in(os.path.join(out, db)) == [] and files_in(out) == [],
+          f"no dump left, no hidden folder: {files_in(out)} {files_in(os.path.join(out, db))}")
     # The database is now tampered: export refuses it too, until it is put back.
     r = run("export", "--uri", URI, "--db", db, "--out", out)
     check(r.returncode == 5 and files_in(os.path.join(out, db)) == [],
@@ -275,6 +276,16 @@ def test_transfer():
                              "variants.bson", "variants.metadata.json"], f"dump files: {files_in(dump)}")
     r = run("verify", "--dump", dump)
     check(r.returncode == 0, f"the export verifies as a dump: {r.returncode} {r.stdout}")
+    # A failed export over an earlier one leaves the earlier one intact.
+    cdoc = client[db]["base_coverage"].find_one()
+    client[db]["base_coverage"].update_one({"_id": cdoc["_id"]}, {"$set": {"mean": -1.0}})
+    r = run("export", "--uri", URI, "--db", db, "--out", out)
+    check(r.returncode == 5 and files_in(out) == [db], f"failed re-export: {r.returncode} {files_in(out)}")
+    client[db]["base_coverage"].replace_one({"_id": cdoc["_id"]}, cdoc)
+    r = run("verify", "--dump", dump)
+    check(r.returncode == 0, f"the earlier export is intact: {r.returncode} {r.stdout}")
+    r = run("export", "--uri", URI, "--db", db, "--out", out, "--manifest-not-an-option")
+    check(r.returncode == 2, "export: unknown option is a usage error")
     with open(os.path.join(dump, "variants.metadata.json")) as f:
         meta = json.load(f)
     check(sorted(i["name"] for i in meta["indexes"]) == sorted(client[db]["variants"].index_information()),

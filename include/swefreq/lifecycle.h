@@ -131,12 +131,13 @@ SFL_API bool sfl_mongo_restore(const sfl_mongo_options_t *o, const char *dump_di
 /* Writes o->db's browser collections as a mongorestore-compatible dump
  * into OUT_DIR/DB (as sfl_sink_dump_new names it): <coll>.bson (one cursor
  * per collection, in parallel), <coll>.metadata.json with the indexes on
- * the server, and manifest.json (the manifest of the load in force). Each
- * file is written as NAME.partial and digested as it is written; only
- * when every collection's count and digest equal the manifest are they
- * renamed into place, else they are removed and SFL_E_MISMATCH says which
- * collection changed (a write during the export). Never writes to the
- * database. */
+ * the server, and manifest.json (the manifest of the load in force). The
+ * files are written into a hidden folder OUT_DIR/.DB.export-PID and
+ * digested as they are written; only when every collection's count and
+ * digest equal the manifest is it renamed to OUT_DIR/DB (replacing an
+ * earlier export), else it is removed and SFL_E_MISMATCH says which
+ * collection changed (a write before or during the export). Never writes
+ * to the database. */
 SFL_API bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir,
                               sfl_error_t *err) SFL_WUR;
 
