@@ -332,7 +332,7 @@ static void *inserter(void *arg)
 
 static bool cancel_error(sfl_error_t *err, const char *when)
 {
-    return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_CANCELLED,
+    return sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
                          "interrupted %s; the browser's collections were not changed", when);
 }
 
@@ -864,6 +864,24 @@ static bool check_staging(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_
     return true;
 }
 
+/* True (and err set) once the heartbeat found the lock taken by another
+ * load (--break-lock, or a heartbeat later than the stale timeout): this
+ * load must stop, and say why, rather than report what the other load did
+ * to its staging (it drops the staging of the load it took over from). */
+static bool lost_lock(mongo_sink_t *m, sfl_error_t *err)
+{
+    pthread_mutex_lock(&m->lock);
+    bool lost = m->lock_lost;
+    pthread_mutex_unlock(&m->lock);
+    if (lost)
+        sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
+                      "%s: this load (%s) lost the database's lock to another load "
+                      "(--break-lock, or its heartbeat was late); it stops before the swap, "
+                      "and the browser's collections were not changed by it",
+                      m->db, m->load_id);
+    return lost;
+}
+
 /* Before the first rename: the manifest file (if asked for) under a
  * temporary name, a last check that the lock is still ours, and the
  * journal: the verified manifest and the renames, status "swapping". */
@@ -886,12 +904,12 @@ static bool journal_swap(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t
                              "%s: cannot check the database's lock before the swap; the "
                              "browser's collections were not changed",
                              m->db);
-    if (held == 0)
-        return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
-                             "%s: this load (%s) lost the database's lock to another load "
-                             "(--break-lock, or its heartbeat was late); it stops before the "
-                             "swap, and the browser's collections were not changed",
-                             m->db, m->load_id);
+    if (held == 0) {
+        pthread_mutex_lock(&m->lock);
+        m->lock_lost = true;
+        pthread_mutex_unlock(&m->lock);
+        return !lost_lock(m, err);
+    }
     bson_t extra = BSON_INITIALIZER, sw, arr, one;
     BSON_APPEND_DOCUMENT_BEGIN(&extra, "swap", &sw);
     BSON_APPEND_DATE_TIME(&sw, "started", sfl_now_ms());
@@ -936,7 +954,7 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     for (int c = 0; c < SFL_N_COLLECTIONS && ok; c++)
         ok = flush_cur(m, c, err);
     ok = drain(m, ok ? err : NULL, true, 0) && ok;
-    if (!ok)
+    if (lost_lock(m, err) || !ok)
         return false;
     mlog(m, SFL_LOG_INFO, "inserted %llu documents in %.2f s; building indexes",
          (unsigned long long)m->inserted, since(&m->t0));
@@ -945,11 +963,15 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
         if (m->used[c] && !call(m, create_indexes_fn, c, NULL, true, 0,
                                 "while building indexes", err))
             return false;
+    if (lost_lock(m, err))
+        return false;
     mlog(m, SFL_LOG_INFO, "indexes built in %.2f s; verifying the staging collections",
          since(&phase));
     clock_gettime(CLOCK_MONOTONIC, &phase);
-    /* Verify the staging data by scanning it, before anyone can see it. */
-    if (!check_staging(m, man, err))
+    /* Verify the staging data by scanning it, before anyone can see it. A
+     * load that lost its lock says so, not that its staging differs. */
+    bool staged = check_staging(m, man, err);
+    if (lost_lock(m, err) || !staged)
         return false;
     if (cancelled(m))
         return cancel_error(err, "after the staging check");
@@ -985,7 +1007,7 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
                              SFL_META_COLLECTION);
     unlock_db(m);
     if (done && cancelled(m))
-        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_CANCELLED,
+        return sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
                              "interrupted during the swap: the swap was finished, the new data "
                              "is live in %s (load %s complete)",
                              m->db, m->load_id);
@@ -1012,7 +1034,7 @@ static void mongo_abort(void *ctx)
         if (why)
             m->first_error = *why;
         else
-            sfl_error_set(&m->first_error, SFL_DOMAIN_SYSTEM, SFL_E_CANCELLED, "aborted");
+            sfl_error_set(&m->first_error, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED, "aborted");
     }
     pthread_cond_broadcast(&m->not_empty);
     pthread_cond_broadcast(&m->not_full);
