@@ -303,25 +303,28 @@ def test_transfer():
     check(r.returncode == 0, f"verify after restore: {r.returncode} {r.stdout}")
     good = browser(client, tgt)
 
-    # A restore killed mid-way (kill -9 while an insert into staging is
-    # held) leaves the target's collections as they were.
+    # A restore killed mid-way (kill -9, or SIGTERM, while an insert into
+    # staging is held) leaves the target's collections as they were.
     ftgt = require_faults(tgt)
-    rule = ftgt.arm("insert", coll="swefreq_staging_", action="hold")
-    p = subprocess.Popen([TOOL, "restore", "--uri", URI, "--db", tgt, "--dump", dump],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    held = ftgt.wait(rule, timeout=60)
-    check(held and held.get("held"), f"restore's insert held: {held}")
-    p.kill()
-    p.wait()
-    ftgt.release(rule, forward=False)
-    check(browser(client, tgt) == good, "killed restore: the browser's collections unchanged")
-    r = run("recover", "--uri", URI, "--db", tgt, "--break-lock")
-    check(r.returncode == 0 and not [n for n in client[tgt].list_collection_names()
-                                     if n.startswith("swefreq_staging_")],
-          f"recover drops the killed restore's staging: {r.returncode} {r.stderr}")
-    check(client[tgt]["swefreq_meta"].count_documents({"command": "restore", "status": "interrupted"}) == 1,
-          "the killed restore is marked interrupted")
-    ftgt.clear()
+    for n, how in enumerate(("kill", "terminate"), 1):
+        rule = ftgt.arm("insert", coll="swefreq_staging_", action="hold")
+        p = subprocess.Popen([TOOL, "restore", "--uri", URI, "--db", tgt, "--dump", dump],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        held = ftgt.wait(rule, timeout=60)
+        check(held and held.get("held"), f"restore's insert held: {held}")
+        getattr(p, how)()
+        p.wait()
+        ftgt.release(rule, forward=False)
+        check(browser(client, tgt) == good, f"{how}: the browser's collections unchanged")
+        r = run("recover", "--uri", URI, "--db", tgt, "--break-lock")
+        check(r.returncode == 0 and not [c for c in client[tgt].list_collection_names()
+                                         if c.startswith("swefreq_staging_")],
+              f"recover drops the {how}ed restore's staging: {r.returncode} {r.stderr}")
+        check(client[tgt]["swefreq_meta"].count_documents(
+              {"command": "restore", "status": "interrupted"}) == n,
+              f"the {how}ed restore is marked interrupted")
+        check(browser(client, tgt) == good, f"{how}, recover: the browser's collections unchanged")
+        ftgt.clear()
 
     # Damaged and altered dumps are refused before the swap.
     cut = os.path.join(tmp, "cut", db)
