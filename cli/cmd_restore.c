@@ -15,10 +15,11 @@ static void usage(FILE *f)
             "indexes, a verifying scan of the staging against the dump's manifest.json, then\n"
             "the swap and a load record (command restore). A dump that differs from its\n"
             "manifest exits 5 and a damaged .bson exits 3, both before the swap; the\n"
-            "browser's collections are then as they were, as after a restore ended by\n"
-            "SIGINT, SIGTERM or kill -9 (it has no clean stop: the next load, or `recover`\n"
-            "once its lock is stale or with --break-lock, drops its staging and marks it\n"
-            "interrupted). A sealed database is refused (exit 9) before anything is written.\n"
+            "browser's collections are then as they were. SIGINT or SIGTERM stops it the same\n"
+            "way (exit 130: staging dropped, record interrupted; once the swap has begun it\n"
+            "finishes first); after kill -9, the next load, or `recover` once the lock is\n"
+            "stale or with --break-lock, drops its staging. A sealed database is refused\n"
+            "(exit 9) before anything is written.\n"
             "\n"
             "  --dump DIR            the dump folder\n"
             "  --role ROLE           the role a new database gets (default: the expected role,\n"
@@ -55,6 +56,8 @@ static int own(void *ud, int ch, const char *arg)
     }
 }
 
+static void cancel(void *ud) { sfl_mongo_restore_cancel(ud); }
+
 int cmd_restore(int argc, char **argv)
 {
     static const struct option longopts[] = {CLI_SERVER_LONGOPTS,
@@ -76,8 +79,25 @@ int cmd_restore(int argc, char **argv)
     }
     sfl_error_t err;
     sfl_error_clear(&err);
-    if (!sfl_mongo_restore(&s.mo, a.dump, &err))
+    sfl_restore_t *r = sfl_mongo_restore_new(&s.mo, a.dump, &err);
+    if (!r)
         return cli_server_fail(&s, &err);
+    cli_catch_signals_with(cancel, r);
+    bool ok = sfl_mongo_restore_run(r, &err);
+    cli_catch_signals_with(NULL, NULL);
+    sfl_mongo_outcome_t outcome = sfl_mongo_restore_outcome(r);
+    sfl_mongo_restore_destroy(r);
+    if (!ok) {
+        rc = cli_server_fail(&s, &err);
+        if (!s.quiet && !s.json)
+            fprintf(stderr, "  %s\n",
+                    outcome == SFL_MONGO_SWAPPED
+                        ? "the swap was finished: the restored data is live"
+                    : outcome == SFL_MONGO_SWAP_PENDING
+                        ? "the swap was cut short and is journalled: run `swefreq-load recover`"
+                        : "the browser's collections were not changed");
+        return rc;
+    }
     if (s.json) {
         printf("{ \"database\" : ");
         cli_json_string(stdout, s.mo.db);

@@ -1,4 +1,5 @@
 /* server_opts.c: the options shared by the commands that touch a server. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,4 +108,26 @@ int cli_server_parse(cli_server_t *s, int argc, char **argv, const struct option
         return EXIT_USAGE;
     }
     return cli_server_ready(s, command) ? -1 : EXIT_USAGE;
+}
+
+static void (*volatile cancel_fn)(void *);
+static void *volatile cancel_ud;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (cancel_fn)
+        cancel_fn(cancel_ud);
+}
+
+void cli_catch_signals_with(void (*cancel)(void *ud), void *ud)
+{
+    cancel_ud = ud;
+    cancel_fn = cancel;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = cancel ? on_signal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }

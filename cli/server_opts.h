@@ -49,6 +49,10 @@ int cli_server_parse(cli_server_t *s, int argc, char **argv, const struct option
                      int (*own)(void *ud, int ch, const char *arg), void *ud,
                      void (*usage)(FILE *f), const char *command);
 
+/* SIGINT and SIGTERM call cancel(ud) (async-signal-safe) from here on;
+ * NULL restores the default action. */
+void cli_catch_signals_with(void (*cancel)(void *ud), void *ud);
+
 /* --role/--expect-role values: "development" (or "dev") or "live". */
 bool cli_parse_role(const char *opt, const char *arg, int *out);
 /* $SWEFREQ_EXPECT_ROLE into *out when *out is still 0; false if bad. */

@@ -14,8 +14,12 @@
  *
  * The .bson files are read with a bounded buffer: one batch of at most
  * o->batch_docs documents and o->batch_bytes bytes at a time.
+ * sfl_mongo_restore_cancel (async-signal-safe) reaches the sink as
+ * sfl_job_cancel does for a load: the restore stops, the staging is
+ * dropped and the record says "interrupted".
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +45,8 @@ static uint32_t le32(const uint8_t *p)
 
 /* Streams one collection's .bson file into the sink. */
 static bool restore_file(sfl_sink_t *sink, const sfl_mongo_options_t *o, sfl_collection_t c,
-                         const char *path, restore_batch_t *b, sfl_error_t *err)
+                         const char *path, restore_batch_t *b, atomic_int *cancelled,
+                         sfl_error_t *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -52,6 +57,13 @@ static bool restore_file(sfl_sink_t *sink, const sfl_mongo_options_t *o, sfl_col
     uint64_t ndoc = 0, offset = 0;
     bool ok = true, eof = false;
     while (ok && !eof) {
+        if (atomic_load(cancelled)) {
+            ok = sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
+                               "interrupted while reading %s; the browser's collections were "
+                               "not changed",
+                               path);
+            break;
+        }
         b->len = b->n = 0;
         while (ok && b->n < max_docs && b->len < max_bytes) {
             uint8_t hdr[4];
@@ -105,67 +117,127 @@ static bool restore_file(sfl_sink_t *sink, const sfl_mongo_options_t *o, sfl_col
     return ok;
 }
 
-bool sfl_mongo_restore(const sfl_mongo_options_t *o, const char *dump_dir, sfl_error_t *err)
+struct sfl_restore {
+    sfl_mongo_options_t o; /* uri not kept */
+    char *dir;             /* the dump folder */
+    sfl_manifest_t *m;     /* its manifest.json */
+    bool used[SFL_N_COLLECTIONS];
+    sfl_sink_t *sink;
+    atomic_int cancelled;
+    bool ran;
+};
+
+void sfl_mongo_restore_destroy(sfl_restore_t *r)
 {
-    if (!o || o->struct_size != sizeof *o || !o->uri || !o->db || !*o->db || !dump_dir)
-        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                             "restore needs options from sfl_mongo_options_init with a URI and "
-                             "a database, and a dump folder");
-    char *dir = sfl_dump_folder(dump_dir, NULL, err);
-    if (!dir)
-        return false;
-    char *mpath = NULL;
-    if (asprintf(&mpath, "%s/manifest.json", dir) < 0) {
-        free(dir);
-        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    if (!r)
+        return;
+    sfl_sink_destroy(r->sink);
+    sfl_manifest_destroy(r->m);
+    free(r->dir);
+    free(r);
+}
+
+sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *dump_dir,
+                                     sfl_error_t *err)
+{
+    if (!o || o->struct_size != sizeof *o || !o->uri || !o->db || !*o->db || !dump_dir) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "restore needs options from sfl_mongo_options_init with a URI and a "
+                      "database, and a dump folder");
+        return NULL;
     }
-    sfl_manifest_t *m = sfl_manifest_read_file(mpath, err);
+    sfl_restore_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    r->o = *o;
+    r->o.uri = NULL;
+    char *mpath = NULL;
+    bool ok = (r->dir = sfl_dump_folder(dump_dir, NULL, err)) != NULL;
+    if (ok && asprintf(&mpath, "%s/manifest.json", r->dir) < 0)
+        ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    ok = ok && (r->m = sfl_manifest_read_file(mpath, err)) != NULL;
     free(mpath);
-    bool used[SFL_N_COLLECTIONS] = {false};
-    bool ok = m != NULL;
-    for (size_t i = 0; ok && i < sfl_manifest_n_collections(m); i++) {
-        const char *name = sfl_manifest_collection(m, i)->name;
+    for (size_t i = 0; ok && i < sfl_manifest_n_collections(r->m); i++) {
+        const char *name = sfl_manifest_collection(r->m, i)->name;
         bool known = false;
         for (int c = 0; c < SFL_N_COLLECTIONS; c++)
             if (!strcmp(name, sfl_collection_name((sfl_collection_t)c)))
-                known = used[c] = true;
+                known = r->used[c] = true;
         if (!known)
             ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
                                "%s/manifest.json names a collection '%s' that is not one of "
                                "the browser's",
-                               dir, name);
+                               r->dir, name);
     }
-    sfl_mongo_options_t so = *o;
     sfl_histograms_t h;
-    const char *hv = ok ? sfl_manifest_option(m, "histograms") : NULL;
+    const char *hv = ok ? sfl_manifest_option(r->m, "histograms") : NULL;
     if (hv && sfl_histograms_parse(hv, &h))
-        so.histograms = h;
-    sfl_sink_t *sink = ok ? sfl_sink_mongo_new(&so, err) : NULL;
-    ok = sink && sfl_sink_mongo_set_command(sink, "restore", dir);
-    if (sink && !ok)
-        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        r->o.histograms = h;
     if (ok) {
-        sfl_logf(o->log, o->log_ud, SFL_LOG_INFO, "restoring %s into %s", dir, o->db);
-        ok = sfl_sink_begin_int(sink, used, err);
-        restore_batch_t b = {0};
-        for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
-            if (!used[c])
-                continue;
-            char *path = NULL;
-            if (asprintf(&path, "%s/%s.bson", dir, sfl_collection_name((sfl_collection_t)c)) < 0)
-                ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-            else
-                ok = restore_file(sink, &so, (sfl_collection_t)c, path, &b, err);
-            free(path);
-        }
-        free(b.buf);
-        free(b.docs);
-        ok = ok && sfl_sink_commit_int(sink, m, err);
-        if (!ok)
-            sfl_sink_abort_int(sink, err);
+        sfl_mongo_options_t so = r->o;
+        so.uri = o->uri;
+        ok = (r->sink = sfl_sink_mongo_new(&so, err)) != NULL;
     }
-    sfl_sink_destroy(sink);
-    sfl_manifest_destroy(m);
-    free(dir);
+    if (ok && !sfl_sink_mongo_set_command(r->sink, "restore", r->dir))
+        ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    if (!ok) {
+        sfl_mongo_restore_destroy(r);
+        return NULL;
+    }
+    return r;
+}
+
+bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err)
+{
+    if (!r || r->ran)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "sfl_mongo_restore_run: a restore runs once");
+    r->ran = true;
+    sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_INFO, "restoring %s into %s", r->dir, r->o.db);
+    bool ok = sfl_sink_begin_int(r->sink, r->used, err);
+    restore_batch_t b = {0};
+    for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
+        if (!r->used[c])
+            continue;
+        char *path = NULL;
+        if (asprintf(&path, "%s/%s.bson", r->dir, sfl_collection_name((sfl_collection_t)c)) < 0)
+            ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        else
+            ok = restore_file(r->sink, &r->o, (sfl_collection_t)c, path, &b, &r->cancelled, err);
+        free(path);
+    }
+    free(b.buf);
+    free(b.docs);
+    if (ok && atomic_load(&r->cancelled))
+        ok = sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
+                           "interrupted before the staging check; the browser's collections "
+                           "were not changed");
+    ok = ok && sfl_sink_commit_int(r->sink, r->m, err);
+    if (!ok)
+        sfl_sink_abort_int(r->sink, err);
+    return ok;
+}
+
+void sfl_mongo_restore_cancel(sfl_restore_t *r)
+{
+    if (!r)
+        return;
+    atomic_store(&r->cancelled, 1);
+    if (r->sink)
+        sfl_sink_cancel_int(r->sink);
+}
+
+sfl_mongo_outcome_t sfl_mongo_restore_outcome(const sfl_restore_t *r)
+{
+    return r ? sfl_sink_mongo_outcome(r->sink) : SFL_MONGO_UNCHANGED;
+}
+
+bool sfl_mongo_restore(const sfl_mongo_options_t *o, const char *dump_dir, sfl_error_t *err)
+{
+    sfl_restore_t *r = sfl_mongo_restore_new(o, dump_dir, err);
+    bool ok = r && sfl_mongo_restore_run(r, err);
+    sfl_mongo_restore_destroy(r);
     return ok;
 }

@@ -16,7 +16,8 @@ usage: lifecycle_test.py MODE SWEFREQ_LOAD TESTDATA_DIR
               proxy holds the export's read of variants while a document is
               changed) is detected, exit 5, no dump under the final names;
               a tampered database is not exported; a restore killed (kill
-              -9) mid-way leaves the target's collections as they were;
+              -9) mid-way leaves the target's collections as they were,
+              SIGTERM stops it cleanly (exit 130);
               damaged and altered dumps are refused before the swap; a
               restore onto a sealed database stops before any write.
   MODE e2e:   the whole lifecycle against two servers on two loopback
@@ -303,8 +304,9 @@ def test_transfer():
     check(r.returncode == 0, f"verify after restore: {r.returncode} {r.stdout}")
     good = browser(client, tgt)
 
-    # A restore killed mid-way (kill -9, or SIGTERM, while an insert into
-    # staging is held) leaves the target's collections as they were.
+    # A restore killed mid-way (kill -9 while an insert into staging is
+    # held) leaves the target's collections as they were; SIGTERM there
+    # stops it cleanly (exit 130, staging dropped, record interrupted).
     ftgt = require_faults(tgt)
     for n, how in enumerate(("kill", "terminate"), 1):
         rule = ftgt.arm("insert", coll="swefreq_staging_", action="hold")
@@ -313,9 +315,23 @@ def test_transfer():
         held = ftgt.wait(rule, timeout=60)
         check(held and held.get("held"), f"restore's insert held: {held}")
         getattr(p, how)()
-        p.wait()
+        try:
+            _, err = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+            check(False, f"{how}: the restore did not stop within 30 s")
         ftgt.release(rule, forward=False)
         check(browser(client, tgt) == good, f"{how}: the browser's collections unchanged")
+        if how == "terminate":  # a clean stop: exit 130, staging dropped, lock released
+            check(p.returncode == 130 and "interrupted" in err and "not changed" in err,
+                  f"SIGTERM: {p.returncode} {err}")
+            check(not [c for c in client[tgt].list_collection_names() if c.startswith("swefreq_staging_")]
+                  and client[tgt]["swefreq_meta"].find_one({"_id": "lock"}) is None,
+                  "SIGTERM: no staging, no lock left")
+            check(client[tgt]["swefreq_meta"].count_documents(
+                  {"command": "restore", "status": "interrupted"}) == n,
+                  "SIGTERM: the restore recorded itself interrupted")
         r = run("recover", "--uri", URI, "--db", tgt, "--break-lock")
         check(r.returncode == 0 and not [c for c in client[tgt].list_collection_names()
                                          if c.startswith("swefreq_staging_")],

@@ -68,6 +68,11 @@ static void offline(void)
     CHECK(sfl_verify_mongo_opts(&o, NULL, false, &e) == NULL && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_restore(&o, "x", &e) && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_export(&o, "x", &e) && e.code == SFL_E_USAGE);
+    CHECK(sfl_mongo_restore_new(&o, "x", &e) == NULL && e.code == SFL_E_USAGE);
+    CHECK(!sfl_mongo_restore_run(NULL, &e) && e.code == SFL_E_USAGE);
+    sfl_mongo_restore_cancel(NULL);
+    CHECK(sfl_mongo_restore_outcome(NULL) == SFL_MONGO_UNCHANGED);
+    sfl_mongo_restore_destroy(NULL);
     o.uri = "mongodb://127.0.0.1:1/";
     o.db = "x";
     o.expect_role = 7;
@@ -176,6 +181,32 @@ static void online(const char *uri)
     sfl_manifest_digest(m, d1);
     sfl_manifest_digest(loaded, d2);
     CHECK_STR(d1, d2);
+
+    /* A restore cancelled before it runs stops as a cancelled load: the
+     * browser's collections are never created, no staging is left. */
+    char canceldb[80];
+    snprintf(canceldb, sizeof canceldb, "%s_cancel", devdb);
+    o.db = canceldb;
+    sfl_restore_t *rs = sfl_mongo_restore_new(&o, out, &e);
+    CHECK(rs != NULL);
+    sfl_mongo_restore_cancel(rs);
+    CHECK(!sfl_mongo_restore_run(rs, &e) && e.code == SFL_E_CANCELLED);
+    CHECK(sfl_mongo_restore_outcome(rs) == SFL_MONGO_UNCHANGED);
+    CHECK(!sfl_mongo_restore_run(rs, &e) && e.code == SFL_E_USAGE);
+    sfl_mongo_restore_destroy(rs);
+    {
+        mongoc_client_t *mc = mongoc_client_new(uri);
+        mongoc_database_t *d = mongoc_client_get_database(mc, canceldb);
+        char **names = mongoc_database_get_collection_names_with_opts(d, NULL, NULL);
+        bool clean = names != NULL;
+        for (char **n = names; n && *n; n++)
+            clean = clean && strcmp(*n, "swefreq_meta") == 0;
+        CHECK(clean);
+        bson_strfreev(names);
+        mongoc_database_drop(d, NULL);
+        mongoc_database_destroy(d);
+        mongoc_client_destroy(mc);
+    }
 
     o.db = livedb;
     o.role = SFL_ROLE_LIVE;

@@ -128,6 +128,22 @@ SFL_API bool sfl_verify_report_role(const sfl_verify_report_t *r, sfl_role_t *ro
 SFL_API bool sfl_mongo_restore(const sfl_mongo_options_t *o, const char *dump_dir,
                                sfl_error_t *err) SFL_WUR;
 
+/* The same in steps, for a caller that must be able to stop it (a signal
+ * handler): _new finds the dump, reads its manifest and connects (NULL
+ * with err; o->db and o->log stay borrowed until _destroy); _run restores (once); _cancel, async-signal-safe and callable
+ * from any thread, makes a running restore stop as a cancelled load does
+ * (SFL_E_CANCELLED; before the swap the staging is dropped, the record
+ * says "interrupted" and the browser's collections are unchanged; once
+ * the swap has begun it finishes first); _outcome says what happened to
+ * the browser's collections; _destroy accepts NULL. */
+typedef struct sfl_restore sfl_restore_t;
+SFL_API sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *dump_dir,
+                                             sfl_error_t *err) SFL_WUR;
+SFL_API bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err) SFL_WUR;
+SFL_API void sfl_mongo_restore_cancel(sfl_restore_t *r);
+SFL_API sfl_mongo_outcome_t sfl_mongo_restore_outcome(const sfl_restore_t *r);
+SFL_API void sfl_mongo_restore_destroy(sfl_restore_t *r);
+
 /* Writes o->db's browser collections as a mongorestore-compatible dump
  * into OUT_DIR/DB (as sfl_sink_dump_new names it): <coll>.bson (one cursor
  * per collection, in parallel), <coll>.metadata.json with the indexes on
