@@ -31,6 +31,12 @@ usage: lifecycle_test.py MODE SWEFREQ_LOAD TESTDATA_DIR
               0 through the lifecycle, 9 when a script of one system is
               pointed at the other's server, 5 from live-verify.sh after a
               tampered document.
+  MODE volume: the clone made at the volume level: a server's data folder
+              copied to another server (both started here), then promote
+              on the clone (it carries the development role): refused with
+              --expect-role live (exit 9), exit 5 and nothing changed while
+              one document differs, then live and sealed; the nightly verify
+              passes and a development load is refused.
   MODE access: deploy/access-control.py (a read-only web user and a loader
               user); exit 77 (skipped, with the script's message) on a server
               without createUser, as the FerretDB test server.
@@ -371,7 +377,7 @@ def test_transfer():
     client.drop_database(tgt)
 
 
-def second_server():
+def second_server(name="live-server", script="start.sh"):
     """Starts a second test server (the live system's) on another loopback
     port, in its own state folder; returns (uri, stop function)."""
     srv, ping = os.environ.get("SWEFREQ_TEST_SERVER_BIN"), os.environ.get("SWEFREQ_TEST_PING_BIN")
@@ -379,8 +385,8 @@ def second_server():
         print("no test server binary (external server): skipped")
         sys.exit(77)
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server")
-    state = os.path.join(tmp, "live-server")
-    r = subprocess.run(["bash", os.path.join(here, "start.sh"), state, srv, ping],
+    state = os.path.join(tmp, name)
+    r = subprocess.run(["bash", os.path.join(here, script), state, srv, ping],
                        capture_output=True, text=True, timeout=150)
     if r.returncode != 0:
         print(r.stdout, r.stderr)
@@ -530,6 +536,52 @@ def scripts(LIVE):
     client.drop_database(db)
 
 
+def test_volume():
+    dev_uri, stop_dev = second_server("volume-dev")
+    live_uri, stop_live = second_server("volume-live")
+    try:
+        volume(dev_uri, stop_dev, live_uri, stop_live)
+    finally:
+        stop_dev()
+        stop_live()
+
+
+def volume(DEV, stop_dev, LIVE, stop_live):
+    db = "swefreq"
+    man = os.path.join(tmp, "volume.json")
+    r = load(db, "--manifest", man, env={"SWEFREQ_EXPECT_ROLE": "development"}, uri=DEV)
+    check(r.returncode == 0, f"load development: {r.returncode} {r.stderr}")
+    # The clone: the development server's volume copied to the live server.
+    stop_dev()
+    stop_live()
+    src, dst = os.path.join(tmp, "volume-dev", "data"), os.path.join(tmp, "volume-live", "data")
+    for f in os.listdir(src):
+        shutil.copy2(os.path.join(src, f), os.path.join(dst, f))
+    _, stop_live2 = second_server("volume-live", "restart.sh")
+    live = pymongo.MongoClient(LIVE, serverSelectionTimeoutMS=5000)
+    rec = live[db]["swefreq_meta"].find_one({"_id": "role"})
+    check(rec and rec["role"] == "development" and live[db]["variants"].count_documents({}) == 24,
+          f"the clone carries the development database: {rec}")
+    r = run("promote", "--uri", LIVE, "--db", db, "--manifest", man, "--expect-role", "live")
+    check(r.returncode == 9, f"promote --expect-role live of the clone: {r.returncode}")
+    d = live[db]["variants"].find_one()
+    live[db]["variants"].update_one({"_id": d["_id"]}, {"$set": {"rsid": "rs0"}})
+    before = snapshot(live, db)
+    r = run("promote", "--uri", LIVE, "--db", db, "--manifest", man, "--expect-role", "development")
+    check(r.returncode == 5 and snapshot(live, db) == before,
+          f"promote of a clone that differs: {r.returncode}, nothing changed")
+    live[db]["variants"].replace_one({"_id": d["_id"]}, d)
+    r = run("promote", "--uri", LIVE, "--db", db, "--manifest", man, "--expect-role", "development")
+    check(r.returncode == 0, f"promote of the clone: {r.returncode} {r.stderr}")
+    r = run("verify", "--uri", LIVE, "--db", db, "--manifest", man, "--expect-role", "live")
+    check(r.returncode == 0 and "role live, sealed" in r.stdout, f"nightly verify: {r.returncode} {r.stdout}")
+    sealed = snapshot(live, db)
+    r = load(db, env={"SWEFREQ_EXPECT_ROLE": "development"}, uri=LIVE)
+    check(r.returncode == 9 and snapshot(live, db) == sealed,
+          f"a development load onto the promoted clone: {r.returncode}")
+    stop_live2()
+
+
 def test_access():
     r = subprocess.run([sys.executable, os.path.join(DEPLOY, "access-control.py"), "sfl_lc_access"],
                        capture_output=True, text=True, timeout=60,
@@ -553,6 +605,8 @@ elif MODE == "e2e":
     test_e2e()
 elif MODE == "scripts":
     test_scripts()
+elif MODE == "volume":
+    test_volume()
 elif MODE == "access":
     test_access()
 else:
