@@ -14,9 +14,12 @@
  * write to the database during or before the export, a tampered document)
  * the folder is removed, and the error says which collection differs. A
  * dump under the final name therefore always equals its manifest.json.
- * Nothing is written to the database.
+ * What a killed export left is cleaned up by the next one
+ * (clean_dead_exports). Nothing is written to the database.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +164,50 @@ static void remove_dump(const char *dir, char **paths, size_t n)
     rmdir(dir);
 }
 
+/* What an export killed earlier left in out_dir: its hidden folder
+ * (.DB.export-PID, removed) and, if it died between its two renames, the
+ * earlier dump moved aside (.DB.old-PID: put back when DB is missing, else
+ * removed). Only folders of processes that are gone are touched. */
+static void clean_dead_exports(const char *out_dir, const char *db, const char *final,
+                               sfl_log_fn log, void *log_ud)
+{
+    DIR *d = opendir(out_dir);
+    if (!d)
+        return;
+    size_t n = strlen(db);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *nm = e->d_name, *rest;
+        if (nm[0] != '.' || strncmp(nm + 1, db, n) != 0)
+            continue;
+        bool is_export = !strncmp(nm + 1 + n, ".export-", 8);
+        bool is_old = !strncmp(nm + 1 + n, ".old-", 5);
+        if (!is_export && !is_old)
+            continue;
+        rest = nm + 1 + n + (is_export ? 8 : 5);
+        char *end;
+        long pid = strtol(rest, &end, 10);
+        if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 ? errno != ESRCH : true))
+            continue; /* not ours, or its process still runs */
+        char *path = NULL;
+        if (asprintf(&path, "%s/%s", out_dir, nm) < 0)
+            continue;
+        struct stat st;
+        if (is_old && stat(final, &st) != 0 && rename(path, final) == 0) {
+            sfl_logf(log, log_ud, SFL_LOG_WARNING,
+                     "%s: put back the earlier dump that a killed export (pid %ld) had moved "
+                     "aside",
+                     final, pid);
+        } else {
+            remove_dump(path, NULL, 0);
+            sfl_logf(log, log_ud, SFL_LOG_WARNING,
+                     "removed %s, left by a killed export (pid %ld)", path, pid);
+        }
+        free(path);
+    }
+    closedir(d);
+}
+
 bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_error_t *err)
 {
     if (!o || o->struct_size != sizeof *o || !o->uri || !o->db || !*o->db || !out_dir ||
@@ -192,6 +239,8 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
     if (ok && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create the folder: %s",
                            out_dir, strerror(errno));
+    if (ok)
+        clean_dead_exports(out_dir, o->db, final, o->log, o->log_ud);
     bool made = false;
     if (ok && !(made = mkdir(dir, 0777) == 0))
         ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create the folder: %s",

@@ -291,6 +291,20 @@ def test_transfer():
     client[db]["base_coverage"].replace_one({"_id": cdoc["_id"]}, cdoc)
     r = run("verify", "--dump", dump)
     check(r.returncode == 0, f"the earlier export is intact: {r.returncode} {r.stdout}")
+    # What a killed export leaves (its hidden folder; the earlier dump moved
+    # aside when it died between its renames) is cleaned up by the next one.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    os.makedirs(os.path.join(out, f".{db}.export-{dead.pid}"))
+    open(os.path.join(out, f".{db}.export-{dead.pid}", "variants.bson"), "wb").close()
+    os.rename(dump, os.path.join(out, f".{db}.old-{dead.pid}"))
+    client[db]["base_coverage"].update_one({"_id": cdoc["_id"]}, {"$set": {"mean": -1.0}})
+    r = run("export", "--uri", URI, "--db", db, "--out", out)
+    check(r.returncode == 5 and files_in(out) == [db] and "put back" in r.stderr,
+          f"a killed export's leftovers: {r.returncode} {files_in(out)} {r.stderr}")
+    client[db]["base_coverage"].replace_one({"_id": cdoc["_id"]}, cdoc)
+    r = run("verify", "--dump", dump)
+    check(r.returncode == 0, f"the earlier export was put back intact: {r.returncode} {r.stdout}")
     r = run("export", "--uri", URI, "--db", db, "--out", out, "--manifest-not-an-option")
     check(r.returncode == 2, "export: unknown option is a usage error")
     with open(os.path.join(dump, "variants.metadata.json")) as f:
