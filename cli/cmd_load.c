@@ -127,7 +127,6 @@ int cmd_load(int argc, char **argv)
         cli_convert_free(&c);
         return rc;
     }
-    mo.histograms = c.opt.histograms;
     mo.log = cli_log;
     mo.log_ud = &c.term;
     mo.manifest_path = manifest;

@@ -156,6 +156,8 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
     }
     if (s->no_alt_sites)
         fprintf(stderr, "  sites without ALT: %llu\n", (unsigned long long)s->no_alt_sites);
+    if (s->blank_lines)
+        fprintf(stderr, "  blank lines skipped: %llu\n", (unsigned long long)s->blank_lines);
     if (s->coverage_thinned)
         fprintf(stderr, "  coverage rows left out by --coverage-step: %llu\n",
                 (unsigned long long)s->coverage_thinned);

@@ -683,7 +683,7 @@ static void SFL_PRINTF(2, 3) tprintf(text_t *t, const char *fmt, ...)
     char *s = NULL;
     int n = vasprintf(&s, fmt, ap);
     va_end(ap);
-    if (n < 0 || !sfl_grow((void **)&t->buf, &t->cap, t->len + (size_t)n + 1, 1, 1024)) {
+    if (n < 0 || !SFL_GROW(t->buf, &t->cap, t->len + (size_t)n + 1, 1024)) {
         t->nomem = true;
         free(n < 0 ? NULL : s);
         return;

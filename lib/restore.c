@@ -81,8 +81,8 @@ static bool restore_file(sfl_sink_t *sink, const sfl_mongo_options_t *o, sfl_col
                                    got != 4 ? "cut short" : "of an impossible length");
                 break;
             }
-            if (!sfl_grow((void **)&b->buf, &b->cap, b->len + dl, 1, 1 << 16) ||
-                !sfl_grow((void **)&b->docs, &b->cap_docs, b->n + 1, sizeof *b->docs, 256)) {
+            if (!SFL_GROW(b->buf, &b->cap, b->len + dl, 1 << 16) ||
+                !SFL_GROW(b->docs, &b->cap_docs, b->n + 1, 256)) {
                 ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
                 break;
             }
@@ -121,7 +121,7 @@ struct sfl_restore {
     sfl_mongo_options_t o; /* uri not kept */
     char *dir;             /* the dump folder */
     sfl_manifest_t *m;     /* its manifest.json */
-    bool used[SFL_N_COLLECTIONS];
+    sfl_run_info_t run; /* the collections and the shape, for the sink */
     sfl_sink_t *sink;
     atomic_int cancelled;
     bool ran;
@@ -164,17 +164,20 @@ sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *d
         bool known = false;
         for (int c = 0; c < SFL_N_COLLECTIONS; c++)
             if (!strcmp(name, sfl_collection_name((sfl_collection_t)c)))
-                known = r->used[c] = true;
+                known = r->run.collections[c] = true;
         if (!known)
             ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
                                "%s/manifest.json names a collection '%s' that is not one of "
                                "the browser's",
                                r->dir, name);
     }
+    /* The shape of the dump's documents, as its manifest names it. */
+    r->run.struct_size = sizeof r->run;
+    r->run.histograms = SFL_HIST_PAIRS;
     sfl_histograms_t h;
     const char *hv = ok ? sfl_manifest_option(r->m, "histograms") : NULL;
     if (hv && sfl_histograms_parse(hv, &h))
-        r->o.histograms = h;
+        r->run.histograms = h;
     if (ok) {
         sfl_mongo_options_t so = r->o;
         so.uri = o->uri;
@@ -196,10 +199,10 @@ bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err)
                              "sfl_mongo_restore_run: a restore runs once");
     r->ran = true;
     sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_INFO, "restoring %s into %s", r->dir, r->o.db);
-    bool ok = sfl_sink_begin_int(r->sink, r->used, err);
+    bool ok = sfl_sink_begin_int(r->sink, &r->run, err);
     restore_batch_t b = {0};
     for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
-        if (!r->used[c])
+        if (!r->run.collections[c])
             continue;
         char *path = NULL;
         if (asprintf(&path, "%s/%s.bson", r->dir, sfl_collection_name((sfl_collection_t)c)) < 0)

@@ -95,6 +95,7 @@ typedef struct {
     int64_t max_bson;
     bool ferretdb;
     bool used[SFL_N_COLLECTIONS];
+    sfl_histograms_t histograms; /* the documents' shape, from begin */
     bool recorded; /* the load is in swefreq_meta: abort records "failed" */
     char staging[SFL_N_COLLECTIONS][128];
     char command[16];  /* "load", or "restore" (lifecycle_internal.h) */
@@ -177,7 +178,6 @@ void sfl_mongo_options_init(sfl_mongo_options_t *o)
     o->batch_docs = 2000;
     o->queue_batches = 2;
     o->max_retries = 3;
-    o->histograms = SFL_HIST_PAIRS;
     o->lock_stale_seconds = SFL_LOCK_STALE_SECONDS;
 }
 
@@ -566,7 +566,7 @@ static bool meta_update(mongo_sink_t *m, const char *status, const sfl_manifest_
  * anything is written. */
 static bool check_shape(mongo_sink_t *m, sfl_error_t *err)
 {
-    if (m->ferretdb && m->o.histograms == SFL_HIST_PAIRS && m->used[SFL_COLL_VARIANTS])
+    if (m->ferretdb && m->histograms == SFL_HIST_PAIRS && m->used[SFL_COLL_VARIANTS])
         return sfl_error_set(
             err, SFL_DOMAIN_SERVER, SFL_E_SERVER_CAPABILITY,
             "the server (FerretDB) cannot store arrays of arrays, which --histograms pairs "
@@ -649,10 +649,12 @@ static void append_lock_info(mongo_sink_t *m, bson_t *extra)
     bson_append_document_end(extra, &l);
 }
 
-static bool mongo_begin(void *ctx, const bool used[SFL_N_COLLECTIONS], sfl_error_t *err)
+static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
+    const bool *used = run->collections;
     memcpy(m->used, used, sizeof m->used);
+    m->histograms = run->histograms;
     clock_gettime(CLOCK_MONOTONIC, &m->t0);
     /* The role first (lifecycle.c): another role, or a sealed database,
      * is refused before anything is read or written; once the lock is
@@ -761,8 +763,8 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
             j->collection = c;
             m->cur[c] = j;
         }
-        if (!sfl_grow((void **)&j->buf, &j->cap, j->len + d->len, 1, 1 << 16) ||
-            !sfl_grow((void **)&j->off, &j->cap_n, j->n + 1, sizeof *j->off, 256))
+        if (!SFL_GROW(j->buf, &j->cap, j->len + d->len, 1 << 16) ||
+            !SFL_GROW(j->off, &j->cap_n, j->n + 1, 256))
             return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         j->off[j->n++] = (uint32_t)j->len;
         memcpy(j->buf + j->len, d->data, d->len);

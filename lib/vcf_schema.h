@@ -13,19 +13,19 @@
 #include "swefreq/error.h"
 #include "swefreq/job.h"
 
-/* Fixed slots; population slots follow at SLOT_POP0 + 4*p + {0..3}. */
+/* Fixed slots; population slots follow at SFL_SLOT_POP0 + 4*p + {0..3}. */
 enum {
-    SLOT_AC = 0,
-    SLOT_AN,
-    SLOT_HOM,
-    SLOT_HEMI,
-    SLOT_DP_HIST,
-    SLOT_GQ_HIST,
-    SLOT_CSQ,
-    SLOT_QM0, /* 10 quality metrics */
-    SLOT_POP0 = SLOT_QM0 + 10
+    SFL_SLOT_AC = 0,
+    SFL_SLOT_AN,
+    SFL_SLOT_HOM,
+    SFL_SLOT_HEMI,
+    SFL_SLOT_DP_HIST,
+    SFL_SLOT_GQ_HIST,
+    SFL_SLOT_CSQ,
+    SFL_SLOT_QM0, /* 10 quality metrics */
+    SFL_SLOT_POP0 = SFL_SLOT_QM0 + 10
 };
-enum { POP_AC = 0, POP_AN, POP_HOM, POP_HEMI };
+enum { SFL_POP_AC = 0, SFL_POP_AN, SFL_POP_HOM, SFL_POP_HEMI };
 
 #define SFL_N_QUALITY_METRICS 10
 extern const char *const sfl_quality_metrics[SFL_N_QUALITY_METRICS];
@@ -74,7 +74,7 @@ typedef struct {
      * v4.0's header (csq_v40_repair), is that list with SIFT|PolyPhen
      * after SOURCE, used for a line whose every entry has that count. */
     bool csq_declared;
-    char *csq_key;          /* the INFO key (slot SLOT_CSQ)           */
+    char *csq_key;          /* the INFO key (slot SFL_SLOT_CSQ)           */
     char *csq_format;       /* the list used, '|'-joined              */
     bool csq_overridden;    /* csq_format came from the options       */
     bool csq_v40_repair;
@@ -82,7 +82,7 @@ typedef struct {
     sfl_vep_features_t vep_features;
 
     /* gnomAD hemizygotes: the XY/male allele counts outside the PARs
-     * (slots SLOT_HEMI and POP_HEMI hold AC_XY / AC_<pop>_XY, or the
+     * (slots SFL_SLOT_HEMI and SFL_POP_HEMI hold AC_XY / AC_<pop>_XY, or the
      * _male ones). */
     bool hemi_nonpar;
     sfl_build_t build;
@@ -109,6 +109,11 @@ extern const char sfl_gnomad_v40_format[];
 extern const char sfl_gnomad_v40_entries[];
 void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s);
 
+/* Receives a warning about a header line (a line htslib would ignore or
+ * guess at), to be counted in the run's summary; false when out of
+ * memory. */
+typedef bool (*sfl_header_warn_fn)(void *ud, const char *msg);
+
 /* Checks a VCF header's text (`htxt`, `hlen` bytes of the leading '#'
  * lines, `header_lines` of them, as sfl_reader_header read it): it must
  * start with ##fileformat=VCF and end with the #CHROM line, and htslib must
@@ -116,6 +121,7 @@ void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s);
  * for messages. */
 sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t header_lines,
                                              const sfl_options_t *opt, const char *path,
+                                             sfl_header_warn_fn warn, void *warn_ud,
                                              sfl_error_t *err);
 
 /* The slot of INFO key [k, k+len), or -1. */

@@ -118,7 +118,6 @@ static bool load(const char *uri, const char *db, sfl_manifest_t **man)
     sfl_mongo_options_init(&o);
     o.uri = uri;
     o.db = db;
-    o.histograms = opt.histograms;
     o.expect_role = SFL_ROLE_DEVELOPMENT;
     sfl_sink_t *s = ok ? sfl_sink_mongo_new(&o, &e) : NULL;
     ok = s && sfl_job_run(j, s, &e);
