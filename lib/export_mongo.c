@@ -208,6 +208,28 @@ static void clean_dead_exports(const char *out_dir, const char *db, const char *
     closedir(d);
 }
 
+/* The verified folder `dir` becomes `final`: an earlier dump there is moved
+ * aside to `old` first and removed once the new one is in place (put back
+ * if the rename fails). False with err when `dir` stayed where it was. */
+static bool publish(const char *final, const char *dir, const char *old, sfl_error_t *err)
+{
+    struct stat st;
+    bool had = stat(final, &st) == 0;
+    if (had && rename(final, old) != 0)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s: cannot move the earlier dump aside: %s", final, strerror(errno));
+    if (rename(dir, final) != 0) {
+        sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot rename %s into place: %s",
+                      final, dir, strerror(errno));
+        if (had)
+            rename(old, final); /* the earlier dump back */
+        return false;
+    }
+    if (had)
+        remove_dump(old, NULL, 0);
+    return true;
+}
+
 bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_error_t *err)
 {
     if (!o || o->struct_size != sizeof *o || !o->uri || !o->db || !*o->db || !out_dir ||
@@ -280,26 +302,8 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
     if (paths && ok && asprintf(&paths[2 * n], "%s/manifest.json", dir) < 0)
         ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     ok = ok && sfl_manifest_write_file(m, paths[2 * n], err);
-    if (ok) {
-        /* The old dump aside, the new one in, the old one removed. */
-        struct stat st;
-        bool had = stat(final, &st) == 0;
-        if (had && rename(final, old) != 0)
-            ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
-                               "%s: cannot move the earlier dump aside: %s", final,
-                               strerror(errno));
-        else if (rename(dir, final) != 0) {
-            ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
-                               "%s: cannot rename %s into place: %s", final, dir,
-                               strerror(errno));
-            if (had && rename(old, final) == 0)
-                had = false; /* the earlier dump is back */
-        } else {
-            made = false;
-        }
-        if (had && ok)
-            remove_dump(old, NULL, 0);
-    }
+    if (ok && (ok = publish(final, dir, old, err)))
+        made = false;
     if (made)
         remove_dump(dir, paths, paths ? 2 * n + 1 : 0);
     if (ok)
