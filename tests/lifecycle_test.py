@@ -19,6 +19,7 @@ usage: lifecycle_test.py MODE SWEFREQ_LOAD TESTDATA_DIR
               -9) mid-way leaves the target's collections as they were,
               SIGTERM stops it cleanly (exit 130);
               damaged and altered dumps are refused before the swap; a
+              folder written by `dump` restores like an export; a
               restore onto a sealed database stops before any write.
   MODE e2e:   the whole lifecycle against two servers on two loopback
               ports (the fixture's is development; a second one is started
@@ -379,6 +380,17 @@ def test_transfer():
     r = run("restore", "--uri", URI, "--db", tgt, "--dump", alt)
     check(r.returncode == 5 and "does not match" in r.stderr, f"altered dump: {r.returncode} {r.stderr}")
     check(browser(client, tgt) == good, "altered dump: unchanged")
+
+    # A dump written from the files (`dump`, no server) restores the same way.
+    r = run("dump", "--out", os.path.join(tmp, "fromfiles"), "--db", "x", *HIST, "--vcf", exac,
+            "--coverage", cov, "--quiet")
+    check(r.returncode == 0, f"dump: {r.returncode} {r.stderr}")
+    ftgt2 = "sfl_lc_transfer_f"
+    client.drop_database(ftgt2)
+    r = run("restore", "--uri", URI, "--db", ftgt2, "--dump", os.path.join(tmp, "fromfiles"))
+    check(r.returncode == 0 and browser(client, ftgt2) == good,
+          f"restore of a `dump` folder: {r.returncode} {r.stderr}")
+    client.drop_database(ftgt2)
 
     # Restore onto a sealed database: stops before any write.
     r = run("promote", "--uri", URI, "--db", tgt, "--manifest", os.path.join(dump, "manifest.json"))
