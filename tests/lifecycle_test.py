@@ -619,6 +619,7 @@ def test_access():
     if r.returncode == 77:
         check("skipped" in r.stdout, "the skip says why")
         print("access-control.py: skipped (the server has no createUser)")
+        shutil.rmtree(tmp, ignore_errors=True)
         sys.exit(77)
     check(r.returncode == 0, f"access-control.py: {r.returncode}")
 
@@ -638,4 +639,5 @@ elif MODE == "access":
 else:
     print(f"unknown mode {MODE}")
     sys.exit(2)
+shutil.rmtree(tmp, ignore_errors=True)
 finish(f"lifecycle {MODE}")
