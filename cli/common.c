@@ -175,11 +175,15 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
                 (unsigned long long)s->unterminated_lines);
     for (size_t i = 0; i < s->n_annotations; i++) {
         const sfl_annotation_used_t *a = &s->annotations[i];
-        if (a->field)
-            fprintf(stderr, "  consequence field of %s: %s, Format %s%s%s\n", a->source, a->field,
-                    a->format, a->format_overridden ? " (from --csq-format)" : "",
+        if (a->field) {
+            /* The Format itself is in --json and the manifest: here its size. */
+            unsigned fields = 1;
+            for (const char *p = a->format; p && *p; p++)
+                fields += *p == '|';
+            fprintf(stderr, "  consequence field of %s: %s, %u fields%s%s\n", a->source, a->field,
+                    fields, a->format_overridden ? " (Format from --csq-format)" : "",
                     a->gnomad_v40_repair ? " (gnomAD v4.0 entries: SIFT|PolyPhen added)" : "");
-        else
+        } else
             fprintf(stderr, "  consequence field of %s: none\n", a->source);
     }
     for (size_t i = 0; i < s->n_warnings; i++)
