@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "convert_opts.h"
+#include "server_opts.h"
 
 static void usage(FILE *f)
 {
@@ -28,6 +29,11 @@ static void usage(FILE *f)
             "                        stale and taken over (default 60)\n"
             "  --break-lock          take the database's load lock even from a live holder\n"
             "                        (for operators; recorded in the load record)\n"
+            "  --expect-role ROLE    development or live (default: $SWEFREQ_EXPECT_ROLE): stop\n"
+            "                        with exit 9, before any read or write, on a database of\n"
+            "                        another role. A sealed database is always refused (9)\n"
+            "  --role ROLE           the role a new database gets (default: the expected role,\n"
+            "                        else development)\n"
             "%s"
             "  -h, --help            this help\n"
             "\n"
@@ -47,6 +53,8 @@ int cmd_load(int argc, char **argv)
         {"manifest", required_argument, NULL, 'm'},
         {"lock-timeout", required_argument, NULL, 't'},
         {"break-lock", no_argument, NULL, 'B'},
+        {"expect-role", required_argument, NULL, 2002},
+        {"role", required_argument, NULL, 2005},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     cli_convert_t c;
@@ -87,6 +95,14 @@ int cmd_load(int argc, char **argv)
             mo.lock_stale_seconds = (int)v;
             break;
         case 'B': mo.break_lock = true; break;
+        case 2002:
+        case 2005:
+            if (!cli_parse_role(ch == 2002 ? "--expect-role" : "--role", optarg,
+                                ch == 2002 ? &mo.expect_role : &mo.role)) {
+                cli_convert_free(&c);
+                return EXIT_USAGE;
+            }
+            break;
         case 'h': usage(stdout); cli_convert_free(&c); return EXIT_OK;
         default:
             fprintf(stderr, "Try '%s load --help'.\n", cli_prog);
@@ -100,8 +116,9 @@ int cmd_load(int argc, char **argv)
     }
     if (!mo.uri)
         mo.uri = getenv("SWEFREQ_MONGO_URI");
-    if (!mo.uri || !mo.db) {
-        cli_error("load needs --uri URI (or SWEFREQ_MONGO_URI) and --db NAME");
+    if (!mo.uri || !mo.db || !cli_expect_role_env(&mo.expect_role)) {
+        if (!mo.uri || !mo.db)
+            cli_error("load needs --uri URI (or SWEFREQ_MONGO_URI) and --db NAME");
         cli_convert_free(&c);
         return EXIT_USAGE;
     }
@@ -147,9 +164,9 @@ int cmd_load(int argc, char **argv)
 }
 
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
-                     bool json);
+                     bool json, int expect_role);
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
-                     bool json)
+                     bool json, int expect_role)
 {
     sfl_error_t err;
     sfl_manifest_t *m = NULL;
@@ -157,7 +174,12 @@ int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool
         cli_print_error(&err);
         return cli_exit_code(&err);
     }
-    sfl_verify_report_t *r = sfl_verify_mongo(m, uri, db, sources, &err);
+    sfl_mongo_options_t mo;
+    sfl_mongo_options_init(&mo);
+    mo.uri = uri;
+    mo.db = db;
+    mo.expect_role = expect_role;
+    sfl_verify_report_t *r = sfl_verify_mongo_opts(&mo, m, sources, &err);
     sfl_manifest_destroy(m);
     if (!r) {
         cli_print_error(&err);

@@ -41,6 +41,7 @@
 
 #include "grow.h"
 #include "indexes.h"
+#include "lifecycle_internal.h"
 #include "log.h"
 #include "manifest_internal.h"
 #include "mongo_state.h"
@@ -97,6 +98,8 @@ typedef struct {
     sfl_histograms_t histograms; /* the documents' shape, from begin */
     bool recorded; /* the load is in swefreq_meta: abort records "failed" */
     char staging[SFL_N_COLLECTIONS][128];
+    char command[16];  /* "load", or "restore" (lifecycle_internal.h) */
+    char *origin;      /* restore: the dump folder, for the load record */
 
     /* the queue */
     pthread_mutex_t lock;
@@ -614,7 +617,7 @@ static void unlock_db(mongo_sink_t *m)
 
 static bool lock_db(mongo_sink_t *m, sfl_error_t *err)
 {
-    sfl_lock_request_t rq = {m->load_id, "load", m->o.lock_stale_seconds, m->o.break_lock,
+    sfl_lock_request_t rq = {m->load_id, m->command, m->o.lock_stale_seconds, m->o.break_lock,
                              m->o.log, m->o.log_ud};
     if (!sfl_lock_acquire(m->main, m->db, &rq, &m->took_over, &m->prev_holder, err))
         return false;
@@ -653,8 +656,21 @@ static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     memcpy(m->used, used, sizeof m->used);
     m->histograms = run->histograms;
     clock_gettime(CLOCK_MONOTONIC, &m->t0);
+    /* The role first (lifecycle.c): another role, or a sealed database,
+     * is refused before anything is read or written; once the lock is
+     * held, the seal is checked again and a new database gets its role. */
+    if (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, NULL,
+                       err))
+        return false;
     if (!check_shape(m, err) || !lock_db(m, err))
         return false;
+    if (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, NULL,
+                       err) ||
+        !sfl_role_ensure(m->main, m->db, (sfl_role_t)m->o.role, (sfl_role_t)m->o.expect_role,
+                         m->command, err)) {
+        unlock_db(m);
+        return false;
+    }
     /* We hold the lock: a journalled swap is finished first, then whatever
      * staging is left belongs to loads that are gone. */
     sfl_mongo_recovery_t rec;
@@ -676,6 +692,9 @@ static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     }
     bson_t extra = BSON_INITIALIZER;
     append_lock_info(m, &extra);
+    BSON_APPEND_UTF8(&extra, "command", m->command);
+    if (m->origin)
+        BSON_APPEND_UTF8(&extra, "dump", m->origin);
     bool ok = meta_update(m, "loading", NULL, NULL, &extra, err);
     bson_destroy(&extra);
     if (!ok)
@@ -1072,6 +1091,7 @@ static void unref(mongo_sink_t *m)
         mongoc_write_concern_destroy(m->wc);
     free(m->manifest_partial);
     free(m->uri_redacted);
+    free(m->origin);
     free(m->db);
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->not_empty);
@@ -1143,6 +1163,7 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
     pthread_cond_init(&m->not_full, NULL);
     pthread_cond_init(&m->idle, NULL);
     pthread_cond_init(&m->hb_wake, NULL);
+    snprintf(m->command, sizeof m->command, "load");
     m->db = strdup(opt->db);
     m->uri_redacted = sfl_uri_redact(opt->uri);
     sfl_mongo_load_id(m->load_id);
@@ -1172,4 +1193,15 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
     }
     m->self = s;
     return s;
+}
+
+bool sfl_sink_mongo_set_command(sfl_sink_t *sink, const char *command, const char *origin)
+{
+    mongo_sink_t *m = sfl_sink_ctx_int(sink, (const void *)mongo_commit);
+    if (!m)
+        return false;
+    snprintf(m->command, sizeof m->command, "%s", command);
+    free(m->origin);
+    m->origin = origin ? strdup(origin) : NULL;
+    return !origin || m->origin;
 }
