@@ -25,6 +25,7 @@
 #include "grow.h"
 #include "lifecycle_internal.h"
 #include "log.h"
+#include "manifest_in_force.h"
 #include "manifest_internal.h"
 #include "mongo_state.h"
 #include "mongo_util.h"
@@ -635,7 +636,7 @@ static bool status_doc(const sfl_mongo_options_t *o, bson_t *d, sfl_error_t *err
     if (ok) {
         /* The manifest in force; none yet is not an error for status. */
         sfl_error_t e2;
-        sfl_manifest_t *man = sfl_current_manifest(k.c, o->db, &e2);
+        sfl_manifest_t *man = sfl_manifest_in_force(k.c, o->db, &e2);
         if (man) {
             char digest[33];
             sfl_manifest_digest(man, digest);

@@ -16,6 +16,8 @@
  *      describes at least one collection (newest load first), and the
  *      format, tool, options and created time of the current load; its
  *      "in_force" array names, per load id, the collections it describes.
+ *      When the current load describes every collection, its manifest is
+ *      the manifest in force as it is (same bytes, same digest).
  *
  * A collection that no complete load lists is not checked (nothing claims
  * it). A failed or interrupted load is never complete and changes nothing.
@@ -202,6 +204,15 @@ sfl_manifest_t *sfl_manifest_in_force(mongoc_client_t *c, const char *db, sfl_er
     bson_init(&a.in_force);
     bool ok = each_load(c, db, current, one_load, &a, err);
     bson_t out = BSON_INITIALIZER;
+    if (ok && a.fi <= 1) {
+        /* Every collection is the current load's: its manifest as it is
+         * (the same bytes, the same digest, as before partial loads). */
+        bson_destroy(&a.colls);
+        bson_destroy(&a.srcs);
+        bson_destroy(&a.in_force);
+        free_names(&a.seen);
+        return cur;
+    }
     if (ok) {
         /* the current manifest's other fields, then the combined arrays */
         const bson_t *base = sfl_manifest_bson(cur);

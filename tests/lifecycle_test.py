@@ -186,7 +186,7 @@ def test_roles():
     check(len(st.get("role_record", {}).get("history", [])) == 2, "status history")
     loads = st.get("loads", [])
     check(len(loads) == 1 and loads[0]["status"] == "complete" and loads[0]["command"] == "load"
-          and len(loads[0]["sources"]) == 2 and len(loads[0]["collections"]) == 2,
+          and len(loads[0]["sources"]) == 2 and len(loads[0]["collections"]) == 3,  # and metrics
           f"status loads: {loads}")
     check(st.get("manifest_digest") == rec["manifest_digest"] and st.get("manifest"),
           "status: the manifest in force")
@@ -281,7 +281,8 @@ def test_transfer():
     check(r.returncode == 0, f"export: {r.returncode} {r.stderr}")
     dump = os.path.join(out, db)
     check(files_in(dump) == ["base_coverage.bson", "base_coverage.metadata.json", "manifest.json",
-                             "variants.bson", "variants.metadata.json"], f"dump files: {files_in(dump)}")
+                             "metrics.bson", "metrics.metadata.json", "variants.bson",
+                             "variants.metadata.json"], f"dump files: {files_in(dump)}")
     r = run("verify", "--dump", dump)
     check(r.returncode == 0, f"the export verifies as a dump: {r.returncode} {r.stdout}")
     # A failed export over an earlier one leaves the earlier one intact.

@@ -157,7 +157,7 @@ static void online(const char *uri)
     o.expect_role = SFL_ROLE_DEVELOPMENT;
     sfl_verify_report_t *r = sfl_verify_mongo_opts(&o, NULL, false, &e);
     CHECK(r && sfl_verify_report_ok(r));
-    CHECK_INT(sfl_verify_report_n_indexes(r), 8);
+    CHECK_INT(sfl_verify_report_n_indexes(r), 9); /* variants 7, base_coverage 1, metrics 1 */
     sfl_role_t role = SFL_ROLE_NONE;
     bool sealed = true;
     const char *problem = "x";
