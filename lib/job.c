@@ -224,7 +224,15 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     atomic_store(&j->running_sink, sink);
     if (atomic_load(&j->cancelled))
         sfl_sink_cancel_int(sink);
+    /* The plan: what the manifest will say of options and sources, before
+     * any document (a resuming sink compares it with its record). */
+    sfl_manifest_input_t in = {&j->opt, 0, j->sources, j->n_sources, j->digest, used};
+    sfl_manifest_t *plan = ok ? sfl_manifest_build(&in, err) : NULL;
+    ok = ok && plan;
+    sfl_sink_set_plan_int(sink, plan);
     ok = ok && sfl_sink_begin_int(sink, used, err);
+    sfl_sink_set_plan_int(sink, NULL);
+    sfl_manifest_destroy(plan);
     uint64_t seq = 0;
     for (size_t i = 0; ok && i < j->n_sources; i++)
         ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);
