@@ -22,7 +22,7 @@ const char *cli_exit_codes_help =
     "  1    internal error (out of memory, threads)\n"
     "  2    usage error (bad command line)\n"
     "  3    bad input: a source file or manifest is missing, corrupt or invalid\n"
-    "  4    cannot write output (dump, manifest, rejects file)\n"
+    "  4    cannot write output (dump, manifest, rejects file, stdout)\n"
     "  5    verify found a difference\n"
     "  6    server unreachable or timed out\n"
     "  7    server authentication failed\n"

@@ -1,4 +1,5 @@
 /* main.c: `swefreq-load COMMAND ...`: dispatch to one file per command. */
+#include <errno.h>
 #include <string.h>
 
 #include "cli.h"
@@ -54,5 +55,12 @@ int main(int argc, char **argv)
         rc = EXIT_USAGE;
     }
     sfl_cleanup();
+    /* A summary or report that never reached stdout (a full disk, a closed
+     * pipe) is a failure a script must see, not exit 0. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write to standard output: %s", strerror(errno));
+        if (rc == EXIT_OK || rc == EXIT_MISMATCH)
+            rc = EXIT_OUTPUT;
+    }
     return rc;
 }

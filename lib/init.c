@@ -1,11 +1,12 @@
 /* init.c: process-wide set-up of the libraries we call.
  *
  * The design is simple: the library promises never to print, so
- * sfl_init() silences htslib's and libmongoc's own logging before anything
- * else runs; every condition they would have reported comes back to the
- * caller as an sfl_error_t or through the job's log callback instead.
+ * sfl_init() routes libmongoc's own log to nowhere before anything else
+ * runs. htslib's log is switched off only while a job runs (log.c,
+ * sfl_hts_quiet_begin/end), so that a host program keeps its own htslib
+ * logging between runs. Every condition either would have reported comes
+ * back to the caller as an sfl_error_t or through the job's log callback.
  */
-#include <htslib/hts_log.h>
 #include <mongoc/mongoc.h>
 
 #include "swefreq/swefreq.h"
@@ -25,7 +26,6 @@ void sfl_init(void)
     if (done)
         return;
     done = true;
-    hts_set_log_level(HTS_LOG_OFF);
     mongoc_log_set_handler(quiet_mongoc, NULL);
     mongoc_init();
 }

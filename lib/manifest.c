@@ -297,6 +297,14 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
         if (n == 0)
             break;
     }
+    if (ferror(f)) {
+        int e = errno;
+        free(buf);
+        fclose(f);
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "%s: cannot read the manifest: %s",
+                      path, strerror(e));
+        return NULL;
+    }
     fclose(f);
     sfl_error_t e;
     sfl_manifest_t *m = sfl_manifest_parse(buf ? buf : "", len, &e);

@@ -359,6 +359,16 @@ sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *out_di
         sfl_digest_t d;
         sfl_digest_init(&d);
         FILE *f = fopen(path, "rb");
+        if (!f && errno != ENOENT) {
+            /* there but unreadable: not "absent", and not a difference */
+            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot read: %s", path,
+                          strerror(errno));
+            free(path);
+            sfl_verify_report_destroy(r);
+            sfl_manifest_destroy(own);
+            free(dir);
+            return NULL;
+        }
         if (!f) {
             free(path);
             if (!sfl_verify_add_collection(r, c, false, &d))

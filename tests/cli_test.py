@@ -331,6 +331,20 @@ try:
         check(not [f for f in os.listdir(os.path.join(out2, "swefreq"))] if os.path.isdir(os.path.join(out2, "swefreq")) else True,
               "no partial files after SIGINT")
 
+    # A manifest that cannot be read is said so, not "not JSON".
+    r = run("verify", "--dump", out, "--db", "exac", "--manifest", tmp)
+    check(r.returncode == 3 and "cannot read the manifest" in r.stderr,
+          f"unreadable manifest: {r.returncode} {r.stderr}")
+
+    # A summary or report that cannot reach stdout is exit 4, never 0.
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "w") as full:
+            for args in (["dump", "--dry-run", "--json", "--vcf", os.path.join(TD, "exac_sample.vcf")],
+                         ["verify", "--dump", out, "--db", "exac", "--json"]):
+                p = subprocess.run([TOOL, *args], stdout=full, stderr=subprocess.PIPE, text=True)
+                check(p.returncode == 4 and "cannot write to standard output" in p.stderr,
+                      f"{args[0]} with stdout full: exit {p.returncode} {p.stderr}")
+
     # Usage.
     for args in (["--help"], ["--version"], ["dump", "--help"], ["verify", "--help"]):
         r = run(*args)

@@ -60,6 +60,14 @@ static void null_job(void)
     sfl_histograms_t h;
     CHECK(!sfl_histograms_parse(NULL, &h));
     CHECK(!sfl_histograms_parse("pairs", NULL));
+    CHECK(sfl_vep_features_name((sfl_vep_features_t)99) != NULL);
+    sfl_vep_features_t vf;
+    CHECK(!sfl_vep_features_parse(NULL, &vf));
+    CHECK(!sfl_vep_features_parse("all", NULL));
+    CHECK(sfl_genome_name((sfl_genome_t)99) != NULL);
+    sfl_genome_t g;
+    CHECK(!sfl_genome_parse(NULL, &g));
+    CHECK(!sfl_genome_parse("GRCh38", NULL));
     CHECK(!sfl_job_add_source(NULL, SFL_SOURCE_VCF, "x.vcf", &e));
     CHECK_USAGE(e);
     sfl_job_t *j = sfl_job_new(NULL, &e);
@@ -159,6 +167,12 @@ static void null_mongo(void)
     CHECK(sfl_verify_mongo(NULL, NULL, "db", false, &e) == NULL);
     CHECK_USAGE(e);
     CHECK(sfl_verify_mongo(NULL, "mongodb://127.0.0.1:1", NULL, false, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK_INT(sfl_sink_mongo_outcome(NULL), SFL_MONGO_UNCHANGED);
+    sfl_mongo_recovery_t rec;
+    CHECK(!sfl_mongo_recover(NULL, &rec, &e));
+    CHECK_USAGE(e);
+    CHECK(!sfl_mongo_recover(&o, &rec, &e)); /* no uri, no db */
     CHECK_USAGE(e);
     char *r = sfl_uri_redact(NULL); /* documented: NULL only when out of memory */
     CHECK_STR(r, "");

@@ -36,9 +36,13 @@ extern "C" {
 SFL_API const char *sfl_version(void);
 
 /* Call once per process before any other call, from one thread. It
- * initialises libmongoc, sets htslib's log level to "off" and routes
- * libmongoc's log to nowhere, so that nothing the library calls prints.
- * Calling it again is harmless. */
+ * initialises libmongoc and routes libmongoc's log to nowhere, so that
+ * nothing the library calls prints. htslib (1.16) has no log callback: its
+ * messages are not forwarded but suppressed, by setting htslib's
+ * process-wide log level to "off" while a job runs and restoring the
+ * caller's level after the last concurrent job ends; every condition
+ * htslib would have reported comes back as an sfl_error_t or a counted
+ * warning instead. Calling sfl_init again is harmless. */
 SFL_API void sfl_init(void);
 
 /* Call once at exit, after every object was destroyed. */
