@@ -119,6 +119,10 @@ typedef struct {
     int64_t resume_voffset;
     uint32_t resume_source;
     uint64_t resume_docs;
+    /* the last batch seen (batch_end) */
+    bool seen_any;
+    uint32_t seen_source;
+    int64_t seen_end;
     /* the end of the last batch wholly in jobs (driving thread) */
     int64_t done_voffset;
     uint32_t done_source;
@@ -1079,17 +1083,33 @@ static void record_progress(mongo_sink_t *m)
     }
 }
 
+/* The end of a batch as a position in its source. BGZF virtual offsets
+ * grow through a source, but htslib's multi-threaded reader reports 0 (or
+ * a smaller value) after the last block: a batch whose end does not grow
+ * is the source's last, and ends after everything (INT64_MAX). */
+static int64_t batch_end(mongo_sink_t *m, const sfl_batch_t *b)
+{
+    bool same = m->seen_any && b->source_index == m->seen_source;
+    int64_t end = b->end_voffset;
+    if (end <= 0 || (same && end < m->seen_end))
+        end = INT64_MAX;
+    m->seen_any = true;
+    m->seen_source = b->source_index;
+    m->seen_end = b->end_voffset;
+    return end;
+}
+
 /* A resumed load: true for a batch that ends at or before the earlier
  * attempt's acknowledged position (all of it is in staging, acknowledged).
  * A batch that ends after it is sent whole. */
-static bool acknowledged_before(mongo_sink_t *m, const sfl_batch_t *b)
+static bool acknowledged_before(mongo_sink_t *m, const sfl_batch_t *b, int64_t end)
 {
     if (m->finished_before)
         return true;
     if (!m->skipping)
         return false;
     if (b->source_index < m->skip_source ||
-        (b->source_index == m->skip_source && b->end_voffset <= m->skip_voffset))
+        (b->source_index == m->skip_source && end <= m->skip_voffset))
         return true;
     m->skipping = false;
     mlog(m, SFL_LOG_INFO,
@@ -1102,18 +1122,19 @@ static bool acknowledged_before(mongo_sink_t *m, const sfl_batch_t *b)
 
 /* Sent again: the batch ends at or before the last position the earlier
  * attempt recorded as handed to its inserters. */
-static bool sent_before(const mongo_sink_t *m, const sfl_batch_t *b)
+static bool sent_before(const mongo_sink_t *m, const sfl_batch_t *b, int64_t end)
 {
     return m->resent_have &&
            (b->source_index < m->resent_source ||
-            (b->source_index == m->resent_source && b->end_voffset <= m->resent_voffset));
+            (b->source_index == m->resent_source && end <= m->resent_voffset));
 }
 
 static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
     int c = (int)b->collection;
-    if (acknowledged_before(m, b)) {
+    int64_t end = batch_end(m, b);
+    if (acknowledged_before(m, b, end)) {
         pthread_mutex_lock(&m->lock);
         m->stats.skipped += b->n_docs;
         pthread_mutex_unlock(&m->lock);
@@ -1123,7 +1144,7 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
     }
     pthread_mutex_lock(&m->lock);
     m->stats.sent += b->n_docs;
-    if (sent_before(m, b))
+    if (sent_before(m, b, end))
         m->stats.resent += b->n_docs;
     pthread_mutex_unlock(&m->lock);
     /* An insert batch holds documents of one source and collection, and
@@ -1180,10 +1201,10 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
      * end. A job flushed in the middle of a batch keeps the end of the
      * batch before. */
     if (m->cur[c]) {
-        m->cur[c]->end_voffset = b->end_voffset;
+        m->cur[c]->end_voffset = end;
         m->cur[c]->source_index = b->source_index;
     }
-    m->done_voffset = b->end_voffset;
+    m->done_voffset = end;
     m->done_source = b->source_index;
     record_progress(m);
     /* Surface an inserter's failure promptly. */
@@ -1395,6 +1416,24 @@ static bool commit_finished(mongo_sink_t *m, const sfl_manifest_t *man, sfl_erro
     return true;
 }
 
+/* Waits until every queued batch is acknowledged (or an inserter failed,
+ * or a cancellation), recording the acknowledged position now and then as
+ * write() does, so that a load killed in its last inserts resumes close to
+ * where it stopped. drain() then ends the inserters. */
+static void settle(mongo_sink_t *m)
+{
+    for (;;) {
+        pthread_mutex_lock(&m->lock);
+        bool busy = m->acked_through < m->next_seq && !m->failed && !cancelled(m);
+        if (busy)
+            wait_ms(m, &m->not_full, 100);
+        pthread_mutex_unlock(&m->lock);
+        if (!busy)
+            return;
+        record_progress(m);
+    }
+}
+
 static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
@@ -1404,6 +1443,8 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
         return commit_finished(m, man, err);
     for (int c = 0; c < SFL_N_COLLECTIONS && ok; c++)
         ok = flush_cur(m, c, err);
+    if (ok)
+        settle(m);
     ok = drain(m, ok ? err : NULL, true, 0) && ok;
     if (!ok)
         return false;
