@@ -198,7 +198,6 @@ int cmd_load(int argc, char **argv)
         sfl_manifest_destroy(plan);
         return rc;
     }
-    mo.histograms = c.opt.histograms;
     mo.log = cli_log;
     mo.log_ud = &c.term;
     mo.manifest_path = manifest;

@@ -7,9 +7,9 @@
 #include "batch.h"
 #include "grow.h"
 
-sfl_batch_int_t *sfl_batch_new(void) { return calloc(1, sizeof(sfl_batch_int_t)); }
+sfl_parsed_batch_t *sfl_batch_new(void) { return calloc(1, sizeof(sfl_parsed_batch_t)); }
 
-void sfl_batch_destroy(sfl_batch_int_t *b)
+void sfl_batch_destroy(sfl_parsed_batch_t *b)
 {
     if (!b)
         return;
@@ -23,28 +23,27 @@ void sfl_batch_destroy(sfl_batch_int_t *b)
     free(b);
 }
 
-static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b, uint64_t line, uint32_t off, size_t len)
 {
-    return sfl_grow(p, cap, need, elem, 64);
-}
-
-sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b)
-{
-    if (!grow((void **)&b->lines, &b->cap_lines, b->n_lines + 1, sizeof *b->lines)) {
+    if (!SFL_GROW(b->lines, &b->cap_lines, b->n_lines + 1, 64)) {
         b->failed = true;
         return NULL;
     }
     sfl_linerec_t *r = &b->lines[b->n_lines++];
     memset(r, 0, sizeof *r);
     r->first_doc = (uint32_t)b->n_docs;
+    r->line = line;
+    r->text_off = off;
+    r->text_len = (uint32_t)len;
+    b->records++;
     return r;
 }
 
-bool sfl_batch_line_missing(sfl_batch_int_t *b, sfl_linerec_t *rec, int slot)
+bool sfl_batch_line_missing(sfl_parsed_batch_t *b, sfl_linerec_t *rec, int slot)
 {
     if (b->missing)
         b->missing[slot]++;
-    if (!grow((void **)&b->miss, &b->cap_miss, b->n_miss + 1, sizeof *b->miss)) {
+    if (!SFL_GROW(b->miss, &b->cap_miss, b->n_miss + 1, 64)) {
         b->failed = true;
         return false;
     }
@@ -55,20 +54,22 @@ bool sfl_batch_line_missing(sfl_batch_int_t *b, sfl_linerec_t *rec, int slot)
     return true;
 }
 
-bool sfl_batch_record_doc(sfl_batch_int_t *b, size_t off, uint32_t len, uint32_t line_idx,
-                          int64_t key_pos)
+bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint32_t id_off,
+                          uint32_t id_len, uint32_t line_idx, int64_t key_pos)
 {
     if (off + len > UINT32_MAX) { /* offsets are 32-bit: a batch stays < 4 GiB */
         b->failed = true;
         return false;
     }
-    if (!grow((void **)&b->docs, &b->cap_docs, b->n_docs + 1, sizeof *b->docs)) {
+    if (!SFL_GROW(b->docs, &b->cap_docs, b->n_docs + 1, 64)) {
         b->failed = true;
         return false;
     }
     sfl_docrec_t *d = &b->docs[b->n_docs++];
     d->off = (uint32_t)off;
     d->len = len;
+    d->id_off = id_off;
+    d->id_len = id_len;
     d->line_idx = line_idx;
     d->key_pos = key_pos;
     d->dropped = false;
@@ -76,20 +77,8 @@ bool sfl_batch_record_doc(sfl_batch_int_t *b, size_t off, uint32_t len, uint32_t
     return true;
 }
 
-bool sfl_batch_add_doc(sfl_batch_int_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
-                       int64_t key_pos)
-{
-    if (!grow((void **)&b->buf, &b->buf_cap, b->buf_len + len, 1)) {
-        b->failed = true;
-        return false;
-    }
-    memcpy(b->buf + b->buf_len, data, len);
-    size_t off = b->buf_len;
-    b->buf_len += len;
-    return sfl_batch_record_doc(b, off, len, line_idx, key_pos);
-}
-
-void sfl_batch_reject(sfl_batch_int_t *b, sfl_linerec_t *rec, uint32_t code, const char *fmt, ...)
+void sfl_batch_reject(sfl_parsed_batch_t *b, sfl_linerec_t *rec, uint32_t code,
+                      const char *fmt, ...)
 {
     char tmp[1024];
     va_list ap;
@@ -107,7 +96,7 @@ void sfl_batch_reject(sfl_batch_int_t *b, sfl_linerec_t *rec, uint32_t code, con
     rec->miss_n = 0;
     rec->csq_unmatched = rec->non_finite = 0;
     rec->no_alt = rec->thinned = rec->csq_repaired = 0;
-    if (!grow((void **)&b->msgs, &b->msgs_cap, b->msgs_len + (size_t)n + 1, 1)) {
+    if (!SFL_GROW(b->msgs, &b->msgs_cap, b->msgs_len + (size_t)n + 1, 64)) {
         b->failed = true;
         rec->msg_off = 0;
         return;

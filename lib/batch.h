@@ -2,10 +2,12 @@
  *
  * A batch owns the chunk's text (so a rejected line can be written out
  * verbatim), the finished BSON documents back to back in one buffer, one
- * record per data line (position, status) and one per document. The
+ * record per data line (position, status) and one per document (where it
+ * is, and where the builder wrote its _id, so nothing reads BSON back). The
  * ordered stage (pipeline.c) walks the line records in input order to check
  * sorting and uniqueness and to apply --max-errors, then hands the surviving
- * documents to the digest and the sink. Private to the library.
+ * documents to the digest and the sink, as the public sfl_batch_t (a view
+ * of the surviving documents). Private to the library.
  */
 #ifndef SFL_BATCH_H
 #define SFL_BATCH_H
@@ -33,12 +35,16 @@ typedef struct {
 
 typedef struct {
     uint32_t off, len;   /* into batch->buf */
+    /* The _id's string, buf[off + id_off, + id_len), as the builder wrote
+     * it (variants); id_len 0 for a document whose _id is not a string
+     * (coverage: xpos, whose uniqueness is its position's). */
+    uint32_t id_off, id_len;
     uint32_t line_idx;
     int64_t key_pos;     /* pos after minimal representation */
     bool dropped;
 } sfl_docrec_t;
 
-typedef struct sfl_batch_int {
+typedef struct sfl_parsed_batch {
     uint64_t seq;
     uint32_t source_index;
     sfl_collection_t collection;
@@ -66,26 +72,34 @@ typedef struct sfl_batch_int {
     size_t n_miss, cap_miss;
 
     bool failed;         /* out of memory while parsing */
-} sfl_batch_int_t;
+} sfl_parsed_batch_t;
 
-sfl_batch_int_t *sfl_batch_new(void);
-void sfl_batch_destroy(sfl_batch_int_t *b);
+sfl_parsed_batch_t *sfl_batch_new(void);
+void sfl_batch_destroy(sfl_parsed_batch_t *b);
 
-/* Appends a line record; NULL when out of memory. */
-sfl_linerec_t *sfl_batch_add_line(sfl_batch_int_t *b);
-/* Appends a document's bytes; false when out of memory. */
-bool sfl_batch_add_doc(sfl_batch_int_t *b, const uint8_t *data, uint32_t len, uint32_t line_idx,
-                       int64_t key_pos);
-/* Records a document already written at buf[off, off+len). */
-bool sfl_batch_record_doc(sfl_batch_int_t *b, size_t off, uint32_t len, uint32_t line_idx,
-                          int64_t key_pos);
+/* Appends the record of data line `line` (text at text[off, off+len)) and
+ * counts it as read; NULL when out of memory. */
+sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b, uint64_t line, uint32_t off, size_t len);
+/* Records a document already written at buf[off, off+len), its _id string
+ * at buf[off + id_off, + id_len) (id_len 0: not a string). False when out
+ * of memory or past the batch's 32-bit offsets. */
+bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint32_t id_off,
+                          uint32_t id_len, uint32_t line_idx, int64_t key_pos);
+/* The _id string of document `d` (not NUL-terminated), `*len` bytes. */
+static inline const char *sfl_batch_doc_id(const sfl_parsed_batch_t *b, const sfl_docrec_t *d,
+                                           uint32_t *len)
+{
+    *len = d->id_len;
+    return (const char *)b->buf + d->off + d->id_off;
+}
 /* Line `rec` lacks the field of schema slot `slot`: counted in
  * b->missing and in the line's own list. False when out of memory. */
-bool sfl_batch_line_missing(sfl_batch_int_t *b, sfl_linerec_t *rec, int slot);
+bool sfl_batch_line_missing(sfl_parsed_batch_t *b, sfl_linerec_t *rec, int slot);
 /* Marks line `rec` as rejected with a printf-style message. */
-void sfl_batch_reject(sfl_batch_int_t *b, sfl_linerec_t *rec, uint32_t code, const char *fmt, ...)
+void sfl_batch_reject(sfl_parsed_batch_t *b, sfl_linerec_t *rec, uint32_t code,
+                      const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static inline const char *sfl_batch_msg(const sfl_batch_int_t *b, const sfl_linerec_t *r)
+static inline const char *sfl_batch_msg(const sfl_parsed_batch_t *b, const sfl_linerec_t *r)
 {
     return b->msgs + r->msg_off;
 }

@@ -62,16 +62,20 @@ static inline void sfl_enc_head(sfl_enc_t *e, uint8_t type, const char *k, size_
     e->p[e->len++] = 0;
 }
 
-static inline void sfl_enc_str(sfl_enc_t *e, const char *k, size_t kl, const char *s, size_t sl)
+/* Returns the offset in e->p of the string's bytes (0 when out of memory),
+ * for a caller that records where a value is, such as a document's _id. */
+static inline size_t sfl_enc_str(sfl_enc_t *e, const char *k, size_t kl, const char *s, size_t sl)
 {
     if (!SFL_ENC_NEED(e, kl + sl + 7))
-        return;
+        return 0;
     sfl_enc_head(e, 0x02, k, kl);
     sfl_enc_u32(e->p + e->len, (uint32_t)sl + 1);
     e->len += 4;
+    size_t at = e->len;
     memcpy(e->p + e->len, s, sl);
     e->len += sl;
     e->p[e->len++] = 0;
+    return at;
 }
 
 static inline void sfl_enc_i64(sfl_enc_t *e, const char *k, size_t kl, int64_t v)

@@ -115,18 +115,14 @@ void sfl_coverage_worker_destroy(sfl_coverage_worker_t *w)
     free(w);
 }
 
-bool sfl_coverage_line_to_doc(sfl_coverage_worker_t *w, sfl_batch_int_t *b, const char *path,
+bool sfl_coverage_line_to_doc(sfl_coverage_worker_t *w, sfl_parsed_batch_t *b, const char *path,
                               uint64_t line_no, const char *line, size_t len, uint32_t text_off)
 {
     const sfl_coverage_schema_t *s = w->s;
-    sfl_linerec_t *rec = sfl_batch_add_line(b);
+    sfl_linerec_t *rec = sfl_batch_add_line(b, line_no, text_off, len);
     if (!rec)
         return false;
     uint32_t line_idx = (uint32_t)(b->n_lines - 1);
-    rec->line = line_no;
-    rec->text_off = text_off;
-    rec->text_len = (uint32_t)len;
-    b->records++;
     unsigned long long ln = (unsigned long long)line_no;
     const char *p = line, *end = line + len;
     char shown[64];
@@ -217,7 +213,7 @@ bool sfl_coverage_line_to_doc(sfl_coverage_worker_t *w, sfl_batch_int_t *b, cons
             b->failed = true;
         } else {
             b->buf_len = enc.len;
-            sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), line_idx, pos);
+            sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), 0, 0, line_idx, pos);
         }
         ok = !b->failed;
     } else {

@@ -25,7 +25,7 @@ void sfl_coverage_worker_destroy(sfl_coverage_worker_t *w);
 
 /* One row -> one document appended to `b` (or a rejected line record).
  * Returns false only when out of memory. */
-bool sfl_coverage_line_to_doc(sfl_coverage_worker_t *w, sfl_batch_int_t *b, const char *path,
+bool sfl_coverage_line_to_doc(sfl_coverage_worker_t *w, sfl_parsed_batch_t *b, const char *path,
                               uint64_t line_no, const char *line, size_t len, uint32_t text_off);
 
 #endif

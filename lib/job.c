@@ -55,7 +55,7 @@ bool sfl_job_add_source(sfl_job_t *j, sfl_source_kind_t kind, const char *path, 
 {
     if (!j || !path || !*path || (kind != SFL_SOURCE_VCF && kind != SFL_SOURCE_COVERAGE))
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "bad source argument");
-    if (!sfl_grow((void **)&j->sources, &j->cap_sources, j->n_sources + 1, sizeof *j->sources, 4))
+    if (!SFL_GROW(j->sources, &j->cap_sources, j->n_sources + 1, 4))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     sfl_source_record_t *s = &j->sources[j->n_sources];
     memset(s, 0, sizeof *s);
@@ -122,7 +122,7 @@ bool sfl_job_add_missing(sfl_job_t *j, const char *name, uint64_t n)
             j->missing[i].count += n;
             return true;
         }
-    if (!sfl_grow((void **)&j->missing, &j->cap_missing, j->n_missing + 1, sizeof *j->missing, 16))
+    if (!SFL_GROW(j->missing, &j->cap_missing, j->n_missing + 1, 16))
         return false;
     if (!(j->missing[j->n_missing].name = strdup(name)))
         return false;
@@ -136,8 +136,7 @@ bool sfl_job_add_warning(sfl_job_t *j, const char *msg)
     for (size_t i = 0; i < j->n_warnings; i++)
         if (strcmp(j->warnings[i], msg) == 0)
             return true;
-    if (!sfl_grow((void **)&j->warnings, &j->cap_warnings, j->n_warnings + 1,
-                  sizeof *j->warnings, 4) ||
+    if (!SFL_GROW(j->warnings, &j->cap_warnings, j->n_warnings + 1, 4) ||
         !(j->warnings[j->n_warnings] = strdup(msg)))
         return false;
     j->n_warnings++;
@@ -229,8 +228,10 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     sfl_manifest_input_t in = {&j->opt, 0, j->sources, j->n_sources, j->digest, used};
     sfl_manifest_t *plan = ok ? sfl_manifest_build(&in, err) : NULL;
     ok = ok && plan;
+    sfl_run_info_t run = {sizeof run, {false}, j->opt.histograms};
+    memcpy(run.collections, used, sizeof run.collections);
     sfl_sink_set_plan_int(sink, plan);
-    ok = ok && sfl_sink_begin_int(sink, used, err);
+    ok = ok && sfl_sink_begin_int(sink, &run, err);
     sfl_sink_set_plan_int(sink, NULL);
     sfl_manifest_destroy(plan);
     uint64_t seq = 0;

@@ -76,167 +76,188 @@ static bool bad(sfl_error_t *err, const char *what)
 
 static bool hex32(const char *s) { return s && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32; }
 
+static bool nomem(sfl_error_t *err)
+{
+    return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+}
+
+/* "format" and "format_version": a manifest this version reads. */
+static bool check_format(const bson_t *d, sfl_error_t *err)
+{
+    bson_iter_t it;
+    if (!get_field(d, "format", &it) || !BSON_ITER_HOLDS_UTF8(&it) ||
+        strcmp(bson_iter_utf8(&it, NULL), SFL_MANIFEST_FORMAT) != 0)
+        return bad(err, "\"format\" is not \"" SFL_MANIFEST_FORMAT "\"");
+    uint64_t ver;
+    if (!get_field(d, "format_version", &it) || !get_u64(&it, &ver))
+        return bad(err, "\"format_version\" is missing");
+    if (ver != SFL_MANIFEST_VERSION)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
+                             "manifest format_version %llu is not supported by this "
+                             "swefreq-load (it reads version %d)",
+                             (unsigned long long)ver, SFL_MANIFEST_VERSION);
+    return true;
+}
+
+/* Array `key` of `d`: `*arr` iterates it, `*n` is its length. False with
+ * "invalid manifest: \"key\" is not an array". */
+static bool array_field(const bson_t *d, const char *key, bson_iter_t *arr, size_t *n,
+                        sfl_error_t *err)
+{
+    bson_iter_t it;
+    if (!get_field(d, key, &it) || !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, arr)) {
+        char what[64];
+        snprintf(what, sizeof what, "\"%s\" is not an array", key);
+        return bad(err, what);
+    }
+    bson_iter_t cnt = *arr;
+    for (*n = 0; bson_iter_next(&cnt);)
+        (*n)++;
+    return true;
+}
+
+/* A 32-digit lower-case hex string into out[33]; false otherwise. */
+static bool get_hex32(const bson_iter_t *it, char out[33])
+{
+    if (!BSON_ITER_HOLDS_UTF8(it) || !hex32(bson_iter_utf8(it, NULL)))
+        return false;
+    memcpy(out, bson_iter_utf8(it, NULL), 33);
+    return true;
+}
+
+/* One entry of "sources": path, abs_path (optional), kind (default "vcf"),
+ * size, records, and the XXH3-128. */
+static bool read_source(bson_iter_t *el, sfl_manifest_source_t *s, sfl_error_t *err)
+{
+    bool got_path = false, got_size = false, got_hash = false;
+    s->kind = "vcf";
+    while (bson_iter_next(el)) {
+        const char *k = bson_iter_key(el);
+        if (!strcmp(k, "path") && BSON_ITER_HOLDS_UTF8(el)) {
+            s->path = bson_iter_utf8(el, NULL);
+            got_path = true;
+        } else if (!strcmp(k, "abs_path") && BSON_ITER_HOLDS_UTF8(el)) {
+            s->abs_path = bson_iter_utf8(el, NULL);
+        } else if (!strcmp(k, "kind") && BSON_ITER_HOLDS_UTF8(el)) {
+            s->kind = bson_iter_utf8(el, NULL);
+        } else if (!strcmp(k, "size")) {
+            got_size = get_u64(el, &s->size);
+        } else if (!strcmp(k, "records")) {
+            get_u64(el, &s->records);
+        } else if (!strcmp(k, "xxh3_128")) {
+            got_hash = get_hex32(el, s->xxh3_128) || got_hash;
+        }
+    }
+    if (!got_path || !got_size || !got_hash)
+        return bad(err, "a source lacks \"path\", \"size\" or a 32-digit \"xxh3_128\"");
+    return true;
+}
+
+/* One entry of "collections": name, count, bytes and the digest. */
+static bool read_collection(bson_iter_t *el, sfl_manifest_collection_t *c, sfl_error_t *err)
+{
+    bool got_name = false, got_count = false, got_digest = false;
+    while (bson_iter_next(el)) {
+        const char *k = bson_iter_key(el);
+        if (!strcmp(k, "name") && BSON_ITER_HOLDS_UTF8(el)) {
+            c->name = bson_iter_utf8(el, NULL);
+            got_name = true;
+        } else if (!strcmp(k, "count")) {
+            got_count = get_u64(el, &c->count);
+        } else if (!strcmp(k, "bytes")) {
+            get_u64(el, &c->bytes);
+        } else if (!strcmp(k, "digest")) {
+            got_digest = get_hex32(el, c->digest) || got_digest;
+        }
+    }
+    if (!got_name || !got_count || !got_digest)
+        return bad(err, "a collection lacks \"name\", \"count\" or a 32-digit \"digest\"");
+    return true;
+}
+
+/* The views of "sources" and "collections": each entry an object. */
+static bool read_entries(sfl_manifest_t *m, sfl_error_t *err)
+{
+    bson_iter_t arr, el;
+    size_t n;
+    if (!array_field(m->doc, "sources", &arr, &n, err))
+        return false;
+    if (!(m->sources = calloc(n + 1, sizeof *m->sources)))
+        return nomem(err);
+    while (bson_iter_next(&arr)) {
+        if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &el))
+            return bad(err, "a source is not an object");
+        if (!read_source(&el, &m->sources[m->n_sources], err))
+            return false;
+        m->n_sources++;
+    }
+    if (!array_field(m->doc, "collections", &arr, &n, err))
+        return false;
+    if (!(m->colls = calloc(n + 1, sizeof *m->colls)))
+        return nomem(err);
+    while (bson_iter_next(&arr)) {
+        if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &el))
+            return bad(err, "a collection is not an object");
+        if (!read_collection(&el, &m->colls[m->n_colls], err))
+            return false;
+        m->n_colls++;
+    }
+    return true;
+}
+
+/* "options", each as text (strings, non-negative integers, booleans;
+ * other values are skipped). */
+static bool read_options(sfl_manifest_t *m, sfl_error_t *err)
+{
+    bson_iter_t it, f;
+    if (!get_field(m->doc, "options", &it) || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
+        !bson_iter_recurse(&it, &f))
+        return true;
+    size_t cap = 0;
+    bson_iter_t cnt = f;
+    while (bson_iter_next(&cnt))
+        cap++;
+    if (!(m->options = calloc(cap + 1, sizeof *m->options)))
+        return nomem(err);
+    while (bson_iter_next(&f)) {
+        char buf[64];
+        const char *v = NULL;
+        uint64_t u;
+        if (BSON_ITER_HOLDS_UTF8(&f))
+            v = bson_iter_utf8(&f, NULL);
+        else if (get_u64(&f, &u)) {
+            snprintf(buf, sizeof buf, "%llu", (unsigned long long)u);
+            v = buf;
+        } else if (BSON_ITER_HOLDS_BOOL(&f))
+            v = bson_iter_bool(&f) ? "true" : "false";
+        else
+            continue;
+        option_t *o = &m->options[m->n_options];
+        o->name = strdup(bson_iter_key(&f));
+        o->value = strdup(v);
+        if (!o->name || !o->value) {
+            free(o->name);
+            free(o->value);
+            return nomem(err);
+        }
+        m->n_options++;
+    }
+    return true;
+}
+
 sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err)
 {
     sfl_manifest_t *m = calloc(1, sizeof *m);
     if (!m || !(m->doc = bson_copy(doc))) {
         free(m);
-        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        nomem(err);
         return NULL;
     }
-    bson_iter_t it, arr, el, f;
-    if (!get_field(m->doc, "format", &it) || !BSON_ITER_HOLDS_UTF8(&it) ||
-        strcmp(bson_iter_utf8(&it, NULL), SFL_MANIFEST_FORMAT) != 0) {
-        bad(err, "\"format\" is not \"" SFL_MANIFEST_FORMAT "\"");
-        goto fail;
-    }
-    uint64_t ver;
-    if (!get_field(m->doc, "format_version", &it) || !get_u64(&it, &ver)) {
-        bad(err, "\"format_version\" is missing");
-        goto fail;
-    }
-    if (ver != SFL_MANIFEST_VERSION) {
-        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
-                      "manifest format_version %llu is not supported by this swefreq-load "
-                      "(it reads version %d)",
-                      (unsigned long long)ver, SFL_MANIFEST_VERSION);
-        goto fail;
-    }
-    /* sources */
-    if (!get_field(m->doc, "sources", &it) || !BSON_ITER_HOLDS_ARRAY(&it) ||
-        !bson_iter_recurse(&it, &arr)) {
-        bad(err, "\"sources\" is not an array");
-        goto fail;
-    }
-    {
-        size_t cap = 0;
-        bson_iter_t cnt = arr;
-        while (bson_iter_next(&cnt))
-            cap++;
-        m->sources = calloc(cap + 1, sizeof *m->sources);
-        if (!m->sources)
-            goto nomem;
-    }
-    while (bson_iter_next(&arr)) {
-        sfl_manifest_source_t *s = &m->sources[m->n_sources];
-        if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &el)) {
-            bad(err, "a source is not an object");
-            goto fail;
-        }
-        bool got_path = false, got_size = false, got_hash = false;
-        s->kind = "vcf";
-        while (bson_iter_next(&el)) {
-            const char *k = bson_iter_key(&el);
-            if (!strcmp(k, "path") && BSON_ITER_HOLDS_UTF8(&el)) {
-                s->path = bson_iter_utf8(&el, NULL);
-                got_path = true;
-            } else if (!strcmp(k, "abs_path") && BSON_ITER_HOLDS_UTF8(&el)) {
-                s->abs_path = bson_iter_utf8(&el, NULL);
-            } else if (!strcmp(k, "kind") && BSON_ITER_HOLDS_UTF8(&el)) {
-                s->kind = bson_iter_utf8(&el, NULL);
-            } else if (!strcmp(k, "size")) {
-                got_size = get_u64(&el, &s->size);
-            } else if (!strcmp(k, "records")) {
-                get_u64(&el, &s->records);
-            } else if (!strcmp(k, "xxh3_128") && BSON_ITER_HOLDS_UTF8(&el)) {
-                const char *h = bson_iter_utf8(&el, NULL);
-                if (hex32(h)) {
-                    memcpy(s->xxh3_128, h, 33);
-                    got_hash = true;
-                }
-            }
-        }
-        if (!got_path || !got_size || !got_hash) {
-            bad(err, "a source lacks \"path\", \"size\" or a 32-digit \"xxh3_128\"");
-            goto fail;
-        }
-        m->n_sources++;
-    }
-    /* collections */
-    if (!get_field(m->doc, "collections", &it) || !BSON_ITER_HOLDS_ARRAY(&it) ||
-        !bson_iter_recurse(&it, &arr)) {
-        bad(err, "\"collections\" is not an array");
-        goto fail;
-    }
-    {
-        size_t cap = 0;
-        bson_iter_t cnt = arr;
-        while (bson_iter_next(&cnt))
-            cap++;
-        m->colls = calloc(cap + 1, sizeof *m->colls);
-        if (!m->colls)
-            goto nomem;
-    }
-    while (bson_iter_next(&arr)) {
-        sfl_manifest_collection_t *c = &m->colls[m->n_colls];
-        if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &el)) {
-            bad(err, "a collection is not an object");
-            goto fail;
-        }
-        bool got_name = false, got_count = false, got_digest = false;
-        while (bson_iter_next(&el)) {
-            const char *k = bson_iter_key(&el);
-            if (!strcmp(k, "name") && BSON_ITER_HOLDS_UTF8(&el)) {
-                c->name = bson_iter_utf8(&el, NULL);
-                got_name = true;
-            } else if (!strcmp(k, "count")) {
-                got_count = get_u64(&el, &c->count);
-            } else if (!strcmp(k, "bytes")) {
-                get_u64(&el, &c->bytes);
-            } else if (!strcmp(k, "digest") && BSON_ITER_HOLDS_UTF8(&el)) {
-                const char *h = bson_iter_utf8(&el, NULL);
-                if (hex32(h)) {
-                    memcpy(c->digest, h, 33);
-                    got_digest = true;
-                }
-            }
-        }
-        if (!got_name || !got_count || !got_digest) {
-            bad(err, "a collection lacks \"name\", \"count\" or a 32-digit \"digest\"");
-            goto fail;
-        }
-        m->n_colls++;
-    }
-    /* options, as text */
-    if (get_field(m->doc, "options", &it) && BSON_ITER_HOLDS_DOCUMENT(&it) &&
-        bson_iter_recurse(&it, &f)) {
-        size_t cap = 0;
-        bson_iter_t cnt = f;
-        while (bson_iter_next(&cnt))
-            cap++;
-        m->options = calloc(cap + 1, sizeof *m->options);
-        if (!m->options)
-            goto nomem;
-        while (bson_iter_next(&f)) {
-            char buf[64];
-            const char *v = NULL;
-            uint64_t u;
-            if (BSON_ITER_HOLDS_UTF8(&f))
-                v = bson_iter_utf8(&f, NULL);
-            else if (get_u64(&f, &u)) {
-                snprintf(buf, sizeof buf, "%llu", (unsigned long long)u);
-                v = buf;
-            } else if (BSON_ITER_HOLDS_BOOL(&f))
-                v = bson_iter_bool(&f) ? "true" : "false";
-            else
-                continue;
-            option_t *o = &m->options[m->n_options];
-            o->name = strdup(bson_iter_key(&f));
-            o->value = strdup(v);
-            if (!o->name || !o->value) {
-                free(o->name);
-                free(o->value);
-                goto nomem;
-            }
-            m->n_options++;
-        }
+    if (!check_format(m->doc, err) || !read_entries(m, err) || !read_options(m, err)) {
+        sfl_manifest_destroy(m);
+        return NULL;
     }
     return m;
-nomem:
-    sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-fail:
-    sfl_manifest_destroy(m);
-    return NULL;
 }
 
 const bson_t *sfl_manifest_bson(const sfl_manifest_t *m) { return m->doc; }

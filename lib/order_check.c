@@ -94,17 +94,7 @@ uint32_t sfl_order_check_position(sfl_order_t *o, bool unique_positions,
     return SFL_OK;
 }
 
-const char *sfl_order_doc_id(const uint8_t *doc, uint32_t *len)
-{
-    /* Our documents start with _id as a string: len(4) type(1) "_id\0"(4)
-     * strlen(4) bytes. */
-    uint32_t n;
-    memcpy(&n, doc + 9, 4);
-    *len = n - 1;
-    return (const char *)doc + 13;
-}
-
-uint32_t sfl_order_check_unique(sfl_order_t *o, const sfl_batch_int_t *b,
+uint32_t sfl_order_check_unique(sfl_order_t *o, const sfl_parsed_batch_t *b,
                                 const sfl_linerec_t *rec, const char *path, char *msg,
                                 size_t msg_size)
 {
@@ -123,7 +113,7 @@ uint32_t sfl_order_check_unique(sfl_order_t *o, const sfl_batch_int_t *b,
     for (uint32_t d = 0; d < rec->n_docs; d++) {
         const sfl_docrec_t *dr = &b->docs[rec->first_doc + d];
         uint32_t idlen;
-        const char *id = sfl_order_doc_id(b->buf + dr->off, &idlen);
+        const char *id = sfl_batch_doc_id(b, dr, &idlen);
         for (size_t i = 0; i < o->n_win; i++) {
             if (strlen(o->win[i].id) != idlen || memcmp(o->win[i].id, id, idlen) != 0)
                 continue;
@@ -143,7 +133,7 @@ uint32_t sfl_order_check_unique(sfl_order_t *o, const sfl_batch_int_t *b,
             o->n_win = before;
             return SFL_E_DUPLICATE;
         }
-        if (!sfl_grow((void **)&o->win, &o->cap_win, o->n_win + 1, sizeof *o->win, 16))
+        if (!SFL_GROW(o->win, &o->cap_win, o->n_win + 1, 16))
             return SFL_E_NOMEM;
         sfl_order_entry_t *e = &o->win[o->n_win];
         if (!(e->id = strndup(id, idlen)))

@@ -53,10 +53,7 @@ uint32_t sfl_order_check_position(sfl_order_t *o, bool unique_positions,
  * batch `b` against the window of earlier ids that could repeat, and
  * against each other. Returns SFL_OK (the ids join the window),
  * SFL_E_DUPLICATE with a message, or SFL_E_NOMEM. */
-/* The _id of one of our variant documents (a string, written first). */
-const char *sfl_order_doc_id(const uint8_t *doc, uint32_t *len);
-
-uint32_t sfl_order_check_unique(sfl_order_t *o, const sfl_batch_int_t *b,
+uint32_t sfl_order_check_unique(sfl_order_t *o, const sfl_parsed_batch_t *b,
                                 const sfl_linerec_t *rec, const char *path, char *msg,
                                 size_t msg_size);
 

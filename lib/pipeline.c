@@ -139,7 +139,7 @@ static void *parse_chunk(void *arg)
 {
     parse_job_t *j = arg;
     source_ctx_t *src = j->src;
-    sfl_batch_int_t *b = sfl_batch_new();
+    sfl_parsed_batch_t *b = sfl_batch_new();
     if (!b) {
         parse_job_free(j);
         return NULL;
@@ -175,16 +175,11 @@ static void *parse_chunk(void *arg)
         if (len == 0) {
             b->blank++;
         } else if (p[0] == '#') {
-            sfl_linerec_t *rec = sfl_batch_add_line(b);
-            if (rec) {
-                rec->line = line_no;
-                rec->text_off = off;
-                rec->text_len = (uint32_t)len;
-                b->records++;
+            sfl_linerec_t *rec = sfl_batch_add_line(b, line_no, off, len);
+            if (rec)
                 sfl_batch_reject(b, rec, SFL_E_LINE,
                                  "%s: line %llu: a header line ('#...') after the first data line",
                                  src->path, (unsigned long long)line_no);
-            }
         } else if (src->kind == SFL_SOURCE_VCF) {
             sfl_vcf_line_to_docs(w, b, src->path, line_no, p, len, off);
         } else {
@@ -208,7 +203,7 @@ typedef struct {
 } run_t;
 
 /* A line failed: skip it under --max-errors, or fail the run. */
-static bool reject_line(run_t *r, sfl_batch_int_t *b, sfl_linerec_t *rec, uint32_t code,
+static bool reject_line(run_t *r, sfl_parsed_batch_t *b, sfl_linerec_t *rec, uint32_t code,
                         const char *msg)
 {
     sfl_job_t *j = r->job;
@@ -239,7 +234,7 @@ static bool reject_line(run_t *r, sfl_batch_int_t *b, sfl_linerec_t *rec, uint32
 }
 
 /* The line's first column as written (a contig with a code is short). */
-static void chrom_of(const sfl_batch_int_t *b, const sfl_linerec_t *rec, char out[16])
+static void chrom_of(const sfl_parsed_batch_t *b, const sfl_linerec_t *rec, char out[16])
 {
     const char *p = b->text + rec->text_off;
     size_t n = 0;
@@ -252,7 +247,7 @@ static void chrom_of(const sfl_batch_int_t *b, const sfl_linerec_t *rec, char ou
 /* Every sink gets only documents MongoDB can store: one over its 16 MiB
  * limit is bad input, naming the variant and the size. SFL_OK or
  * SFL_E_TOO_LARGE with `msg`. */
-static uint32_t check_doc_size(const run_t *r, const sfl_batch_int_t *b,
+static uint32_t check_doc_size(const run_t *r, const sfl_parsed_batch_t *b,
                                const sfl_linerec_t *rec, char *msg, size_t msg_size)
 {
     for (uint32_t d = 0; d < rec->n_docs; d++) {
@@ -261,7 +256,7 @@ static uint32_t check_doc_size(const run_t *r, const sfl_batch_int_t *b,
             continue;
         if (b->collection == SFL_COLL_VARIANTS) {
             uint32_t idlen;
-            const char *id = sfl_order_doc_id(b->buf + dr->off, &idlen);
+            const char *id = sfl_batch_doc_id(b, dr, &idlen);
             snprintf(msg, msg_size,
                      "%s: line %llu: variant %.*s makes a document of %u bytes, over MongoDB's "
                      "limit of %d bytes (16 MiB)",
@@ -281,7 +276,7 @@ static uint32_t check_doc_size(const run_t *r, const sfl_batch_int_t *b,
 /* The summary counts what the accepted lines hold: the batch's totals
  * cover every line the parser accepted, so take back what the lines that
  * the ordered stage refused added (a line the parser refused holds none). */
-static bool count_accepted(run_t *r, sfl_batch_int_t *b)
+static bool count_accepted(run_t *r, sfl_parsed_batch_t *b)
 {
     sfl_job_t *j = r->job;
     sfl_summary_t *s = &j->summary;
@@ -324,7 +319,7 @@ static bool count_accepted(run_t *r, sfl_batch_int_t *b)
     return true;
 }
 
-static bool consume(run_t *r, sfl_batch_int_t *b)
+static bool consume(run_t *r, sfl_parsed_batch_t *b)
 {
     sfl_job_t *j = r->job;
     if (!b || b->failed)
@@ -417,7 +412,7 @@ static bool drain(run_t *r, hts_tpool_process *q, drain_t how)
             how == DRAIN_READY ? hts_tpool_next_result(q) : hts_tpool_next_result_wait(q);
         if (!res && how == DRAIN_READY)
             return true;
-        sfl_batch_int_t *b = res ? hts_tpool_result_data(res) : NULL;
+        sfl_parsed_batch_t *b = res ? hts_tpool_result_data(res) : NULL;
         bool ok = consume(r, b);
         if (res)
             hts_tpool_delete_result(res, 0);

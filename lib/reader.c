@@ -323,7 +323,7 @@ static int next_block(sfl_reader_t *r, sfl_error_t *err)
 
 static bool ensure(char **buf, size_t *cap, size_t need)
 {
-    return sfl_grow((void **)buf, cap, need, 1, 4096);
+    return SFL_GROW(*buf, cap, need, 4096);
 }
 
 /* Appends one line (with '\n') to buf. 1 = a line, 0 = EOF, -1 = error. */

@@ -60,12 +60,12 @@ void sfl_sink_destroy(sfl_sink_t *s)
     free(s);
 }
 
-bool sfl_sink_begin_int(sfl_sink_t *s, const bool collections[SFL_N_COLLECTIONS], sfl_error_t *err)
+bool sfl_sink_begin_int(sfl_sink_t *s, const sfl_run_info_t *run, sfl_error_t *err)
 {
     if (s->state != ST_NEW)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "a sink is used for one run only");
     s->state = ST_OPEN;
-    return !s->ops.begin || s->ops.begin(s->ctx, collections, err);
+    return !s->ops.begin || s->ops.begin(s->ctx, run, err);
 }
 
 bool sfl_sink_write_int(sfl_sink_t *s, const sfl_batch_t *b, sfl_error_t *err)

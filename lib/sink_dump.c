@@ -248,7 +248,7 @@ static void dump_close_files(dump_t *d, bool remove)
     dump_unlock(d);
 }
 
-static bool dump_begin(void *ctx, const bool used[SFL_N_COLLECTIONS], sfl_error_t *err)
+static bool dump_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
     dump_t *d = ctx;
     if (!mkdirs(d->out, err) || !dump_lock(d, err))
@@ -264,7 +264,7 @@ static bool dump_begin(void *ctx, const bool used[SFL_N_COLLECTIONS], sfl_error_
                              d->stage, strerror(errno));
     d->staged = true;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
-        if (!used[c])
+        if (!run->collections[c])
             continue;
         d->path[c] = path_join(d->stage, sfl_collection_name((sfl_collection_t)c), ".bson");
         if (!d->path[c])

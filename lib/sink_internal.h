@@ -4,8 +4,7 @@
 
 #include "swefreq/sink.h"
 
-bool sfl_sink_begin_int(sfl_sink_t *s, const bool collections[SFL_N_COLLECTIONS],
-                        sfl_error_t *err);
+bool sfl_sink_begin_int(sfl_sink_t *s, const sfl_run_info_t *run, sfl_error_t *err);
 bool sfl_sink_write_int(sfl_sink_t *s, const sfl_batch_t *b, sfl_error_t *err);
 bool sfl_sink_commit_int(sfl_sink_t *s, const sfl_manifest_t *m, sfl_error_t *err);
 /* `why` (may be NULL) is kept for the implementation to record. */

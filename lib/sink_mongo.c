@@ -95,6 +95,7 @@ typedef struct {
     int64_t max_bson;
     bool ferretdb;
     bool used[SFL_N_COLLECTIONS];
+    sfl_histograms_t histograms; /* the documents' shape, from begin */
     bool recorded; /* the load is in swefreq_meta: abort records "failed" */
     char staging[SFL_N_COLLECTIONS][128];
 
@@ -204,7 +205,6 @@ void sfl_mongo_options_init(sfl_mongo_options_t *o)
     o->batch_docs = 2000;
     o->queue_batches = 2;
     o->max_retries = 3;
-    o->histograms = SFL_HIST_PAIRS;
     o->lock_stale_seconds = SFL_LOCK_STALE_SECONDS;
     o->record_ms = 10000;
 }
@@ -367,7 +367,7 @@ static void *inserter(void *arg)
 
 static bool cancel_error(sfl_error_t *err, const char *when)
 {
-    return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_CANCELLED,
+    return sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
                          "interrupted %s; the browser's collections were not changed", when);
 }
 
@@ -661,7 +661,7 @@ static bool meta_update(mongo_sink_t *m, const char *status, const sfl_manifest_
  * anything is written. */
 static bool check_shape(mongo_sink_t *m, sfl_error_t *err)
 {
-    if (m->ferretdb && m->o.histograms == SFL_HIST_PAIRS && m->used[SFL_COLL_VARIANTS])
+    if (m->ferretdb && m->histograms == SFL_HIST_PAIRS && m->used[SFL_COLL_VARIANTS])
         return sfl_error_set(
             err, SFL_DOMAIN_SERVER, SFL_E_SERVER_CAPABILITY,
             "the server (FerretDB) cannot store arrays of arrays, which --histograms pairs "
@@ -997,10 +997,12 @@ static bool begin_new(mongo_sink_t *m, sfl_error_t *err)
     return true;
 }
 
-static bool mongo_begin(void *ctx, const bool used[SFL_N_COLLECTIONS], sfl_error_t *err)
+static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
+    const bool *used = run->collections;
     memcpy(m->used, used, sizeof m->used);
+    m->histograms = run->histograms;
     clock_gettime(CLOCK_MONOTONIC, &m->t0);
     if (!check_shape(m, err) || !lock_db(m, err))
         return false;
@@ -1189,8 +1191,8 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
             j->source_index = m->done_source;
             m->cur[c] = j;
         }
-        if (!sfl_grow((void **)&j->buf, &j->cap, j->len + d->len, 1, 1 << 16) ||
-            !sfl_grow((void **)&j->off, &j->cap_n, j->n + 1, sizeof *j->off, 256))
+        if (!SFL_GROW(j->buf, &j->cap, j->len + d->len, 1 << 16) ||
+            !SFL_GROW(j->off, &j->cap_n, j->n + 1, 256))
             return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         j->off[j->n++] = (uint32_t)j->len;
         memcpy(j->buf + j->len, d->data, d->len);
@@ -1330,6 +1332,24 @@ static bool check_staging(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_
     return true;
 }
 
+/* True (and err set) once the heartbeat found the lock taken by another
+ * load (--break-lock, or a heartbeat later than the stale timeout): this
+ * load must stop, and say why, rather than report what the other load did
+ * to its staging (it drops the staging of the load it took over from). */
+static bool lost_lock(mongo_sink_t *m, sfl_error_t *err)
+{
+    pthread_mutex_lock(&m->lock);
+    bool lost = m->lock_lost;
+    pthread_mutex_unlock(&m->lock);
+    if (lost)
+        sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
+                      "%s: this load (%s) lost the database's lock to another load "
+                      "(--break-lock, or its heartbeat was late); it stops before the swap, "
+                      "and the browser's collections were not changed by it",
+                      m->db, m->load_id);
+    return lost;
+}
+
 /* Before the first rename: the manifest file (if asked for) under a
  * temporary name, a last check that the lock is still ours, and the
  * journal: the verified manifest and the renames, status "swapping". */
@@ -1352,12 +1372,12 @@ static bool journal_swap(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t
                              "%s: cannot check the database's lock before the swap; the "
                              "browser's collections were not changed",
                              m->db);
-    if (held == 0)
-        return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
-                             "%s: this load (%s) lost the database's lock to another load "
-                             "(--break-lock, or its heartbeat was late); it stops before the "
-                             "swap, and the browser's collections were not changed",
-                             m->db, m->load_id);
+    if (held == 0) {
+        pthread_mutex_lock(&m->lock);
+        m->lock_lost = true;
+        pthread_mutex_unlock(&m->lock);
+        return !lost_lock(m, err);
+    }
     bson_t extra = BSON_INITIALIZER, sw, arr, one;
     BSON_APPEND_DOCUMENT_BEGIN(&extra, "swap", &sw);
     BSON_APPEND_DATE_TIME(&sw, "started", sfl_now_ms());
@@ -1446,7 +1466,7 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     if (ok)
         settle(m);
     ok = drain(m, ok ? err : NULL, true, 0) && ok;
-    if (!ok)
+    if (lost_lock(m, err) || !ok)
         return false;
     mlog(m, SFL_LOG_INFO, "inserted %llu documents in %.2f s; building indexes",
          (unsigned long long)m->inserted, since(&m->t0));
@@ -1462,11 +1482,15 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
         if (m->used[c] && !call(m, create_indexes_fn, c, NULL, true, 0,
                                 "while building indexes", err))
             return false;
+    if (lost_lock(m, err))
+        return false;
     mlog(m, SFL_LOG_INFO, "indexes built in %.2f s; verifying the staging collections",
          since(&phase));
     clock_gettime(CLOCK_MONOTONIC, &phase);
-    /* Verify the staging data by scanning it, before anyone can see it. */
-    if (!check_staging(m, man, err))
+    /* Verify the staging data by scanning it, before anyone can see it. A
+     * load that lost its lock says so, not that its staging differs. */
+    bool staged = check_staging(m, man, err);
+    if (lost_lock(m, err) || !staged)
         return false;
     if (cancelled(m))
         return cancel_error(err, "after the staging check");
@@ -1504,7 +1528,7 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
                              SFL_META_COLLECTION);
     unlock_db(m);
     if (done && cancelled(m))
-        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_CANCELLED,
+        return sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
                              "interrupted during the swap: the swap was finished, the new data "
                              "is live in %s (load %s complete)",
                              m->db, m->load_id);
@@ -1531,7 +1555,7 @@ static void mongo_abort(void *ctx)
         if (why)
             m->first_error = *why;
         else
-            sfl_error_set(&m->first_error, SFL_DOMAIN_SYSTEM, SFL_E_CANCELLED, "aborted");
+            sfl_error_set(&m->first_error, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED, "aborted");
     }
     pthread_cond_broadcast(&m->not_empty);
     pthread_cond_broadcast(&m->not_full);

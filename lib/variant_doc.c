@@ -3,10 +3,16 @@
  * The design is two passes over one line. The first pass cuts the columns
  * and the INFO key=value pairs (spans into the line, nothing copied), looks
  * each key up in the schema's slot table and checks and parses every value
- * the documents need; any problem rejects the whole line with a message
- * naming the field, the value seen and what was expected. Only when the
- * line is valid does the second pass build the documents, so a document is
- * never half written.
+ * the documents need, one helper a step (cut_columns, parse_site,
+ * read_info, parse_counts, parse_quality_metrics, parse_histograms,
+ * make_ids, parse_annotations); any problem rejects the whole line with a
+ * message naming the field, the value seen and what was expected. Only
+ * when the line is valid does the second pass (build_doc) write the
+ * documents, so a document is never half written.
+ *
+ * Annotations are matched to ALTs by ALLELE_NUM or else by VEP's spelling
+ * of the ALT in Allele, decided by one rule for the whole line whatever its
+ * ALT count (variant_key.c, sfl_vep_strips_first_base).
  *
  * We do not use htslib's vcf_parse here: it stores Type=Float as float32
  * (QD=0.1 would come back as 0.100000001) and spends its time building a
@@ -40,9 +46,11 @@ struct sfl_vcf_worker {
     span_t *val;
     uint32_t *stamp;
     uint32_t gen;
-    /* ALT alleles */
+    /* ALT alleles; alt_ptr/alt_lens: the same, as variant_key.h takes them */
     span_t *alts;
     size_t cap_alts;
+    const char **alt_ptr;
+    size_t *alt_lens;
     sfl_minrep_t *mr;
     char *ids;          /* variant_ids, NUL-separated */
     size_t ids_cap;
@@ -95,6 +103,8 @@ void sfl_vcf_worker_destroy(sfl_vcf_worker_t *w)
     free(w->val);
     free(w->stamp);
     free(w->alts);
+    free(w->alt_ptr);
+    free(w->alt_lens);
     free(w->mr);
     free(w->ids);
     free(w->id_off);
@@ -111,41 +121,20 @@ void sfl_vcf_worker_destroy(sfl_vcf_worker_t *w)
     free(w);
 }
 
-static bool reserve(void **p, size_t *cap, size_t need, size_t elem)
-{
-    return sfl_grow(p, cap, need, elem, 16);
-}
-
-/* Per-ALT arrays all sized by cap_alts. */
+/* Per-ALT arrays all sized by cap_alts: each grows from the same capacity
+ * to the same need, so each ends with the same capacity. */
 static bool reserve_alts(sfl_vcf_worker_t *w, size_t n)
 {
     if (n <= w->cap_alts)
         return true;
-    size_t c = w->cap_alts ? w->cap_alts : 8;
-    while (c < n)
-        c *= 2;
-    span_t *a = realloc(w->alts, c * sizeof *a);
-    if (!a)
+    size_t c[8] = {w->cap_alts, w->cap_alts, w->cap_alts, w->cap_alts,
+                   w->cap_alts, w->cap_alts, w->cap_alts, w->cap_alts};
+    if (!SFL_GROW(w->alts, &c[0], n, 8) || !SFL_GROW(w->alt_ptr, &c[1], n, 8) ||
+        !SFL_GROW(w->alt_lens, &c[2], n, 8) || !SFL_GROW(w->mr, &c[3], n, 8) ||
+        !SFL_GROW(w->id_off, &c[4], n, 8) || !SFL_GROW(w->id_len, &c[5], n, 8) ||
+        !SFL_GROW(w->vep_off, &c[6], n, 8) || !SFL_GROW(w->vep_len, &c[7], n, 8))
         return false;
-    w->alts = a;
-    sfl_minrep_t *m = realloc(w->mr, c * sizeof *m);
-    if (!m)
-        return false;
-    w->mr = m;
-    uint32_t *o;
-    if (!(o = realloc(w->id_off, c * sizeof *o)))
-        return false;
-    w->id_off = o;
-    if (!(o = realloc(w->id_len, c * sizeof *o)))
-        return false;
-    w->id_len = o;
-    if (!(o = realloc(w->vep_off, c * sizeof *o)))
-        return false;
-    w->vep_off = o;
-    if (!(o = realloc(w->vep_len, c * sizeof *o)))
-        return false;
-    w->vep_len = o;
-    w->cap_alts = c;
+    w->cap_alts = c[0];
     return true;
 }
 
@@ -160,9 +149,12 @@ static void show(char *out, size_t outsz, const char *p, size_t len)
         snprintf(out, outsz, "%.*s", (int)len, p);
 }
 
+/* Rejects the line (see sfl_batch_reject) and is false. */
+#define REJECT(b, rec, code, ...) (sfl_batch_reject((b), (rec), (code), __VA_ARGS__), false)
+
 /* Parses slot's comma-separated integers into w->ints row `slot`; exactly
  * `want` values. Returns false after rejecting the line. */
-static bool parse_int_list(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *rec,
+static bool parse_int_list(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
                            const char *path, int slot, size_t want, ival_t *row)
 {
     const char *key = w->s->slot_key[slot];
@@ -213,13 +205,13 @@ static bool parse_int_list(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_
 }
 
 /* DP_HIST / GQ_HIST: n_alt+1 entries of n_mids '|'-separated counts. */
-static bool parse_hist(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *rec,
+static bool parse_hist(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
                        const char *path, int slot, size_t n_alt, int n_mids, ival_t **out,
                        size_t *cap)
 {
     const char *key = w->s->slot_key[slot];
     size_t want = (n_alt + 1) * (size_t)n_mids;
-    if (!reserve((void **)out, cap, want, sizeof **out)) {
+    if (!SFL_GROW(*out, cap, want, 16)) {
         b->failed = true;
         return false;
     }
@@ -282,34 +274,19 @@ static bool parse_hist(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *r
  * piece between two commas that has no '|' is not an entry of its own: it
  * continues the previous entry's last field (gnomAD v4.0 writes raw commas
  * inside LoF_info), so that field's span just runs on over the comma, and
- * the value keeps its comma. Only then are the field counts checked.
- * Returns false after rejecting the line (or when out of memory). */
-static bool parse_csq(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *rec,
-                      const char *path, size_t n_alt)
+ * the value keeps its comma. csq_allele[e] holds entry e's field count
+ * until the layout is known. False when out of memory. */
+static bool cut_csq(sfl_vcf_worker_t *w, span_t v)
 {
-    const sfl_vcf_schema_t *s = w->s;
-    const sfl_csq_layout_t *l0 = &s->csq[0], *l1 = s->csq_v40_repair ? &s->csq[1] : NULL;
-    size_t nf0 = (size_t)l0->n_fields, nf1 = l1 ? (size_t)l1->n_fields : 0;
-    size_t stride = l1 && nf1 > nf0 ? nf1 : nf0;
-    span_t v = w->val[SLOT_CSQ];
+    size_t stride = w->csq_stride;
     const char *p = v.p, *end = v.p + v.len;
-    unsigned long long ln = (unsigned long long)rec->line;
-    w->n_csq = 0;
-    w->lay = l0;
-    w->csq_stride = stride;
-    if (v.len == 0 || (v.len == 1 && v.p[0] == '.'))
-        return true;
-    /* Cut entries and fields; csq_allele[e] holds entry e's field count
-     * until the layout is known. */
     for (;;) {
         const char *c = memchr(p, ',', (size_t)(end - p));
         const char *e = c ? c : end;
         size_t ei = w->n_csq;
-        if (!reserve((void **)&w->csq, &w->csq_cap, (ei + 1) * stride, sizeof *w->csq) ||
-            !reserve((void **)&w->csq_allele, &w->csq_allele_cap, ei + 1, sizeof(int))) {
-            b->failed = true;
+        if (!SFL_GROW(w->csq, &w->csq_cap, (ei + 1) * stride, 16) ||
+            !SFL_GROW(w->csq_allele, &w->csq_allele_cap, ei + 1, 16))
             return false;
-        }
         span_t *f = &w->csq[ei * stride];
         size_t k = 0;
         const char *q = p;
@@ -341,38 +318,53 @@ static bool parse_csq(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *re
             break;
         p = c + 1;
     }
-    /* Field counts: the Format's, or for gnomAD v4.0's header every entry
-     * with SIFT|PolyPhen added. */
+    return true;
+}
+
+/* Field counts: the Format's, or for gnomAD v4.0's header every entry with
+ * SIFT|PolyPhen added (then w->lay is that layout). */
+static bool check_csq_fields(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
+                             const char *path)
+{
+    const sfl_vcf_schema_t *s = w->s;
+    const sfl_csq_layout_t *l1 = s->csq_v40_repair ? &s->csq[1] : NULL;
+    size_t nf0 = (size_t)s->csq[0].n_fields, nf1 = l1 ? (size_t)l1->n_fields : 0;
+    unsigned long long ln = (unsigned long long)rec->line;
     size_t n0 = 0, n1 = 0;
     for (size_t ei = 0; ei < w->n_csq; ei++) {
         size_t k = (size_t)w->csq_allele[ei];
-        if (k == nf0) {
+        if (k == nf0)
             n0++;
-        } else if (l1 && k == nf1) {
+        else if (l1 && k == nf1)
             n1++;
-        } else {
-            sfl_batch_reject(b, rec, SFL_E_LINE,
-                             "%s: line %llu: %s entry %zu has %zu fields but %s lists %zu%s",
-                             path, ln, s->csq_key, ei + 1, k,
-                             s->csq_overridden ? "--csq-format" : "the header's Format", nf0,
-                             l1 ? " (and gnomAD v4.0's entries have 48)" : "");
-            return false;
-        }
+        else
+            return REJECT(b, rec, SFL_E_LINE,
+                          "%s: line %llu: %s entry %zu has %zu fields but %s lists %zu%s", path,
+                          ln, s->csq_key, ei + 1, k,
+                          s->csq_overridden ? "--csq-format" : "the header's Format", nf0,
+                          l1 ? " (and gnomAD v4.0's entries have 48)" : "");
     }
-    if (n0 && n1) {
-        sfl_batch_reject(b, rec, SFL_E_LINE,
-                         "%s: line %llu: %s entries have %zu and %zu fields on one line (the "
-                         "header's gnomAD v4.0 Format lists %zu; its entries have %zu)",
-                         path, ln, s->csq_key, nf0, nf1, nf0, nf1);
-        return false;
-    }
+    if (n0 && n1)
+        return REJECT(b, rec, SFL_E_LINE,
+                      "%s: line %llu: %s entries have %zu and %zu fields on one line (the "
+                      "header's gnomAD v4.0 Format lists %zu; its entries have %zu)",
+                      path, ln, s->csq_key, nf0, nf1, nf0, nf1);
     if (n1) {
         w->lay = l1;
         rec->csq_repaired = 1;
     }
+    return true;
+}
+
+/* Each entry's allele (csq_allele[e], 0-based, -1 none): by ALLELE_NUM,
+ * which must name one of the line's ALTs, or else by VEP's spelling of the
+ * ALT in Allele (an entry that matches none is counted, not refused). */
+static bool match_csq_alleles(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
+                              const char *path, size_t n_alt)
+{
     const sfl_csq_layout_t *l = w->lay;
     for (size_t ei = 0; ei < w->n_csq; ei++) {
-        const span_t *f = &w->csq[ei * stride];
+        const span_t *f = &w->csq[ei * w->csq_stride];
         int allele = -1;
         if (l->allele_num >= 0) {
             span_t an = f[l->allele_num];
@@ -380,12 +372,11 @@ static bool parse_csq(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *re
             if (!sfl_parse_int64(an.p, an.len, &num) || num < 1 || (uint64_t)num > n_alt) {
                 char shown[64];
                 show(shown, sizeof shown, an.p, an.len);
-                sfl_batch_reject(b, rec, SFL_E_LINE,
-                                 "%s: line %llu: %s entry %zu has ALLELE_NUM '%s' but the line "
-                                 "has %zu ALT allele%s",
-                                 path, ln, s->csq_key, ei + 1, shown, n_alt,
-                                 n_alt == 1 ? "" : "s");
-                return false;
+                return REJECT(b, rec, SFL_E_LINE,
+                              "%s: line %llu: %s entry %zu has ALLELE_NUM '%s' but the line "
+                              "has %zu ALT allele%s",
+                              path, (unsigned long long)rec->line, w->s->csq_key, ei + 1, shown,
+                              n_alt, n_alt == 1 ? "" : "s");
             }
             allele = (int)num - 1;
         } else {
@@ -404,6 +395,26 @@ static bool parse_csq(sfl_vcf_worker_t *w, sfl_batch_int_t *b, sfl_linerec_t *re
     return true;
 }
 
+/* The line's consequence entries: cut, their field counts checked, each
+ * matched to its ALT. Returns false after rejecting the line (or when out
+ * of memory). */
+static bool parse_csq(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
+                      const char *path, size_t n_alt)
+{
+    const sfl_vcf_schema_t *s = w->s;
+    size_t nf0 = (size_t)s->csq[0].n_fields;
+    size_t nf1 = s->csq_v40_repair ? (size_t)s->csq[1].n_fields : 0;
+    span_t v = w->val[SFL_SLOT_CSQ];
+    w->n_csq = 0;
+    w->lay = &s->csq[0];
+    w->csq_stride = nf1 > nf0 ? nf1 : nf0;
+    if (v.len == 0 || (v.len == 1 && v.p[0] == '.'))
+        return true;
+    if (!cut_csq(w, v))
+        return !(b->failed = true);
+    return check_csq_fields(w, b, rec, path) && match_csq_alleles(w, b, rec, path, n_alt);
+}
+
 #define KEY(lit) lit, sizeof(lit) - 1
 
 /* `key: [v...]`: the distinct non-empty values of CSQ field `fi` over
@@ -416,7 +427,7 @@ static bool enc_distinct(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, siz
     size_t arr = sfl_enc_begin(e, 0x04, key, klen);
     size_t n_seen = 0;
     if (fi >= 0) {
-        if (!reserve((void **)&w->seen, &w->seen_cap, w->n_csq + 1, sizeof *w->seen))
+        if (!SFL_GROW(w->seen, &w->seen_cap, w->n_csq + 1, 16))
             return false;
         for (size_t en = 0; en < w->n_csq; en++) {
             if (w->csq_allele[en] != ai)
@@ -453,7 +464,7 @@ static void enc_pop_object(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, s
     const sfl_vcf_schema_t *s = w->s;
     size_t o = sfl_enc_begin(e, 0x03, key, klen);
     for (int p = 0; p < s->n_pops; p++) {
-        int slot = SLOT_POP0 + 4 * p + which;
+        int slot = SFL_SLOT_POP0 + 4 * p + which;
         const ival_t *iv = &w->ints[(size_t)slot * w->cap_alts + (per_allele ? ai : 0)];
         if (has(w, slot) && iv->ok)
             sfl_enc_int(e, s->pops[p].name, s->pops[p].name_len, iv->v);
@@ -521,7 +532,7 @@ static void enc_hist(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, size_t 
 }
 
 typedef struct {
-    span_t chrom, id, ref, qual, filter;
+    span_t chrom, pos_text, id, ref, alt, qual, filter, info; /* the columns */
     bool nonpar; /* gnomAD hemizygotes: on X or Y outside the PARs */
     int code;
     int64_t pos;
@@ -530,23 +541,20 @@ typedef struct {
     double qual_v;
 } line_t;
 
-/* One document, written straight into the batch's buffer. */
-static bool build_doc(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const line_t *L, size_t ai,
-                      uint32_t line_idx)
+/* ---- building: one document, written straight into the batch's buffer */
+
+/* _id, position, alleles, rsid, orig_alt_alleles, site_quality. Returns
+ * where _id's string went in e->p. */
+static size_t enc_site(sfl_vcf_worker_t *w, sfl_enc_t *e, const line_t *L, size_t ai,
+                     uint64_t *non_finite)
 {
-    const sfl_vcf_schema_t *s = w->s;
     const sfl_minrep_t *m = &w->mr[ai];
-    sfl_enc_t enc = {b->buf, b->buf_len, b->buf_cap, false};
-    sfl_enc_t *e = &enc;
-    size_t start = b->buf_len;
     const char *id = w->ids + w->id_off[ai];
     size_t id_len = w->id_len[ai];
     int64_t xpos = sfl_xpos(L->code, m->pos);
     char kb[16];
     size_t kl;
-
-    size_t doc = sfl_enc_begin(e, 0, NULL, 0);
-    sfl_enc_str(e, KEY("_id"), id, id_len);
+    size_t id_at = sfl_enc_str(e, KEY("_id"), id, id_len);
     sfl_enc_i64(e, KEY("xpos"), xpos);
     sfl_enc_i64(e, KEY("xstart"), xpos);
     sfl_enc_i64(e, KEY("xstop"), xpos + (int64_t)m->alt_len - (int64_t)m->ref_len);
@@ -565,72 +573,90 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const line_t *L, 
     if (L->qual_null)
         sfl_enc_null(e, KEY("site_quality"));
     else
-        sfl_enc_num(e, KEY("site_quality"), L->qual_v, &b->non_finite);
+        sfl_enc_num(e, KEY("site_quality"), L->qual_v, non_finite);
+    return id_at;
+}
 
-    const ival_t *ac = &w->ints[(size_t)SLOT_AC * w->cap_alts + ai];
-    const ival_t *an = &w->ints[(size_t)SLOT_AN * w->cap_alts];
-    bool ac_ok = has(w, SLOT_AC) && ac->ok, an_ok = has(w, SLOT_AN) && an->ok;
+/* `key`: the integer of slot `slot` for allele `ai` (or the line's one
+ * value), null when absent or '.'. */
+static void enc_count(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, size_t klen, int slot,
+                      size_t ai)
+{
+    const ival_t *iv = &w->ints[(size_t)slot * w->cap_alts + ai];
+    if (has(w, slot) && iv->ok)
+        sfl_enc_int(e, key, klen, iv->v);
+    else
+        sfl_enc_null(e, key, klen);
+}
+
+/* filter, allele_count ... pop_hemis. */
+static void enc_counts(sfl_vcf_worker_t *w, sfl_enc_t *e, const line_t *L, size_t ai,
+                       uint64_t *non_finite)
+{
+    const sfl_vcf_schema_t *s = w->s;
+    const ival_t *ac = &w->ints[(size_t)SFL_SLOT_AC * w->cap_alts + ai];
+    const ival_t *an = &w->ints[(size_t)SFL_SLOT_AN * w->cap_alts];
+    bool ac_ok = has(w, SFL_SLOT_AC) && ac->ok, an_ok = has(w, SFL_SLOT_AN) && an->ok;
     bool adj0 = s->adj0_filter && ac_ok && ac->v == 0 && L->filter.len == 4 &&
                 memcmp(L->filter.p, "PASS", 4) == 0;
     if (adj0)
         sfl_enc_str(e, KEY("filter"), "AC_Adj0", 7);
     else
         sfl_enc_str(e, KEY("filter"), L->filter.p, L->filter.len);
-    if (ac_ok)
-        sfl_enc_int(e, KEY("allele_count"), ac->v);
-    else
-        sfl_enc_null(e, KEY("allele_count"));
-    if (an_ok)
-        sfl_enc_int(e, KEY("allele_num"), an->v);
-    else
-        sfl_enc_null(e, KEY("allele_num"));
+    enc_count(w, e, KEY("allele_count"), SFL_SLOT_AC, ai);
+    enc_count(w, e, KEY("allele_num"), SFL_SLOT_AN, 0);
     if (ac_ok && an_ok && an->v != 0)
-        sfl_enc_num(e, KEY("allele_freq"), (double)ac->v / (double)an->v, &b->non_finite);
+        sfl_enc_num(e, KEY("allele_freq"), (double)ac->v / (double)an->v, non_finite);
     else
         sfl_enc_null(e, KEY("allele_freq"));
-    const ival_t *h = &w->ints[(size_t)SLOT_HOM * w->cap_alts + ai];
-    if (has(w, SLOT_HOM) && h->ok)
-        sfl_enc_int(e, KEY("hom_count"), h->v);
-    else
-        sfl_enc_null(e, KEY("hom_count"));
-    bool hemi = s->hemi_nonpar ? L->nonpar : has(w, SLOT_HEMI);
-    if (hemi) {
-        h = &w->ints[(size_t)SLOT_HEMI * w->cap_alts + ai];
-        if (has(w, SLOT_HEMI) && h->ok)
-            sfl_enc_int(e, KEY("hemi_count"), h->v);
-        else
-            sfl_enc_null(e, KEY("hemi_count"));
-    }
-    enc_pop_object(w, e, KEY("pop_acs"), POP_AC, ai, true);
-    enc_pop_object(w, e, KEY("pop_ans"), POP_AN, ai, false);
-    enc_pop_object(w, e, KEY("pop_homs"), POP_HOM, ai, true);
+    enc_count(w, e, KEY("hom_count"), SFL_SLOT_HOM, ai);
+    if (s->hemi_nonpar ? L->nonpar : has(w, SFL_SLOT_HEMI))
+        enc_count(w, e, KEY("hemi_count"), SFL_SLOT_HEMI, ai);
+    enc_pop_object(w, e, KEY("pop_acs"), SFL_POP_AC, ai, true);
+    enc_pop_object(w, e, KEY("pop_ans"), SFL_POP_AN, ai, false);
+    enc_pop_object(w, e, KEY("pop_homs"), SFL_POP_HOM, ai, true);
     if (s->hemi_nonpar) {
         if (L->nonpar)
-            enc_pop_object(w, e, KEY("pop_hemis"), POP_HEMI, ai, true);
+            enc_pop_object(w, e, KEY("pop_hemis"), SFL_POP_HEMI, ai, true);
     } else if (s->hemi_pops) {
         bool any = false;
         for (int p = 0; p < s->n_pops && !any; p++)
-            any = has(w, SLOT_POP0 + 4 * p + POP_HEMI);
+            any = has(w, SFL_SLOT_POP0 + 4 * p + SFL_POP_HEMI);
         if (any)
-            enc_pop_object(w, e, KEY("pop_hemis"), POP_HEMI, ai, true);
+            enc_pop_object(w, e, KEY("pop_hemis"), SFL_POP_HEMI, ai, true);
     }
+}
+
+/* quality_metrics, genotype_depths, genotype_qualities. */
+static void enc_metrics(sfl_vcf_worker_t *w, sfl_enc_t *e, size_t ai, uint64_t *non_finite)
+{
+    const sfl_vcf_schema_t *s = w->s;
     size_t qm = sfl_enc_begin(e, 0x03, KEY("quality_metrics"));
     for (int i = 0; i < SFL_N_QUALITY_METRICS; i++)
         if (w->qm_set[i])
             sfl_enc_num(e, sfl_quality_metrics[i], strlen(sfl_quality_metrics[i]), w->qm[i],
-                        &b->non_finite);
+                        non_finite);
     sfl_enc_end(e, qm);
     if (s->histograms != SFL_HIST_NONE) {
-        enc_hist(w, e, KEY("genotype_depths"), SLOT_DP_HIST, s->dp_mids, s->dp_n_mids, w->dp, ai,
-                 &b->non_finite);
-        enc_hist(w, e, KEY("genotype_qualities"), SLOT_GQ_HIST, s->gq_mids, s->gq_n_mids, w->gq,
-                 ai, &b->non_finite);
+        enc_hist(w, e, KEY("genotype_depths"), SFL_SLOT_DP_HIST, s->dp_mids, s->dp_n_mids, w->dp,
+                 ai, non_finite);
+        enc_hist(w, e, KEY("genotype_qualities"), SFL_SLOT_GQ_HIST, s->gq_mids, s->gq_n_mids,
+                 w->gq, ai, non_finite);
     }
-    arr = sfl_enc_begin(e, 0x04, KEY("vep_annotations"));
+}
+
+/* vep_annotations (in the --vep-features scope), then genes and
+ * transcripts (from every entry, whatever the scope). False when out of
+ * memory. */
+static bool enc_annotations(sfl_vcf_worker_t *w, sfl_enc_t *e, size_t ai)
+{
+    char kb[16];
+    size_t kl;
+    size_t arr = sfl_enc_begin(e, 0x04, KEY("vep_annotations"));
     uint32_t n = 0;
     const sfl_csq_layout_t *l = w->lay;
     size_t nf = l ? (size_t)l->n_fields : 0;
-    bool enst = s->vep_features == SFL_VEP_ENST;
+    bool enst = w->s->vep_features == SFL_VEP_ENST;
     for (size_t en = 0; en < w->n_csq; en++) {
         if (w->csq_allele[en] != (int)ai)
             continue;
@@ -644,10 +670,23 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const line_t *L, 
         sfl_enc_end(e, ann);
     }
     sfl_enc_end(e, arr);
-    /* genes and transcripts from every entry, whatever the scope. */
-    bool ok = enc_distinct(w, e, KEY("genes"), l ? l->gene : -1, (int)ai) &&
-              enc_distinct(w, e, KEY("transcripts"), l ? l->feature : -1, (int)ai);
-    sfl_enc_end(e, doc);
+    return enc_distinct(w, e, KEY("genes"), l ? l->gene : -1, (int)ai) &&
+           enc_distinct(w, e, KEY("transcripts"), l ? l->feature : -1, (int)ai);
+}
+
+/* The document of ALT `ai`, appended to the batch. The field order is the
+ * browser's (and the golden files'). */
+static bool build_doc(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const line_t *L, size_t ai,
+                      uint32_t line_idx)
+{
+    sfl_enc_t enc = {b->buf, b->buf_len, b->buf_cap, false};
+    size_t start = b->buf_len;
+    size_t doc = sfl_enc_begin(&enc, 0, NULL, 0);
+    size_t id_at = enc_site(w, &enc, L, ai, &b->non_finite);
+    enc_counts(w, &enc, L, ai, &b->non_finite);
+    enc_metrics(w, &enc, ai, &b->non_finite);
+    bool ok = enc_annotations(w, &enc, ai);
+    sfl_enc_end(&enc, doc);
     b->buf = enc.p;
     b->buf_cap = enc.cap;
     if (!ok || enc.oom) {
@@ -655,8 +694,14 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const line_t *L, 
         return false;
     }
     b->buf_len = enc.len;
-    return sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), line_idx, m->pos);
+    return sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), (uint32_t)(id_at - start),
+                                w->id_len[ai], line_idx, w->mr[ai].pos);
 }
+
+/* ---- checking: each step either accepts its part of the line or rejects
+ * the whole line (returning false; the caller then returns !b->failed, as
+ * b->failed is set only when out of memory). Nothing is built until every
+ * step has passed. */
 
 /* The line's bytes must be UTF-8 (BSON strings are). */
 static bool is_utf8(const char *p, size_t len)
@@ -667,27 +712,10 @@ static bool is_utf8(const char *p, size_t len)
     return true;
 }
 
-bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *path,
-                          uint64_t line_no, const char *line, size_t len, uint32_t text_off)
+/* Cuts the eight fixed columns and counts the rest (samples). */
+static bool cut_columns(const sfl_vcf_schema_t *s, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
+                        const char *path, const char *line, size_t len, line_t *L)
 {
-    const sfl_vcf_schema_t *s = w->s;
-    sfl_linerec_t *rec = sfl_batch_add_line(b);
-    if (!rec)
-        return false;
-    uint32_t line_idx = (uint32_t)(b->n_lines - 1);
-    rec->line = line_no;
-    rec->text_off = text_off;
-    rec->text_len = (uint32_t)len;
-    b->records++;
-    unsigned long long ln = (unsigned long long)line_no;
-
-    if (!is_utf8(line, len)) {
-        sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: the line is not valid UTF-8 text",
-                         path, ln);
-        return !b->failed;
-    }
-
-    /* Columns. */
     span_t col[8];
     int ncol = 0;
     const char *p = line, *end = line + len;
@@ -708,90 +736,94 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
     if (ncol == 8)
         for (const char *q = p; (q = memchr(q, '\t', (size_t)(end - q))) != NULL; q++)
             total++;
-    if (total != s->n_columns) {
-        sfl_batch_reject(b, rec, SFL_E_LINE,
-                         "%s: line %llu: found %d tab-separated column%s, expected %d (as in the "
-                         "#CHROM header line)",
-                         path, ln, total, total == 1 ? "" : "s", s->n_columns);
-        return !b->failed;
-    }
+    if (total != s->n_columns)
+        return REJECT(b, rec, SFL_E_LINE,
+                      "%s: line %llu: found %d tab-separated column%s, expected %d (as in the "
+                      "#CHROM header line)",
+                      path, (unsigned long long)rec->line, total, total == 1 ? "" : "s",
+                      s->n_columns);
+    L->chrom = col[0];
+    L->pos_text = col[1];
+    L->id = col[2];
+    L->ref = col[3];
+    L->alt = col[4];
+    L->qual = col[5];
+    L->filter = col[6];
+    L->info = col[7];
+    return true;
+}
 
-    line_t L;
-    memset(&L, 0, sizeof L);
-    L.chrom = col[0];
-    L.id = col[2];
-    L.ref = col[3];
-    L.qual = col[5];
-    L.filter = col[6];
+/* CHROM, POS, REF, ALT and QUAL. A line whose ALT is '.' has no documents:
+ * it is counted (b->no_alt, rec->no_alt) and the rest is not read. */
+static bool parse_site(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
+                       const char *path, line_t *L)
+{
+    const sfl_vcf_schema_t *s = w->s;
+    unsigned long long ln = (unsigned long long)rec->line;
     char shown[64];
-    L.code = sfl_contig_code(L.chrom.p, L.chrom.len);
-    if (!L.code) {
-        show(shown, sizeof shown, L.chrom.p, L.chrom.len);
-        sfl_batch_reject(b, rec, SFL_E_LINE,
-                         "%s: line %llu: unknown contig '%s': it has no xpos code (expected "
-                         "1-22, X, Y, M or MT, with or without 'chr')",
-                         path, ln, shown);
-        return !b->failed;
+    L->code = sfl_contig_code(L->chrom.p, L->chrom.len);
+    if (!L->code) {
+        show(shown, sizeof shown, L->chrom.p, L->chrom.len);
+        return REJECT(b, rec, SFL_E_LINE,
+                      "%s: line %llu: unknown contig '%s': it has no xpos code (expected "
+                      "1-22, X, Y, M or MT, with or without 'chr')",
+                      path, ln, shown);
     }
-    if (!sfl_parse_int64(col[1].p, col[1].len, &L.pos) || L.pos < 1 || L.pos >= 1000000000) {
-        show(shown, sizeof shown, col[1].p, col[1].len);
-        sfl_batch_reject(b, rec, SFL_E_LINE,
-                         "%s: line %llu: POS '%s' is not a position (expected an integer from 1 "
-                         "to 999999999)",
-                         path, ln, shown);
-        return !b->failed;
+    span_t pos = L->pos_text;
+    if (!sfl_parse_int64(pos.p, pos.len, &L->pos) || L->pos < 1 || L->pos >= 1000000000) {
+        show(shown, sizeof shown, pos.p, pos.len);
+        return REJECT(b, rec, SFL_E_LINE,
+                      "%s: line %llu: POS '%s' is not a position (expected an integer from 1 "
+                      "to 999999999)",
+                      path, ln, shown);
     }
-    rec->contig = L.code;
-    rec->pos = L.pos;
-    L.nonpar = s->hemi_nonpar && sfl_build_nonpar(&s->build, L.code, L.pos);
-    if (L.ref.len == 0) {
-        sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: REF is empty", path, ln);
-        return !b->failed;
-    }
-    span_t altcol = col[4];
-    if (altcol.len == 1 && altcol.p[0] == '.') {
+    rec->contig = L->code;
+    rec->pos = L->pos;
+    L->nonpar = s->hemi_nonpar && sfl_build_nonpar(&s->build, L->code, L->pos);
+    if (L->ref.len == 0)
+        return REJECT(b, rec, SFL_E_LINE, "%s: line %llu: REF is empty", path, ln);
+    if (L->alt.len == 1 && L->alt.p[0] == '.') {
         b->no_alt++;
         rec->no_alt = 1;
         return true;
     }
-    /* ALT alleles. */
-    size_t n_alt = 1;
-    for (uint32_t i = 0; i < altcol.len; i++)
-        n_alt += altcol.p[i] == ',';
-    if (!reserve_alts(w, n_alt))
+    L->n_alt = 1;
+    for (uint32_t i = 0; i < L->alt.len; i++)
+        L->n_alt += L->alt.p[i] == ',';
+    if (!reserve_alts(w, L->n_alt))
         return !(b->failed = true);
-    {
-        const char *q = altcol.p, *qe = altcol.p + altcol.len;
-        for (size_t i = 0; i < n_alt; i++) {
-            const char *c = memchr(q, ',', (size_t)(qe - q));
-            const char *e = c ? c : qe;
-            w->alts[i].p = q;
-            w->alts[i].len = (uint32_t)(e - q);
-            if (e == q) {
-                sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: ALT allele %zu is empty",
-                                 path, ln, i + 1);
-                return !b->failed;
-            }
-            q = e + 1;
-        }
+    const char *q = L->alt.p, *qe = L->alt.p + L->alt.len;
+    for (size_t i = 0; i < L->n_alt; i++) {
+        const char *c = memchr(q, ',', (size_t)(qe - q));
+        const char *e = c ? c : qe;
+        w->alts[i].p = q;
+        w->alts[i].len = (uint32_t)(e - q);
+        if (e == q)
+            return REJECT(b, rec, SFL_E_LINE, "%s: line %llu: ALT allele %zu is empty", path,
+                          ln, i + 1);
+        q = e + 1;
     }
-    L.n_alt = n_alt;
-    /* QUAL */
-    if (L.qual.len == 1 && L.qual.p[0] == '.') {
-        L.qual_null = true;
-    } else if (!sfl_parse_double(L.qual.p, L.qual.len, &L.qual_v)) {
-        show(shown, sizeof shown, L.qual.p, L.qual.len);
-        sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: QUAL '%s' is not a number or '.'",
-                         path, ln, shown);
-        return !b->failed;
+    if (L->qual.len == 1 && L->qual.p[0] == '.') {
+        L->qual_null = true;
+    } else if (!sfl_parse_double(L->qual.p, L->qual.len, &L->qual_v)) {
+        show(shown, sizeof shown, L->qual.p, L->qual.len);
+        return REJECT(b, rec, SFL_E_LINE, "%s: line %llu: QUAL '%s' is not a number or '.'",
+                      path, ln, shown);
     }
+    return true;
+}
 
-    /* INFO: key=value pairs into slots. */
+/* INFO's key=value pairs into the schema's slots: spans, nothing parsed
+ * yet; a key the schema does not use is skipped. */
+static bool read_info(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
+                      const char *path, const line_t *L)
+{
+    const sfl_vcf_schema_t *s = w->s;
     if (++w->gen == 0) { /* wrapped: clear stamps */
         memset(w->stamp, 0, sizeof(uint32_t) * (size_t)s->n_slots);
         w->gen = 1;
     }
-    span_t info = col[7];
+    span_t info = L->info;
     if (!(info.len == 1 && info.p[0] == '.')) {
         const char *q = info.p, *qe = info.p + info.len;
         while (q < qe) {
@@ -800,6 +832,13 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
             const char *eq = memchr(q, '=', (size_t)(e - q));
             const char *ke = eq ? eq : e;
             int slot = sfl_vcf_schema_slot(s, q, (size_t)(ke - q));
+            if (slot >= 0 && w->stamp[slot] == w->gen)
+                /* Keeping one of two values would lose the other without a
+                 * word (a file annotated twice, a bad merge). */
+                return REJECT(b, rec, SFL_E_LINE,
+                              "%s: line %llu: INFO key %.*s appears twice on the line; "
+                              "refusing it rather than keeping only one of its values",
+                              path, (unsigned long long)rec->line, (int)(ke - q), q);
             if (slot >= 0) {
                 w->val[slot].p = eq ? eq + 1 : e;
                 w->val[slot].len = eq ? (uint32_t)(e - eq - 1) : 0;
@@ -808,44 +847,43 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
             q = e + 1;
         }
     }
-    if (has(w, SLOT_CSQ) && !s->csq_declared) {
-        sfl_batch_reject(b, rec, SFL_E_LINE,
-                         "%s: line %llu: INFO has CSQ values but the header has no "
-                         "##INFO=<ID=CSQ,...,Description=\"...Format: ...\"> line (nor another "
-                         "field described as \"Consequence annotations from Ensembl VEP. "
-                         "Format: ...\") to name their fields",
-                         path, ln);
-        return !b->failed;
-    }
+    if (has(w, SFL_SLOT_CSQ) && !s->csq_declared)
+        return REJECT(b, rec, SFL_E_LINE,
+                      "%s: line %llu: INFO has CSQ values but the header has no "
+                      "##INFO=<ID=CSQ,...,Description=\"...Format: ...\"> line (nor another "
+                      "field described as \"Consequence annotations from Ensembl VEP. "
+                      "Format: ...\") to name their fields",
+                      path, (unsigned long long)rec->line);
+    return true;
+}
 
-    /* Integer fields. */
-    size_t need = (size_t)s->n_slots * n_alt;
-    if (!reserve((void **)&w->ints, &w->ints_cap, (size_t)s->n_slots * w->cap_alts,
-                 sizeof *w->ints))
+/* The integer fields: one value per ALT (AC, hom, hemi and their
+ * populations), or one for the line (AN and the populations' AN). */
+static bool parse_counts(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
+                         const char *path, const line_t *L)
+{
+    const sfl_vcf_schema_t *s = w->s;
+    if (!SFL_GROW(w->ints, &w->ints_cap, (size_t)s->n_slots * w->cap_alts, 16))
         return !(b->failed = true);
-    (void)need;
     for (int slot = 0; slot < s->n_slots; slot++) {
-        bool per_allele, single;
-        if (slot == SLOT_AC || slot == SLOT_HOM || slot == SLOT_HEMI) {
-            per_allele = true;
-            single = false;
-        } else if (slot == SLOT_AN) {
-            per_allele = false;
-            single = true;
-        } else if (slot >= SLOT_POP0) {
-            int which = (slot - SLOT_POP0) % 4;
-            per_allele = which != POP_AN;
-            single = which == POP_AN;
+        bool per_allele, hemi;
+        if (slot >= SFL_SLOT_POP0) {
+            int which = (slot - SFL_SLOT_POP0) % 4;
+            per_allele = which != SFL_POP_AN;
+            hemi = which == SFL_POP_HEMI;
+        } else if (slot == SFL_SLOT_AC || slot == SFL_SLOT_HOM || slot == SFL_SLOT_HEMI ||
+                   slot == SFL_SLOT_AN) {
+            per_allele = slot != SFL_SLOT_AN;
+            hemi = slot == SFL_SLOT_HEMI;
         } else {
             continue;
         }
         if (!s->slot_key[slot])
             continue;
         bool expected = s->slot_expected[slot];
-        if (s->hemi_nonpar &&
-            (slot == SLOT_HEMI || (slot >= SLOT_POP0 && (slot - SLOT_POP0) % 4 == POP_HEMI))) {
+        if (s->hemi_nonpar && hemi) {
             /* gnomAD's XY counts are hemizygotes only outside the PARs. */
-            if (!L.nonpar)
+            if (!L->nonpar)
                 continue;
             expected = s->slot_declared[slot];
         }
@@ -855,13 +893,18 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
             continue;
         }
         ival_t *row = &w->ints[(size_t)slot * w->cap_alts];
-        if (!parse_int_list(w, b, rec, path, slot, per_allele ? n_alt : 1, row))
-            return !b->failed;
-        (void)single;
+        if (!parse_int_list(w, b, rec, path, slot, per_allele ? L->n_alt : 1, row))
+            return false;
     }
-    /* Quality metrics. */
+    return true;
+}
+
+/* The quality metrics (numbers, '.' = absent). */
+static bool parse_quality_metrics(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
+                                  const char *path)
+{
     for (int i = 0; i < SFL_N_QUALITY_METRICS; i++) {
-        int slot = SLOT_QM0 + i;
+        int slot = SFL_SLOT_QM0 + i;
         w->qm_set[i] = false;
         if (!has(w, slot))
             continue;
@@ -869,115 +912,151 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *p
         if (v.len == 1 && v.p[0] == '.')
             continue;
         if (!sfl_parse_double(v.p, v.len, &w->qm[i])) {
+            char shown[64];
             show(shown, sizeof shown, v.p, v.len);
-            sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: INFO %s value '%s' is not a number",
-                             path, ln, sfl_quality_metrics[i], shown);
-            return !b->failed;
+            return REJECT(b, rec, SFL_E_LINE,
+                          "%s: line %llu: INFO %s value '%s' is not a number", path,
+                          (unsigned long long)rec->line, sfl_quality_metrics[i], shown);
         }
         w->qm_set[i] = true;
     }
-    /* Histograms ('.' is a missing histogram, like an absent one). */
-    for (int hs = SLOT_DP_HIST; hs <= SLOT_GQ_HIST; hs++)
-        if (has(w, hs) && w->val[hs].len == 1 && w->val[hs].p[0] == '.')
-            w->stamp[hs] = 0;
-    if (s->slot_expected[SLOT_DP_HIST]) {
-        if (!has(w, SLOT_DP_HIST)) {
-            if (!sfl_batch_line_missing(b, rec, SLOT_DP_HIST))
-                return false;
-        } else if (!parse_hist(w, b, rec, path, SLOT_DP_HIST, n_alt, s->dp_n_mids, &w->dp,
-                               &w->dp_cap)) {
-            return !b->failed;
-        }
-    }
-    if (s->slot_expected[SLOT_GQ_HIST]) {
-        if (!has(w, SLOT_GQ_HIST)) {
-            if (!sfl_batch_line_missing(b, rec, SLOT_GQ_HIST))
-                return false;
-        } else if (!parse_hist(w, b, rec, path, SLOT_GQ_HIST, n_alt, s->gq_n_mids, &w->gq,
-                               &w->gq_cap)) {
-            return !b->failed;
-        }
-    }
+    return true;
+}
 
-    /* Minimal representations and variant_ids of every ALT. */
-    size_t ids_need = 0;
+/* DP_HIST and GQ_HIST ('.' is a missing histogram, like an absent one). */
+static bool parse_histograms(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
+                             const char *path, const line_t *L)
+{
+    const sfl_vcf_schema_t *s = w->s;
+    const struct {
+        int slot, n_mids;
+        ival_t **counts;
+        size_t *cap;
+    } hs[2] = {{SFL_SLOT_DP_HIST, s->dp_n_mids, &w->dp, &w->dp_cap},
+               {SFL_SLOT_GQ_HIST, s->gq_n_mids, &w->gq, &w->gq_cap}};
+    for (int i = 0; i < 2; i++) {
+        int slot = hs[i].slot;
+        if (has(w, slot) && w->val[slot].len == 1 && w->val[slot].p[0] == '.')
+            w->stamp[slot] = 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        int slot = hs[i].slot;
+        if (!s->slot_expected[slot])
+            continue;
+        if (!has(w, slot)) {
+            if (!sfl_batch_line_missing(b, rec, slot))
+                return false;
+        } else if (!parse_hist(w, b, rec, path, slot, L->n_alt, hs[i].n_mids, hs[i].counts,
+                               hs[i].cap)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The minimal representation and variant_id of every ALT, and the bound on
+ * the line's documents (each lists every ALT in orig_alt_alleles). */
+static bool make_ids(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
+                     const char *path, const line_t *L)
+{
+    unsigned long long ln = (unsigned long long)rec->line;
+    size_t n_alt = L->n_alt, ids_need = 0;
     for (size_t i = 0; i < n_alt; i++)
-        ids_need += L.chrom.len + 24 + L.ref.len + w->alts[i].len;
-    if (!reserve((void **)&w->ids, &w->ids_cap, ids_need, 1))
+        ids_need += L->chrom.len + 24 + L->ref.len + w->alts[i].len;
+    if (!SFL_GROW(w->ids, &w->ids_cap, ids_need, 16))
         return !(b->failed = true);
     size_t off = 0;
     for (size_t i = 0; i < n_alt; i++) {
         sfl_minrep_t *m = &w->mr[i];
-        sfl_minimal_representation(L.pos, L.ref.p, L.ref.len, w->alts[i].p, w->alts[i].len, m);
-        if (m->pos >= 1000000000) {
-            sfl_batch_reject(b, rec, SFL_E_LINE,
-                             "%s: line %llu: ALT %zu's minimal representation starts at %lld, "
-                             "past the largest position an xpos can hold (999999999)",
-                             path, ln, i + 1, (long long)m->pos);
-            return !b->failed;
-        }
-        int n = snprintf(w->ids + off, w->ids_cap - off, "%.*s-%lld-%.*s-%.*s", (int)L.chrom.len,
-                         L.chrom.p, (long long)m->pos, (int)m->ref_len, m->ref, (int)m->alt_len,
-                         m->alt);
+        sfl_minimal_representation(L->pos, L->ref.p, L->ref.len, w->alts[i].p, w->alts[i].len,
+                                   m);
+        if (m->pos >= 1000000000)
+            return REJECT(b, rec, SFL_E_LINE,
+                          "%s: line %llu: ALT %zu's minimal representation starts at %lld, "
+                          "past the largest position an xpos can hold (999999999)",
+                          path, ln, i + 1, (long long)m->pos);
+        int n = snprintf(w->ids + off, w->ids_cap - off, "%.*s-%lld-%.*s-%.*s",
+                         (int)L->chrom.len, L->chrom.p, (long long)m->pos, (int)m->ref_len,
+                         m->ref, (int)m->alt_len, m->alt);
         w->id_off[i] = (uint32_t)off;
         w->id_len[i] = (uint32_t)n;
         off += (size_t)n + 1;
     }
-    if ((uint64_t)n_alt * off > SFL_MAX_LINE_ALT_BYTES) {
-        sfl_batch_reject(b, rec, SFL_E_TOO_LARGE,
-                         "%s: line %llu: %zu ALT alleles would make %llu MiB of documents (each "
-                         "lists every ALT in orig_alt_alleles), over the bound of %d MiB a line",
-                         path, ln, n_alt, (unsigned long long)(((uint64_t)n_alt * off) >> 20),
-                         SFL_MAX_LINE_ALT_BYTES >> 20);
+    if ((uint64_t)n_alt * off > SFL_MAX_LINE_ALT_BYTES)
+        return REJECT(b, rec, SFL_E_TOO_LARGE,
+                      "%s: line %llu: %zu ALT alleles would make %llu MiB of documents (each "
+                      "lists every ALT in orig_alt_alleles), over the bound of %d MiB a line",
+                      path, ln, n_alt, (unsigned long long)(((uint64_t)n_alt * off) >> 20),
+                      SFL_MAX_LINE_ALT_BYTES >> 20);
+    return true;
+}
+
+/* VEP's spelling of every ALT, for matching annotations on Allele: one
+ * rule (sfl_vep_strips_first_base) over all the line's ALTs, any count. */
+static bool vep_alleles(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const line_t *L)
+{
+    size_t vneed = 0;
+    for (size_t i = 0; i < L->n_alt; i++) {
+        w->alt_ptr[i] = w->alts[i].p;
+        w->alt_lens[i] = w->alts[i].len;
+        vneed += w->alts[i].len + 2;
+    }
+    if (!SFL_GROW(w->vep, &w->vep_cap, vneed, 16))
+        return !(b->failed = true);
+    bool strip = sfl_vep_strips_first_base(L->ref.p, L->ref.len, w->alt_ptr, w->alt_lens,
+                                           L->n_alt);
+    size_t vo = 0;
+    for (size_t i = 0; i < L->n_alt; i++) {
+        w->vep_off[i] = (uint32_t)vo;
+        w->vep_len[i] = (uint32_t)sfl_vep_allele(w->alts[i].p, w->alts[i].len, strip, w->vep + vo);
+        vo += w->vep_len[i] + 1;
+    }
+    return true;
+}
+
+/* The consequence annotations: cut, counted and matched to ALTs. */
+static bool parse_annotations(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
+                              const char *path, const line_t *L)
+{
+    const sfl_vcf_schema_t *s = w->s;
+    w->n_csq = 0;
+    w->lay = s->csq_declared ? &s->csq[0] : NULL;
+    if (!s->csq_declared)
+        return true;
+    if (!has(w, SFL_SLOT_CSQ))
+        return sfl_batch_line_missing(b, rec, SFL_SLOT_CSQ);
+    if (s->csq[0].allele_num < 0 && !vep_alleles(w, b, L))
+        return false;
+    return parse_csq(w, b, rec, path, L->n_alt);
+}
+
+bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const char *path,
+                          uint64_t line_no, const char *line, size_t len, uint32_t text_off)
+{
+    sfl_linerec_t *rec = sfl_batch_add_line(b, line_no, text_off, len);
+    if (!rec)
+        return false;
+    uint32_t line_idx = (uint32_t)(b->n_lines - 1);
+    if (!is_utf8(line, len)) {
+        sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: the line is not valid UTF-8 text",
+                         path, (unsigned long long)line_no);
         return !b->failed;
     }
-    /* CSQ. */
-    if (s->csq_declared) {
-        if (!has(w, SLOT_CSQ)) {
-            if (!sfl_batch_line_missing(b, rec, SLOT_CSQ))
-                return false;
-            w->n_csq = 0;
-            w->lay = &s->csq[0];
-        } else {
-            if (s->csq[0].allele_num < 0) {
-                /* VEP spellings of the ALTs, for matching on Allele. */
-                const char *ap[64];
-                size_t al[64];
-                bool strip = true;
-                size_t vneed = 0;
-                for (size_t i = 0; i < n_alt; i++)
-                    vneed += w->alts[i].len + 2;
-                if (!reserve((void **)&w->vep, &w->vep_cap, vneed, 1))
-                    return !(b->failed = true);
-                if (n_alt <= 64) {
-                    for (size_t i = 0; i < n_alt; i++) {
-                        ap[i] = w->alts[i].p;
-                        al[i] = w->alts[i].len;
-                    }
-                    strip = sfl_vep_strips_first_base(L.ref.p, L.ref.len, ap, al, n_alt);
-                } else {
-                    for (size_t i = 0; i < n_alt && strip; i++)
-                        strip = w->alts[i].p[0] == L.ref.p[0];
-                }
-                size_t vo = 0;
-                for (size_t i = 0; i < n_alt; i++) {
-                    w->vep_off[i] = (uint32_t)vo;
-                    w->vep_len[i] =
-                        (uint32_t)sfl_vep_allele(w->alts[i].p, w->alts[i].len, strip, w->vep + vo);
-                    vo += w->vep_len[i] + 1;
-                }
-            }
-            if (!parse_csq(w, b, rec, path, n_alt))
-                return !b->failed;
-        }
-    } else {
-        w->n_csq = 0;
-        w->lay = NULL;
-    }
-
+    /* Check the whole line, step by step, before building anything. */
+    line_t L;
+    memset(&L, 0, sizeof L);
+    if (!cut_columns(w->s, b, rec, path, line, len, &L) || !parse_site(w, b, rec, path, &L))
+        return !b->failed;
+    if (rec->no_alt)
+        return true;
+    if (!read_info(w, b, rec, path, &L) || !parse_counts(w, b, rec, path, &L) ||
+        !parse_quality_metrics(w, b, rec, path) || !parse_histograms(w, b, rec, path, &L) ||
+        !make_ids(w, b, rec, path, &L) || !parse_annotations(w, b, rec, path, &L))
+        return !b->failed;
+    /* The line is valid: its documents. */
     b->csq_unmatched += rec->csq_unmatched;
     uint64_t nf0 = b->non_finite;
-    for (size_t i = 0; i < n_alt; i++)
+    for (size_t i = 0; i < L.n_alt; i++)
         if (!build_doc(w, b, &L, i, line_idx))
             return false;
     rec->non_finite = (uint32_t)(b->non_finite - nf0);

@@ -17,7 +17,7 @@ void sfl_vcf_worker_destroy(sfl_vcf_worker_t *w);
 /* Converts one line (no trailing newline) into documents appended to `b`,
  * or records why it is rejected. `path` and `line_no` are for messages.
  * Returns false only when out of memory. */
-bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_batch_int_t *b, const char *path,
+bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const char *path,
                           uint64_t line_no, const char *line, size_t len, uint32_t text_off);
 
 #endif

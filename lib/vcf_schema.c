@@ -418,11 +418,9 @@ static bool resolve_build(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const sfl_opt
     return true;
 }
 
-sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, const sfl_options_t *opt,
-                                     const char *path, sfl_error_t *err)
+/* The style's table: the one asked for, or detected from the header. */
+static const style_table_t *pick_style(const bcf_hdr_t *h, sfl_style_t style, sfl_error_t *err)
 {
-    sfl_style_t style = opt->style;
-    sfl_histograms_t hist = opt->histograms;
     if (style == SFL_STYLE_AUTO) {
         if (info_declared(h, "AC_Adj"))
             style = SFL_STYLE_EXAC;
@@ -433,130 +431,132 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, const sfl_options_t *op
         else
             style = SFL_STYLE_SWEGEN;
     }
-    const style_table_t *st = NULL;
     for (size_t i = 0; i < sizeof styles / sizeof styles[0]; i++)
         if (styles[i].style == style)
-            st = &styles[i];
-    if (!st) {
-        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "unknown dataset style %d", (int)style);
-        return NULL;
-    }
+            return &styles[i];
+    sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "unknown dataset style %d", (int)style);
+    return NULL;
+}
 
-    sfl_vcf_schema_t *s = calloc(1, sizeof *s);
-    if (!s)
-        goto nomem;
-    s->style = style;
-    s->histograms = hist;
-    s->adj0_filter = st->adj0_filter;
-    s->vep_features = opt->vep_features;
-    int ns = bcf_hdr_nsamples(h);
-    s->n_columns = ns > 0 ? 9 + ns : 8;
-
-    /* Populations, in header order of their AC_<POP> declarations. */
+/* Populations, in header order of their AC_<POP> declarations: a
+ * population has both AC_<POP> and AN_<POP>, and a name that can be a key. */
+static bool find_populations(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const style_table_t *st,
+                             const char *path, sfl_error_t *err)
+{
     int n_ids = h->n[BCF_DT_ID];
-    if (st->pop_ac) {
-        s->pops = calloc((size_t)n_ids + 1, sizeof *s->pops);
-        if (!s->pops)
-            goto nomem;
-        size_t plen = strlen(st->pop_ac);
-        for (int id = 0; id < n_ids; id++) {
-            const char *key = h->id[BCF_DT_ID][id].key;
-            if (!key || !bcf_hdr_idinfo_exists(h, BCF_HL_INFO, id))
-                continue;
-            if (strncmp(key, st->pop_ac, plen) != 0 || key[plen] == '\0')
-                continue;
-            const char *code = key + plen;
-            if (is_not_pop(st, code))
-                continue;
-            char an[256];
-            snprintf(an, sizeof an, "%s%s", st->pop_an, code);
-            if (!info_declared(h, an))
-                continue;
-            sfl_population_t *p = &s->pops[s->n_pops++];
-            p->code = strdup(code);
-            p->name = strdup(pop_display_name(code));
-            if (!p->code || !p->name)
-                goto nomem;
-            p->name_len = strlen(p->name);
-            const char *why;
-            if (!sfl_valid_key(p->name, p->name_len, &why)) {
-                sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
-                              "%s: header: population '%.40s' (from INFO %s) %s as a key", path,
-                              p->name, key, why);
-                goto fail;
-            }
-        }
+    if (!st->pop_ac)
+        return true;
+    s->pops = calloc((size_t)n_ids + 1, sizeof *s->pops);
+    if (!s->pops)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    size_t plen = strlen(st->pop_ac);
+    for (int id = 0; id < n_ids; id++) {
+        const char *key = h->id[BCF_DT_ID][id].key;
+        if (!key || !bcf_hdr_idinfo_exists(h, BCF_HL_INFO, id))
+            continue;
+        if (strncmp(key, st->pop_ac, plen) != 0 || key[plen] == '\0')
+            continue;
+        const char *code = key + plen;
+        if (is_not_pop(st, code))
+            continue;
+        char an[256];
+        snprintf(an, sizeof an, "%s%s", st->pop_an, code);
+        if (!info_declared(h, an))
+            continue;
+        sfl_population_t *p = &s->pops[s->n_pops++];
+        p->code = strdup(code);
+        p->name = strdup(pop_display_name(code));
+        if (!p->code || !p->name)
+            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        p->name_len = strlen(p->name);
+        const char *why;
+        if (!sfl_valid_key(p->name, p->name_len, &why))
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                                 "%s: header: population '%.40s' (from INFO %s) %s as a key",
+                                 path, p->name, key, why);
     }
+    return true;
+}
 
-    s->n_slots = SLOT_POP0 + 4 * s->n_pops;
-    s->slot_key = calloc((size_t)s->n_slots, sizeof *s->slot_key);
-    s->slot_declared = calloc((size_t)s->n_slots, sizeof(bool));
-    s->slot_expected = calloc((size_t)s->n_slots, sizeof(bool));
-    if (!s->slot_key || !s->slot_declared || !s->slot_expected)
-        goto nomem;
-    bool hist_on = hist != SFL_HIST_NONE;
-    const char *csq_key = NULL;
-    if (!find_csq_key(h, opt, path, &csq_key, err))
-        goto fail;
-    /* gnomAD's hemizygotes: AC_XY or AC_male, when declared. */
-    const char *sex = NULL;
-    for (int i = 0; st->hemi_sex[i] && !sex; i++) {
+/* gnomAD's hemizygotes: AC_XY or AC_male, when declared; then the build's
+ * PARs are needed. `*sex` is NULL when the style has none declared. */
+static bool find_hemi_sex(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const style_table_t *st,
+                          const sfl_options_t *opt, const char *path, const char **sex,
+                          sfl_error_t *err)
+{
+    *sex = NULL;
+    for (int i = 0; st->hemi_sex[i] && !*sex; i++) {
         char k[64];
         snprintf(k, sizeof k, "AC_%s", st->hemi_sex[i]);
         if (info_declared(h, k))
-            sex = st->hemi_sex[i];
+            *sex = st->hemi_sex[i];
     }
+    if (!*sex)
+        return true;
+    s->hemi_nonpar = true;
+    return resolve_build(s, h, opt, path, err);
+}
+
+/* The INFO key of every slot: the style's, the hemizygotes' (`sex`), the
+ * histograms (when kept), the consequence field, the quality metrics and
+ * each population's. False when out of memory. */
+static bool add_slot_keys(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const style_table_t *st,
+                          const char *sex, const char *csq_key, bool hist_on)
+{
     char hemi_key[64] = "";
-    if (sex) {
+    if (sex)
         snprintf(hemi_key, sizeof hemi_key, "AC_%s", sex);
-        s->hemi_nonpar = true;
-        if (!resolve_build(s, h, opt, path, err))
-            goto fail;
-    }
-    if (!add_slot_key(s, SLOT_AC, st->ac, h, true) || !add_slot_key(s, SLOT_AN, st->an, h, true) ||
-        !add_slot_key(s, SLOT_HOM, st->hom, h, true) ||
-        !add_slot_key(s, SLOT_HEMI, sex ? hemi_key : st->hemi, h, false) ||
-        !add_slot_key(s, SLOT_DP_HIST, "DP_HIST", h, hist_on && info_declared(h, "DP_HIST")) ||
-        !add_slot_key(s, SLOT_GQ_HIST, "GQ_HIST", h, hist_on && info_declared(h, "GQ_HIST")) ||
-        !add_slot_key(s, SLOT_CSQ, csq_key ? csq_key : "CSQ", h, csq_key != NULL))
-        goto nomem;
+    if (!add_slot_key(s, SFL_SLOT_AC, st->ac, h, true) ||
+        !add_slot_key(s, SFL_SLOT_AN, st->an, h, true) ||
+        !add_slot_key(s, SFL_SLOT_HOM, st->hom, h, true) ||
+        !add_slot_key(s, SFL_SLOT_HEMI, sex ? hemi_key : st->hemi, h, false) ||
+        !add_slot_key(s, SFL_SLOT_DP_HIST, "DP_HIST", h, hist_on && info_declared(h, "DP_HIST")) ||
+        !add_slot_key(s, SFL_SLOT_GQ_HIST, "GQ_HIST", h, hist_on && info_declared(h, "GQ_HIST")) ||
+        !add_slot_key(s, SFL_SLOT_CSQ, csq_key ? csq_key : "CSQ", h, csq_key != NULL))
+        return false;
     for (int i = 0; i < SFL_N_QUALITY_METRICS; i++)
-        if (!add_slot_key(s, SLOT_QM0 + i, sfl_quality_metrics[i], h, false))
-            goto nomem;
+        if (!add_slot_key(s, SFL_SLOT_QM0 + i, sfl_quality_metrics[i], h, false))
+            return false;
     for (int p = 0; p < s->n_pops; p++) {
         char k[256];
-        int base = SLOT_POP0 + 4 * p;
-        snprintf(k, sizeof k, "%s%s", st->pop_ac, s->pops[p].code);
-        if (!add_slot_key(s, base + POP_AC, k, h, true))
-            goto nomem;
-        snprintf(k, sizeof k, "%s%s", st->pop_an, s->pops[p].code);
-        if (!add_slot_key(s, base + POP_AN, k, h, true))
-            goto nomem;
+        int base = SFL_SLOT_POP0 + 4 * p;
+        const char *code = s->pops[p].code;
+        snprintf(k, sizeof k, "%s%s", st->pop_ac, code);
+        if (!add_slot_key(s, base + SFL_POP_AC, k, h, true))
+            return false;
+        snprintf(k, sizeof k, "%s%s", st->pop_an, code);
+        if (!add_slot_key(s, base + SFL_POP_AN, k, h, true))
+            return false;
         if (st->pop_hom) {
-            snprintf(k, sizeof k, "%s%s", st->pop_hom, s->pops[p].code);
-            if (!add_slot_key(s, base + POP_HOM, k, h, true))
-                goto nomem;
+            snprintf(k, sizeof k, "%s%s", st->pop_hom, code);
+            if (!add_slot_key(s, base + SFL_POP_HOM, k, h, true))
+                return false;
         }
         if (st->pop_hemi || sex) {
             if (sex)
-                snprintf(k, sizeof k, "%s%s_%s", st->pop_ac, s->pops[p].code, sex);
+                snprintf(k, sizeof k, "%s%s_%s", st->pop_ac, code, sex);
             else
-                snprintf(k, sizeof k, "%s%s", st->pop_hemi, s->pops[p].code);
-            if (!add_slot_key(s, base + POP_HEMI, k, h, false))
-                goto nomem;
-            if (s->slot_declared[base + POP_HEMI])
+                snprintf(k, sizeof k, "%s%s", st->pop_hemi, code);
+            if (!add_slot_key(s, base + SFL_POP_HEMI, k, h, false))
+                return false;
+            if (s->slot_declared[base + SFL_POP_HEMI])
                 s->hemi_pops = true;
         }
     }
+    return true;
+}
 
-    /* The key -> slot hash. */
+/* The key -> slot hash (open addressing; the first slot of a key wins).
+ * False when out of memory. */
+static bool build_slot_hash(sfl_vcf_schema_t *s)
+{
     uint32_t size = 16;
     while (size < 4u * (uint32_t)s->n_slots)
         size <<= 1;
     s->hash_mask = size - 1;
     s->hash_slot = malloc(sizeof(int32_t) * size);
     if (!s->hash_slot)
-        goto nomem;
+        return false;
     for (uint32_t i = 0; i < size; i++)
         s->hash_slot[i] = -1;
     for (int slot = 0; slot < s->n_slots; slot++) {
@@ -568,52 +568,87 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, const sfl_options_t *op
             i = (i + 1) & s->hash_mask;
         s->hash_slot[i] = slot;
     }
+    return true;
+}
 
-    /* The consequence field's Format. */
-    if (csq_key) {
-        const char *d = info_description(h, csq_key);
-        const char *f = d ? strstr(d, "Format:") : NULL;
-        if (!f && !opt->csq_format) {
-            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
-                          "%s: header: the ##INFO line for %s has no \"Format: A|B|...\" in its "
-                          "Description, so its entries cannot be split into fields (or give "
-                          "--csq-format)",
-                          path, csq_key);
-            goto fail;
-        }
-        s->csq_declared = true;
-        s->csq_overridden = opt->csq_format != NULL;
-        if (!(s->csq_key = strdup(csq_key)))
-            goto nomem;
-        if (!layout_parse(&s->csq[0], opt->csq_format ? opt->csq_format : f + 7, path, csq_key,
-                          err))
-            goto fail;
-        if (!(s->csq_format = layout_join(&s->csq[0])))
-            goto nomem;
-        if (!opt->csq_format && strcmp(s->csq_format, sfl_gnomad_v40_format) == 0) {
-            s->csq_v40_repair = true;
-            if (!layout_parse(&s->csq[1], sfl_gnomad_v40_entries, path, csq_key, err))
-                goto fail;
-        }
-        if (s->csq[0].allele_num < 0 && s->csq[0].allele < 0) {
-            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
-                          "%s: header: the %s Format has neither ALLELE_NUM nor Allele, so "
-                          "annotations cannot be matched to alleles",
-                          path, csq_key);
-            goto fail;
-        }
-        if (s->vep_features == SFL_VEP_ENST && s->csq[0].feature < 0) {
-            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
-                          "%s: header: --vep-features enst keeps the entries whose Feature "
-                          "starts with ENST, but the %s Format has no Feature field",
-                          path, csq_key);
-            goto fail;
-        }
+/* The consequence field's Format (the header's or --csq-format), gnomAD
+ * v4.0's repaired layout, and the checks that its entries can be matched
+ * to alleles and scoped. */
+static bool read_csq_format(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const sfl_options_t *opt,
+                            const char *csq_key, const char *path, sfl_error_t *err)
+{
+    const char *d = info_description(h, csq_key);
+    const char *f = d ? strstr(d, "Format:") : NULL;
+    if (!f && !opt->csq_format)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                             "%s: header: the ##INFO line for %s has no \"Format: A|B|...\" in "
+                             "its Description, so its entries cannot be split into fields (or "
+                             "give --csq-format)",
+                             path, csq_key);
+    s->csq_declared = true;
+    s->csq_overridden = opt->csq_format != NULL;
+    if (!(s->csq_key = strdup(csq_key)))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    if (!layout_parse(&s->csq[0], opt->csq_format ? opt->csq_format : f + 7, path, csq_key, err))
+        return false;
+    if (!(s->csq_format = layout_join(&s->csq[0])))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    if (!opt->csq_format && strcmp(s->csq_format, sfl_gnomad_v40_format) == 0) {
+        s->csq_v40_repair = true;
+        if (!layout_parse(&s->csq[1], sfl_gnomad_v40_entries, path, csq_key, err))
+            return false;
     }
-    if (s->slot_expected[SLOT_DP_HIST] &&
+    if (s->csq[0].allele_num < 0 && s->csq[0].allele < 0)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                             "%s: header: the %s Format has neither ALLELE_NUM nor Allele, so "
+                             "annotations cannot be matched to alleles",
+                             path, csq_key);
+    if (s->vep_features == SFL_VEP_ENST && s->csq[0].feature < 0)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                             "%s: header: --vep-features enst keeps the entries whose Feature "
+                             "starts with ENST, but the %s Format has no Feature field",
+                             path, csq_key);
+    return true;
+}
+
+sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, const sfl_options_t *opt,
+                                     const char *path, sfl_error_t *err)
+{
+    const style_table_t *st = pick_style(h, opt->style, err);
+    if (!st)
+        return NULL;
+    sfl_vcf_schema_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->style = st->style;
+    s->histograms = opt->histograms;
+    s->adj0_filter = st->adj0_filter;
+    s->vep_features = opt->vep_features;
+    int ns = bcf_hdr_nsamples(h);
+    s->n_columns = ns > 0 ? 9 + ns : 8;
+    if (!find_populations(s, h, st, path, err))
+        goto fail;
+    s->n_slots = SFL_SLOT_POP0 + 4 * s->n_pops;
+    s->slot_key = calloc((size_t)s->n_slots, sizeof *s->slot_key);
+    s->slot_declared = calloc((size_t)s->n_slots, sizeof(bool));
+    s->slot_expected = calloc((size_t)s->n_slots, sizeof(bool));
+    if (!s->slot_key || !s->slot_declared || !s->slot_expected)
+        goto nomem;
+    const char *csq_key = NULL, *sex;
+    if (!find_csq_key(h, opt, path, &csq_key, err) ||
+        !find_hemi_sex(s, h, st, opt, path, &sex, err))
+        goto fail;
+    if (!add_slot_keys(s, h, st, sex, csq_key, opt->histograms != SFL_HIST_NONE) ||
+        !build_slot_hash(s))
+        goto nomem;
+    if (csq_key && !read_csq_format(s, h, opt, csq_key, path, err))
+        goto fail;
+    if (s->slot_expected[SFL_SLOT_DP_HIST] &&
         !parse_mids(h, "DP_HIST", path, &s->dp_n_mids, &s->dp_mids, err))
         goto fail;
-    if (s->slot_expected[SLOT_GQ_HIST] &&
+    if (s->slot_expected[SFL_SLOT_GQ_HIST] &&
         !parse_mids(h, "GQ_HIST", path, &s->gq_n_mids, &s->gq_mids, err))
         goto fail;
     return s;

@@ -13,19 +13,19 @@
 #include "swefreq/error.h"
 #include "swefreq/job.h"
 
-/* Fixed slots; population slots follow at SLOT_POP0 + 4*p + {0..3}. */
+/* Fixed slots; population slots follow at SFL_SLOT_POP0 + 4*p + {0..3}. */
 enum {
-    SLOT_AC = 0,
-    SLOT_AN,
-    SLOT_HOM,
-    SLOT_HEMI,
-    SLOT_DP_HIST,
-    SLOT_GQ_HIST,
-    SLOT_CSQ,
-    SLOT_QM0, /* 10 quality metrics */
-    SLOT_POP0 = SLOT_QM0 + 10
+    SFL_SLOT_AC = 0,
+    SFL_SLOT_AN,
+    SFL_SLOT_HOM,
+    SFL_SLOT_HEMI,
+    SFL_SLOT_DP_HIST,
+    SFL_SLOT_GQ_HIST,
+    SFL_SLOT_CSQ,
+    SFL_SLOT_QM0, /* 10 quality metrics */
+    SFL_SLOT_POP0 = SFL_SLOT_QM0 + 10
 };
-enum { POP_AC = 0, POP_AN, POP_HOM, POP_HEMI };
+enum { SFL_POP_AC = 0, SFL_POP_AN, SFL_POP_HOM, SFL_POP_HEMI };
 
 #define SFL_N_QUALITY_METRICS 10
 extern const char *const sfl_quality_metrics[SFL_N_QUALITY_METRICS];
@@ -74,7 +74,7 @@ typedef struct {
      * v4.0's header (csq_v40_repair), is that list with SIFT|PolyPhen
      * after SOURCE, used for a line whose every entry has that count. */
     bool csq_declared;
-    char *csq_key;          /* the INFO key (slot SLOT_CSQ)           */
+    char *csq_key;          /* the INFO key (slot SFL_SLOT_CSQ)           */
     char *csq_format;       /* the list used, '|'-joined              */
     bool csq_overridden;    /* csq_format came from the options       */
     bool csq_v40_repair;
@@ -82,7 +82,7 @@ typedef struct {
     sfl_vep_features_t vep_features;
 
     /* gnomAD hemizygotes: the XY/male allele counts outside the PARs
-     * (slots SLOT_HEMI and POP_HEMI hold AC_XY / AC_<pop>_XY, or the
+     * (slots SFL_SLOT_HEMI and SFL_POP_HEMI hold AC_XY / AC_<pop>_XY, or the
      * _male ones). */
     bool hemi_nonpar;
     sfl_build_t build;

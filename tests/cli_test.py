@@ -212,6 +212,7 @@ try:
         "too_few_columns.vcf": (15, "found 7 tab-separated columns, expected 8"),
         "unknown_contig.vcf": (20, "unknown contig 'GL000192.1'"),
         "unsorted.vcf": (17, "unsorted input"),
+        "duplicate_info_key.vcf": (15, "INFO key AC appears twice"),
         "gnomad_v40_47_fields.vcf": (194, "vep entry 1 has 47 fields"),
         "coverage_bad_row.tsv": (8, "column mean value 'NA' is not a number"),
     }

@@ -177,11 +177,39 @@ def test_lock():
           last["lock"].get("took_over", {}).get("load_id") == "deadbeef3", f"--break-lock recorded: {last.get('lock')}")
     check(staging(db) == [] and lock_doc(db) is None, "staging dropped, lock released")
 
-    # 5. A failed load releases the lock and records its real error.
+    # 5. The victim of --break-lock: a load held at its index build loses
+    # its lock to a --break-lock load, which completes. Released after its
+    # next heartbeat, the victim notices, exits 9 without renaming
+    # anything, drops only its own staging and leaves the new data and the
+    # lock table alone.
+    rule = faults.arm("createIndexes", coll="swefreq_staging_", action="hold")
+    a = start(db, "--vcf", syn)
+    held(rule, "the victim's index build")
+    victim = lock_doc(db)
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", EXAC, "--coverage", COV,
+            "--break-lock")
+    check(r.returncode == 0 and "--break-lock: broke the lock" in r.stderr,
+          f"the breaking load completes: {r.returncode} {r.stderr}")
+    cur = current_id(db)
+    time.sleep(7)  # past the victim's next heartbeat
+    faults.release(rule)
+    rc, _, err = finish_proc(a)
+    check(rc == 9 and "lock" in err, f"the victim stops with exit 9 naming the lock: {rc} {err}")
+    check(current_id(db) == cur and client[db]["variants"].count_documents({}) == 24 and
+          client[db]["base_coverage"].count_documents({}) == 40,
+          "the breaking load's data stays in force")
+    check(staging(db) == [] and lock_doc(db) is None, f"no staging, no lock left: {staging(db)}")
+    rec = client[db]["swefreq_meta"].find_one({"_id": victim["load_id"]}) if victim else None
+    check(rec is not None and rec["status"] in ("interrupted", "failed"),
+          f"the victim's record says it did not complete: {rec and rec.get('status')}")
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 0, f"verify after the broken lock: {r.stdout} {r.stderr}")
+
+    # 6. A failed load releases the lock and records its real error.
     r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", os.path.join(TD, "bad", "duplicate_variant.vcf"))
     check(r.returncode == 3, f"duplicate: {r.returncode}")
     check(lock_doc(db) is None, "lock released after a failure")
-    failed = records(db, status="failed")
+    failed = [f for f in records(db, status="failed") if f.get("error", {}).get("name") != "locked"]
     check(len(failed) == 1 and failed[0]["error"]["name"] == "duplicate" and
           "line 18" in failed[0]["error"]["message"] and failed[0]["error"]["domain"] == 2,
           f"the failed record holds the real error: {failed and failed[0].get('error')}")
@@ -223,7 +251,8 @@ def test_signal():
         check(staging(db) == [], f"{what}: staging dropped: {staging(db)}")
         check(lock_doc(db) is None, f"{what}: lock released")
         last = sorted(records(db), key=lambda d: d["_id"])[-1]
-        check(last["status"] == "interrupted" and last.get("error", {}).get("code") == 50,
+        check(last["status"] == "interrupted" and last.get("error", {}).get("code") == 50
+              and last.get("error", {}).get("domain") == 8,
               f"{what}: record interrupted: {last.get('status')} {last.get('error')}")
         check(client[db]["variants"].count_documents({}) == 24 and current_id(db) == before,
               f"{what}: the browser's collections unchanged")

@@ -241,13 +241,15 @@ static void progress_source(const char *testdata)
  * failed. A counting sink shows which callbacks ran. */
 typedef struct {
     int begin, write, commit, abort;
+    sfl_run_info_t run; /* as begin saw it */
 } counts_t;
 
-static bool c_begin(void *ctx, const bool c[SFL_N_COLLECTIONS], sfl_error_t *err)
+static bool c_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
-    (void)c;
     (void)err;
-    ((counts_t *)ctx)->begin++;
+    counts_t *n = ctx;
+    n->begin++;
+    n->run = *run;
     return true;
 }
 static bool c_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
@@ -358,6 +360,43 @@ static void cancel_domain(void)
     sfl_sink_destroy(s);
 }
 
+/* begin tells the sink what the run writes: the collections and the
+ * histogram shape of the job's options, so that a sink has no setting of
+ * its own that could disagree (sfl_mongo_options_t has no histograms). */
+static void begin_run_info(const char *testdata)
+{
+    char vcf[512], cov[512];
+    snprintf(vcf, sizeof vcf, "%s/exac_sample.vcf", testdata);
+    snprintf(cov, sizeof cov, "%s/coverage_sample.tsv", testdata);
+    const sfl_histograms_t shapes[] = {SFL_HIST_PAIRS, SFL_HIST_COLUMNS, SFL_HIST_NONE};
+    for (int i = 0; i < 3; i++) {
+        sfl_options_t o;
+        sfl_options_init(&o);
+        o.threads = 1;
+        o.histograms = shapes[i];
+        sfl_error_t e;
+        counts_t n;
+        sfl_sink_t *s = counting_sink(&n);
+        sfl_job_t *j = sfl_job_new(&o, &e);
+        CHECK(j && sfl_job_add_source(j, SFL_SOURCE_VCF, vcf, &e));
+        if (i == 1)
+            CHECK(j && sfl_job_add_source(j, SFL_SOURCE_COVERAGE, cov, &e));
+        CHECK(j && s && sfl_job_run(j, s, &e));
+        CHECK_INT(n.begin, 1);
+        CHECK_INT(n.run.struct_size, sizeof(sfl_run_info_t));
+        CHECK(SFL_RUN_INFO_HAS(&n.run, histograms));
+        CHECK_INT(n.run.histograms, shapes[i]);
+        CHECK(n.run.collections[SFL_COLL_VARIANTS]);
+        CHECK_INT(n.run.collections[SFL_COLL_COVERAGE], i == 1);
+        sfl_job_destroy(j);
+        sfl_sink_destroy(s);
+    }
+    /* A sink built against a later header sees which fields are filled. */
+    sfl_run_info_t old = {offsetof(sfl_run_info_t, histograms), {true, false}, SFL_HIST_NONE};
+    CHECK(SFL_RUN_INFO_HAS(&old, collections));
+    CHECK(!SFL_RUN_INFO_HAS(&old, histograms));
+}
+
 int main(int argc, char **argv)
 {
     sfl_init();
@@ -365,6 +404,7 @@ int main(int argc, char **argv)
         progress_source(argv[1]);
         run_aborts_sink(argv[1]);
         cancel_domain();
+        begin_run_info(argv[1]);
     }
     null_error();
     null_digest();

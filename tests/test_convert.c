@@ -36,9 +36,9 @@ static sfl_vcf_schema_t *schema_from(const char *htxt, sfl_style_t style, sfl_hi
     return s;
 }
 
-static sfl_batch_int_t *convert(const sfl_vcf_schema_t *s, const char *line)
+static sfl_parsed_batch_t *convert(const sfl_vcf_schema_t *s, const char *line)
 {
-    sfl_batch_int_t *b = sfl_batch_new();
+    sfl_parsed_batch_t *b = sfl_batch_new();
     b->n_missing = s->n_slots;
     b->missing = calloc((size_t)s->n_slots, sizeof *b->missing);
     sfl_vcf_worker_t *w = sfl_vcf_worker_new(s);
@@ -51,7 +51,7 @@ static sfl_batch_int_t *convert(const sfl_vcf_schema_t *s, const char *line)
 
 /* A view of document i (bson_t must not be copied by value: a static
  * bson_t points into itself). */
-static void doc_of(const sfl_batch_int_t *b, size_t i, bson_t *d)
+static void doc_of(const sfl_parsed_batch_t *b, size_t i, bson_t *d)
 {
     bson_init_static(d, b->buf + b->docs[i].off, b->docs[i].len);
 }
@@ -137,7 +137,7 @@ static void test_exac(void)
     CHECK_INT(s->csq[0].n_fields, 6);
     CHECK_INT(s->dp_n_mids, 3);
 
-    sfl_batch_int_t *b = convert(
+    sfl_parsed_batch_t *b = convert(
         s, "X\t1000\trs1\tCTT\tC,CT\t12.5\tPASS\t"
            "AC_Adj=0,3;AN_Adj=100;AC_Hom=0,1;AC_Hemi=0,2;AC_AFR=0,2;AN_AFR=40;Hom_AFR=0,1;"
            "AC_FOO=0,1;AN_FOO=60;QD=0.1;VQSLOD=-1.234e+01;DB;DP_HIST=1|2|3,4|5|6,7|8|9;"
@@ -199,9 +199,9 @@ static void test_exac(void)
         CHECK(!bson_iter_init_find(&it, &d, "hemi_count")); /* only when present */
         check_type(&d, "vep_annotations", BSON_TYPE_ARRAY);
     }
-    CHECK_INT(b->missing[SLOT_AN], 1);
-    CHECK_INT(b->missing[SLOT_HOM], 1);
-    CHECK_INT(b->missing[SLOT_CSQ], 1);
+    CHECK_INT(b->missing[SFL_SLOT_AN], 1);
+    CHECK_INT(b->missing[SFL_SLOT_HOM], 1);
+    CHECK_INT(b->missing[SFL_SLOT_CSQ], 1);
     sfl_batch_destroy(b);
 
     /* Line errors name the field and the problem. */
@@ -274,7 +274,7 @@ static void test_swegen_gnomad(void)
     CHECK_INT(s->style, SFL_STYLE_SWEGEN);
     CHECK_INT(s->n_pops, 0);
     /* Matching on Allele: AT>A,ATT => VEP alleles "-" and "TT". */
-    sfl_batch_int_t *b =
+    sfl_parsed_batch_t *b =
         convert(s, "chr1\t10\t.\tAT\tA,ATT\t50\tPASS\tAC=1,2;AN=0;AC_Hom=0,0;"
                    "CSQ=TT|G1|T1,-|G2|T2,Q|G3|T3");
     CHECK_INT(b->n_docs, 2);
@@ -328,7 +328,7 @@ static void test_coverage(void)
     CHECK(s != NULL);
     CHECK_INT(s->n_metrics, 4);
     sfl_coverage_worker_t *w = sfl_coverage_worker_new(s);
-    sfl_batch_int_t *b = sfl_batch_new();
+    sfl_parsed_batch_t *b = sfl_batch_new();
     const char *rows[] = {"1\t100\t31.45\t30\t1\t0.9912", "X\t7\t-0.0\tnan\t0\t1",
                           "1\t101\t1\t2\t3", "1\t102\tNA\t1\t1\t1", "GL1\t5\t1\t1\t1\t1"};
     for (size_t i = 0; i < 5; i++)
@@ -340,6 +340,7 @@ static void test_coverage(void)
     CHECK_STR(first_key(&d0), "_id");
     check_type(&d0, "_id", BSON_TYPE_INT64);
     CHECK_INT(get_int(&d0, "_id"), 1000000100LL);
+    CHECK_INT(b->docs[0].id_len, 0); /* no string _id: positions stand for it */
     check_type(&d0, "median", BSON_TYPE_DOUBLE);
     CHECK(get_double(&d0, "mean") == 31.45);
     CHECK(get_double(&d0, "5") == 0.9912);
@@ -400,7 +401,7 @@ static void test_csq_field_and_entries(void)
         return;
     CHECK_STR(s->csq_key, "vep");
     CHECK_STR(s->csq_format, "Allele|Gene|Feature|ALLELE_NUM|LoF_info");
-    sfl_batch_int_t *b = convert(s, "1\t10\t.\tA\tG\t50\tPASS\tAC=1;AN=2;"
+    sfl_parsed_batch_t *b = convert(s, "1\t10\t.\tA\tG\t50\tPASS\tAC=1;AN=2;"
                                     "vep=G|G1|ENST1|1|GERP:-5.1,BP:3,PCT:0.4,G|G1|ENST2|1|");
     CHECK_INT(b->n_docs, 1);
     if (b->n_docs == 1) {
@@ -487,7 +488,7 @@ static void test_gnomad_v40_repair(void)
             }
         }
         *p = '\0';
-        sfl_batch_int_t *b = convert(s, line);
+        sfl_parsed_batch_t *b = convert(s, line);
         if (t < 2) {
             CHECK_INT(b->n_docs, 1);
             CHECK_INT(b->lines[0].csq_repaired, t == 0);
@@ -560,7 +561,7 @@ static void test_gnomad_hemi_and_pops(void)
                  "AN_afr=4;nhomalt_afr=0;AC_afr_XY=1;AN_afr_XY=2;AC_mid=0;AN_mid=2;"
                  "AC_remaining=0;AN_remaining=2;AC_ami=0;AN_ami=2",
                  cases[i].chrom, cases[i].pos);
-        sfl_batch_int_t *b = convert(s, line);
+        sfl_parsed_batch_t *b = convert(s, line);
         CHECK_INT(b->n_docs, 1);
         if (b->n_docs == 1) {
             bson_t d;
@@ -577,16 +578,16 @@ static void test_gnomad_hemi_and_pops(void)
     }
     /* On a non-PAR line a lacking AC_XY is a counted missing field (and
      * only an accepted line counts). */
-    sfl_batch_int_t *b = convert(s, "chrX\t5000\t.\tA\tG\t50\tPASS\tAC=5;AN=10;nhomalt=1;AC_afr=2;"
+    sfl_parsed_batch_t *b = convert(s, "chrX\t5000\t.\tA\tG\t50\tPASS\tAC=5;AN=10;nhomalt=1;AC_afr=2;"
                                     "AN_afr=4;nhomalt_afr=0;AC_mid=0;AN_mid=2;AC_remaining=0;"
                                     "AN_remaining=2;AC_ami=0;AN_ami=2");
-    CHECK_INT(b->missing[SLOT_HEMI], 1);
+    CHECK_INT(b->missing[SFL_SLOT_HEMI], 1);
     /* AC_XY, AC_afr_XY (AC_mid_XY... are not declared); nhomalt_mid,
      * nhomalt_remaining, nhomalt_ami */
     CHECK_INT(b->lines[0].miss_n, 2 + 3);
     sfl_batch_destroy(b);
     b = convert(s, "chrX\t5000\t.\tA\tG\t50\tPASS\tAC=5;AN=10;nhomalt=1;AC_afr=x");
-    CHECK_INT(b->missing[SLOT_HEMI], 0);
+    CHECK_INT(b->missing[SFL_SLOT_HEMI], 0);
     CHECK_INT(b->lines[0].miss_n, 0);
     sfl_batch_destroy(b);
     sfl_vcf_schema_destroy(s);
@@ -615,7 +616,7 @@ static void test_gnomad2(void)
     CHECK(s && s->style == SFL_STYLE_GNOMAD2 && s->n_pops == 1);
     if (!s)
         return;
-    sfl_batch_int_t *b = convert(s, "X\t5000000\t.\tA\tG\t50\tPASS\tAC=5;AN=10;AC_AFR=2;AN_AFR=4;"
+    sfl_parsed_batch_t *b = convert(s, "X\t5000000\t.\tA\tG\t50\tPASS\tAC=5;AN=10;AC_AFR=2;AN_AFR=4;"
                                     "Hom_AFR=1;Hemi_AFR=1;Hom=2;Hemi=3;AC_Male=3;AN_Male=4");
     if (b->n_docs == 1) {
         bson_t d;
@@ -647,7 +648,7 @@ static void test_vep_features(void)
         CHECK(s != NULL);
         if (!s)
             continue;
-        sfl_batch_int_t *b = convert(s, line);
+        sfl_parsed_batch_t *b = convert(s, line);
         if (b->n_docs == 1) {
             bson_t d;
             doc_of(b, 0, &d);
@@ -673,6 +674,91 @@ static void test_vep_features(void)
     sfl_vcf_schema_destroy(s);
 }
 
+/* VEP's allele spelling is one rule for any ALT count: a line of 65 ALTs
+ * (more than the 64 a stack array once held) matches its annotations as a
+ * line of 2 does. REF A with every ALT A is the one case where the old
+ * shortcut above 64 ALTs (strip when every ALT starts with REF's base)
+ * differed from the rule (never strip when every allele is one base). */
+static void vep_allele_line(const sfl_vcf_schema_t *s, const char *ref, const char *first_alt,
+                            const char *other_alt, size_t n_alt, const char *csq_allele)
+{
+    char *line = malloc(64 + n_alt * 16), *p = line;
+    p += sprintf(p, "1\t10\t.\t%s\t%s", ref, first_alt);
+    for (size_t i = 1; i < n_alt; i++) {
+        /* other_alt then i in bases (distinct ALTs), or first_alt again */
+        p += sprintf(p, ",%s", other_alt ? other_alt : first_alt);
+        for (size_t k = i; other_alt && k; k /= 4)
+            *p++ = "CGTA"[k % 4];
+    }
+    p += sprintf(p, "\t50\tPASS\tAC=");
+    for (size_t i = 0; i < n_alt; i++)
+        p += sprintf(p, "%s1", i ? "," : "");
+    sprintf(p, ";AN=200;CSQ=%s|G1|ENST1", csq_allele);
+    sfl_parsed_batch_t *b = convert(s, line);
+    CHECK_INT(b->lines[0].code, SFL_OK);
+    CHECK_INT(b->n_docs, n_alt);
+    CHECK_INT(b->lines[0].csq_unmatched, 0);
+    if (b->n_docs) {
+        bson_t d;
+        doc_of(b, 0, &d);
+        CHECK_STR(get_str(&d, "vep_annotations.0.Allele"), csq_allele);
+        CHECK_STR(get_str(&d, "genes.0"), "G1");
+    }
+    sfl_batch_destroy(b);
+    free(line);
+}
+
+static void test_vep_allele_rule(void)
+{
+    sfl_vcf_schema_t *s = schema_from(HDR_START INFO_A("AC") INFO_1("AN")
+                                      "##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence "
+                                      "annotations from Ensembl VEP. Format: Allele|Gene|Feature\">\n"
+                                      HDR_END,
+                                      SFL_STYLE_SWEGEN, SFL_HIST_PAIRS);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    size_t counts[] = {2, 64, 65, 200};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        /* REF AT, ALT A, AC1, AC2, ...: the first base goes, A becomes "-" */
+        vep_allele_line(s, "AT", "A", "AC", counts[i], "-");
+        /* every allele one base (REF A, every ALT A): nothing is stripped */
+        vep_allele_line(s, "A", "A", NULL, counts[i], "A");
+    }
+    sfl_vcf_schema_destroy(s);
+}
+
+/* Each document record says where its _id string is, as the builder wrote
+ * it: the uniqueness check and the size message read it from there. */
+static void test_doc_id_record(void)
+{
+    sfl_vcf_schema_t *s = schema_from(exac_hdr, SFL_STYLE_AUTO, SFL_HIST_PAIRS);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    sfl_parsed_batch_t *b = sfl_batch_new();
+    b->n_missing = s->n_slots;
+    b->missing = calloc((size_t)s->n_slots, sizeof *b->missing);
+    sfl_vcf_worker_t *w = sfl_vcf_worker_new(s);
+    const char *lines[] = {"1\t13372\trs1\tGTT\tG,GT,C\t608.91\tPASS\tAC_Adj=1,2,3;AN_Adj=10",
+                           "chrX\t200\t.\tC\tCAAAA\t.\tPASS\tAC_Adj=0;AN_Adj=10"};
+    for (size_t i = 0; i < 2; i++)
+        CHECK(sfl_vcf_line_to_docs(w, b, "t.vcf", i + 1, lines[i], strlen(lines[i]), 0));
+    CHECK_INT(b->n_docs, 4);
+    for (size_t i = 0; i < b->n_docs; i++) {
+        bson_t d;
+        doc_of(b, i, &d);
+        uint32_t len;
+        const char *id = sfl_batch_doc_id(b, &b->docs[i], &len);
+        const char *want = get_str(&d, "_id");
+        CHECK(want && strlen(want) == len && memcmp(id, want, len) == 0);
+        CHECK_STR(get_str(&d, "variant_id"), want);
+    }
+    sfl_vcf_worker_destroy(w);
+    sfl_batch_destroy(b);
+    sfl_vcf_schema_destroy(s);
+}
+
 int main(void)
 {
     test_exac();
@@ -683,5 +769,7 @@ int main(void)
     test_gnomad_hemi_and_pops();
     test_gnomad2();
     test_vep_features();
+    test_vep_allele_rule();
+    test_doc_id_record();
     return t_done("test_convert");
 }

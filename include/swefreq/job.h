@@ -36,13 +36,9 @@ typedef enum {
 SFL_API const char *sfl_style_name(sfl_style_t s);
 SFL_API bool sfl_style_parse(const char *name, sfl_style_t *out);
 
-/* How DP_HIST / GQ_HIST become genotype_depths / genotype_qualities. */
-typedef enum {
-    SFL_HIST_PAIRS = 0,   /* [[[mid, count], ...], [...]]: the browser's   */
-    SFL_HIST_COLUMNS = 1, /* [{mids: [...], counts: [...]}, {...}]         */
-    SFL_HIST_NONE = 2     /* left out                                      */
-} sfl_histograms_t;
-
+/* sfl_histograms_t (how DP_HIST / GQ_HIST become genotype_depths /
+ * genotype_qualities) is in swefreq/sink.h: a sink learns the shape of
+ * its documents from begin's sfl_run_info_t. */
 SFL_API const char *sfl_histograms_name(sfl_histograms_t h);
 SFL_API bool sfl_histograms_parse(const char *name, sfl_histograms_t *out);
 

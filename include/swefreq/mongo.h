@@ -59,7 +59,6 @@ typedef struct {
     uint32_t batch_docs;         /* documents per insert batch; 2000         */
     int queue_batches;           /* batches waiting per thread; default 2    */
     int max_retries;             /* transient network errors; default 3      */
-    sfl_histograms_t histograms; /* the shape the job will write             */
     sfl_log_fn log;              /* NULL = dropped                           */
     void *log_ud;
     int lock_stale_seconds;      /* a lock whose heartbeat is older is taken

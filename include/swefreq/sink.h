@@ -58,12 +58,32 @@ typedef struct {
     int64_t end_voffset;     /* BGZF virtual offset just after last_line  */
 } sfl_batch_t;
 
+/* How DP_HIST / GQ_HIST become genotype_depths / genotype_qualities
+ * (sfl_options_t.histograms). */
+typedef enum {
+    SFL_HIST_PAIRS = 0,   /* [[[mid, count], ...], [...]]: the browser's   */
+    SFL_HIST_COLUMNS = 1, /* [{mids: [...], counts: [...]}, {...}]         */
+    SFL_HIST_NONE = 2     /* left out                                      */
+} sfl_histograms_t;
+
+/* What a run will write, handed to the sink's begin: the one place a sink
+ * learns the collections and the shape of the documents, so that no
+ * setting of the sink can disagree with the job's. Fields are only ever
+ * added at the end; struct_size is the size the library filled in, and a
+ * sink reads a field only when SFL_RUN_INFO_HAS says it is there. */
+typedef struct {
+    size_t struct_size;                  /* sizeof(sfl_run_info_t) of the library */
+    bool collections[SFL_N_COLLECTIONS]; /* true for each collection the job fills */
+    sfl_histograms_t histograms;         /* the shape of the variants' histograms */
+} sfl_run_info_t;
+
+#define SFL_RUN_INFO_HAS(run, field)                                                               \
+    ((run)->struct_size >= offsetof(sfl_run_info_t, field) + sizeof((run)->field))
 
 typedef struct {
     size_t struct_size; /* sizeof(sfl_sink_ops_t) */
-    /* `collections[c]` is true for each collection the job will fill. */
-    bool (*begin)(void *ctx, const bool collections[SFL_N_COLLECTIONS],
-                  sfl_error_t *err);
+    /* `run` describes the run (borrowed, valid during the call). */
+    bool (*begin)(void *ctx, const sfl_run_info_t *run, sfl_error_t *err);
     bool (*write)(void *ctx, const sfl_batch_t *batch, sfl_error_t *err);
     /* `manifest` describes exactly what was written; borrowed. */
     bool (*commit)(void *ctx, const sfl_manifest_t *manifest,

@@ -94,7 +94,7 @@ static void init(void)
         abort();
 }
 
-static void check_batch(const sfl_batch_int_t *b)
+static void check_batch(const sfl_parsed_batch_t *b)
 {
     for (size_t i = 0; i < b->n_docs; i++) {
         bson_t d;
@@ -118,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     bool vcf = (data[0] & 1) == 0;
     int hist = (data[0] >> 1) % 4; /* 3: the gnomAD schema */
-    sfl_batch_int_t *b = sfl_batch_new();
+    sfl_parsed_batch_t *b = sfl_batch_new();
     char *text = malloc(size);
     memcpy(text, data + 1, size - 1);
     b->text = text;
