@@ -171,6 +171,9 @@ def test_phases():
     check(r.returncode == 3 and "nothing to resume" in r.stderr, f"nothing to resume: {r.returncode} {r.stderr}")
     r = load(db, "--resume")
     check(r.returncode == 3 and "nothing to resume" in r.stderr, f"nothing to resume, no sources: {r.stderr}")
+    r = run("load", "--uri", URI, "--db", CLEAN, *ARGS, "--resume", "nosuchload", *SOURCES)
+    check(r.returncode == 3 and "there is no load nosuchload" in r.stderr,
+          f"--resume naming an unknown load: {r.returncode} {r.stderr}")
     r = run("load", "--uri", URI, "--db", CLEAN, *ARGS, "--resume", *SOURCES)
     check(r.returncode == 3 and "nothing to resume" in r.stderr and "complete" in r.stderr,
           f"nothing to resume after a complete load: {r.returncode} {r.stderr}")
@@ -208,7 +211,10 @@ def test_phases():
     what = "kill -9 during the index builds"
     client.drop_database(db)
     kill_at(db, "createIndexes", 1, "swefreq_staging_", True)
-    same_as_clean(db, resume(db), what)
+    lid = records(db)[0]["_id"]
+    r = resume(db, lid)  # named: --resume LOAD_ID
+    check(lid in r.stderr, f"{what}: the summary names the load {lid}")
+    same_as_clean(db, r, what)
 
     # During the staging check (the scan's find is dropped).
     what = "kill -9 during the staging check"
