@@ -214,7 +214,16 @@ int cmd_load(int argc, char **argv)
     sfl_mongo_resume_stats_t rs;
     bool resumed = sfl_sink_mongo_resume_stats(sink, &rs) && rs.resumed;
     if (c.json) {
-        cli_print_json_outcome(job, rc, &err);
+        char extra[512] = "";
+        if (resumed)
+            snprintf(extra, sizeof extra,
+                     "\"resume\" : { \"load_id\" : \"%s\", \"attempt\" : %d, "
+                     "\"swap_finished\" : %s, \"skipped\" : %llu, \"sent\" : %llu, "
+                     "\"resent\" : %llu, \"duplicates_absorbed\" : %llu }",
+                     rs.load_id, rs.attempt, rs.swap_finished ? "true" : "false",
+                     (unsigned long long)rs.skipped, (unsigned long long)rs.sent,
+                     (unsigned long long)rs.resent, (unsigned long long)rs.absorbed);
+        cli_print_json_outcome_with(job, rc, &err, extra[0] ? extra : NULL);
     } else if (!c.quiet) {
         cli_print_summary(job, ok ? "loaded" : "load failed");
         if (resumed && rs.swap_finished)

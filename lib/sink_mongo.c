@@ -1676,8 +1676,12 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
     sfl_mongo_options_init(&o);
     memcpy(&o, opt, opt->struct_size);
     o.struct_size = sizeof o;
-    if (o.resume_load_id && (strlen(o.resume_load_id) >= 48 || !*o.resume_load_id)) {
-        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "a load id has 1 to 47 characters");
+    if (o.resume_load_id &&
+        (strlen(o.resume_load_id) >= 48 || !*o.resume_load_id ||
+         strspn(o.resume_load_id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") !=
+             strlen(o.resume_load_id))) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "a load id has 1 to 47 letters, digits, '-' or '_'");
         return NULL;
     }
     mongo_sink_t *m = calloc(1, sizeof *m);

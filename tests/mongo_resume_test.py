@@ -14,6 +14,7 @@ usage: mongo_resume_test.py MODE SWEFREQ_LOAD TESTDATA_DIR BENCH_GEN_DIR
   MODE restart: the server killed and restarted mid-load, then --resume
 Exit 77 when pymongo is missing or the server has no fault injection.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -212,8 +213,14 @@ def test_phases():
     client.drop_database(db)
     kill_at(db, "createIndexes", 1, "swefreq_staging_", True)
     lid = records(db)[0]["_id"]
-    r = resume(db, lid)  # named: --resume LOAD_ID
-    check(lid in r.stderr, f"{what}: the summary names the load {lid}")
+    r = resume(db, lid, "--json")  # named: --resume LOAD_ID
+    try:
+        js = json.loads(r.stdout)["resume"]
+    except (ValueError, KeyError):
+        js = {}
+    check(js.get("load_id") == lid and js.get("attempt") == 1 and
+          js.get("skipped", -1) + js.get("sent", -1) >= 945 and "duplicates_absorbed" in js,
+          f"{what}: --json says what the resume did: {r.stdout}")
     same_as_clean(db, r, what)
 
     # During the staging check (the scan's find is dropped).
