@@ -139,6 +139,7 @@ typedef struct {
     int64_t attempt_started_ms;
     bson_t prev_attempts;  /* the record's earlier attempts, as an array   */
     bool finished_before;  /* the load's journalled swap was finished at begin */
+    bool taken;            /* a resume took this load over (taken_by_resume) */
     sfl_manifest_t *done_manifest; /* then: the manifest it was journalled with */
     bool skip_have;        /* an earlier attempt's acknowledged position    */
     uint32_t skip_source;
@@ -575,10 +576,49 @@ static void append_attempts(mongo_sink_t *m, bson_t *set, const char *status)
     bson_append_array_end(set, &arr);
 }
 
+/* After this load lost its lock: whether a resume of it took over its
+ * record and staging (the record's last attempt is another's). Such a
+ * load then leaves both alone; one that lost its lock to a new load still
+ * drops its own staging and records its end. */
+static bool taken_by_resume(mongo_sink_t *m)
+{
+    pthread_mutex_lock(&m->lock);
+    bool lost = m->lock_lost;
+    pthread_mutex_unlock(&m->lock);
+    if (!lost || m->taken)
+        return m->taken;
+    mongoc_collection_t *c = mongoc_client_get_collection(m->main, m->db, SFL_META_COLLECTION);
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "_id", m->load_id);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, &filter, &opts, NULL);
+    const bson_t *doc;
+    bson_iter_t it, arr, last;
+    if (mongoc_cursor_next(cur, &doc) && bson_iter_init_find(&it, doc, "attempts") &&
+        BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
+        bool any = false;
+        while (bson_iter_next(&arr)) {
+            last = arr;
+            any = true;
+        }
+        bson_iter_t f;
+        if (any && BSON_ITER_HOLDS_DOCUMENT(&last) && bson_iter_recurse(&last, &f) &&
+            bson_iter_find(&f, "lock_id") && BSON_ITER_HOLDS_UTF8(&f) &&
+            strcmp(bson_iter_utf8(&f, NULL), m->lock_id) != 0)
+            m->taken = true;
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+    mongoc_collection_destroy(c);
+    return m->taken;
+}
+
 /* The load record. `extra` (may be NULL) is merged into $set. */
 static bool meta_update(mongo_sink_t *m, const char *status, const sfl_manifest_t *man,
                         const sfl_error_t *error, const bson_t *extra, sfl_error_t *err)
 {
+    if (taken_by_resume(m)) /* the record is a resume's now: leave it to the holder */
+        return true;
     mongoc_collection_t *c = mongoc_client_get_collection(m->main, m->db, SFL_META_COLLECTION);
     bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set;
     BSON_APPEND_UTF8(&sel, "_id", m->load_id);
@@ -1565,8 +1605,10 @@ static void mongo_abort(void *ctx)
     drain(m, NULL, false, cancelled(m) ? 1.0 : SFL_ABANDON_SECONDS);
     /* Best effort, bounded: the server may be gone; the next load cleans
      * up. A load refused in begin (its shape, the lock) wrote nothing and
-     * records nothing. */
-    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+     * records nothing. A load whose record and staging a resume took over
+     * leaves them alone. */
+    bool taken = taken_by_resume(m);
+    for (int c = 0; c < SFL_N_COLLECTIONS && !taken; c++)
         if (m->staging[c][0] && !call(m, drop_fn, c, NULL, false, SFL_ABANDON_SECONDS, "drop", NULL))
             mlog(m, SFL_LOG_WARNING, "could not drop %s.%s; the next load drops it", m->db,
                  m->staging[c]);

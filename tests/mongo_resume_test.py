@@ -247,6 +247,25 @@ def test_phases():
             sources=PLAIN)
     same_as_clean(db, resume(db, sources=PLAIN), what, attempts=3)
 
+    # A hung (not dead) loader taken over by a resume with --break-lock:
+    # when it wakes it must leave the resumed load's record and data alone.
+    what = "a resume breaking a hung loader's lock"
+    client.drop_database(db)
+    rule = faults.arm("createIndexes", coll="swefreq_staging_", action="hold")
+    victim = start(db, *SOURCES)
+    check(faults.wait(rule, timeout=90) is not None, f"{what}: the victim's index build is held")
+    r = load(db, "--break-lock", "--resume", *SOURCES)
+    same_as_clean(db, r, what)
+    time.sleep(6)  # past the victim's next heartbeat: it knows it lost the lock
+    faults.release(rule)
+    faults.clear()
+    victim.communicate(timeout=60)
+    check(victim.returncode != 0, f"{what}: the victim fails ({victim.returncode})")
+    rec = records(db)[0] if records(db) else {}
+    check(rec.get("status") == "complete" and rec.get("attempts", [{}])[-1].get("status") == "complete",
+          f"{what}: the record stays complete: {rec.get('status')}")
+    check(dump(db) == CLEAN_DUMP, f"{what}: the data stays the resumed load's")
+
     # A changed source, or a changed option: refused, nothing written.
     what = "--resume with a changed source"
     client.drop_database(db)
