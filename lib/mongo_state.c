@@ -613,7 +613,8 @@ bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out, 
     if (!out)
         out = &local;
     memset(out, 0, sizeof *out);
-    if (!o || o->struct_size != sizeof *o || !o->uri || !o->db || !*o->db)
+    if (!o || o->struct_size < offsetof(sfl_mongo_options_t, resume) ||
+        o->struct_size > sizeof *o || !o->uri || !o->db || !*o->db)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "recover needs options from sfl_mongo_options_init with a URI and "
                              "a database");

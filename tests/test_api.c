@@ -190,8 +190,12 @@ static void null_mongo(void)
     o.struct_size = offsetof(sfl_mongo_options_t, resume);
     CHECK(sfl_sink_mongo_new(&o, &e) == NULL);
     CHECK(e.code != SFL_E_USAGE);
+    CHECK(!sfl_mongo_recover(&o, &rec, &e));
+    CHECK(e.code != SFL_E_USAGE);
     o.struct_size = sizeof o + 8;
     CHECK(sfl_sink_mongo_new(&o, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(!sfl_mongo_recover(&o, &rec, &e));
     CHECK_USAGE(e);
     o.struct_size = sizeof o;
     o.resume = true;
