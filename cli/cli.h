@@ -71,5 +71,10 @@ int cmd_dump(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+int cmd_promote(int argc, char **argv);
+int cmd_unseal(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

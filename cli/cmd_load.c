@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "convert_opts.h"
+#include "server_opts.h"
 
 static void usage(FILE *f)
 {
@@ -36,6 +37,11 @@ static void usage(FILE *f)
             "                        load record\n"
             "  --record-interval MS  record the acknowledged position this often (10000)\n"
             "  --batch-docs N        documents per insert (2000; the server's limit caps it)\n"
+            "  --expect-role ROLE    development or live (default: $SWEFREQ_EXPECT_ROLE): stop\n"
+            "                        with exit 9, before any read or write, on a database of\n"
+            "                        another role. A sealed database is always refused (9)\n"
+            "  --role ROLE           the role a new database gets (default: the expected role,\n"
+            "                        else development)\n"
             "%s"
             "  -h, --help            this help\n"
             "\n"
@@ -103,6 +109,8 @@ int cmd_load(int argc, char **argv)
         {"resume", optional_argument, NULL, 'R'},
         {"record-interval", required_argument, NULL, 'I'},
         {"batch-docs", required_argument, NULL, 'b'},
+        {"expect-role", required_argument, NULL, 2002},
+        {"role", required_argument, NULL, 2005},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     cli_convert_t c;
@@ -169,6 +177,14 @@ int cmd_load(int argc, char **argv)
             }
             mo.batch_docs = (uint32_t)v;
             break;
+        case 2002:
+        case 2005:
+            if (!cli_parse_role(ch == 2002 ? "--expect-role" : "--role", optarg,
+                                ch == 2002 ? &mo.expect_role : &mo.role)) {
+                cli_convert_free(&c);
+                return EXIT_USAGE;
+            }
+            break;
         case 'h': usage(stdout); cli_convert_free(&c); return EXIT_OK;
         default:
             fprintf(stderr, "Try '%s load --help'.\n", cli_prog);
@@ -182,8 +198,9 @@ int cmd_load(int argc, char **argv)
     }
     if (!mo.uri)
         mo.uri = getenv("SWEFREQ_MONGO_URI");
-    if (!mo.uri || !mo.db) {
-        cli_error("load needs --uri URI (or SWEFREQ_MONGO_URI) and --db NAME");
+    if (!mo.uri || !mo.db || !cli_expect_role_env(&mo.expect_role)) {
+        if (!mo.uri || !mo.db)
+            cli_error("load needs --uri URI (or SWEFREQ_MONGO_URI) and --db NAME");
         cli_convert_free(&c);
         return EXIT_USAGE;
     }
@@ -256,9 +273,9 @@ int cmd_load(int argc, char **argv)
 }
 
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
-                     bool json);
+                     bool json, int expect_role);
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
-                     bool json)
+                     bool json, int expect_role)
 {
     sfl_error_t err;
     sfl_manifest_t *m = NULL;
@@ -266,7 +283,12 @@ int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool
         cli_print_error(&err);
         return cli_exit_code(&err);
     }
-    sfl_verify_report_t *r = sfl_verify_mongo(m, uri, db, sources, &err);
+    sfl_mongo_options_t mo;
+    sfl_mongo_options_init(&mo);
+    mo.uri = uri;
+    mo.db = db;
+    mo.expect_role = expect_role;
+    sfl_verify_report_t *r = sfl_verify_mongo_opts(&mo, m, sources, &err);
     sfl_manifest_destroy(m);
     if (!r) {
         cli_print_error(&err);

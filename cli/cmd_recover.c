@@ -5,12 +5,12 @@
 #include <string.h>
 #include <getopt.h>
 
-#include "cli.h"
+#include "server_opts.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s recover --uri URI --db NAME [--lock-timeout S] [--break-lock] [--json]\n"
+            "Usage: %s recover --uri URI --db NAME [--expect-role ROLE] [--lock-timeout S] [--break-lock] [--json]\n"
             "\n"
             "Takes the database's load lock and does what the next load would do first: a\n"
             "swap that a crash or kill -9 cut short (journalled in swefreq_meta) is finished,\n"
@@ -23,6 +23,9 @@ static void usage(FILE *f)
             "  --lock-timeout S      a lock whose heartbeat is older than S seconds is stale\n"
             "                        (default 60)\n"
             "  --break-lock          take the lock even from a live holder\n"
+            "  --expect-role ROLE    development or live (default: $SWEFREQ_EXPECT_ROLE): stop\n"
+            "                        with exit 9 on a database of another role. A sealed\n"
+            "                        database is refused (9) when there is anything to do\n"
             "  --json                print the outcome as one JSON object on stdout\n"
             "  --quiet               no messages on stderr\n"
             "  -h, --help            this help\n"
@@ -36,6 +39,7 @@ int cmd_recover(int argc, char **argv)
                                              {"db", required_argument, NULL, 'd'},
                                              {"lock-timeout", required_argument, NULL, 't'},
                                              {"break-lock", no_argument, NULL, 'B'},
+                                             {"expect-role", required_argument, NULL, 2002},
                                              {"json", no_argument, NULL, 'j'},
                                              {"quiet", no_argument, NULL, 'q'},
                                              {"help", no_argument, NULL, 'h'},
@@ -58,6 +62,10 @@ int cmd_recover(int argc, char **argv)
             mo.lock_stale_seconds = (int)v;
             break;
         case 'B': mo.break_lock = true; break;
+        case 2002:
+            if (!cli_parse_role("--expect-role", optarg, &mo.expect_role))
+                return EXIT_USAGE;
+            break;
         case 'j': json = true; break;
         case 'q': quiet = true; break;
         case 'h': usage(stdout); return EXIT_OK;
@@ -70,6 +78,8 @@ int cmd_recover(int argc, char **argv)
     }
     if (!mo.uri)
         mo.uri = getenv("SWEFREQ_MONGO_URI");
+    if (!cli_expect_role_env(&mo.expect_role))
+        return EXIT_USAGE;
     if (!mo.uri || !mo.db) {
         cli_error("recover needs --uri URI (or SWEFREQ_MONGO_URI) and --db NAME");
         return EXIT_USAGE;

@@ -5,13 +5,14 @@
 #include <getopt.h>
 #include <sys/stat.h>
 
-#include "cli.h"
+#include "server_opts.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: %s verify --dump DIR [--db NAME] [--manifest FILE] [--sources] [--json]\n"
             "       %s verify --uri URI --db NAME [--manifest FILE] [--sources] [--json]\n"
+            "                 [--expect-role ROLE]\n"
             "\n"
             "Recomputes each collection's document count and digest from the dump folder\n"
             "(DIR/NAME; without --db, DIR itself when it holds the dump, else the one folder\n"
@@ -23,7 +24,12 @@ static void usage(FILE *f)
             "  --db NAME             the database name inside DIR\n"
             "  --manifest FILE       the manifest to check against\n"
             "  --sources             also check the source files\n"
-            "  --uri URI             verify a MongoDB database instead (see `load --help`)\n"
+            "  --uri URI             verify a MongoDB database instead (see `load --help`):\n"
+            "                        also every index the manifest names (missing: exit 5),\n"
+            "                        and the database's role and seal are reported\n"
+            "  --expect-role ROLE    development or live (default: $SWEFREQ_EXPECT_ROLE): exit\n"
+            "                        9 before reading on another role; live also fails (5)\n"
+            "                        when the database is not sealed\n"
             "  --json                print the report as JSON on stdout\n"
             "  -h, --help            this help\n"
             "\n%s",
@@ -31,7 +37,7 @@ static void usage(FILE *f)
 }
 
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
-                     bool json);
+                     bool json, int expect_role);
 
 int cmd_verify(int argc, char **argv)
 {
@@ -41,10 +47,12 @@ int cmd_verify(int argc, char **argv)
                                              {"sources", no_argument, NULL, 's'},
                                              {"uri", required_argument, NULL, 'u'},
                                              {"json", no_argument, NULL, 'j'},
+                                             {"expect-role", required_argument, NULL, 2002},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *dump = NULL, *db = NULL, *manifest = NULL, *uri = NULL;
     bool sources = false, json = false;
+    int expect_role = 0;
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -55,6 +63,10 @@ int cmd_verify(int argc, char **argv)
         case 's': sources = true; break;
         case 'u': uri = optarg; break;
         case 'j': json = true; break;
+        case 2002:
+            if (!cli_parse_role("--expect-role", optarg, &expect_role))
+                return EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         default: fprintf(stderr, "Try '%s verify --help'.\n", cli_prog); return EXIT_USAGE;
         }
@@ -70,7 +82,9 @@ int cmd_verify(int argc, char **argv)
             cli_error("verify --uri needs --db NAME");
             return EXIT_USAGE;
         }
-        return cmd_verify_mongo(uri, db, manifest, sources, json);
+        if (!cli_expect_role_env(&expect_role))
+            return EXIT_USAGE;
+        return cmd_verify_mongo(uri, db, manifest, sources, json, expect_role);
     }
     if (!dump) {
         cli_error("give --dump DIR (or --uri URI --db NAME)");

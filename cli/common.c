@@ -156,6 +156,8 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
     }
     if (s->no_alt_sites)
         fprintf(stderr, "  sites without ALT: %llu\n", (unsigned long long)s->no_alt_sites);
+    if (s->blank_lines)
+        fprintf(stderr, "  blank lines skipped: %llu\n", (unsigned long long)s->blank_lines);
     if (s->coverage_thinned)
         fprintf(stderr, "  coverage rows left out by --coverage-step: %llu\n",
                 (unsigned long long)s->coverage_thinned);
@@ -173,11 +175,15 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
                 (unsigned long long)s->unterminated_lines);
     for (size_t i = 0; i < s->n_annotations; i++) {
         const sfl_annotation_used_t *a = &s->annotations[i];
-        if (a->field)
-            fprintf(stderr, "  consequence field of %s: %s, Format %s%s%s\n", a->source, a->field,
-                    a->format, a->format_overridden ? " (from --csq-format)" : "",
+        if (a->field) {
+            /* The Format itself is in --json and the manifest: here its size. */
+            unsigned fields = 1;
+            for (const char *p = a->format; p && *p; p++)
+                fields += *p == '|';
+            fprintf(stderr, "  consequence field of %s: %s, %u fields%s%s\n", a->source, a->field,
+                    fields, a->format_overridden ? " (Format from --csq-format)" : "",
                     a->gnomad_v40_repair ? " (gnomAD v4.0 entries: SIFT|PolyPhen added)" : "");
-        else
+        } else
             fprintf(stderr, "  consequence field of %s: none\n", a->source);
     }
     for (size_t i = 0; i < s->n_warnings; i++)
@@ -205,6 +211,16 @@ void cli_print_verify(const sfl_verify_report_t *r)
                    (unsigned long long)it->actual_size, it->actual_digest);
         printf("\n");
     }
+    for (size_t i = 0; i < sfl_verify_report_n_indexes(r); i++) {
+        const sfl_verify_item_t *it = sfl_verify_report_index(r, i);
+        printf("index      %s: %s\n", it->name, sfl_verify_status_name(it->status));
+    }
+    sfl_role_t role;
+    bool sealed;
+    const char *problem;
+    if (sfl_verify_report_role(r, &role, &sealed, &problem))
+        printf("database   role %s, %s%s%s\n", sfl_role_name(role), sealed ? "sealed" : "not sealed",
+               problem ? ": " : "", problem ? problem : "");
     printf("%s\n", sfl_verify_report_ok(r) ? "verify: OK" : "verify: FAILED");
 }
 

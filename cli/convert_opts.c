@@ -1,9 +1,9 @@
 /* convert_opts.c: the shared conversion options and the job they build. */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "convert_opts.h"
+#include "server_opts.h"
 
 void cli_convert_init(cli_convert_t *c)
 {
@@ -107,24 +107,11 @@ bool cli_convert_no_operands(int argc, char **argv)
     return false;
 }
 
-static sfl_job_t *volatile running_job;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    if (running_job)
-        sfl_job_cancel(running_job);
-}
+static void cancel_job(void *job) { sfl_job_cancel(job); }
 
 void cli_catch_signals(sfl_job_t *job)
 {
-    running_job = job;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = job ? on_signal : SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_signals_with(job ? cancel_job : NULL, job);
 }
 
 sfl_job_t *cli_convert_job(cli_convert_t *c, int *exit_code)

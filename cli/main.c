@@ -17,6 +17,11 @@ static void usage(FILE *f)
             "  load      load into MongoDB: staging collections, verified, then swapped in\n"
             "  verify    check a dump or a database and the source files against a manifest\n"
             "  recover   finish a swap a crash cut short, drop leftover staging (MongoDB)\n"
+            "  status    a database's role, seal, history, loads and manifest in force\n"
+            "  promote   verify a database against a manifest file, then seal it live\n"
+            "  unseal    lift the seal, with --reason (recorded)\n"
+            "  export    a database as a dump that equals its manifest (to carry across)\n"
+            "  restore   load a dump or export the way load loads files\n"
             "\n"
             "  %s COMMAND --help    options of a command\n"
             "  %s --version         the version\n"
@@ -49,6 +54,16 @@ int main(int argc, char **argv)
         rc = cmd_load(argc - 1, argv + 1);
     else if (!strcmp(cmd, "recover"))
         rc = cmd_recover(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "status"))
+        rc = cmd_status(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "promote"))
+        rc = cmd_promote(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "unseal"))
+        rc = cmd_unseal(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "export"))
+        rc = cmd_export(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "restore"))
+        rc = cmd_restore(argc - 1, argv + 1);
     else {
         cli_error("unknown command '%s'", cmd);
         usage(stderr);

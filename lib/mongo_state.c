@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lifecycle_internal.h"
 #include "log.h"
 #include "manifest_internal.h"
 #include "mongo_state.h"
@@ -630,9 +631,11 @@ bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out, 
                              o->lock_stale_seconds > 0 ? o->lock_stale_seconds
                                                        : SFL_LOCK_STALE_SECONDS,
                              o->break_lock, o->log, o->log_ud};
+    bool skip = false; /* sealed, with nothing to do (lifecycle.c) */
     bool ok = sfl_mongo_hello(c, &info, err) &&
-              sfl_lock_acquire(c, o->db, &rq, &out->took_over, &prev, err);
-    if (ok) {
+              sfl_recover_gate(c, o->db, (sfl_role_t)o->expect_role, &skip, err) &&
+              (skip || sfl_lock_acquire(c, o->db, &rq, &out->took_over, &prev, err));
+    if (ok && !skip) {
         ok = sfl_state_recover(c, o->db, info.ferretdb, o->log, o->log_ud, out, err);
         sfl_lock_release(c, o->db, id);
     }

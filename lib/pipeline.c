@@ -460,6 +460,9 @@ static bool note_annotations(sfl_job_t *j, sfl_source_record_t *src, const sfl_v
 }
 
 
+/* A header warning counts in the run's summary like any other. */
+static bool header_warning(void *ud, const char *msg) { return sfl_job_add_warning(ud, msg); }
+
 static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd, sfl_error_t *err)
 {
     sfl_source_record_t *src = &j->sources[index];
@@ -490,7 +493,7 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
         return s;
     }
     s->vschema = sfl_vcf_schema_from_header(htxt, hlen, sfl_reader_lines(rd), &j->opt, src->path,
-                                            err);
+                                            header_warning, j, err);
     free(htxt);
     if (!s->vschema) {
         source_ctx_destroy(s);

@@ -42,6 +42,7 @@
 
 #include "grow.h"
 #include "indexes.h"
+#include "lifecycle_internal.h"
 #include "log.h"
 #include "manifest_internal.h"
 #include "mongo_state.h"
@@ -98,6 +99,8 @@ typedef struct {
     sfl_histograms_t histograms; /* the documents' shape, from begin */
     bool recorded; /* the load is in swefreq_meta: abort records "failed" */
     char staging[SFL_N_COLLECTIONS][128];
+    char command[16];  /* "load", or "restore" (lifecycle_internal.h) */
+    char *origin;      /* restore: the dump folder, for the load record */
 
     /* the queue */
     pthread_mutex_t lock;
@@ -752,7 +755,7 @@ static void unlock_db(mongo_sink_t *m)
 
 static bool lock_db(mongo_sink_t *m, sfl_error_t *err)
 {
-    sfl_lock_request_t rq = {m->lock_id, "load", m->o.lock_stale_seconds, m->o.break_lock,
+    sfl_lock_request_t rq = {m->lock_id, m->command, m->o.lock_stale_seconds, m->o.break_lock,
                              m->o.log, m->o.log_ud};
     if (!sfl_lock_acquire(m->main, m->db, &rq, &m->took_over, &m->prev_holder, err))
         return false;
@@ -1044,8 +1047,21 @@ static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     memcpy(m->used, used, sizeof m->used);
     m->histograms = run->histograms;
     clock_gettime(CLOCK_MONOTONIC, &m->t0);
+    /* The role first (lifecycle.c): another role, or a sealed database,
+     * is refused before anything is read or written; once the lock is
+     * held, the seal is checked again and a new database gets its role. */
+    if (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, NULL,
+                       err))
+        return false;
     if (!check_shape(m, err) || !lock_db(m, err))
         return false;
+    if (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, NULL,
+                       err) ||
+        !sfl_role_ensure(m->main, m->db, (sfl_role_t)m->o.role, (sfl_role_t)m->o.expect_role,
+                         m->command, err)) {
+        unlock_db(m);
+        return false;
+    }
     /* We hold the lock: a journalled swap is finished first, then whatever
      * staging is left belongs to loads that are gone (except a resumed
      * load's own). */
@@ -1079,6 +1095,9 @@ static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     const sfl_manifest_t *plan = sfl_sink_plan_int(m->self);
     if (plan && !m->o.resume) /* a resume keeps the plan it was checked against */
         BSON_APPEND_DOCUMENT(&extra, "plan", sfl_manifest_bson(plan));
+    BSON_APPEND_UTF8(&extra, "command", m->command);
+    if (m->origin)
+        BSON_APPEND_UTF8(&extra, "dump", m->origin);
     bool ok = meta_update(m, "loading", NULL, NULL, &extra, err);
     bson_destroy(&extra);
     if (!ok)
@@ -1654,6 +1673,7 @@ static void unref(mongo_sink_t *m)
     sfl_manifest_destroy(m->done_manifest);
     bson_destroy(&m->prev_attempts);
     free(m->uri_redacted);
+    free(m->origin);
     free(m->db);
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->not_empty);
@@ -1761,6 +1781,7 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
     pthread_cond_init(&m->not_full, NULL);
     pthread_cond_init(&m->idle, NULL);
     pthread_cond_init(&m->hb_wake, NULL);
+    snprintf(m->command, sizeof m->command, "load");
     m->db = strdup(opt->db);
     m->uri_redacted = sfl_uri_redact(opt->uri);
     sfl_mongo_load_id(m->load_id);
@@ -1793,4 +1814,15 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
     }
     m->self = s;
     return s;
+}
+
+bool sfl_sink_mongo_set_command(sfl_sink_t *sink, const char *command, const char *origin)
+{
+    mongo_sink_t *m = sfl_sink_ctx_int(sink, (const void *)mongo_commit);
+    if (!m)
+        return false;
+    snprintf(m->command, sizeof m->command, "%s", command);
+    free(m->origin);
+    m->origin = origin ? strdup(origin) : NULL;
+    return !origin || m->origin;
 }

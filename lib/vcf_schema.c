@@ -690,9 +690,10 @@ void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s)
  * ##INFO=<... without its closing '>', a tag without an ID) is an error; a
  * line it would ignore or guess at (no KEY=VALUE, an INFO Type it does not
  * know) is a warning naming the line. */
-static bool check_header_lines(const sfl_options_t *opt, const char *path, const char *htxt,
-                               sfl_error_t *err)
+static bool check_header_lines(sfl_header_warn_fn warn, void *warn_ud, const char *path,
+                               const char *htxt, sfl_error_t *err)
 {
+    char msg[512];
     static const char *const types[] = {"Integer", "Float", "Flag", "Character", "String"};
     bcf_hdr_t *scratch = bcf_hdr_init("r");
     if (!scratch)
@@ -722,9 +723,11 @@ static bool check_header_lines(const sfl_options_t *opt, const char *path, const
                                "'%.*s'",
                                path, ln + 1, (int)(len > 80 ? 80 : len), line);
         } else if (!h) {
-            sfl_logf(opt->log, opt->log_ud, SFL_LOG_WARNING,
+            snprintf(msg, sizeof msg,
                      "%s: line %llu: a header line that is not '##KEY=VALUE' is ignored: '%.*s'",
                      path, ln + 1, (int)(len > 80 ? 80 : len), line);
+            if (!warn(warn_ud, msg))
+                ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         } else if (h->key && strcmp(h->key, "INFO") == 0) {
             const char *type = NULL;
             for (int k = 0; k < h->nkeys; k++)
@@ -733,10 +736,13 @@ static bool check_header_lines(const sfl_options_t *opt, const char *path, const
             bool known = false;
             for (size_t t = 0; type && t < sizeof types / sizeof types[0]; t++)
                 known = known || strcmp(type, types[t]) == 0;
-            if (!known)
-                sfl_logf(opt->log, opt->log_ud, SFL_LOG_WARNING,
+            if (!known) {
+                snprintf(msg, sizeof msg,
                          "%s: line %llu: INFO %s has %s Type; htslib reads it as a String", path,
                          ln + 1, id >= 0 ? h->vals[id] : "?", type ? "an unknown" : "no");
+                if (!warn(warn_ud, msg))
+                    ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+            }
         }
         bcf_hrec_destroy(h);
     }
@@ -746,6 +752,7 @@ static bool check_header_lines(const sfl_options_t *opt, const char *path, const
 
 sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t header_lines,
                                              const sfl_options_t *opt, const char *path,
+                                             sfl_header_warn_fn warn, void *warn_ud,
                                              sfl_error_t *err)
 {
     if (hlen == 0 || strncmp(htxt, "##fileformat=VCF", 16) != 0) {
@@ -765,7 +772,7 @@ sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t h
                       path, (unsigned long long)header_lines);
         return NULL;
     }
-    if (!check_header_lines(opt, path, htxt, err))
+    if (!check_header_lines(warn, warn_ud, path, htxt, err))
         return NULL;
     bcf_hdr_t *h = bcf_hdr_init("r");
     if (!h || bcf_hdr_parse(h, htxt) != 0) {

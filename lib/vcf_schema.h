@@ -109,6 +109,11 @@ extern const char sfl_gnomad_v40_format[];
 extern const char sfl_gnomad_v40_entries[];
 void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s);
 
+/* Receives a warning about a header line (a line htslib would ignore or
+ * guess at), to be counted in the run's summary; false when out of
+ * memory. */
+typedef bool (*sfl_header_warn_fn)(void *ud, const char *msg);
+
 /* Checks a VCF header's text (`htxt`, `hlen` bytes of the leading '#'
  * lines, `header_lines` of them, as sfl_reader_header read it): it must
  * start with ##fileformat=VCF and end with the #CHROM line, and htslib must
@@ -116,6 +121,7 @@ void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s);
  * for messages. */
 sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t header_lines,
                                              const sfl_options_t *opt, const char *path,
+                                             sfl_header_warn_fn warn, void *warn_ud,
                                              sfl_error_t *err);
 
 /* The slot of INFO key [k, k+len), or -1. */

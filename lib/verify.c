@@ -15,12 +15,18 @@
 #include <sys/stat.h>
 
 #include "bounds.h"
+#include "swefreq/lifecycle.h"
 #include "manifest_internal.h"
 #include "verify_internal.h"
 
 struct sfl_verify_report {
-    sfl_verify_item_t *colls, *srcs;
-    size_t n_colls, n_srcs, cap_colls, cap_srcs;
+    sfl_verify_item_t *colls, *srcs, *idx;
+    size_t n_colls, n_srcs, cap_colls, cap_srcs, n_idx, cap_idx;
+    /* a database's verify: its indexes were checked, its role read */
+    bool db_checked;
+    int role;
+    bool sealed;
+    char *problem; /* the role or seal differs from what was expected */
 };
 
 const char *sfl_verify_status_name(sfl_verify_status_t s)
@@ -32,6 +38,8 @@ const char *sfl_verify_status_name(sfl_verify_status_t s)
     case SFL_VERIFY_ABSENT: return "absent";
     case SFL_VERIFY_CHANGED: return "changed";
     case SFL_VERIFY_MISSING: return "missing";
+    case SFL_VERIFY_INDEX_MISSING: return "index missing";
+    case SFL_VERIFY_INDEX_DIFFERS: return "index differs";
     default: return "unknown";
     }
 }
@@ -46,8 +54,12 @@ void sfl_verify_report_destroy(sfl_verify_report_t *r)
         free((char *)r->colls[i].name);
     for (size_t i = 0; i < r->n_srcs; i++)
         free((char *)r->srcs[i].name);
+    for (size_t i = 0; i < r->n_idx; i++)
+        free((char *)r->idx[i].name);
     free(r->colls);
     free(r->srcs);
+    free(r->idx);
+    free(r->problem);
     free(r);
 }
 
@@ -276,7 +288,7 @@ static int list_folders(const char *dir, char *buf, size_t size, char **only)
 }
 
 /* The dump folder: OUT/DB, or found in OUT (see swefreq/verify.h). */
-static char *dump_folder(const char *out, const char *db, sfl_error_t *err)
+char *sfl_dump_folder(const char *out, const char *db, sfl_error_t *err)
 {
     if (db) {
         char *p = join(out, db);
@@ -312,7 +324,7 @@ sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *out_di
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_verify_dump: a folder is required");
         return NULL;
     }
-    char *dir = dump_folder(out_dir, db, err);
+    char *dir = sfl_dump_folder(out_dir, db, err);
     if (!dir)
         return NULL;
     sfl_manifest_t *own = NULL;
@@ -410,6 +422,52 @@ bool sfl_verify_report_ok(const sfl_verify_report_t *r)
     for (size_t i = 0; i < r->n_srcs; i++)
         if (r->srcs[i].status != SFL_VERIFY_OK)
             return false;
+    for (size_t i = 0; i < r->n_idx; i++)
+        if (r->idx[i].status != SFL_VERIFY_OK)
+            return false;
+    return !r->problem;
+}
+
+bool sfl_verify_add_index(sfl_verify_report_t *r, const char *coll, const char *index,
+                          sfl_verify_status_t status)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s.%s", coll, index);
+    sfl_verify_item_t *it = push(&r->idx, &r->n_idx, &r->cap_idx, name);
+    if (!it)
+        return false;
+    it->status = status;
+    r->db_checked = true;
+    return true;
+}
+
+bool sfl_verify_set_state(sfl_verify_report_t *r, int role, bool sealed, const char *problem)
+{
+    r->db_checked = true;
+    r->role = role;
+    r->sealed = sealed;
+    free(r->problem);
+    r->problem = problem ? strdup(problem) : NULL;
+    return !problem || r->problem;
+}
+
+size_t sfl_verify_report_n_indexes(const sfl_verify_report_t *r) { return r ? r->n_idx : 0; }
+const sfl_verify_item_t *sfl_verify_report_index(const sfl_verify_report_t *r, size_t i)
+{
+    return r && i < r->n_idx ? &r->idx[i] : NULL;
+}
+
+bool sfl_verify_report_role(const sfl_verify_report_t *r, sfl_role_t *role, bool *sealed,
+                            const char **problem)
+{
+    if (!r || !r->db_checked)
+        return false;
+    if (role)
+        *role = (sfl_role_t)r->role;
+    if (sealed)
+        *sealed = r->sealed;
+    if (problem)
+        *problem = r->problem;
     return true;
 }
 
@@ -458,6 +516,26 @@ static bool append_items(bson_t *d, const char *key, const sfl_verify_item_t *it
     return bson_append_array_end(d, &arr);
 }
 
+/* Indexes: {name: "collection.index", status}. */
+static bool append_index_items(bson_t *d, const sfl_verify_item_t *it, size_t n)
+{
+    bson_t arr;
+    if (!bson_append_array_begin(d, "indexes", -1, &arr))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        bson_t e;
+        const char *k;
+        char kb[16];
+        int kl = (int)bson_uint32_to_string((uint32_t)i, &k, kb, sizeof kb);
+        if (!bson_append_document_begin(&arr, k, kl, &e) ||
+            !bson_append_utf8(&e, "name", -1, it[i].name, -1) ||
+            !bson_append_utf8(&e, "status", -1, sfl_verify_status_name(it[i].status), -1) ||
+            !bson_append_document_end(&arr, &e))
+            return false;
+    }
+    return bson_append_array_end(d, &arr);
+}
+
 char *sfl_verify_report_json(const sfl_verify_report_t *r)
 {
     if (!r)
@@ -466,6 +544,16 @@ char *sfl_verify_report_json(const sfl_verify_report_t *r)
     bool ok = bson_append_bool(&d, "ok", -1, sfl_verify_report_ok(r)) &&
               append_items(&d, "collections", r->colls, r->n_colls, false) &&
               append_items(&d, "sources", r->srcs, r->n_srcs, true);
+    if (ok && r->db_checked) {
+        bson_t db;
+        ok = append_index_items(&d, r->idx, r->n_idx) &&
+             bson_append_document_begin(&d, "database", -1, &db) &&
+             bson_append_utf8(&db, "role", -1, sfl_role_name((sfl_role_t)r->role), -1) &&
+             bson_append_bool(&db, "sealed", -1, r->sealed) &&
+             (r->problem ? bson_append_utf8(&db, "problem", -1, r->problem, -1)
+                         : bson_append_null(&db, "problem", -1)) &&
+             bson_append_document_end(&d, &db);
+    }
     char *out = NULL;
     if (ok) {
         char *json = bson_as_relaxed_extended_json(&d, NULL);

@@ -1,30 +1,139 @@
 /* verify_mongo.c: checking a live database against a manifest.
  *
  * The same comparison as a dump's (verify.c), with each collection read by
- * a full scan. Without a manifest, the one of the load in force (the
+ * a full scan, and then the indexes: every index the manifest names must
+ * be on the server with the same key (a browser without its indexes
+ * crawls). Without a manifest, the one of the load in force (the
  * "current" pointer in swefreq_meta) is used. It never writes: an
- * unfinished swap is reported, not finished.
+ * unfinished swap is reported, not finished. The role and seal are read
+ * by lifecycle.c (sfl_verify_mongo_opts) around this.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "indexes.h"
+#include "lifecycle_internal.h"
 #include "manifest_internal.h"
 #include "mongo_state.h"
 #include "mongo_util.h"
 #include "verify_internal.h"
 
-sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const char *uri, const char *db,
-                                      bool check_sources, sfl_error_t *err)
+/* Two index keys are the same when they name the same fields in the same
+ * order with the same direction (1, 1.0 and 1L are one direction). */
+static bool same_key(const bson_t *a, const bson_t *b)
 {
-    if (!uri || !db) {
-        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                      "sfl_verify_mongo: a URI and a database name are required");
-        return NULL;
+    bson_iter_t x, y;
+    if (!bson_iter_init(&x, a) || !bson_iter_init(&y, b))
+        return false;
+    for (;;) {
+        bool nx = bson_iter_next(&x), ny = bson_iter_next(&y);
+        if (!nx || !ny)
+            return nx == ny;
+        if (strcmp(bson_iter_key(&x), bson_iter_key(&y)) != 0)
+            return false;
+        if (BSON_ITER_HOLDS_NUMBER(&x) && BSON_ITER_HOLDS_NUMBER(&y)) {
+            if (bson_iter_as_double(&x) != bson_iter_as_double(&y))
+                return false;
+        } else if (BSON_ITER_HOLDS_UTF8(&x) && BSON_ITER_HOLDS_UTF8(&y)) {
+            if (strcmp(bson_iter_utf8(&x, NULL), bson_iter_utf8(&y, NULL)) != 0)
+                return false;
+        } else {
+            return false;
+        }
     }
-    mongoc_client_pool_t *pool;
-    mongoc_client_t *c;
-    if (!sfl_mongo_connect(uri, 1, &pool, &c, err))
-        return NULL;
+}
+
+/* The index specs ({key, name}) the manifest names for collection `name`,
+ * as an array in *out; the browser's own when the manifest lists none. */
+static void expected_indexes(const sfl_manifest_t *m, const char *name, bson_t *out)
+{
+    bson_init(out);
+    bson_iter_t it, coll;
+    const bson_t *doc = sfl_manifest_bson(m);
+    if (doc && bson_iter_init_find(&it, doc, "collections") && BSON_ITER_HOLDS_ARRAY(&it) &&
+        bson_iter_recurse(&it, &coll)) {
+        while (bson_iter_next(&coll)) {
+            bson_iter_t f, idx;
+            if (!BSON_ITER_HOLDS_DOCUMENT(&coll) || !bson_iter_recurse(&coll, &f) ||
+                !bson_iter_find(&f, "name") || !BSON_ITER_HOLDS_UTF8(&f) ||
+                strcmp(bson_iter_utf8(&f, NULL), name) != 0)
+                continue;
+            if (bson_iter_recurse(&coll, &idx) && bson_iter_find(&idx, "indexes") &&
+                BSON_ITER_HOLDS_ARRAY(&idx)) {
+                const uint8_t *data;
+                uint32_t len;
+                bson_iter_array(&idx, &len, &data);
+                bson_destroy(out);
+                bson_init_static(out, data, len);
+                return;
+            }
+        }
+    }
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        if (!strcmp(sfl_collection_name((sfl_collection_t)c), name)) {
+            uint32_t i = 0;
+            sfl_append_index_specs(out, (sfl_collection_t)c, false, false, &i);
+        }
+}
+
+/* Compares the indexes on db.name with the manifest's. */
+static bool check_indexes(mongoc_client_t *c, const char *db, const sfl_manifest_t *m,
+                          const char *name, sfl_verify_report_t *r, sfl_error_t *err)
+{
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, db, name);
+    mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
+    bson_t have = BSON_INITIALIZER; /* name -> key */
+    const bson_t *doc;
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t n, k;
+        if (bson_iter_init_find(&n, doc, "name") && BSON_ITER_HOLDS_UTF8(&n) &&
+            bson_iter_init_find(&k, doc, "key") && BSON_ITER_HOLDS_DOCUMENT(&k))
+            bson_append_value(&have, bson_iter_utf8(&n, NULL), -1, bson_iter_value(&k));
+    }
+    bson_error_t be;
+    bool ok = !mongoc_cursor_error(cur, &be) || sfl_mongo_error(err, &be, NULL, name);
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(coll);
+    bson_t want;
+    expected_indexes(m, name, &want);
+    bson_iter_t it;
+    if (ok && bson_iter_init(&it, &want)) {
+        while (ok && bson_iter_next(&it)) {
+            bson_iter_t f;
+            const uint8_t *data;
+            uint32_t len;
+            bson_t key, found;
+            if (!BSON_ITER_HOLDS_DOCUMENT(&it) || !bson_iter_recurse(&it, &f) ||
+                !bson_iter_find(&f, "key") || !BSON_ITER_HOLDS_DOCUMENT(&f))
+                continue;
+            bson_iter_document(&f, &len, &data);
+            if (!bson_init_static(&key, data, len))
+                continue;
+            char iname[128] = "?";
+            if (bson_iter_recurse(&it, &f) && bson_iter_find(&f, "name") &&
+                BSON_ITER_HOLDS_UTF8(&f))
+                snprintf(iname, sizeof iname, "%s", bson_iter_utf8(&f, NULL));
+            bson_iter_t h;
+            sfl_verify_status_t st = SFL_VERIFY_INDEX_MISSING;
+            if (bson_iter_init_find(&h, &have, iname) && BSON_ITER_HOLDS_DOCUMENT(&h)) {
+                bson_iter_document(&h, &len, &data);
+                st = bson_init_static(&found, data, len) && same_key(&key, &found)
+                         ? SFL_VERIFY_OK
+                         : SFL_VERIFY_INDEX_DIFFERS;
+            }
+            ok = sfl_verify_add_index(r, name, iname, st) ||
+                 sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        }
+    }
+    bson_destroy(&want);
+    bson_destroy(&have);
+    return ok;
+}
+
+sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manifest_t *m,
+                                             const char *db, bool check_sources,
+                                             sfl_error_t *err)
+{
     sfl_manifest_t *own = NULL;
     char pending[48];
     int rc = sfl_swap_pending(c, db, pending, err);
@@ -36,15 +145,10 @@ sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const char *uri, 
                           "`swefreq-load recover` (or any load) to finish it; verify changed "
                           "nothing",
                           db, pending);
-        mongoc_client_pool_push(pool, c);
-        mongoc_client_pool_destroy(pool);
         return NULL;
     }
-    if (!m && !(m = own = sfl_current_manifest(c, db, err))) {
-        mongoc_client_pool_push(pool, c);
-        mongoc_client_pool_destroy(pool);
+    if (!m && !(m = own = sfl_current_manifest(c, db, err)))
         return NULL;
-    }
     sfl_verify_report_t *r = sfl_verify_report_new();
     mongoc_database_t *d = mongoc_client_get_database(c, db);
     bson_error_t be;
@@ -63,17 +167,35 @@ sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const char *uri, 
             ok = false;
         else
             ok = sfl_verify_add_collection(r, e, found, &dg);
+        if (ok && found)
+            ok = check_indexes(c, db, m, e->name, r, err);
     }
     if (ok && check_sources)
         ok = sfl_verify_sources(r, m);
     bson_strfreev(names);
     mongoc_database_destroy(d);
-    mongoc_client_pool_push(pool, c);
-    mongoc_client_pool_destroy(pool);
     sfl_manifest_destroy(own);
     if (!ok) {
         sfl_verify_report_destroy(r);
         return NULL;
     }
+    return r;
+}
+
+sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const char *uri, const char *db,
+                                      bool check_sources, sfl_error_t *err)
+{
+    if (!uri || !db) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "sfl_verify_mongo: a URI and a database name are required");
+        return NULL;
+    }
+    mongoc_client_pool_t *pool;
+    mongoc_client_t *c;
+    if (!sfl_mongo_connect(uri, 1, &pool, &c, err))
+        return NULL;
+    sfl_verify_report_t *r = sfl_verify_mongo_client(c, m, db, check_sources, err);
+    mongoc_client_pool_push(pool, c);
+    mongoc_client_pool_destroy(pool);
     return r;
 }

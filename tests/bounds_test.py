@@ -116,6 +116,11 @@ try:
         check(r.returncode == rc and want in r.stderr and f"{path}: line {n}:" in r.stderr
               and "[W::" not in r.stderr and "[E::" not in r.stderr,
               f"header line {extra!r}: exit {r.returncode}, expected {rc}: {r.stderr!r}")
+        if rc == 0:  # a warning is counted in the summary, not only logged
+            j = run("dump", "--dry-run", "--quiet", "--json", "--vcf", path)
+            warns = json.loads(j.stdout).get("warnings", []) if j.returncode == 0 else []
+            check(any(f"{path}: line {n}:" in w for w in warns),
+                  f"header line {extra!r}: warning in the --json summary: {warns}")
 
     # One contig spelled "1" and "chr1" in one collection.
     mixed = vcf("mixed.vcf", [site(100), site(200, chrom="chr1"), site(300)])

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include <swefreq/swefreq.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -222,8 +223,9 @@ static void on_progress(void *ud, const sfl_progress_t *p)
 
 static void progress_source(const char *testdata)
 {
-    char path[512];
+    char path[512], cov[512];
     snprintf(path, sizeof path, "%s/exac_sample.vcf", testdata);
+    snprintf(cov, sizeof cov, "%s/coverage_sample.tsv", testdata);
     progress_seen_t seen = {0, ""};
     sfl_options_t o;
     sfl_options_init(&o);
@@ -234,9 +236,10 @@ static void progress_source(const char *testdata)
     sfl_job_t *j = sfl_job_new(&o, &e);
     sfl_sink_t *s = sfl_sink_null_new(&e);
     CHECK(j && s && sfl_job_add_source(j, SFL_SOURCE_VCF, path, &e));
+    CHECK(j && s && sfl_job_add_source(j, SFL_SOURCE_COVERAGE, cov, &e));
     CHECK(j && s && sfl_job_run(j, s, &e));
     CHECK(seen.calls > 0);
-    CHECK_STR(seen.last, path);
+    CHECK_STR(seen.last, cov); /* the second source, not stuck on the first */
     sfl_sink_destroy(s);
     sfl_job_destroy(j);
 }
@@ -245,6 +248,7 @@ static void progress_source(const char *testdata)
  * failed. A counting sink shows which callbacks ran. */
 typedef struct {
     int begin, write, commit, abort;
+    bool fail_commit; /* commit returns false */
     sfl_run_info_t run; /* as begin saw it */
 } counts_t;
 
@@ -266,8 +270,10 @@ static bool c_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
 static bool c_commit(void *ctx, const sfl_manifest_t *m, sfl_error_t *err)
 {
     (void)m;
-    (void)err;
-    ((counts_t *)ctx)->commit++;
+    counts_t *n = ctx;
+    n->commit++;
+    if (n->fail_commit)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "commit refused (test)");
     return true;
 }
 static void c_abort(void *ctx) { ((counts_t *)ctx)->abort++; }
@@ -401,6 +407,32 @@ static void begin_run_info(const char *testdata)
     CHECK(!SFL_RUN_INFO_HAS(&old, histograms));
 }
 
+/* A sink whose commit fails: the run fails with its error, the sink is
+ * aborted after the failed commit, and no rejects file is left. */
+static void commit_failure(const char *testdata)
+{
+    char path[512], rej[64];
+    snprintf(path, sizeof path, "%s/exac_sample.vcf", testdata);
+    snprintf(rej, sizeof rej, "/tmp/sfl_test_api_rejects.%ld", (long)getpid());
+    counts_t n;
+    sfl_sink_t *s = counting_sink(&n);
+    n.fail_commit = true;
+    sfl_options_t o;
+    sfl_options_init(&o);
+    o.rejects_path = rej;
+    sfl_error_t e;
+    sfl_job_t *j = sfl_job_new(&o, &e);
+    CHECK(j && s && sfl_job_add_source(j, SFL_SOURCE_VCF, path, &e));
+    CHECK(j && s && !sfl_job_run(j, s, &e));
+    CHECK_CONTAINS(e.message, "commit refused (test)");
+    CHECK_INT(n.commit, 1);
+    CHECK_INT(n.abort, 1);
+    CHECK(access(rej, F_OK) != 0);
+    CHECK(sfl_job_manifest(j) == NULL);
+    sfl_job_destroy(j);
+    sfl_sink_destroy(s);
+}
+
 int main(int argc, char **argv)
 {
     sfl_init();
@@ -408,6 +440,7 @@ int main(int argc, char **argv)
         progress_source(argv[1]);
         run_aborts_sink(argv[1]);
         cancel_domain();
+        commit_failure(argv[1]);
         begin_run_info(argv[1]);
     }
     null_error();

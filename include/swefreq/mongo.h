@@ -68,6 +68,12 @@ typedef struct {
     const char *manifest_path;   /* NULL, or where the sink writes the
                                     manifest: as PATH.partial before the swap,
                                     renamed to PATH after it; borrowed        */
+    int expect_role;             /* sfl_role_t (swefreq/lifecycle.h): refuse
+                                    (SFL_E_ROLE) a database of another role,
+                                    before any other read or write; 0 = any */
+    int role;                    /* sfl_role_t a new database gets at its
+                                    first load or restore; 0 = expect_role,
+                                    else development                        */
     /* Added later; struct_size tells which of these a caller knows. */
     bool resume;                 /* continue an interrupted load instead of
                                     starting a new one (see "Resuming")      */

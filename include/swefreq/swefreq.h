@@ -26,6 +26,7 @@
 #include "swefreq/manifest.h"
 #include "swefreq/verify.h"
 #include "swefreq/mongo.h"
+#include "swefreq/lifecycle.h"
 #include "swefreq/version.h"
 
 #ifdef __cplusplus

@@ -32,10 +32,13 @@ typedef enum {
     SFL_VERIFY_DIGEST_DIFFERS = 2, /* collection: same count, other data */
     SFL_VERIFY_ABSENT = 3,         /* collection: not in the dump / db   */
     SFL_VERIFY_CHANGED = 4,        /* source: size or hash differs       */
-    SFL_VERIFY_MISSING = 5         /* source: file cannot be opened      */
+    SFL_VERIFY_MISSING = 5,        /* source: file cannot be opened      */
+    SFL_VERIFY_INDEX_MISSING = 6,  /* index: not on the database         */
+    SFL_VERIFY_INDEX_DIFFERS = 7   /* index: same name, another key      */
 } sfl_verify_status_t;
 
-/* "ok", "count differs", "digest differs", "absent", "changed", "missing". */
+/* "ok", "count differs", "digest differs", "absent", "changed", "missing",
+ * "index missing", "index differs". */
 SFL_API const char *sfl_verify_status_name(sfl_verify_status_t s);
 
 /* One collection or one source file. The fields are named as in the JSON
@@ -75,6 +78,11 @@ SFL_API const sfl_verify_item_t *sfl_verify_report_collection(const sfl_verify_r
 SFL_API size_t sfl_verify_report_n_sources(const sfl_verify_report_t *r);
 SFL_API const sfl_verify_item_t *sfl_verify_report_source(const sfl_verify_report_t *r,
                                                           size_t i);
+/* A database's verify (sfl_verify_mongo) also checks every index the
+ * manifest names: one item per index, named "collection.index", status
+ * ok, index missing or index differs. None for a dump. */
+SFL_API size_t sfl_verify_report_n_indexes(const sfl_verify_report_t *r);
+SFL_API const sfl_verify_item_t *sfl_verify_report_index(const sfl_verify_report_t *r, size_t i);
 /* The report as a JSON object (docs/manifest.md), malloc'd (free() it). */
 SFL_API char *sfl_verify_report_json(const sfl_verify_report_t *r);
 /* Accepts NULL. */

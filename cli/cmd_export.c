@@ -1,0 +1,68 @@
+/* cmd_export.c: `swefreq-load export`: a database as a dump that equals
+ * its manifest. */
+#include <stdlib.h>
+
+#include "server_opts.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: %s export --uri URI --db NAME --out DIR [options]\n"
+            "\n"
+            "Writes the database's browser collections as a mongorestore-compatible dump in\n"
+            "DIR/NAME: <collection>.bson (one cursor per collection, in parallel),\n"
+            "<collection>.metadata.json with the indexes on the server, and manifest.json (the\n"
+            "manifest of the load in force). The files are written into a hidden folder in\n"
+            "DIR and checked against that manifest as they are written; only when every\n"
+            "count and digest match is the folder renamed to DIR/NAME (replacing an earlier\n"
+            "export). A database changed before or during the export exits 5 and leaves no\n"
+            "new dump. Never writes to the database. Carry DIR/NAME to the other system\n"
+            "and `restore` it there.\n"
+            "\n"
+            "  --out DIR             the output folder (DIR/NAME is written)\n"
+            "%s"
+            "  -h, --help            this help\n"
+            "\n%s",
+            cli_prog, CLI_SERVER_HELP, cli_exit_codes_help);
+}
+
+static int own(void *ud, int ch, const char *arg)
+{
+    if (ch != 'o')
+        return 0;
+    *(const char **)ud = arg;
+    return 1;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    static const struct option longopts[] = {CLI_SERVER_LONGOPTS,
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    cli_server_t s;
+    cli_server_init(&s);
+    const char *out = NULL;
+    int rc = cli_server_parse(&s, argc, argv, longopts, own, &out, usage, "export");
+    if (rc >= 0)
+        return rc;
+    if (!out) {
+        cli_error("export needs --out DIR");
+        return EXIT_USAGE;
+    }
+    sfl_error_t err;
+    sfl_error_clear(&err);
+    if (!sfl_mongo_export(&s.mo, out, &err))
+        return cli_server_fail(&s, &err);
+    if (s.json) {
+        printf("{ \"database\" : ");
+        cli_json_string(stdout, s.mo.db);
+        printf(", \"exported\" : true, \"out\" : ");
+        cli_json_string(stdout, out);
+        printf(", \"exit_code\" : 0, \"error\" : null }\n");
+    } else if (!s.quiet) {
+        fprintf(stderr, "export: %s written to %s/%s; every collection equals the manifest\n",
+                s.mo.db, out, s.mo.db);
+    }
+    return EXIT_OK;
+}

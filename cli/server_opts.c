@@ -1,0 +1,133 @@
+/* server_opts.c: the options shared by the commands that touch a server. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server_opts.h"
+
+void cli_server_init(cli_server_t *s)
+{
+    memset(s, 0, sizeof *s);
+    sfl_mongo_options_init(&s->mo);
+}
+
+bool cli_parse_role(const char *opt, const char *arg, int *out)
+{
+    sfl_role_t r;
+    if (!sfl_role_parse(arg, &r)) {
+        cli_error("%s must be development or live, not '%s'", opt, arg ? arg : "");
+        return false;
+    }
+    *out = (int)r;
+    return true;
+}
+
+bool cli_expect_role_env(int *out)
+{
+    const char *e = getenv("SWEFREQ_EXPECT_ROLE");
+    if (*out || !e || !*e)
+        return true;
+    return cli_parse_role("SWEFREQ_EXPECT_ROLE", e, out);
+}
+
+int cli_server_option(cli_server_t *s, int ch, const char *arg)
+{
+    unsigned long long v;
+    switch (ch) {
+    case 2000: s->mo.uri = arg; return 1;
+    case 2001: s->mo.db = arg; return 1;
+    case 2002: return cli_parse_role("--expect-role", arg, &s->mo.expect_role) ? 1 : -1;
+    case 2003:
+        if (!cli_parse_u64("--lock-timeout", arg, &v) || v < 1 || v > 86400) {
+            cli_error("--lock-timeout must be from 1 to 86400 seconds");
+            return -1;
+        }
+        s->mo.lock_stale_seconds = (int)v;
+        return 1;
+    case 2004: s->mo.break_lock = true; return 1;
+    case 2006: s->json = true; return 1;
+    case 2007: s->quiet = true; return 1;
+    case 2008: s->verbose = true; return 1;
+    default: return 0;
+    }
+}
+
+bool cli_server_ready(cli_server_t *s, const char *command)
+{
+    if (!s->mo.uri)
+        s->mo.uri = getenv("SWEFREQ_MONGO_URI");
+    if (!s->mo.uri || !s->mo.db) {
+        cli_error("%s needs --uri URI (or SWEFREQ_MONGO_URI) and --db NAME", command);
+        return false;
+    }
+    if (!cli_expect_role_env(&s->mo.expect_role))
+        return false;
+    cli_term_init(&s->term, s->quiet);
+    s->term.verbose = s->verbose;
+    s->mo.log = cli_log;
+    s->mo.log_ud = &s->term;
+    return true;
+}
+
+int cli_server_fail(const cli_server_t *s, const sfl_error_t *err)
+{
+    int rc = cli_exit_code(err);
+    if (!s->quiet)
+        cli_print_error(err);
+    if (s->json) {
+        printf("{ \"ok\" : false, \"exit_code\" : %d, \"error\" : ", rc);
+        cli_json_string(stdout, err->message);
+        printf(" }\n");
+    }
+    return rc;
+}
+
+int cli_server_parse(cli_server_t *s, int argc, char **argv, const struct option *longopts,
+                     int (*own)(void *ud, int ch, const char *arg), void *ud,
+                     void (*usage)(FILE *f), const char *command)
+{
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        int r = cli_server_option(s, ch, optarg);
+        if (r == 0 && ch != 'h' && own)
+            r = own(ud, ch, optarg);
+        if (r < 0)
+            return EXIT_USAGE;
+        if (r > 0)
+            continue;
+        if (ch == 'h') {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        fprintf(stderr, "Try '%s %s --help'.\n", cli_prog, command);
+        return EXIT_USAGE;
+    }
+    if (optind < argc) {
+        cli_error("unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    return cli_server_ready(s, command) ? -1 : EXIT_USAGE;
+}
+
+static void (*volatile cancel_fn)(void *);
+static void *volatile cancel_ud;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (cancel_fn)
+        cancel_fn(cancel_ud);
+}
+
+void cli_catch_signals_with(void (*cancel)(void *ud), void *ud)
+{
+    cancel_ud = ud;
+    cancel_fn = cancel;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = cancel ? on_signal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# dev-export.sh OUT_DIR: write the DEVELOPMENT database as a dump that
+# equals its manifest, and check the written dump once more. Carry
+# OUT_DIR/$SWEFREQ_DB to the live system (the two systems never connect).
+#
+#   SWEFREQ_MONGO_URI=mongodb://reader:...@dev-db/ SWEFREQ_DB=swefreq \
+#       deploy/dev-export.sh /srv/transfer
+#
+# export exits 5 and leaves no dump when the database changed before or
+# during the export. Runs with --expect-role development (exit 9 on live).
+set -eu
+tool=${SWEFREQ_LOAD:-swefreq-load}
+db=${SWEFREQ_DB:-swefreq}
+out=${1:?usage: dev-export.sh OUT_DIR}
+: "${SWEFREQ_MONGO_URI:?set SWEFREQ_MONGO_URI to the development server}"
+export SWEFREQ_EXPECT_ROLE=development
+
+"$tool" export --db "$db" --out "$out"
+"$tool" verify --dump "$out/$db"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# dev-load.sh: load the release files into the DEVELOPMENT database, then
+# verify the database against the sources. Run on the development system.
+#
+#   SWEFREQ_MONGO_URI=mongodb://loader:...@dev-db/ SWEFREQ_DB=swefreq \
+#   SWEFREQ_MANIFEST=/srv/swefreq/release/manifest.json \
+#       deploy/dev-load.sh --vcf sites.vcf.gz --coverage coverage.tsv.gz [load options]
+#
+# Every command runs with --expect-role development: pointed at the live
+# server by mistake, the first command stops with exit 9 before it reads
+# or writes anything. Exit codes are swefreq-load's (0 ok, 3 bad input,
+# 5 verify found a difference, 6/7 server unreachable/auth, 9 refused by
+# the database's state: lock, seal, other role; see `swefreq-load --help`).
+set -eu
+tool=${SWEFREQ_LOAD:-swefreq-load}
+db=${SWEFREQ_DB:-swefreq}
+manifest=${SWEFREQ_MANIFEST:-manifest.json}
+: "${SWEFREQ_MONGO_URI:?set SWEFREQ_MONGO_URI to the development server}"
+export SWEFREQ_EXPECT_ROLE=development
+
+"$tool" load --db "$db" --manifest "$manifest" "$@"
+"$tool" verify --uri "$SWEFREQ_MONGO_URI" --db "$db" --manifest "$manifest" --sources

@@ -1,0 +1,643 @@
+#!/usr/bin/env python3
+"""The deployment lifecycle (roles, seal, promote, unseal, status, export,
+restore, verify's index and role checks), against the test server.
+
+usage: lifecycle_test.py MODE SWEFREQ_LOAD TESTDATA_DIR
+  MODE roles: every cross-talk case stops before any write (the server's
+              collections and swefreq_meta compared before and after):
+              --expect-role mismatches (option and SWEFREQ_EXPECT_ROLE) on
+              every command, a load onto a sealed database, recover on a
+              sealed database; promote on a database that differs changes
+              nothing; unseal needs a reason and records it; verify reports
+              a missing or changed index (exit 5) and the role and seal;
+              status never writes.
+  MODE transfer: export and restore on the fixture server with its fault
+              injection: a write to the database during the export (the
+              proxy holds the export's read of variants while a document is
+              changed) is detected, exit 5, no dump under the final names;
+              a tampered database is not exported; a restore killed (kill
+              -9) mid-way leaves the target's collections as they were,
+              SIGTERM stops it cleanly (exit 130);
+              damaged and altered dumps are refused before the swap; a
+              folder written by `dump` restores like an export; a
+              restore onto a sealed database stops before any write.
+  MODE e2e:   the whole lifecycle against two servers on two loopback
+              ports (the fixture's is development; a second one is started
+              and stopped here as live): load, verify, export, restore,
+              promote, verify live; the cross-talk cases; a tampered
+              document and a dropped index each fail the nightly verify.
+  MODE scripts: deploy/dev-load.sh, dev-export.sh,
+              live-restore-and-promote.sh and live-verify.sh across two
+              servers (a second one started here), with their exit codes:
+              0 through the lifecycle, 9 when a script of one system is
+              pointed at the other's server, 5 from live-verify.sh after a
+              tampered document.
+  MODE volume: the clone made at the volume level: a server's data folder
+              copied to another server (both started here), then promote
+              on the clone (it carries the development role): refused with
+              --expect-role live (exit 9), exit 5 and nothing changed while
+              one document differs, then live and sealed; the nightly verify
+              passes and a development load is refused.
+  MODE access: deploy/access-control.py (a read-only web user and a loader
+              user); exit 77 (skipped, with the script's message) on a server
+              without createUser, as the FerretDB test server.
+Exit 77 when pymongo is missing (skipped).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mongo_common import URI, check, finish  # noqa: E402
+
+import pymongo  # noqa: E402
+
+MODE, TOOL, TD = sys.argv[1:4]
+client = pymongo.MongoClient(URI, serverSelectionTimeoutMS=5000)
+ferret = "ferretdbVersion" in client.admin.command("buildInfo")
+HIST = ["--histograms", "columns"] if ferret else []
+tmp = tempfile.mkdtemp(prefix="sfl_lifecycle_")
+exac = os.path.join(TD, "exac_sample.vcf")
+cov = os.path.join(TD, "coverage_sample.tsv")
+
+
+def run(*args, env=None, timeout=120):
+    e = dict(os.environ)
+    e.pop("SWEFREQ_EXPECT_ROLE", None)
+    e.update(env or {})
+    return subprocess.run([TOOL, *args], capture_output=True, text=True, timeout=timeout, env=e)
+
+
+def snapshot(cl, db):
+    """Every collection of db (swefreq_meta included) with all its
+    documents, and each collection's indexes."""
+    out = {}
+    for name in sorted(cl[db].list_collection_names()):
+        docs = sorted((repr(d) for d in cl[db][name].find()))
+        idx = sorted(cl[db][name].index_information())
+        out[name] = (docs, idx)
+    return out
+
+
+def role_record(cl, db):
+    return cl[db]["swefreq_meta"].find_one({"_id": "role"})
+
+
+def load(db, *extra, env=None, uri=None):
+    return run("load", "--uri", uri or URI, "--db", db, *HIST, "--vcf", exac, "--coverage", cov,
+               "--quiet", *extra, env=env)
+
+
+def test_roles():
+    db = "sfl_lc_roles"
+    client.drop_database(db)
+    man = os.path.join(tmp, "roles.json")
+    r = load(db, "--expect-role", "development", "--manifest", man)
+    check(r.returncode == 0, f"first load: {r.returncode} {r.stderr}")
+    rec = role_record(client, db)
+    check(rec and rec["role"] == "development" and rec["sealed"] is False,
+          f"first load gives the role development: {rec}")
+    check(rec and len(rec["history"]) == 1 and rec["history"][0]["command"] == "load",
+          f"history of the first load: {rec}")
+
+    # --expect-role live on a development database: every command stops first.
+    before = snapshot(client, db)
+    cases = [
+        ("load", ["load", "--uri", URI, "--db", db, *HIST, "--vcf", exac]),
+        ("verify", ["verify", "--uri", URI, "--db", db]),
+        ("recover", ["recover", "--uri", URI, "--db", db]),
+        ("status", ["status", "--uri", URI, "--db", db]),
+        ("promote", ["promote", "--uri", URI, "--db", db, "--manifest", man]),
+        ("unseal", ["unseal", "--uri", URI, "--db", db, "--reason", "x"]),
+    ]
+    for name, args in cases:
+        r = run(*args, "--expect-role", "live")
+        check(r.returncode == 9 and "development" in r.stderr and "not live" in r.stderr,
+              f"{name} --expect-role live on development: {r.returncode} {r.stderr}")
+        r = run(*args, env={"SWEFREQ_EXPECT_ROLE": "live"})
+        check(r.returncode == 9, f"{name} with SWEFREQ_EXPECT_ROLE=live: {r.returncode} {r.stderr}")
+    check(snapshot(client, db) == before, "role mismatches changed nothing")
+    r = run("status", "--uri", URI, "--db", db, env={"SWEFREQ_EXPECT_ROLE": "production"})
+    check(r.returncode == 2 and "SWEFREQ_EXPECT_ROLE" in r.stderr, f"bad env: {r.returncode}")
+    r = run("load", "--uri", URI, "--db", db, "--role", "live", *HIST, "--vcf", exac)
+    check(r.returncode == 9 and "already a development" in r.stderr,
+          f"--role live on an existing development database: {r.returncode} {r.stderr}")
+    check(snapshot(client, db) == before, "--role mismatch changed nothing")
+
+    # promote against a manifest that differs: exit 5, nothing changed.
+    with open(man) as f:
+        m = json.load(f)
+    m["collections"][0]["digest"] = "0" * 32
+    bad = os.path.join(tmp, "bad.json")
+    with open(bad, "w") as f:
+        json.dump(m, f)
+    r = run("promote", "--uri", URI, "--db", db, "--manifest", bad)
+    check(r.returncode == 5 and "nothing was changed" in r.stderr,
+          f"promote on a difference: {r.returncode} {r.stderr}")
+    check(snapshot(client, db) == before, "a failed promote changed nothing")
+    # promote needs a manifest file.
+    r = run("promote", "--uri", URI, "--db", db)
+    check(r.returncode == 2, f"promote without --manifest: {r.returncode}")
+
+    # promote: live and sealed, with the manifest's digest.
+    r = run("promote", "--uri", URI, "--db", db, "--manifest", man, "--expect-role",
+            "development", "--json")
+    check(r.returncode == 0, f"promote: {r.returncode} {r.stderr}")
+    out = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(out.get("promoted") is True and out.get("verify", {}).get("ok") is True,
+          f"promote --json: {r.stdout}")
+    rec = role_record(client, db)
+    check(rec["role"] == "live" and rec["sealed"] is True and rec["sealed_by"]["command"] == "promote",
+          f"sealed live: {rec}")
+    h = rec["history"][-1]
+    check(h["command"] == "promote" and h["role"] == "live" and len(h["manifest_digest"]) == 32
+          and h["version"], f"promote in the history: {h}")
+
+    # A development load pointed at the live server: refused before writing.
+    sealed = snapshot(client, db)
+    for extra in ([], ["--expect-role", "development"], ["--break-lock"]):
+        r = load(db, *extra)
+        check(r.returncode == 9, f"load {extra} onto sealed live: {r.returncode} {r.stderr}")
+    r = load(db)
+    check("sealed" in r.stderr and "live" in r.stderr and "promote" in r.stderr and db in r.stderr,
+          f"the refusal names database, role, when and how: {r.stderr}")
+    check(snapshot(client, db) == sealed, "refused loads changed nothing (collections, swefreq_meta)")
+    r = run("promote", "--uri", URI, "--db", db, "--manifest", man)
+    check(r.returncode == 9 and "sealed" in r.stderr, f"promote of a sealed database: {r.returncode}")
+    # recover with nothing to do runs without writing; with leftovers it is refused.
+    r = run("recover", "--uri", URI, "--db", db, "--expect-role", "live")
+    check(r.returncode == 0, f"recover on a settled sealed database: {r.returncode} {r.stderr}")
+    check(snapshot(client, db) == sealed, "recover on a sealed database wrote nothing")
+    client[db]["swefreq_staging_x_variants"].insert_one({"_id": 1})
+    left = snapshot(client, db)
+    r = run("recover", "--uri", URI, "--db", db)
+    check(r.returncode == 9 and "sealed" in r.stderr, f"recover with work on sealed: {r.returncode} {r.stderr}")
+    check(snapshot(client, db) == left, "refused recover changed nothing")
+    client[db]["swefreq_staging_x_variants"].drop()
+
+    # status never writes; it shows role, history, loads and the manifest in force.
+    r = run("status", "--uri", URI, "--db", db, "--json", "--expect-role", "live")
+    check(r.returncode == 0, f"status: {r.returncode} {r.stderr}")
+    st = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(st.get("role") == "live" and st.get("sealed") is True, f"status role: {st.get('role')}")
+    check(len(st.get("role_record", {}).get("history", [])) == 2, "status history")
+    loads = st.get("loads", [])
+    check(len(loads) == 1 and loads[0]["status"] == "complete" and loads[0]["command"] == "load"
+          and len(loads[0]["sources"]) == 2 and len(loads[0]["collections"]) == 2,
+          f"status loads: {loads}")
+    check(st.get("manifest_digest") == rec["manifest_digest"] and st.get("manifest"),
+          "status: the manifest in force")
+    r = run("status", "--uri", URI, "--db", db)
+    check(r.returncode == 0 and "role     live" in r.stdout and "sealed   yes" in r.stdout
+          and "promote  live" in r.stdout and "complete" in r.stdout
+          and "variants 24" in r.stdout and "exac_sample.vcf" in r.stdout,
+          f"status text: {r.stdout}")
+    check(snapshot(client, db) == sealed, "status wrote nothing")
+
+    # verify reports role and seal; --expect-role live passes on sealed live.
+    r = run("verify", "--uri", URI, "--db", db, "--manifest", man, "--expect-role", "live", "--json")
+    v = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.returncode == 0 and v.get("database", {}).get("role") == "live"
+          and v["database"].get("sealed") is True, f"verify live sealed: {r.returncode} {r.stdout}")
+
+    # unseal needs a reason, records it; live but unsealed fails the nightly verify.
+    r = run("unseal", "--uri", URI, "--db", db)
+    check(r.returncode == 2, f"unseal without reason: {r.returncode}")
+    check(snapshot(client, db) == sealed, "unseal without reason changed nothing")
+    r = run("unseal", "--uri", URI, "--db", db, "--reason", "correct one typo in rsid")
+    check(r.returncode == 0, f"unseal: {r.returncode} {r.stderr}")
+    rec = role_record(client, db)
+    check(rec["sealed"] is False and rec["role"] == "live"
+          and rec["history"][-1].get("reason") == "correct one typo in rsid",
+          f"unseal recorded: {rec['history'][-1]}")
+    r = run("unseal", "--uri", URI, "--db", db, "--reason", "again")
+    check(r.returncode == 2, f"unseal of an unsealed database: {r.returncode}")
+    r = run("verify", "--uri", URI, "--db", db, "--expect-role", "live")
+    check(r.returncode == 5 and "not sealed" in r.stdout, f"verify live unsealed: {r.returncode} {r.stdout}")
+    r = load(db, "--expect-role", "live")
+    check(r.returncode == 0, f"load after unseal: {r.returncode} {r.stderr}")
+    r = run("promote", "--uri", URI, "--db", db, "--manifest", man, "--expect-role", "live")
+    check(r.returncode == 0, f"promote again: {r.returncode} {r.stderr}")
+
+    # verify checks indexes: a dropped or changed index fails (exit 5).
+    client[db]["variants"].drop_index("rsid_1")
+    r = run("verify", "--uri", URI, "--db", db, "--json")
+    v = json.loads(r.stdout) if r.stdout.strip() else {}
+    bad_idx = [i for i in v.get("indexes", []) if i["status"] != "ok"]
+    check(r.returncode == 5 and bad_idx == [{"name": "variants.rsid_1", "status": "index missing"}],
+          f"missing index: {r.returncode} {bad_idx}")
+    client[db]["variants"].create_index([("rsid", -1)], name="rsid_1")
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 5 and "variants.rsid_1: index differs" in r.stdout,
+          f"changed index: {r.returncode} {r.stdout}")
+    client.drop_database(db)
+
+
+def browser(cl, db):
+    """The browser's collections of db: documents and indexes."""
+    return {c: (sorted(repr(d) for d in cl[db][c].find()), sorted(cl[db][c].index_information()))
+            for c in ("variants", "base_coverage") if c in cl[db].list_collection_names()}
+
+
+def files_in(d):
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+def test_transfer():
+    from mongo_common import require_faults
+    db = "sfl_lc_transfer"
+    faults = require_faults(db)
+    faults.clear()
+    client.drop_database(db)
+    r = load(db)
+    check(r.returncode == 0, f"load: {r.returncode} {r.stderr}")
+    out = os.path.join(tmp, "export")
+
+    # A write during the export: the proxy holds the read of variants; a
+    # document changes; then the read runs.
+    rule = faults.arm("find", coll="variants", action="hold")
+    p = subprocess.Popen([TOOL, "export", "--uri", URI, "--db", db, "--out", out],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    held = faults.wait(rule, timeout=60)
+    check(held and held.get("held"), f"export's read of variants held: {held}")
+    doc = client[db]["variants"].find_one()
+    client[db]["variants"].update_one({"_id": doc["_id"]}, {"$set": {"rsid": "rs_changed"}})
+    faults.release(rule, forward=True)
+    _, err = p.communicate(timeout=120)
+    check(p.returncode == 5 and "variants" in err and "changed" in err,
+          f"write during export detected: {p.returncode} {err}")
+    check(files_in(os.path.join(out, db)) == [] and files_in(out) == [],
+          f"no dump left, no hidden folder: {files_in(out)} {files_in(os.path.join(out, db))}")
+    # The database is now tampered: export refuses it too, until it is put back.
+    r = run("export", "--uri", URI, "--db", db, "--out", out)
+    check(r.returncode == 5 and files_in(os.path.join(out, db)) == [],
+          f"tampered database not exported: {r.returncode}")
+    client[db]["variants"].replace_one({"_id": doc["_id"]}, doc)
+    faults.clear()
+    r = run("export", "--uri", URI, "--db", db, "--out", out, "--expect-role", "development")
+    check(r.returncode == 0, f"export: {r.returncode} {r.stderr}")
+    dump = os.path.join(out, db)
+    check(files_in(dump) == ["base_coverage.bson", "base_coverage.metadata.json", "manifest.json",
+                             "variants.bson", "variants.metadata.json"], f"dump files: {files_in(dump)}")
+    r = run("verify", "--dump", dump)
+    check(r.returncode == 0, f"the export verifies as a dump: {r.returncode} {r.stdout}")
+    # A failed export over an earlier one leaves the earlier one intact.
+    cdoc = client[db]["base_coverage"].find_one()
+    client[db]["base_coverage"].update_one({"_id": cdoc["_id"]}, {"$set": {"mean": -1.0}})
+    r = run("export", "--uri", URI, "--db", db, "--out", out)
+    check(r.returncode == 5 and files_in(out) == [db], f"failed re-export: {r.returncode} {files_in(out)}")
+    client[db]["base_coverage"].replace_one({"_id": cdoc["_id"]}, cdoc)
+    r = run("verify", "--dump", dump)
+    check(r.returncode == 0, f"the earlier export is intact: {r.returncode} {r.stdout}")
+    # What a killed export leaves (its hidden folder; the earlier dump moved
+    # aside when it died between its renames) is cleaned up by the next one.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    os.makedirs(os.path.join(out, f".{db}.export-{dead.pid}"))
+    open(os.path.join(out, f".{db}.export-{dead.pid}", "variants.bson"), "wb").close()
+    os.rename(dump, os.path.join(out, f".{db}.old-{dead.pid}"))
+    client[db]["base_coverage"].update_one({"_id": cdoc["_id"]}, {"$set": {"mean": -1.0}})
+    r = run("export", "--uri", URI, "--db", db, "--out", out)
+    check(r.returncode == 5 and files_in(out) == [db] and "put back" in r.stderr,
+          f"a killed export's leftovers: {r.returncode} {files_in(out)} {r.stderr}")
+    client[db]["base_coverage"].replace_one({"_id": cdoc["_id"]}, cdoc)
+    r = run("verify", "--dump", dump)
+    check(r.returncode == 0, f"the earlier export was put back intact: {r.returncode} {r.stdout}")
+    r = run("export", "--uri", URI, "--db", db, "--out", out, "--manifest-not-an-option")
+    check(r.returncode == 2, "export: unknown option is a usage error")
+    with open(os.path.join(dump, "variants.metadata.json")) as f:
+        meta = json.load(f)
+    check(sorted(i["name"] for i in meta["indexes"]) == sorted(client[db]["variants"].index_information()),
+          "metadata holds the indexes on the server")
+
+    # Restore into another database: same data, a load record "restore".
+    tgt = "sfl_lc_transfer_t"
+    client.drop_database(tgt)
+    r = run("restore", "--uri", URI, "--db", tgt, "--dump", out, "--insert-threads", "3")
+    check(r.returncode == 0, f"restore: {r.returncode} {r.stderr}")
+    check(browser(client, tgt) == browser(client, db), "restored = exported")
+    recs = list(client[tgt]["swefreq_meta"].find({"command": "restore", "status": "complete"}))
+    check(len(recs) == 1 and recs[0]["dump"] == dump, f"restore recorded: {recs}")
+    r = run("verify", "--uri", URI, "--db", tgt, "--manifest", os.path.join(dump, "manifest.json"))
+    check(r.returncode == 0, f"verify after restore: {r.returncode} {r.stdout}")
+    good = browser(client, tgt)
+
+    # A restore killed mid-way (kill -9 while an insert into staging is
+    # held) leaves the target's collections as they were; SIGTERM there
+    # stops it cleanly (exit 130, staging dropped, record interrupted).
+    ftgt = require_faults(tgt)
+    for n, how in enumerate(("kill", "terminate"), 1):
+        rule = ftgt.arm("insert", coll="swefreq_staging_", action="hold")
+        p = subprocess.Popen([TOOL, "restore", "--uri", URI, "--db", tgt, "--dump", dump],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        held = ftgt.wait(rule, timeout=60)
+        check(held and held.get("held"), f"restore's insert held: {held}")
+        getattr(p, how)()
+        try:
+            _, err = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+            check(False, f"{how}: the restore did not stop within 30 s")
+        ftgt.release(rule, forward=False)
+        check(browser(client, tgt) == good, f"{how}: the browser's collections unchanged")
+        if how == "terminate":  # a clean stop: exit 130, staging dropped, lock released
+            check(p.returncode == 130 and "interrupted" in err and "not changed" in err,
+                  f"SIGTERM: {p.returncode} {err}")
+            check(not [c for c in client[tgt].list_collection_names() if c.startswith("swefreq_staging_")]
+                  and client[tgt]["swefreq_meta"].find_one({"_id": "lock"}) is None,
+                  "SIGTERM: no staging, no lock left")
+            check(client[tgt]["swefreq_meta"].count_documents(
+                  {"command": "restore", "status": "interrupted"}) == n,
+                  "SIGTERM: the restore recorded itself interrupted")
+        r = run("recover", "--uri", URI, "--db", tgt, "--break-lock")
+        check(r.returncode == 0 and not [c for c in client[tgt].list_collection_names()
+                                         if c.startswith("swefreq_staging_")],
+              f"recover drops the {how}ed restore's staging: {r.returncode} {r.stderr}")
+        check(client[tgt]["swefreq_meta"].count_documents(
+              {"command": "restore", "status": "interrupted"}) == n,
+              f"the {how}ed restore is marked interrupted")
+        check(browser(client, tgt) == good, f"{how}, recover: the browser's collections unchanged")
+        ftgt.clear()
+
+    # Damaged and altered dumps are refused before the swap.
+    cut = os.path.join(tmp, "cut", db)
+    shutil.copytree(dump, cut)
+    with open(os.path.join(cut, "variants.bson"), "r+b") as f:
+        f.truncate(os.path.getsize(os.path.join(cut, "variants.bson")) - 100)
+    r = run("restore", "--uri", URI, "--db", tgt, "--dump", cut)
+    check(r.returncode == 3 and "cut short" in r.stderr, f"cut dump: {r.returncode} {r.stderr}")
+    check(browser(client, tgt) == good, "cut dump: unchanged")
+    alt = os.path.join(tmp, "alt", db)
+    shutil.copytree(dump, alt)
+    data = bytearray(open(os.path.join(alt, "variants.bson"), "rb").read())
+    i = data.find(b"rs")
+    data[i + 2:i + 3] = b"9" if data[i + 2:i + 3] != b"9" else b"8"
+    open(os.path.join(alt, "variants.bson"), "wb").write(bytes(data))
+    r = run("restore", "--uri", URI, "--db", tgt, "--dump", alt)
+    check(r.returncode == 5 and "does not match" in r.stderr, f"altered dump: {r.returncode} {r.stderr}")
+    check(browser(client, tgt) == good, "altered dump: unchanged")
+
+    # A dump written from the files (`dump`, no server) restores the same way.
+    r = run("dump", "--out", os.path.join(tmp, "fromfiles"), "--db", "x", *HIST, "--vcf", exac,
+            "--coverage", cov, "--quiet")
+    check(r.returncode == 0, f"dump: {r.returncode} {r.stderr}")
+    ftgt2 = "sfl_lc_transfer_f"
+    client.drop_database(ftgt2)
+    r = run("restore", "--uri", URI, "--db", ftgt2, "--dump", os.path.join(tmp, "fromfiles"))
+    check(r.returncode == 0 and browser(client, ftgt2) == good,
+          f"restore of a `dump` folder: {r.returncode} {r.stderr}")
+    client.drop_database(ftgt2)
+
+    # Restore onto a sealed database: stops before any write.
+    r = run("promote", "--uri", URI, "--db", tgt, "--manifest", os.path.join(dump, "manifest.json"))
+    check(r.returncode == 0, f"promote: {r.returncode} {r.stderr}")
+    before = snapshot(client, tgt)
+    r = run("restore", "--uri", URI, "--db", tgt, "--dump", dump)
+    check(r.returncode == 9 and "sealed" in r.stderr, f"restore onto sealed: {r.returncode} {r.stderr}")
+    check(snapshot(client, tgt) == before, "restore onto sealed changed nothing")
+    client.drop_database(db)
+    client.drop_database(tgt)
+
+
+def second_server(name="live-server", script="start.sh"):
+    """Starts a second test server (the live system's) on another loopback
+    port, in its own state folder; returns (uri, stop function)."""
+    srv, ping = os.environ.get("SWEFREQ_TEST_SERVER_BIN"), os.environ.get("SWEFREQ_TEST_PING_BIN")
+    if not srv or not ping:
+        print("no test server binary (external server): skipped")
+        sys.exit(77)
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server")
+    state = os.path.join(tmp, name)
+    r = subprocess.run(["bash", os.path.join(here, script), state, srv, ping],
+                       capture_output=True, text=True, timeout=150)
+    if r.returncode != 0:
+        print(r.stdout, r.stderr)
+        check(False, "second server started")
+        finish("lifecycle e2e")
+
+    def stop():
+        subprocess.run(["bash", os.path.join(here, "stop.sh"), state], timeout=60)
+    return open(os.path.join(state, "uri")).read().strip(), stop
+
+
+def test_e2e():
+    live_uri, stop = second_server()
+    try:
+        e2e(live_uri)
+    finally:
+        stop()
+
+
+def e2e(LIVE):
+    db = "swefreq"
+    live = pymongo.MongoClient(LIVE, serverSelectionTimeoutMS=5000)
+    check(LIVE != URI, "two servers on two ports")
+    client.drop_database("sfl_lc_e2e")
+    dev_db = "sfl_lc_e2e"
+    dev_env = {"SWEFREQ_EXPECT_ROLE": "development"}
+    live_env = {"SWEFREQ_EXPECT_ROLE": "live"}
+    man = os.path.join(tmp, "dev-manifest.json")
+    # 1. load development; 2. verify it.
+    r = load(dev_db, "--manifest", man, env=dev_env)
+    check(r.returncode == 0, f"1. load development: {r.returncode} {r.stderr}")
+    r = run("verify", "--uri", URI, "--db", dev_db, "--sources", env=dev_env)
+    check(r.returncode == 0, f"2. verify development: {r.returncode} {r.stdout}")
+    # 3. export (the files are all that crosses).
+    out = os.path.join(tmp, "carry")
+    r = run("export", "--uri", URI, "--db", dev_db, "--out", out, env=dev_env)
+    check(r.returncode == 0, f"3. export: {r.returncode} {r.stderr}")
+    dump = os.path.join(out, dev_db)
+    dump_manifest = os.path.join(dump, "manifest.json")
+    # 4. restore into live (a new database gets the expected role).
+    r = run("restore", "--uri", LIVE, "--db", db, "--dump", dump, env=live_env)
+    check(r.returncode == 0, f"4. restore into live: {r.returncode} {r.stderr}")
+    # 5. promote against the manifest file that came with the dump.
+    r = run("promote", "--uri", LIVE, "--db", db, "--manifest", dump_manifest, env=live_env)
+    check(r.returncode == 0, f"5. promote: {r.returncode} {r.stderr}")
+    # 6. verify live (the nightly job).
+    nightly = ["verify", "--uri", LIVE, "--db", db, "--manifest", dump_manifest, "--json"]
+    r = run(*nightly, env=live_env)
+    v = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.returncode == 0 and v.get("ok") is True and v["database"]["role"] == "live"
+          and v["database"]["sealed"] is True, f"6. verify live: {r.returncode} {r.stdout}")
+    check(browser(live, db) == browser(client, dev_db), "live equals development")
+
+    # Cross-talk: each stops before any write on the other system.
+    live_before, dev_before = snapshot(live, db), snapshot(client, dev_db)
+    r = load(db, env=dev_env, uri=LIVE)  # a development load pointed at the live server
+    r2 = run("load", "--uri", LIVE, "--db", db, *HIST, "--vcf", exac)  # no --expect-role
+    r3 = run("restore", "--uri", LIVE, "--db", db, "--dump", dump, env=live_env)
+    check((r.returncode, r2.returncode, r3.returncode) == (9, 9, 9),
+          f"dev load / load / restore onto sealed live: {r.returncode} {r2.returncode} {r3.returncode}")
+    r = run("export", "--uri", LIVE, "--db", db, "--out", os.path.join(tmp, "x"), env=dev_env)
+    check(r.returncode == 9, f"a development export pointed at live: {r.returncode}")
+    r = load(dev_db, env=live_env)  # a live script pointed at development
+    check(r.returncode == 9, f"a live load pointed at development: {r.returncode}")
+    check(snapshot(live, db) == live_before, "live unchanged by the cross-talk attempts")
+    check(snapshot(client, dev_db) == dev_before, "development unchanged by the cross-talk attempts")
+
+    # 7. tamper with one live document: the nightly verify fails (exit 5).
+    d = live[db]["variants"].find_one()
+    live[db]["variants"].update_one({"_id": d["_id"]}, {"$set": {"allele_freq": 0.5}})
+    r = run(*nightly, env=live_env)
+    v = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.returncode == 5 and v.get("ok") is False and
+          [c["status"] for c in v.get("collections", []) if c["name"] == "variants"] == ["digest differs"],
+          f"7. tampered document: {r.returncode} {r.stdout}")
+    live[db]["variants"].replace_one({"_id": d["_id"]}, d)
+    r = run(*nightly, env=live_env)
+    check(r.returncode == 0, f"put back: {r.returncode}")
+    # 8. drop one index: it fails again.
+    live[db]["base_coverage"].drop_index("xpos_1")
+    r = run(*nightly, env=live_env)
+    v = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.returncode == 5 and {"name": "base_coverage.xpos_1", "status": "index missing"}
+          in v.get("indexes", []), f"8. dropped index: {r.returncode} {r.stdout}")
+    client.drop_database(dev_db)
+    client.drop_database(db)
+
+
+DEPLOY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "deploy")
+
+
+def script(name, *args, env):
+    e = dict(os.environ)
+    e.pop("SWEFREQ_EXPECT_ROLE", None)
+    e.update({"SWEFREQ_LOAD": os.path.abspath(TOOL)})
+    e.update(env)
+    return subprocess.run(["bash", os.path.join(DEPLOY, name), *args], capture_output=True,
+                          text=True, timeout=120, env=e)
+
+
+def test_scripts():
+    live_uri, stop = second_server()
+    try:
+        scripts(live_uri)
+    finally:
+        stop()
+
+
+def scripts(LIVE):
+    db = "sfl_lc_scripts"
+    client.drop_database(db)
+    live = pymongo.MongoClient(LIVE, serverSelectionTimeoutMS=5000)
+    dev = {"SWEFREQ_MONGO_URI": URI, "SWEFREQ_DB": db,
+           "SWEFREQ_MANIFEST": os.path.join(tmp, "release.json")}
+    lv = {"SWEFREQ_MONGO_URI": LIVE, "SWEFREQ_DB": db,
+          "SWEFREQ_LIVE_MANIFEST": os.path.join(tmp, "live-manifest.json")}
+    r = script("dev-load.sh", *HIST, "--vcf", exac, "--coverage", cov, "--quiet", env=dev)
+    check(r.returncode == 0 and "verify: OK" in r.stdout, f"dev-load.sh: {r.returncode} {r.stderr}")
+    carry = os.path.join(tmp, "carry-scripts")
+    r = script("dev-export.sh", carry, env=dev)
+    check(r.returncode == 0, f"dev-export.sh: {r.returncode} {r.stderr}")
+    r = script("live-restore-and-promote.sh", os.path.join(carry, db), env=lv)
+    check(r.returncode == 0 and os.path.exists(lv["SWEFREQ_LIVE_MANIFEST"]),
+          f"live-restore-and-promote.sh: {r.returncode} {r.stderr}")
+    r = script("live-verify.sh", env=lv)
+    v = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.returncode == 0 and v.get("ok") is True, f"live-verify.sh: {r.returncode} {r.stdout}")
+    log = os.path.join(tmp, "verify.json")
+    r = script("live-verify.sh", env={**lv, "SWEFREQ_VERIFY_LOG": log})
+    check(r.returncode == 0 and json.load(open(log)).get("ok") is True, "live-verify.sh to a log")
+    # Each system's scripts pointed at the other's server stop (exit 9).
+    live_before, dev_before = snapshot(live, db), snapshot(client, db)
+    r = script("dev-load.sh", *HIST, "--vcf", exac, "--quiet", env={**dev, "SWEFREQ_MONGO_URI": LIVE})
+    check(r.returncode == 9, f"dev-load.sh pointed at live: {r.returncode}")
+    r = script("live-restore-and-promote.sh", os.path.join(carry, db),
+               env={**lv, "SWEFREQ_MONGO_URI": URI})
+    check(r.returncode == 9, f"live-restore-and-promote.sh pointed at development: {r.returncode}")
+    r = script("live-verify.sh", env={**lv, "SWEFREQ_MONGO_URI": URI,
+                                      "SWEFREQ_LIVE_MANIFEST": dev["SWEFREQ_MANIFEST"]})
+    check(r.returncode == 9, f"live-verify.sh pointed at development: {r.returncode}")
+    check(snapshot(live, db) == live_before and snapshot(client, db) == dev_before,
+          "the scripts of one system changed nothing on the other")
+    d = live[db]["variants"].find_one()
+    live[db]["variants"].update_one({"_id": d["_id"]}, {"$set": {"pos": -1}})
+    r = script("live-verify.sh", env=lv)
+    check(r.returncode == 5, f"live-verify.sh after tampering: {r.returncode}")
+    client.drop_database(db)
+
+
+def test_volume():
+    dev_uri, stop_dev = second_server("volume-dev")
+    live_uri, stop_live = second_server("volume-live")
+    try:
+        volume(dev_uri, stop_dev, live_uri, stop_live)
+    finally:
+        stop_dev()
+        stop_live()
+
+
+def volume(DEV, stop_dev, LIVE, stop_live):
+    db = "swefreq"
+    man = os.path.join(tmp, "volume.json")
+    r = load(db, "--manifest", man, env={"SWEFREQ_EXPECT_ROLE": "development"}, uri=DEV)
+    check(r.returncode == 0, f"load development: {r.returncode} {r.stderr}")
+    # The clone: the development server's volume copied to the live server.
+    stop_dev()
+    stop_live()
+    src, dst = os.path.join(tmp, "volume-dev", "data"), os.path.join(tmp, "volume-live", "data")
+    for f in os.listdir(src):
+        shutil.copy2(os.path.join(src, f), os.path.join(dst, f))
+    _, stop_live2 = second_server("volume-live", "restart.sh")
+    live = pymongo.MongoClient(LIVE, serverSelectionTimeoutMS=5000)
+    rec = live[db]["swefreq_meta"].find_one({"_id": "role"})
+    check(rec and rec["role"] == "development" and live[db]["variants"].count_documents({}) == 24,
+          f"the clone carries the development database: {rec}")
+    r = run("promote", "--uri", LIVE, "--db", db, "--manifest", man, "--expect-role", "live")
+    check(r.returncode == 9, f"promote --expect-role live of the clone: {r.returncode}")
+    d = live[db]["variants"].find_one()
+    live[db]["variants"].update_one({"_id": d["_id"]}, {"$set": {"rsid": "rs0"}})
+    before = snapshot(live, db)
+    r = run("promote", "--uri", LIVE, "--db", db, "--manifest", man, "--expect-role", "development")
+    check(r.returncode == 5 and snapshot(live, db) == before,
+          f"promote of a clone that differs: {r.returncode}, nothing changed")
+    live[db]["variants"].replace_one({"_id": d["_id"]}, d)
+    r = run("promote", "--uri", LIVE, "--db", db, "--manifest", man, "--expect-role", "development")
+    check(r.returncode == 0, f"promote of the clone: {r.returncode} {r.stderr}")
+    r = run("verify", "--uri", LIVE, "--db", db, "--manifest", man, "--expect-role", "live")
+    check(r.returncode == 0 and "role live, sealed" in r.stdout, f"nightly verify: {r.returncode} {r.stdout}")
+    sealed = snapshot(live, db)
+    r = load(db, env={"SWEFREQ_EXPECT_ROLE": "development"}, uri=LIVE)
+    check(r.returncode == 9 and snapshot(live, db) == sealed,
+          f"a development load onto the promoted clone: {r.returncode}")
+    stop_live2()
+
+
+def test_access():
+    r = subprocess.run([sys.executable, os.path.join(DEPLOY, "access-control.py"), "sfl_lc_access"],
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "SWEFREQ_ADMIN_URI": URI, "SWEFREQ_WEB_PASSWORD": "w-secret",
+                            "SWEFREQ_LOADER_PASSWORD": "l-secret"})
+    print(r.stdout, r.stderr)
+    check("w-secret" not in r.stdout + r.stderr and "l-secret" not in r.stdout + r.stderr,
+          "passwords never printed")
+    if r.returncode == 77:
+        check("skipped" in r.stdout, "the skip says why")
+        print("access-control.py: skipped (the server has no createUser)")
+        shutil.rmtree(tmp, ignore_errors=True)
+        sys.exit(77)
+    check(r.returncode == 0, f"access-control.py: {r.returncode}")
+
+
+if MODE == "roles":
+    test_roles()
+elif MODE == "transfer":
+    test_transfer()
+elif MODE == "e2e":
+    test_e2e()
+elif MODE == "scripts":
+    test_scripts()
+elif MODE == "volume":
+    test_volume()
+elif MODE == "access":
+    test_access()
+else:
+    print(f"unknown mode {MODE}")
+    sys.exit(2)
+shutil.rmtree(tmp, ignore_errors=True)
+finish(f"lifecycle {MODE}")
