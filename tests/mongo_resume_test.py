@@ -307,13 +307,10 @@ def test_restart():
         sys.exit(77)
     db = "sfl_resume_restart"
     client.drop_database(db)
+    # Mid-insert: the proxy holds an insert (it dies with the server).
+    rule = faults.arm("insert", nth=N_INSERTS // 2, coll="swefreq_staging_", action="hold")
     p = start(db, *SOURCES)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        st = staging(db)
-        if st and sum(client[db][n].estimated_document_count() for n in st) > 200:
-            break
-        time.sleep(0.05)
+    check(faults.wait(rule, timeout=90) is not None, "the proxy holds an insert")
     check(p.poll() is None, "the load still runs when the server is killed")
     os.kill(int(open(os.path.join(state, "pid")).read()), 9)
     try:
