@@ -123,4 +123,18 @@ if [ -n "$MONGO" ]; then
   awk -v a="$CPU_SFL" -v b="$CPU_PY" -v n="$DOCS" -v wa="$WALL_SFL" -v wb="$WALL_PY" 'BEGIN{
     printf "client CPU s per 100k docs: swefreq-load %.2f (parsing included), python %.2f (ratio %.2f); wall ratio %.2f\n",
       a*100000/n, b*100000/n, a/b, wa/wb }'
+  # A load killed (kill -9) once half of its documents are acknowledged,
+  # then resumed: the resume re-parses everything (to rebuild the digests)
+  # and sends only what follows the acknowledged position.
+  ACKED=$("$PY" bench/kill_at.py "$MONGO" bench_sfl_resume 0.5 "$DOCS" "$TOOL" load --quiet --uri "$MONGO" \
+          --db bench_sfl_resume --histograms columns --record-interval 200 --vcf "$VCF")
+  sleep 1.2  # the killed loader's lock goes stale after --lock-timeout 1
+  measure "swefreq-load load --resume (50%)" "$DOCS" "$VCF_MB" "$TOOL" load --quiet --uri "$MONGO" \
+    --db bench_sfl_resume --histograms columns --lock-timeout 1 --resume --vcf "$VCF"
+  CPU_RES=$LAST_CPU; WALL_RES=$LAST_WALL
+  measure "re-parse only (dry run)" "$DOCS" "$VCF_MB" "$TOOL" dump --dry-run --quiet --histograms columns --vcf "$VCF"
+  CPU_PARSE=$LAST_CPU
+  awk -v a="$CPU_RES" -v b="$CPU_SFL" -v wa="$WALL_RES" -v wb="$WALL_SFL" -v p="$CPU_PARSE" -v k="$ACKED" -v n="$DOCS" 'BEGIN{
+    printf "resume after kill -9 at %d of %d documents acknowledged: wall %.2f s vs clean %.2f s (%.0f%%), client CPU %.2f s vs %.2f s; re-parsing the skipped part costs %.2f s CPU\n",
+      k, n, wa, wb, 100*wa/wb, a, b, p*k/n }'
 fi

@@ -53,6 +53,9 @@ void cli_print_summary(const sfl_job_t *job, const char *what);
 /* With --json: the job's summary plus "ok", "exit_code" and "error", as
  * one JSON object on stdout. */
 void cli_print_json_outcome(const sfl_job_t *job, int rc, const sfl_error_t *err);
+/* The same with `extra` (may be NULL), one more `"key" : value` member. */
+void cli_print_json_outcome_with(const sfl_job_t *job, int rc, const sfl_error_t *err,
+                                 const char *extra);
 
 /* Prints a verify report (JSON or human), destroys it, returns the exit
  * code: 0 when everything matched, 5 otherwise. */

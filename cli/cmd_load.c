@@ -29,6 +29,14 @@ static void usage(FILE *f)
             "                        stale and taken over (default 60)\n"
             "  --break-lock          take the database's load lock even from a live holder\n"
             "                        (for operators; recorded in the load record)\n"
+            "  --resume [LOAD_ID]    continue the newest loading or interrupted load (or the\n"
+            "                        one named) where it stopped, keeping its staging; the\n"
+            "                        same source files and document options are required\n"
+            "                        (refused with exit 3 otherwise); with no --vcf or\n"
+            "                        --coverage, the sources and options are taken from the\n"
+            "                        load record\n"
+            "  --record-interval MS  record the acknowledged position this often (10000)\n"
+            "  --batch-docs N        documents per insert (2000; the server's limit caps it)\n"
             "  --expect-role ROLE    development or live (default: $SWEFREQ_EXPECT_ROLE): stop\n"
             "                        with exit 9, before any read or write, on a database of\n"
             "                        another role. A sealed database is always refused (9)\n"
@@ -42,6 +50,51 @@ static void usage(FILE *f)
             cli_prog, CLI_CONVERT_HELP, cli_exit_codes_help);
 }
 
+/* The options that shape documents (the shared option ids of
+ * convert_opts.h) and their names in a manifest. */
+#define SHAPING_N 7
+static const int shaping_ids[SHAPING_N] = {1002, 1003, 1004, 1012, 1013, 1014, 1015};
+static const char *const shaping_names[SHAPING_N] = {
+    "style", "histograms", "coverage_step", "csq_field", "csq_format", "vep_features", "genome"};
+
+/* --resume without sources: the sources, and the document options not
+ * given, from the record of the load to continue (which is then pinned).
+ * Returns the plan, which the sources point into; NULL after a message. */
+static sfl_manifest_t *resume_from_record(cli_convert_t *c, sfl_mongo_options_t *mo,
+                                          const bool given[SHAPING_N], int *rc)
+{
+    static char id[48];
+    sfl_error_t err;
+    sfl_manifest_t *plan = sfl_mongo_resume_plan(mo, id, &err);
+    if (!plan) {
+        cli_print_error(&err);
+        *rc = cli_exit_code(&err);
+        return NULL;
+    }
+    for (size_t i = 0; i < sfl_manifest_n_sources(plan); i++) {
+        const sfl_manifest_source_t *s = sfl_manifest_source(plan, i);
+        const char *path = s->abs_path ? s->abs_path : s->path;
+        if (cli_convert_option(c, strcmp(s->kind, "vcf") == 0 ? 1000 : 1001, path) < 0) {
+            *rc = EXIT_INTERNAL;
+            sfl_manifest_destroy(plan);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < SHAPING_N; i++) {
+        const char *v = sfl_manifest_option(plan, shaping_names[i]);
+        if (given[i] || !v || (i == 3 && !strcmp(v, "auto")) || (i == 4 && !strcmp(v, "header")))
+            continue;
+        if (cli_convert_option(c, shaping_ids[i], v) < 0) {
+            *rc = EXIT_INPUT;
+            sfl_manifest_destroy(plan);
+            return NULL;
+        }
+    }
+    if (!mo->resume_load_id)
+        mo->resume_load_id = id;
+    return plan;
+}
+
 int cmd_load(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -53,6 +106,9 @@ int cmd_load(int argc, char **argv)
         {"manifest", required_argument, NULL, 'm'},
         {"lock-timeout", required_argument, NULL, 't'},
         {"break-lock", no_argument, NULL, 'B'},
+        {"resume", optional_argument, NULL, 'R'},
+        {"record-interval", required_argument, NULL, 'I'},
+        {"batch-docs", required_argument, NULL, 'b'},
         {"expect-role", required_argument, NULL, 2002},
         {"role", required_argument, NULL, 2005},
         {"help", no_argument, NULL, 'h'},
@@ -64,8 +120,11 @@ int cmd_load(int argc, char **argv)
     const char *manifest = NULL;
     unsigned long long v;
     int ch, rc = EXIT_OK;
+    bool shaping_given[SHAPING_N] = {false};
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        for (int i = 0; i < SHAPING_N; i++)
+            shaping_given[i] |= ch == shaping_ids[i];
         int r = cli_convert_option(&c, ch, optarg);
         if (r < 0) {
             cli_convert_free(&c);
@@ -95,6 +154,29 @@ int cmd_load(int argc, char **argv)
             mo.lock_stale_seconds = (int)v;
             break;
         case 'B': mo.break_lock = true; break;
+        case 'R':
+            mo.resume = true;
+            /* --resume ID as well as --resume=ID */
+            if (!optarg && optind < argc && argv[optind][0] != '-')
+                optarg = argv[optind++];
+            mo.resume_load_id = optarg;
+            break;
+        case 'I':
+            if (!cli_parse_u64("--record-interval", optarg, &v) || v < 1 || v > 3600000) {
+                cli_error("--record-interval must be from 1 to 3600000 ms");
+                cli_convert_free(&c);
+                return EXIT_USAGE;
+            }
+            mo.record_ms = (int)v;
+            break;
+        case 'b':
+            if (!cli_parse_u64("--batch-docs", optarg, &v) || v < 1 || v > 100000) {
+                cli_error("--batch-docs must be from 1 to 100000");
+                cli_convert_free(&c);
+                return EXIT_USAGE;
+            }
+            mo.batch_docs = (uint32_t)v;
+            break;
         case 2002:
         case 2005:
             if (!cli_parse_role(ch == 2002 ? "--expect-role" : "--role", optarg,
@@ -122,9 +204,15 @@ int cmd_load(int argc, char **argv)
         cli_convert_free(&c);
         return EXIT_USAGE;
     }
+    sfl_manifest_t *plan = NULL;
+    if (mo.resume && c.n_sources == 0 && !(plan = resume_from_record(&c, &mo, shaping_given, &rc))) {
+        cli_convert_free(&c);
+        return rc;
+    }
     sfl_job_t *job = cli_convert_job(&c, &rc);
     if (!job) {
         cli_convert_free(&c);
+        sfl_manifest_destroy(plan);
         return rc;
     }
     mo.log = cli_log;
@@ -140,10 +228,30 @@ int cmd_load(int argc, char **argv)
         rc = cli_exit_code(&err);
     }
     sfl_mongo_outcome_t outcome = sfl_sink_mongo_outcome(sink);
+    sfl_mongo_resume_stats_t rs;
+    bool resumed = sfl_sink_mongo_resume_stats(sink, &rs) && rs.resumed;
     if (c.json) {
-        cli_print_json_outcome(job, rc, &err);
+        char extra[512] = "";
+        if (resumed)
+            snprintf(extra, sizeof extra,
+                     "\"resume\" : { \"load_id\" : \"%s\", \"attempt\" : %d, "
+                     "\"swap_finished\" : %s, \"skipped\" : %llu, \"sent\" : %llu, "
+                     "\"resent\" : %llu, \"duplicates_absorbed\" : %llu }",
+                     rs.load_id, rs.attempt, rs.swap_finished ? "true" : "false",
+                     (unsigned long long)rs.skipped, (unsigned long long)rs.sent,
+                     (unsigned long long)rs.resent, (unsigned long long)rs.absorbed);
+        cli_print_json_outcome_with(job, rc, &err, extra[0] ? extra : NULL);
     } else if (!c.quiet) {
         cli_print_summary(job, ok ? "loaded" : "load failed");
+        if (resumed && rs.swap_finished)
+            fprintf(stderr, "  resumed load %s: its journalled swap was finished; nothing was "
+                            "sent\n", rs.load_id);
+        else if (resumed)
+            fprintf(stderr, "  resumed load %s (attempt %d): %llu documents skipped "
+                            "(acknowledged before), %llu sent (%llu of them sent before), "
+                            "%llu duplicates absorbed\n", rs.load_id, rs.attempt,
+                    (unsigned long long)rs.skipped, (unsigned long long)rs.sent,
+                    (unsigned long long)rs.resent, (unsigned long long)rs.absorbed);
         if (ok)
             fprintf(stderr, "  database %s: collections swapped in, staging verified, load "
                             "recorded in swefreq_meta\n", mo.db);
@@ -160,6 +268,7 @@ int cmd_load(int argc, char **argv)
     cli_catch_signals(NULL);
     sfl_job_destroy(job);
     cli_convert_free(&c);
+    sfl_manifest_destroy(plan);
     return rc;
 }
 

@@ -235,6 +235,12 @@ void cli_print_verify(const sfl_verify_report_t *r)
 
 void cli_print_json_outcome(const sfl_job_t *job, int rc, const sfl_error_t *err)
 {
+    cli_print_json_outcome_with(job, rc, err, NULL);
+}
+
+void cli_print_json_outcome_with(const sfl_job_t *job, int rc, const sfl_error_t *err,
+                                 const char *extra)
+{
     char *js = sfl_job_summary_json(job);
     if (!js)
         return;
@@ -247,6 +253,8 @@ void cli_print_json_outcome(const sfl_job_t *job, int rc, const sfl_error_t *err
     } else {
         printf("null");
     }
+    if (extra)
+        printf(", %s", extra);
     printf(" }\n");
     free(js);
 }

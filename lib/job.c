@@ -322,9 +322,17 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     atomic_store(&j->running_sink, sink);
     if (atomic_load(&j->cancelled))
         sfl_sink_cancel_int(sink);
+    /* The plan: what the manifest will say of options and sources, before
+     * any document (a resuming sink compares it with its record). */
+    sfl_manifest_input_t in = {&j->opt, 0, j->sources, j->n_sources, j->digest, used, 0};
+    sfl_manifest_t *plan = ok ? sfl_manifest_build(&in, err) : NULL;
+    ok = ok && plan;
     sfl_run_info_t run = {sizeof run, {false}, j->opt.histograms};
     memcpy(run.collections, used, sizeof run.collections);
+    sfl_sink_set_plan_int(sink, plan);
     ok = ok && load_gene_tables(j, err) && sfl_sink_begin_int(sink, &run, err);
+    sfl_sink_set_plan_int(sink, NULL);
+    sfl_manifest_destroy(plan);
     if (ok && used[SFL_COLL_METRICS])
         ok = (j->metrics = sfl_metrics_new(err)) != NULL;
     uint64_t seq = 0;

@@ -31,6 +31,7 @@
  * timeout.
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,7 +270,8 @@ void sfl_lock_release(mongoc_client_t *c, const char *db, const char *load_id)
 
 /* ---- the swap ---------------------------------------------------------- */
 
-static int has_collection(mongoc_client_t *c, const char *db, const char *name, sfl_error_t *err)
+int sfl_mongo_has_collection(mongoc_client_t *c, const char *db, const char *name,
+                             sfl_error_t *err)
 {
     mongoc_database_t *d = mongoc_client_get_database(c, db);
     bson_error_t be;
@@ -308,7 +310,7 @@ bool sfl_mongo_rename_over(mongoc_client_t *c, const char *db, const char *stagi
                        strstr(be.message, "not implemented") != NULL;
     if (!unsupported)
         return sfl_mongo_error(err, &be, NULL, target);
-    int staged = has_collection(c, db, staging, err);
+    int staged = sfl_mongo_has_collection(c, db, staging, err);
     if (staged < 0)
         return false;
     if (!staged)
@@ -388,7 +390,7 @@ bool sfl_swap_finish(mongoc_client_t *c, const char *db, const char *load_id, bo
             continue;
         str_field(&one, "target", target, sizeof target);
         str_field(&one, "staging", staging, sizeof staging);
-        int has = has_collection(c, db, staging, err);
+        int has = sfl_mongo_has_collection(c, db, staging, err);
         if (has < 0) {
             ok = false;
         } else if (has) {
@@ -398,7 +400,7 @@ bool sfl_swap_finish(mongoc_client_t *c, const char *db, const char *load_id, bo
                 snprintf(swapped + l, swapped_size - l, "%s%s", l ? ", " : "", target);
             }
         } else {
-            int live = has_collection(c, db, target, err);
+            int live = sfl_mongo_has_collection(c, db, target, err);
             if (live < 0)
                 ok = false;
             else if (!live)
@@ -525,9 +527,12 @@ void sfl_mongo_load_id(char id[48])
              (unsigned long)(getpid() & 0xfffff), n & 0xff);
 }
 
-static bool drop_leftovers(mongoc_client_t *c, const char *db, sfl_log_fn log, void *log_ud,
-                           sfl_mongo_recovery_t *out, sfl_error_t *err)
+static bool drop_leftovers(mongoc_client_t *c, const char *db, const char *keep, sfl_log_fn log,
+                           void *log_ud, sfl_mongo_recovery_t *out, sfl_error_t *err)
 {
+    char keep_prefix[128] = "";
+    if (keep)
+        snprintf(keep_prefix, sizeof keep_prefix, "%s%s_", SFL_STAGING_PREFIX, keep);
     mongoc_database_t *d = mongoc_client_get_database(c, db);
     bson_error_t be;
     char **names = mongoc_database_get_collection_names_with_opts(d, NULL, &be);
@@ -536,7 +541,8 @@ static bool drop_leftovers(mongoc_client_t *c, const char *db, sfl_log_fn log, v
         return sfl_mongo_error(err, &be, NULL, "listCollections");
     }
     for (char **n = names; *n; n++) {
-        if (strncmp(*n, SFL_STAGING_PREFIX, strlen(SFL_STAGING_PREFIX)) != 0)
+        if (strncmp(*n, SFL_STAGING_PREFIX, strlen(SFL_STAGING_PREFIX)) != 0 ||
+            (keep && strncmp(*n, keep_prefix, strlen(keep_prefix)) == 0))
             continue;
         mongoc_collection_t *coll = mongoc_database_get_collection(d, *n);
         if (mongoc_collection_drop(coll, &be)) {
@@ -574,6 +580,13 @@ static bool drop_leftovers(mongoc_client_t *c, const char *db, sfl_log_fn log, v
 bool sfl_state_recover(mongoc_client_t *c, const char *db, bool ferretdb, sfl_log_fn log,
                        void *log_ud, sfl_mongo_recovery_t *out, sfl_error_t *err)
 {
+    return sfl_state_recover_keep(c, db, ferretdb, NULL, log, log_ud, out, err);
+}
+
+bool sfl_state_recover_keep(mongoc_client_t *c, const char *db, bool ferretdb, const char *keep,
+                            sfl_log_fn log, void *log_ud, sfl_mongo_recovery_t *out,
+                            sfl_error_t *err)
+{
     memset(out, 0, sizeof *out);
     char id[48];
     int rc;
@@ -592,7 +605,7 @@ bool sfl_state_recover(mongoc_client_t *c, const char *db, bool ferretdb, sfl_lo
     }
     if (rc < 0)
         return false;
-    return drop_leftovers(c, db, log, log_ud, out, err);
+    return drop_leftovers(c, db, keep, log, log_ud, out, err);
 }
 
 bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out, sfl_error_t *err)
@@ -601,7 +614,8 @@ bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out, 
     if (!out)
         out = &local;
     memset(out, 0, sizeof *out);
-    if (!o || o->struct_size != sizeof *o || !o->uri || !o->db || !*o->db)
+    if (!o || o->struct_size < offsetof(sfl_mongo_options_t, resume) ||
+        o->struct_size > sizeof *o || !o->uri || !o->db || !*o->db)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "recover needs options from sfl_mongo_options_init with a URI and "
                              "a database");
@@ -628,4 +642,115 @@ bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out, 
     mongoc_client_pool_push(pool, c);
     mongoc_client_pool_destroy(pool);
     return ok;
+}
+
+/* ---- resuming ------------------------------------------------------------ */
+
+static bool resumable_status(const char *s)
+{
+    return !strcmp(s, "loading") || !strcmp(s, "interrupted") || !strcmp(s, "swapping");
+}
+
+int sfl_resume_target(mongoc_client_t *c, const char *db, const char *named, bson_t *rec,
+                      sfl_error_t *err)
+{
+    mongoc_collection_t *m = meta(c, db);
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort, in, doc;
+    int rc;
+    if (named) {
+        rc = read_record(m, named, &doc, err);
+    } else {
+        /* The newest load record (the lock, "current" and other documents
+         * have no status). */
+        BSON_APPEND_DOCUMENT_BEGIN(&filter, "status", &in);
+        BSON_APPEND_BOOL(&in, "$exists", true);
+        bson_append_document_end(&filter, &in);
+        BSON_APPEND_UTF8(&filter, "tool", "swefreq-load");
+        BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
+        BSON_APPEND_INT32(&sort, "started", -1);
+        bson_append_document_end(&opts, &sort);
+        rc = find_one(m, &filter, &opts, &doc, err);
+    }
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+    mongoc_collection_destroy(m);
+    if (rc < 0)
+        return -1;
+    if (rc == 0) {
+        if (named)
+            sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST,
+                          "%s: nothing to resume: there is no load %s in %s.%s", db, named, db,
+                          SFL_META_COLLECTION);
+        else
+            sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST,
+                          "%s: nothing to resume: no load was ever recorded in %s.%s", db, db,
+                          SFL_META_COLLECTION);
+        return -1;
+    }
+    char id[48], status[32];
+    str_field(&doc, "_id", id, sizeof id);
+    str_field(&doc, "status", status, sizeof status);
+    if (!resumable_status(status)) {
+        sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST,
+                      "%s: nothing to resume: %s load %s is %s%s", db, named ? "" : "the last",
+                      id, status[0] ? status : "not a load",
+                      !strcmp(status, "failed")
+                          ? " (a failed load drops its staging; load again)"
+                          : (!strcmp(status, "complete") ? " (load again to replace it)" : ""));
+        bson_destroy(&doc);
+        return -1;
+    }
+    bson_copy_to(&doc, rec);
+    bson_destroy(&doc);
+    return 1;
+}
+
+sfl_manifest_t *sfl_mongo_resume_plan(const sfl_mongo_options_t *o, char load_id[48],
+                                      sfl_error_t *err)
+{
+    if (!o || o->struct_size < offsetof(sfl_mongo_options_t, resume) || !o->uri || !o->db ||
+        !*o->db) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "resume needs options from sfl_mongo_options_init with a URI and a "
+                      "database");
+        return NULL;
+    }
+    const char *named = o->struct_size > offsetof(sfl_mongo_options_t, resume_load_id)
+                            ? o->resume_load_id
+                            : NULL;
+    mongoc_client_pool_t *pool;
+    mongoc_client_t *c;
+    if (!sfl_mongo_connect(o->uri, 1, &pool, &c, err))
+        return NULL;
+    bson_t rec;
+    sfl_manifest_t *plan = NULL;
+    if (sfl_resume_target(c, o->db, named, &rec, err) == 1) {
+        plan = sfl_resume_plan_of(&rec, o->db, err);
+        if (plan && load_id)
+            str_field(&rec, "_id", load_id, 48);
+        bson_destroy(&rec);
+    }
+    mongoc_client_pool_push(pool, c);
+    mongoc_client_pool_destroy(pool);
+    return plan;
+}
+
+sfl_manifest_t *sfl_resume_plan_of(const bson_t *rec, const char *db, sfl_error_t *err)
+{
+    bson_iter_t it;
+    const uint8_t *data;
+    uint32_t len;
+    bson_t plan;
+    char id[48];
+    str_field(rec, "_id", id, sizeof id);
+    if (bson_iter_init_find(&it, rec, "plan") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+        bson_iter_document(&it, &len, &data);
+        if (bson_init_static(&plan, data, len))
+            return sfl_manifest_from_bson(&plan, err);
+    }
+    sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST,
+                  "%s: load %s cannot be resumed: its record has no plan (sources and "
+                  "options), it was begun by an earlier version; load again",
+                  db, id);
+    return NULL;
 }

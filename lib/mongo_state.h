@@ -76,4 +76,25 @@ void sfl_mongo_load_id(char id[48]);
 bool sfl_state_recover(mongoc_client_t *c, const char *db, bool ferretdb, sfl_log_fn log,
                        void *log_ud, sfl_mongo_recovery_t *out, sfl_error_t *err);
 
+/* As sfl_state_recover, but keeps the staging collections of load `keep`
+ * (NULL: keeps none), which a resume continues. */
+bool sfl_state_recover_keep(mongoc_client_t *c, const char *db, bool ferretdb, const char *keep,
+                            sfl_log_fn log, void *log_ud, sfl_mongo_recovery_t *out,
+                            sfl_error_t *err);
+
+/* 1 if collection `name` exists in db, 0 if not, -1 on error. */
+int sfl_mongo_has_collection(mongoc_client_t *c, const char *db, const char *name,
+                             sfl_error_t *err);
+
+/* The load record a resume continues: load `named`, or (NULL) the newest
+ * load record of db. 1 with a copy in *rec (bson_destroy it); -1 with err
+ * on a server error, or, refusing (SFL_DOMAIN_STATE, SFL_E_MANIFEST), when
+ * there is no such load or it is not loading, interrupted or swapping. */
+int sfl_resume_target(mongoc_client_t *c, const char *db, const char *named, bson_t *rec,
+                      sfl_error_t *err);
+
+/* The plan of a load record (its options and hashed sources, recorded at
+ * its begin) as a manifest; NULL with err (SFL_E_MANIFEST) when absent. */
+sfl_manifest_t *sfl_resume_plan_of(const bson_t *rec, const char *db, sfl_error_t *err);
+
 #endif

@@ -20,6 +20,7 @@ struct sfl_sink {
     state_t state;
     atomic_int cancelled; /* set by sfl_job_cancel, from any thread or a signal handler */
     sfl_error_t why;      /* the error that made the run abort */
+    const sfl_manifest_t *plan; /* during begin: the run's options and sources */
 };
 
 const char *sfl_collection_name(sfl_collection_t c)
@@ -111,6 +112,16 @@ bool sfl_sink_cancelled_int(sfl_sink_t *s)
 const sfl_error_t *sfl_sink_abort_reason_int(const sfl_sink_t *s)
 {
     return s && s->why.code != SFL_OK ? &s->why : NULL;
+}
+
+void sfl_sink_set_plan_int(sfl_sink_t *s, const sfl_manifest_t *plan)
+{
+    s->plan = plan;
+}
+
+const sfl_manifest_t *sfl_sink_plan_int(const sfl_sink_t *s)
+{
+    return s ? s->plan : NULL;
 }
 
 void *sfl_sink_ctx_int(const sfl_sink_t *s, const void *commit_fn)

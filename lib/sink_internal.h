@@ -21,4 +21,10 @@ bool sfl_sink_cancelled_int(sfl_sink_t *s);
  * sink's own public functions can reach their state), else NULL. */
 void *sfl_sink_ctx_int(const sfl_sink_t *s, const void *commit_fn);
 
+/* The run's plan (its options and hashed sources, as a manifest with empty
+ * collection figures), set by the job around begin so that a sink can
+ * record or check it there; borrowed, NULL outside begin. */
+void sfl_sink_set_plan_int(sfl_sink_t *s, const sfl_manifest_t *plan);
+const sfl_manifest_t *sfl_sink_plan_int(const sfl_sink_t *s);
+
 #endif

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,36 @@ typedef struct {
     int64_t resume_voffset;
     uint32_t resume_source;
     uint64_t resume_docs;
+    /* the last batch seen (batch_end) */
+    bool seen_any;
+    uint32_t seen_source;
+    int64_t seen_end;
+    /* the end of the last batch wholly in jobs (driving thread) */
+    int64_t done_voffset;
+    uint32_t done_source;
+    /* the last batch handed to the inserters (under lock) */
+    bool have_sent;
+    int64_t sent_voffset;
+    uint32_t sent_source;
+
+    /* attempts and resuming (see "Resuming" in swefreq/mongo.h) */
+    char lock_id[48];      /* this attempt's name in the lock document     */
+    char resume_id[48];    /* o.resume_load_id, copied                     */
+    char host[128];
+    int64_t attempt_started_ms;
+    bson_t prev_attempts;  /* the record's earlier attempts, as an array   */
+    bool finished_before;  /* the load's journalled swap was finished at begin */
+    bool taken;            /* a resume took this load over (taken_by_resume) */
+    sfl_manifest_t *done_manifest; /* then: the manifest it was journalled with */
+    bool skip_have;        /* an earlier attempt's acknowledged position    */
+    uint32_t skip_source;
+    int64_t skip_voffset;
+    uint64_t skip_docs;
+    bool skipping;         /* still before it                               */
+    bool resent_have;      /* an earlier attempt's last recorded sent position */
+    uint32_t resent_source;
+    int64_t resent_voffset;
+    sfl_mongo_resume_stats_t stats; /* under lock */
 } mongo_sink_t;
 
 static void *xref(mongo_sink_t *m);
@@ -179,6 +210,7 @@ void sfl_mongo_options_init(sfl_mongo_options_t *o)
     o->queue_batches = 2;
     o->max_retries = 3;
     o->lock_stale_seconds = SFL_LOCK_STALE_SECONDS;
+    o->record_ms = 10000;
 }
 
 #define mlog(m, lvl, ...) sfl_logf((m)->o.log, (m)->o.log_ud, (lvl), __VA_ARGS__)
@@ -195,7 +227,7 @@ static void job_free(insert_job_t *j)
 /* ---- inserter threads ------------------------------------------------- */
 
 static bool insert_once(mongo_sink_t *m, mongoc_client_t *c, insert_job_t *j, bool retry,
-                        bson_error_t *be, bson_t *reply)
+                        uint64_t *absorbed, bson_error_t *be, bson_t *reply)
 {
     mongoc_collection_t *coll = mongoc_client_get_collection(c, m->db, m->staging[j->collection]);
     const bson_t **docs = malloc(j->n * sizeof *docs);
@@ -219,21 +251,26 @@ static bool insert_once(mongo_sink_t *m, mongoc_client_t *c, insert_job_t *j, bo
     BSON_APPEND_BOOL(&opts, "validate", false);
     mongoc_write_concern_append(m->wc, &opts);
     bool ok = mongoc_collection_insert_many(coll, docs, j->n, &opts, reply, be);
-    if (!ok && retry) {
+    if (!ok && (retry || m->skip_have || m->stats.resumed)) {
         /* After a network error some documents of this batch may already be
-         * stored; a duplicate key on the retry is that, not a new problem. */
+         * stored; a duplicate key on the retry is that, not a new problem.
+         * So is one in a resumed load: a document after the acknowledged
+         * position that the earlier attempt stored. The final staging check
+         * (count and digest) proves that nothing else was lost. */
         bson_iter_t it, e, f;
         bool only_dups = bson_iter_init_find(&it, reply, "writeErrors") &&
                          bson_iter_recurse(&it, &e);
-        bool any = false;
+        uint64_t n = 0;
         while (only_dups && bson_iter_next(&e)) {
-            any = true;
+            n++;
             only_dups = bson_iter_recurse(&e, &f) && bson_iter_find(&f, "code") &&
                         bson_iter_as_int64(&f) == 11000;
         }
         bson_iter_t wce;
-        if (only_dups && any && !bson_iter_init_find(&wce, reply, "writeConcernErrors"))
+        if (only_dups && n > 0 && !bson_iter_init_find(&wce, reply, "writeConcernErrors")) {
             ok = true;
+            *absorbed = n;
+        }
     }
     bson_destroy(&opts);
     free(docs);
@@ -277,9 +314,10 @@ static void *inserter(void *arg)
         bson_error_t be;
         bool ok = false;
         sfl_error_t e;
+        uint64_t absorbed = 0;
         for (int attempt = 0;; attempt++) {
             bson_t reply;
-            ok = insert_once(m, c, j, attempt > 0, &be, &reply);
+            ok = insert_once(m, c, j, attempt > 0, &absorbed, &be, &reply);
             if (!ok)
                 sfl_mongo_error(&e, &be, &reply, m->staging[j->collection]);
             bson_destroy(&reply);
@@ -303,6 +341,7 @@ static void *inserter(void *arg)
         }
         pthread_mutex_lock(&m->lock);
         m->inserted += j->n;
+        m->stats.absorbed += absorbed;
         size_t r = (size_t)(j->seq % ACK_RING);
         m->ack_done[r] = true;
         m->ack_voff[r] = j->end_voffset;
@@ -360,6 +399,9 @@ static bool enqueue(mongo_sink_t *m, insert_job_t *j, sfl_error_t *err)
     }
     j->next = NULL;
     j->seq = m->next_seq++;
+    m->have_sent = true;
+    m->sent_source = j->source_index;
+    m->sent_voffset = j->end_voffset;
     if (m->tail)
         m->tail->next = j;
     else
@@ -495,10 +537,91 @@ static bool call(mongo_sink_t *m, bool (*fn)(call_t *, mongoc_client_t *), int c
 
 /* ---- begin ------------------------------------------------------------ */
 
+/* The record's attempts: the earlier ones as read at begin, then this one
+ * with its status and figures. */
+static void append_attempts(mongo_sink_t *m, bson_t *set, const char *status)
+{
+    bson_t arr, a, r;
+    bson_iter_t it;
+    uint32_t i = 0;
+    char key[16];
+    BSON_APPEND_ARRAY_BEGIN(set, "attempts", &arr);
+    if (bson_iter_init(&it, &m->prev_attempts))
+        while (bson_iter_next(&it)) {
+            snprintf(key, sizeof key, "%u", i++);
+            bson_append_iter(&arr, key, -1, &it);
+        }
+    snprintf(key, sizeof key, "%u", i);
+    pthread_mutex_lock(&m->lock);
+    sfl_mongo_resume_stats_t st = m->stats;
+    pthread_mutex_unlock(&m->lock);
+    BSON_APPEND_DOCUMENT_BEGIN(&arr, key, &a);
+    BSON_APPEND_INT32(&a, "attempt", st.attempt);
+    BSON_APPEND_UTF8(&a, "lock_id", m->lock_id);
+    BSON_APPEND_UTF8(&a, "host", m->host);
+    BSON_APPEND_INT64(&a, "pid", (int64_t)getpid());
+    BSON_APPEND_DATE_TIME(&a, "started", m->attempt_started_ms);
+    BSON_APPEND_UTF8(&a, "status", status);
+    if (strcmp(status, "loading") != 0 && strcmp(status, "swapping") != 0)
+        BSON_APPEND_DATE_TIME(&a, "finished", sfl_now_ms());
+    if (m->skip_have) {
+        BSON_APPEND_DOCUMENT_BEGIN(&a, "resumed_after", &r);
+        BSON_APPEND_INT32(&r, "source_index", (int32_t)m->skip_source);
+        BSON_APPEND_INT64(&r, "voffset", m->skip_voffset);
+        BSON_APPEND_INT64(&r, "documents", (int64_t)m->skip_docs);
+        bson_append_document_end(&a, &r);
+    }
+    BSON_APPEND_INT64(&a, "skipped", (int64_t)st.skipped);
+    BSON_APPEND_INT64(&a, "sent", (int64_t)st.sent);
+    BSON_APPEND_INT64(&a, "resent", (int64_t)st.resent);
+    BSON_APPEND_INT64(&a, "duplicates_absorbed", (int64_t)st.absorbed);
+    bson_append_document_end(&arr, &a);
+    bson_append_array_end(set, &arr);
+}
+
+/* After this load lost its lock: whether a resume of it took over its
+ * record and staging (the record's last attempt is another's). Such a
+ * load then leaves both alone; one that lost its lock to a new load still
+ * drops its own staging and records its end. */
+static bool taken_by_resume(mongo_sink_t *m)
+{
+    pthread_mutex_lock(&m->lock);
+    bool lost = m->lock_lost;
+    pthread_mutex_unlock(&m->lock);
+    if (!lost || m->taken)
+        return m->taken;
+    mongoc_collection_t *c = mongoc_client_get_collection(m->main, m->db, SFL_META_COLLECTION);
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "_id", m->load_id);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, &filter, &opts, NULL);
+    const bson_t *doc;
+    bson_iter_t it, arr, last;
+    if (mongoc_cursor_next(cur, &doc) && bson_iter_init_find(&it, doc, "attempts") &&
+        BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
+        bool any = false;
+        while (bson_iter_next(&arr)) {
+            last = arr;
+            any = true;
+        }
+        bson_iter_t f;
+        if (any && BSON_ITER_HOLDS_DOCUMENT(&last) && bson_iter_recurse(&last, &f) &&
+            bson_iter_find(&f, "lock_id") && BSON_ITER_HOLDS_UTF8(&f) &&
+            strcmp(bson_iter_utf8(&f, NULL), m->lock_id) != 0)
+            m->taken = true;
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+    mongoc_collection_destroy(c);
+    return m->taken;
+}
+
 /* The load record. `extra` (may be NULL) is merged into $set. */
 static bool meta_update(mongo_sink_t *m, const char *status, const sfl_manifest_t *man,
                         const sfl_error_t *error, const bson_t *extra, sfl_error_t *err)
 {
+    if (taken_by_resume(m)) /* the record is a resume's now: leave it to the holder */
+        return true;
     mongoc_collection_t *c = mongoc_client_get_collection(m->main, m->db, SFL_META_COLLECTION);
     bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set;
     BSON_APPEND_UTF8(&sel, "_id", m->load_id);
@@ -506,9 +629,12 @@ static bool meta_update(mongo_sink_t *m, const char *status, const sfl_manifest_
     BSON_APPEND_UTF8(&set, "status", status);
     BSON_APPEND_UTF8(&set, "tool", "swefreq-load");
     BSON_APPEND_UTF8(&set, "version", sfl_version());
-    if (!strcmp(status, "loading"))
-        BSON_APPEND_DATE_TIME(&set, "started", sfl_now_ms());
-    else if (strcmp(status, "swapping") != 0)
+    /* "started" is the first attempt's; each attempt has its own below. */
+    if (!strcmp(status, "loading") && !m->recorded && !m->stats.resumed)
+        BSON_APPEND_DATE_TIME(&set, "started", m->attempt_started_ms);
+    BSON_APPEND_DATE_TIME(&set, "updated", sfl_now_ms());
+    append_attempts(m, &set, status);
+    if (strcmp(status, "loading") != 0 && strcmp(status, "swapping") != 0)
         BSON_APPEND_DATE_TIME(&set, "finished", sfl_now_ms());
     if (man)
         BSON_APPEND_DOCUMENT(&set, "manifest", sfl_manifest_bson(man));
@@ -533,7 +659,19 @@ static bool meta_update(mongo_sink_t *m, const char *status, const sfl_manifest_
     int64_t voff = m->resume_voffset;
     uint32_t src = m->resume_source;
     uint64_t ndocs = m->resume_docs;
+    bool have_sent = m->have_sent;
+    int64_t sent_voff = m->sent_voffset;
+    uint32_t sent_src = m->sent_source;
     pthread_mutex_unlock(&m->lock);
+    if (have_sent) {
+        /* The last batch handed to the inserters: a resume counts what it
+         * sends again up to here as "re-sent". */
+        bson_t snt;
+        BSON_APPEND_DOCUMENT_BEGIN(&set, "sent", &snt);
+        BSON_APPEND_INT32(&snt, "source_index", (int32_t)sent_src);
+        BSON_APPEND_INT64(&snt, "voffset", sent_voff);
+        bson_append_document_end(&set, &snt);
+    }
     if (have) {
         /* Every document before this BGZF virtual offset of this source
          * (and of all earlier sources) is acknowledged in staging. */
@@ -587,7 +725,7 @@ static void *heartbeat_main(void *arg)
         if (m->hb_stop)
             break;
         pthread_mutex_unlock(&m->lock);
-        int rc = sfl_lock_heartbeat(c, m->db, m->load_id);
+        int rc = sfl_lock_heartbeat(c, m->db, m->lock_id);
         pthread_mutex_lock(&m->lock);
         if (rc == 0 && !m->hb_stop && !m->lock_lost) {
             m->lock_lost = true;
@@ -611,13 +749,13 @@ static void unlock_db(mongo_sink_t *m)
     m->hb_stop = true;
     pthread_cond_broadcast(&m->hb_wake);
     pthread_mutex_unlock(&m->lock);
-    sfl_lock_release(m->main, m->db, m->load_id);
+    sfl_lock_release(m->main, m->db, m->lock_id);
     m->locked = false;
 }
 
 static bool lock_db(mongo_sink_t *m, sfl_error_t *err)
 {
-    sfl_lock_request_t rq = {m->load_id, m->command, m->o.lock_stale_seconds, m->o.break_lock,
+    sfl_lock_request_t rq = {m->lock_id, m->command, m->o.lock_stale_seconds, m->o.break_lock,
                              m->o.log, m->o.log_ud};
     if (!sfl_lock_acquire(m->main, m->db, &rq, &m->took_over, &m->prev_holder, err))
         return false;
@@ -649,6 +787,259 @@ static void append_lock_info(mongo_sink_t *m, bson_t *extra)
     bson_append_document_end(extra, &l);
 }
 
+/* ---- resuming ----------------------------------------------------------- */
+
+static bool iter_doc(const bson_t *d, const char *key, bson_t *out)
+{
+    bson_iter_t it;
+    const uint8_t *data;
+    uint32_t len;
+    if (!bson_iter_init_find(&it, d, key) ||
+        !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)))
+        return false;
+    if (BSON_ITER_HOLDS_DOCUMENT(&it))
+        bson_iter_document(&it, &len, &data);
+    else
+        bson_iter_array(&it, &len, &data);
+    return bson_init_static(out, data, len);
+}
+
+static int64_t int_field(const bson_t *d, const char *key, int64_t dflt)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, d, key))
+        return dflt;
+    if (BSON_ITER_HOLDS_DATE_TIME(&it))
+        return bson_iter_date_time(&it);
+    return BSON_ITER_HOLDS_NUMBER(&it) ? bson_iter_as_int64(&it) : dflt;
+}
+
+/* Appends `what` to the list of differences in buf. */
+static void note(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void note(char *buf, size_t n, const char *fmt, ...)
+{
+    size_t l = strlen(buf);
+    if (l + 4 >= n)
+        return;
+    if (l) {
+        snprintf(buf + l, n - l, "; ");
+        l += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + l, n - l, fmt, ap);
+    va_end(ap);
+}
+
+/* The run's sources and document-shaping options against the load's
+ * record: the same files (by XXH3-128), in the same order, and the same
+ * options; otherwise refused, naming each difference. */
+static bool check_plan(mongo_sink_t *m, const bson_t *rec, sfl_error_t *err)
+{
+    static const char *const shaping[] = {"style",     "histograms",   "coverage_step",
+                                          "csq_field", "csq_format",   "vep_features",
+                                          "genome"};
+    const sfl_manifest_t *now = sfl_sink_plan_int(m->self);
+    if (!now)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "a resumed load needs a job's sources (sfl_job_run)");
+    sfl_manifest_t *was = sfl_resume_plan_of(rec, m->db, err);
+    if (!was)
+        return false;
+    char diff[700] = "";
+    size_t nw = sfl_manifest_n_sources(was), nn = sfl_manifest_n_sources(now);
+    if (nw != nn)
+        note(diff, sizeof diff, "it read %zu source file(s), this run gives %zu", nw, nn);
+    for (size_t i = 0; i < nw && i < nn; i++) {
+        const sfl_manifest_source_t *a = sfl_manifest_source(was, i), *b = sfl_manifest_source(now, i);
+        if (strcmp(a->kind, b->kind) != 0)
+            note(diff, sizeof diff, "source %zu was a %s file (%s), now a %s file (%s)", i + 1,
+                 a->kind, a->path, b->kind, b->path);
+        else if (strcmp(a->xxh3_128, b->xxh3_128) != 0 || a->size != b->size)
+            note(diff, sizeof diff,
+                 "source %zu (%s) changed since the load began: XXH3-128 %s, %llu bytes then; "
+                 "%s, %llu bytes now",
+                 i + 1, b->path, a->xxh3_128, (unsigned long long)a->size, b->xxh3_128,
+                 (unsigned long long)b->size);
+    }
+    for (size_t i = 0; i < sizeof shaping / sizeof *shaping; i++) {
+        const char *a = sfl_manifest_option(was, shaping[i]);
+        const char *b = sfl_manifest_option(now, shaping[i]);
+        if ((a || b) && (!a || !b || strcmp(a, b) != 0))
+            note(diff, sizeof diff, "option %s was %s, now %s", shaping[i], a ? a : "(unset)",
+                 b ? b : "(unset)");
+    }
+    sfl_manifest_destroy(was);
+    if (diff[0])
+        return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST,
+                             "%s: load %s cannot be resumed: %s. Nothing was written; load "
+                             "again without --resume to start afresh.",
+                             m->db, m->load_id, diff);
+    return true;
+}
+
+/* The earlier attempts of the record; one still "loading" or "swapping"
+ * never recorded its end (killed, or its server or network lost): it is
+ * kept as "lost", with the last time its record was updated. */
+static void take_attempts(mongo_sink_t *m, const bson_t *rec)
+{
+    bson_t arr, one;
+    bson_iter_t it, f;
+    uint32_t i = 0;
+    int64_t updated = int_field(rec, "updated", 0);
+    if (!iter_doc(rec, "attempts", &arr) || !bson_iter_init(&it, &arr))
+        return;
+    while (bson_iter_next(&it)) {
+        if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+            continue;
+        const uint8_t *data;
+        uint32_t len;
+        bson_iter_document(&it, &len, &data);
+        if (!bson_init_static(&one, data, len))
+            continue;
+        char key[16];
+        snprintf(key, sizeof key, "%u", i++);
+        bson_t out;
+        BSON_APPEND_DOCUMENT_BEGIN(&m->prev_attempts, key, &out);
+        bool open_ended = false;
+        if (bson_iter_init(&f, &one))
+            while (bson_iter_next(&f)) {
+                if (!strcmp(bson_iter_key(&f), "status") && BSON_ITER_HOLDS_UTF8(&f) &&
+                    (!strcmp(bson_iter_utf8(&f, NULL), "loading") ||
+                     !strcmp(bson_iter_utf8(&f, NULL), "swapping"))) {
+                    open_ended = true;
+                    continue;
+                }
+                bson_append_iter(&out, NULL, 0, &f);
+            }
+        if (open_ended) {
+            BSON_APPEND_UTF8(&out, "status", "lost");
+            if (updated)
+                BSON_APPEND_DATE_TIME(&out, "last_recorded", updated);
+        }
+        bson_append_document_end(&m->prev_attempts, &out);
+    }
+    m->stats.attempt = (int)i;
+}
+
+/* The journal's manifest of a load whose swap the recovery finished. */
+static sfl_manifest_t *journal_manifest(const bson_t *rec, sfl_error_t *err)
+{
+    bson_t man;
+    if (iter_doc(rec, "manifest", &man))
+        return sfl_manifest_from_bson(&man, err);
+    sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST, "the swap journal has no manifest");
+    return NULL;
+}
+
+/* With the lock held: finds the load to continue, checks its plan, takes
+ * its attempts, finishes its swap if journalled (then nothing is left to
+ * send), otherwise settles the database keeping its staging, and reads
+ * the acknowledged position when all of its staging is still there. */
+static bool begin_resume(mongo_sink_t *m, sfl_error_t *err)
+{
+    bson_t rec;
+    if (sfl_resume_target(m->main, m->db, m->resume_id[0] ? m->resume_id : NULL, &rec, err) != 1)
+        return false;
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, &rec, "_id") && BSON_ITER_HOLDS_UTF8(&it))
+        snprintf(m->load_id, sizeof m->load_id, "%s", bson_iter_utf8(&it, NULL));
+    char status[32] = "";
+    if (bson_iter_init_find(&it, &rec, "status") && BSON_ITER_HOLDS_UTF8(&it))
+        snprintf(status, sizeof status, "%s", bson_iter_utf8(&it, NULL));
+    bool ok = check_plan(m, &rec, err);
+    if (ok) {
+        snprintf(m->stats.load_id, sizeof m->stats.load_id, "%s", m->load_id);
+        m->stats.resumed = true;
+        take_attempts(m, &rec);
+    }
+    if (ok && !strcmp(status, "swapping")) {
+        /* Roll forward, as any command that takes the lock does. */
+        sfl_mongo_recovery_t rr;
+        ok = (m->done_manifest = journal_manifest(&rec, err)) != NULL &&
+             sfl_state_recover_keep(m->main, m->db, m->ferretdb, NULL, m->o.log, m->o.log_ud,
+                                    &rr, err);
+        if (ok) {
+            m->finished_before = true;
+            m->stats.swap_finished = true;
+            m->outcome = SFL_MONGO_SWAPPED;
+            sfl_error_t ignore; /* this attempt, for the record */
+            meta_update(m, "complete", NULL, NULL, NULL, &ignore);
+            mlog(m, SFL_LOG_WARNING,
+                 "load %s was interrupted during its swap; the swap was finished (renamed: %s) "
+                 "and the load is complete. The files are read once more to check that they "
+                 "give the digests it was swapped in with.",
+                 m->load_id, rr.renamed[0] ? rr.renamed : "nothing left");
+        }
+        bson_destroy(&rec);
+        return ok;
+    }
+    sfl_mongo_recovery_t rr;
+    ok = ok && sfl_state_recover_keep(m->main, m->db, m->ferretdb, m->load_id, m->o.log,
+                                      m->o.log_ud, &rr, err);
+    bool all = ok;
+    for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
+        if (!m->used[c])
+            continue;
+        char name[128];
+        snprintf(name, sizeof name, "%s%s_%s", SFL_STAGING_PREFIX, m->load_id,
+                 sfl_collection_name((sfl_collection_t)c));
+        int has = sfl_mongo_has_collection(m->main, m->db, name, err);
+        if (has < 0)
+            ok = false;
+        else if (!has)
+            all = false;
+    }
+    bson_t ack, snt;
+    if (ok && all && iter_doc(&rec, "acknowledged", &ack)) {
+        m->skip_have = m->skipping = true;
+        m->skip_source = (uint32_t)int_field(&ack, "source_index", 0);
+        m->skip_voffset = int_field(&ack, "voffset", 0);
+        m->skip_docs = (uint64_t)int_field(&ack, "documents", 0);
+        m->have_resume = true;
+        m->resume_source = m->done_source = m->skip_source;
+        m->resume_voffset = m->done_voffset = m->skip_voffset;
+        m->resume_docs = m->skip_docs;
+        mlog(m, SFL_LOG_INFO,
+             "resuming load %s (attempt %d): documents up to source %u, BGZF offset %lld "
+             "(%llu documents) are acknowledged in staging and are not sent again",
+             m->load_id, m->stats.attempt, m->skip_source + 1, (long long)m->skip_voffset,
+             (unsigned long long)m->skip_docs);
+    } else if (ok) {
+        /* Nothing to skip; forget the old position in the record. */
+        m->have_resume = true;
+        mlog(m, all ? SFL_LOG_INFO : SFL_LOG_WARNING,
+             "resuming load %s (attempt %d): %s; every document is sent (those already in "
+             "staging are absorbed as duplicates)",
+             m->load_id, m->stats.attempt,
+             all ? "no acknowledged position was recorded"
+                 : "its staging collections are gone (dropped by another load or `recover`)");
+    }
+    if (ok && all && iter_doc(&rec, "sent", &snt)) {
+        m->resent_have = true;
+        m->resent_source = (uint32_t)int_field(&snt, "source_index", 0);
+        m->resent_voffset = int_field(&snt, "voffset", 0);
+    }
+    bson_destroy(&rec);
+    return ok;
+}
+
+/* A new load: the database is settled (staging of interrupted loads
+ * dropped, which a resume would have continued: say so). */
+static bool begin_new(mongo_sink_t *m, sfl_error_t *err)
+{
+    sfl_mongo_recovery_t rec;
+    if (!sfl_state_recover(m->main, m->db, m->ferretdb, m->o.log, m->o.log_ud, &rec, err))
+        return false;
+    if (rec.staging_dropped || rec.interrupted)
+        mlog(m, SFL_LOG_WARNING,
+             "this new load replaces %u interrupted load(s) of %s (marked \"interrupted\", "
+             "%u staging collection(s) dropped); to continue an interrupted load instead, "
+             "load with --resume",
+             rec.interrupted ? rec.interrupted : 1, m->db, rec.staging_dropped);
+    return true;
+}
+
 static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
@@ -672,15 +1063,24 @@ static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
         return false;
     }
     /* We hold the lock: a journalled swap is finished first, then whatever
-     * staging is left belongs to loads that are gone. */
-    sfl_mongo_recovery_t rec;
-    if (!sfl_state_recover(m->main, m->db, m->ferretdb, m->o.log, m->o.log_ud, &rec, err))
+     * staging is left belongs to loads that are gone (except a resumed
+     * load's own). */
+    if (!(m->o.resume ? begin_resume(m, err) : begin_new(m, err)))
         return false;
+    if (m->finished_before)
+        return true; /* nothing to send: the commit only compares digests */
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
         if (!used[c])
             continue;
         snprintf(m->staging[c], sizeof m->staging[c], "%s%s_%s", SFL_STAGING_PREFIX, m->load_id,
                  sfl_collection_name((sfl_collection_t)c));
+        if (m->o.resume) {
+            int has = sfl_mongo_has_collection(m->main, m->db, m->staging[c], err);
+            if (has < 0)
+                return false;
+            if (has)
+                continue;
+        }
         /* Create it now, so that an empty collection is still swapped in. */
         mongoc_database_t *d = mongoc_client_get_database(m->main, m->db);
         bson_error_t be;
@@ -692,6 +1092,9 @@ static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     }
     bson_t extra = BSON_INITIALIZER;
     append_lock_info(m, &extra);
+    const sfl_manifest_t *plan = sfl_sink_plan_int(m->self);
+    if (plan && !m->o.resume) /* a resume keeps the plan it was checked against */
+        BSON_APPEND_DOCUMENT(&extra, "plan", sfl_manifest_bson(plan));
     BSON_APPEND_UTF8(&extra, "command", m->command);
     if (m->origin)
         BSON_APPEND_UTF8(&extra, "dump", m->origin);
@@ -727,10 +1130,92 @@ static bool flush_cur(mongo_sink_t *m, int c, sfl_error_t *err)
     return !j || enqueue(m, j, err);
 }
 
+/* Records the acknowledged position now and then (a later resume starts
+ * there). */
+static void record_progress(mongo_sink_t *m)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((now.tv_sec - m->last_meta.tv_sec) * 1000 +
+            (now.tv_nsec - m->last_meta.tv_nsec) / 1000000 >= m->o.record_ms) {
+        m->last_meta = now;
+        sfl_error_t ignore;
+        meta_update(m, "loading", NULL, NULL, NULL, &ignore);
+    }
+}
+
+/* The end of a batch as a position in its source. BGZF virtual offsets
+ * grow through a source, but htslib's multi-threaded reader reports 0 (or
+ * a smaller value) after the last block: a batch whose end does not grow
+ * is the source's last, and ends after everything (INT64_MAX). */
+static int64_t batch_end(mongo_sink_t *m, const sfl_batch_t *b)
+{
+    bool same = m->seen_any && b->source_index == m->seen_source;
+    int64_t end = b->end_voffset;
+    if (end <= 0 || (same && end < m->seen_end))
+        end = INT64_MAX;
+    m->seen_any = true;
+    m->seen_source = b->source_index;
+    m->seen_end = b->end_voffset;
+    return end;
+}
+
+/* A resumed load: true for a batch that ends at or before the earlier
+ * attempt's acknowledged position (all of it is in staging, acknowledged).
+ * A batch that ends after it is sent whole. */
+static bool acknowledged_before(mongo_sink_t *m, const sfl_batch_t *b, int64_t end)
+{
+    if (m->finished_before)
+        return true;
+    if (!m->skipping)
+        return false;
+    if (b->source_index < m->skip_source ||
+        (b->source_index == m->skip_source && end <= m->skip_voffset))
+        return true;
+    m->skipping = false;
+    mlog(m, SFL_LOG_INFO,
+         "reached the acknowledged position of load %s at %s line %llu: %llu documents "
+         "skipped; sending from here",
+         m->load_id, b->source_path, (unsigned long long)b->first_line,
+         (unsigned long long)m->stats.skipped);
+    return false;
+}
+
+/* Sent again: the batch ends at or before the last position the earlier
+ * attempt recorded as handed to its inserters. */
+static bool sent_before(const mongo_sink_t *m, const sfl_batch_t *b, int64_t end)
+{
+    return m->resent_have &&
+           (b->source_index < m->resent_source ||
+            (b->source_index == m->resent_source && end <= m->resent_voffset));
+}
+
 static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
     int c = (int)b->collection;
+    int64_t end = batch_end(m, b);
+    if (acknowledged_before(m, b, end)) {
+        pthread_mutex_lock(&m->lock);
+        m->stats.skipped += b->n_docs;
+        pthread_mutex_unlock(&m->lock);
+        if (!m->finished_before)
+            record_progress(m);
+        return true;
+    }
+    pthread_mutex_lock(&m->lock);
+    m->stats.sent += b->n_docs;
+    if (sent_before(m, b, end))
+        m->stats.resent += b->n_docs;
+    pthread_mutex_unlock(&m->lock);
+    /* An insert batch holds documents of one source and collection, and
+     * batches are queued in input order: so the acknowledged position (the
+     * end of the last batch before which all are acknowledged) is exact. */
+    for (int oc = 0; oc < SFL_N_COLLECTIONS; oc++) {
+        insert_job_t *o = m->cur[oc];
+        if (o && (oc != c || o->source_index != b->source_index) && !flush_cur(m, oc, err))
+            return false;
+    }
     for (size_t i = 0; i < b->n_docs; i++) {
         const sfl_doc_t *d = &b->docs[i];
         if ((int64_t)d->len > m->max_bson) {
@@ -761,6 +1246,8 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
             if (!j)
                 return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
             j->collection = c;
+            j->end_voffset = m->done_voffset; /* until the batch is complete */
+            j->source_index = m->done_source;
             m->cur[c] = j;
         }
         if (!SFL_GROW(j->buf, &j->cap, j->len + d->len, 1 << 16) ||
@@ -769,18 +1256,18 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
         j->off[j->n++] = (uint32_t)j->len;
         memcpy(j->buf + j->len, d->data, d->len);
         j->len += d->len;
-        j->end_voffset = b->end_voffset;
-        j->source_index = b->source_index;
     }
-    /* Record the acknowledged position now and then (a later resume starts
-     * there). */
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec - m->last_meta.tv_sec >= 10) {
-        m->last_meta = now;
-        sfl_error_t ignore;
-        meta_update(m, "loading", NULL, NULL, NULL, &ignore);
+    /* The batch is wholly in queued jobs and this one: once this job is
+     * acknowledged (and all before it), so is everything up to the batch's
+     * end. A job flushed in the middle of a batch keeps the end of the
+     * batch before. */
+    if (m->cur[c]) {
+        m->cur[c]->end_voffset = end;
+        m->cur[c]->source_index = b->source_index;
     }
+    m->done_voffset = end;
+    m->done_source = b->source_index;
+    record_progress(m);
     /* Surface an inserter's failure promptly. */
     pthread_mutex_lock(&m->lock);
     bool failed = m->failed;
@@ -796,16 +1283,54 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
 
 /* ---- commit / abort --------------------------------------------------- */
 
+/* Whether the staging collection has an index of that name already (a
+ * resumed load's earlier attempt may have built some). */
+static bool has_index(mongoc_collection_t *coll, const char *name)
+{
+    mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
+    const bson_t *doc;
+    bson_iter_t it;
+    bool found = false;
+    while (!found && mongoc_cursor_next(cur, &doc))
+        found = bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it) &&
+                !strcmp(bson_iter_utf8(&it, NULL), name);
+    mongoc_cursor_destroy(cur);
+    return found;
+}
+
+/* Builds the browser's indexes that the staging collection lacks (all of
+ * them, but for a resumed load). FerretDB fails on a createIndexes of an
+ * index that exists, so existing ones are left out of the command. */
 static bool create_indexes_fn(call_t *k, mongoc_client_t *client)
 {
     mongo_sink_t *m = k->m;
     int c = k->coll;
-    bson_t cmd = BSON_INITIALIZER, arr, reply;
-    uint32_t i = 0;
+    bson_t cmd = BSON_INITIALIZER, all = BSON_INITIALIZER, arr, reply;
+    uint32_t i = 0, n = 0;
+    sfl_append_index_specs(&all, (sfl_collection_t)c, false, false, &i);
+    mongoc_collection_t *coll = m->stats.resumed ? mongoc_client_get_collection(client, m->db,
+                                                                                m->staging[c])
+                                                 : NULL;
     BSON_APPEND_UTF8(&cmd, "createIndexes", m->staging[c]);
     BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
-    sfl_append_index_specs(&arr, (sfl_collection_t)c, false, false, &i);
+    bson_iter_t it, f;
+    if (bson_iter_init(&it, &all))
+        while (bson_iter_next(&it)) {
+            if (coll && bson_iter_recurse(&it, &f) && bson_iter_find(&f, "name") &&
+                BSON_ITER_HOLDS_UTF8(&f) && has_index(coll, bson_iter_utf8(&f, NULL)))
+                continue;
+            char key[16];
+            snprintf(key, sizeof key, "%u", n++);
+            bson_append_iter(&arr, key, -1, &it);
+        }
     bson_append_array_end(&cmd, &arr);
+    bson_destroy(&all);
+    if (coll)
+        mongoc_collection_destroy(coll);
+    if (n == 0) {
+        bson_destroy(&cmd);
+        return true;
+    }
     mongoc_write_concern_append(m->wc, &cmd);
     bson_error_t be;
     bool ok = mongoc_client_write_command_with_opts(client, m->db, &cmd, NULL, &reply, &be);
@@ -900,7 +1425,7 @@ static bool journal_swap(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t
             return false;
         }
     }
-    int held = m->lock_lost ? 0 : sfl_lock_heartbeat(m->main, m->db, m->load_id);
+    int held = m->lock_lost ? 0 : sfl_lock_heartbeat(m->main, m->db, m->lock_id);
     if (held < 0)
         return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER,
                              "%s: cannot check the database's lock before the swap; the "
@@ -948,18 +1473,69 @@ static bool journal_swap(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t
     return ok;
 }
 
+/* A resumed load whose swap the recovery finished: the files must give the
+ * digests it was swapped in with. */
+static bool commit_finished(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t *err)
+{
+    unlock_db(m);
+    for (size_t i = 0; i < sfl_manifest_n_collections(man); i++) {
+        const sfl_manifest_collection_t *a = sfl_manifest_collection(man, i);
+        const sfl_manifest_collection_t *b = sfl_manifest_find_collection(m->done_manifest,
+                                                                         a->name);
+        if (!b || a->count != b->count || strcmp(a->digest, b->digest) != 0)
+            return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                                 "%s: load %s was swapped in with %s %llu documents (digest "
+                                 "%s), but the files now give %llu (digest %s)",
+                                 m->db, m->load_id, a->name,
+                                 (unsigned long long)(b ? b->count : 0), b ? b->digest : "none",
+                                 (unsigned long long)a->count, a->digest);
+    }
+    mlog(m, SFL_LOG_INFO, "load %s is complete; the files give the digests it was swapped in with",
+         m->load_id);
+    return true;
+}
+
+/* Waits until every queued batch is acknowledged (or an inserter failed,
+ * or a cancellation), recording the acknowledged position now and then as
+ * write() does, so that a load killed in its last inserts resumes close to
+ * where it stopped. drain() then ends the inserters. */
+static void settle(mongo_sink_t *m)
+{
+    for (;;) {
+        pthread_mutex_lock(&m->lock);
+        bool busy = m->acked_through < m->next_seq && !m->failed && !cancelled(m);
+        if (busy)
+            wait_ms(m, &m->not_full, 100);
+        pthread_mutex_unlock(&m->lock);
+        if (!busy)
+            return;
+        record_progress(m);
+    }
+}
+
 static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
     bool ok = true;
     struct timespec phase;
+    if (m->finished_before)
+        return commit_finished(m, man, err);
     for (int c = 0; c < SFL_N_COLLECTIONS && ok; c++)
         ok = flush_cur(m, c, err);
+    if (ok)
+        settle(m);
     ok = drain(m, ok ? err : NULL, true, 0) && ok;
     if (lost_lock(m, err) || !ok)
         return false;
     mlog(m, SFL_LOG_INFO, "inserted %llu documents in %.2f s; building indexes",
          (unsigned long long)m->inserted, since(&m->t0));
+    if (m->stats.resumed)
+        mlog(m, SFL_LOG_INFO,
+             "resumed load %s (attempt %d): %llu documents skipped (acknowledged before), "
+             "%llu sent (%llu of them sent before), %llu duplicates absorbed",
+             m->load_id, m->stats.attempt, (unsigned long long)m->stats.skipped,
+             (unsigned long long)m->stats.sent, (unsigned long long)m->stats.resent,
+             (unsigned long long)m->stats.absorbed);
     clock_gettime(CLOCK_MONOTONIC, &phase);
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         if (m->used[c] && !call(m, create_indexes_fn, c, NULL, true, 0,
@@ -999,6 +1575,8 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
         return false;
     }
     m->outcome = SFL_MONGO_SWAPPED;
+    sfl_error_t ignore; /* the attempt's end, for the record; the load is complete anyway */
+    meta_update(m, "complete", NULL, NULL, NULL, &ignore);
     mlog(m, SFL_LOG_INFO, "swapped in and recorded in %.2f s", since(&phase));
     bool done = true;
     if (m->manifest_partial && rename(m->manifest_partial, m->o.manifest_path) != 0)
@@ -1046,8 +1624,10 @@ static void mongo_abort(void *ctx)
     drain(m, NULL, false, cancelled(m) ? 1.0 : SFL_ABANDON_SECONDS);
     /* Best effort, bounded: the server may be gone; the next load cleans
      * up. A load refused in begin (its shape, the lock) wrote nothing and
-     * records nothing. */
-    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+     * records nothing. A load whose record and staging a resume took over
+     * leaves them alone. */
+    bool taken = taken_by_resume(m);
+    for (int c = 0; c < SFL_N_COLLECTIONS && !taken; c++)
         if (m->staging[c][0] && !call(m, drop_fn, c, NULL, false, SFL_ABANDON_SECONDS, "drop", NULL))
             mlog(m, SFL_LOG_WARNING, "could not drop %s.%s; the next load drops it", m->db,
                  m->staging[c]);
@@ -1090,6 +1670,8 @@ static void unref(mongo_sink_t *m)
     if (m->wc)
         mongoc_write_concern_destroy(m->wc);
     free(m->manifest_partial);
+    sfl_manifest_destroy(m->done_manifest);
+    bson_destroy(&m->prev_attempts);
     free(m->uri_redacted);
     free(m->origin);
     free(m->db);
@@ -1128,14 +1710,40 @@ sfl_mongo_outcome_t sfl_sink_mongo_outcome(const sfl_sink_t *sink)
     return m ? m->outcome : SFL_MONGO_UNCHANGED;
 }
 
+bool sfl_sink_mongo_resume_stats(const sfl_sink_t *sink, sfl_mongo_resume_stats_t *out)
+{
+    mongo_sink_t *m = sfl_sink_ctx_int(sink, (const void *)mongo_commit);
+    if (!m || !out)
+        return false;
+    pthread_mutex_lock(&m->lock);
+    *out = m->stats;
+    pthread_mutex_unlock(&m->lock);
+    return true;
+}
+
 sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
 {
     static const sfl_sink_ops_t ops = {sizeof(sfl_sink_ops_t), mongo_begin, mongo_write,
                                        mongo_commit, mongo_abort, mongo_destroy};
-    if (!opt || opt->struct_size != sizeof(sfl_mongo_options_t) || !opt->uri || !opt->db ||
+    /* struct_size: a caller built against an older header knows fewer
+     * fields; the rest keep their defaults. */
+    if (!opt || opt->struct_size < offsetof(sfl_mongo_options_t, resume) ||
+        opt->struct_size > sizeof(sfl_mongo_options_t) || !opt->uri || !opt->db ||
         !*opt->db || strpbrk(opt->db, "/\\. \"$")) {
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                       "a MongoDB load needs a URI and a database name without / \\ . space \" $");
+        return NULL;
+    }
+    sfl_mongo_options_t o;
+    sfl_mongo_options_init(&o);
+    memcpy(&o, opt, opt->struct_size);
+    o.struct_size = sizeof o;
+    if (o.resume_load_id &&
+        (strlen(o.resume_load_id) >= 48 || !*o.resume_load_id ||
+         strspn(o.resume_load_id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") !=
+             strlen(o.resume_load_id))) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "a load id has 1 to 47 letters, digits, '-' or '_'");
         return NULL;
     }
     mongo_sink_t *m = calloc(1, sizeof *m);
@@ -1143,7 +1751,15 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
     }
-    m->o = *opt;
+    m->o = o;
+    opt = &o;
+    bson_init(&m->prev_attempts);
+    if (o.resume_load_id)
+        snprintf(m->resume_id, sizeof m->resume_id, "%s", o.resume_load_id);
+    m->o.resume_load_id = NULL; /* copied */
+    if (gethostname(m->host, sizeof m->host - 1) != 0)
+        snprintf(m->host, sizeof m->host, "?");
+    m->attempt_started_ms = sfl_now_ms();
     m->o.uri = NULL; /* not kept */
     if (m->o.insert_threads < 1)
         m->o.insert_threads = 1;
@@ -1157,6 +1773,8 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
         m->o.batch_docs = 1;
     if (m->o.lock_stale_seconds < 1)
         m->o.lock_stale_seconds = SFL_LOCK_STALE_SECONDS;
+    if (m->o.record_ms < 1)
+        m->o.record_ms = 10000;
     m->refs = 1;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->not_empty, NULL);
@@ -1167,6 +1785,9 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
     m->db = strdup(opt->db);
     m->uri_redacted = sfl_uri_redact(opt->uri);
     sfl_mongo_load_id(m->load_id);
+    /* A resume keeps the load's id; its lock names this attempt. */
+    snprintf(m->lock_id, sizeof m->lock_id, "%s", m->load_id);
+    snprintf(m->stats.load_id, sizeof m->stats.load_id, "%s", m->load_id);
     m->wc = sfl_mongo_write_concern(opt->write_concern, err);
     bool ok = m->db && m->uri_redacted && m->wc;
     /* Clients: the inserters, the driving thread, the heartbeat and the

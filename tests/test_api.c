@@ -6,6 +6,8 @@
  * every destroy accepts NULL. Each call below would crash (and ASan would
  * report it) if a function broke that promise.
  */
+#include <stddef.h>
+
 #include <swefreq/swefreq.h>
 #include <unistd.h>
 
@@ -174,6 +176,32 @@ static void null_mongo(void)
     CHECK(!sfl_mongo_recover(NULL, &rec, &e));
     CHECK_USAGE(e);
     CHECK(!sfl_mongo_recover(&o, &rec, &e)); /* no uri, no db */
+    CHECK_USAGE(e);
+    sfl_mongo_resume_stats_t rs;
+    CHECK(!sfl_sink_mongo_resume_stats(NULL, &rs));
+    CHECK(sfl_mongo_resume_plan(NULL, NULL, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(sfl_mongo_resume_plan(&o, NULL, &e) == NULL); /* no uri, no db */
+    CHECK_USAGE(e);
+    /* struct_size versioning: a caller that knows the fields before
+     * `resume` is accepted (here it fails only to connect); an unknown
+     * larger size, or a load id too long, is a usage error. */
+    o.uri = "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100&connectTimeoutMS=100";
+    o.db = "db";
+    o.struct_size = offsetof(sfl_mongo_options_t, resume);
+    CHECK(sfl_sink_mongo_new(&o, &e) == NULL);
+    CHECK(e.code != SFL_E_USAGE);
+    CHECK(!sfl_mongo_recover(&o, &rec, &e));
+    CHECK(e.code != SFL_E_USAGE);
+    o.struct_size = sizeof o + 8;
+    CHECK(sfl_sink_mongo_new(&o, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(!sfl_mongo_recover(&o, &rec, &e));
+    CHECK_USAGE(e);
+    o.struct_size = sizeof o;
+    o.resume = true;
+    o.resume_load_id = "0123456789012345678901234567890123456789012345678";
+    CHECK(sfl_sink_mongo_new(&o, &e) == NULL);
     CHECK_USAGE(e);
     char *r = sfl_uri_redact(NULL); /* documented: NULL only when out of memory */
     CHECK_STR(r, "");

@@ -74,6 +74,14 @@ typedef struct {
     int role;                    /* sfl_role_t a new database gets at its
                                     first load or restore; 0 = expect_role,
                                     else development                        */
+    /* Added later; struct_size tells which of these a caller knows. */
+    bool resume;                 /* continue an interrupted load instead of
+                                    starting a new one (see "Resuming")      */
+    const char *resume_load_id;  /* with resume: that load; NULL = the newest
+                                    load of the database; borrowed during _new */
+    int record_ms;               /* how often the acknowledged position is
+                                    recorded in the load record; default
+                                    10000 (ms)                                */
 } sfl_mongo_options_t;
 
 /* The holder of the lock refreshes its heartbeat this often... */
@@ -101,6 +109,52 @@ typedef enum {
     SFL_MONGO_SWAP_PENDING = 2
 } sfl_mongo_outcome_t;
 SFL_API sfl_mongo_outcome_t sfl_sink_mongo_outcome(const sfl_sink_t *sink);
+
+/* Resuming (o->resume). The load to continue is o->resume_load_id, or
+ * the newest load record of the database; it must be "loading" (its
+ * process died), "interrupted" or "swapping", else the sink's begin
+ * refuses (SFL_DOMAIN_STATE, SFL_E_MANIFEST) and nothing is written. The
+ * job must have the same sources, in the same order, with the same bytes
+ * (XXH3-128), and the same document-shaping options (style, histograms,
+ * coverage_step, csq_field, csq_format, vep_features, genome) as recorded
+ * when that load began; any difference is refused the same way, naming
+ * it. The resumed load keeps its id and staging collections, takes the
+ * lock like any load, and re-reads every source from its first byte: the
+ * digests of the manifest come from the files, never from the staging.
+ * Batches that end at or before the acknowledged position recorded by the
+ * earlier attempt (source index, BGZF virtual offset) are not sent; every
+ * later batch is sent, and a duplicate-key error on one of its documents
+ * (stored by the earlier attempt but not acknowledged in its record) is
+ * absorbed and counted. Indexes are then (re)built, the staging is
+ * scanned in full (count and digest against the manifest) and swapped in
+ * as by any load. A load whose swap was journalled is finished by the
+ * recovery at begin; its writes are then all skipped and the commit
+ * checks that the files give the recorded manifest's digests. */
+typedef struct {
+    bool resumed;             /* this sink continued an earlier load        */
+    char load_id[48];         /* the load's id (new or continued)           */
+    int attempt;              /* 0 for a new load, 1 for its first resume... */
+    bool swap_finished;       /* the load's journalled swap was finished at
+                                 begin: nothing was sent                    */
+    uint64_t skipped;         /* documents not sent: acknowledged before    */
+    uint64_t sent;            /* documents sent by this attempt             */
+    uint64_t resent;          /* of those, ones an earlier attempt had sent
+                                 (as far as its record says)                */
+    uint64_t absorbed;        /* duplicate-key errors absorbed (documents
+                                 already stored by an earlier attempt)      */
+} sfl_mongo_resume_stats_t;
+
+/* The figures above, for a MongoDB sink (false for any other sink). Read
+ * after sfl_job_run() returns. */
+SFL_API bool sfl_sink_mongo_resume_stats(const sfl_sink_t *sink, sfl_mongo_resume_stats_t *out);
+
+/* The plan (options and sources, as a manifest without collection
+ * figures) of the load o->resume would continue, for a caller that takes
+ * the sources from the record; its id in load_id (size 48, may be NULL).
+ * NULL with err when there is nothing to resume (SFL_E_MANIFEST) or on a
+ * server error. Destroy it with sfl_manifest_destroy. Takes no lock. */
+SFL_API sfl_manifest_t *sfl_mongo_resume_plan(const sfl_mongo_options_t *o, char load_id[48],
+                                              sfl_error_t *err) SFL_WUR;
 
 /* What sfl_mongo_recover did. */
 typedef struct {
