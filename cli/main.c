@@ -44,7 +44,9 @@ int main(int argc, char **argv)
         printf("swefreq-load %s\n", sfl_version());
         return EXIT_OK;
     }
-    sfl_init();
+    /* The CLI is the whole process: it owns libmongoc and keeps it quiet
+     * (every condition comes back as an error or through the log callback). */
+    sfl_init_ex(SFL_INIT_OWN_MONGOC | SFL_INIT_QUIET_MONGOC, NULL);
     int rc;
     if (!strcmp(cmd, "dump"))
         rc = cmd_dump(argc - 1, argv + 1);

@@ -134,6 +134,8 @@ bool sfl_mongo_connect(const char *uri_s, int pool_size, mongoc_client_pool_t **
     bson_error_t be;
     *pool = NULL;
     *client = NULL;
+    if (!sfl_mongoc_ready(err))
+        return false;
     mongoc_uri_t *uri = mongoc_uri_new_with_error(uri_s, &be);
     if (!uri) {
         /* The driver quotes the parts it rejects, the password included

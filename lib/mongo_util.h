@@ -17,6 +17,10 @@ typedef struct {
     char version[64];
 } sfl_mongo_server_t;
 
+/* Calls mongoc_init() (idempotent) unless sfl_cleanup shut libmongoc down
+ * (SFL_INIT_OWN_MONGOC): then false with SFL_E_USAGE. init.c. */
+bool sfl_mongoc_ready(sfl_error_t *err);
+
 /* A pool for `uri` and one client popped from it, after a hello that
  * proves the server answers and the credentials work. */
 bool sfl_mongo_connect(const char *uri, int pool_size, mongoc_client_pool_t **pool,

@@ -1,0 +1,296 @@
+/* The library embedded in a host program that uses libmongoc itself
+ * (issue 22, items 1, 2 and 9): the host installs its own libmongoc log
+ * handler and keeps its own client to the server before, during and after
+ * the library's work, and sfl_init/sfl_cleanup come in both orders around
+ * the host's mongoc_init/mongoc_cleanup.
+ *
+ *   test_host TESTDATA MODE
+ *     host-first  host: mongoc_init, handler, client; then sfl_init, load,
+ *                 sfl_cleanup, sfl_init again, load again, sfl_cleanup;
+ *                 the host's client works throughout; mongoc_cleanup last.
+ *     lib-first   sfl_init before the host's mongoc_init; the host calls
+ *                 mongoc_cleanup before the library's sfl_cleanup.
+ *     own         the host does not use libmongoc: SFL_INIT_OWN_MONGOC;
+ *                 the balancing sfl_cleanup shuts libmongoc down and later
+ *                 calls are refused with SFL_E_USAGE, not a use-after-free.
+ *
+ * Without a server (label unit) the log-handler, counting and refusal
+ * checks run; with one (SWEFREQ_TEST_URI[_FILE], label mongo) the loads
+ * and the host's client run too, and every log and progress callback of
+ * the library must arrive on the thread that called sfl_job_run. Built
+ * against the public headers and libmongoc only, as a host would be. */
+#include <mongoc/mongoc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "swefreq/swefreq.h"
+#include "testutil.h"
+
+static const char *td;
+static char *uri;
+static atomic_int host_msgs, other_msgs;
+
+static void host_handler(mongoc_log_level_t level, const char *domain, const char *message,
+                         void *ud)
+{
+    (void)ud;
+    if (!strcmp(domain, "host"))
+        atomic_fetch_add(&host_msgs, 1);
+    else if (strstr(message, "\"endSessions\"")) {
+        /* libmongoc's own warning when a client or pool is destroyed and the
+         * server refuses endSessions (FerretDB has no such command): the
+         * host's handler gets it, as documented in swefreq.h. */
+    } else {
+        atomic_fetch_add(&other_msgs, 1);
+        fprintf(stderr, "libmongoc said (%s, %s): %s\n", mongoc_log_level_str(level), domain,
+                message);
+    }
+}
+
+/* The host's handler sees every message it logs. */
+static void host_logs(int expect_total)
+{
+    mongoc_log(MONGOC_LOG_LEVEL_WARNING, "host", "a host message");
+    CHECK_INT(atomic_load(&host_msgs), expect_total);
+}
+
+static char *read_uri(void)
+{
+    const char *u = getenv("SWEFREQ_TEST_URI");
+    if (u && *u)
+        return strdup(u);
+    const char *f = getenv("SWEFREQ_TEST_URI_FILE");
+    FILE *fp = f ? fopen(f, "r") : NULL;
+    if (!fp)
+        return NULL;
+    char buf[512] = "";
+    if (!fgets(buf, sizeof buf, fp))
+        buf[0] = '\0';
+    fclose(fp);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return buf[0] ? strdup(buf) : NULL;
+}
+
+static bool host_ping(mongoc_client_t *c)
+{
+    bson_t cmd = BSON_INITIALIZER, reply;
+    bson_error_t be;
+    BSON_APPEND_INT32(&cmd, "ping", 1);
+    bool ok = mongoc_client_command_simple(c, "admin", &cmd, NULL, &reply, &be);
+    if (!ok)
+        fprintf(stderr, "host ping: %s\n", be.message);
+    bson_destroy(&cmd);
+    bson_destroy(&reply);
+    return ok;
+}
+
+/* The host's own client, used from another thread while a load runs. */
+typedef struct {
+    atomic_bool stop;
+    int pings, failures;
+} pinger_t;
+
+static void *pinger_main(void *arg)
+{
+    pinger_t *p = arg;
+    mongoc_client_t *c = mongoc_client_new(uri);
+    while (c && !atomic_load(&p->stop)) {
+        if (host_ping(c))
+            p->pings++;
+        else
+            p->failures++;
+        usleep(20000);
+    }
+    mongoc_client_destroy(c);
+    return NULL;
+}
+
+/* Where the library's callbacks came from. */
+typedef struct {
+    pthread_t runner;
+    int calls, foreign;
+    char first_foreign[300];
+} where_t;
+
+static void note(where_t *w, const char *what)
+{
+    w->calls++;
+    if (!pthread_equal(pthread_self(), w->runner) && w->foreign++ == 0)
+        snprintf(w->first_foreign, sizeof w->first_foreign, "%s", what);
+}
+
+static void on_log(void *ud, sfl_log_level_t level, const char *msg)
+{
+    (void)level;
+    note(ud, msg);
+}
+
+static void on_progress(void *ud, const sfl_progress_t *p)
+{
+    (void)p;
+    note(ud, "(progress)");
+}
+
+/* Loads the ExAC and coverage samples into `db` through the public API;
+ * every callback must come from this thread. */
+static bool load(const char *db, sfl_error_t *e)
+{
+    where_t w = {.runner = pthread_self()};
+    sfl_options_t opt;
+    sfl_options_init(&opt);
+    opt.histograms = SFL_HIST_COLUMNS; /* FerretDB has no arrays of arrays */
+    opt.chunk_bytes = 4096;            /* many batches: inserters busy */
+    opt.log = on_log;
+    opt.log_ud = &w;
+    opt.progress = on_progress;
+    opt.progress_ud = &w;
+    sfl_job_t *j = sfl_job_new(&opt, e);
+    char vcf[1024], cov[1024];
+    snprintf(vcf, sizeof vcf, "%s/exac_sample.vcf", td);
+    snprintf(cov, sizeof cov, "%s/coverage_sample.tsv", td);
+    bool ok = j && sfl_job_add_source(j, SFL_SOURCE_VCF, vcf, e) &&
+              sfl_job_add_source(j, SFL_SOURCE_COVERAGE, cov, e);
+    sfl_mongo_options_t o;
+    sfl_mongo_options_init(&o);
+    o.uri = uri;
+    o.db = db;
+    o.log = on_log;
+    o.log_ud = &w;
+    o.batch_docs = 7; /* many small inserts, from every inserter thread */
+    sfl_sink_t *s = ok ? sfl_sink_mongo_new(&o, e) : NULL;
+    ok = s && sfl_job_run(j, s, e);
+    if (!ok)
+        fprintf(stderr, "load into %s: %s\n", db, e->message);
+    sfl_sink_destroy(s);
+    sfl_job_destroy(j);
+    CHECK(w.calls > 0);
+    CHECK_INT(w.foreign, 0);
+    if (w.foreign)
+        fprintf(stderr, "%d of %d callbacks came from another thread, first: %s\n", w.foreign,
+                w.calls, w.first_foreign);
+    return ok;
+}
+
+/* A load while the host's client pings from another thread. */
+static void load_during_host_use(const char *db)
+{
+    pinger_t p = {.pings = 0};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, pinger_main, &p) == 0);
+    sfl_error_t e;
+    CHECK(load(db, &e));
+    atomic_store(&p.stop, true);
+    pthread_join(t, NULL);
+    CHECK(p.pings > 0);
+    CHECK_INT(p.failures, 0);
+}
+
+static void drop(mongoc_client_t *c, const char *db)
+{
+    mongoc_database_t *d = mongoc_client_get_database(c, db);
+    mongoc_database_drop(d, NULL);
+    mongoc_database_destroy(d);
+}
+
+static void host_first(void)
+{
+    mongoc_log_set_handler(host_handler, NULL);
+    mongoc_init();
+    host_logs(1);
+    mongoc_client_t *c = uri ? mongoc_client_new(uri) : NULL;
+    if (c)
+        CHECK(host_ping(c));
+    sfl_init();
+    host_logs(2); /* sfl_init left the host's handler alone */
+    if (c)
+        load_during_host_use("sfl_host_test_a");
+    sfl_cleanup();
+    host_logs(3);
+    if (c)
+        CHECK(host_ping(c)); /* libmongoc still up after sfl_cleanup */
+    /* sfl_init; sfl_cleanup; sfl_init; sfl_sink_mongo_new: works. */
+    sfl_error_t e;
+    CHECK(sfl_init_ex(0, &e));
+    if (c) {
+        load_during_host_use("sfl_host_test_a");
+        CHECK(host_ping(c));
+        drop(c, "sfl_host_test_a");
+    }
+    sfl_cleanup();
+    sfl_cleanup(); /* unbalanced: harmless */
+    host_logs(4);
+    if (c)
+        CHECK(host_ping(c));
+    mongoc_client_destroy(c);
+    mongoc_cleanup();
+}
+
+static void lib_first(void)
+{
+    sfl_init();
+    mongoc_log_set_handler(host_handler, NULL);
+    mongoc_init();
+    host_logs(1);
+    mongoc_client_t *c = uri ? mongoc_client_new(uri) : NULL;
+    if (c) {
+        CHECK(host_ping(c));
+        load_during_host_use("sfl_host_test_b");
+        CHECK(host_ping(c));
+        drop(c, "sfl_host_test_b");
+    }
+    host_logs(2);
+    mongoc_client_destroy(c);
+    mongoc_cleanup(); /* the host is done with libmongoc first */
+    sfl_cleanup();    /* must not clean up again */
+}
+
+static void own(void)
+{
+    sfl_error_t e;
+    CHECK(!sfl_init_ex(0x100, &e) && e.code == SFL_E_USAGE);
+    CHECK(sfl_init_ex(SFL_INIT_OWN_MONGOC, &e));
+    CHECK(sfl_init_ex(SFL_INIT_OWN_MONGOC, &e));
+    sfl_cleanup(); /* one left: libmongoc stays */
+    if (uri) {
+        CHECK(load("sfl_host_test_c", &e));
+        mongoc_client_t *c = mongoc_client_new(uri);
+        drop(c, "sfl_host_test_c");
+        mongoc_client_destroy(c);
+    }
+    sfl_cleanup(); /* the last one: mongoc_cleanup() */
+    /* libmongoc cannot come back: refused, never touched. */
+    CHECK(!sfl_init_ex(0, &e) && e.code == SFL_E_USAGE);
+    CHECK_CONTAINS(e.message, "shut down");
+    sfl_mongo_options_t o;
+    sfl_mongo_options_init(&o);
+    o.uri = uri ? uri : "mongodb://127.0.0.1:1/";
+    o.db = "sfl_host_test_c";
+    sfl_sink_t *s = sfl_sink_mongo_new(&o, &e);
+    CHECK(s == NULL && e.code == SFL_E_USAGE);
+    CHECK_CONTAINS(e.message, "shut down");
+    sfl_sink_destroy(s);
+}
+
+int main(int argc, char **argv)
+{
+    td = argc > 1 ? argv[1] : "testdata";
+    const char *mode = argc > 2 ? argv[2] : "host-first";
+    uri = read_uri();
+    if (!strcmp(mode, "host-first"))
+        host_first();
+    else if (!strcmp(mode, "lib-first"))
+        lib_first();
+    else if (!strcmp(mode, "own"))
+        own();
+    else {
+        fprintf(stderr, "unknown mode %s\n", mode);
+        return 2;
+    }
+    CHECK_INT(atomic_load(&other_msgs), 0); /* libmongoc itself said nothing */
+    printf("test_host %s: %d checks, %d failed%s\n", mode, t_checks, t_failures,
+           uri ? "" : " (no server: without loads)");
+    free(uri);
+    return t_failures ? 1 : 0;
+}
