@@ -153,7 +153,20 @@ typedef struct {
     uint32_t resent_source;
     int64_t resent_voffset;
     sfl_mongo_resume_stats_t stats; /* under lock */
+
+    /* Messages of the inserter and heartbeat threads, handed to the log
+     * callback on the driving thread (job.h's promise): by the next message
+     * of that thread, at each batch, and at the end of begin, commit and
+     * abort. Under log_lock. */
+    pthread_mutex_t log_lock;
+    struct later_msg *later_head, *later_tail;
 } mongo_sink_t;
+
+typedef struct later_msg {
+    struct later_msg *next;
+    sfl_log_level_t level;
+    char text[];
+} later_msg_t;
 
 static void *xref(mongo_sink_t *m);
 static void unref(mongo_sink_t *m);
@@ -213,7 +226,56 @@ void sfl_mongo_options_init(sfl_mongo_options_t *o)
     o->record_ms = 10000;
 }
 
-#define mlog(m, lvl, ...) sfl_logf((m)->o.log, (m)->o.log_ud, (lvl), __VA_ARGS__)
+/* From the sink's own threads: queued for the driving thread. A message
+ * that cannot be queued (out of memory) is dropped. */
+static void mlog_later(mongo_sink_t *m, sfl_log_level_t lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void mlog_later(mongo_sink_t *m, sfl_log_level_t lvl, const char *fmt, ...)
+{
+    if (!m->o.log)
+        return;
+    char text[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(text) + 1;
+    later_msg_t *q = malloc(sizeof *q + n);
+    if (!q)
+        return;
+    q->next = NULL;
+    q->level = lvl;
+    memcpy(q->text, text, n);
+    pthread_mutex_lock(&m->log_lock);
+    if (m->later_tail)
+        m->later_tail->next = q;
+    else
+        m->later_head = q;
+    m->later_tail = q;
+    pthread_mutex_unlock(&m->log_lock);
+}
+
+/* On the driving thread: hands the queued messages to the callback. */
+static void deliver_later(mongo_sink_t *m)
+{
+    pthread_mutex_lock(&m->log_lock);
+    later_msg_t *q = m->later_head;
+    m->later_head = m->later_tail = NULL;
+    pthread_mutex_unlock(&m->log_lock);
+    while (q) {
+        later_msg_t *next = q->next;
+        sfl_logf(m->o.log, m->o.log_ud, q->level, "%s", q->text);
+        free(q);
+        q = next;
+    }
+}
+
+/* On the driving thread: the queued messages first, then this one. */
+#define mlog(m, lvl, ...)                                                                          \
+    do {                                                                                           \
+        deliver_later(m);                                                                          \
+        sfl_logf((m)->o.log, (m)->o.log_ud, (lvl), __VA_ARGS__);                                   \
+    } while (0)
 
 static void job_free(insert_job_t *j)
 {
@@ -324,7 +386,8 @@ static void *inserter(void *arg)
             if (ok || !sfl_mongo_transient(&be) || attempt >= m->o.max_retries)
                 break;
             int ms = 250 << attempt;
-            mlog(m, SFL_LOG_WARNING, "insert into %s failed (%s); retrying in %d ms (%d of %d)",
+            mlog_later(m, SFL_LOG_WARNING,
+                       "insert into %s failed (%s); retrying in %d ms (%d of %d)",
                  m->staging[j->collection], be.message, ms, attempt + 1, m->o.max_retries);
             usleep((useconds_t)ms * 1000);
         }
@@ -729,7 +792,7 @@ static void *heartbeat_main(void *arg)
         pthread_mutex_lock(&m->lock);
         if (rc == 0 && !m->hb_stop && !m->lock_lost) {
             m->lock_lost = true;
-            mlog(m, SFL_LOG_WARNING, "the lock of %s is no longer held by this load (%s): "
+            mlog_later(m, SFL_LOG_WARNING, "the lock of %s is no longer held by this load (%s): "
                                      "another load took it over; this load will not swap",
                  m->db, m->load_id);
         }
@@ -1040,7 +1103,7 @@ static bool begin_new(mongo_sink_t *m, sfl_error_t *err)
     return true;
 }
 
-static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
+static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
     const bool *used = run->collections;
@@ -1193,6 +1256,7 @@ static bool sent_before(const mongo_sink_t *m, const sfl_batch_t *b, int64_t end
 static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
+    deliver_later(m);
     int c = (int)b->collection;
     int64_t end = batch_end(m, b);
     if (acknowledged_before(m, b, end)) {
@@ -1513,7 +1577,7 @@ static void settle(mongo_sink_t *m)
     }
 }
 
-static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
+static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
     bool ok = true;
@@ -1594,7 +1658,7 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     return done;
 }
 
-static void mongo_abort(void *ctx)
+static void abort_body(void *ctx)
 {
     mongo_sink_t *m = ctx;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
@@ -1638,6 +1702,28 @@ static void mongo_abort(void *ctx)
     unlock_db(m);
 }
 
+/* The ops as the job calls them, on its thread: the end of each hands
+ * over what the sink's own threads said meanwhile. */
+static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
+{
+    bool ok = begin_body(ctx, run, err);
+    deliver_later(ctx);
+    return ok;
+}
+
+static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
+{
+    bool ok = commit_body(ctx, man, err);
+    deliver_later(ctx);
+    return ok;
+}
+
+static void mongo_abort(void *ctx)
+{
+    abort_body(ctx);
+    deliver_later(ctx);
+}
+
 static void *xref(mongo_sink_t *m)
 {
     pthread_mutex_lock(&m->lock);
@@ -1675,6 +1761,14 @@ static void unref(mongo_sink_t *m)
     free(m->uri_redacted);
     free(m->origin);
     free(m->db);
+    /* Said by a helper thread after the run's end: nobody to hand it to
+     * on the job's thread any more (see mongo.h). */
+    while (m->later_head) {
+        later_msg_t *q = m->later_head;
+        m->later_head = q->next;
+        free(q);
+    }
+    pthread_mutex_destroy(&m->log_lock);
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->not_empty);
     pthread_cond_destroy(&m->not_full);
@@ -1777,6 +1871,7 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
         m->o.record_ms = 10000;
     m->refs = 1;
     pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->log_lock, NULL);
     pthread_cond_init(&m->not_empty, NULL);
     pthread_cond_init(&m->not_full, NULL);
     pthread_cond_init(&m->idle, NULL);

@@ -107,24 +107,58 @@ static void *pinger_main(void *arg)
     return NULL;
 }
 
+static void drop(mongoc_client_t *c, const char *db)
+{
+    mongoc_database_t *d = mongoc_client_get_database(c, db);
+    mongoc_database_drop(d, NULL);
+    mongoc_database_destroy(d);
+}
+
 /* Where the library's callbacks came from. */
 typedef struct {
     pthread_t runner;
     int calls, foreign;
     char first_foreign[300];
+    const char *db;        /* steal: the lock of this database is deleted */
+    bool stolen, told;     /* ... at the first progress; the sink said so */
 } where_t;
 
 static void note(where_t *w, const char *what)
 {
     w->calls++;
+    if (strstr(what, "no longer held"))
+        w->told = true;
     if (!pthread_equal(pthread_self(), w->runner) && w->foreign++ == 0)
         snprintf(w->first_foreign, sizeof w->first_foreign, "%s", what);
+}
+
+/* With w->db: when the sink says it starts building indexes (on the job's
+ * thread, with the lock held), the host deletes the load's lock and holds
+ * the job's thread for longer than a heartbeat, so that the sink's
+ * heartbeat thread finds the lock gone and has something to say while the
+ * job's thread is busy. */
+static void steal_lock(where_t *w)
+{
+    w->stolen = true;
+    mongoc_client_t *c = mongoc_client_new(uri);
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, w->db, "swefreq_meta");
+    bson_t q = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&q, "_id", "lock");
+    bson_error_t be;
+    CHECK(mongoc_collection_delete_one(coll, &q, NULL, NULL, &be));
+    bson_destroy(&q);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(c);
+    sleep(SFL_LOCK_HEARTBEAT_SECONDS + 2);
 }
 
 static void on_log(void *ud, sfl_log_level_t level, const char *msg)
 {
     (void)level;
-    note(ud, msg);
+    where_t *w = ud;
+    note(w, msg);
+    if (w->db && !w->stolen && strstr(msg, "building indexes"))
+        steal_lock(w);
 }
 
 static void on_progress(void *ud, const sfl_progress_t *p)
@@ -135,9 +169,9 @@ static void on_progress(void *ud, const sfl_progress_t *p)
 
 /* Loads the ExAC and coverage samples into `db` through the public API;
  * every callback must come from this thread. */
-static bool load(const char *db, sfl_error_t *e)
+static bool load_ex(const char *db, bool steal, sfl_error_t *e)
 {
-    where_t w = {.runner = pthread_self()};
+    where_t w = {.runner = pthread_self(), .db = steal ? db : NULL};
     sfl_options_t opt;
     sfl_options_init(&opt);
     opt.histograms = SFL_HIST_COLUMNS; /* FerretDB has no arrays of arrays */
@@ -166,11 +200,26 @@ static bool load(const char *db, sfl_error_t *e)
     sfl_sink_destroy(s);
     sfl_job_destroy(j);
     CHECK(w.calls > 0);
+    if (steal)
+        CHECK(w.told); /* the heartbeat's warning arrived, on this thread */
     CHECK_INT(w.foreign, 0);
     if (w.foreign)
         fprintf(stderr, "%d of %d callbacks came from another thread, first: %s\n", w.foreign,
                 w.calls, w.first_foreign);
     return ok;
+}
+
+static bool load(const char *db, sfl_error_t *e) { return load_ex(db, false, e); }
+
+/* A load whose lock is taken away: the heartbeat thread notices, and its
+ * warning must still reach the log callback on the job's thread; the load
+ * then stops before its swap. */
+static void load_losing_lock(mongoc_client_t *c)
+{
+    sfl_error_t e;
+    CHECK(!load_ex("sfl_host_test_lock", true, &e));
+    CHECK_INT(e.code, SFL_E_LOCKED);
+    drop(c, "sfl_host_test_lock");
 }
 
 /* A load while the host's client pings from another thread. */
@@ -185,13 +234,6 @@ static void load_during_host_use(const char *db)
     pthread_join(t, NULL);
     CHECK(p.pings > 0);
     CHECK_INT(p.failures, 0);
-}
-
-static void drop(mongoc_client_t *c, const char *db)
-{
-    mongoc_database_t *d = mongoc_client_get_database(c, db);
-    mongoc_database_drop(d, NULL);
-    mongoc_database_destroy(d);
 }
 
 static void host_first(void)
@@ -217,6 +259,7 @@ static void host_first(void)
         load_during_host_use("sfl_host_test_a");
         CHECK(host_ping(c));
         drop(c, "sfl_host_test_a");
+        load_losing_lock(c);
     }
     sfl_cleanup();
     sfl_cleanup(); /* unbalanced: harmless */

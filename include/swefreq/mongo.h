@@ -34,7 +34,15 @@
  *
  * Thread safety: a sink is driven from one thread (sfl_job_run); it runs
  * its own inserter, heartbeat and helper threads inside (with every signal
- * blocked). sfl_sink_destroy() waits up to 2 s for them. Credentials in the URI never appear in
+ * blocked). sfl_sink_destroy() waits up to 2 s for them.
+ *
+ * The log callback (o->log) is only ever called on the thread that calls
+ * sfl_sink_mongo_new() and sfl_job_run(), as job.h promises. What the
+ * sink's own threads have to say (an insert retried, the lock lost) is
+ * queued and handed over there: before the next message of that thread,
+ * at the next batch, and at the end of the sink's begin, commit and abort.
+ * A helper thread left behind after a cancellation that speaks after the
+ * run ended is not heard (its message is freed with the sink). Credentials in the URI never appear in
  * any message, log or manifest.
  */
 #ifndef SWEFREQ_MONGO_H
