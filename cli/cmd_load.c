@@ -228,7 +228,7 @@ int cmd_load(int argc, char **argv)
         rc = cli_exit_code(&err);
     }
     sfl_mongo_outcome_t outcome = sfl_sink_mongo_outcome(sink);
-    sfl_mongo_resume_stats_t rs;
+    sfl_mongo_resume_stats_t rs = {.struct_size = sizeof rs};
     bool resumed = sfl_sink_mongo_resume_stats(sink, &rs) && rs.resumed;
     if (c.json) {
         char extra[512] = "";

@@ -90,7 +90,7 @@ int cmd_recover(int argc, char **argv)
     mo.log_ud = &term;
     sfl_error_t err;
     sfl_error_clear(&err);
-    sfl_mongo_recovery_t rec;
+    sfl_mongo_recovery_t rec = {.struct_size = sizeof rec};
     bool ok = sfl_mongo_recover(&mo, &rec, &err);
     int rc = ok ? EXIT_OK : cli_exit_code(&err);
     if (!ok)

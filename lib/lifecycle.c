@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "filled.h"
 #include "grow.h"
 #include "lifecycle_internal.h"
 #include "log.h"
@@ -373,17 +374,26 @@ static void close_conn(const sfl_mongo_options_t *o, conn_t *k)
     memset(k, 0, sizeof *k);
 }
 
+/* The first published sfl_role_info_t ended after manifest_digest. */
+#define ROLE_INFO_V1 (offsetof(sfl_role_info_t, manifest_digest) + 33)
+
 bool sfl_mongo_role_get(const sfl_mongo_options_t *o, sfl_role_info_t *out, sfl_error_t *err)
 {
-    sfl_role_info_t local;
-    if (!out)
-        out = &local;
-    memset(out, 0, sizeof *out);
+    sfl_role_info_t r;
+    memset(&r, 0, sizeof r);
+    r.struct_size = sizeof r;
+    if (out && !sfl_filled_size_ok(out->struct_size, ROLE_INFO_V1, "sfl_mongo_role_get", err))
+        return false;
+    if (out)
+        sfl_filled_copy(out, &r, sizeof r);
     conn_t k;
     if (!opts_ok(o, "sfl_mongo_role_get", err) || !open_conn(o, &k, err))
         return false;
-    bool ok = sfl_role_gate(k.c, o->db, (sfl_role_t)o->expect_role, false, "role", out, err);
+    bool ok = sfl_role_gate(k.c, o->db, (sfl_role_t)o->expect_role, false, "role", &r, err);
     close_conn(o, &k);
+    r.struct_size = sizeof r;
+    if (out)
+        sfl_filled_copy(out, &r, sizeof r);
     return ok;
 }
 

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "filled.h"
 #include "lifecycle_internal.h"
 #include "log.h"
 #include "manifest_internal.h"
@@ -608,12 +609,28 @@ bool sfl_state_recover_keep(mongoc_client_t *c, const char *db, bool ferretdb, c
     return drop_leftovers(c, db, keep, log, log_ud, out, err);
 }
 
+/* The first published sfl_mongo_recovery_t ended after took_over. */
+#define RECOVERY_V1 (offsetof(sfl_mongo_recovery_t, took_over) + sizeof(bool))
+
+static bool recover_body(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out,
+                         sfl_error_t *err);
+
 bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out, sfl_error_t *err)
 {
-    sfl_mongo_recovery_t local;
-    if (!out)
-        out = &local;
-    memset(out, 0, sizeof *out);
+    if (out && !sfl_filled_size_ok(out->struct_size, RECOVERY_V1, "sfl_mongo_recover", err))
+        return false;
+    sfl_mongo_recovery_t r;
+    memset(&r, 0, sizeof r);
+    bool ok = recover_body(o, &r, err);
+    r.struct_size = sizeof r;
+    if (out)
+        sfl_filled_copy(out, &r, sizeof r);
+    return ok;
+}
+
+static bool recover_body(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out,
+                         sfl_error_t *err)
+{
     if (!o || o->struct_size < offsetof(sfl_mongo_options_t, resume) ||
         o->struct_size > sizeof *o || !o->uri || !o->db || !*o->db)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "filled.h"
 #include "grow.h"
 #include "indexes.h"
 #include "lifecycle_internal.h"
@@ -1807,11 +1808,15 @@ sfl_mongo_outcome_t sfl_sink_mongo_outcome(const sfl_sink_t *sink)
 bool sfl_sink_mongo_resume_stats(const sfl_sink_t *sink, sfl_mongo_resume_stats_t *out)
 {
     mongo_sink_t *m = sfl_sink_ctx_int(sink, (const void *)mongo_commit);
-    if (!m || !out)
+    /* The first published struct ended after `absorbed`. */
+    if (!m || !out ||
+        out->struct_size < offsetof(sfl_mongo_resume_stats_t, absorbed) + sizeof(uint64_t))
         return false;
     pthread_mutex_lock(&m->lock);
-    *out = m->stats;
+    sfl_mongo_resume_stats_t st = m->stats;
     pthread_mutex_unlock(&m->lock);
+    st.struct_size = sizeof st;
+    sfl_filled_copy(out, &st, sizeof st);
     return true;
 }
 

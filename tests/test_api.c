@@ -172,12 +172,12 @@ static void null_mongo(void)
     CHECK(sfl_verify_mongo(NULL, "mongodb://127.0.0.1:1", NULL, false, &e) == NULL);
     CHECK_USAGE(e);
     CHECK_INT(sfl_sink_mongo_outcome(NULL), SFL_MONGO_UNCHANGED);
-    sfl_mongo_recovery_t rec;
+    sfl_mongo_recovery_t rec = {.struct_size = sizeof rec};
     CHECK(!sfl_mongo_recover(NULL, &rec, &e));
     CHECK_USAGE(e);
     CHECK(!sfl_mongo_recover(&o, &rec, &e)); /* no uri, no db */
     CHECK_USAGE(e);
-    sfl_mongo_resume_stats_t rs;
+    sfl_mongo_resume_stats_t rs = {.struct_size = sizeof rs};
     CHECK(!sfl_sink_mongo_resume_stats(NULL, &rs));
     CHECK(sfl_mongo_resume_plan(NULL, NULL, &e) == NULL);
     CHECK_USAGE(e);

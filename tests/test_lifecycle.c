@@ -58,7 +58,7 @@ static void offline(void)
     /* Bad arguments: SFL_E_USAGE, never a crash. */
     sfl_mongo_options_t o;
     sfl_mongo_options_init(&o);
-    sfl_role_info_t info;
+    sfl_role_info_t info = {.struct_size = sizeof info};
     CHECK(!sfl_mongo_role_get(NULL, &info, &e) && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_role_get(&o, &info, &e) && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_promote(&o, NULL, false, NULL, &e) && e.code == SFL_E_USAGE);
@@ -148,7 +148,7 @@ static void online(const char *uri)
     CHECK(load(uri, devdb, &loaded));
 
     o.db = devdb;
-    sfl_role_info_t info;
+    sfl_role_info_t info = {.struct_size = sizeof info};
     CHECK(sfl_mongo_role_get(&o, &info, &e));
     CHECK_INT(info.role, SFL_ROLE_DEVELOPMENT);
     CHECK(!info.sealed);

@@ -53,6 +53,7 @@ SFL_API bool sfl_role_parse(const char *name, sfl_role_t *out);
 
 /* The role record, as read. Times are ms since the epoch; 0 = never. */
 typedef struct {
+    size_t struct_size;        /* sizeof(sfl_role_info_t): see export.h  */
     sfl_role_t role;
     bool sealed;
     int64_t changed_ms;        /* the last role change                  */
@@ -65,7 +66,8 @@ typedef struct {
 } sfl_role_info_t;
 
 /* Reads the role record of o->db into *out (role NONE when there is
- * none). Checks o->expect_role like every other function. */
+ * none); out->struct_size must be set (SFL_FILLED_HAS in export.h); out
+ * may be NULL. Checks o->expect_role like every other function. */
 SFL_API bool sfl_mongo_role_get(const sfl_mongo_options_t *o, sfl_role_info_t *out,
                                 sfl_error_t *err) SFL_WUR;
 

@@ -139,6 +139,8 @@ SFL_API sfl_mongo_outcome_t sfl_sink_mongo_outcome(const sfl_sink_t *sink);
  * recovery at begin; its writes are then all skipped and the commit
  * checks that the files give the recorded manifest's digests. */
 typedef struct {
+    size_t struct_size;       /* sizeof(sfl_mongo_resume_stats_t): see
+                                 SFL_FILLED_HAS in swefreq/export.h         */
     bool resumed;             /* this sink continued an earlier load        */
     char load_id[48];         /* the load's id (new or continued)           */
     int attempt;              /* 0 for a new load, 1 for its first resume... */
@@ -152,8 +154,8 @@ typedef struct {
                                  already stored by an earlier attempt)      */
 } sfl_mongo_resume_stats_t;
 
-/* The figures above, for a MongoDB sink (false for any other sink). Read
- * after sfl_job_run() returns. */
+/* The figures above, for a MongoDB sink (false for any other sink, or an
+ * out->struct_size too small). Read after sfl_job_run() returns. */
 SFL_API bool sfl_sink_mongo_resume_stats(const sfl_sink_t *sink, sfl_mongo_resume_stats_t *out);
 
 /* The plan (options and sources, as a manifest without collection
@@ -166,6 +168,8 @@ SFL_API sfl_manifest_t *sfl_mongo_resume_plan(const sfl_mongo_options_t *o, char
 
 /* What sfl_mongo_recover did. */
 typedef struct {
+    size_t struct_size;       /* sizeof(sfl_mongo_recovery_t): see
+                                 SFL_FILLED_HAS in swefreq/export.h           */
     char finished_load[48];   /* the load whose swap was finished; "" if none */
     char renamed[256];        /* collections renamed to finish it ("a, b")    */
     unsigned staging_dropped; /* leftover staging collections dropped          */
@@ -178,7 +182,8 @@ typedef struct {
  * live load holds it), finishes a journalled swap (renames what is left,
  * points "current" at the load, marks it complete), drops leftover staging
  * collections, marks dead loads "interrupted", and releases the lock.
- * Uses o->uri, o->db, o->log, o->lock_stale_seconds and o->break_lock. */
+ * Uses o->uri, o->db, o->log, o->lock_stale_seconds and o->break_lock.
+ * `out` may be NULL; else set out->struct_size first. */
 SFL_API bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out,
                                sfl_error_t *err) SFL_WUR;
 

@@ -86,6 +86,14 @@ typedef struct {
 #define SFL_RUN_INFO_HAS(run, field)                                                               \
     ((run)->struct_size >= offsetof(sfl_run_info_t, field) + sizeof((run)->field))
 
+/* A sink's operations. Only `write` is required; begin, commit, abort and
+ * destroy may be NULL (then: begin and commit succeed doing nothing, abort
+ * and destroy do nothing). Ops are only ever added at the end: set
+ * struct_size = sizeof(sfl_sink_ops_t) of the headers you build with, and
+ * a later library treats the ops your struct does not have as NULL. A
+ * struct_size larger than the running library's sfl_sink_ops_t (built
+ * against newer headers) is refused, since its new ops would never be
+ * called. */
 typedef struct {
     size_t struct_size; /* sizeof(sfl_sink_ops_t) */
     /* `run` describes the run (borrowed, valid during the call). */
@@ -96,12 +104,16 @@ typedef struct {
                    sfl_error_t *err);
     void (*abort)(void *ctx);
     void (*destroy)(void *ctx);
+    /* New ops go here. */
 } sfl_sink_ops_t;
 
 typedef struct sfl_sink sfl_sink_t;
 
-/* Wraps an implementation. `ops` is copied; `ctx` is owned by the sink from
- * here on and released through ops->destroy. Returns NULL on bad ops. */
+/* Wraps an implementation. `ops` is copied. On success `ctx` is owned by
+ * the sink from here on and released through ops->destroy (by
+ * sfl_sink_destroy). On failure (NULL ops, a bad struct_size, no write op,
+ * out of memory) NULL is returned with err filled, ops->destroy is not
+ * called, and `ctx` is still the caller's to free. */
 SFL_API sfl_sink_t *sfl_sink_new(const sfl_sink_ops_t *ops, void *ctx,
                                  sfl_error_t *err) SFL_WUR;
 

@@ -1,0 +1,164 @@
+/* Growing structs (issue 22, item 3), as a program built against older or
+ * newer headers would see them, linked with the shared library:
+ *   - a custom sink whose ops struct is the first published one (only the
+ *     ops it had), with the optional ops left NULL, runs a real job;
+ *   - sink ops with a struct_size below the first published size, or above
+ *     what this library knows, are refused with a message, and ctx stays
+ *     the caller's;
+ *   - sfl_options_t as a caller of the first published version built it
+ *     (struct_size before csq_field) runs, with the later fields at their
+ *     defaults;
+ *   - structs the library fills take the caller's struct_size: a newer,
+ *     larger caller struct gets the library's part and struct_size set to
+ *     it (the rest untouched); a too small one is refused. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swefreq/swefreq.h"
+#include "testutil.h"
+
+typedef struct {
+    int writes;
+    uint64_t docs;
+    int freed;
+} ctx_t;
+
+static bool w_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
+{
+    (void)err;
+    ctx_t *c = ctx;
+    c->writes++;
+    c->docs += b->n_docs;
+    return true;
+}
+
+/* The sink ops as the first published headers declared them. */
+typedef struct {
+    size_t struct_size;
+    bool (*begin)(void *ctx, const sfl_run_info_t *run, sfl_error_t *err);
+    bool (*write)(void *ctx, const sfl_batch_t *batch, sfl_error_t *err);
+    bool (*commit)(void *ctx, const sfl_manifest_t *manifest, sfl_error_t *err);
+    void (*abort)(void *ctx);
+    void (*destroy)(void *ctx);
+} ops_v1_t;
+
+/* ...and as a newer header might, with one op this library does not know. */
+typedef struct {
+    ops_v1_t v1;
+    void (*future_op)(void *ctx);
+} ops_future_t;
+
+static void run_vcf(const char *td, const sfl_options_t *opt, sfl_sink_t *s, bool expect_ok)
+{
+    sfl_error_t e;
+    sfl_job_t *j = sfl_job_new(opt, &e);
+    CHECK(j != NULL);
+    char vcf[1024];
+    snprintf(vcf, sizeof vcf, "%s/exac_sample.vcf", td);
+    bool ok = j && sfl_job_add_source(j, SFL_SOURCE_VCF, vcf, &e) && sfl_job_run(j, s, &e);
+    if (ok != expect_ok)
+        fprintf(stderr, "run: %s\n", ok ? "succeeded" : e.message);
+    CHECK(ok == expect_ok);
+    sfl_job_destroy(j);
+}
+
+static void sink_ops(const char *td)
+{
+    sfl_error_t e;
+    ctx_t c = {0};
+    ops_v1_t v1 = {sizeof v1, NULL, w_write, NULL, NULL, NULL};
+    sfl_sink_t *s = sfl_sink_new((const sfl_sink_ops_t *)(const void *)&v1, &c, &e);
+    CHECK(s != NULL);
+    run_vcf(td, NULL, s, true);
+    CHECK(c.writes > 0 && c.docs > 0);
+    sfl_sink_destroy(s); /* destroy is NULL: ctx stays ours, untouched */
+
+    /* Below the first published size: refused, ctx still the caller's. */
+    ops_v1_t small = {offsetof(ops_v1_t, commit), NULL, w_write, NULL, NULL, NULL};
+    CHECK(sfl_sink_new((const sfl_sink_ops_t *)(const void *)&small, &c, &e) == NULL);
+    CHECK_INT(e.code, SFL_E_USAGE);
+    CHECK_CONTAINS(e.message, "struct_size");
+    /* Newer than this library: refused (its new op would never be called). */
+    ops_future_t future = {{sizeof future, NULL, w_write, NULL, NULL, NULL}, NULL};
+    CHECK(sfl_sink_new((const sfl_sink_ops_t *)(const void *)&future, &c, &e) == NULL);
+    CHECK_INT(e.code, SFL_E_USAGE);
+    CHECK_CONTAINS(e.message, "struct_size");
+    /* No write op: refused, saying so. */
+    ops_v1_t nowrite = {sizeof nowrite, NULL, NULL, NULL, NULL, NULL};
+    CHECK(sfl_sink_new((const sfl_sink_ops_t *)(const void *)&nowrite, &c, &e) == NULL);
+    CHECK_CONTAINS(e.message, "write");
+}
+
+static void old_options(const char *td)
+{
+    /* A caller built before csq_field and the later fields existed. */
+    sfl_options_t o;
+    memset(&o, 0x5a, sizeof o); /* what an old caller never wrote */
+    sfl_options_t d;
+    sfl_options_init(&d);
+    memcpy(&o, &d, offsetof(sfl_options_t, csq_field));
+    o.struct_size = offsetof(sfl_options_t, csq_field);
+    o.threads = 1;
+    ctx_t c = {0};
+    static const sfl_sink_ops_t ops = {.struct_size = sizeof ops, .write = w_write};
+    sfl_sink_t *s = sfl_sink_new(&ops, &c, NULL);
+    run_vcf(td, &o, s, true);
+    CHECK(c.docs > 0);
+    sfl_sink_destroy(s);
+}
+
+static void filled_structs(void)
+{
+    sfl_error_t e;
+    sfl_mongo_options_t mo;
+    sfl_mongo_options_init(&mo);
+    mo.uri = "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100&connectTimeoutMS=100";
+    mo.db = "x";
+
+    /* A newer caller's struct, larger than the library's. */
+    struct {
+        sfl_role_info_t known;
+        char later[64];
+    } big;
+    memset(&big, 0xab, sizeof big);
+    big.known.struct_size = sizeof big;
+    CHECK(!sfl_mongo_role_get(&mo, &big.known, &e)); /* nothing listens there */
+    CHECK_INT(e.code, SFL_E_SERVER_UNREACHABLE);
+    CHECK_INT(big.known.struct_size, sizeof(sfl_role_info_t));
+    CHECK_INT(big.known.role, SFL_ROLE_NONE);
+    CHECK(SFL_FILLED_HAS(&big.known, sfl_role_info_t, manifest_digest));
+    CHECK_INT((unsigned char)big.later[0], 0xab);
+    CHECK_INT((unsigned char)big.later[63], 0xab);
+
+    /* Too small, or never set: refused before anything is done. */
+    sfl_role_info_t small;
+    memset(&small, 0, sizeof small);
+    small.struct_size = offsetof(sfl_role_info_t, sealed);
+    CHECK(!sfl_mongo_role_get(&mo, &small, &e));
+    CHECK_INT(e.code, SFL_E_USAGE);
+    CHECK_CONTAINS(e.message, "struct_size");
+    sfl_mongo_recovery_t rec;
+    memset(&rec, 0, sizeof rec);
+    CHECK(!sfl_mongo_recover(&mo, &rec, &e));
+    CHECK_INT(e.code, SFL_E_USAGE);
+    CHECK_CONTAINS(e.message, "struct_size");
+    rec.struct_size = sizeof rec;
+    CHECK(!sfl_mongo_recover(&mo, &rec, &e));
+    CHECK_INT(e.code, SFL_E_SERVER_UNREACHABLE);
+    CHECK_INT(rec.struct_size, sizeof rec);
+    sfl_mongo_resume_stats_t rs;
+    memset(&rs, 0, sizeof rs);
+    CHECK(!sfl_sink_mongo_resume_stats(NULL, &rs));
+}
+
+int main(int argc, char **argv)
+{
+    const char *td = argc > 1 ? argv[1] : "testdata";
+    sfl_init();
+    sink_ops(td);
+    old_options(td);
+    filled_structs();
+    sfl_cleanup();
+    printf("test_compat: %d checks, %d failed\n", t_checks, t_failures);
+    return t_failures ? 1 : 0;
+}
