@@ -336,7 +336,7 @@ static bool opts_ok(const sfl_mongo_options_t *o, const char *what, sfl_error_t 
     if (o->expect_role < SFL_ROLE_NONE || o->expect_role > SFL_ROLE_LIVE || o->role < 0 ||
         o->role > SFL_ROLE_LIVE)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "%s: unknown role", what);
-    return true;
+    return sfl_mongo_options_check(o, err);
 }
 
 static bool open_conn(const sfl_mongo_options_t *o, conn_t *k, sfl_error_t *err)

@@ -636,6 +636,11 @@ static bool recover_body(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "recover needs options from sfl_mongo_options_init with a URI and "
                              "a database");
+    sfl_mongo_options_t full;
+    sfl_mongo_options_init(&full);
+    memcpy(&full, o, o->struct_size);
+    if (!sfl_mongo_options_check(&full, err))
+        return false;
     mongoc_client_pool_t *pool;
     mongoc_client_t *c;
     if (!sfl_mongo_connect(o->uri, 1, &pool, &c, err))

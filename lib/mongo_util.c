@@ -128,6 +128,26 @@ bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *rep
                          msg);
 }
 
+#define RANGE(v, lo, hi, what)                                                                     \
+    do {                                                                                           \
+        if ((v) < (lo) || (v) > (hi))                                                              \
+            return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,                               \
+                                 what " must be %lld to %lld, not %lld", (long long)(lo),          \
+                                 (long long)(hi), (long long)(v));                                 \
+    } while (0)
+
+bool sfl_mongo_options_check(const sfl_mongo_options_t *o, sfl_error_t *err)
+{
+    RANGE(o->insert_threads, 1, 64, "the number of inserter threads");
+    RANGE(o->queue_batches, 1, 8, "the batches waiting per inserter thread");
+    RANGE(o->batch_docs, 1, 1000000, "the documents per insert batch");
+    RANGE(o->batch_bytes, 1024, 1u << 30, "the bytes per insert batch");
+    RANGE(o->max_retries, 0, 20, "the retries of a transient network error");
+    RANGE(o->lock_stale_seconds, 1, 7 * 86400, "the stale-lock timeout (seconds)");
+    RANGE(o->record_ms, 1, 86400000, "the interval of the recorded position (ms)");
+    return true;
+}
+
 bool sfl_mongo_connect(const char *uri_s, int pool_size, mongoc_client_pool_t **pool,
                        mongoc_client_t **client, sfl_error_t *err)
 {

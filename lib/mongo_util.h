@@ -21,6 +21,11 @@ typedef struct {
  * (SFL_INIT_OWN_MONGOC): then false with SFL_E_USAGE. init.c. */
 bool sfl_mongoc_ready(sfl_error_t *err);
 
+/* Checks the numeric options of a sfl_mongo_options_t already resolved
+ * (defaults past the caller's struct_size): a value out of its range is
+ * refused with SFL_E_USAGE naming it, never clamped. */
+bool sfl_mongo_options_check(const sfl_mongo_options_t *o, sfl_error_t *err);
+
 /* A pool for `uri` and one client popped from it, after a hello that
  * proves the server answers and the credentials work. */
 bool sfl_mongo_connect(const char *uri, int pool_size, mongoc_client_pool_t **pool,

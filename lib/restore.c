@@ -120,6 +120,7 @@ static bool restore_file(sfl_sink_t *sink, const sfl_mongo_options_t *o, sfl_col
 struct sfl_restore {
     sfl_mongo_options_t o; /* uri not kept */
     char *dir;             /* the dump folder */
+    char *db;              /* o.db, copied */
     sfl_manifest_t *m;     /* its manifest.json */
     sfl_run_info_t run; /* the collections and the shape, for the sink */
     sfl_sink_t *sink;
@@ -134,6 +135,7 @@ void sfl_mongo_restore_destroy(sfl_restore_t *r)
     sfl_sink_destroy(r->sink);
     sfl_manifest_destroy(r->m);
     free(r->dir);
+    free(r->db);
     free(r);
 }
 
@@ -151,10 +153,18 @@ sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *d
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
     }
+    /* Nothing of the caller's is kept past this call: the database name is
+     * copied, the URI and the other strings are used here only. */
     r->o = *o;
     r->o.uri = NULL;
+    r->o.write_concern = NULL;
+    r->o.manifest_path = NULL;
+    r->o.resume_load_id = NULL;
+    r->db = strdup(o->db);
+    r->o.db = r->db;
     char *mpath = NULL;
-    bool ok = (r->dir = sfl_dump_folder(dump_dir, NULL, err)) != NULL;
+    bool ok = r->db ? true : sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    ok = ok && (r->dir = sfl_dump_folder(dump_dir, NULL, err)) != NULL;
     if (ok && asprintf(&mpath, "%s/manifest.json", r->dir) < 0)
         ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     ok = ok && (r->m = sfl_manifest_read_file(mpath, err)) != NULL;
@@ -181,6 +191,9 @@ sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *d
     if (ok) {
         sfl_mongo_options_t so = r->o;
         so.uri = o->uri;
+        so.write_concern = o->write_concern;
+        so.manifest_path = o->manifest_path;
+        so.resume_load_id = o->resume_load_id;
         ok = (r->sink = sfl_sink_mongo_new(&so, err)) != NULL;
     }
     if (ok && !sfl_sink_mongo_set_command(r->sink, "restore", r->dir))

@@ -88,6 +88,7 @@ typedef struct {
     bool abandoned; /* a thread was left blocked in the server (under lock) */
     sfl_mongo_outcome_t outcome;
     char *manifest_partial;
+    char *manifest_path; /* o.manifest_path, copied */
     char *uri_redacted;
     char *db;
     char load_id[48];
@@ -1486,6 +1487,7 @@ static bool journal_swap(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t
         snprintf(m->manifest_partial, n, "%s.partial", m->o.manifest_path);
         if (!sfl_manifest_write_file(man, m->manifest_partial, err)) {
             free(m->manifest_partial);
+    free(m->manifest_path);
             m->manifest_partial = NULL;
             return false;
         }
@@ -1837,6 +1839,13 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
     sfl_mongo_options_init(&o);
     memcpy(&o, opt, opt->struct_size);
     o.struct_size = sizeof o;
+    if (!sfl_mongo_options_check(&o, err))
+        return NULL;
+    if (o.manifest_path && !*o.manifest_path) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "the manifest path is empty (NULL for no manifest file)");
+        return NULL;
+    }
     if (o.resume_load_id &&
         (strlen(o.resume_load_id) >= 48 || !*o.resume_load_id ||
          strspn(o.resume_load_id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") !=
@@ -1860,20 +1869,13 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
         snprintf(m->host, sizeof m->host, "?");
     m->attempt_started_ms = sfl_now_ms();
     m->o.uri = NULL; /* not kept */
-    if (m->o.insert_threads < 1)
-        m->o.insert_threads = 1;
-    if (m->o.queue_batches < 1)
-        m->o.queue_batches = 1;
-    if (m->o.insert_threads > 64)
-        m->o.insert_threads = 64;
-    if (m->o.queue_batches > 8)
-        m->o.queue_batches = 8; /* in flight stays below ACK_RING */
-    if (m->o.batch_docs < 1)
-        m->o.batch_docs = 1;
-    if (m->o.lock_stale_seconds < 1)
-        m->o.lock_stale_seconds = SFL_LOCK_STALE_SECONDS;
-    if (m->o.record_ms < 1)
-        m->o.record_ms = 10000;
+    /* Ranges checked above (queue_batches <= 8 keeps what is in flight
+     * below ACK_RING). Strings are copied or dropped: the caller's need
+     * not outlive this call. */
+    m->o.write_concern = NULL; /* made into m->wc below */
+    m->o.manifest_path = NULL;
+    m->manifest_path = o.manifest_path ? strdup(o.manifest_path) : NULL;
+    m->o.manifest_path = m->manifest_path;
     m->refs = 1;
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->log_lock, NULL);
@@ -1889,7 +1891,9 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
     snprintf(m->lock_id, sizeof m->lock_id, "%s", m->load_id);
     snprintf(m->stats.load_id, sizeof m->stats.load_id, "%s", m->load_id);
     m->wc = sfl_mongo_write_concern(opt->write_concern, err);
-    bool ok = m->db && m->uri_redacted && m->wc;
+    bool ok = m->db && m->uri_redacted && m->wc && (m->manifest_path || !o.manifest_path);
+    if (!ok && m->wc)
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     /* Clients: the inserters, the driving thread, the heartbeat and the
      * helper calls of the commit (some possibly abandoned). */
     ok = ok && sfl_mongo_connect(opt->uri, m->o.insert_threads + 8, &m->pool, &m->main, err);

@@ -151,6 +151,59 @@ static void filled_structs(void)
     CHECK(!sfl_sink_mongo_resume_stats(NULL, &rs));
 }
 
+/* Out-of-range values are refused, naming the option, never clamped. */
+static void refusals(void)
+{
+    sfl_error_t e;
+    sfl_options_t o;
+    struct {
+        size_t chunk;
+        int queue;
+        const char *says;
+    } jobs[] = {{100, 2, "chunk size"}, {(256u << 20) + 1, 2, "chunk size"},
+                {1u << 20, 0, "queue per thread"}, {1u << 20, 65, "queue per thread"}};
+    for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++) {
+        sfl_options_init(&o);
+        o.chunk_bytes = jobs[i].chunk;
+        o.queue_per_thread = jobs[i].queue;
+        sfl_job_t *j = sfl_job_new(&o, &e);
+        CHECK(j == NULL);
+        CHECK_INT(e.code, SFL_E_USAGE);
+        CHECK_CONTAINS(e.message, jobs[i].says);
+        sfl_job_destroy(j);
+    }
+    for (int i = 0; i < 9; i++) {
+        sfl_mongo_options_t mo;
+        sfl_mongo_options_init(&mo);
+        mo.uri = "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100";
+        mo.db = "x";
+        const char *says = NULL;
+        switch (i) {
+        case 0: mo.insert_threads = 0, says = "inserter threads"; break;
+        case 1: mo.insert_threads = 65, says = "inserter threads"; break;
+        case 2: mo.batch_docs = 0, says = "documents per insert batch"; break;
+        case 3: mo.queue_batches = 9, says = "batches waiting"; break;
+        case 4: mo.max_retries = -1, says = "retries"; break;
+        case 5: mo.lock_stale_seconds = 0, says = "stale-lock timeout"; break;
+        case 6: mo.record_ms = 0, says = "recorded position"; break;
+        case 7: mo.batch_bytes = 10, says = "bytes per insert batch"; break;
+        case 8: mo.manifest_path = "", says = "manifest path"; break;
+        }
+        sfl_sink_t *s = sfl_sink_mongo_new(&mo, &e);
+        CHECK(s == NULL);
+        CHECK_INT(e.code, SFL_E_USAGE);
+        CHECK_CONTAINS(e.message, says);
+        sfl_sink_destroy(s);
+        if (i == 5) { /* the same rule in recover and the lifecycle calls */
+            sfl_mongo_recovery_t rec = {.struct_size = sizeof rec};
+            CHECK(!sfl_mongo_recover(&mo, &rec, &e));
+            CHECK_CONTAINS(e.message, says);
+            CHECK(!sfl_mongo_role_get(&mo, NULL, &e));
+            CHECK_CONTAINS(e.message, says);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *td = argc > 1 ? argv[1] : "testdata";
@@ -158,6 +211,7 @@ int main(int argc, char **argv)
     sink_ops(td);
     old_options(td);
     filled_structs();
+    refusals();
     sfl_cleanup();
     printf("test_compat: %d checks, %d failed\n", t_checks, t_failures);
     return t_failures ? 1 : 0;

@@ -193,8 +193,21 @@ static bool load_ex(const char *db, bool steal, sfl_error_t *e)
     o.log = on_log;
     o.log_ud = &w;
     o.batch_docs = 7; /* many small inserts, from every inserter thread */
+    /* The caller's strings may go as soon as _new returns. */
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char man[512];
+    snprintf(man, sizeof man, "%s/sfl_host_test_%ld_%s.json", tmp, (long)getpid(), db);
+    char *db_copy = strdup(db), *man_copy = strdup(man);
+    o.db = db_copy;
+    o.manifest_path = man_copy;
     sfl_sink_t *s = ok ? sfl_sink_mongo_new(&o, e) : NULL;
+    memset(db_copy, 'x', strlen(db_copy));
+    memset(man_copy, 'x', strlen(man_copy));
+    free(db_copy);
+    free(man_copy);
     ok = s && sfl_job_run(j, s, e);
+    if (ok)
+        CHECK(unlink(man) == 0); /* the manifest went where it was asked to */
     if (!ok)
         fprintf(stderr, "load into %s: %s\n", db, e->message);
     sfl_sink_destroy(s);

@@ -111,8 +111,10 @@ typedef struct {
     uint32_t coverage_step;     /* keep pos % step == 0; default 1      */
     uint64_t max_errors;        /* bad lines to skip before failing; 0  */
     const char *rejects_path;   /* skipped lines go here; NULL = none   */
-    size_t chunk_bytes;         /* text per parser job; default 1 MiB   */
-    int queue_per_thread;       /* jobs in flight per thread; default 2 */
+    size_t chunk_bytes;         /* text per parser job; default 1 MiB;
+                                   4096 to 256 MiB                      */
+    int queue_per_thread;       /* jobs in flight per thread; default 2;
+                                   1 to 64                              */
     sfl_log_fn log;             /* NULL = messages are dropped          */
     void *log_ud;
     sfl_progress_fn progress;   /* NULL = none; called ~4 times/second  */
@@ -187,7 +189,9 @@ typedef struct {
 typedef struct sfl_job sfl_job_t;
 
 /* Creates a job; `opt` is copied (strings are copied too); NULL = defaults.
- * Returns NULL with err filled on an invalid option. */
+ * Returns NULL with err filled (SFL_E_USAGE, naming the option) on an
+ * invalid option: a value out of its stated range is refused, never
+ * clamped. */
 SFL_API sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err) SFL_WUR;
 
 /* Adds a source file; `path` is copied. Files are read in the order added.

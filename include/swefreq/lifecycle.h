@@ -132,7 +132,7 @@ SFL_API bool sfl_mongo_restore(const sfl_mongo_options_t *o, const char *dump_di
 
 /* The same in steps, for a caller that must be able to stop it (a signal
  * handler): _new finds the dump, reads its manifest and connects (NULL
- * with err; o->db and o->log stay borrowed until _destroy); _run restores (once); _cancel, async-signal-safe and callable
+ * with err; o's strings are copied, o->log_ud is kept until _destroy); _run restores (once); _cancel, async-signal-safe and callable
  * from any thread, makes a running restore stop as a cancelled load does
  * (SFL_E_CANCELLED; before the swap the staging is dropped, the record
  * says "interrupted" and the browser's collections are unchanged; once

@@ -57,25 +57,38 @@
 extern "C" {
 #endif
 
+/* Lifetimes: every string is read during the call that takes the options
+ * (sfl_sink_mongo_new, sfl_mongo_restore_new, ...) and copied if kept;
+ * the caller may free or reuse it as soon as that call returns. Only
+ * log_ud (with log) is kept as given: it must stay valid until the sink
+ * (or restore) is destroyed. Numbers out of the ranges below are refused
+ * with SFL_E_USAGE naming the option, never clamped; batch_bytes is only
+ * lowered, to half the server's maximum message size, when the server
+ * cannot take it. */
 typedef struct {
     size_t struct_size;          /* set by sfl_mongo_options_init           */
-    const char *uri;             /* any libmongoc URI; borrowed during _new  */
+    const char *uri;             /* any libmongoc URI                        */
     const char *db;              /* database name                            */
-    int insert_threads;          /* K inserter threads; default 2            */
+    int insert_threads;          /* K inserter threads; default 2; 1 to 64   */
     const char *write_concern;   /* "1" (default), "majority" or a number    */
-    size_t batch_bytes;          /* BSON bytes per insert batch; 4 MiB       */
-    uint32_t batch_docs;         /* documents per insert batch; 2000         */
-    int queue_batches;           /* batches waiting per thread; default 2    */
-    int max_retries;             /* transient network errors; default 3      */
+    size_t batch_bytes;          /* BSON bytes per insert batch; 4 MiB;
+                                    1 KiB to 1 GiB                           */
+    uint32_t batch_docs;         /* documents per insert batch; 2000;
+                                    1 to 1000000                             */
+    int queue_batches;           /* batches waiting per thread; default 2;
+                                    1 to 8                                   */
+    int max_retries;             /* transient network errors; default 3;
+                                    0 to 20                                  */
     sfl_log_fn log;              /* NULL = dropped                           */
     void *log_ud;
     int lock_stale_seconds;      /* a lock whose heartbeat is older is taken
-                                    over; default SFL_LOCK_STALE_SECONDS     */
+                                    over; default SFL_LOCK_STALE_SECONDS;
+                                    1 to 604800                              */
     bool break_lock;             /* take the lock even from a live holder
                                     (recorded in the load record)            */
     const char *manifest_path;   /* NULL, or where the sink writes the
                                     manifest: as PATH.partial before the swap,
-                                    renamed to PATH after it; borrowed        */
+                                    renamed to PATH after it; copied          */
     int expect_role;             /* sfl_role_t (swefreq/lifecycle.h): refuse
                                     (SFL_E_ROLE) a database of another role,
                                     before any other read or write; 0 = any */
@@ -86,10 +99,10 @@ typedef struct {
     bool resume;                 /* continue an interrupted load instead of
                                     starting a new one (see "Resuming")      */
     const char *resume_load_id;  /* with resume: that load; NULL = the newest
-                                    load of the database; borrowed during _new */
+                                    load of the database                      */
     int record_ms;               /* how often the acknowledged position is
                                     recorded in the load record; default
-                                    10000 (ms)                                */
+                                    10000 (ms); 1 to 86400000                 */
 } sfl_mongo_options_t;
 
 /* The holder of the lock refreshes its heartbeat this often... */
