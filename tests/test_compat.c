@@ -204,6 +204,32 @@ static void refusals(void)
     }
 }
 
+/* A function a later major version would remove: declaring it so must
+ * compile (it is never called, which would warn). */
+SFL_DEPRECATED("use versions() instead") void old_versions(void);
+
+static void versions(void)
+{
+    CHECK_INT(SFL_VERSION_HEX, ((unsigned long)SFL_VERSION_MAJOR << 24) |
+                                   ((unsigned long)SFL_VERSION_MINOR << 16) |
+                                   ((unsigned long)SFL_VERSION_PATCH << 8));
+    CHECK_INT(SFL_VERSION_ENCODE(0, 1, 0), 0x00010000);
+    CHECK(SFL_CHECK_VERSION(0, 0, 1));
+    CHECK(SFL_CHECK_VERSION(SFL_VERSION_MAJOR, SFL_VERSION_MINOR, SFL_VERSION_PATCH));
+    CHECK(!SFL_CHECK_VERSION(SFL_VERSION_MAJOR, SFL_VERSION_MINOR, SFL_VERSION_PATCH + 1));
+    CHECK(!SFL_CHECK_VERSION(SFL_VERSION_MAJOR + 1, 0, 0));
+#if !SFL_CHECK_VERSION(0, 1, 0)
+    CHECK(!"SFL_CHECK_VERSION works in #if");
+#endif
+    CHECK_INT(sfl_version_hex(), SFL_VERSION_HEX);
+    CHECK_STR(sfl_version(), SFL_VERSION_STRING);
+    CHECK(sfl_version_check(SFL_VERSION_MAJOR, SFL_VERSION_MINOR, SFL_VERSION_PATCH));
+    CHECK(sfl_version_check(SFL_VERSION_MAJOR, 0, 0));
+    CHECK(!sfl_version_check(SFL_VERSION_MAJOR, SFL_VERSION_MINOR, SFL_VERSION_PATCH + 1));
+    CHECK(!sfl_version_check(SFL_VERSION_MAJOR, SFL_VERSION_MINOR + 1, 0));
+    CHECK(!sfl_version_check(SFL_VERSION_MAJOR + 1, 0, 0));
+}
+
 int main(int argc, char **argv)
 {
     const char *td = argc > 1 ? argv[1] : "testdata";
@@ -212,6 +238,7 @@ int main(int argc, char **argv)
     old_options(td);
     filled_structs();
     refusals();
+    versions();
     sfl_cleanup();
     printf("test_compat: %d checks, %d failed\n", t_checks, t_failures);
     return t_failures ? 1 : 0;

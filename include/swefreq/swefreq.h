@@ -33,8 +33,18 @@
 extern "C" {
 #endif
 
-/* The library's version, e.g. "0.1.0". */
+/* The running library's version, e.g. "0.1.0" (swefreq/version.h has the
+ * headers' version). */
 SFL_API const char *sfl_version(void);
+
+/* The running library's version as SFL_VERSION_HEX, and whether it can
+ * serve a program built against headers of version major.minor.patch:
+ * true when the library has the same major version and is at least that
+ * version. Call sfl_version_check(SFL_VERSION_MAJOR, SFL_VERSION_MINOR,
+ * SFL_VERSION_PATCH) at start-up to refuse an older library than the one
+ * you built against (the dynamic linker only checks the major version). */
+SFL_API unsigned long sfl_version_hex(void);
+SFL_API bool sfl_version_check(unsigned major, unsigned minor, unsigned patch);
 
 /* Flags of sfl_init_ex. */
 #define SFL_INIT_OWN_MONGOC 0x1u   /* the sfl_cleanup that balances the last
