@@ -31,6 +31,14 @@ int cli_exit_code(const sfl_error_t *err);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_print_error(const sfl_error_t *err);
 
+/* The library names an option as a C caller sets it, in parentheses:
+ * "(sfl_options_t.max_errors)", "(sfl_mongo_options_t.break_lock)", "(the
+ * reason argument)". These return the text with the CLI's flags instead
+ * ("(--max-errors)"): cli_flags in a buffer valid until its next call,
+ * cli_flags_dup malloc'd (NULL when out of memory). */
+const char *cli_flags(const char *msg);
+char *cli_flags_dup(const char *msg);
+
 /* Terminal output for a job: log messages, progress on a TTY. */
 typedef struct {
     bool quiet;

@@ -297,7 +297,7 @@ int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool
         if (json) {
             printf("{ \"ok\" : false, \"exit_code\" : %d, \"swap_pending\" : %s, \"error\" : ",
                    rc, err.code == SFL_E_SWAP_PENDING ? "true" : "false");
-            cli_json_string(stdout, err.message);
+            cli_json_string(stdout, cli_flags(err.message));
             printf(" }\n");
         }
         return rc;

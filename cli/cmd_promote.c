@@ -78,7 +78,7 @@ int cmd_promote(int argc, char **argv)
         if (ok)
             printf("null");
         else
-            cli_json_string(stdout, err.message);
+            cli_json_string(stdout, cli_flags(err.message));
         printf(", \"verify\" : %s }\n", js ? js : "null");
         free(js);
     } else {

@@ -112,7 +112,7 @@ int cmd_recover(int argc, char **argv)
         if (ok)
             printf("null");
         else
-            cli_json_string(stdout, err.message);
+            cli_json_string(stdout, cli_flags(err.message));
         printf(" }\n");
     } else if (ok && !quiet) {
         if (rec.finished_load[0])

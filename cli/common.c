@@ -61,9 +61,94 @@ void cli_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+static const struct {
+    const char *lib, *cli;
+} flag_map[] = {
+    {"sfl_options_t.skip_unknown_contigs", "--skip-unknown-contigs"},
+    {"sfl_options_t.max_errors", "--max-errors"},
+    {"sfl_options_t.allow_empty", "--allow-empty"},
+    {"sfl_options_t.csq_field", "--csq-field"},
+    {"sfl_options_t.csq_format", "--csq-format"},
+    {"sfl_options_t.genome", "--genome"},
+    {"sfl_options_t.vep_features", "--vep-features"},
+    {"sfl_options_t.histograms", "--histograms"},
+    {"sfl_options_t.chunk_bytes", "--chunk-size"},
+    {"sfl_options_t.threads", "--threads"},
+    {"sfl_options_t.coverage_step", "--coverage-step"},
+    {"sfl_mongo_options_t.expect_role", "--expect-role or SWEFREQ_EXPECT_ROLE"},
+    {"sfl_mongo_options_t.role", "--role"},
+    {"sfl_mongo_options_t.break_lock", "--break-lock"},
+    {"sfl_mongo_options_t.write_concern", "--write-concern"},
+    {"sfl_mongo_options_t.resume", "--resume"},
+    {"sfl_mongo_options_t.insert_threads", "--insert-threads"},
+    {"sfl_mongo_options_t.batch_docs", "--batch-docs"},
+    {"sfl_mongo_options_t.lock_stale_seconds", "--lock-timeout"},
+    {"sfl_mongo_options_t.record_ms", "--record-interval"},
+    {"sfl_mongo_unseal", "swefreq-load unseal --reason TEXT"},
+    {"the reason argument", "--reason TEXT"},
+    {"the manifest argument", "--manifest FILE"},
+    {"the db argument", "--db"},
+};
+
+/* The replacement at s, if any (the longest name that matches, so that
+ * ".role" does not take ".role_x"); its length in *n. */
+static const char *flag_at(const char *s, size_t *n)
+{
+    const char *best = NULL;
+    size_t best_n = 0;
+    if (*s != 's' && *s != 't')
+        return NULL;
+    for (size_t i = 0; i < sizeof flag_map / sizeof flag_map[0]; i++) {
+        size_t l = strlen(flag_map[i].lib);
+        char after = s[l];
+        if (l > best_n && !strncmp(s, flag_map[i].lib, l) && after != '_' &&
+            !(after >= 'a' && after <= 'z')) {
+            best = flag_map[i].cli;
+            best_n = l;
+        }
+    }
+    *n = best_n;
+    return best;
+}
+
+char *cli_flags_dup(const char *msg)
+{
+    size_t cap = strlen(msg) * 2 + 64, len = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    for (const char *p = msg; *p;) {
+        size_t n;
+        const char *flag = flag_at(p, &n);
+        const char *add = flag ? flag : p;
+        size_t k = flag ? strlen(flag) : 1;
+        if (len + k + 1 > cap) {
+            char *bigger = realloc(out, cap = (len + k + 1) * 2);
+            if (!bigger) {
+                free(out);
+                return NULL;
+            }
+            out = bigger;
+        }
+        memcpy(out + len, add, k);
+        len += k;
+        p += flag ? n : 1;
+    }
+    out[len] = '\0';
+    return out;
+}
+
+const char *cli_flags(const char *msg)
+{
+    static char *last;
+    free(last);
+    last = cli_flags_dup(msg);
+    return last ? last : msg;
+}
+
 void cli_print_error(const sfl_error_t *err)
 {
-    cli_error("%s", err->message[0] ? err->message : sfl_error_code_name(err->code));
+    cli_error("%s", err->message[0] ? cli_flags(err->message) : sfl_error_code_name(err->code));
 }
 
 void cli_term_init(cli_term_t *t, bool quiet)
@@ -94,7 +179,8 @@ void cli_log(void *ud, sfl_log_level_t level, const char *msg)
         return;
     }
     fprintf(stderr, "%s: %s: %s\n", cli_prog,
-            level == SFL_LOG_ERROR ? "error" : level == SFL_LOG_WARNING ? "warning" : "info", msg);
+            level == SFL_LOG_ERROR ? "error" : level == SFL_LOG_WARNING ? "warning" : "info",
+            cli_flags(msg));
 }
 
 void cli_progress(void *ud, const sfl_progress_t *p)
@@ -196,7 +282,7 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
             fprintf(stderr, "  consequence field of %s: none\n", a->source);
     }
     for (size_t i = 0; i < s->n_warnings; i++)
-        fprintf(stderr, "  warning: %s\n", s->warnings[i]);
+        fprintf(stderr, "  warning: %s\n", cli_flags(s->warnings[i]));
 }
 
 void cli_print_verify(const sfl_verify_report_t *r)
@@ -241,7 +327,9 @@ void cli_print_json_outcome(const sfl_job_t *job, int rc, const sfl_error_t *err
 void cli_print_json_outcome_with(const sfl_job_t *job, int rc, const sfl_error_t *err,
                                  const char *extra)
 {
-    char *js = sfl_job_summary_json(job);
+    char *raw = sfl_job_summary_json(job);
+    char *js = raw ? cli_flags_dup(raw) : NULL; /* the warnings name flags */
+    free(raw);
     if (!js)
         return;
     size_t n = strlen(js);
@@ -249,7 +337,7 @@ void cli_print_json_outcome_with(const sfl_job_t *job, int rc, const sfl_error_t
         js[n - 1] = '\0';
     printf("%s, \"ok\" : %s, \"exit_code\" : %d, \"error\" : ", js, rc ? "false" : "true", rc);
     if (rc) {
-        cli_json_string(stdout, err->message);
+        cli_json_string(stdout, cli_flags(err->message));
     } else {
         printf("null");
     }

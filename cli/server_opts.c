@@ -76,7 +76,7 @@ int cli_server_fail(const cli_server_t *s, const sfl_error_t *err)
         cli_print_error(err);
     if (s->json) {
         printf("{ \"ok\" : false, \"exit_code\" : %d, \"error\" : ", rc);
-        cli_json_string(stdout, err->message);
+        cli_json_string(stdout, cli_flags(err->message));
         printf(" }\n");
     }
     return rc;

@@ -51,8 +51,8 @@ int sfl_batch_contig(sfl_parsed_batch_t *b, sfl_linerec_t *rec, bool skip, const
     else
         sfl_batch_reject(b, rec, SFL_E_LINE,
                          "%s: line %llu: unknown contig '%.*s': it has no xpos code (expected "
-                         "1-22, X, Y, M or MT, with or without 'chr'; --skip-unknown-contigs "
-                         "leaves such lines out, counted)",
+                         "1-22, X, Y, M or MT, with or without 'chr'; skipping unknown contigs "
+                         "(sfl_options_t.skip_unknown_contigs) leaves such lines out, counted)",
                          path, (unsigned long long)rec->line, (int)(len > 60 ? 60 : len), chrom);
     return 0;
 }

@@ -135,7 +135,7 @@ static void *export_main(void *arg)
                                "%s.%s differs from the manifest of the load in force while it "
                                "was exported: %llu documents (digest %s), the manifest says "
                                "%llu (digest %s). The database was changed (during the export, "
-                               "or before it: verify --uri tells); no dump was left under the "
+                               "or before it: verifying the database tells); no dump was left under the "
                                "final names",
                                p->db, p->want->name, (unsigned long long)p->digest.count, hex,
                                (unsigned long long)p->want->count, p->want->digest);

@@ -54,8 +54,17 @@ sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
 
 bool sfl_job_add_source(sfl_job_t *j, sfl_source_kind_t kind, const char *path, sfl_error_t *err)
 {
-    if (!j || !path || !*path || (unsigned)kind >= SFL_N_SOURCE_KINDS)
-        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "bad source argument");
+    if (!j)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_job_add_source: job is NULL");
+    if ((unsigned)kind >= SFL_N_SOURCE_KINDS)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "sfl_job_add_source: unknown source kind %d (sfl_source_kind_t: 0 to "
+                             "%d)",
+                             (int)kind, SFL_N_SOURCE_KINDS - 1);
+    if (!path || !*path)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "sfl_job_add_source: the %s source's path is %s",
+                             sfl_source_kind_name(kind), path ? "empty" : "NULL");
     if (!SFL_GROW(j->sources, &j->cap_sources, j->n_sources + 1, 4))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     sfl_source_record_t *s = &j->sources[j->n_sources];

@@ -149,8 +149,8 @@ bool sfl_role_gate(mongoc_client_t *c, const char *db, sfl_role_t expect, bool w
         return false;
     if (expect != SFL_ROLE_NONE && r->role != SFL_ROLE_NONE && r->role != expect)
         return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_ROLE,
-                             "%s is a %s database%s, not %s as expected (--expect-role or "
-                             "SWEFREQ_EXPECT_ROLE): %s refused before reading or writing "
+                             "%s is a %s database%s, not %s as expected "
+                             "(sfl_mongo_options_t.expect_role): %s refused before reading or writing "
                              "anything. Is this the other system's server?",
                              db, sfl_role_name(r->role), r->sealed ? " (sealed)" : "",
                              sfl_role_name(expect), command);
@@ -160,8 +160,8 @@ bool sfl_role_gate(mongoc_client_t *c, const char *db, sfl_role_t expect, bool w
         return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_SEALED,
                              "%s is sealed: role %s, sealed at %s by `%s` (swefreq-load %s on "
                              "host %s, manifest digest %s); %s refused before writing anything. "
-                             "A sealed database changes only after `swefreq-load unseal "
-                             "--reason TEXT`",
+                             "A sealed database changes only after it is unsealed, with a "
+                             "reason (sfl_mongo_unseal)",
                              db, sfl_role_name(r->role), when,
                              r->sealed_by[0] ? r->sealed_by : "?",
                              r->sealed_version[0] ? r->sealed_version : "?",
@@ -245,8 +245,9 @@ bool sfl_role_ensure(mongoc_client_t *c, const char *db, sfl_role_t role, sfl_ro
     if (r.role != SFL_ROLE_NONE) {
         if (role != SFL_ROLE_NONE && role != r.role)
             return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_ROLE,
-                                 "%s is already a %s database; --role %s only names the role "
-                                 "of a new database (promote makes a database live)",
+                                 "%s is already a %s database; the role %s "
+                                 "(sfl_mongo_options_t.role) only names the role of a new "
+                                 "database (promote makes a database live)",
                                  db, sfl_role_name(r.role), sfl_role_name(role));
         return true;
     }
@@ -469,7 +470,7 @@ bool sfl_mongo_unseal(const sfl_mongo_options_t *o, const char *reason, sfl_erro
         return false;
     if (!reason || !*reason)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                             "unseal needs a reason (--reason TEXT); it is recorded in the "
+                             "unseal needs a reason (the reason argument); it is recorded in the "
                              "role history");
     conn_t k;
     if (!open_conn(o, &k, err))

@@ -196,7 +196,8 @@ bool sfl_lock_acquire(mongoc_client_t *c, const char *db, const sfl_lock_request
             sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
                           "%s is locked by another %s: load %s on host %s, pid %lld, since %s, "
                           "last heartbeat %s (%.0f s ago; it is stale after %d s). Wait for "
-                          "it to end; if that process is dead, wait %d s or use --break-lock. "
+                          "it to end; if that process is dead, wait %d s or break the lock "
+                          "(sfl_mongo_options_t.break_lock). "
                           "Nothing was changed",
                           db, h.command[0] ? h.command : "load", h.load_id, h.host,
                           (long long)h.pid, since, beat, (double)age / 1000.0,
@@ -222,7 +223,7 @@ bool sfl_lock_acquire(mongoc_client_t *c, const char *db, const sfl_lock_request
                      "%s lock of %s held by load %s (host %s, pid %lld, since %s, last "
                      "heartbeat %s, %.0f s ago)",
                      rq->break_lock && age <= (int64_t)rq->stale_seconds * 1000
-                         ? "--break-lock: broke the"
+                         ? "broke (sfl_mongo_options_t.break_lock) the"
                          : "took over the stale",
                      db, h.load_id, h.host, (long long)h.pid, since, beat, (double)age / 1000.0);
             ok = true;
@@ -507,7 +508,8 @@ sfl_manifest_t *sfl_current_manifest(mongoc_client_t *c, const char *db, sfl_err
         bson_destroy(&doc);
     } else if (rc == 0) {
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
-                      "%s.%s records no complete load; give --manifest FILE", db,
+                      "%s.%s records no complete load; give the manifest to verify "
+                      "against (the manifest argument)", db,
                       SFL_META_COLLECTION);
     }
     bson_destroy(&filter);

@@ -138,13 +138,13 @@ bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *rep
 
 bool sfl_mongo_options_check(const sfl_mongo_options_t *o, sfl_error_t *err)
 {
-    RANGE(o->insert_threads, 1, 64, "the number of inserter threads");
+    RANGE(o->insert_threads, 1, 64, "the inserter threads (sfl_mongo_options_t.insert_threads)");
     RANGE(o->queue_batches, 1, 8, "the batches waiting per inserter thread");
-    RANGE(o->batch_docs, 1, 1000000, "the documents per insert batch");
+    RANGE(o->batch_docs, 1, 1000000, "the documents per insert batch (sfl_mongo_options_t.batch_docs)");
     RANGE(o->batch_bytes, 1024, 1u << 30, "the bytes per insert batch");
     RANGE(o->max_retries, 0, 20, "the retries of a transient network error");
-    RANGE(o->lock_stale_seconds, 1, 7 * 86400, "the stale-lock timeout (seconds)");
-    RANGE(o->record_ms, 1, 86400000, "the interval of the recorded position (ms)");
+    RANGE(o->lock_stale_seconds, 1, 7 * 86400, "the stale-lock timeout in seconds (sfl_mongo_options_t.lock_stale_seconds)");
+    RANGE(o->record_ms, 1, 86400000, "the interval of the recorded position in ms (sfl_mongo_options_t.record_ms)");
     return true;
 }
 
@@ -242,7 +242,8 @@ mongoc_write_concern_t *sfl_mongo_write_concern(const char *spec, sfl_error_t *e
         if (*end || w < 1 || w > 50) {
             mongoc_write_concern_destroy(wc);
             sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                          "--write-concern must be majority or a number from 1 to 50, not '%s' "
+                          "the write concern (sfl_mongo_options_t.write_concern) must be "
+                          "majority or a number from 1 to 50, not '%s' "
                           "(w:0 is never used: every write is acknowledged)",
                           spec);
             return NULL;

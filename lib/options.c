@@ -130,7 +130,8 @@ bool sfl_options_resolve(const sfl_options_t *in, sfl_options_t *out, sfl_error_
                              "coverage step must be at least 1");
     if (o.chunk_bytes < 4096 || o.chunk_bytes > (256u << 20))
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                             "the chunk size (text per parser job) must be 4096 to %u bytes, "
+                             "the chunk size (sfl_options_t.chunk_bytes, text per parser job) "
+                             "must be 4096 to %u bytes, "
                              "not %zu",
                              256u << 20, o.chunk_bytes);
     if (o.queue_per_thread < 1 || o.queue_per_thread > 64)

@@ -239,7 +239,7 @@ static bool reject_line(run_t *r, sfl_parsed_batch_t *b, sfl_linerec_t *rec, uin
         if (j->opt.max_errors == 0)
             return sfl_error_set(r->err, SFL_DOMAIN_INPUT, code, "%s", msg);
         return sfl_error_set(r->err, SFL_DOMAIN_INPUT, SFL_E_TOO_MANY_ERRORS,
-                             "more than %llu bad lines (--max-errors); the last: %s",
+                             "more than %llu bad lines (sfl_options_t.max_errors); the last: %s",
                              (unsigned long long)j->opt.max_errors, msg);
     }
     job_log(j, SFL_LOG_WARNING, "skipped: %s", msg);
@@ -494,20 +494,22 @@ static bool note_annotations(sfl_job_t *j, sfl_source_record_t *src, const sfl_v
     if (vs->csq_declared) {
         job_log(j, SFL_LOG_INFO, "%s: consequence annotations from INFO %s (%d fields%s)",
                 src->path, vs->csq_key, vs->csq[0].n_fields,
-                vs->csq_overridden ? ", Format from --csq-format" : "");
+                vs->csq_overridden ? ", Format as given (sfl_options_t.csq_format)" : "");
         return true;
     }
     if (j->opt.csq_format)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                             "%s: --csq-format was given but the header declares no consequence "
-                             "field (CSQ, or one described as \"Consequence annotations from "
-                             "Ensembl VEP\"); name it with --csq-field",
+                             "%s: a consequence Format was given (sfl_options_t.csq_format) "
+                             "but the header declares no consequence field (CSQ, or one "
+                             "described as \"Consequence annotations from Ensembl VEP\"); "
+                             "name it (sfl_options_t.csq_field)",
                              src->path);
     char msg[1024];
     snprintf(msg, sizeof msg,
              "%s: the header declares no consequence annotations (no INFO CSQ and none "
              "described as \"Consequence annotations from Ensembl VEP. Format: ...\"): "
-             "vep_annotations, genes and transcripts will be empty (--csq-field names the field)",
+             "vep_annotations, genes and transcripts will be empty (a field of another "
+             "description can be named: sfl_options_t.csq_field)",
              src->path);
     if (!sfl_job_add_warning(j, msg))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
@@ -646,7 +648,8 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
     if (ok && src->records == 0 && !j->opt.allow_empty)
         ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
                            "%s: line %llu: the file has a header and no records; refusing to "
-                           "load an empty collection (--allow-empty accepts it)",
+                           "load an empty collection unless empty sources are allowed "
+                           "(sfl_options_t.allow_empty)",
                            src->path, (unsigned long long)sfl_reader_lines(rd));
     if (ok && sfl_reader_unterminated(rd)) {
         j->summary.unterminated_lines++;

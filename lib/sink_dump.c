@@ -225,7 +225,7 @@ static bool dir_is_free_or_folder(const dump_t *d, sfl_error_t *err)
         !(S_ISLNK(st.st_mode) && stat(d->dir, &st) == 0 && S_ISDIR(st.st_mode)))
         return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
                              "%s exists and is not a folder; move it away or choose another "
-                             "--out or --db",
+                             "output folder or database name",
                              d->dir);
     return true;
 }

@@ -772,9 +772,9 @@ static bool check_shape(mongo_sink_t *m, sfl_error_t *err)
     if (m->ferretdb && m->histograms == SFL_HIST_PAIRS && m->used[SFL_COLL_VARIANTS])
         return sfl_error_set(
             err, SFL_DOMAIN_SERVER, SFL_E_SERVER_CAPABILITY,
-            "the server (FerretDB) cannot store arrays of arrays, which --histograms pairs "
-            "(genotype_depths, genotype_qualities) needs; use --histograms columns or "
-            "--histograms none. Nothing was written.");
+            "the server (FerretDB) cannot store arrays of arrays, which histograms as pairs "
+            "(genotype_depths, genotype_qualities) need; choose histograms as columns or none "
+            "(sfl_options_t.histograms). Nothing was written.");
     return true;
 }
 
@@ -938,7 +938,7 @@ static bool check_plan(mongo_sink_t *m, const bson_t *rec, sfl_error_t *err)
     if (diff[0])
         return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST,
                              "%s: load %s cannot be resumed: %s. Nothing was written; load "
-                             "again without --resume to start afresh.",
+                             "again without resuming (sfl_mongo_options_t.resume) to start afresh.",
                              m->db, m->load_id, diff);
     return true;
 }
@@ -1100,7 +1100,7 @@ static bool begin_new(mongo_sink_t *m, sfl_error_t *err)
         mlog(m, SFL_LOG_WARNING,
              "this new load replaces %u interrupted load(s) of %s (marked \"interrupted\", "
              "%u staging collection(s) dropped); to continue an interrupted load instead, "
-             "load with --resume",
+             "resume it (sfl_mongo_options_t.resume)",
              rec.interrupted ? rec.interrupted : 1, m->db, rec.staging_dropped);
     return true;
 }
@@ -1469,7 +1469,8 @@ static bool lost_lock(mongo_sink_t *m, sfl_error_t *err)
     if (lost)
         sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
                       "%s: this load (%s) lost the database's lock to another load "
-                      "(--break-lock, or its heartbeat was late); it stops before the swap, "
+                      "(which broke it: sfl_mongo_options_t.break_lock; or its heartbeat was "
+                      "late); it stops before the swap, "
                       "and the browser's collections were not changed by it",
                       m->db, m->load_id);
     return lost;

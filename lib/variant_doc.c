@@ -341,7 +341,8 @@ static bool check_csq_fields(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_lin
             return REJECT(b, rec, SFL_E_LINE,
                           "%s: line %llu: %s entry %zu has %zu fields but %s lists %zu%s", path,
                           ln, s->csq_key, ei + 1, k,
-                          s->csq_overridden ? "--csq-format" : "the header's Format", nf0,
+                          s->csq_overridden ? "the Format given (sfl_options_t.csq_format)"
+                                            : "the header's Format", nf0,
                           l1 ? " (and gnomAD v4.0's entries have 48)" : "");
     }
     if (n0 && n1)

@@ -336,8 +336,9 @@ static bool find_csq_key(const bcf_hdr_t *h, const sfl_options_t *opt, const cha
     if (opt->csq_field) {
         if (!info_declared(h, opt->csq_field))
             return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
-                                 "%s: header: --csq-field %s: the header declares no INFO field "
-                                 "%s",
+                                 "%s: header: the consequence field %s "
+                                 "(sfl_options_t.csq_field): the header declares no INFO "
+                                 "field %s",
                                  path, opt->csq_field, opt->csq_field);
         *key = opt->csq_field;
         return true;
@@ -352,7 +353,7 @@ static bool find_csq_key(const bcf_hdr_t *h, const sfl_options_t *opt, const cha
             return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
                                  "%s: header: both INFO %s and INFO %s are described as "
                                  "\"Consequence annotations from Ensembl VEP\"; choose one "
-                                 "with --csq-field",
+                                 "(sfl_options_t.csq_field)",
                                  path, *key, k);
         *key = k;
     }
@@ -403,14 +404,14 @@ static bool resolve_build(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const sfl_opt
     sfl_genome_t g = opt->genome != SFL_GENOME_AUTO ? opt->genome : from_hdr;
     if (opt->genome != SFL_GENOME_AUTO && from_hdr != SFL_GENOME_AUTO && from_hdr != opt->genome)
         return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
-                             "%s: header: the ##contig lengths are %s's, but --genome %s was "
-                             "given",
+                             "%s: header: the ##contig lengths are %s's, but the genome "
+                             "build %s was given (sfl_options_t.genome)",
                              path, sfl_genome_name(from_hdr), sfl_genome_name(opt->genome));
     if (g == SFL_GENOME_AUTO)
         return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
                              "%s: header: hemizygote counts need the genome build (for the "
                              "pseudoautosomal regions), and the ##contig lengths of 1, X and Y "
-                             "%s; give --genome GRCh37 or --genome GRCh38",
+                             "%s; give the build, GRCh37 or GRCh38 (sfl_options_t.genome)",
                              path, conflict ? "match neither GRCh37 nor GRCh38" : "are absent");
     for (size_t b = 0; b < sizeof builds / sizeof builds[0]; b++)
         if (builds[b].genome == g)
@@ -583,7 +584,7 @@ static bool read_csq_format(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const sfl_o
         return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
                              "%s: header: the ##INFO line for %s has no \"Format: A|B|...\" in "
                              "its Description, so its entries cannot be split into fields (or "
-                             "give --csq-format)",
+                             "give the Format: sfl_options_t.csq_format)",
                              path, csq_key);
     s->csq_declared = true;
     s->csq_overridden = opt->csq_format != NULL;
@@ -605,8 +606,9 @@ static bool read_csq_format(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const sfl_o
                              path, csq_key);
     if (s->vep_features == SFL_VEP_ENST && s->csq[0].feature < 0)
         return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
-                             "%s: header: --vep-features enst keeps the entries whose Feature "
-                             "starts with ENST, but the %s Format has no Feature field",
+                             "%s: header: keeping only the entries whose Feature starts with "
+                             "ENST (sfl_options_t.vep_features) needs a Feature field, but "
+                             "the %s Format has none",
                              path, csq_key);
     return true;
 }

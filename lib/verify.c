@@ -308,7 +308,8 @@ char *sfl_dump_folder(const char *out, const char *db, sfl_error_t *err)
         return only;
     if (n > 1)
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                      "%s holds the dumps of several databases (%s): name one with --db", out,
+                      "%s holds the dumps of several databases (%s): name one (the db "
+                      "argument)", out,
                       names);
     else
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,

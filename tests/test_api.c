@@ -73,10 +73,18 @@ static void null_job(void)
     CHECK(!sfl_genome_parse("GRCh38", NULL));
     CHECK(!sfl_job_add_source(NULL, SFL_SOURCE_VCF, "x.vcf", &e));
     CHECK_USAGE(e);
+    CHECK_CONTAINS(e.message, "job is NULL");
     sfl_job_t *j = sfl_job_new(NULL, &e);
     CHECK(j != NULL);
+    /* Each bad argument is named. */
     CHECK(!sfl_job_add_source(j, SFL_SOURCE_VCF, NULL, &e));
     CHECK_USAGE(e);
+    CHECK_CONTAINS(e.message, "the vcf source's path is NULL");
+    CHECK(!sfl_job_add_source(j, SFL_SOURCE_COVERAGE, "", &e));
+    CHECK_CONTAINS(e.message, "the coverage source's path is empty");
+    CHECK(!sfl_job_add_source(j, (sfl_source_kind_t)42, "x.vcf", &e));
+    CHECK_USAGE(e);
+    CHECK_CONTAINS(e.message, "unknown source kind 42");
     CHECK(!sfl_job_run(NULL, NULL, &e));
     CHECK_USAGE(e);
     CHECK(!sfl_job_run(j, NULL, &e));
