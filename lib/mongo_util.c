@@ -47,6 +47,19 @@ char *sfl_uri_redact(const char *uri)
     return r;
 }
 
+/* Quoted words of the driver's own vocabulary, never a user's secret: kept,
+ * so that "expecting 'mongodb://' or 'mongodb+srv://'" still says what it
+ * expects. */
+static bool driver_word(const char *open, const char *close)
+{
+    static const char *const words[] = {"mongodb://", "mongodb+srv://"};
+    size_t n = (size_t)(close - open - 1);
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strlen(words[i]) == n && !memcmp(open + 1, words[i], n))
+            return true;
+    return false;
+}
+
 void sfl_redact_quoted(char *msg)
 {
     /* In place: "***" is never longer than the span it replaces (an empty
@@ -54,7 +67,12 @@ void sfl_redact_quoted(char *msg)
     char *w = msg;
     for (const char *r = msg; *r;) {
         const char *close = (*r == '"' || *r == '\'') ? strchr(r + 1, *r) : NULL;
-        if (close && close - r >= 2) {
+        if (close && driver_word(r, close)) {
+            size_t n = (size_t)(close - r) + 1;
+            memmove(w, r, n);
+            w += n;
+            r = close + 1;
+        } else if (close && close - r >= 2) {
             memcpy(w, "***", 3);
             w += 3;
             r = close + 1;

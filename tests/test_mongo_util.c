@@ -38,6 +38,12 @@ int main(void)
     char msg[] = "Password \"pa:S3cretPW\" must not have 'x=secret' or \"\" or 'a'";
     sfl_redact_quoted(msg);
     CHECK_STR(msg, "Password *** must not have *** or \"\" or ***");
+    /* The driver's own words stay readable (libmongoc's text for a bad
+     * scheme); anything else quoted is still hidden. */
+    char scheme[] = "Invalid URI Schema, expecting 'mongodb://' or 'mongodb+srv://', not "
+                    "'mongodb://u:pw@h'";
+    sfl_redact_quoted(scheme);
+    CHECK_STR(scheme, "Invalid URI Schema, expecting 'mongodb://' or 'mongodb+srv://', not ***");
 
     CHECK_INT(classify(MONGOC_ERROR_CLIENT, MONGOC_ERROR_CLIENT_AUTHENTICATE, "bad"),
               SFL_E_SERVER_AUTH);
