@@ -38,7 +38,7 @@ const char *sfl_role_name(sfl_role_t r)
     case SFL_ROLE_NONE: return "none";
     case SFL_ROLE_DEVELOPMENT: return "development";
     case SFL_ROLE_LIVE: return "live";
-    default: return NULL;
+    default: return "unknown";
     }
 }
 

@@ -34,7 +34,7 @@ const char *sfl_collection_name(sfl_collection_t c)
     case SFL_COLL_EXONS: return "exons";
     case SFL_COLL_DBSNP: return "dbsnp";
     case SFL_COLL_METRICS: return "metrics";
-    default: return NULL;
+    default: return "unknown";
     }
 }
 

@@ -78,7 +78,9 @@ typedef enum {
 } sfl_source_kind_t;
 
 /* "vcf", "coverage", "gtf", "canonical_transcripts", "omim",
- * "dbnsfp_genes", "dbsnp"; NULL when out of range. */
+ * "dbnsfp_genes", "dbsnp"; "unknown" when out of range. Every *_name
+ * function of the library follows this rule: a value out of range gives
+ * "unknown", never NULL, so a name can go straight into a message. */
 SFL_API const char *sfl_source_kind_name(sfl_source_kind_t k);
 
 /* The collections a source of kind `k` fills (false for the others).

@@ -46,7 +46,8 @@ typedef enum {
     SFL_ROLE_LIVE = 2
 } sfl_role_t;
 
-/* "none", "development", "live"; NULL for an out-of-range value. */
+/* "none", "development", "live"; "unknown" for an out-of-range value (the
+ * rule of every enum name function: never NULL). */
 SFL_API const char *sfl_role_name(sfl_role_t r);
 /* "development" or "live" (also "dev"); false for anything else. */
 SFL_API bool sfl_role_parse(const char *name, sfl_role_t *out);

@@ -39,8 +39,8 @@ typedef enum {
     SFL_N_COLLECTIONS = 7
 } sfl_collection_t;
 
-/* "variants", "base_coverage", "genes", ...; NULL for an out-of-range
- * value. */
+/* "variants", "base_coverage", "genes", ...; "unknown" for an
+ * out-of-range value (the rule of every enum name function: never NULL). */
 SFL_API const char *sfl_collection_name(sfl_collection_t c);
 
 /* One BSON document: `len` bytes at `data`, `_id` its first field. */
