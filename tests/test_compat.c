@@ -13,6 +13,7 @@
  *     it (the rest untouched); a too small one is refused. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "swefreq/swefreq.h"
 #include "testutil.h"
@@ -230,6 +231,44 @@ static void versions(void)
     CHECK(!sfl_version_check(SFL_VERSION_MAJOR + 1, 0, 0));
 }
 
+/* The manifest's header and index definitions, through accessors. */
+static void manifest_accessors(const char *td)
+{
+    char dir[] = "/tmp/sfl_compat_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    sfl_error_t e;
+    sfl_job_t *j = sfl_job_new(NULL, &e);
+    sfl_sink_t *s = sfl_sink_dump_new(dir, "db", &e);
+    char vcf[1024];
+    snprintf(vcf, sizeof vcf, "%s/exac_sample.vcf", td);
+    CHECK(j && s && sfl_job_add_source(j, SFL_SOURCE_VCF, vcf, &e) && sfl_job_run(j, s, &e));
+    const sfl_manifest_t *m = sfl_job_manifest(j);
+    const char *created = sfl_manifest_created(m);
+    CHECK(created && strlen(created) == 20 && created[4] == '-' && created[10] == 'T' &&
+          created[19] == 'Z');
+    CHECK_STR(sfl_manifest_tool_name(m), "swefreq-load");
+    CHECK_STR(sfl_manifest_tool_version(m), sfl_version());
+    char *ix = sfl_manifest_indexes_json(m, "variants");
+    CHECK_CONTAINS(ix, "\"xpos_1\"");
+    CHECK_CONTAINS(ix, "\"xpos\": 1");
+    free(ix);
+    CHECK(sfl_manifest_indexes_json(m, "no_such_collection") == NULL);
+    CHECK(sfl_manifest_indexes_json(NULL, "variants") == NULL);
+    CHECK(sfl_manifest_created(NULL) == NULL);
+    /* The same from the file the dump wrote. */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/db/manifest.json", dir);
+    sfl_manifest_t *f = sfl_manifest_read_file(path, &e);
+    CHECK(f != NULL);
+    CHECK_STR(sfl_manifest_created(f), created);
+    sfl_manifest_destroy(f);
+    sfl_sink_destroy(s);
+    sfl_job_destroy(j);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(int argc, char **argv)
 {
     const char *td = argc > 1 ? argv[1] : "testdata";
@@ -239,6 +278,7 @@ int main(int argc, char **argv)
     filled_structs();
     refusals();
     versions();
+    manifest_accessors(td);
     sfl_cleanup();
     printf("test_compat: %d checks, %d failed\n", t_checks, t_failures);
     return t_failures ? 1 : 0;

@@ -155,6 +155,16 @@ static void test_find_dump(const sfl_manifest_t *m, const char *out, const char 
         CHECK(s && s->expected_count == 0);
         char *js = sfl_verify_report_json(r);
         CHECK_CONTAINS(js, "\"expected_size\"");
+        /* verify.h: a source's name and digests, as the JSON names them */
+        char want[200];
+        if (s) {
+            snprintf(want, sizeof want, "\"expected_xxh3_128\" : \"%s\"", s->expected_digest);
+            CHECK_CONTAINS(js, want);
+            snprintf(want, sizeof want, "\"actual_xxh3_128\" : \"%s\"", s->actual_digest);
+            CHECK_CONTAINS(js, want);
+            snprintf(want, sizeof want, "\"path\" : \"%s\"", s->name);
+            CHECK_CONTAINS(js, want);
+        }
         free(js);
     }
     sfl_verify_report_destroy(r);

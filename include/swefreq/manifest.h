@@ -30,8 +30,9 @@ extern "C" {
 typedef struct sfl_manifest sfl_manifest_t;
 
 typedef struct {
-    const char *path;   /* as given on the command line           */
-    const char *kind;   /* "vcf" or "coverage"                    */
+    const char *path;   /* as given to sfl_job_add_source         */
+    const char *kind;   /* sfl_source_kind_name(): "vcf",
+                           "coverage", "gtf", "dbsnp", ...        */
     uint64_t size;      /* bytes on disk                          */
     char xxh3_128[33];  /* of the file's bytes, hex               */
     uint64_t records;   /* data lines read                        */
@@ -40,7 +41,8 @@ typedef struct {
 } sfl_manifest_source_t;
 
 typedef struct {
-    const char *name;   /* "variants", "base_coverage"            */
+    const char *name;   /* sfl_collection_name(): "variants",
+                           "base_coverage", "genes", ...          */
     uint64_t count;     /* documents                              */
     uint64_t bytes;     /* sum of BSON document sizes             */
     char digest[33];    /* sum mod 2^128 of XXH3-128, hex         */
@@ -70,6 +72,19 @@ SFL_API const sfl_manifest_collection_t *sfl_manifest_find_collection(const sfl_
 /* An option as recorded ("style", "histograms", "coverage_step", ...), as
  * text; NULL when absent. Valid while the manifest lives. */
 SFL_API const char *sfl_manifest_option(const sfl_manifest_t *m, const char *name);
+
+/* The header of the manifest: when it was created (UTC, ISO 8601, e.g.
+ * "2026-01-31T12:00:00Z"), and the name and version of the tool that wrote
+ * it. NULL when absent (or m is NULL); valid while the manifest lives. */
+SFL_API const char *sfl_manifest_created(const sfl_manifest_t *m);
+SFL_API const char *sfl_manifest_tool_name(const sfl_manifest_t *m);
+SFL_API const char *sfl_manifest_tool_version(const sfl_manifest_t *m);
+
+/* The index definitions recorded for `collection`, as a JSON array of
+ * {"key": {...}, "name": "..."} objects (docs/manifest.md), malloc'd
+ * (free() it); "[]" when the collection records none; NULL when the
+ * manifest has no such collection (or out of memory). */
+SFL_API char *sfl_manifest_indexes_json(const sfl_manifest_t *m, const char *collection);
 
 /* Accepts NULL. */
 SFL_API void sfl_manifest_destroy(sfl_manifest_t *m);

@@ -41,8 +41,13 @@ typedef enum {
  * "index missing", "index differs". */
 SFL_API const char *sfl_verify_status_name(sfl_verify_status_t s);
 
-/* One collection or one source file. The fields are named as in the JSON
- * report; a collection uses the counts, a source the sizes. */
+/* One collection or one source file, as in the JSON report
+ * (sfl_verify_report_json). A collection's item has the same field names
+ * there (name, status, expected_count, actual_count, expected_digest,
+ * actual_digest). A source's item uses the sizes, and the JSON names two
+ * fields after what they hold: `name` is "path", and expected_digest and
+ * actual_digest are "expected_xxh3_128" and "actual_xxh3_128" (the file's
+ * XXH3-128). */
 typedef struct {
     const char *name;                        /* collection name or source path  */
     sfl_verify_status_t status;
