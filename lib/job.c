@@ -38,9 +38,11 @@ sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
     j->opt = o;
     if ((o.rejects_path && !(j->rejects_path = strdup(o.rejects_path))) ||
         (o.csq_field && !(j->csq_field = strdup(o.csq_field))) ||
-        (o.csq_format && !(j->csq_format = strdup(o.csq_format)))) {
+        (o.csq_format && !(j->csq_format = strdup(o.csq_format))) ||
+        (o.spill_dir && !(j->spill_dir = strdup(o.spill_dir)))) {
         free(j->rejects_path);
         free(j->csq_field);
+        free(j->csq_format);
         free(j);
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
@@ -48,6 +50,7 @@ sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
     j->opt.rejects_path = j->rejects_path;
     j->opt.csq_field = j->csq_field;
     j->opt.csq_format = j->csq_format;
+    j->opt.spill_dir = j->spill_dir;
     j->summary.threads = o.threads;
     return j;
 }
@@ -106,6 +109,7 @@ void sfl_job_destroy(sfl_job_t *j)
     free(j->annotations);
     free(j->csq_field);
     free(j->csq_format);
+    free(j->spill_dir);
     for (size_t i = 0; i < j->n_missing; i++)
         free(j->missing[i].name);
     free(j->missing);
@@ -343,7 +347,7 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     sfl_sink_set_plan_int(sink, NULL);
     sfl_manifest_destroy(plan);
     if (ok && used[SFL_COLL_METRICS])
-        ok = (j->metrics = sfl_metrics_new(err)) != NULL;
+        ok = (j->metrics = sfl_metrics_new(j->opt.spill_dir, err)) != NULL;
     uint64_t seq = 0;
     for (size_t i = 0; ok && i < j->n_sources; i++)
         if (!is_gene_table(j->sources[i].kind))

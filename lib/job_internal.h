@@ -25,6 +25,7 @@ struct sfl_job {
     sfl_options_t opt; /* resolved (options.c) */
     char *rejects_path;
     char *csq_field, *csq_format; /* copies of the options' strings */
+    char *spill_dir;
     char **warnings;              /* run-wide warnings, each once */
     size_t n_warnings, cap_warnings;
     bool warned_v40;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "swefreq/swefreq.h"
 #include "testutil.h"
@@ -231,6 +232,38 @@ static void versions(void)
     CHECK(!sfl_version_check(SFL_VERSION_MAJOR + 1, 0, 0));
 }
 
+/* The metrics' spill file goes where sfl_options_t.spill_dir says. */
+static void spill_dir(const char *td)
+{
+    ctx_t c = {0};
+    static const sfl_sink_ops_t ops = {.struct_size = sizeof ops, .write = w_write};
+    sfl_options_t o;
+    sfl_options_init(&o);
+    char bad[] = "/nonexistent/sfl_spill";
+    o.spill_dir = bad;
+    sfl_error_t e;
+    sfl_job_t *j = sfl_job_new(&o, &e);
+    bad[1] = 'X'; /* copied by sfl_job_new */
+    sfl_sink_t *s = sfl_sink_new(&ops, &c, NULL);
+    char vcf[1024];
+    snprintf(vcf, sizeof vcf, "%s/exac_sample.vcf", td);
+    CHECK(j && sfl_job_add_source(j, SFL_SOURCE_VCF, vcf, &e));
+    CHECK(!sfl_job_run(j, s, &e));
+    CHECK_INT(e.code, SFL_E_WRITE);
+    CHECK_CONTAINS(e.message, "/nonexistent/sfl_spill/swefreq-metrics");
+    sfl_sink_destroy(s);
+    sfl_job_destroy(j);
+    char dir[] = "/tmp/sfl_spill_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    o.spill_dir = dir;
+    j = sfl_job_new(&o, &e);
+    s = sfl_sink_new(&ops, &c, NULL);
+    CHECK(j && sfl_job_add_source(j, SFL_SOURCE_VCF, vcf, &e) && sfl_job_run(j, s, &e));
+    sfl_sink_destroy(s);
+    sfl_job_destroy(j);
+    CHECK(rmdir(dir) == 0); /* empty again: the spill file is removed */
+}
+
 /* The manifest's header and index definitions, through accessors. */
 static void manifest_accessors(const char *td)
 {
@@ -279,6 +312,7 @@ int main(int argc, char **argv)
     refusals();
     versions();
     manifest_accessors(td);
+    spill_dir(td);
     sfl_cleanup();
     printf("test_compat: %d checks, %d failed\n", t_checks, t_failures);
     return t_failures ? 1 : 0;

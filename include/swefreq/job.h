@@ -133,6 +133,10 @@ typedef struct {
     bool skip_unknown_contigs;  /* GTF and dbSNP lines on a contig
                                    without an xpos code are left out and
                                    counted (default false: refused)     */
+    const char *spill_dir;      /* the folder of the metrics' spill file
+                                   (about 9 bytes per variant, removed
+                                   as it is made); NULL = $TMPDIR, else
+                                   /tmp; copied                         */
 } sfl_options_t;
 
 /* Fills `opt` with the defaults above. */
