@@ -169,7 +169,7 @@ void cli_progress_done(cli_term_t *t)
 void cli_log(void *ud, sfl_log_level_t level, const char *msg)
 {
     cli_term_t *t = ud;
-    if (t->quiet || (level == SFL_LOG_INFO && !t->verbose))
+    if (t->quiet || level == SFL_LOG_DEBUG || (level == SFL_LOG_INFO && !t->verbose))
         return;
     cli_progress_done(t);
     if (level == SFL_LOG_WARNING && ++t->warnings > 20) {

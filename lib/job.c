@@ -450,11 +450,20 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         sfl_digest_init(&j->digest[c]);
     bool used[SFL_N_COLLECTIONS] = {false};
+    sfl_logf(j->opt.log, j->opt.log_ud, SFL_LOG_DEBUG,
+             "job: %zu source(s), %d parser thread(s), chunks of %zu bytes, %d chunk(s) in "
+             "flight per thread, spill folder %s",
+             j->n_sources, j->opt.threads, j->opt.chunk_bytes, j->opt.queue_per_thread,
+             j->opt.spill_dir ? j->opt.spill_dir : "$TMPDIR");
     if (!hash_sources(j, used, err) || !open_rejects(j, err))
         return abort_sink(sink, err, false);
     sfl_hts_quiet_begin();
     bool ok = run_sources(j, sink, used, err) && commit(j, sink, used, err);
     sfl_hts_quiet_end();
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    sfl_logf(j->opt.log, j->opt.log_ud, SFL_LOG_DEBUG, "job: %s after %.3f s",
+             ok ? "sink committed" : "sink aborted", elapsed(&j->t0, &end));
     if (!ok) {
         sfl_sink_abort_int(sink, err);
         sfl_manifest_destroy(j->manifest);

@@ -232,6 +232,39 @@ static void versions(void)
     CHECK(!sfl_version_check(SFL_VERSION_MAJOR + 1, 0, 0));
 }
 
+typedef struct {
+    int debug, info;
+    char first_debug[300];
+} levels_t;
+
+static void count_levels(void *ud, sfl_log_level_t level, const char *msg)
+{
+    levels_t *l = ud;
+    if (level == SFL_LOG_DEBUG && l->debug++ == 0)
+        snprintf(l->first_debug, sizeof l->first_debug, "%s", msg);
+    if (level == SFL_LOG_INFO)
+        l->info++;
+}
+
+/* A DEBUG level below INFO, with the run's resolved settings. */
+static void debug_level(const char *td)
+{
+    levels_t l = {0};
+    sfl_options_t o;
+    sfl_options_init(&o);
+    o.threads = 3;
+    o.log = count_levels;
+    o.log_ud = &l;
+    ctx_t c = {0};
+    static const sfl_sink_ops_t ops = {.struct_size = sizeof ops, .write = w_write};
+    sfl_sink_t *s = sfl_sink_new(&ops, &c, NULL);
+    run_vcf(td, &o, s, true);
+    sfl_sink_destroy(s);
+    CHECK(SFL_LOG_DEBUG > SFL_LOG_INFO);
+    CHECK(l.debug >= 2 && l.info >= 1);
+    CHECK_CONTAINS(l.first_debug, "3 parser thread(s)");
+}
+
 /* The metrics' spill file goes where sfl_options_t.spill_dir says. */
 static void spill_dir(const char *td)
 {
@@ -313,6 +346,7 @@ int main(int argc, char **argv)
     versions();
     manifest_accessors(td);
     spill_dir(td);
+    debug_level(td);
     sfl_cleanup();
     printf("test_compat: %d checks, %d failed\n", t_checks, t_failures);
     return t_failures ? 1 : 0;

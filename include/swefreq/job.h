@@ -88,7 +88,15 @@ SFL_API const char *sfl_source_kind_name(sfl_source_kind_t k);
  * `exons`; the gene tables none. */
 SFL_API void sfl_source_collections(sfl_source_kind_t k, bool out[SFL_N_COLLECTIONS]);
 
-typedef enum { SFL_LOG_ERROR = 0, SFL_LOG_WARNING = 1, SFL_LOG_INFO = 2 } sfl_log_level_t;
+/* DEBUG: details for whoever investigates a run (the resolved settings,
+ * timings); the CLI never shows them. A callback should ignore levels it
+ * does not know: later versions may add some. */
+typedef enum {
+    SFL_LOG_ERROR = 0,
+    SFL_LOG_WARNING = 1,
+    SFL_LOG_INFO = 2,
+    SFL_LOG_DEBUG = 3
+} sfl_log_level_t;
 
 /* Receives the library's messages; `msg` is valid during the call only. */
 typedef void (*sfl_log_fn)(void *ud, sfl_log_level_t level, const char *msg);
