@@ -265,6 +265,74 @@ static void debug_level(const char *td)
     CHECK_CONTAINS(l.first_debug, "3 parser thread(s)");
 }
 
+typedef struct {
+    uint64_t docs[SFL_N_COLLECTIONS];
+    int bad, batches, stop_after;
+} seen_t;
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static bool on_batch(void *ud, const sfl_batch_t *b, sfl_error_t *err)
+{
+    seen_t *s = ud;
+    for (size_t i = 0; i < b->n_docs; i++) {
+        const uint8_t *d = b->docs[i].data;
+        /* a whole BSON document whose first field is _id */
+        if (b->docs[i].len < 10 || le32(d) != b->docs[i].len || memcmp(d + 5, "_id", 4) != 0)
+            s->bad++;
+    }
+    s->docs[b->collection] += b->n_docs;
+    if (s->stop_after && ++s->batches >= s->stop_after) {
+        if (s->stop_after == 2)
+            return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "no room (test)");
+        return false;
+    }
+    return true;
+}
+
+/* The converter's BSON through a per-batch callback, no sink written. */
+static void batch_callback(const char *td)
+{
+    seen_t s = {{0}, 0, 0, 0};
+    sfl_error_t e;
+    CHECK(sfl_sink_callback_new(NULL, NULL, &e) == NULL && e.code == SFL_E_USAGE);
+    sfl_options_t o;
+    sfl_options_init(&o);
+    o.chunk_bytes = 4096;
+    sfl_job_t *j = sfl_job_new(&o, &e);
+    sfl_sink_t *sink = sfl_sink_callback_new(on_batch, &s, &e);
+    char vcf[1024], cov[1024];
+    snprintf(vcf, sizeof vcf, "%s/exac_sample.vcf", td);
+    snprintf(cov, sizeof cov, "%s/coverage_sample.tsv", td);
+    CHECK(j && sink && sfl_job_add_source(j, SFL_SOURCE_VCF, vcf, &e) &&
+          sfl_job_add_source(j, SFL_SOURCE_COVERAGE, cov, &e) && sfl_job_run(j, sink, &e));
+    const sfl_summary_t *sum = sfl_job_summary(j);
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        CHECK_INT(s.docs[c], sum->docs[c]);
+    CHECK(s.docs[SFL_COLL_VARIANTS] > 0 && s.docs[SFL_COLL_COVERAGE] > 0);
+    CHECK_INT(s.bad, 0);
+    sfl_sink_destroy(sink);
+    sfl_job_destroy(j);
+    /* Stopping: with the callback's error, or SFL_E_CANCELLED. */
+    for (int stop = 1; stop <= 2; stop++) {
+        seen_t t = {{0}, 0, 0, stop};
+        j = sfl_job_new(&o, &e);
+        sink = sfl_sink_callback_new(on_batch, &t, &e);
+        CHECK(j && sfl_job_add_source(j, SFL_SOURCE_VCF, vcf, &e) &&
+              sfl_job_add_source(j, SFL_SOURCE_COVERAGE, cov, &e));
+        CHECK(!sfl_job_run(j, sink, &e));
+        CHECK_INT(t.batches, stop);
+        CHECK_INT(e.code, stop == 2 ? SFL_E_WRITE : SFL_E_CANCELLED);
+        CHECK_CONTAINS(e.message, stop == 2 ? "no room (test)" : "batch callback stopped");
+        CHECK(sfl_job_manifest(j) == NULL);
+        sfl_sink_destroy(sink);
+        sfl_job_destroy(j);
+    }
+}
+
 /* The metrics' spill file goes where sfl_options_t.spill_dir says. */
 static void spill_dir(const char *td)
 {
@@ -347,6 +415,7 @@ int main(int argc, char **argv)
     manifest_accessors(td);
     spill_dir(td);
     debug_level(td);
+    batch_callback(td);
     sfl_cleanup();
     printf("test_compat: %d checks, %d failed\n", t_checks, t_failures);
     return t_failures ? 1 : 0;

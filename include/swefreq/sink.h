@@ -135,6 +135,15 @@ SFL_API sfl_sink_t *sfl_sink_jsonl_new(FILE *out, sfl_error_t *err) SFL_WUR;
 SFL_API sfl_sink_t *sfl_sink_dump_new(const char *out_dir, const char *db,
                                       sfl_error_t *err) SFL_WUR;
 
+/* The converter's documents without a sink of your own: `fn` gets each
+ * batch (finished BSON documents, `_id` first, in input order, borrowed
+ * during the call) on the thread that runs sfl_job_run. Returning false
+ * stops the run: the job aborts and sfl_job_run returns false with the
+ * error `fn` set, or SFL_E_CANCELLED if it set none. Nothing is kept or
+ * written; the job's manifest still records the digests of what `fn` got. */
+typedef bool (*sfl_batch_fn)(void *ud, const sfl_batch_t *batch, sfl_error_t *err);
+SFL_API sfl_sink_t *sfl_sink_callback_new(sfl_batch_fn fn, void *ud, sfl_error_t *err) SFL_WUR;
+
 /* Destroys a sink; accepts NULL. */
 SFL_API void sfl_sink_destroy(sfl_sink_t *sink);
 
