@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "json_pretty.h"
 #include "lifecycle_internal.h"
 #include "log.h"
@@ -44,6 +46,9 @@ typedef struct {
     sfl_digest_t digest;
     bool ok;
     sfl_error_t err;
+    sfl_cancel_t *cancel;      /* the caller's, or NULL (control.h) */
+    atomic_ullong docs, bytes; /* read by the waiting thread: progress */
+    atomic_bool done;
 } export_part_t;
 
 static bool write_text(const char *path, const char *text, sfl_error_t *err)
@@ -109,7 +114,13 @@ static void *export_main(void *arg)
         mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
         const bson_t *doc;
         while (ok && mongoc_cursor_next(cur, &doc)) {
-            if (fwrite(bson_get_data(doc), 1, doc->len, f) != doc->len)
+            atomic_fetch_add_explicit(&p->docs, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&p->bytes, doc->len, memory_order_relaxed);
+            if (sfl_cancel_requested(p->cancel))
+                ok = sfl_error_set(&p->err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
+                                   "interrupted while exporting; no dump was left under the "
+                                   "final names");
+            else if (fwrite(bson_get_data(doc), 1, doc->len, f) != doc->len)
                 ok = sfl_error_set(&p->err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
                                    "%s: cannot write: %s", bp, strerror(errno));
             else
@@ -142,7 +153,32 @@ static void *export_main(void *arg)
     }
     mongoc_client_pool_push(p->pool, c);
     p->ok = ok;
+    atomic_store(&p->done, true);
     return NULL;
+}
+
+/* Waits for the export threads, reporting their progress (control.h). */
+static void wait_parts(export_part_t *parts, pthread_t *th, size_t started)
+{
+    for (;;) {
+        uint64_t docs = 0, bytes = 0;
+        size_t running = 0;
+        const char *at = NULL;
+        for (size_t i = 0; i < started; i++) {
+            docs += atomic_load_explicit(&parts[i].docs, memory_order_relaxed);
+            bytes += atomic_load_explicit(&parts[i].bytes, memory_order_relaxed);
+            if (!atomic_load(&parts[i].done)) {
+                running++;
+                at = at ? at : parts[i].want->name;
+            }
+        }
+        sfl_ctl_report(bytes, docs, at);
+        if (!running)
+            break;
+        usleep(250000);
+    }
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
 }
 
 /* Removes the dump files of folder `dir` (NULL-terminated `paths` are in
@@ -231,7 +267,25 @@ static bool publish(const char *final, const char *dir, const char *old, sfl_err
     return true;
 }
 
+static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_error_t *err);
+
 bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_error_t *err)
+{
+    return sfl_mongo_export_ctl(o, out_dir, NULL, err);
+}
+
+bool sfl_mongo_export_ctl(const sfl_mongo_options_t *o, const char *out_dir,
+                          const sfl_run_control_t *ctl, sfl_error_t *err)
+{
+    sfl_ctl_t k;
+    if (!sfl_ctl_begin(&k, ctl, err))
+        return false;
+    bool ok = export_body(o, out_dir, err);
+    sfl_ctl_end(&k);
+    return ok;
+}
+
+static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_error_t *err)
 {
     if (!o || o->struct_size != sizeof *o || !o->uri || !o->db || !*o->db || !out_dir ||
         strpbrk(o->db, "/\\"))
@@ -280,6 +334,8 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
         p->want = sfl_manifest_collection(m, i);
         p->pool = pool;
         p->db = o->db;
+        p->cancel = sfl_ctl_cancel_handle();
+        sfl_ctl_add_total(p->want->bytes);
         if (asprintf(&p->bson_path, "%s/%s.bson", dir, p->want->name) < 0 ||
             asprintf(&p->meta_path, "%s/%s.metadata.json", dir, p->want->name) < 0) {
             ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
@@ -292,8 +348,8 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
         else
             started++;
     }
+    wait_parts(parts, th, started);
     for (size_t i = 0; i < started; i++) {
-        pthread_join(th[i], NULL);
         if (ok && !parts[i].ok) {
             ok = false;
             if (err)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "mongo_util.h"
 
 char *sfl_uri_redact(const char *uri)
@@ -281,8 +282,17 @@ bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll,
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, &filter, &opts, NULL);
     const bson_t *doc;
     bool ok = true;
-    while (ok && mongoc_cursor_next(cur, &doc))
+    uint64_t bytes = 0, docs = 0;
+    while (ok && mongoc_cursor_next(cur, &doc)) {
         ok = sfl_digest_add_canonical(d, bson_get_data(doc), doc->len, err);
+        bytes += doc->len;
+        if (ok && ++docs == 1000) { /* progress and cancellation (control.h) */
+            ok = sfl_ctl_tick(bytes, docs, coll, "while verifying", err);
+            bytes = docs = 0;
+        }
+    }
+    if (ok)
+        ok = sfl_ctl_tick(bytes, docs, coll, "while verifying", err);
     bson_error_t be;
     if (ok && mongoc_cursor_error(cur, &be))
         ok = sfl_mongo_error(err, &be, NULL, coll);

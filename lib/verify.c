@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "control.h"
 #include "bounds.h"
 #include "swefreq/lifecycle.h"
 #include "manifest_internal.h"
@@ -111,8 +112,12 @@ bool sfl_verify_add_collection(sfl_verify_report_t *r, const sfl_manifest_collec
 bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m)
 {
     const char *dir = sfl_manifest_dir(m);
+    for (size_t i = 0; i < sfl_manifest_n_sources(m); i++)
+        sfl_ctl_add_total(sfl_manifest_source(m, i)->size);
     for (size_t i = 0; i < sfl_manifest_n_sources(m); i++) {
         const sfl_manifest_source_t *s = sfl_manifest_source(m, i);
+        if (sfl_cancel_requested(sfl_ctl_cancel_handle()))
+            return true; /* the caller sees the cancellation (sfl_ctl_tick) */
         sfl_verify_item_t *it = push(&r->srcs, &r->n_srcs, &r->cap_srcs, s->path);
         if (!it)
             return false;
@@ -137,6 +142,8 @@ bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m)
             it->status = same ? SFL_VERIFY_OK : SFL_VERIFY_CHANGED;
         }
         free(in_dir);
+        sfl_error_t ignore; /* a cancellation is seen by the caller */
+        (void)sfl_ctl_tick(s->size, 0, s->path, "while verifying", &ignore);
     }
     return true;
 }
@@ -152,6 +159,7 @@ static bool digest_stream(FILE *f, const char *path, sfl_digest_t *d, sfl_error_
     if (!buf)
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     bool damaged = false, eof = false;
+    uint64_t ticked = d->count;
     for (;;) {
         if (len - pos < 4 || (len - pos) < (size_t)(buf[pos] | buf[pos + 1] << 8 |
                                                      buf[pos + 2] << 16 |
@@ -180,6 +188,11 @@ static bool digest_stream(FILE *f, const char *path, sfl_digest_t *d, sfl_error_
                 }
             }
             size_t n = fread(buf + len, 1, cap - len, f);
+            if (!sfl_ctl_tick(n, d->count - ticked, path, "while verifying", err)) {
+                free(buf);
+                return false;
+            }
+            ticked = d->count;
             if (n == 0) {
                 if (ferror(f)) {
                     free(buf);
@@ -318,8 +331,36 @@ char *sfl_dump_folder(const char *out, const char *db, sfl_error_t *err)
     return NULL;
 }
 
+static sfl_verify_report_t *verify_dump_body(const sfl_manifest_t *m, const char *out_dir,
+                                             const char *db, bool check_sources,
+                                             sfl_error_t *err);
+
 sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *out_dir,
                                      const char *db, bool check_sources, sfl_error_t *err)
+{
+    return sfl_verify_dump_ctl(m, out_dir, db, check_sources, NULL, err);
+}
+
+sfl_verify_report_t *sfl_verify_dump_ctl(const sfl_manifest_t *m, const char *out_dir,
+                                         const char *db, bool check_sources,
+                                         const sfl_run_control_t *ctl, sfl_error_t *err)
+{
+    sfl_ctl_t k;
+    if (!sfl_ctl_begin(&k, ctl, err))
+        return NULL;
+    sfl_verify_report_t *r = verify_dump_body(m, out_dir, db, check_sources, err);
+    if (r && sfl_cancel_requested(k.c.cancel)) {
+        sfl_verify_report_destroy(r);
+        r = NULL;
+        sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED, "interrupted while verifying");
+    }
+    sfl_ctl_end(&k);
+    return r;
+}
+
+static sfl_verify_report_t *verify_dump_body(const sfl_manifest_t *m, const char *out_dir,
+                                             const char *db, bool check_sources,
+                                             sfl_error_t *err)
 {
     if (!out_dir) {
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_verify_dump: a folder is required");
@@ -363,6 +404,12 @@ sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *out_di
     sfl_verify_report_t *r = sfl_verify_report_new();
     if (!r)
         goto nomem;
+    for (size_t i = 0; i < sfl_manifest_n_collections(m); i++) {
+        struct stat st;
+        snprintf(name, sizeof name, "%s/%s.bson", dir, sfl_manifest_collection(m, i)->name);
+        if (stat(name, &st) == 0)
+            sfl_ctl_add_total((uint64_t)st.st_size);
+    }
     for (size_t i = 0; i < sfl_manifest_n_collections(m); i++) {
         const sfl_manifest_collection_t *c = sfl_manifest_collection(m, i);
         snprintf(name, sizeof name, "%s.bson", c->name);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "indexes.h"
 #include "lifecycle_internal.h"
 #include "manifest_in_force.h"
@@ -158,6 +159,8 @@ sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manif
     bool ok = r && names;
     if (!names)
         sfl_mongo_error(err, &be, NULL, "listCollections");
+    for (size_t i = 0; ok && i < sfl_manifest_n_collections(m); i++)
+        sfl_ctl_add_total(sfl_manifest_collection(m, i)->bytes);
     for (size_t i = 0; ok && i < sfl_manifest_n_collections(m); i++) {
         const sfl_manifest_collection_t *e = sfl_manifest_collection(m, i);
         bool found = false;
@@ -174,6 +177,8 @@ sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manif
     }
     if (ok && check_sources)
         ok = sfl_verify_sources(r, m);
+    if (ok && sfl_cancel_requested(sfl_ctl_cancel_handle()))
+        ok = sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED, "interrupted while verifying");
     bson_strfreev(names);
     mongoc_database_destroy(d);
     sfl_manifest_destroy(own);
@@ -187,17 +192,31 @@ sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manif
 sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const char *uri, const char *db,
                                       bool check_sources, sfl_error_t *err)
 {
+    return sfl_verify_mongo_ctl(m, uri, db, check_sources, NULL, err);
+}
+
+sfl_verify_report_t *sfl_verify_mongo_ctl(const sfl_manifest_t *m, const char *uri,
+                                          const char *db, bool check_sources,
+                                          const sfl_run_control_t *ctl, sfl_error_t *err)
+{
+    sfl_ctl_t k;
+    if (!sfl_ctl_begin(&k, ctl, err))
+        return NULL;
     if (!uri || !db) {
+        sfl_ctl_end(&k);
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                       "sfl_verify_mongo: a URI and a database name are required");
         return NULL;
     }
     mongoc_client_pool_t *pool;
     mongoc_client_t *c;
-    if (!sfl_mongo_connect(uri, 1, &pool, &c, err))
+    if (!sfl_mongo_connect(uri, 1, &pool, &c, err)) {
+        sfl_ctl_end(&k);
         return NULL;
+    }
     sfl_verify_report_t *r = sfl_verify_mongo_client(c, m, db, check_sources, err);
     mongoc_client_pool_push(pool, c);
     mongoc_client_pool_destroy(pool);
+    sfl_ctl_end(&k);
     return r;
 }

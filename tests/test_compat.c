@@ -365,6 +365,51 @@ static void spill_dir(const char *td)
     CHECK(rmdir(dir) == 0); /* empty again: the spill file is removed */
 }
 
+typedef struct {
+    int calls;
+    sfl_progress_t last;
+} prog_t;
+
+static void on_prog(void *ud, const sfl_progress_t *p)
+{
+    prog_t *g = ud;
+    g->calls++;
+    g->last = *p;
+    g->last.source = NULL;
+}
+
+/* verify with progress and cancellation. */
+static void verify_control(const char *dir, uint64_t docs)
+{
+    sfl_error_t e;
+    prog_t g = {0};
+    sfl_run_control_t ctl;
+    sfl_run_control_init(&ctl);
+    ctl.progress = on_prog;
+    ctl.progress_ud = &g;
+    sfl_verify_report_t *r = sfl_verify_dump_ctl(NULL, dir, "db", true, &ctl, &e);
+    CHECK(r && sfl_verify_report_ok(r));
+    sfl_verify_report_destroy(r);
+    CHECK(g.calls >= 1);
+    CHECK_INT(g.last.docs, docs);
+    CHECK(g.last.bytes_total > 0 && g.last.bytes_done == g.last.bytes_total);
+    /* Cancelled: NULL with SFL_E_CANCELLED, never a report. */
+    ctl.cancel = sfl_cancel_new();
+    sfl_cancel_request(ctl.cancel);
+    CHECK(sfl_cancel_requested(ctl.cancel));
+    r = sfl_verify_dump_ctl(NULL, dir, "db", false, &ctl, &e);
+    CHECK(r == NULL);
+    CHECK_INT(e.code, SFL_E_CANCELLED);
+    sfl_cancel_destroy(ctl.cancel);
+    /* A control from other headers: a bad struct_size is refused. */
+    ctl.cancel = NULL;
+    ctl.struct_size = sizeof ctl + 8;
+    CHECK(sfl_verify_dump_ctl(NULL, dir, "db", false, &ctl, &e) == NULL && e.code == SFL_E_USAGE);
+    CHECK(!sfl_cancel_requested(NULL));
+    sfl_cancel_request(NULL);
+    sfl_cancel_destroy(NULL);
+}
+
 /* The manifest's header and index definitions, through accessors. */
 static void manifest_accessors(const char *td)
 {
@@ -396,6 +441,10 @@ static void manifest_accessors(const char *td)
     CHECK(f != NULL);
     CHECK_STR(sfl_manifest_created(f), created);
     sfl_manifest_destroy(f);
+    uint64_t docs = 0;
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        docs += sfl_job_summary(j)->docs[c];
+    verify_control(dir, docs);
     sfl_sink_destroy(s);
     sfl_job_destroy(j);
     char cmd[1200];

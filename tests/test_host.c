@@ -235,6 +235,68 @@ static void load_losing_lock(mongoc_client_t *c)
     drop(c, "sfl_host_test_lock");
 }
 
+typedef struct {
+    int calls, foreign;
+    pthread_t runner;
+    sfl_progress_t last;
+} prog_t;
+
+static void on_prog(void *ud, const sfl_progress_t *p)
+{
+    prog_t *g = ud;
+    g->calls++;
+    if (!pthread_equal(pthread_self(), g->runner))
+        g->foreign++;
+    g->last = *p;
+}
+
+/* verify and export of a database, with progress (on this thread) and
+ * cancellation. */
+static void verify_export_control(const char *db)
+{
+    sfl_error_t e;
+    prog_t g = {.runner = pthread_self()};
+    sfl_run_control_t ctl;
+    sfl_run_control_init(&ctl);
+    ctl.progress = on_prog;
+    ctl.progress_ud = &g;
+    sfl_verify_report_t *r = sfl_verify_mongo_ctl(NULL, uri, db, false, &ctl, &e);
+    CHECK(r && sfl_verify_report_ok(r));
+    uint64_t want = 0;
+    for (size_t i = 0; r && i < sfl_verify_report_n_collections(r); i++)
+        want += sfl_verify_report_collection(r, i)->expected_count;
+    sfl_verify_report_destroy(r);
+    CHECK(g.calls >= 1 && g.foreign == 0);
+    CHECK_INT(g.last.docs, want);
+    CHECK(g.last.bytes_done > 0 && g.last.bytes_done == g.last.bytes_total);
+    ctl.cancel = sfl_cancel_new();
+    sfl_cancel_request(ctl.cancel);
+    CHECK(sfl_verify_mongo_ctl(NULL, uri, db, false, &ctl, &e) == NULL);
+    CHECK_INT(e.code, SFL_E_CANCELLED);
+
+    char out[] = "/tmp/sfl_host_export_XXXXXX";
+    CHECK(mkdtemp(out) != NULL);
+    sfl_mongo_options_t o;
+    sfl_mongo_options_init(&o);
+    o.uri = uri;
+    o.db = db;
+    CHECK(!sfl_mongo_export_ctl(&o, out, &ctl, &e)); /* still cancelled */
+    CHECK_INT(e.code, SFL_E_CANCELLED);
+    char final[300];
+    snprintf(final, sizeof final, "%s/%s", out, db);
+    CHECK(access(final, F_OK) != 0); /* nothing under the final name */
+    sfl_cancel_destroy(ctl.cancel);
+    ctl.cancel = NULL;
+    g = (prog_t){.runner = pthread_self()};
+    CHECK(sfl_mongo_export_ctl(&o, out, &ctl, &e));
+    CHECK(access(final, F_OK) == 0);
+    CHECK(g.calls >= 1 && g.foreign == 0);
+    CHECK_INT(g.last.docs, want);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
+    CHECK(system(cmd) == 0);
+}
+
 /* A load while the host's client pings from another thread. */
 static void load_during_host_use(const char *db)
 {
@@ -271,6 +333,7 @@ static void host_first(void)
     if (c) {
         load_during_host_use("sfl_host_test_a");
         CHECK(host_ping(c));
+        verify_export_control("sfl_host_test_a");
         drop(c, "sfl_host_test_a");
         load_losing_lock(c);
     }

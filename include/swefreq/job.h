@@ -113,6 +113,32 @@ typedef struct {
 
 typedef void (*sfl_progress_fn)(void *ud, const sfl_progress_t *p);
 
+/* A cancel handle for the calls that take an sfl_run_control_t (verify
+ * and export; a job has sfl_job_cancel). sfl_cancel_request may be called
+ * from any thread and from a signal handler (it only sets an atomic flag);
+ * the running call then stops soon and fails with SFL_E_CANCELLED. The
+ * handle is the caller's: destroy it after the call returned. */
+typedef struct sfl_cancel sfl_cancel_t;
+SFL_API sfl_cancel_t *sfl_cancel_new(void) SFL_WUR;
+SFL_API void sfl_cancel_request(sfl_cancel_t *c);
+SFL_API bool sfl_cancel_requested(const sfl_cancel_t *c);
+SFL_API void sfl_cancel_destroy(sfl_cancel_t *c);
+
+/* Progress and cancellation of a verify or an export (the *_ctl
+ * functions of verify.h, mongo.h and lifecycle.h). The progress callback
+ * is called on the calling thread, about 4 times a second and once at the
+ * end: bytes_done/bytes_total count the files or collections read (a
+ * database's collections by the BSON bytes its manifest records), docs
+ * the documents read, source the file or collection at hand. */
+typedef struct {
+    size_t struct_size;       /* set by sfl_run_control_init            */
+    sfl_progress_fn progress; /* NULL = none                            */
+    void *progress_ud;
+    sfl_cancel_t *cancel;     /* NULL = not cancellable; borrowed during
+                                 the call                               */
+} sfl_run_control_t;
+SFL_API void sfl_run_control_init(sfl_run_control_t *c);
+
 typedef struct {
     size_t struct_size;         /* set by sfl_options_init              */
     int threads;                /* parser threads; 0 = number of cores  */

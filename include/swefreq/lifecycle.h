@@ -159,6 +159,12 @@ SFL_API void sfl_mongo_restore_destroy(sfl_restore_t *r);
  * to the database. */
 SFL_API bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir,
                               sfl_error_t *err) SFL_WUR;
+/* The same with progress and cancellation (`ctl` may be NULL; see
+ * sfl_run_control_t in job.h): a cancelled export fails with
+ * SFL_E_CANCELLED and leaves no dump under the final names (an earlier
+ * one stays). */
+SFL_API bool sfl_mongo_export_ctl(const sfl_mongo_options_t *o, const char *out_dir,
+                                  const sfl_run_control_t *ctl, sfl_error_t *err) SFL_WUR;
 
 #ifdef __cplusplus
 }

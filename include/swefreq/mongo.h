@@ -211,6 +211,14 @@ SFL_API sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const cha
                                               const char *db, bool check_sources,
                                               sfl_error_t *err) SFL_WUR;
 
+/* The same with progress and cancellation (`ctl` may be NULL; see
+ * sfl_run_control_t in job.h): a cancelled verification returns NULL
+ * with SFL_E_CANCELLED. */
+SFL_API sfl_verify_report_t *sfl_verify_mongo_ctl(const sfl_manifest_t *m, const char *uri,
+                                                  const char *db, bool check_sources,
+                                                  const sfl_run_control_t *ctl,
+                                                  sfl_error_t *err) SFL_WUR;
+
 /* The URI with any password replaced by "***" (malloc'd; free() it), for
  * messages. NULL only when out of memory. */
 SFL_API char *sfl_uri_redact(const char *uri);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "swefreq/error.h"
+#include "swefreq/job.h"
 #include "swefreq/manifest.h"
 
 #ifdef __cplusplus
@@ -74,6 +75,13 @@ typedef struct sfl_verify_report sfl_verify_report_t;
 SFL_API sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *out_dir,
                                              const char *db, bool check_sources,
                                              sfl_error_t *err) SFL_WUR;
+
+/* The same with progress and cancellation (`ctl` may be NULL): a
+ * cancelled verification returns NULL with SFL_E_CANCELLED. */
+SFL_API sfl_verify_report_t *sfl_verify_dump_ctl(const sfl_manifest_t *m, const char *out_dir,
+                                                 const char *db, bool check_sources,
+                                                 const sfl_run_control_t *ctl,
+                                                 sfl_error_t *err) SFL_WUR;
 
 /* true when every item is SFL_VERIFY_OK; false for NULL. */
 SFL_API bool sfl_verify_report_ok(const sfl_verify_report_t *r);
