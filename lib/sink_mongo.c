@@ -1488,7 +1488,6 @@ static bool journal_swap(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t
         snprintf(m->manifest_partial, n, "%s.partial", m->o.manifest_path);
         if (!sfl_manifest_write_file(man, m->manifest_partial, err)) {
             free(m->manifest_partial);
-    free(m->manifest_path);
             m->manifest_partial = NULL;
             return false;
         }
@@ -1760,6 +1759,7 @@ static void unref(mongo_sink_t *m)
     if (m->wc)
         mongoc_write_concern_destroy(m->wc);
     free(m->manifest_partial);
+    free(m->manifest_path);
     sfl_manifest_destroy(m->done_manifest);
     bson_destroy(&m->prev_attempts);
     free(m->uri_redacted);

@@ -197,6 +197,8 @@ static bool load_ex(const char *db, bool steal, sfl_error_t *e)
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char man[512];
     snprintf(man, sizeof man, "%s/sfl_host_test_%ld_%s.json", tmp, (long)getpid(), db);
+    if (!strcmp(db, "sfl_host_test_noman")) /* a manifest that cannot be written */
+        snprintf(man, sizeof man, "/nonexistent/sfl_host_test.json");
     char *db_copy = strdup(db), *man_copy = strdup(man);
     o.db = db_copy;
     o.manifest_path = man_copy;
@@ -376,6 +378,14 @@ static void own(void)
         CHECK(load("sfl_host_test_c", &e));
         mongoc_client_t *c = mongoc_client_new(uri);
         drop(c, "sfl_host_test_c");
+        mongoc_client_destroy(c);
+    }
+    if (uri) { /* the manifest cannot be written: refused before the swap */
+        CHECK(!load("sfl_host_test_noman", &e));
+        CHECK_INT(e.code, SFL_E_WRITE);
+        CHECK_CONTAINS(e.message, "/nonexistent/sfl_host_test.json.partial");
+        mongoc_client_t *c = mongoc_client_new(uri);
+        drop(c, "sfl_host_test_noman");
         mongoc_client_destroy(c);
     }
     sfl_cleanup(); /* the last one: mongoc_cleanup() */
