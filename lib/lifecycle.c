@@ -31,29 +31,6 @@
 #include "mongo_util.h"
 #include "verify_internal.h"
 
-const char *sfl_role_name(sfl_role_t r)
-{
-    switch (r) {
-    case SFL_ROLE_NONE: return "none";
-    case SFL_ROLE_DEVELOPMENT: return "development";
-    case SFL_ROLE_LIVE: return "live";
-    default: return NULL;
-    }
-}
-
-bool sfl_role_parse(const char *name, sfl_role_t *out)
-{
-    if (!name || !out)
-        return false;
-    if (!strcmp(name, "development") || !strcmp(name, "dev"))
-        *out = SFL_ROLE_DEVELOPMENT;
-    else if (!strcmp(name, "live"))
-        *out = SFL_ROLE_LIVE;
-    else
-        return false;
-    return true;
-}
-
 void sfl_manifest_digest(const sfl_manifest_t *m, char out[33])
 {
     XXH3_state_t *st = XXH3_createState();

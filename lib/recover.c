@@ -1,0 +1,50 @@
+/* recover.c: `recover`, the public operation (sfl_mongo_recover).
+ *
+ * Connects, checks the role record (lifecycle.c's recover gate: a sealed
+ * database with nothing to recover is left alone, one with something to
+ * write is refused), takes the load lock and lets mongo_state.c finish a
+ * journalled swap, drop leftover staging and mark dead loads interrupted.
+ * It sits above both, so neither calls back up into the other.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "lifecycle_internal.h"
+#include "mongo_state.h"
+#include "mongo_util.h"
+
+bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out, sfl_error_t *err)
+{
+    sfl_mongo_recovery_t local;
+    if (!out)
+        out = &local;
+    memset(out, 0, sizeof *out);
+    if (!o || o->struct_size < offsetof(sfl_mongo_options_t, resume) ||
+        o->struct_size > sizeof *o || !o->uri || !o->db || !*o->db)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "recover needs options from sfl_mongo_options_init with a URI and "
+                             "a database");
+    mongoc_client_pool_t *pool;
+    mongoc_client_t *c;
+    if (!sfl_mongo_connect(o->uri, 1, &pool, &c, err))
+        return false;
+    sfl_mongo_server_t info;
+    char id[48];
+    sfl_mongo_load_id(id);
+    sfl_lock_holder_t prev;
+    sfl_lock_request_t rq = {id, "recover",
+                             o->lock_stale_seconds > 0 ? o->lock_stale_seconds
+                                                       : SFL_LOCK_STALE_SECONDS,
+                             o->break_lock, o->log, o->log_ud};
+    bool skip = false; /* sealed, with nothing to do (lifecycle.c) */
+    bool ok = sfl_mongo_hello(c, &info, err) &&
+              sfl_recover_gate(c, o->db, (sfl_role_t)o->expect_role, &skip, err) &&
+              (skip || sfl_lock_acquire(c, o->db, &rq, &out->took_over, &prev, err));
+    if (ok && !skip) {
+        ok = sfl_state_recover(c, o->db, info.ferretdb, o->log, o->log_ud, out, err);
+        sfl_lock_release(c, o->db, id);
+    }
+    mongoc_client_pool_push(pool, c);
+    mongoc_client_pool_destroy(pool);
+    return ok;
+}
