@@ -36,6 +36,7 @@ sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
         return NULL;
     }
     j->opt = o;
+    sfl_report_init(&j->report, o.log, o.log_ud, o.progress, o.progress_ud);
     if ((o.rejects_path && !(j->rejects_path = strdup(o.rejects_path))) ||
         (o.csq_field && !(j->csq_field = strdup(o.csq_field))) ||
         (o.csq_format && !(j->csq_format = strdup(o.csq_format)))) {
@@ -91,15 +92,10 @@ void sfl_job_destroy(sfl_job_t *j)
         free(j->sources[i].csq_format);
     }
     free(j->sources);
-    for (size_t i = 0; i < j->n_warnings; i++)
-        free(j->warnings[i]);
-    free(j->warnings);
     free(j->annotations);
     free(j->csq_field);
     free(j->csq_format);
-    for (size_t i = 0; i < j->n_missing; i++)
-        free(j->missing[i].name);
-    free(j->missing);
+    sfl_report_free(&j->report);
     free(j->missing_names);
     free(j->missing_counts);
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
@@ -112,60 +108,6 @@ void sfl_job_destroy(sfl_job_t *j)
     sfl_gtf_ids_destroy(j->gtf_ids);
     sfl_metrics_destroy(j->metrics);
     free(j);
-}
-
-static double elapsed(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-bool sfl_job_add_missing(sfl_job_t *j, const char *name, uint64_t n)
-{
-    for (size_t i = 0; i < j->n_missing; i++)
-        if (strcmp(j->missing[i].name, name) == 0) {
-            j->missing[i].count += n;
-            return true;
-        }
-    if (!SFL_GROW(j->missing, &j->cap_missing, j->n_missing + 1, 16))
-        return false;
-    if (!(j->missing[j->n_missing].name = strdup(name)))
-        return false;
-    j->missing[j->n_missing++].count = n;
-    return true;
-}
-
-/* Adds a run-wide warning (each message once) and logs it. */
-bool sfl_job_add_warning(sfl_job_t *j, const char *msg)
-{
-    for (size_t i = 0; i < j->n_warnings; i++)
-        if (strcmp(j->warnings[i], msg) == 0)
-            return true;
-    if (!SFL_GROW(j->warnings, &j->cap_warnings, j->n_warnings + 1, 4) ||
-        !(j->warnings[j->n_warnings] = strdup(msg)))
-        return false;
-    j->n_warnings++;
-    sfl_logf(j->opt.log, j->opt.log_ud, SFL_LOG_WARNING, "%s", msg);
-    return true;
-}
-
-void sfl_job_progress(sfl_job_t *j, uint64_t file_offset, bool force)
-{
-    if (!j->opt.progress)
-        return;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!force && elapsed(&j->last_progress, &now) < 0.25)
-        return;
-    j->last_progress = now;
-    sfl_progress_t p;
-    p.bytes_done = j->bytes_done_before + file_offset;
-    p.bytes_total = j->bytes_total;
-    p.docs = 0;
-    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
-        p.docs += j->summary.docs[c];
-    p.seconds = elapsed(&j->t0, &now);
-    p.source = j->progress_source;
-    j->opt.progress(j->opt.progress_ud, &p);
 }
 
 /* sfl_job_run's promise: on false the sink has been aborted (told why),
@@ -194,10 +136,10 @@ static bool hash_sources(sfl_job_t *j, bool used[SFL_N_COLLECTIONS], sfl_error_t
         struct stat st;
         if (stat(s->path, &st) == 0)
             s->mtime = st.st_mtime;
-        j->bytes_total += s->size;
+        j->report.bytes_total += s->size;
     }
     j->summary.sources = j->n_sources;
-    j->summary.file_bytes = j->bytes_total;
+    j->summary.file_bytes = j->report.bytes_total;
     return true;
 }
 
@@ -245,20 +187,20 @@ static bool load_gene_tables(sfl_job_t *j, sfl_error_t *err)
         sfl_source_record_t *s = &j->sources[i];
         if (!is_gene_table(s->kind))
             continue;
-        j->progress_source = s->path;
+        j->report.source = s->path;
         uint64_t short_rows = 0;
         if (!sfl_gene_tables_load(j->gene_tables, s->kind, s->path, &s->records, &short_rows,
                                   err))
             return false;
         j->summary.records_read += s->records;
-        j->bytes_done_before += s->size;
+        j->report.bytes_done_before += s->size;
         if (short_rows) {
             char msg[1024];
             snprintf(msg, sizeof msg,
                      "%s: %llu row%s with fewer than 4 columns (a gene without an OMIM "
                      "accession) left out, as the ExAC loader leaves them out",
                      s->path, (unsigned long long)short_rows, short_rows == 1 ? "" : "s");
-            if (!sfl_job_add_warning(j, msg))
+            if (!sfl_report_warning(&j->report, msg))
                 return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         }
     }
@@ -394,8 +336,8 @@ static void summary_annotations(sfl_job_t *j)
     }
     j->summary.n_annotations = j->annotations ? n : 0;
     j->summary.annotations = j->annotations;
-    j->summary.n_warnings = j->n_warnings;
-    j->summary.warnings = (const char *const *)j->warnings;
+    j->summary.n_warnings = j->report.n_warnings;
+    j->summary.warnings = (const char *const *)j->report.warnings;
 }
 
 /* The summary's views of the missing-field counts, and the run's time. */
@@ -403,21 +345,20 @@ static void finish_summary(sfl_job_t *j)
 {
     free(j->missing_names);
     free(j->missing_counts);
-    j->missing_names = calloc(j->n_missing + 1, sizeof *j->missing_names);
-    j->missing_counts = calloc(j->n_missing + 1, sizeof *j->missing_counts);
+    const sfl_report_t *r = &j->report;
+    j->missing_names = calloc(r->n_missing + 1, sizeof *j->missing_names);
+    j->missing_counts = calloc(r->n_missing + 1, sizeof *j->missing_counts);
     if (j->missing_names && j->missing_counts) {
-        for (size_t i = 0; i < j->n_missing; i++) {
-            j->missing_names[i] = j->missing[i].name;
-            j->missing_counts[i] = j->missing[i].count;
+        for (size_t i = 0; i < r->n_missing; i++) {
+            j->missing_names[i] = r->missing[i].name;
+            j->missing_counts[i] = r->missing[i].count;
         }
-        j->summary.n_missing = j->n_missing;
+        j->summary.n_missing = r->n_missing;
         j->summary.missing_names = j->missing_names;
         j->summary.missing_counts = j->missing_counts;
     }
     summary_annotations(j);
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    j->summary.seconds = elapsed(&j->t0, &t1);
+    j->summary.seconds = sfl_report_seconds(&j->report);
 }
 
 bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
@@ -432,8 +373,8 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
         return abort_sink(sink, err, sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                                               "a job runs only once"));
     j->ran = true;
-    clock_gettime(CLOCK_MONOTONIC, &j->t0);
-    j->last_progress = j->t0;
+    clock_gettime(CLOCK_MONOTONIC, &j->report.t0);
+    j->report.last_progress = j->report.t0;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         sfl_digest_init(&j->digest[c]);
     bool used[SFL_N_COLLECTIONS] = {false};
@@ -451,6 +392,6 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
     }
     atomic_store(&j->running_sink, NULL);
     finish_summary(j);
-    sfl_job_progress(j, 0, true);
+    sfl_report_progress(&j->report, 0, j->summary.docs, SFL_N_COLLECTIONS, true);
     return ok;
 }
