@@ -201,6 +201,17 @@ def test_files():
     r = run("sign", "--manifest", copy, "--key", key, "--quiet")
     r = run("verify", "--dump", dump, "--manifest", copy, "--trusted-key", pub)
     check(r.returncode == 0, f"--manifest with its .sig: {r.returncode} {r.stderr}")
+    # dump --signing-key signs the dump's manifest.json and --manifest FILE.
+    side = os.path.join(tmp, "side.json")
+    r = run("dump", "--out", os.path.join(tmp, "d2"), "--db", "y", "--vcf", exac, "--quiet",
+            "--manifest", side, "--signing-key", key)
+    check(r.returncode == 0 and openssl_verifies(pub, os.path.join(tmp, "d2", "y", "manifest.json"))
+          and openssl_verifies(pub, side), f"dump --signing-key: {r.returncode} {r.stderr}")
+    os.chmod(loose, 0o644)
+    r = run("dump", "--out", os.path.join(tmp, "d3"), "--db", "y", "--vcf", exac, "--quiet",
+            "--signing-key", loose)
+    check(r.returncode == 3 and not os.path.exists(os.path.join(tmp, "d3", "y")),
+          f"dump with an unusable key: exit 3 before anything is written: {r.returncode}")
     # The help and the exit-code table name exit 10.
     r = run("--help")
     check(" 10 " in r.stdout and "signature refused" in r.stdout, "--help names exit 10")
