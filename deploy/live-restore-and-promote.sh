@@ -44,7 +44,7 @@ fi
 : "${SWEFREQ_MONGO_URI:?set SWEFREQ_MONGO_URI to the live server}"
 export SWEFREQ_EXPECT_ROLE=live SWEFREQ_TRUSTED_KEYS
 
-"$tool" status --db "$db" --quiet >/dev/null
+"$tool" status --db "$db" >/dev/null
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/swefreq-release.XXXXXX")
 tmpref=

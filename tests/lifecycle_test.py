@@ -575,7 +575,8 @@ def scripts(LIVE, LIVE_B):
     live_before = snapshot(live, db)
     r = script("live-restore-and-promote.sh", os.path.join(carry, db),
                env={**lv, "SWEFREQ_MONGO_URI": URI})
-    check(r.returncode == 9, f"live-restore-and-promote.sh pointed at development: {r.returncode}")
+    check(r.returncode == 9 and "development" in r.stderr,
+          f"live-restore-and-promote.sh pointed at development, saying why: {r.returncode} {r.stderr}")
     forged = os.path.join(tmp, "forged", db)
     shutil.copytree(os.path.join(carry, db), forged)
     with open(os.path.join(forged, "manifest.json"), "a") as f:
