@@ -164,12 +164,21 @@ def test_files():
     check(r.returncode == 3 and key in r.stderr, f"a private key as trusted key: {r.returncode} {r.stderr}")
     r = run("sign", "--manifest", man)
     check(r.returncode == 2, f"sign without --key: {r.returncode}")
+    enc = os.path.join(tmp, "encrypted.key")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-aes-256-cbc", "-pass",
+                    "pass:secret", "-out", enc], check=True, capture_output=True)
+    os.chmod(enc, 0o600)
+    r = subprocess.run([TOOL, "sign", "--manifest", man, "--key", enc], capture_output=True,
+                       text=True, timeout=30, stdin=subprocess.DEVNULL, start_new_session=True)
+    check(r.returncode == 3 and enc in r.stderr, f"an encrypted key is refused, no prompt: {r.returncode} {r.stderr}")
 
     # verify --dump with a trusted key.
     r = run("verify", "--dump", dump, "--trusted-key", pub)
     check(r.returncode == 0 and kid in r.stdout, f"signed dump: {r.returncode} {r.stdout} {r.stderr}")
     r = run("verify", "--dump", os.path.join(tmp, "d"), "--db", "x", env={"SWEFREQ_TRUSTED_KEYS": f"{opub}:{pub}"})
     check(r.returncode == 0, f"SWEFREQ_TRUSTED_KEYS with two keys: {r.returncode} {r.stderr}")
+    r = run("verify", "--dump", dump, "--trusted-key", pub, env={"SWEFREQ_TRUSTED_KEYS": opub})
+    check(r.returncode == 0, f"--trusted-key replaces SWEFREQ_TRUSTED_KEYS: {r.returncode} {r.stderr}")
     r = run("verify", "--dump", dump, "--trusted-key", opub)
     check(r.returncode == 10 and man in r.stderr and okid in r.stderr and "not trusted" in r.stderr,
           f"signed by a key not trusted: {r.returncode} {r.stderr}")
@@ -283,12 +292,35 @@ def test_attack():
             r = run("verify", "--dump", forged, *extra, env=env)
             check(r.returncode == 10, f"{what}: verify --dump {env}: {r.returncode}")
             r = run("restore", "--uri", URI, "--db", tgt, "--dump", forged, *extra, env=env)
-            check(r.returncode == 10 and fman in r.stderr,
+            check(r.returncode == 10 and fman in r.stderr and kid in r.stderr,
                   f"{what}: restore {env}: {r.returncode} {r.stderr}")
             r = run("promote", "--uri", URI, "--db", tgt, "--manifest", fman, *extra, env=env)
-            check(r.returncode == 10 and fman in r.stderr,
+            check(r.returncode == 10 and fman in r.stderr and kid in r.stderr,
                   f"{what}: promote {env}: {r.returncode} {r.stderr}")
             check(snapshot(tgt) == before, f"{what} {env}: the target database is unchanged")
+    # variants.bson changed under the untouched signed manifest: the signed
+    # counts and digests no longer match (exit 5), the target unchanged.
+    changed = os.path.join(tmp, "changed", src)
+    shutil.copytree(dump, changed)
+    data = bytearray(open(os.path.join(changed, "variants.bson"), "rb").read())
+    i = data.find(b"rs")
+    data[i + 2:i + 3] = b"9" if data[i + 2:i + 3] != b"9" else b"8"
+    open(os.path.join(changed, "variants.bson"), "wb").write(bytes(data))
+    r = run("verify", "--dump", changed, "--trusted-key", pub)
+    check(r.returncode == 5, f"a changed .bson under a signed manifest: verify --dump {r.returncode}")
+    r = run("restore", "--uri", URI, "--db", tgt, "--dump", changed, "--trusted-key", pub)
+    check(r.returncode == 5 and snapshot(tgt)["variants"] == before["variants"],
+          f"... restore: {r.returncode} {r.stderr}")
+    client[tgt]["swefreq_meta"].delete_many({"command": "restore", "status": "failed"})
+    check(snapshot(tgt) == before, "the failed restore's record aside, the target is unchanged")
+    # export with a key it cannot use: exit 3, nothing exported.
+    loose = os.path.join(tmp, "loose.key")
+    shutil.copy(key, loose)
+    os.chmod(loose, 0o644)
+    r = run("export", "--uri", URI, "--db", src, "--out", os.path.join(tmp, "noexport"),
+            "--signing-key", loose)
+    check(r.returncode == 3 and not os.path.exists(os.path.join(tmp, "noexport")),
+          f"export with a loose key: {r.returncode}, nothing written")
     # A restore into a new database: nothing created at all.
     r = run("restore", "--uri", URI, "--db", "sfl_sign_new", "--dump", forged, "--trusted-key", pub)
     check(r.returncode == 10 and "sfl_sign_new" not in client.list_database_names(),
@@ -392,6 +424,15 @@ def test_demote():
     check(r.returncode == 2 and snapshot(db) == before, f"demote without a reason: {r.returncode}")
     r = run("demote", "--uri", URI, "--db", db, "--reason", "x", "--expect-role", "development")
     check(r.returncode == 9 and snapshot(db) == before, f"demote --expect-role development of live: {r.returncode}")
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc)
+    client[db]["swefreq_meta"].insert_one({"_id": "lock", "load_id": "deadbeef1", "command": "load",
+                                           "host": "elsewhere", "pid": 4242, "started": now,
+                                           "heartbeat": now})
+    r = run("demote", "--uri", URI, "--db", db, "--reason", "x")
+    check(r.returncode == 9 and "lock" in r.stderr, f"demote waits for no load: the lock: {r.returncode} {r.stderr}")
+    client[db]["swefreq_meta"].delete_one({"_id": "lock"})
+    check(snapshot(db) == before, "a refused demote changed nothing")
     r = run("demote", "--uri", URI, "--db", db, "--reason", "promoted the wrong server by mistake")
     check(r.returncode == 0, f"demote: {r.returncode} {r.stderr}")
     rec = role_record(db)
