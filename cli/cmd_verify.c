@@ -12,8 +12,9 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: %s verify --dump DIR [--db NAME] [--manifest FILE] [--sources] [--json]\n"
+            "                 [--trusted-key KEY]...\n"
             "       %s verify --uri URI --db NAME [--manifest FILE] [--sources] [--json]\n"
-            "                 [--expect-role ROLE]\n"
+            "                 [--expect-role ROLE] [--trusted-key KEY]...\n"
             "\n"
             "Recomputes each collection's document count and digest from the dump folder\n"
             "(DIR/NAME; without --db, DIR itself when it holds the dump, else the one folder\n"

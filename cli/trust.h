@@ -11,7 +11,7 @@
     "  --trusted-key FILE    an Ed25519 public key (PEM) that may sign the manifest; repeat\n"   \
     "                        for more (default: $SWEFREQ_TRUSTED_KEYS, colon-separated).\n"      \
     "                        With one, a manifest whose FILE.sig is missing, wrong or made\n"    \
-    "                        by another key is refused (exit 10) before anything is written\n"
+    "                        by another key is refused (exit 10) before anything is written.\n"
 
 typedef struct {
     const char *paths[CLI_TRUST_MAX];
