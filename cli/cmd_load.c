@@ -273,22 +273,31 @@ int cmd_load(int argc, char **argv)
 }
 
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
-                     bool json, int expect_role);
+                     bool json, int expect_role, const sfl_trusted_keys_t *keys);
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
-                     bool json, int expect_role)
+                     bool json, int expect_role, const sfl_trusted_keys_t *keys)
 {
     sfl_error_t err;
     sfl_manifest_t *m = NULL;
-    if (manifest && !(m = sfl_manifest_read_file(manifest, &err))) {
+    sfl_signature_info_t sig;
+    memset(&sig, 0, sizeof sig);
+    if (manifest && !(m = sfl_manifest_read_signed(manifest, keys, &sig, &err))) {
+        int rc = cli_exit_code(&err);
         cli_print_error(&err);
-        return cli_exit_code(&err);
+        if (json) {
+            printf("{ \"ok\" : false, \"exit_code\" : %d, \"swap_pending\" : false, "
+                   "\"error\" : ", rc);
+            cli_json_string(stdout, err.message);
+            printf(" }\n");
+        }
+        return rc;
     }
     sfl_mongo_options_t mo;
     sfl_mongo_options_init(&mo);
     mo.uri = uri;
     mo.db = db;
     mo.expect_role = expect_role;
-    sfl_verify_report_t *r = sfl_verify_mongo_opts(&mo, m, sources, &err);
+    sfl_verify_report_t *r = sfl_verify_mongo_signed(&mo, m, &sig, sources, &err);
     sfl_manifest_destroy(m);
     if (!r) {
         cli_print_error(&err);

@@ -6,13 +6,15 @@
 #include <sys/stat.h>
 
 #include "server_opts.h"
+#include "trust.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: %s verify --dump DIR [--db NAME] [--manifest FILE] [--sources] [--json]\n"
+            "                 [--trusted-key KEY]...\n"
             "       %s verify --uri URI --db NAME [--manifest FILE] [--sources] [--json]\n"
-            "                 [--expect-role ROLE]\n"
+            "                 [--expect-role ROLE] [--trusted-key KEY]...\n"
             "\n"
             "Recomputes each collection's document count and digest from the dump folder\n"
             "(DIR/NAME; without --db, DIR itself when it holds the dump, else the one folder\n"
@@ -31,13 +33,59 @@ static void usage(FILE *f)
             "                        9 before reading on another role; live also fails (5)\n"
             "                        when the database is not sealed\n"
             "  --json                print the report as JSON on stdout\n"
+            CLI_TRUST_HELP
+            "                        With --uri, --manifest FILE is then needed, and FILE's\n"
+            "                        signer and SHA-256 must equal the release the database\n"
+            "                        recorded at promote (else a difference, exit 5)\n"
             "  -h, --help            this help\n"
             "\n%s",
             cli_prog, cli_prog, cli_exit_codes_help);
 }
 
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
-                     bool json, int expect_role);
+                     bool json, int expect_role, const sfl_trusted_keys_t *keys);
+
+/* A refusal before verify could run: the message, and with --json one
+ * object {ok, exit_code, error}. */
+static int fail(const sfl_error_t *err, bool json)
+{
+    int rc = cli_exit_code(err);
+    cli_print_error(err);
+    if (json) {
+        printf("{ \"ok\" : false, \"exit_code\" : %d, \"error\" : ", rc);
+        cli_json_string(stdout, err->message);
+        printf(" }\n");
+    }
+    return rc;
+}
+
+static int verify_dump(const char *dump, const char *db, const char *manifest, bool sources,
+                       bool json, const sfl_trusted_keys_t *keys)
+{
+    sfl_error_t err;
+    sfl_error_clear(&err);
+    sfl_manifest_t *m = NULL; /* NULL: the dump's own manifest.json */
+    sfl_signature_info_t sig;
+    memset(&sig, 0, sizeof sig);
+    if (keys) {
+        char *own = manifest ? NULL : sfl_dump_manifest_path(dump, db, &err);
+        if (manifest || own)
+            m = sfl_manifest_read_signed(manifest ? manifest : own, keys, &sig, &err);
+        free(own);
+        if (!m)
+            return fail(&err, json);
+    } else if (manifest && !(m = sfl_manifest_read_file(manifest, &err))) {
+        return fail(&err, json);
+    }
+    sfl_verify_report_t *r = sfl_verify_dump(m, dump, db, sources, &err);
+    sfl_manifest_destroy(m);
+    if (!r)
+        return fail(&err, json);
+    if (sig.verified && !json)
+        printf("manifest   signed by trusted key %s (sha256 %s)\n", sig.key_id,
+               sig.manifest_sha256);
+    return cli_finish_verify(r, json);
+}
 
 int cmd_verify(int argc, char **argv)
 {
@@ -48,11 +96,14 @@ int cmd_verify(int argc, char **argv)
                                              {"uri", required_argument, NULL, 'u'},
                                              {"json", no_argument, NULL, 'j'},
                                              {"expect-role", required_argument, NULL, 2002},
+                                             {"trusted-key", required_argument, NULL, 't'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *dump = NULL, *db = NULL, *manifest = NULL, *uri = NULL;
     bool sources = false, json = false;
     int expect_role = 0;
+    cli_trust_t trust;
+    memset(&trust, 0, sizeof trust);
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -67,6 +118,10 @@ int cmd_verify(int argc, char **argv)
             if (!cli_parse_role("--expect-role", optarg, &expect_role))
                 return EXIT_USAGE;
             break;
+        case 't':
+            if (!cli_trust_add(&trust, optarg))
+                return EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         default: fprintf(stderr, "Try '%s verify --help'.\n", cli_prog); return EXIT_USAGE;
         }
@@ -77,31 +132,31 @@ int cmd_verify(int argc, char **argv)
     }
     if (!uri)
         uri = getenv("SWEFREQ_MONGO_URI") && !dump ? getenv("SWEFREQ_MONGO_URI") : NULL;
-    if (uri && !dump) {
-        if (!db) {
-            cli_error("verify --uri needs --db NAME");
-            return EXIT_USAGE;
-        }
-        if (!cli_expect_role_env(&expect_role))
-            return EXIT_USAGE;
-        return cmd_verify_mongo(uri, db, manifest, sources, json, expect_role);
+    if (uri && !dump && !db) {
+        cli_error("verify --uri needs --db NAME");
+        return EXIT_USAGE;
     }
-    if (!dump) {
+    if (uri && !dump && !cli_expect_role_env(&expect_role))
+        return EXIT_USAGE;
+    if (!dump && !uri) {
         cli_error("give --dump DIR (or --uri URI --db NAME)");
         return EXIT_USAGE;
     }
-    sfl_error_t err;
-    sfl_manifest_t *m = NULL; /* NULL: the dump's own manifest.json */
-    if (manifest && !(m = sfl_manifest_read_file(manifest, &err))) {
-        cli_print_error(&err);
-        return cli_exit_code(&err);
+    sfl_trusted_keys_t *keys;
+    int rc = cli_trust_load(&trust, &keys);
+    if (rc >= 0)
+        return rc;
+    if (uri && !dump && keys && !manifest) {
+        sfl_trusted_keys_destroy(keys);
+        cli_error("verify --uri with a trusted key (--trusted-key, SWEFREQ_TRUSTED_KEYS) needs "
+                  "--manifest FILE: the database's own copy of its manifest carries no "
+                  "signature");
+        return EXIT_USAGE;
     }
-    sfl_verify_report_t *r = sfl_verify_dump(m, dump, db, sources, &err);
-    if (!r) {
-        cli_print_error(&err);
-        sfl_manifest_destroy(m);
-        return cli_exit_code(&err);
-    }
-    sfl_manifest_destroy(m);
-    return cli_finish_verify(r, json);
+    if (uri && !dump)
+        rc = cmd_verify_mongo(uri, db, manifest, sources, json, expect_role, keys);
+    else
+        rc = verify_dump(dump, db, manifest, sources, json, keys);
+    sfl_trusted_keys_destroy(keys);
+    return rc;
 }

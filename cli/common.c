@@ -21,13 +21,15 @@ const char *cli_exit_codes_help =
     "  0    success (verify: everything matches)\n"
     "  1    internal error (out of memory, threads)\n"
     "  2    usage error (bad command line)\n"
-    "  3    bad input: a source file or manifest is missing, corrupt or invalid\n"
+    "  3    bad input: a source file, manifest or key file is missing, corrupt or invalid\n"
     "  4    cannot write output (dump, manifest, rejects file, stdout)\n"
     "  5    verify found a difference\n"
     "  6    server unreachable or timed out\n"
     "  7    server authentication failed\n"
     "  8    server refused a write, or cannot store the document shape\n"
     "  9    refused by the database's state (a load lock held, sealed, another role)\n"
+    "  10   signature refused: the manifest is unsigned, the signature is wrong, or the\n"
+    "       key is not trusted (--trusted-key, SWEFREQ_TRUSTED_KEYS)\n"
     "  130  interrupted\n";
 
 int cli_exit_code(const sfl_error_t *e)
@@ -37,8 +39,9 @@ int cli_exit_code(const sfl_error_t *e)
     case SFL_E_USAGE: return EXIT_USAGE;
     case SFL_E_OPEN: case SFL_E_COMPRESSION: case SFL_E_HEADER: case SFL_E_LINE:
     case SFL_E_UNSORTED: case SFL_E_DUPLICATE: case SFL_E_TOO_MANY_ERRORS: case SFL_E_MANIFEST:
-    case SFL_E_EMPTY: case SFL_E_TOO_LARGE:
+    case SFL_E_EMPTY: case SFL_E_TOO_LARGE: case SFL_E_KEY:
         return EXIT_INPUT;
+    case SFL_E_SIGNATURE: return EXIT_SIGNATURE;
     case SFL_E_WRITE: return EXIT_OUTPUT;
     case SFL_E_MISMATCH: return EXIT_MISMATCH;
     case SFL_E_SERVER_UNREACHABLE: case SFL_E_SERVER_TIMEOUT: return EXIT_UNREACHABLE;
@@ -230,6 +233,17 @@ void cli_print_verify(const sfl_verify_report_t *r)
     if (sfl_verify_report_role(r, &role, &sealed, &problem))
         printf("database   role %s, %s%s%s\n", sfl_role_name(role), sealed ? "sealed" : "not sealed",
                problem ? ": " : "", problem ? problem : "");
+    sfl_release_check_t rel;
+    if (sfl_verify_report_release(r, &rel)) {
+        printf("release    manifest sha256 %s signed by key %s: ", rel.manifest_sha256,
+               rel.key_id);
+        if (rel.problem)
+            printf("differs: %s\n", rel.problem);
+        else if (rel.recorded_manifest_sha256[0])
+            printf("the release promote recorded\n");
+        else
+            printf("nothing recorded to compare with (the database was never promoted)\n");
+    }
     printf("%s\n", sfl_verify_report_ok(r) ? "verify: OK" : "verify: FAILED");
 }
 

@@ -17,6 +17,7 @@ db=${SWEFREQ_DB:-swefreq}
 manifest=${SWEFREQ_MANIFEST:-manifest.json}
 : "${SWEFREQ_MONGO_URI:?set SWEFREQ_MONGO_URI to the development server}"
 export SWEFREQ_EXPECT_ROLE=development
+unset SWEFREQ_TRUSTED_KEYS # the load's own manifest is signed later, by dev-export.sh
 
 "$tool" load --db "$db" --manifest "$manifest" "$@"
 "$tool" verify --uri "$SWEFREQ_MONGO_URI" --db "$db" --manifest "$manifest" --sources

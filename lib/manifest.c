@@ -522,3 +522,11 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
     bson_destroy(&doc);
     return m;
 }
+
+bool sfl_manifest_set_origin(sfl_manifest_t *m, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    free(m->dir);
+    m->dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup("./");
+    return m->dir != NULL;
+}

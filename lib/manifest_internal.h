@@ -50,6 +50,10 @@ sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err);
  * NULL when it was not read from a file; borrowed. */
 const char *sfl_manifest_dir(const sfl_manifest_t *m);
 
+/* Records `path` as the file m was read from (its folder is where
+ * relative source paths are looked up); false when out of memory. */
+bool sfl_manifest_set_origin(sfl_manifest_t *m, const char *path);
+
 /* The manifest's document; borrowed. */
 const bson_t *sfl_manifest_bson(const sfl_manifest_t *m);
 

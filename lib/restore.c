@@ -157,7 +157,10 @@ sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *d
     bool ok = (r->dir = sfl_dump_folder(dump_dir, NULL, err)) != NULL;
     if (ok && asprintf(&mpath, "%s/manifest.json", r->dir) < 0)
         ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    ok = ok && (r->m = sfl_manifest_read_file(mpath, err)) != NULL;
+    /* Read once: signature (with trusted keys), SHA-256 and parse on the
+     * same bytes, before anything connects or writes. */
+    sfl_signature_info_t sig;
+    ok = ok && (r->m = sfl_manifest_read_signed(mpath, o->trusted_keys, &sig, err)) != NULL;
     free(mpath);
     for (size_t i = 0; ok && i < sfl_manifest_n_collections(r->m); i++) {
         const char *name = sfl_manifest_collection(r->m, i)->name;
@@ -183,7 +186,9 @@ sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *d
         so.uri = o->uri;
         ok = (r->sink = sfl_sink_mongo_new(&so, err)) != NULL;
     }
-    if (ok && !sfl_sink_mongo_set_command(r->sink, "restore", r->dir))
+    if (ok && (!sfl_sink_mongo_set_command(r->sink, "restore", r->dir) ||
+               !sfl_sink_mongo_set_release(r->sink, sig.verified ? sig.key_id : NULL,
+                                           sig.manifest_sha256)))
         ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     if (!ok) {
         sfl_mongo_restore_destroy(r);

@@ -27,6 +27,9 @@ struct sfl_verify_report {
     int role;
     bool sealed;
     char *problem; /* the role or seal differs from what was expected */
+    sfl_release_check_t *release; /* the signed manifest against the
+                                     release the database recorded */
+    char *release_problem;
 };
 
 const char *sfl_verify_status_name(sfl_verify_status_t s)
@@ -59,6 +62,8 @@ void sfl_verify_report_destroy(sfl_verify_report_t *r)
     free(r->colls);
     free(r->srcs);
     free(r->idx);
+    free(r->release);
+    free(r->release_problem);
     free(r->problem);
     free(r);
 }
@@ -425,7 +430,46 @@ bool sfl_verify_report_ok(const sfl_verify_report_t *r)
     for (size_t i = 0; i < r->n_idx; i++)
         if (r->idx[i].status != SFL_VERIFY_OK)
             return false;
-    return !r->problem;
+    return !r->problem && !r->release_problem;
+}
+
+bool sfl_verify_set_release(sfl_verify_report_t *r, const sfl_release_check_t *c)
+{
+    free(r->release);
+    free(r->release_problem);
+    r->release_problem = NULL;
+    r->release = malloc(sizeof *r->release);
+    if (!r->release)
+        return false;
+    *r->release = *c;
+    r->release->problem = NULL;
+    if (c->problem && !(r->release->problem = r->release_problem = strdup(c->problem)))
+        return false;
+    return true;
+}
+
+bool sfl_verify_report_release(const sfl_verify_report_t *r, sfl_release_check_t *out)
+{
+    if (!r || !r->release)
+        return false;
+    if (out)
+        *out = *r->release;
+    return true;
+}
+
+static bool append_release(bson_t *d, const sfl_release_check_t *c)
+{
+    bson_t e;
+    return bson_append_document_begin(d, "release", -1, &e) &&
+           bson_append_utf8(&e, "status", -1, c->problem ? "differs" : "ok", -1) &&
+           bson_append_utf8(&e, "key_id", -1, c->key_id, -1) &&
+           bson_append_utf8(&e, "manifest_sha256", -1, c->manifest_sha256, -1) &&
+           bson_append_utf8(&e, "recorded_key_id", -1, c->recorded_key_id, -1) &&
+           bson_append_utf8(&e, "recorded_manifest_sha256", -1, c->recorded_manifest_sha256,
+                            -1) &&
+           (c->problem ? bson_append_utf8(&e, "problem", -1, c->problem, -1)
+                       : bson_append_null(&e, "problem", -1)) &&
+           bson_append_document_end(d, &e);
 }
 
 bool sfl_verify_add_index(sfl_verify_report_t *r, const char *coll, const char *index,
@@ -554,6 +598,8 @@ char *sfl_verify_report_json(const sfl_verify_report_t *r)
                          : bson_append_null(&db, "problem", -1)) &&
              bson_append_document_end(&d, &db);
     }
+    if (ok && r->release)
+        ok = append_release(&d, r->release);
     char *out = NULL;
     if (ok) {
         char *json = bson_as_relaxed_extended_json(&d, NULL);

@@ -6,6 +6,7 @@
 #include "swefreq/digest.h"
 #include "swefreq/manifest.h"
 #include "swefreq/verify.h"
+#include "swefreq/sign.h"
 
 sfl_verify_report_t *sfl_verify_report_new(void);
 /* Records collection `name`: `found` false = absent; else its recomputed
@@ -18,6 +19,9 @@ bool sfl_verify_add_index(sfl_verify_report_t *r, const char *coll, const char *
 /* A database's role and seal; `problem` (copied; NULL if none) makes the
  * report fail. */
 bool sfl_verify_set_state(sfl_verify_report_t *r, int role, bool sealed, const char *problem);
+/* The release check of a verify against a signed manifest (copied; a
+ * `problem` makes the report fail). False when out of memory. */
+bool sfl_verify_set_release(sfl_verify_report_t *r, const sfl_release_check_t *c);
 /* The dump folder: OUT/DB, or with db NULL, OUT itself when it holds a
  * dump, else its one subfolder that does (swefreq/verify.h). malloc'd. */
 char *sfl_dump_folder(const char *out, const char *db, sfl_error_t *err);

@@ -157,6 +157,44 @@ static void null_verify(void)
     sfl_verify_report_destroy(NULL);
 }
 
+static void null_sign(void)
+{
+    sfl_error_t e;
+    CHECK(sfl_signing_key_read(NULL, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(sfl_signing_key_id(NULL) == NULL);
+    sfl_signing_key_destroy(NULL);
+    CHECK(!sfl_sign_file(NULL, "/tmp/x", NULL, &e));
+    CHECK_USAGE(e);
+    CHECK(!sfl_trusted_keys_add_file(NULL, "/tmp/x.pub", &e));
+    CHECK_USAGE(e);
+    CHECK_INT(sfl_trusted_keys_count(NULL), 0);
+    CHECK(sfl_trusted_keys_id(NULL, 0) == NULL);
+    sfl_trusted_keys_destroy(NULL);
+    sfl_trusted_keys_t *t = sfl_trusted_keys_new();
+    CHECK(t != NULL);
+    CHECK(!sfl_trusted_keys_add_file(t, NULL, &e));
+    CHECK_USAGE(e);
+    CHECK(sfl_trusted_keys_id(t, 0) == NULL);
+    char id[SFL_SHA256_HEX];
+    /* An empty key set refuses everything; so do NULL arguments. */
+    CHECK(!sfl_verify_signature("x", 1, "x", "/tmp/x.sig", t, id, &e));
+    CHECK_USAGE(e);
+    CHECK(!sfl_verify_signature(NULL, 1, "x", "/tmp/x.sig", t, id, &e));
+    CHECK_USAGE(e);
+    CHECK(!sfl_trusted_keys_add_file(t, "/nonexistent/release.pub", &e));
+    CHECK(e.code == SFL_E_KEY && strstr(e.message, "/nonexistent/release.pub"));
+    sfl_trusted_keys_destroy(t);
+    sfl_signature_info_t si;
+    CHECK(sfl_manifest_read_signed(NULL, NULL, &si, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(sfl_dump_manifest_path(NULL, NULL, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(!sfl_verify_report_release(NULL, NULL));
+    CHECK(strcmp(sfl_error_code_name(SFL_E_SIGNATURE), "signature") == 0);
+    CHECK(strcmp(sfl_error_code_name(SFL_E_KEY), "key") == 0);
+}
+
 static void null_mongo(void)
 {
     sfl_error_t e;
@@ -481,6 +519,7 @@ int main(int argc, char **argv)
     null_manifest();
     null_verify();
     null_mongo();
+    null_sign();
     source_kinds();
     sfl_cleanup();
     return t_done("test_api");

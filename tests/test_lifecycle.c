@@ -63,6 +63,10 @@ static void offline(void)
     CHECK(!sfl_mongo_role_get(&o, &info, &e) && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_promote(&o, NULL, false, NULL, &e) && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_unseal(&o, "why", &e) && e.code == SFL_E_USAGE);
+    CHECK(!sfl_mongo_demote(&o, "why", &e) && e.code == SFL_E_USAGE);
+    CHECK(!sfl_mongo_demote(NULL, "why", &e) && e.code == SFL_E_USAGE);
+    CHECK(!sfl_mongo_promote_signed(&o, NULL, NULL, false, NULL, &e) && e.code == SFL_E_USAGE);
+    CHECK(sfl_verify_mongo_signed(&o, NULL, NULL, false, &e) == NULL && e.code == SFL_E_USAGE);
     CHECK(sfl_mongo_status_json(&o, &e) == NULL && e.code == SFL_E_USAGE);
     CHECK(sfl_mongo_status_text(&o, &e) == NULL && e.code == SFL_E_USAGE);
     CHECK(sfl_verify_mongo_opts(&o, NULL, false, &e) == NULL && e.code == SFL_E_USAGE);

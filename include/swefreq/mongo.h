@@ -82,6 +82,10 @@ typedef struct {
     int record_ms;               /* how often the acknowledged position is
                                     recorded in the load record; default
                                     10000 (ms)                                */
+    const struct sfl_trusted_keys *trusted_keys; /* swefreq/sign.h: restore
+                                    refuses a dump whose manifest no key of
+                                    the set signed; NULL or empty = no check;
+                                    borrowed during the call              */
 } sfl_mongo_options_t;
 
 /* The holder of the lock refreshes its heartbeat this often... */

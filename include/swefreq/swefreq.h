@@ -27,6 +27,7 @@
 #include "swefreq/verify.h"
 #include "swefreq/mongo.h"
 #include "swefreq/lifecycle.h"
+#include "swefreq/sign.h"
 #include "swefreq/version.h"
 
 #ifdef __cplusplus
