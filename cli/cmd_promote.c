@@ -7,7 +7,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s promote --uri URI --db NAME --manifest FILE [--sources] [options]\n"
+            "Usage: %s promote --uri-file FILE --db NAME --manifest FILE [--sources] [options]\n"
             "\n"
             "The birth of a live database. Verifies the database fully against the manifest\n"
             "FILE (kept outside the database, e.g. the manifest.json of the dump it was\n"
