@@ -3,7 +3,7 @@
 # equals its manifest, and check the written dump once more. Carry
 # OUT_DIR/$SWEFREQ_DB to the live system (the two systems never connect).
 #
-#   SWEFREQ_MONGO_URI=mongodb://reader:...@dev-db/ SWEFREQ_DB=swefreq \
+#   SWEFREQ_MONGO_URI_FILE=/etc/swefreq/dev-reader.uri SWEFREQ_DB=swefreq \
 #       deploy/dev-export.sh /srv/transfer
 #
 # export exits 5 and leaves no dump when the database changed before or
@@ -12,7 +12,10 @@ set -eu
 tool=${SWEFREQ_LOAD:-swefreq-load}
 db=${SWEFREQ_DB:-swefreq}
 out=${1:?usage: dev-export.sh OUT_DIR}
-: "${SWEFREQ_MONGO_URI:?set SWEFREQ_MONGO_URI to the development server}"
+if [ -z "${SWEFREQ_MONGO_URI_FILE:-}${SWEFREQ_MONGO_URI:-}" ]; then
+    echo "dev-export.sh: set SWEFREQ_MONGO_URI_FILE (a file only you can read, holding the development server's URI) or SWEFREQ_MONGO_URI" >&2
+    exit 2
+fi
 export SWEFREQ_EXPECT_ROLE=development
 
 "$tool" export --db "$db" --out "$out"

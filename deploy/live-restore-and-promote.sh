@@ -2,7 +2,7 @@
 # live-restore-and-promote.sh DUMP_DIR: the birth of a live database from
 # a dump carried over from development. Run on the live system.
 #
-#   SWEFREQ_MONGO_URI=mongodb://loader:...@live-db/ SWEFREQ_DB=swefreq \
+#   SWEFREQ_MONGO_URI_FILE=/etc/swefreq/live-loader.uri SWEFREQ_DB=swefreq \
 #   SWEFREQ_LIVE_MANIFEST=/etc/swefreq/live-manifest.json \
 #       deploy/live-restore-and-promote.sh /srv/transfer/swefreq
 #
@@ -23,7 +23,10 @@ tool=${SWEFREQ_LOAD:-swefreq-load}
 db=${SWEFREQ_DB:-swefreq}
 dump=${1:?usage: live-restore-and-promote.sh DUMP_DIR}
 live_manifest=${SWEFREQ_LIVE_MANIFEST:?set SWEFREQ_LIVE_MANIFEST (kept outside the database)}
-: "${SWEFREQ_MONGO_URI:?set SWEFREQ_MONGO_URI to the live server}"
+if [ -z "${SWEFREQ_MONGO_URI_FILE:-}${SWEFREQ_MONGO_URI:-}" ]; then
+    echo "live-restore-and-promote.sh: set SWEFREQ_MONGO_URI_FILE (a file only you can read, holding the live server's URI) or SWEFREQ_MONGO_URI" >&2
+    exit 2
+fi
 export SWEFREQ_EXPECT_ROLE=live
 
 "$tool" verify --dump "$dump"
