@@ -207,6 +207,7 @@ def test_cli():
           "a failed load's error is recorded (and was scanned)")
     # While a command runs, its --uri is masked in /proc/PID/cmdline.
     faults = require_faults(db)
+    faults.clear()
     rule = faults.arm("find", coll="swefreq_meta", action="hold")
     p = subprocess.Popen([TOOL, "status", "--uri", GOOD, "--db", db], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
@@ -340,6 +341,7 @@ def test_scripts():
     db = "sfl_secrets_scripts"
     client.drop_database(db)
     faults = require_faults(db)
+    faults.clear()
     release = os.path.join(tmp, "release.json")
     dev = {"SWEFREQ_MONGO_URI": GOOD, "SWEFREQ_DB": db, "SWEFREQ_MANIFEST": release}
     rc, out, err, pl = script("dev-load.sh", *HIST, "--vcf", EXAC, "--coverage", COV, env=dev,
@@ -358,6 +360,7 @@ def test_scripts():
     live_db = db + "_live"
     client.drop_database(live_db)
     live_faults = require_faults(live_db)
+    live_faults.clear()
     lv = {"SWEFREQ_MONGO_URI_FILE": uri_file(GOOD + "\n"), "SWEFREQ_DB": live_db,
           "SWEFREQ_LIVE_MANIFEST": os.path.join(tmp, "live-manifest.json")}
     rc, out, err, pl = script("live-restore-and-promote.sh", os.path.join(carry, db), env=lv,
@@ -398,6 +401,7 @@ def test_nightly():
     db = "sfl_secrets_nightly"
     client.drop_database(db)
     faults = require_faults(db)
+    faults.clear()
     man = os.path.join(tmp, "nightly-manifest.json")
     e = {k: v for k, v in os.environ.items() if not k.startswith("SWEFREQ_")}
     r = subprocess.run([TOOL, "load", "--db", db, *HIST, "--vcf", EXAC, "--quiet", "--manifest", man],
