@@ -87,6 +87,11 @@ int main(void)
     sfl_secrets_clear();
     sfl_error_set(&e, SFL_DOMAIN_SERVER, SFL_E_SERVER, "Pa@Word9");
     CHECK_STR(e.message, "Pa@Word9");
+    /* A password shorter than SFL_SECRET_MIN is not searched for. */
+    sfl_uri_register_secrets("mongodb://u:abc@host/");
+    sfl_error_set(&e, SFL_DOMAIN_SERVER, SFL_E_SERVER, "abc");
+    CHECK_STR(e.message, "abc");
+    sfl_secrets_clear();
 
     CHECK_INT(classify(MONGOC_ERROR_CLIENT, MONGOC_ERROR_CLIENT_AUTHENTICATE, "bad"),
               SFL_E_SERVER_AUTH);
