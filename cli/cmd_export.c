@@ -7,7 +7,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s export --uri URI --db NAME --out DIR [--signing-key KEY] [options]\n"
+            "Usage: %s export --uri-file FILE --db NAME --out DIR [--signing-key KEY] [options]\n"
             "\n"
             "Writes the database's browser collections as a mongorestore-compatible dump in\n"
             "DIR/NAME: <collection>.bson (one cursor per collection, in parallel),\n"

@@ -8,7 +8,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s load --uri URI --db NAME [--vcf FILE]... [--coverage FILE]... [options]\n"
+            "Usage: %s load --uri-file FILE --db NAME [--vcf FILE]... [--coverage FILE]... [options]\n"
             "\n"
             "Converts the files and loads them into MongoDB: staging collections first, then\n"
             "the browser's indexes, then a verification of the staging data against the\n"
@@ -19,7 +19,8 @@ static void usage(FILE *f)
             "recorded in the swefreq_meta collection with its manifest.\n"
             "\n"
             "  --uri URI             a MongoDB URI (credentials, authSource, TLS, replica sets\n"
-            "                        and mongos lists all work); default: $SWEFREQ_MONGO_URI\n"
+            "                        and mongos lists all work)\n"
+            CLI_URI_HELP
             "  --db NAME             the database\n"
             "  --insert-threads K    parallel inserters (default 2)\n"
             "  --write-concern W     1 (default), majority, or a number; never unacknowledged\n"
@@ -99,7 +100,7 @@ int cmd_load(int argc, char **argv)
 {
     static const struct option longopts[] = {
         CLI_CONVERT_LONGOPTS,
-        {"uri", required_argument, NULL, 'u'},
+        CLI_URI_LONGOPTS,
         {"db", required_argument, NULL, 'd'},
         {"insert-threads", required_argument, NULL, 'k'},
         {"write-concern", required_argument, NULL, 'w'},
@@ -117,6 +118,7 @@ int cmd_load(int argc, char **argv)
     cli_convert_init(&c);
     sfl_mongo_options_t mo;
     sfl_mongo_options_init(&mo);
+    cli_uri_t uri = {NULL, NULL};
     const char *manifest = NULL;
     unsigned long long v;
     int ch, rc = EXIT_OK;
@@ -130,10 +132,9 @@ int cmd_load(int argc, char **argv)
             cli_convert_free(&c);
             return EXIT_USAGE;
         }
-        if (r > 0)
+        if (r > 0 || cli_uri_option(&uri, ch, optarg))
             continue;
         switch (ch) {
-        case 'u': mo.uri = optarg; break;
         case 'd': mo.db = optarg; break;
         case 'k':
             if (!cli_parse_u64("--insert-threads", optarg, &v) || v < 1 || v > 64) {
@@ -196,11 +197,15 @@ int cmd_load(int argc, char **argv)
         cli_convert_free(&c);
         return EXIT_USAGE;
     }
-    if (!mo.uri)
-        mo.uri = getenv("SWEFREQ_MONGO_URI");
+    if ((rc = cli_uri_resolve(&uri, c.quiet, &mo.uri)) != -1) {
+        cli_convert_free(&c);
+        return rc;
+    }
+    rc = EXIT_OK;
     if (!mo.uri || !mo.db || !cli_expect_role_env(&mo.expect_role)) {
         if (!mo.uri || !mo.db)
-            cli_error("load needs --uri URI (or SWEFREQ_MONGO_URI) and --db NAME");
+            cli_error("load needs --uri-file FILE (or SWEFREQ_MONGO_URI_FILE, SWEFREQ_MONGO_URI, "
+                      "--uri URI) and --db NAME");
         cli_convert_free(&c);
         return EXIT_USAGE;
     }

@@ -9,7 +9,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s promote --uri URI --db NAME --manifest FILE [--sources]\n"
+            "Usage: %s promote --uri-file FILE --db NAME --manifest FILE [--sources]\n"
             "                  [--trusted-key KEY]... [options]\n"
             "\n"
             "The birth of a live database. Verifies the database fully against the manifest\n"

@@ -8,7 +8,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s restore --uri URI --db NAME --dump DIR [options]\n"
+            "Usage: %s restore --uri-file FILE --db NAME --dump DIR [options]\n"
             "\n"
             "Loads a dump (of `dump` or `export`: DIR holds manifest.json and the .bson files,\n"
             "or is their parent) the way `load` loads files: the role check, the load lock,\n"

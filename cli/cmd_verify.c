@@ -13,7 +13,7 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: %s verify --dump DIR [--db NAME] [--manifest FILE] [--sources] [--json]\n"
             "                 [--trusted-key KEY]...\n"
-            "       %s verify --uri URI --db NAME [--manifest FILE] [--sources] [--json]\n"
+            "       %s verify --uri-file FILE --db NAME [--manifest FILE] [--sources] [--json]\n"
             "                 [--expect-role ROLE] [--trusted-key KEY]...\n"
             "\n"
             "Recomputes each collection's document count and digest from the dump folder\n"
@@ -29,6 +29,8 @@ static void usage(FILE *f)
             "  --uri URI             verify a MongoDB database instead (see `load --help`):\n"
             "                        also every index the manifest names (missing: exit 5),\n"
             "                        and the database's role and seal are reported\n"
+            CLI_URI_HELP
+            "                        (the environment is read only without --dump)\n"
             "  --expect-role ROLE    development or live (default: $SWEFREQ_EXPECT_ROLE): exit\n"
             "                        9 before reading on another role; live also fails (5)\n"
             "                        when the database is not sealed\n"
@@ -93,13 +95,14 @@ int cmd_verify(int argc, char **argv)
                                              {"db", required_argument, NULL, 'b'},
                                              {"manifest", required_argument, NULL, 'm'},
                                              {"sources", no_argument, NULL, 's'},
-                                             {"uri", required_argument, NULL, 'u'},
+                                             CLI_URI_LONGOPTS,
                                              {"json", no_argument, NULL, 'j'},
                                              {"expect-role", required_argument, NULL, 2002},
                                              {"trusted-key", required_argument, NULL, 't'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *dump = NULL, *db = NULL, *manifest = NULL, *uri = NULL;
+    cli_uri_t src = {NULL, NULL};
     bool sources = false, json = false;
     int expect_role = 0;
     cli_trust_t trust;
@@ -107,12 +110,13 @@ int cmd_verify(int argc, char **argv)
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (cli_uri_option(&src, ch, optarg))
+            continue;
         switch (ch) {
         case 'd': dump = optarg; break;
         case 'b': db = optarg; break;
         case 'm': manifest = optarg; break;
         case 's': sources = true; break;
-        case 'u': uri = optarg; break;
         case 'j': json = true; break;
         case 2002:
             if (!cli_parse_role("--expect-role", optarg, &expect_role))
@@ -130,8 +134,11 @@ int cmd_verify(int argc, char **argv)
         cli_error("unexpected argument '%s'", argv[optind]);
         return EXIT_USAGE;
     }
-    if (!uri)
-        uri = getenv("SWEFREQ_MONGO_URI") && !dump ? getenv("SWEFREQ_MONGO_URI") : NULL;
+    if (!dump) {
+        int rc = cli_uri_resolve(&src, false, &uri);
+        if (rc != -1)
+            return rc;
+    }
     if (uri && !dump && !db) {
         cli_error("verify --uri needs --db NAME");
         return EXIT_USAGE;
@@ -139,7 +146,8 @@ int cmd_verify(int argc, char **argv)
     if (uri && !dump && !cli_expect_role_env(&expect_role))
         return EXIT_USAGE;
     if (!dump && !uri) {
-        cli_error("give --dump DIR (or --uri URI --db NAME)");
+        cli_error("give --dump DIR (or --uri-file FILE --db NAME; or SWEFREQ_MONGO_URI_FILE or "
+                  "SWEFREQ_MONGO_URI and --db NAME)");
         return EXIT_USAGE;
     }
     sfl_trusted_keys_t *keys;

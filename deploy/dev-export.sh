@@ -6,7 +6,7 @@
 # SWEFREQ_TRUSTED_KEYS names the public key). Carry
 # OUT_DIR/$SWEFREQ_DB to the live system (the two systems never connect).
 #
-#   SWEFREQ_MONGO_URI=mongodb://reader:...@dev-db/ SWEFREQ_DB=swefreq \
+#   SWEFREQ_MONGO_URI_FILE=/etc/swefreq/dev-reader.uri SWEFREQ_DB=swefreq \
 #   SWEFREQ_SIGNING_KEY=/etc/swefreq/release.key \
 #       deploy/dev-export.sh /srv/transfer
 #
@@ -16,7 +16,10 @@ set -eu
 tool=${SWEFREQ_LOAD:-swefreq-load}
 db=${SWEFREQ_DB:-swefreq}
 out=${1:?usage: dev-export.sh OUT_DIR}
-: "${SWEFREQ_MONGO_URI:?set SWEFREQ_MONGO_URI to the development server}"
+if [ -z "${SWEFREQ_MONGO_URI_FILE:-}${SWEFREQ_MONGO_URI:-}" ]; then
+    echo "dev-export.sh: set SWEFREQ_MONGO_URI_FILE (a file only you can read, holding the development server's URI) or SWEFREQ_MONGO_URI" >&2
+    exit 2
+fi
 export SWEFREQ_EXPECT_ROLE=development
 
 key=${SWEFREQ_SIGNING_KEY:?set SWEFREQ_SIGNING_KEY to the release private key (mode 0600)}

@@ -2,7 +2,7 @@
 # live-restore-and-promote.sh DUMP_DIR: the birth of a live database from
 # a signed dump carried over from development. Run on the live system.
 #
-#   SWEFREQ_MONGO_URI=mongodb://loader:...@live-db/ SWEFREQ_DB=swefreq \
+#   SWEFREQ_MONGO_URI_FILE=/etc/swefreq/live-loader.uri SWEFREQ_DB=swefreq \
 #   SWEFREQ_TRUSTED_KEYS=/etc/swefreq/release.pub \
 #   SWEFREQ_REFERENCE_DIR=/etc/swefreq/reference SWEFREQ_SERVER=live-db-2 \
 #       deploy/live-restore-and-promote.sh /srv/transfer/swefreq
@@ -41,7 +41,10 @@ else
     ref=${SWEFREQ_REFERENCE_DIR:?set SWEFREQ_REFERENCE_DIR and SWEFREQ_SERVER (or SWEFREQ_LIVE_MANIFEST)}/${SWEFREQ_SERVER:?set SWEFREQ_SERVER to the name of this server}/$db/manifest.json
 fi
 : "${SWEFREQ_TRUSTED_KEYS:?set SWEFREQ_TRUSTED_KEYS to the release public key(s), colon-separated}"
-: "${SWEFREQ_MONGO_URI:?set SWEFREQ_MONGO_URI to the live server}"
+if [ -z "${SWEFREQ_MONGO_URI_FILE:-}${SWEFREQ_MONGO_URI:-}" ]; then
+    echo "live-restore-and-promote.sh: set SWEFREQ_MONGO_URI_FILE (a file only you can read, holding the live server's URI) or SWEFREQ_MONGO_URI" >&2
+    exit 2
+fi
 export SWEFREQ_EXPECT_ROLE=live SWEFREQ_TRUSTED_KEYS
 
 "$tool" status --db "$db" >/dev/null

@@ -4,7 +4,7 @@
 # outside it: every document (count and digest per collection), every
 # index, and that the database is live and sealed.
 #
-#   SWEFREQ_MONGO_URI=mongodb://web:...@live-db/ SWEFREQ_DB=swefreq \
+#   SWEFREQ_MONGO_URI_FILE=/etc/swefreq/live-web.uri SWEFREQ_DB=swefreq \
 #   SWEFREQ_TRUSTED_KEYS=/etc/swefreq/release.pub \
 #   SWEFREQ_REFERENCE_DIR=/etc/swefreq/reference SWEFREQ_SERVER=live-db-2 \
 #   [SWEFREQ_VERIFY_LOG=/var/log/swefreq/verify.json] deploy/live-verify.sh
@@ -14,7 +14,10 @@
 # promote recorded): alert. 10: the reference's signature is refused. 9: not the live database
 # (--expect-role live). 6/7: server unreachable / authentication failed.
 # The JSON report (docs/deploy.md) goes to stdout or SWEFREQ_VERIFY_LOG.
-# A read-only user is enough.
+# A read-only user is enough. The URI reaches swefreq-load through the
+# environment (SWEFREQ_MONGO_URI_FILE or SWEFREQ_MONGO_URI), never its
+# command line. From cron or systemd, run it through swefreq-nightly-verify
+# (a config file, absolute paths, a log).
 set -u
 tool=${SWEFREQ_LOAD:-swefreq-load}
 db=${SWEFREQ_DB:-swefreq}
@@ -29,16 +32,19 @@ fi
 # recorded (else exit 5), are checked with the release public key(s).
 : "${SWEFREQ_TRUSTED_KEYS:?set SWEFREQ_TRUSTED_KEYS to the release public key(s)}"
 export SWEFREQ_TRUSTED_KEYS
-: "${SWEFREQ_MONGO_URI:?set SWEFREQ_MONGO_URI to the live server}"
+if [ -z "${SWEFREQ_MONGO_URI_FILE:-}${SWEFREQ_MONGO_URI:-}" ]; then
+    echo "live-verify.sh: set SWEFREQ_MONGO_URI_FILE (a file only you can read, holding the live server's URI) or SWEFREQ_MONGO_URI" >&2
+    exit 2
+fi
 export SWEFREQ_EXPECT_ROLE=live
 
 if [ -n "${SWEFREQ_VERIFY_LOG:-}" ]; then
-    "$tool" verify --uri "$SWEFREQ_MONGO_URI" --db "$db" --manifest "$manifest" --json \
+    "$tool" verify --db "$db" --manifest "$manifest" --json \
         >"$SWEFREQ_VERIFY_LOG.tmp"
     rc=$?
     mv -f "$SWEFREQ_VERIFY_LOG.tmp" "$SWEFREQ_VERIFY_LOG"
 else
-    "$tool" verify --uri "$SWEFREQ_MONGO_URI" --db "$db" --manifest "$manifest" --json
+    "$tool" verify --db "$db" --manifest "$manifest" --json
     rc=$?
 fi
 exit $rc

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "secrets.h"
 #include "swefreq/error.h"
 
 bool sfl_error_set(sfl_error_t *err, uint32_t domain, uint32_t code, const char *fmt, ...)
@@ -15,6 +16,7 @@ bool sfl_error_set(sfl_error_t *err, uint32_t domain, uint32_t code, const char 
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    sfl_secrets_scrub(err->message);
     return false;
 }
 

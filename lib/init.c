@@ -9,6 +9,7 @@
  */
 #include <mongoc/mongoc.h>
 
+#include "secrets.h"
 #include "swefreq/swefreq.h"
 
 static void quiet_mongoc(mongoc_log_level_t level, const char *domain, const char *message,
@@ -30,4 +31,8 @@ void sfl_init(void)
     mongoc_init();
 }
 
-void sfl_cleanup(void) { mongoc_cleanup(); }
+void sfl_cleanup(void)
+{
+    mongoc_cleanup();
+    sfl_secrets_clear();
+}

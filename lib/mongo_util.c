@@ -1,8 +1,10 @@
 /* mongo_util.c: connecting to MongoDB, classifying its errors, scanning.
  *
  * Error messages say what to do and never carry credentials: the URI is
- * only ever shown redacted, and driver messages are used as they are (they
- * do not include the password).
+ * only ever shown redacted (uri.c), a URI the driver cannot parse is
+ * reported with every quoted or bracketed part of its message blanked, and
+ * the URI's secrets are registered (secrets.c) before the driver sees it,
+ * so that anything it echoes later is scrubbed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,50 +12,14 @@
 
 #include "mongo_util.h"
 
-char *sfl_uri_redact(const char *uri)
-{
-    if (!uri)
-        return strdup("");
-    char *out = strdup(uri);
-    if (!out)
-        return NULL;
-    /* scheme://user:password@hosts -> scheme://user:***@hosts */
-    char *scheme = strstr(out, "://");
-    if (!scheme)
-        return out;
-    char *start = scheme + 3;
-    /* The userinfo ends at the last '@' of the authority, which ends at
-     * the first '/', '?' or '#' (an '@' may appear later, in options). */
-    size_t auth_len = strcspn(start, "/?#");
-    char *at = NULL;
-    for (char *q = start; q < start + auth_len; q++)
-        if (*q == '@')
-            at = q;
-    if (!at)
-        return out;
-    char *colon = memchr(start, ':', (size_t)(at - start));
-    if (!colon)
-        return out;
-    size_t tail = strlen(at);
-    char *r = malloc((size_t)(colon - out) + 4 + tail + 1);
-    if (!r) {
-        free(out);
-        return NULL;
-    }
-    memcpy(r, out, (size_t)(colon - out) + 1);
-    memcpy(r + (colon - out) + 1, "***", 3);
-    memcpy(r + (colon - out) + 4, at, tail + 1);
-    free(out);
-    return r;
-}
-
 void sfl_redact_quoted(char *msg)
 {
     /* In place: "***" is never longer than the span it replaces (an empty
      * span, two quotes, stays as it is). */
     char *w = msg;
     for (const char *r = msg; *r;) {
-        const char *close = (*r == '"' || *r == '\'') ? strchr(r + 1, *r) : NULL;
+        char closer = *r == '[' ? ']' : *r;
+        const char *close = (*r == '"' || *r == '\'' || *r == '[') ? strchr(r + 1, closer) : NULL;
         if (close && close - r >= 2) {
             memcpy(w, "***", 3);
             w += 3;
@@ -134,10 +100,14 @@ bool sfl_mongo_connect(const char *uri_s, int pool_size, mongoc_client_pool_t **
     bson_error_t be;
     *pool = NULL;
     *client = NULL;
+    sfl_uri_register_secrets(uri_s);
+    if (!sfl_uri_check(uri_s, err))
+        return false;
     mongoc_uri_t *uri = mongoc_uri_new_with_error(uri_s, &be);
     if (!uri) {
         /* The driver quotes the parts it rejects, the password included
-         * ('Password "pa:ss" must not have unescaped chars'). */
+         * ('Password "pa:ss" must not have unescaped chars'), and brackets
+         * an option it rejects ("[readPreference=...]"). */
         sfl_redact_quoted(be.message);
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "invalid MongoDB URI: %s",
                              be.message);

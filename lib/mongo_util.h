@@ -28,10 +28,19 @@ mongoc_write_concern_t *sfl_mongo_write_concern(const char *spec, sfl_error_t *e
  * says what to do; `what` names the collection or step. Returns false. */
 bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *reply,
                      const char *what);
-/* Replaces every '...' or "..." span of msg (in place) by ***: for the
- * driver's URI parse errors, which quote what they reject, credentials
+/* Replaces every '...', "..." or [...] span of msg (in place) by ***: for
+ * the driver's URI parse errors, which quote what they reject, credentials
  * included. */
 void sfl_redact_quoted(char *msg);
+
+/* uri.c. Registers the URI's password and credential option values (raw
+ * and percent-decoded) with secrets.c, so that no message of the library
+ * carries them from now on. */
+void sfl_uri_register_secrets(const char *uri);
+/* false (SFL_E_USAGE, a message without the URI) when the URI's user or
+ * password holds a raw '@', which libmongoc would take for part of a host
+ * name and print. */
+bool sfl_uri_check(const char *uri, sfl_error_t *err);
 
 /* A network error worth retrying. */
 bool sfl_mongo_transient(const bson_error_t *be);

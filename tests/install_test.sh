@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Installs the library into a temporary prefix and builds a tiny program
 # against it twice: with CMake's find_package(swefreq_load) and with
-# pkg-config. usage: install_test.sh BUILD_DIR
+# pkg-config. Then README's "Installing" steps: the installed binary run
+# from an environment as bare as cron's (env -i PATH=/usr/bin:/bin); when
+# it does not find its shared library there (no rpath), `ldconfig` with the
+# prefix's library folder listed must make it run (exercised in a private
+# mount namespace with its own /etc/ld.so.cache, so the host's cache is
+# never touched; skipped, saying so, where no namespace can be made).
+# usage: install_test.sh BUILD_DIR
 set -euo pipefail
 build=$1
 tmp=$(mktemp -d)
@@ -45,4 +51,35 @@ if [ -n "$(pkg-config --print-requires swefreq-load)" ]; then
 fi
 cc "$tmp/app/main.c" $(pkg-config --cflags --libs swefreq-load) -o "$tmp/app/pc"
 LD_LIBRARY_PATH=$libdir "$tmp/app/pc"
-echo "install test: 2 passed, 0 failed"
+passed=2
+
+bin=$tmp/prefix/bin/swefreq-load
+[ -x "$bin" ] || { echo "install test: no $bin"; exit 1; }
+if out=$(env -i PATH=/usr/bin:/bin "$bin" --version 2>&1); then
+  echo "install test: $bin runs from a clean environment: $out"
+else
+  case $out in
+  *"error while loading shared libraries"*libswefreq-load*)
+    echo "install test: without ldconfig, as README says: $out" ;;
+  *) echo "install test: the installed binary fails otherwise: $out"; exit 1 ;;
+  esac
+  printf 'include /etc/ld.so.conf\n%s\n' "$libdir" >"$tmp/ld.so.conf"
+  ldconfig -X -C "$tmp/ld.so.cache" -f "$tmp/ld.so.conf"
+  ns=()
+  if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+    ns=(unshare -m)
+  elif unshare -r -m true 2>/dev/null; then
+    ns=(unshare -r -m)
+  fi
+  if [ ${#ns[@]} -eq 0 ]; then
+    echo "install test: no mount namespace here: the ldconfig step was not exercised"
+  else
+    out=$("${ns[@]}" sh -c 'mount --bind "$1" /etc/ld.so.cache &&
+          exec env -i PATH=/usr/bin:/bin "$2" --version' sh "$tmp/ld.so.cache" "$bin" 2>&1) || {
+      echo "install test: after ldconfig the installed binary still fails: $out"; exit 1; }
+    case $out in "swefreq-load "*) ;; *) echo "install test: --version printed: $out"; exit 1 ;; esac
+    echo "install test: after ldconfig it runs from a clean environment: $out"
+  fi
+fi
+passed=$((passed + 1))
+echo "install test: $passed passed, 0 failed"

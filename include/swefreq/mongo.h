@@ -189,9 +189,19 @@ SFL_API sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const cha
                                               const char *db, bool check_sources,
                                               sfl_error_t *err) SFL_WUR;
 
-/* The URI with any password replaced by "***" (malloc'd; free() it), for
- * messages. NULL only when out of memory. */
+/* The URI with its password and the value of every option but a few
+ * harmless ones (authSource, replicaSet, tls, timeouts, appname, ...)
+ * replaced by "***" (malloc'd; free() it), for messages: option names are
+ * shown, values such as authMechanismProperties (an AWS session token) or
+ * tlsCertificateKeyFilePassword never. NULL only when out of memory.
+ * Thread safe. */
 SFL_API char *sfl_uri_redact(const char *uri);
+
+/* true when the URI carries a password or the value of a credential option
+ * (authMechanismProperties, any option whose name contains "password",
+ * "token" or "secret"): such a URI must not be passed on a command line.
+ * NULL: false. Thread safe. */
+SFL_API bool sfl_uri_has_secret(const char *uri);
 
 #ifdef __cplusplus
 }
