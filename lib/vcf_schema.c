@@ -469,6 +469,15 @@ static bool find_populations(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const styl
         if (!p->code || !p->name)
             return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         p->name_len = strlen(p->name);
+        /* Two codes with one display name (AC_OTH and AC_oth, AC_AFR and
+         * AC_African) would write one key twice in pop_acs. */
+        for (int q = 0; q < s->n_pops - 1; q++)
+            if (strcmp(s->pops[q].name, p->name) == 0)
+                return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                                     "%s: header: INFO %s%s and INFO %s both name the "
+                                     "population '%s' in the documents; a document cannot hold "
+                                     "both (rename one of them in the header)",
+                                     path, st->pop_ac, s->pops[q].code, key, p->name);
         const char *why;
         if (!sfl_valid_key(p->name, p->name_len, &why))
             return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,

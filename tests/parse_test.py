@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Issue 21's converter and header cases, end to end.
+
+usage: parse_test.py SWEFREQ_LOAD TESTDATA_DIR
+
+Each case feeds the command line a crafted input and checks the exit code,
+the message (file, line, what is wrong) and, where documents are written,
+the documents themselves against an independent reading: the Python
+reference (tests/reference/convert.py) or the input's own text. Every
+document read back is walked for repeated keys at any depth.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "reference"))
+import golden_compare  # noqa: E402
+
+TOOL, TD = sys.argv[1], sys.argv[2]
+failures = 0
+checks = 0
+
+
+def check(cond, what):
+    global failures, checks
+    checks += 1
+    if not cond:
+        failures += 1
+        print(f"FAIL: {what}")
+
+
+def run(*args, **kw):
+    return subprocess.run([TOOL, *args], capture_output=True, text=True, **kw)
+
+
+def write(name, text):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def sample_lines(name):
+    with open(os.path.join(TD, name)) as f:
+        lines = f.read().splitlines()
+    return [l for l in lines if l.startswith("#")], [l for l in lines if not l.startswith("#")]
+
+
+def write_vcf(name, header, data):
+    return write(name, "\n".join(header + data) + "\n")
+
+
+def dry_json(*args):
+    r = run("dump", "--dry-run", "--json", *args)
+    try:
+        return r, json.loads(r.stdout)
+    except ValueError:
+        return r, None
+
+
+def docs(*args):
+    """The documents of a jsonl dump (pairs lists, as golden_compare reads
+    them), each checked for repeated keys."""
+    r = run("dump", "--format", "jsonl", *args)
+    out = [json.loads(l, object_pairs_hook=lambda p: p) for l in r.stdout.splitlines() if l.strip()]
+    for i, d in enumerate(out):
+        rep = golden_compare.repeated_keys(d, f"doc {i + 1}")
+        check(not rep, f"{args}: repeated keys {rep}")
+    return r, out
+
+
+def field(doc, key):
+    for k, v in doc:
+        if k == key:
+            return v
+    raise KeyError(key)
+
+
+EXAC_HDR = [
+    "##fileformat=VCFv4.1",
+    '##INFO=<ID=AC_Adj,Number=A,Type=Integer,Description="x">',
+    '##INFO=<ID=AN_Adj,Number=1,Type=Integer,Description="x">',
+    '##INFO=<ID=AC_Hom,Number=A,Type=Integer,Description="x">',
+    '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl VEP. '
+    'Format: Allele|Gene|Feature|ALLELE_NUM">',
+]
+CHROM = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"
+
+
+def pop_header(codes):
+    h = list(EXAC_HDR)
+    for c in codes:
+        h += [f'##INFO=<ID=AC_{c},Number=A,Type=Integer,Description="x">',
+              f'##INFO=<ID=AN_{c},Number=1,Type=Integer,Description="x">',
+              f'##INFO=<ID=Hom_{c},Number=A,Type=Integer,Description="x">']
+    return h + [CHROM]
+
+
+def item2_population_names():
+    """Two codes with one display name: refused at the header."""
+    for a, b in (("OTH", "oth"), ("OTH", "Other"), ("AFR", "African")):
+        line = (f"1\t100\t.\tA\tG\t10\tPASS\tAC_Adj=1;AN_Adj=10;AC_Hom=0;AC_{a}=1;AN_{a}=4;Hom_{a}=0;"
+                f"AC_{b}=3;AN_{b}=6;Hom_{b}=0;CSQ=G|ENSG1|ENST1|1")
+        path = write_vcf(f"pop_{a}_{b}.vcf", pop_header([a, b]), [line])
+        r = run("dump", "--dry-run", "--vcf", path)
+        check(r.returncode == 3 and f"AC_{a}" in r.stderr and f"AC_{b}" in r.stderr and path in r.stderr,
+              f"item 2 {a}/{b}: exit {r.returncode} {r.stderr}")
+    # Distinct names still load, each population once.
+    line = ("1\t100\t.\tA\tG\t10\tPASS\tAC_Adj=4;AN_Adj=10;AC_Hom=0;AC_OTH=1;AN_OTH=4;Hom_OTH=0;"
+            "AC_FOO=3;AN_FOO=6;Hom_FOO=0;CSQ=G|ENSG1|ENST1|1")
+    r, d = docs("--vcf", write_vcf("pop_ok.vcf", pop_header(["OTH", "FOO"]), [line]))
+    check(r.returncode == 0 and field(d[0], "pop_acs") == [("Other", 1), ("FOO", 3)],
+          f"item 2 distinct names: {r.returncode} {r.stderr} {d[:1]}")
+
+
+tmp = tempfile.mkdtemp(prefix="sfl_parse_")
+try:
+    item2_population_names()
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+
+print(f"parse_test: {checks} checks, {failures} failed")
+sys.exit(1 if failures else 0)
