@@ -893,7 +893,14 @@ static bool parse_counts(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec
             continue;
         }
         ival_t *row = &w->ints[(size_t)slot * w->cap_alts];
-        if (!parse_int_list(w, b, rec, path, slot, per_allele ? L->n_alt : 1, row))
+        size_t want = per_allele ? L->n_alt : 1;
+        if (!parse_int_list(w, b, rec, path, slot, want, row))
+            return false;
+        /* '.' or '.,.': no value at all, counted like an absent field. */
+        bool any = false;
+        for (size_t i = 0; i < want && !any; i++)
+            any = row[i].ok;
+        if (!any && expected && !sfl_batch_line_missing(b, rec, slot))
             return false;
     }
     return true;
@@ -1023,7 +1030,9 @@ static bool parse_annotations(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_li
     w->lay = s->csq_declared ? &s->csq[0] : NULL;
     if (!s->csq_declared)
         return true;
-    if (!has(w, SFL_SLOT_CSQ))
+    /* Absent, '.' or a bare flag: no annotations, counted as missing. */
+    span_t v = w->val[SFL_SLOT_CSQ];
+    if (!has(w, SFL_SLOT_CSQ) || v.len == 0 || (v.len == 1 && v.p[0] == '.'))
         return sfl_batch_line_missing(b, rec, SFL_SLOT_CSQ);
     if (s->csq[0].allele_num < 0 && !vep_alleles(w, b, L))
         return false;

@@ -118,9 +118,47 @@ def item2_population_names():
           f"item 2 distinct names: {r.returncode} {r.stderr} {d[:1]}")
 
 
+def reference_docs(kind, path, *opts):
+    """The Python reference's documents for `path` (pairs lists)."""
+    r = subprocess.run([sys.executable, os.path.join(HERE, "reference", "convert.py"), kind, path, *opts],
+                       capture_output=True, text=True)
+    check(r.returncode == 0, f"reference on {path}: {r.stderr}")
+    return [json.loads(l, object_pairs_hook=lambda p: p) for l in r.stdout.splitlines() if l.strip()]
+
+
+def same_docs(actual, expected, what):
+    problems = []
+    check(len(actual) == len(expected), f"{what}: {len(actual)} documents, reference {len(expected)}")
+    for i, (a, e) in enumerate(zip(actual, expected)):
+        golden_compare.diff(a, e, f"doc {i + 1}", problems)
+    check(not problems, f"{what}: " + "; ".join(problems[:5]))
+
+
+def variants(d):
+    return [x for x in d if [k for k, _ in x][:2] != ["_id", "metric"]]
+
+
+def item7_empty_values():
+    """'CSQ=.', a bare CSQ flag and 'AC_Adj=.,.' count as missing."""
+    lines = ["1\t100\t.\tA\tG\t10\tPASS\tAC_Adj=1;AN_Adj=10;AC_Hom=0;CSQ=.",
+             "1\t200\t.\tA\tG\t10\tPASS\tAC_Adj=1;AN_Adj=10;AC_Hom=0;CSQ",
+             "1\t300\t.\tA\tG,T\t10\tPASS\tAC_Adj=.,.;AN_Adj=10;AC_Hom=0,0;CSQ=G|ENSG1|ENST1|1",
+             "1\t400\t.\tA\tG\t10\tPASS\tAC_Adj=2;AN_Adj=.;AC_Hom=0;CSQ=G|ENSG1|ENST1|1",
+             "1\t500\t.\tA\tG\t10\tPASS\tAC_Adj=2;AN_Adj=10;AC_Hom=0"]
+    path = write_vcf("empty_values.vcf", EXAC_HDR + [CHROM], lines)
+    r, s = dry_json("--vcf", path)
+    check(r.returncode == 0 and s and s["missing_fields"] == {"CSQ": 3, "AC_Adj": 1, "AN_Adj": 1},
+          f"item 7 missing_fields: {r.returncode} {r.stderr} {s and s['missing_fields']}")
+    # The documents are the reference's (null counts, no annotations); the
+    # bare flag is left out there (the reference reads a flag as no list).
+    r, d = docs("--vcf", write_vcf("empty_values_ref.vcf", EXAC_HDR + [CHROM], lines[:1] + lines[2:]))
+    same_docs(variants(d), reference_docs("vcf", os.path.join(tmp, "empty_values_ref.vcf")), "item 7 documents")
+
+
 tmp = tempfile.mkdtemp(prefix="sfl_parse_")
 try:
     item2_population_names()
+    item7_empty_values()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -463,7 +463,7 @@ def convert_vcf(path, style="auto", histograms="pairs", csq_field=None,
 
         # CSQ entries per allele
         per_allele = [[] for _ in alts]
-        if csq_fields is not None and isinstance(info.get(csq_key), str):
+        if csq_fields is not None and info.get(csq_key) not in (None, True, "."):  # "." = none
             pieces = split_entries(info[csq_key])
             names = csq_fields
             if v40 and all(len(p) == 48 for p in pieces):
