@@ -155,10 +155,34 @@ def item7_empty_values():
     same_docs(variants(d), reference_docs("vcf", os.path.join(tmp, "empty_values_ref.vcf")), "item 7 documents")
 
 
+GTF_GENE = ('chr1\tHAVANA\tgene\t11869\t14412\t.\t+\t.\tgene_id "ENSG00000223972.4"; '
+            'gene_type "pseudogene"; gene_name "DDX11L1;AS1"; level 2;')
+GTF_TX = ('chr1\tHAVANA\ttranscript\t11869\t14409\t.\t+\t.\tgene_id "ENSG00000223972.4"; '
+          'note "a; transcript_id ENST0"; transcript_id "ENST00000456328.2"; level 2;')
+GTF_EXON = ('chr1\tHAVANA\texon\t11869\t12227\t.\t+\t.\tgene_id "ENSG00000223972.4"; '
+            'transcript_id "ENST00000456328.2"; exon_number 1; tag "basic; mane";')
+
+
+def item5_gtf_quotes():
+    """';' inside a quoted GTF value is text; an unterminated quote is an
+    error with file and line."""
+    path = write("quotes.gtf", "\n".join([GTF_GENE, GTF_TX, GTF_EXON]) + "\n")
+    r, d = docs("--gtf", path)
+    check(r.returncode == 0, f"item 5: exit {r.returncode} {r.stderr}")
+    check(field(d[0], "gene_name") == "DDX11L1;AS1", f"item 5 gene_name {d[:1]}")
+    same_docs(d, reference_docs("gtf", path), "item 5 documents")
+    bad = GTF_EXON.replace('tag "basic; mane";', 'tag "basic; mane;')
+    path = write("unterminated.gtf", "\n".join([GTF_GENE, GTF_TX, bad]) + "\n")
+    r = run("dump", "--dry-run", "--gtf", path)
+    check(r.returncode == 3 and f"{path}: line 3:" in r.stderr and "closing" in r.stderr,
+          f"item 5 unterminated quote: {r.returncode} {r.stderr}")
+
+
 tmp = tempfile.mkdtemp(prefix="sfl_parse_")
 try:
     item2_population_names()
     item7_empty_values()
+    item5_gtf_quotes()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -593,14 +593,12 @@ def convert_coverage(path, step=1, out=sys.stdout):
 
 
 def _gtf_attributes(text):
-    """`key "value"; ...` -> dict (the last value of a repeated key)."""
+    """`key "value"; ...` -> dict (the last value of a repeated key).
+
+    GENCODE's GTF: a value is "quoted" (a ';' inside is text) or bare."""
     info = {}
-    for piece in text.split(";"):
-        piece = piece.strip()
-        if not piece:
-            continue
-        key, _, value = piece.partition(" ")
-        info[key] = value.strip().strip('"')
+    for m in re.finditer(r'\s*([^\s;"]+)\s*(?:"([^"]*)"|([^;]*))\s*(?:;|$)', text):
+        info[m.group(1)] = m.group(2) if m.group(2) is not None else m.group(3).strip()
     return info
 
 
