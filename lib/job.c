@@ -102,6 +102,7 @@ void sfl_job_destroy(sfl_job_t *j)
     free(j->missing);
     free(j->missing_names);
     free(j->missing_counts);
+    free(j->table_joins);
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         sfl_order_free(&j->order[c]);
     free(j->docs);
@@ -265,6 +266,49 @@ static bool load_gene_tables(sfl_job_t *j, sfl_error_t *err)
     return true;
 }
 
+/* After the GTF: each gene table's rows that joined no GTF gene (ids
+ * compared without version) are counted in the summary and the manifest
+ * with a warning; a table none of whose rows joins is refused (it belongs
+ * to another release or another kind of id, and would add nothing). */
+static bool check_gene_tables_joined(sfl_job_t *j, sfl_error_t *err)
+{
+    size_t n = 0;
+    free(j->table_joins);
+    j->table_joins = calloc(j->n_sources + 1, sizeof *j->table_joins);
+    if (!j->table_joins)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < j->n_sources; i++) {
+        sfl_source_record_t *s = &j->sources[i];
+        if (!is_gene_table(s->kind))
+            continue;
+        sfl_gene_tables_joined(j->gene_tables, s->kind, &s->table_rows, &s->unjoined_rows);
+        s->join_counted = true;
+        sfl_table_join_t *tj = &j->table_joins[n++];
+        tj->source = s->path;
+        tj->kind = sfl_source_kind_name(s->kind);
+        tj->rows = s->table_rows;
+        tj->unjoined_rows = s->unjoined_rows;
+        if (s->table_rows && s->unjoined_rows == s->table_rows)
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
+                                 "%s: none of its %llu rows names a gene of the GTF (gene ids "
+                                 "compared without version): is it for another release?",
+                                 s->path, (unsigned long long)s->table_rows);
+        if (s->unjoined_rows) {
+            char msg[1024];
+            snprintf(msg, sizeof msg,
+                     "%s: %llu of %llu rows name a gene the GTF does not have (gene ids "
+                     "compared without version); they are in no document",
+                     s->path, (unsigned long long)s->unjoined_rows,
+                     (unsigned long long)s->table_rows);
+            if (!sfl_job_add_warning(j, msg))
+                return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        }
+    }
+    j->summary.n_table_joins = n;
+    j->summary.table_joins = j->table_joins;
+    return true;
+}
+
 /* The metrics of the run's variants: digested and written like any batch,
  * after the last source. */
 static bool write_metrics(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
@@ -339,7 +383,8 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     for (size_t i = 0; ok && i < j->n_sources; i++)
         if (!is_gene_table(j->sources[i].kind))
             ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);
-    ok = ok && write_metrics(j, sink, err);
+    ok = ok && (!j->gene_tables || check_gene_tables_joined(j, err)) &&
+         write_metrics(j, sink, err);
     if (q)
         hts_tpool_process_destroy(q);
     if (pool)

@@ -38,6 +38,7 @@ struct sfl_job {
     const char **missing_names;   /* summary views of `missing` */
     uint64_t *missing_counts;
     sfl_annotation_used_t *annotations; /* summary view, per VCF source */
+    sfl_table_join_t *table_joins;      /* summary view, per gene table */
 
     sfl_manifest_t *manifest;
     atomic_int cancelled;

@@ -178,11 +178,63 @@ def item5_gtf_quotes():
           f"item 5 unterminated quote: {r.returncode} {r.stderr}")
 
 
+def item3_versioned_gene_tables():
+    """Versioned gene ids in the tables join like unversioned ones; rows
+    that join nothing are counted; a table that joins nothing is refused."""
+    gtf = os.path.join(TD, "gencode_sample.gtf")
+    names = {"--canonical-transcripts": "canonical_sample.txt", "--omim": "omim_sample.txt",
+             "--dbnsfp-genes": "dbnsfp_genes_sample.txt"}
+    versioned = []
+    for opt, name in names.items():
+        text = open(os.path.join(TD, name)).read()
+        # ENSG00000186092 -> ENSG00000186092.7, ENST... -> ENST....3
+        import re
+        text = re.sub(r"(ENS[GT]\d{11})", r"\1.7", text)
+        versioned += [opt, write("v_" + name, text)]
+    plain = [x for opt, name in names.items() for x in (opt, os.path.join(TD, name))]
+    r, d = docs("--gtf", gtf, "--skip-unknown-contigs", *versioned)
+    check(r.returncode == 0, f"item 3: exit {r.returncode} {r.stderr}")
+    exp = golden_compare.load(os.path.join(TD, "expected", "gencode_sample.jsonl"))
+    same_docs(d, exp, "item 3 versioned tables give the golden documents")
+    check(any(field(x, "_id") == "ENSG00000186092" and ("canonical_transcript", "ENST00000335137") in x
+              for x in d), "item 3: canonical transcript without version")
+    _, s_plain = dry_json("--gtf", gtf, "--skip-unknown-contigs", *plain)
+    r, s = dry_json("--gtf", gtf, "--skip-unknown-contigs", *versioned)
+    tj = s and s.get("gene_tables")
+    check(tj and [t["kind"] for t in tj] == ["canonical_transcripts", "omim", "dbnsfp_genes"]
+          and [(t["rows"], t["unjoined_rows"]) for t in tj]
+          == [(t["rows"], t["unjoined_rows"]) for t in s_plain["gene_tables"]]
+          and all(t["rows"] > t["unjoined_rows"] for t in tj),
+          f"item 3 summary gene_tables: {tj} vs {s_plain and s_plain.get('gene_tables')}")
+    # A row whose gene is not in the GTF: counted, warned, in the manifest.
+    extra = write("canonical_extra.txt", open(os.path.join(TD, "canonical_sample.txt")).read()
+                  + "ENSG99999999999.1\tENST99999999999.1\n")
+    r, s = dry_json("--gtf", gtf, "--skip-unknown-contigs", "--canonical-transcripts", extra)
+    base = [t for t in s_plain["gene_tables"] if t["kind"] == "canonical_transcripts"][0]
+    t = s and s["gene_tables"][0]
+    check(r.returncode == 0 and t and t["rows"] == base["rows"] + 1
+          and t["unjoined_rows"] == base["unjoined_rows"] + 1
+          and any(extra in w and "do" in w and "not have" in w for w in s["warnings"]),
+          f"item 3 unjoined row counted: {r.returncode} {s and s['gene_tables']} {s and s['warnings']}")
+    r = run("dump", "--quiet", "--out", os.path.join(tmp, "d3"), "--gtf", gtf, "--skip-unknown-contigs",
+            "--canonical-transcripts", extra)
+    man = json.load(open(os.path.join(tmp, "d3", "swefreq", "manifest.json")))
+    src = [x for x in man["sources"] if x["kind"] == "canonical_transcripts"]
+    check(r.returncode == 0 and src and src[0].get("unjoined_rows") == t["unjoined_rows"]
+          and "unjoined_rows" not in man["sources"][0], f"item 3 manifest: {r.stderr} {man['sources']}")
+    # A table none of whose rows joins: refused.
+    none = write("canonical_none.txt", "ENSG99999999999.1\tENST99999999999.1\nENSG99999999998\tENST9\n")
+    r = run("dump", "--dry-run", "--gtf", gtf, "--skip-unknown-contigs", "--canonical-transcripts", none)
+    check(r.returncode == 3 and none in r.stderr and "none of its 2 rows" in r.stderr,
+          f"item 3 nothing joins: {r.returncode} {r.stderr}")
+
+
 tmp = tempfile.mkdtemp(prefix="sfl_parse_")
 try:
     item2_population_names()
     item7_empty_values()
     item5_gtf_quotes()
+    item3_versioned_gene_tables()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -604,16 +604,19 @@ def _gtf_attributes(text):
 
 def read_gene_tables(canonical=None, omim=None, dbnsfp=None):
     """gene id -> dict of the fields the tables add to its genes document."""
+    # The join is on gene ids without version (docs/schema.md), as the GTF's.
+    def nov(x):
+        return x.split(".")[0]
     extra = {}
     if canonical:
         for line in lines_of(canonical):
             gene, transcript = line.split()
-            extra.setdefault(gene, {})["canonical_transcript"] = transcript
+            extra.setdefault(nov(gene), {})["canonical_transcript"] = nov(transcript)
     if omim:
         for line in lines_of(omim):
             fields = line.strip().split("\t")
             if len(fields) == 4:
-                e = extra.setdefault(fields[0], {})
+                e = extra.setdefault(nov(fields[0]), {})
                 e["omim_accession"], e["omim_description"] = fields[2], fields[3]
     if dbnsfp:
         rows = lines_of(dbnsfp)
@@ -628,7 +631,7 @@ def read_gene_tables(canonical=None, omim=None, dbnsfp=None):
             for key in ("Gene_old_names", "Gene_other_names"):
                 if f[col[key]] != ".":
                     names.extend(n.upper() for n in f[col[key]].split(";"))
-            e = extra.setdefault(gene, {})
+            e = extra.setdefault(nov(gene), {})
             e["full_gene_name"], e["other_names"] = f[col["Gene_full_name"]], names
     return extra
 
