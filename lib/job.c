@@ -103,6 +103,11 @@ void sfl_job_destroy(sfl_job_t *j)
     free(j->missing_names);
     free(j->missing_counts);
     free(j->table_joins);
+    for (size_t i = 0; i < j->n_undeclared; i++)
+        free(j->undeclared[i].name);
+    free(j->undeclared);
+    free(j->undeclared_names);
+    free(j->undeclared_counts);
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         sfl_order_free(&j->order[c]);
     free(j->docs);
@@ -132,6 +137,21 @@ bool sfl_job_add_missing(sfl_job_t *j, const char *name, uint64_t n)
     if (!(j->missing[j->n_missing].name = strdup(name)))
         return false;
     j->missing[j->n_missing++].count = n;
+    return true;
+}
+
+bool sfl_job_add_undeclared(sfl_job_t *j, const char *name, size_t len)
+{
+    for (size_t i = 0; i < j->n_undeclared; i++)
+        if (strncmp(j->undeclared[i].name, name, len) == 0 && !j->undeclared[i].name[len]) {
+            j->undeclared[i].count++;
+            return true;
+        }
+    if (!SFL_GROW(j->undeclared, &j->cap_undeclared, j->n_undeclared + 1, 8))
+        return false;
+    if (!(j->undeclared[j->n_undeclared].name = strndup(name, len)))
+        return false;
+    j->undeclared[j->n_undeclared++].count = 1;
     return true;
 }
 
@@ -380,9 +400,21 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     if (ok && used[SFL_COLL_METRICS])
         ok = (j->metrics = sfl_metrics_new(err)) != NULL;
     uint64_t seq = 0;
-    for (size_t i = 0; ok && i < j->n_sources; i++)
-        if (!is_gene_table(j->sources[i].kind))
-            ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);
+    for (size_t i = 0; ok && i < j->n_sources; i++) {
+        if (is_gene_table(j->sources[i].kind))
+            continue;
+        uint64_t genes0 = j->summary.docs[SFL_COLL_GENES];
+        ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);
+        /* A GTF whose lines are all features the loader leaves out
+         * (start_codon, ...) is as empty as a file without lines. */
+        if (ok && j->sources[i].kind == SFL_SOURCE_GTF && j->sources[i].records &&
+            j->summary.docs[SFL_COLL_GENES] == genes0 && !j->opt.allow_empty)
+            ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
+                               "%s: no records: none of its %llu lines is a gene line (the "
+                               "other features are left out); refusing to load an empty "
+                               "genes collection (--allow-empty accepts it)",
+                               j->sources[i].path, (unsigned long long)j->sources[i].records);
+    }
     ok = ok && (!j->gene_tables || check_gene_tables_joined(j, err)) &&
          write_metrics(j, sink, err);
     if (q)
@@ -443,6 +475,33 @@ static void summary_annotations(sfl_job_t *j)
     j->summary.warnings = (const char *const *)j->warnings;
 }
 
+/* The summary's views of the undeclared populations, each with a warning
+ * (once per run: finish_summary runs once). */
+static void summary_undeclared(sfl_job_t *j)
+{
+    free(j->undeclared_names);
+    free(j->undeclared_counts);
+    j->undeclared_names = calloc(j->n_undeclared + 1, sizeof *j->undeclared_names);
+    j->undeclared_counts = calloc(j->n_undeclared + 1, sizeof *j->undeclared_counts);
+    if (!j->undeclared_names || !j->undeclared_counts)
+        return;
+    for (size_t i = 0; i < j->n_undeclared; i++) {
+        j->undeclared_names[i] = j->undeclared[i].name;
+        j->undeclared_counts[i] = j->undeclared[i].count;
+        char msg[512];
+        snprintf(msg, sizeof msg,
+                 "%llu line%s carry population '%.100s' (INFO AC_%.100s...), which the header "
+                 "does not declare: its counts are in no document",
+                 (unsigned long long)j->undeclared[i].count,
+                 j->undeclared[i].count == 1 ? "" : "s", j->undeclared[i].name,
+                 j->undeclared[i].name);
+        (void)sfl_job_add_warning(j, msg); /* out of memory: the count still shows it */
+    }
+    j->summary.n_undeclared_pops = j->n_undeclared;
+    j->summary.undeclared_pop_names = j->undeclared_names;
+    j->summary.undeclared_pop_counts = j->undeclared_counts;
+}
+
 /* The summary's views of the missing-field counts, and the run's time. */
 static void finish_summary(sfl_job_t *j)
 {
@@ -459,6 +518,7 @@ static void finish_summary(sfl_job_t *j)
         j->summary.missing_names = j->missing_names;
         j->summary.missing_counts = j->missing_counts;
     }
+    summary_undeclared(j);
     summary_annotations(j);
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -37,6 +37,11 @@ struct sfl_job {
     size_t n_missing, cap_missing;
     const char **missing_names;   /* summary views of `missing` */
     uint64_t *missing_counts;
+    sfl_missing_count_t *undeclared; /* population codes lines carried
+                                        that no header declares     */
+    size_t n_undeclared, cap_undeclared;
+    const char **undeclared_names;   /* summary views of `undeclared` */
+    uint64_t *undeclared_counts;
     sfl_annotation_used_t *annotations; /* summary view, per VCF source */
     sfl_table_join_t *table_joins;      /* summary view, per gene table */
 
@@ -76,6 +81,10 @@ void sfl_job_progress(sfl_job_t *j, uint64_t file_offset, bool force);
 
 /* job.c: counts `n` lines that lacked the expected field `name`. */
 bool sfl_job_add_missing(sfl_job_t *j, const char *name, uint64_t n);
+
+/* job.c: one more line carried population code [name, name+len) that its
+ * header does not declare. False when out of memory. */
+bool sfl_job_add_undeclared(sfl_job_t *j, const char *name, size_t len);
 
 /* job.c: adds a run-wide warning (each message once) and logs it. */
 bool sfl_job_add_warning(sfl_job_t *j, const char *msg);

@@ -102,7 +102,12 @@ char *sfl_job_summary_json(const sfl_job_t *j)
          bson_append_int64(&d, "gtf_other_features", -1, (int64_t)s->gtf_other_features) &&
          bson_append_int64(&d, "metrics_values_left_out", -1,
                            (int64_t)s->metrics_values_left_out) &&
-         append_table_joins(&d, s);
+         append_table_joins(&d, s) &&
+         bson_append_document_begin(&d, "undeclared_populations", -1, &m);
+    for (size_t i = 0; ok && i < s->n_undeclared_pops; i++)
+        ok = bson_append_int64(&m, s->undeclared_pop_names[i], -1,
+                               (int64_t)s->undeclared_pop_counts[i]);
+    ok = ok && bson_append_document_end(&d, &m);
     char *out = NULL;
     if (ok) {
         char *json = bson_as_relaxed_extended_json(&d, NULL);

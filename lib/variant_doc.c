@@ -539,6 +539,8 @@ typedef struct {
     size_t n_alt;
     bool qual_null;
     double qual_v;
+    const char *text;  /* the line, at b->text + text_off */
+    uint32_t text_off;
 } line_t;
 
 /* ---- building: one document, written straight into the batch's buffer */
@@ -839,10 +841,17 @@ static bool read_info(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t 
                               "%s: line %llu: INFO key %.*s appears twice on the line; "
                               "refusing it rather than keeping only one of its values",
                               path, (unsigned long long)rec->line, (int)(ke - q), q);
+            size_t code_off;
             if (slot >= 0) {
                 w->val[slot].p = eq ? eq + 1 : e;
                 w->val[slot].len = eq ? (uint32_t)(e - eq - 1) : 0;
                 w->stamp[slot] = w->gen;
+            } else if (s->pop_prefix && *q == *s->pop_prefix &&
+                       sfl_vcf_schema_undeclared_pop(s, q, (size_t)(ke - q), &code_off) &&
+                       !sfl_batch_undeclared(b, (uint32_t)(b->n_lines - 1),
+                                             L->text_off + (uint32_t)(q + code_off - L->text),
+                                             (uint32_t)(ke - q - code_off))) {
+                return false;
             }
             q = e + 1;
         }
@@ -1054,6 +1063,8 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const char
     /* Check the whole line, step by step, before building anything. */
     line_t L;
     memset(&L, 0, sizeof L);
+    L.text = line;
+    L.text_off = text_off;
     if (!cut_columns(w->s, b, rec, path, line, len, &L) || !parse_site(w, b, rec, path, &L))
         return !b->failed;
     if (rec->no_alt)

@@ -226,9 +226,9 @@ static bool add_slot_key(sfl_vcf_schema_t *s, int slot, const char *key, const b
     return true;
 }
 
-static bool is_not_pop(const style_table_t *st, const char *suffix)
+static bool is_not_pop_flag(bool exclude_underscore, const char *suffix)
 {
-    if (st->exclude_underscore && strchr(suffix, '_'))
+    if (exclude_underscore && strchr(suffix, '_'))
         return true;
     for (int i = 0; not_pops[i]; i++)
         if (strcasecmp(not_pops[i], suffix) == 0)
@@ -237,6 +237,61 @@ static bool is_not_pop(const style_table_t *st, const char *suffix)
         if (strncasecmp(not_pop_prefixes[i], suffix, strlen(not_pop_prefixes[i])) == 0)
             return true;
     return false;
+}
+
+static bool is_not_pop(const style_table_t *st, const char *suffix)
+{
+    return is_not_pop_flag(st->exclude_underscore, suffix);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The declared INFO ids that start with the population prefix, sorted,
+ * for sfl_vcf_schema_undeclared_pop. False when out of memory. */
+static bool collect_declared_pop_keys(sfl_vcf_schema_t *s, const bcf_hdr_t *h,
+                                      const style_table_t *st)
+{
+    if (!st->pop_ac)
+        return true;
+    s->pop_prefix = st->pop_ac;
+    s->pop_prefix_len = strlen(st->pop_ac);
+    s->exclude_underscore = st->exclude_underscore;
+    int n_ids = h->n[BCF_DT_ID];
+    s->declared_pop_keys = calloc((size_t)n_ids + 1, sizeof(char *));
+    if (!s->declared_pop_keys)
+        return false;
+    for (int id = 0; id < n_ids; id++) {
+        const char *key = h->id[BCF_DT_ID][id].key;
+        if (!key || !bcf_hdr_idinfo_exists(h, BCF_HL_INFO, id) ||
+            strncmp(key, s->pop_prefix, s->pop_prefix_len) != 0)
+            continue;
+        if (!(s->declared_pop_keys[s->n_declared_pop_keys] = strdup(key)))
+            return false;
+        s->n_declared_pop_keys++;
+    }
+    qsort(s->declared_pop_keys, s->n_declared_pop_keys, sizeof(char *), cmp_str);
+    return true;
+}
+
+bool sfl_vcf_schema_undeclared_pop(const sfl_vcf_schema_t *s, const char *k, size_t len,
+                                   size_t *code_off)
+{
+    size_t pl = s->pop_prefix_len;
+    if (!s->pop_prefix || len <= pl || len >= 256 || memcmp(k, s->pop_prefix, pl) != 0)
+        return false;
+    char key[256];
+    memcpy(key, k, len);
+    key[len] = '\0';
+    if (is_not_pop_flag(s->exclude_underscore, key + pl))
+        return false;
+    const char *kp = key;
+    if (bsearch(&kp, s->declared_pop_keys, s->n_declared_pop_keys, sizeof(char *), cmp_str))
+        return false;
+    *code_off = pl;
+    return true;
 }
 
 static const char *pop_display_name(const char *code)
@@ -639,6 +694,8 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, const sfl_options_t *op
     s->n_columns = ns > 0 ? 9 + ns : 8;
     if (!find_populations(s, h, st, path, err))
         goto fail;
+    if (!collect_declared_pop_keys(s, h, st))
+        goto nomem;
     s->n_slots = SFL_SLOT_POP0 + 4 * s->n_pops;
     s->slot_key = calloc((size_t)s->n_slots, sizeof *s->slot_key);
     s->slot_declared = calloc((size_t)s->n_slots, sizeof(bool));
@@ -690,6 +747,9 @@ void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s)
     layout_free(&s->csq[1]);
     free(s->dp_mids);
     free(s->gq_mids);
+    for (size_t i = 0; i < s->n_declared_pop_keys; i++)
+        free(s->declared_pop_keys[i]);
+    free(s->declared_pop_keys);
     free(s);
 }
 

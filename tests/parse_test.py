@@ -229,12 +229,46 @@ def item3_versioned_gene_tables():
           f"item 3 nothing joins: {r.returncode} {r.stderr}")
 
 
+def item6_undeclared_and_no_genes():
+    """Population keys the header does not declare are counted per code;
+    a GTF of left-out features only is refused as empty."""
+    lines = ["1\t100\t.\tA\tG\t10\tPASS\tAC_Adj=1;AN_Adj=10;AC_Hom=0;AC_AFR=1;AN_AFR=4;Hom_AFR=0;"
+             "AC_XYZ=1;AN_XYZ=3;CSQ=G|ENSG1|ENST1|1",
+             "1\t200\t.\tA\tG\t10\tPASS\tAC_Adj=1;AN_Adj=10;AC_Hom=0;AC_AFR=1;AN_AFR=4;Hom_AFR=0;"
+             "AC_XYZ=2;AC_ABC=1;AC_MALE=1;CSQ=G|ENSG1|ENST1|1",
+             "1\t300\t.\tA\tG\t10\tPASS\tAC_Adj=1;AN_Adj=10;AC_Hom=0;AC_AFR=1;AN_AFR=4;Hom_AFR=0;"
+             "CSQ=G|ENSG1|ENST1|1"]
+    path = write_vcf("undeclared.vcf", pop_header(["AFR"]), lines)
+    r, s = dry_json("--vcf", path)
+    check(r.returncode == 0 and s and s.get("undeclared_populations") == {"XYZ": 2, "ABC": 1}
+          and sum("'XYZ'" in w for w in s["warnings"]) == 1,
+          f"item 6 undeclared: {r.returncode} {r.stderr} {s and s.get('undeclared_populations')}")
+    r = run("dump", "--dry-run", "--vcf", path)
+    check("undeclared population XYZ: 2" in r.stderr, f"item 6 text summary: {r.stderr}")
+    r, d = docs("--vcf", path)
+    same_docs(variants(d), reference_docs("vcf", path), "item 6 documents")
+    # A refused line adds nothing (--max-errors 1: the bad POS line).
+    bad = lines + ["1\tx\t.\tA\tG\t10\tPASS\tAC_Adj=1;AN_Adj=10;AC_Hom=0;AC_QQQ=1"]
+    r, s = dry_json("--max-errors", "1", "--vcf", write_vcf("undeclared_bad.vcf", pop_header(["AFR"]), bad))
+    check(r.returncode == 0 and s and s.get("undeclared_populations") == {"XYZ": 2, "ABC": 1},
+          f"item 6 refused line: {r.returncode} {s and s.get('undeclared_populations')}")
+    # A GTF of start_codon lines only: no records.
+    only = GTF_GENE.replace("\tgene\t", "\tstart_codon\t")
+    path = write("only_codons.gtf", only + "\n" + only.replace("11869", "11870") + "\n")
+    r = run("dump", "--dry-run", "--gtf", path)
+    check(r.returncode == 3 and path in r.stderr and "no records" in r.stderr and "--allow-empty" in r.stderr,
+          f"item 6 GTF without genes: {r.returncode} {r.stderr}")
+    r = run("dump", "--dry-run", "--allow-empty", "--gtf", path)
+    check(r.returncode == 0, f"item 6 GTF without genes, --allow-empty: {r.returncode} {r.stderr}")
+
+
 tmp = tempfile.mkdtemp(prefix="sfl_parse_")
 try:
     item2_population_names()
     item7_empty_values()
     item5_gtf_quotes()
     item3_versioned_gene_tables()
+    item6_undeclared_and_no_genes()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 

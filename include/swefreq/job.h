@@ -195,6 +195,12 @@ typedef struct {
      * the GTF was read). */
     size_t n_table_joins;
     const sfl_table_join_t *table_joins;
+    /* Added later: population codes that accepted VCF lines carried
+     * (AC_<code>) but the header does not declare, with the number of
+     * lines; their counts are in no document (a warning each). */
+    size_t n_undeclared_pops;
+    const char *const *undeclared_pop_names;
+    const uint64_t *undeclared_pop_counts;
 } sfl_summary_t;
 
 typedef struct sfl_job sfl_job_t;
