@@ -262,6 +262,42 @@ def item6_undeclared_and_no_genes():
     check(r.returncode == 0, f"item 6 GTF without genes, --allow-empty: {r.returncode} {r.stderr}")
 
 
+def item4_12_headers():
+    """Coverage column names; a second coverage header line; a first data
+    line over 64 MiB."""
+    row = "1\t69085\t27.54\t27\t1\n"
+    for header, col, want in (("#pos\tchrom\tmean\tmedian\t1", 1, "chrom"),
+                              ("#chrom\tposition\tmean\tmedian\t1", 2, "pos"),
+                              ("#CHROM\tpos\tmean\tmedian\t1", 1, "chrom"),
+                              ("#chrom\tpos\tmean\tchrom\t1", 4, None)):
+        path = write("cov_cols.tsv", header + "\n" + row)
+        r = run("dump", "--dry-run", "--coverage", path)
+        check(r.returncode == 3 and f"{path}: line 1: header column {col}" in r.stderr
+              and (want is None or f"expected '{want}'" in r.stderr),
+              f"item 4 {header!r}: {r.returncode} {r.stderr}")
+    path = write("cov_ok.tsv", "#chrom\tpos\tmean\tmedian\t1\n" + row)
+    r, d = docs("--coverage", path)
+    same_docs(d, reference_docs("coverage", path), "item 4 coverage documents")
+    path = write("cov_two_headers.tsv", "#chrom\tpos\tmean\tmedian\t1\n#chrom\tpos\tmean\tmedian\t1\n" + row)
+    r = run("dump", "--dry-run", "--coverage", path)
+    check(r.returncode == 3 and f"{path}: line 2: a second header line" in r.stderr
+          and "after the first data line" not in r.stderr, f"item 12 coverage second header: {r.returncode} {r.stderr}")
+    # A '#' line later in the data is after the first data line: said so.
+    path = write("cov_late_header.tsv", "#chrom\tpos\tmean\tmedian\t1\n" + row + "#x\n")
+    r = run("dump", "--dry-run", "--coverage", path)
+    check(r.returncode == 3 and f"{path}: line 3: a header line ('#...') after the first data line" in r.stderr,
+          f"item 12 late header: {r.returncode} {r.stderr}")
+    # A first data line over 64 MiB loads as it does later in the file.
+    big = "1\t100\t.\tA\tG\t10\tPASS\tAC_Adj=1;AN_Adj=10;AC_Hom=0;CSQ=G|ENSG1|ENST1|1;PAD=" + "x" * (65 << 20)
+    small = "1\t200\t.\tA\tT\t10\tPASS\tAC_Adj=1;AN_Adj=10;AC_Hom=0;CSQ=T|ENSG1|ENST1|1"
+    for name, lines in (("big_first.vcf", [big, small]), ("big_second.vcf", [small.replace("200", "50"), big])):
+        path = write_vcf(name, EXAC_HDR + ['##INFO=<ID=PAD,Number=1,Type=String,Description="x">', CHROM], lines)
+        r, d = docs("--vcf", path)
+        check(r.returncode == 0 and len(variants(d)) == 2, f"item 12 {name}: {r.returncode} {r.stderr[:300]}")
+        if name == "big_first.vcf":
+            same_docs(variants(d), reference_docs("vcf", path), "item 12 documents")
+
+
 tmp = tempfile.mkdtemp(prefix="sfl_parse_")
 try:
     item2_population_names()
@@ -269,6 +305,7 @@ try:
     item5_gtf_quotes()
     item3_versioned_gene_tables()
     item6_undeclared_and_no_genes()
+    item4_12_headers()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 
