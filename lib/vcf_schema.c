@@ -17,6 +17,7 @@
 #include "bson_enc.h"
 #include "log.h"
 #include "numparse.h"
+#include "variant_key.h"
 #include "vcf_schema.h"
 
 const char *const sfl_quality_metrics[SFL_N_QUALITY_METRICS] = {
@@ -473,6 +474,28 @@ static bool resolve_build(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const sfl_opt
     return true;
 }
 
+/* The ##contig lengths by xpos code, for the POS check. */
+static void read_contig_lengths(sfl_vcf_schema_t *s, const bcf_hdr_t *h)
+{
+    bool conflict[26] = {false};
+    for (int i = 0; i < h->n[BCF_DT_CTG]; i++) {
+        const char *name = h->id[BCF_DT_CTG][i].key;
+        const bcf_idinfo_t *info = h->id[BCF_DT_CTG][i].val;
+        if (!name || !info || info->info[0] <= 0)
+            continue;
+        int code = sfl_contig_code(name, strlen(name));
+        if (code <= 0 || code > 25)
+            continue;
+        int64_t len = (int64_t)info->info[0];
+        if (s->contig_len[code] && s->contig_len[code] != len)
+            conflict[code] = true;
+        s->contig_len[code] = len;
+    }
+    for (int c = 0; c < 26; c++)
+        if (conflict[c])
+            s->contig_len[c] = 0;
+}
+
 /* The style's table: the one asked for, or detected from the header. */
 static const style_table_t *pick_style(const bcf_hdr_t *h, sfl_style_t style, sfl_error_t *err)
 {
@@ -692,6 +715,7 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, const sfl_options_t *op
     s->vep_features = opt->vep_features;
     int ns = bcf_hdr_nsamples(h);
     s->n_columns = ns > 0 ? 9 + ns : 8;
+    read_contig_lengths(s, h);
     if (!find_populations(s, h, st, path, err))
         goto fail;
     if (!collect_declared_pop_keys(s, h, st))
@@ -819,6 +843,79 @@ static bool check_header_lines(sfl_header_warn_fn warn, void *warn_ud, const cha
     return ok;
 }
 
+/* The value of `key` in header record `r`, or NULL. */
+static const char *hrec_value(const bcf_hrec_t *r, const char *key)
+{
+    int i = bcf_hrec_find_key((bcf_hrec_t *)r, key);
+    return i < 0 ? NULL : r->vals[i];
+}
+
+static bool same_value(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* htslib keeps the first ##INFO line of an ID and drops a later one. For
+ * a field the schema reads (a slot key or the consequence field), a later
+ * definition with another Number, Type or Description is refused: which
+ * one the file's writer meant cannot be known. Other fields are not read,
+ * so a repeat of theirs changes no document. */
+static bool check_redefinitions(const sfl_vcf_schema_t *s, const bcf_hdr_t *h, const char *htxt,
+                                const char *path, sfl_error_t *err)
+{
+    static const char lead[] = "##INFO=<ID=";
+    unsigned long long ln = 0;
+    bool ok = true;
+    for (const char *p = htxt; ok && *p; ln++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *line = p;
+        p += len + (nl ? 1 : 0);
+        if (len <= sizeof lead - 1 || strncmp(line, lead, sizeof lead - 1) != 0)
+            continue;
+        const char *id = line + sizeof lead - 1, *ie = id;
+        while (ie < line + len && *ie != ',' && *ie != '>')
+            ie++;
+        size_t il = (size_t)(ie - id);
+        bool read = sfl_vcf_schema_slot(s, id, il) >= 0 ||
+                    (s->csq_key && strlen(s->csq_key) == il && !strncmp(s->csq_key, id, il));
+        if (!read)
+            continue;
+        char *copy = strndup(line, len), name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(il < 200 ? il : 200), id);
+        int used = 0;
+        bcf_hrec_t *mine = copy ? bcf_hdr_parse_line(h, copy, &used) : NULL;
+        const bcf_hrec_t *kept = bcf_hdr_get_hrec(h, BCF_HL_INFO, "ID", name, NULL);
+        static const char *const keys[] = {"Number", "Type", "Description"};
+        for (int k = 0; mine && kept && ok && k < 3; k++)
+            if (!same_value(hrec_value(mine, keys[k]), hrec_value(kept, keys[k])))
+                ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                                   "%s: line %llu: a second ##INFO line for %s, with another "
+                                   "%s than the first; the converter reads this field and "
+                                   "cannot know which definition is meant",
+                                   path, ln + 1, name, keys[k]);
+        bcf_hrec_destroy(mine);
+        free(copy);
+    }
+    return ok;
+}
+
+/* "##fileformat=VCFv4.N": the versions whose INFO this reader knows. */
+static bool check_fileformat(const char *htxt, const char *path, sfl_error_t *err)
+{
+    const char *v = htxt + 16; /* after "##fileformat=VCF" */
+    const char *e = v;
+    while (*e && *e != '\n' && *e != '\r')
+        e++;
+    bool ok = e - v >= 4 && v[0] == 'v' && v[1] == '4' && v[2] == '.';
+    for (const char *q = v + 3; ok && q < e; q++)
+        ok = isdigit((unsigned char)*q);
+    return ok || sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                               "%s: line 1: '##fileformat=VCF%.*s': this reader knows VCF 4.x "
+                               "(VCFv4.0 to VCFv4.5)",
+                               path, (int)(e - v > 40 ? 40 : e - v), v);
+}
+
 sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t header_lines,
                                              const sfl_options_t *opt, const char *path,
                                              sfl_header_warn_fn warn, void *warn_ud,
@@ -841,7 +938,7 @@ sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t h
                       path, (unsigned long long)header_lines);
         return NULL;
     }
-    if (!check_header_lines(warn, warn_ud, path, htxt, err))
+    if (!check_fileformat(htxt, path, err) || !check_header_lines(warn, warn_ud, path, htxt, err))
         return NULL;
     bcf_hdr_t *h = bcf_hdr_init("r");
     if (!h || bcf_hdr_parse(h, htxt) != 0) {
@@ -854,6 +951,10 @@ sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t h
         return NULL;
     }
     sfl_vcf_schema_t *s = sfl_vcf_schema_new(h, opt, path, err);
+    if (s && !check_redefinitions(s, h, htxt, path, err)) {
+        sfl_vcf_schema_destroy(s);
+        s = NULL;
+    }
     bcf_hdr_destroy(h);
     return s;
 }

@@ -100,6 +100,10 @@ typedef struct {
     bool exclude_underscore;
     char **declared_pop_keys;
     size_t n_declared_pop_keys;
+
+    /* ##contig lengths by xpos code (1..25); 0 = unknown, or two contigs
+     * of one code (chr1 and 1) with different lengths. */
+    int64_t contig_len[26];
 } sfl_vcf_schema_t;
 
 /* Builds the schema from the header and the options that shape documents

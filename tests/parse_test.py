@@ -298,6 +298,57 @@ def item4_12_headers():
             same_docs(variants(d), reference_docs("vcf", path), "item 12 documents")
 
 
+def item14_accepted_without_a_word():
+    """Each becomes an error naming file and line."""
+    ok_info = "AC_Adj=1;AN_Adj=10;AC_Hom=0;AC_AFR=1;AN_AFR=4;Hom_AFR=0;CSQ=G|ENSG1|ENST1|1"
+    hdr = pop_header(["AFR"])
+    hdr = hdr[:-1] + ["##contig=<ID=1,length=100000>"] + hdr[-1:]
+    good = f"1\t100\t.\tA\tG\t10\tPASS\t{ok_info}"
+    cases = [
+        ("negative AC", f"1\t200\t.\tA\tG\t10\tPASS\t{ok_info.replace('AC_Adj=1', 'AC_Adj=-2')}",
+         "AC_Adj value '-2' is negative"),
+        ("negative AN", f"1\t200\t.\tA\tG\t10\tPASS\t{ok_info.replace('AN_AFR=4', 'AN_AFR=-4')}",
+         "AN_AFR value '-4' is negative"),
+        ("AC > AN", f"1\t200\t.\tA\tG,T\t10\tPASS\t{ok_info.replace('AC_Adj=1', 'AC_Adj=1,11').replace('AC_Hom=0', 'AC_Hom=0,0').replace('AC_AFR=1', 'AC_AFR=1,0').replace('Hom_AFR=0', 'Hom_AFR=0,0')}",
+         "AC_Adj of ALT 2 is 11, more than AN_Adj 10"),
+        ("pop AC > AN", f"1\t200\t.\tA\tG\t10\tPASS\t{ok_info.replace('AC_AFR=1', 'AC_AFR=5')}",
+         "AC_AFR of ALT 1 is 5, more than AN_AFR 4"),
+        ("REF == ALT", f"1\t200\t.\tAC\tG,AC\t10\tPASS\t{ok_info}", "ALT allele 2 ('AC') equals REF"),
+        ("REF *", f"1\t200\t.\t*\tG\t10\tPASS\t{ok_info}", "REF is '*'"),
+        ("POS past contig", f"1\t100001\t.\tA\tG\t10\tPASS\t{ok_info}",
+         "POS 100001 is past the end of contig 1 (length 100000"),
+        ("=5", f"1\t200\t.\tA\tG\t10\tPASS\t{ok_info};=5", "INFO item '=5' has no key"),
+    ]
+    for what, line, msg in cases:
+        path = write_vcf("c14.vcf", hdr, [good, line])
+        ln = len(hdr) + 2
+        r = run("dump", "--dry-run", "--vcf", path)
+        check(r.returncode == 3 and f"{path}: line {ln}: " in r.stderr and msg in r.stderr,
+              f"item 14 {what}: {r.returncode} {r.stderr}")
+    # The good line alone: the reference's documents (the contig length
+    # changes nothing else).
+    path = write_vcf("c14_good.vcf", hdr, [good, good.replace("\t100\t", "\t100000\t")])
+    r, d = docs("--vcf", path)
+    same_docs(variants(d), reference_docs("vcf", path), "item 14 valid lines")
+    # Header: a version this reader does not know; a second, conflicting
+    # definition of a field the style reads (line named), while one of a
+    # field it does not read, or an identical repeat, changes nothing.
+    path = write_vcf("v9.vcf", ["##fileformat=VCFv9"] + hdr[1:], [good])
+    r = run("dump", "--dry-run", "--vcf", path)
+    check(r.returncode == 3 and f"{path}: line 1:" in r.stderr and "VCFv9" in r.stderr,
+          f"item 14 VCFv9: {r.returncode} {r.stderr}")
+    redef = hdr[:-1] + ['##INFO=<ID=AC_Adj,Number=A,Type=Float,Description="x">'] + hdr[-1:]
+    path = write_vcf("redef.vcf", redef, [good])
+    r = run("dump", "--dry-run", "--vcf", path)
+    check(r.returncode == 3 and f"{path}: line {len(redef) - 1}: a second ##INFO line for AC_Adj" in r.stderr
+          and "Type" in r.stderr, f"item 14 conflicting INFO: {r.returncode} {r.stderr}")
+    for extra in ('##INFO=<ID=AC_Adj,Number=A,Type=Integer,Description="x">',
+                  '##INFO=<ID=DB,Number=0,Type=Flag,Description="x">\n##INFO=<ID=DB,Number=1,Type=String,Description="y">'):
+        path = write_vcf("redef_ok.vcf", hdr[:-1] + extra.split("\n") + hdr[-1:], [good])
+        r = run("dump", "--dry-run", "--vcf", path)
+        check(r.returncode == 0, f"item 14 harmless repeat {extra!r}: {r.returncode} {r.stderr}")
+
+
 tmp = tempfile.mkdtemp(prefix="sfl_parse_")
 try:
     item2_population_names()
@@ -306,6 +357,7 @@ try:
     item3_versioned_gene_tables()
     item6_undeclared_and_no_genes()
     item4_12_headers()
+    item14_accepted_without_a_word()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -314,7 +314,7 @@ static void test_swegen_gnomad(void)
     CHECK_INT(s->n_pops, 0);
     /* Matching on Allele: AT>A,ATT => VEP alleles "-" and "TT". */
     sfl_parsed_batch_t *b =
-        convert(s, "chr1\t10\t.\tAT\tA,ATT\t50\tPASS\tAC=1,2;AN=0;AC_Hom=0,0;"
+        convert(s, "chr1\t10\t.\tAT\tA,ATT\t50\tPASS\tAC=0,0;AN=0;AC_Hom=0,0;"
                    "CSQ=TT|G1|T1,-|G2|T2,Q|G3|T3");
     CHECK_INT(b->n_docs, 2);
     CHECK_INT(b->csq_unmatched, 1);
@@ -761,8 +761,20 @@ static void test_vep_allele_rule(void)
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
         /* REF AT, ALT A, AC1, AC2, ...: the first base goes, A becomes "-" */
         vep_allele_line(s, "AT", "A", "AC", counts[i], "-");
-        /* every allele one base (REF A, every ALT A): nothing is stripped */
-        vep_allele_line(s, "A", "A", NULL, counts[i], "A");
+        /* every allele one base: REF A with every ALT A was the case where
+         * an old shortcut differed from the rule; such a line (an ALT equal
+         * to REF) is refused now (issue 21), whatever its ALT count. */
+        char *line = malloc(64 + counts[i] * 2), *p = line;
+        p += sprintf(p, "1\t10\t.\tA\tA");
+        for (size_t k = 1; k < counts[i]; k++)
+            p += sprintf(p, ",A");
+        sprintf(p, "\t50\tPASS\tAC=1;AN=200;CSQ=A|G1|ENST1");
+        sfl_parsed_batch_t *b = convert(s, line);
+        CHECK_INT(b->lines[0].code, SFL_E_LINE);
+        CHECK_CONTAINS(sfl_batch_msg(b, &b->lines[0]), "equals REF");
+        CHECK_INT(b->n_docs, 0);
+        sfl_batch_destroy(b);
+        free(line);
     }
     sfl_vcf_schema_destroy(s);
 }
