@@ -900,6 +900,71 @@ static bool check_redefinitions(const sfl_vcf_schema_t *s, const bcf_hdr_t *h, c
     return ok;
 }
 
+/* Does the converter read anything from this header line? The
+ * ##fileformat and #CHROM lines; ##contig lines of contigs with an xpos
+ * code (the build, the POS bound); ##INFO lines of the style's counts and
+ * populations (every AC_/AN_/Hom_/Hemi_/nhomalt_ key), the histograms,
+ * the quality metrics and the consequence field (CSQ, --csq-field, or any
+ * described as VEP's). Nothing else reaches a document. */
+static bool header_line_read(const char *line, size_t len, const char *csq_field)
+{
+    static const char *const prefixes[] = {"AC_", "AN_", "Hom_", "Hemi_", "nhomalt_"};
+    static const char *const names[] = {"AC", "AN", "nhomalt", "Hom", "Hemi", "DP_HIST",
+                                        "GQ_HIST", "CSQ"};
+    if (len >= 2 && line[0] == '#' && line[1] != '#')
+        return true; /* #CHROM */
+    if (len >= 13 && strncmp(line, "##fileformat=", 13) == 0)
+        return true;
+    if (len > 14 && strncmp(line, "##contig=<ID=", 13) == 0) {
+        const char *id = line + 13, *e = id;
+        while (e < line + len && *e != ',' && *e != '>')
+            e++;
+        return sfl_contig_code(id, (size_t)(e - id)) != 0;
+    }
+    if (len <= 11 || strncmp(line, "##INFO=<ID=", 11) != 0)
+        return false;
+    const char *id = line + 11, *e = id;
+    while (e < line + len && *e != ',' && *e != '>')
+        e++;
+    size_t il = (size_t)(e - id);
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (il > strlen(prefixes[i]) && strncmp(id, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (il == strlen(names[i]) && strncmp(id, names[i], il) == 0)
+            return true;
+    for (int i = 0; i < SFL_N_QUALITY_METRICS; i++)
+        if (il == strlen(sfl_quality_metrics[i]) && strncmp(id, sfl_quality_metrics[i], il) == 0)
+            return true;
+    if (csq_field && il == strlen(csq_field) && strncmp(id, csq_field, il) == 0)
+        return true;
+    static const char vep[] = "Consequence annotations from Ensembl VEP";
+    return memmem(line, len, vep, sizeof vep - 1) != NULL;
+}
+
+/* The header lines the converter reads (header_line_read), for htslib to
+ * parse: htslib's parsed header takes about 8 times the text of its lines
+ * (62 MB of ##contig lines: 830 MB), so a header of lines that no
+ * document needs costs only its text. NULL when out of memory. */
+static char *header_read_lines(const char *htxt, size_t hlen, const char *csq_field)
+{
+    char *out = malloc(hlen + 2), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = htxt; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (header_line_read(p, len, csq_field)) {
+            memcpy(o, p, len);
+            o += len;
+            *o++ = '\n';
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    *o = '\0';
+    return out;
+}
+
 /* "##fileformat=VCFv4.N": the versions whose INFO this reader knows. */
 static bool check_fileformat(const char *htxt, const char *path, sfl_error_t *err)
 {
@@ -940,8 +1005,15 @@ sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t h
     }
     if (!check_fileformat(htxt, path, err) || !check_header_lines(warn, warn_ud, path, htxt, err))
         return NULL;
+    char *read_lines = header_read_lines(htxt, hlen, opt->csq_field);
+    if (!read_lines) {
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
     bcf_hdr_t *h = bcf_hdr_init("r");
-    if (!h || bcf_hdr_parse(h, htxt) != 0) {
+    int rc = h ? bcf_hdr_parse(h, read_lines) : -1;
+    free(read_lines);
+    if (rc != 0) {
         if (h)
             bcf_hdr_destroy(h);
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,

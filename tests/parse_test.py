@@ -349,6 +349,36 @@ def item14_accepted_without_a_word():
         check(r.returncode == 0, f"item 14 harmless repeat {extra!r}: {r.returncode} {r.stderr}")
 
 
+def peak_rss_kb(*args):
+    """Peak RSS (KiB) of one run of the tool, measured in a child of its
+    own (RUSAGE_CHILDREN is the maximum over the children waited for)."""
+    code = ("import resource, subprocess, sys\n"
+            "r = subprocess.run(sys.argv[1:], capture_output=True)\n"
+            "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, TOOL, *args], capture_output=True, text=True).stdout.split()
+    return int(out[0]), int(out[1])
+
+
+def item13_header_memory():
+    """A header of 40 MB of ##contig or ##INFO lines the converter does not
+    read costs about its size, not htslib's ~8-13 times (README)."""
+    lines = open(os.path.join(TD, "exac_sample.vcf")).read().splitlines()
+    head = [l for l in lines if l.startswith("##")]
+    rest = [l for l in lines if not l.startswith("##")]
+    for kind, fmt in (("contig", "##contig=<ID=ctg%07d,length=%d>"),
+                      ("info", '##INFO=<ID=X%07d,Number=1,Type=Integer,Description="padding %d">')):
+        pad, n, i = [], 0, 0
+        while n < 40_000_000:
+            pad.append(fmt % (i, 1000 + i))
+            n += len(pad[-1]) + 1
+            i += 1
+        path = write_vcf(f"hdr40_{kind}.vcf", head + pad, rest)
+        size = os.path.getsize(path)
+        rc, kb = peak_rss_kb("dump", "--dry-run", "--quiet", "--vcf", path)
+        check(rc == 0 and kb * 1024 < 4 * size, f"item 13 {kind}: exit {rc}, peak RSS {kb} KiB for {size} bytes")
+        os.unlink(path)
+
+
 tmp = tempfile.mkdtemp(prefix="sfl_parse_")
 try:
     item2_population_names()
@@ -358,6 +388,7 @@ try:
     item6_undeclared_and_no_genes()
     item4_12_headers()
     item14_accepted_without_a_word()
+    item13_header_memory()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 
