@@ -245,11 +245,6 @@ static bool is_not_pop(const style_table_t *st, const char *suffix)
     return is_not_pop_flag(st->exclude_underscore, suffix);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The declared INFO ids that start with the population prefix, sorted,
  * for sfl_vcf_schema_undeclared_pop. False when out of memory. */
 static bool collect_declared_pop_keys(sfl_vcf_schema_t *s, const bcf_hdr_t *h,
@@ -273,23 +268,49 @@ static bool collect_declared_pop_keys(sfl_vcf_schema_t *s, const bcf_hdr_t *h,
             return false;
         s->n_declared_pop_keys++;
     }
-    qsort(s->declared_pop_keys, s->n_declared_pop_keys, sizeof(char *), cmp_str);
+    /* An open-addressing set over them: lines carry these keys by the
+     * hundred (gnomAD's AC_<pop>_XX, AC_raw, ...), so each lookup is one
+     * hash and, mostly, one compare. */
+    uint32_t size = 16;
+    while (size < 2u * (uint32_t)s->n_declared_pop_keys + 2)
+        size <<= 1;
+    s->declared_mask = size - 1;
+    if (!(s->declared_set = malloc(sizeof(int32_t) * size)))
+        return false;
+    for (uint32_t i = 0; i < size; i++)
+        s->declared_set[i] = -1;
+    for (size_t k = 0; k < s->n_declared_pop_keys; k++) {
+        const char *key = s->declared_pop_keys[k];
+        uint32_t i = key_hash(key, strlen(key)) & s->declared_mask;
+        while (s->declared_set[i] >= 0)
+            i = (i + 1) & s->declared_mask;
+        s->declared_set[i] = (int32_t)k;
+    }
     return true;
+}
+
+static bool pop_key_declared(const sfl_vcf_schema_t *s, const char *k, size_t len)
+{
+    uint32_t i = key_hash(k, len) & s->declared_mask;
+    for (int32_t x; (x = s->declared_set[i]) >= 0; i = (i + 1) & s->declared_mask) {
+        const char *d = s->declared_pop_keys[x];
+        if (strncmp(d, k, len) == 0 && d[len] == '\0')
+            return true;
+    }
+    return false;
 }
 
 bool sfl_vcf_schema_undeclared_pop(const sfl_vcf_schema_t *s, const char *k, size_t len,
                                    size_t *code_off)
 {
     size_t pl = s->pop_prefix_len;
-    if (!s->pop_prefix || len <= pl || len >= 256 || memcmp(k, s->pop_prefix, pl) != 0)
+    if (!s->pop_prefix || len <= pl || len >= 256 || memcmp(k, s->pop_prefix, pl) != 0 ||
+        pop_key_declared(s, k, len))
         return false;
     char key[256];
     memcpy(key, k, len);
     key[len] = '\0';
     if (is_not_pop_flag(s->exclude_underscore, key + pl))
-        return false;
-    const char *kp = key;
-    if (bsearch(&kp, s->declared_pop_keys, s->n_declared_pop_keys, sizeof(char *), cmp_str))
         return false;
     *code_off = pl;
     return true;
@@ -774,6 +795,7 @@ void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s)
     for (size_t i = 0; i < s->n_declared_pop_keys; i++)
         free(s->declared_pop_keys[i]);
     free(s->declared_pop_keys);
+    free(s->declared_set);
     free(s);
 }
 
@@ -914,6 +936,11 @@ static bool header_line_read(const char *line, size_t len, const char *csq_field
     if (len >= 2 && line[0] == '#' && line[1] != '#')
         return true; /* #CHROM */
     if (len >= 13 && strncmp(line, "##fileformat=", 13) == 0)
+        return true;
+    /* A structured line whose ID is not its first key: kept (htslib reads
+     * it, and finding its ID is htslib's job). */
+    if ((len > 9 && strncmp(line, "##contig=", 9) == 0 && strncmp(line, "##contig=<ID=", 13)) ||
+        (len > 7 && strncmp(line, "##INFO=", 7) == 0 && strncmp(line, "##INFO=<ID=", 11)))
         return true;
     if (len > 14 && strncmp(line, "##contig=<ID=", 13) == 0) {
         const char *id = line + 13, *e = id;

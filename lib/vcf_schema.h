@@ -94,12 +94,14 @@ typedef struct {
     bool adj0_filter; /* ExAC: PASS with AC 0 becomes AC_Adj0 */
 
     /* Undeclared populations: the style's AC_ prefix (NULL = none), and
-     * the declared INFO ids that start with it, sorted. */
+     * the declared INFO ids that start with it. */
     const char *pop_prefix;
     size_t pop_prefix_len;
     bool exclude_underscore;
     char **declared_pop_keys;
     size_t n_declared_pop_keys;
+    int32_t *declared_set; /* open addressing over them; -1 = empty */
+    uint32_t declared_mask;
 
     /* ##contig lengths by xpos code (1..25); 0 = unknown, or two contigs
      * of one code (chr1 and 1) with different lengths. */
