@@ -199,6 +199,14 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
         } else
             fprintf(stderr, "  consequence field of %s: none\n", a->source);
     }
+    for (size_t i = 0; i < s->n_undeclared_pops; i++)
+        fprintf(stderr, "  lines carrying undeclared population %s: %llu (left out)\n",
+                s->undeclared_pop_names[i], (unsigned long long)s->undeclared_pop_counts[i]);
+    for (size_t i = 0; i < s->n_table_joins; i++)
+        fprintf(stderr, "  %s (%s): %llu rows, %llu joining no GTF gene\n",
+                s->table_joins[i].source, s->table_joins[i].kind,
+                (unsigned long long)s->table_joins[i].rows,
+                (unsigned long long)s->table_joins[i].unjoined_rows);
     for (size_t i = 0; i < s->n_warnings; i++)
         fprintf(stderr, "  warning: %s\n", s->warnings[i]);
 }

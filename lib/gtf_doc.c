@@ -43,34 +43,63 @@ typedef struct {
     size_t n;
 } span_t;
 
-/* The value of attribute `key` in column 9 (`key "value"; ...`), quotes
- * stripped; the last one when repeated, as the ExAC loader's dict keeps. */
-static bool attribute(span_t attrs, const char *key, span_t *out)
+/* Column 9 as GENCODE's GTF defines it: `key value;` pairs separated by
+ * ';' and spaces, a value either "quoted" (where ';' is text, not a
+ * separator) or bare (`level 2`). The values of gene_id, transcript_id and
+ * gene_name, quotes stripped; the last one when repeated, as the ExAC
+ * loader's dict keeps. Returns NULL, or what is wrong (an unterminated
+ * quote, text after a value) with *at its offset in the column. */
+typedef struct {
+    span_t gid, tid, gname;
+    bool has_gid, has_tid, has_gname;
+} gtf_attrs_t;
+
+static const char *scan_attributes(span_t attrs, gtf_attrs_t *a, size_t *at)
 {
-    size_t kl = strlen(key);
-    bool found = false;
+    memset(a, 0, sizeof *a);
     const char *p = attrs.p, *end = attrs.p + attrs.n;
-    while (p < end) {
-        const char *semi = memchr(p, ';', (size_t)(end - p));
-        const char *e = semi ? semi : end;
-        while (p < e && (*p == ' ' || *p == '\t'))
+    for (;;) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ';'))
             p++;
+        if (p == end)
+            return NULL;
         const char *k = p;
-        while (p < e && *p != ' ' && *p != '\t')
+        while (p < end && *p != ' ' && *p != '\t' && *p != ';' && *p != '"')
             p++;
-        if ((size_t)(p - k) == kl && memcmp(k, key, kl) == 0) {
-            const char *v = p, *ve = e;
-            while (v < ve && (*v == ' ' || *v == '\t' || *v == '"'))
-                v++;
-            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '"'))
-                ve--;
-            out->p = v;
-            out->n = (size_t)(ve - v);
-            found = true;
+        size_t kl = (size_t)(p - k);
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        span_t v;
+        if (p < end && *p == '"') {
+            const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+            if (!q) {
+                *at = (size_t)(p - attrs.p);
+                return "a quoted value has no closing '\"'";
+            }
+            v.p = p + 1;
+            v.n = (size_t)(q - p - 1);
+            p = q + 1;
+            while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
+            if (p < end && *p != ';') {
+                *at = (size_t)(p - attrs.p);
+                return "text follows a quoted value before the ';'";
+            }
+        } else {
+            v.p = p;
+            while (p < end && *p != ';')
+                p++;
+            v.n = (size_t)(p - v.p);
+            while (v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t'))
+                v.n--;
         }
-        p = semi ? semi + 1 : end;
+        if (kl == 7 && memcmp(k, "gene_id", 7) == 0)
+            a->gid = v, a->has_gid = true;
+        else if (kl == 13 && memcmp(k, "transcript_id", 13) == 0)
+            a->tid = v, a->has_tid = true;
+        else if (kl == 9 && memcmp(k, "gene_name", 9) == 0)
+            a->gname = v, a->has_gname = true;
     }
-    return found;
 }
 
 static size_t unversioned(span_t id)
@@ -203,13 +232,23 @@ static bool parse_line(const sfl_gtf_ctx_t *c, sfl_parsed_batch_t *b, sfl_linere
     if (!(g->code = sfl_batch_contig(b, rec, c->skip_unknown_contigs, path, g->col[0].p,
                                      g->col[0].n)))
         return false;
-    g->tid.n = g->gname.n = 0;
-    const char *missing =
-        !attribute(at, "gene_id", &g->gid) || !g->gid.n ? "gene_id"
-        : g->kind != F_GENE && (!attribute(at, "transcript_id", &g->tid) || !g->tid.n)
-            ? "transcript_id"
-        : g->kind == F_GENE && !attribute(at, "gene_name", &g->gname) ? "gene_name"
-                                                                       : NULL;
+    gtf_attrs_t a;
+    size_t bad_at = 0;
+    const char *bad = scan_attributes(at, &a, &bad_at);
+    if (bad) {
+        sfl_batch_reject(b, rec, SFL_E_LINE,
+                         "%s: line %llu: column 9 (attributes), at character %zu: %s (expected "
+                         "'key \"value\";' pairs)",
+                         path, ln, bad_at + 1, bad);
+        return false;
+    }
+    g->gid = a.gid;
+    g->tid = g->kind != F_GENE ? a.tid : (span_t){NULL, 0};
+    g->gname = a.gname;
+    const char *missing = !a.has_gid || !g->gid.n                              ? "gene_id"
+                          : g->kind != F_GENE && (!a.has_tid || !g->tid.n)     ? "transcript_id"
+                          : g->kind == F_GENE && !a.has_gname                  ? "gene_name"
+                                                                                : NULL;
     if (missing) {
         sfl_batch_reject(b, rec, SFL_E_LINE,
                          "%s: line %llu: the %.*s line has no %s attribute (column 9)", path, ln,

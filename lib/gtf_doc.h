@@ -8,7 +8,7 @@
 #include "gene_tables.h"
 
 typedef struct {
-    const sfl_gene_tables_t *tables; /* NULL = no annotation tables */
+    sfl_gene_tables_t *tables; /* NULL = no annotation tables; lookups mark rows joined */
     bool skip_unknown_contigs;
 } sfl_gtf_ctx_t;
 

@@ -98,6 +98,9 @@ void sfl_job_destroy(sfl_job_t *j)
     sfl_report_free(&j->report);
     free(j->missing_names);
     free(j->missing_counts);
+    free(j->table_joins);
+    free(j->undeclared_names);
+    free(j->undeclared_counts);
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         sfl_order_free(&j->order[c]);
     free(j->docs);
@@ -207,6 +210,49 @@ static bool load_gene_tables(sfl_job_t *j, sfl_error_t *err)
     return true;
 }
 
+/* After the GTF: each gene table's rows that joined no GTF gene (ids
+ * compared without version) are counted in the summary and the manifest
+ * with a warning; a table none of whose rows joins is refused (it belongs
+ * to another release or another kind of id, and would add nothing). */
+static bool check_gene_tables_joined(sfl_job_t *j, sfl_error_t *err)
+{
+    size_t n = 0;
+    free(j->table_joins);
+    j->table_joins = calloc(j->n_sources + 1, sizeof *j->table_joins);
+    if (!j->table_joins)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < j->n_sources; i++) {
+        sfl_source_record_t *s = &j->sources[i];
+        if (!is_gene_table(s->kind))
+            continue;
+        sfl_gene_tables_joined(j->gene_tables, s->kind, &s->table_rows, &s->unjoined_rows);
+        s->join_counted = true;
+        sfl_table_join_t *tj = &j->table_joins[n++];
+        tj->source = s->path;
+        tj->kind = sfl_source_kind_name(s->kind);
+        tj->rows = s->table_rows;
+        tj->unjoined_rows = s->unjoined_rows;
+        if (s->table_rows && s->unjoined_rows == s->table_rows)
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
+                                 "%s: none of its %llu rows names a gene of the GTF (gene ids "
+                                 "compared without version): is it for another release?",
+                                 s->path, (unsigned long long)s->table_rows);
+        if (s->unjoined_rows) {
+            char msg[1024];
+            snprintf(msg, sizeof msg,
+                     "%s: %llu of %llu rows name a gene the GTF does not have (gene ids "
+                     "compared without version); they are in no document",
+                     s->path, (unsigned long long)s->unjoined_rows,
+                     (unsigned long long)s->table_rows);
+            if (!sfl_report_warning(&j->report, msg))
+                return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        }
+    }
+    j->summary.n_table_joins = n;
+    j->summary.table_joins = j->table_joins;
+    return true;
+}
+
 /* The metrics of the run's variants: digested and written like any batch,
  * after the last source. */
 static bool write_metrics(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
@@ -278,10 +324,23 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     if (ok && used[SFL_COLL_METRICS])
         ok = (j->metrics = sfl_metrics_new(err)) != NULL;
     uint64_t seq = 0;
-    for (size_t i = 0; ok && i < j->n_sources; i++)
-        if (!is_gene_table(j->sources[i].kind))
-            ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);
-    ok = ok && write_metrics(j, sink, err);
+    for (size_t i = 0; ok && i < j->n_sources; i++) {
+        if (is_gene_table(j->sources[i].kind))
+            continue;
+        uint64_t genes0 = j->summary.docs[SFL_COLL_GENES];
+        ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);
+        /* A GTF whose lines are all features the loader leaves out
+         * (start_codon, ...) is as empty as a file without lines. */
+        if (ok && j->sources[i].kind == SFL_SOURCE_GTF && j->sources[i].records &&
+            j->summary.docs[SFL_COLL_GENES] == genes0 && !j->opt.allow_empty)
+            ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
+                               "%s: no records: none of its %llu lines is a gene line (the "
+                               "other features are left out); refusing to load an empty "
+                               "genes collection (--allow-empty accepts it)",
+                               j->sources[i].path, (unsigned long long)j->sources[i].records);
+    }
+    ok = ok && (!j->gene_tables || check_gene_tables_joined(j, err)) &&
+         write_metrics(j, sink, err);
     if (q)
         hts_tpool_process_destroy(q);
     if (pool)
@@ -340,6 +399,33 @@ static void summary_annotations(sfl_job_t *j)
     j->summary.warnings = (const char *const *)j->report.warnings;
 }
 
+/* The summary's views of the undeclared populations, each with a warning
+ * (once per run: finish_summary runs once). */
+static void summary_undeclared(sfl_job_t *j)
+{
+    free(j->undeclared_names);
+    free(j->undeclared_counts);
+    j->undeclared_names = calloc(j->report.n_undeclared + 1, sizeof *j->undeclared_names);
+    j->undeclared_counts = calloc(j->report.n_undeclared + 1, sizeof *j->undeclared_counts);
+    if (!j->undeclared_names || !j->undeclared_counts)
+        return;
+    for (size_t i = 0; i < j->report.n_undeclared; i++) {
+        j->undeclared_names[i] = j->report.undeclared[i].name;
+        j->undeclared_counts[i] = j->report.undeclared[i].count;
+        char msg[512];
+        snprintf(msg, sizeof msg,
+                 "%llu line%s carry population '%.100s' (INFO AC_%.100s...), which the header "
+                 "does not declare: its counts are in no document",
+                 (unsigned long long)j->report.undeclared[i].count,
+                 j->report.undeclared[i].count == 1 ? "" : "s", j->report.undeclared[i].name,
+                 j->report.undeclared[i].name);
+        (void)sfl_report_warning(&j->report, msg); /* out of memory: the count still shows it */
+    }
+    j->summary.n_undeclared_pops = j->report.n_undeclared;
+    j->summary.undeclared_pop_names = j->undeclared_names;
+    j->summary.undeclared_pop_counts = j->undeclared_counts;
+}
+
 /* The summary's views of the missing-field counts, and the run's time. */
 static void finish_summary(sfl_job_t *j)
 {
@@ -357,6 +443,7 @@ static void finish_summary(sfl_job_t *j)
         j->summary.missing_names = j->missing_names;
         j->summary.missing_counts = j->missing_counts;
     }
+    summary_undeclared(j);
     summary_annotations(j);
     j->summary.seconds = sfl_report_seconds(&j->report);
 }

@@ -30,7 +30,10 @@ struct sfl_job {
     sfl_report_t report;          /* warnings, missing fields, progress */
     const char **missing_names;   /* summary views of `missing` */
     uint64_t *missing_counts;
+    const char **undeclared_names;   /* summary views of `undeclared` */
+    uint64_t *undeclared_counts;
     sfl_annotation_used_t *annotations; /* summary view, per VCF source */
+    sfl_table_join_t *table_joins;      /* summary view, per gene table */
 
     sfl_manifest_t *manifest;
     atomic_int cancelled;

@@ -488,6 +488,8 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
              (s->kind != SFL_SOURCE_VCF ||
               bson_append_utf8(&e, "style", -1, sfl_style_name(s->style), -1)) &&
              (s->kind != SFL_SOURCE_VCF || append_annotations(&e, s)) &&
+             (!s->join_counted ||
+              bson_append_int64(&e, "unjoined_rows", -1, (int64_t)s->unjoined_rows)) &&
              bson_append_document_end(&arr, &e);
     }
     ok = ok && bson_append_array_end(&doc, &arr) &&

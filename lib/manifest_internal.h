@@ -24,6 +24,10 @@ typedef struct {
     char *csq_key, *csq_format;
     bool csq_overridden, v40_repaired;
     sfl_genome_t genome; /* when hemizygotes were computed */
+    /* A gene table, after the GTF: its rows and those that joined no GTF
+     * gene (manifest `unjoined_rows`, only once counted). */
+    bool join_counted;
+    uint64_t table_rows, unjoined_rows;
 } sfl_source_record_t;
 
 /* Everything a run's manifest says. All borrowed. */

@@ -338,6 +338,10 @@ static bool count_accepted(run_t *r, sfl_parsed_batch_t *b)
     for (int i = 0; b->missing && i < b->n_missing; i++)
         if (b->missing[i] && !sfl_report_missing(&j->report, r->src->vschema->slot_key[i], b->missing[i]))
             return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < b->n_undeclared; i++) /* lines still accepted only */
+        if (b->lines[b->undeclared[i].line_idx].code == SFL_OK &&
+            !sfl_report_undeclared(&j->report, b->text + b->undeclared[i].off, b->undeclared[i].len))
+            return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     return true;
 }
 

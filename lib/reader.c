@@ -392,15 +392,26 @@ bool sfl_reader_header(sfl_reader_t *r, bool first_only, char **out, size_t *out
         }
         if (rc == 0)
             break;
-        if (first_only)
-            break;
-        if (hlen > SFL_MAX_HEADER) {
+        if (first_only && before == 0 && h[0] != '#')
+            break; /* no header at all: the caller says so */
+        if (first_only && before > 0 && h[before] == '#') {
+            free(h);
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                                 "%s: line %llu: a second header line ('#...'); this format has "
+                                 "one header line, then data lines",
+                                 r->path, (unsigned long long)r->lines);
+        }
+        /* Only header lines count towards the header's bound: the first
+         * data line (kept below) is bound like any line. */
+        if (h[before] == '#' && hlen > SFL_MAX_HEADER) {
             free(h);
             return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_TOO_LARGE,
                                  "%s: line %llu: the header is longer than %d MiB; is this a "
                                  "sites VCF?",
                                  r->path, (unsigned long long)r->lines, SFL_MAX_HEADER >> 20);
         }
+        if (first_only && before == 0)
+            continue; /* read the next line too: it must not be a header */
         if (h[before] != '#') {
             /* the first data line: keep it for the first chunk */
             r->pending_len = hlen - before;

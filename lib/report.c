@@ -33,9 +33,13 @@ void sfl_report_free(sfl_report_t *r)
     for (size_t i = 0; i < r->n_missing; i++)
         free(r->missing[i].name);
     free(r->missing);
+    for (size_t i = 0; i < r->n_undeclared; i++)
+        free(r->undeclared[i].name);
+    free(r->undeclared);
     r->warnings = NULL;
-    r->missing = NULL;
+    r->missing = r->undeclared = NULL;
     r->n_warnings = r->cap_warnings = r->n_missing = r->cap_missing = 0;
+    r->n_undeclared = r->cap_undeclared = 0;
 }
 
 bool sfl_report_warning(sfl_report_t *r, const char *msg)
@@ -63,6 +67,21 @@ bool sfl_report_missing(sfl_report_t *r, const char *name, uint64_t n)
     if (!(r->missing[r->n_missing].name = strdup(name)))
         return false;
     r->missing[r->n_missing++].count = n;
+    return true;
+}
+
+bool sfl_report_undeclared(sfl_report_t *r, const char *name, size_t len)
+{
+    for (size_t i = 0; i < r->n_undeclared; i++)
+        if (strncmp(r->undeclared[i].name, name, len) == 0 && !r->undeclared[i].name[len]) {
+            r->undeclared[i].count++;
+            return true;
+        }
+    if (!SFL_GROW(r->undeclared, &r->cap_undeclared, r->n_undeclared + 1, 8))
+        return false;
+    if (!(r->undeclared[r->n_undeclared].name = strndup(name, len)))
+        return false;
+    r->undeclared[r->n_undeclared++].count = 1;
     return true;
 }
 

@@ -28,6 +28,9 @@ typedef struct {
     size_t n_warnings, cap_warnings;
     sfl_missing_count_t *missing; /* expected fields that lines lacked */
     size_t n_missing, cap_missing;
+    sfl_missing_count_t *undeclared; /* population codes lines carried that
+                                        the header does not declare */
+    size_t n_undeclared, cap_undeclared;
 
     sfl_progress_fn progress; /* may be NULL */
     void *progress_ud;
@@ -48,6 +51,10 @@ bool sfl_report_warning(sfl_report_t *r, const char *msg);
 /* Counts `n` lines that lacked the expected field `name`. False when out of
  * memory. */
 bool sfl_report_missing(sfl_report_t *r, const char *name, uint64_t n);
+
+/* One more line carried the population code [name, name+len) that its
+ * header does not declare. False when out of memory. */
+bool sfl_report_undeclared(sfl_report_t *r, const char *name, size_t len);
 
 /* Calls the progress callback, at most 4 times a second unless `force`:
  * `file_offset` is the compressed position in the current source; the
