@@ -13,6 +13,7 @@
 
 #include "canonical.h"
 #include "swefreq/digest.h"
+#include "safe_fs.h"
 
 void sfl_digest_init(sfl_digest_t *d)
 {
@@ -99,10 +100,9 @@ bool sfl_hash_file(const char *path, char out_hex[33], uint64_t *out_size, sfl_e
     if (!path || !out_hex)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "sfl_hash_file: path and output are required");
-    FILE *f = fopen(path, "rb");
+    FILE *f = sfl_fopen_regular(path, err); /* never a FIFO, device or pipe */
     if (!f)
-        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
-                             strerror(errno));
+        return false;
     XXH3_state_t *st = XXH3_createState();
     enum { BUF = 1 << 20 };
     char *buf = malloc(BUF);

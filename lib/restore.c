@@ -28,6 +28,7 @@
 #include "grow.h"
 #include "lifecycle_internal.h"
 #include "log.h"
+#include "safe_fs.h"
 #include "sink_internal.h"
 #include "verify_internal.h"
 
@@ -48,10 +49,9 @@ static bool restore_file(sfl_sink_t *sink, const sfl_mongo_options_t *o, sfl_col
                          const char *path, restore_batch_t *b, atomic_int *cancelled,
                          sfl_error_t *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = sfl_fopen_regular(path, err);
     if (!f)
-        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
-                             strerror(errno));
+        return false;
     size_t max_docs = o->batch_docs ? o->batch_docs : 2000;
     size_t max_bytes = o->batch_bytes ? o->batch_bytes : 4u << 20;
     uint64_t ndoc = 0, offset = 0;

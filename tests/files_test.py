@@ -140,9 +140,89 @@ def symlinks(tmp):
           f"--out a link to a folder: {r.returncode} {r.stderr}")
 
 
+def not_regular(r, what, path=None):
+    check(r.returncode == 3 and "not a regular file" in r.stderr
+          and (path is None or path in r.stderr),
+          f"{what}: exit {r.returncode} {r.stderr!r}")
+
+
+def fifos(tmp):
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    gtf = os.path.join(TD, "gencode_sample.gtf")
+    kinds = [("--vcf", []), ("--coverage", []), ("--gtf", []), ("--dbsnp", []),
+             ("--canonical-transcripts", ["--gtf", gtf]), ("--omim", ["--gtf", gtf]),
+             ("--dbnsfp-genes", ["--gtf", gtf])]
+    for flag, more in kinds:
+        for path in (fifo, "/dev/zero"):
+            t = time.time()
+            try:
+                r = run("dump", "--dry-run", *more, flag, path, timeout=30)
+            except subprocess.TimeoutExpired:
+                check(False, f"{flag} {path}: still running after 30 s")
+                continue
+            not_regular(r, f"{flag} {path}", path)
+            check(time.time() - t < 10, f"{flag} {path}: refused at once")
+    # A pipe: process substitution and /dev/stdin; both are read twice.
+    r = subprocess.run(["bash", "-c", f'"$0" dump --dry-run --vcf <(cat "$1")', TOOL, SWEGEN],
+                       capture_output=True, text=True, timeout=30)
+    not_regular(r, "--vcf <(cat x)")
+    check("missing" not in r.stderr, f"no misleading 'missing VCF header': {r.stderr!r}")
+    with open(SWEGEN, "rb") as f:
+        data = f.read()
+    r = subprocess.run([TOOL, "dump", "--dry-run", "--vcf", "/dev/stdin"], input=data,
+                       capture_output=True, timeout=30)
+    check(r.returncode == 3 and b"not a regular file" in r.stderr,
+          f"--vcf /dev/stdin from a pipe: {r.returncode} {r.stderr!r}")
+    # /dev/stdin redirected from a regular file is that file: it loads.
+    with open(SWEGEN, "rb") as f:
+        r = subprocess.run([TOOL, "dump", "--dry-run", "--vcf", "/dev/stdin"], stdin=f,
+                           capture_output=True, timeout=60)
+    check(r.returncode == 0, f"--vcf /dev/stdin from a file: {r.returncode} {r.stderr!r}")
+
+    # verify: a manifest's source that became a FIFO or is /dev/zero, a
+    # --manifest that is a FIFO, a dump file that is a FIFO.
+    src = os.path.join(tmp, "src.vcf")
+    shutil.copy(SWEGEN, src)
+    out = os.path.join(tmp, "vout")
+    r = run("dump", "--out", out, "--vcf", src, "--quiet")
+    check(r.returncode == 0, f"dump for verify: {r.stderr}")
+    os.remove(src)
+    os.mkfifo(src)
+    try:
+        r = run("verify", "--dump", out, "--sources", timeout=30)
+        not_regular(r, "verify --sources, a source now a FIFO", src)
+    except subprocess.TimeoutExpired:
+        check(False, "verify --sources on a FIFO source hangs")
+    mpath = os.path.join(out, "swefreq", "manifest.json")
+    man = json.load(open(mpath))
+    man["sources"][0]["path"] = man["sources"][0]["abs_path"] = "/dev/zero"
+    zman = os.path.join(tmp, "zero-manifest.json")
+    json.dump(man, open(zman, "w"))
+    try:
+        r = run("verify", "--dump", out, "--manifest", zman, "--sources", timeout=30)
+        not_regular(r, "verify --sources, a source /dev/zero", "/dev/zero")
+    except subprocess.TimeoutExpired:
+        check(False, "verify --sources reads /dev/zero forever")
+    try:
+        r = run("verify", "--dump", out, "--manifest", fifo, timeout=30)
+        not_regular(r, "verify --manifest FIFO", fifo)
+    except subprocess.TimeoutExpired:
+        check(False, "verify --manifest FIFO hangs")
+    vb = os.path.join(out, "swefreq", "variants.bson")
+    os.remove(vb)
+    os.mkfifo(vb)
+    try:
+        r = run("verify", "--dump", out, timeout=30)
+        not_regular(r, "verify, variants.bson a FIFO", vb)
+    except subprocess.TimeoutExpired:
+        check(False, "verify of a dump whose variants.bson is a FIFO hangs")
+
+
 tmp = tempfile.mkdtemp(prefix="sfl_files_")
 try:
     symlinks(tmp)
+    fifos(tmp)
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 
