@@ -100,7 +100,7 @@ bool sfl_hash_file(const char *path, char out_hex[33], uint64_t *out_size, sfl_e
     if (!path || !out_hex)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "sfl_hash_file: path and output are required");
-    FILE *f = sfl_fopen_regular(path, err); /* never a FIFO, device or pipe */
+    FILE *f = sfl_fopen_regular(path, NULL, err); /* never a FIFO, device or pipe */
     if (!f)
         return false;
     XXH3_state_t *st = XXH3_createState();

@@ -288,9 +288,12 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
         return NULL;
     }
     sfl_error_t oe;
-    FILE *f = sfl_fopen_regular(path, &oe); /* never a FIFO or a device */
+    FILE *f = sfl_fopen_regular(path, "the manifest", &oe); /* never a FIFO or a device */
     if (!f) {
-        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "%s (the manifest)", oe.message);
+        if (!strstr(oe.message, "not a regular file"))
+            snprintf(oe.message, sizeof oe.message, "%s: cannot read the manifest: %s", path,
+                     strerror(errno));
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "%s", oe.message);
         return NULL;
     }
     char *buf = NULL;

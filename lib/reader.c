@@ -190,7 +190,7 @@ static bool locate(sfl_reader_t *r, sfl_error_t *err)
 sfl_reader_t *sfl_reader_open(const char *path, hts_tpool *pool, sfl_error_t *err)
 {
     struct stat st;
-    int fd = sfl_open_regular(path, err); /* never a FIFO, device or pipe */
+    int fd = sfl_open_regular(path, NULL, err); /* never a FIFO, device or pipe */
     if (fd < 0)
         return NULL;
     sfl_reader_t *r = calloc(1, sizeof *r);

@@ -49,7 +49,7 @@ static bool restore_file(sfl_sink_t *sink, const sfl_mongo_options_t *o, sfl_col
                          const char *path, restore_batch_t *b, atomic_int *cancelled,
                          sfl_error_t *err)
 {
-    FILE *f = sfl_fopen_regular(path, err);
+    FILE *f = sfl_fopen_regular(path, "a dump file", err);
     if (!f)
         return false;
     size_t max_docs = o->batch_docs ? o->batch_docs : 2000;

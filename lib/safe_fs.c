@@ -35,7 +35,7 @@ const char *sfl_kind_name(int kind)
     }
 }
 
-int sfl_open_regular(const char *path, sfl_error_t *err)
+int sfl_open_regular(const char *path, const char *what, sfl_error_t *err)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     struct stat st;
@@ -49,10 +49,16 @@ int sfl_open_regular(const char *path, sfl_error_t *err)
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
-                      "%s: not a regular file (%s): inputs are read only from regular files "
-                      "(a source is read twice, hashed then parsed); write it to a file first",
-                      path, sfl_kind_name((int)(st.st_mode & S_IFMT)));
+        if (what)
+            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                          "%s: cannot read %s: not a regular file (%s)", path, what,
+                          sfl_kind_name((int)(st.st_mode & S_IFMT)));
+        else
+            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                          "%s: not a regular file (%s): inputs are read only from regular "
+                          "files (a source is read twice, hashed then parsed); write it to a "
+                          "file first",
+                          path, sfl_kind_name((int)(st.st_mode & S_IFMT)));
         return -1;
     }
     int fl = fcntl(fd, F_GETFL);
@@ -66,9 +72,9 @@ int sfl_open_regular(const char *path, sfl_error_t *err)
     return fd;
 }
 
-FILE *sfl_fopen_regular(const char *path, sfl_error_t *err)
+FILE *sfl_fopen_regular(const char *path, const char *what, sfl_error_t *err)
 {
-    int fd = sfl_open_regular(path, err);
+    int fd = sfl_open_regular(path, what, err);
     if (fd < 0)
         return NULL;
     FILE *f = fdopen(fd, "rb");

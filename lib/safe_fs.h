@@ -21,12 +21,13 @@
 /* Opens `path` for reading, without blocking, and only when it is a
  * regular file (after following links in the path: a link to a file is
  * that file). Returns a blocking, close-on-exec descriptor, or -1 with
- * err: SFL_E_OPEN ("cannot open: ...", or "not a regular file (a FIFO):
- * ..."). */
-int sfl_open_regular(const char *path, sfl_error_t *err);
+ * err: SFL_E_OPEN ("cannot open: ...", or "not a regular file (a FIFO or
+ * pipe): ..."; `what`, such as "the manifest", names the file in the
+ * message, NULL for a source). */
+int sfl_open_regular(const char *path, const char *what, sfl_error_t *err);
 
 /* Like sfl_open_regular, as a FILE* opened "rb"; NULL with err. */
-FILE *sfl_fopen_regular(const char *path, sfl_error_t *err);
+FILE *sfl_fopen_regular(const char *path, const char *what, sfl_error_t *err);
 
 /* The kind of the entry `name` in the folder `dirfd` itself (a link is a
  * link): S_IFDIR, S_IFLNK, S_IFREG, ...; 0 when there is none; -1 on

@@ -385,7 +385,7 @@ sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *out_di
         sfl_digest_init(&d);
         sfl_error_t oe;
         errno = 0;
-        FILE *f = sfl_fopen_regular(path, &oe); /* a FIFO would block, a device never end */
+        FILE *f = sfl_fopen_regular(path, "a dump file", &oe); /* a FIFO would block, a device never end */
         if (!f && errno != ENOENT) {
             /* there but unreadable: not "absent", and not a difference */
             if (err)
