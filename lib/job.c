@@ -109,7 +109,7 @@ void sfl_job_destroy(sfl_job_t *j)
     free(j->rejects_partial);
     sfl_manifest_destroy(j->manifest);
     sfl_gene_tables_destroy(j->gene_tables);
-    sfl_gtf_ids_destroy(j->gtf_ids);
+    sfl_ids_destroy(j->ids);
     sfl_metrics_destroy(j->metrics);
     free(j);
 }
@@ -237,7 +237,7 @@ static bool load_gene_tables(sfl_job_t *j, sfl_error_t *err)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "the gene tables (canonical transcripts, OMIM, dbNSFP genes) are "
                              "joined into the genes of a GTF: give the GTF too");
-    if (any_gtf && !(j->gtf_ids = sfl_gtf_ids_new()))
+    if (!(j->ids = sfl_ids_new()))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     if (any_table && !(j->gene_tables = sfl_gene_tables_new()))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");

@@ -13,6 +13,7 @@
 #include "gene_tables.h"
 #include "gtf_doc.h"
 #include "manifest_internal.h"
+#include "id_check.h"
 #include "order_check.h"
 #include "swefreq/swefreq.h"
 
@@ -56,7 +57,7 @@ struct sfl_job {
     uint64_t bytes_total;
     const char *progress_source; /* the source being (or last) read */
     sfl_gene_tables_t *gene_tables; /* the tables joined into genes */
-    sfl_gtf_ids_t *gtf_ids;         /* gene/transcript/exon ids seen */
+    sfl_ids_t *ids;                 /* the _ids that may repeat (id_check.h) */
     struct sfl_metrics *metrics;    /* collects from the variants     */
     uint32_t last_source;           /* where the last batch written   */
     int64_t last_voffset;           /* ended (the metrics batch's)    */

@@ -371,10 +371,8 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
         }
         if (code == SFL_OK)
             code = check_doc_size(r, b, rec, msg, sizeof msg);
-        if (code == SFL_OK && b->multi && rec->n_docs)
-            code = sfl_gtf_ids_check(j->gtf_ids, b, rec, r->src->path, msg, sizeof msg);
-        if (code == SFL_OK && b->collection == SFL_COLL_VARIANTS && rec->n_docs)
-            code = sfl_order_check_unique(o, b, rec, r->src->path, msg, sizeof msg);
+        if (code == SFL_OK && rec->n_docs)
+            code = sfl_ids_check(j->ids, b, rec, r->src->path, msg, sizeof msg);
         if (code == SFL_E_NOMEM)
             return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         if (code != SFL_OK && !reject_line(r, b, rec, code, msg))

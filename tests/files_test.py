@@ -219,10 +219,89 @@ def fifos(tmp):
         check(False, "verify of a dump whose variants.bson is a FIFO hangs")
 
 
+def refused_everywhere(tmp, name, flag_args, what, path, line):
+    """The dry run and the dump refuse it with file and line, exit 3; the
+    dump leaves nothing under OUT."""
+    r = run("dump", "--dry-run", *flag_args)
+    check(r.returncode == 3 and what in r.stderr and f"{path}: line {line}:" in r.stderr,
+          f"{name}, dry run: exit {r.returncode} {r.stderr!r}")
+    out = os.path.join(tmp, "dup-" + name)
+    r = run("dump", "--out", out, *flag_args)
+    check(r.returncode == 3 and what in r.stderr and f"{path}: line {line}:" in r.stderr,
+          f"{name}, dump: exit {r.returncode} {r.stderr!r}")
+    check(not os.path.exists(os.path.join(out, "swefreq")) and
+          [n for n in os.listdir(out) if n.startswith(".")] == [] if os.path.isdir(out) else True,
+          f"{name}: the dump wrote nothing: {os.listdir(out) if os.path.isdir(out) else None}")
+
+
+def duplicates(tmp):
+    # dbSNP: two identical rows (not adjacent in the file, same position).
+    rows = open(os.path.join(TD, "dbsnp_sample.tsv")).read().splitlines()
+    d = os.path.join(tmp, "dup_dbsnp.tsv")
+    open(d, "w").write("\n".join(rows[:3] + ["99\t1\t69510\t0", rows[2]] + rows[3:]) + "\n")
+    refused_everywhere(tmp, "dbsnp", ["--dbsnp", d], "duplicate dbSNP id 75062661-1000069511",
+                       d, 5)
+    # dbSNP out of order: refused, since its duplicates could not be found.
+    u = os.path.join(tmp, "unsorted_dbsnp.tsv")
+    open(u, "w").write("\n".join(rows[:2] + [rows[3], rows[2]] + rows[4:]) + "\n")
+    refused_everywhere(tmp, "dbsnp-unsorted", ["--dbsnp", u], "unsorted input", u, 4)
+    # GTF: an exon line repeated after other transcripts' lines; a gene and
+    # a transcript line repeated.
+    gl = open(os.path.join(TD, "gencode_sample.gtf")).read().splitlines()
+    exon = next(l for l in gl if "\texon\t" in l)
+    gene = next(l for l in gl if "\tgene\t" in l)
+    tx = next(l for l in gl if "\ttranscript\t" in l)
+    for name, extra, what in (("exon", exon, "duplicate exon id"),
+                              ("gene", gene, "duplicate gene id"),
+                              ("transcript", tx, "duplicate transcript id")):
+        g = os.path.join(tmp, f"dup_{name}.gtf")
+        open(g, "w").write("\n".join(gl + [extra]) + "\n")
+        refused_everywhere(tmp, name, ["--gtf", g, "--skip-unknown-contigs"], what, g,
+                           len(gl) + 1)
+    # Variants: a duplicate whose first copy's minimal position is past its
+    # POS (1:100 CA>CG is 1-101-A-G) is still found at the next POS.
+    header = sample_header(TD)
+    v = os.path.join(tmp, "dup.vcf")
+    with open(v, "w") as f:
+        f.writelines(header)
+        f.write("1\t100\t.\tCA\tCG\t50\tPASS\tAC=1;AN=2000;AC_Hom=0\n")
+        f.write("1\t101\t.\tA\tG\t50\tPASS\tAC=1;AN=2000;AC_Hom=0\n")
+    refused_everywhere(tmp, "variant", ["--vcf", v], "duplicate variant 1-101-A-G", v,
+                       len(header) + 2)
+
+    # O(1) a line: 60,000 distinct insertions at one position cost about
+    # what 60,000 positions do (a scan of the earlier ids would be ~50x).
+    def many(path, same_pos):
+        with open(path, "w") as f:
+            f.writelines(header)
+            for i in range(60000):
+                alt = "A" + "".join("ACGT"[(i >> (2 * k)) & 3] for k in range(9))
+                pos = 1000 if same_pos else 1000 + i
+                f.write(f"1\t{pos}\t.\tA\t{alt}\t50\tPASS\tAC=1;AN=2000;AC_Hom=0\n")
+
+    def timed(path):
+        t = time.time()
+        r = run("dump", "--dry-run", "--threads", "1", "--vcf", path, "--json")
+        return time.time() - t, r
+
+    one, spread = os.path.join(tmp, "one_pos.vcf"), os.path.join(tmp, "spread.vcf")
+    many(one, True)
+    many(spread, False)
+    t_one, r = timed(one)
+    check(r.returncode == 0 and json.loads(r.stdout)["documents"]["variants"] == 60000,
+          f"60,000 variants at one position: {r.returncode} {r.stderr[-300:]}")
+    t_spread, r = timed(spread)
+    check(r.returncode == 0, f"60,000 positions: {r.returncode}")
+    check(t_one < 3 * t_spread + 1,
+          f"60,000 variants at one position take {t_one:.2f} s, 60,000 positions {t_spread:.2f} s")
+    print(f"60,000 variants at one position: {t_one:.2f} s; at 60,000 positions: {t_spread:.2f} s")
+
+
 tmp = tempfile.mkdtemp(prefix="sfl_files_")
 try:
     symlinks(tmp)
     fifos(tmp)
+    duplicates(tmp)
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 
