@@ -11,7 +11,8 @@ usage: files_test.py SWEFREQ_LOAD TESTDATA_DIR
   links (or refused), never followed; OUT/NAME holding a file that is not
   a dump's is refused, the file kept;
 - a dump is one release: a coverage-only dump over a dump with variants
-  replaces the folder whole, and the CLI says which collections went;
+  replaces the folder whole (manifest and files: only base_coverage), and
+  the CLI says which collections went;
 - a FIFO, /dev/zero, a pipe (process substitution) or /dev/stdin as a
   source, a manifest or a manifest's source is refused at once (exit 3,
   "not a regular file"), never a hang;
@@ -297,8 +298,28 @@ def duplicates(tmp):
     print(f"60,000 variants at one position: {t_one:.2f} s; at 60,000 positions: {t_spread:.2f} s")
 
 
+def one_release(tmp):
+    out = os.path.join(tmp, "release")
+    r = run("dump", "--out", out, "--vcf", SWEGEN, "--coverage", COV)
+    check(r.returncode == 0 and "warning" not in r.stderr, f"first dump: {r.returncode} {r.stderr}")
+    r = run("dump", "--out", out, "--coverage", COV)
+    folder = os.path.join(out, "swefreq")
+    check(r.returncode == 0 and "also held variants, metrics" in r.stderr
+          and "replaces the folder whole" in r.stderr,
+          f"coverage-only dump over a full one says what went: {r.returncode} {r.stderr!r}")
+    check(sorted(os.listdir(folder)) == ["base_coverage.bson", "base_coverage.metadata.json",
+                                         "manifest.json"],
+          f"the folder holds exactly the new run: {os.listdir(folder)}")
+    man = json.load(open(os.path.join(folder, "manifest.json")))
+    check([c["name"] for c in man["collections"]] == ["base_coverage"],
+          f"its manifest describes it: {man['collections']}")
+    r = run("verify", "--dump", out)
+    check(r.returncode == 0, f"it verifies: {r.stdout} {r.stderr}")
+
+
 tmp = tempfile.mkdtemp(prefix="sfl_files_")
 try:
+    one_release(tmp)
     symlinks(tmp)
     fifos(tmp)
     duplicates(tmp)
