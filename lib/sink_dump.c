@@ -145,21 +145,28 @@ static void dump_unlock(dump_t *d)
     d->lock_fd = -1;
 }
 
-/* Opens OUT/.DB.lock itself (never through a link) and flock()s it; a
- * file that was removed meanwhile is opened again. -1 with errno, or the
- * descriptor with *locked = 0 (ours) or -1 (*e: why not). */
+/* Opens OUT/.DB.lock itself (never through a link, never blocking on a
+ * FIFO) and flock()s it; a file that was removed meanwhile is opened
+ * again. -1 with errno, -2 for something that is not a regular file, or
+ * the descriptor with *locked = 0 (ours) or -1 (*e: why not). */
 static int open_lock(dump_t *d, int *locked, int *e)
 {
     int fd = -1;
     for (int tries = 0; fd < 0 && tries < 100; tries++) {
-        fd = openat(d->out_fd, d->lock_name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+        fd = openat(d->out_fd, d->lock_name,
+                    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
         if (fd < 0)
             return -1;
+        struct stat st;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            close(fd);
+            return -2;
+        }
         *locked = flock(fd, LOCK_EX | LOCK_NB);
         *e = errno;
         struct stat a, b;
         if (*locked != 0 ||
-            (fstat(fd, &a) == 0 && S_ISREG(a.st_mode) &&
+            (fstat(fd, &a) == 0 &&
              fstatat(d->out_fd, d->lock_name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
              a.st_ino == b.st_ino && a.st_dev == b.st_dev))
             break;
@@ -174,6 +181,10 @@ static bool dump_lock(dump_t *d, sfl_error_t *err)
 {
     int locked = -1, e = 0;
     int fd = open_lock(d, &locked, &e);
+    if (fd == -2)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s/%s: the lock file is not a regular file; remove it", d->out,
+                             d->lock_name);
     if (fd < 0)
         return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
                              "%s/%s: cannot create the lock file: %s%s", d->out, d->lock_name,
