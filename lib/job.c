@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
+#include "safe_fs.h"
 #include "sink_internal.h"
 
 sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
@@ -110,6 +111,10 @@ void sfl_job_destroy(sfl_job_t *j)
     sfl_manifest_destroy(j->manifest);
     sfl_gene_tables_destroy(j->gene_tables);
     sfl_ids_destroy(j->ids);
+    for (size_t i = 0; j->src_fd && i < j->n_sources; i++)
+        if (j->src_fd[i] >= 0)
+            close(j->src_fd[i]);
+    free(j->src_fd);
     sfl_metrics_destroy(j->metrics);
     free(j);
 }
@@ -181,18 +186,25 @@ static bool abort_sink(sfl_sink_t *sink, const sfl_error_t *why, bool ret)
  * that were converted) and notes which collections the run fills. */
 static bool hash_sources(sfl_job_t *j, bool used[SFL_N_COLLECTIONS], sfl_error_t *err)
 {
+    if (!(j->src_fd = malloc((j->n_sources + 1) * sizeof *j->src_fd)))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < j->n_sources; i++)
+        j->src_fd[i] = -1;
     for (size_t i = 0; i < j->n_sources; i++) {
         sfl_source_record_t *s = &j->sources[i];
         bool fills[SFL_N_COLLECTIONS];
         sfl_source_collections(s->kind, fills);
         for (int c = 0; c < SFL_N_COLLECTIONS; c++)
             used[c] = used[c] || fills[c];
-        if (!sfl_hash_file(s->path, s->hash, &s->size, err))
+        /* Only a regular file (a pipe could not be read twice), kept open:
+         * the parser reads the very file hashed here. */
+        if ((j->src_fd[i] = sfl_open_regular(s->path, NULL, err)) < 0 ||
+            !sfl_hash_fd(j->src_fd[i], s->path, s->hash, &s->size, err))
             return false;
         free(s->abs_path);
         s->abs_path = realpath(s->path, NULL);
         struct stat st;
-        if (stat(s->path, &st) == 0)
+        if (fstat(j->src_fd[i], &st) == 0)
             s->mtime = st.st_mtime;
         j->bytes_total += s->size;
     }

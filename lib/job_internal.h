@@ -31,6 +31,8 @@ struct sfl_job {
     bool warned_v40;
     sfl_source_record_t *sources;
     size_t n_sources, cap_sources;
+    int *src_fd; /* [n_sources]: each source open from its hashing to the
+                    end of the run, so the file parsed is the file hashed */
     bool ran;
 
     sfl_summary_t summary;

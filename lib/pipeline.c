@@ -578,7 +578,8 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
 {
     sfl_source_record_t *src = &j->sources[index];
     j->progress_source = src->path;
-    sfl_reader_t *rd = sfl_reader_open(src->path, pool, err);
+    sfl_reader_t *rd = j->src_fd ? sfl_reader_open_fd(src->path, j->src_fd[index], pool, err)
+                                 : sfl_reader_open(src->path, pool, err);
     if (!rd)
         return false;
     source_ctx_t *sc = open_source(j, index, rd, err);
@@ -659,7 +660,8 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
     if (ok) {
         /* The file must not have changed while we read it. */
         struct stat st;
-        if (stat(src->path, &st) != 0 || (uint64_t)st.st_size != src->size ||
+        if ((j->src_fd ? fstat(j->src_fd[index], &st) : stat(src->path, &st)) != 0 ||
+            (uint64_t)st.st_size != src->size ||
             st.st_mtime != src->mtime)
             ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
                                "%s: the file changed while it was being read", src->path);

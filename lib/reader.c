@@ -189,10 +189,26 @@ static bool locate(sfl_reader_t *r, sfl_error_t *err)
 
 sfl_reader_t *sfl_reader_open(const char *path, hts_tpool *pool, sfl_error_t *err)
 {
-    struct stat st;
     int fd = sfl_open_regular(path, NULL, err); /* never a FIFO, device or pipe */
     if (fd < 0)
         return NULL;
+    sfl_reader_t *r = sfl_reader_open_fd(path, fd, pool, err);
+    close(fd);
+    return r;
+}
+
+sfl_reader_t *sfl_reader_open_fd(const char *path, int given_fd, hts_tpool *pool,
+                                 sfl_error_t *err)
+{
+    struct stat st;
+    int fd = dup(given_fd);
+    if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot read: %s", path,
+                      strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
     sfl_reader_t *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path))) {
         free(r);
