@@ -16,6 +16,12 @@
  * dump under the final name therefore always equals its manifest.json.
  * What a killed export left is cleaned up by the next one
  * (clean_dead_exports). Nothing is written to the database.
+ *
+ * Files below OUT are never reached through a link: OUT is opened once,
+ * and every entry in it is created, renamed and removed relative to that
+ * descriptor (safe_fs.c). A link at OUT/DB, or an OUT/DB holding a file
+ * that is not a dump's, is refused before anything is exported, and again
+ * when the folder is published.
  */
 #include <dirent.h>
 #include <errno.h>
