@@ -12,10 +12,12 @@
  *                 minimal positions are >= its POS): a handful;
  *   dbsnp         the ids at the current position (the file is sorted);
  *   genes, transcripts, exons
- *                 every id of the run: GENCODE v19's 57,000 genes, 196,000
- *                 transcripts and 2.2 M exon, CDS and UTR lines take about
- *                 110 MB, which grows with the GTF (not bounded by the
- *                 settings, unlike everything else);
+ *                 every id of the run: about 100 MB for a GENCODE-sized
+ *                 GTF (a dry run of a generated one with 57,000 genes,
+ *                 143,000 transcripts and 1.8 M exon, CDS and UTR lines:
+ *                 141 MB of RSS, 42 MB without this check), which grows
+ *                 with the GTF (not bounded by the settings, unlike
+ *                 everything else);
  *   base_coverage the position is the _id: order_check.c refuses a repeat;
  *   metrics       computed, one document per metric.
  */
