@@ -2,8 +2,29 @@
  * dump, or parse only (--dry-run), or print documents (--format jsonl). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "convert_opts.h"
+
+/* A dump is one release, replaced whole: the collections of the earlier
+ * dump in OUT/DB that the new one does not have are said to be gone. */
+static void say_replaced(const sfl_manifest_t *before, const sfl_manifest_t *now,
+                         const char *out, const char *db)
+{
+    char gone[256] = "";
+    for (size_t i = 0; before && now && i < sfl_manifest_n_collections(before); i++) {
+        const char *name = sfl_manifest_collection(before, i)->name;
+        if (!sfl_manifest_find_collection(now, name) &&
+            strlen(gone) + strlen(name) + 3 < sizeof gone)
+            snprintf(gone + strlen(gone), sizeof gone - strlen(gone), "%s%s", *gone ? ", " : "",
+                     name);
+    }
+    if (*gone)
+        fprintf(stderr,
+                "%s: warning: %s/%s: the earlier dump there also held %s, which this run did "
+                "not write: a dump is one release and replaces the folder whole\n",
+                cli_prog, out, db, gone);
+}
 
 static void usage(FILE *f)
 {
@@ -15,6 +36,9 @@ static void usage(FILE *f)
             "Converts sites VCFs and coverage files into the SweFreq browser's documents and\n"
             "writes DIR/NAME/variants.bson, base_coverage.bson, their .metadata.json (with the\n"
             "browser's indexes) and manifest.json, so that `mongorestore DIR` loads them.\n"
+            "A dump is one release: DIR/NAME is replaced whole (collections of an earlier\n"
+            "dump there that this run does not write are gone). A symbolic link at DIR/NAME,\n"
+            "or a DIR/NAME holding files a dump does not write, is refused (exit 4).\n"
             "\n"
             "  --out DIR             the dump folder\n"
             "  --db NAME             database name (default: swefreq)\n"
@@ -120,8 +144,21 @@ int cmd_dump(int argc, char **argv)
         cli_convert_free(&c);
         return dry || jsonl ? EXIT_INTERNAL : cli_exit_code(&err);
     }
+    sfl_manifest_t *before = NULL;
+    if (!dry && !jsonl) {
+        char *mp = malloc(strlen(out) + strlen(db) + 32);
+        sfl_error_t ignored;
+        if (mp) {
+            sprintf(mp, "%s/%s/manifest.json", out, db);
+            before = access(mp, F_OK) == 0 ? sfl_manifest_read_file(mp, &ignored) : NULL;
+        }
+        free(mp);
+    }
     bool ok = sfl_job_run(job, sink, &err);
     cli_progress_done(&c.term);
+    if (ok && !c.quiet)
+        say_replaced(before, sfl_job_manifest(job), out, db);
+    sfl_manifest_destroy(before);
     if (!ok) {
         cli_print_error(&err);
         rc = cli_exit_code(&err);

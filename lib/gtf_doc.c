@@ -25,7 +25,6 @@
  * loader's. Other features (start_codon, Selenocysteine, ...) are counted
  * and left out, as the ExAC loader leaves them out.
  */
-#include <htslib/khash.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +32,6 @@
 #include "bson_enc.h"
 #include "gtf_doc.h"
 #include "numparse.h"
-#include "order_check.h"
 #include "variant_key.h"
 
 enum { F_GENE, F_TRANSCRIPT, F_EXON, F_OTHER };
@@ -354,89 +352,4 @@ bool sfl_gtf_line_to_docs(const sfl_gtf_ctx_t *c, sfl_parsed_batch_t *b, const c
                                             : g.kind == F_TRANSCRIPT ? SFL_COLL_TRANSCRIPTS
                                                                      : SFL_COLL_EXONS);
     return true;
-}
-
-/* ---- unique ids, in input order ----------------------------------------- */
-
-typedef struct {
-    uint64_t line;
-    const char *path; /* borrowed: the job's copy */
-} seen_t;
-
-KHASH_MAP_INIT_STR(ids, seen_t)
-
-struct sfl_gtf_ids {
-    khash_t(ids) *h[3]; /* genes, transcripts, exons of the current transcript */
-    int64_t exon_tx;
-};
-
-sfl_gtf_ids_t *sfl_gtf_ids_new(void)
-{
-    sfl_gtf_ids_t *s = calloc(1, sizeof *s);
-    for (int i = 0; s && i < 3; i++)
-        if (!(s->h[i] = kh_init(ids))) {
-            sfl_gtf_ids_destroy(s);
-            return NULL;
-        }
-    return s;
-}
-
-static void clear_ids(khash_t(ids) *h)
-{
-    for (khint_t k = kh_begin(h); k != kh_end(h); k++)
-        if (kh_exist(h, k))
-            free((char *)kh_key(h, k));
-    kh_clear(ids, h);
-}
-
-void sfl_gtf_ids_destroy(sfl_gtf_ids_t *s)
-{
-    if (!s)
-        return;
-    for (int i = 0; i < 3; i++)
-        if (s->h[i]) {
-            clear_ids(s->h[i]);
-            kh_destroy(ids, s->h[i]);
-        }
-    free(s);
-}
-
-uint32_t sfl_gtf_ids_check(sfl_gtf_ids_t *s, const sfl_parsed_batch_t *b, const sfl_linerec_t *rec,
-                           const char *path, char *msg, size_t msg_size)
-{
-    static const char *const what[] = {"gene", "transcript", "exon"};
-    for (uint32_t d = 0; d < rec->n_docs; d++) {
-        const sfl_docrec_t *dr = &b->docs[rec->first_doc + d];
-        int which = dr->coll - SFL_COLL_GENES;
-        if (which < 0 || which > 2)
-            continue;
-        if (which == 2 && rec->pos != s->exon_tx) {
-            clear_ids(s->h[2]);
-            s->exon_tx = rec->pos;
-        }
-        uint32_t idlen;
-        const char *id = sfl_batch_doc_id(b, dr, &idlen);
-        char *key = strndup(id, idlen);
-        if (!key)
-            return SFL_E_NOMEM;
-        int ret;
-        khint_t k = kh_put(ids, s->h[which], key, &ret);
-        if (ret < 0) {
-            free(key);
-            return SFL_E_NOMEM;
-        }
-        if (ret == 0) {
-            seen_t first = kh_val(s->h[which], k);
-            snprintf(msg, msg_size,
-                     "%s: line %llu: duplicate %s id %s: line %llu of %s has it too (one "
-                     "document per %s)",
-                     path, (unsigned long long)rec->line, what[which], key,
-                     (unsigned long long)first.line, first.path, what[which]);
-            free(key);
-            return SFL_E_DUPLICATE;
-        }
-        kh_val(s->h[which], k).line = rec->line;
-        kh_val(s->h[which], k).path = path;
-    }
-    return SFL_OK;
 }

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
+#include "safe_fs.h"
 #include "sink_internal.h"
 
 sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
@@ -108,7 +109,11 @@ void sfl_job_destroy(sfl_job_t *j)
     free(j->rejects_partial);
     sfl_manifest_destroy(j->manifest);
     sfl_gene_tables_destroy(j->gene_tables);
-    sfl_gtf_ids_destroy(j->gtf_ids);
+    sfl_ids_destroy(j->ids);
+    for (size_t i = 0; j->src_fd && i < j->n_sources; i++)
+        if (j->src_fd[i] >= 0)
+            close(j->src_fd[i]);
+    free(j->src_fd);
     sfl_metrics_destroy(j->metrics);
     free(j);
 }
@@ -126,18 +131,25 @@ static bool abort_sink(sfl_sink_t *sink, const sfl_error_t *why, bool ret)
  * that were converted) and notes which collections the run fills. */
 static bool hash_sources(sfl_job_t *j, bool used[SFL_N_COLLECTIONS], sfl_error_t *err)
 {
+    if (!(j->src_fd = malloc((j->n_sources + 1) * sizeof *j->src_fd)))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < j->n_sources; i++)
+        j->src_fd[i] = -1;
     for (size_t i = 0; i < j->n_sources; i++) {
         sfl_source_record_t *s = &j->sources[i];
         bool fills[SFL_N_COLLECTIONS];
         sfl_source_collections(s->kind, fills);
         for (int c = 0; c < SFL_N_COLLECTIONS; c++)
             used[c] = used[c] || fills[c];
-        if (!sfl_hash_file(s->path, s->hash, &s->size, err))
+        /* Only a regular file (a pipe could not be read twice), kept open:
+         * the parser reads the very file hashed here. */
+        if ((j->src_fd[i] = sfl_open_regular(s->path, NULL, err)) < 0 ||
+            !sfl_hash_fd(j->src_fd[i], s->path, s->hash, &s->size, err))
             return false;
         free(s->abs_path);
         s->abs_path = realpath(s->path, NULL);
         struct stat st;
-        if (stat(s->path, &st) == 0)
+        if (fstat(j->src_fd[i], &st) == 0)
             s->mtime = st.st_mtime;
         j->report.bytes_total += s->size;
     }
@@ -182,7 +194,7 @@ static bool load_gene_tables(sfl_job_t *j, sfl_error_t *err)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "the gene tables (canonical transcripts, OMIM, dbNSFP genes) are "
                              "joined into the genes of a GTF: give the GTF too");
-    if (any_gtf && !(j->gtf_ids = sfl_gtf_ids_new()))
+    if (!(j->ids = sfl_ids_new()))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     if (any_table && !(j->gene_tables = sfl_gene_tables_new()))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");

@@ -13,6 +13,7 @@
 #include "gene_tables.h"
 #include "gtf_doc.h"
 #include "manifest_internal.h"
+#include "id_check.h"
 #include "order_check.h"
 #include "report.h"
 #include "swefreq/swefreq.h"
@@ -24,6 +25,8 @@ struct sfl_job {
     bool warned_v40;
     sfl_source_record_t *sources;
     size_t n_sources, cap_sources;
+    int *src_fd; /* [n_sources]: each source open from its hashing to the
+                    end of the run, so the file parsed is the file hashed */
     bool ran;
 
     sfl_summary_t summary;
@@ -48,7 +51,7 @@ struct sfl_job {
     char *rejects_partial;
     bool rejects_renamed; /* FILE.partial became FILE */
     sfl_gene_tables_t *gene_tables; /* the tables joined into genes */
-    sfl_gtf_ids_t *gtf_ids;         /* gene/transcript/exon ids seen */
+    sfl_ids_t *ids;                 /* the _ids that may repeat (id_check.h) */
     struct sfl_metrics *metrics;    /* collects from the variants     */
     uint32_t last_source;           /* where the last batch written   */
     int64_t last_voffset;           /* ended (the metrics batch's)    */

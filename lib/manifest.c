@@ -16,6 +16,7 @@
 #include "json_pretty.h"
 #include "manifest_internal.h"
 #include "swefreq/swefreq.h"
+#include "safe_fs.h"
 
 typedef struct {
     char *name;
@@ -286,10 +287,13 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_manifest_read_file: no path");
         return NULL;
     }
-    FILE *f = fopen(path, "rb");
+    sfl_error_t oe;
+    FILE *f = sfl_fopen_regular(path, "the manifest", &oe); /* never a FIFO or a device */
     if (!f) {
-        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "%s: cannot open manifest: %s", path,
-                      strerror(errno));
+        if (!strstr(oe.message, "not a regular file"))
+            snprintf(oe.message, sizeof oe.message, "%s: cannot read the manifest: %s", path,
+                     strerror(errno));
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "%s", oe.message);
         return NULL;
     }
     char *buf = NULL;

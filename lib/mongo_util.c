@@ -47,6 +47,59 @@ bool sfl_mongo_transient(const bson_error_t *be)
     }
 }
 
+/* The _id of a duplicate key, as relaxed extended JSON (bson_free it):
+ * the reply's writeErrors[0].keyValue._id, else that of the batch's
+ * document at writeErrors[0].index; NULL when neither is there. */
+static char *dup_id(const bson_t *reply, const uint8_t *buf, const uint32_t *off, size_t n,
+                    size_t len)
+{
+    bson_iter_t it, e, f, k;
+    if (!reply || !bson_iter_init_find(&it, reply, "writeErrors") ||
+        !bson_iter_recurse(&it, &e) || !bson_iter_next(&e) || !BSON_ITER_HOLDS_DOCUMENT(&e))
+        return NULL;
+    bson_t doc, one = BSON_INITIALIZER;
+    bool have = false;
+    if (bson_iter_recurse(&e, &f) && bson_iter_find(&f, "keyValue") &&
+        bson_iter_recurse(&f, &k) && bson_iter_find(&k, "_id"))
+        have = bson_append_iter(&one, "_id", 3, &k);
+    if (!have && buf && bson_iter_recurse(&e, &f) && bson_iter_find(&f, "index") &&
+        BSON_ITER_HOLDS_INT(&f)) {
+        int64_t i = bson_iter_as_int64(&f);
+        if (i >= 0 && (size_t)i < n) {
+            size_t end = (size_t)i + 1 < n ? off[i + 1] : len;
+            if (bson_init_static(&doc, buf + off[i], end - off[i]) &&
+                bson_iter_init_find(&k, &doc, "_id"))
+                have = bson_append_iter(&one, "_id", 3, &k);
+        }
+    }
+    char *json = have ? bson_as_relaxed_extended_json(&one, NULL) : NULL;
+    bson_destroy(&one);
+    return json;
+}
+
+bool sfl_mongo_insert_error(sfl_error_t *err, const bson_error_t *be, const bson_t *reply,
+                            const char *staging, const uint8_t *buf, const uint32_t *off,
+                            size_t n, size_t len)
+{
+    sfl_mongo_error(err, be, reply, staging);
+    if (!err || !strstr(err->message, "duplicate key"))
+        return false;
+    const char *coll = staging;
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
+        const char *name = sfl_collection_name((sfl_collection_t)c);
+        size_t sl = strlen(staging), nl = strlen(name);
+        if (sl > nl && staging[sl - nl - 1] == '_' && !strcmp(staging + sl - nl, name))
+            coll = name;
+    }
+    char *id = dup_id(reply, buf, off, n, len);
+    sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER_WRITE,
+                  "collection %s: duplicate key: two documents of the data have the _id %s "
+                  "(the server refused the second one in the staging collection %s)",
+                  coll, id ? id : "(the server did not say which)", staging);
+    bson_free(id);
+    return false;
+}
+
 bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *reply,
                      const char *what)
 {
@@ -58,7 +111,7 @@ bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *rep
     const char *msg = detail[0] ? detail : be->message;
     if (be->code == 11000 || strstr(msg, "E11000") || strstr(msg, "duplicate key"))
         return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER_WRITE,
-                             "%s: duplicate key, which means a duplicate variant: %s", what, msg);
+                             "%s: duplicate key: two documents have one _id: %s", what, msg);
     if (be->domain == MONGOC_ERROR_CLIENT && be->code == MONGOC_ERROR_CLIENT_AUTHENTICATE)
         return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER_AUTH,
                              "authentication failed: %s. Check the user, password and "

@@ -24,6 +24,15 @@ bool sfl_mongo_connect(const char *uri, int pool_size, mongoc_client_pool_t **po
 bool sfl_mongo_hello(mongoc_client_t *c, sfl_mongo_server_t *out, sfl_error_t *err);
 mongoc_write_concern_t *sfl_mongo_write_concern(const char *spec, sfl_error_t *err);
 
+/* An insert into the staging collection `staging` of a batch (`n`
+ * documents back to back in `buf`, the i-th at `off[i]`) failed: like
+ * sfl_mongo_error, but a duplicate key names the browser's collection and
+ * the _id (the server's keyValue, else the batch's document at the
+ * reply's writeErrors[0].index). Returns false. */
+bool sfl_mongo_insert_error(sfl_error_t *err, const bson_error_t *be, const bson_t *reply,
+                            const char *staging, const uint8_t *buf, const uint32_t *off,
+                            size_t n, size_t len);
+
 /* Fills err from a driver error (and reply, if any) with a message that
  * says what to do; `what` names the collection or step. Returns false. */
 bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *reply,

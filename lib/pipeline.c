@@ -375,10 +375,8 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
         }
         if (code == SFL_OK)
             code = check_doc_size(r, b, rec, msg, sizeof msg);
-        if (code == SFL_OK && b->multi && rec->n_docs)
-            code = sfl_gtf_ids_check(j->gtf_ids, b, rec, r->src->path, msg, sizeof msg);
-        if (code == SFL_OK && b->collection == SFL_COLL_VARIANTS && rec->n_docs)
-            code = sfl_order_check_unique(o, b, rec, r->src->path, msg, sizeof msg);
+        if (code == SFL_OK && rec->n_docs)
+            code = sfl_ids_check(j->ids, b, rec, r->src->path, msg, sizeof msg);
         if (code == SFL_E_NOMEM)
             return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         if (code != SFL_OK && !reject_line(r, b, rec, code, msg))
@@ -584,7 +582,8 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
 {
     sfl_source_record_t *src = &j->sources[index];
     j->report.source = src->path;
-    sfl_reader_t *rd = sfl_reader_open(src->path, pool, err);
+    sfl_reader_t *rd = j->src_fd ? sfl_reader_open_fd(src->path, j->src_fd[index], pool, err)
+                                 : sfl_reader_open(src->path, pool, err);
     if (!rd)
         return false;
     source_ctx_t *sc = open_source(j, index, rd, err);
@@ -665,7 +664,8 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
     if (ok) {
         /* The file must not have changed while we read it. */
         struct stat st;
-        if (stat(src->path, &st) != 0 || (uint64_t)st.st_size != src->size ||
+        if ((j->src_fd ? fstat(j->src_fd[index], &st) : stat(src->path, &st)) != 0 ||
+            (uint64_t)st.st_size != src->size ||
             st.st_mtime != src->mtime)
             ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
                                "%s: the file changed while it was being read", src->path);

@@ -32,6 +32,7 @@
 #include <zlib.h>
 
 #include "grow.h"
+#include "safe_fs.h"
 #include "bounds.h"
 #include "reader.h"
 
@@ -188,38 +189,52 @@ static bool locate(sfl_reader_t *r, sfl_error_t *err)
 
 sfl_reader_t *sfl_reader_open(const char *path, hts_tpool *pool, sfl_error_t *err)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
-                      strerror(errno));
+    int fd = sfl_open_regular(path, NULL, err); /* never a FIFO, device or pipe */
+    if (fd < 0)
         return NULL;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: it is a directory",
-                      path);
+    sfl_reader_t *r = sfl_reader_open_fd(path, fd, pool, err);
+    close(fd);
+    return r;
+}
+
+sfl_reader_t *sfl_reader_open_fd(const char *path, int given_fd, hts_tpool *pool,
+                                 sfl_error_t *err)
+{
+    struct stat st;
+    int fd = dup(given_fd);
+    if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot read: %s", path,
+                      strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
     sfl_reader_t *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path))) {
         free(r);
+        close(fd);
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
     }
-    r->fd = -1;
+    r->fd = fd;
     if (!(r->scratch = malloc(2 * BGZF_MAX))) {
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         sfl_reader_close(r);
         return NULL;
     }
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (r->fd < 0 || fstat(r->fd, &st) != 0) {
+    if (fstat(r->fd, &st) != 0) {
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
                       strerror(errno));
         sfl_reader_close(r);
         return NULL;
     }
     r->size = (int64_t)st.st_size;
-    r->fp = bgzf_open(path, "r");
+    /* htslib reads the very file that was checked, through its own copy
+     * of the descriptor (bgzf_close closes it). */
+    int hfd = dup(r->fd);
+    r->fp = hfd >= 0 ? bgzf_dopen(hfd, "r") : NULL;
+    if (!r->fp && hfd >= 0)
+        close(hfd);
     if (!r->fp) {
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
                       errno ? strerror(errno) : "unknown error");

@@ -22,6 +22,11 @@ typedef struct sfl_reader sfl_reader_t;
  * SFL_E_COMPRESSION error naming the block's compressed offset and the
  * last complete line, never an end of file. */
 sfl_reader_t *sfl_reader_open(const char *path, hts_tpool *pool, sfl_error_t *err);
+
+/* The same for the regular file open as `fd` (borrowed: the reader reads
+ * through its own copies of it, from byte 0), so that the file hashed
+ * through `fd` is the very file parsed; `path` names it in messages. */
+sfl_reader_t *sfl_reader_open_fd(const char *path, int fd, hts_tpool *pool, sfl_error_t *err);
 void sfl_reader_close(sfl_reader_t *r);
 
 /* Reads the header: every leading line that starts with '#' (or, with

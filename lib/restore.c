@@ -18,6 +18,7 @@
  * sfl_job_cancel does for a load: the restore stops, the staging is
  * dropped and the record says "interrupted".
  */
+#include <bson/bson.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include "grow.h"
 #include "lifecycle_internal.h"
 #include "log.h"
+#include "safe_fs.h"
 #include "sink_internal.h"
 #include "verify_internal.h"
 
@@ -48,10 +50,9 @@ static bool restore_file(sfl_sink_t *sink, const sfl_mongo_options_t *o, sfl_col
                          const char *path, restore_batch_t *b, atomic_int *cancelled,
                          sfl_error_t *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = sfl_fopen_regular(path, "a dump file", err);
     if (!f)
-        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
-                             strerror(errno));
+        return false;
     size_t max_docs = o->batch_docs ? o->batch_docs : 2000;
     size_t max_bytes = o->batch_bytes ? o->batch_bytes : 4u << 20;
     uint64_t ndoc = 0, offset = 0;
@@ -114,6 +115,91 @@ static bool restore_file(sfl_sink_t *sink, const sfl_mongo_options_t *o, sfl_col
     if (ok && ferror(f))
         ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: read error", path);
     fclose(f);
+    return ok;
+}
+
+/* Reads one document of `f` at `offset` into *buf (grown as needed):
+ * 1 = a document of *len bytes, 0 = the end of the file, -1 = damaged
+ * (err says where). */
+static int read_doc(FILE *f, const char *path, uint64_t ndoc, uint64_t offset, uint8_t **buf,
+                    size_t *cap, uint32_t *len, sfl_error_t *err)
+{
+    uint8_t hdr[4];
+    size_t got = fread(hdr, 1, 4, f);
+    if (got == 0 && !ferror(f))
+        return 0;
+    uint32_t dl = got == 4 ? le32(hdr) : 0;
+    const char *why = got != 4 ? "cut short" : dl < 5 || dl > SFL_MAX_DOC_BYTES ? "of an impossible length" : NULL;
+    if (!why && !SFL_GROW(*buf, cap, dl, 1 << 16))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory"), -1;
+    if (!why) {
+        memcpy(*buf, hdr, 4);
+        if (fread(*buf + 4, 1, dl - 4, f) != dl - 4)
+            why = "cut short";
+    }
+    if (why) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_LINE,
+                      "%s: document %llu at byte %llu is %s; the dump is damaged. Nothing was "
+                      "sent to the server",
+                      path, (unsigned long long)ndoc, (unsigned long long)offset, why);
+        return -1;
+    }
+    *len = dl;
+    return 1;
+}
+
+/* Checks one collection's .bson file before anything is sent: every
+ * document valid BSON (structure and UTF-8, as bson_validate checks it),
+ * and the count and digest (re-canonicalised, as verify does) equal to
+ * the manifest's. A malformed document would otherwise reach the server,
+ * which drops the connection, and a different file would be found only
+ * after the staging was filled. */
+static bool prescan_file(const char *path, const sfl_manifest_collection_t *want,
+                         atomic_int *cancelled, sfl_error_t *err)
+{
+    FILE *f = sfl_fopen_regular(path, "a dump file", err);
+    if (!f)
+        return false;
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    uint32_t len = 0;
+    uint64_t ndoc = 0, offset = 0;
+    sfl_digest_t d;
+    sfl_digest_init(&d);
+    int rc;
+    bool ok = true;
+    while (ok && (rc = read_doc(f, path, ndoc + 1, offset, &buf, &cap, &len, err)) == 1) {
+        bson_t doc;
+        bson_error_t be;
+        sfl_error_t ce;
+        ndoc++;
+        if (!bson_init_static(&doc, buf, len) ||
+            !bson_validate_with_error(&doc, BSON_VALIDATE_UTF8 | BSON_VALIDATE_UTF8_ALLOW_NULL,
+                                      &be) ||
+            !sfl_digest_add_canonical(&d, buf, len, &ce))
+            ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_LINE,
+                               "%s: document %llu at byte %llu is not valid BSON; the dump is "
+                               "damaged. Nothing was sent to the server",
+                               path, (unsigned long long)ndoc, (unsigned long long)offset);
+        else if ((ndoc & 4095) == 0 && atomic_load(cancelled))
+            ok = sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
+                               "interrupted while checking %s; nothing was sent", path);
+        offset += len;
+    }
+    ok = ok && rc == 0;
+    if (ok && ferror(f))
+        ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: read error", path);
+    fclose(f);
+    free(buf);
+    char hex[33];
+    sfl_digest_hex(&d, hex);
+    if (ok && (d.count != want->count || strcmp(hex, want->digest) != 0))
+        ok = sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                           "%s: %llu documents (digest %s), but the dump's manifest.json says "
+                           "%llu (digest %s): the dump does not match its manifest (altered "
+                           "or damaged). Nothing was sent to the server",
+                           path, (unsigned long long)d.count, hex,
+                           (unsigned long long)want->count, want->digest);
     return ok;
 }
 
@@ -204,7 +290,23 @@ bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err)
                              "sfl_mongo_restore_run: a restore runs once");
     r->ran = true;
     sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_INFO, "restoring %s into %s", r->dir, r->o.db);
-    bool ok = sfl_sink_begin_int(r->sink, &r->run, err);
+    bool ok = true;
+    for (size_t i = 0; ok && i < sfl_manifest_n_collections(r->m); i++) {
+        const sfl_manifest_collection_t *want = sfl_manifest_collection(r->m, i);
+        char *path = NULL;
+        if (asprintf(&path, "%s/%s.bson", r->dir, want->name) < 0)
+            ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        else
+            ok = prescan_file(path, want, &r->cancelled, err);
+        free(path);
+    }
+    if (ok)
+        sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_INFO,
+                 "%s: every document is valid BSON, and every collection equals manifest.json",
+                 r->dir);
+    if (!ok) /* nothing was begun: the database was not touched */
+        return false;
+    ok = sfl_sink_begin_int(r->sink, &r->run, err);
     restore_batch_t b = {0};
     for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
         if (!r->run.collections[c])

@@ -320,7 +320,8 @@ static void *inserter(void *arg)
             bson_t reply;
             ok = insert_once(m, c, j, attempt > 0, &absorbed, &be, &reply);
             if (!ok)
-                sfl_mongo_error(&e, &be, &reply, m->staging[j->collection]);
+                sfl_mongo_insert_error(&e, &be, &reply, m->staging[j->collection], j->buf, j->off,
+                                       j->n, j->len);
             bson_destroy(&reply);
             if (ok || !sfl_mongo_transient(&be) || attempt >= m->o.max_retries)
                 break;

@@ -17,6 +17,7 @@
 #include "bounds.h"
 #include "swefreq/lifecycle.h"
 #include "manifest_internal.h"
+#include "safe_fs.h"
 #include "verify_internal.h"
 
 struct sfl_verify_report {
@@ -113,27 +114,34 @@ bool sfl_verify_add_collection(sfl_verify_report_t *r, const sfl_manifest_collec
  * the current folder), the same relative to the manifest's folder, then
  * the absolute path recorded at load time. The first file that matches is
  * ok; else the first one found is changed; else the source is missing. */
-bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m)
+bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m, sfl_error_t *err)
 {
     const char *dir = sfl_manifest_dir(m);
     for (size_t i = 0; i < sfl_manifest_n_sources(m); i++) {
         const sfl_manifest_source_t *s = sfl_manifest_source(m, i);
         sfl_verify_item_t *it = push(&r->srcs, &r->n_srcs, &r->cap_srcs, s->path);
         if (!it)
-            return false;
+            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         it->expected_size = s->size;
         memcpy(it->expected_digest, s->xxh3_128, 33);
         it->status = SFL_VERIFY_MISSING;
         it->actual_digest[0] = '\0';
         char *in_dir = NULL;
         if (dir && s->path[0] != '/' && asprintf(&in_dir, "%s%s", dir, s->path) < 0)
-            return false;
+            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         const char *where[3] = {s->path, in_dir, s->abs_path};
+        sfl_error_t not_file = {0};
         for (int w = 0; w < 3 && it->status != SFL_VERIFY_OK; w++) {
             char hex[33];
             uint64_t size = 0;
-            if (!where[w] || !sfl_hash_file(where[w], hex, &size, NULL))
+            sfl_error_t e;
+            if (!where[w])
                 continue;
+            if (!sfl_hash_file(where[w], hex, &size, &e)) {
+                if (strstr(e.message, "not a regular file") && !not_file.message[0])
+                    not_file = e; /* a FIFO or device: never read, never "missing" */
+                continue;
+            }
             bool same = size == s->size && strcmp(hex, s->xxh3_128) == 0;
             if (!same && it->status == SFL_VERIFY_CHANGED)
                 continue; /* keep the first changed file found */
@@ -142,6 +150,11 @@ bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m)
             it->status = same ? SFL_VERIFY_OK : SFL_VERIFY_CHANGED;
         }
         free(in_dir);
+        if (it->status != SFL_VERIFY_OK && not_file.message[0]) {
+            if (err)
+                *err = not_file;
+            return false;
+        }
     }
     return true;
 }
@@ -375,11 +388,13 @@ sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *out_di
             goto nomem;
         sfl_digest_t d;
         sfl_digest_init(&d);
-        FILE *f = fopen(path, "rb");
+        sfl_error_t oe;
+        errno = 0;
+        FILE *f = sfl_fopen_regular(path, "a dump file", &oe); /* a FIFO would block, a device never end */
         if (!f && errno != ENOENT) {
             /* there but unreadable: not "absent", and not a difference */
-            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot read: %s", path,
-                          strerror(errno));
+            if (err)
+                *err = oe;
             free(path);
             sfl_verify_report_destroy(r);
             sfl_manifest_destroy(own);
@@ -404,8 +419,12 @@ sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *out_di
         if (!sfl_verify_add_collection(r, c, true, &d))
             goto nomem;
     }
-    if (check_sources && !sfl_verify_sources(r, m))
-        goto nomem;
+    if (check_sources && !sfl_verify_sources(r, m, err)) {
+        sfl_verify_report_destroy(r);
+        sfl_manifest_destroy(own);
+        free(dir);
+        return NULL;
+    }
     sfl_manifest_destroy(own);
     free(dir);
     return r;

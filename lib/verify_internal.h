@@ -26,6 +26,6 @@ bool sfl_verify_set_release(sfl_verify_report_t *r, const sfl_release_check_t *c
  * dump, else its one subfolder that does (swefreq/verify.h). malloc'd. */
 char *sfl_dump_folder(const char *out, const char *db, sfl_error_t *err);
 /* Re-hashes every source of the manifest. */
-bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m);
+bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m, sfl_error_t *err);
 
 #endif

@@ -173,7 +173,7 @@ sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manif
             ok = check_indexes(c, db, m, e->name, r, err);
     }
     if (ok && check_sources)
-        ok = sfl_verify_sources(r, m);
+        ok = sfl_verify_sources(r, m, err);
     bson_strfreev(names);
     mongoc_database_destroy(d);
     sfl_manifest_destroy(own);
