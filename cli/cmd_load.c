@@ -281,6 +281,8 @@ int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool
     sfl_manifest_t *m = NULL;
     if (manifest && !(m = sfl_manifest_read_file(manifest, &err))) {
         cli_print_error(&err);
+        if (json)
+            cli_print_verify_failure(cli_exit_code(&err), &err, false);
         return cli_exit_code(&err);
     }
     sfl_mongo_options_t mo;
@@ -294,12 +296,8 @@ int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool
         cli_print_error(&err);
         /* An unfinished swap is a difference to report, not a refusal. */
         int rc = err.code == SFL_E_SWAP_PENDING ? EXIT_MISMATCH : cli_exit_code(&err);
-        if (json) {
-            printf("{ \"ok\" : false, \"exit_code\" : %d, \"swap_pending\" : %s, \"error\" : ",
-                   rc, err.code == SFL_E_SWAP_PENDING ? "true" : "false");
-            cli_json_string(stdout, err.message);
-            printf(" }\n");
-        }
+        if (json)
+            cli_print_verify_failure(rc, &err, err.code == SFL_E_SWAP_PENDING);
         return rc;
     }
     return cli_finish_verify(r, json);

@@ -17,20 +17,29 @@ static void usage(FILE *f)
             "Recomputes each collection's document count and digest from the dump folder\n"
             "(DIR/NAME; without --db, DIR itself when it holds the dump, else the one folder\n"
             "in DIR that does) and compares them with the manifest (default: manifest.json\n"
-            "in that folder). With --sources, re-hashes every source file too. Exits 0 only\n"
-            "when everything matches; 3 when DIR holds no dump of that manifest.\n"
+            "in that folder). Every .bson and .metadata.json file there must belong to a\n"
+            "collection of the manifest (else: unlisted, exit 5). With --sources, re-hashes\n"
+            "every source file too. Exits 0 only when everything matches; 3 when DIR holds\n"
+            "no dump of that manifest, or the manifest is invalid (a count that is not a\n"
+            "whole number, a name that is not a browser collection, a collection its sources\n"
+            "fill left out). The report says which manifest it checked against.\n"
             "\n"
             "  --dump DIR            the dump (the --out folder of `dump`)\n"
             "  --db NAME             the database name inside DIR\n"
             "  --manifest FILE       the manifest to check against\n"
             "  --sources             also check the source files\n"
             "  --uri URI             verify a MongoDB database instead (see `load --help`):\n"
-            "                        also every index the manifest names (missing: exit 5),\n"
-            "                        and the database's role and seal are reported\n"
+            "                        also every index the manifest names and no other, and\n"
+            "                        every browser collection in the database must be in the\n"
+            "                        manifest (else exit 5); the role and seal are reported.\n"
+            "                        Without --manifest, against the database's own copy of\n"
+            "                        its manifest (a warning on a live database)\n"
             "  --expect-role ROLE    development or live (default: $SWEFREQ_EXPECT_ROLE): exit\n"
             "                        9 before reading on another role; live also fails (5)\n"
             "                        when the database is not sealed\n"
-            "  --json                print the report as JSON on stdout\n"
+            "  --json                print the report as one JSON object on stdout, also\n"
+            "                        when verify cannot run ({\"ok\": false, \"exit_code\": N,\n"
+            "                        \"error\": ...})\n"
             "  -h, --help            this help\n"
             "\n%s",
             cli_prog, cli_prog, cli_exit_codes_help);
@@ -38,6 +47,41 @@ static void usage(FILE *f)
 
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
                      bool json, int expect_role);
+
+/* Was --json given (or an abbreviation getopt_long takes for it)? Read
+ * before the options are parsed, so that a bad command line also gets its
+ * JSON object. */
+static bool wants_json(int argc, char **argv)
+{
+    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        size_t n = strlen(argv[i]);
+        if (n >= 3 && strncmp(argv[i], "--json", n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Verify could not run: the message on stderr (unless already printed)
+ * and, with --json, the one JSON object on stdout. Returns rc. */
+static int refuse(bool json, int rc, const char *msg, bool printed)
+{
+    sfl_error_t e;
+    sfl_error_set(&e, SFL_DOMAIN_USAGE, SFL_E_USAGE, "%s", msg);
+    if (!printed)
+        cli_print_error(&e);
+    if (json)
+        cli_print_verify_failure(rc, &e, false);
+    return rc;
+}
+
+/* The same for a library error. */
+static int refuse_err(bool json, const sfl_error_t *err)
+{
+    cli_print_error(err);
+    if (json)
+        cli_print_verify_failure(cli_exit_code(err), err, false);
+    return cli_exit_code(err);
+}
 
 int cmd_verify(int argc, char **argv)
 {
@@ -51,7 +95,7 @@ int cmd_verify(int argc, char **argv)
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *dump = NULL, *db = NULL, *manifest = NULL, *uri = NULL;
-    bool sources = false, json = false;
+    bool sources = false, json = wants_json(argc, argv);
     int expect_role = 0;
     int ch;
     optind = 1;
@@ -65,43 +109,39 @@ int cmd_verify(int argc, char **argv)
         case 'j': json = true; break;
         case 2002:
             if (!cli_parse_role("--expect-role", optarg, &expect_role))
-                return EXIT_USAGE;
+                return refuse(json, EXIT_USAGE, "--expect-role must be development or live",
+                              true);
             break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: fprintf(stderr, "Try '%s verify --help'.\n", cli_prog); return EXIT_USAGE;
+        default:
+            fprintf(stderr, "Try '%s verify --help'.\n", cli_prog);
+            return refuse(json, EXIT_USAGE, "bad command line (see verify --help)", true);
         }
     }
     if (optind < argc) {
-        cli_error("unexpected argument '%s'", argv[optind]);
-        return EXIT_USAGE;
+        char msg[512];
+        snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[optind]);
+        return refuse(json, EXIT_USAGE, msg, false);
     }
     if (!uri)
         uri = getenv("SWEFREQ_MONGO_URI") && !dump ? getenv("SWEFREQ_MONGO_URI") : NULL;
     if (uri && !dump) {
-        if (!db) {
-            cli_error("verify --uri needs --db NAME");
-            return EXIT_USAGE;
-        }
+        if (!db)
+            return refuse(json, EXIT_USAGE, "verify --uri needs --db NAME", false);
         if (!cli_expect_role_env(&expect_role))
-            return EXIT_USAGE;
+            return refuse(json, EXIT_USAGE, "SWEFREQ_EXPECT_ROLE must be development or live",
+                          true);
         return cmd_verify_mongo(uri, db, manifest, sources, json, expect_role);
     }
-    if (!dump) {
-        cli_error("give --dump DIR (or --uri URI --db NAME)");
-        return EXIT_USAGE;
-    }
+    if (!dump)
+        return refuse(json, EXIT_USAGE, "give --dump DIR (or --uri URI --db NAME)", false);
     sfl_error_t err;
     sfl_manifest_t *m = NULL; /* NULL: the dump's own manifest.json */
-    if (manifest && !(m = sfl_manifest_read_file(manifest, &err))) {
-        cli_print_error(&err);
-        return cli_exit_code(&err);
-    }
+    if (manifest && !(m = sfl_manifest_read_file(manifest, &err)))
+        return refuse_err(json, &err);
     sfl_verify_report_t *r = sfl_verify_dump(m, dump, db, sources, &err);
-    if (!r) {
-        cli_print_error(&err);
-        sfl_manifest_destroy(m);
-        return cli_exit_code(&err);
-    }
     sfl_manifest_destroy(m);
+    if (!r)
+        return refuse_err(json, &err);
     return cli_finish_verify(r, json);
 }

@@ -31,6 +31,7 @@ struct sfl_manifest {
     option_t *options;
     size_t n_options;
     char *dir; /* the folder of the file it was read from, or NULL */
+    char *path; /* that file, as named, or NULL */
 };
 
 void sfl_manifest_destroy(sfl_manifest_t *m)
@@ -43,6 +44,7 @@ void sfl_manifest_destroy(sfl_manifest_t *m)
     }
     free(m->options);
     free(m->dir);
+    free(m->path);
     free(m->sources);
     free(m->colls);
     if (m->doc)
@@ -344,7 +346,8 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
     }
     const char *slash = strrchr(path, '/');
     m->dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup("./");
-    if (!m->dir) {
+    m->path = strdup(path);
+    if (!m->dir || !m->path) {
         sfl_manifest_destroy(m);
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
@@ -353,6 +356,7 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
 }
 
 const char *sfl_manifest_dir(const sfl_manifest_t *m) { return m->dir; }
+const char *sfl_manifest_file(const sfl_manifest_t *m) { return m->path; }
 
 char *sfl_manifest_to_json(const sfl_manifest_t *m)
 {

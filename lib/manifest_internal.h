@@ -62,6 +62,9 @@ bool sfl_manifest_widen_integers(const char *json, size_t len, char **out, size_
  * NULL when it was not read from a file; borrowed. */
 const char *sfl_manifest_dir(const sfl_manifest_t *m);
 
+/* The file the manifest was read from, as named, or NULL; borrowed. */
+const char *sfl_manifest_file(const sfl_manifest_t *m);
+
 /* The manifest's document; borrowed. */
 const bson_t *sfl_manifest_bson(const sfl_manifest_t *m);
 

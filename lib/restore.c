@@ -19,10 +19,12 @@
  * dropped and the record says "interrupted".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bounds.h"
 #include "grow.h"
@@ -43,15 +45,12 @@ static uint32_t le32(const uint8_t *p)
     return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Streams one collection's .bson file into the sink. */
+/* Streams one collection's .bson file `f` (named `path`; closed here) into
+ * the sink. */
 static bool restore_file(sfl_sink_t *sink, const sfl_mongo_options_t *o, sfl_collection_t c,
-                         const char *path, restore_batch_t *b, atomic_int *cancelled,
+                         FILE *f, const char *path, restore_batch_t *b, atomic_int *cancelled,
                          sfl_error_t *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
-                             strerror(errno));
     size_t max_docs = o->batch_docs ? o->batch_docs : 2000;
     size_t max_bytes = o->batch_bytes ? o->batch_bytes : 4u << 20;
     uint64_t ndoc = 0, offset = 0;
@@ -201,16 +200,34 @@ bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err)
     sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_INFO, "restoring %s into %s", r->dir, r->o.db);
     bool ok = sfl_sink_begin_int(r->sink, &r->run, err);
     restore_batch_t b = {0};
+    /* The files are opened in the dump folder itself, never through a link. */
+    int dfd = ok ? open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (ok && dfd < 0)
+        ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", r->dir,
+                           strerror(errno));
     for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
         if (!r->run.collections[c])
             continue;
-        char *path = NULL;
-        if (asprintf(&path, "%s/%s.bson", r->dir, sfl_collection_name((sfl_collection_t)c)) < 0)
+        char *path = NULL, file[64];
+        snprintf(file, sizeof file, "%s.bson", sfl_collection_name((sfl_collection_t)c));
+        bool absent;
+        FILE *f = sfl_dump_open(dfd, r->dir, file, &absent, err);
+        if (!f && absent)
+            ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                               "%s/%s: cannot open: no such file (the manifest lists %s)",
+                               r->dir, file, sfl_collection_name((sfl_collection_t)c));
+        else if (!f)
+            ok = false;
+        else if (asprintf(&path, "%s/%s", r->dir, file) < 0) {
+            fclose(f);
             ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-        else
-            ok = restore_file(r->sink, &r->o, (sfl_collection_t)c, path, &b, &r->cancelled, err);
+        } else
+            ok = restore_file(r->sink, &r->o, (sfl_collection_t)c, f, path, &b, &r->cancelled,
+                              err);
         free(path);
     }
+    if (dfd >= 0)
+        close(dfd);
     free(b.buf);
     free(b.docs);
     if (ok && atomic_load(&r->cancelled))
