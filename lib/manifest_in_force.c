@@ -19,8 +19,9 @@
  *      When the current load describes every collection, its manifest is
  *      the manifest in force as it is (same bytes, same digest).
  *
- * A collection that no complete load lists is not checked (nothing claims
- * it). A failed or interrupted load is never complete and changes nothing.
+ * A browser collection that no complete load lists is reported by verify
+ * as `unlisted` (verify_mongo.c): nothing claims it. A failed or
+ * interrupted load is never complete and changes nothing.
  */
 #include <string.h>
 

@@ -3,8 +3,13 @@
  * Each collection of the manifest is read back document by document,
  * re-canonicalised and digested with the same accumulator the load used;
  * the count and the 128-bit digest must both match. Each source file is
- * re-hashed (XXH3-128) and its size compared. Differences are reported per
- * item, never as errors: an error means verification could not run.
+ * re-hashed (XXH3-128) and its size compared. Every other .bson or
+ * .metadata.json file of a dump is `unlisted`. A dump's files are opened
+ * relative to the folder's descriptor with O_NOFOLLOW (sfl_dump_open), so
+ * a link cannot lead a read out of the folder. Differences are reported
+ * per item, never as errors: an error means verification could not run.
+ * The report also names the manifest it checked against and carries
+ * warnings that do not fail it.
  */
 #include <bson/bson.h>
 #include <dirent.h>

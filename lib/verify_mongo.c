@@ -3,7 +3,10 @@
  * The same comparison as a dump's (verify.c), with each collection read by
  * a full scan, and then the indexes: every index the manifest names must
  * be on the server with the same key (a browser without its indexes
- * crawls). Without a manifest, the manifest in force is used: for a
+ * crawls), and no other (`index unlisted`). Every browser collection in
+ * the database must be one the manifest lists (`unlisted` otherwise, with
+ * its count): nothing in it goes unaccounted for. The report names the
+ * manifest used. Without a manifest, the manifest in force is used: for a
  * database loaded in parts, each collection as the last complete load
  * that replaced it describes it (manifest_in_force.c). It never writes: an
  * unfinished swap is reported, not finished. The role and seal are read
