@@ -187,10 +187,11 @@ try:
         return r, objs
 
     r, objs = verify_json("--dump", db)
-    check(r.returncode == 0 and len(objs) == 1 and objs[0]["ok"] is True
-          and objs[0]["exit_code"] == 0, f"clean dump: {r.returncode} {r.stdout}")
-    check(objs and objs[0]["manifest"]["source"] == "dump"
-          and objs[0]["manifest"]["path"] == mpath, f"names its manifest: {r.stdout}")
+    rep = objs[0] if len(objs) == 1 else {}
+    check(r.returncode == 0 and rep.get("ok") is True and rep.get("exit_code") == 0,
+          f"clean dump: {r.returncode} {r.stdout}")
+    check(rep.get("manifest", {}).get("source") == "dump"
+          and rep.get("manifest", {}).get("path") == mpath, f"names its manifest: {r.stdout}")
     r = run("verify", "--dump", db)
     check(f"manifest   the dump's own {mpath}" in r.stdout, f"text names its manifest: {r.stdout}")
 
@@ -199,7 +200,7 @@ try:
     shutil.copy(os.path.join(db, "metrics.bson"), os.path.join(db, "genes.bson"))
     shutil.copy(os.path.join(db, "metrics.metadata.json"), os.path.join(db, "dbsnp.metadata.json"))
     r, objs = verify_json("--dump", db)
-    st = {c["name"]: c["status"] for c in objs[0]["collections"]} if objs else {}
+    st = {c["name"]: c["status"] for c in objs[0].get("collections", [])} if objs else {}
     check(r.returncode == 5 and st.get("genes.bson") == "unlisted"
           and st.get("dbsnp.metadata.json") == "unlisted" and st.get("variants") == "ok",
           f"extra files in a dump: {r.returncode} {r.stdout}")
@@ -215,9 +216,10 @@ try:
     shutil.move(os.path.join(db, "metrics.bson"), outside)
     os.symlink(outside, os.path.join(db, "metrics.bson"))
     r, objs = verify_json("--dump", db)
-    check(r.returncode == 3 and len(objs) == 1 and objs[0]["ok"] is False
-          and objs[0]["exit_code"] == 3 and "symbolic link" in objs[0]["error"]
-          and "metrics.bson" in objs[0]["error"], f"symlinked collection file: {r.returncode} {r.stdout}")
+    rep = objs[0] if len(objs) == 1 else {}
+    check(r.returncode == 3 and rep.get("ok") is False and rep.get("exit_code") == 3
+          and "symbolic link" in (rep.get("error") or "") and "metrics.bson" in (rep.get("error") or ""),
+          f"symlinked collection file: {r.returncode} {r.stdout}")
     os.remove(os.path.join(db, "metrics.bson"))
     shutil.move(outside, os.path.join(db, "metrics.bson"))
 
@@ -235,9 +237,10 @@ try:
             else:
                 open(bad, "w").write(body)
                 r, objs = verify_json("--dump", db, "--manifest", bad)
-            err = objs[0].get("error") or "" if len(objs) == 1 else ""
-            check(r.returncode == 3 and len(objs) == 1 and objs[0]["ok"] is False
-                  and objs[0]["exit_code"] == 3 and all(w in err for w in wants)
+            rep = objs[0] if len(objs) == 1 else {}
+            err = rep.get("error") or ""
+            check(r.returncode == 3 and rep.get("ok") is False
+                  and rep.get("exit_code") == 3 and all(w in err for w in wants)
                   and all(w in r.stderr for w in wants),
                   f"{what} ({'own' if own else '--manifest'}): {r.returncode} {r.stdout} {r.stderr}")
 
@@ -279,12 +282,13 @@ try:
             (["--bogus"], 2, "bad command line"),
             (["--expect-role", "prod", "--dump", db], 2, "expect-role")):
         r, objs = verify_json(*args)
-        check(r.returncode == code and len(objs) == 1 and objs[0]["ok"] is False
-              and objs[0]["exit_code"] == code and want in (objs[0].get("error") or ""),
+        rep = objs[0] if len(objs) == 1 else {}
+        check(r.returncode == code and rep.get("ok") is False
+              and rep.get("exit_code") == code and want in (rep.get("error") or ""),
               f"verify --json {args}: {r.returncode} {r.stdout!r} {r.stderr}")
     open(bad, "w").write("{ not json")
     r, objs = verify_json("--dump", db, "--manifest", bad)
-    check(r.returncode == 3 and len(objs) == 1 and "not JSON" in objs[0]["error"],
+    check(r.returncode == 3 and len(objs) == 1 and "not JSON" in (objs[0].get("error") or ""),
           f"verify --json, a manifest that is not JSON: {r.returncode} {r.stdout!r}")
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
