@@ -16,7 +16,7 @@ usage: mongo_verify_test.py SWEFREQ_LOAD TESTDATA_DIR
   warning (text and JSON `warnings`), not with --manifest;
 - restore of a dump whose manifest lists no collections is refused (exit
   3) before anything is written: the database, its load records and its
-  current load are unchanged.
+  current load are unchanged; promote refuses that manifest the same way.
 Exit 77 when pymongo is missing (skipped).
 """
 import json
@@ -166,6 +166,11 @@ try:
     check(snapshot(DB) == before, "the database is unchanged by the refused restore")
     check(client[DB]["swefreq_meta"].find_one({"_id": "current"})["load_id"] == cur,
           "no complete load recorded")
+    # promote refuses the same manifest before writing: still development.
+    r = run("promote", "--uri", URI, "--db", DB, "--manifest", os.path.join(empty, "manifest.json"))
+    check(r.returncode == 3 and "lacks variants, metrics" in r.stderr,
+          f"promote with an empty-collections manifest: {r.returncode} {r.stderr}")
+    check(snapshot(DB) == before, "the database is unchanged by the refused promote")
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
     for d in (DB, LIVE):
