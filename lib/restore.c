@@ -191,6 +191,33 @@ sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *d
     return r;
 }
 
+/* Opens every collection file of the dump into f[] before anything is
+ * written: in the dump folder itself, never through a symbolic link, so
+ * that a link or a missing file leaves the database untouched. */
+static bool open_files(const sfl_restore_t *r, FILE *f[SFL_N_COLLECTIONS], sfl_error_t *err)
+{
+    int dfd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", r->dir,
+                             strerror(errno));
+    bool ok = true;
+    for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
+        if (!r->run.collections[c])
+            continue;
+        char file[64];
+        snprintf(file, sizeof file, "%s.bson", sfl_collection_name((sfl_collection_t)c));
+        bool absent;
+        f[c] = sfl_dump_open(dfd, r->dir, file, &absent, err);
+        if (!f[c] && absent)
+            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                          "%s/%s: cannot open: no such file (the manifest lists %s)", r->dir,
+                          file, sfl_collection_name((sfl_collection_t)c));
+        ok = f[c] != NULL;
+    }
+    close(dfd);
+    return ok;
+}
+
 bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err)
 {
     if (!r || r->ran)
@@ -198,27 +225,16 @@ bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err)
                              "sfl_mongo_restore_run: a restore runs once");
     r->ran = true;
     sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_INFO, "restoring %s into %s", r->dir, r->o.db);
-    bool ok = sfl_sink_begin_int(r->sink, &r->run, err);
+    FILE *files[SFL_N_COLLECTIONS] = {NULL};
+    bool ok = open_files(r, files, err) && sfl_sink_begin_int(r->sink, &r->run, err);
     restore_batch_t b = {0};
-    /* The files are opened in the dump folder itself, never through a link. */
-    int dfd = ok ? open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    if (ok && dfd < 0)
-        ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", r->dir,
-                           strerror(errno));
     for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
-        if (!r->run.collections[c])
+        if (!files[c])
             continue;
-        char *path = NULL, file[64];
-        snprintf(file, sizeof file, "%s.bson", sfl_collection_name((sfl_collection_t)c));
-        bool absent;
-        FILE *f = sfl_dump_open(dfd, r->dir, file, &absent, err);
-        if (!f && absent)
-            ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
-                               "%s/%s: cannot open: no such file (the manifest lists %s)",
-                               r->dir, file, sfl_collection_name((sfl_collection_t)c));
-        else if (!f)
-            ok = false;
-        else if (asprintf(&path, "%s/%s", r->dir, file) < 0) {
+        char *path = NULL;
+        FILE *f = files[c];
+        files[c] = NULL; /* restore_file closes it */
+        if (asprintf(&path, "%s/%s.bson", r->dir, sfl_collection_name((sfl_collection_t)c)) < 0) {
             fclose(f);
             ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         } else
@@ -226,8 +242,9 @@ bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err)
                               err);
         free(path);
     }
-    if (dfd >= 0)
-        close(dfd);
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        if (files[c])
+            fclose(files[c]);
     free(b.buf);
     free(b.docs);
     if (ok && atomic_load(&r->cancelled))

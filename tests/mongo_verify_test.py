@@ -16,7 +16,8 @@ usage: mongo_verify_test.py SWEFREQ_LOAD TESTDATA_DIR
   warning (text and JSON `warnings`), not with --manifest;
 - restore of a dump whose manifest lists no collections is refused (exit
   3) before anything is written: the database, its load records and its
-  current load are unchanged; promote refuses that manifest the same way.
+  current load are unchanged; promote refuses that manifest the same way;
+  restore refuses a collection file that is a symbolic link.
 Exit 77 when pymongo is missing (skipped).
 """
 import json
@@ -166,6 +167,17 @@ try:
     check(snapshot(DB) == before, "the database is unchanged by the refused restore")
     check(client[DB]["swefreq_meta"].find_one({"_id": "current"})["load_id"] == cur,
           "no complete load recorded")
+    # restore refuses a collection file that is a symbolic link (to an
+    # identical copy outside the dump, which would load and verify).
+    linked = os.path.join(tmp, "linked", DB)
+    shutil.copytree(os.path.join(dump, DB), linked)
+    outside = os.path.join(tmp, "outside-variants.bson")
+    shutil.move(os.path.join(linked, "variants.bson"), outside)
+    os.symlink(outside, os.path.join(linked, "variants.bson"))
+    r = run("restore", "--uri", URI, "--db", DB, "--dump", linked)
+    check(r.returncode == 3 and "symbolic link" in r.stderr and "variants.bson" in r.stderr,
+          f"restore through a symbolic link: {r.returncode} {r.stderr}")
+    check(snapshot(DB) == before, "the database is unchanged by the refused restore (link)")
     # promote refuses the same manifest before writing: still development.
     r = run("promote", "--uri", URI, "--db", DB, "--manifest", os.path.join(empty, "manifest.json"))
     check(r.returncode == 3 and "lacks variants, metrics" in r.stderr,
