@@ -64,6 +64,10 @@ void cli_print_json_outcome_with(const sfl_job_t *job, int rc, const sfl_error_t
  * code: 0 when everything matched, 5 otherwise. */
 int cli_finish_verify(sfl_verify_report_t *r, bool json);
 
+/* When verify cannot run (--json): one object on stdout, { "ok" : false,
+ * "exit_code" : rc, "swap_pending" : bool, "error" : message }. */
+void cli_print_verify_failure(int rc, const sfl_error_t *err, bool swap_pending);
+
 /* The verify report, human form, to stdout. */
 void cli_print_verify(const sfl_verify_report_t *r);
 

@@ -289,12 +289,8 @@ int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool
     if (manifest && !(m = sfl_manifest_read_signed(manifest, keys, &sig, &err))) {
         int rc = cli_exit_code(&err);
         cli_print_error(&err);
-        if (json) {
-            printf("{ \"ok\" : false, \"exit_code\" : %d, \"swap_pending\" : false, "
-                   "\"error\" : ", rc);
-            cli_json_string(stdout, err.message);
-            printf(" }\n");
-        }
+        if (json)
+            cli_print_verify_failure(rc, &err, false);
         return rc;
     }
     sfl_mongo_options_t mo;
@@ -308,12 +304,8 @@ int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool
         cli_print_error(&err);
         /* An unfinished swap is a difference to report, not a refusal. */
         int rc = err.code == SFL_E_SWAP_PENDING ? EXIT_MISMATCH : cli_exit_code(&err);
-        if (json) {
-            printf("{ \"ok\" : false, \"exit_code\" : %d, \"swap_pending\" : %s, \"error\" : ",
-                   rc, err.code == SFL_E_SWAP_PENDING ? "true" : "false");
-            cli_json_string(stdout, err.message);
-            printf(" }\n");
-        }
+        if (json)
+            cli_print_verify_failure(rc, &err, err.code == SFL_E_SWAP_PENDING);
         return rc;
     }
     return cli_finish_verify(r, json);

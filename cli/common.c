@@ -211,10 +211,42 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
         fprintf(stderr, "  warning: %s\n", s->warnings[i]);
 }
 
+/* The manifest a verify checked against, for a person. */
+static void print_reference(const sfl_verify_report_t *r)
+{
+    sfl_verify_reference_t ref;
+    if (!sfl_verify_report_reference(r, &ref) || !ref.source)
+        return;
+    if (!strcmp(ref.source, "database")) {
+        printf("manifest   the database's own copy (manifest in force, load id%s ",
+               ref.n_load_ids == 1 ? "" : "s");
+        for (size_t i = 0; i < ref.n_load_ids; i++)
+            printf("%s%s", i ? ", " : "", ref.load_ids[i]);
+        printf("%s)\n", ref.n_load_ids ? "" : "unknown");
+    } else if (!strcmp(ref.source, "dump")) {
+        printf("manifest   the dump's own %s\n", ref.path ? ref.path : "manifest.json");
+    } else if (ref.path) {
+        printf("manifest   file %s\n", ref.path);
+    } else {
+        printf("manifest   given by the caller\n");
+    }
+    if (ref.signer)
+        printf("           signed by %s\n", ref.signer);
+}
+
 void cli_print_verify(const sfl_verify_report_t *r)
 {
+    print_reference(r);
     for (size_t i = 0; i < sfl_verify_report_n_collections(r); i++) {
         const sfl_verify_item_t *it = sfl_verify_report_collection(r, i);
+        if (it->status == SFL_VERIFY_UNLISTED) {
+            printf("collection %-14s %-15s not in the manifest", it->name,
+                   sfl_verify_status_name(it->status));
+            if (!strchr(it->name, '.')) /* a database's collection, not a dump's file */
+                printf(" (%llu documents)", (unsigned long long)it->actual_count);
+            printf("\n");
+            continue;
+        }
         printf("collection %-14s %-15s expected %llu documents, digest %s", it->name,
                sfl_verify_status_name(it->status), (unsigned long long)it->expected_count,
                it->expected_digest);
@@ -253,6 +285,8 @@ void cli_print_verify(const sfl_verify_report_t *r)
         else
             printf("nothing recorded to compare with (the database was never promoted)\n");
     }
+    for (size_t i = 0; i < sfl_verify_report_n_warnings(r); i++)
+        printf("warning    %s\n", sfl_verify_report_warning(r, i));
     printf("%s\n", sfl_verify_report_ok(r) ? "verify: OK" : "verify: FAILED");
 }
 
@@ -284,17 +318,36 @@ void cli_print_json_outcome_with(const sfl_job_t *job, int rc, const sfl_error_t
 
 int cli_finish_verify(sfl_verify_report_t *r, bool json)
 {
+    int rc = sfl_verify_report_ok(r) ? EXIT_OK : EXIT_MISMATCH;
     if (json) {
+        /* the report, with "exit_code" and "error" as every verify object */
         char *js = sfl_verify_report_json(r);
-        if (js)
-            printf("%s\n", js);
+        size_t n = js ? strlen(js) : 0;
+        while (n && js[n - 1] != '}')
+            n--;
+        if (n) {
+            js[n - 1] = '\0';
+            printf("%s, \"exit_code\" : %d, \"error\" : null }\n", js, rc);
+        } else {
+            sfl_error_t e;
+            sfl_error_set(&e, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+            rc = EXIT_INTERNAL;
+            cli_print_verify_failure(rc, &e, false);
+        }
         free(js);
     } else {
         cli_print_verify(r);
     }
-    int rc = sfl_verify_report_ok(r) ? EXIT_OK : EXIT_MISMATCH;
     sfl_verify_report_destroy(r);
     return rc;
+}
+
+void cli_print_verify_failure(int rc, const sfl_error_t *err, bool swap_pending)
+{
+    printf("{ \"ok\" : false, \"exit_code\" : %d, \"swap_pending\" : %s, \"error\" : ", rc,
+           swap_pending ? "true" : "false");
+    cli_json_string(stdout, err->message[0] ? err->message : sfl_error_code_name(err->code));
+    printf(" }\n");
 }
 
 void cli_json_string(FILE *f, const char *s)

@@ -251,7 +251,7 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
                            "%s: the swap of load %s was cut short; run `swefreq-load recover` "
                            "first. Nothing was exported",
                            o->db, pending);
-    ok = ok && (m = sfl_manifest_in_force(c, o->db, err)) != NULL;
+    ok = ok && (m = sfl_manifest_in_force(c, o->db, NULL, NULL, err)) != NULL;
     char *final = NULL, *dir = NULL, *old = NULL;
     int pid = (int)getpid();
     if (ok && (asprintf(&final, "%s/%s", out_dir, o->db) < 0 ||

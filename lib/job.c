@@ -324,13 +324,14 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
         sfl_sink_cancel_int(sink);
     /* The plan: what the manifest will say of options and sources, before
      * any document (a resuming sink compares it with its record). */
+    ok = ok && load_gene_tables(j, err); /* first: gene tables alone are refused by name */
     sfl_manifest_input_t in = {&j->opt, 0, j->sources, j->n_sources, j->digest, used, 0};
     sfl_manifest_t *plan = ok ? sfl_manifest_build(&in, err) : NULL;
     ok = ok && plan;
     sfl_run_info_t run = {sizeof run, {false}, j->opt.histograms};
     memcpy(run.collections, used, sizeof run.collections);
     sfl_sink_set_plan_int(sink, plan);
-    ok = ok && load_gene_tables(j, err) && sfl_sink_begin_int(sink, &run, err);
+    ok = ok && sfl_sink_begin_int(sink, &run, err);
     sfl_sink_set_plan_int(sink, NULL);
     sfl_manifest_destroy(plan);
     if (ok && used[SFL_COLL_METRICS])
@@ -472,6 +473,11 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
         return abort_sink(sink, err, sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                                               "a job runs only once"));
     j->ran = true;
+    if (j->n_sources == 0)
+        /* It would commit an empty load, whose manifest then checks nothing. */
+        return abort_sink(sink, err, sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                                                   "a job needs at least one source "
+                                                   "(sfl_job_add_source); nothing was written"));
     clock_gettime(CLOCK_MONOTONIC, &j->report.t0);
     j->report.last_progress = j->report.t0;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)

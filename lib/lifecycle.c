@@ -682,7 +682,7 @@ static bool status_doc(const sfl_mongo_options_t *o, bson_t *d, sfl_error_t *err
     if (ok) {
         /* The manifest in force; none yet is not an error for status. */
         sfl_error_t e2;
-        sfl_manifest_t *man = sfl_manifest_in_force(k.c, o->db, &e2);
+        sfl_manifest_t *man = sfl_manifest_in_force(k.c, o->db, NULL, NULL, &e2);
         if (man) {
             char digest[33];
             sfl_manifest_digest(man, digest);
@@ -928,7 +928,15 @@ sfl_verify_report_t *sfl_verify_mongo_signed(const sfl_mongo_options_t *o,
                      "promote",
                      o->db, r.role == SFL_ROLE_NONE ? "without a role" : sfl_role_name(r.role),
                      r.changed_by[0] ? r.changed_by : "none");
-        bool ok = sfl_verify_set_state(rep, (int)r.role, r.sealed, problem[0] ? problem : NULL) ||
+        char warning[512] = "";
+        if (!m && (r.role == SFL_ROLE_LIVE || r.sealed))
+            snprintf(warning, sizeof warning,
+                     "%s is a live database (%s), checked only against its own copy of the "
+                     "manifest: whoever can rewrite its data can rewrite that copy too; check "
+                     "it against the released manifest kept elsewhere (--manifest FILE)",
+                     o->db, r.sealed ? "sealed" : "not sealed");
+        bool ok = (sfl_verify_set_state(rep, (int)r.role, r.sealed, problem[0] ? problem : NULL) &&
+                   (!warning[0] || sfl_verify_add_warning(rep, warning))) ||
                   sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         if (ok && sig && sig->verified)
             ok = release_check(rep, &r, sig, err);

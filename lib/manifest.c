@@ -32,6 +32,7 @@ struct sfl_manifest {
     option_t *options;
     size_t n_options;
     char *dir; /* the folder of the file it was read from, or NULL */
+    char *path; /* that file, as named, or NULL */
 };
 
 void sfl_manifest_destroy(sfl_manifest_t *m)
@@ -44,6 +45,7 @@ void sfl_manifest_destroy(sfl_manifest_t *m)
     }
     free(m->options);
     free(m->dir);
+    free(m->path);
     free(m->sources);
     free(m->colls);
     if (m->doc)
@@ -51,15 +53,14 @@ void sfl_manifest_destroy(sfl_manifest_t *m)
     free(m);
 }
 
+/* A whole number from 0 to 2^63 - 1, stored as an integer (never a double:
+ * 24.5 or 1e3 is not a count; manifest_check.c names the field). */
 static bool get_u64(const bson_iter_t *it, uint64_t *out)
 {
     if (BSON_ITER_HOLDS_INT32(it) && bson_iter_int32(it) >= 0)
         *out = (uint64_t)bson_iter_int32(it);
     else if (BSON_ITER_HOLDS_INT64(it) && bson_iter_int64(it) >= 0)
         *out = (uint64_t)bson_iter_int64(it);
-    else if (BSON_ITER_HOLDS_DOUBLE(it) && bson_iter_double(it) >= 0 &&
-             bson_iter_double(it) < 9.007199254740992e15)
-        *out = (uint64_t)bson_iter_double(it);
     else
         return false;
     return true;
@@ -254,7 +255,8 @@ sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err)
         nomem(err);
         return NULL;
     }
-    if (!check_format(m->doc, err) || !read_entries(m, err) || !read_options(m, err)) {
+    if (!check_format(m->doc, err) || !sfl_manifest_check(m->doc, err) || !read_entries(m, err) ||
+        !read_options(m, err)) {
         sfl_manifest_destroy(m);
         return NULL;
     }
@@ -269,8 +271,16 @@ sfl_manifest_t *sfl_manifest_parse(const char *json, size_t len, sfl_error_t *er
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_manifest_parse: no text");
         return NULL;
     }
+    char *wide;
+    size_t wide_len;
+    if (!sfl_manifest_widen_integers(json, len, &wide, &wide_len)) {
+        nomem(err);
+        return NULL;
+    }
     bson_error_t be;
-    bson_t *doc = bson_new_from_json((const uint8_t *)json, (ssize_t)len, &be);
+    bson_t *doc = wide ? bson_new_from_json((const uint8_t *)wide, (ssize_t)wide_len, &be)
+                       : bson_new_from_json((const uint8_t *)json, (ssize_t)len, &be);
+    free(wide);
     if (!doc) {
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "invalid manifest: not JSON: %s",
                       be.message);
@@ -340,7 +350,8 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
     }
     const char *slash = strrchr(path, '/');
     m->dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup("./");
-    if (!m->dir) {
+    m->path = strdup(path);
+    if (!m->dir || !m->path) {
         sfl_manifest_destroy(m);
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
@@ -349,6 +360,7 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
 }
 
 const char *sfl_manifest_dir(const sfl_manifest_t *m) { return m->dir; }
+const char *sfl_manifest_file(const sfl_manifest_t *m) { return m->path; }
 
 char *sfl_manifest_to_json(const sfl_manifest_t *m)
 {

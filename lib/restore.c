@@ -20,10 +20,12 @@
  */
 #include <bson/bson.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bounds.h"
 #include "grow.h"
@@ -45,14 +47,12 @@ static uint32_t le32(const uint8_t *p)
     return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Streams one collection's .bson file into the sink. */
+/* Streams one collection's .bson file `f` (named `path`; closed here) into
+ * the sink. */
 static bool restore_file(sfl_sink_t *sink, const sfl_mongo_options_t *o, sfl_collection_t c,
-                         const char *path, restore_batch_t *b, atomic_int *cancelled,
+                         FILE *f, const char *path, restore_batch_t *b, atomic_int *cancelled,
                          sfl_error_t *err)
 {
-    FILE *f = sfl_fopen_regular(path, "a dump file", err);
-    if (!f)
-        return false;
     size_t max_docs = o->batch_docs ? o->batch_docs : 2000;
     size_t max_bytes = o->batch_bytes ? o->batch_bytes : 4u << 20;
     uint64_t ndoc = 0, offset = 0;
@@ -154,12 +154,9 @@ static int read_doc(FILE *f, const char *path, uint64_t ndoc, uint64_t offset, u
  * the manifest's. A malformed document would otherwise reach the server,
  * which drops the connection, and a different file would be found only
  * after the staging was filled. */
-static bool prescan_file(const char *path, const sfl_manifest_collection_t *want,
+static bool prescan_file(FILE *f, const char *path, const sfl_manifest_collection_t *want,
                          atomic_int *cancelled, sfl_error_t *err)
 {
-    FILE *f = sfl_fopen_regular(path, "a dump file", err);
-    if (!f)
-        return false;
     uint8_t *buf = NULL;
     size_t cap = 0;
     uint32_t len = 0;
@@ -187,9 +184,8 @@ static bool prescan_file(const char *path, const sfl_manifest_collection_t *want
         offset += len;
     }
     ok = ok && rc == 0;
-    if (ok && ferror(f))
+    if (ok && (ferror(f) || fseeko(f, 0, SEEK_SET) != 0))
         ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: read error", path);
-    fclose(f);
     free(buf);
     char hex[33];
     sfl_digest_hex(&d, hex);
@@ -283,6 +279,33 @@ sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *d
     return r;
 }
 
+/* Opens every collection file of the dump into f[] before anything is
+ * written: in the dump folder itself, never through a symbolic link, so
+ * that a link or a missing file leaves the database untouched. */
+static bool open_files(const sfl_restore_t *r, FILE *f[SFL_N_COLLECTIONS], sfl_error_t *err)
+{
+    int dfd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", r->dir,
+                             strerror(errno));
+    bool ok = true;
+    for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
+        if (!r->run.collections[c])
+            continue;
+        char file[64];
+        snprintf(file, sizeof file, "%s.bson", sfl_collection_name((sfl_collection_t)c));
+        bool absent;
+        f[c] = sfl_dump_open(dfd, r->dir, file, &absent, err);
+        if (!f[c] && absent)
+            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                          "%s/%s: cannot open: no such file (the manifest lists %s)", r->dir,
+                          file, sfl_collection_name((sfl_collection_t)c));
+        ok = f[c] != NULL;
+    }
+    close(dfd);
+    return ok;
+}
+
 bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err)
 {
     if (!r || r->ran)
@@ -290,34 +313,46 @@ bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err)
                              "sfl_mongo_restore_run: a restore runs once");
     r->ran = true;
     sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_INFO, "restoring %s into %s", r->dir, r->o.db);
-    bool ok = true;
-    for (size_t i = 0; ok && i < sfl_manifest_n_collections(r->m); i++) {
-        const sfl_manifest_collection_t *want = sfl_manifest_collection(r->m, i);
+    /* Every file is opened (never through a link) and read whole before
+     * anything is begun: a damaged or altered dump leaves the database
+     * untouched. */
+    FILE *files[SFL_N_COLLECTIONS] = {NULL};
+    bool ok = open_files(r, files, err);
+    for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
+        if (!files[c])
+            continue;
+        const char *name = sfl_collection_name((sfl_collection_t)c);
+        const sfl_manifest_collection_t *want = sfl_manifest_find_collection(r->m, name);
         char *path = NULL;
-        if (asprintf(&path, "%s/%s.bson", r->dir, want->name) < 0)
+        if (!want || asprintf(&path, "%s/%s.bson", r->dir, name) < 0)
             ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         else
-            ok = prescan_file(path, want, &r->cancelled, err);
+            ok = prescan_file(files[c], path, want, &r->cancelled, err);
         free(path);
     }
     if (ok)
         sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_INFO,
                  "%s: every document is valid BSON, and every collection equals manifest.json",
                  r->dir);
-    if (!ok) /* nothing was begun: the database was not touched */
-        return false;
-    ok = sfl_sink_begin_int(r->sink, &r->run, err);
+    ok = ok && sfl_sink_begin_int(r->sink, &r->run, err);
     restore_batch_t b = {0};
     for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
-        if (!r->run.collections[c])
+        if (!files[c])
             continue;
         char *path = NULL;
-        if (asprintf(&path, "%s/%s.bson", r->dir, sfl_collection_name((sfl_collection_t)c)) < 0)
+        FILE *f = files[c];
+        files[c] = NULL; /* restore_file closes it */
+        if (asprintf(&path, "%s/%s.bson", r->dir, sfl_collection_name((sfl_collection_t)c)) < 0) {
+            fclose(f);
             ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-        else
-            ok = restore_file(r->sink, &r->o, (sfl_collection_t)c, path, &b, &r->cancelled, err);
+        } else
+            ok = restore_file(r->sink, &r->o, (sfl_collection_t)c, f, path, &b, &r->cancelled,
+                              err);
         free(path);
     }
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        if (files[c])
+            fclose(files[c]);
     free(b.buf);
     free(b.docs);
     if (ok && atomic_load(&r->cancelled))

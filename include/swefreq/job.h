@@ -219,7 +219,9 @@ SFL_API bool sfl_job_add_source(sfl_job_t *job, sfl_source_kind_t kind,
  * source, the rejects file, a bad line, the sink itself), the sink has been
  * aborted: its abort callback ran if its begin had run, nothing was
  * committed, and the sink cannot be used again; err says why and the
- * summary still holds the counts so far. A job runs once. */
+ * summary still holds the counts so far. A job runs once. A job without
+ * a source is refused (SFL_E_USAGE) before anything is written: its empty
+ * load would otherwise become a manifest that checks nothing. */
 SFL_API bool sfl_job_run(sfl_job_t *job, sfl_sink_t *sink, sfl_error_t *err) SFL_WUR;
 
 /* The counts; valid until the job is destroyed. */

@@ -128,8 +128,11 @@ SFL_API char *sfl_mongo_status_text(const sfl_mongo_options_t *o, sfl_error_t *e
 /* sfl_verify_mongo with options: o->expect_role is checked first (a
  * database of another role: SFL_E_ROLE, nothing read), the role and seal
  * are reported (sfl_verify_report_role), and with expect_role live a
- * database that is not sealed makes the report fail. Indexes are checked
- * as in sfl_verify_mongo. */
+ * database that is not sealed makes the report fail. Indexes and
+ * collections are checked as in sfl_verify_mongo. A live or sealed
+ * database checked (m NULL) only against its own copy of the manifest
+ * gets a warning in the report (sfl_verify_report_warning): whoever can
+ * rewrite its data can rewrite that copy too. */
 SFL_API sfl_verify_report_t *sfl_verify_mongo_opts(const sfl_mongo_options_t *o,
                                                    const sfl_manifest_t *m, bool check_sources,
                                                    sfl_error_t *err) SFL_WUR;

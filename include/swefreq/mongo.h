@@ -184,7 +184,13 @@ SFL_API bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_
  * load). An unfinished swap is reported (SFL_E_SWAP_PENDING) and nothing
  * is changed. Each
  * collection is scanned and each document re-canonicalised and digested.
- * With `check_sources`, the source files are re-hashed too. */
+ * Every index the manifest names must be there with its key, and no other
+ * (`index unlisted`; `_id_` aside); every browser collection in the
+ * database (the seven names of sfl_collection_name) must be listed by the
+ * manifest, else it is reported `unlisted` with its document count. The
+ * report says which manifest it checked against
+ * (sfl_verify_report_reference). With `check_sources`, the source files
+ * are re-hashed too. */
 SFL_API sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const char *uri,
                                               const char *db, bool check_sources,
                                               sfl_error_t *err) SFL_WUR;
