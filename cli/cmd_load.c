@@ -8,7 +8,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s load --uri URI --db NAME [--vcf FILE]... [--coverage FILE]... [options]\n"
+            "Usage: %s load --uri-file FILE --db NAME [--vcf FILE]... [--coverage FILE]... [options]\n"
             "\n"
             "Converts the files and loads them into MongoDB: staging collections first, then\n"
             "the browser's indexes, then a verification of the staging data against the\n"
@@ -19,7 +19,8 @@ static void usage(FILE *f)
             "recorded in the swefreq_meta collection with its manifest.\n"
             "\n"
             "  --uri URI             a MongoDB URI (credentials, authSource, TLS, replica sets\n"
-            "                        and mongos lists all work); default: $SWEFREQ_MONGO_URI\n"
+            "                        and mongos lists all work)\n"
+            CLI_URI_HELP
             "  --db NAME             the database\n"
             "  --insert-threads K    parallel inserters (default 2)\n"
             "  --write-concern W     1 (default), majority, or a number; never unacknowledged\n"
@@ -99,7 +100,7 @@ int cmd_load(int argc, char **argv)
 {
     static const struct option longopts[] = {
         CLI_CONVERT_LONGOPTS,
-        {"uri", required_argument, NULL, 'u'},
+        CLI_URI_LONGOPTS,
         {"db", required_argument, NULL, 'd'},
         {"insert-threads", required_argument, NULL, 'k'},
         {"write-concern", required_argument, NULL, 'w'},
@@ -117,6 +118,7 @@ int cmd_load(int argc, char **argv)
     cli_convert_init(&c);
     sfl_mongo_options_t mo;
     sfl_mongo_options_init(&mo);
+    cli_uri_t uri = {NULL, NULL};
     const char *manifest = NULL;
     unsigned long long v;
     int ch, rc = EXIT_OK;
@@ -130,10 +132,9 @@ int cmd_load(int argc, char **argv)
             cli_convert_free(&c);
             return EXIT_USAGE;
         }
-        if (r > 0)
+        if (r > 0 || cli_uri_option(&uri, ch, optarg))
             continue;
         switch (ch) {
-        case 'u': mo.uri = optarg; break;
         case 'd': mo.db = optarg; break;
         case 'k':
             if (!cli_parse_u64("--insert-threads", optarg, &v) || v < 1 || v > 64) {
@@ -196,11 +197,15 @@ int cmd_load(int argc, char **argv)
         cli_convert_free(&c);
         return EXIT_USAGE;
     }
-    if (!mo.uri)
-        mo.uri = getenv("SWEFREQ_MONGO_URI");
+    if ((rc = cli_uri_resolve(&uri, c.quiet, &mo.uri)) != -1) {
+        cli_convert_free(&c);
+        return rc;
+    }
+    rc = EXIT_OK;
     if (!mo.uri || !mo.db || !cli_expect_role_env(&mo.expect_role)) {
         if (!mo.uri || !mo.db)
-            cli_error("load needs --uri URI (or SWEFREQ_MONGO_URI) and --db NAME");
+            cli_error("load needs --uri-file FILE (or SWEFREQ_MONGO_URI_FILE, SWEFREQ_MONGO_URI, "
+                      "--uri URI) and --db NAME");
         cli_convert_free(&c);
         return EXIT_USAGE;
     }
@@ -273,33 +278,34 @@ int cmd_load(int argc, char **argv)
 }
 
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
-                     bool json, int expect_role);
+                     bool json, int expect_role, const sfl_trusted_keys_t *keys);
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
-                     bool json, int expect_role)
+                     bool json, int expect_role, const sfl_trusted_keys_t *keys)
 {
     sfl_error_t err;
     sfl_manifest_t *m = NULL;
-    if (manifest && !(m = sfl_manifest_read_file(manifest, &err))) {
+    sfl_signature_info_t sig;
+    memset(&sig, 0, sizeof sig);
+    if (manifest && !(m = sfl_manifest_read_signed(manifest, keys, &sig, &err))) {
+        int rc = cli_exit_code(&err);
         cli_print_error(&err);
-        return cli_exit_code(&err);
+        if (json)
+            cli_print_verify_failure(rc, &err, false);
+        return rc;
     }
     sfl_mongo_options_t mo;
     sfl_mongo_options_init(&mo);
     mo.uri = uri;
     mo.db = db;
     mo.expect_role = expect_role;
-    sfl_verify_report_t *r = sfl_verify_mongo_opts(&mo, m, sources, &err);
+    sfl_verify_report_t *r = sfl_verify_mongo_signed(&mo, m, &sig, sources, &err);
     sfl_manifest_destroy(m);
     if (!r) {
         cli_print_error(&err);
         /* An unfinished swap is a difference to report, not a refusal. */
         int rc = err.code == SFL_E_SWAP_PENDING ? EXIT_MISMATCH : cli_exit_code(&err);
-        if (json) {
-            printf("{ \"ok\" : false, \"exit_code\" : %d, \"swap_pending\" : %s, \"error\" : ",
-                   rc, err.code == SFL_E_SWAP_PENDING ? "true" : "false");
-            cli_json_string(stdout, cli_flags(err.message));
-            printf(" }\n");
-        }
+        if (json)
+            cli_print_verify_failure(rc, &err, err.code == SFL_E_SWAP_PENDING);
         return rc;
     }
     return cli_finish_verify(r, json);

@@ -20,8 +20,10 @@ static void usage(FILE *f)
             "  status    a database's role, seal, history, loads and manifest in force\n"
             "  promote   verify a database against a manifest file, then seal it live\n"
             "  unseal    lift the seal, with --reason (recorded)\n"
+            "  demote    return a live database to development, unsealed, with --reason\n"
             "  export    a database as a dump that equals its manifest (to carry across)\n"
             "  restore   load a dump or export the way load loads files\n"
+            "  sign      a detached Ed25519 signature of a manifest (checked with --trusted-key)\n"
             "\n"
             "  %s COMMAND --help    options of a command\n"
             "  %s --version         the version\n"
@@ -66,6 +68,10 @@ int main(int argc, char **argv)
         rc = cmd_export(argc - 1, argv + 1);
     else if (!strcmp(cmd, "restore"))
         rc = cmd_restore(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "sign"))
+        rc = cmd_sign(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "demote"))
+        rc = cmd_demote(argc - 1, argv + 1);
     else {
         cli_error("unknown command '%s'", cmd);
         usage(stderr);

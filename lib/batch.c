@@ -21,6 +21,7 @@ void sfl_batch_destroy(sfl_parsed_batch_t *b)
     free(b->msgs);
     free(b->missing);
     free(b->miss);
+    free(b->undeclared);
     free(b);
 }
 
@@ -55,6 +56,14 @@ int sfl_batch_contig(sfl_parsed_batch_t *b, sfl_linerec_t *rec, bool skip, const
                          "(sfl_options_t.skip_unknown_contigs) leaves such lines out, counted)",
                          path, (unsigned long long)rec->line, (int)(len > 60 ? 60 : len), chrom);
     return 0;
+}
+
+bool sfl_batch_undeclared(sfl_parsed_batch_t *b, uint32_t line_idx, uint32_t off, uint32_t len)
+{
+    if (!SFL_GROW(b->undeclared, &b->cap_undeclared, b->n_undeclared + 1, 16))
+        return !(b->failed = true);
+    b->undeclared[b->n_undeclared++] = (struct sfl_undeclared){line_idx, off, len};
+    return true;
 }
 
 bool sfl_batch_line_missing(sfl_parsed_batch_t *b, sfl_linerec_t *rec, int slot)

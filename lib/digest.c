@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 #include <bson/bson.h>
 
 #include "canonical.h"
 #include "swefreq/digest.h"
+#include "safe_fs.h"
 
 void sfl_digest_init(sfl_digest_t *d)
 {
@@ -94,36 +96,30 @@ bool sfl_digest_from_hex(sfl_digest_t *d, const char *hex)
     return true;
 }
 
-bool sfl_hash_file(const char *path, char out_hex[33], uint64_t *out_size, sfl_error_t *err)
+bool sfl_hash_fd(int fd, const char *path, char out_hex[33], uint64_t *out_size,
+                 sfl_error_t *err)
 {
-    if (!path || !out_hex)
-        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                             "sfl_hash_file: path and output are required");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
-                             strerror(errno));
     XXH3_state_t *st = XXH3_createState();
     enum { BUF = 1 << 20 };
     char *buf = malloc(BUF);
     if (!st || !buf) {
-        fclose(f);
         free(buf);
         XXH3_freeState(st);
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     }
     XXH3_128bits_reset(st);
     uint64_t size = 0;
-    size_t n;
-    while ((n = fread(buf, 1, BUF, f)) > 0) {
-        XXH3_128bits_update(st, buf, n);
-        size += n;
+    ssize_t n;
+    /* pread: the descriptor's offset stays where it was, for the parser */
+    while ((n = pread(fd, buf, BUF, (off_t)size)) > 0 || (n < 0 && errno == EINTR)) {
+        if (n < 0)
+            continue;
+        XXH3_128bits_update(st, buf, (size_t)n);
+        size += (uint64_t)n;
     }
-    bool ok = !ferror(f);
     int e = errno;
-    fclose(f);
     free(buf);
-    if (ok) {
+    if (n == 0) {
         XXH128_hash_t h = XXH3_128bits_digest(st);
         snprintf(out_hex, 33, "%016llx%016llx", (unsigned long long)h.high64,
                  (unsigned long long)h.low64);
@@ -131,8 +127,21 @@ bool sfl_hash_file(const char *path, char out_hex[33], uint64_t *out_size, sfl_e
             *out_size = size;
     }
     XXH3_freeState(st);
-    if (!ok)
+    if (n != 0)
         return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: read error: %s", path,
                              strerror(e));
     return true;
+}
+
+bool sfl_hash_file(const char *path, char out_hex[33], uint64_t *out_size, sfl_error_t *err)
+{
+    if (!path || !out_hex)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "sfl_hash_file: path and output are required");
+    int fd = sfl_open_regular(path, NULL, err); /* never a FIFO, device or pipe */
+    if (fd < 0)
+        return false;
+    bool ok = sfl_hash_fd(fd, path, out_hex, out_size, err);
+    close(fd);
+    return ok;
 }

@@ -16,9 +16,16 @@
  * dump under the final name therefore always equals its manifest.json.
  * What a killed export left is cleaned up by the next one
  * (clean_dead_exports). Nothing is written to the database.
+ *
+ * Files below OUT are never reached through a link: OUT is opened once,
+ * and every entry in it is created, renamed and removed relative to that
+ * descriptor (safe_fs.c). A link at OUT/DB, or an OUT/DB holding a file
+ * that is not a dump's, is refused before anything is exported, and again
+ * when the folder is published.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <pthread.h>
@@ -36,6 +43,7 @@
 #include "manifest_internal.h"
 #include "mongo_state.h"
 #include "mongo_util.h"
+#include "safe_fs.h"
 
 /* The files of one collection and what its thread found. */
 typedef struct {
@@ -181,36 +189,22 @@ static void wait_parts(export_part_t *parts, pthread_t *th, size_t started)
         pthread_join(th[i], NULL);
 }
 
-/* Removes the dump files of folder `dir` (NULL-terminated `paths` are in
- * it; other names that an export writes are tried too), then the folder. */
-static void remove_dump(const char *dir, char **paths, size_t n)
+/* What an export killed earlier left in the folder `out_fd`: its hidden
+ * folder (.DB.export-PID, its dump files removed) and, if it died between
+ * its two renames, the earlier dump moved aside (.DB.old-PID: put back
+ * when DB is missing, else its dump files removed). Only entries of
+ * processes that are gone are touched, each as itself: a link is removed
+ * as a link, never followed. */
+static void clean_dead_exports(int out_fd, const char *out_dir, const char *db,
+                               const char *final, sfl_log_fn log, void *log_ud)
 {
-    for (size_t i = 0; i < n; i++)
-        if (paths[i])
-            unlink(paths[i]);
-    /* manifest.json, then <collection>.bson and .metadata.json of each */
-    for (int i = -1; i < 2 * SFL_N_COLLECTIONS; i++) {
-        char *p = NULL;
-        if (asprintf(&p, "%s/%s%s", dir,
-                     i < 0 ? "manifest" : sfl_collection_name((sfl_collection_t)(i / 2)),
-                     i < 0 ? ".json" : i % 2 ? ".metadata.json" : ".bson") >= 0) {
-            unlink(p);
-            free(p);
-        }
-    }
-    rmdir(dir);
-}
-
-/* What an export killed earlier left in out_dir: its hidden folder
- * (.DB.export-PID, removed) and, if it died between its two renames, the
- * earlier dump moved aside (.DB.old-PID: put back when DB is missing, else
- * removed). Only folders of processes that are gone are touched. */
-static void clean_dead_exports(const char *out_dir, const char *db, const char *final,
-                               sfl_log_fn log, void *log_ud)
-{
-    DIR *d = opendir(out_dir);
-    if (!d)
+    int fd = dup(out_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     size_t n = strlen(db);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -226,44 +220,49 @@ static void clean_dead_exports(const char *out_dir, const char *db, const char *
         long pid = strtol(rest, &end, 10);
         if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 ? errno != ESRCH : true))
             continue; /* not ours, or its process still runs */
-        char *path = NULL;
-        if (asprintf(&path, "%s/%s", out_dir, nm) < 0)
-            continue;
-        struct stat st;
-        if (is_old && stat(final, &st) != 0 && rename(path, final) == 0) {
+        if (is_old && sfl_entry_kind(out_fd, db) == 0 && sfl_entry_kind(out_fd, nm) == S_IFDIR &&
+            renameat(out_fd, nm, out_fd, db) == 0) {
             sfl_logf(log, log_ud, SFL_LOG_WARNING,
                      "%s: put back the earlier dump that a killed export (pid %ld) had moved "
                      "aside",
                      final, pid);
         } else {
-            remove_dump(path, NULL, 0);
+            sfl_remove_dump_dir_at(out_fd, nm);
             sfl_logf(log, log_ud, SFL_LOG_WARNING,
-                     "removed %s, left by a killed export (pid %ld)", path, pid);
+                     "removed %s/%s, left by a killed export (pid %ld)", out_dir, nm, pid);
         }
-        free(path);
     }
     closedir(d);
 }
 
-/* The verified folder `dir` becomes `final`: an earlier dump there is moved
- * aside to `old` first and removed once the new one is in place (put back
+/* The verified folder `dir` of `out_fd` becomes `db`: an earlier dump
+ * there (a folder itself, never a link: refused) is moved aside to `old`
+ * first and its dump files removed once the new one is in place (put back
  * if the rename fails). False with err when `dir` stayed where it was. */
-static bool publish(const char *final, const char *dir, const char *old, sfl_error_t *err)
+static bool publish(int out_fd, const char *final, const char *db, const char *dir,
+                    const char *old, sfl_error_t *err)
 {
-    struct stat st;
-    bool had = stat(final, &st) == 0;
-    if (had && rename(final, old) != 0)
+    if (!sfl_dump_target_ok(out_fd, db, final, "the out_dir argument", err))
+        return false;
+    bool had = sfl_entry_kind(out_fd, db) == S_IFDIR;
+    if (had && renameat(out_fd, db, out_fd, old) != 0)
         return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
                              "%s: cannot move the earlier dump aside: %s", final, strerror(errno));
-    if (rename(dir, final) != 0) {
+    if (had && sfl_entry_kind(out_fd, old) != S_IFDIR) {
+        renameat(out_fd, old, out_fd, db);
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s changed while the export was published; nothing was replaced",
+                             final);
+    }
+    if (renameat(out_fd, dir, out_fd, db) != 0) {
         sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot rename %s into place: %s",
                       final, dir, strerror(errno));
         if (had)
-            rename(old, final); /* the earlier dump back */
+            renameat(out_fd, old, out_fd, db); /* the earlier dump back */
         return false;
     }
     if (had)
-        remove_dump(old, NULL, 0);
+        sfl_remove_dump_dir_at(out_fd, old);
     return true;
 }
 
@@ -306,7 +305,7 @@ static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_e
                            "%s: the swap of load %s was cut short; run `swefreq-load recover` "
                            "first. Nothing was exported",
                            o->db, pending);
-    ok = ok && (m = sfl_manifest_in_force(c, o->db, err)) != NULL;
+    ok = ok && (m = sfl_manifest_in_force(c, o->db, NULL, NULL, err)) != NULL;
     char *final = NULL, *dir = NULL, *old = NULL;
     int pid = (int)getpid();
     if (ok && (asprintf(&final, "%s/%s", out_dir, o->db) < 0 ||
@@ -316,10 +315,19 @@ static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_e
     if (ok && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create the folder: %s",
                            out_dir, strerror(errno));
+    /* out_dir is the folder the user named: followed once, here; every
+     * entry in it is reached through this descriptor, never a link. */
+    int out_fd = ok ? open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (ok && out_fd < 0)
+        ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot open the folder: %s",
+                           out_dir, strerror(errno));
+    const char *dname = dir ? strrchr(dir, '/') + 1 : NULL;
+    const char *oname = old ? strrchr(old, '/') + 1 : NULL;
+    ok = ok && sfl_dump_target_ok(out_fd, o->db, final, "the out_dir argument", err);
     if (ok)
-        clean_dead_exports(out_dir, o->db, final, o->log, o->log_ud);
+        clean_dead_exports(out_fd, out_dir, o->db, final, o->log, o->log_ud);
     bool made = false;
-    if (ok && !(made = mkdir(dir, 0777) == 0))
+    if (ok && !(made = mkdirat(out_fd, dname, 0777) == 0))
         ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create the folder: %s",
                            dir, strerror(errno));
     size_t n = ok ? sfl_manifest_n_collections(m) : 0;
@@ -359,10 +367,12 @@ static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_e
     if (paths && ok && asprintf(&paths[2 * n], "%s/manifest.json", dir) < 0)
         ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     ok = ok && sfl_manifest_write_file(m, paths[2 * n], err);
-    if (ok && (ok = publish(final, dir, old, err)))
+    if (ok && (ok = publish(out_fd, final, o->db, dname, oname, err)))
         made = false;
     if (made)
-        remove_dump(dir, paths, paths ? 2 * n + 1 : 0);
+        sfl_remove_dump_dir_at(out_fd, dname);
+    if (out_fd >= 0)
+        close(out_fd);
     if (ok)
         sfl_logf(o->log, o->log_ud, SFL_LOG_INFO,
                  "exported %s to %s: every collection equals the manifest of the load in force",

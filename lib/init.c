@@ -23,7 +23,8 @@
 #include <mongoc/mongoc.h>
 #include <pthread.h>
 
-#include "mongo_util.h"
+#include "init.h"
+#include "secrets.h"
 #include "swefreq/swefreq.h"
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -74,9 +75,13 @@ void sfl_init(void) { (void)sfl_init_ex(0, NULL); }
 void sfl_cleanup(void)
 {
     pthread_mutex_lock(&init_lock);
-    if (init_count > 0 && --init_count == 0 && own_mongoc && !mongoc_shut) {
-        mongoc_cleanup();
-        mongoc_shut = true;
+    if (init_count > 0 && --init_count == 0) {
+        /* the credentials registered for scrubbing messages (secrets.h) */
+        sfl_secrets_clear();
+        if (own_mongoc && !mongoc_shut) {
+            mongoc_cleanup();
+            mongoc_shut = true;
+        }
     }
     pthread_mutex_unlock(&init_lock);
 }

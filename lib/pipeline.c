@@ -326,7 +326,7 @@ static bool count_accepted(run_t *r, sfl_parsed_batch_t *b)
                          "gnomAD v4.1 names them (recorded in the manifest)",
                          src->path, (unsigned long long)rec->line, r->src->vschema->csq_key);
                 j->warned_v40 = true;
-                if (!sfl_job_add_warning(j, msg))
+                if (!sfl_report_warning(&j->report, msg))
                     return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
             }
         }
@@ -336,7 +336,11 @@ static bool count_accepted(run_t *r, sfl_parsed_batch_t *b)
     s->csq_unmatched += unmatched;
     s->non_finite += non_finite;
     for (int i = 0; b->missing && i < b->n_missing; i++)
-        if (b->missing[i] && !sfl_job_add_missing(j, r->src->vschema->slot_key[i], b->missing[i]))
+        if (b->missing[i] && !sfl_report_missing(&j->report, r->src->vschema->slot_key[i], b->missing[i]))
+            return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < b->n_undeclared; i++) /* lines still accepted only */
+        if (b->lines[b->undeclared[i].line_idx].code == SFL_OK &&
+            !sfl_report_undeclared(&j->report, b->text + b->undeclared[i].off, b->undeclared[i].len))
             return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     return true;
 }
@@ -371,10 +375,8 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
         }
         if (code == SFL_OK)
             code = check_doc_size(r, b, rec, msg, sizeof msg);
-        if (code == SFL_OK && b->multi && rec->n_docs)
-            code = sfl_gtf_ids_check(j->gtf_ids, b, rec, r->src->path, msg, sizeof msg);
-        if (code == SFL_OK && b->collection == SFL_COLL_VARIANTS && rec->n_docs)
-            code = sfl_order_check_unique(o, b, rec, r->src->path, msg, sizeof msg);
+        if (code == SFL_OK && rec->n_docs)
+            code = sfl_ids_check(j->ids, b, rec, r->src->path, msg, sizeof msg);
         if (code == SFL_E_NOMEM)
             return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         if (code != SFL_OK && !reject_line(r, b, rec, code, msg))
@@ -393,7 +395,7 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
     } else if (!write_docs(r, b, -1)) {
         return false;
     }
-    sfl_job_progress(j, b->file_offset, false);
+    sfl_report_progress(&j->report, b->file_offset, j->summary.docs, SFL_N_COLLECTIONS, false);
     return true;
 }
 
@@ -511,14 +513,14 @@ static bool note_annotations(sfl_job_t *j, sfl_source_record_t *src, const sfl_v
              "vep_annotations, genes and transcripts will be empty (a field of another "
              "description can be named: sfl_options_t.csq_field)",
              src->path);
-    if (!sfl_job_add_warning(j, msg))
+    if (!sfl_report_warning(&j->report, msg))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     return true;
 }
 
 
 /* A header warning counts in the run's summary like any other. */
-static bool header_warning(void *ud, const char *msg) { return sfl_job_add_warning(ud, msg); }
+static bool header_warning(void *ud, const char *msg) { return sfl_report_warning(ud, msg); }
 
 static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd, sfl_error_t *err)
 {
@@ -557,7 +559,7 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
         return s;
     }
     s->vschema = sfl_vcf_schema_from_header(htxt, hlen, sfl_reader_lines(rd), &j->opt, src->path,
-                                            header_warning, j, err);
+                                            header_warning, &j->report, err);
     free(htxt);
     if (!s->vschema) {
         source_ctx_destroy(s);
@@ -581,8 +583,9 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
                              sfl_error_t *err)
 {
     sfl_source_record_t *src = &j->sources[index];
-    j->progress_source = src->path;
-    sfl_reader_t *rd = sfl_reader_open(src->path, pool, err);
+    j->report.source = src->path;
+    sfl_reader_t *rd = j->src_fd ? sfl_reader_open_fd(src->path, j->src_fd[index], pool, err)
+                                 : sfl_reader_open(src->path, pool, err);
     if (!rd)
         return false;
     source_ctx_t *sc = open_source(j, index, rd, err);
@@ -664,11 +667,12 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
     if (ok) {
         /* The file must not have changed while we read it. */
         struct stat st;
-        if (stat(src->path, &st) != 0 || (uint64_t)st.st_size != src->size ||
+        if ((j->src_fd ? fstat(j->src_fd[index], &st) : stat(src->path, &st)) != 0 ||
+            (uint64_t)st.st_size != src->size ||
             st.st_mtime != src->mtime)
             ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
                                "%s: the file changed while it was being read", src->path);
     }
-    j->bytes_done_before += src->size;
+    j->report.bytes_done_before += src->size;
     return ok;
 }

@@ -103,6 +103,7 @@ typedef struct {
     char staging[SFL_N_COLLECTIONS][128];
     char command[16];  /* "load", or "restore" (lifecycle_internal.h) */
     char *origin;      /* restore: the dump folder, for the load record */
+    char release_key[65], release_sha[65]; /* restore: the signed manifest */
 
     /* the queue */
     pthread_mutex_t lock;
@@ -383,7 +384,8 @@ static void *inserter(void *arg)
             bson_t reply;
             ok = insert_once(m, c, j, attempt > 0, &absorbed, &be, &reply);
             if (!ok)
-                sfl_mongo_error(&e, &be, &reply, m->staging[j->collection]);
+                sfl_mongo_insert_error(&e, &be, &reply, m->staging[j->collection], j->buf, j->off,
+                                       j->n, j->len);
             bson_destroy(&reply);
             if (ok || !sfl_mongo_transient(&be) || attempt >= m->o.max_retries)
                 break;
@@ -1163,6 +1165,16 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     BSON_APPEND_UTF8(&extra, "command", m->command);
     if (m->origin)
         BSON_APPEND_UTF8(&extra, "dump", m->origin);
+    if (m->release_sha[0]) {
+        bson_t rel;
+        BSON_APPEND_DOCUMENT_BEGIN(&extra, "release", &rel);
+        if (m->release_key[0])
+            BSON_APPEND_UTF8(&rel, "signer_key_id", m->release_key);
+        else
+            BSON_APPEND_NULL(&rel, "signer_key_id");
+        BSON_APPEND_UTF8(&rel, "manifest_sha256", m->release_sha);
+        bson_append_document_end(&extra, &rel);
+    }
     bool ok = meta_update(m, "loading", NULL, NULL, &extra, err);
     bson_destroy(&extra);
     if (!ok)
@@ -1930,4 +1942,14 @@ bool sfl_sink_mongo_set_command(sfl_sink_t *sink, const char *command, const cha
     free(m->origin);
     m->origin = origin ? strdup(origin) : NULL;
     return !origin || m->origin;
+}
+
+bool sfl_sink_mongo_set_release(sfl_sink_t *sink, const char *key_id, const char *sha256)
+{
+    mongo_sink_t *m = sfl_sink_ctx_int(sink, (const void *)mongo_commit);
+    if (!m)
+        return false;
+    snprintf(m->release_key, sizeof m->release_key, "%s", key_id ? key_id : "");
+    snprintf(m->release_sha, sizeof m->release_sha, "%s", sha256 ? sha256 : "");
+    return true;
 }

@@ -32,9 +32,12 @@ static void offline(void)
     /* The manifest digest depends on the data only, not on sources or time. */
     const char *a = "{\"format\":\"swefreq-load-manifest\",\"format_version\":1,"
                     "\"tool\":{\"name\":\"swefreq-load\",\"version\":\"0\"},"
-                    "\"created\":\"2020-01-01T00:00:00Z\",\"options\":{},\"sources\":[],"
+                    "\"created\":\"2020-01-01T00:00:00Z\",\"options\":{},\"sources\":[{"
+                    "\"path\":\"x.vcf\",\"kind\":\"vcf\",\"size\":1,"
+                    "\"xxh3_128\":\"0123456789abcdef0123456789abcdef\"}],"
                     "\"collections\":[{\"name\":\"variants\",\"count\":2,\"bytes\":10,"
-                    "\"digest\":\"0123456789abcdef0123456789abcdef\"}]}";
+                    "\"digest\":\"0123456789abcdef0123456789abcdef\"},{\"name\":\"metrics\","
+                    "\"count\":0,\"bytes\":0,\"digest\":\"00000000000000000000000000000000\"}]}";
     sfl_error_t e;
     sfl_manifest_t *m = sfl_manifest_parse(a, strlen(a), &e);
     CHECK(m != NULL);
@@ -63,6 +66,10 @@ static void offline(void)
     CHECK(!sfl_mongo_role_get(&o, &info, &e) && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_promote(&o, NULL, false, NULL, &e) && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_unseal(&o, "why", &e) && e.code == SFL_E_USAGE);
+    CHECK(!sfl_mongo_demote(&o, "why", &e) && e.code == SFL_E_USAGE);
+    CHECK(!sfl_mongo_demote(NULL, "why", &e) && e.code == SFL_E_USAGE);
+    CHECK(!sfl_mongo_promote_signed(&o, NULL, NULL, false, NULL, &e) && e.code == SFL_E_USAGE);
+    CHECK(sfl_verify_mongo_signed(&o, NULL, NULL, false, &e) == NULL && e.code == SFL_E_USAGE);
     CHECK(sfl_mongo_status_json(&o, &e) == NULL && e.code == SFL_E_USAGE);
     CHECK(sfl_mongo_status_text(&o, &e) == NULL && e.code == SFL_E_USAGE);
     CHECK(sfl_verify_mongo_opts(&o, NULL, false, &e) == NULL && e.code == SFL_E_USAGE);

@@ -50,7 +50,10 @@ SFL_API void sfl_digest_hex(const sfl_digest_t *d, char out[33]);
 /* Parses what sfl_digest_hex wrote into d->hi/d->lo; count/bytes untouched. */
 SFL_API bool sfl_digest_from_hex(sfl_digest_t *d, const char *hex);
 
-/* XXH3-128 of a whole file, as 32 hex digits; also its size in bytes. */
+/* XXH3-128 of a whole file, as 32 hex digits; also its size in bytes.
+ * Only a regular file is read (after links in the path): a FIFO, a device
+ * or a pipe is refused at once, without blocking, with SFL_E_OPEN ("not a
+ * regular file"). */
 SFL_API bool sfl_hash_file(const char *path, char out_hex[33],
                            uint64_t *out_size, sfl_error_t *err) SFL_WUR;
 

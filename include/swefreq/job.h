@@ -185,6 +185,15 @@ typedef struct {
     bool gnomad_v40_repair; /* SIFT|PolyPhen inserted after SOURCE      */
 } sfl_annotation_used_t;
 
+/* How a gene table joined the GTF's genes (ids without version). */
+typedef struct {
+    const char *source;     /* the path as added                        */
+    const char *kind;       /* canonical_transcripts, omim, dbnsfp_genes */
+    uint64_t rows;          /* data rows that name a gene               */
+    uint64_t unjoined_rows; /* of those, rows whose gene no GTF gene line
+                               has: in no document (a warning too)      */
+} sfl_table_join_t;
+
 /* Counts for the end-of-run summary. Plain data, owned by the job. */
 typedef struct {
     uint64_t sources;
@@ -224,6 +233,16 @@ typedef struct {
                                          transcript, exon, CDS, UTR         */
     uint64_t metrics_values_left_out; /* null values, or DP/site quality
                                          <= 0 (no logarithm)              */
+    /* Added later: each gene table's join, in source order (filled after
+     * the GTF was read). */
+    size_t n_table_joins;
+    const sfl_table_join_t *table_joins;
+    /* Added later: population codes that accepted VCF lines carried
+     * (AC_<code>) but the header does not declare, with the number of
+     * lines; their counts are in no document (a warning each). */
+    size_t n_undeclared_pops;
+    const char *const *undeclared_pop_names;
+    const uint64_t *undeclared_pop_counts;
 } sfl_summary_t;
 
 typedef struct sfl_job sfl_job_t;
@@ -244,7 +263,9 @@ SFL_API bool sfl_job_add_source(sfl_job_t *job, sfl_source_kind_t kind,
  * source, the rejects file, a bad line, the sink itself), the sink has been
  * aborted: its abort callback ran if its begin had run, nothing was
  * committed, and the sink cannot be used again; err says why and the
- * summary still holds the counts so far. A job runs once. */
+ * summary still holds the counts so far. A job runs once. A job without
+ * a source is refused (SFL_E_USAGE) before anything is written: its empty
+ * load would otherwise become a manifest that checks nothing. */
 SFL_API bool sfl_job_run(sfl_job_t *job, sfl_sink_t *sink, sfl_error_t *err) SFL_WUR;
 
 /* The counts; valid until the job is destroyed. */

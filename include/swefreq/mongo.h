@@ -103,6 +103,10 @@ typedef struct {
     int record_ms;               /* how often the acknowledged position is
                                     recorded in the load record; default
                                     10000 (ms); 1 to 86400000                 */
+    const struct sfl_trusted_keys *trusted_keys; /* swefreq/sign.h: restore
+                                    refuses a dump whose manifest no key of
+                                    the set signed; NULL or empty = no check;
+                                    borrowed during the call              */
 } sfl_mongo_options_t;
 
 /* The holder of the lock refreshes its heartbeat this often... */
@@ -206,7 +210,13 @@ SFL_API bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_
  * load). An unfinished swap is reported (SFL_E_SWAP_PENDING) and nothing
  * is changed. Each
  * collection is scanned and each document re-canonicalised and digested.
- * With `check_sources`, the source files are re-hashed too. */
+ * Every index the manifest names must be there with its key, and no other
+ * (`index unlisted`; `_id_` aside); every browser collection in the
+ * database (the seven names of sfl_collection_name) must be listed by the
+ * manifest, else it is reported `unlisted` with its document count. The
+ * report says which manifest it checked against
+ * (sfl_verify_report_reference). With `check_sources`, the source files
+ * are re-hashed too. */
 SFL_API sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const char *uri,
                                               const char *db, bool check_sources,
                                               sfl_error_t *err) SFL_WUR;
@@ -219,9 +229,19 @@ SFL_API sfl_verify_report_t *sfl_verify_mongo_ctl(const sfl_manifest_t *m, const
                                                   const sfl_run_control_t *ctl,
                                                   sfl_error_t *err) SFL_WUR;
 
-/* The URI with any password replaced by "***" (malloc'd; free() it), for
- * messages. NULL only when out of memory. */
+/* The URI with its password and the value of every option but a few
+ * harmless ones (authSource, replicaSet, tls, timeouts, appname, ...)
+ * replaced by "***" (malloc'd; free() it), for messages: option names are
+ * shown, values such as authMechanismProperties (an AWS session token) or
+ * tlsCertificateKeyFilePassword never. NULL only when out of memory.
+ * Thread safe. */
 SFL_API char *sfl_uri_redact(const char *uri);
+
+/* true when the URI carries a password or the value of a credential option
+ * (authMechanismProperties, any option whose name contains "password",
+ * "token" or "secret"): such a URI must not be passed on a command line.
+ * NULL: false. Thread safe. */
+SFL_API bool sfl_uri_has_secret(const char *uri);
 
 #ifdef __cplusplus
 }

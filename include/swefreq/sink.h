@@ -129,9 +129,37 @@ SFL_API sfl_sink_t *sfl_sink_jsonl_new(FILE *out, sfl_error_t *err) SFL_WUR;
 
 /* A mongorestore-compatible dump: OUT_DIR/DB/<collection>.bson and
  * <collection>.metadata.json (with the browser's indexes), and
- * OUT_DIR/DB/manifest.json. Files are written under temporary names and
- * renamed only on commit; abort removes them. An existing dump of the same
- * collections in OUT_DIR/DB is replaced on commit. */
+ * OUT_DIR/DB/manifest.json.
+ *
+ * A dump is one release: on commit the folder OUT_DIR/DB is replaced
+ * whole, holding exactly the collections of this run. Collections of an
+ * earlier dump there that this run does not write are gone (a
+ * coverage-only dump leaves no variants.bson): the folder and its
+ * manifest.json always describe one run.
+ *
+ * Files: everything is written into the hidden folder
+ * OUT_DIR/.DB.partial.<pid>, renamed to OUT_DIR/DB on commit (an earlier
+ * OUT_DIR/DB is first renamed to OUT_DIR/.DB.old.<pid>, then its dump files
+ * are removed); abort removes the hidden folder. OUT_DIR is created if
+ * needed and may itself be a symbolic link; nothing below it is ever
+ * reached through one: a link at OUT_DIR/DB, an OUT_DIR/DB that is not a
+ * folder, or one holding a file a dump does not write is refused
+ * (SFL_E_WRITE), before anything is written and again on commit.
+ *
+ * Lock: begin takes an flock() on OUT_DIR/.DB.lock (created with
+ * O_NOFOLLOW, holding the pid; removed on commit or abort). A second dump
+ * into the same OUT_DIR and DB, from any process, fails at begin with
+ * SFL_E_LOCKED naming the holder; it does not wait. Dumps of other DB
+ * names into one OUT_DIR do not block each other.
+ *
+ * Leftovers: holding the lock, begin removes what dumps of DB killed hard
+ * left in OUT_DIR, only for processes that no longer exist: their
+ * .DB.partial.<pid> (with every file in it) and the dump files of their
+ * .DB.old.<pid>; a link under such a name is removed as a link, never
+ * followed.
+ *
+ * `out_dir` and `db` are copied; `db` must not contain '/' or '.', and is
+ * at most 200 bytes. */
 SFL_API sfl_sink_t *sfl_sink_dump_new(const char *out_dir, const char *db,
                                       sfl_error_t *err) SFL_WUR;
 

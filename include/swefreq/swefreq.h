@@ -27,6 +27,7 @@
 #include "swefreq/verify.h"
 #include "swefreq/mongo.h"
 #include "swefreq/lifecycle.h"
+#include "swefreq/sign.h"
 #include "swefreq/version.h"
 
 #ifdef __cplusplus
@@ -86,9 +87,10 @@ SFL_API bool sfl_init_ex(unsigned flags, sfl_error_t *err);
 SFL_API void sfl_init(void);
 
 /* Balances one sfl_init / sfl_init_ex. Harmless when unbalanced (does
- * nothing). Only with SFL_INIT_OWN_MONGOC, and only when the count drops
- * to zero, does it call mongoc_cleanup(): then call it after every object
- * of the library was destroyed. Thread-safe. */
+ * nothing). When the count drops to zero it forgets the credentials the
+ * library noted to keep them out of its messages; only then, and only
+ * with SFL_INIT_OWN_MONGOC, does it call mongoc_cleanup(): then call it
+ * after every object of the library was destroyed. Thread-safe. */
 SFL_API void sfl_cleanup(void);
 
 #ifdef __cplusplus

@@ -35,11 +35,16 @@ typedef enum {
     SFL_VERIFY_CHANGED = 4,        /* source: size or hash differs       */
     SFL_VERIFY_MISSING = 5,        /* source: file cannot be opened      */
     SFL_VERIFY_INDEX_MISSING = 6,  /* index: not on the database         */
-    SFL_VERIFY_INDEX_DIFFERS = 7   /* index: same name, another key      */
+    SFL_VERIFY_INDEX_DIFFERS = 7,  /* index: same name, another key      */
+    SFL_VERIFY_UNLISTED = 8,       /* collection (database) or .bson /
+                                      .metadata.json file (dump) that the
+                                      manifest does not list             */
+    SFL_VERIFY_INDEX_UNLISTED = 9  /* index: on the database, not in the
+                                      manifest                           */
 } sfl_verify_status_t;
 
 /* "ok", "count differs", "digest differs", "absent", "changed", "missing",
- * "index missing", "index differs". */
+ * "index missing", "index differs", "unlisted", "index unlisted". */
 SFL_API const char *sfl_verify_status_name(sfl_verify_status_t s);
 
 /* One collection or one source file, as in the JSON report
@@ -68,8 +73,12 @@ typedef struct sfl_verify_report sfl_verify_report_t;
  * manifest.json. Every collection of the manifest is read back; a folder
  * that holds none of the manifest's collection files is not a dump of it
  * (SFL_E_MANIFEST, naming the folders found), while one that lacks only
- * some reports them `absent`. With `check_sources`, every source file is
- * re-hashed too. Returns NULL only when verification could not run (err
+ * some reports them `absent`. Every `.bson` and `.metadata.json` file in
+ * the folder must belong to a collection of the manifest: any other is
+ * reported `unlisted` (by its file name). Collection files are opened in
+ * the folder itself, never through a symbolic link: a link, or anything
+ * but a regular file, in the place of one is refused (SFL_E_OPEN). With
+ * `check_sources`, every source file is re-hashed too. Returns NULL only when verification could not run (err
  * says why); differences are reported, not errors. The report is the
  * caller's (sfl_verify_report_destroy). */
 SFL_API sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *out_dir,
@@ -96,6 +105,28 @@ SFL_API const sfl_verify_item_t *sfl_verify_report_source(const sfl_verify_repor
  * ok, index missing or index differs. None for a dump. */
 SFL_API size_t sfl_verify_report_n_indexes(const sfl_verify_report_t *r);
 SFL_API const sfl_verify_item_t *sfl_verify_report_index(const sfl_verify_report_t *r, size_t i);
+/* What the verify checked against: the report's "manifest" object. All
+ * pointers are valid while the report lives. */
+typedef struct {
+    const char *source;     /* "database": the database's own copy (its
+                               manifest in force); "dump": the dump's own
+                               manifest.json; "file": a manifest file the
+                               caller read; "caller": one it parsed       */
+    const char *path;       /* the manifest file, or NULL                 */
+    const char *const *load_ids; /* "database": the loads the manifest in
+                               force draws on (current first); else NULL  */
+    size_t n_load_ids;
+    const char *signer;     /* who signed the manifest; NULL when unsigned
+                               or not checked                            */
+} sfl_verify_reference_t;
+
+/* Fills *out; false (and *out untouched) for NULL arguments. */
+SFL_API bool sfl_verify_report_reference(const sfl_verify_report_t *r,
+                                         sfl_verify_reference_t *out);
+/* Warnings that do not fail the report (a sealed live database checked
+ * only against its own copy of the manifest). */
+SFL_API size_t sfl_verify_report_n_warnings(const sfl_verify_report_t *r);
+SFL_API const char *sfl_verify_report_warning(const sfl_verify_report_t *r, size_t i);
 /* The report as a JSON object (docs/manifest.md), malloc'd (free() it). */
 SFL_API char *sfl_verify_report_json(const sfl_verify_report_t *r);
 /* Accepts NULL. */
