@@ -33,6 +33,7 @@ struct sfl_manifest {
     size_t n_options;
     char *dir; /* the folder of the file it was read from, or NULL */
     char *path; /* that file, as named, or NULL */
+    char *signer; /* key id of the trusted key whose signature was checked */
 };
 
 void sfl_manifest_destroy(sfl_manifest_t *m)
@@ -46,6 +47,7 @@ void sfl_manifest_destroy(sfl_manifest_t *m)
     free(m->options);
     free(m->dir);
     free(m->path);
+    free(m->signer);
     free(m->sources);
     free(m->colls);
     if (m->doc)
@@ -361,6 +363,14 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
 
 const char *sfl_manifest_dir(const sfl_manifest_t *m) { return m->dir; }
 const char *sfl_manifest_file(const sfl_manifest_t *m) { return m->path; }
+const char *sfl_manifest_signer(const sfl_manifest_t *m) { return m->signer; }
+
+bool sfl_manifest_set_signer(sfl_manifest_t *m, const char *key_id)
+{
+    free(m->signer);
+    m->signer = key_id ? strdup(key_id) : NULL;
+    return !key_id || m->signer;
+}
 
 char *sfl_manifest_to_json(const sfl_manifest_t *m)
 {
@@ -545,6 +555,8 @@ bool sfl_manifest_set_origin(sfl_manifest_t *m, const char *path)
 {
     const char *slash = strrchr(path, '/');
     free(m->dir);
+    free(m->path);
     m->dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup("./");
-    return m->dir != NULL;
+    m->path = strdup(path);
+    return m->dir != NULL && m->path != NULL;
 }

@@ -73,6 +73,11 @@ bool sfl_manifest_set_origin(sfl_manifest_t *m, const char *path);
 /* The file the manifest was read from, as named, or NULL; borrowed. */
 const char *sfl_manifest_file(const sfl_manifest_t *m);
 
+/* The key id of the trusted key whose signature of the file was checked
+ * when it was read (sfl_manifest_read_signed), or NULL; borrowed. */
+const char *sfl_manifest_signer(const sfl_manifest_t *m);
+bool sfl_manifest_set_signer(sfl_manifest_t *m, const char *key_id);
+
 /* The manifest's document; borrowed. */
 const bson_t *sfl_manifest_bson(const sfl_manifest_t *m);
 

@@ -470,7 +470,8 @@ sfl_manifest_t *sfl_manifest_read_signed(const char *path, const sfl_trusted_key
         m = sfl_manifest_parse(data, len, &e);
         if (!m)
             sfl_error_set(err, e.domain, e.code, "%s: %s", path, e.message);
-        else if (!sfl_manifest_set_origin(m, path)) {
+        else if (!sfl_manifest_set_origin(m, path) ||
+                 !sfl_manifest_set_signer(m, info->verified ? info->key_id : NULL)) {
             sfl_manifest_destroy(m);
             m = NULL;
             sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");

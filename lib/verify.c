@@ -124,8 +124,11 @@ bool sfl_verify_set_reference(sfl_verify_report_t *r, const char *source, const 
 
 bool sfl_verify_set_given(sfl_verify_report_t *r, const sfl_manifest_t *m)
 {
-    const char *file = sfl_manifest_file(m);
-    return sfl_verify_set_reference(r, file ? "file" : "caller", file, NULL, 0);
+    const char *file = sfl_manifest_file(m), *signer = sfl_manifest_signer(m);
+    free(r->ref_signer);
+    r->ref_signer = signer ? strdup(signer) : NULL;
+    return sfl_verify_set_reference(r, file ? "file" : "caller", file, NULL, 0) &&
+           (!signer || r->ref_signer);
 }
 
 bool sfl_verify_add_warning(sfl_verify_report_t *r, const char *msg)

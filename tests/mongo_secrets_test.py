@@ -19,24 +19,34 @@ usage: mongo_secrets_test.py MODE SWEFREQ_LOAD TESTDATA_DIR
               --uri with a password warns and is masked in /proc/PID/cmdline
               while the command runs (held at a server command by the test
               proxy); the --uri-file checks (mode, type, owner, content).
-  MODE scripts: deploy/dev-load.sh, dev-export.sh, live-restore-and-
-              promote.sh, live-verify.sh and swefreq-nightly-verify, run
-              with a password in SWEFREQ_MONGO_URI (and in a URI file):
-              while each runs, a poller reads /proc/*/cmdline of every
-              process and a server command is held so that the tool is
-              alive when it looks; no secret may be in any of them, nor in
-              the scripts' output and logs.
+  MODE scripts: deploy/dev-load.sh, dev-export.sh (signing with an
+              Ed25519 key made by openssl), live-restore-and-promote.sh
+              (the key trusted, this server's reference in
+              REFERENCE_DIR/SERVER) and live-verify.sh, run with a
+              password in SWEFREQ_MONGO_URI (and in a URI file): while each
+              runs, a poller reads /proc/*/cmdline of the script's process
+              tree and a server command is held so that the tool is alive
+              when it looks; no secret may be in any of them, nor in the
+              scripts' output, logs, dump, reference or databases. The
+              release promote records is the signer's key id and the
+              reference's SHA-256, and live-verify.sh's report says so.
   MODE nightly: deploy/swefreq-verify.cron's job (no '%' in the file) run
               as cron runs it (/bin/sh -c, env -i, PATH=/usr/bin:/bin)
-              with a %40-encoded password in the URI file: silent exit 0
-              and a log line; exit 5 on a changed document, 3 for a URI
-              file others can read, 6 unreachable, 2 for each config
-              mistake, 4 when the log cannot be written; the systemd
-              service and timer pass systemd-analyze verify and run the
-              same command.
+              with a %40-encoded password in the URI file, against a
+              signed, promoted release: silent exit 0 and a log line (also
+              with two trusted keys, quoted values, SWEFREQ_LIVE_MANIFEST);
+              exit 10 for a reference signed by another key or a signer
+              not trusted, 5 for a signed reference other than the one
+              promoted and for a changed document, 3 for a URI file others
+              can read, 6 unreachable, 2 for each config mistake (no
+              SWEFREQ_TRUSTED_KEYS, a relative key path, no reference or
+              both ways of naming it, a server name with a '/', ...), 4
+              when the log cannot be written; the systemd service and
+              timer pass systemd-analyze verify and run the same command.
 Exit 77 when pymongo is missing or the server has no fault injection.
 """
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -118,6 +128,30 @@ def uri_file(text, mode=0o600):
     os.close(fd)
     os.chmod(path, mode)
     return path
+
+
+def keypair(name):
+    """An Ed25519 release key pair made with openssl, as docs/deploy.md
+    says: the private key mode 0600, the public key beside it."""
+    key, pub = os.path.join(tmp, name + ".key"), os.path.join(tmp, name + ".pub")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", key], check=True,
+                   capture_output=True)
+    os.chmod(key, 0o600)
+    subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out", pub], check=True,
+                   capture_output=True)
+    return key, pub
+
+
+def key_id(pub):
+    """The key id as docs/deploy.md computes it: SHA-256 of the DER public key."""
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-in", pub, "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
+def file_sha256(path):
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
 
 
 def run(args, via="uri", u=GOOD, env=None, timeout=120):
@@ -354,24 +388,41 @@ def test_scripts():
     check(rc == 0, f"dev-load.sh again: {rc} {err[-400:]}")
     check(any(" verify " in c for c in pl.seen) or any(" load " in c for c in pl.seen),
           f"the poller saw the tool: {pl.seen}")
+    key, pub = keypair("release")
     carry = os.path.join(tmp, "carry")
-    rc, out, err, pl = script("dev-export.sh", carry, env=dev, hold=(faults, "find", "swefreq_meta"))
-    check(rc == 0, f"dev-export.sh: {rc} {err[-400:]}")
+    rc, out, err, pl = script("dev-export.sh", carry,
+                              env={**dev, "SWEFREQ_SIGNING_KEY": key, "SWEFREQ_TRUSTED_KEYS": pub},
+                              hold=(faults, "find", "swefreq_meta"))
+    check(rc == 0 and os.path.getsize(os.path.join(carry, db, "manifest.json.sig")) == 64,
+          f"dev-export.sh, signed: {rc} {err[-400:]}")
+    check(any(" export " in c and key in c for c in pl.seen), f"the poller saw the export: {pl.seen}")
     live_db = db + "_live"
     client.drop_database(live_db)
     live_faults = require_faults(live_db)
     live_faults.clear()
+    refdir = os.path.join(tmp, "reference")
     lv = {"SWEFREQ_MONGO_URI_FILE": uri_file(GOOD + "\n"), "SWEFREQ_DB": live_db,
-          "SWEFREQ_LIVE_MANIFEST": os.path.join(tmp, "live-manifest.json")}
+          "SWEFREQ_TRUSTED_KEYS": pub, "SWEFREQ_REFERENCE_DIR": refdir, "SWEFREQ_SERVER": "live-a"}
     rc, out, err, pl = script("live-restore-and-promote.sh", os.path.join(carry, db), env=lv,
                               hold=(live_faults, "find", "swefreq_meta"))
-    check(rc == 0, f"live-restore-and-promote.sh (URI file): {rc} {err[-400:]}")
+    ref = os.path.join(refdir, "live-a", live_db, "manifest.json")
+    check(rc == 0 and os.path.isfile(ref) and os.path.isfile(ref + ".sig"),
+          f"live-restore-and-promote.sh (URI file, signed): {rc} {err[-400:]}")
+    role = client[live_db]["swefreq_meta"].find_one({"_id": "role"}) or {}
+    check(role.get("role") == "live" and role.get("sealed") is True and
+          role.get("signer_key_id") == key_id(pub) and role.get("manifest_sha256") == file_sha256(ref),
+          f"promote recorded the signed release: {role}")
     log = os.path.join(tmp, "verify.json")
     rc, out, err, pl = script("live-verify.sh", env={**lv, "SWEFREQ_VERIFY_LOG": log},
                               hold=(live_faults, "find", "variants"))
-    check(rc == 0 and json.load(open(log)).get("ok") is True, f"live-verify.sh: {rc} {err}")
+    report = json.load(open(log))
+    check(rc == 0 and report.get("ok") is True, f"live-verify.sh: {rc} {err}")
+    rel = report.get("release") or {}
+    check(rel.get("status") == "ok" and rel.get("key_id") == key_id(pub) and
+          rel.get("recorded_manifest_sha256") == file_sha256(ref),
+          f"live-verify.sh checked the release: {rel}")
     check(any(" verify " in c for c in pl.seen), f"the poller saw verify: {pl.seen}")
-    scan_files("script files", carry, release, log, lv["SWEFREQ_LIVE_MANIFEST"])
+    scan_files("script files", carry, release, log, refdir)
     scan_db(db)
     scan_db(live_db)
     client.drop_database(db)
@@ -402,20 +453,37 @@ def test_nightly():
     client.drop_database(db)
     faults = require_faults(db)
     faults.clear()
+    # A live database as the signed release procedure leaves it: the
+    # manifest signed with the release key, promoted with it trusted (so
+    # the role record holds the signer and the manifest's SHA-256), and
+    # this server's reference REFERENCE_DIR/SERVER/DB/manifest.json(.sig).
+    key, pub = keypair("nightly-release")
+    _, other_pub = keypair("nightly-other")
+    okey, _ = keypair("nightly-intruder")
     man = os.path.join(tmp, "nightly-manifest.json")
     e = {k: v for k, v in os.environ.items() if not k.startswith("SWEFREQ_")}
-    r = subprocess.run([TOOL, "load", "--db", db, *HIST, "--vcf", EXAC, "--quiet", "--manifest", man],
-                       env={**e, "SWEFREQ_MONGO_URI": GOOD}, capture_output=True, text=True)
-    r2 = subprocess.run([TOOL, "promote", "--db", db, "--manifest", man, "--quiet"],
-                        env={**e, "SWEFREQ_MONGO_URI": GOOD}, capture_output=True, text=True)
-    check(r.returncode == 0 and r2.returncode == 0, f"a live database: {r.stderr} {r2.stderr}")
+    e["SWEFREQ_MONGO_URI"] = GOOD
+    for args in (["load", "--db", db, *HIST, "--vcf", EXAC, "--quiet", "--manifest", man],
+                 ["sign", "--manifest", man, "--key", key, "--quiet"],
+                 ["promote", "--db", db, "--manifest", man, "--trusted-key", pub, "--quiet"]):
+        r = subprocess.run([TOOL, *args], env=e, capture_output=True, text=True)
+        check(r.returncode == 0, f"a signed live database: {args[0]}: {r.returncode} {r.stderr}")
+    role = client[db]["swefreq_meta"].find_one({"_id": "role"}) or {}
+    check(role.get("signer_key_id") == key_id(pub) and role.get("manifest_sha256") == file_sha256(man),
+          f"promote recorded the release: {role}")
+    refdir = os.path.join(tmp, "nightly-reference")
+    ref = os.path.join(refdir, "live-a", db, "manifest.json")
+    os.makedirs(os.path.dirname(ref))
+    shutil.copyfile(man, ref)
+    shutil.copyfile(man + ".sig", ref + ".sig")
     logdir = os.path.join(tmp, "log")
     os.mkdir(logdir)
     urif = uri_file(GOOD + "\n")
     conf = os.path.join(tmp, "nightly-verify.conf")
 
     def write_conf(**over):
-        c = {"SWEFREQ_MONGO_URI_FILE": urif, "SWEFREQ_LIVE_MANIFEST": man, "SWEFREQ_DB": db,
+        c = {"SWEFREQ_MONGO_URI_FILE": urif, "SWEFREQ_TRUSTED_KEYS": pub,
+             "SWEFREQ_REFERENCE_DIR": refdir, "SWEFREQ_SERVER": "live-a", "SWEFREQ_DB": db,
              "SWEFREQ_LOAD": TOOL, "SWEFREQ_VERIFY_LOG": os.path.join(logdir, "verify.json"),
              "SWEFREQ_NIGHTLY_LOG": os.path.join(logdir, "nightly.log")}
         c.update(over)
@@ -433,9 +501,51 @@ def test_nightly():
     rc, out, err, pl = cron(hold=(faults, "find", "variants"))
     log = open(os.path.join(logdir, "nightly.log")).read()
     check(rc == 0 and out == "" and err == "", f"nightly ok, silent: {rc} {out!r} {err!r}")
-    check("exit 0: ok" in log and json.load(open(os.path.join(logdir, "verify.json")))["ok"] is True,
+    report = json.load(open(os.path.join(logdir, "verify.json")))
+    check("exit 0: ok" in log and f"against {ref}" in log and report["ok"] is True,
           f"the log and the JSON report: {log}")
-    check(any(" verify " in c for c in pl.seen), f"the poller saw the verify: {pl.seen}")
+    rel = report.get("release") or {}
+    check(rel.get("status") == "ok" and rel.get("key_id") == key_id(pub) and
+          rel.get("manifest_sha256") == file_sha256(ref), f"the release was checked: {rel}")
+    check(any(" verify " in c and ref in c for c in pl.seen), f"the poller saw the verify: {pl.seen}")
+    # The other ways of naming keys and reference: two trusted keys
+    # (colon-separated, e.g. while a key is replaced), quoted values, the
+    # one reference file SWEFREQ_LIVE_MANIFEST.
+    for over in ({"SWEFREQ_TRUSTED_KEYS": f"{other_pub}:{pub}"},
+                 {"SWEFREQ_TRUSTED_KEYS": f'"{pub}"', "SWEFREQ_SERVER": '"live-a"'},
+                 {"SWEFREQ_REFERENCE_DIR": None, "SWEFREQ_SERVER": None, "SWEFREQ_LIVE_MANIFEST": ref}):
+        write_conf(**over)
+        rc, out, err, _ = cron()
+        check(rc == 0 and out == "" and err == "", f"config {over}: {rc} {out!r} {err!r}")
+    write_conf()
+    # The reference's signature replaced by another key's: exit 10, said.
+    honest_sig = open(ref + ".sig", "rb").read()
+    r = subprocess.run([TOOL, "sign", "--manifest", ref, "--key", okey, "--quiet"], env=e,
+                       capture_output=True, text=True)
+    check(r.returncode == 0 and open(ref + ".sig", "rb").read() != honest_sig, f"re-signed: {r.stderr}")
+    rc, out, err, _ = cron()
+    check(rc == 10 and "SIGNATURE REFUSED" in err and ref in err and "exit 10" in
+          open(os.path.join(logdir, "nightly.log")).read(), f"a foreign signature: {rc} {err}")
+    # Only the trusted key that is not the signer's: refused as well.
+    write_conf(SWEFREQ_TRUSTED_KEYS=other_pub)
+    with open(ref + ".sig", "wb") as fh:
+        fh.write(honest_sig)
+    rc, out, err, _ = cron()
+    check(rc == 10, f"the signer's key not trusted: {rc} {err}")
+    # A reference signed honestly but not the one promoted: exit 5.
+    write_conf()
+    with open(ref, "a") as fh:
+        fh.write("\n")
+    r = subprocess.run([TOOL, "sign", "--manifest", ref, "--key", key, "--quiet"], env=e,
+                       capture_output=True, text=True)
+    rc, out, err, _ = cron()
+    check(r.returncode == 0 and rc == 5 and "DEVIATION" in err and
+          json.load(open(os.path.join(logdir, "verify.json")))["release"]["status"] == "differs",
+          f"a signed reference other than the release promoted: {rc} {err}")
+    shutil.copyfile(man, ref)
+    shutil.copyfile(man + ".sig", ref + ".sig")
+    rc, out, err, _ = cron()
+    check(rc == 0 and err == "", f"the honest reference back: {rc} {err}")
     # The caller's SWEFREQ_ variables are ignored: the config decides.
     rc, out, err, _ = cron(env={"SWEFREQ_MONGO_URI": UNREACHABLE, "SWEFREQ_DB": "other"})
     check(rc == 0, f"SWEFREQ_ variables of the caller ignored: {rc} {err}")
@@ -454,7 +564,18 @@ def test_nightly():
     write_conf(SWEFREQ_MONGO_URI_FILE=uri_file(UNREACHABLE))
     rc, out, err, _ = cron()
     check(rc == 6 and "unreachable" in err, f"server unreachable: {rc} {err}")
-    for over, want in (({"SWEFREQ_LIVE_MANIFEST": None}, "SWEFREQ_LIVE_MANIFEST is not set"),
+    for over, want in (({"SWEFREQ_TRUSTED_KEYS": None}, "SWEFREQ_TRUSTED_KEYS is not set"),
+                       ({"SWEFREQ_TRUSTED_KEYS": ""}, "SWEFREQ_TRUSTED_KEYS is empty"),
+                       ({"SWEFREQ_TRUSTED_KEYS": "release.pub"}, "'release.pub' is not an absolute path"),
+                       ({"SWEFREQ_TRUSTED_KEYS": f"{pub}:keys/other.pub"}, "'keys/other.pub' is not an absolute"),
+                       ({"SWEFREQ_TRUSTED_KEYS": f"{pub}:"}, "'' is not an absolute path"),
+                       ({"SWEFREQ_REFERENCE_DIR": None, "SWEFREQ_SERVER": None}, "no reference"),
+                       ({"SWEFREQ_SERVER": None}, "go together"),
+                       ({"SWEFREQ_REFERENCE_DIR": None}, "go together"),
+                       ({"SWEFREQ_REFERENCE_DIR": "reference"}, "must be an absolute path"),
+                       ({"SWEFREQ_SERVER": "live-a/x"}, "plain name"),
+                       ({"SWEFREQ_SERVER": ".."}, "plain name"),
+                       ({"SWEFREQ_LIVE_MANIFEST": ref}, "not both"),
                        ({"SWEFREQ_LOAD": "swefreq-load"}, "must be an absolute path"),
                        ({"SWEFREQ_LOAD": "/nonexistent/swefreq-load"}, "not an executable"),
                        ({"SWEFREQ_MONGO_URI": GOOD}, "no URI here"),

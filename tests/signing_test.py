@@ -175,6 +175,14 @@ def test_files():
     # verify --dump with a trusted key.
     r = run("verify", "--dump", dump, "--trusted-key", pub)
     check(r.returncode == 0 and kid in r.stdout, f"signed dump: {r.returncode} {r.stdout} {r.stderr}")
+    r = run("verify", "--dump", dump, "--trusted-key", pub, "--json")
+    out = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.returncode == 0 and out.get("manifest", {}).get("signer") == kid,
+          f"--json names the signer as the reference's: {r.stdout[:300]}")
+    r = run("verify", "--dump", dump, "--json")
+    out = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.returncode == 0 and out.get("manifest", {}).get("signer") is None,
+          f"no trusted key, no signer claimed: {r.stdout[:300]}")
     r = run("verify", "--dump", os.path.join(tmp, "d"), "--db", "x", env={"SWEFREQ_TRUSTED_KEYS": f"{opub}:{pub}"})
     check(r.returncode == 0, f"SWEFREQ_TRUSTED_KEYS with two keys: {r.returncode} {r.stderr}")
     r = run("verify", "--dump", dump, "--trusted-key", pub, env={"SWEFREQ_TRUSTED_KEYS": opub})
@@ -356,6 +364,8 @@ def test_nightly():
     v = json.loads(r.stdout) if r.stdout.strip() else {}
     check(r.returncode == 0 and v.get("release", {}).get("status") == "ok"
           and v["release"].get("key_id") == kid, f"nightly, the released manifest: {r.returncode} {r.stdout}")
+    check(v.get("manifest", {}).get("source") == "file" and v["manifest"].get("path") == man
+          and v["manifest"].get("signer") == kid, f"nightly names file and signer: {v.get('manifest')}")
     r = run("verify", "--uri", URI, "--db", db, "--manifest", man, "--trusted-key", pub)
     check(r.returncode == 0 and "the release promote recorded" in r.stdout, f"text: {r.stdout}")
 

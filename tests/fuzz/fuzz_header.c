@@ -92,7 +92,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (coverage)
             break;
     }
-    char *htxt = strndup(text, hlen);
+    /* A copy of exactly hlen bytes (the input may hold NUL bytes, which
+     * strndup would stop at) and a terminating NUL. */
+    char *htxt = malloc(hlen + 1);
+    if (!htxt)
+        return 0;
+    memcpy(htxt, text, hlen);
+    htxt[hlen] = '\0';
     sfl_error_t err;
     memset(&err, 0, sizeof err);
     if (coverage) {
