@@ -26,4 +26,10 @@ export SWEFREQ_EXPECT_ROLE=development
 unset SWEFREQ_TRUSTED_KEYS # the load's own manifest is signed later, by dev-export.sh
 
 "$tool" load --db "$db" --manifest "$manifest" "$@"
-"$tool" verify --db "$db" --manifest "$manifest" --sources
+# Verified against the manifest in force (the database's own record of the
+# last complete load of each collection, this one's included), not the load's
+# own manifest alone: a load of some collections (only --vcf, say) leaves the
+# others as an earlier load wrote them, and verify accounts for every
+# collection in the database. --sources re-hashes every source file of
+# every load in force: the database equals the files on this system.
+"$tool" verify --db "$db" --sources
