@@ -12,6 +12,9 @@ usage: mongo_resume_test.py MODE SWEFREQ_LOAD TESTDATA_DIR BENCH_GEN_DIR
                 written); nothing to resume (exit 3); a new load without
                 --resume warns that it drops the interrupted load
   MODE restart: the server killed and restarted mid-load, then --resume
+  MODE split:   kill -9 while the metrics batch (written after the last
+                source, in several inserts) is part acknowledged, then
+                --resume
 Exit 77 when pymongo is missing or the server has no fault injection.
 """
 import json
@@ -107,7 +110,7 @@ def dump(db):
     """Every document's bytes, and the indexes, of the browser's collections."""
     d = client.get_database(db, codec_options=CodecOptions(document_class=RawBSONDocument))
     out = {}
-    for coll in ("variants", "base_coverage"):
+    for coll in ("variants", "base_coverage", "metrics"):
         docs = sorted(x.raw for x in d[coll].find({}))
         idx = sorted((v["key"] if isinstance(v["key"], list) else list(v["key"]), v.get("unique", False))
                      for v in client[db][coll].index_information().values())
@@ -328,6 +331,51 @@ def test_restart():
     client.drop_database(db)
 
 
-{"phases": test_phases, "restart": test_restart}[MODE]()
+def test_split():
+    """The metrics batch comes after the last source and ends where its last
+    batch ended; with --batch-docs 10 it takes several inserts. The load is
+    killed after its first metrics insert is acknowledged (and the position
+    recorded), while the second is held; the held insert is dropped or runs
+    after the death. The resume must send what staging lacks."""
+    n_metrics = len(CLEAN_DUMP["metrics"][0])
+    check(n_metrics > 10, f"the metrics batch needs several inserts: {n_metrics} documents")
+    n_sources = len(CLEAN_DUMP["variants"][0]) + len(CLEAN_DUMP["base_coverage"][0])
+    for name, sources in (("bgzipped", SOURCES), ("plain", PLAIN)):
+        for forward in (False, True):
+            what = f"{name} sources, kill -9 with the 2nd metrics insert held (forward={forward})"
+            db = "sfl_resume_split"
+            client.drop_database(db)
+            # One inserter: the first metrics insert is acknowledged before
+            # the second is sent.
+            rule = faults.arm("insert", nth=2, coll="_metrics", action="hold")
+            p = start(db, "--insert-threads", "1", *sources)
+            check(faults.wait(rule, timeout=90) is not None, f"{what}: the 2nd metrics insert is held")
+            # The first metrics insert is acknowledged; wait until the record says so.
+            deadline, acked = time.time() + 30, 0
+            while time.time() < deadline and acked < n_sources + 10:
+                recs = records(db)
+                acked = recs[0].get("acknowledged", {}).get("documents", 0) if recs else 0
+                time.sleep(0.05)
+            check(acked == n_sources + 10, f"{what}: the record shows the 1st metrics insert acknowledged: {acked}")
+            p.kill()
+            p.wait()
+            faults.release(rule, forward=forward)
+            if forward:
+                time.sleep(0.5)
+            faults.clear()
+            mst = [n for n in staging(db) if n.endswith("_metrics")]
+            got = client[db][mst[0]].count_documents({}) if mst else -1
+            # One inserter: the third insert was never sent.
+            check(got == (20 if forward else 10),
+                  f"{what}: the metrics staging holds {got} of {n_metrics} documents")
+            r = resume(db, sources=sources)
+            same_as_clean(db, r, what)
+            sent = stat(r.stderr, "sent")
+            check(sent is not None and sent >= n_metrics,
+                  f"{what}: the resume sent the metrics batch again (sent {sent}): {r.stderr[-400:]}")
+    client.drop_database("sfl_resume_split")
+
+
+{"phases": test_phases, "restart": test_restart, "split": test_split}[MODE]()
 client.drop_database(CLEAN)
 finish(f"mongo_resume_test {MODE}")
