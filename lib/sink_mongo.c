@@ -126,13 +126,17 @@ typedef struct {
     int64_t resume_voffset;
     uint32_t resume_source;
     uint64_t resume_docs;
-    /* the last batch seen (batch_end) */
+    /* the last batch seen (batch_end): its offset as reported, its end */
     bool seen_any;
     uint32_t seen_source;
-    int64_t seen_end;
+    int64_t seen_end, seen_pos;
     /* the end of the last batch wholly in jobs (driving thread) */
     int64_t done_voffset;
     uint32_t done_source;
+    /* the end of the last batch before the batches that end where the last
+     * one does (mongo_write; driving thread) */
+    int64_t group_voffset;
+    uint32_t group_source;
     /* the last batch handed to the inserters (under lock) */
     bool have_sent;
     int64_t sent_voffset;
@@ -1064,8 +1068,8 @@ static bool begin_resume(mongo_sink_t *m, sfl_error_t *err)
         m->skip_voffset = int_field(&ack, "voffset", 0);
         m->skip_docs = (uint64_t)int_field(&ack, "documents", 0);
         m->have_resume = true;
-        m->resume_source = m->done_source = m->skip_source;
-        m->resume_voffset = m->done_voffset = m->skip_voffset;
+        m->resume_source = m->done_source = m->group_source = m->skip_source;
+        m->resume_voffset = m->done_voffset = m->group_voffset = m->skip_voffset;
         m->resume_docs = m->skip_docs;
         mlog(m, SFL_LOG_INFO,
              "resuming load %s (attempt %d): documents up to source %u, BGZF offset %lld "
@@ -1224,17 +1228,59 @@ static void record_progress(mongo_sink_t *m)
 /* The end of a batch as a position in its source. BGZF virtual offsets
  * grow through a source, but htslib's multi-threaded reader reports 0 (or
  * a smaller value) after the last block: a batch whose end does not grow
- * is the source's last, and ends after everything (INT64_MAX). */
+ * is the source's last, and ends after everything (INT64_MAX). A batch
+ * reporting the offset the one before reported (the collections of one
+ * GTF chunk, the metrics batch after the last source) ends where it did. */
 static int64_t batch_end(mongo_sink_t *m, const sfl_batch_t *b)
 {
     bool same = m->seen_any && b->source_index == m->seen_source;
     int64_t end = b->end_voffset;
-    if (end <= 0 || (same && end < m->seen_end))
+    if (same && end == m->seen_end)
+        end = m->seen_pos;
+    else if (end <= 0 || (same && end < m->seen_end))
         end = INT64_MAX;
     m->seen_any = true;
     m->seen_source = b->source_index;
     m->seen_end = b->end_voffset;
+    m->seen_pos = end;
     return end;
+}
+
+/* Where the acknowledged position may move once this batch is wholly
+ * acknowledged (and all before it), and where it may move before that.
+ * Usually the batch's end, and the end of the batch before. But a batch
+ * that ends where the batch before ended (the metrics batch, written after
+ * the last source; the collections of one GTF chunk; htslib's offset 0 at
+ * the end of a source) cannot be told apart from it by any position: once
+ * the position reached that end, a resume would skip this batch too, whole,
+ * even with none of it in staging. So until the last batch of such a run
+ * is wholly in jobs, the position stays where it was before the first:
+ * the job still being filled that carries the run's end (m->cur) is set
+ * back to it, and so are this batch's jobs flushed before its end (they
+ * carry m->done). Nothing was queued with that end yet: a job leaves
+ * m->cur with its batch's end only when the next batch begins (below). */
+static void hold_position(mongo_sink_t *m, const sfl_batch_t *b, int64_t end, uint32_t *pos_source,
+                          int64_t *pos_voffset)
+{
+    if (b->source_index > m->done_source ||
+        (b->source_index == m->done_source && end > m->done_voffset)) {
+        m->group_source = m->done_source; /* a new run begins after the last batch */
+        m->group_voffset = m->done_voffset;
+        *pos_source = b->source_index;
+        *pos_voffset = end;
+        return;
+    }
+    *pos_source = m->done_source; /* the run's end, never before it */
+    *pos_voffset = m->done_voffset;
+    for (int oc = 0; oc < SFL_N_COLLECTIONS; oc++) {
+        insert_job_t *o = m->cur[oc];
+        if (o && o->source_index == m->done_source && o->end_voffset == m->done_voffset) {
+            o->source_index = m->group_source;
+            o->end_voffset = m->group_voffset;
+        }
+    }
+    m->done_source = m->group_source;
+    m->done_voffset = m->group_voffset;
 }
 
 /* A resumed load: true for a batch that ends at or before the earlier
@@ -1289,6 +1335,9 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
     /* An insert batch holds documents of one source and collection, and
      * batches are queued in input order: so the acknowledged position (the
      * end of the last batch before which all are acknowledged) is exact. */
+    uint32_t pos_source;
+    int64_t pos_voffset;
+    hold_position(m, b, end, &pos_source, &pos_voffset);
     for (int oc = 0; oc < SFL_N_COLLECTIONS; oc++) {
         insert_job_t *o = m->cur[oc];
         if (o && (oc != c || o->source_index != b->source_index) && !flush_cur(m, oc, err))
@@ -1340,11 +1389,11 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
      * end. A job flushed in the middle of a batch keeps the end of the
      * batch before. */
     if (m->cur[c]) {
-        m->cur[c]->end_voffset = end;
-        m->cur[c]->source_index = b->source_index;
+        m->cur[c]->end_voffset = pos_voffset;
+        m->cur[c]->source_index = pos_source;
     }
-    m->done_voffset = end;
-    m->done_source = b->source_index;
+    m->done_voffset = pos_voffset;
+    m->done_source = pos_source;
     record_progress(m);
     /* Surface an inserter's failure promptly. */
     pthread_mutex_lock(&m->lock);
