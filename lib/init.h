@@ -9,7 +9,7 @@
 
 /* Calls mongoc_init() (idempotent) unless sfl_cleanup shut libmongoc down
  * (SFL_INIT_OWN_MONGOC): then false with SFL_E_USAGE. Before every
- * connection (mongo_util.c). */
+ * connection (mongo/client.c). */
 bool sfl_mongoc_ready(sfl_error_t *err);
 
 #endif

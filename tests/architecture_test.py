@@ -51,8 +51,15 @@ def sources(root):
 
 
 def stem(path):
-    """The file's name in tests/layers.txt: x.c, x.h and x_internal.h are x."""
-    name = os.path.splitext(os.path.basename(path))[0]
+    """The file's name in tests/layers.txt: its path below lib/ or cli/ without
+    the extension (lib/mongo/sink.c is mongo/sink); x.c, x.h and
+    x_internal.h are one name."""
+    parts = os.path.normpath(path).split(os.sep)
+    for top in ("lib", "cli"):
+        if top in parts:
+            parts = parts[len(parts) - 1 - parts[::-1].index(top) + 1:]
+            break
+    name = os.path.splitext("/".join(parts))[0]
     return name[:-len("_internal")] if name.endswith("_internal") else name
 
 
@@ -122,7 +129,13 @@ def main():
     if bad:
         print("\n".join(bad))
         return 1
-    private = {os.path.basename(f): f for f in files if f.endswith(".h")}
+    # private headers by the name an #include gives them (from lib/, the
+    # include path, or beside the including file)
+    private = {}
+    for f in files:
+        if f.endswith(".h"):
+            r = rel[f]
+            private[r.split("/", 1)[1]] = f
 
     def layer(f):
         return layer_of[stem(f)]
@@ -132,12 +145,16 @@ def main():
         for inc in INCLUDE.findall(text):
             if inc.startswith("swefreq/"):
                 continue  # the public API, open to every layer
-            h = private.get(os.path.basename(inc))
+            here = os.path.dirname(rel[f]).split("/", 1)  # "lib/mongo" -> [lib, mongo]
+            h = private.get(inc) or (private.get(here[1] + "/" + inc) if len(here) > 1 else None)
             if not h:
                 continue
             in_cli = rel[f].startswith("cli/")
             if in_cli and not rel[h].startswith("cli/"):
                 bad.append("%s includes %s: the CLI uses the public API only" % (rel[f], rel[h]))
+            elif rel[h].startswith("lib/mongo/") and not rel[f].startswith("lib/mongo/"):
+                bad.append("%s includes %s: the server side's private headers stay inside "
+                           "lib/mongo/" % (rel[f], rel[h]))
             elif layer(h) > layer(f):
                 bad.append("%s (layer %s) includes %s of the higher layer %s" %
                            (rel[f], order[layer(f)], rel[h], order[layer(h)]))

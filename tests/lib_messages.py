@@ -42,9 +42,9 @@ known = {"sfl_options_t": fields("job.h", "sfl_options_t"),
 cli_map = open(os.path.join(src, "cli/common.c")).read()
 named = set()
 lib = os.path.join(src, "lib")
-for name in sorted(os.listdir(lib)):
-    if not name.endswith(".c"):
-        continue
+sources = sorted(os.path.relpath(os.path.join(d, n), lib)
+                 for d, _, ns in os.walk(lib) for n in ns if n.endswith(".c"))
+for name in sources:
     for line, s in literals(os.path.join(lib, name)):
         flag = re.search(r"(?<![\w-])--[a-z][a-z-]*", s)
         check(not flag, f"lib/{name}:{line}: names the CLI flag {flag and flag.group(0)}: "

@@ -3,7 +3,7 @@
 #include <mongoc/mongoc.h>
 
 #include "log.h"
-#include "mongo_util.h"
+#include "mongo/client.h"
 #include "secrets.h"
 #include "testutil.h"
 

@@ -6,7 +6,7 @@
  * reads it first (sfl_role_gate): the expected role is checked before any
  * other read or write, and a command that writes is refused on a sealed
  * database before it writes anything. The commands that change it
- * (promote, unseal) hold the database's load lock (mongo_state.c) while
+ * (promote, unseal) hold the database's load lock (mongo/state.c) while
  * they do, so a role change never overlaps a load; and a load re-checks
  * the seal once it holds the lock, so a promote that sealed the database
  * in between is not overrun.
@@ -24,12 +24,12 @@
 
 #include "filled.h"
 #include "grow.h"
-#include "lifecycle_internal.h"
+#include "mongo/lifecycle_internal.h"
 #include "log.h"
-#include "manifest_in_force.h"
+#include "mongo/in_force.h"
 #include "manifest_internal.h"
-#include "mongo_state.h"
-#include "mongo_util.h"
+#include "mongo/state.h"
+#include "mongo/client.h"
 #include "verify_internal.h"
 
 void sfl_manifest_digest(const sfl_manifest_t *m, char out[33])

@@ -8,7 +8,7 @@
 #include "swefreq/error.h"
 #include "swefreq/manifest.h"
 
-/* The manifest in force of `db` (see manifest_in_force.c). NULL with err
+/* The manifest in force of `db` (see mongo/in_force.c). NULL with err
  * when no complete load is recorded or the server fails. With `load_ids`
  * (may be NULL), the ids of the loads it draws on, the current one first
  * (none for a database of a version before the "current" pointer), as a

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mongo_util.h"
+#include "mongo/client.h"
 #include "secrets.h"
 
 typedef enum { SPAN_PASSWORD, SPAN_SECRET_OPTION, SPAN_OTHER_VALUE } span_kind_t;

@@ -1,6 +1,6 @@
 /* mongo_state.h: the database's own state in swefreq_meta: the load lock,
  * the swap journal and the pointer to the load in force. Private to the
- * library; see mongo_state.c for the documents. */
+ * library; see mongo/state.c for the documents. */
 #ifndef SFL_MONGO_STATE_H
 #define SFL_MONGO_STATE_H
 

@@ -2,7 +2,7 @@
  *
  * Connects, checks the role record (lifecycle.c's recover gate: a sealed
  * database with nothing to recover is left alone, one with something to
- * write is refused), takes the load lock and lets mongo_state.c finish a
+ * write is refused), takes the load lock and lets mongo/state.c finish a
  * journalled swap, drop leftover staging and mark dead loads interrupted.
  * It sits above both, so neither calls back up into the other.
  */
@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "filled.h"
-#include "lifecycle_internal.h"
-#include "mongo_state.h"
-#include "mongo_util.h"
+#include "mongo/lifecycle_internal.h"
+#include "mongo/state.h"
+#include "mongo/client.h"
 
 /* The first published sfl_mongo_recovery_t ended after took_over. */
 #define RECOVERY_V1 (offsetof(sfl_mongo_recovery_t, took_over) + sizeof(bool))

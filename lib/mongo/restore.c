@@ -2,7 +2,7 @@
  *
  * The design: a restore is a load whose documents come from a dump's .bson
  * files instead of the conversion pipeline, fed to the very same MongoDB
- * sink (sink_mongo.c): the role check, the lock, staging collections
+ * sink (mongo/sink.c): the role check, the lock, staging collections
  * filled by parallel acknowledged batches, the browser's indexes, a
  * verifying scan of the staging against the dump's manifest.json, the
  * journalled swap and a load record (command "restore", the dump's
@@ -29,7 +29,7 @@
 
 #include "bounds.h"
 #include "grow.h"
-#include "lifecycle_internal.h"
+#include "mongo/lifecycle_internal.h"
 #include "log.h"
 #include "safe_fs.h"
 #include "sink_internal.h"

@@ -1,9 +1,9 @@
-/* sink_mongo.c: load into MongoDB through staging collections.
+/* mongo/sink.c: load into MongoDB through staging collections.
  *
  * The design: begin() connects, learns the server's limits and abilities
  * from hello and buildInfo, refuses a document shape the server cannot
  * store before anything is written, takes the database's load lock
- * (mongo_state.c; a heartbeat thread keeps it fresh), finishes a swap an
+ * (mongo/state.c; a heartbeat thread keeps it fresh), finishes a swap an
  * earlier load left journalled, drops leftover staging collections of
  * interrupted loads, records the load as "loading" in swefreq_meta and
  * starts K inserter threads. write() copies each pipeline batch into
@@ -43,11 +43,11 @@
 #include "filled.h"
 #include "grow.h"
 #include "indexes.h"
-#include "lifecycle_internal.h"
+#include "mongo/lifecycle_internal.h"
 #include "log.h"
 #include "manifest_internal.h"
-#include "mongo_state.h"
-#include "mongo_util.h"
+#include "mongo/state.h"
+#include "mongo/client.h"
 #include "sink_internal.h"
 #include "swefreq/swefreq.h"
 

@@ -1,4 +1,4 @@
-/* mongo_state.c: the database's own state, kept in swefreq_meta next to the
+/* mongo/state.c: the database's own state, kept in swefreq_meta next to the
  * load records.
  *
  * The design: three kinds of documents, each with a fixed shape, so that
@@ -40,8 +40,8 @@
 
 #include "log.h"
 #include "manifest_internal.h"
-#include "mongo_state.h"
-#include "mongo_util.h"
+#include "mongo/state.h"
+#include "mongo/client.h"
 
 int64_t sfl_now_ms(void)
 {

@@ -1,4 +1,4 @@
-/* manifest_in_force.c: what `verify --uri` checks a database against when
+/* mongo/in_force.c: what `verify --uri` checks a database against when
  * it was loaded in parts.
  *
  * A load owns exactly the collections its manifest lists (the ones its
@@ -20,15 +20,15 @@
  *      the manifest in force as it is (same bytes, same digest).
  *
  * A browser collection that no complete load lists is reported by verify
- * as `unlisted` (verify_mongo.c): nothing claims it. A failed or
+ * as `unlisted` (mongo/verify.c): nothing claims it. A failed or
  * interrupted load is never complete and changes nothing.
  */
 #include <string.h>
 
-#include "manifest_in_force.h"
+#include "mongo/in_force.h"
 #include "manifest_internal.h"
-#include "mongo_state.h"
-#include "mongo_util.h"
+#include "mongo/state.h"
+#include "mongo/client.h"
 
 typedef struct {
     char **names;

@@ -1,4 +1,4 @@
-/* mongo_util.c: connecting to MongoDB, classifying its errors, scanning.
+/* mongo/client.c: connecting to MongoDB, classifying its errors, scanning.
  *
  * Error messages say what to do and never carry credentials: the URI is
  * only ever shown redacted (uri.c), a URI the driver cannot parse is
@@ -12,7 +12,7 @@
 
 #include "control.h"
 #include "init.h"
-#include "mongo_util.h"
+#include "mongo/client.h"
 
 /* Quoted words of the driver's own vocabulary, never a user's secret: kept,
  * so that "expecting 'mongodb://' or 'mongodb+srv://'" still says what it

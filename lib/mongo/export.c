@@ -1,4 +1,4 @@
-/* export_mongo.c: write a database's browser collections as a
+/* mongo/export.c: write a database's browser collections as a
  * mongorestore-compatible dump that proves itself.
  *
  * The design: the role is checked first (lifecycle.c), an unfinished swap
@@ -37,12 +37,12 @@
 
 #include "control.h"
 #include "json_pretty.h"
-#include "lifecycle_internal.h"
+#include "mongo/lifecycle_internal.h"
 #include "log.h"
-#include "manifest_in_force.h"
+#include "mongo/in_force.h"
 #include "manifest_internal.h"
-#include "mongo_state.h"
-#include "mongo_util.h"
+#include "mongo/state.h"
+#include "mongo/client.h"
 #include "safe_fs.h"
 
 /* The files of one collection and what its thread found. */

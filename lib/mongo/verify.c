@@ -1,4 +1,4 @@
-/* verify_mongo.c: checking a live database against a manifest.
+/* mongo/verify.c: checking a live database against a manifest.
  *
  * The same comparison as a dump's (verify.c), with each collection read by
  * a full scan, and then the indexes: every index the manifest names must
@@ -8,7 +8,7 @@
  * its count): nothing in it goes unaccounted for. The report names the
  * manifest used. Without a manifest, the manifest in force is used: for a
  * database loaded in parts, each collection as the last complete load
- * that replaced it describes it (manifest_in_force.c). It never writes: an
+ * that replaced it describes it (mongo/in_force.c). It never writes: an
  * unfinished swap is reported, not finished. The role and seal are read
  * by lifecycle.c (sfl_verify_mongo_opts) around this.
  */
@@ -17,11 +17,11 @@
 
 #include "control.h"
 #include "indexes.h"
-#include "lifecycle_internal.h"
-#include "manifest_in_force.h"
+#include "mongo/lifecycle_internal.h"
+#include "mongo/in_force.h"
 #include "manifest_internal.h"
-#include "mongo_state.h"
-#include "mongo_util.h"
+#include "mongo/state.h"
+#include "mongo/client.h"
 #include "verify_internal.h"
 
 /* Two index keys are the same when they name the same fields in the same

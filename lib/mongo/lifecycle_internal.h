@@ -43,7 +43,7 @@ bool sfl_sink_mongo_set_command(sfl_sink_t *sink, const char *command, const cha
  * `release: {signer_key_id (NULL/"" = unsigned), manifest_sha256}`. */
 bool sfl_sink_mongo_set_release(sfl_sink_t *sink, const char *key_id, const char *sha256);
 
-/* The verify of a database on a connected client (verify_mongo.c):
+/* The verify of a database on a connected client (mongo/verify.c):
  * swap check, collections, indexes; with m NULL, the load in force. */
 sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manifest_t *m,
                                              const char *db, bool check_sources,
