@@ -40,7 +40,7 @@ int cli_exit_code(const sfl_error_t *e)
     case SFL_E_USAGE: return EXIT_USAGE;
     case SFL_E_OPEN: case SFL_E_COMPRESSION: case SFL_E_HEADER: case SFL_E_LINE:
     case SFL_E_UNSORTED: case SFL_E_DUPLICATE: case SFL_E_TOO_MANY_ERRORS: case SFL_E_MANIFEST:
-    case SFL_E_EMPTY: case SFL_E_TOO_LARGE: case SFL_E_KEY:
+    case SFL_E_EMPTY: case SFL_E_TOO_LARGE: case SFL_E_KEY: case SFL_E_REGION:
         return EXIT_INPUT;
     case SFL_E_SIGNATURE: return EXIT_SIGNATURE;
     case SFL_E_WRITE: return EXIT_OUTPUT;

@@ -17,6 +17,8 @@ typedef struct {
     sfl_options_t opt;
     cli_source_t *sources; /* in the order given */
     size_t n_sources;
+    cli_source_t *regions; /* --region (kind 0) and --regions-file (1), in order */
+    size_t n_regions;
     bool json;
     bool quiet;
     bool verbose;
@@ -38,7 +40,9 @@ typedef struct {
         {"canonical-transcripts", required_argument, NULL, 1101},                                 \
         {"omim", required_argument, NULL, 1102}, {"dbnsfp-genes", required_argument, NULL, 1103}, \
         {"dbsnp", required_argument, NULL, 1104},                                                 \
-        {"skip-unknown-contigs", no_argument, NULL, 1105}
+        {"skip-unknown-contigs", no_argument, NULL, 1105},                                      \
+        {"region", required_argument, NULL, 1106},                                                \
+        {"regions-file", required_argument, NULL, 1107}
 
 #define CLI_CONVERT_HELP                                                                          \
     "  --vcf FILE            a sites VCF (bgzipped or plain); repeat for more files\n"            \
@@ -67,7 +71,11 @@ typedef struct {
     "  --dbnsfp-genes FILE   dbNSFP's gene file: full_gene_name, other_names\n"               \
     "  --dbsnp FILE          rsid, chromosome, 0-based position (the ExAC loader's file)\n"    \
     "  --skip-unknown-contigs  leave GTF/dbSNP lines on contigs without an xpos code out,\n"  \
-    "                        counted (default: refused)\n"
+    "                        counted (default: refused)\n"                                    \
+    "  --region CHROM[:START-END]  read only the records whose POS lies there (1-based,\n"      \
+    "                        inclusive); repeatable; VCF and coverage files need a .tbi\n"   \
+    "                        or .csi index; overlapping regions are refused\n"              \
+    "  --regions-file BED    the same from a BED file (0-based, half-open)\n"
 
 void cli_convert_init(cli_convert_t *c);
 void cli_convert_free(cli_convert_t *c);

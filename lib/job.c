@@ -69,6 +69,20 @@ bool sfl_job_add_source(sfl_job_t *j, sfl_source_kind_t kind, const char *path, 
     return true;
 }
 
+bool sfl_job_add_region(sfl_job_t *j, const char *spec, sfl_error_t *err)
+{
+    if (!j || j->ran)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "bad region argument");
+    return sfl_regions_add_spec(&j->regions, spec, err);
+}
+
+bool sfl_job_add_regions_file(sfl_job_t *j, const char *path, sfl_error_t *err)
+{
+    if (!j || j->ran)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "bad regions file argument");
+    return sfl_regions_add_bed(&j->regions, path, err);
+}
+
 const sfl_summary_t *sfl_job_summary(const sfl_job_t *j) { return j ? &j->summary : NULL; }
 
 void sfl_job_cancel(sfl_job_t *j)
@@ -93,6 +107,7 @@ void sfl_job_destroy(sfl_job_t *j)
         free(j->sources[i].csq_format);
     }
     free(j->sources);
+    sfl_regions_free(&j->regions);
     free(j->annotations);
     free(j->csq_field);
     free(j->csq_format);
@@ -325,7 +340,8 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     /* The plan: what the manifest will say of options and sources, before
      * any document (a resuming sink compares it with its record). */
     ok = ok && load_gene_tables(j, err); /* first: gene tables alone are refused by name */
-    sfl_manifest_input_t in = {&j->opt, 0, j->sources, j->n_sources, j->digest, used, 0};
+    sfl_manifest_input_t in = {&j->opt, 0, j->sources, j->n_sources, j->digest, used, 0,
+                               &j->regions};
     sfl_manifest_t *plan = ok ? sfl_manifest_build(&in, err) : NULL;
     ok = ok && plan;
     sfl_run_info_t run = {sizeof run, {false}, j->opt.histograms};
@@ -376,7 +392,8 @@ static bool commit(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_COLLECT
                    sfl_error_t *err)
 {
     sfl_manifest_input_t in = {&j->opt, j->summary.rejected, j->sources, j->n_sources,
-                               j->digest, used, j->summary.unknown_contig_lines};
+                               j->digest, used, j->summary.unknown_contig_lines,
+                               &j->regions};
     bool ok = (j->manifest = sfl_manifest_build(&in, err)) != NULL;
     if (ok && j->rejects_partial) {
         if (rename(j->rejects_partial, j->rejects_path) != 0)

@@ -15,6 +15,7 @@
 #include "manifest_internal.h"
 #include "id_check.h"
 #include "order_check.h"
+#include "regions.h"
 #include "report.h"
 #include "swefreq/swefreq.h"
 
@@ -28,6 +29,7 @@ struct sfl_job {
     int *src_fd; /* [n_sources]: each source open from its hashing to the
                     end of the run, so the file parsed is the file hashed */
     bool ran;
+    sfl_regions_t regions; /* of the VCF and coverage sources; none = whole */
 
     sfl_summary_t summary;
     sfl_report_t report;          /* warnings, missing fields, progress */

@@ -15,6 +15,7 @@
 #include "indexes.h"
 #include "json_pretty.h"
 #include "manifest_internal.h"
+#include "regions.h"
 #include "swefreq/swefreq.h"
 #include "safe_fs.h"
 
@@ -446,6 +447,45 @@ const char *sfl_manifest_option(const sfl_manifest_t *m, const char *name)
     return NULL;
 }
 
+char *sfl_manifest_regions_text(const sfl_manifest_t *m)
+{
+    bson_iter_t it, arr, f;
+    char *out = strdup("");
+    size_t len = 0;
+    if (!out || !m || !bson_iter_init_find(&it, m->doc, "regions") ||
+        !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr))
+        return out;
+    while (bson_iter_next(&arr)) {
+        const char *chrom = "?";
+        long long beg = -1, end = -1;
+        if (BSON_ITER_HOLDS_DOCUMENT(&arr) && bson_iter_recurse(&arr, &f))
+            while (bson_iter_next(&f)) {
+                const char *k = bson_iter_key(&f);
+                uint64_t u = 0;
+                if (!strcmp(k, "chrom") && BSON_ITER_HOLDS_UTF8(&f))
+                    chrom = bson_iter_utf8(&f, NULL);
+                else if (!strcmp(k, "start") && get_u64(&f, &u))
+                    beg = (long long)u;
+                else if (!strcmp(k, "end") && get_u64(&f, &u))
+                    end = (long long)u;
+            }
+        size_t need = len + strlen(chrom) + 48;
+        char *grown = realloc(out, need);
+        if (!grown) {
+            free(out);
+            return NULL;
+        }
+        out = grown;
+        if (end < 0)
+            len += (size_t)snprintf(out + len, need - len, "%s%s:%lld-end", len ? " " : "",
+                                    chrom, beg);
+        else
+            len += (size_t)snprintf(out + len, need - len, "%s%s:%lld-%lld", len ? " " : "",
+                                    chrom, beg, end);
+    }
+    return out;
+}
+
 /* ---- assembling the manifest of a run ---------------------------------- */
 
 /* A VCF source's consequence field, Format and repair; its genome build
@@ -497,6 +537,8 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
               bson_append_int64(&opts, "unknown_contig_lines", -1,
                                 (int64_t)in->unknown_contig_lines) &&
               bson_append_document_end(&doc, &opts) &&
+              (!in->regions || !in->regions->n ||
+               sfl_regions_append_bson(&doc, "regions", in->regions)) &&
               bson_append_array_begin(&doc, "sources", -1, &arr);
     for (size_t i = 0; ok && i < in->n_sources; i++) {
         const sfl_source_record_t *s = &in->sources[i];
