@@ -575,6 +575,12 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
     return s;
 }
 
+bool sfl_job_source_regional(const sfl_job_t *j, size_t i)
+{
+    return j->regions.n &&
+           (j->sources[i].kind == SFL_SOURCE_VCF || j->sources[i].kind == SFL_SOURCE_COVERAGE);
+}
+
 /* Reads the chunks of `rd` (the whole file, or one region) into the
  * parser pool until its end, an error or a cancel. */
 static bool read_chunks(run_t *rp, sfl_reader_t *rd, hts_tpool *pool, hts_tpool_process *q,
@@ -646,9 +652,7 @@ static bool read_regions(run_t *r, sfl_reader_t *rd, hts_tpool *pool, hts_tpool_
     sfl_job_t *j = r->job;
     source_ctx_t *sc = r->src;
     const char *path = sc->path;
-    sfl_region_read_t *plan = sfl_regions_plan(&j->regions, path, r->err);
-    if (!plan)
-        return false;
+    const sfl_region_read_t *plan = j->region_plans[sc->index];
     bool ok = true;
     char *label = NULL;
     for (size_t i = 0; ok && i < j->regions.n; i++) {
@@ -668,7 +672,6 @@ static bool read_regions(run_t *r, sfl_reader_t *rd, hts_tpool *pool, hts_tpool_
         hts_tpool_process_reset(q, 1);
     sc->path = path;
     free(label);
-    free(plan);
     return ok;
 }
 
@@ -691,7 +694,7 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
     }
     run_t r = {j, sc, sink, err, false};
     bool ok;
-    if (j->regions.n && (src->kind == SFL_SOURCE_VCF || src->kind == SFL_SOURCE_COVERAGE))
+    if (sfl_job_source_regional(j, index))
         ok = read_regions(&r, rd, pool, q, seq);
     else
         ok = read_chunks(&r, rd, pool, q, seq);
@@ -699,9 +702,7 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
     ok = ok && drain(&r, q, DRAIN_ALL);
     if (!ok)
         hts_tpool_process_reset(q, 1);
-    bool regional = j->regions.n && (src->kind == SFL_SOURCE_VCF ||
-                                     src->kind == SFL_SOURCE_COVERAGE);
-    if (ok && src->records == 0 && !j->opt.allow_empty && regional)
+    if (ok && src->records == 0 && !j->opt.allow_empty && sfl_job_source_regional(j, index))
         ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
                            "%s: no record lies in the regions given; refusing to load an empty "
                            "collection (--allow-empty accepts it)",

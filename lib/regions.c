@@ -264,9 +264,9 @@ sfl_region_read_t *sfl_regions_plan(const sfl_regions_t *rs, const char *path,
     sfl_hts_quiet_end();
     if (!tbx) {
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_REGION,
-                      "%s: --region and --regions-file need a .tbi or .csi index of the file "
-                      "(bgzip it and run 'tabix -p vcf FILE', or 'tabix -s1 -b2 -e2 FILE' for "
-                      "coverage); none was found or it cannot be read",
+                      "%s: reading regions (--region, --regions-file) needs a .tbi or .csi "
+                      "index of the file (bgzip it and run 'tabix -p vcf FILE', or 'tabix -s1 "
+                      "-b2 -e2 FILE' for coverage); none was found or it cannot be read",
                       path);
         return NULL;
     }
