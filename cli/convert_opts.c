@@ -16,6 +16,9 @@ void cli_convert_free(cli_convert_t *c)
     cli_catch_signals(NULL);
     free(c->sources);
     free(c->regions);
+    for (size_t i = 0; i < c->n_owned; i++)
+        free(c->owned[i]);
+    free(c->owned);
 }
 
 static int add_region(cli_convert_t *c, int is_file, const char *arg)
@@ -42,6 +45,19 @@ static int add_source(cli_convert_t *c, sfl_source_kind_t kind, const char *path
     q[c->n_sources++].path = path;
     c->sources = q;
     return 1;
+}
+
+bool cli_convert_add_owned_region(cli_convert_t *c, char *spec)
+{
+    char **q = spec ? realloc(c->owned, (c->n_owned + 1) * sizeof *q) : NULL;
+    if (!q) {
+        free(spec);
+        cli_error("out of memory");
+        return false;
+    }
+    c->owned = q;
+    c->owned[c->n_owned++] = spec;
+    return add_region(c, 0, spec) > 0;
 }
 
 int cli_convert_option(cli_convert_t *c, int id, const char *arg)

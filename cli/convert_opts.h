@@ -19,6 +19,8 @@ typedef struct {
     size_t n_sources;
     cli_source_t *regions; /* --region (kind 0) and --regions-file (1), in order */
     size_t n_regions;
+    char **owned; /* strings made here (the regions of a resumed load's plan) */
+    size_t n_owned;
     bool json;
     bool quiet;
     bool verbose;
@@ -81,6 +83,9 @@ void cli_convert_init(cli_convert_t *c);
 void cli_convert_free(cli_convert_t *c);
 /* Handles a shared option; 1 = handled, 0 = not ours, -1 = bad value. */
 int cli_convert_option(cli_convert_t *c, int id, const char *arg);
+/* Adds a --region spec made here (the string is taken and freed with
+ * `c`); false after a message. */
+bool cli_convert_add_owned_region(cli_convert_t *c, char *spec);
 /* After getopt: refuses leftover arguments (a source file needs --vcf or
  * --coverage). Returns false after printing a message. */
 bool cli_convert_no_operands(int argc, char **argv);

@@ -875,8 +875,10 @@ static bool check_plan(mongo_sink_t *m, const bson_t *rec, sfl_error_t *err)
     if (!rw || !rn)
         note(diff, sizeof diff, "(out of memory comparing the regions)");
     else if (strcmp(rw, rn) != 0)
-        note(diff, sizeof diff, "the regions were [%.200s], now [%.200s]",
-             rw[0] ? rw : "whole files", rn[0] ? rn : "whole files");
+        note(diff, sizeof diff, "the regions were [%.150s%s] (%zu), now [%.150s%s] (%zu)",
+             rw[0] ? rw : "whole files", strlen(rw) > 150 ? "..." : "",
+             sfl_manifest_n_regions(was), rn[0] ? rn : "whole files",
+             strlen(rn) > 150 ? "..." : "", sfl_manifest_n_regions(now));
     free(rw);
     free(rn);
     sfl_manifest_destroy(was);

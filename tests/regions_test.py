@@ -41,7 +41,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checklib import Checks, sample_header  # noqa: E402
+from checklib import Checks, sample_header, write_sites  # noqa: E402
 
 TOOL, TD = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 T = Checks("regions_test", TOOL)
@@ -255,6 +255,46 @@ try:
     r = dump("empty_ok", "--vcf", vcf, "--region", "1:1000000-2000000", "--allow-empty")
     check(r.returncode == 0 and coll("empty_ok", "variants") == [],
           f"an empty region with --allow-empty: {r.stderr}")
+
+    # ---- many BGZF blocks: boundaries inside blocks, seeks, block checks -----
+    big = "big.vcf"
+    write_sites(big, hdr, 30000)  # contig 1, POS 1000 + 10 i
+    bgzip_index(big, big + ".gz", "-p", "vcf")
+    r = dump("big_whole", "--vcf", big + ".gz", "--threads", "2")
+    check(r.returncode == 0, f"big whole: {r.stderr}")
+    bw = coll("big_whole", "variants")
+    cuts = ["1:1-70004", "1:70005-150000", "1:150001-150010", "1:150011-1000000000"]
+    bu = collections.Counter()
+    for i, reg in enumerate(cuts):
+        r = dump(f"big{i}", "--vcf", big + ".gz", "--region", reg, "--threads", "2",
+                 "--chunk-size", "8192")
+        check(r.returncode == 0, f"big region {reg}: {r.stderr}")
+        bu.update(coll(f"big{i}", "variants"))
+    check(len(bw) == 30000 and bu == collections.Counter(bw),
+          f"regions of a file of many blocks give its documents: {sum(bu.values())}")
+    check(counts("big2")["variants"] == 1, "1:150001-150010 holds the one site at 150000+")
+    r = dump("big_all", "--vcf", big + ".gz", "--threads", "2", "--chunk-size", "8192",
+             *[a for g in cuts[::-1] for a in ("--region", g)])
+    check(r.returncode == 0 and coll("big_all", "variants") == bw,
+          f"all of them at once: the whole dump byte for byte {r.stderr}")
+    # a damaged block inside the region is reported, never an early end
+    data = bytearray(open(big + ".gz", "rb").read())
+    blocks, at = [], 0
+    while at < len(data):
+        blocks.append(at)
+        at += struct.unpack_from("<H", data, at + 16)[0] + 1
+    check(len(blocks) > 8, f"the big file has many blocks: {len(blocks)}")
+    bad_at = blocks[len(blocks) // 2] + 40
+    data[bad_at] ^= 0xFF
+    open("damaged.vcf.gz", "wb").write(bytes(data))
+    shutil.copy(big + ".gz.tbi", "damaged.vcf.gz.tbi")
+    r = dump("dmg", "--vcf", "damaged.vcf.gz", "--region", "1:100000-250000")
+    check(r.returncode == 3 and "corrupt or truncated BGZF" in r.stderr
+          and f"block at compressed byte {blocks[len(blocks) // 2]}" in r.stderr,
+          f"a damaged block in a region: exit 3 naming it: {r.returncode} {r.stderr}")
+    r = dump("dmg2", "--vcf", "damaged.vcf.gz", "--region", "1:1-2000")
+    check(r.returncode == 0 and counts("dmg2")["variants"] == 101,
+          f"a region before the damage reads without it: {r.returncode} {r.stderr}")
 
     # ---- a bad line in a region is named by region and line -----------------
     badv = "badline.vcf"
