@@ -154,6 +154,18 @@ try:
                        capture_output=True, text=True)
     check(r.returncode == 0, f"verify --sources on a region dump: {r.stdout} {r.stderr}")
 
+    for bad in ([{"chrom": "1", "start": 5, "end": 5}], [{"start": 0}],
+                [{"chrom": "1", "start": 1.5}], "1:0-5"):
+        shutil.copytree("all1", "badm", dirs_exist_ok=True)
+        mp = os.path.join("badm", "swefreq", "manifest.json")
+        mm = json.load(open(mp))
+        mm["regions"] = bad
+        json.dump(mm, open(mp, "w"))
+        r = subprocess.run([TOOL, "verify", "--dump", "badm"], capture_output=True, text=True)
+        check(r.returncode == 3 and "region" in r.stderr,
+              f"a manifest with regions {bad} is refused: {r.returncode} {r.stderr}")
+        shutil.rmtree("badm")
+
     bed = "parts.bed"
     with open(bed, "w") as f:
         f.write("# a comment\nbrowser position 1:1-100\ntrack name=parts\n\n")
