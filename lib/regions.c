@@ -62,9 +62,14 @@ static bool insert(sfl_regions_t *rs, const char *chrom, size_t chrom_len, int64
         snprintf(label, chrom_len + 48, "%s:%lld-", c, (long long)beg + 1);
     else
         snprintf(label, chrom_len + 48, "%s:%lld-%lld", c, (long long)beg + 1, (long long)end);
-    size_t at = 0;
-    while (at < rs->n && cmp_region(&rs->r[at], c, beg) < 0)
-        at++;
+    size_t at = 0, hi = rs->n; /* the first region not before (c, beg) */
+    while (at < hi) {
+        size_t mid = at + (hi - at) / 2;
+        if (cmp_region(&rs->r[mid], c, beg) < 0)
+            at = mid + 1;
+        else
+            hi = mid;
+    }
     const sfl_region_t *prev = at ? &rs->r[at - 1] : NULL, *next = at < rs->n ? &rs->r[at] : NULL;
     const sfl_region_t *hit = prev && !strcmp(prev->chrom, c) && prev->end > beg   ? prev
                               : next && !strcmp(next->chrom, c) && next->beg < end ? next
@@ -275,6 +280,14 @@ sfl_region_read_t *sfl_regions_plan(const sfl_regions_t *rs, const char *path,
     bool ok = ord && out;
     if (!ok)
         nomem(err);
+    int n_names = 0;
+    free(tbx_seqnames(tbx, &n_names));
+    int64_t *contig_off = malloc(((size_t)n_names + 1) * sizeof *contig_off);
+    ok = ok && contig_off;
+    if (ord && out && !contig_off)
+        nomem(err);
+    for (int t = 0; ok && t < n_names; t++)
+        contig_off[t] = -2; /* not looked up yet */
     for (size_t i = 0; ok && i < rs->n; i++) {
         const sfl_region_t *r = &rs->r[i];
         int tid = tbx_name2id(tbx, r->chrom);
@@ -284,10 +297,13 @@ sfl_region_read_t *sfl_regions_plan(const sfl_regions_t *rs, const char *path,
                                path, r->label, r->origin, r->chrom);
             break;
         }
-        ord[i] = (order_t){first_offset(tbx, tid, 0, HTS_POS_MAX), r->beg, i};
+        if (tid < n_names && contig_off[tid] == -2)
+            contig_off[tid] = first_offset(tbx, tid, 0, HTS_POS_MAX);
+        ord[i] = (order_t){tid < n_names ? contig_off[tid] : -1, r->beg, i};
         out[i].voffset = first_offset(tbx, tid, r->beg, r->end);
     }
     tbx_destroy(tbx);
+    free(contig_off);
     if (!ok) {
         free(ord);
         free(out);
