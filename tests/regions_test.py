@@ -118,10 +118,13 @@ try:
         v = coll(d, "variants")
         check(len(v) > 0, f"region {reg} holds documents")
         union.update(v)
-        total.update({"variants": counts(d).get("variants", 0)})
+        total.update({"variants": counts(d).get("variants", 0),
+                      "records": manifest(d)["sources"][0]["records"]})
     check(union == collections.Counter(whole_v),
           f"the regions' documents together are the whole file's: {sum(union.values())} "
           f"vs {len(whole_v)}")
+    check(total["records"] == manifest("whole")["sources"][0]["records"],
+          f"the regions' records add up to the file's: {total['records']}")
     check(total["variants"] == counts("whole")["variants"],
           f"the regions' counts add up: {total['variants']} vs {counts('whole')['variants']}")
 

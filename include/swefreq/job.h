@@ -226,8 +226,8 @@ SFL_API bool sfl_job_add_source(sfl_job_t *job, sfl_source_kind_t kind,
  * SFL_E_USAGE naming both. A BED file (0-based, half-open) is read at
  * once; a bad line, or a region of it that overlaps one already added, is
  * SFL_E_REGION naming the file and line. A missing index, or a contig the
- * index does not know, is SFL_E_REGION from sfl_job_run, before any
- * document of that source. Strings are copied. */
+ * index does not know, is SFL_E_REGION from sfl_job_run, before the sink
+ * begins (nothing written). Strings are copied. Not after sfl_job_run. */
 SFL_API bool sfl_job_add_region(sfl_job_t *job, const char *spec, sfl_error_t *err) SFL_WUR;
 SFL_API bool sfl_job_add_regions_file(sfl_job_t *job, const char *path,
                                       sfl_error_t *err) SFL_WUR;
