@@ -91,6 +91,22 @@ static sfl_manifest_t *resume_from_record(cli_convert_t *c, sfl_mongo_options_t 
             return NULL;
         }
     }
+    size_t regions_given = c->n_regions;
+    for (size_t i = 0; !regions_given && i < sfl_manifest_n_regions(plan); i++) {
+        const sfl_manifest_region_t *g = sfl_manifest_region(plan, i);
+        size_t n = strlen(g->chrom) + 48;
+        char *spec = malloc(n);
+        if (spec && g->end < 0)
+            snprintf(spec, n, "%s", g->chrom);
+        else if (spec)
+            snprintf(spec, n, "%s:%lld-%lld", g->chrom, (long long)g->start + 1,
+                     (long long)g->end);
+        if (!cli_convert_add_owned_region(c, spec)) {
+            *rc = EXIT_INTERNAL;
+            sfl_manifest_destroy(plan);
+            return NULL;
+        }
+    }
     if (!mo->resume_load_id)
         mo->resume_load_id = id;
     return plan;

@@ -22,7 +22,8 @@ const char *cli_exit_codes_help =
     "  1    internal error (out of memory, threads)\n"
     "  2    usage error (bad command line)\n"
     "  3    bad input: a source file, manifest, key file or URI file is missing, corrupt or\n"
-    "       invalid (a URI file also when group or others may read it)\n"
+    "       invalid (a URI file also when group or others may read it); a region file's\n"
+    "       bad or overlapping region, a region's unknown contig, or no .tbi/.csi index\n"
     "  4    cannot write output (dump, manifest, rejects file, stdout)\n"
     "  5    verify found a difference\n"
     "  6    server unreachable or timed out\n"
@@ -40,7 +41,7 @@ int cli_exit_code(const sfl_error_t *e)
     case SFL_E_USAGE: return EXIT_USAGE;
     case SFL_E_OPEN: case SFL_E_COMPRESSION: case SFL_E_HEADER: case SFL_E_LINE:
     case SFL_E_UNSORTED: case SFL_E_DUPLICATE: case SFL_E_TOO_MANY_ERRORS: case SFL_E_MANIFEST:
-    case SFL_E_EMPTY: case SFL_E_TOO_LARGE: case SFL_E_KEY:
+    case SFL_E_EMPTY: case SFL_E_TOO_LARGE: case SFL_E_KEY: case SFL_E_REGION:
         return EXIT_INPUT;
     case SFL_E_SIGNATURE: return EXIT_SIGNATURE;
     case SFL_E_WRITE: return EXIT_OUTPUT;
@@ -94,6 +95,8 @@ static const struct {
     {"the db argument", "--db"},
     {"the out_dir argument", "--out"},
     {"sfl_mongo_promote_signed", "--trusted-key"},
+    {"sfl_job_add_region", "--region"},
+    {"sfl_job_add_regions_file", "--regions-file"},
 };
 
 /* The replacement at s, if any (the longest name that matches, so that

@@ -15,6 +15,23 @@ void cli_convert_free(cli_convert_t *c)
 {
     cli_catch_signals(NULL);
     free(c->sources);
+    free(c->regions);
+    for (size_t i = 0; i < c->n_owned; i++)
+        free(c->owned[i]);
+    free(c->owned);
+}
+
+static int add_region(cli_convert_t *c, int is_file, const char *arg)
+{
+    cli_source_t *q = realloc(c->regions, (c->n_regions + 1) * sizeof *q);
+    if (!q) {
+        cli_error("out of memory");
+        return -1;
+    }
+    q[c->n_regions].kind = (sfl_source_kind_t)is_file;
+    q[c->n_regions++].path = arg;
+    c->regions = q;
+    return 1;
 }
 
 static int add_source(cli_convert_t *c, sfl_source_kind_t kind, const char *path)
@@ -28,6 +45,19 @@ static int add_source(cli_convert_t *c, sfl_source_kind_t kind, const char *path
     q[c->n_sources++].path = path;
     c->sources = q;
     return 1;
+}
+
+bool cli_convert_add_owned_region(cli_convert_t *c, char *spec)
+{
+    char **q = spec ? realloc(c->owned, (c->n_owned + 1) * sizeof *q) : NULL;
+    if (!q) {
+        free(spec);
+        cli_error("out of memory");
+        return false;
+    }
+    c->owned = q;
+    c->owned[c->n_owned++] = spec;
+    return add_region(c, 0, spec) > 0;
 }
 
 int cli_convert_option(cli_convert_t *c, int id, const char *arg)
@@ -101,6 +131,8 @@ int cli_convert_option(cli_convert_t *c, int id, const char *arg)
     case 1103: return add_source(c, SFL_SOURCE_DBNSFP_GENES, arg);
     case 1104: return add_source(c, SFL_SOURCE_DBSNP, arg);
     case 1105: c->opt.skip_unknown_contigs = true; return 1;
+    case 1106: return add_region(c, 0, arg);
+    case 1107: return add_region(c, 1, arg);
     default: return 0;
     }
 }
@@ -139,6 +171,9 @@ sfl_job_t *cli_convert_job(cli_convert_t *c, int *exit_code)
     bool ok = job != NULL;
     for (size_t i = 0; ok && i < c->n_sources; i++)
         ok = sfl_job_add_source(job, c->sources[i].kind, c->sources[i].path, &err);
+    for (size_t i = 0; ok && i < c->n_regions; i++)
+        ok = c->regions[i].kind ? sfl_job_add_regions_file(job, c->regions[i].path, &err)
+                                : sfl_job_add_region(job, c->regions[i].path, &err);
     if (!ok) {
         cli_print_error(&err);
         *exit_code = cli_exit_code(&err);

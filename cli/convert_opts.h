@@ -17,6 +17,10 @@ typedef struct {
     sfl_options_t opt;
     cli_source_t *sources; /* in the order given */
     size_t n_sources;
+    cli_source_t *regions; /* --region (kind 0) and --regions-file (1), in order */
+    size_t n_regions;
+    char **owned; /* strings made here (the regions of a resumed load's plan) */
+    size_t n_owned;
     bool json;
     bool quiet;
     bool verbose;
@@ -38,7 +42,9 @@ typedef struct {
         {"canonical-transcripts", required_argument, NULL, 1101},                                 \
         {"omim", required_argument, NULL, 1102}, {"dbnsfp-genes", required_argument, NULL, 1103}, \
         {"dbsnp", required_argument, NULL, 1104},                                                 \
-        {"skip-unknown-contigs", no_argument, NULL, 1105}
+        {"skip-unknown-contigs", no_argument, NULL, 1105},                                      \
+        {"region", required_argument, NULL, 1106},                                                \
+        {"regions-file", required_argument, NULL, 1107}
 
 #define CLI_CONVERT_HELP                                                                          \
     "  --vcf FILE            a sites VCF (bgzipped or plain); repeat for more files\n"            \
@@ -67,12 +73,19 @@ typedef struct {
     "  --dbnsfp-genes FILE   dbNSFP's gene file: full_gene_name, other_names\n"               \
     "  --dbsnp FILE          rsid, chromosome, 0-based position (the ExAC loader's file)\n"    \
     "  --skip-unknown-contigs  leave GTF/dbSNP lines on contigs without an xpos code out,\n"  \
-    "                        counted (default: refused)\n"
+    "                        counted (default: refused)\n"                                    \
+    "  --region CHROM[:START-END]  read only the records whose POS lies there (1-based,\n"      \
+    "                        inclusive); repeatable; VCF and coverage files need a .tbi\n"   \
+    "                        or .csi index; overlapping regions are refused\n"              \
+    "  --regions-file BED    the same from a BED file (0-based, half-open)\n"
 
 void cli_convert_init(cli_convert_t *c);
 void cli_convert_free(cli_convert_t *c);
 /* Handles a shared option; 1 = handled, 0 = not ours, -1 = bad value. */
 int cli_convert_option(cli_convert_t *c, int id, const char *arg);
+/* Adds a --region spec made here (the string is taken and freed with
+ * `c`); false after a message. */
+bool cli_convert_add_owned_region(cli_convert_t *c, char *spec);
 /* After getopt: refuses leftover arguments (a source file needs --vcf or
  * --coverage). Returns false after printing a message. */
 bool cli_convert_no_operands(int argc, char **argv);

@@ -45,6 +45,7 @@ const char *sfl_error_code_name(uint32_t code)
     case SFL_E_TOO_MANY_ERRORS: return "too_many_errors";
     case SFL_E_EMPTY: return "empty";
     case SFL_E_TOO_LARGE: return "too_large";
+    case SFL_E_REGION: return "region";
     case SFL_E_WRITE: return "write";
     case SFL_E_MANIFEST: return "manifest";
     case SFL_E_SERVER_UNREACHABLE: return "server_unreachable";

@@ -81,6 +81,35 @@ bool sfl_job_add_source(sfl_job_t *j, sfl_source_kind_t kind, const char *path, 
     return true;
 }
 
+bool sfl_job_add_region(sfl_job_t *j, const char *spec, sfl_error_t *err)
+{
+    if (!j || j->ran)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "bad region argument");
+    return sfl_regions_add_spec(&j->regions, spec, err);
+}
+
+bool sfl_job_add_regions_file(sfl_job_t *j, const char *path, sfl_error_t *err)
+{
+    if (!j || j->ran)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "bad regions file argument");
+    return sfl_regions_add_bed(&j->regions, path, err);
+}
+
+/* Every regional source's regions, from its index, before the sink
+ * begins: a missing index or an unknown contig writes nothing. */
+static bool plan_regions(sfl_job_t *j, sfl_error_t *err)
+{
+    if (!j->regions.n)
+        return true;
+    if (!(j->region_plans = calloc(j->n_sources + 1, sizeof *j->region_plans)))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < j->n_sources; i++)
+        if (sfl_job_source_regional(j, i) &&
+            !(j->region_plans[i] = sfl_regions_plan(&j->regions, j->sources[i].path, err)))
+            return false;
+    return true;
+}
+
 const sfl_summary_t *sfl_job_summary(const sfl_job_t *j) { return j ? &j->summary : NULL; }
 
 void sfl_job_cancel(sfl_job_t *j)
@@ -105,6 +134,10 @@ void sfl_job_destroy(sfl_job_t *j)
         free(j->sources[i].csq_format);
     }
     free(j->sources);
+    for (size_t i = 0; j->region_plans && i < j->n_sources; i++)
+        free(j->region_plans[i]);
+    free(j->region_plans);
+    sfl_regions_free(&j->regions);
     free(j->annotations);
     free(j->csq_field);
     free(j->csq_format);
@@ -338,7 +371,9 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     /* The plan: what the manifest will say of options and sources, before
      * any document (a resuming sink compares it with its record). */
     ok = ok && load_gene_tables(j, err); /* first: gene tables alone are refused by name */
-    sfl_manifest_input_t in = {&j->opt, 0, j->sources, j->n_sources, j->digest, used, 0};
+    ok = ok && plan_regions(j, err);
+    sfl_manifest_input_t in = {&j->opt, 0, j->sources, j->n_sources, j->digest, used, 0,
+                               &j->regions};
     sfl_manifest_t *plan = ok ? sfl_manifest_build(&in, err) : NULL;
     ok = ok && plan;
     sfl_run_info_t run = {sizeof run, {false}, j->opt.histograms};
@@ -389,7 +424,8 @@ static bool commit(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_COLLECT
                    sfl_error_t *err)
 {
     sfl_manifest_input_t in = {&j->opt, j->summary.rejected, j->sources, j->n_sources,
-                               j->digest, used, j->summary.unknown_contig_lines};
+                               j->digest, used, j->summary.unknown_contig_lines,
+                               &j->regions};
     bool ok = (j->manifest = sfl_manifest_build(&in, err)) != NULL;
     if (ok && j->rejects_partial) {
         if (rename(j->rejects_partial, j->rejects_path) != 0)

@@ -15,6 +15,7 @@
 #include "manifest_internal.h"
 #include "id_check.h"
 #include "order_check.h"
+#include "regions.h"
 #include "report.h"
 #include "swefreq/swefreq.h"
 
@@ -29,6 +30,9 @@ struct sfl_job {
     int *src_fd; /* [n_sources]: each source open from its hashing to the
                     end of the run, so the file parsed is the file hashed */
     bool ran;
+    sfl_regions_t regions; /* of the VCF and coverage sources; none = whole */
+    sfl_region_read_t **region_plans; /* [n_sources]: each one's regions in its
+                                         file's order (NULL: read whole) */
 
     sfl_summary_t summary;
     sfl_report_t report;          /* warnings, missing fields, progress */
@@ -57,6 +61,9 @@ struct sfl_job {
     uint32_t last_source;           /* where the last batch written   */
     int64_t last_voffset;           /* ended (the metrics batch's)    */
 };
+
+/* pipeline.c: does source `index` read the job's regions? */
+bool sfl_job_source_regional(const sfl_job_t *j, size_t index);
 
 /* pipeline.c: reads source `index` to its end through the parser pool
  * `pool`/`q` and the in-order stage into `sink`; `seq` numbers the chunks

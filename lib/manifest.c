@@ -15,6 +15,7 @@
 #include "indexes.h"
 #include "json_pretty.h"
 #include "manifest_internal.h"
+#include "regions.h"
 #include "swefreq/swefreq.h"
 #include "safe_fs.h"
 
@@ -31,6 +32,8 @@ struct sfl_manifest {
     size_t n_colls;
     option_t *options;
     size_t n_options;
+    sfl_manifest_region_t *regions;
+    size_t n_regions;
     char *dir; /* the folder of the file it was read from, or NULL */
     char *path; /* that file, as named, or NULL */
     char *signer; /* key id of the trusted key whose signature was checked */
@@ -45,6 +48,7 @@ void sfl_manifest_destroy(sfl_manifest_t *m)
         free(m->options[i].value);
     }
     free(m->options);
+    free(m->regions);
     free(m->dir);
     free(m->path);
     free(m->signer);
@@ -249,6 +253,50 @@ static bool read_options(sfl_manifest_t *m, sfl_error_t *err)
     return true;
 }
 
+/* "regions" (optional): {chrom, start[, end]} each, start < end. */
+static bool read_regions(sfl_manifest_t *m, sfl_error_t *err)
+{
+    bson_iter_t it, arr, f;
+    if (!get_field(m->doc, "regions", &it))
+        return true;
+    size_t n;
+    if (!array_field(m->doc, "regions", &arr, &n, err))
+        return false;
+    if (!(m->regions = calloc(n + 1, sizeof *m->regions)))
+        return nomem(err);
+    while (bson_iter_next(&arr)) {
+        sfl_manifest_region_t *r = &m->regions[m->n_regions];
+        uint64_t beg = 0, end = 0;
+        bool has_beg = false, has_end = false;
+        r->chrom = NULL;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &f))
+            return bad(err, "a region is not an object");
+        while (bson_iter_next(&f)) {
+            const char *k = bson_iter_key(&f);
+            if (!strcmp(k, "chrom") && BSON_ITER_HOLDS_UTF8(&f))
+                r->chrom = bson_iter_utf8(&f, NULL);
+            else if (!strcmp(k, "start"))
+                has_beg = get_u64(&f, &beg);
+            else if (!strcmp(k, "end"))
+                has_end = get_u64(&f, &end);
+        }
+        if (!r->chrom || !*r->chrom || !has_beg || (has_end && end <= beg))
+            return bad(err, "a region needs \"chrom\", a whole \"start\" and an \"end\" "
+                            "past it (or none)");
+        r->start = (int64_t)beg;
+        r->end = has_end ? (int64_t)end : -1;
+        m->n_regions++;
+    }
+    return true;
+}
+
+size_t sfl_manifest_n_regions(const sfl_manifest_t *m) { return m ? m->n_regions : 0; }
+
+const sfl_manifest_region_t *sfl_manifest_region(const sfl_manifest_t *m, size_t i)
+{
+    return m && i < m->n_regions ? &m->regions[i] : NULL;
+}
+
 sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err)
 {
     sfl_manifest_t *m = calloc(1, sizeof *m);
@@ -258,7 +306,7 @@ sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err)
         return NULL;
     }
     if (!check_format(m->doc, err) || !sfl_manifest_check(m->doc, err) || !read_entries(m, err) ||
-        !read_options(m, err)) {
+        !read_options(m, err) || !read_regions(m, err)) {
         sfl_manifest_destroy(m);
         return NULL;
     }
@@ -446,6 +494,29 @@ const char *sfl_manifest_option(const sfl_manifest_t *m, const char *name)
     return NULL;
 }
 
+char *sfl_manifest_regions_text(const sfl_manifest_t *m)
+{
+    char *out = strdup("");
+    size_t len = 0;
+    for (size_t i = 0; out && m && i < m->n_regions; i++) {
+        const sfl_manifest_region_t *r = &m->regions[i];
+        size_t need = len + strlen(r->chrom) + 48;
+        char *grown = realloc(out, need);
+        if (!grown) {
+            free(out);
+            return NULL;
+        }
+        out = grown;
+        if (r->end < 0)
+            len += (size_t)snprintf(out + len, need - len, "%s%s:%lld-end", len ? " " : "",
+                                    r->chrom, (long long)r->start);
+        else
+            len += (size_t)snprintf(out + len, need - len, "%s%s:%lld-%lld", len ? " " : "",
+                                    r->chrom, (long long)r->start, (long long)r->end);
+    }
+    return out;
+}
+
 /* ---- assembling the manifest of a run ---------------------------------- */
 
 /* A VCF source's consequence field, Format and repair; its genome build
@@ -497,6 +568,8 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
               bson_append_int64(&opts, "unknown_contig_lines", -1,
                                 (int64_t)in->unknown_contig_lines) &&
               bson_append_document_end(&doc, &opts) &&
+              (!in->regions || !in->regions->n ||
+               sfl_regions_append_bson(&doc, "regions", in->regions)) &&
               bson_append_array_begin(&doc, "sources", -1, &arr);
     for (size_t i = 0; ok && i < in->n_sources; i++) {
         const sfl_source_record_t *s = &in->sources[i];

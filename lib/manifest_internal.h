@@ -9,6 +9,7 @@
 #include "swefreq/digest.h"
 #include "swefreq/job.h"
 #include "swefreq/manifest.h"
+#include "regions.h"
 
 /* A source file of a run, as the manifest records it. */
 typedef struct {
@@ -39,6 +40,7 @@ typedef struct {
     const sfl_digest_t *digests;         /* [SFL_N_COLLECTIONS]             */
     const bool *used;                    /* [SFL_N_COLLECTIONS]: written?   */
     uint64_t unknown_contig_lines;       /* left out by skip_unknown_contigs */
+    const sfl_regions_t *regions;           /* NULL or none: whole files */
 } sfl_manifest_input_t;
 
 /* Assembles the manifest of a finished run (docs/manifest.md): the tool,
@@ -80,5 +82,10 @@ bool sfl_manifest_set_signer(sfl_manifest_t *m, const char *key_id);
 
 /* The manifest's document; borrowed. */
 const bson_t *sfl_manifest_bson(const sfl_manifest_t *m);
+
+/* The manifest's regions as text, "CHROM:START-END ..." (0-based,
+ * half-open; "-end" for a whole contig), "" when it has none; malloc'd,
+ * NULL when out of memory. */
+char *sfl_manifest_regions_text(const sfl_manifest_t *m);
 
 #endif

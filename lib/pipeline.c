@@ -39,6 +39,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "reader.h"
+#include "regions.h"
 #include "sink_internal.h"
 #include "variant_doc.h"
 #include "vcf_schema.h"
@@ -576,30 +577,26 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
     return s;
 }
 
-/* ---- one source, start to end ------------------------------------------- */
-
-bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
-                             hts_tpool_process *q, uint64_t *seq, sfl_sink_t *sink,
-                             sfl_error_t *err)
+bool sfl_job_source_regional(const sfl_job_t *j, size_t i)
 {
-    sfl_source_record_t *src = &j->sources[index];
-    j->report.source = src->path;
-    sfl_reader_t *rd = j->src_fd ? sfl_reader_open_fd(src->path, j->src_fd[index], pool, err)
-                                 : sfl_reader_open(src->path, pool, err);
-    if (!rd)
-        return false;
-    source_ctx_t *sc = open_source(j, index, rd, err);
-    if (!sc) {
-        sfl_reader_close(rd);
-        return false;
-    }
-    run_t r = {j, sc, sink, err, false};
+    return j->regions.n &&
+           (j->sources[i].kind == SFL_SOURCE_VCF || j->sources[i].kind == SFL_SOURCE_COVERAGE);
+}
+
+/* Reads the chunks of `rd` (the whole file, or one region) into the
+ * parser pool until its end, an error or a cancel. */
+static bool read_chunks(run_t *rp, sfl_reader_t *rd, hts_tpool *pool, hts_tpool_process *q,
+                        uint64_t *seq)
+{
+    sfl_job_t *j = rp->job;
+    source_ctx_t *sc = rp->src;
+    sfl_error_t *err = rp->err;
     bool ok = true;
     for (;;) {
         if (atomic_load(&j->cancelled)) {
             ok = sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
                                "interrupted at line %llu of %s; nothing was committed",
-                               (unsigned long long)sfl_reader_lines(rd), src->path);
+                               (unsigned long long)sfl_reader_lines(rd), sc->path);
             break;
         }
         sfl_chunk_t ch;
@@ -609,7 +606,7 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
              * error on one of those comes first, whatever the thread
              * count, so finish them before reporting it. */
             sfl_error_t read_err = *err;
-            if (drain(&r, q, DRAIN_ALL))
+            if (drain(rp, q, DRAIN_ALL))
                 *err = read_err;
             ok = false;
             break;
@@ -634,21 +631,85 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
                                    "could not queue a parser job");
                 break;
             }
-            if (!(ok = drain(&r, q, DRAIN_ONE))) {
+            if (!(ok = drain(rp, q, DRAIN_ONE))) {
                 parse_job_free(pj);
                 break;
             }
         }
         if (!ok)
             break;
-        if (!(ok = drain(&r, q, DRAIN_READY)))
+        if (!(ok = drain(rp, q, DRAIN_READY)))
             break;
     }
+    return ok;
+}
+
+/* Reads the job's regions of the source in the file's order (regions.c),
+ * each under its own name in messages ("FILE region 1:101-200"). Each
+ * region's parser jobs are finished before the next begins, so that the
+ * name they use is the region's. */
+static bool read_regions(run_t *r, sfl_reader_t *rd, hts_tpool *pool, hts_tpool_process *q,
+                         uint64_t *seq)
+{
+    sfl_job_t *j = r->job;
+    source_ctx_t *sc = r->src;
+    const char *path = sc->path;
+    const sfl_region_read_t *plan = j->region_plans[sc->index];
+    bool ok = true;
+    char *label = NULL;
+    for (size_t i = 0; ok && i < j->regions.n; i++) {
+        const sfl_region_t *g = plan[i].reg;
+        size_t n = strlen(path) + strlen(g->label) + 16;
+        free(label);
+        if (!(label = malloc(n))) {
+            ok = sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+            break;
+        }
+        snprintf(label, n, "%s region %s", path, g->label);
+        sc->path = label;
+        ok = sfl_reader_region(rd, plan[i].voffset, g->chrom, g->beg, g->end, r->err) &&
+             read_chunks(r, rd, pool, q, seq) && drain(r, q, DRAIN_ALL);
+    }
+    if (!ok) /* a failed region's jobs go before its name */
+        hts_tpool_process_reset(q, 1);
+    sc->path = path;
+    free(label);
+    return ok;
+}
+
+/* ---- one source, start to end ------------------------------------------- */
+
+bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
+                             hts_tpool_process *q, uint64_t *seq, sfl_sink_t *sink,
+                             sfl_error_t *err)
+{
+    sfl_source_record_t *src = &j->sources[index];
+    j->report.source = src->path;
+    sfl_reader_t *rd = j->src_fd ? sfl_reader_open_fd(src->path, j->src_fd[index], pool, err)
+                                 : sfl_reader_open(src->path, pool, err);
+    if (!rd)
+        return false;
+    source_ctx_t *sc = open_source(j, index, rd, err);
+    if (!sc) {
+        sfl_reader_close(rd);
+        return false;
+    }
+    run_t r = {j, sc, sink, err, false};
+    bool ok;
+    if (sfl_job_source_regional(j, index))
+        ok = read_regions(&r, rd, pool, q, seq);
+    else
+        ok = read_chunks(&r, rd, pool, q, seq);
     /* Drain this source's jobs before its schema goes away. */
     ok = ok && drain(&r, q, DRAIN_ALL);
     if (!ok)
         hts_tpool_process_reset(q, 1);
-    if (ok && src->records == 0 && !j->opt.allow_empty)
+    if (ok && src->records == 0 && !j->opt.allow_empty && sfl_job_source_regional(j, index))
+        ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
+                           "%s: no record lies in the regions given; refusing to load an empty "
+                           "collection (sfl_options_t.allow_empty accepts it)",
+                           src->path);
+    else if (ok && src->records == 0 && !j->opt.allow_empty)
         ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
                            "%s: line %llu: the file has a header and no records; refusing to "
                            "load an empty collection unless empty sources are allowed "

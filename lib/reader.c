@@ -59,6 +59,12 @@ struct sfl_reader {
     bool eof;
     bool unterminated; /* the last line had no '\n' */
     uint8_t *scratch;  /* 2 x 64 KiB: one block, compressed and not */
+    /* region mode (sfl_reader_region): only lines of `chrom` whose second
+     * column lies in [beg, end) are handed out */
+    bool region, region_started, region_done;
+    char *chrom;
+    int64_t beg, end;
+    int64_t kept_tell; /* virtual offset just after the last line kept */
 };
 
 /* One block's frame as the file has it. */
@@ -273,6 +279,7 @@ void sfl_reader_close(sfl_reader_t *r)
         close(r->fd);
     free(r->scratch);
     free(r->pending);
+    free(r->chrom);
     free(r->path);
     free(r);
 }
@@ -451,6 +458,85 @@ bool sfl_reader_header(sfl_reader_t *r, bool first_only, char **out, size_t *out
     return true;
 }
 
+bool sfl_reader_region(sfl_reader_t *r, int64_t voffset, const char *chrom, int64_t beg,
+                       int64_t end, sfl_error_t *err)
+{
+    free(r->pending);
+    r->pending = NULL;
+    r->has_pending = false;
+    free(r->chrom);
+    if (!(r->chrom = strdup(chrom)))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    r->region = true;
+    r->region_started = false;
+    r->beg = beg;
+    r->end = end;
+    r->lines = 0;
+    r->region_done = voffset < 0; /* the index holds nothing there */
+    if (r->region_done)
+        return true;
+    if (!r->compressed || bgzf_seek(r->fp, voffset, SEEK_SET) != 0)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_COMPRESSION,
+                             "%s: cannot seek to virtual offset %lld (compressed byte %lld) "
+                             "that its index gives: is the index of another file?",
+                             r->path, (long long)voffset, (long long)(voffset >> 16));
+    /* the block checks go on from the block the index points into */
+    r->next = voffset >> 16;
+    r->eof = false;
+    r->kept_tell = voffset;
+    return true;
+}
+
+/* Region mode: 1 = keep the line buf[0..len) (its POS lies in the region,
+ * or it has no readable POS: the parser reports it), 0 = skip it (before
+ * the region), -1 = it is past the region: stop before it. */
+static int region_take(sfl_reader_t *r, const char *line, size_t len)
+{
+    const char *tab = memchr(line, '\t', len);
+    if (len <= 1 || line[0] == '#' || !tab)
+        return 1;
+    size_t clen = (size_t)(tab - line);
+    bool same = strlen(r->chrom) == clen && memcmp(line, r->chrom, clen) == 0;
+    if (!same)
+        return r->region_started ? -1 : 0;
+    int64_t pos = 0;
+    const char *p = tab + 1, *e = line + len;
+    int digits = 0;
+    for (; p < e && *p >= '0' && *p <= '9' && digits < 18; p++, digits++)
+        pos = pos * 10 + (*p - '0');
+    if (!digits || (p < e && *p != '\t' && *p != '\n' && *p != '\r'))
+        return 1;
+    if (pos - 1 < r->beg)
+        return r->region_started ? 1 : 0; /* unsorted: the order check names it */
+    if (pos - 1 >= r->end)
+        return -1;
+    return 1;
+}
+
+/* One line of a region into buf: as read_line, but skipping the lines
+ * before the region and ending at the first line past it. */
+static int read_region_line(sfl_reader_t *r, char **buf, size_t *len, size_t *cap,
+                            sfl_error_t *err)
+{
+    while (!r->region_done) {
+        size_t before = *len;
+        int rc = read_line(r, buf, len, cap, err);
+        if (rc <= 0)
+            return rc;
+        int take = region_take(r, *buf + before, *len - before);
+        if (take > 0) {
+            r->region_started = true;
+            r->kept_tell = bgzf_tell(r->fp);
+            return 1;
+        }
+        *len = before;
+        r->lines--;
+        if (take < 0)
+            r->region_done = true;
+    }
+    return 0;
+}
+
 int sfl_reader_next_chunk(sfl_reader_t *r, size_t target, sfl_chunk_t *c, sfl_error_t *err)
 {
     char *buf = NULL;
@@ -473,7 +559,8 @@ int sfl_reader_next_chunk(sfl_reader_t *r, size_t target, sfl_chunk_t *c, sfl_er
         return -1;
     }
     while (len < target && !r->eof) {
-        int rc = read_line(r, &buf, &len, &cap, err);
+        int rc = r->region ? read_region_line(r, &buf, &len, &cap, err)
+                           : read_line(r, &buf, &len, &cap, err);
         if (rc < 0) {
             free(buf);
             return -1;
@@ -489,7 +576,7 @@ int sfl_reader_next_chunk(sfl_reader_t *r, size_t target, sfl_chunk_t *c, sfl_er
     c->text = buf;
     c->len = len;
     c->n_lines = n;
-    c->end_voffset = bgzf_tell(r->fp);
-    c->file_offset = (uint64_t)(bgzf_tell(r->fp) >> 16);
+    c->end_voffset = r->region ? r->kept_tell : bgzf_tell(r->fp);
+    c->file_offset = (uint64_t)(c->end_voffset >> 16);
     return 1;
 }

@@ -38,6 +38,20 @@ void sfl_reader_close(sfl_reader_t *r);
 bool sfl_reader_header(sfl_reader_t *r, bool first_only, char **out, size_t *out_len,
                        sfl_error_t *err);
 
+/* Region mode, after the header: reading goes on from `voffset` (the
+ * first virtual offset the file's index gives for the region; -1 = none:
+ * the region is empty) and hands out only the data lines whose first
+ * column is `chrom` and whose second (POS, 1-based) lies in [beg, end)
+ * (0-based, half-open): the lines before it are skipped, the first line
+ * past it (or of another contig) ends the region, like an end of file. A
+ * line without a readable POS is handed out, for its parser to report.
+ * Every block read is checked as from the start of the file. Line
+ * numbers start again at 1 with the region's first record; a chunk's
+ * end_voffset is just after its last line. Call it again for the next
+ * region, in file order. */
+bool sfl_reader_region(sfl_reader_t *r, int64_t voffset, const char *chrom, int64_t beg,
+                       int64_t end, sfl_error_t *err);
+
 /* Lines read so far (header included). */
 uint64_t sfl_reader_lines(const sfl_reader_t *r);
 

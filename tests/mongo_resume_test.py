@@ -15,6 +15,13 @@ usage: mongo_resume_test.py MODE SWEFREQ_LOAD TESTDATA_DIR BENCH_GEN_DIR
   MODE split:   kill -9 while the metrics batch (written after the last
                 source, in several inserts) is part acknowledged, then
                 --resume
+  MODE regions: a load of regions that partition both (indexed) files
+                equals the clean load document for document, digests
+                included; killed at 50% of its inserts, it is resumed with
+                the same regions (or none given: taken from its record)
+                to the same result; a resume with other regions, or
+                without them, is refused (exit 3, naming the regions,
+                nothing written)
 Exit 77 when pymongo is missing or the server has no fault injection.
 """
 import json
@@ -422,6 +429,61 @@ def test_split():
     client.drop_database(clean)
 
 
-{"phases": test_phases, "restart": test_restart, "split": test_split}[MODE]()
+def test_regions():
+    db = "sfl_resume_regions"
+    client.drop_database(db)
+    subprocess.run(["tabix", "-f", "-p", "vcf", VCF], check=True)
+    subprocess.run(["tabix", "-f", "-s1", "-b2", "-e2", COV], check=True)
+    contigs = sorted({l.split("\t")[0] for l in open(PLAIN_VCF) if not l.startswith("#")})
+    bed = os.path.join(tmp, "parts.bed")
+    with open(bed, "w") as f:
+        f.write("track name=parts\n1\t0\t100000000\n1\t100000000\t300000000\n")
+        f.writelines(f"{c}\t0\t300000000\n" for c in contigs if c != "1")
+    regions = ["--regions-file", bed]
+    r = load(db, *regions, *SOURCES)
+    check(r.returncode == 0, f"a load of regions: {r.stderr}")
+    check(dump(db) == CLEAN_DUMP, "regions that partition the files: the clean load's documents")
+    check(manifest_figures(db) == CLEAN_MANIFEST, "and its counts and digests")
+    cur = client[db]["swefreq_meta"].find_one({"_id": "current"}) or {}
+    rec = client[db]["swefreq_meta"].find_one({"_id": cur.get("load_id")}) or {}
+    regs = rec.get("manifest", {}).get("regions", [])
+    check(len(regs) == len(contigs) + 1 and {"chrom": "1", "start": 0, "end": 100000000} in regs,
+          f"the manifest in the database records the regions: {regs[:3]}")
+
+    what = "a region load killed at 50%, resumed with its regions"
+    client.drop_database(db)
+    kill_at(db, "insert", N_INSERTS // 2, "swefreq_staging_", True, *regions)
+    r = resume(db, *regions)
+    same_as_clean(db, r, what)
+
+    what = "a region load resumed from its record (no sources, no regions given)"
+    client.drop_database(db)
+    kill_at(db, "insert", N_INSERTS // 2, "swefreq_staging_", True, *regions)
+    r = resume(db, sources=None)
+    same_as_clean(db, r, what)
+
+    client.drop_database(db)
+    kill_at(db, "insert", N_INSERTS // 2, "swefreq_staging_", True, *regions)
+    time.sleep(1.2)
+
+    def snapshot():
+        return ({n: client[db][n].count_documents({}) for n in client[db].list_collection_names()
+                 if n != "swefreq_meta"},
+                [d for d in client[db]["swefreq_meta"].find({"_id": {"$ne": "lock"}})])
+    before = snapshot()
+    for args, want in ((["--region", "1", *[a for c in contigs if c != "1"
+                                            for a in ("--region", c)]], "1:0-end"),
+                       ([], "now [whole files]")):
+        r = load(db, "--lock-timeout", "1", "--resume", *args, *SOURCES)
+        check(r.returncode == 3 and "the regions were [1:0-100000000 1:100000000-300000000"
+              in r.stderr and want in r.stderr,
+              f"--resume with other regions {args[:2]}: refused naming them: "
+              f"{r.returncode} {r.stderr}")
+        check(snapshot() == before, f"--resume with other regions {args[:2]}: nothing written")
+    client.drop_database(db)
+
+
+{"phases": test_phases, "restart": test_restart, "split": test_split,
+ "regions": test_regions}[MODE]()
 client.drop_database(CLEAN)
 finish(f"mongo_resume_test {MODE}")

@@ -49,6 +49,8 @@ typedef enum {
     SFL_E_TOO_MANY_ERRORS = 16,/* more bad lines than --max-errors allows  */
     SFL_E_EMPTY = 17,          /* a source has no records                  */
     SFL_E_TOO_LARGE = 18,      /* a document, header or line over a bound  */
+    SFL_E_REGION = 19,         /* a bad, overlapping or unknown region, or
+                                  a region of a file without an index     */
     SFL_E_WRITE = 20,          /* could not write an output file           */
     SFL_E_MANIFEST = 21,       /* a manifest is missing or invalid         */
     SFL_E_SERVER_UNREACHABLE = 30,

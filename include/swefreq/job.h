@@ -258,6 +258,24 @@ SFL_API sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err) SFL_W
 SFL_API bool sfl_job_add_source(sfl_job_t *job, sfl_source_kind_t kind,
                                 const char *path, sfl_error_t *err) SFL_WUR;
 
+/* Regions: every VCF and coverage source of the job is read only where
+ * a region holds its records' POS (a coverage row's pos), not by overlap,
+ * so regions partition a file's records and an indel that straddles a
+ * boundary is read once (README "Regions"). Each such source needs a .tbi
+ * or .csi index; its regions are read in the file's order (its contigs'
+ * order, then start). The other kinds of source are read whole. The
+ * manifest records the regions (docs/manifest.md). `spec` is "CHROM" or
+ * "CHROM:START-END", 1-based and inclusive like samtools' and bcftools';
+ * a bad spec, or one that overlaps a region already added, is
+ * SFL_E_USAGE naming both. A BED file (0-based, half-open) is read at
+ * once; a bad line, or a region of it that overlaps one already added, is
+ * SFL_E_REGION naming the file and line. A missing index, or a contig the
+ * index does not know, is SFL_E_REGION from sfl_job_run, before the sink
+ * begins (nothing written). Strings are copied. Not after sfl_job_run. */
+SFL_API bool sfl_job_add_region(sfl_job_t *job, const char *spec, sfl_error_t *err) SFL_WUR;
+SFL_API bool sfl_job_add_regions_file(sfl_job_t *job, const char *path,
+                                      sfl_error_t *err) SFL_WUR;
+
 /* Runs the job into `sink` (borrowed). Returns true when every source was
  * converted and the sink committed. On false, whatever failed (a missing
  * source, the rejects file, a bad line, the sink itself), the sink has been

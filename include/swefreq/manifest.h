@@ -86,6 +86,17 @@ SFL_API const char *sfl_manifest_tool_version(const sfl_manifest_t *m);
  * manifest has no such collection (or out of memory). */
 SFL_API char *sfl_manifest_indexes_json(const sfl_manifest_t *m, const char *collection);
 
+/* The regions a run read (--region, --regions-file; docs/manifest.md),
+ * sorted by contig name as text, then start: 0-based, half-open; `end` is
+ * -1 for a whole contig. None for a run that read whole files. `chrom` is
+ * valid while the manifest lives. */
+typedef struct {
+    const char *chrom;
+    int64_t start, end;
+} sfl_manifest_region_t;
+SFL_API size_t sfl_manifest_n_regions(const sfl_manifest_t *m);
+SFL_API const sfl_manifest_region_t *sfl_manifest_region(const sfl_manifest_t *m, size_t i);
+
 /* Accepts NULL. */
 SFL_API void sfl_manifest_destroy(sfl_manifest_t *m);
 

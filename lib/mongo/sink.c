@@ -940,6 +940,16 @@ static bool check_plan(mongo_sink_t *m, const bson_t *rec, sfl_error_t *err)
             note(diff, sizeof diff, "option %s was %s, now %s", shaping[i], a ? a : "(unset)",
                  b ? b : "(unset)");
     }
+    char *rw = sfl_manifest_regions_text(was), *rn = sfl_manifest_regions_text(now);
+    if (!rw || !rn)
+        note(diff, sizeof diff, "(out of memory comparing the regions)");
+    else if (strcmp(rw, rn) != 0)
+        note(diff, sizeof diff, "the regions were [%.150s%s] (%zu), now [%.150s%s] (%zu)",
+             rw[0] ? rw : "whole files", strlen(rw) > 150 ? "..." : "",
+             sfl_manifest_n_regions(was), rn[0] ? rn : "whole files",
+             strlen(rn) > 150 ? "..." : "", sfl_manifest_n_regions(now));
+    free(rw);
+    free(rn);
     sfl_manifest_destroy(was);
     if (diff[0])
         return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST,
