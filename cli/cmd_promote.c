@@ -79,16 +79,20 @@ int cmd_promote(int argc, char **argv)
             printf("null");
         else
             cli_json_string(stdout, err.message);
+        cli_json_manifest_fields(stdout, m);
         printf(", \"verify\" : %s }\n", js ? js : "null");
         free(js);
     } else {
         if (rep && !s.quiet && !ok)
             cli_print_verify(rep);
         if (ok && !s.quiet) {
-            char digest[33];
+            char digest[65];
             sfl_manifest_digest(m, digest);
             fprintf(stderr, "promote: %s verified against %s and sealed live (manifest digest "
                             "%s)\n", s.mo.db, a.manifest, digest);
+            if (sfl_manifest_warning(m))
+                fprintf(stderr, "%s: warning: %s: %s\n", cli_prog, a.manifest,
+                        sfl_manifest_warning(m));
         }
     }
     sfl_verify_report_destroy(rep);

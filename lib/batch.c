@@ -21,7 +21,27 @@ void sfl_batch_destroy(sfl_parsed_batch_t *b)
     free(b->msgs);
     free(b->missing);
     free(b->miss);
+    free(b->digests);
     free(b);
+}
+
+void sfl_batch_digest(sfl_parsed_batch_t *b)
+{
+    if (b->failed)
+        return;
+    if (!(b->digests = malloc(SFL_N_COLLECTIONS * sizeof *b->digests))) {
+        b->failed = true;
+        return;
+    }
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        sfl_digest_init(&b->digests[c]);
+    for (size_t i = 0; i < b->n_docs; i++) {
+        sfl_docrec_t *d = &b->docs[i];
+        if (b->lines[d->line_idx].code != SFL_OK)
+            continue; /* the parser refused the line: never written */
+        sfl_digest_add(&b->digests[b->multi ? d->coll : b->collection], b->buf + d->off, d->len);
+        d->digested = true;
+    }
 }
 
 sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b, uint64_t line, uint32_t off, size_t len)
@@ -91,6 +111,7 @@ bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint3
     d->line_idx = line_idx;
     d->key_pos = key_pos;
     d->dropped = false;
+    d->digested = false;
     d->coll = 0;
     b->lines[line_idx].n_docs++;
     return true;

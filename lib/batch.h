@@ -6,8 +6,11 @@
  * is, and where the builder wrote its _id, so nothing reads BSON back). The
  * ordered stage (pipeline.c) walks the line records in input order to check
  * sorting and uniqueness and to apply --max-errors, then hands the surviving
- * documents to the digest and the sink, as the public sfl_batch_t (a view
- * of the surviving documents). Private to the library.
+ * documents to the sink, as the public sfl_batch_t (a view of the
+ * surviving documents). The parser job also digests the batch's documents
+ * (the costly part of the digest runs on the parser threads); the ordered
+ * stage takes back the ones it drops and adds the batch's digest to the
+ * run's. Private to the library.
  */
 #ifndef SFL_BATCH_H
 #define SFL_BATCH_H
@@ -16,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "swefreq/digest.h"
 #include "swefreq/sink.h"
 
 typedef struct {
@@ -42,6 +46,7 @@ typedef struct {
     uint32_t line_idx;
     int64_t key_pos;     /* pos after minimal representation */
     bool dropped;
+    bool digested;       /* in batch->digests (the parser accepted it) */
     uint8_t coll;        /* its collection, when the batch's source fills
                             several (batch->multi: a GTF)  */
 } sfl_docrec_t;
@@ -73,6 +78,10 @@ typedef struct sfl_parsed_batch {
     uint32_t *miss;      /* slots lacking, per line (sfl_linerec_t.miss_off) */
     size_t n_miss, cap_miss;
 
+    /* [SFL_N_COLLECTIONS]: the digest of the documents marked `digested`,
+     * per collection; NULL until the parser job has digested them */
+    sfl_digest_t *digests;
+
     bool failed;         /* out of memory while parsing */
     /* GTF and dbSNP: documents go to docs[i].coll; lines left out on
      * purpose (never rejected later: they have no documents). */
@@ -82,6 +91,11 @@ typedef struct sfl_parsed_batch {
 
 sfl_parsed_batch_t *sfl_batch_new(void);
 void sfl_batch_destroy(sfl_parsed_batch_t *b);
+
+/* Digests every document of an accepted line into b->digests (allocated
+ * here), marking each `digested`; sets b->failed when out of memory. Runs
+ * in the parser job, after the lines are parsed. */
+void sfl_batch_digest(sfl_parsed_batch_t *b);
 
 /* Appends the record of data line `line` (text at text[off, off+len)) and
  * counts it as read; NULL when out of memory. */

@@ -363,6 +363,12 @@ static bool commit(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_COLLECT
 {
     sfl_manifest_input_t in = {&j->opt, j->summary.rejected, j->sources, j->n_sources,
                                j->digest, used, j->summary.unknown_contig_lines};
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        if (j->digest[c].failed)
+            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
+                                 "cannot compute the digest of %s: out of memory, or OpenSSL's "
+                                 "libcrypto offers no SHA-256 or ChaCha20",
+                                 sfl_collection_name((sfl_collection_t)c));
     bool ok = (j->manifest = sfl_manifest_build(&in, err)) != NULL;
     if (ok && j->rejects_partial) {
         if (rename(j->rejects_partial, j->rejects_path) != 0)

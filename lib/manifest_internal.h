@@ -16,7 +16,7 @@ typedef struct {
     char *abs_path;    /* realpath() when the run began, or NULL */
     sfl_source_kind_t kind;
     uint64_t size;
-    char hash[33];     /* XXH3-128, hex */
+    char hash[65];     /* SHA-256, hex */
     uint64_t records;  /* data lines read */
     time_t mtime;
     sfl_style_t style; /* resolved from the header (VCF) */
@@ -52,5 +52,12 @@ const char *sfl_manifest_dir(const sfl_manifest_t *m);
 
 /* The manifest's document; borrowed. */
 const bson_t *sfl_manifest_bson(const sfl_manifest_t *m);
+
+/* The kind of digest that collection entry `c` holds: a digest to check it
+ * starts as sfl_digest_init_kind(&d, sfl_manifest_digest_kind(c)). */
+sfl_digest_kind_t sfl_manifest_digest_kind(const sfl_manifest_collection_t *c);
+
+/* `d` gives exactly entry `c`: the same count and the same digest. */
+bool sfl_manifest_collection_matches(const sfl_manifest_collection_t *c, const sfl_digest_t *d);
 
 #endif

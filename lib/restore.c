@@ -199,6 +199,9 @@ bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err)
                              "sfl_mongo_restore_run: a restore runs once");
     r->ran = true;
     sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_INFO, "restoring %s into %s", r->dir, r->o.db);
+    if (sfl_manifest_warning(r->m))
+        sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_WARNING, "%s/manifest.json: %s", r->dir,
+                 sfl_manifest_warning(r->m));
     bool ok = sfl_sink_begin_int(r->sink, &r->run, err);
     restore_batch_t b = {0};
     for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
@@ -230,6 +233,11 @@ void sfl_mongo_restore_cancel(sfl_restore_t *r)
     atomic_store(&r->cancelled, 1);
     if (r->sink)
         sfl_sink_cancel_int(r->sink);
+}
+
+const sfl_manifest_t *sfl_mongo_restore_manifest(const sfl_restore_t *r)
+{
+    return r ? r->m : NULL;
 }
 
 sfl_mongo_outcome_t sfl_mongo_restore_outcome(const sfl_restore_t *r)

@@ -152,6 +152,8 @@ sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manif
     if (!m && !(m = own = sfl_manifest_in_force(c, db, err)))
         return NULL;
     sfl_verify_report_t *r = sfl_verify_report_new();
+    if (r)
+        sfl_verify_set_manifest(r, m);
     mongoc_database_t *d = mongoc_client_get_database(c, db);
     bson_error_t be;
     char **names = mongoc_database_get_collection_names_with_opts(d, NULL, &be);
@@ -164,8 +166,8 @@ sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manif
         for (char **n = names; *n && !found; n++)
             found = strcmp(*n, e->name) == 0;
         sfl_digest_t dg;
-        sfl_digest_init(&dg);
-        if (found && !sfl_mongo_scan_digest(c, db, e->name, &dg, err))
+        sfl_digest_init_kind(&dg, sfl_manifest_digest_kind(e));
+        if (found && !sfl_mongo_scan_digest(c, db, e->name, sfl_manifest_digest_kind(e), &dg, err))
             ok = false;
         else
             ok = sfl_verify_add_collection(r, e, found, &dg);
