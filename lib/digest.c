@@ -111,21 +111,26 @@ void sfl_hex(const unsigned char *bytes, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* E(doc) into lanes: SHA-256 of the bytes keys the ChaCha20 keystream. */
+/* E(doc) into lanes: SHA-256 of the bytes keys the ChaCha20 keystream,
+ * written straight into the lanes (little-endian: swapped on a big-endian
+ * host). */
 static bool element(hasher_t *h, const uint8_t *bson, size_t len, uint16_t lanes[SFL_DIGEST_LANES])
 {
     static const unsigned char zeros[STATE_BYTES];
-    unsigned char key[32], ks[STATE_BYTES];
+    unsigned char key[32];
     unsigned int kn = 0;
     int outl = 0;
     if (!EVP_DigestInit_ex2(h->md, md_sha256, NULL) || !EVP_DigestUpdate(h->md, bson, len) ||
         !EVP_DigestFinal_ex(h->md, key, &kn) || kn != 32)
         return false;
     if (!EVP_EncryptInit_ex2(h->cc, cipher_chacha, key, chacha_iv, NULL) ||
-        !EVP_EncryptUpdate(h->cc, ks, &outl, zeros, STATE_BYTES) || outl != STATE_BYTES)
+        !EVP_EncryptUpdate(h->cc, (unsigned char *)lanes, &outl, zeros, STATE_BYTES) ||
+        outl != STATE_BYTES)
         return false;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     for (int i = 0; i < SFL_DIGEST_LANES; i++)
-        lanes[i] = (uint16_t)(ks[2 * i] | ks[2 * i + 1] << 8);
+        lanes[i] = (uint16_t)(lanes[i] << 8 | lanes[i] >> 8);
+#endif
     return true;
 }
 

@@ -16,11 +16,15 @@
  * (order_check.c, which need the previous chunk), writes rejected lines,
  * and hands the surviving documents to the sink. The digest's costly part
  * (SHA-256 and ChaCha20 of every document, digest.c) runs in the parser
- * jobs, each of which digests its batch; the in-order stage only takes back
- * the documents it drops (rare) and adds the batch's digest to the run's.
- * The digest is a sum, so the result is exact for any thread count; and
- * because everything after the parsers runs in input order on one thread,
- * the output is byte-for-byte the same for any thread count.
+ * jobs, each of which digests its batch into the batch's own accumulator;
+ * the in-order stage only takes back the documents it drops (rare) and adds
+ * the batch's digest to the run's. With a single parser thread the calling
+ * thread, which then mostly waits, digests each batch itself as it takes
+ * it, so that the two threads share the work as they did when the digest
+ * was cheap. The digest is a sum, so the result is exact either way and
+ * for any thread count; and because everything after the parsers runs in
+ * input order on one thread, the output is byte-for-byte the same for any
+ * thread count.
  *
  * Each parser thread takes a worker (a per-thread copy of the line
  * parser's scratch state) from the source's stack of idle workers.
@@ -53,6 +57,7 @@
 
 typedef struct source_ctx {
     sfl_source_kind_t kind;
+    bool digest_in_parser; /* else the in-order stage digests (1 thread) */
     const char *path;
     uint32_t index;
     sfl_vcf_schema_t *vschema;
@@ -215,7 +220,8 @@ static void *parse_chunk(void *arg)
         p = nl + 1;
     }
     worker_release(src, w);
-    sfl_batch_digest(b);
+    if (src->digest_in_parser)
+        sfl_batch_digest(b);
     return b;
 }
 
@@ -351,6 +357,8 @@ static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll);
 static bool consume(run_t *r, sfl_parsed_batch_t *b)
 {
     sfl_job_t *j = r->job;
+    if (b && !b->digests)
+        sfl_batch_digest(b); /* one parser thread: this one digests */
     if (!b || b->failed)
         return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
                              "out of memory while converting %s", r->src->path);
@@ -548,6 +556,7 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
     }
     pthread_mutex_init(&s->lock, NULL);
     s->kind = src->kind;
+    s->digest_in_parser = j->opt.threads > 1;
     s->path = src->path;
     s->index = index;
     char *htxt = NULL;
