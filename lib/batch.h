@@ -57,7 +57,7 @@ typedef struct sfl_parsed_batch {
     sfl_collection_t collection;
 
     char *text;          /* the chunk: whole lines, '\n'-terminated */
-    size_t text_len;
+    size_t text_len, text_cap;
     uint64_t first_line;
     int64_t end_voffset;
     uint64_t file_offset; /* compressed bytes consumed so far (progress) */
@@ -79,8 +79,10 @@ typedef struct sfl_parsed_batch {
     size_t n_miss, cap_miss;
 
     /* [SFL_N_COLLECTIONS]: the digest of the documents marked `digested`,
-     * per collection; NULL until the parser job has digested them */
+     * per collection, once `has_digests` */
     sfl_digest_t *digests;
+    bool has_digests;
+    struct sfl_batch_pool *pool; /* where sfl_batch_destroy returns it */
 
     bool failed;         /* out of memory while parsing */
     /* GTF and dbSNP: documents go to docs[i].coll; lines left out on
@@ -90,7 +92,25 @@ typedef struct sfl_parsed_batch {
 } sfl_parsed_batch_t;
 
 sfl_parsed_batch_t *sfl_batch_new(void);
+/* Frees the batch, or gives it back to its pool. Accepts NULL. */
 void sfl_batch_destroy(sfl_parsed_batch_t *b);
+
+/* A stack of idle batches that keep their buffers, so that a run's batches
+ * stop allocating (and page-faulting) fresh memory and growing it by
+ * realloc after the first few. At most `max_idle` batches wait in it; a
+ * batch grown past 64 MiB is freed instead. Safe for concurrent take and
+ * destroy. */
+typedef struct sfl_batch_pool sfl_batch_pool_t;
+sfl_batch_pool_t *sfl_batch_pool_new(size_t max_idle);
+/* Frees the idle batches: every batch taken must have been destroyed
+ * before. Accepts NULL. */
+void sfl_batch_pool_destroy(sfl_batch_pool_t *p);
+/* An empty batch: an idle one of the pool (buffers kept, contents reset),
+ * else a new one that will return to the pool. NULL when out of memory. */
+sfl_parsed_batch_t *sfl_batch_take(sfl_batch_pool_t *p);
+/* A chunk buffer that a destroyed batch of the pool gave back (its size in
+ * *cap), for the reader to fill again; NULL (and 0) when there is none. */
+char *sfl_batch_pool_take_text(sfl_batch_pool_t *p, size_t *cap);
 
 /* Digests every document of an accepted line into b->digests (allocated
  * here), marking each `digested`; sets b->failed when out of memory. Runs

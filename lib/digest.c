@@ -47,6 +47,7 @@ static EVP_CIPHER *cipher_chacha;
 typedef struct {
     EVP_MD_CTX *md;
     EVP_CIPHER_CTX *cc;
+    bool keyed; /* cc holds ChaCha20: a new key and IV reuse it */
 } hasher_t;
 
 static void hasher_free(void *p)
@@ -123,10 +124,11 @@ static bool element(hasher_t *h, const uint8_t *bson, size_t len, uint16_t lanes
     if (!EVP_DigestInit_ex2(h->md, md_sha256, NULL) || !EVP_DigestUpdate(h->md, bson, len) ||
         !EVP_DigestFinal_ex(h->md, key, &kn) || kn != 32)
         return false;
-    if (!EVP_EncryptInit_ex2(h->cc, cipher_chacha, key, chacha_iv, NULL) ||
+    if (!EVP_EncryptInit_ex2(h->cc, h->keyed ? NULL : cipher_chacha, key, chacha_iv, NULL) ||
         !EVP_EncryptUpdate(h->cc, (unsigned char *)lanes, &outl, zeros, STATE_BYTES) ||
         outl != STATE_BYTES)
         return false;
+    h->keyed = true;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     for (int i = 0; i < SFL_DIGEST_LANES; i++)
         lanes[i] = (uint16_t)(lanes[i] << 8 | lanes[i] >> 8);

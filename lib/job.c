@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "grow.h"
 #include "job_internal.h"
 #include "log.h"
@@ -315,7 +316,9 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     hts_tpool *pool = hts_tpool_init(j->opt.threads);
     hts_tpool_process *q =
         pool ? hts_tpool_process_init(pool, j->opt.threads * j->opt.queue_per_thread, 0) : NULL;
-    bool ok = q != NULL;
+    /* as many idle batches as can be in flight (queued, running, drained) */
+    j->batch_pool = sfl_batch_pool_new((size_t)(j->opt.threads * (j->opt.queue_per_thread + 1)) + 2);
+    bool ok = q != NULL && j->batch_pool;
     if (!ok)
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start %d threads",
                       j->opt.threads);
@@ -344,6 +347,8 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
         hts_tpool_process_destroy(q);
     if (pool)
         hts_tpool_destroy(pool);
+    sfl_batch_pool_destroy(j->batch_pool); /* every batch is back by now */
+    j->batch_pool = NULL;
     if (j->rejects) {
         if (fclose(j->rejects) != 0 && ok)
             ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,

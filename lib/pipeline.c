@@ -58,6 +58,7 @@
 typedef struct source_ctx {
     sfl_source_kind_t kind;
     bool digest_in_parser; /* else the in-order stage digests (1 thread) */
+    sfl_batch_pool_t *pool; /* the run's idle batches */
     const char *path;
     uint32_t index;
     sfl_vcf_schema_t *vschema;
@@ -162,7 +163,7 @@ static void *parse_chunk(void *arg)
 {
     parse_job_t *j = arg;
     source_ctx_t *src = j->src;
-    sfl_parsed_batch_t *b = sfl_batch_new();
+    sfl_parsed_batch_t *b = sfl_batch_take(src->pool);
     if (!b) {
         parse_job_free(j);
         return NULL;
@@ -176,6 +177,7 @@ static void *parse_chunk(void *arg)
     b->multi = src->kind == SFL_SOURCE_GTF;
     b->text = j->chunk.text;
     b->text_len = j->chunk.len;
+    b->text_cap = j->chunk.cap;
     b->first_line = j->chunk.first_line;
     b->end_voffset = j->chunk.end_voffset;
     b->file_offset = j->chunk.file_offset;
@@ -357,7 +359,7 @@ static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll);
 static bool consume(run_t *r, sfl_parsed_batch_t *b)
 {
     sfl_job_t *j = r->job;
-    if (b && !b->digests)
+    if (b && !b->has_digests)
         sfl_batch_digest(b); /* one parser thread: this one digests */
     if (!b || b->failed)
         return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
@@ -557,6 +559,7 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
     pthread_mutex_init(&s->lock, NULL);
     s->kind = src->kind;
     s->digest_in_parser = j->opt.threads > 1;
+    s->pool = j->batch_pool;
     s->path = src->path;
     s->index = index;
     char *htxt = NULL;
@@ -626,7 +629,8 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
                                (unsigned long long)sfl_reader_lines(rd), src->path);
             break;
         }
-        sfl_chunk_t ch;
+        sfl_chunk_t ch = {0};
+        ch.text = sfl_batch_pool_take_text(sc->pool, &ch.cap); /* reused, or NULL */
         int rc = sfl_reader_next_chunk(rd, j->opt.chunk_bytes, &ch, err);
         if (rc < 0) {
             /* A read error comes after every line already dispatched: an
