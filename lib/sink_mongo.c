@@ -1257,6 +1257,12 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
             j->collection = c;
             j->end_voffset = m->done_voffset; /* until the batch is complete */
             j->source_index = m->done_source;
+            /* A batch that does not move the position (the metrics end where
+             * the last source's batch ended) must not be claimed by a job
+             * that holds only part of it: such a job claims a little less,
+             * and a resume sends that much again (duplicates absorbed). */
+            if (m->done_source == b->source_index && m->done_voffset >= end)
+                j->end_voffset = end - 1;
             m->cur[c] = j;
         }
         if (!SFL_GROW(j->buf, &j->cap, j->len + d->len, 1 << 16) ||
