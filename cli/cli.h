@@ -21,6 +21,9 @@ enum {
     EXIT_SERVER = 8,      /* the server refused a write or a shape    */
     EXIT_STATE = 9,       /* refused by the database's state (lock,
                              seal, role)                              */
+    EXIT_SIGNATURE = 10,  /* signature refused: the manifest is
+                             unsigned, the signature is wrong, or the
+                             key is not trusted                       */
     EXIT_INTERRUPTED = 130
 };
 
@@ -30,6 +33,14 @@ extern const char *cli_exit_codes_help;
 int cli_exit_code(const sfl_error_t *err);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_print_error(const sfl_error_t *err);
+
+/* The library names an option as a C caller sets it, in parentheses:
+ * "(sfl_options_t.max_errors)", "(sfl_mongo_options_t.break_lock)", "(the
+ * reason argument)". These return the text with the CLI's flags instead
+ * ("(--max-errors)"): cli_flags in a buffer valid until its next call,
+ * cli_flags_dup malloc'd (NULL when out of memory). */
+const char *cli_flags(const char *msg);
+char *cli_flags_dup(const char *msg);
 
 /* Terminal output for a job: log messages, progress on a TTY. */
 typedef struct {
@@ -61,6 +72,10 @@ void cli_print_json_outcome_with(const sfl_job_t *job, int rc, const sfl_error_t
  * code: 0 when everything matched, 5 otherwise. */
 int cli_finish_verify(sfl_verify_report_t *r, bool json);
 
+/* When verify cannot run (--json): one object on stdout, { "ok" : false,
+ * "exit_code" : rc, "swap_pending" : bool, "error" : message }. */
+void cli_print_verify_failure(int rc, const sfl_error_t *err, bool swap_pending);
+
 /* The verify report, human form, to stdout. */
 void cli_print_verify(const sfl_verify_report_t *r);
 
@@ -80,5 +95,11 @@ int cmd_unseal(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_demote(int argc, char **argv);
+
+/* Signs `manifest` with the private key file `key` into `out` (NULL:
+ * manifest.sig); returns the exit code (message printed on failure). */
+int cli_sign_manifest(const char *key, const char *manifest, const char *out, bool quiet);
 
 #endif

@@ -7,7 +7,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s export --uri URI --db NAME --out DIR [options]\n"
+            "Usage: %s export --uri-file FILE --db NAME --out DIR [--signing-key KEY] [options]\n"
             "\n"
             "Writes the database's browser collections as a mongorestore-compatible dump in\n"
             "DIR/NAME: <collection>.bson (one cursor per collection, in parallel),\n"
@@ -20,6 +20,9 @@ static void usage(FILE *f)
             "and `restore` it there.\n"
             "\n"
             "  --out DIR             the output folder (DIR/NAME is written)\n"
+            "  --signing-key KEY     sign DIR/NAME/manifest.json with this Ed25519 private key\n"
+            "                        (manifest.json.sig; see `sign --help`); the key is read\n"
+            "                        first (exit 3 if unusable, nothing exported)\n"
             "%s"
             "  -h, --help            this help\n"
             "\n%s",
@@ -28,9 +31,10 @@ static void usage(FILE *f)
 
 static int own(void *ud, int ch, const char *arg)
 {
-    if (ch != 'o')
+    const char **a = ud; /* [0] --out, [1] --signing-key */
+    if (ch != 'o' && ch != 'k')
         return 0;
-    *(const char **)ud = arg;
+    a[ch == 'k'] = arg;
     return 1;
 }
 
@@ -38,12 +42,14 @@ int cmd_export(int argc, char **argv)
 {
     static const struct option longopts[] = {CLI_SERVER_LONGOPTS,
                                              {"out", required_argument, NULL, 'o'},
+                                             {"signing-key", required_argument, NULL, 'k'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     cli_server_t s;
     cli_server_init(&s);
-    const char *out = NULL;
-    int rc = cli_server_parse(&s, argc, argv, longopts, own, &out, usage, "export");
+    const char *args[2] = {NULL, NULL};
+    int rc = cli_server_parse(&s, argc, argv, longopts, own, args, usage, "export");
+    const char *out = args[0], *keyfile = args[1];
     if (rc >= 0)
         return rc;
     if (!out) {
@@ -52,7 +58,25 @@ int cmd_export(int argc, char **argv)
     }
     sfl_error_t err;
     sfl_error_clear(&err);
-    if (!sfl_mongo_export(&s.mo, out, &err))
+    sfl_signing_key_t *key = NULL;
+    if (keyfile && !(key = sfl_signing_key_read(keyfile, &err)))
+        return cli_server_fail(&s, &err);
+    char *mpath = NULL;
+    bool ok = sfl_mongo_export(&s.mo, out, &err);
+    if (ok && key) {
+        if (asprintf(&mpath, "%s/%s/manifest.json", out, s.mo.db) < 0) {
+            mpath = NULL;
+            ok = sfl_error_set(&err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        } else {
+            ok = sfl_sign_file(key, mpath, NULL, &err);
+        }
+    }
+    if (ok && key && !s.quiet && !s.json)
+        fprintf(stderr, "export: %s signed with key %s (%s.sig)\n", mpath,
+                sfl_signing_key_id(key), mpath);
+    free(mpath);
+    sfl_signing_key_destroy(key);
+    if (!ok)
         return cli_server_fail(&s, &err);
     if (s.json) {
         /* the manifest written (a format-1 one gets its warning) */

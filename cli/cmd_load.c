@@ -8,7 +8,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s load --uri URI --db NAME [--vcf FILE]... [--coverage FILE]... [options]\n"
+            "Usage: %s load --uri-file FILE --db NAME [--vcf FILE]... [--coverage FILE]... [options]\n"
             "\n"
             "Converts the files and loads them into MongoDB: staging collections first, then\n"
             "the browser's indexes, then a verification of the staging data against the\n"
@@ -19,7 +19,8 @@ static void usage(FILE *f)
             "recorded in the swefreq_meta collection with its manifest.\n"
             "\n"
             "  --uri URI             a MongoDB URI (credentials, authSource, TLS, replica sets\n"
-            "                        and mongos lists all work); default: $SWEFREQ_MONGO_URI\n"
+            "                        and mongos lists all work)\n"
+            CLI_URI_HELP
             "  --db NAME             the database\n"
             "  --insert-threads K    parallel inserters (default 2)\n"
             "  --write-concern W     1 (default), majority, or a number; never unacknowledged\n"
@@ -95,11 +96,79 @@ static sfl_manifest_t *resume_from_record(cli_convert_t *c, sfl_mongo_options_t 
     return plan;
 }
 
-int cmd_load(int argc, char **argv)
+/* What `load`'s command line gives. */
+typedef struct {
+    cli_convert_t c;
+    sfl_mongo_options_t mo;
+    cli_uri_t uri;
+    const char *manifest;
+    bool shaping_given[SHAPING_N];
+} load_args_t;
+
+static bool parse_range(const char *flag, const char *arg, unsigned long long lo,
+                        unsigned long long hi, const char *unit, unsigned long long *v)
+{
+    if (cli_parse_u64(flag, arg, v) && *v >= lo && *v <= hi)
+        return true;
+    cli_error("%s must be from %llu to %llu%s", flag, lo, hi, unit);
+    return false;
+}
+
+/* One option of `load` that is neither a conversion nor a URI option.
+ * Returns -1 to go on, else the exit code to stop with. */
+static int load_option(load_args_t *a, int ch, int argc, char **argv)
+{
+    sfl_mongo_options_t *mo = &a->mo;
+    unsigned long long v;
+    switch (ch) {
+    case 'd': mo->db = optarg; return -1;
+    case 'k':
+        if (!parse_range("--insert-threads", optarg, 1, 64, "", &v))
+            return EXIT_USAGE;
+        mo->insert_threads = (int)v;
+        return -1;
+    case 'w': mo->write_concern = optarg; return -1;
+    case 'm': a->manifest = optarg; return -1;
+    case 't':
+        if (!parse_range("--lock-timeout", optarg, 1, 86400, " seconds", &v))
+            return EXIT_USAGE;
+        mo->lock_stale_seconds = (int)v;
+        return -1;
+    case 'B': mo->break_lock = true; return -1;
+    case 'R':
+        mo->resume = true;
+        /* --resume ID as well as --resume=ID */
+        if (!optarg && optind < argc && argv[optind][0] != '-')
+            optarg = argv[optind++];
+        mo->resume_load_id = optarg;
+        return -1;
+    case 'I':
+        if (!parse_range("--record-interval", optarg, 1, 3600000, " ms", &v))
+            return EXIT_USAGE;
+        mo->record_ms = (int)v;
+        return -1;
+    case 'b':
+        if (!parse_range("--batch-docs", optarg, 1, 100000, "", &v))
+            return EXIT_USAGE;
+        mo->batch_docs = (uint32_t)v;
+        return -1;
+    case 2002:
+    case 2005:
+        return cli_parse_role(ch == 2002 ? "--expect-role" : "--role", optarg,
+                              ch == 2002 ? &mo->expect_role : &mo->role)
+                   ? -1
+                   : EXIT_USAGE;
+    case 'h': usage(stdout); return EXIT_OK;
+    default: fprintf(stderr, "Try '%s load --help'.\n", cli_prog); return EXIT_USAGE;
+    }
+}
+
+/* The command line into `a`. Returns -1 to go on, else the exit code. */
+static int load_args(load_args_t *a, int argc, char **argv)
 {
     static const struct option longopts[] = {
         CLI_CONVERT_LONGOPTS,
-        {"uri", required_argument, NULL, 'u'},
+        CLI_URI_LONGOPTS,
         {"db", required_argument, NULL, 'd'},
         {"insert-threads", required_argument, NULL, 'k'},
         {"write-concern", required_argument, NULL, 'w'},
@@ -113,124 +182,40 @@ int cmd_load(int argc, char **argv)
         {"role", required_argument, NULL, 2005},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    cli_convert_t c;
-    cli_convert_init(&c);
-    sfl_mongo_options_t mo;
-    sfl_mongo_options_init(&mo);
-    const char *manifest = NULL;
-    unsigned long long v;
-    int ch, rc = EXIT_OK;
-    bool shaping_given[SHAPING_N] = {false};
+    int ch, rc;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         for (int i = 0; i < SHAPING_N; i++)
-            shaping_given[i] |= ch == shaping_ids[i];
-        int r = cli_convert_option(&c, ch, optarg);
-        if (r < 0) {
-            cli_convert_free(&c);
+            a->shaping_given[i] |= ch == shaping_ids[i];
+        int r = cli_convert_option(&a->c, ch, optarg);
+        if (r < 0)
             return EXIT_USAGE;
-        }
-        if (r > 0)
+        if (r > 0 || cli_uri_option(&a->uri, ch, optarg))
             continue;
-        switch (ch) {
-        case 'u': mo.uri = optarg; break;
-        case 'd': mo.db = optarg; break;
-        case 'k':
-            if (!cli_parse_u64("--insert-threads", optarg, &v) || v < 1 || v > 64) {
-                cli_error("--insert-threads must be from 1 to 64");
-                cli_convert_free(&c);
-                return EXIT_USAGE;
-            }
-            mo.insert_threads = (int)v;
-            break;
-        case 'w': mo.write_concern = optarg; break;
-        case 'm': manifest = optarg; break;
-        case 't':
-            if (!cli_parse_u64("--lock-timeout", optarg, &v) || v < 1 || v > 86400) {
-                cli_error("--lock-timeout must be from 1 to 86400 seconds");
-                cli_convert_free(&c);
-                return EXIT_USAGE;
-            }
-            mo.lock_stale_seconds = (int)v;
-            break;
-        case 'B': mo.break_lock = true; break;
-        case 'R':
-            mo.resume = true;
-            /* --resume ID as well as --resume=ID */
-            if (!optarg && optind < argc && argv[optind][0] != '-')
-                optarg = argv[optind++];
-            mo.resume_load_id = optarg;
-            break;
-        case 'I':
-            if (!cli_parse_u64("--record-interval", optarg, &v) || v < 1 || v > 3600000) {
-                cli_error("--record-interval must be from 1 to 3600000 ms");
-                cli_convert_free(&c);
-                return EXIT_USAGE;
-            }
-            mo.record_ms = (int)v;
-            break;
-        case 'b':
-            if (!cli_parse_u64("--batch-docs", optarg, &v) || v < 1 || v > 100000) {
-                cli_error("--batch-docs must be from 1 to 100000");
-                cli_convert_free(&c);
-                return EXIT_USAGE;
-            }
-            mo.batch_docs = (uint32_t)v;
-            break;
-        case 2002:
-        case 2005:
-            if (!cli_parse_role(ch == 2002 ? "--expect-role" : "--role", optarg,
-                                ch == 2002 ? &mo.expect_role : &mo.role)) {
-                cli_convert_free(&c);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'h': usage(stdout); cli_convert_free(&c); return EXIT_OK;
-        default:
-            fprintf(stderr, "Try '%s load --help'.\n", cli_prog);
-            cli_convert_free(&c);
-            return EXIT_USAGE;
-        }
+        if ((rc = load_option(a, ch, argc, argv)) != -1)
+            return rc;
     }
-    if (!cli_convert_no_operands(argc, argv)) {
-        cli_convert_free(&c);
+    if (!cli_convert_no_operands(argc, argv))
+        return EXIT_USAGE;
+    if ((rc = cli_uri_resolve(&a->uri, a->c.quiet, &a->mo.uri)) != -1)
+        return rc;
+    if (!a->mo.uri || !a->mo.db) {
+        cli_error("load needs --uri-file FILE (or SWEFREQ_MONGO_URI_FILE, SWEFREQ_MONGO_URI, "
+                  "--uri URI) and --db NAME");
         return EXIT_USAGE;
     }
-    if (!mo.uri)
-        mo.uri = getenv("SWEFREQ_MONGO_URI");
-    if (!mo.uri || !mo.db || !cli_expect_role_env(&mo.expect_role)) {
-        if (!mo.uri || !mo.db)
-            cli_error("load needs --uri URI (or SWEFREQ_MONGO_URI) and --db NAME");
-        cli_convert_free(&c);
-        return EXIT_USAGE;
-    }
-    sfl_manifest_t *plan = NULL;
-    if (mo.resume && c.n_sources == 0 && !(plan = resume_from_record(&c, &mo, shaping_given, &rc))) {
-        cli_convert_free(&c);
-        return rc;
-    }
-    sfl_job_t *job = cli_convert_job(&c, &rc);
-    if (!job) {
-        cli_convert_free(&c);
-        sfl_manifest_destroy(plan);
-        return rc;
-    }
-    mo.log = cli_log;
-    mo.log_ud = &c.term;
-    mo.manifest_path = manifest;
-    sfl_error_t err;
-    sfl_error_clear(&err);
-    sfl_sink_t *sink = sfl_sink_mongo_new(&mo, &err);
-    bool ok = sink && sfl_job_run(job, sink, &err);
-    cli_progress_done(&c.term);
-    if (!ok) {
-        cli_print_error(&err);
-        rc = cli_exit_code(&err);
-    }
+    return cli_expect_role_env(&a->mo.expect_role) ? -1 : EXIT_USAGE;
+}
+
+/* The outcome: --json, or the summary and what happened to the database. */
+static void load_report(const load_args_t *a, sfl_job_t *job, const sfl_sink_t *sink, bool ok,
+                        int rc, const sfl_error_t *err)
+{
     sfl_mongo_outcome_t outcome = sfl_sink_mongo_outcome(sink);
-    sfl_mongo_resume_stats_t rs;
+    sfl_mongo_resume_stats_t rs = {.struct_size = sizeof rs};
     bool resumed = sfl_sink_mongo_resume_stats(sink, &rs) && rs.resumed;
-    if (c.json) {
+    const char *db = a->mo.db;
+    if (a->c.json) {
         char extra[512] = "";
         if (resumed)
             snprintf(extra, sizeof extra,
@@ -240,66 +225,107 @@ int cmd_load(int argc, char **argv)
                      rs.load_id, rs.attempt, rs.swap_finished ? "true" : "false",
                      (unsigned long long)rs.skipped, (unsigned long long)rs.sent,
                      (unsigned long long)rs.resent, (unsigned long long)rs.absorbed);
-        cli_print_json_outcome_with(job, rc, &err, extra[0] ? extra : NULL);
-    } else if (!c.quiet) {
-        cli_print_summary(job, ok ? "loaded" : "load failed");
-        if (resumed && rs.swap_finished)
-            fprintf(stderr, "  resumed load %s: its journalled swap was finished; nothing was "
-                            "sent\n", rs.load_id);
-        else if (resumed)
-            fprintf(stderr, "  resumed load %s (attempt %d): %llu documents skipped "
-                            "(acknowledged before), %llu sent (%llu of them sent before), "
-                            "%llu duplicates absorbed\n", rs.load_id, rs.attempt,
-                    (unsigned long long)rs.skipped, (unsigned long long)rs.sent,
-                    (unsigned long long)rs.resent, (unsigned long long)rs.absorbed);
-        if (ok)
-            fprintf(stderr, "  database %s: collections swapped in, staging verified, load "
-                            "recorded in swefreq_meta\n", mo.db);
-        else if (outcome == SFL_MONGO_SWAPPED)
-            fprintf(stderr, "  database %s: the swap was finished; the new data is live and "
-                            "recorded in swefreq_meta\n", mo.db);
-        else if (outcome == SFL_MONGO_SWAP_PENDING)
-            fprintf(stderr, "  database %s: the swap was cut short and is journalled; run `%s "
-                            "recover` (or load again) to finish it\n", mo.db, cli_prog);
-        else
-            fprintf(stderr, "  the browser's collections in %s were not changed\n", mo.db);
+        cli_print_json_outcome_with(job, rc, err, extra[0] ? extra : NULL);
+        return;
     }
+    if (a->c.quiet)
+        return;
+    cli_print_summary(job, ok ? "loaded" : "load failed");
+    if (resumed && rs.swap_finished)
+        fprintf(stderr, "  resumed load %s: its journalled swap was finished; nothing was "
+                        "sent\n", rs.load_id);
+    else if (resumed)
+        fprintf(stderr, "  resumed load %s (attempt %d): %llu documents skipped "
+                        "(acknowledged before), %llu sent (%llu of them sent before), "
+                        "%llu duplicates absorbed\n", rs.load_id, rs.attempt,
+                (unsigned long long)rs.skipped, (unsigned long long)rs.sent,
+                (unsigned long long)rs.resent, (unsigned long long)rs.absorbed);
+    if (ok)
+        fprintf(stderr, "  database %s: collections swapped in, staging verified, load "
+                        "recorded in swefreq_meta\n", db);
+    else if (outcome == SFL_MONGO_SWAPPED)
+        fprintf(stderr, "  database %s: the swap was finished; the new data is live and "
+                        "recorded in swefreq_meta\n", db);
+    else if (outcome == SFL_MONGO_SWAP_PENDING)
+        fprintf(stderr, "  database %s: the swap was cut short and is journalled; run `%s "
+                        "recover` (or load again) to finish it\n", db, cli_prog);
+    else
+        fprintf(stderr, "  the browser's collections in %s were not changed\n", db);
+}
+
+/* `load`: the command line, the sources (from the load record for a bare
+ * --resume), the job into the MongoDB sink, the report. */
+int cmd_load(int argc, char **argv)
+{
+    load_args_t a;
+    memset(&a, 0, sizeof a);
+    cli_convert_init(&a.c);
+    sfl_mongo_options_init(&a.mo);
+    int rc = load_args(&a, argc, argv);
+    sfl_manifest_t *plan = NULL;
+    sfl_job_t *job = NULL;
+    if (rc == -1) {
+        rc = EXIT_OK;
+        if (a.mo.resume && a.c.n_sources == 0)
+            plan = resume_from_record(&a.c, &a.mo, a.shaping_given, &rc);
+        if (rc == EXIT_OK)
+            job = cli_convert_job(&a.c, &rc);
+    }
+    if (!job) {
+        cli_convert_free(&a.c);
+        sfl_manifest_destroy(plan);
+        return rc;
+    }
+    a.mo.log = cli_log;
+    a.mo.log_ud = &a.c.term;
+    a.mo.manifest_path = a.manifest;
+    sfl_error_t err;
+    sfl_error_clear(&err);
+    sfl_sink_t *sink = sfl_sink_mongo_new(&a.mo, &err);
+    bool ok = sink && sfl_job_run(job, sink, &err);
+    cli_progress_done(&a.c.term);
+    if (!ok) {
+        cli_print_error(&err);
+        rc = cli_exit_code(&err);
+    }
+    load_report(&a, job, sink, ok, rc, &err);
     sfl_sink_destroy(sink);
     cli_catch_signals(NULL);
     sfl_job_destroy(job);
-    cli_convert_free(&c);
+    cli_convert_free(&a.c);
     sfl_manifest_destroy(plan);
     return rc;
 }
 
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
-                     bool json, int expect_role);
+                     bool json, int expect_role, const sfl_trusted_keys_t *keys);
 int cmd_verify_mongo(const char *uri, const char *db, const char *manifest, bool sources,
-                     bool json, int expect_role)
+                     bool json, int expect_role, const sfl_trusted_keys_t *keys)
 {
     sfl_error_t err;
     sfl_manifest_t *m = NULL;
-    if (manifest && !(m = sfl_manifest_read_file(manifest, &err))) {
+    sfl_signature_info_t sig;
+    memset(&sig, 0, sizeof sig);
+    if (manifest && !(m = sfl_manifest_read_signed(manifest, keys, &sig, &err))) {
+        int rc = cli_exit_code(&err);
         cli_print_error(&err);
-        return cli_exit_code(&err);
+        if (json)
+            cli_print_verify_failure(rc, &err, false);
+        return rc;
     }
     sfl_mongo_options_t mo;
     sfl_mongo_options_init(&mo);
     mo.uri = uri;
     mo.db = db;
     mo.expect_role = expect_role;
-    sfl_verify_report_t *r = sfl_verify_mongo_opts(&mo, m, sources, &err);
+    sfl_verify_report_t *r = sfl_verify_mongo_signed(&mo, m, &sig, sources, &err);
     sfl_manifest_destroy(m);
     if (!r) {
         cli_print_error(&err);
         /* An unfinished swap is a difference to report, not a refusal. */
         int rc = err.code == SFL_E_SWAP_PENDING ? EXIT_MISMATCH : cli_exit_code(&err);
-        if (json) {
-            printf("{ \"ok\" : false, \"exit_code\" : %d, \"swap_pending\" : %s, \"error\" : ",
-                   rc, err.code == SFL_E_SWAP_PENDING ? "true" : "false");
-            cli_json_string(stdout, err.message);
-            printf(" }\n");
-        }
+        if (json)
+            cli_print_verify_failure(rc, &err, err.code == SFL_E_SWAP_PENDING);
         return rc;
     }
     return cli_finish_verify(r, json);

@@ -1,13 +1,16 @@
 /* cmd_promote.c: `swefreq-load promote`: verify a database against a
  * manifest file and seal it live. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "server_opts.h"
+#include "trust.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s promote --uri URI --db NAME --manifest FILE [--sources] [options]\n"
+            "Usage: %s promote --uri-file FILE --db NAME --manifest FILE [--sources]\n"
+            "                  [--trusted-key KEY]... [options]\n"
             "\n"
             "The birth of a live database. Verifies the database fully against the manifest\n"
             "FILE (kept outside the database, e.g. the manifest.json of the dump it was\n"
@@ -16,10 +19,14 @@ static void usage(FILE *f)
             "live and the database sealed, with the manifest's digest recorded in the role\n"
             "history. If anything differs it exits 5 and changes nothing. Works the same on\n"
             "a database cloned at the volume or container level (its role is then still\n"
-            "development: use --expect-role development, or none).\n"
+            "development: use --expect-role development, or none). With a trusted key\n"
+            "(--trusted-key, SWEFREQ_TRUSTED_KEYS) FILE.sig must be its valid signature of\n"
+            "FILE (else exit 10, nothing read from the server); the signer's key id and the\n"
+            "SHA-256 of FILE are recorded with the seal, for the nightly verify.\n"
             "\n"
             "  --manifest FILE       the manifest to verify against (required)\n"
             "  --sources             also re-hash the source files the manifest names\n"
+            CLI_TRUST_HELP
             "%s"
             "  -h, --help            this help\n"
             "\n%s",
@@ -29,6 +36,7 @@ static void usage(FILE *f)
 typedef struct {
     const char *manifest;
     bool sources;
+    cli_trust_t trust;
 } promote_args_t;
 
 static int own(void *ud, int ch, const char *arg)
@@ -37,6 +45,7 @@ static int own(void *ud, int ch, const char *arg)
     switch (ch) {
     case 'm': a->manifest = arg; return 1;
     case 's': a->sources = true; return 1;
+    case 't': return cli_trust_add(&a->trust, arg) ? 1 : -1;
     default: return 0;
     }
 }
@@ -46,11 +55,13 @@ int cmd_promote(int argc, char **argv)
     static const struct option longopts[] = {CLI_SERVER_LONGOPTS,
                                              {"manifest", required_argument, NULL, 'm'},
                                              {"sources", no_argument, NULL, 's'},
+                                             {"trusted-key", required_argument, NULL, 't'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     cli_server_t s;
     cli_server_init(&s);
-    promote_args_t a = {NULL, false};
+    promote_args_t a;
+    memset(&a, 0, sizeof a);
     int rc = cli_server_parse(&s, argc, argv, longopts, own, &a, usage, "promote");
     if (rc >= 0)
         return rc;
@@ -59,13 +70,18 @@ int cmd_promote(int argc, char **argv)
                   "kept outside it");
         return EXIT_USAGE;
     }
+    sfl_trusted_keys_t *keys;
+    if ((rc = cli_trust_load(&a.trust, &keys)) >= 0)
+        return rc;
     sfl_error_t err;
     sfl_error_clear(&err);
-    sfl_manifest_t *m = sfl_manifest_read_file(a.manifest, &err);
+    sfl_signature_info_t sig;
+    sfl_manifest_t *m = sfl_manifest_read_signed(a.manifest, keys, &sig, &err);
+    sfl_trusted_keys_destroy(keys);
     if (!m)
         return cli_server_fail(&s, &err);
     sfl_verify_report_t *rep = NULL;
-    bool ok = sfl_mongo_promote(&s.mo, m, a.sources, &rep, &err);
+    bool ok = sfl_mongo_promote_signed(&s.mo, m, &sig, a.sources, &rep, &err);
     rc = ok ? EXIT_OK : cli_exit_code(&err);
     if (!ok && !s.quiet)
         cli_print_error(&err);
@@ -78,8 +94,14 @@ int cmd_promote(int argc, char **argv)
         if (ok)
             printf("null");
         else
-            cli_json_string(stdout, err.message);
+            cli_json_string(stdout, cli_flags(err.message));
         cli_json_manifest_fields(stdout, m);
+        printf(", \"release\" : { \"signer_key_id\" : ");
+        if (sig.verified)
+            cli_json_string(stdout, sig.key_id);
+        else
+            printf("null");
+        printf(", \"manifest_sha256\" : \"%s\" }", sig.manifest_sha256);
         printf(", \"verify\" : %s }\n", js ? js : "null");
         free(js);
     } else {
@@ -88,8 +110,11 @@ int cmd_promote(int argc, char **argv)
         if (ok && !s.quiet) {
             char digest[65];
             sfl_manifest_digest(m, digest);
+            char who[160];
+            cli_trust_describe(&sig, who, sizeof who);
             fprintf(stderr, "promote: %s verified against %s and sealed live (manifest digest "
-                            "%s)\n", s.mo.db, a.manifest, digest);
+                            "%s; manifest sha256 %s, %s)\n", s.mo.db, a.manifest, digest,
+                    sig.manifest_sha256, who);
             if (sfl_manifest_warning(m))
                 fprintf(stderr, "%s: warning: %s: %s\n", cli_prog, a.manifest,
                         sfl_manifest_warning(m));

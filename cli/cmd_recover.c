@@ -10,7 +10,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s recover --uri URI --db NAME [--expect-role ROLE] [--lock-timeout S] [--break-lock] [--json]\n"
+            "Usage: %s recover --uri-file FILE --db NAME [--expect-role ROLE] [--lock-timeout S] [--break-lock] [--json]\n"
             "\n"
             "Takes the database's load lock and does what the next load would do first: a\n"
             "swap that a crash or kill -9 cut short (journalled in swefreq_meta) is finished,\n"
@@ -18,7 +18,8 @@ static void usage(FILE *f)
             "staging collections of dead loads are dropped and their records marked\n"
             "interrupted. Refused (exit 9) while a live load holds the lock.\n"
             "\n"
-            "  --uri URI             a MongoDB URI; default: $SWEFREQ_MONGO_URI\n"
+            "  --uri URI             a MongoDB URI (see --uri-file for one with a password)\n"
+            CLI_URI_HELP
             "  --db NAME             the database\n"
             "  --lock-timeout S      a lock whose heartbeat is older than S seconds is stale\n"
             "                        (default 60)\n"
@@ -35,7 +36,7 @@ static void usage(FILE *f)
 
 int cmd_recover(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"uri", required_argument, NULL, 'u'},
+    static const struct option longopts[] = {CLI_URI_LONGOPTS,
                                              {"db", required_argument, NULL, 'd'},
                                              {"lock-timeout", required_argument, NULL, 't'},
                                              {"break-lock", no_argument, NULL, 'B'},
@@ -47,12 +48,14 @@ int cmd_recover(int argc, char **argv)
     sfl_mongo_options_t mo;
     sfl_mongo_options_init(&mo);
     bool json = false, quiet = false;
+    cli_uri_t uri = {NULL, NULL};
     unsigned long long v;
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (cli_uri_option(&uri, ch, optarg))
+            continue;
         switch (ch) {
-        case 'u': mo.uri = optarg; break;
         case 'd': mo.db = optarg; break;
         case 't':
             if (!cli_parse_u64("--lock-timeout", optarg, &v) || v < 1 || v > 86400) {
@@ -76,12 +79,14 @@ int cmd_recover(int argc, char **argv)
         cli_error("unexpected argument '%s'", argv[optind]);
         return EXIT_USAGE;
     }
-    if (!mo.uri)
-        mo.uri = getenv("SWEFREQ_MONGO_URI");
+    int urc = cli_uri_resolve(&uri, quiet, &mo.uri);
+    if (urc != -1)
+        return urc;
     if (!cli_expect_role_env(&mo.expect_role))
         return EXIT_USAGE;
     if (!mo.uri || !mo.db) {
-        cli_error("recover needs --uri URI (or SWEFREQ_MONGO_URI) and --db NAME");
+        cli_error("recover needs --uri-file FILE (or SWEFREQ_MONGO_URI_FILE, SWEFREQ_MONGO_URI, "
+                  "--uri URI) and --db NAME");
         return EXIT_USAGE;
     }
     cli_term_t term;
@@ -90,7 +95,7 @@ int cmd_recover(int argc, char **argv)
     mo.log_ud = &term;
     sfl_error_t err;
     sfl_error_clear(&err);
-    sfl_mongo_recovery_t rec;
+    sfl_mongo_recovery_t rec = {.struct_size = sizeof rec};
     bool ok = sfl_mongo_recover(&mo, &rec, &err);
     int rc = ok ? EXIT_OK : cli_exit_code(&err);
     if (!ok)
@@ -112,7 +117,7 @@ int cmd_recover(int argc, char **argv)
         if (ok)
             printf("null");
         else
-            cli_json_string(stdout, err.message);
+            cli_json_string(stdout, cli_flags(err.message));
         printf(" }\n");
     } else if (ok && !quiet) {
         if (rec.finished_load[0])

@@ -3,11 +3,12 @@
 #include <stdlib.h>
 
 #include "server_opts.h"
+#include "trust.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s restore --uri URI --db NAME --dump DIR [options]\n"
+            "Usage: %s restore --uri-file FILE --db NAME --dump DIR [options]\n"
             "\n"
             "Loads a dump (of `dump` or `export`: DIR holds manifest.json and the .bson files,\n"
             "or is their parent) the way `load` loads files: the role check, the load lock,\n"
@@ -19,13 +20,16 @@ static void usage(FILE *f)
             "way (exit 130: staging dropped, record interrupted; once the swap has begun it\n"
             "finishes first); after kill -9, the next load, or `recover` once the lock is\n"
             "stale or with --break-lock, drops its staging. A sealed database is refused\n"
-            "(exit 9) before anything is written.\n"
+            "(exit 9) before anything is written. With a trusted key (--trusted-key,\n"
+            "SWEFREQ_TRUSTED_KEYS), a manifest.json without a valid signature of one\n"
+            "(manifest.json.sig) is refused (exit 10) before anything is written.\n"
             "\n"
             "  --dump DIR            the dump folder\n"
             "  --role ROLE           the role a new database gets (default: the expected role,\n"
             "                        else development)\n"
             "  --insert-threads K    parallel inserters (default 2)\n"
             "  --write-concern W     1 (default), majority, or a number\n"
+            CLI_TRUST_HELP
             "%s"
             "  -h, --help            this help\n"
             "\n%s",
@@ -35,6 +39,7 @@ static void usage(FILE *f)
 typedef struct {
     cli_server_t *s;
     const char *dump;
+    cli_trust_t trust;
 } restore_args_t;
 
 static int own(void *ud, int ch, const char *arg)
@@ -52,6 +57,7 @@ static int own(void *ud, int ch, const char *arg)
         a->s->mo.insert_threads = (int)v;
         return 1;
     case 'w': a->s->mo.write_concern = arg; return 1;
+    case 't': return cli_trust_add(&a->trust, arg) ? 1 : -1;
     default: return 0;
     }
 }
@@ -65,11 +71,12 @@ int cmd_restore(int argc, char **argv)
                                              {"role", required_argument, NULL, 'r'},
                                              {"insert-threads", required_argument, NULL, 'k'},
                                              {"write-concern", required_argument, NULL, 'w'},
+                                             {"trusted-key", required_argument, NULL, 't'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     cli_server_t s;
     cli_server_init(&s);
-    restore_args_t a = {&s, NULL};
+    restore_args_t a = {&s, NULL, {{0}, 0}};
     int rc = cli_server_parse(&s, argc, argv, longopts, own, &a, usage, "restore");
     if (rc >= 0)
         return rc;
@@ -77,9 +84,15 @@ int cmd_restore(int argc, char **argv)
         cli_error("restore needs --dump DIR");
         return EXIT_USAGE;
     }
+    sfl_trusted_keys_t *keys;
+    if ((rc = cli_trust_load(&a.trust, &keys)) >= 0)
+        return rc;
+    s.mo.trusted_keys = keys;
     sfl_error_t err;
     sfl_error_clear(&err);
     sfl_restore_t *r = sfl_mongo_restore_new(&s.mo, a.dump, &err);
+    sfl_trusted_keys_destroy(keys); /* only _new reads them */
+    s.mo.trusted_keys = NULL;
     if (!r)
         return cli_server_fail(&s, &err);
     cli_catch_signals_with(cancel, r);

@@ -7,7 +7,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s status --uri URI --db NAME [--json] [options]\n"
+            "Usage: %s status --uri-file FILE --db NAME [--json] [options]\n"
             "\n"
             "Shows the database's role and seal, the role history, every load and restore\n"
             "with its state (loading, swapping, complete, failed, interrupted), times,\n"

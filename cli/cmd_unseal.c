@@ -7,7 +7,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s unseal --uri URI --db NAME --reason TEXT [options]\n"
+            "Usage: %s unseal --uri-file FILE --db NAME --reason TEXT [options]\n"
             "\n"
             "Lifts the seal of a database (its role stays), so that a load or restore may\n"
             "change it, and records the reason, time, tool version and host in its role\n"

@@ -21,13 +21,16 @@ const char *cli_exit_codes_help =
     "  0    success (verify: everything matches)\n"
     "  1    internal error (out of memory, threads)\n"
     "  2    usage error (bad command line)\n"
-    "  3    bad input: a source file or manifest is missing, corrupt or invalid\n"
+    "  3    bad input: a source file, manifest, key file or URI file is missing, corrupt or\n"
+    "       invalid (a URI file also when group or others may read it)\n"
     "  4    cannot write output (dump, manifest, rejects file, stdout)\n"
     "  5    verify found a difference\n"
     "  6    server unreachable or timed out\n"
     "  7    server authentication failed\n"
     "  8    server refused a write, or cannot store the document shape\n"
     "  9    refused by the database's state (a load lock held, sealed, another role)\n"
+    "  10   signature refused: the manifest is unsigned, the signature is wrong, or the\n"
+    "       key is not trusted (--trusted-key, SWEFREQ_TRUSTED_KEYS)\n"
     "  130  interrupted\n";
 
 int cli_exit_code(const sfl_error_t *e)
@@ -37,8 +40,9 @@ int cli_exit_code(const sfl_error_t *e)
     case SFL_E_USAGE: return EXIT_USAGE;
     case SFL_E_OPEN: case SFL_E_COMPRESSION: case SFL_E_HEADER: case SFL_E_LINE:
     case SFL_E_UNSORTED: case SFL_E_DUPLICATE: case SFL_E_TOO_MANY_ERRORS: case SFL_E_MANIFEST:
-    case SFL_E_EMPTY: case SFL_E_TOO_LARGE:
+    case SFL_E_EMPTY: case SFL_E_TOO_LARGE: case SFL_E_KEY:
         return EXIT_INPUT;
+    case SFL_E_SIGNATURE: return EXIT_SIGNATURE;
     case SFL_E_WRITE: return EXIT_OUTPUT;
     case SFL_E_MISMATCH: return EXIT_MISMATCH;
     case SFL_E_SERVER_UNREACHABLE: case SFL_E_SERVER_TIMEOUT: return EXIT_UNREACHABLE;
@@ -61,9 +65,96 @@ void cli_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+static const struct {
+    const char *lib, *cli;
+} flag_map[] = {
+    {"sfl_options_t.skip_unknown_contigs", "--skip-unknown-contigs"},
+    {"sfl_options_t.max_errors", "--max-errors"},
+    {"sfl_options_t.allow_empty", "--allow-empty"},
+    {"sfl_options_t.csq_field", "--csq-field"},
+    {"sfl_options_t.csq_format", "--csq-format"},
+    {"sfl_options_t.genome", "--genome"},
+    {"sfl_options_t.vep_features", "--vep-features"},
+    {"sfl_options_t.histograms", "--histograms"},
+    {"sfl_options_t.chunk_bytes", "--chunk-size"},
+    {"sfl_options_t.threads", "--threads"},
+    {"sfl_options_t.coverage_step", "--coverage-step"},
+    {"sfl_mongo_options_t.expect_role", "--expect-role or SWEFREQ_EXPECT_ROLE"},
+    {"sfl_mongo_options_t.role", "--role"},
+    {"sfl_mongo_options_t.break_lock", "--break-lock"},
+    {"sfl_mongo_options_t.write_concern", "--write-concern"},
+    {"sfl_mongo_options_t.resume", "--resume"},
+    {"sfl_mongo_options_t.insert_threads", "--insert-threads"},
+    {"sfl_mongo_options_t.batch_docs", "--batch-docs"},
+    {"sfl_mongo_options_t.lock_stale_seconds", "--lock-timeout"},
+    {"sfl_mongo_options_t.record_ms", "--record-interval"},
+    {"sfl_mongo_unseal", "swefreq-load unseal --reason TEXT"},
+    {"the reason argument", "--reason TEXT"},
+    {"the manifest argument", "--manifest FILE"},
+    {"the db argument", "--db"},
+    {"the out_dir argument", "--out"},
+    {"sfl_mongo_promote_signed", "--trusted-key"},
+};
+
+/* The replacement at s, if any (the longest name that matches, so that
+ * ".role" does not take ".role_x"); its length in *n. */
+static const char *flag_at(const char *s, size_t *n)
+{
+    const char *best = NULL;
+    size_t best_n = 0;
+    if (*s != 's' && *s != 't')
+        return NULL;
+    for (size_t i = 0; i < sizeof flag_map / sizeof flag_map[0]; i++) {
+        size_t l = strlen(flag_map[i].lib);
+        char after = s[l];
+        if (l > best_n && !strncmp(s, flag_map[i].lib, l) && after != '_' &&
+            !(after >= 'a' && after <= 'z')) {
+            best = flag_map[i].cli;
+            best_n = l;
+        }
+    }
+    *n = best_n;
+    return best;
+}
+
+char *cli_flags_dup(const char *msg)
+{
+    size_t cap = strlen(msg) * 2 + 64, len = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    for (const char *p = msg; *p;) {
+        size_t n;
+        const char *flag = flag_at(p, &n);
+        const char *add = flag ? flag : p;
+        size_t k = flag ? strlen(flag) : 1;
+        if (len + k + 1 > cap) {
+            char *bigger = realloc(out, cap = (len + k + 1) * 2);
+            if (!bigger) {
+                free(out);
+                return NULL;
+            }
+            out = bigger;
+        }
+        memcpy(out + len, add, k);
+        len += k;
+        p += flag ? n : 1;
+    }
+    out[len] = '\0';
+    return out;
+}
+
+const char *cli_flags(const char *msg)
+{
+    static char *last;
+    free(last);
+    last = cli_flags_dup(msg);
+    return last ? last : msg;
+}
+
 void cli_print_error(const sfl_error_t *err)
 {
-    cli_error("%s", err->message[0] ? err->message : sfl_error_code_name(err->code));
+    cli_error("%s", err->message[0] ? cli_flags(err->message) : sfl_error_code_name(err->code));
 }
 
 void cli_term_init(cli_term_t *t, bool quiet)
@@ -84,7 +175,7 @@ void cli_progress_done(cli_term_t *t)
 void cli_log(void *ud, sfl_log_level_t level, const char *msg)
 {
     cli_term_t *t = ud;
-    if (t->quiet || (level == SFL_LOG_INFO && !t->verbose))
+    if (t->quiet || level == SFL_LOG_DEBUG || (level == SFL_LOG_INFO && !t->verbose))
         return;
     cli_progress_done(t);
     if (level == SFL_LOG_WARNING && ++t->warnings > 20) {
@@ -94,7 +185,8 @@ void cli_log(void *ud, sfl_log_level_t level, const char *msg)
         return;
     }
     fprintf(stderr, "%s: %s: %s\n", cli_prog,
-            level == SFL_LOG_ERROR ? "error" : level == SFL_LOG_WARNING ? "warning" : "info", msg);
+            level == SFL_LOG_ERROR ? "error" : level == SFL_LOG_WARNING ? "warning" : "info",
+            cli_flags(msg));
 }
 
 void cli_progress(void *ud, const sfl_progress_t *p)
@@ -195,14 +287,54 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
         } else
             fprintf(stderr, "  consequence field of %s: none\n", a->source);
     }
+    for (size_t i = 0; i < s->n_undeclared_pops; i++)
+        fprintf(stderr, "  lines carrying undeclared population %s: %llu (left out)\n",
+                s->undeclared_pop_names[i], (unsigned long long)s->undeclared_pop_counts[i]);
+    for (size_t i = 0; i < s->n_table_joins; i++)
+        fprintf(stderr, "  %s (%s): %llu rows, %llu joining no GTF gene\n",
+                s->table_joins[i].source, s->table_joins[i].kind,
+                (unsigned long long)s->table_joins[i].rows,
+                (unsigned long long)s->table_joins[i].unjoined_rows);
     for (size_t i = 0; i < s->n_warnings; i++)
-        fprintf(stderr, "  warning: %s\n", s->warnings[i]);
+        fprintf(stderr, "  warning: %s\n", cli_flags(s->warnings[i]));
+}
+
+/* The manifest a verify checked against, for a person. */
+static void print_reference(const sfl_verify_report_t *r)
+{
+    sfl_verify_reference_t ref;
+    if (!sfl_verify_report_reference(r, &ref) || !ref.source)
+        return;
+    if (!strcmp(ref.source, "database")) {
+        printf("manifest   the database's own copy (manifest in force, load id%s ",
+               ref.n_load_ids == 1 ? "" : "s");
+        for (size_t i = 0; i < ref.n_load_ids; i++)
+            printf("%s%s", i ? ", " : "", ref.load_ids[i]);
+        printf("%s)\n", ref.n_load_ids ? "" : "unknown");
+    } else if (!strcmp(ref.source, "dump")) {
+        printf("manifest   the dump's own %s\n", ref.path ? ref.path : "manifest.json");
+    } else if (ref.path) {
+        printf("manifest   file %s\n", ref.path);
+    } else {
+        printf("manifest   given by the caller\n");
+    }
+    if (ref.signer)
+        printf("           signed by %s\n", ref.signer);
 }
 
 void cli_print_verify(const sfl_verify_report_t *r)
 {
+    print_reference(r);
     for (size_t i = 0; i < sfl_verify_report_n_collections(r); i++) {
         const sfl_verify_item_t *it = sfl_verify_report_collection(r, i);
+        if (it->status == SFL_VERIFY_UNLISTED) {
+            printf("collection %-14s %-15s not in the manifest", it->name,
+                   sfl_verify_status_name(it->status));
+            if (!strchr(it->name, '.')) /* a database's collection, not a dump's file */
+                printf(" (%llu documents)", (unsigned long long)it->actual_count);
+            printf("\n");
+            continue;
+        }
         printf("collection %-14s %-15s expected %llu documents, digest %s", it->name,
                sfl_verify_status_name(it->status), (unsigned long long)it->expected_count,
                it->expected_digest);
@@ -230,9 +362,20 @@ void cli_print_verify(const sfl_verify_report_t *r)
     const char *problem;
     if (sfl_verify_report_role(r, &role, &sealed, &problem))
         printf("database   role %s, %s%s%s\n", sfl_role_name(role), sealed ? "sealed" : "not sealed",
-               problem ? ": " : "", problem ? problem : "");
-    if (sfl_verify_report_warning(r))
-        printf("warning: %s\n", sfl_verify_report_warning(r));
+               problem ? ": " : "", problem ? cli_flags(problem) : "");
+    sfl_release_check_t rel;
+    if (sfl_verify_report_release(r, &rel)) {
+        printf("release    manifest sha256 %s signed by key %s: ", rel.manifest_sha256,
+               rel.key_id);
+        if (rel.problem)
+            printf("differs: %s\n", cli_flags(rel.problem));
+        else if (rel.recorded_manifest_sha256[0])
+            printf("the release promote recorded\n");
+        else
+            printf("nothing recorded to compare with (the database was never promoted)\n");
+    }
+    for (size_t i = 0; i < sfl_verify_report_n_warnings(r); i++)
+        printf("warning    %s\n", cli_flags(sfl_verify_report_warning(r, i)));
     printf("%s\n", sfl_verify_report_ok(r) ? "verify: OK" : "verify: FAILED");
 }
 
@@ -244,7 +387,9 @@ void cli_print_json_outcome(const sfl_job_t *job, int rc, const sfl_error_t *err
 void cli_print_json_outcome_with(const sfl_job_t *job, int rc, const sfl_error_t *err,
                                  const char *extra)
 {
-    char *js = sfl_job_summary_json(job);
+    char *raw = sfl_job_summary_json(job);
+    char *js = raw ? cli_flags_dup(raw) : NULL; /* the warnings name flags */
+    free(raw);
     if (!js)
         return;
     size_t n = strlen(js);
@@ -252,7 +397,7 @@ void cli_print_json_outcome_with(const sfl_job_t *job, int rc, const sfl_error_t
         js[n - 1] = '\0';
     printf("%s, \"ok\" : %s, \"exit_code\" : %d, \"error\" : ", js, rc ? "false" : "true", rc);
     if (rc) {
-        cli_json_string(stdout, err->message);
+        cli_json_string(stdout, cli_flags(err->message));
     } else {
         printf("null");
     }
@@ -264,15 +409,29 @@ void cli_print_json_outcome_with(const sfl_job_t *job, int rc, const sfl_error_t
 
 int cli_finish_verify(sfl_verify_report_t *r, bool json)
 {
+    int rc = sfl_verify_report_ok(r) ? EXIT_OK : EXIT_MISMATCH;
     if (json) {
-        char *js = sfl_verify_report_json(r);
-        if (js)
-            printf("%s\n", js);
+        /* the report, with "exit_code" and "error" as every verify object;
+         * its warnings and problems name flags */
+        char *raw = sfl_verify_report_json(r);
+        char *js = raw ? cli_flags_dup(raw) : NULL;
+        free(raw);
+        size_t n = js ? strlen(js) : 0;
+        while (n && js[n - 1] != '}')
+            n--;
+        if (n) {
+            js[n - 1] = '\0';
+            printf("%s, \"exit_code\" : %d, \"error\" : null }\n", js, rc);
+        } else {
+            sfl_error_t e;
+            sfl_error_set(&e, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+            rc = EXIT_INTERNAL;
+            cli_print_verify_failure(rc, &e, false);
+        }
         free(js);
     } else {
         cli_print_verify(r);
     }
-    int rc = sfl_verify_report_ok(r) ? EXIT_OK : EXIT_MISMATCH;
     sfl_verify_report_destroy(r);
     return rc;
 }
@@ -287,6 +446,14 @@ void cli_json_manifest_fields(FILE *f, const sfl_manifest_t *m)
     if (sfl_manifest_warning(m))
         cli_json_string(f, sfl_manifest_warning(m));
     fprintf(f, "]");
+}
+
+void cli_print_verify_failure(int rc, const sfl_error_t *err, bool swap_pending)
+{
+    printf("{ \"ok\" : false, \"exit_code\" : %d, \"swap_pending\" : %s, \"error\" : ", rc,
+           swap_pending ? "true" : "false");
+    cli_json_string(stdout, err->message[0] ? cli_flags(err->message) : sfl_error_code_name(err->code));
+    printf(" }\n");
 }
 
 void cli_json_string(FILE *f, const char *s)

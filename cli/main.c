@@ -20,8 +20,10 @@ static void usage(FILE *f)
             "  status    a database's role, seal, history, loads and manifest in force\n"
             "  promote   verify a database against a manifest file, then seal it live\n"
             "  unseal    lift the seal, with --reason (recorded)\n"
+            "  demote    return a live database to development, unsealed, with --reason\n"
             "  export    a database as a dump that equals its manifest (to carry across)\n"
             "  restore   load a dump or export the way load loads files\n"
+            "  sign      a detached Ed25519 signature of a manifest (checked with --trusted-key)\n"
             "\n"
             "  %s COMMAND --help    options of a command\n"
             "  %s --version         the version\n"
@@ -44,7 +46,9 @@ int main(int argc, char **argv)
         printf("swefreq-load %s\n", sfl_version());
         return EXIT_OK;
     }
-    sfl_init();
+    /* The CLI is the whole process: it owns libmongoc and keeps it quiet
+     * (every condition comes back as an error or through the log callback). */
+    sfl_init_ex(SFL_INIT_OWN_MONGOC | SFL_INIT_QUIET_MONGOC, NULL);
     int rc;
     if (!strcmp(cmd, "dump"))
         rc = cmd_dump(argc - 1, argv + 1);
@@ -64,6 +68,10 @@ int main(int argc, char **argv)
         rc = cmd_export(argc - 1, argv + 1);
     else if (!strcmp(cmd, "restore"))
         rc = cmd_restore(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "sign"))
+        rc = cmd_sign(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "demote"))
+        rc = cmd_demote(argc - 1, argv + 1);
     else {
         cli_error("unknown command '%s'", cmd);
         usage(stderr);

@@ -33,8 +33,9 @@ bool cli_expect_role_env(int *out)
 int cli_server_option(cli_server_t *s, int ch, const char *arg)
 {
     unsigned long long v;
+    if (cli_uri_option(&s->uri, ch, (char *)arg))
+        return 1;
     switch (ch) {
-    case 2000: s->mo.uri = arg; return 1;
     case 2001: s->mo.db = arg; return 1;
     case 2002: return cli_parse_role("--expect-role", arg, &s->mo.expect_role) ? 1 : -1;
     case 2003:
@@ -52,21 +53,23 @@ int cli_server_option(cli_server_t *s, int ch, const char *arg)
     }
 }
 
-bool cli_server_ready(cli_server_t *s, const char *command)
+int cli_server_ready(cli_server_t *s, const char *command)
 {
-    if (!s->mo.uri)
-        s->mo.uri = getenv("SWEFREQ_MONGO_URI");
+    int rc = cli_uri_resolve(&s->uri, s->quiet, &s->mo.uri);
+    if (rc != -1)
+        return rc;
     if (!s->mo.uri || !s->mo.db) {
-        cli_error("%s needs --uri URI (or SWEFREQ_MONGO_URI) and --db NAME", command);
-        return false;
+        cli_error("%s needs --uri-file FILE (or SWEFREQ_MONGO_URI_FILE, SWEFREQ_MONGO_URI, --uri "
+                  "URI) and --db NAME", command);
+        return EXIT_USAGE;
     }
     if (!cli_expect_role_env(&s->mo.expect_role))
-        return false;
+        return EXIT_USAGE;
     cli_term_init(&s->term, s->quiet);
     s->term.verbose = s->verbose;
     s->mo.log = cli_log;
     s->mo.log_ud = &s->term;
-    return true;
+    return -1;
 }
 
 int cli_server_fail(const cli_server_t *s, const sfl_error_t *err)
@@ -76,7 +79,7 @@ int cli_server_fail(const cli_server_t *s, const sfl_error_t *err)
         cli_print_error(err);
     if (s->json) {
         printf("{ \"ok\" : false, \"exit_code\" : %d, \"error\" : ", rc);
-        cli_json_string(stdout, err->message);
+        cli_json_string(stdout, cli_flags(err->message));
         printf(" }\n");
     }
     return rc;
@@ -107,7 +110,7 @@ int cli_server_parse(cli_server_t *s, int argc, char **argv, const struct option
         cli_error("unexpected argument '%s'", argv[optind]);
         return EXIT_USAGE;
     }
-    return cli_server_ready(s, command) ? -1 : EXIT_USAGE;
+    return cli_server_ready(s, command);
 }
 
 static void (*volatile cancel_fn)(void *);

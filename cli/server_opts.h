@@ -7,16 +7,18 @@
 #include <getopt.h>
 
 #include "cli.h"
+#include "uri_source.h"
 
 #define CLI_SERVER_LONGOPTS                                                                       \
-    {"uri", required_argument, NULL, 2000}, {"db", required_argument, NULL, 2001},                \
+    CLI_URI_LONGOPTS, {"db", required_argument, NULL, 2001},                                      \
         {"expect-role", required_argument, NULL, 2002},                                           \
         {"lock-timeout", required_argument, NULL, 2003}, {"break-lock", no_argument, NULL, 2004}, \
         {"json", no_argument, NULL, 2006}, {"quiet", no_argument, NULL, 2007},                    \
         {"verbose", no_argument, NULL, 2008}
 
 #define CLI_SERVER_HELP                                                                           \
-    "  --uri URI             a MongoDB URI; default: $SWEFREQ_MONGO_URI\n"                        \
+    "  --uri URI             a MongoDB URI (see --uri-file for one with a password)\n"            \
+    CLI_URI_HELP                                                                                  \
     "  --db NAME             the database\n"                                                      \
     "  --expect-role ROLE    development or live (default: $SWEFREQ_EXPECT_ROLE): stop with\n"   \
     "                        exit 9, before any read or write, on a database of another role\n" \
@@ -28,6 +30,7 @@
 
 typedef struct {
     sfl_mongo_options_t mo;
+    cli_uri_t uri;
     bool json, quiet, verbose;
     cli_term_t term;
 } cli_server_t;
@@ -36,10 +39,11 @@ void cli_server_init(cli_server_t *s);
 /* 1: `ch` was a server option (handled); 0: not one; -1: bad value
  * (message printed). */
 int cli_server_option(cli_server_t *s, int ch, const char *arg);
-/* After parsing: the URI and expected role from the environment when not
- * given, the log callback; false (message printed) when --uri or --db is
- * missing or SWEFREQ_EXPECT_ROLE is bad. */
-bool cli_server_ready(cli_server_t *s, const char *command);
+/* After parsing: the URI (cli_uri_resolve) and expected role from the
+ * environment when not given, the log callback; -1 when the command can
+ * run, else its exit code (message printed): 2 when no URI or --db is
+ * given or SWEFREQ_EXPECT_ROLE is bad, 3 for a URI file refused. */
+int cli_server_ready(cli_server_t *s, const char *command);
 
 /* Parses argv with `longopts` (CLI_SERVER_LONGOPTS, the command's own,
  * {"help", no_argument, NULL, 'h'}); `own` (may be NULL) handles the

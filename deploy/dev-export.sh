@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # dev-export.sh OUT_DIR: write the DEVELOPMENT database as a dump that
-# equals its manifest, and check the written dump once more. Carry
+# equals its manifest, sign its manifest.json (manifest.json.sig, with the
+# private key SWEFREQ_SIGNING_KEY, which never leaves development), and
+# check the written dump once more (its signature too when
+# SWEFREQ_TRUSTED_KEYS names the public key). Carry
 # OUT_DIR/$SWEFREQ_DB to the live system (the two systems never connect).
 #
-#   SWEFREQ_MONGO_URI=mongodb://reader:...@dev-db/ SWEFREQ_DB=swefreq \
+#   SWEFREQ_MONGO_URI_FILE=/etc/swefreq/dev-reader.uri SWEFREQ_DB=swefreq \
+#   SWEFREQ_SIGNING_KEY=/etc/swefreq/release.key \
 #       deploy/dev-export.sh /srv/transfer
 #
 # export exits 5 and leaves no dump when the database changed before or
@@ -12,8 +16,12 @@ set -eu
 tool=${SWEFREQ_LOAD:-swefreq-load}
 db=${SWEFREQ_DB:-swefreq}
 out=${1:?usage: dev-export.sh OUT_DIR}
-: "${SWEFREQ_MONGO_URI:?set SWEFREQ_MONGO_URI to the development server}"
+if [ -z "${SWEFREQ_MONGO_URI_FILE:-}${SWEFREQ_MONGO_URI:-}" ]; then
+    echo "dev-export.sh: set SWEFREQ_MONGO_URI_FILE (a file only you can read, holding the development server's URI) or SWEFREQ_MONGO_URI" >&2
+    exit 2
+fi
 export SWEFREQ_EXPECT_ROLE=development
 
-"$tool" export --db "$db" --out "$out"
+key=${SWEFREQ_SIGNING_KEY:?set SWEFREQ_SIGNING_KEY to the release private key (mode 0600)}
+"$tool" export --db "$db" --out "$out" --signing-key "$key"
 "$tool" verify --dump "$out/$db"

@@ -1,33 +1,71 @@
 #!/usr/bin/env bash
 # live-restore-and-promote.sh DUMP_DIR: the birth of a live database from
-# a dump carried over from development. Run on the live system.
+# a signed dump carried over from development. Run on the live system.
 #
-#   SWEFREQ_MONGO_URI=mongodb://loader:...@live-db/ SWEFREQ_DB=swefreq \
-#   SWEFREQ_LIVE_MANIFEST=/etc/swefreq/live-manifest.json \
+#   SWEFREQ_MONGO_URI_FILE=/etc/swefreq/live-loader.uri SWEFREQ_DB=swefreq \
+#   SWEFREQ_TRUSTED_KEYS=/etc/swefreq/release.pub \
+#   SWEFREQ_REFERENCE_DIR=/etc/swefreq/reference SWEFREQ_SERVER=live-db-2 \
 #       deploy/live-restore-and-promote.sh /srv/transfer/swefreq
 #
-# 1. the dump's files are verified against its manifest.json;
-# 2. the manifest is kept outside the database (SWEFREQ_LIVE_MANIFEST), for
-#    the nightly live-verify.sh;
-# 3. restore: staging, verified against the manifest, swapped in (a sealed
+# The reference manifest of the nightly verify is kept per server and
+# database: $SWEFREQ_REFERENCE_DIR/$SWEFREQ_SERVER/$SWEFREQ_DB/manifest.json
+# (and its .sig), or SWEFREQ_LIVE_MANIFEST when that is set. A release to a
+# new server (or into a new database) writes only its own reference, so the
+# old live server's nightly verify keeps passing until it is retired (see
+# "Releases" in docs/deploy.md).
+#
+# 0. the role is checked first (status, which only reads): pointed at the
+#    development server, exit 9 before anything is read or written;
+# 1. the dump's manifest.json and manifest.json.sig are copied into a
+#    private temporary folder (removed at every exit), and the dump is
+#    verified against that copy: its signature by a trusted key
+#    (SWEFREQ_TRUSTED_KEYS; unsigned, wrong or another key: exit 10), then
+#    every file;
+# 2. restore: the signature again, staging, verified, swapped in (a sealed
 #    database refuses it: exit 9; unseal it first, with a reason, if this
 #    is the deliberate exception);
-# 4. promote: a full verify (counts, digests, indexes) against that
-#    manifest file, then the role live and the seal.
-# With --expect-role live throughout: pointed at the development server,
-# it stops with exit 9 before anything is read or written. A live server
-# cloned at the volume level skips 1-3: run only the promote line with
-# SWEFREQ_EXPECT_ROLE=development (the clone still carries that role).
+# 3. promote against the copy: a full verify, then live and sealed, with
+#    the signer's key id and the manifest's SHA-256 recorded;
+# 4. only then is the copy installed as this server's reference (a
+#    temporary file in its folder, renamed; nothing is left behind when a
+#    step fails, and an earlier reference stays as it was).
+# A live server cloned at the volume level skips 1-2: run only promote
+# with SWEFREQ_EXPECT_ROLE=development (the clone still carries that role).
 set -eu
 tool=${SWEFREQ_LOAD:-swefreq-load}
 db=${SWEFREQ_DB:-swefreq}
 dump=${1:?usage: live-restore-and-promote.sh DUMP_DIR}
-live_manifest=${SWEFREQ_LIVE_MANIFEST:?set SWEFREQ_LIVE_MANIFEST (kept outside the database)}
-: "${SWEFREQ_MONGO_URI:?set SWEFREQ_MONGO_URI to the live server}"
-export SWEFREQ_EXPECT_ROLE=live
+if [ -n "${SWEFREQ_LIVE_MANIFEST:-}" ]; then
+    ref=$SWEFREQ_LIVE_MANIFEST
+else
+    ref=${SWEFREQ_REFERENCE_DIR:?set SWEFREQ_REFERENCE_DIR and SWEFREQ_SERVER (or SWEFREQ_LIVE_MANIFEST)}/${SWEFREQ_SERVER:?set SWEFREQ_SERVER to the name of this server}/$db/manifest.json
+fi
+: "${SWEFREQ_TRUSTED_KEYS:?set SWEFREQ_TRUSTED_KEYS to the release public key(s), colon-separated}"
+if [ -z "${SWEFREQ_MONGO_URI_FILE:-}${SWEFREQ_MONGO_URI:-}" ]; then
+    echo "live-restore-and-promote.sh: set SWEFREQ_MONGO_URI_FILE (a file only you can read, holding the live server's URI) or SWEFREQ_MONGO_URI" >&2
+    exit 2
+fi
+export SWEFREQ_EXPECT_ROLE=live SWEFREQ_TRUSTED_KEYS
 
-"$tool" verify --dump "$dump"
-install -m 0644 "$dump/manifest.json" "$live_manifest.new"
+"$tool" status --db "$db" >/dev/null
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/swefreq-release.XXXXXX")
+tmpref=
+trap 'rm -rf "$work"; [ -z "$tmpref" ] || rm -f "$tmpref" "$tmpref.sig"' EXIT
+cp "$dump/manifest.json" "$work/manifest.json"
+if [ -e "$dump/manifest.json.sig" ]; then
+    cp "$dump/manifest.json.sig" "$work/manifest.json.sig"
+fi
+"$tool" verify --dump "$dump" --manifest "$work/manifest.json"
 "$tool" restore --db "$db" --dump "$dump"
-"$tool" promote --db "$db" --manifest "$live_manifest.new"
-mv -f "$live_manifest.new" "$live_manifest"
+"$tool" promote --db "$db" --manifest "$work/manifest.json"
+
+mkdir -p "$(dirname "$ref")"
+tmpref=$(mktemp "$(dirname "$ref")/.$(basename "$ref").XXXXXX")
+cp "$work/manifest.json" "$tmpref"
+cp "$work/manifest.json.sig" "$tmpref.sig"
+chmod 0644 "$tmpref" "$tmpref.sig"
+mv -f "$tmpref.sig" "$ref.sig"
+mv -f "$tmpref" "$ref"
+tmpref=
+echo "live-restore-and-promote.sh: $db live and sealed; reference for the nightly verify: $ref" >&2

@@ -30,6 +30,7 @@ static void batch_free(sfl_parsed_batch_t *b)
     free(b->missing);
     free(b->miss);
     free(b->digests);
+    free(b->undeclared);
     free(b);
 }
 
@@ -83,6 +84,8 @@ static void batch_reset(sfl_parsed_batch_t *b)
     b->msgs_cap = keep.msgs_cap;
     b->miss = keep.miss;
     b->cap_miss = keep.cap_miss;
+    b->undeclared = keep.undeclared;
+    b->cap_undeclared = keep.cap_undeclared;
     b->digests = keep.digests;
     b->pool = keep.pool;
 }
@@ -189,10 +192,18 @@ int sfl_batch_contig(sfl_parsed_batch_t *b, sfl_linerec_t *rec, bool skip, const
     else
         sfl_batch_reject(b, rec, SFL_E_LINE,
                          "%s: line %llu: unknown contig '%.*s': it has no xpos code (expected "
-                         "1-22, X, Y, M or MT, with or without 'chr'; --skip-unknown-contigs "
-                         "leaves such lines out, counted)",
+                         "1-22, X, Y, M or MT, with or without 'chr'; skipping unknown contigs "
+                         "(sfl_options_t.skip_unknown_contigs) leaves such lines out, counted)",
                          path, (unsigned long long)rec->line, (int)(len > 60 ? 60 : len), chrom);
     return 0;
+}
+
+bool sfl_batch_undeclared(sfl_parsed_batch_t *b, uint32_t line_idx, uint32_t off, uint32_t len)
+{
+    if (!SFL_GROW(b->undeclared, &b->cap_undeclared, b->n_undeclared + 1, 16))
+        return !(b->failed = true);
+    b->undeclared[b->n_undeclared++] = (struct sfl_undeclared){line_idx, off, len};
+    return true;
 }
 
 bool sfl_batch_line_missing(sfl_parsed_batch_t *b, sfl_linerec_t *rec, int slot)

@@ -77,6 +77,10 @@ typedef struct sfl_parsed_batch {
     int n_missing;
     uint32_t *miss;      /* slots lacking, per line (sfl_linerec_t.miss_off) */
     size_t n_miss, cap_miss;
+    /* VCF: population keys a line carries that the header does not
+     * declare (AC_<code>): the line and the code's place in `text`. */
+    struct sfl_undeclared { uint32_t line_idx, off, len; } *undeclared;
+    size_t n_undeclared, cap_undeclared;
 
     /* [SFL_N_COLLECTIONS]: the digest of the documents marked `digested`,
      * per collection, once `has_digests` */
@@ -140,6 +144,9 @@ int sfl_batch_contig(sfl_parsed_batch_t *b, sfl_linerec_t *rec, bool skip, const
 /* Line `rec` lacks the field of schema slot `slot`: counted in
  * b->missing and in the line's own list. False when out of memory. */
 bool sfl_batch_line_missing(sfl_parsed_batch_t *b, sfl_linerec_t *rec, int slot);
+/* Line `line_idx` carries INFO population key of code text[off, off+len)
+ * that the header does not declare. False when out of memory. */
+bool sfl_batch_undeclared(sfl_parsed_batch_t *b, uint32_t line_idx, uint32_t off, uint32_t len);
 /* Marks line `rec` as rejected with a printf-style message. */
 void sfl_batch_reject(sfl_parsed_batch_t *b, sfl_linerec_t *rec, uint32_t code,
                       const char *fmt, ...)

@@ -144,12 +144,30 @@ static inline size_t sfl_enc_begin(sfl_enc_t *e, uint8_t type, const char *k, si
     return at;
 }
 
+/* The first key that (BSON document `doc`, `len` bytes) holds twice at its
+ * own level, or NULL when each key is there once (or the bytes are not a
+ * document). Nested documents are not walked: each is checked when it
+ * ends. For tests and debug builds; defined in bson_enc_check.c. */
+const char *sfl_enc_repeated_key(const uint8_t *doc, size_t len);
+
+/* Aborts, naming the key: a document with a repeated key is a bug of the
+ * builder that wrote it (drivers keep one of the two values). */
+void sfl_enc_repeated_key_abort(const char *key);
+
 static inline void sfl_enc_end(sfl_enc_t *e, size_t at)
 {
     if (!SFL_ENC_NEED(e, 1))
         return;
     e->p[e->len++] = 0;
     sfl_enc_u32(e->p + at, (uint32_t)(e->len - at));
+#ifdef SFL_CHECK_KEYS
+    /* Debug and sanitizer builds (cmake -DSFL_CHECK_KEYS=ON, on by default
+     * in Debug): no document leaves an encoder with a repeated key. Release
+     * builds compile none of this. */
+    const char *dup = sfl_enc_repeated_key(e->p + at, e->len - at);
+    if (dup)
+        sfl_enc_repeated_key_abort(dup);
+#endif
 }
 
 /* The key of array element i. */

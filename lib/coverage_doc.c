@@ -70,11 +70,24 @@ sfl_coverage_schema_t *sfl_coverage_schema_new(const char *h, size_t len, uint32
             sfl_coverage_schema_destroy(s);
             return NULL;
         }
+        static const char *const fixed[2] = {"chrom", "pos"};
+        if (c < 2 && ((size_t)(e - p) != strlen(fixed[c]) || memcmp(p, fixed[c], (size_t)(e - p)))) {
+            /* The parser reads column 1 as the contig and column 2 as the
+             * position: a header that names them otherwise is another
+             * format (or its columns are in another order). */
+            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                          "%s: line 1: header column %d is '%.*s', expected '%s' (a coverage "
+                          "header is '#chrom<TAB>pos<TAB>mean<TAB>median<TAB>1...')",
+                          path, c + 1, (int)(e - p > 40 ? 40 : e - p), p, fixed[c]);
+            sfl_coverage_schema_destroy(s);
+            return NULL;
+        }
         if (c >= 2) {
             const char *why;
             size_t kl = (size_t)(e - p);
             bool clash = (kl == 3 && (!memcmp(p, "_id", 3) || !memcmp(p, "pos", 3))) ||
-                         (kl == 4 && !memcmp(p, "xpos", 4));
+                         (kl == 4 && !memcmp(p, "xpos", 4)) ||
+                         (kl == 5 && !memcmp(p, "chrom", 5));
             for (int j = 0; j < c - 2 && !clash; j++)
                 clash = s->name_len[j] == kl && memcmp(s->names[j], p, kl) == 0;
             if (!sfl_valid_key(p, kl, &why) || clash) {
@@ -82,7 +95,7 @@ sfl_coverage_schema_t *sfl_coverage_schema_new(const char *h, size_t len, uint32
                               "%s: line 1: header column %d (%.*s) %s", path, c + 1,
                               (int)(kl > 40 ? 40 : kl), p,
                               clash ? "repeats a column or a field the document already has "
-                                      "(_id, xpos, pos)"
+                                      "(_id, xpos, pos, chrom)"
                                     : why);
                 sfl_coverage_schema_destroy(s);
                 return NULL;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 #include <bson/bson.h>
 #include <openssl/evp.h>
@@ -29,6 +30,7 @@
 #include "canonical.h"
 #include "digest_internal.h"
 #include "swefreq/digest.h"
+#include "safe_fs.h"
 
 #define STATE_BYTES (2 * SFL_DIGEST_LANES)
 
@@ -357,42 +359,38 @@ bool sfl_digest_text_fingerprint(const char *text, char out[SFL_DIGEST_FINGERPRI
 
 /* ---- files --------------------------------------------------------------- */
 
-/* Streams the file through SHA-256 (`sha`) or XXH3-128; hex into out. */
-static bool hash_file(const char *path, bool sha, char *out_hex, uint64_t *out_size,
-                      sfl_error_t *err)
+/* Streams the open file `fd` (read with pread from offset 0, so that its
+ * offset stays where it was, for the parser) through SHA-256 (`sha`) or
+ * XXH3-128; hex into out. `path` names it in messages. */
+static bool hash_fd(int fd, const char *path, bool sha, char *out_hex, uint64_t *out_size,
+                    sfl_error_t *err)
 {
-    if (!path || !out_hex)
-        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                             "sfl_hash_file: path and output are required");
     hasher_t *h = sha ? hasher() : NULL;
     if (sha && !h)
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
                              "cannot hash %s: out of memory, or OpenSSL's libcrypto offers no "
                              "SHA-256", path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
-                             strerror(errno));
     XXH3_state_t *st = sha ? NULL : XXH3_createState();
     enum { BUF = 1 << 20 };
     char *buf = malloc(BUF);
     bool ok = buf && (sha ? EVP_DigestInit_ex2(h->md, md_sha256, NULL) == 1
                           : st && XXH3_128bits_reset(st) == XXH_OK);
     if (!ok) {
-        fclose(f);
         free(buf);
         XXH3_freeState(st);
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     }
     uint64_t size = 0;
-    size_t n;
-    while (ok && (n = fread(buf, 1, BUF, f)) > 0) {
-        ok = sha ? EVP_DigestUpdate(h->md, buf, n) == 1 : XXH3_128bits_update(st, buf, n) == XXH_OK;
-        size += n;
+    ssize_t n = 0;
+    while (ok && ((n = pread(fd, buf, BUF, (off_t)size)) > 0 || (n < 0 && errno == EINTR))) {
+        if (n < 0)
+            continue;
+        ok = sha ? EVP_DigestUpdate(h->md, buf, (size_t)n) == 1
+                 : XXH3_128bits_update(st, buf, (size_t)n) == XXH_OK;
+        size += (uint64_t)n;
     }
-    bool read_ok = !ferror(f);
+    bool read_ok = !ok || n == 0;
     int e = errno;
-    fclose(f);
     free(buf);
     if (ok && read_ok) {
         if (sha) {
@@ -418,12 +416,33 @@ static bool hash_file(const char *path, bool sha, char *out_hex, uint64_t *out_s
     return true;
 }
 
+bool sfl_hash_fd(int fd, const char *path, char out_hex[65], uint64_t *out_size,
+                 sfl_error_t *err)
+{
+    return hash_fd(fd, path, true, out_hex, out_size, err);
+}
+
+/* Opens `path` as a regular file only (never a FIFO, device or pipe). */
+static bool hash_path(const char *path, bool sha, char *out_hex, uint64_t *out_size,
+                      sfl_error_t *err)
+{
+    if (!path || !out_hex)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "sfl_hash_file: path and output are required");
+    int fd = sfl_open_regular(path, NULL, err);
+    if (fd < 0)
+        return false;
+    bool ok = hash_fd(fd, path, sha, out_hex, out_size, err);
+    close(fd);
+    return ok;
+}
+
 bool sfl_hash_file(const char *path, char out_hex[65], uint64_t *out_size, sfl_error_t *err)
 {
-    return hash_file(path, true, out_hex, out_size, err);
+    return hash_path(path, true, out_hex, out_size, err);
 }
 
 bool sfl_hash_file_xxh3(const char *path, char out_hex[33], uint64_t *out_size, sfl_error_t *err)
 {
-    return hash_file(path, false, out_hex, out_size, err);
+    return hash_path(path, false, out_hex, out_size, err);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "secrets.h"
 #include "swefreq/error.h"
 
 bool sfl_error_set(sfl_error_t *err, uint32_t domain, uint32_t code, const char *fmt, ...)
@@ -15,6 +16,7 @@ bool sfl_error_set(sfl_error_t *err, uint32_t domain, uint32_t code, const char 
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    sfl_secrets_scrub(err->message);
     return false;
 }
 
@@ -57,6 +59,8 @@ const char *sfl_error_code_name(uint32_t code)
     case SFL_E_SEALED: return "sealed";
     case SFL_E_ROLE: return "role";
     case SFL_E_SWAP_PENDING: return "swap_pending";
+    case SFL_E_SIGNATURE: return "signature";
+    case SFL_E_KEY: return "key";
     default: return "unknown";
     }
 }

@@ -16,10 +16,18 @@
  * dump under the final name therefore always equals its manifest.json.
  * What a killed export left is cleaned up by the next one
  * (clean_dead_exports). Nothing is written to the database.
+ *
+ * Files below OUT are never reached through a link: OUT is opened once,
+ * and every entry in it is created, renamed and removed relative to that
+ * descriptor (safe_fs.c). A link at OUT/DB, or an OUT/DB holding a file
+ * that is not a dump's, is refused before anything is exported, and again
+ * when the folder is published.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "json_pretty.h"
 #include "lifecycle_internal.h"
 #include "log.h"
@@ -34,6 +43,7 @@
 #include "manifest_internal.h"
 #include "mongo_state.h"
 #include "mongo_util.h"
+#include "safe_fs.h"
 
 /* The files of one collection and what its thread found. */
 typedef struct {
@@ -44,6 +54,9 @@ typedef struct {
     sfl_digest_t digest;
     bool ok;
     sfl_error_t err;
+    sfl_cancel_t *cancel;      /* the caller's, or NULL (control.h) */
+    atomic_ullong docs, bytes; /* read by the waiting thread: progress */
+    atomic_bool done;
 } export_part_t;
 
 static bool write_text(const char *path, const char *text, sfl_error_t *err)
@@ -109,7 +122,13 @@ static void *export_main(void *arg)
         mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
         const bson_t *doc;
         while (ok && mongoc_cursor_next(cur, &doc)) {
-            if (fwrite(bson_get_data(doc), 1, doc->len, f) != doc->len)
+            atomic_fetch_add_explicit(&p->docs, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&p->bytes, doc->len, memory_order_relaxed);
+            if (sfl_cancel_requested(p->cancel))
+                ok = sfl_error_set(&p->err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
+                                   "interrupted while exporting; no dump was left under the "
+                                   "final names");
+            else if (fwrite(bson_get_data(doc), 1, doc->len, f) != doc->len)
                 ok = sfl_error_set(&p->err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
                                    "%s: cannot write: %s", bp, strerror(errno));
             else
@@ -134,46 +153,57 @@ static void *export_main(void *arg)
                            "%s.%s differs from the manifest of the load in force while it "
                            "was exported: %llu documents (digest %s), the manifest says "
                            "%llu (digest %s). The database was changed (during the export, "
-                           "or before it: verify --uri tells); no dump was left under the "
+                           "or before it: verifying the database tells); no dump was left under the "
                            "final names",
                            p->db, p->want->name, (unsigned long long)p->digest.count, fp,
                            (unsigned long long)p->want->count, p->want->fingerprint);
     }
     mongoc_client_pool_push(p->pool, c);
     p->ok = ok;
+    atomic_store(&p->done, true);
     return NULL;
 }
 
-/* Removes the dump files of folder `dir` (NULL-terminated `paths` are in
- * it; other names that an export writes are tried too), then the folder. */
-static void remove_dump(const char *dir, char **paths, size_t n)
+/* Waits for the export threads, reporting their progress (control.h). */
+static void wait_parts(export_part_t *parts, pthread_t *th, size_t started)
 {
-    for (size_t i = 0; i < n; i++)
-        if (paths[i])
-            unlink(paths[i]);
-    /* manifest.json, then <collection>.bson and .metadata.json of each */
-    for (int i = -1; i < 2 * SFL_N_COLLECTIONS; i++) {
-        char *p = NULL;
-        if (asprintf(&p, "%s/%s%s", dir,
-                     i < 0 ? "manifest" : sfl_collection_name((sfl_collection_t)(i / 2)),
-                     i < 0 ? ".json" : i % 2 ? ".metadata.json" : ".bson") >= 0) {
-            unlink(p);
-            free(p);
+    for (;;) {
+        uint64_t docs = 0, bytes = 0;
+        size_t running = 0;
+        const char *at = NULL;
+        for (size_t i = 0; i < started; i++) {
+            docs += atomic_load_explicit(&parts[i].docs, memory_order_relaxed);
+            bytes += atomic_load_explicit(&parts[i].bytes, memory_order_relaxed);
+            if (!atomic_load(&parts[i].done)) {
+                running++;
+                at = at ? at : parts[i].want->name;
+            }
         }
+        sfl_ctl_report(bytes, docs, at);
+        if (!running)
+            break;
+        usleep(250000);
     }
-    rmdir(dir);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
 }
 
-/* What an export killed earlier left in out_dir: its hidden folder
- * (.DB.export-PID, removed) and, if it died between its two renames, the
- * earlier dump moved aside (.DB.old-PID: put back when DB is missing, else
- * removed). Only folders of processes that are gone are touched. */
-static void clean_dead_exports(const char *out_dir, const char *db, const char *final,
-                               sfl_log_fn log, void *log_ud)
+/* What an export killed earlier left in the folder `out_fd`: its hidden
+ * folder (.DB.export-PID, its dump files removed) and, if it died between
+ * its two renames, the earlier dump moved aside (.DB.old-PID: put back
+ * when DB is missing, else its dump files removed). Only entries of
+ * processes that are gone are touched, each as itself: a link is removed
+ * as a link, never followed. */
+static void clean_dead_exports(int out_fd, const char *out_dir, const char *db,
+                               const char *final, sfl_log_fn log, void *log_ud)
 {
-    DIR *d = opendir(out_dir);
-    if (!d)
+    int fd = dup(out_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     size_t n = strlen(db);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -189,48 +219,71 @@ static void clean_dead_exports(const char *out_dir, const char *db, const char *
         long pid = strtol(rest, &end, 10);
         if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 ? errno != ESRCH : true))
             continue; /* not ours, or its process still runs */
-        char *path = NULL;
-        if (asprintf(&path, "%s/%s", out_dir, nm) < 0)
-            continue;
-        struct stat st;
-        if (is_old && stat(final, &st) != 0 && rename(path, final) == 0) {
+        if (is_old && sfl_entry_kind(out_fd, db) == 0 && sfl_entry_kind(out_fd, nm) == S_IFDIR &&
+            renameat(out_fd, nm, out_fd, db) == 0) {
             sfl_logf(log, log_ud, SFL_LOG_WARNING,
                      "%s: put back the earlier dump that a killed export (pid %ld) had moved "
                      "aside",
                      final, pid);
         } else {
-            remove_dump(path, NULL, 0);
+            sfl_remove_dump_dir_at(out_fd, nm);
             sfl_logf(log, log_ud, SFL_LOG_WARNING,
-                     "removed %s, left by a killed export (pid %ld)", path, pid);
+                     "removed %s/%s, left by a killed export (pid %ld)", out_dir, nm, pid);
         }
-        free(path);
     }
     closedir(d);
 }
 
-/* The verified folder `dir` becomes `final`: an earlier dump there is moved
- * aside to `old` first and removed once the new one is in place (put back
+/* The verified folder `dir` of `out_fd` becomes `db`: an earlier dump
+ * there (a folder itself, never a link: refused) is moved aside to `old`
+ * first and its dump files removed once the new one is in place (put back
  * if the rename fails). False with err when `dir` stayed where it was. */
-static bool publish(const char *final, const char *dir, const char *old, sfl_error_t *err)
+static bool publish(int out_fd, const char *final, const char *db, const char *dir,
+                    const char *old, sfl_error_t *err)
 {
-    struct stat st;
-    bool had = stat(final, &st) == 0;
-    if (had && rename(final, old) != 0)
+    if (!sfl_dump_target_ok(out_fd, db, final, "the out_dir argument", err))
+        return false;
+    bool had = sfl_entry_kind(out_fd, db) == S_IFDIR;
+    if (had && renameat(out_fd, db, out_fd, old) != 0)
         return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
                              "%s: cannot move the earlier dump aside: %s", final, strerror(errno));
-    if (rename(dir, final) != 0) {
+    if (had && sfl_entry_kind(out_fd, old) != S_IFDIR) {
+        renameat(out_fd, old, out_fd, db);
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s changed while the export was published; nothing was replaced",
+                             final);
+    }
+    if (renameat(out_fd, dir, out_fd, db) != 0) {
         sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot rename %s into place: %s",
                       final, dir, strerror(errno));
         if (had)
-            rename(old, final); /* the earlier dump back */
+            renameat(out_fd, old, out_fd, db); /* the earlier dump back */
         return false;
     }
     if (had)
-        remove_dump(old, NULL, 0);
+        sfl_remove_dump_dir_at(out_fd, old);
     return true;
 }
 
+static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_error_t *err);
+
 bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_error_t *err)
+{
+    return sfl_mongo_export_ctl(o, out_dir, NULL, err);
+}
+
+bool sfl_mongo_export_ctl(const sfl_mongo_options_t *o, const char *out_dir,
+                          const sfl_run_control_t *ctl, sfl_error_t *err)
+{
+    sfl_ctl_t k;
+    if (!sfl_ctl_begin(&k, ctl, err))
+        return false;
+    bool ok = export_body(o, out_dir, err);
+    sfl_ctl_end(&k);
+    return ok;
+}
+
+static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_error_t *err)
 {
     if (!o || o->struct_size != sizeof *o || !o->uri || !o->db || !*o->db || !out_dir ||
         strpbrk(o->db, "/\\"))
@@ -251,7 +304,7 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
                            "%s: the swap of load %s was cut short; run `swefreq-load recover` "
                            "first. Nothing was exported",
                            o->db, pending);
-    ok = ok && (m = sfl_manifest_in_force(c, o->db, err)) != NULL;
+    ok = ok && (m = sfl_manifest_in_force(c, o->db, NULL, NULL, err)) != NULL;
     if (ok && sfl_manifest_warning(m))
         sfl_logf(o->log, o->log_ud, SFL_LOG_WARNING, "%s: the manifest in force: %s", o->db,
                  sfl_manifest_warning(m));
@@ -264,10 +317,19 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
     if (ok && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create the folder: %s",
                            out_dir, strerror(errno));
+    /* out_dir is the folder the user named: followed once, here; every
+     * entry in it is reached through this descriptor, never a link. */
+    int out_fd = ok ? open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (ok && out_fd < 0)
+        ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot open the folder: %s",
+                           out_dir, strerror(errno));
+    const char *dname = dir ? strrchr(dir, '/') + 1 : NULL;
+    const char *oname = old ? strrchr(old, '/') + 1 : NULL;
+    ok = ok && sfl_dump_target_ok(out_fd, o->db, final, "the out_dir argument", err);
     if (ok)
-        clean_dead_exports(out_dir, o->db, final, o->log, o->log_ud);
+        clean_dead_exports(out_fd, out_dir, o->db, final, o->log, o->log_ud);
     bool made = false;
-    if (ok && !(made = mkdir(dir, 0777) == 0))
+    if (ok && !(made = mkdirat(out_fd, dname, 0777) == 0))
         ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create the folder: %s",
                            dir, strerror(errno));
     size_t n = ok ? sfl_manifest_n_collections(m) : 0;
@@ -282,6 +344,8 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
         p->want = sfl_manifest_collection(m, i);
         p->pool = pool;
         p->db = o->db;
+        p->cancel = sfl_ctl_cancel_handle();
+        sfl_ctl_add_total(p->want->bytes);
         if (asprintf(&p->bson_path, "%s/%s.bson", dir, p->want->name) < 0 ||
             asprintf(&p->meta_path, "%s/%s.metadata.json", dir, p->want->name) < 0) {
             ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
@@ -294,8 +358,8 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
         else
             started++;
     }
+    wait_parts(parts, th, started);
     for (size_t i = 0; i < started; i++) {
-        pthread_join(th[i], NULL);
         if (ok && !parts[i].ok) {
             ok = false;
             if (err)
@@ -305,10 +369,12 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
     if (paths && ok && asprintf(&paths[2 * n], "%s/manifest.json", dir) < 0)
         ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     ok = ok && sfl_manifest_write_file(m, paths[2 * n], err);
-    if (ok && (ok = publish(final, dir, old, err)))
+    if (ok && (ok = publish(out_fd, final, o->db, dname, oname, err)))
         made = false;
     if (made)
-        remove_dump(dir, paths, paths ? 2 * n + 1 : 0);
+        sfl_remove_dump_dir_at(out_fd, dname);
+    if (out_fd >= 0)
+        close(out_fd);
     if (ok)
         sfl_logf(o->log, o->log_ud, SFL_LOG_INFO,
                  "exported %s to %s: every collection equals the manifest of the load in force",

@@ -14,6 +14,7 @@
 #include <htslib/bgzf.h>
 #include <htslib/khash.h>
 #include <htslib/kstring.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ typedef struct {
     char **other;
     size_t n_other;
     uint64_t dbnsfp_line;
+    uint32_t rows[3];     /* rows per table: canonical, OMIM, dbNSFP */
+    atomic_bool joined;   /* a GTF gene looked it up (parser threads) */
 } entry_t;
 
 KHASH_MAP_INIT_STR(gt, uint32_t)
@@ -72,8 +75,31 @@ void sfl_gene_tables_destroy(sfl_gene_tables_t *t)
     free(t);
 }
 
-/* The entry of gene `id`, created empty when new; NULL when out of memory. */
-static entry_t *entry_of(sfl_gene_tables_t *t, const char *id)
+static entry_t *entry_find(sfl_gene_tables_t *t, const char *id);
+
+/* Cuts a versioned Ensembl id in place (ENSG00000223972.7 ->
+ * ENSG00000223972), as the GTF's ids are cut: the join is on the id
+ * without version on both sides. */
+static char *unversioned(char *id)
+{
+    char *dot = strchr(id, '.');
+    if (dot)
+        *dot = '\0';
+    return id;
+}
+
+/* The entry of gene `id` (its version cut), created empty when new; NULL
+ * when out of memory. `table` (0 canonical, 1 OMIM, 2 dbNSFP) counts the
+ * row. */
+static entry_t *entry_of(sfl_gene_tables_t *t, char *id, int table)
+{
+    entry_t *e = entry_find(t, unversioned(id));
+    if (e)
+        e->rows[table]++;
+    return e;
+}
+
+static entry_t *entry_find(sfl_gene_tables_t *t, const char *id)
 {
     khint_t k = kh_get(gt, t->ids, id);
     if (k != kh_end(t->ids))
@@ -90,11 +116,12 @@ static entry_t *entry_of(sfl_gene_tables_t *t, const char *id)
         return NULL;
     }
     memset(&t->e[t->n], 0, sizeof t->e[t->n]);
+    atomic_init(&t->e[t->n].joined, false);
     kh_val(t->ids, k) = (uint32_t)t->n;
     return &t->e[t->n++];
 }
 
-bool sfl_gene_tables_lookup(const sfl_gene_tables_t *t, const char *id, size_t len,
+bool sfl_gene_tables_lookup(sfl_gene_tables_t *t, const char *id, size_t len,
                             sfl_gene_annot_t *a)
 {
     memset(a, 0, sizeof *a);
@@ -106,7 +133,9 @@ bool sfl_gene_tables_lookup(const sfl_gene_tables_t *t, const char *id, size_t l
     khint_t k = kh_get(gt, t->ids, buf);
     if (k == kh_end(t->ids))
         return false;
-    const entry_t *e = &t->e[kh_val(t->ids, k)];
+    entry_t *e = &t->e[kh_val(t->ids, k)];
+    if (!atomic_load_explicit(&e->joined, memory_order_relaxed))
+        atomic_store_explicit(&e->joined, true, memory_order_relaxed);
     a->canonical_transcript = e->canonical;
     a->omim_accession = e->omim_acc;
     a->omim_description = e->omim_desc;
@@ -262,7 +291,7 @@ static bool dbnsfp_row(sfl_gene_tables_t *t, char *line, uint64_t ln, const char
                              "%s: line %llu: found %d tab-separated columns, expected at least "
                              "%d (as in the header line)",
                              path, (unsigned long long)ln, n, c->n);
-    const char *id = f[c->name];
+    char *id = f[c->name];
     if (strcmp(id, ".") == 0)
         return true; /* no Ensembl gene: it can match no GTF gene */
     char **names = NULL;
@@ -272,7 +301,7 @@ static bool dbnsfp_row(sfl_gene_tables_t *t, char *line, uint64_t ln, const char
         free_names(names, n_names);
         return nomem(err);
     }
-    entry_t *e = entry_of(t, id);
+    entry_t *e = entry_of(t, id, 2);
     if (!e) {
         free_names(names, n_names);
         return nomem(err);
@@ -305,9 +334,10 @@ static bool canonical_row(sfl_gene_tables_t *t, char *line, uint64_t ln, const c
                              "%s: line %llu: found %s columns, expected 2 (gene id, transcript "
                              "id)",
                              path, (unsigned long long)ln, more ? "more than 2" : n ? "1" : "0");
-    entry_t *e = entry_of(t, f[0]);
+    entry_t *e = entry_of(t, f[0], 0);
     if (!e)
         return nomem(err);
+    unversioned(f[1]); /* the transcripts' _ids have no version either */
     if (e->canonical_line)
         return same(e->canonical, f[1]) ||
                dup_error(err, path, ln, f[0], e->canonical_line, "canonical transcript");
@@ -332,7 +362,7 @@ static bool omim_row(sfl_gene_tables_t *t, char *line, uint64_t ln, const char *
         (*short_rows)++;
         return true;
     }
-    entry_t *e = entry_of(t, f[0]);
+    entry_t *e = entry_of(t, f[0], 1);
     if (!e)
         return nomem(err);
     if (e->omim_line)
@@ -395,4 +425,17 @@ bool sfl_gene_tables_load(sfl_gene_tables_t *t, sfl_source_kind_t kind, const ch
     free(ks.s);
     bgzf_close(fp);
     return ok;
+}
+
+void sfl_gene_tables_joined(const sfl_gene_tables_t *t, sfl_source_kind_t kind, uint64_t *rows,
+                            uint64_t *unjoined)
+{
+    int table = kind == SFL_SOURCE_CANONICAL ? 0 : kind == SFL_SOURCE_OMIM ? 1 : 2;
+    *rows = *unjoined = 0;
+    for (size_t i = 0; t && i < t->n; i++) {
+        const entry_t *e = &t->e[i];
+        *rows += e->rows[table];
+        if (!atomic_load_explicit(&e->joined, memory_order_relaxed))
+            *unjoined += e->rows[table];
+    }
 }

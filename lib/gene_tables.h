@@ -38,8 +38,17 @@ void sfl_gene_tables_destroy(sfl_gene_tables_t *t);
 bool sfl_gene_tables_load(sfl_gene_tables_t *t, sfl_source_kind_t kind, const char *path,
                           uint64_t *records, uint64_t *short_rows, sfl_error_t *err);
 
-/* Fills `a` for gene `id` (without version); false when no table names it. */
-bool sfl_gene_tables_lookup(const sfl_gene_tables_t *t, const char *id, size_t len,
+/* Fills `a` for gene `id` (without version); false when no table names it.
+ * Marks the tables' rows for the gene joined (an atomic flag: safe on many
+ * threads, the only write after loading). Gene ids of the tables lose
+ * their version when loaded, and so does a canonical transcript id. */
+bool sfl_gene_tables_lookup(sfl_gene_tables_t *t, const char *id, size_t len,
                             sfl_gene_annot_t *a);
+
+/* After the GTF: the data rows the table of `kind` gave (*rows, OMIM rows
+ * with fewer than 4 columns not included) and those whose gene no GTF
+ * gene line looked up (*unjoined). */
+void sfl_gene_tables_joined(const sfl_gene_tables_t *t, sfl_source_kind_t kind, uint64_t *rows,
+                            uint64_t *unjoined);
 
 #endif

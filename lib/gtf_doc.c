@@ -25,7 +25,6 @@
  * loader's. Other features (start_codon, Selenocysteine, ...) are counted
  * and left out, as the ExAC loader leaves them out.
  */
-#include <htslib/khash.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +32,6 @@
 #include "bson_enc.h"
 #include "gtf_doc.h"
 #include "numparse.h"
-#include "order_check.h"
 #include "variant_key.h"
 
 enum { F_GENE, F_TRANSCRIPT, F_EXON, F_OTHER };
@@ -43,34 +41,63 @@ typedef struct {
     size_t n;
 } span_t;
 
-/* The value of attribute `key` in column 9 (`key "value"; ...`), quotes
- * stripped; the last one when repeated, as the ExAC loader's dict keeps. */
-static bool attribute(span_t attrs, const char *key, span_t *out)
+/* Column 9 as GENCODE's GTF defines it: `key value;` pairs separated by
+ * ';' and spaces, a value either "quoted" (where ';' is text, not a
+ * separator) or bare (`level 2`). The values of gene_id, transcript_id and
+ * gene_name, quotes stripped; the last one when repeated, as the ExAC
+ * loader's dict keeps. Returns NULL, or what is wrong (an unterminated
+ * quote, text after a value) with *at its offset in the column. */
+typedef struct {
+    span_t gid, tid, gname;
+    bool has_gid, has_tid, has_gname;
+} gtf_attrs_t;
+
+static const char *scan_attributes(span_t attrs, gtf_attrs_t *a, size_t *at)
 {
-    size_t kl = strlen(key);
-    bool found = false;
+    memset(a, 0, sizeof *a);
     const char *p = attrs.p, *end = attrs.p + attrs.n;
-    while (p < end) {
-        const char *semi = memchr(p, ';', (size_t)(end - p));
-        const char *e = semi ? semi : end;
-        while (p < e && (*p == ' ' || *p == '\t'))
+    for (;;) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ';'))
             p++;
+        if (p == end)
+            return NULL;
         const char *k = p;
-        while (p < e && *p != ' ' && *p != '\t')
+        while (p < end && *p != ' ' && *p != '\t' && *p != ';' && *p != '"')
             p++;
-        if ((size_t)(p - k) == kl && memcmp(k, key, kl) == 0) {
-            const char *v = p, *ve = e;
-            while (v < ve && (*v == ' ' || *v == '\t' || *v == '"'))
-                v++;
-            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '"'))
-                ve--;
-            out->p = v;
-            out->n = (size_t)(ve - v);
-            found = true;
+        size_t kl = (size_t)(p - k);
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        span_t v;
+        if (p < end && *p == '"') {
+            const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+            if (!q) {
+                *at = (size_t)(p - attrs.p);
+                return "a quoted value has no closing '\"'";
+            }
+            v.p = p + 1;
+            v.n = (size_t)(q - p - 1);
+            p = q + 1;
+            while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
+            if (p < end && *p != ';') {
+                *at = (size_t)(p - attrs.p);
+                return "text follows a quoted value before the ';'";
+            }
+        } else {
+            v.p = p;
+            while (p < end && *p != ';')
+                p++;
+            v.n = (size_t)(p - v.p);
+            while (v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t'))
+                v.n--;
         }
-        p = semi ? semi + 1 : end;
+        if (kl == 7 && memcmp(k, "gene_id", 7) == 0)
+            a->gid = v, a->has_gid = true;
+        else if (kl == 13 && memcmp(k, "transcript_id", 13) == 0)
+            a->tid = v, a->has_tid = true;
+        else if (kl == 9 && memcmp(k, "gene_name", 9) == 0)
+            a->gname = v, a->has_gname = true;
     }
-    return found;
 }
 
 static size_t unversioned(span_t id)
@@ -203,13 +230,23 @@ static bool parse_line(const sfl_gtf_ctx_t *c, sfl_parsed_batch_t *b, sfl_linere
     if (!(g->code = sfl_batch_contig(b, rec, c->skip_unknown_contigs, path, g->col[0].p,
                                      g->col[0].n)))
         return false;
-    g->tid.n = g->gname.n = 0;
-    const char *missing =
-        !attribute(at, "gene_id", &g->gid) || !g->gid.n ? "gene_id"
-        : g->kind != F_GENE && (!attribute(at, "transcript_id", &g->tid) || !g->tid.n)
-            ? "transcript_id"
-        : g->kind == F_GENE && !attribute(at, "gene_name", &g->gname) ? "gene_name"
-                                                                       : NULL;
+    gtf_attrs_t a;
+    size_t bad_at = 0;
+    const char *bad = scan_attributes(at, &a, &bad_at);
+    if (bad) {
+        sfl_batch_reject(b, rec, SFL_E_LINE,
+                         "%s: line %llu: column 9 (attributes), at character %zu: %s (expected "
+                         "'key \"value\";' pairs)",
+                         path, ln, bad_at + 1, bad);
+        return false;
+    }
+    g->gid = a.gid;
+    g->tid = g->kind != F_GENE ? a.tid : (span_t){NULL, 0};
+    g->gname = a.gname;
+    const char *missing = !a.has_gid || !g->gid.n                              ? "gene_id"
+                          : g->kind != F_GENE && (!a.has_tid || !g->tid.n)     ? "transcript_id"
+                          : g->kind == F_GENE && !a.has_gname                  ? "gene_name"
+                                                                                : NULL;
     if (missing) {
         sfl_batch_reject(b, rec, SFL_E_LINE,
                          "%s: line %llu: the %.*s line has no %s attribute (column 9)", path, ln,
@@ -315,89 +352,4 @@ bool sfl_gtf_line_to_docs(const sfl_gtf_ctx_t *c, sfl_parsed_batch_t *b, const c
                                             : g.kind == F_TRANSCRIPT ? SFL_COLL_TRANSCRIPTS
                                                                      : SFL_COLL_EXONS);
     return true;
-}
-
-/* ---- unique ids, in input order ----------------------------------------- */
-
-typedef struct {
-    uint64_t line;
-    const char *path; /* borrowed: the job's copy */
-} seen_t;
-
-KHASH_MAP_INIT_STR(ids, seen_t)
-
-struct sfl_gtf_ids {
-    khash_t(ids) *h[3]; /* genes, transcripts, exons of the current transcript */
-    int64_t exon_tx;
-};
-
-sfl_gtf_ids_t *sfl_gtf_ids_new(void)
-{
-    sfl_gtf_ids_t *s = calloc(1, sizeof *s);
-    for (int i = 0; s && i < 3; i++)
-        if (!(s->h[i] = kh_init(ids))) {
-            sfl_gtf_ids_destroy(s);
-            return NULL;
-        }
-    return s;
-}
-
-static void clear_ids(khash_t(ids) *h)
-{
-    for (khint_t k = kh_begin(h); k != kh_end(h); k++)
-        if (kh_exist(h, k))
-            free((char *)kh_key(h, k));
-    kh_clear(ids, h);
-}
-
-void sfl_gtf_ids_destroy(sfl_gtf_ids_t *s)
-{
-    if (!s)
-        return;
-    for (int i = 0; i < 3; i++)
-        if (s->h[i]) {
-            clear_ids(s->h[i]);
-            kh_destroy(ids, s->h[i]);
-        }
-    free(s);
-}
-
-uint32_t sfl_gtf_ids_check(sfl_gtf_ids_t *s, const sfl_parsed_batch_t *b, const sfl_linerec_t *rec,
-                           const char *path, char *msg, size_t msg_size)
-{
-    static const char *const what[] = {"gene", "transcript", "exon"};
-    for (uint32_t d = 0; d < rec->n_docs; d++) {
-        const sfl_docrec_t *dr = &b->docs[rec->first_doc + d];
-        int which = dr->coll - SFL_COLL_GENES;
-        if (which < 0 || which > 2)
-            continue;
-        if (which == 2 && rec->pos != s->exon_tx) {
-            clear_ids(s->h[2]);
-            s->exon_tx = rec->pos;
-        }
-        uint32_t idlen;
-        const char *id = sfl_batch_doc_id(b, dr, &idlen);
-        char *key = strndup(id, idlen);
-        if (!key)
-            return SFL_E_NOMEM;
-        int ret;
-        khint_t k = kh_put(ids, s->h[which], key, &ret);
-        if (ret < 0) {
-            free(key);
-            return SFL_E_NOMEM;
-        }
-        if (ret == 0) {
-            seen_t first = kh_val(s->h[which], k);
-            snprintf(msg, msg_size,
-                     "%s: line %llu: duplicate %s id %s: line %llu of %s has it too (one "
-                     "document per %s)",
-                     path, (unsigned long long)rec->line, what[which], key,
-                     (unsigned long long)first.line, first.path, what[which]);
-            free(key);
-            return SFL_E_DUPLICATE;
-        }
-        kh_val(s->h[which], k).line = rec->line;
-        kh_val(s->h[which], k).path = path;
-    }
-    return SFL_OK;
 }

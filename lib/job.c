@@ -24,6 +24,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
+#include "safe_fs.h"
 #include "sink_internal.h"
 
 sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
@@ -37,11 +38,14 @@ sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
         return NULL;
     }
     j->opt = o;
+    sfl_report_init(&j->report, o.log, o.log_ud, o.progress, o.progress_ud);
     if ((o.rejects_path && !(j->rejects_path = strdup(o.rejects_path))) ||
         (o.csq_field && !(j->csq_field = strdup(o.csq_field))) ||
-        (o.csq_format && !(j->csq_format = strdup(o.csq_format)))) {
+        (o.csq_format && !(j->csq_format = strdup(o.csq_format))) ||
+        (o.spill_dir && !(j->spill_dir = strdup(o.spill_dir)))) {
         free(j->rejects_path);
         free(j->csq_field);
+        free(j->csq_format);
         free(j);
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
@@ -49,14 +53,24 @@ sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err)
     j->opt.rejects_path = j->rejects_path;
     j->opt.csq_field = j->csq_field;
     j->opt.csq_format = j->csq_format;
+    j->opt.spill_dir = j->spill_dir;
     j->summary.threads = o.threads;
     return j;
 }
 
 bool sfl_job_add_source(sfl_job_t *j, sfl_source_kind_t kind, const char *path, sfl_error_t *err)
 {
-    if (!j || !path || !*path || (unsigned)kind >= SFL_N_SOURCE_KINDS)
-        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "bad source argument");
+    if (!j)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_job_add_source: job is NULL");
+    if ((unsigned)kind >= SFL_N_SOURCE_KINDS)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "sfl_job_add_source: unknown source kind %d (sfl_source_kind_t: 0 to "
+                             "%d)",
+                             (int)kind, SFL_N_SOURCE_KINDS - 1);
+    if (!path || !*path)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "sfl_job_add_source: the %s source's path is %s",
+                             sfl_source_kind_name(kind), path ? "empty" : "NULL");
     if (!SFL_GROW(j->sources, &j->cap_sources, j->n_sources + 1, 4))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     sfl_source_record_t *s = &j->sources[j->n_sources];
@@ -92,17 +106,16 @@ void sfl_job_destroy(sfl_job_t *j)
         free(j->sources[i].csq_format);
     }
     free(j->sources);
-    for (size_t i = 0; i < j->n_warnings; i++)
-        free(j->warnings[i]);
-    free(j->warnings);
     free(j->annotations);
     free(j->csq_field);
     free(j->csq_format);
-    for (size_t i = 0; i < j->n_missing; i++)
-        free(j->missing[i].name);
-    free(j->missing);
+    free(j->spill_dir);
+    sfl_report_free(&j->report);
     free(j->missing_names);
     free(j->missing_counts);
+    free(j->table_joins);
+    free(j->undeclared_names);
+    free(j->undeclared_counts);
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         sfl_order_free(&j->order[c]);
     free(j->docs);
@@ -110,63 +123,13 @@ void sfl_job_destroy(sfl_job_t *j)
     free(j->rejects_partial);
     sfl_manifest_destroy(j->manifest);
     sfl_gene_tables_destroy(j->gene_tables);
-    sfl_gtf_ids_destroy(j->gtf_ids);
+    sfl_ids_destroy(j->ids);
+    for (size_t i = 0; j->src_fd && i < j->n_sources; i++)
+        if (j->src_fd[i] >= 0)
+            close(j->src_fd[i]);
+    free(j->src_fd);
     sfl_metrics_destroy(j->metrics);
     free(j);
-}
-
-static double elapsed(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-bool sfl_job_add_missing(sfl_job_t *j, const char *name, uint64_t n)
-{
-    for (size_t i = 0; i < j->n_missing; i++)
-        if (strcmp(j->missing[i].name, name) == 0) {
-            j->missing[i].count += n;
-            return true;
-        }
-    if (!SFL_GROW(j->missing, &j->cap_missing, j->n_missing + 1, 16))
-        return false;
-    if (!(j->missing[j->n_missing].name = strdup(name)))
-        return false;
-    j->missing[j->n_missing++].count = n;
-    return true;
-}
-
-/* Adds a run-wide warning (each message once) and logs it. */
-bool sfl_job_add_warning(sfl_job_t *j, const char *msg)
-{
-    for (size_t i = 0; i < j->n_warnings; i++)
-        if (strcmp(j->warnings[i], msg) == 0)
-            return true;
-    if (!SFL_GROW(j->warnings, &j->cap_warnings, j->n_warnings + 1, 4) ||
-        !(j->warnings[j->n_warnings] = strdup(msg)))
-        return false;
-    j->n_warnings++;
-    sfl_logf(j->opt.log, j->opt.log_ud, SFL_LOG_WARNING, "%s", msg);
-    return true;
-}
-
-void sfl_job_progress(sfl_job_t *j, uint64_t file_offset, bool force)
-{
-    if (!j->opt.progress)
-        return;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!force && elapsed(&j->last_progress, &now) < 0.25)
-        return;
-    j->last_progress = now;
-    sfl_progress_t p;
-    p.bytes_done = j->bytes_done_before + file_offset;
-    p.bytes_total = j->bytes_total;
-    p.docs = 0;
-    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
-        p.docs += j->summary.docs[c];
-    p.seconds = elapsed(&j->t0, &now);
-    p.source = j->progress_source;
-    j->opt.progress(j->opt.progress_ud, &p);
 }
 
 /* sfl_job_run's promise: on false the sink has been aborted (told why),
@@ -182,23 +145,30 @@ static bool abort_sink(sfl_sink_t *sink, const sfl_error_t *why, bool ret)
  * that were converted) and notes which collections the run fills. */
 static bool hash_sources(sfl_job_t *j, bool used[SFL_N_COLLECTIONS], sfl_error_t *err)
 {
+    if (!(j->src_fd = malloc((j->n_sources + 1) * sizeof *j->src_fd)))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < j->n_sources; i++)
+        j->src_fd[i] = -1;
     for (size_t i = 0; i < j->n_sources; i++) {
         sfl_source_record_t *s = &j->sources[i];
         bool fills[SFL_N_COLLECTIONS];
         sfl_source_collections(s->kind, fills);
         for (int c = 0; c < SFL_N_COLLECTIONS; c++)
             used[c] = used[c] || fills[c];
-        if (!sfl_hash_file(s->path, s->hash, &s->size, err))
+        /* Only a regular file (a pipe could not be read twice), kept open:
+         * the parser reads the very file hashed here. */
+        if ((j->src_fd[i] = sfl_open_regular(s->path, NULL, err)) < 0 ||
+            !sfl_hash_fd(j->src_fd[i], s->path, s->hash, &s->size, err))
             return false;
         free(s->abs_path);
         s->abs_path = realpath(s->path, NULL);
         struct stat st;
-        if (stat(s->path, &st) == 0)
+        if (fstat(j->src_fd[i], &st) == 0)
             s->mtime = st.st_mtime;
-        j->bytes_total += s->size;
+        j->report.bytes_total += s->size;
     }
     j->summary.sources = j->n_sources;
-    j->summary.file_bytes = j->bytes_total;
+    j->summary.file_bytes = j->report.bytes_total;
     return true;
 }
 
@@ -238,7 +208,7 @@ static bool load_gene_tables(sfl_job_t *j, sfl_error_t *err)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "the gene tables (canonical transcripts, OMIM, dbNSFP genes) are "
                              "joined into the genes of a GTF: give the GTF too");
-    if (any_gtf && !(j->gtf_ids = sfl_gtf_ids_new()))
+    if (!(j->ids = sfl_ids_new()))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     if (any_table && !(j->gene_tables = sfl_gene_tables_new()))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
@@ -246,23 +216,66 @@ static bool load_gene_tables(sfl_job_t *j, sfl_error_t *err)
         sfl_source_record_t *s = &j->sources[i];
         if (!is_gene_table(s->kind))
             continue;
-        j->progress_source = s->path;
+        j->report.source = s->path;
         uint64_t short_rows = 0;
         if (!sfl_gene_tables_load(j->gene_tables, s->kind, s->path, &s->records, &short_rows,
                                   err))
             return false;
         j->summary.records_read += s->records;
-        j->bytes_done_before += s->size;
+        j->report.bytes_done_before += s->size;
         if (short_rows) {
             char msg[1024];
             snprintf(msg, sizeof msg,
                      "%s: %llu row%s with fewer than 4 columns (a gene without an OMIM "
                      "accession) left out, as the ExAC loader leaves them out",
                      s->path, (unsigned long long)short_rows, short_rows == 1 ? "" : "s");
-            if (!sfl_job_add_warning(j, msg))
+            if (!sfl_report_warning(&j->report, msg))
                 return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         }
     }
+    return true;
+}
+
+/* After the GTF: each gene table's rows that joined no GTF gene (ids
+ * compared without version) are counted in the summary and the manifest
+ * with a warning; a table none of whose rows joins is refused (it belongs
+ * to another release or another kind of id, and would add nothing). */
+static bool check_gene_tables_joined(sfl_job_t *j, sfl_error_t *err)
+{
+    size_t n = 0;
+    free(j->table_joins);
+    j->table_joins = calloc(j->n_sources + 1, sizeof *j->table_joins);
+    if (!j->table_joins)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < j->n_sources; i++) {
+        sfl_source_record_t *s = &j->sources[i];
+        if (!is_gene_table(s->kind))
+            continue;
+        sfl_gene_tables_joined(j->gene_tables, s->kind, &s->table_rows, &s->unjoined_rows);
+        s->join_counted = true;
+        sfl_table_join_t *tj = &j->table_joins[n++];
+        tj->source = s->path;
+        tj->kind = sfl_source_kind_name(s->kind);
+        tj->rows = s->table_rows;
+        tj->unjoined_rows = s->unjoined_rows;
+        if (s->table_rows && s->unjoined_rows == s->table_rows)
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
+                                 "%s: none of its %llu rows names a gene of the GTF (gene ids "
+                                 "compared without version): is it for another release?",
+                                 s->path, (unsigned long long)s->table_rows);
+        if (s->unjoined_rows) {
+            char msg[1024];
+            snprintf(msg, sizeof msg,
+                     "%s: %llu of %llu rows name a gene the GTF does not have (gene ids "
+                     "compared without version); they are in no document",
+                     s->path, (unsigned long long)s->unjoined_rows,
+                     (unsigned long long)s->table_rows);
+            if (!sfl_report_warning(&j->report, msg))
+                return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        }
+    }
+    j->summary.n_table_joins = n;
+    j->summary.table_joins = j->table_joins;
     return true;
 }
 
@@ -327,22 +340,36 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
         sfl_sink_cancel_int(sink);
     /* The plan: what the manifest will say of options and sources, before
      * any document (a resuming sink compares it with its record). */
+    ok = ok && load_gene_tables(j, err); /* first: gene tables alone are refused by name */
     sfl_manifest_input_t in = {&j->opt, 0, j->sources, j->n_sources, j->digest, used, 0};
     sfl_manifest_t *plan = ok ? sfl_manifest_build(&in, err) : NULL;
     ok = ok && plan;
     sfl_run_info_t run = {sizeof run, {false}, j->opt.histograms};
     memcpy(run.collections, used, sizeof run.collections);
     sfl_sink_set_plan_int(sink, plan);
-    ok = ok && load_gene_tables(j, err) && sfl_sink_begin_int(sink, &run, err);
+    ok = ok && sfl_sink_begin_int(sink, &run, err);
     sfl_sink_set_plan_int(sink, NULL);
     sfl_manifest_destroy(plan);
     if (ok && used[SFL_COLL_METRICS])
-        ok = (j->metrics = sfl_metrics_new(err)) != NULL;
+        ok = (j->metrics = sfl_metrics_new(j->opt.spill_dir, err)) != NULL;
     uint64_t seq = 0;
-    for (size_t i = 0; ok && i < j->n_sources; i++)
-        if (!is_gene_table(j->sources[i].kind))
-            ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);
-    ok = ok && write_metrics(j, sink, err);
+    for (size_t i = 0; ok && i < j->n_sources; i++) {
+        if (is_gene_table(j->sources[i].kind))
+            continue;
+        uint64_t genes0 = j->summary.docs[SFL_COLL_GENES];
+        ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);
+        /* A GTF whose lines are all features the loader leaves out
+         * (start_codon, ...) is as empty as a file without lines. */
+        if (ok && j->sources[i].kind == SFL_SOURCE_GTF && j->sources[i].records &&
+            j->summary.docs[SFL_COLL_GENES] == genes0 && !j->opt.allow_empty)
+            ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
+                               "%s: no records: none of its %llu lines is a gene line (the "
+                               "other features are left out); refusing to load an empty "
+                               "genes collection (sfl_options_t.allow_empty accepts it)",
+                               j->sources[i].path, (unsigned long long)j->sources[i].records);
+    }
+    ok = ok && (!j->gene_tables || check_gene_tables_joined(j, err)) &&
+         write_metrics(j, sink, err);
     if (q)
         hts_tpool_process_destroy(q);
     if (pool)
@@ -405,8 +432,35 @@ static void summary_annotations(sfl_job_t *j)
     }
     j->summary.n_annotations = j->annotations ? n : 0;
     j->summary.annotations = j->annotations;
-    j->summary.n_warnings = j->n_warnings;
-    j->summary.warnings = (const char *const *)j->warnings;
+    j->summary.n_warnings = j->report.n_warnings;
+    j->summary.warnings = (const char *const *)j->report.warnings;
+}
+
+/* The summary's views of the undeclared populations, each with a warning
+ * (once per run: finish_summary runs once). */
+static void summary_undeclared(sfl_job_t *j)
+{
+    free(j->undeclared_names);
+    free(j->undeclared_counts);
+    j->undeclared_names = calloc(j->report.n_undeclared + 1, sizeof *j->undeclared_names);
+    j->undeclared_counts = calloc(j->report.n_undeclared + 1, sizeof *j->undeclared_counts);
+    if (!j->undeclared_names || !j->undeclared_counts)
+        return;
+    for (size_t i = 0; i < j->report.n_undeclared; i++) {
+        j->undeclared_names[i] = j->report.undeclared[i].name;
+        j->undeclared_counts[i] = j->report.undeclared[i].count;
+        char msg[512];
+        snprintf(msg, sizeof msg,
+                 "%llu line%s carry population '%.100s' (INFO AC_%.100s...), which the header "
+                 "does not declare: its counts are in no document",
+                 (unsigned long long)j->report.undeclared[i].count,
+                 j->report.undeclared[i].count == 1 ? "" : "s", j->report.undeclared[i].name,
+                 j->report.undeclared[i].name);
+        (void)sfl_report_warning(&j->report, msg); /* out of memory: the count still shows it */
+    }
+    j->summary.n_undeclared_pops = j->report.n_undeclared;
+    j->summary.undeclared_pop_names = j->undeclared_names;
+    j->summary.undeclared_pop_counts = j->undeclared_counts;
 }
 
 /* The summary's views of the missing-field counts, and the run's time. */
@@ -414,21 +468,21 @@ static void finish_summary(sfl_job_t *j)
 {
     free(j->missing_names);
     free(j->missing_counts);
-    j->missing_names = calloc(j->n_missing + 1, sizeof *j->missing_names);
-    j->missing_counts = calloc(j->n_missing + 1, sizeof *j->missing_counts);
+    const sfl_report_t *r = &j->report;
+    j->missing_names = calloc(r->n_missing + 1, sizeof *j->missing_names);
+    j->missing_counts = calloc(r->n_missing + 1, sizeof *j->missing_counts);
     if (j->missing_names && j->missing_counts) {
-        for (size_t i = 0; i < j->n_missing; i++) {
-            j->missing_names[i] = j->missing[i].name;
-            j->missing_counts[i] = j->missing[i].count;
+        for (size_t i = 0; i < r->n_missing; i++) {
+            j->missing_names[i] = r->missing[i].name;
+            j->missing_counts[i] = r->missing[i].count;
         }
-        j->summary.n_missing = j->n_missing;
+        j->summary.n_missing = r->n_missing;
         j->summary.missing_names = j->missing_names;
         j->summary.missing_counts = j->missing_counts;
     }
+    summary_undeclared(j);
     summary_annotations(j);
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    j->summary.seconds = elapsed(&j->t0, &t1);
+    j->summary.seconds = sfl_report_seconds(&j->report);
 }
 
 bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
@@ -443,16 +497,28 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
         return abort_sink(sink, err, sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                                               "a job runs only once"));
     j->ran = true;
-    clock_gettime(CLOCK_MONOTONIC, &j->t0);
-    j->last_progress = j->t0;
+    if (j->n_sources == 0)
+        /* It would commit an empty load, whose manifest then checks nothing. */
+        return abort_sink(sink, err, sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                                                   "a job needs at least one source "
+                                                   "(sfl_job_add_source); nothing was written"));
+    clock_gettime(CLOCK_MONOTONIC, &j->report.t0);
+    j->report.last_progress = j->report.t0;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         sfl_digest_init(&j->digest[c]);
     bool used[SFL_N_COLLECTIONS] = {false};
+    sfl_logf(j->opt.log, j->opt.log_ud, SFL_LOG_DEBUG,
+             "job: %zu source(s), %d parser thread(s), chunks of %zu bytes, %d chunk(s) in "
+             "flight per thread, spill folder %s",
+             j->n_sources, j->opt.threads, j->opt.chunk_bytes, j->opt.queue_per_thread,
+             j->opt.spill_dir ? j->opt.spill_dir : "$TMPDIR");
     if (!hash_sources(j, used, err) || !open_rejects(j, err))
         return abort_sink(sink, err, false);
     sfl_hts_quiet_begin();
     bool ok = run_sources(j, sink, used, err) && commit(j, sink, used, err);
     sfl_hts_quiet_end();
+    sfl_logf(j->opt.log, j->opt.log_ud, SFL_LOG_DEBUG, "job: %s after %.3f s",
+             ok ? "sink committed" : "sink aborted", sfl_report_seconds(&j->report));
     if (!ok) {
         sfl_sink_abort_int(sink, err);
         sfl_manifest_destroy(j->manifest);
@@ -462,6 +528,6 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
     }
     atomic_store(&j->running_sink, NULL);
     finish_summary(j);
-    sfl_job_progress(j, 0, true);
+    sfl_report_progress(&j->report, 0, j->summary.docs, SFL_N_COLLECTIONS, true);
     return ok;
 }

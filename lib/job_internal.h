@@ -13,31 +13,31 @@
 #include "gene_tables.h"
 #include "gtf_doc.h"
 #include "manifest_internal.h"
+#include "id_check.h"
 #include "order_check.h"
+#include "report.h"
 #include "swefreq/swefreq.h"
-
-typedef struct {
-    char *name;
-    uint64_t count;
-} sfl_missing_count_t;
 
 struct sfl_job {
     sfl_options_t opt; /* resolved (options.c) */
     char *rejects_path;
     char *csq_field, *csq_format; /* copies of the options' strings */
-    char **warnings;              /* run-wide warnings, each once */
-    size_t n_warnings, cap_warnings;
+    char *spill_dir;
     bool warned_v40;
     sfl_source_record_t *sources;
     size_t n_sources, cap_sources;
+    int *src_fd; /* [n_sources]: each source open from its hashing to the
+                    end of the run, so the file parsed is the file hashed */
     bool ran;
 
     sfl_summary_t summary;
-    sfl_missing_count_t *missing; /* expected fields that lines lacked */
-    size_t n_missing, cap_missing;
+    sfl_report_t report;          /* warnings, missing fields, progress */
     const char **missing_names;   /* summary views of `missing` */
     uint64_t *missing_counts;
+    const char **undeclared_names;   /* summary views of `undeclared` */
+    uint64_t *undeclared_counts;
     sfl_annotation_used_t *annotations; /* summary view, per VCF source */
+    sfl_table_join_t *table_joins;      /* summary view, per gene table */
 
     sfl_manifest_t *manifest;
     atomic_int cancelled;
@@ -51,12 +51,8 @@ struct sfl_job {
     FILE *rejects;
     char *rejects_partial;
     bool rejects_renamed; /* FILE.partial became FILE */
-    struct timespec t0, last_progress;
-    uint64_t bytes_done_before; /* compressed bytes of finished sources */
-    uint64_t bytes_total;
-    const char *progress_source; /* the source being (or last) read */
     sfl_gene_tables_t *gene_tables; /* the tables joined into genes */
-    sfl_gtf_ids_t *gtf_ids;         /* gene/transcript/exon ids seen */
+    sfl_ids_t *ids;                 /* the _ids that may repeat (id_check.h) */
     struct sfl_metrics *metrics;    /* collects from the variants     */
     struct sfl_batch_pool *batch_pool; /* idle batches (batch.h)      */
     uint32_t last_source;           /* where the last batch written   */
@@ -69,15 +65,5 @@ struct sfl_job {
 bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
                              hts_tpool_process *q, uint64_t *seq, sfl_sink_t *sink,
                              sfl_error_t *err);
-
-/* job.c: calls the progress callback (at most 4 times a second unless
- * `force`); `file_offset` is the compressed position in the current source. */
-void sfl_job_progress(sfl_job_t *j, uint64_t file_offset, bool force);
-
-/* job.c: counts `n` lines that lacked the expected field `name`. */
-bool sfl_job_add_missing(sfl_job_t *j, const char *name, uint64_t n);
-
-/* job.c: adds a run-wide warning (each message once) and logs it. */
-bool sfl_job_add_warning(sfl_job_t *j, const char *msg);
 
 #endif

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "digest_internal.h"
+#include "filled.h"
 #include "grow.h"
 #include "lifecycle_internal.h"
 #include "log.h"
@@ -30,29 +31,6 @@
 #include "mongo_state.h"
 #include "mongo_util.h"
 #include "verify_internal.h"
-
-const char *sfl_role_name(sfl_role_t r)
-{
-    switch (r) {
-    case SFL_ROLE_NONE: return "none";
-    case SFL_ROLE_DEVELOPMENT: return "development";
-    case SFL_ROLE_LIVE: return "live";
-    default: return NULL;
-    }
-}
-
-bool sfl_role_parse(const char *name, sfl_role_t *out)
-{
-    if (!name || !out)
-        return false;
-    if (!strcmp(name, "development") || !strcmp(name, "dev"))
-        *out = SFL_ROLE_DEVELOPMENT;
-    else if (!strcmp(name, "live"))
-        *out = SFL_ROLE_LIVE;
-    else
-        return false;
-    return true;
-}
 
 /* SHA-256 of the manifest's canonical rendering (docs/deploy.md):
  *   "swefreq-load-manifest <format_version>\n", then for each collection,
@@ -125,6 +103,8 @@ bool sfl_role_read(mongoc_client_t *c, const char *db, sfl_role_info_t *out, sfl
             copy_str(doc, "sealed_by.host", out->sealed_host, sizeof out->sealed_host);
         }
         copy_str(doc, "manifest_digest", out->manifest_digest, sizeof out->manifest_digest);
+        copy_str(doc, "signer_key_id", out->signer_key_id, sizeof out->signer_key_id);
+        copy_str(doc, "manifest_sha256", out->manifest_sha256, sizeof out->manifest_sha256);
     } else if (mongoc_cursor_error(cur, &be)) {
         ok = sfl_mongo_error(err, &be, NULL, SFL_META_COLLECTION);
     }
@@ -151,8 +131,8 @@ bool sfl_role_gate(mongoc_client_t *c, const char *db, sfl_role_t expect, bool w
         return false;
     if (expect != SFL_ROLE_NONE && r->role != SFL_ROLE_NONE && r->role != expect)
         return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_ROLE,
-                             "%s is a %s database%s, not %s as expected (--expect-role or "
-                             "SWEFREQ_EXPECT_ROLE): %s refused before reading or writing "
+                             "%s is a %s database%s, not %s as expected "
+                             "(sfl_mongo_options_t.expect_role): %s refused before reading or writing "
                              "anything. Is this the other system's server?",
                              db, sfl_role_name(r->role), r->sealed ? " (sealed)" : "",
                              sfl_role_name(expect), command);
@@ -162,8 +142,8 @@ bool sfl_role_gate(mongoc_client_t *c, const char *db, sfl_role_t expect, bool w
         return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_SEALED,
                              "%s is sealed: role %s, sealed at %s by `%s` (swefreq-load %s on "
                              "host %s, manifest digest %s); %s refused before writing anything. "
-                             "A sealed database changes only after `swefreq-load unseal "
-                             "--reason TEXT`",
+                             "A sealed database changes only after it is unsealed, with a "
+                             "reason (sfl_mongo_unseal)",
                              db, sfl_role_name(r->role), when,
                              r->sealed_by[0] ? r->sealed_by : "?",
                              r->sealed_version[0] ? r->sealed_version : "?",
@@ -173,9 +153,18 @@ bool sfl_role_gate(mongoc_client_t *c, const char *db, sfl_role_t expect, bool w
     return true;
 }
 
-/* A history entry; `digest` and `reason` may be NULL. */
+static void append_or_null(bson_t *d, const char *key, const char *v)
+{
+    if (v && *v)
+        BSON_APPEND_UTF8(d, key, v);
+    else
+        BSON_APPEND_NULL(d, key);
+}
+
+/* A history entry; `digest`, `sig` and `reason` may be NULL. */
 static void history_entry(bson_t *e, int64_t now, const char *command, sfl_role_t role,
-                          bool sealed, const char *digest, const char *reason)
+                          bool sealed, const char *digest, const sfl_signature_info_t *sig,
+                          const char *reason)
 {
     char host[128] = "";
     if (gethostname(host, sizeof host - 1) != 0)
@@ -191,13 +180,20 @@ static void history_entry(bson_t *e, int64_t now, const char *command, sfl_role_
         BSON_APPEND_UTF8(e, "manifest_digest", digest);
     else
         BSON_APPEND_NULL(e, "manifest_digest");
+    if (sig) {
+        append_or_null(e, "signer_key_id", sig->verified ? sig->key_id : NULL);
+        append_or_null(e, "manifest_sha256", sig->manifest_sha256);
+    }
     if (reason)
         BSON_APPEND_UTF8(e, "reason", reason);
 }
 
-/* Sets the role and seal, and appends to the history. */
+/* Sets the role and seal, and appends to the history. With `sig` (a
+ * promote), the release is recorded: signer_key_id and manifest_sha256
+ * (null when unknown); without, they stay as they were. */
 static bool role_set(mongoc_client_t *c, const char *db, const char *command, sfl_role_t role,
-                     bool sealed, const char *digest, const char *reason, sfl_error_t *err)
+                     bool sealed, const char *digest, const sfl_signature_info_t *sig,
+                     const char *reason, sfl_error_t *err)
 {
     int64_t now = sfl_now_ms();
     mongoc_collection_t *m = mongoc_client_get_collection(c, db, SFL_META_COLLECTION);
@@ -222,10 +218,14 @@ static bool role_set(mongoc_client_t *c, const char *db, const char *command, sf
     }
     if (digest && *digest)
         BSON_APPEND_UTF8(&set, "manifest_digest", digest);
+    if (sig) {
+        append_or_null(&set, "signer_key_id", sig->verified ? sig->key_id : NULL);
+        append_or_null(&set, "manifest_sha256", sig->manifest_sha256);
+    }
     bson_append_document_end(&upd, &set);
     BSON_APPEND_DOCUMENT_BEGIN(&upd, "$push", &push);
     BSON_APPEND_DOCUMENT_BEGIN(&push, "history", &e);
-    history_entry(&e, now, command, role, sealed, digest, reason);
+    history_entry(&e, now, command, role, sealed, digest, sig, reason);
     bson_append_document_end(&push, &e);
     bson_append_document_end(&upd, &push);
     BSON_APPEND_BOOL(&opts, "upsert", true);
@@ -247,8 +247,9 @@ bool sfl_role_ensure(mongoc_client_t *c, const char *db, sfl_role_t role, sfl_ro
     if (r.role != SFL_ROLE_NONE) {
         if (role != SFL_ROLE_NONE && role != r.role)
             return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_ROLE,
-                                 "%s is already a %s database; --role %s only names the role "
-                                 "of a new database (promote makes a database live)",
+                                 "%s is already a %s database; the role %s "
+                                 "(sfl_mongo_options_t.role) only names the role of a new "
+                                 "database (promote makes a database live)",
                                  db, sfl_role_name(r.role), sfl_role_name(role));
         return true;
     }
@@ -268,7 +269,7 @@ bool sfl_role_ensure(mongoc_client_t *c, const char *db, sfl_role_t role, sfl_ro
     BSON_APPEND_UTF8(&doc, "changed_by", command);
     BSON_APPEND_ARRAY_BEGIN(&doc, "history", &arr);
     BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &e);
-    history_entry(&e, now, command, first, false, NULL, NULL);
+    history_entry(&e, now, command, first, false, NULL, NULL, NULL);
     bson_append_document_end(&arr, &e);
     bson_append_array_end(&doc, &arr);
     bson_error_t be;
@@ -338,7 +339,7 @@ static bool opts_ok(const sfl_mongo_options_t *o, const char *what, sfl_error_t 
     if (o->expect_role < SFL_ROLE_NONE || o->expect_role > SFL_ROLE_LIVE || o->role < 0 ||
         o->role > SFL_ROLE_LIVE)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "%s: unknown role", what);
-    return true;
+    return sfl_mongo_options_check(o, err);
 }
 
 static bool open_conn(const sfl_mongo_options_t *o, conn_t *k, sfl_error_t *err)
@@ -376,22 +377,41 @@ static void close_conn(const sfl_mongo_options_t *o, conn_t *k)
     memset(k, 0, sizeof *k);
 }
 
+/* The first published sfl_role_info_t ended after manifest_digest, which
+ * manifest format 2 widened from 33 to 65 bytes (SHA-256): a caller built
+ * with the 33-byte field is refused (SFL_E_USAGE) rather than handed a
+ * digest cut off before its end and its NUL. */
+#define ROLE_INFO_V1 (offsetof(sfl_role_info_t, manifest_digest) + sizeof(((sfl_role_info_t *)0)->manifest_digest))
+
 bool sfl_mongo_role_get(const sfl_mongo_options_t *o, sfl_role_info_t *out, sfl_error_t *err)
 {
-    sfl_role_info_t local;
-    if (!out)
-        out = &local;
-    memset(out, 0, sizeof *out);
+    sfl_role_info_t r;
+    memset(&r, 0, sizeof r);
+    r.struct_size = sizeof r;
+    if (out && !sfl_filled_size_ok(out->struct_size, ROLE_INFO_V1, "sfl_mongo_role_get", err))
+        return false;
+    if (out)
+        sfl_filled_copy(out, &r, sizeof r);
     conn_t k;
     if (!opts_ok(o, "sfl_mongo_role_get", err) || !open_conn(o, &k, err))
         return false;
-    bool ok = sfl_role_gate(k.c, o->db, (sfl_role_t)o->expect_role, false, "role", out, err);
+    bool ok = sfl_role_gate(k.c, o->db, (sfl_role_t)o->expect_role, false, "role", &r, err);
     close_conn(o, &k);
+    r.struct_size = sizeof r;
+    if (out)
+        sfl_filled_copy(out, &r, sizeof r);
     return ok;
 }
 
 bool sfl_mongo_promote(const sfl_mongo_options_t *o, const sfl_manifest_t *m, bool check_sources,
                        sfl_verify_report_t **report, sfl_error_t *err)
+{
+    return sfl_mongo_promote_signed(o, m, NULL, check_sources, report, err);
+}
+
+bool sfl_mongo_promote_signed(const sfl_mongo_options_t *o, const sfl_manifest_t *m,
+                              const sfl_signature_info_t *sig, bool check_sources,
+                              sfl_verify_report_t **report, sfl_error_t *err)
 {
     if (report)
         *report = NULL;
@@ -410,7 +430,10 @@ bool sfl_mongo_promote(const sfl_mongo_options_t *o, const sfl_manifest_t *m, bo
     sfl_verify_report_t *rep = NULL;
     if (ok) {
         rep = sfl_verify_mongo_client(k.c, m, o->db, check_sources, err);
-        ok = rep != NULL;
+        /* The role and seal as read, for the report a failed promote prints
+         * (without them it said "role none" of any database). */
+        ok = rep && (sfl_verify_set_state(rep, (int)r.role, r.sealed, NULL) ||
+                     sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory"));
     }
     if (ok && !sfl_verify_report_ok(rep)) {
         char what[512] = "";
@@ -441,7 +464,9 @@ bool sfl_mongo_promote(const sfl_mongo_options_t *o, const sfl_manifest_t *m, bo
     if (ok) {
         char digest[65];
         sfl_manifest_digest(m, digest);
-        ok = role_set(k.c, o->db, "promote", SFL_ROLE_LIVE, true, digest, NULL, err);
+        static const sfl_signature_info_t unknown;
+        ok = role_set(k.c, o->db, "promote", SFL_ROLE_LIVE, true, digest, sig ? sig : &unknown,
+                      NULL, err);
         if (ok)
             sfl_logf(o->log, o->log_ud, SFL_LOG_INFO,
                      "%s verified against the manifest and sealed live (was %s); manifest "
@@ -456,13 +481,59 @@ bool sfl_mongo_promote(const sfl_mongo_options_t *o, const sfl_manifest_t *m, bo
     return ok;
 }
 
+/* The lock, without the seal check of lock_conn (unseal, demote). */
+static bool lock_plain(const sfl_mongo_options_t *o, conn_t *k, const char *command,
+                       sfl_error_t *err)
+{
+    sfl_mongo_load_id(k->lock_id);
+    sfl_lock_request_t rq = {k->lock_id, command,
+                             o->lock_stale_seconds > 0 ? o->lock_stale_seconds
+                                                       : SFL_LOCK_STALE_SECONDS,
+                             o->break_lock, o->log, o->log_ud};
+    bool took;
+    sfl_lock_holder_t prev;
+    k->locked = sfl_lock_acquire(k->c, o->db, &rq, &took, &prev, err);
+    return k->locked;
+}
+
+bool sfl_mongo_demote(const sfl_mongo_options_t *o, const char *reason, sfl_error_t *err)
+{
+    if (!opts_ok(o, "demote", err))
+        return false;
+    if (!reason || !*reason)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "demote needs a reason (the reason argument); it is recorded in the "
+                             "role history");
+    conn_t k;
+    if (!open_conn(o, &k, err))
+        return false;
+    sfl_role_info_t r;
+    bool ok = sfl_role_gate(k.c, o->db, (sfl_role_t)o->expect_role, false, "demote", &r, err) &&
+              lock_plain(o, &k, "demote", err) &&
+              /* read again under the lock: a promote may have run in between */
+              sfl_role_gate(k.c, o->db, (sfl_role_t)o->expect_role, false, "demote", &r, err);
+    if (ok && r.role != SFL_ROLE_LIVE)
+        ok = sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                           "%s is not live (role %s); nothing to demote", o->db,
+                           sfl_role_name(r.role));
+    if (ok)
+        ok = role_set(k.c, o->db, "demote", SFL_ROLE_DEVELOPMENT, false, r.manifest_digest, NULL,
+                      reason, err);
+    if (ok)
+        sfl_logf(o->log, o->log_ud, SFL_LOG_WARNING,
+                 "%s demoted: live%s -> development, not sealed: %s", o->db,
+                 r.sealed ? " (sealed)" : "", reason);
+    close_conn(o, &k);
+    return ok;
+}
+
 bool sfl_mongo_unseal(const sfl_mongo_options_t *o, const char *reason, sfl_error_t *err)
 {
     if (!opts_ok(o, "unseal", err))
         return false;
     if (!reason || !*reason)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                             "unseal needs a reason (--reason TEXT); it is recorded in the "
+                             "unseal needs a reason (the reason argument); it is recorded in the "
                              "role history");
     conn_t k;
     if (!open_conn(o, &k, err))
@@ -473,20 +544,9 @@ bool sfl_mongo_unseal(const sfl_mongo_options_t *o, const char *reason, sfl_erro
         ok = sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                            "%s is not sealed (role %s); nothing to unseal", o->db,
                            sfl_role_name(r.role));
-    if (ok) {
-        /* The lock, without the seal check of lock_conn. */
-        sfl_mongo_load_id(k.lock_id);
-        sfl_lock_request_t rq = {k.lock_id, "unseal",
-                                 o->lock_stale_seconds > 0 ? o->lock_stale_seconds
-                                                           : SFL_LOCK_STALE_SECONDS,
-                                 o->break_lock, o->log, o->log_ud};
-        bool took;
-        sfl_lock_holder_t prev;
-        ok = sfl_lock_acquire(k.c, o->db, &rq, &took, &prev, err);
-        k.locked = ok;
-    }
+    ok = ok && lock_plain(o, &k, "unseal", err);
     if (ok)
-        ok = role_set(k.c, o->db, "unseal", r.role, false, r.manifest_digest, reason, err);
+        ok = role_set(k.c, o->db, "unseal", r.role, false, r.manifest_digest, NULL, reason, err);
     if (ok)
         sfl_logf(o->log, o->log_ud, SFL_LOG_WARNING, "%s (%s) unsealed: %s", o->db,
                  sfl_role_name(r.role), reason);
@@ -655,7 +715,7 @@ static bool status_doc(const sfl_mongo_options_t *o, bson_t *d, sfl_error_t *err
     if (ok) {
         /* The manifest in force; none yet is not an error for status. */
         sfl_error_t e2;
-        sfl_manifest_t *man = sfl_manifest_in_force(k.c, o->db, &e2);
+        sfl_manifest_t *man = sfl_manifest_in_force(k.c, o->db, NULL, NULL, &e2);
         bson_t w;
         if (man) {
             char digest[65];
@@ -760,13 +820,14 @@ static void each(const bson_t *d, const char *path, text_t *t,
 
 static void history_line(text_t *t, const bson_t *h)
 {
-    char when[32], cmd[32], role[32], sealed[8], dg[72], why[512];
+    char when[32], cmd[32], role[32], sealed[8], dg[72], why[512], key[80];
     bool has_why = strcmp(field_text(h, "reason", why, sizeof why), "-") != 0;
-    tprintf(t, "  %s  %-8s %-12s sealed %-3s  digest %s%s%s\n",
+    bool has_key = strcmp(field_text(h, "signer_key_id", key, sizeof key), "-") != 0;
+    tprintf(t, "  %s  %-8s %-12s sealed %-3s  digest %s%s%s%s%s\n",
             field_text(h, "when", when, sizeof when), field_text(h, "command", cmd, sizeof cmd),
             field_text(h, "role", role, sizeof role), field_text(h, "sealed", sealed, sizeof sealed),
-            field_text(h, "manifest_digest", dg, sizeof dg), has_why ? "  reason: " : "",
-            has_why ? why : "");
+            field_text(h, "manifest_digest", dg, sizeof dg), has_key ? "  signed by key " : "",
+            has_key ? key : "", has_why ? "  reason: " : "", has_why ? why : "");
 }
 
 static void coll_part(text_t *t, const bson_t *c)
@@ -814,6 +875,14 @@ char *sfl_mongo_status_text(const sfl_mongo_options_t *o, sfl_error_t *err)
                 field_text(&d, "role_record.sealed_by.host", e, sizeof e));
     else
         tprintf(&t, "sealed   no\n");
+    char sha[80], key[80];
+    if (strcmp(field_text(&d, "role_record.manifest_sha256", sha, sizeof sha), "-") != 0 ||
+        strcmp(field_text(&d, "role_record.signer_key_id", key, sizeof key), "-") != 0)
+        tprintf(&t, "release  manifest sha256 %s, signed by key %s (recorded by promote)\n",
+                field_text(&d, "role_record.manifest_sha256", sha, sizeof sha),
+                strcmp(field_text(&d, "role_record.signer_key_id", key, sizeof key), "-")
+                    ? key
+                    : "none (not signed)");
     tprintf(&t, "in force load %s, manifest digest %s\n",
             field_text(&d, "current.load_id", a, sizeof a),
             field_text(&d, "manifest_digest", b, sizeof b));
@@ -841,8 +910,52 @@ char *sfl_mongo_status_text(const sfl_mongo_options_t *o, sfl_error_t *err)
 
 /* ---- verify with the role -------------------------------------------------- */
 
+/* The nightly proof that the manifest given is the one released: its
+ * signer and SHA-256 against what promote recorded. */
+static bool release_check(sfl_verify_report_t *rep, const sfl_role_info_t *r,
+                          const sfl_signature_info_t *sig, sfl_error_t *err)
+{
+    sfl_release_check_t c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.key_id, sig->key_id, sizeof c.key_id);
+    memcpy(c.manifest_sha256, sig->manifest_sha256, sizeof c.manifest_sha256);
+    memcpy(c.recorded_key_id, r->signer_key_id, sizeof c.recorded_key_id);
+    memcpy(c.recorded_manifest_sha256, r->manifest_sha256, sizeof c.recorded_manifest_sha256);
+    char problem[512] = "";
+    bool recorded = r->manifest_sha256[0] || r->signer_key_id[0];
+    if (!r->sealed && !recorded)
+        ; /* a database never promoted: nothing to compare with */
+    else if (!r->signer_key_id[0])
+        snprintf(problem, sizeof problem,
+                 "the database recorded no signed release: it was promoted without a trusted "
+                 "key (manifest sha256 %s); promote it again with a manifest a trusted key "
+                 "verified (sfl_mongo_promote_signed)",
+                 r->manifest_sha256[0] ? r->manifest_sha256 : "not recorded");
+    else if (strcmp(r->manifest_sha256, sig->manifest_sha256) != 0)
+        snprintf(problem, sizeof problem,
+                 "the manifest checked against (sha256 %s) is not the one the database was "
+                 "promoted with (sha256 %s)",
+                 sig->manifest_sha256, r->manifest_sha256);
+    else if (strcmp(r->signer_key_id, sig->key_id) != 0)
+        snprintf(problem, sizeof problem,
+                 "the manifest is signed by key %s, the release the database was promoted "
+                 "with by key %s",
+                 sig->key_id, r->signer_key_id);
+    c.problem = problem[0] ? problem : NULL;
+    return sfl_verify_set_release(rep, &c) ||
+           sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+}
+
 sfl_verify_report_t *sfl_verify_mongo_opts(const sfl_mongo_options_t *o, const sfl_manifest_t *m,
                                            bool check_sources, sfl_error_t *err)
+{
+    return sfl_verify_mongo_signed(o, m, NULL, check_sources, err);
+}
+
+sfl_verify_report_t *sfl_verify_mongo_signed(const sfl_mongo_options_t *o,
+                                             const sfl_manifest_t *m,
+                                             const sfl_signature_info_t *sig, bool check_sources,
+                                             sfl_error_t *err)
 {
     conn_t k;
     if (!opts_ok(o, "verify", err) || !open_conn(o, &k, err))
@@ -859,10 +972,21 @@ sfl_verify_report_t *sfl_verify_mongo_opts(const sfl_mongo_options_t *o, const s
                      "promote",
                      o->db, r.role == SFL_ROLE_NONE ? "without a role" : sfl_role_name(r.role),
                      r.changed_by[0] ? r.changed_by : "none");
-        if (!sfl_verify_set_state(rep, (int)r.role, r.sealed, problem[0] ? problem : NULL)) {
+        char warning[512] = "";
+        if (!m && (r.role == SFL_ROLE_LIVE || r.sealed))
+            snprintf(warning, sizeof warning,
+                     "%s is a live database (%s), checked only against its own copy of the "
+                     "manifest: whoever can rewrite its data can rewrite that copy too; check "
+                     "it against the released manifest kept elsewhere (the manifest argument)",
+                     o->db, r.sealed ? "sealed" : "not sealed");
+        bool ok = (sfl_verify_set_state(rep, (int)r.role, r.sealed, problem[0] ? problem : NULL) &&
+                   (!warning[0] || sfl_verify_add_warning(rep, warning))) ||
+                  sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        if (ok && sig && sig->verified)
+            ok = release_check(rep, &r, sig, err);
+        if (!ok) {
             sfl_verify_report_destroy(rep);
             rep = NULL;
-            sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         }
     }
     close_conn(o, &k);

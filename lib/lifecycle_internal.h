@@ -39,6 +39,10 @@ bool sfl_recover_gate(mongoc_client_t *c, const char *db, sfl_role_t expect, boo
  * and where its documents come from (`origin`, copied; may be NULL). */
 bool sfl_sink_mongo_set_command(sfl_sink_t *sink, const char *command, const char *origin);
 
+/* Records in a MongoDB sink's load record the release it restores:
+ * `release: {signer_key_id (NULL/"" = unsigned), manifest_sha256}`. */
+bool sfl_sink_mongo_set_release(sfl_sink_t *sink, const char *key_id, const char *sha256);
+
 /* The verify of a database on a connected client (verify_mongo.c):
  * swap check, collections, indexes; with m NULL, the load in force. */
 sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manifest_t *m,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "secrets.h"
 
 void sfl_logf(sfl_log_fn fn, void *ud, sfl_log_level_t level, const char *fmt, ...)
 {
@@ -20,6 +21,7 @@ void sfl_logf(sfl_log_fn fn, void *ud, sfl_log_level_t level, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    sfl_secrets_scrub(msg);
     fn(ud, level, msg);
 }
 

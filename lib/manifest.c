@@ -23,6 +23,7 @@
 #include "json_pretty.h"
 #include "manifest_internal.h"
 #include "swefreq/swefreq.h"
+#include "safe_fs.h"
 
 typedef struct {
     char *name;
@@ -39,6 +40,8 @@ struct sfl_manifest {
     size_t n_options;
     char *dir; /* the folder of the file it was read from, or NULL */
     int version; /* format_version */
+    char *path; /* that file, as named, or NULL */
+    char *signer; /* key id of the trusted key whose signature was checked */
 };
 
 void sfl_manifest_destroy(sfl_manifest_t *m)
@@ -51,6 +54,8 @@ void sfl_manifest_destroy(sfl_manifest_t *m)
     }
     free(m->options);
     free(m->dir);
+    free(m->path);
+    free(m->signer);
     free(m->sources);
     free(m->colls);
     if (m->doc)
@@ -58,15 +63,14 @@ void sfl_manifest_destroy(sfl_manifest_t *m)
     free(m);
 }
 
+/* A whole number from 0 to 2^63 - 1, stored as an integer (never a double:
+ * 24.5 or 1e3 is not a count; manifest_check.c names the field). */
 static bool get_u64(const bson_iter_t *it, uint64_t *out)
 {
     if (BSON_ITER_HOLDS_INT32(it) && bson_iter_int32(it) >= 0)
         *out = (uint64_t)bson_iter_int32(it);
     else if (BSON_ITER_HOLDS_INT64(it) && bson_iter_int64(it) >= 0)
         *out = (uint64_t)bson_iter_int64(it);
-    else if (BSON_ITER_HOLDS_DOUBLE(it) && bson_iter_double(it) >= 0 &&
-             bson_iter_double(it) < 9.007199254740992e15)
-        *out = (uint64_t)bson_iter_double(it);
     else
         return false;
     return true;
@@ -288,7 +292,8 @@ sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err)
         nomem(err);
         return NULL;
     }
-    if (!check_format(m->doc, &m->version, err) || !read_entries(m, err) ||
+    if (!check_format(m->doc, &m->version, err) || !sfl_manifest_check(m->doc, err) ||
+        !read_entries(m, err) ||
         !read_options(m, err)) {
         sfl_manifest_destroy(m);
         return NULL;
@@ -304,8 +309,16 @@ sfl_manifest_t *sfl_manifest_parse(const char *json, size_t len, sfl_error_t *er
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_manifest_parse: no text");
         return NULL;
     }
+    char *wide;
+    size_t wide_len;
+    if (!sfl_manifest_widen_integers(json, len, &wide, &wide_len)) {
+        nomem(err);
+        return NULL;
+    }
     bson_error_t be;
-    bson_t *doc = bson_new_from_json((const uint8_t *)json, (ssize_t)len, &be);
+    bson_t *doc = wide ? bson_new_from_json((const uint8_t *)wide, (ssize_t)wide_len, &be)
+                       : bson_new_from_json((const uint8_t *)json, (ssize_t)len, &be);
+    free(wide);
     if (!doc) {
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "invalid manifest: not JSON: %s",
                       be.message);
@@ -322,10 +335,13 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_manifest_read_file: no path");
         return NULL;
     }
-    FILE *f = fopen(path, "rb");
+    sfl_error_t oe;
+    FILE *f = sfl_fopen_regular(path, "the manifest", &oe); /* never a FIFO or a device */
     if (!f) {
-        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "%s: cannot open manifest: %s", path,
-                      strerror(errno));
+        if (!strstr(oe.message, "not a regular file"))
+            snprintf(oe.message, sizeof oe.message, "%s: cannot read the manifest: %s", path,
+                     strerror(errno));
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "%s", oe.message);
         return NULL;
     }
     char *buf = NULL;
@@ -372,7 +388,8 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
     }
     const char *slash = strrchr(path, '/');
     m->dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup("./");
-    if (!m->dir) {
+    m->path = strdup(path);
+    if (!m->dir || !m->path) {
         sfl_manifest_destroy(m);
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
@@ -381,6 +398,15 @@ sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
 }
 
 const char *sfl_manifest_dir(const sfl_manifest_t *m) { return m->dir; }
+const char *sfl_manifest_file(const sfl_manifest_t *m) { return m->path; }
+const char *sfl_manifest_signer(const sfl_manifest_t *m) { return m->signer; }
+
+bool sfl_manifest_set_signer(sfl_manifest_t *m, const char *key_id)
+{
+    free(m->signer);
+    m->signer = key_id ? strdup(key_id) : NULL;
+    return !key_id || m->signer;
+}
 
 char *sfl_manifest_to_json(const sfl_manifest_t *m)
 {
@@ -548,6 +574,8 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
              (s->kind != SFL_SOURCE_VCF ||
               bson_append_utf8(&e, "style", -1, sfl_style_name(s->style), -1)) &&
              (s->kind != SFL_SOURCE_VCF || append_annotations(&e, s)) &&
+             (!s->join_counted ||
+              bson_append_int64(&e, "unjoined_rows", -1, (int64_t)s->unjoined_rows)) &&
              bson_append_document_end(&arr, &e);
     }
     ok = ok && bson_append_array_end(&doc, &arr) &&
@@ -581,4 +609,14 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
     sfl_manifest_t *m = sfl_manifest_from_bson(&doc, err);
     bson_destroy(&doc);
     return m;
+}
+
+bool sfl_manifest_set_origin(sfl_manifest_t *m, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    free(m->dir);
+    free(m->path);
+    m->dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup("./");
+    m->path = strdup(path);
+    return m->dir != NULL && m->path != NULL;
 }

@@ -23,8 +23,9 @@
  *      force "not forgery-resistant", and each entry keeps its own kind of
  *      digest (manifest.c checks each with its own).
  *
- * A collection that no complete load lists is not checked (nothing claims
- * it). A failed or interrupted load is never complete and changes nothing.
+ * A browser collection that no complete load lists is reported by verify
+ * as `unlisted` (verify_mongo.c): nothing claims it. A failed or
+ * interrupted load is never complete and changes nothing.
  */
 #include <string.h>
 
@@ -151,7 +152,7 @@ static bool each_load(mongoc_client_t *c, const char *db, const char *current,
 }
 
 typedef struct {
-    names_t seen;
+    names_t seen, ids; /* collections taken; loads drawn on */
     bson_t colls, srcs, in_force;
     uint32_t ci, si, fi;
     bool oom;
@@ -179,7 +180,7 @@ static bool one_load(void *ud, const char *id, const bson_t *man)
         char kb[16];
         const char *k;
         size_t kl = bson_uint32_to_string(a->fi++, &k, kb, sizeof kb);
-        ok = take(man, "sources", &a->srcs, &a->si, NULL, NULL, NULL) &&
+        ok = add_name(&a->ids, id) && take(man, "sources", &a->srcs, &a->si, NULL, NULL, NULL) &&
              bson_append_document_begin(&a->in_force, k, (int)kl, &e) &&
              bson_append_utf8(&e, "load_id", -1, id, -1) &&
              bson_append_array(&e, "collections", -1, &took) &&
@@ -190,8 +191,25 @@ static bool one_load(void *ud, const char *id, const bson_t *man)
     return ok;
 }
 
-sfl_manifest_t *sfl_manifest_in_force(mongoc_client_t *c, const char *db, sfl_error_t *err)
+/* Hands the load ids over to the caller (when it asked) and frees them. */
+static void give_ids(names_t *ids, char ***load_ids, size_t *n_load_ids)
 {
+    if (load_ids) {
+        *load_ids = ids->names;
+        *n_load_ids = ids->n;
+    } else {
+        free_names(ids);
+    }
+    memset(ids, 0, sizeof *ids);
+}
+
+sfl_manifest_t *sfl_manifest_in_force(mongoc_client_t *c, const char *db, char ***load_ids,
+                                      size_t *n_load_ids, sfl_error_t *err)
+{
+    if (load_ids) {
+        *load_ids = NULL;
+        *n_load_ids = 0;
+    }
     /* The current load's manifest: its errors (no complete load, no
      * manifest) are the ones to report. */
     sfl_manifest_t *cur = sfl_current_manifest(c, db, err);
@@ -212,6 +230,12 @@ sfl_manifest_t *sfl_manifest_in_force(mongoc_client_t *c, const char *db, sfl_er
     mongoc_collection_destroy(m);
     if (!*current) /* a database of an older version: its one manifest */
         return cur;
+    names_t cur_id = {0};
+    if (load_ids && !add_name(&cur_id, current)) {
+        sfl_manifest_destroy(cur);
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
 
     acc_t a;
     memset(&a, 0, sizeof a);
@@ -227,8 +251,11 @@ sfl_manifest_t *sfl_manifest_in_force(mongoc_client_t *c, const char *db, sfl_er
         bson_destroy(&a.srcs);
         bson_destroy(&a.in_force);
         free_names(&a.seen);
+        free_names(&a.ids);
+        give_ids(&cur_id, load_ids, n_load_ids);
         return cur;
     }
+    free_names(&cur_id);
     if (ok) {
         /* the current manifest's other fields, then the combined arrays */
         const bson_t *base = sfl_manifest_bson(cur);
@@ -253,6 +280,9 @@ sfl_manifest_t *sfl_manifest_in_force(mongoc_client_t *c, const char *db, sfl_er
     bson_destroy(&a.srcs);
     bson_destroy(&a.in_force);
     free_names(&a.seen);
+    if (res)
+        give_ids(&a.ids, load_ids, n_load_ids);
+    free_names(&a.ids);
     sfl_manifest_destroy(cur);
     return res;
 }

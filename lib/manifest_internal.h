@@ -24,6 +24,10 @@ typedef struct {
     char *csq_key, *csq_format;
     bool csq_overridden, v40_repaired;
     sfl_genome_t genome; /* when hemizygotes were computed */
+    /* A gene table, after the GTF: its rows and those that joined no GTF
+     * gene (manifest `unjoined_rows`, only once counted). */
+    bool join_counted;
+    uint64_t table_rows, unjoined_rows;
 } sfl_source_record_t;
 
 /* Everything a run's manifest says. All borrowed. */
@@ -46,9 +50,33 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
  * as BSON), validates it and builds the accessor views. `doc` is copied. */
 sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err);
 
+/* The rules a manifest document must meet before it is used (see
+ * manifest_check.c): whole numbers, the browser's collection names, at
+ * least one source, and exactly the collections its sources fill. False
+ * with SFL_E_MANIFEST naming the field and the collection or source. */
+bool sfl_manifest_check(const bson_t *doc, sfl_error_t *err);
+
+/* JSON text with every integer literal outside int64 rewritten as a double
+ * (libbson would wrap it around), so that sfl_manifest_check refuses it by
+ * name. *out is NULL when nothing needed rewriting, else malloc'd
+ * (NUL-terminated, *out_len bytes). False only when out of memory. */
+bool sfl_manifest_widen_integers(const char *json, size_t len, char **out, size_t *out_len);
+
 /* The folder (ending in '/') of the file the manifest was read from, or
  * NULL when it was not read from a file; borrowed. */
 const char *sfl_manifest_dir(const sfl_manifest_t *m);
+
+/* Records `path` as the file m was read from (its folder is where
+ * relative source paths are looked up); false when out of memory. */
+bool sfl_manifest_set_origin(sfl_manifest_t *m, const char *path);
+
+/* The file the manifest was read from, as named, or NULL; borrowed. */
+const char *sfl_manifest_file(const sfl_manifest_t *m);
+
+/* The key id of the trusted key whose signature of the file was checked
+ * when it was read (sfl_manifest_read_signed), or NULL; borrowed. */
+const char *sfl_manifest_signer(const sfl_manifest_t *m);
+bool sfl_manifest_set_signer(sfl_manifest_t *m, const char *key_id);
 
 /* The manifest's document; borrowed. */
 const bson_t *sfl_manifest_bson(const sfl_manifest_t *m);

@@ -111,7 +111,7 @@ static int qm_index(const char *k)
     return -1;
 }
 
-sfl_metrics_t *sfl_metrics_new(sfl_error_t *err)
+sfl_metrics_t *sfl_metrics_new(const char *spill_dir, sfl_error_t *err)
 {
     sfl_metrics_t *m = calloc(1, sizeof *m);
     if (!m) {
@@ -130,7 +130,7 @@ sfl_metrics_t *sfl_metrics_new(sfl_error_t *err)
             m->s[i].hi = fixed[f].hi;
         }
     }
-    const char *dir = getenv("TMPDIR");
+    const char *dir = spill_dir && *spill_dir ? spill_dir : getenv("TMPDIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/swefreq-metrics.XXXXXX", dir && *dir ? dir : "/tmp");
     int fd = mkstemp(path);

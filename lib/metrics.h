@@ -23,7 +23,7 @@ int sfl_hist_bin(double x, const double *edges, int nbins);
 typedef struct sfl_metrics sfl_metrics_t;
 
 /* Spills to an unlinked file under $TMPDIR (or /tmp). NULL with err. */
-sfl_metrics_t *sfl_metrics_new(sfl_error_t *err);
+sfl_metrics_t *sfl_metrics_new(const char *spill_dir, sfl_error_t *err);
 void sfl_metrics_destroy(sfl_metrics_t *m);
 
 /* Takes what precalculate_metrics reads from one variant document

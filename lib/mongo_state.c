@@ -38,7 +38,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lifecycle_internal.h"
 #include "log.h"
 #include "manifest_internal.h"
 #include "mongo_state.h"
@@ -195,7 +194,8 @@ bool sfl_lock_acquire(mongoc_client_t *c, const char *db, const sfl_lock_request
             sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
                           "%s is locked by another %s: load %s on host %s, pid %lld, since %s, "
                           "last heartbeat %s (%.0f s ago; it is stale after %d s). Wait for "
-                          "it to end; if that process is dead, wait %d s or use --break-lock. "
+                          "it to end; if that process is dead, wait %d s or break the lock "
+                          "(sfl_mongo_options_t.break_lock). "
                           "Nothing was changed",
                           db, h.command[0] ? h.command : "load", h.load_id, h.host,
                           (long long)h.pid, since, beat, (double)age / 1000.0,
@@ -221,7 +221,7 @@ bool sfl_lock_acquire(mongoc_client_t *c, const char *db, const sfl_lock_request
                      "%s lock of %s held by load %s (host %s, pid %lld, since %s, last "
                      "heartbeat %s, %.0f s ago)",
                      rq->break_lock && age <= (int64_t)rq->stale_seconds * 1000
-                         ? "--break-lock: broke the"
+                         ? "broke (sfl_mongo_options_t.break_lock) the"
                          : "took over the stale",
                      db, h.load_id, h.host, (long long)h.pid, since, beat, (double)age / 1000.0);
             ok = true;
@@ -506,7 +506,8 @@ sfl_manifest_t *sfl_current_manifest(mongoc_client_t *c, const char *db, sfl_err
         bson_destroy(&doc);
     } else if (rc == 0) {
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
-                      "%s.%s records no complete load; give --manifest FILE", db,
+                      "%s.%s records no complete load; give the manifest to verify "
+                      "against (the manifest argument)", db,
                       SFL_META_COLLECTION);
     }
     bson_destroy(&filter);
@@ -606,42 +607,6 @@ bool sfl_state_recover_keep(mongoc_client_t *c, const char *db, bool ferretdb, c
     if (rc < 0)
         return false;
     return drop_leftovers(c, db, keep, log, log_ud, out, err);
-}
-
-bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out, sfl_error_t *err)
-{
-    sfl_mongo_recovery_t local;
-    if (!out)
-        out = &local;
-    memset(out, 0, sizeof *out);
-    if (!o || o->struct_size < offsetof(sfl_mongo_options_t, resume) ||
-        o->struct_size > sizeof *o || !o->uri || !o->db || !*o->db)
-        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                             "recover needs options from sfl_mongo_options_init with a URI and "
-                             "a database");
-    mongoc_client_pool_t *pool;
-    mongoc_client_t *c;
-    if (!sfl_mongo_connect(o->uri, 1, &pool, &c, err))
-        return false;
-    sfl_mongo_server_t info;
-    char id[48];
-    sfl_mongo_load_id(id);
-    sfl_lock_holder_t prev;
-    sfl_lock_request_t rq = {id, "recover",
-                             o->lock_stale_seconds > 0 ? o->lock_stale_seconds
-                                                       : SFL_LOCK_STALE_SECONDS,
-                             o->break_lock, o->log, o->log_ud};
-    bool skip = false; /* sealed, with nothing to do (lifecycle.c) */
-    bool ok = sfl_mongo_hello(c, &info, err) &&
-              sfl_recover_gate(c, o->db, (sfl_role_t)o->expect_role, &skip, err) &&
-              (skip || sfl_lock_acquire(c, o->db, &rq, &out->took_over, &prev, err));
-    if (ok && !skip) {
-        ok = sfl_state_recover(c, o->db, info.ferretdb, o->log, o->log_ud, out, err);
-        sfl_lock_release(c, o->db, id);
-    }
-    mongoc_client_pool_push(pool, c);
-    mongoc_client_pool_destroy(pool);
-    return ok;
 }
 
 /* ---- resuming ------------------------------------------------------------ */

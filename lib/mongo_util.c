@@ -1,50 +1,30 @@
 /* mongo_util.c: connecting to MongoDB, classifying its errors, scanning.
  *
  * Error messages say what to do and never carry credentials: the URI is
- * only ever shown redacted, and driver messages are used as they are (they
- * do not include the password).
+ * only ever shown redacted (uri.c), a URI the driver cannot parse is
+ * reported with every quoted or bracketed part of its message blanked, and
+ * the URI's secrets are registered (secrets.c) before the driver sees it,
+ * so that anything it echoes later is scrubbed.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
+#include "init.h"
 #include "mongo_util.h"
 
-char *sfl_uri_redact(const char *uri)
+/* Quoted words of the driver's own vocabulary, never a user's secret: kept,
+ * so that "expecting 'mongodb://' or 'mongodb+srv://'" still says what it
+ * expects. */
+static bool driver_word(const char *open, const char *close)
 {
-    if (!uri)
-        return strdup("");
-    char *out = strdup(uri);
-    if (!out)
-        return NULL;
-    /* scheme://user:password@hosts -> scheme://user:***@hosts */
-    char *scheme = strstr(out, "://");
-    if (!scheme)
-        return out;
-    char *start = scheme + 3;
-    /* The userinfo ends at the last '@' of the authority, which ends at
-     * the first '/', '?' or '#' (an '@' may appear later, in options). */
-    size_t auth_len = strcspn(start, "/?#");
-    char *at = NULL;
-    for (char *q = start; q < start + auth_len; q++)
-        if (*q == '@')
-            at = q;
-    if (!at)
-        return out;
-    char *colon = memchr(start, ':', (size_t)(at - start));
-    if (!colon)
-        return out;
-    size_t tail = strlen(at);
-    char *r = malloc((size_t)(colon - out) + 4 + tail + 1);
-    if (!r) {
-        free(out);
-        return NULL;
-    }
-    memcpy(r, out, (size_t)(colon - out) + 1);
-    memcpy(r + (colon - out) + 1, "***", 3);
-    memcpy(r + (colon - out) + 4, at, tail + 1);
-    free(out);
-    return r;
+    static const char *const words[] = {"mongodb://", "mongodb+srv://"};
+    size_t n = (size_t)(close - open - 1);
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strlen(words[i]) == n && !memcmp(open + 1, words[i], n))
+            return true;
+    return false;
 }
 
 void sfl_redact_quoted(char *msg)
@@ -53,8 +33,14 @@ void sfl_redact_quoted(char *msg)
      * span, two quotes, stays as it is). */
     char *w = msg;
     for (const char *r = msg; *r;) {
-        const char *close = (*r == '"' || *r == '\'') ? strchr(r + 1, *r) : NULL;
-        if (close && close - r >= 2) {
+        char closer = *r == '[' ? ']' : *r;
+        const char *close = (*r == '"' || *r == '\'' || *r == '[') ? strchr(r + 1, closer) : NULL;
+        if (close && driver_word(r, close)) {
+            size_t n = (size_t)(close - r) + 1;
+            memmove(w, r, n);
+            w += n;
+            r = close + 1;
+        } else if (close && close - r >= 2) {
             memcpy(w, "***", 3);
             w += 3;
             r = close + 1;
@@ -81,6 +67,59 @@ bool sfl_mongo_transient(const bson_error_t *be)
     }
 }
 
+/* The _id of a duplicate key, as relaxed extended JSON (bson_free it):
+ * the reply's writeErrors[0].keyValue._id, else that of the batch's
+ * document at writeErrors[0].index; NULL when neither is there. */
+static char *dup_id(const bson_t *reply, const uint8_t *buf, const uint32_t *off, size_t n,
+                    size_t len)
+{
+    bson_iter_t it, e, f, k;
+    if (!reply || !bson_iter_init_find(&it, reply, "writeErrors") ||
+        !bson_iter_recurse(&it, &e) || !bson_iter_next(&e) || !BSON_ITER_HOLDS_DOCUMENT(&e))
+        return NULL;
+    bson_t doc, one = BSON_INITIALIZER;
+    bool have = false;
+    if (bson_iter_recurse(&e, &f) && bson_iter_find(&f, "keyValue") &&
+        bson_iter_recurse(&f, &k) && bson_iter_find(&k, "_id"))
+        have = bson_append_iter(&one, "_id", 3, &k);
+    if (!have && buf && bson_iter_recurse(&e, &f) && bson_iter_find(&f, "index") &&
+        BSON_ITER_HOLDS_INT(&f)) {
+        int64_t i = bson_iter_as_int64(&f);
+        if (i >= 0 && (size_t)i < n) {
+            size_t end = (size_t)i + 1 < n ? off[i + 1] : len;
+            if (bson_init_static(&doc, buf + off[i], end - off[i]) &&
+                bson_iter_init_find(&k, &doc, "_id"))
+                have = bson_append_iter(&one, "_id", 3, &k);
+        }
+    }
+    char *json = have ? bson_as_relaxed_extended_json(&one, NULL) : NULL;
+    bson_destroy(&one);
+    return json;
+}
+
+bool sfl_mongo_insert_error(sfl_error_t *err, const bson_error_t *be, const bson_t *reply,
+                            const char *staging, const uint8_t *buf, const uint32_t *off,
+                            size_t n, size_t len)
+{
+    sfl_mongo_error(err, be, reply, staging);
+    if (!err || !strstr(err->message, "duplicate key"))
+        return false;
+    const char *coll = staging;
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
+        const char *name = sfl_collection_name((sfl_collection_t)c);
+        size_t sl = strlen(staging), nl = strlen(name);
+        if (sl > nl && staging[sl - nl - 1] == '_' && !strcmp(staging + sl - nl, name))
+            coll = name;
+    }
+    char *id = dup_id(reply, buf, off, n, len);
+    sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER_WRITE,
+                  "collection %s: duplicate key: two documents of the data have the _id %s "
+                  "(the server refused the second one in the staging collection %s)",
+                  coll, id ? id : "(the server did not say which)", staging);
+    bson_free(id);
+    return false;
+}
+
 bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *reply,
                      const char *what)
 {
@@ -92,7 +131,7 @@ bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *rep
     const char *msg = detail[0] ? detail : be->message;
     if (be->code == 11000 || strstr(msg, "E11000") || strstr(msg, "duplicate key"))
         return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER_WRITE,
-                             "%s: duplicate key, which means a duplicate variant: %s", what, msg);
+                             "%s: duplicate key: two documents have one _id: %s", what, msg);
     if (be->domain == MONGOC_ERROR_CLIENT && be->code == MONGOC_ERROR_CLIENT_AUTHENTICATE)
         return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER_AUTH,
                              "authentication failed: %s. Check the user, password and "
@@ -128,16 +167,40 @@ bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *rep
                          msg);
 }
 
+#define RANGE(v, lo, hi, what)                                                                     \
+    do {                                                                                           \
+        if ((v) < (lo) || (v) > (hi))                                                              \
+            return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,                               \
+                                 what " must be %lld to %lld, not %lld", (long long)(lo),          \
+                                 (long long)(hi), (long long)(v));                                 \
+    } while (0)
+
+bool sfl_mongo_options_check(const sfl_mongo_options_t *o, sfl_error_t *err)
+{
+    RANGE(o->insert_threads, 1, 64, "the inserter threads (sfl_mongo_options_t.insert_threads)");
+    RANGE(o->queue_batches, 1, 8, "the batches waiting per inserter thread");
+    RANGE(o->batch_docs, 1, 1000000, "the documents per insert batch (sfl_mongo_options_t.batch_docs)");
+    RANGE(o->batch_bytes, 1024, 1u << 30, "the bytes per insert batch");
+    RANGE(o->max_retries, 0, 20, "the retries of a transient network error");
+    RANGE(o->lock_stale_seconds, 1, 7 * 86400, "the stale-lock timeout in seconds (sfl_mongo_options_t.lock_stale_seconds)");
+    RANGE(o->record_ms, 1, 86400000, "the interval of the recorded position in ms (sfl_mongo_options_t.record_ms)");
+    return true;
+}
+
 bool sfl_mongo_connect(const char *uri_s, int pool_size, mongoc_client_pool_t **pool,
                        mongoc_client_t **client, sfl_error_t *err)
 {
     bson_error_t be;
     *pool = NULL;
     *client = NULL;
+    sfl_uri_register_secrets(uri_s);
+    if (!sfl_mongoc_ready(err) || !sfl_uri_check(uri_s, err))
+        return false;
     mongoc_uri_t *uri = mongoc_uri_new_with_error(uri_s, &be);
     if (!uri) {
         /* The driver quotes the parts it rejects, the password included
-         * ('Password "pa:ss" must not have unescaped chars'). */
+         * ('Password "pa:ss" must not have unescaped chars'), and brackets
+         * an option it rejects ("[readPreference=...]"). */
         sfl_redact_quoted(be.message);
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "invalid MongoDB URI: %s",
                              be.message);
@@ -220,7 +283,8 @@ mongoc_write_concern_t *sfl_mongo_write_concern(const char *spec, sfl_error_t *e
         if (*end || w < 1 || w > 50) {
             mongoc_write_concern_destroy(wc);
             sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                          "--write-concern must be majority or a number from 1 to 50, not '%s' "
+                          "the write concern (sfl_mongo_options_t.write_concern) must be "
+                          "majority or a number from 1 to 50, not '%s' "
                           "(w:0 is never used: every write is acknowledged)",
                           spec);
             return NULL;
@@ -240,8 +304,17 @@ bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll,
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, &filter, &opts, NULL);
     const bson_t *doc;
     bool ok = true;
-    while (ok && mongoc_cursor_next(cur, &doc))
+    uint64_t bytes = 0, docs = 0;
+    while (ok && mongoc_cursor_next(cur, &doc)) {
         ok = sfl_digest_add_canonical(d, bson_get_data(doc), doc->len, err);
+        bytes += doc->len;
+        if (ok && ++docs == 1000) { /* progress and cancellation (control.h) */
+            ok = sfl_ctl_tick(bytes, docs, coll, "while verifying", err);
+            bytes = docs = 0;
+        }
+    }
+    if (ok)
+        ok = sfl_ctl_tick(bytes, docs, coll, "while verifying", err);
     bson_error_t be;
     if (ok && mongoc_cursor_error(cur, &be))
         ok = sfl_mongo_error(err, &be, NULL, coll);

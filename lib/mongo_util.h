@@ -17,6 +17,11 @@ typedef struct {
     char version[64];
 } sfl_mongo_server_t;
 
+/* Checks the numeric options of a sfl_mongo_options_t already resolved
+ * (defaults past the caller's struct_size): a value out of its range is
+ * refused with SFL_E_USAGE naming it, never clamped. */
+bool sfl_mongo_options_check(const sfl_mongo_options_t *o, sfl_error_t *err);
+
 /* A pool for `uri` and one client popped from it, after a hello that
  * proves the server answers and the credentials work. */
 bool sfl_mongo_connect(const char *uri, int pool_size, mongoc_client_pool_t **pool,
@@ -24,14 +29,32 @@ bool sfl_mongo_connect(const char *uri, int pool_size, mongoc_client_pool_t **po
 bool sfl_mongo_hello(mongoc_client_t *c, sfl_mongo_server_t *out, sfl_error_t *err);
 mongoc_write_concern_t *sfl_mongo_write_concern(const char *spec, sfl_error_t *err);
 
+/* An insert into the staging collection `staging` of a batch (`n`
+ * documents back to back in `buf`, the i-th at `off[i]`) failed: like
+ * sfl_mongo_error, but a duplicate key names the browser's collection and
+ * the _id (the server's keyValue, else the batch's document at the
+ * reply's writeErrors[0].index). Returns false. */
+bool sfl_mongo_insert_error(sfl_error_t *err, const bson_error_t *be, const bson_t *reply,
+                            const char *staging, const uint8_t *buf, const uint32_t *off,
+                            size_t n, size_t len);
+
 /* Fills err from a driver error (and reply, if any) with a message that
  * says what to do; `what` names the collection or step. Returns false. */
 bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *reply,
                      const char *what);
-/* Replaces every '...' or "..." span of msg (in place) by ***: for the
- * driver's URI parse errors, which quote what they reject, credentials
+/* Replaces every '...', "..." or [...] span of msg (in place) by ***: for
+ * the driver's URI parse errors, which quote what they reject, credentials
  * included. */
 void sfl_redact_quoted(char *msg);
+
+/* uri.c. Registers the URI's password and credential option values (raw
+ * and percent-decoded) with secrets.c, so that no message of the library
+ * carries them from now on. */
+void sfl_uri_register_secrets(const char *uri);
+/* false (SFL_E_USAGE, a message without the URI) when the URI's user or
+ * password holds a raw '@', which libmongoc would take for part of a host
+ * name and print. */
+bool sfl_uri_check(const char *uri, sfl_error_t *err);
 
 /* A network error worth retrying. */
 bool sfl_mongo_transient(const bson_error_t *be);

@@ -128,12 +128,17 @@ bool sfl_options_resolve(const sfl_options_t *in, sfl_options_t *out, sfl_error_
     if (o.coverage_step == 0)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "coverage step must be at least 1");
-    if (o.chunk_bytes < 4096)
-        o.chunk_bytes = 4096;
-    if (o.chunk_bytes > (256u << 20))
-        o.chunk_bytes = 256u << 20;
-    if (o.queue_per_thread < 1)
-        o.queue_per_thread = 1;
+    if (o.chunk_bytes < 4096 || o.chunk_bytes > (256u << 20))
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "the chunk size (sfl_options_t.chunk_bytes, text per parser job) "
+                             "must be 4096 to %u bytes, "
+                             "not %zu",
+                             256u << 20, o.chunk_bytes);
+    if (o.queue_per_thread < 1 || o.queue_per_thread > 64)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "the queue per thread (parser jobs in flight per thread) must be "
+                             "1 to 64, not %d",
+                             o.queue_per_thread);
     *out = o;
     return true;
 }

@@ -1,4 +1,5 @@
-/* order_check.h: sorting and uniqueness across all files of a collection.
+/* order_check.h: sorting across all files of a collection (the uniqueness
+ * of _ids: id_check.h).
  * Private to the library.
  *
  * The ordered stage (pipeline.c) calls these for every parsed line, in
@@ -14,13 +15,6 @@
 #include "batch.h"
 
 typedef struct {
-    int64_t key_pos;         /* the variant's position after trimming     */
-    char *id;                /* its _id (owned)                           */
-    uint64_t line;
-    const char *source_path; /* borrowed: the job's copy of the path      */
-} sfl_order_entry_t;
-
-typedef struct {
     int32_t contig;          /* of the last accepted line                 */
     int64_t pos;
     uint64_t line;
@@ -31,12 +25,10 @@ typedef struct {
     char spelling[32][16];
     uint64_t spelling_line[32];
     const char *spelling_path[32];
-    sfl_order_entry_t *win;  /* variant ids that a later line may repeat  */
-    size_t n_win, cap_win;
 } sfl_order_t;
 
-/* Frees the window; the state may be used again from scratch after a
- * memset to 0. Accepts a zeroed state. */
+/* Frees what the state holds (nothing today); the state may be used again
+ * from scratch after a memset to 0. Accepts a zeroed state. */
 void sfl_order_free(sfl_order_t *o);
 
 /* Positions never go back on a contig, a contig never comes back after
@@ -48,13 +40,5 @@ void sfl_order_free(sfl_order_t *o);
 uint32_t sfl_order_check_position(sfl_order_t *o, bool unique_positions,
                                   const sfl_linerec_t *rec, const char *chrom, const char *path,
                                   char *msg, size_t msg_size);
-
-/* No two variant documents share an _id: the documents of line `rec` of
- * batch `b` against the window of earlier ids that could repeat, and
- * against each other. Returns SFL_OK (the ids join the window),
- * SFL_E_DUPLICATE with a message, or SFL_E_NOMEM. */
-uint32_t sfl_order_check_unique(sfl_order_t *o, const sfl_parsed_batch_t *b,
-                                const sfl_linerec_t *rec, const char *path, char *msg,
-                                size_t msg_size);
 
 #endif

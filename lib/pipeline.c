@@ -252,7 +252,7 @@ static bool reject_line(run_t *r, sfl_parsed_batch_t *b, sfl_linerec_t *rec, uin
         if (j->opt.max_errors == 0)
             return sfl_error_set(r->err, SFL_DOMAIN_INPUT, code, "%s", msg);
         return sfl_error_set(r->err, SFL_DOMAIN_INPUT, SFL_E_TOO_MANY_ERRORS,
-                             "more than %llu bad lines (--max-errors); the last: %s",
+                             "more than %llu bad lines (sfl_options_t.max_errors); the last: %s",
                              (unsigned long long)j->opt.max_errors, msg);
     }
     job_log(j, SFL_LOG_WARNING, "skipped: %s", msg);
@@ -339,7 +339,7 @@ static bool count_accepted(run_t *r, sfl_parsed_batch_t *b)
                          "gnomAD v4.1 names them (recorded in the manifest)",
                          src->path, (unsigned long long)rec->line, r->src->vschema->csq_key);
                 j->warned_v40 = true;
-                if (!sfl_job_add_warning(j, msg))
+                if (!sfl_report_warning(&j->report, msg))
                     return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
             }
         }
@@ -349,7 +349,11 @@ static bool count_accepted(run_t *r, sfl_parsed_batch_t *b)
     s->csq_unmatched += unmatched;
     s->non_finite += non_finite;
     for (int i = 0; b->missing && i < b->n_missing; i++)
-        if (b->missing[i] && !sfl_job_add_missing(j, r->src->vschema->slot_key[i], b->missing[i]))
+        if (b->missing[i] && !sfl_report_missing(&j->report, r->src->vschema->slot_key[i], b->missing[i]))
+            return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < b->n_undeclared; i++) /* lines still accepted only */
+        if (b->lines[b->undeclared[i].line_idx].code == SFL_OK &&
+            !sfl_report_undeclared(&j->report, b->text + b->undeclared[i].off, b->undeclared[i].len))
             return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     return true;
 }
@@ -386,10 +390,8 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
         }
         if (code == SFL_OK)
             code = check_doc_size(r, b, rec, msg, sizeof msg);
-        if (code == SFL_OK && b->multi && rec->n_docs)
-            code = sfl_gtf_ids_check(j->gtf_ids, b, rec, r->src->path, msg, sizeof msg);
-        if (code == SFL_OK && b->collection == SFL_COLL_VARIANTS && rec->n_docs)
-            code = sfl_order_check_unique(o, b, rec, r->src->path, msg, sizeof msg);
+        if (code == SFL_OK && rec->n_docs)
+            code = sfl_ids_check(j->ids, b, rec, r->src->path, msg, sizeof msg);
         if (code == SFL_E_NOMEM)
             return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         if (code != SFL_OK && !reject_line(r, b, rec, code, msg))
@@ -408,7 +410,7 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
     } else if (!write_docs(r, b, -1)) {
         return false;
     }
-    sfl_job_progress(j, b->file_offset, false);
+    sfl_report_progress(&j->report, b->file_offset, j->summary.docs, SFL_N_COLLECTIONS, false);
     return true;
 }
 
@@ -524,29 +526,31 @@ static bool note_annotations(sfl_job_t *j, sfl_source_record_t *src, const sfl_v
     if (vs->csq_declared) {
         job_log(j, SFL_LOG_INFO, "%s: consequence annotations from INFO %s (%d fields%s)",
                 src->path, vs->csq_key, vs->csq[0].n_fields,
-                vs->csq_overridden ? ", Format from --csq-format" : "");
+                vs->csq_overridden ? ", Format as given (sfl_options_t.csq_format)" : "");
         return true;
     }
     if (j->opt.csq_format)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                             "%s: --csq-format was given but the header declares no consequence "
-                             "field (CSQ, or one described as \"Consequence annotations from "
-                             "Ensembl VEP\"); name it with --csq-field",
+                             "%s: a consequence Format was given (sfl_options_t.csq_format) "
+                             "but the header declares no consequence field (CSQ, or one "
+                             "described as \"Consequence annotations from Ensembl VEP\"); "
+                             "name it (sfl_options_t.csq_field)",
                              src->path);
     char msg[1024];
     snprintf(msg, sizeof msg,
              "%s: the header declares no consequence annotations (no INFO CSQ and none "
              "described as \"Consequence annotations from Ensembl VEP. Format: ...\"): "
-             "vep_annotations, genes and transcripts will be empty (--csq-field names the field)",
+             "vep_annotations, genes and transcripts will be empty (a field of another "
+             "description can be named: sfl_options_t.csq_field)",
              src->path);
-    if (!sfl_job_add_warning(j, msg))
+    if (!sfl_report_warning(&j->report, msg))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     return true;
 }
 
 
 /* A header warning counts in the run's summary like any other. */
-static bool header_warning(void *ud, const char *msg) { return sfl_job_add_warning(ud, msg); }
+static bool header_warning(void *ud, const char *msg) { return sfl_report_warning(ud, msg); }
 
 static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd, sfl_error_t *err)
 {
@@ -587,7 +591,7 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
         return s;
     }
     s->vschema = sfl_vcf_schema_from_header(htxt, hlen, sfl_reader_lines(rd), &j->opt, src->path,
-                                            header_warning, j, err);
+                                            header_warning, &j->report, err);
     free(htxt);
     if (!s->vschema) {
         source_ctx_destroy(s);
@@ -611,8 +615,9 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
                              sfl_error_t *err)
 {
     sfl_source_record_t *src = &j->sources[index];
-    j->progress_source = src->path;
-    sfl_reader_t *rd = sfl_reader_open(src->path, pool, err);
+    j->report.source = src->path;
+    sfl_reader_t *rd = j->src_fd ? sfl_reader_open_fd(src->path, j->src_fd[index], pool, err)
+                                 : sfl_reader_open(src->path, pool, err);
     if (!rd)
         return false;
     source_ctx_t *sc = open_source(j, index, rd, err);
@@ -679,7 +684,8 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
     if (ok && src->records == 0 && !j->opt.allow_empty)
         ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
                            "%s: line %llu: the file has a header and no records; refusing to "
-                           "load an empty collection (--allow-empty accepts it)",
+                           "load an empty collection unless empty sources are allowed "
+                           "(sfl_options_t.allow_empty)",
                            src->path, (unsigned long long)sfl_reader_lines(rd));
     if (ok && sfl_reader_unterminated(rd)) {
         j->summary.unterminated_lines++;
@@ -694,11 +700,12 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
     if (ok) {
         /* The file must not have changed while we read it. */
         struct stat st;
-        if (stat(src->path, &st) != 0 || (uint64_t)st.st_size != src->size ||
+        if ((j->src_fd ? fstat(j->src_fd[index], &st) : stat(src->path, &st)) != 0 ||
+            (uint64_t)st.st_size != src->size ||
             st.st_mtime != src->mtime)
             ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
                                "%s: the file changed while it was being read", src->path);
     }
-    j->bytes_done_before += src->size;
+    j->report.bytes_done_before += src->size;
     return ok;
 }

@@ -32,6 +32,7 @@
 #include <zlib.h>
 
 #include "grow.h"
+#include "safe_fs.h"
 #include "bounds.h"
 #include "reader.h"
 
@@ -188,38 +189,52 @@ static bool locate(sfl_reader_t *r, sfl_error_t *err)
 
 sfl_reader_t *sfl_reader_open(const char *path, hts_tpool *pool, sfl_error_t *err)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
-                      strerror(errno));
+    int fd = sfl_open_regular(path, NULL, err); /* never a FIFO, device or pipe */
+    if (fd < 0)
         return NULL;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: it is a directory",
-                      path);
+    sfl_reader_t *r = sfl_reader_open_fd(path, fd, pool, err);
+    close(fd);
+    return r;
+}
+
+sfl_reader_t *sfl_reader_open_fd(const char *path, int given_fd, hts_tpool *pool,
+                                 sfl_error_t *err)
+{
+    struct stat st;
+    int fd = dup(given_fd);
+    if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot read: %s", path,
+                      strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
     sfl_reader_t *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path))) {
         free(r);
+        close(fd);
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
     }
-    r->fd = -1;
+    r->fd = fd;
     if (!(r->scratch = malloc(2 * BGZF_MAX))) {
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         sfl_reader_close(r);
         return NULL;
     }
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (r->fd < 0 || fstat(r->fd, &st) != 0) {
+    if (fstat(r->fd, &st) != 0) {
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
                       strerror(errno));
         sfl_reader_close(r);
         return NULL;
     }
     r->size = (int64_t)st.st_size;
-    r->fp = bgzf_open(path, "r");
+    /* htslib reads the very file that was checked, through its own copy
+     * of the descriptor (bgzf_close closes it). */
+    int hfd = dup(r->fd);
+    r->fp = hfd >= 0 ? bgzf_dopen(hfd, "r") : NULL;
+    if (!r->fp && hfd >= 0)
+        close(hfd);
     if (!r->fp) {
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
                       errno ? strerror(errno) : "unknown error");
@@ -392,15 +407,26 @@ bool sfl_reader_header(sfl_reader_t *r, bool first_only, char **out, size_t *out
         }
         if (rc == 0)
             break;
-        if (first_only)
-            break;
-        if (hlen > SFL_MAX_HEADER) {
+        if (first_only && before == 0 && h[0] != '#')
+            break; /* no header at all: the caller says so */
+        if (first_only && before > 0 && h[before] == '#') {
+            free(h);
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                                 "%s: line %llu: a second header line ('#...'); this format has "
+                                 "one header line, then data lines",
+                                 r->path, (unsigned long long)r->lines);
+        }
+        /* Only header lines count towards the header's bound: the first
+         * data line (kept below) is bound like any line. */
+        if (h[before] == '#' && hlen > SFL_MAX_HEADER) {
             free(h);
             return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_TOO_LARGE,
                                  "%s: line %llu: the header is longer than %d MiB; is this a "
                                  "sites VCF?",
                                  r->path, (unsigned long long)r->lines, SFL_MAX_HEADER >> 20);
         }
+        if (first_only && before == 0)
+            continue; /* read the next line too: it must not be a header */
         if (h[before] != '#') {
             /* the first data line: keep it for the first chunk */
             r->pending_len = hlen - before;

@@ -22,12 +22,19 @@ typedef struct sfl_reader sfl_reader_t;
  * SFL_E_COMPRESSION error naming the block's compressed offset and the
  * last complete line, never an end of file. */
 sfl_reader_t *sfl_reader_open(const char *path, hts_tpool *pool, sfl_error_t *err);
+
+/* The same for the regular file open as `fd` (borrowed: the reader reads
+ * through its own copies of it, from byte 0), so that the file hashed
+ * through `fd` is the very file parsed; `path` names it in messages. */
+sfl_reader_t *sfl_reader_open_fd(const char *path, int fd, hts_tpool *pool, sfl_error_t *err);
 void sfl_reader_close(sfl_reader_t *r);
 
 /* Reads the header: every leading line that starts with '#' (or, with
- * `first_only`, just the first line whatever it is). The text (lines joined
- * with '\n', NUL-terminated, malloc'd) goes to *out. A header over 64 MiB
- * is SFL_E_TOO_LARGE. */
+ * `first_only`, just the first line whatever it is; a second line that
+ * starts with '#' is then SFL_E_HEADER naming line 2). The text (lines
+ * joined with '\n', NUL-terminated, malloc'd) goes to *out. Header lines
+ * over 64 MiB in all are SFL_E_TOO_LARGE; the first data line, kept for
+ * the first chunk, is bound only as any line is (SFL_MAX_LINE). */
 bool sfl_reader_header(sfl_reader_t *r, bool first_only, char **out, size_t *out_len,
                        sfl_error_t *err);
 

@@ -18,16 +18,21 @@
  * sfl_job_cancel does for a load: the restore stops, the staging is
  * dropped and the record says "interrupted".
  */
+#include <bson/bson.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bounds.h"
 #include "grow.h"
 #include "lifecycle_internal.h"
 #include "log.h"
+#include "manifest_internal.h"
+#include "safe_fs.h"
 #include "sink_internal.h"
 #include "verify_internal.h"
 
@@ -43,15 +48,12 @@ static uint32_t le32(const uint8_t *p)
     return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Streams one collection's .bson file into the sink. */
+/* Streams one collection's .bson file `f` (named `path`; closed here) into
+ * the sink. */
 static bool restore_file(sfl_sink_t *sink, const sfl_mongo_options_t *o, sfl_collection_t c,
-                         const char *path, restore_batch_t *b, atomic_int *cancelled,
+                         FILE *f, const char *path, restore_batch_t *b, atomic_int *cancelled,
                          sfl_error_t *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
-                             strerror(errno));
     size_t max_docs = o->batch_docs ? o->batch_docs : 2000;
     size_t max_bytes = o->batch_bytes ? o->batch_bytes : 4u << 20;
     uint64_t ndoc = 0, offset = 0;
@@ -117,9 +119,91 @@ static bool restore_file(sfl_sink_t *sink, const sfl_mongo_options_t *o, sfl_col
     return ok;
 }
 
+/* Reads one document of `f` at `offset` into *buf (grown as needed):
+ * 1 = a document of *len bytes, 0 = the end of the file, -1 = damaged
+ * (err says where). */
+static int read_doc(FILE *f, const char *path, uint64_t ndoc, uint64_t offset, uint8_t **buf,
+                    size_t *cap, uint32_t *len, sfl_error_t *err)
+{
+    uint8_t hdr[4];
+    size_t got = fread(hdr, 1, 4, f);
+    if (got == 0 && !ferror(f))
+        return 0;
+    uint32_t dl = got == 4 ? le32(hdr) : 0;
+    const char *why = got != 4 ? "cut short" : dl < 5 || dl > SFL_MAX_DOC_BYTES ? "of an impossible length" : NULL;
+    if (!why && !SFL_GROW(*buf, cap, dl, 1 << 16))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory"), -1;
+    if (!why) {
+        memcpy(*buf, hdr, 4);
+        if (fread(*buf + 4, 1, dl - 4, f) != dl - 4)
+            why = "cut short";
+    }
+    if (why) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_LINE,
+                      "%s: document %llu at byte %llu is %s; the dump is damaged. Nothing was "
+                      "sent to the server",
+                      path, (unsigned long long)ndoc, (unsigned long long)offset, why);
+        return -1;
+    }
+    *len = dl;
+    return 1;
+}
+
+/* Checks one collection's .bson file before anything is sent: every
+ * document valid BSON (structure and UTF-8, as bson_validate checks it),
+ * and the count and digest (re-canonicalised, as verify does) equal to
+ * the manifest's. A malformed document would otherwise reach the server,
+ * which drops the connection, and a different file would be found only
+ * after the staging was filled. */
+static bool prescan_file(FILE *f, const char *path, const sfl_manifest_collection_t *want,
+                         atomic_int *cancelled, sfl_error_t *err)
+{
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    uint32_t len = 0;
+    uint64_t ndoc = 0, offset = 0;
+    sfl_digest_t d; /* the kind the manifest's format uses (1 or 2) */
+    sfl_digest_init_kind(&d, sfl_manifest_digest_kind(want));
+    int rc;
+    bool ok = true;
+    while (ok && (rc = read_doc(f, path, ndoc + 1, offset, &buf, &cap, &len, err)) == 1) {
+        bson_t doc;
+        bson_error_t be;
+        sfl_error_t ce;
+        ndoc++;
+        if (!bson_init_static(&doc, buf, len) ||
+            !bson_validate_with_error(&doc, BSON_VALIDATE_UTF8 | BSON_VALIDATE_UTF8_ALLOW_NULL,
+                                      &be) ||
+            !sfl_digest_add_canonical(&d, buf, len, &ce))
+            ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_LINE,
+                               "%s: document %llu at byte %llu is not valid BSON; the dump is "
+                               "damaged. Nothing was sent to the server",
+                               path, (unsigned long long)ndoc, (unsigned long long)offset);
+        else if ((ndoc & 4095) == 0 && atomic_load(cancelled))
+            ok = sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
+                               "interrupted while checking %s; nothing was sent", path);
+        offset += len;
+    }
+    ok = ok && rc == 0;
+    if (ok && (ferror(f) || fseeko(f, 0, SEEK_SET) != 0))
+        ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: read error", path);
+    free(buf);
+    char fp[SFL_DIGEST_FINGERPRINT_SIZE];
+    sfl_digest_fingerprint(&d, fp);
+    if (ok && !sfl_manifest_collection_matches(want, &d))
+        ok = sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                           "%s: %llu documents (digest %s), but the dump's manifest.json says "
+                           "%llu (digest %s): the dump does not match its manifest (altered "
+                           "or damaged). Nothing was sent to the server",
+                           path, (unsigned long long)d.count, fp,
+                           (unsigned long long)want->count, want->fingerprint);
+    return ok;
+}
+
 struct sfl_restore {
     sfl_mongo_options_t o; /* uri not kept */
     char *dir;             /* the dump folder */
+    char *db;              /* o.db, copied */
     sfl_manifest_t *m;     /* its manifest.json */
     sfl_run_info_t run; /* the collections and the shape, for the sink */
     sfl_sink_t *sink;
@@ -134,6 +218,7 @@ void sfl_mongo_restore_destroy(sfl_restore_t *r)
     sfl_sink_destroy(r->sink);
     sfl_manifest_destroy(r->m);
     free(r->dir);
+    free(r->db);
     free(r);
 }
 
@@ -151,13 +236,24 @@ sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *d
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
     }
+    /* Nothing of the caller's is kept past this call: the database name is
+     * copied, the URI and the other strings are used here only. */
     r->o = *o;
     r->o.uri = NULL;
+    r->o.write_concern = NULL;
+    r->o.manifest_path = NULL;
+    r->o.resume_load_id = NULL;
+    r->db = strdup(o->db);
+    r->o.db = r->db;
     char *mpath = NULL;
-    bool ok = (r->dir = sfl_dump_folder(dump_dir, NULL, err)) != NULL;
+    bool ok = r->db ? true : sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    ok = ok && (r->dir = sfl_dump_folder(dump_dir, NULL, err)) != NULL;
     if (ok && asprintf(&mpath, "%s/manifest.json", r->dir) < 0)
         ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    ok = ok && (r->m = sfl_manifest_read_file(mpath, err)) != NULL;
+    /* Read once: signature (with trusted keys), SHA-256 and parse on the
+     * same bytes, before anything connects or writes. */
+    sfl_signature_info_t sig;
+    ok = ok && (r->m = sfl_manifest_read_signed(mpath, o->trusted_keys, &sig, err)) != NULL;
     free(mpath);
     for (size_t i = 0; ok && i < sfl_manifest_n_collections(r->m); i++) {
         const char *name = sfl_manifest_collection(r->m, i)->name;
@@ -181,15 +277,47 @@ sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *d
     if (ok) {
         sfl_mongo_options_t so = r->o;
         so.uri = o->uri;
+        so.write_concern = o->write_concern;
+        so.manifest_path = o->manifest_path;
+        so.resume_load_id = o->resume_load_id;
         ok = (r->sink = sfl_sink_mongo_new(&so, err)) != NULL;
     }
-    if (ok && !sfl_sink_mongo_set_command(r->sink, "restore", r->dir))
+    if (ok && (!sfl_sink_mongo_set_command(r->sink, "restore", r->dir) ||
+               !sfl_sink_mongo_set_release(r->sink, sig.verified ? sig.key_id : NULL,
+                                           sig.manifest_sha256)))
         ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     if (!ok) {
         sfl_mongo_restore_destroy(r);
         return NULL;
     }
     return r;
+}
+
+/* Opens every collection file of the dump into f[] before anything is
+ * written: in the dump folder itself, never through a symbolic link, so
+ * that a link or a missing file leaves the database untouched. */
+static bool open_files(const sfl_restore_t *r, FILE *f[SFL_N_COLLECTIONS], sfl_error_t *err)
+{
+    int dfd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", r->dir,
+                             strerror(errno));
+    bool ok = true;
+    for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
+        if (!r->run.collections[c])
+            continue;
+        char file[64];
+        snprintf(file, sizeof file, "%s.bson", sfl_collection_name((sfl_collection_t)c));
+        bool absent;
+        f[c] = sfl_dump_open(dfd, r->dir, file, &absent, err);
+        if (!f[c] && absent)
+            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                          "%s/%s: cannot open: no such file (the manifest lists %s)", r->dir,
+                          file, sfl_collection_name((sfl_collection_t)c));
+        ok = f[c] != NULL;
+    }
+    close(dfd);
+    return ok;
 }
 
 bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err)
@@ -202,18 +330,46 @@ bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err)
     if (sfl_manifest_warning(r->m))
         sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_WARNING, "%s/manifest.json: %s", r->dir,
                  sfl_manifest_warning(r->m));
-    bool ok = sfl_sink_begin_int(r->sink, &r->run, err);
-    restore_batch_t b = {0};
+    /* Every file is opened (never through a link) and read whole before
+     * anything is begun: a damaged or altered dump leaves the database
+     * untouched. */
+    FILE *files[SFL_N_COLLECTIONS] = {NULL};
+    bool ok = open_files(r, files, err);
     for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
-        if (!r->run.collections[c])
+        if (!files[c])
             continue;
+        const char *name = sfl_collection_name((sfl_collection_t)c);
+        const sfl_manifest_collection_t *want = sfl_manifest_find_collection(r->m, name);
         char *path = NULL;
-        if (asprintf(&path, "%s/%s.bson", r->dir, sfl_collection_name((sfl_collection_t)c)) < 0)
+        if (!want || asprintf(&path, "%s/%s.bson", r->dir, name) < 0)
             ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         else
-            ok = restore_file(r->sink, &r->o, (sfl_collection_t)c, path, &b, &r->cancelled, err);
+            ok = prescan_file(files[c], path, want, &r->cancelled, err);
         free(path);
     }
+    if (ok)
+        sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_INFO,
+                 "%s: every document is valid BSON, and every collection equals manifest.json",
+                 r->dir);
+    ok = ok && sfl_sink_begin_int(r->sink, &r->run, err);
+    restore_batch_t b = {0};
+    for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
+        if (!files[c])
+            continue;
+        char *path = NULL;
+        FILE *f = files[c];
+        files[c] = NULL; /* restore_file closes it */
+        if (asprintf(&path, "%s/%s.bson", r->dir, sfl_collection_name((sfl_collection_t)c)) < 0) {
+            fclose(f);
+            ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        } else
+            ok = restore_file(r->sink, &r->o, (sfl_collection_t)c, f, path, &b, &r->cancelled,
+                              err);
+        free(path);
+    }
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        if (files[c])
+            fclose(files[c]);
     free(b.buf);
     free(b.docs);
     if (ok && atomic_load(&r->cancelled))

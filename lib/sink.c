@@ -7,6 +7,7 @@
  */
 #include <bson/bson.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,15 +34,31 @@ const char *sfl_collection_name(sfl_collection_t c)
     case SFL_COLL_EXONS: return "exons";
     case SFL_COLL_DBSNP: return "dbsnp";
     case SFL_COLL_METRICS: return "metrics";
-    default: return NULL;
+    default: return "unknown";
     }
 }
 
+/* The first sfl_sink_ops_t ended after destroy; a caller built against
+ * any later, longer one is accepted as long as this library knows every op
+ * it sets (struct_size up to sizeof(sfl_sink_ops_t)). */
+#define SFL_SINK_OPS_V1_SIZE (offsetof(sfl_sink_ops_t, destroy) + sizeof(void (*)(void *)))
+
 sfl_sink_t *sfl_sink_new(const sfl_sink_ops_t *ops, void *ctx, sfl_error_t *err)
 {
-    if (!ops || ops->struct_size < sizeof(sfl_sink_ops_t) || !ops->write) {
+    if (!ops) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_sink_new: ops is NULL");
+        return NULL;
+    }
+    if (ops->struct_size < SFL_SINK_OPS_V1_SIZE || ops->struct_size > sizeof(sfl_sink_ops_t)) {
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                      "sink ops need struct_size = sizeof(sfl_sink_ops_t) and a write function");
+                      "sfl_sink_new: ops->struct_size is %zu; set it to sizeof(sfl_sink_ops_t) "
+                      "(this library accepts %zu to %zu)",
+                      ops->struct_size, (size_t)SFL_SINK_OPS_V1_SIZE, sizeof(sfl_sink_ops_t));
+        return NULL;
+    }
+    if (!ops->write) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "sfl_sink_new: ops->write is NULL (the one op a sink must have)");
         return NULL;
     }
     sfl_sink_t *s = calloc(1, sizeof *s);
@@ -49,7 +66,9 @@ sfl_sink_t *sfl_sink_new(const sfl_sink_ops_t *ops, void *ctx, sfl_error_t *err)
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
     }
-    s->ops = *ops;
+    /* Ops past the caller's struct_size stay NULL. */
+    memcpy(&s->ops, ops, ops->struct_size);
+    s->ops.struct_size = sizeof s->ops;
     s->ctx = ctx;
     return s;
 }

@@ -4,20 +4,31 @@
  * mongodump writes), <collection>.metadata.json the browser's indexes, and
  * manifest.json what the dump holds and where it came from.
  *
- * The design: everything is written into a hidden staging folder beside
- * the dump, OUT/.DB.partial.<pid>, and the folder is swapped in as a whole
- * on commit (the old OUT/DB moved aside, the new one renamed into place,
- * the old one removed). A reader of OUT/DB sees the complete old dump, the
- * complete new one, or, for the time of one rename, none; never a mix.
- * Abort removes the staging folder.
+ * The design: a dump is one release, and OUT/DB is replaced whole.
+ * Everything is written into a hidden staging folder beside the dump,
+ * OUT/.DB.partial.<pid>, and the folder is swapped in as a whole on commit
+ * (the old OUT/DB moved aside to OUT/.DB.old.<pid>, the new one renamed
+ * into place, the old one's dump files removed). A reader of OUT/DB sees
+ * the complete old dump, the complete new one, or, for the time of one
+ * rename, none; never a mix, and never collections of two runs. Abort
+ * removes the staging folder.
+ *
+ * Files are never reached through a link below OUT: OUT is opened once
+ * (the folder the user named), and every entry in it is created, renamed
+ * and removed relative to that descriptor (safe_fs.c). A link at OUT/DB is
+ * refused (a dump would otherwise replace the link, or, worse, empty the
+ * folder it points to), and so is an OUT/DB that holds anything but dump
+ * files: replacing it whole would take the user's file with it.
  *
  * One dump at a time into OUT/DB: begin takes an flock() on OUT/.DB.lock
- * (holding the holder's pid; kept until commit or abort, then removed) and
- * a second dump is refused (SFL_E_LOCKED) naming the holder. A lock taken
- * on a file that was removed meanwhile is no lock: the path must still
- * name the locked file, else it is taken again. Holding the lock, begin removes the staging and moved-aside
- * folders (.DB.partial.<pid>, .DB.old.<pid>) of dumps killed hard, whose
- * process is gone. A plain file at OUT/DB is refused, never moved aside.
+ * (opened with O_NOFOLLOW, holding the holder's pid; kept until commit or
+ * abort, then removed) and a second dump is refused (SFL_E_LOCKED) naming
+ * the holder. A lock taken on a file that was removed meanwhile is no
+ * lock: the name must still be the locked file, else it is taken again.
+ * Holding the lock, begin removes the staging folders (.DB.partial.<pid>,
+ * all their files) and the dump files of moved-aside folders
+ * (.DB.old.<pid>) of dumps killed hard, whose process is gone; a link under
+ * such a name is removed as a link.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -34,39 +45,23 @@
 #include "indexes.h"
 #include "json_pretty.h"
 #include "manifest_internal.h"
+#include "safe_fs.h"
 #include "sink_internal.h"
 
 typedef struct {
     char *out; /* OUT */
-    char *dir; /* OUT/DB */
-    char *stage; /* OUT/.DB.partial.<pid> */
+    char *dir; /* OUT/DB, for messages */
+    char *stage; /* OUT/.DB.partial.<pid>, for messages */
     char *db;
+    char stage_name[300], old_name[300], lock_name[300];
+    int out_fd; /* OUT, from begin to the end; -1 */
+    int stage_fd; /* the staging folder; -1 */
     bool staged; /* the staging folder exists */
     int lock_fd; /* OUT/.DB.lock, flock()ed from begin to commit/abort; -1 */
-    char *lock_path;
     FILE *f[SFL_N_COLLECTIONS];
     char *path[SFL_N_COLLECTIONS]; /* stage/<collection>.bson */
     char *iobuf[SFL_N_COLLECTIONS];
 } dump_t;
-
-/* Removes a dump folder: its dump files, then the folder (which stays if
- * it holds anything else). Returns true when the folder is gone. */
-static bool remove_dump_dir(const char *dir)
-{
-    /* manifest.json, then <collection>.bson and .metadata.json of each */
-    for (int i = -1; i < 2 * SFL_N_COLLECTIONS; i++) {
-        const char *name = i < 0 ? "manifest" : sfl_collection_name((sfl_collection_t)(i / 2));
-        const char *ext = i < 0 ? ".json" : i % 2 ? ".metadata.json" : ".bson";
-        size_t n = strlen(dir) + strlen(name) + strlen(ext) + 2;
-        char *p = malloc(n);
-        if (!p)
-            return false;
-        snprintf(p, n, "%s/%s%s", dir, name, ext);
-        unlink(p);
-        free(p);
-    }
-    return rmdir(dir) == 0;
-}
 
 static char *path_join(const char *a, const char *b, const char *c)
 {
@@ -101,32 +96,19 @@ static bool mkdirs(const char *path, sfl_error_t *err)
     return true;
 }
 
-/* Removes a hidden folder of ours: the files in it, then the folder. */
-static void remove_flat_dir(const char *dir)
-{
-    DIR *dh = opendir(dir);
-    if (!dh)
-        return;
-    struct dirent *e;
-    while ((e = readdir(dh)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char *p = path_join(dir, e->d_name, NULL);
-        if (p)
-            unlink(p);
-        free(p);
-    }
-    closedir(dh);
-    rmdir(dir);
-}
-
-/* With the lock held: removes OUT/.DB.partial.<pid> and OUT/.DB.old.<pid>
- * left by dumps of DB killed hard (their process no longer exists). */
+/* With the lock held: removes OUT/.DB.partial.<pid> (a staging folder:
+ * all of it) and OUT/.DB.old.<pid> (an earlier dump moved aside: its dump
+ * files only) left by dumps of DB killed hard (their process no longer
+ * exists). A link under one of those names is removed as a link. */
 static void remove_dead_leftovers(dump_t *d)
 {
-    DIR *dh = opendir(d->out);
-    if (!dh)
+    int fd = dup(d->out_fd);
+    DIR *dh = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dh) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     size_t dbl = strlen(d->db);
     struct dirent *e;
     while ((e = readdir(dh)) != NULL) {
@@ -134,7 +116,8 @@ static void remove_dead_leftovers(dump_t *d)
         if (n[0] != '.' || strncmp(n + 1, d->db, dbl) != 0)
             continue;
         rest = n + 1 + dbl;
-        if (!strncmp(rest, ".partial.", 9))
+        bool partial = !strncmp(rest, ".partial.", 9);
+        if (partial)
             rest += 9;
         else if (!strncmp(rest, ".old.", 5))
             rest += 5;
@@ -145,10 +128,10 @@ static void remove_dead_leftovers(dump_t *d)
         long pid = strtol(rest, NULL, 10);
         if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue;
-        char *p = path_join(d->out, n, NULL);
-        if (p)
-            remove_flat_dir(p);
-        free(p);
+        if (partial)
+            sfl_remove_flat_dir_at(d->out_fd, n);
+        else
+            sfl_remove_dump_dir_at(d->out_fd, n);
     }
     closedir(dh);
 }
@@ -156,40 +139,59 @@ static void remove_dead_leftovers(dump_t *d)
 static void dump_unlock(dump_t *d)
 {
     if (d->lock_fd >= 0) {
-        unlink(d->lock_path); /* while still holding it */
-        close(d->lock_fd);    /* releases the flock */
+        unlinkat(d->out_fd, d->lock_name, 0); /* while still holding it */
+        close(d->lock_fd);                     /* releases the flock */
     }
     d->lock_fd = -1;
+}
+
+/* Opens OUT/.DB.lock itself (never through a link, never blocking on a
+ * FIFO) and flock()s it; a file that was removed meanwhile is opened
+ * again. -1 with errno, -2 for something that is not a regular file, or
+ * the descriptor with *locked = 0 (ours) or -1 (*e: why not). */
+static int open_lock(dump_t *d, int *locked, int *e)
+{
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < 100; tries++) {
+        fd = openat(d->out_fd, d->lock_name,
+                    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
+        if (fd < 0)
+            return -1;
+        struct stat st;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            close(fd);
+            return -2;
+        }
+        *locked = flock(fd, LOCK_EX | LOCK_NB);
+        *e = errno;
+        struct stat a, b;
+        if (*locked != 0 ||
+            (fstat(fd, &a) == 0 &&
+             fstatat(d->out_fd, d->lock_name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+             a.st_ino == b.st_ino && a.st_dev == b.st_dev))
+            break;
+        close(fd); /* the holder removed it as we locked it: again */
+        fd = -1;
+    }
+    return fd;
 }
 
 /* Takes OUT/.DB.lock, or says who holds it. */
 static bool dump_lock(dump_t *d, sfl_error_t *err)
 {
-    char name[300];
-    snprintf(name, sizeof name, ".%s.lock", d->db);
-    char *path = path_join(d->out, name, NULL);
-    if (!path)
-        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    int fd = -1, locked = -1, e = 0;
-    for (int tries = 0; fd < 0 && tries < 100; tries++) {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-        if (fd < 0)
-            break;
-        locked = flock(fd, LOCK_EX | LOCK_NB);
-        e = errno;
-        struct stat a, b;
-        if (locked != 0 || (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
-                            a.st_dev == b.st_dev))
-            break;
-        close(fd); /* the holder removed it as we locked it: again */
-        fd = -1;
-    }
-    if (fd < 0) {
-        sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create the lock file: %s",
-                      path, strerror(errno));
-        free(path);
-        return false;
-    }
+    int locked = -1, e = 0;
+    int fd = open_lock(d, &locked, &e);
+    if (fd == -2)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s/%s: the lock file is not a regular file; remove it", d->out,
+                             d->lock_name);
+    if (fd < 0)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s/%s: cannot create the lock file: %s%s", d->out, d->lock_name,
+                             strerror(errno),
+                             errno == ELOOP ? " (it is a symbolic link, which a dump never "
+                                              "follows: remove the link)"
+                                            : "");
     if (locked != 0) {
         char holder[32] = "";
         ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
@@ -197,17 +199,13 @@ static bool dump_lock(dump_t *d, sfl_error_t *err)
         holder[strcspn(holder, "\n")] = '\0';
         close(fd);
         if (e == EWOULDBLOCK)
-            sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_LOCKED,
-                          "%s: another dump into this folder is running (process %s holds %s); "
-                          "nothing was written",
-                          d->dir, *holder ? holder : "?", path);
-        else
-            sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot lock: %s", path,
-                          strerror(e));
-        free(path);
-        return false;
+            return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_LOCKED,
+                                 "%s: another dump into this folder is running (process %s "
+                                 "holds %s/%s); nothing was written",
+                                 d->dir, *holder ? holder : "?", d->out, d->lock_name);
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s/%s: cannot lock: %s",
+                             d->out, d->lock_name, strerror(e));
     }
-    d->lock_path = path;
     char pid[32];
     int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
     if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
@@ -217,17 +215,9 @@ static bool dump_lock(dump_t *d, sfl_error_t *err)
     return true;
 }
 
-/* OUT/DB must be absent or a folder: a plain file there is not ours. */
 static bool dir_is_free_or_folder(const dump_t *d, sfl_error_t *err)
 {
-    struct stat st;
-    if (lstat(d->dir, &st) == 0 && !S_ISDIR(st.st_mode) &&
-        !(S_ISLNK(st.st_mode) && stat(d->dir, &st) == 0 && S_ISDIR(st.st_mode)))
-        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
-                             "%s exists and is not a folder; move it away or choose another "
-                             "--out or --db",
-                             d->dir);
-    return true;
+    return sfl_dump_target_ok(d->out_fd, d->db, d->dir, "the out_dir argument", err);
 }
 
 static void dump_close_files(dump_t *d, bool remove)
@@ -241,42 +231,70 @@ static void dump_close_files(dump_t *d, bool remove)
         free(d->iobuf[c]);
         d->iobuf[c] = NULL;
     }
+    if (d->stage_fd >= 0)
+        close(d->stage_fd);
+    d->stage_fd = -1;
     if (remove && d->staged) {
-        remove_flat_dir(d->stage);
+        sfl_remove_flat_dir_at(d->out_fd, d->stage_name);
         d->staged = false;
     }
     dump_unlock(d);
+    if (d->out_fd >= 0)
+        close(d->out_fd);
+    d->out_fd = -1;
+}
+
+/* Creates stage/<collection>.bson, never through a link. */
+static bool create_bson(dump_t *d, int c, sfl_error_t *err)
+{
+    const char *name = sfl_collection_name((sfl_collection_t)c);
+    char file[64];
+    snprintf(file, sizeof file, "%s.bson", name);
+    d->path[c] = path_join(d->stage, name, ".bson");
+    if (!d->path[c])
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    int fd = openat(d->stage_fd, file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0 || !(d->f[c] = fdopen(fd, "wb"))) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create: %s",
+                             d->path[c], strerror(e));
+    }
+    d->iobuf[c] = malloc(1 << 20);
+    if (d->iobuf[c])
+        setvbuf(d->f[c], d->iobuf[c], _IOFBF, 1 << 20);
+    return true;
 }
 
 static bool dump_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
     dump_t *d = ctx;
-    if (!mkdirs(d->out, err) || !dump_lock(d, err))
+    if (!mkdirs(d->out, err))
+        return false;
+    /* OUT is the folder the user named: a link there is followed once,
+     * here; everything below it is reached through this descriptor. */
+    if ((d->out_fd = open(d->out, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot open the folder: %s",
+                             d->out, strerror(errno));
+    if (!dump_lock(d, err))
         return false;
     if (!dir_is_free_or_folder(d, err)) {
         dump_unlock(d);
         return false;
     }
     remove_dead_leftovers(d);
-    remove_flat_dir(d->stage); /* a leftover of this pid */
-    if (mkdir(d->stage, 0777) != 0)
+    sfl_remove_flat_dir_at(d->out_fd, d->stage_name); /* a leftover of this pid */
+    if (mkdirat(d->out_fd, d->stage_name, 0777) != 0)
         return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create: %s",
                              d->stage, strerror(errno));
     d->staged = true;
-    for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
-        if (!run->collections[c])
-            continue;
-        d->path[c] = path_join(d->stage, sfl_collection_name((sfl_collection_t)c), ".bson");
-        if (!d->path[c])
-            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-        d->f[c] = fopen(d->path[c], "wb");
-        if (!d->f[c])
-            return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create: %s",
-                                 d->path[c], strerror(errno));
-        d->iobuf[c] = malloc(1 << 20);
-        if (d->iobuf[c])
-            setvbuf(d->f[c], d->iobuf[c], _IOFBF, 1 << 20);
-    }
+    if ((d->stage_fd = sfl_open_dir_at(d->out_fd, d->stage_name)) < 0)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot open: %s",
+                             d->stage, strerror(errno));
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        if (run->collections[c] && !create_bson(d, c, err))
+            return false;
     return true;
 }
 
@@ -335,6 +353,40 @@ static char *metadata_json(const char *db, sfl_collection_t c)
     return pretty;
 }
 
+/* Swaps the staging folder in: an earlier OUT/DB (a folder, itself) is
+ * renamed aside to OUT/.DB.old.<pid>, the staging folder renamed to
+ * OUT/DB, and the earlier one's dump files removed. Every step names an
+ * entry of OUT through its descriptor; a link at OUT/DB is refused. */
+static bool swap_in(dump_t *d, sfl_error_t *err)
+{
+    if (!dir_is_free_or_folder(d, err))
+        return false;
+    bool had_old = sfl_entry_kind(d->out_fd, d->db) == S_IFDIR;
+    if (had_old && renameat(d->out_fd, d->db, d->out_fd, d->old_name) != 0)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s: cannot move the previous dump aside: %s", d->dir,
+                             strerror(errno));
+    if (had_old && sfl_entry_kind(d->out_fd, d->old_name) != S_IFDIR) {
+        /* replaced by something else between the check and the rename */
+        renameat(d->out_fd, d->old_name, d->out_fd, d->db);
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s changed while the dump was committed; nothing was replaced",
+                             d->dir);
+    }
+    if (renameat(d->out_fd, d->stage_name, d->out_fd, d->db) != 0) {
+        int e = errno;
+        if (had_old)
+            renameat(d->out_fd, d->old_name, d->out_fd, d->db); /* the previous dump back */
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s: cannot rename into place: %s", d->dir, strerror(e));
+    }
+    d->staged = false;
+    if (had_old)
+        sfl_remove_dump_dir_at(d->out_fd, d->old_name);
+    dump_close_files(d, false);
+    return true;
+}
+
 static bool dump_commit(void *ctx, const sfl_manifest_t *m, sfl_error_t *err)
 {
     dump_t *d = ctx;
@@ -368,38 +420,7 @@ static bool dump_commit(void *ctx, const sfl_manifest_t *m, sfl_error_t *err)
     free(mpath);
     if (!ok)
         return false;
-    /* 2. Swap the folder in: old one aside, new one in place, old removed. */
-    size_t n = strlen(d->out) + strlen(d->db) + 48;
-    char *old = malloc(n);
-    if (!old)
-        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    snprintf(old, n, "%s/.%s.old.%ld", d->out, d->db, (long)getpid());
-    struct stat st;
-    if (!dir_is_free_or_folder(d, err)) {
-        free(old);
-        return false;
-    }
-    bool had_old = stat(d->dir, &st) == 0;
-    if (had_old && rename(d->dir, old) != 0) {
-        sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
-                      "%s: cannot move the previous dump aside: %s", d->dir, strerror(errno));
-        free(old);
-        return false;
-    }
-    if (rename(d->stage, d->dir) != 0) {
-        int e = errno;
-        if (had_old)
-            rename(old, d->dir); /* put the previous dump back */
-        free(old);
-        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot rename into place: %s",
-                             d->dir, strerror(e));
-    }
-    d->staged = false;
-    if (had_old)
-        remove_dump_dir(old); /* holding other files too, it stays, hidden */
-    free(old);
-    dump_close_files(d, false);
-    return true;
+    return swap_in(d, err);
 }
 
 static void dump_abort(void *ctx) { dump_close_files(ctx, true); }
@@ -414,7 +435,6 @@ static void dump_destroy(void *ctx)
     free(d->dir);
     free(d->stage);
     free(d->db);
-    free(d->lock_path);
     free(d);
 }
 
@@ -422,18 +442,22 @@ sfl_sink_t *sfl_sink_dump_new(const char *out_dir, const char *db, sfl_error_t *
 {
     static const sfl_sink_ops_t ops = {sizeof(sfl_sink_ops_t), dump_begin, dump_write,
                                        dump_commit, dump_abort, dump_destroy};
-    if (!out_dir || !*out_dir || !db || !*db || strchr(db, '/') || strchr(db, '.')) {
+    if (!out_dir || !*out_dir || !db || !*db || strchr(db, '/') || strchr(db, '.') ||
+        strlen(db) > 200) {
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                      "a dump needs an output folder and a database name without '/' or '.'");
+                      "a dump needs an output folder and a database name without '/' or '.' "
+                      "(at most 200 bytes)");
         return NULL;
     }
     dump_t *d = calloc(1, sizeof *d);
-    if (d)
-        d->lock_fd = -1;
-    char stage_name[300];
-    snprintf(stage_name, sizeof stage_name, ".%s.partial.%ld", db, (long)getpid());
+    if (d) {
+        d->lock_fd = d->out_fd = d->stage_fd = -1;
+        snprintf(d->stage_name, sizeof d->stage_name, ".%s.partial.%ld", db, (long)getpid());
+        snprintf(d->old_name, sizeof d->old_name, ".%s.old.%ld", db, (long)getpid());
+        snprintf(d->lock_name, sizeof d->lock_name, ".%s.lock", db);
+    }
     if (!d || !(d->out = strdup(out_dir)) || !(d->dir = path_join(out_dir, db, NULL)) ||
-        !(d->stage = path_join(out_dir, stage_name, NULL)) || !(d->db = strdup(db))) {
+        !(d->stage = path_join(out_dir, d->stage_name, NULL)) || !(d->db = strdup(db))) {
         if (d) {
             free(d->out);
             free(d->dir);

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "filled.h"
 #include "grow.h"
 #include "indexes.h"
 #include "lifecycle_internal.h"
@@ -87,6 +88,7 @@ typedef struct {
     bool abandoned; /* a thread was left blocked in the server (under lock) */
     sfl_mongo_outcome_t outcome;
     char *manifest_partial;
+    char *manifest_path; /* o.manifest_path, copied */
     char *uri_redacted;
     char *db;
     char load_id[48];
@@ -101,6 +103,7 @@ typedef struct {
     char staging[SFL_N_COLLECTIONS][128];
     char command[16];  /* "load", or "restore" (lifecycle_internal.h) */
     char *origin;      /* restore: the dump folder, for the load record */
+    char release_key[65], release_sha[65]; /* restore: the signed manifest */
 
     /* the queue */
     pthread_mutex_t lock;
@@ -123,13 +126,17 @@ typedef struct {
     int64_t resume_voffset;
     uint32_t resume_source;
     uint64_t resume_docs;
-    /* the last batch seen (batch_end) */
+    /* the last batch seen (batch_end): its offset as reported, its end */
     bool seen_any;
     uint32_t seen_source;
-    int64_t seen_end;
+    int64_t seen_end, seen_pos;
     /* the end of the last batch wholly in jobs (driving thread) */
     int64_t done_voffset;
     uint32_t done_source;
+    /* the end of the last batch before the batches that end where the last
+     * one does (mongo_write; driving thread) */
+    int64_t group_voffset;
+    uint32_t group_source;
     /* the last batch handed to the inserters (under lock) */
     bool have_sent;
     int64_t sent_voffset;
@@ -153,7 +160,20 @@ typedef struct {
     uint32_t resent_source;
     int64_t resent_voffset;
     sfl_mongo_resume_stats_t stats; /* under lock */
+
+    /* Messages of the inserter and heartbeat threads, handed to the log
+     * callback on the driving thread (job.h's promise): by the next message
+     * of that thread, at each batch, and at the end of begin, commit and
+     * abort. Under log_lock. */
+    pthread_mutex_t log_lock;
+    struct later_msg *later_head, *later_tail;
 } mongo_sink_t;
+
+typedef struct later_msg {
+    struct later_msg *next;
+    sfl_log_level_t level;
+    char text[];
+} later_msg_t;
 
 static void *xref(mongo_sink_t *m);
 static void unref(mongo_sink_t *m);
@@ -213,7 +233,56 @@ void sfl_mongo_options_init(sfl_mongo_options_t *o)
     o->record_ms = 10000;
 }
 
-#define mlog(m, lvl, ...) sfl_logf((m)->o.log, (m)->o.log_ud, (lvl), __VA_ARGS__)
+/* From the sink's own threads: queued for the driving thread. A message
+ * that cannot be queued (out of memory) is dropped. */
+static void mlog_later(mongo_sink_t *m, sfl_log_level_t lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void mlog_later(mongo_sink_t *m, sfl_log_level_t lvl, const char *fmt, ...)
+{
+    if (!m->o.log)
+        return;
+    char text[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(text) + 1;
+    later_msg_t *q = malloc(sizeof *q + n);
+    if (!q)
+        return;
+    q->next = NULL;
+    q->level = lvl;
+    memcpy(q->text, text, n);
+    pthread_mutex_lock(&m->log_lock);
+    if (m->later_tail)
+        m->later_tail->next = q;
+    else
+        m->later_head = q;
+    m->later_tail = q;
+    pthread_mutex_unlock(&m->log_lock);
+}
+
+/* On the driving thread: hands the queued messages to the callback. */
+static void deliver_later(mongo_sink_t *m)
+{
+    pthread_mutex_lock(&m->log_lock);
+    later_msg_t *q = m->later_head;
+    m->later_head = m->later_tail = NULL;
+    pthread_mutex_unlock(&m->log_lock);
+    while (q) {
+        later_msg_t *next = q->next;
+        sfl_logf(m->o.log, m->o.log_ud, q->level, "%s", q->text);
+        free(q);
+        q = next;
+    }
+}
+
+/* On the driving thread: the queued messages first, then this one. */
+#define mlog(m, lvl, ...)                                                                          \
+    do {                                                                                           \
+        deliver_later(m);                                                                          \
+        sfl_logf((m)->o.log, (m)->o.log_ud, (lvl), __VA_ARGS__);                                   \
+    } while (0)
 
 static void job_free(insert_job_t *j)
 {
@@ -319,12 +388,14 @@ static void *inserter(void *arg)
             bson_t reply;
             ok = insert_once(m, c, j, attempt > 0, &absorbed, &be, &reply);
             if (!ok)
-                sfl_mongo_error(&e, &be, &reply, m->staging[j->collection]);
+                sfl_mongo_insert_error(&e, &be, &reply, m->staging[j->collection], j->buf, j->off,
+                                       j->n, j->len);
             bson_destroy(&reply);
             if (ok || !sfl_mongo_transient(&be) || attempt >= m->o.max_retries)
                 break;
             int ms = 250 << attempt;
-            mlog(m, SFL_LOG_WARNING, "insert into %s failed (%s); retrying in %d ms (%d of %d)",
+            mlog_later(m, SFL_LOG_WARNING,
+                       "insert into %s failed (%s); retrying in %d ms (%d of %d)",
                  m->staging[j->collection], be.message, ms, attempt + 1, m->o.max_retries);
             usleep((useconds_t)ms * 1000);
         }
@@ -710,9 +781,9 @@ static bool check_shape(mongo_sink_t *m, sfl_error_t *err)
     if (m->ferretdb && m->histograms == SFL_HIST_PAIRS && m->used[SFL_COLL_VARIANTS])
         return sfl_error_set(
             err, SFL_DOMAIN_SERVER, SFL_E_SERVER_CAPABILITY,
-            "the server (FerretDB) cannot store arrays of arrays, which --histograms pairs "
-            "(genotype_depths, genotype_qualities) needs; use --histograms columns or "
-            "--histograms none. Nothing was written.");
+            "the server (FerretDB) cannot store arrays of arrays, which histograms as pairs "
+            "(genotype_depths, genotype_qualities) need; choose histograms as columns or none "
+            "(sfl_options_t.histograms). Nothing was written.");
     return true;
 }
 
@@ -732,7 +803,7 @@ static void *heartbeat_main(void *arg)
         pthread_mutex_lock(&m->lock);
         if (rc == 0 && !m->hb_stop && !m->lock_lost) {
             m->lock_lost = true;
-            mlog(m, SFL_LOG_WARNING, "the lock of %s is no longer held by this load (%s): "
+            mlog_later(m, SFL_LOG_WARNING, "the lock of %s is no longer held by this load (%s): "
                                      "another load took it over; this load will not swap",
                  m->db, m->load_id);
         }
@@ -882,7 +953,7 @@ static bool check_plan(mongo_sink_t *m, const bson_t *rec, sfl_error_t *err)
     if (diff[0])
         return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST,
                              "%s: load %s cannot be resumed: %s. Nothing was written; load "
-                             "again without --resume to start afresh.",
+                             "again without resuming (sfl_mongo_options_t.resume) to start afresh.",
                              m->db, m->load_id, diff);
     return true;
 }
@@ -1006,8 +1077,8 @@ static bool begin_resume(mongo_sink_t *m, sfl_error_t *err)
         m->skip_voffset = int_field(&ack, "voffset", 0);
         m->skip_docs = (uint64_t)int_field(&ack, "documents", 0);
         m->have_resume = true;
-        m->resume_source = m->done_source = m->skip_source;
-        m->resume_voffset = m->done_voffset = m->skip_voffset;
+        m->resume_source = m->done_source = m->group_source = m->skip_source;
+        m->resume_voffset = m->done_voffset = m->group_voffset = m->skip_voffset;
         m->resume_docs = m->skip_docs;
         mlog(m, SFL_LOG_INFO,
              "resuming load %s (attempt %d): documents up to source %u, BGZF offset %lld "
@@ -1044,12 +1115,12 @@ static bool begin_new(mongo_sink_t *m, sfl_error_t *err)
         mlog(m, SFL_LOG_WARNING,
              "this new load replaces %u interrupted load(s) of %s (marked \"interrupted\", "
              "%u staging collection(s) dropped); to continue an interrupted load instead, "
-             "load with --resume",
+             "resume it (sfl_mongo_options_t.resume)",
              rec.interrupted ? rec.interrupted : 1, m->db, rec.staging_dropped);
     return true;
 }
 
-static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
+static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
     const bool *used = run->collections;
@@ -1107,6 +1178,16 @@ static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     BSON_APPEND_UTF8(&extra, "command", m->command);
     if (m->origin)
         BSON_APPEND_UTF8(&extra, "dump", m->origin);
+    if (m->release_sha[0]) {
+        bson_t rel;
+        BSON_APPEND_DOCUMENT_BEGIN(&extra, "release", &rel);
+        if (m->release_key[0])
+            BSON_APPEND_UTF8(&rel, "signer_key_id", m->release_key);
+        else
+            BSON_APPEND_NULL(&rel, "signer_key_id");
+        BSON_APPEND_UTF8(&rel, "manifest_sha256", m->release_sha);
+        bson_append_document_end(&extra, &rel);
+    }
     bool ok = meta_update(m, "loading", NULL, NULL, &extra, err);
     bson_destroy(&extra);
     if (!ok)
@@ -1156,17 +1237,59 @@ static void record_progress(mongo_sink_t *m)
 /* The end of a batch as a position in its source. BGZF virtual offsets
  * grow through a source, but htslib's multi-threaded reader reports 0 (or
  * a smaller value) after the last block: a batch whose end does not grow
- * is the source's last, and ends after everything (INT64_MAX). */
+ * is the source's last, and ends after everything (INT64_MAX). A batch
+ * reporting the offset the one before reported (the collections of one
+ * GTF chunk, the metrics batch after the last source) ends where it did. */
 static int64_t batch_end(mongo_sink_t *m, const sfl_batch_t *b)
 {
     bool same = m->seen_any && b->source_index == m->seen_source;
     int64_t end = b->end_voffset;
-    if (end <= 0 || (same && end < m->seen_end))
+    if (same && end == m->seen_end)
+        end = m->seen_pos;
+    else if (end <= 0 || (same && end < m->seen_end))
         end = INT64_MAX;
     m->seen_any = true;
     m->seen_source = b->source_index;
     m->seen_end = b->end_voffset;
+    m->seen_pos = end;
     return end;
+}
+
+/* Where the acknowledged position may move once this batch is wholly
+ * acknowledged (and all before it), and where it may move before that.
+ * Usually the batch's end, and the end of the batch before. But a batch
+ * that ends where the batch before ended (the metrics batch, written after
+ * the last source; the collections of one GTF chunk; htslib's offset 0 at
+ * the end of a source) cannot be told apart from it by any position: once
+ * the position reached that end, a resume would skip this batch too, whole,
+ * even with none of it in staging. So until the last batch of such a run
+ * is wholly in jobs, the position stays where it was before the first:
+ * the job still being filled that carries the run's end (m->cur) is set
+ * back to it, and so are this batch's jobs flushed before its end (they
+ * carry m->done). Nothing was queued with that end yet: a job leaves
+ * m->cur with its batch's end only when the next batch begins (below). */
+static void hold_position(mongo_sink_t *m, const sfl_batch_t *b, int64_t end, uint32_t *pos_source,
+                          int64_t *pos_voffset)
+{
+    if (b->source_index > m->done_source ||
+        (b->source_index == m->done_source && end > m->done_voffset)) {
+        m->group_source = m->done_source; /* a new run begins after the last batch */
+        m->group_voffset = m->done_voffset;
+        *pos_source = b->source_index;
+        *pos_voffset = end;
+        return;
+    }
+    *pos_source = m->done_source; /* the run's end, never before it */
+    *pos_voffset = m->done_voffset;
+    for (int oc = 0; oc < SFL_N_COLLECTIONS; oc++) {
+        insert_job_t *o = m->cur[oc];
+        if (o && o->source_index == m->done_source && o->end_voffset == m->done_voffset) {
+            o->source_index = m->group_source;
+            o->end_voffset = m->group_voffset;
+        }
+    }
+    m->done_source = m->group_source;
+    m->done_voffset = m->group_voffset;
 }
 
 /* A resumed load: true for a batch that ends at or before the earlier
@@ -1202,6 +1325,7 @@ static bool sent_before(const mongo_sink_t *m, const sfl_batch_t *b, int64_t end
 static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
+    deliver_later(m);
     int c = (int)b->collection;
     int64_t end = batch_end(m, b);
     if (acknowledged_before(m, b, end)) {
@@ -1220,6 +1344,9 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
     /* An insert batch holds documents of one source and collection, and
      * batches are queued in input order: so the acknowledged position (the
      * end of the last batch before which all are acknowledged) is exact. */
+    uint32_t pos_source;
+    int64_t pos_voffset;
+    hold_position(m, b, end, &pos_source, &pos_voffset);
     for (int oc = 0; oc < SFL_N_COLLECTIONS; oc++) {
         insert_job_t *o = m->cur[oc];
         if (o && (oc != c || o->source_index != b->source_index) && !flush_cur(m, oc, err))
@@ -1257,12 +1384,6 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
             j->collection = c;
             j->end_voffset = m->done_voffset; /* until the batch is complete */
             j->source_index = m->done_source;
-            /* A batch that does not move the position (the metrics end where
-             * the last source's batch ended) must not be claimed by a job
-             * that holds only part of it: such a job claims a little less,
-             * and a resume sends that much again (duplicates absorbed). */
-            if (m->done_source == b->source_index && m->done_voffset >= end)
-                j->end_voffset = end - 1;
             m->cur[c] = j;
         }
         if (!SFL_GROW(j->buf, &j->cap, j->len + d->len, 1 << 16) ||
@@ -1277,11 +1398,11 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
      * end. A job flushed in the middle of a batch keeps the end of the
      * batch before. */
     if (m->cur[c]) {
-        m->cur[c]->end_voffset = end;
-        m->cur[c]->source_index = b->source_index;
+        m->cur[c]->end_voffset = pos_voffset;
+        m->cur[c]->source_index = pos_source;
     }
-    m->done_voffset = end;
-    m->done_source = b->source_index;
+    m->done_voffset = pos_voffset;
+    m->done_source = pos_source;
     record_progress(m);
     /* Surface an inserter's failure promptly. */
     pthread_mutex_lock(&m->lock);
@@ -1420,7 +1541,8 @@ static bool lost_lock(mongo_sink_t *m, sfl_error_t *err)
     if (lost)
         sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
                       "%s: this load (%s) lost the database's lock to another load "
-                      "(--break-lock, or its heartbeat was late); it stops before the swap, "
+                      "(which broke it: sfl_mongo_options_t.break_lock; or its heartbeat was "
+                      "late); it stops before the swap, "
                       "and the browser's collections were not changed by it",
                       m->db, m->load_id);
     return lost;
@@ -1531,7 +1653,7 @@ static void settle(mongo_sink_t *m)
     }
 }
 
-static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
+static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
     bool ok = true;
@@ -1612,7 +1734,7 @@ static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     return done;
 }
 
-static void mongo_abort(void *ctx)
+static void abort_body(void *ctx)
 {
     mongo_sink_t *m = ctx;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
@@ -1656,6 +1778,28 @@ static void mongo_abort(void *ctx)
     unlock_db(m);
 }
 
+/* The ops as the job calls them, on its thread: the end of each hands
+ * over what the sink's own threads said meanwhile. */
+static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
+{
+    bool ok = begin_body(ctx, run, err);
+    deliver_later(ctx);
+    return ok;
+}
+
+static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
+{
+    bool ok = commit_body(ctx, man, err);
+    deliver_later(ctx);
+    return ok;
+}
+
+static void mongo_abort(void *ctx)
+{
+    abort_body(ctx);
+    deliver_later(ctx);
+}
+
 static void *xref(mongo_sink_t *m)
 {
     pthread_mutex_lock(&m->lock);
@@ -1688,11 +1832,20 @@ static void unref(mongo_sink_t *m)
     if (m->wc)
         mongoc_write_concern_destroy(m->wc);
     free(m->manifest_partial);
+    free(m->manifest_path);
     sfl_manifest_destroy(m->done_manifest);
     bson_destroy(&m->prev_attempts);
     free(m->uri_redacted);
     free(m->origin);
     free(m->db);
+    /* Said by a helper thread after the run's end: nobody to hand it to
+     * on the job's thread any more (see mongo.h). */
+    while (m->later_head) {
+        later_msg_t *q = m->later_head;
+        m->later_head = q->next;
+        free(q);
+    }
+    pthread_mutex_destroy(&m->log_lock);
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->not_empty);
     pthread_cond_destroy(&m->not_full);
@@ -1731,11 +1884,15 @@ sfl_mongo_outcome_t sfl_sink_mongo_outcome(const sfl_sink_t *sink)
 bool sfl_sink_mongo_resume_stats(const sfl_sink_t *sink, sfl_mongo_resume_stats_t *out)
 {
     mongo_sink_t *m = sfl_sink_ctx_int(sink, (const void *)mongo_commit);
-    if (!m || !out)
+    /* The first published struct ended after `absorbed`. */
+    if (!m || !out ||
+        out->struct_size < offsetof(sfl_mongo_resume_stats_t, absorbed) + sizeof(uint64_t))
         return false;
     pthread_mutex_lock(&m->lock);
-    *out = m->stats;
+    sfl_mongo_resume_stats_t st = m->stats;
     pthread_mutex_unlock(&m->lock);
+    st.struct_size = sizeof st;
+    sfl_filled_copy(out, &st, sizeof st);
     return true;
 }
 
@@ -1756,6 +1913,13 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
     sfl_mongo_options_init(&o);
     memcpy(&o, opt, opt->struct_size);
     o.struct_size = sizeof o;
+    if (!sfl_mongo_options_check(&o, err))
+        return NULL;
+    if (o.manifest_path && !*o.manifest_path) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "the manifest path is empty (NULL for no manifest file)");
+        return NULL;
+    }
     if (o.resume_load_id &&
         (strlen(o.resume_load_id) >= 48 || !*o.resume_load_id ||
          strspn(o.resume_load_id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") !=
@@ -1779,22 +1943,16 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
         snprintf(m->host, sizeof m->host, "?");
     m->attempt_started_ms = sfl_now_ms();
     m->o.uri = NULL; /* not kept */
-    if (m->o.insert_threads < 1)
-        m->o.insert_threads = 1;
-    if (m->o.queue_batches < 1)
-        m->o.queue_batches = 1;
-    if (m->o.insert_threads > 64)
-        m->o.insert_threads = 64;
-    if (m->o.queue_batches > 8)
-        m->o.queue_batches = 8; /* in flight stays below ACK_RING */
-    if (m->o.batch_docs < 1)
-        m->o.batch_docs = 1;
-    if (m->o.lock_stale_seconds < 1)
-        m->o.lock_stale_seconds = SFL_LOCK_STALE_SECONDS;
-    if (m->o.record_ms < 1)
-        m->o.record_ms = 10000;
+    /* Ranges checked above (queue_batches <= 8 keeps what is in flight
+     * below ACK_RING). Strings are copied or dropped: the caller's need
+     * not outlive this call. */
+    m->o.write_concern = NULL; /* made into m->wc below */
+    m->o.manifest_path = NULL;
+    m->manifest_path = o.manifest_path ? strdup(o.manifest_path) : NULL;
+    m->o.manifest_path = m->manifest_path;
     m->refs = 1;
     pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->log_lock, NULL);
     pthread_cond_init(&m->not_empty, NULL);
     pthread_cond_init(&m->not_full, NULL);
     pthread_cond_init(&m->idle, NULL);
@@ -1807,7 +1965,9 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
     snprintf(m->lock_id, sizeof m->lock_id, "%s", m->load_id);
     snprintf(m->stats.load_id, sizeof m->stats.load_id, "%s", m->load_id);
     m->wc = sfl_mongo_write_concern(opt->write_concern, err);
-    bool ok = m->db && m->uri_redacted && m->wc;
+    bool ok = m->db && m->uri_redacted && m->wc && (m->manifest_path || !o.manifest_path);
+    if (!ok && m->wc)
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     /* Clients: the inserters, the driving thread, the heartbeat and the
      * helper calls of the commit (some possibly abandoned). */
     ok = ok && sfl_mongo_connect(opt->uri, m->o.insert_threads + 8, &m->pool, &m->main, err);
@@ -1843,4 +2003,14 @@ bool sfl_sink_mongo_set_command(sfl_sink_t *sink, const char *command, const cha
     free(m->origin);
     m->origin = origin ? strdup(origin) : NULL;
     return !origin || m->origin;
+}
+
+bool sfl_sink_mongo_set_release(sfl_sink_t *sink, const char *key_id, const char *sha256)
+{
+    mongo_sink_t *m = sfl_sink_ctx_int(sink, (const void *)mongo_commit);
+    if (!m)
+        return false;
+    snprintf(m->release_key, sizeof m->release_key, "%s", key_id ? key_id : "");
+    snprintf(m->release_sha, sizeof m->release_sha, "%s", sha256 ? sha256 : "");
+    return true;
 }

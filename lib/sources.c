@@ -28,7 +28,7 @@ static const kind_def_t kinds[SFL_N_SOURCE_KINDS] = {
 
 const char *sfl_source_kind_name(sfl_source_kind_t k)
 {
-    return (unsigned)k < SFL_N_SOURCE_KINDS ? kinds[k].name : NULL;
+    return (unsigned)k < SFL_N_SOURCE_KINDS ? kinds[k].name : "unknown";
 }
 
 void sfl_source_collections(sfl_source_kind_t k, bool out[SFL_N_COLLECTIONS])

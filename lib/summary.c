@@ -34,6 +34,26 @@ static bool append_annotations(bson_t *d, const sfl_summary_t *s)
     return ok && bson_append_array_end(d, &arr);
 }
 
+/* "gene_tables": each table's rows and the rows that joined no GTF gene. */
+static bool append_table_joins(bson_t *d, const sfl_summary_t *s)
+{
+    bson_t arr, e;
+    char kb[16];
+    const char *k;
+    bool ok = bson_append_array_begin(d, "gene_tables", -1, &arr);
+    for (size_t i = 0; ok && i < s->n_table_joins; i++) {
+        const sfl_table_join_t *t = &s->table_joins[i];
+        size_t kl = bson_uint32_to_string((uint32_t)i, &k, kb, sizeof kb);
+        ok = bson_append_document_begin(&arr, k, (int)kl, &e) &&
+             bson_append_utf8(&e, "source", -1, t->source, -1) &&
+             bson_append_utf8(&e, "kind", -1, t->kind, -1) &&
+             bson_append_int64(&e, "rows", -1, (int64_t)t->rows) &&
+             bson_append_int64(&e, "unjoined_rows", -1, (int64_t)t->unjoined_rows) &&
+             bson_append_document_end(&arr, &e);
+    }
+    return ok && bson_append_array_end(d, &arr);
+}
+
 char *sfl_job_summary_json(const sfl_job_t *j)
 {
     const sfl_summary_t *s = sfl_job_summary(j);
@@ -81,7 +101,13 @@ char *sfl_job_summary_json(const sfl_job_t *j)
          bson_append_int64(&d, "dbsnp_unplaced_rows", -1, (int64_t)s->dbsnp_unplaced_rows) &&
          bson_append_int64(&d, "gtf_other_features", -1, (int64_t)s->gtf_other_features) &&
          bson_append_int64(&d, "metrics_values_left_out", -1,
-                           (int64_t)s->metrics_values_left_out);
+                           (int64_t)s->metrics_values_left_out) &&
+         append_table_joins(&d, s) &&
+         bson_append_document_begin(&d, "undeclared_populations", -1, &m);
+    for (size_t i = 0; ok && i < s->n_undeclared_pops; i++)
+        ok = bson_append_int64(&m, s->undeclared_pop_names[i], -1,
+                               (int64_t)s->undeclared_pop_counts[i]);
+    ok = ok && bson_append_document_end(&d, &m);
     char *out = NULL;
     if (ok) {
         char *json = bson_as_relaxed_extended_json(&d, NULL);

@@ -179,6 +179,14 @@ static bool parse_int_list(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_liner
                                  "%s: line %llu: INFO %s value '%s' is not an integer", path,
                                  (unsigned long long)rec->line, key, shown);
                 return false;
+            } else if (row[n].v < 0) {
+                char shown[64];
+                show(shown, sizeof shown, p, (size_t)(e - p));
+                sfl_batch_reject(b, rec, SFL_E_LINE,
+                                 "%s: line %llu: INFO %s value '%s' is negative; a count cannot "
+                                 "be",
+                                 path, (unsigned long long)rec->line, key, shown);
+                return false;
             } else {
                 row[n].ok = true;
             }
@@ -341,7 +349,8 @@ static bool check_csq_fields(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_lin
             return REJECT(b, rec, SFL_E_LINE,
                           "%s: line %llu: %s entry %zu has %zu fields but %s lists %zu%s", path,
                           ln, s->csq_key, ei + 1, k,
-                          s->csq_overridden ? "--csq-format" : "the header's Format", nf0,
+                          s->csq_overridden ? "the Format given (sfl_options_t.csq_format)"
+                                            : "the header's Format", nf0,
                           l1 ? " (and gnomAD v4.0's entries have 48)" : "");
     }
     if (n0 && n1)
@@ -539,6 +548,8 @@ typedef struct {
     size_t n_alt;
     bool qual_null;
     double qual_v;
+    const char *text;  /* the line, at b->text + text_off */
+    uint32_t text_off;
 } line_t;
 
 /* ---- building: one document, written straight into the batch's buffer */
@@ -780,8 +791,20 @@ static bool parse_site(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t
     rec->contig = L->code;
     rec->pos = L->pos;
     L->nonpar = s->hemi_nonpar && sfl_build_nonpar(&s->build, L->code, L->pos);
+    int64_t clen = s->contig_len[L->code];
+    if (clen > 0 && L->pos > clen)
+        return REJECT(b, rec, SFL_E_LINE,
+                      "%s: line %llu: POS %lld is past the end of contig %.*s (length %lld in "
+                      "its ##contig line)",
+                      path, ln, (long long)L->pos, (int)(L->chrom.len > 40 ? 40 : L->chrom.len),
+                      L->chrom.p, (long long)clen);
     if (L->ref.len == 0)
         return REJECT(b, rec, SFL_E_LINE, "%s: line %llu: REF is empty", path, ln);
+    if (L->ref.len == 1 && L->ref.p[0] == '*')
+        return REJECT(b, rec, SFL_E_LINE,
+                      "%s: line %llu: REF is '*', which only an ALT can be (a deletion "
+                      "spanning the site)",
+                      path, ln);
     if (L->alt.len == 1 && L->alt.p[0] == '.') {
         b->no_alt++;
         rec->no_alt = 1;
@@ -801,6 +824,12 @@ static bool parse_site(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t
         if (e == q)
             return REJECT(b, rec, SFL_E_LINE, "%s: line %llu: ALT allele %zu is empty", path,
                           ln, i + 1);
+        if ((size_t)(e - q) == L->ref.len && memcmp(q, L->ref.p, L->ref.len) == 0) {
+            show(shown, sizeof shown, q, (size_t)(e - q));
+            return REJECT(b, rec, SFL_E_LINE,
+                          "%s: line %llu: ALT allele %zu ('%s') equals REF: it is no variant",
+                          path, ln, i + 1, shown);
+        }
         q = e + 1;
     }
     if (L->qual.len == 1 && L->qual.p[0] == '.') {
@@ -831,6 +860,13 @@ static bool read_info(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t 
             const char *e = sc ? sc : qe;
             const char *eq = memchr(q, '=', (size_t)(e - q));
             const char *ke = eq ? eq : e;
+            if (eq == q) {
+                char shown[64];
+                show(shown, sizeof shown, q, (size_t)(e - q));
+                return REJECT(b, rec, SFL_E_LINE,
+                              "%s: line %llu: INFO item '%s' has no key before its '='",
+                              path, (unsigned long long)rec->line, shown);
+            }
             int slot = sfl_vcf_schema_slot(s, q, (size_t)(ke - q));
             if (slot >= 0 && w->stamp[slot] == w->gen)
                 /* Keeping one of two values would lose the other without a
@@ -839,10 +875,17 @@ static bool read_info(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t 
                               "%s: line %llu: INFO key %.*s appears twice on the line; "
                               "refusing it rather than keeping only one of its values",
                               path, (unsigned long long)rec->line, (int)(ke - q), q);
+            size_t code_off;
             if (slot >= 0) {
                 w->val[slot].p = eq ? eq + 1 : e;
                 w->val[slot].len = eq ? (uint32_t)(e - eq - 1) : 0;
                 w->stamp[slot] = w->gen;
+            } else if (s->pop_prefix && *q == *s->pop_prefix &&
+                       sfl_vcf_schema_undeclared_pop(s, q, (size_t)(ke - q), &code_off) &&
+                       !sfl_batch_undeclared(b, (uint32_t)(b->n_lines - 1),
+                                             L->text_off + (uint32_t)(q + code_off - L->text),
+                                             (uint32_t)(ke - q - code_off))) {
+                return false;
             }
             q = e + 1;
         }
@@ -893,8 +936,39 @@ static bool parse_counts(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec
             continue;
         }
         ival_t *row = &w->ints[(size_t)slot * w->cap_alts];
-        if (!parse_int_list(w, b, rec, path, slot, per_allele ? L->n_alt : 1, row))
+        size_t want = per_allele ? L->n_alt : 1;
+        if (!parse_int_list(w, b, rec, path, slot, want, row))
             return false;
+        /* '.' or '.,.': no value at all, counted like an absent field. */
+        bool any = false;
+        for (size_t i = 0; i < want && !any; i++)
+            any = row[i].ok;
+        if (!any && expected && !sfl_batch_line_missing(b, rec, slot))
+            return false;
+    }
+    return true;
+}
+
+/* An allele count over its allele number (AC > AN, overall or in a
+ * population) cannot be: the line is refused. */
+static bool check_ac_an(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t *rec,
+                        const char *path, const line_t *L)
+{
+    const sfl_vcf_schema_t *s = w->s;
+    for (int p = -1; p < s->n_pops; p++) {
+        int ac = p < 0 ? SFL_SLOT_AC : SFL_SLOT_POP0 + 4 * p + SFL_POP_AC;
+        int an = p < 0 ? SFL_SLOT_AN : SFL_SLOT_POP0 + 4 * p + SFL_POP_AN;
+        if (!s->slot_key[ac] || !s->slot_key[an] || !has(w, ac) || !has(w, an))
+            continue;
+        const ival_t *acv = &w->ints[(size_t)ac * w->cap_alts];
+        const ival_t *anv = &w->ints[(size_t)an * w->cap_alts];
+        for (size_t i = 0; anv[0].ok && i < L->n_alt; i++)
+            if (acv[i].ok && acv[i].v > anv[0].v)
+                return REJECT(b, rec, SFL_E_LINE,
+                              "%s: line %llu: INFO %s of ALT %zu is %lld, more than %s %lld "
+                              "(alleles counted cannot outnumber alleles called)",
+                              path, (unsigned long long)rec->line, s->slot_key[ac], i + 1,
+                              (long long)acv[i].v, s->slot_key[an], (long long)anv[0].v);
     }
     return true;
 }
@@ -1023,7 +1097,9 @@ static bool parse_annotations(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_li
     w->lay = s->csq_declared ? &s->csq[0] : NULL;
     if (!s->csq_declared)
         return true;
-    if (!has(w, SFL_SLOT_CSQ))
+    /* Absent, '.' or a bare flag: no annotations, counted as missing. */
+    span_t v = w->val[SFL_SLOT_CSQ];
+    if (!has(w, SFL_SLOT_CSQ) || v.len == 0 || (v.len == 1 && v.p[0] == '.'))
         return sfl_batch_line_missing(b, rec, SFL_SLOT_CSQ);
     if (s->csq[0].allele_num < 0 && !vep_alleles(w, b, L))
         return false;
@@ -1045,11 +1121,14 @@ bool sfl_vcf_line_to_docs(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const char
     /* Check the whole line, step by step, before building anything. */
     line_t L;
     memset(&L, 0, sizeof L);
+    L.text = line;
+    L.text_off = text_off;
     if (!cut_columns(w->s, b, rec, path, line, len, &L) || !parse_site(w, b, rec, path, &L))
         return !b->failed;
     if (rec->no_alt)
         return true;
     if (!read_info(w, b, rec, path, &L) || !parse_counts(w, b, rec, path, &L) ||
+        !check_ac_an(w, b, rec, path, &L) ||
         !parse_quality_metrics(w, b, rec, path) || !parse_histograms(w, b, rec, path, &L) ||
         !make_ids(w, b, rec, path, &L) || !parse_annotations(w, b, rec, path, &L))
         return !b->failed;

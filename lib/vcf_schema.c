@@ -17,6 +17,7 @@
 #include "bson_enc.h"
 #include "log.h"
 #include "numparse.h"
+#include "variant_key.h"
 #include "vcf_schema.h"
 
 const char *const sfl_quality_metrics[SFL_N_QUALITY_METRICS] = {
@@ -226,9 +227,9 @@ static bool add_slot_key(sfl_vcf_schema_t *s, int slot, const char *key, const b
     return true;
 }
 
-static bool is_not_pop(const style_table_t *st, const char *suffix)
+static bool is_not_pop_flag(bool exclude_underscore, const char *suffix)
 {
-    if (st->exclude_underscore && strchr(suffix, '_'))
+    if (exclude_underscore && strchr(suffix, '_'))
         return true;
     for (int i = 0; not_pops[i]; i++)
         if (strcasecmp(not_pops[i], suffix) == 0)
@@ -237,6 +238,82 @@ static bool is_not_pop(const style_table_t *st, const char *suffix)
         if (strncasecmp(not_pop_prefixes[i], suffix, strlen(not_pop_prefixes[i])) == 0)
             return true;
     return false;
+}
+
+static bool is_not_pop(const style_table_t *st, const char *suffix)
+{
+    return is_not_pop_flag(st->exclude_underscore, suffix);
+}
+
+/* The declared INFO ids that start with the population prefix, sorted,
+ * for sfl_vcf_schema_undeclared_pop. False when out of memory. */
+static bool collect_declared_pop_keys(sfl_vcf_schema_t *s, const bcf_hdr_t *h,
+                                      const style_table_t *st)
+{
+    if (!st->pop_ac)
+        return true;
+    s->pop_prefix = st->pop_ac;
+    s->pop_prefix_len = strlen(st->pop_ac);
+    s->exclude_underscore = st->exclude_underscore;
+    int n_ids = h->n[BCF_DT_ID];
+    s->declared_pop_keys = calloc((size_t)n_ids + 1, sizeof(char *));
+    if (!s->declared_pop_keys)
+        return false;
+    for (int id = 0; id < n_ids; id++) {
+        const char *key = h->id[BCF_DT_ID][id].key;
+        if (!key || !bcf_hdr_idinfo_exists(h, BCF_HL_INFO, id) ||
+            strncmp(key, s->pop_prefix, s->pop_prefix_len) != 0)
+            continue;
+        if (!(s->declared_pop_keys[s->n_declared_pop_keys] = strdup(key)))
+            return false;
+        s->n_declared_pop_keys++;
+    }
+    /* An open-addressing set over them: lines carry these keys by the
+     * hundred (gnomAD's AC_<pop>_XX, AC_raw, ...), so each lookup is one
+     * hash and, mostly, one compare. */
+    uint32_t size = 16;
+    while (size < 2u * (uint32_t)s->n_declared_pop_keys + 2)
+        size <<= 1;
+    s->declared_mask = size - 1;
+    if (!(s->declared_set = malloc(sizeof(int32_t) * size)))
+        return false;
+    for (uint32_t i = 0; i < size; i++)
+        s->declared_set[i] = -1;
+    for (size_t k = 0; k < s->n_declared_pop_keys; k++) {
+        const char *key = s->declared_pop_keys[k];
+        uint32_t i = key_hash(key, strlen(key)) & s->declared_mask;
+        while (s->declared_set[i] >= 0)
+            i = (i + 1) & s->declared_mask;
+        s->declared_set[i] = (int32_t)k;
+    }
+    return true;
+}
+
+static bool pop_key_declared(const sfl_vcf_schema_t *s, const char *k, size_t len)
+{
+    uint32_t i = key_hash(k, len) & s->declared_mask;
+    for (int32_t x; (x = s->declared_set[i]) >= 0; i = (i + 1) & s->declared_mask) {
+        const char *d = s->declared_pop_keys[x];
+        if (strncmp(d, k, len) == 0 && d[len] == '\0')
+            return true;
+    }
+    return false;
+}
+
+bool sfl_vcf_schema_undeclared_pop(const sfl_vcf_schema_t *s, const char *k, size_t len,
+                                   size_t *code_off)
+{
+    size_t pl = s->pop_prefix_len;
+    if (!s->pop_prefix || len <= pl || len >= 256 || memcmp(k, s->pop_prefix, pl) != 0 ||
+        pop_key_declared(s, k, len))
+        return false;
+    char key[256];
+    memcpy(key, k, len);
+    key[len] = '\0';
+    if (is_not_pop_flag(s->exclude_underscore, key + pl))
+        return false;
+    *code_off = pl;
+    return true;
 }
 
 static const char *pop_display_name(const char *code)
@@ -336,8 +413,9 @@ static bool find_csq_key(const bcf_hdr_t *h, const sfl_options_t *opt, const cha
     if (opt->csq_field) {
         if (!info_declared(h, opt->csq_field))
             return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
-                                 "%s: header: --csq-field %s: the header declares no INFO field "
-                                 "%s",
+                                 "%s: header: the consequence field %s "
+                                 "(sfl_options_t.csq_field): the header declares no INFO "
+                                 "field %s",
                                  path, opt->csq_field, opt->csq_field);
         *key = opt->csq_field;
         return true;
@@ -352,7 +430,7 @@ static bool find_csq_key(const bcf_hdr_t *h, const sfl_options_t *opt, const cha
             return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
                                  "%s: header: both INFO %s and INFO %s are described as "
                                  "\"Consequence annotations from Ensembl VEP\"; choose one "
-                                 "with --csq-field",
+                                 "(sfl_options_t.csq_field)",
                                  path, *key, k);
         *key = k;
     }
@@ -403,19 +481,41 @@ static bool resolve_build(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const sfl_opt
     sfl_genome_t g = opt->genome != SFL_GENOME_AUTO ? opt->genome : from_hdr;
     if (opt->genome != SFL_GENOME_AUTO && from_hdr != SFL_GENOME_AUTO && from_hdr != opt->genome)
         return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
-                             "%s: header: the ##contig lengths are %s's, but --genome %s was "
-                             "given",
+                             "%s: header: the ##contig lengths are %s's, but the genome "
+                             "build %s was given (sfl_options_t.genome)",
                              path, sfl_genome_name(from_hdr), sfl_genome_name(opt->genome));
     if (g == SFL_GENOME_AUTO)
         return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
                              "%s: header: hemizygote counts need the genome build (for the "
                              "pseudoautosomal regions), and the ##contig lengths of 1, X and Y "
-                             "%s; give --genome GRCh37 or --genome GRCh38",
+                             "%s; give the build, GRCh37 or GRCh38 (sfl_options_t.genome)",
                              path, conflict ? "match neither GRCh37 nor GRCh38" : "are absent");
     for (size_t b = 0; b < sizeof builds / sizeof builds[0]; b++)
         if (builds[b].genome == g)
             s->build = builds[b].build;
     return true;
+}
+
+/* The ##contig lengths by xpos code, for the POS check. */
+static void read_contig_lengths(sfl_vcf_schema_t *s, const bcf_hdr_t *h)
+{
+    bool conflict[26] = {false};
+    for (int i = 0; i < h->n[BCF_DT_CTG]; i++) {
+        const char *name = h->id[BCF_DT_CTG][i].key;
+        const bcf_idinfo_t *info = h->id[BCF_DT_CTG][i].val;
+        if (!name || !info || info->info[0] <= 0)
+            continue;
+        int code = sfl_contig_code(name, strlen(name));
+        if (code <= 0 || code > 25)
+            continue;
+        int64_t len = (int64_t)info->info[0];
+        if (s->contig_len[code] && s->contig_len[code] != len)
+            conflict[code] = true;
+        s->contig_len[code] = len;
+    }
+    for (int c = 0; c < 26; c++)
+        if (conflict[c])
+            s->contig_len[c] = 0;
 }
 
 /* The style's table: the one asked for, or detected from the header. */
@@ -469,6 +569,15 @@ static bool find_populations(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const styl
         if (!p->code || !p->name)
             return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         p->name_len = strlen(p->name);
+        /* Two codes with one display name (AC_OTH and AC_oth, AC_AFR and
+         * AC_African) would write one key twice in pop_acs. */
+        for (int q = 0; q < s->n_pops - 1; q++)
+            if (strcmp(s->pops[q].name, p->name) == 0)
+                return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                                     "%s: header: INFO %s%s and INFO %s both name the "
+                                     "population '%s' in the documents; a document cannot hold "
+                                     "both (rename one of them in the header)",
+                                     path, st->pop_ac, s->pops[q].code, key, p->name);
         const char *why;
         if (!sfl_valid_key(p->name, p->name_len, &why))
             return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
@@ -583,7 +692,7 @@ static bool read_csq_format(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const sfl_o
         return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
                              "%s: header: the ##INFO line for %s has no \"Format: A|B|...\" in "
                              "its Description, so its entries cannot be split into fields (or "
-                             "give --csq-format)",
+                             "give the Format: sfl_options_t.csq_format)",
                              path, csq_key);
     s->csq_declared = true;
     s->csq_overridden = opt->csq_format != NULL;
@@ -605,8 +714,9 @@ static bool read_csq_format(sfl_vcf_schema_t *s, const bcf_hdr_t *h, const sfl_o
                              path, csq_key);
     if (s->vep_features == SFL_VEP_ENST && s->csq[0].feature < 0)
         return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
-                             "%s: header: --vep-features enst keeps the entries whose Feature "
-                             "starts with ENST, but the %s Format has no Feature field",
+                             "%s: header: keeping only the entries whose Feature starts with "
+                             "ENST (sfl_options_t.vep_features) needs a Feature field, but "
+                             "the %s Format has none",
                              path, csq_key);
     return true;
 }
@@ -628,8 +738,11 @@ sfl_vcf_schema_t *sfl_vcf_schema_new(const bcf_hdr_t *h, const sfl_options_t *op
     s->vep_features = opt->vep_features;
     int ns = bcf_hdr_nsamples(h);
     s->n_columns = ns > 0 ? 9 + ns : 8;
+    read_contig_lengths(s, h);
     if (!find_populations(s, h, st, path, err))
         goto fail;
+    if (!collect_declared_pop_keys(s, h, st))
+        goto nomem;
     s->n_slots = SFL_SLOT_POP0 + 4 * s->n_pops;
     s->slot_key = calloc((size_t)s->n_slots, sizeof *s->slot_key);
     s->slot_declared = calloc((size_t)s->n_slots, sizeof(bool));
@@ -681,6 +794,10 @@ void sfl_vcf_schema_destroy(sfl_vcf_schema_t *s)
     layout_free(&s->csq[1]);
     free(s->dp_mids);
     free(s->gq_mids);
+    for (size_t i = 0; i < s->n_declared_pop_keys; i++)
+        free(s->declared_pop_keys[i]);
+    free(s->declared_pop_keys);
+    free(s->declared_set);
     free(s);
 }
 
@@ -750,6 +867,149 @@ static bool check_header_lines(sfl_header_warn_fn warn, void *warn_ud, const cha
     return ok;
 }
 
+/* The value of `key` in header record `r`, or NULL. */
+static const char *hrec_value(const bcf_hrec_t *r, const char *key)
+{
+    int i = bcf_hrec_find_key((bcf_hrec_t *)r, key);
+    return i < 0 ? NULL : r->vals[i];
+}
+
+static bool same_value(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* htslib keeps the first ##INFO line of an ID and drops a later one. For
+ * a field the schema reads (a slot key or the consequence field), a later
+ * definition with another Number, Type or Description is refused: which
+ * one the file's writer meant cannot be known. Other fields are not read,
+ * so a repeat of theirs changes no document. */
+static bool check_redefinitions(const sfl_vcf_schema_t *s, const bcf_hdr_t *h, const char *htxt,
+                                const char *path, sfl_error_t *err)
+{
+    static const char lead[] = "##INFO=<ID=";
+    unsigned long long ln = 0;
+    bool ok = true;
+    for (const char *p = htxt; ok && *p; ln++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *line = p;
+        p += len + (nl ? 1 : 0);
+        if (len <= sizeof lead - 1 || strncmp(line, lead, sizeof lead - 1) != 0)
+            continue;
+        const char *id = line + sizeof lead - 1, *ie = id;
+        while (ie < line + len && *ie != ',' && *ie != '>')
+            ie++;
+        size_t il = (size_t)(ie - id);
+        bool read = sfl_vcf_schema_slot(s, id, il) >= 0 ||
+                    (s->csq_key && strlen(s->csq_key) == il && !strncmp(s->csq_key, id, il));
+        if (!read)
+            continue;
+        char *copy = strndup(line, len), name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(il < 200 ? il : 200), id);
+        int used = 0;
+        bcf_hrec_t *mine = copy ? bcf_hdr_parse_line(h, copy, &used) : NULL;
+        const bcf_hrec_t *kept = bcf_hdr_get_hrec(h, BCF_HL_INFO, "ID", name, NULL);
+        static const char *const keys[] = {"Number", "Type", "Description"};
+        for (int k = 0; mine && kept && ok && k < 3; k++)
+            if (!same_value(hrec_value(mine, keys[k]), hrec_value(kept, keys[k])))
+                ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                                   "%s: line %llu: a second ##INFO line for %s, with another "
+                                   "%s than the first; the converter reads this field and "
+                                   "cannot know which definition is meant",
+                                   path, ln + 1, name, keys[k]);
+        bcf_hrec_destroy(mine);
+        free(copy);
+    }
+    return ok;
+}
+
+/* Does the converter read anything from this header line? The
+ * ##fileformat and #CHROM lines; ##contig lines of contigs with an xpos
+ * code (the build, the POS bound); ##INFO lines of the style's counts and
+ * populations (every AC_/AN_/Hom_/Hemi_/nhomalt_ key), the histograms,
+ * the quality metrics and the consequence field (CSQ, --csq-field, or any
+ * described as VEP's). Nothing else reaches a document. */
+static bool header_line_read(const char *line, size_t len, const char *csq_field)
+{
+    static const char *const prefixes[] = {"AC_", "AN_", "Hom_", "Hemi_", "nhomalt_"};
+    static const char *const names[] = {"AC", "AN", "nhomalt", "Hom", "Hemi", "DP_HIST",
+                                        "GQ_HIST", "CSQ"};
+    if (len >= 2 && line[0] == '#' && line[1] != '#')
+        return true; /* #CHROM */
+    if (len >= 13 && strncmp(line, "##fileformat=", 13) == 0)
+        return true;
+    /* A structured line whose ID is not its first key: kept (htslib reads
+     * it, and finding its ID is htslib's job). */
+    if ((len > 9 && strncmp(line, "##contig=", 9) == 0 && strncmp(line, "##contig=<ID=", 13)) ||
+        (len > 7 && strncmp(line, "##INFO=", 7) == 0 && strncmp(line, "##INFO=<ID=", 11)))
+        return true;
+    if (len > 14 && strncmp(line, "##contig=<ID=", 13) == 0) {
+        const char *id = line + 13, *e = id;
+        while (e < line + len && *e != ',' && *e != '>')
+            e++;
+        return sfl_contig_code(id, (size_t)(e - id)) != 0;
+    }
+    if (len <= 11 || strncmp(line, "##INFO=<ID=", 11) != 0)
+        return false;
+    const char *id = line + 11, *e = id;
+    while (e < line + len && *e != ',' && *e != '>')
+        e++;
+    size_t il = (size_t)(e - id);
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (il > strlen(prefixes[i]) && strncmp(id, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (il == strlen(names[i]) && strncmp(id, names[i], il) == 0)
+            return true;
+    for (int i = 0; i < SFL_N_QUALITY_METRICS; i++)
+        if (il == strlen(sfl_quality_metrics[i]) && strncmp(id, sfl_quality_metrics[i], il) == 0)
+            return true;
+    if (csq_field && il == strlen(csq_field) && strncmp(id, csq_field, il) == 0)
+        return true;
+    static const char vep[] = "Consequence annotations from Ensembl VEP";
+    return memmem(line, len, vep, sizeof vep - 1) != NULL;
+}
+
+/* The header lines the converter reads (header_line_read), for htslib to
+ * parse: htslib's parsed header takes about 8 times the text of its lines
+ * (62 MB of ##contig lines: 830 MB), so a header of lines that no
+ * document needs costs only its text. NULL when out of memory. */
+static char *header_read_lines(const char *htxt, size_t hlen, const char *csq_field)
+{
+    char *out = malloc(hlen + 2), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = htxt; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (header_line_read(p, len, csq_field)) {
+            memcpy(o, p, len);
+            o += len;
+            *o++ = '\n';
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    *o = '\0';
+    return out;
+}
+
+/* "##fileformat=VCFv4.N": the versions whose INFO this reader knows. */
+static bool check_fileformat(const char *htxt, const char *path, sfl_error_t *err)
+{
+    const char *v = htxt + 16; /* after "##fileformat=VCF" */
+    const char *e = v;
+    while (*e && *e != '\n' && *e != '\r')
+        e++;
+    bool ok = e - v >= 4 && v[0] == 'v' && v[1] == '4' && v[2] == '.';
+    for (const char *q = v + 3; ok && q < e; q++)
+        ok = isdigit((unsigned char)*q);
+    return ok || sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
+                               "%s: line 1: '##fileformat=VCF%.*s': this reader knows VCF 4.x "
+                               "(VCFv4.0 to VCFv4.5)",
+                               path, (int)(e - v > 40 ? 40 : e - v), v);
+}
+
 sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t header_lines,
                                              const sfl_options_t *opt, const char *path,
                                              sfl_header_warn_fn warn, void *warn_ud,
@@ -772,10 +1032,17 @@ sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t h
                       path, (unsigned long long)header_lines);
         return NULL;
     }
-    if (!check_header_lines(warn, warn_ud, path, htxt, err))
+    if (!check_fileformat(htxt, path, err) || !check_header_lines(warn, warn_ud, path, htxt, err))
         return NULL;
+    char *read_lines = header_read_lines(htxt, hlen, opt->csq_field);
+    if (!read_lines) {
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
     bcf_hdr_t *h = bcf_hdr_init("r");
-    if (!h || bcf_hdr_parse(h, htxt) != 0) {
+    int rc = h ? bcf_hdr_parse(h, read_lines) : -1;
+    free(read_lines);
+    if (rc != 0) {
         if (h)
             bcf_hdr_destroy(h);
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_HEADER,
@@ -785,6 +1052,10 @@ sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t h
         return NULL;
     }
     sfl_vcf_schema_t *s = sfl_vcf_schema_new(h, opt, path, err);
+    if (s && !check_redefinitions(s, h, htxt, path, err)) {
+        sfl_vcf_schema_destroy(s);
+        s = NULL;
+    }
     bcf_hdr_destroy(h);
     return s;
 }

@@ -92,6 +92,20 @@ typedef struct {
     double *dp_mids, *gq_mids;
 
     bool adj0_filter; /* ExAC: PASS with AC 0 becomes AC_Adj0 */
+
+    /* Undeclared populations: the style's AC_ prefix (NULL = none), and
+     * the declared INFO ids that start with it. */
+    const char *pop_prefix;
+    size_t pop_prefix_len;
+    bool exclude_underscore;
+    char **declared_pop_keys;
+    size_t n_declared_pop_keys;
+    int32_t *declared_set; /* open addressing over them; -1 = empty */
+    uint32_t declared_mask;
+
+    /* ##contig lengths by xpos code (1..25); 0 = unknown, or two contigs
+     * of one code (chr1 and 1) with different lengths. */
+    int64_t contig_len[26];
 } sfl_vcf_schema_t;
 
 /* Builds the schema from the header and the options that shape documents
@@ -123,6 +137,12 @@ sfl_vcf_schema_t *sfl_vcf_schema_from_header(char *htxt, size_t hlen, uint64_t h
                                              const sfl_options_t *opt, const char *path,
                                              sfl_header_warn_fn warn, void *warn_ud,
                                              sfl_error_t *err);
+
+/* Is INFO key [k, k+len) (no slot) a population's AC key (AC_<code>, the
+ * code not one of the suffixes that are never populations) that the
+ * header does not declare? Sets *code_off to where the code starts. */
+bool sfl_vcf_schema_undeclared_pop(const sfl_vcf_schema_t *s, const char *k, size_t len,
+                                   size_t *code_off);
 
 /* The slot of INFO key [k, k+len), or -1. */
 int sfl_vcf_schema_slot(const sfl_vcf_schema_t *s, const char *k, size_t len);

@@ -3,13 +3,18 @@
 #ifndef SFL_VERIFY_INTERNAL_H
 #define SFL_VERIFY_INTERNAL_H
 
+#include <stdio.h>
+
 #include "swefreq/digest.h"
 #include "swefreq/manifest.h"
 #include "swefreq/verify.h"
+#include "swefreq/sign.h"
 
 sfl_verify_report_t *sfl_verify_report_new(void);
-/* The manifest checked against: its format and warning go in the report. */
-void sfl_verify_set_manifest(sfl_verify_report_t *r, const sfl_manifest_t *m);
+/* The manifest checked against: its format goes in the report, and a
+ * format-1 manifest's warning among its warnings (sfl_verify_add_warning).
+ * False when out of memory. */
+bool sfl_verify_set_manifest(sfl_verify_report_t *r, const sfl_manifest_t *m);
 /* Records collection `name`: `found` false = absent; else its recomputed
  * digest (count inside), compared with the manifest's entry. */
 bool sfl_verify_add_collection(sfl_verify_report_t *r, const sfl_manifest_collection_t *expected,
@@ -20,10 +25,30 @@ bool sfl_verify_add_index(sfl_verify_report_t *r, const char *coll, const char *
 /* A database's role and seal; `problem` (copied; NULL if none) makes the
  * report fail. */
 bool sfl_verify_set_state(sfl_verify_report_t *r, int role, bool sealed, const char *problem);
+/* The release check of a verify against a signed manifest (copied; a
+ * `problem` makes the report fail). False when out of memory. */
+bool sfl_verify_set_release(sfl_verify_report_t *r, const sfl_release_check_t *c);
 /* The dump folder: OUT/DB, or with db NULL, OUT itself when it holds a
  * dump, else its one subfolder that does (swefreq/verify.h). malloc'd. */
 char *sfl_dump_folder(const char *out, const char *db, sfl_error_t *err);
+/* A browser collection (database) or a dump file (by file name) that the
+ * manifest does not list, with its document count (0 for a file). */
+bool sfl_verify_add_unlisted(sfl_verify_report_t *r, const char *name, uint64_t count);
+/* What the report checked against (sfl_verify_reference_t); all copied. */
+bool sfl_verify_set_reference(sfl_verify_report_t *r, const char *source, const char *path,
+                              const char *const *load_ids, size_t n_load_ids);
+/* The same for a manifest the caller gave: "file" and its path when it was
+ * read from a file, else "caller". */
+bool sfl_verify_set_given(sfl_verify_report_t *r, const sfl_manifest_t *m);
+/* A warning that does not fail the report (copied). */
+bool sfl_verify_add_warning(sfl_verify_report_t *r, const char *msg);
+/* Opens `file` (a bare name) in the dump folder open as `dfd` (named `dir`
+ * in messages) for reading: a regular file only, never through a symbolic
+ * link, so that nothing outside the folder is read. NULL with *absent true
+ * when there is no such file; NULL with err (SFL_E_OPEN) when it is a
+ * link, not a regular file, or unreadable. */
+FILE *sfl_dump_open(int dfd, const char *dir, const char *file, bool *absent, sfl_error_t *err);
 /* Re-hashes every source of the manifest. */
-bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m);
+bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m, sfl_error_t *err);
 
 #endif

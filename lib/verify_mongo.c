@@ -3,7 +3,10 @@
  * The same comparison as a dump's (verify.c), with each collection read by
  * a full scan, and then the indexes: every index the manifest names must
  * be on the server with the same key (a browser without its indexes
- * crawls). Without a manifest, the manifest in force is used: for a
+ * crawls), and no other (`index unlisted`). Every browser collection in
+ * the database must be one the manifest lists (`unlisted` otherwise, with
+ * its count): nothing in it goes unaccounted for. The report names the
+ * manifest used. Without a manifest, the manifest in force is used: for a
  * database loaded in parts, each collection as the last complete load
  * that replaced it describes it (manifest_in_force.c). It never writes: an
  * unfinished swap is reported, not finished. The role and seal are read
@@ -12,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "indexes.h"
 #include "lifecycle_internal.h"
 #include "manifest_in_force.h"
@@ -78,6 +82,66 @@ static void expected_indexes(const sfl_manifest_t *m, const char *name, bson_t *
         }
 }
 
+/* Does the index spec array `want` name an index `iname`? */
+static bool names_index(const bson_t *want, const char *iname)
+{
+    bson_iter_t it, f;
+    if (!bson_iter_init(&it, want))
+        return false;
+    while (bson_iter_next(&it))
+        if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &f) &&
+            bson_iter_find(&f, "name") && BSON_ITER_HOLDS_UTF8(&f) &&
+            strcmp(bson_iter_utf8(&f, NULL), iname) == 0)
+            return true;
+    return false;
+}
+
+/* Every index on the server (`have`: name -> key) that the manifest does
+ * not name, `_id_` aside: `index unlisted`. */
+static bool check_unlisted_indexes(const bson_t *have, const bson_t *want, const char *coll,
+                                   sfl_verify_report_t *r, sfl_error_t *err)
+{
+    bson_iter_t h;
+    if (!bson_iter_init(&h, have))
+        return true;
+    while (bson_iter_next(&h)) {
+        const char *iname = bson_iter_key(&h);
+        if (strcmp(iname, "_id_") == 0 || names_index(want, iname))
+            continue;
+        if (!sfl_verify_add_index(r, coll, iname, SFL_VERIFY_INDEX_UNLISTED))
+            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    }
+    return true;
+}
+
+/* Every browser collection in the database (`names`, from
+ * listCollections) that the manifest does not list: `unlisted`, with its
+ * document count. */
+static bool check_unlisted_collections(mongoc_client_t *c, const char *db, char **names,
+                                       const sfl_manifest_t *m, sfl_verify_report_t *r,
+                                       sfl_error_t *err)
+{
+    for (int k = 0; k < SFL_N_COLLECTIONS; k++) {
+        const char *name = sfl_collection_name((sfl_collection_t)k);
+        bool present = false;
+        for (char **n = names; *n && !present; n++)
+            present = strcmp(*n, name) == 0;
+        if (!present || sfl_manifest_find_collection(m, name))
+            continue;
+        mongoc_collection_t *coll = mongoc_client_get_collection(c, db, name);
+        bson_t filter = BSON_INITIALIZER;
+        bson_error_t be;
+        int64_t count = mongoc_collection_count_documents(coll, &filter, NULL, NULL, NULL, &be);
+        bson_destroy(&filter);
+        mongoc_collection_destroy(coll);
+        if (count < 0)
+            return sfl_mongo_error(err, &be, NULL, name);
+        if (!sfl_verify_add_unlisted(r, name, (uint64_t)count))
+            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    }
+    return true;
+}
+
 /* Compares the indexes on db.name with the manifest's. */
 static bool check_indexes(mongoc_client_t *c, const char *db, const sfl_manifest_t *m,
                           const char *name, sfl_verify_report_t *r, sfl_error_t *err)
@@ -99,6 +163,8 @@ static bool check_indexes(mongoc_client_t *c, const char *db, const sfl_manifest
     bson_t want;
     expected_indexes(m, name, &want);
     bson_iter_t it;
+    if (ok)
+        ok = check_unlisted_indexes(&have, &want, name, r, err);
     if (ok && bson_iter_init(&it, &want)) {
         while (ok && bson_iter_next(&it)) {
             bson_iter_t f;
@@ -149,17 +215,28 @@ sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manif
                           db, pending);
         return NULL;
     }
-    if (!m && !(m = own = sfl_manifest_in_force(c, db, err)))
+    char **ids = NULL;
+    size_t n_ids = 0;
+    if (!m && !(m = own = sfl_manifest_in_force(c, db, &ids, &n_ids, err)))
         return NULL;
     sfl_verify_report_t *r = sfl_verify_report_new();
-    if (r)
-        sfl_verify_set_manifest(r, m);
+    bool ref_ok = r && sfl_verify_set_manifest(r, m) &&
+                  (own ? sfl_verify_set_reference(r, "database", NULL,
+                                                       (const char *const *)ids, n_ids)
+                            : sfl_verify_set_given(r, m));
+    for (size_t i = 0; i < n_ids; i++)
+        free(ids[i]);
+    free(ids);
     mongoc_database_t *d = mongoc_client_get_database(c, db);
     bson_error_t be;
     char **names = mongoc_database_get_collection_names_with_opts(d, NULL, &be);
-    bool ok = r && names;
+    bool ok = ref_ok && names;
     if (!names)
         sfl_mongo_error(err, &be, NULL, "listCollections");
+    else if (!ref_ok)
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (size_t i = 0; ok && i < sfl_manifest_n_collections(m); i++)
+        sfl_ctl_add_total(sfl_manifest_collection(m, i)->bytes);
     for (size_t i = 0; ok && i < sfl_manifest_n_collections(m); i++) {
         const sfl_manifest_collection_t *e = sfl_manifest_collection(m, i);
         bool found = false;
@@ -174,8 +251,11 @@ sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manif
         if (ok && found)
             ok = check_indexes(c, db, m, e->name, r, err);
     }
+    ok = ok && check_unlisted_collections(c, db, names, m, r, err);
     if (ok && check_sources)
-        ok = sfl_verify_sources(r, m);
+        ok = sfl_verify_sources(r, m, err);
+    if (ok && sfl_cancel_requested(sfl_ctl_cancel_handle()))
+        ok = sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED, "interrupted while verifying");
     bson_strfreev(names);
     mongoc_database_destroy(d);
     sfl_manifest_destroy(own);
@@ -189,17 +269,31 @@ sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manif
 sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const char *uri, const char *db,
                                       bool check_sources, sfl_error_t *err)
 {
+    return sfl_verify_mongo_ctl(m, uri, db, check_sources, NULL, err);
+}
+
+sfl_verify_report_t *sfl_verify_mongo_ctl(const sfl_manifest_t *m, const char *uri,
+                                          const char *db, bool check_sources,
+                                          const sfl_run_control_t *ctl, sfl_error_t *err)
+{
+    sfl_ctl_t k;
+    if (!sfl_ctl_begin(&k, ctl, err))
+        return NULL;
     if (!uri || !db) {
+        sfl_ctl_end(&k);
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                       "sfl_verify_mongo: a URI and a database name are required");
         return NULL;
     }
     mongoc_client_pool_t *pool;
     mongoc_client_t *c;
-    if (!sfl_mongo_connect(uri, 1, &pool, &c, err))
+    if (!sfl_mongo_connect(uri, 1, &pool, &c, err)) {
+        sfl_ctl_end(&k);
         return NULL;
+    }
     sfl_verify_report_t *r = sfl_verify_mongo_client(c, m, db, check_sources, err);
     mongoc_client_pool_push(pool, c);
     mongoc_client_pool_destroy(pool);
+    sfl_ctl_end(&k);
     return r;
 }

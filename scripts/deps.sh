@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Installs what swefreq-load needs to build and test on Debian (bookworm):
 # the C toolchain, CMake, Ninja, htslib, mongo-c-driver, libbson, xxhash,
-# OpenSSL's libcrypto (libssl-dev: the digests), zlib, bgzip/bcftools
-# (tests, bench), pymongo (bench) and numpy (the metrics are tested against
-# numpy.histogram). Go (for the MongoDB test server) comes with the
-# machine. Skips apt when all is there.
+# zlib, OpenSSL's libcrypto (digests, signatures) and the openssl tool (tests), bgzip/bcftools (tests, bench), pymongo (bench) and numpy (the metrics
+# are tested against numpy.histogram). Go (for the
+# MongoDB test server) comes with the machine. Skips apt when all is there.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config libhts-dev libmongoc-dev libbson-dev
-      libxxhash-dev libssl-dev zlib1g-dev tabix bcftools python3 python3-pymongo python3-numpy time)
+      libxxhash-dev zlib1g-dev libssl-dev openssl tabix bcftools python3 python3-pymongo python3-numpy time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""List the functions of lib/*.c longer than a limit (default 120 lines).
+"""List the functions of lib/ and cli/ longer than a limit (default 120 lines).
 
 The code is clang-formatted, so a function starts at a line in column 0
 that opens a body ("{" alone on the next line, or at the end of the
@@ -63,7 +63,9 @@ def main():
     ap.add_argument("files", nargs="*")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    files = a.files or sorted(glob.glob(os.path.join(root, "lib", "*.c")))
+    files = a.files or sorted(glob.glob(os.path.join(root, "lib", "*.c")) +
+                              glob.glob(os.path.join(root, "lib", "*", "*.c")) +
+                              glob.glob(os.path.join(root, "cli", "*.c")))
     bad = 0
     for f in files:
         for name, first, last, comment in functions(f):

@@ -353,6 +353,15 @@ def record(rng, release, pops, vep_key, names, contig, pos, ref, alts):
     pop_an = {s: [2 * x for x in split_counts(rng, an_sex[si] // 2, len(pops))]
               for si, s in enumerate(sexes)}
     homs = [rng.randint(0, ac // 20) for ac in acs]
+    # A population's allele count never exceeds its allele number
+    # (swefreq-load refuses AC > AN): where the random splits fell short,
+    # the first sex's AN of that population is raised (no draw is added,
+    # so every other value stays as it was).
+    for pi in range(len(pops)):
+        need = max(sum(pop_acs[s][i][pi] for s in sexes) for i in range(n))
+        have = sum(pop_an[s][pi] for s in sexes)
+        if have < need:
+            pop_an[sexes[0]][pi] += need - have + (need - have) % 2
 
     def put(k, v):
         vals[k] = v

@@ -12,7 +12,16 @@ usage: dump_test.py SWEFREQ_LOAD TESTDATA_DIR
 - the manifest records each source's absolute path besides the path as
   given, and `verify --sources` finds a source by the path as given (from
   the current folder or the manifest's), else by the absolute path; a
-  manifest without abs_path still reads.
+  manifest without abs_path still reads;
+- verify checks everything, against a manifest it has validated: an extra
+  .bson or .metadata.json file in a dump is a deviation (exit 5, named); a
+  collection file that is a symbolic link is refused (exit 3); a manifest
+  with an empty or partial collection list, no sources, a count that is not
+  a whole number in int64 (2^64+24, 24.5, -1, 1e3, "24") or a collection
+  named "../../outside" (with a file planted there) is refused (exit 3,
+  naming the field and collection); `verify --json` prints exactly one JSON
+  object also when the manifest or the dump folder is missing or invalid,
+  and on a bad command line.
 """
 import json
 import os
@@ -159,6 +168,128 @@ try:
     shutil.copy(os.path.join(TD, "swegen_sample.vcf"), os.path.join(work, "data", "s.vcf"))
     rc, rep, text = verify_sources(work, old)
     check(rc == 0, f"an old manifest: {text}")
+
+    # ---- verify checks everything, against a validated manifest ----------
+    vd = os.path.join(tmp, "vd")
+    r = run("dump", "--out", vd, "--db", "x", "--vcf", os.path.join(TD, "exac_sample.vcf"))
+    check(r.returncode == 0, f"dump for verify: {r.stderr}")
+    db = os.path.join(vd, "x")
+    mpath = os.path.join(db, "manifest.json")
+    text = open(mpath).read()
+    man = json.loads(text)
+
+    def verify_json(*args):
+        r = run("verify", *args, "--json")
+        try:
+            objs = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+        except ValueError:
+            objs = []
+        return r, objs
+
+    r, objs = verify_json("--dump", db)
+    rep = objs[0] if len(objs) == 1 else {}
+    check(r.returncode == 0 and rep.get("ok") is True and rep.get("exit_code") == 0,
+          f"clean dump: {r.returncode} {r.stdout}")
+    check(rep.get("manifest", {}).get("source") == "dump"
+          and rep.get("manifest", {}).get("path") == mpath, f"names its manifest: {r.stdout}")
+    r = run("verify", "--dump", db)
+    check(f"manifest   the dump's own {mpath}" in r.stdout, f"text names its manifest: {r.stdout}")
+
+    # An extra .bson (a collection the manifest does not list) and an extra
+    # .metadata.json are deviations, each named.
+    shutil.copy(os.path.join(db, "metrics.bson"), os.path.join(db, "genes.bson"))
+    shutil.copy(os.path.join(db, "metrics.metadata.json"), os.path.join(db, "dbsnp.metadata.json"))
+    r, objs = verify_json("--dump", db)
+    st = {c["name"]: c["status"] for c in objs[0].get("collections", [])} if objs else {}
+    check(r.returncode == 5 and st.get("genes.bson") == "unlisted"
+          and st.get("dbsnp.metadata.json") == "unlisted" and st.get("variants") == "ok",
+          f"extra files in a dump: {r.returncode} {r.stdout}")
+    r = run("verify", "--dump", db)
+    check(r.returncode == 5 and "genes.bson" in r.stdout and "not in the manifest" in r.stdout
+          and "verify: FAILED" in r.stdout, f"extra .bson, text: {r.returncode} {r.stdout}")
+    os.remove(os.path.join(db, "genes.bson"))
+    os.remove(os.path.join(db, "dbsnp.metadata.json"))
+
+    # A collection file that is a symbolic link (here to an identical copy
+    # outside the dump, which would verify ok) is refused, never followed.
+    outside = os.path.join(tmp, "outside-metrics.bson")
+    shutil.move(os.path.join(db, "metrics.bson"), outside)
+    os.symlink(outside, os.path.join(db, "metrics.bson"))
+    r, objs = verify_json("--dump", db)
+    rep = objs[0] if len(objs) == 1 else {}
+    check(r.returncode == 3 and rep.get("ok") is False and rep.get("exit_code") == 3
+          and "symbolic link" in (rep.get("error") or "") and "metrics.bson" in (rep.get("error") or ""),
+          f"symlinked collection file: {r.returncode} {r.stdout}")
+    os.remove(os.path.join(db, "metrics.bson"))
+    shutil.move(outside, os.path.join(db, "metrics.bson"))
+
+    # Invalid manifests, given with --manifest and as the dump's own: exit 3
+    # naming what is wrong, and one JSON object with the error.
+    bad = os.path.join(tmp, "bad-manifest.json")
+
+    def refused(body, *wants, what):
+        for own in (False, True):
+            if own:
+                shutil.copy(mpath, mpath + ".good")
+                open(mpath, "w").write(body)
+                r, objs = verify_json("--dump", db)
+                shutil.move(mpath + ".good", mpath)
+            else:
+                open(bad, "w").write(body)
+                r, objs = verify_json("--dump", db, "--manifest", bad)
+            rep = objs[0] if len(objs) == 1 else {}
+            err = rep.get("error") or ""
+            check(r.returncode == 3 and rep.get("ok") is False
+                  and rep.get("exit_code") == 3 and all(w in err for w in wants)
+                  and all(w in r.stderr for w in wants),
+                  f"{what} ({'own' if own else '--manifest'}): {r.returncode} {r.stdout} {r.stderr}")
+
+    def edited(**kw):
+        m = json.loads(text)
+        for k, v in kw.items():
+            m[k] = v
+        return json.dumps(m, indent=1)
+
+    refused(edited(collections=[]), "lacks variants, metrics", what="collections []")
+    refused(edited(collections=[c for c in man["collections"] if c["name"] == "metrics"]),
+            "lacks variants", what="only metrics listed")
+    refused(edited(sources=[]), "lists no sources", what="no sources")
+    vcount = next(c["count"] for c in man["collections"] if c["name"] == "variants")
+    pretty = json.dumps(man, indent=1)
+    for lit in ("18446744073709551640", "24.5", "-1", "1e3", '"24"'):
+        body = pretty.replace(f'"count": {vcount},', f'"count": {lit},', 1)
+        check(body != pretty, f"count {lit} written")
+        refused(body, 'collection "variants": "count" is', "not a whole number",
+                what=f"count {lit}")
+    # "../../outside": a copy of variants.bson planted there, with its count
+    # and digest, is never read.
+    planted = os.path.join(db, "..", "..", "outside.bson")
+    shutil.copy(os.path.join(db, "variants.bson"), planted)
+    m = json.loads(text)
+    extra = dict(next(c for c in m["collections"] if c["name"] == "variants"))
+    extra["name"] = "../../outside"
+    m["collections"].append(extra)
+    refused(json.dumps(m), '"../../outside", which is not one of the browser', what="../../outside")
+    os.remove(planted)
+
+    # verify --json prints one object also when it cannot start.
+    for args, code, want in (
+            (["--dump", db, "--manifest", os.path.join(tmp, "none.json")], 3, "none.json"),
+            (["--dump", os.path.join(tmp, "nodump")], 3, "nodump"),
+            (["--dump", db, "--manifest", bad, "--sources"], 3, "invalid manifest"),
+            (["--dump", db, "unexpected"], 2, "unexpected"),
+            ([], 2, "--dump"),
+            (["--bogus"], 2, "bad command line"),
+            (["--expect-role", "prod", "--dump", db], 2, "expect-role")):
+        r, objs = verify_json(*args)
+        rep = objs[0] if len(objs) == 1 else {}
+        check(r.returncode == code and rep.get("ok") is False
+              and rep.get("exit_code") == code and want in (rep.get("error") or ""),
+              f"verify --json {args}: {r.returncode} {r.stdout!r} {r.stderr}")
+    open(bad, "w").write("{ not json")
+    r, objs = verify_json("--dump", db, "--manifest", bad)
+    check(r.returncode == 3 and len(objs) == 1 and "not JSON" in (objs[0].get("error") or ""),
+          f"verify --json, a manifest that is not JSON: {r.returncode} {r.stdout!r}")
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 

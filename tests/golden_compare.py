@@ -21,6 +21,9 @@ def diff(a, e, path, out):
     if isinstance(e, list) and e and isinstance(e[0], tuple) or (isinstance(e, list) and isinstance(a, list) and a and isinstance(a[0], tuple)):
         ak = [k for k, _ in a] if isinstance(a, list) else None
         ek = [k for k, _ in e]
+        if ak is not None and len(set(ak)) != len(ak):
+            out.append(f"{path}: repeated key in {ak}")
+            return
         if ak != ek:
             out.append(f"{path}: fields {ak} != expected {ek}")
             return
@@ -38,9 +41,28 @@ def diff(a, e, path, out):
         out.append(f"{path}: {a!r} ({type(a).__name__}) != expected {e!r} ({type(e).__name__})")
 
 
+def repeated_keys(v, path="doc"):
+    """The paths of keys a document (as load() reads it: lists of pairs)
+    holds twice at any depth; drivers would keep one of the two values."""
+    out = []
+    if isinstance(v, list) and v and all(isinstance(p, tuple) for p in v):
+        seen = set()
+        for k, sub in v:
+            if k in seen:
+                out.append(f"{path}.{k}")
+            seen.add(k)
+            out.extend(repeated_keys(sub, f"{path}.{k}"))
+    elif isinstance(v, list):
+        for i, sub in enumerate(v):
+            out.extend(repeated_keys(sub, f"{path}[{i}]"))
+    return out
+
+
 def main():
     actual, expected = load(sys.argv[1]), load(sys.argv[2])
     problems = []
+    for i, a in enumerate(actual):
+        problems.extend(f"repeated key {p}" for p in repeated_keys(a, f"doc {i + 1}"))
     if len(actual) != len(expected):
         problems.append(f"{len(actual)} documents != expected {len(expected)}")
     for i, (a, e) in enumerate(zip(actual, expected)):

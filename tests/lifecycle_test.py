@@ -26,12 +26,15 @@ usage: lifecycle_test.py MODE SWEFREQ_LOAD TESTDATA_DIR
               and stopped here as live): load, verify, export, restore,
               promote, verify live; the cross-talk cases; a tampered
               document and a dropped index each fail the nightly verify.
-  MODE scripts: deploy/dev-load.sh, dev-export.sh,
-              live-restore-and-promote.sh and live-verify.sh across two
-              servers (a second one started here), with their exit codes:
+  MODE scripts: deploy/dev-load.sh, dev-export.sh (signing),
+              live-restore-and-promote.sh and live-verify.sh across three
+              servers (two live ones started here), with their exit codes:
               0 through the lifecycle, 9 when a script of one system is
-              pointed at the other's server, 5 from live-verify.sh after a
-              tampered document.
+              pointed at the other's server, 10 for a changed, unsigned or
+              foreign-signed dump (no reference written, no .new file), 5
+              from live-verify.sh after a tampered document; release 2 to a
+              new server and in place (a new database) keeps the old
+              server's reference and nightly verify passing.
   MODE volume: the clone made at the volume level: a server's data folder
               copied to another server (both started here), then promote
               on the clone (it carries the development role): refused with
@@ -528,45 +531,143 @@ def script(name, *args, env):
 def test_scripts():
     live_uri, stop = second_server()
     try:
-        scripts(live_uri)
+        live_b, stop_b = second_server("live-server-b")
+        try:
+            scripts(live_uri, live_b)
+        finally:
+            stop_b()
     finally:
         stop()
 
 
-def scripts(LIVE):
+def keypair(name):
+    """An Ed25519 key pair made with openssl, as docs/deploy.md says."""
+    key, pub = os.path.join(tmp, name + ".key"), os.path.join(tmp, name + ".pub")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", key], check=True,
+                   capture_output=True)
+    os.chmod(key, 0o600)
+    subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out", pub], check=True,
+                   capture_output=True)
+    return key, pub
+
+
+def tree(d):
+    """Every file under d with its bytes."""
+    out = {}
+    for root, _, files in os.walk(d):
+        for f in files:
+            p = os.path.join(root, f)
+            out[os.path.relpath(p, d)] = open(p, "rb").read()
+    return out
+
+
+def scripts(LIVE, LIVE_B):
     db = "sfl_lc_scripts"
     client.drop_database(db)
     live = pymongo.MongoClient(LIVE, serverSelectionTimeoutMS=5000)
-    dev = {"SWEFREQ_MONGO_URI": URI, "SWEFREQ_DB": db,
+    key, pub = keypair("release")
+    okey, _ = keypair("intruder")
+    refdir = os.path.join(tmp, "reference")
+    dev = {"SWEFREQ_MONGO_URI": URI, "SWEFREQ_DB": db, "SWEFREQ_SIGNING_KEY": key,
            "SWEFREQ_MANIFEST": os.path.join(tmp, "release.json")}
-    lv = {"SWEFREQ_MONGO_URI": LIVE, "SWEFREQ_DB": db,
-          "SWEFREQ_LIVE_MANIFEST": os.path.join(tmp, "live-manifest.json")}
+    lv = {"SWEFREQ_MONGO_URI": LIVE, "SWEFREQ_DB": db, "SWEFREQ_TRUSTED_KEYS": pub,
+          "SWEFREQ_REFERENCE_DIR": refdir, "SWEFREQ_SERVER": "live-a"}
+    ref_a = os.path.join(refdir, "live-a", db, "manifest.json")
     r = script("dev-load.sh", *HIST, "--vcf", exac, "--coverage", cov, "--quiet", env=dev)
     check(r.returncode == 0 and "verify: OK" in r.stdout, f"dev-load.sh: {r.returncode} {r.stderr}")
     carry = os.path.join(tmp, "carry-scripts")
-    r = script("dev-export.sh", carry, env=dev)
-    check(r.returncode == 0, f"dev-export.sh: {r.returncode} {r.stderr}")
+    r = script("dev-export.sh", carry, env={**dev, "SWEFREQ_TRUSTED_KEYS": pub})
+    check(r.returncode == 0 and os.path.exists(os.path.join(carry, db, "manifest.json.sig")),
+          f"dev-export.sh signs the export: {r.returncode} {r.stderr}")
+    r = script("dev-export.sh", os.path.join(tmp, "unsigned"), env={**dev, "SWEFREQ_SIGNING_KEY": ""})
+    check(r.returncode != 0 and "SWEFREQ_SIGNING_KEY" in r.stderr, "dev-export.sh needs the signing key")
+    # Failures before the release: nothing under the reference folder, no
+    # `.new` or temporary file, the live server untouched.
+    live_before = snapshot(live, db)
+    r = script("live-restore-and-promote.sh", os.path.join(carry, db),
+               env={**lv, "SWEFREQ_MONGO_URI": URI})
+    check(r.returncode == 9 and "development" in r.stderr,
+          f"live-restore-and-promote.sh pointed at development, saying why: {r.returncode} {r.stderr}")
+    forged = os.path.join(tmp, "forged", db)
+    shutil.copytree(os.path.join(carry, db), forged)
+    with open(os.path.join(forged, "manifest.json"), "a") as f:
+        f.write(" ")
+    r = script("live-restore-and-promote.sh", forged, env=lv)
+    check(r.returncode == 10, f"a changed manifest: exit 10: {r.returncode} {r.stderr}")
+    subprocess.run([TOOL, "sign", "--manifest", os.path.join(forged, "manifest.json"), "--key", okey,
+                    "--quiet"], check=True)
+    r = script("live-restore-and-promote.sh", forged, env=lv)
+    check(r.returncode == 10, f"signed by a key not trusted: exit 10: {r.returncode}")
+    os.unlink(os.path.join(forged, "manifest.json.sig"))
+    r = script("live-restore-and-promote.sh", forged, env=lv)
+    check(r.returncode == 10, f"unsigned: exit 10: {r.returncode}")
+    r = script("live-restore-and-promote.sh", os.path.join(carry, db), env={**lv, "SWEFREQ_TRUSTED_KEYS": ""})
+    check(r.returncode != 0 and "SWEFREQ_TRUSTED_KEYS" in r.stderr, "the live script needs a trusted key")
+    check(tree(refdir) == {} and snapshot(live, db) == live_before,
+          f"failed releases wrote no reference, no .new file, nothing on live: {list(tree(refdir))}")
+
+    # Release 1 onto live-a.
     r = script("live-restore-and-promote.sh", os.path.join(carry, db), env=lv)
-    check(r.returncode == 0 and os.path.exists(lv["SWEFREQ_LIVE_MANIFEST"]),
-          f"live-restore-and-promote.sh: {r.returncode} {r.stderr}")
+    check(r.returncode == 0 and sorted(tree(refdir)) == [f"live-a/{db}/manifest.json",
+                                                          f"live-a/{db}/manifest.json.sig"],
+          f"live-restore-and-promote.sh: {r.returncode} {r.stderr} {sorted(tree(refdir))}")
+    rec = live[db]["swefreq_meta"].find_one({"_id": "role"})
+    check(rec["sealed"] and rec.get("signer_key_id"), f"sealed with the signer recorded: {rec}")
     r = script("live-verify.sh", env=lv)
     v = json.loads(r.stdout) if r.stdout.strip() else {}
-    check(r.returncode == 0 and v.get("ok") is True, f"live-verify.sh: {r.returncode} {r.stdout}")
+    check(r.returncode == 0 and v.get("ok") is True and v.get("release", {}).get("status") == "ok",
+          f"live-verify.sh: {r.returncode} {r.stdout}")
     log = os.path.join(tmp, "verify.json")
     r = script("live-verify.sh", env={**lv, "SWEFREQ_VERIFY_LOG": log})
     check(r.returncode == 0 and json.load(open(log)).get("ok") is True, "live-verify.sh to a log")
     # Each system's scripts pointed at the other's server stop (exit 9).
-    live_before, dev_before = snapshot(live, db), snapshot(client, db)
+    live_before, dev_before, ref_before = snapshot(live, db), snapshot(client, db), tree(refdir)
     r = script("dev-load.sh", *HIST, "--vcf", exac, "--quiet", env={**dev, "SWEFREQ_MONGO_URI": LIVE})
     check(r.returncode == 9, f"dev-load.sh pointed at live: {r.returncode}")
     r = script("live-restore-and-promote.sh", os.path.join(carry, db),
                env={**lv, "SWEFREQ_MONGO_URI": URI})
     check(r.returncode == 9, f"live-restore-and-promote.sh pointed at development: {r.returncode}")
     r = script("live-verify.sh", env={**lv, "SWEFREQ_MONGO_URI": URI,
-                                      "SWEFREQ_LIVE_MANIFEST": dev["SWEFREQ_MANIFEST"]})
+                                      "SWEFREQ_LIVE_MANIFEST": os.path.join(carry, db, "manifest.json")})
     check(r.returncode == 9, f"live-verify.sh pointed at development: {r.returncode}")
-    check(snapshot(live, db) == live_before and snapshot(client, db) == dev_before,
-          "the scripts of one system changed nothing on the other")
+    check(snapshot(live, db) == live_before and snapshot(client, db) == dev_before
+          and tree(refdir) == ref_before, "the scripts of one system changed nothing on the other")
+    # A sealed live database refuses a second restore (9): its reference stays.
+    r = script("live-restore-and-promote.sh", os.path.join(carry, db), env=lv)
+    check(r.returncode == 9 and tree(refdir) == ref_before, f"onto sealed live: {r.returncode}")
+
+    # Release 2 (other data) onto a NEW server, live-b: live-a's reference is
+    # kept and its nightly verify keeps passing until cron is switched.
+    r = script("dev-load.sh", *HIST, "--vcf", exac, "--quiet", env=dev)
+    check(r.returncode == 0, f"dev-load.sh, release 2: {r.returncode} {r.stderr}")
+    carry2 = os.path.join(tmp, "carry-2")
+    r = script("dev-export.sh", carry2, env=dev)
+    check(r.returncode == 0, f"dev-export.sh, release 2: {r.returncode} {r.stderr}")
+    lv_b = {**lv, "SWEFREQ_MONGO_URI": LIVE_B, "SWEFREQ_SERVER": "live-b"}
+    r = script("live-restore-and-promote.sh", os.path.join(carry2, db), env=lv_b)
+    check(r.returncode == 0, f"release 2 onto live-b: {r.returncode} {r.stderr}")
+    after = tree(refdir)
+    check(after[f"live-a/{db}/manifest.json"] == ref_before[f"live-a/{db}/manifest.json"]
+          and f"live-b/{db}/manifest.json" in after and len(after) == 4,
+          f"live-a's reference kept, live-b's written: {sorted(after)}")
+    r = script("live-verify.sh", env=lv)
+    check(r.returncode == 0, f"the old live server's nightly verify still passes: {r.returncode} {r.stdout}")
+    r = script("live-verify.sh", env=lv_b)
+    check(r.returncode == 0, f"the new live server's nightly verify: {r.returncode} {r.stdout}")
+    # Pointed at live-a with live-b's reference (cron switched half-way): 5.
+    r = script("live-verify.sh", env={**lv_b, "SWEFREQ_MONGO_URI": LIVE})
+    check(r.returncode == 5, f"live-a against live-b's reference: {r.returncode}")
+    # In place: release 2 into a new database on live-a; the old database's
+    # reference and nightly verify are untouched.
+    lv_in = {**lv, "SWEFREQ_DB": db + "_r2"}
+    r = script("live-restore-and-promote.sh", os.path.join(carry2, db), env=lv_in)
+    check(r.returncode == 0 and tree(refdir)[f"live-a/{db}/manifest.json"]
+          == ref_before[f"live-a/{db}/manifest.json"], f"in place, a new database: {r.returncode} {r.stderr}")
+    for e in (lv, lv_in):
+        r = script("live-verify.sh", env=e)
+        check(r.returncode == 0, f"nightly verify of {e['SWEFREQ_DB']} on live-a: {r.returncode}")
+    check(not [f for f in tree(refdir) if "/." in "/" + f or f.endswith(".new")],
+          f"no temporary file left in the reference folder: {sorted(tree(refdir))}")
     d = live[db]["variants"].find_one()
     live[db]["variants"].update_one({"_id": d["_id"]}, {"$set": {"pos": -1}})
     r = script("live-verify.sh", env=lv)

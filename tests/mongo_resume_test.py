@@ -12,6 +12,9 @@ usage: mongo_resume_test.py MODE SWEFREQ_LOAD TESTDATA_DIR BENCH_GEN_DIR
                 written); nothing to resume (exit 3); a new load without
                 --resume warns that it drops the interrupted load
   MODE restart: the server killed and restarted mid-load, then --resume
+  MODE split:   kill -9 while the metrics batch (written after the last
+                source, in several inserts) is part acknowledged, then
+                --resume
 Exit 77 when pymongo is missing or the server has no fault injection.
 """
 import json
@@ -107,7 +110,7 @@ def dump(db):
     """Every document's bytes, and the indexes, of the browser's collections."""
     d = client.get_database(db, codec_options=CodecOptions(document_class=RawBSONDocument))
     out = {}
-    for coll in ("variants", "base_coverage"):
+    for coll in ("variants", "base_coverage", "metrics"):
         docs = sorted(x.raw for x in d[coll].find({}))
         idx = sorted((v["key"] if isinstance(v["key"], list) else list(v["key"]), v.get("unique", False))
                      for v in client[db][coll].index_information().values())
@@ -328,6 +331,97 @@ def test_restart():
     client.drop_database(db)
 
 
-{"phases": test_phases, "restart": test_restart}[MODE]()
+def test_split():
+    """The metrics batch comes after the last source and ends where its last
+    batch ended; with --batch-docs 10 it takes several inserts. The load is
+    killed after its first metrics insert is acknowledged (and the position
+    recorded), while the second is held; the held insert is dropped or runs
+    after the death. The resume must send what staging lacks."""
+    n_metrics = len(CLEAN_DUMP["metrics"][0])
+    check(n_metrics > 10, f"the metrics batch needs several inserts: {n_metrics} documents")
+    n_sources = len(CLEAN_DUMP["variants"][0]) + len(CLEAN_DUMP["base_coverage"][0])
+    for name, sources in (("bgzipped", SOURCES), ("plain", PLAIN)):
+        for forward in (False, True):
+            what = f"{name} sources, kill -9 with the 2nd metrics insert held (forward={forward})"
+            db = "sfl_resume_split"
+            client.drop_database(db)
+            # One inserter: the first metrics insert is acknowledged before
+            # the second is sent.
+            rule = faults.arm("insert", nth=2, coll="_metrics", action="hold")
+            p = start(db, "--insert-threads", "1", *sources)
+            check(faults.wait(rule, timeout=90) is not None, f"{what}: the 2nd metrics insert is held")
+            # The first metrics insert is acknowledged; wait until the record says so.
+            deadline, acked = time.time() + 30, 0
+            while time.time() < deadline and acked < n_sources + 10:
+                recs = records(db)
+                acked = recs[0].get("acknowledged", {}).get("documents", 0) if recs else 0
+                time.sleep(0.05)
+            check(acked == n_sources + 10, f"{what}: the record shows the 1st metrics insert acknowledged: {acked}")
+            p.kill()
+            p.wait()
+            faults.release(rule, forward=forward)
+            if forward:
+                time.sleep(0.5)
+            faults.clear()
+            mst = [n for n in staging(db) if n.endswith("_metrics")]
+            got = client[db][mst[0]].count_documents({}) if mst else -1
+            # One inserter: the third insert was never sent.
+            check(got == (20 if forward else 10),
+                  f"{what}: the metrics staging holds {got} of {n_metrics} documents")
+            r = resume(db, sources=sources)
+            same_as_clean(db, r, what)
+            sent = stat(r.stderr, "sent")
+            skipped = stat(r.stderr, "documents skipped")
+            check(sent is not None and sent >= n_metrics and skipped is not None and skipped > 0 and
+                  skipped + sent == n_sources + n_metrics,
+                  f"{what}: the resume skipped the sources' documents acknowledged before and sent "
+                  f"the metrics batch again (skipped {skipped}, sent {sent}): {r.stderr[-400:]}")
+    client.drop_database("sfl_resume_split")
+
+    # A GTF chunk fills genes, transcripts and exons: three batches that end
+    # at the same place. Killed with the genes acknowledged and the first
+    # transcripts insert held (the sample is one chunk).
+    def dump_all(db):
+        d = client.get_database(db, codec_options=CodecOptions(document_class=RawBSONDocument))
+        return {n: sorted(x.raw for x in d[n].find({})) for n in client[db].list_collection_names()
+                if not n.startswith("swefreq_")}
+    gtf = ["--gtf", os.path.join(TD, "gencode_sample.gtf"), "--skip-unknown-contigs"]
+    clean, db = "sfl_resume_split_gtf_clean", "sfl_resume_split_gtf"
+    client.drop_database(clean)
+    r = load(clean, *gtf)
+    check(r.returncode == 0, f"the clean load of the GTF: {r.stderr}")
+    want, want_manifest = dump_all(clean), manifest_figures(clean)
+    n_genes = len(want.get("genes", []))
+    check(n_genes > 0 and len(want.get("transcripts", [])) > 0, f"the GTF's documents: {want.keys()}")
+    for forward in (False, True):
+        what = f"GTF, kill -9 with a transcripts insert held (forward={forward})"
+        client.drop_database(db)
+        gfaults = Faults.from_env(db)
+        rule = gfaults.arm("insert", nth=1, coll="_transcripts", action="hold")
+        p = start(db, *gtf)
+        check(gfaults.wait(rule, timeout=90) is not None, f"{what}: a transcripts insert is held")
+        deadline, acked = time.time() + 30, 0
+        while time.time() < deadline and acked < n_genes:
+            recs = records(db)
+            acked = recs[0].get("acknowledged", {}).get("documents", 0) if recs else 0
+            time.sleep(0.05)
+        check(acked >= n_genes, f"{what}: the record shows the genes acknowledged: {acked}")
+        p.kill()
+        p.wait()
+        gfaults.release(rule, forward=forward)
+        if forward:
+            time.sleep(0.5)
+        gfaults.clear()
+        r = resume(db, sources=gtf)
+        check(r.returncode == 0, f"{what}: resume exit {r.returncode}: {r.stderr}")
+        check(dump_all(db) == want, f"{what}: every document equals the clean load's")
+        check(manifest_figures(db) == want_manifest, f"{what}: the manifest's digests")
+        v = run("verify", "--uri", URI, "--db", db)
+        check(v.returncode == 0, f"{what}: verify: {v.stdout} {v.stderr}")
+    client.drop_database(db)
+    client.drop_database(clean)
+
+
+{"phases": test_phases, "restart": test_restart, "split": test_split}[MODE]()
 client.drop_database(CLEAN)
 finish(f"mongo_resume_test {MODE}")

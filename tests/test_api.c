@@ -7,6 +7,7 @@
  * report it) if a function broke that promise.
  */
 #include <stddef.h>
+#include <stdlib.h>
 
 #include <swefreq/swefreq.h>
 #include <unistd.h>
@@ -84,10 +85,18 @@ static void null_job(void)
     CHECK(!sfl_genome_parse("GRCh38", NULL));
     CHECK(!sfl_job_add_source(NULL, SFL_SOURCE_VCF, "x.vcf", &e));
     CHECK_USAGE(e);
+    CHECK_CONTAINS(e.message, "job is NULL");
     sfl_job_t *j = sfl_job_new(NULL, &e);
     CHECK(j != NULL);
+    /* Each bad argument is named. */
     CHECK(!sfl_job_add_source(j, SFL_SOURCE_VCF, NULL, &e));
     CHECK_USAGE(e);
+    CHECK_CONTAINS(e.message, "the vcf source's path is NULL");
+    CHECK(!sfl_job_add_source(j, SFL_SOURCE_COVERAGE, "", &e));
+    CHECK_CONTAINS(e.message, "the coverage source's path is empty");
+    CHECK(!sfl_job_add_source(j, (sfl_source_kind_t)42, "x.vcf", &e));
+    CHECK_USAGE(e);
+    CHECK_CONTAINS(e.message, "unknown source kind 42");
     CHECK(!sfl_job_run(NULL, NULL, &e));
     CHECK_USAGE(e);
     CHECK(!sfl_job_run(j, NULL, &e));
@@ -103,7 +112,15 @@ static void null_job(void)
 static void null_sink(void)
 {
     sfl_error_t e;
-    CHECK(sfl_collection_name((sfl_collection_t)99) == NULL);
+    /* One rule for every enum name function: "unknown" out of range. */
+    CHECK_STR(sfl_collection_name((sfl_collection_t)99), "unknown");
+    CHECK_STR(sfl_style_name((sfl_style_t)99), "unknown");
+    CHECK_STR(sfl_histograms_name((sfl_histograms_t)99), "unknown");
+    CHECK_STR(sfl_vep_features_name((sfl_vep_features_t)99), "unknown");
+    CHECK_STR(sfl_genome_name((sfl_genome_t)99), "unknown");
+    CHECK_STR(sfl_role_name((sfl_role_t)99), "unknown");
+    CHECK_STR(sfl_verify_status_name((sfl_verify_status_t)99), "unknown");
+    CHECK_STR(sfl_error_code_name(9999), "unknown");
     CHECK(sfl_sink_new(NULL, NULL, &e) == NULL);
     CHECK_USAGE(e);
     CHECK(sfl_sink_jsonl_new(NULL, &e) == NULL);
@@ -136,8 +153,11 @@ static void null_manifest(void)
     sfl_manifest_destroy(NULL);
 
     static const char json[] =
-        "{\"format\":\"swefreq-load-manifest\",\"format_version\":1,\"sources\":[],"
-        "\"collections\":[]}";
+        "{\"format\":\"swefreq-load-manifest\",\"format_version\":1,\"sources\":[{"
+        "\"path\":\"x.vcf\",\"kind\":\"vcf\",\"size\":1,"
+        "\"xxh3_128\":\"0123456789abcdef0123456789abcdef\"}],\"collections\":["
+        "{\"name\":\"variants\",\"count\":0,\"digest\":\"00000000000000000000000000000000\"},"
+        "{\"name\":\"metrics\",\"count\":0,\"digest\":\"00000000000000000000000000000000\"}]}";
     sfl_manifest_t *m = sfl_manifest_parse(json, sizeof json - 1, &e);
     CHECK(m != NULL);
     if (!m) {
@@ -168,8 +188,46 @@ static void null_verify(void)
     CHECK(sfl_verify_report_source(NULL, 0) == NULL);
     CHECK(sfl_verify_report_json(NULL) == NULL);
     CHECK_INT(sfl_verify_report_format(NULL), 0);
-    CHECK(sfl_verify_report_warning(NULL) == NULL);
+    CHECK(sfl_verify_report_warning(NULL, 0) == NULL);
     sfl_verify_report_destroy(NULL);
+}
+
+static void null_sign(void)
+{
+    sfl_error_t e;
+    CHECK(sfl_signing_key_read(NULL, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(sfl_signing_key_id(NULL) == NULL);
+    sfl_signing_key_destroy(NULL);
+    CHECK(!sfl_sign_file(NULL, "/tmp/x", NULL, &e));
+    CHECK_USAGE(e);
+    CHECK(!sfl_trusted_keys_add_file(NULL, "/tmp/x.pub", &e));
+    CHECK_USAGE(e);
+    CHECK_INT(sfl_trusted_keys_count(NULL), 0);
+    CHECK(sfl_trusted_keys_id(NULL, 0) == NULL);
+    sfl_trusted_keys_destroy(NULL);
+    sfl_trusted_keys_t *t = sfl_trusted_keys_new();
+    CHECK(t != NULL);
+    CHECK(!sfl_trusted_keys_add_file(t, NULL, &e));
+    CHECK_USAGE(e);
+    CHECK(sfl_trusted_keys_id(t, 0) == NULL);
+    char id[SFL_SHA256_HEX];
+    /* An empty key set refuses everything; so do NULL arguments. */
+    CHECK(!sfl_verify_signature("x", 1, "x", "/tmp/x.sig", t, id, &e));
+    CHECK_USAGE(e);
+    CHECK(!sfl_verify_signature(NULL, 1, "x", "/tmp/x.sig", t, id, &e));
+    CHECK_USAGE(e);
+    CHECK(!sfl_trusted_keys_add_file(t, "/nonexistent/release.pub", &e));
+    CHECK(e.code == SFL_E_KEY && strstr(e.message, "/nonexistent/release.pub"));
+    sfl_trusted_keys_destroy(t);
+    sfl_signature_info_t si;
+    CHECK(sfl_manifest_read_signed(NULL, NULL, &si, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(sfl_dump_manifest_path(NULL, NULL, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(!sfl_verify_report_release(NULL, NULL));
+    CHECK(strcmp(sfl_error_code_name(SFL_E_SIGNATURE), "signature") == 0);
+    CHECK(strcmp(sfl_error_code_name(SFL_E_KEY), "key") == 0);
 }
 
 static void null_mongo(void)
@@ -187,12 +245,12 @@ static void null_mongo(void)
     CHECK(sfl_verify_mongo(NULL, "mongodb://127.0.0.1:1", NULL, false, &e) == NULL);
     CHECK_USAGE(e);
     CHECK_INT(sfl_sink_mongo_outcome(NULL), SFL_MONGO_UNCHANGED);
-    sfl_mongo_recovery_t rec;
+    sfl_mongo_recovery_t rec = {.struct_size = sizeof rec};
     CHECK(!sfl_mongo_recover(NULL, &rec, &e));
     CHECK_USAGE(e);
     CHECK(!sfl_mongo_recover(&o, &rec, &e)); /* no uri, no db */
     CHECK_USAGE(e);
-    sfl_mongo_resume_stats_t rs;
+    sfl_mongo_resume_stats_t rs = {.struct_size = sizeof rs};
     CHECK(!sfl_sink_mongo_resume_stats(NULL, &rs));
     CHECK(sfl_mongo_resume_plan(NULL, NULL, &e) == NULL);
     CHECK_USAGE(e);
@@ -367,6 +425,40 @@ static void run_aborts_sink(const char *testdata)
     sfl_sink_destroy(s2);
 }
 
+/* A job without a source is refused (SFL_E_USAGE) before its sink begins:
+ * nothing is committed, and a dump sink leaves no folder behind (before,
+ * it committed an empty load whose manifest checked nothing). */
+static void zero_sources(void)
+{
+    counts_t n;
+    sfl_error_t e;
+    sfl_sink_t *s = counting_sink(&n);
+    sfl_job_t *j = sfl_job_new(NULL, &e);
+    CHECK(j && s);
+    CHECK(!sfl_job_run(j, s, &e));
+    CHECK_INT(e.code, SFL_E_USAGE);
+    CHECK_CONTAINS(e.message, "at least one source");
+    CHECK_INT(n.begin, 0);
+    CHECK_INT(n.commit, 0);
+    CHECK(sfl_job_manifest(j) == NULL);
+    sfl_job_destroy(j);
+    sfl_sink_destroy(s);
+
+    char out[] = "/tmp/sfl_test_api.XXXXXX", db[64];
+    CHECK(mkdtemp(out) != NULL);
+    s = sfl_sink_dump_new(out, "db", &e);
+    j = sfl_job_new(NULL, &e);
+    CHECK(j && s && !sfl_job_run(j, s, &e));
+    CHECK_INT(e.code, SFL_E_USAGE);
+    snprintf(db, sizeof db, "%s/db", out);
+    CHECK(access(db, F_OK) != 0);
+    sfl_job_destroy(j);
+    sfl_sink_destroy(s);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
+    CHECK(system(cmd) == 0);
+}
+
 /* A cancelled job stops with its own domain and code, and aborts the sink. */
 static void cancel_domain(void)
 {
@@ -431,7 +523,7 @@ static void source_kinds(void)
     for (int k = 0; k < SFL_N_SOURCE_KINDS; k++)
         CHECK(sfl_source_kind_name((sfl_source_kind_t)k) &&
               strcmp(sfl_source_kind_name((sfl_source_kind_t)k), names[k]) == 0);
-    CHECK(sfl_source_kind_name(SFL_N_SOURCE_KINDS) == NULL);
+    CHECK_STR(sfl_source_kind_name(SFL_N_SOURCE_KINDS), "unknown");
     bool c[SFL_N_COLLECTIONS];
     sfl_source_collections(SFL_SOURCE_VCF, c);
     CHECK(c[SFL_COLL_VARIANTS] && c[SFL_COLL_METRICS] && !c[SFL_COLL_COVERAGE] && !c[SFL_COLL_GENES]);
@@ -486,6 +578,7 @@ int main(int argc, char **argv)
         progress_source(argv[1]);
         run_aborts_sink(argv[1]);
         cancel_domain();
+        zero_sources();
         commit_failure(argv[1]);
         begin_run_info(argv[1]);
     }
@@ -496,6 +589,7 @@ int main(int argc, char **argv)
     null_manifest();
     null_verify();
     null_mongo();
+    null_sign();
     source_kinds();
     sfl_cleanup();
     return t_done("test_api");

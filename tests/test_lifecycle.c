@@ -21,7 +21,7 @@ static void offline(void)
     CHECK_STR(sfl_role_name(SFL_ROLE_NONE), "none");
     CHECK_STR(sfl_role_name(SFL_ROLE_DEVELOPMENT), "development");
     CHECK_STR(sfl_role_name(SFL_ROLE_LIVE), "live");
-    CHECK(sfl_role_name((sfl_role_t)9) == NULL);
+    CHECK_STR(sfl_role_name((sfl_role_t)9), "unknown");
     sfl_role_t r = SFL_ROLE_NONE;
     CHECK(sfl_role_parse("live", &r) && r == SFL_ROLE_LIVE);
     CHECK(sfl_role_parse("dev", &r) && r == SFL_ROLE_DEVELOPMENT);
@@ -32,9 +32,12 @@ static void offline(void)
     /* The manifest digest depends on the data only, not on sources or time. */
     const char *a = "{\"format\":\"swefreq-load-manifest\",\"format_version\":1,"
                     "\"tool\":{\"name\":\"swefreq-load\",\"version\":\"0\"},"
-                    "\"created\":\"2020-01-01T00:00:00Z\",\"options\":{},\"sources\":[],"
+                    "\"created\":\"2020-01-01T00:00:00Z\",\"options\":{},\"sources\":[{"
+                    "\"path\":\"x.vcf\",\"kind\":\"vcf\",\"size\":1,"
+                    "\"xxh3_128\":\"0123456789abcdef0123456789abcdef\"}],"
                     "\"collections\":[{\"name\":\"variants\",\"count\":2,\"bytes\":10,"
-                    "\"digest\":\"0123456789abcdef0123456789abcdef\"}]}";
+                    "\"digest\":\"0123456789abcdef0123456789abcdef\"},{\"name\":\"metrics\","
+                    "\"count\":0,\"bytes\":0,\"digest\":\"00000000000000000000000000000000\"}]}";
     sfl_error_t e;
     sfl_manifest_t *m = sfl_manifest_parse(a, strlen(a), &e);
     CHECK(m != NULL);
@@ -51,7 +54,8 @@ static void offline(void)
         char path[] = "/tmp/sfl_test_lc_XXXXXX", hex[65];
         int fd = mkstemp(path);
         const char *canon = "swefreq-load-manifest 1\n"
-                            "variants 2 10 0123456789abcdef0123456789abcdef\n";
+                            "variants 2 10 0123456789abcdef0123456789abcdef\n"
+                            "metrics 0 0 00000000000000000000000000000000\n";
         CHECK(fd >= 0 && write(fd, canon, strlen(canon)) == (ssize_t)strlen(canon));
         close(fd);
         CHECK(sfl_hash_file(path, hex, NULL, &e));
@@ -70,11 +74,15 @@ static void offline(void)
     /* Bad arguments: SFL_E_USAGE, never a crash. */
     sfl_mongo_options_t o;
     sfl_mongo_options_init(&o);
-    sfl_role_info_t info;
+    sfl_role_info_t info = {.struct_size = sizeof info};
     CHECK(!sfl_mongo_role_get(NULL, &info, &e) && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_role_get(&o, &info, &e) && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_promote(&o, NULL, false, NULL, &e) && e.code == SFL_E_USAGE);
     CHECK(!sfl_mongo_unseal(&o, "why", &e) && e.code == SFL_E_USAGE);
+    CHECK(!sfl_mongo_demote(&o, "why", &e) && e.code == SFL_E_USAGE);
+    CHECK(!sfl_mongo_demote(NULL, "why", &e) && e.code == SFL_E_USAGE);
+    CHECK(!sfl_mongo_promote_signed(&o, NULL, NULL, false, NULL, &e) && e.code == SFL_E_USAGE);
+    CHECK(sfl_verify_mongo_signed(&o, NULL, NULL, false, &e) == NULL && e.code == SFL_E_USAGE);
     CHECK(sfl_mongo_status_json(&o, &e) == NULL && e.code == SFL_E_USAGE);
     CHECK(sfl_mongo_status_text(&o, &e) == NULL && e.code == SFL_E_USAGE);
     CHECK(sfl_verify_mongo_opts(&o, NULL, false, &e) == NULL && e.code == SFL_E_USAGE);
@@ -160,7 +168,7 @@ static void online(const char *uri)
     CHECK(load(uri, devdb, &loaded));
 
     o.db = devdb;
-    sfl_role_info_t info;
+    sfl_role_info_t info = {.struct_size = sizeof info};
     CHECK(sfl_mongo_role_get(&o, &info, &e));
     CHECK_INT(info.role, SFL_ROLE_DEVELOPMENT);
     CHECK(!info.sealed);

@@ -74,7 +74,7 @@ static void write_synthetic(const char *vcf, const char *cov, int n)
                        "CSQ=-|G%d|T%d|Transcript|1,T|G%d|T%d|Transcript|2\n",
                     chrom, pos, i, i, i % 7, i % 11, i, i, i, i + 1);
         else
-            fprintf(f, "%s\t%d\t.\tA\tG\t.\tLowQual\tAC=%d;AN=2000;AC_Hom=%d;"
+            fprintf(f, "%s\t%d\t.\tA\tG\t.\tLowQual\tAC=%d;AN=8000;AC_Hom=%d;"
                        "CSQ=G|G%d|T%d|Transcript|1\n",
                     chrom, pos, i, i % 3, i, i);
     }

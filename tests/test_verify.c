@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "manifest_internal.h"
 #include "swefreq/swefreq.h"
 #include "testutil.h"
 
@@ -101,6 +102,26 @@ static sfl_verify_status_t coll_status(const sfl_manifest_t *m, const char *dir,
     return s;
 }
 
+/* A manifest of one VCF source up to its variants entry's fields, and an
+ * empty metrics entry (with empty_digest()). */
+#define MANIFEST_HEAD                                                                             \
+    "{\"format\": \"swefreq-load-manifest\", \"format_version\": 2, "                              \
+    "\"tool\": {\"name\": \"t\", \"version\": \"0\"}, \"created\": \"x\", \"options\": {}, "        \
+    "\"sources\": [{\"path\": \"x.vcf\", \"kind\": \"vcf\", \"size\": 1, "                         \
+    "\"sha256\": \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}], "     \
+    "\"collections\": [{\"name\": \"variants\", "
+#define EMPTY_METRICS "{\"name\": \"metrics\", \"count\": 0, \"bytes\": 0, \"digest\": \"%s\"}"
+
+/* The digest of no documents, as text (format 2). */
+static const char *empty_digest(void)
+{
+    static char text[SFL_DIGEST_TEXT_SIZE];
+    sfl_digest_t d;
+    sfl_digest_init(&d);
+    sfl_digest_text(&d, text);
+    return text;
+}
+
 /* verify reads back exactly the documents the writer may write: one of
  * 16 MiB verifies, one of 16 MiB + 1 byte is a damaged file. */
 static void test_document_bound(void)
@@ -122,17 +143,16 @@ static void test_document_bound(void)
         sfl_digest_init(&dg);
         sfl_error_t err;
         CHECK(sfl_digest_add_canonical(&dg, bson_get_data(d), d->len, &err));
-        static char hex[SFL_DIGEST_TEXT_SIZE], json[4096];
+        static char hex[SFL_DIGEST_TEXT_SIZE], json[8192];
         sfl_digest_text(&dg, hex);
-        snprintf(json, sizeof json,
-                 "{\"format\": \"swefreq-load-manifest\", \"format_version\": 2, "
-                 "\"tool\": {\"name\": \"t\", \"version\": \"0\"}, \"created\": \"x\", "
-                 "\"options\": {}, \"sources\": [], \"collections\": [{\"name\": \"variants\", "
-                 "\"count\": 1, \"bytes\": %u, \"digest\": \"%s\", \"indexes\": []}]}",
-                 d->len, hex);
+        snprintf(json, sizeof json, MANIFEST_HEAD "\"count\": 1, \"bytes\": %u, \"digest\": \"%s\", "
+                 "\"indexes\": []}, " EMPTY_METRICS "]}",
+                 d->len, hex, empty_digest());
         sfl_manifest_t *m = sfl_manifest_parse(json, strlen(json), &err);
         CHECK(m != NULL);
         write_docs(bs, &d, 1);
+        snprintf(json, sizeof json, "%s/metrics.bson", dir);
+        write_docs(json, NULL, 0);
         if (m && extra)
             CHECK(coll_status(m, dir, false, NULL) != SFL_VERIFY_OK);
         else if (m)
@@ -140,6 +160,188 @@ static void test_document_bound(void)
         sfl_manifest_destroy(m);
         bson_destroy(d);
     }
+}
+
+/* A manifest of `sources` and `colls` (JSON array bodies) is refused with
+ * SFL_E_MANIFEST, the message containing `want` and `want2`. */
+static void refused(const char *sources, const char *colls, const char *want, const char *want2)
+{
+    char json[4096];
+    snprintf(json, sizeof json,
+             "{\"format\": \"swefreq-load-manifest\", \"format_version\": 1, \"options\": {}, "
+             "\"sources\": [%s], \"collections\": [%s]}",
+             sources, colls);
+    sfl_error_t err;
+    sfl_error_clear(&err);
+    sfl_manifest_t *m = sfl_manifest_parse(json, strlen(json), &err);
+    CHECK(m == NULL);
+    if (m)
+        fprintf(stderr, "accepted: %s\n", json);
+    CHECK_INT(err.code, SFL_E_MANIFEST);
+    CHECK_CONTAINS(err.message, want);
+    if (want2)
+        CHECK_CONTAINS(err.message, want2);
+    sfl_manifest_destroy(m);
+}
+
+#define VCF_SOURCE \
+    "{\"path\": \"x.vcf\", \"kind\": \"vcf\", \"size\": 1, " \
+    "\"xxh3_128\": \"0123456789abcdef0123456789abcdef\"}"
+#define VCF_SOURCE2 \
+    "{\"path\": \"x.vcf\", \"kind\": \"vcf\", \"size\": 1, " \
+    "\"sha256\": \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}"
+#define ENTRY(name, count) \
+    "{\"name\": \"" name "\", \"count\": " count ", \"bytes\": 1, " \
+    "\"digest\": \"0123456789abcdef0123456789abcdef\"}"
+
+/* Every count is an exact whole number that fits in int64, every
+ * collection one of the browser's, listed once, and exactly those the
+ * sources fill; the message names the field and the collection. */
+static void test_manifest_rules(const char *dump_dir, const char *tmpdir)
+{
+    const char *metrics = ENTRY("metrics", "3");
+    char colls[1024];
+    /* the baseline is accepted: a VCF fills variants and metrics */
+    snprintf(colls, sizeof colls, "%s, %s", ENTRY("variants", "24"), metrics);
+    static char json[16384]; /* three format-2 digests below */
+    snprintf(json, sizeof json,
+             "{\"format\": \"swefreq-load-manifest\", \"format_version\": 1, "
+             "\"sources\": [%s], \"collections\": [%s]}", VCF_SOURCE, colls);
+    sfl_error_t err;
+    sfl_manifest_t *ok = sfl_manifest_parse(json, strlen(json), &err);
+    CHECK(ok != NULL);
+    if (ok)
+        CHECK_INT(sfl_manifest_find_collection(ok, "variants")->count, 24);
+    sfl_manifest_destroy(ok);
+    /* the largest int64 is a count; one more is not */
+    snprintf(colls, sizeof colls, "%s, %s", ENTRY("variants", "9223372036854775807"), metrics);
+    snprintf(json, sizeof json,
+             "{\"format\": \"swefreq-load-manifest\", \"format_version\": 1, "
+             "\"sources\": [%s], \"collections\": [%s]}", VCF_SOURCE, colls);
+    ok = sfl_manifest_parse(json, strlen(json), &err);
+    CHECK(ok && sfl_manifest_collection(ok, 0)->count == 9223372036854775807ull);
+    sfl_manifest_destroy(ok);
+    static const char *const bad_counts[] = {"9223372036854775808", "18446744073709551640",
+                                             "24.5", "-1", "1e3", "\"24\"", "null",
+                                             "-9223372036854775809", "24.0"};
+    for (size_t i = 0; i < sizeof bad_counts / sizeof *bad_counts; i++) {
+        snprintf(colls, sizeof colls,
+                 "{\"name\": \"variants\", \"count\": %s, \"bytes\": 1, "
+                 "\"digest\": \"0123456789abcdef0123456789abcdef\"}, %s",
+                 bad_counts[i], metrics);
+        refused(VCF_SOURCE, colls, "collection \"variants\": \"count\" is", "not a whole number");
+    }
+    snprintf(colls, sizeof colls, "%s, %s", ENTRY("variants", "24"),
+             "{\"name\": \"metrics\", \"count\": 3, \"bytes\": 24.5, "
+             "\"digest\": \"0123456789abcdef0123456789abcdef\"}");
+    refused(VCF_SOURCE, colls, "collection \"metrics\": \"bytes\" is 24.5", NULL);
+    snprintf(colls, sizeof colls, "%s, %s", ENTRY("variants", "24"), metrics);
+    refused("{\"path\": \"x.vcf\", \"kind\": \"vcf\", \"size\": 18446744073709551640, "
+            "\"xxh3_128\": \"0123456789abcdef0123456789abcdef\"}",
+            colls, "source \"x.vcf\": \"size\" is", NULL);
+    refused("{\"path\": \"x.vcf\", \"kind\": \"vcf\", \"size\": 1, \"records\": -3, "
+            "\"xxh3_128\": \"0123456789abcdef0123456789abcdef\"}",
+            colls, "source \"x.vcf\": \"records\" is -3", NULL);
+    /* names: the browser's only, once, never a path */
+    static const char *const bad_names[] = {"genez", "../../outside", "variants/x", "",
+                                            "variants\\u0000x", ".."};
+    for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++) {
+        snprintf(colls, sizeof colls,
+                 "%s, %s, {\"name\": \"%s\", \"count\": 1, \"bytes\": 1, "
+                 "\"digest\": \"0123456789abcdef0123456789abcdef\"}",
+                 ENTRY("variants", "24"), metrics, bad_names[i]);
+        refused(VCF_SOURCE, colls, "collection 3 is named", "not one of the browser's");
+    }
+    snprintf(colls, sizeof colls, "%s, %s, %s", ENTRY("variants", "24"), metrics,
+             ENTRY("variants", "24"));
+    refused(VCF_SOURCE, colls, "collection \"variants\" is listed twice", NULL);
+    /* the collections are exactly those the sources fill */
+    refused(VCF_SOURCE, "", "\"collections\" lacks variants, metrics", "partial");
+    refused(VCF_SOURCE, metrics, "\"collections\" lacks variants", NULL);
+    snprintf(colls, sizeof colls, "%s, %s, %s", ENTRY("variants", "24"), metrics,
+             ENTRY("genes", "2"));
+    refused(VCF_SOURCE, colls, "\"collections\" lists genes, which none of its sources fills",
+            NULL);
+    snprintf(colls, sizeof colls, "%s, %s", ENTRY("variants", "24"), metrics);
+    refused("", colls, "it lists no sources", NULL);
+    refused("{\"path\": \"x.vcf\", \"kind\": \"bam\", \"size\": 1, "
+            "\"xxh3_128\": \"0123456789abcdef0123456789abcdef\"}",
+            colls, "source \"x.vcf\": \"kind\" is the string \"bam\"", NULL);
+    refused("{\"path\": \"x.tsv\", \"kind\": \"omim\", \"size\": 1, "
+            "\"xxh3_128\": \"0123456789abcdef0123456789abcdef\"}",
+            "", "fill no collection", NULL);
+    const char *no_sources = "{\"format\": \"swefreq-load-manifest\", \"format_version\": 1, "
+                             "\"collections\": []}";
+    CHECK(sfl_manifest_parse(no_sources, strlen(no_sources), &err) == NULL);
+    CHECK_CONTAINS(err.message, "\"sources\" is not an array");
+
+    /* The copy in the database is BSON: a double count is refused there too. */
+    bson_t *doc = bson_new_from_json((const uint8_t *)json, -1, NULL);
+    bson_t *dbl = bson_new();
+    bson_iter_t it;
+    CHECK(doc && bson_iter_init(&it, doc));
+    while (doc && bson_iter_next(&it)) {
+        if (strcmp(bson_iter_key(&it), "collections") != 0) {
+            bson_append_iter(dbl, bson_iter_key(&it), -1, &it);
+            continue;
+        }
+        bson_t arr, e;
+        bson_append_array_begin(dbl, "collections", -1, &arr);
+        for (int i = 0; i < 2; i++) {
+            bson_append_document_begin(&arr, i ? "1" : "0", -1, &e);
+            BSON_APPEND_UTF8(&e, "name", i ? "metrics" : "variants");
+            BSON_APPEND_DOUBLE(&e, "count", 24.0);
+            BSON_APPEND_UTF8(&e, "digest", "0123456789abcdef0123456789abcdef");
+            bson_append_document_end(&arr, &e);
+        }
+        bson_append_array_end(dbl, &arr);
+    }
+    char *dj = bson_as_relaxed_extended_json(dbl, NULL);
+    bson_error_t be;
+    bson_t *back = bson_new_from_json((const uint8_t *)dj, -1, &be);
+    CHECK(sfl_manifest_from_bson(back, &err) == NULL);
+    CHECK_CONTAINS(err.message, "collection \"variants\": \"count\" is 24");
+    bson_free(dj);
+    bson_destroy(back);
+    bson_destroy(dbl);
+    bson_destroy(doc);
+
+    /* "../../outside": a file planted outside the dump, whose count and
+     * digest the manifest gives, is never read: verify refuses the
+     * manifest (before, it reported the collection ok). */
+    char path[900], cmd[4096];
+    snprintf(path, sizeof path, "%s/manifest.json", dump_dir);
+    sfl_manifest_t *real = sfl_manifest_read_file(path, &err);
+    CHECK(real != NULL);
+    if (!real)
+        return;
+    const sfl_manifest_collection_t *v = sfl_manifest_find_collection(real, "variants");
+    const sfl_manifest_collection_t *mt = sfl_manifest_find_collection(real, "metrics");
+    snprintf(json, sizeof json,
+             "{\"format\": \"swefreq-load-manifest\", \"format_version\": 2, \"sources\": [%s], "
+             "\"collections\": [{\"name\": \"variants\", \"count\": %llu, \"digest\": \"%s\"}, "
+             "{\"name\": \"metrics\", \"count\": %llu, \"digest\": \"%s\"}, "
+             "{\"name\": \"../../outside\", \"count\": %llu, \"digest\": \"%s\"}]}",
+             VCF_SOURCE2, (unsigned long long)v->count, v->digest,
+             (unsigned long long)mt->count, mt->digest, (unsigned long long)v->count, v->digest);
+    sfl_manifest_destroy(real);
+    char bad_dir[700];
+    snprintf(bad_dir, sizeof bad_dir, "%s/p/planted", tmpdir); /* ../../ is tmpdir */
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s'/*.bson '%s/'", bad_dir, dump_dir, bad_dir);
+    CHECK(system(cmd) == 0);
+    snprintf(path, sizeof path, "%s/manifest.json", bad_dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f && fputs(json, f) >= 0);
+    if (f)
+        fclose(f);
+    snprintf(cmd, sizeof cmd, "cp '%s/variants.bson' '%s/../../outside.bson'", bad_dir, bad_dir);
+    CHECK(system(cmd) == 0);
+    sfl_verify_report_t *r = sfl_verify_dump(NULL, bad_dir, NULL, false, &err);
+    CHECK(r == NULL);
+    CHECK_INT(err.code, SFL_E_MANIFEST);
+    CHECK_CONTAINS(err.message, "\"../../outside\", which is not one of the browser's");
+    CHECK_CONTAINS(err.message, path);
+    sfl_verify_report_destroy(r);
 }
 
 /* A dump is named as the sink names it, (OUT, DB); without DB it is found. */
@@ -155,6 +357,16 @@ static void test_find_dump(const sfl_manifest_t *m, const char *out, const char 
         CHECK(s && s->expected_count == 0);
         char *js = sfl_verify_report_json(r);
         CHECK_CONTAINS(js, "\"expected_size\"");
+        /* verify.h: a source's name and digests, as the JSON names them */
+        char want[200];
+        if (s) {
+            snprintf(want, sizeof want, "\"expected_sha256\" : \"%s\"", s->expected_digest);
+            CHECK_CONTAINS(js, want);
+            snprintf(want, sizeof want, "\"actual_sha256\" : \"%s\"", s->actual_digest);
+            CHECK_CONTAINS(js, want);
+            snprintf(want, sizeof want, "\"path\" : \"%s\"", s->name);
+            CHECK_CONTAINS(js, want);
+        }
         free(js);
     }
     sfl_verify_report_destroy(r);
@@ -232,6 +444,7 @@ int main(int argc, char **argv)
     CHECK_INT(coll_status(m, dir, true, &ss), SFL_VERIFY_OK);
     CHECK_INT(ss, SFL_VERIFY_OK);
     test_find_dump(m, out, tmp);
+    test_manifest_rules(dir, tmp);
 
     bson_t **docs;
     size_t n = read_docs(saved, &docs);

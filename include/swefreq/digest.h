@@ -115,7 +115,9 @@ SFL_API int sfl_digest_kind_of_text(const char *text);
 SFL_API void sfl_digest_fingerprint(const sfl_digest_t *d, char out[SFL_DIGEST_FINGERPRINT_SIZE]);
 
 /* SHA-256 of a whole file, as 64 lowercase hex digits; also its size in
- * bytes. False with err when it cannot be read. */
+ * bytes. False with err when it cannot be read. Only a regular file is
+ * read (after links in the path): a FIFO, a device or a pipe is refused at
+ * once, without blocking, with SFL_E_OPEN ("not a regular file"). */
 SFL_API bool sfl_hash_file(const char *path, char out_hex[65],
                            uint64_t *out_size, sfl_error_t *err) SFL_WUR;
 

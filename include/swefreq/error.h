@@ -29,7 +29,9 @@ typedef enum {
     SFL_DOMAIN_SYSTEM = 6, /* memory, threads                             */
     SFL_DOMAIN_STATE = 7,  /* the database's state refused the command:
                               a held load lock, a seal, another role      */
-    SFL_DOMAIN_CANCEL = 8  /* the caller asked to stop (sfl_job_cancel)   */
+    SFL_DOMAIN_CANCEL = 8, /* the caller asked to stop (sfl_job_cancel)   */
+    SFL_DOMAIN_SIGNATURE = 9 /* a manifest's signature was refused
+                                (swefreq/sign.h)                        */
 } sfl_error_domain_t;
 
 /* What went wrong. The numbers are part of the ABI. */
@@ -60,7 +62,11 @@ typedef enum {
     SFL_E_LOCKED = 60,         /* another load holds the database's lock   */
     SFL_E_SEALED = 61,         /* the database is sealed                   */
     SFL_E_ROLE = 62,           /* the database's role is not the expected  */
-    SFL_E_SWAP_PENDING = 63    /* an unfinished swap must be rolled forward */
+    SFL_E_SWAP_PENDING = 63,   /* an unfinished swap must be rolled forward */
+    SFL_E_SIGNATURE = 70,      /* a manifest is unsigned, its signature is
+                                  wrong, or its signer is not trusted      */
+    SFL_E_KEY = 71             /* a key file is missing, not an Ed25519 key,
+                                  or a private key readable by others      */
 } sfl_error_code_t;
 
 #define SFL_ERROR_MESSAGE_MAX 1024

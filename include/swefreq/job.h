@@ -78,7 +78,9 @@ typedef enum {
 } sfl_source_kind_t;
 
 /* "vcf", "coverage", "gtf", "canonical_transcripts", "omim",
- * "dbnsfp_genes", "dbsnp"; NULL when out of range. */
+ * "dbnsfp_genes", "dbsnp"; "unknown" when out of range. Every *_name
+ * function of the library follows this rule: a value out of range gives
+ * "unknown", never NULL, so a name can go straight into a message. */
 SFL_API const char *sfl_source_kind_name(sfl_source_kind_t k);
 
 /* The collections a source of kind `k` fills (false for the others).
@@ -86,7 +88,15 @@ SFL_API const char *sfl_source_kind_name(sfl_source_kind_t k);
  * `exons`; the gene tables none. */
 SFL_API void sfl_source_collections(sfl_source_kind_t k, bool out[SFL_N_COLLECTIONS]);
 
-typedef enum { SFL_LOG_ERROR = 0, SFL_LOG_WARNING = 1, SFL_LOG_INFO = 2 } sfl_log_level_t;
+/* DEBUG: details for whoever investigates a run (the resolved settings,
+ * timings); the CLI never shows them. A callback should ignore levels it
+ * does not know: later versions may add some. */
+typedef enum {
+    SFL_LOG_ERROR = 0,
+    SFL_LOG_WARNING = 1,
+    SFL_LOG_INFO = 2,
+    SFL_LOG_DEBUG = 3
+} sfl_log_level_t;
 
 /* Receives the library's messages; `msg` is valid during the call only. */
 typedef void (*sfl_log_fn)(void *ud, sfl_log_level_t level, const char *msg);
@@ -103,6 +113,32 @@ typedef struct {
 
 typedef void (*sfl_progress_fn)(void *ud, const sfl_progress_t *p);
 
+/* A cancel handle for the calls that take an sfl_run_control_t (verify
+ * and export; a job has sfl_job_cancel). sfl_cancel_request may be called
+ * from any thread and from a signal handler (it only sets an atomic flag);
+ * the running call then stops soon and fails with SFL_E_CANCELLED. The
+ * handle is the caller's: destroy it after the call returned. */
+typedef struct sfl_cancel sfl_cancel_t;
+SFL_API sfl_cancel_t *sfl_cancel_new(void) SFL_WUR;
+SFL_API void sfl_cancel_request(sfl_cancel_t *c);
+SFL_API bool sfl_cancel_requested(const sfl_cancel_t *c);
+SFL_API void sfl_cancel_destroy(sfl_cancel_t *c);
+
+/* Progress and cancellation of a verify or an export (the *_ctl
+ * functions of verify.h, mongo.h and lifecycle.h). The progress callback
+ * is called on the calling thread, about 4 times a second and once at the
+ * end: bytes_done/bytes_total count the files or collections read (a
+ * database's collections by the BSON bytes its manifest records), docs
+ * the documents read, source the file or collection at hand. */
+typedef struct {
+    size_t struct_size;       /* set by sfl_run_control_init            */
+    sfl_progress_fn progress; /* NULL = none                            */
+    void *progress_ud;
+    sfl_cancel_t *cancel;     /* NULL = not cancellable; borrowed during
+                                 the call                               */
+} sfl_run_control_t;
+SFL_API void sfl_run_control_init(sfl_run_control_t *c);
+
 typedef struct {
     size_t struct_size;         /* set by sfl_options_init              */
     int threads;                /* parser threads; 0 = number of cores  */
@@ -111,8 +147,10 @@ typedef struct {
     uint32_t coverage_step;     /* keep pos % step == 0; default 1      */
     uint64_t max_errors;        /* bad lines to skip before failing; 0  */
     const char *rejects_path;   /* skipped lines go here; NULL = none   */
-    size_t chunk_bytes;         /* text per parser job; default 1 MiB   */
-    int queue_per_thread;       /* jobs in flight per thread; default 2 */
+    size_t chunk_bytes;         /* text per parser job; default 1 MiB;
+                                   4096 to 256 MiB                      */
+    int queue_per_thread;       /* jobs in flight per thread; default 2;
+                                   1 to 64                              */
     sfl_log_fn log;             /* NULL = messages are dropped          */
     void *log_ud;
     sfl_progress_fn progress;   /* NULL = none; called ~4 times/second  */
@@ -129,6 +167,10 @@ typedef struct {
     bool skip_unknown_contigs;  /* GTF and dbSNP lines on a contig
                                    without an xpos code are left out and
                                    counted (default false: refused)     */
+    const char *spill_dir;      /* the folder of the metrics' spill file
+                                   (about 9 bytes per variant, removed
+                                   as it is made); NULL = $TMPDIR, else
+                                   /tmp; copied                         */
 } sfl_options_t;
 
 /* Fills `opt` with the defaults above. */
@@ -142,6 +184,15 @@ typedef struct {
     bool format_overridden; /* from sfl_options_t.csq_format            */
     bool gnomad_v40_repair; /* SIFT|PolyPhen inserted after SOURCE      */
 } sfl_annotation_used_t;
+
+/* How a gene table joined the GTF's genes (ids without version). */
+typedef struct {
+    const char *source;     /* the path as added                        */
+    const char *kind;       /* canonical_transcripts, omim, dbnsfp_genes */
+    uint64_t rows;          /* data rows that name a gene               */
+    uint64_t unjoined_rows; /* of those, rows whose gene no GTF gene line
+                               has: in no document (a warning too)      */
+} sfl_table_join_t;
 
 /* Counts for the end-of-run summary. Plain data, owned by the job. */
 typedef struct {
@@ -182,12 +233,24 @@ typedef struct {
                                          transcript, exon, CDS, UTR         */
     uint64_t metrics_values_left_out; /* null values, or DP/site quality
                                          <= 0 (no logarithm)              */
+    /* Added later: each gene table's join, in source order (filled after
+     * the GTF was read). */
+    size_t n_table_joins;
+    const sfl_table_join_t *table_joins;
+    /* Added later: population codes that accepted VCF lines carried
+     * (AC_<code>) but the header does not declare, with the number of
+     * lines; their counts are in no document (a warning each). */
+    size_t n_undeclared_pops;
+    const char *const *undeclared_pop_names;
+    const uint64_t *undeclared_pop_counts;
 } sfl_summary_t;
 
 typedef struct sfl_job sfl_job_t;
 
 /* Creates a job; `opt` is copied (strings are copied too); NULL = defaults.
- * Returns NULL with err filled on an invalid option. */
+ * Returns NULL with err filled (SFL_E_USAGE, naming the option) on an
+ * invalid option: a value out of its stated range is refused, never
+ * clamped. */
 SFL_API sfl_job_t *sfl_job_new(const sfl_options_t *opt, sfl_error_t *err) SFL_WUR;
 
 /* Adds a source file; `path` is copied. Files are read in the order added.
@@ -200,7 +263,9 @@ SFL_API bool sfl_job_add_source(sfl_job_t *job, sfl_source_kind_t kind,
  * source, the rejects file, a bad line, the sink itself), the sink has been
  * aborted: its abort callback ran if its begin had run, nothing was
  * committed, and the sink cannot be used again; err says why and the
- * summary still holds the counts so far. A job runs once. */
+ * summary still holds the counts so far. A job runs once. A job without
+ * a source is refused (SFL_E_USAGE) before anything is written: its empty
+ * load would otherwise become a manifest that checks nothing. */
 SFL_API bool sfl_job_run(sfl_job_t *job, sfl_sink_t *sink, sfl_error_t *err) SFL_WUR;
 
 /* The counts; valid until the job is destroyed. */

@@ -15,8 +15,9 @@
  * The role record is {_id: "role"} in the database's swefreq_meta:
  *   {role: "development"|"live", sealed, changed, changed_by, sealed_at,
  *    sealed_by: {command, version, host}, manifest_digest,
+ *    signer_key_id, manifest_sha256,
  *    history: [{when, command, version, host, role, sealed,
- *               manifest_digest, reason}]}
+ *               manifest_digest, signer_key_id, manifest_sha256, reason}]}
  * A database gets it at its first load or restore (options.role, else
  * options.expect_role, else development).
  *
@@ -35,6 +36,7 @@
 #define SWEFREQ_LIFECYCLE_H
 
 #include "swefreq/mongo.h"
+#include "swefreq/sign.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,13 +48,15 @@ typedef enum {
     SFL_ROLE_LIVE = 2
 } sfl_role_t;
 
-/* "none", "development", "live"; NULL for an out-of-range value. */
+/* "none", "development", "live"; "unknown" for an out-of-range value (the
+ * rule of every enum name function: never NULL). */
 SFL_API const char *sfl_role_name(sfl_role_t r);
 /* "development" or "live" (also "dev"); false for anything else. */
 SFL_API bool sfl_role_parse(const char *name, sfl_role_t *out);
 
 /* The role record, as read. Times are ms since the epoch; 0 = never. */
 typedef struct {
+    size_t struct_size;        /* sizeof(sfl_role_info_t): see export.h  */
     sfl_role_t role;
     bool sealed;
     int64_t changed_ms;        /* the last role change                  */
@@ -62,10 +66,16 @@ typedef struct {
     char sealed_version[32];   /* and its version                       */
     char sealed_host[128];     /* and where it ran                      */
     char manifest_digest[65];  /* recorded by the last promote; ""      */
+    /* The release the last promote was given (sfl_mongo_promote_signed):
+     * the id of the trusted key that signed the manifest file, and the
+     * SHA-256 of that file's bytes; "" when it was not signed/known. */
+    char signer_key_id[65];
+    char manifest_sha256[65];
 } sfl_role_info_t;
 
 /* Reads the role record of o->db into *out (role NONE when there is
- * none). Checks o->expect_role like every other function. */
+ * none); out->struct_size must be set (SFL_FILLED_HAS in export.h); out
+ * may be NULL. Checks o->expect_role like every other function. */
 SFL_API bool sfl_mongo_role_get(const sfl_mongo_options_t *o, sfl_role_info_t *out,
                                 sfl_error_t *err) SFL_WUR;
 
@@ -89,6 +99,23 @@ SFL_API bool sfl_mongo_promote(const sfl_mongo_options_t *o, const sfl_manifest_
                                bool check_sources, sfl_verify_report_t **report,
                                sfl_error_t *err) SFL_WUR;
 
+/* sfl_mongo_promote for a manifest read with sfl_manifest_read_signed:
+ * `sig` (may be NULL: nothing known) is recorded with the seal, in the
+ * role record (signer_key_id, manifest_sha256: null when unknown) and its
+ * history, so that the nightly verify (sfl_verify_mongo_signed) can prove
+ * that the manifest it is given is the one released. The role and seal
+ * read are set in *report (sfl_verify_report_role). */
+SFL_API bool sfl_mongo_promote_signed(const sfl_mongo_options_t *o, const sfl_manifest_t *m,
+                                      const sfl_signature_info_t *sig, bool check_sources,
+                                      sfl_verify_report_t **report, sfl_error_t *err) SFL_WUR;
+
+/* Returns a live database to development, unsealed (a database promoted
+ * by mistake), recording `reason` (required, non-empty: SFL_E_USAGE) in
+ * the history with the command "demote". Takes the lock. SFL_E_USAGE on a
+ * database that is not live. Never called implicitly. */
+SFL_API bool sfl_mongo_demote(const sfl_mongo_options_t *o, const char *reason,
+                              sfl_error_t *err) SFL_WUR;
+
 /* Lifts the seal (the role stays), recording `reason` (required,
  * non-empty) in the history. SFL_E_USAGE on a database that is not
  * sealed. Never called implicitly. */
@@ -107,11 +134,27 @@ SFL_API char *sfl_mongo_status_text(const sfl_mongo_options_t *o, sfl_error_t *e
 /* sfl_verify_mongo with options: o->expect_role is checked first (a
  * database of another role: SFL_E_ROLE, nothing read), the role and seal
  * are reported (sfl_verify_report_role), and with expect_role live a
- * database that is not sealed makes the report fail. Indexes are checked
- * as in sfl_verify_mongo. */
+ * database that is not sealed makes the report fail. Indexes and
+ * collections are checked as in sfl_verify_mongo. A live or sealed
+ * database checked (m NULL) only against its own copy of the manifest
+ * gets a warning in the report (sfl_verify_report_warning): whoever can
+ * rewrite its data can rewrite that copy too. */
 SFL_API sfl_verify_report_t *sfl_verify_mongo_opts(const sfl_mongo_options_t *o,
                                                    const sfl_manifest_t *m, bool check_sources,
                                                    sfl_error_t *err) SFL_WUR;
+
+/* sfl_verify_mongo_opts against a manifest read with
+ * sfl_manifest_read_signed. When `sig` says a trusted key verified it,
+ * the report also compares (sfl_verify_report_release) its signer and
+ * SHA-256 with the release the database recorded at promote: on a sealed
+ * database, or one that recorded a release, any difference (another
+ * manifest, another signer, nothing recorded) makes the report fail.
+ * sig NULL or not verified: as sfl_verify_mongo_opts. */
+SFL_API sfl_verify_report_t *sfl_verify_mongo_signed(const sfl_mongo_options_t *o,
+                                                     const sfl_manifest_t *m,
+                                                     const sfl_signature_info_t *sig,
+                                                     bool check_sources,
+                                                     sfl_error_t *err) SFL_WUR;
 
 /* The role and seal a database verify read; `problem` (may be NULL)
  * receives the reason the role or seal failed the report, or NULL (valid
@@ -124,7 +167,11 @@ SFL_API bool sfl_verify_report_role(const sfl_verify_report_t *r, sfl_role_t *ro
  * collections filled by o->insert_threads acknowledged batches, the
  * browser's indexes, a verifying scan of the staging against the dump's
  * manifest.json, the journalled swap and a load record (command
- * "restore"). `dump_dir` is the folder holding manifest.json and the
+ * "restore"). With o->trusted_keys holding keys, the dump's
+ * manifest.json must carry a valid signature of one of them
+ * (manifest.json.sig): else SFL_E_SIGNATURE before anything is written;
+ * the signer and the manifest's SHA-256 go into the load record
+ * (`release: {signer_key_id, manifest_sha256}`). `dump_dir` is the folder holding manifest.json and the
  * .bson files, or its parent when that holds exactly one such folder. A
  * dump that differs from its manifest is refused (SFL_E_MISMATCH) before
  * the swap; the browser's collections are then unchanged. */
@@ -133,7 +180,7 @@ SFL_API bool sfl_mongo_restore(const sfl_mongo_options_t *o, const char *dump_di
 
 /* The same in steps, for a caller that must be able to stop it (a signal
  * handler): _new finds the dump, reads its manifest and connects (NULL
- * with err; o->db and o->log stay borrowed until _destroy); _run restores (once); _cancel, async-signal-safe and callable
+ * with err; o's strings are copied, o->log_ud is kept until _destroy); _run restores (once); _cancel, async-signal-safe and callable
  * from any thread, makes a running restore stop as a cancelled load does
  * (SFL_E_CANCELLED; before the swap the staging is dropped, the record
  * says "interrupted" and the browser's collections are unchanged; once
@@ -163,6 +210,12 @@ SFL_API void sfl_mongo_restore_destroy(sfl_restore_t *r);
  * (sfl_manifest_warning). */
 SFL_API bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir,
                               sfl_error_t *err) SFL_WUR;
+/* The same with progress and cancellation (`ctl` may be NULL; see
+ * sfl_run_control_t in job.h): a cancelled export fails with
+ * SFL_E_CANCELLED and leaves no dump under the final names (an earlier
+ * one stays). */
+SFL_API bool sfl_mongo_export_ctl(const sfl_mongo_options_t *o, const char *out_dir,
+                                  const sfl_run_control_t *ctl, sfl_error_t *err) SFL_WUR;
 
 #ifdef __cplusplus
 }

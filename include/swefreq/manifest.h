@@ -36,8 +36,9 @@ extern "C" {
 typedef struct sfl_manifest sfl_manifest_t;
 
 typedef struct {
-    const char *path;   /* as given on the command line           */
-    const char *kind;   /* "vcf" or "coverage"                    */
+    const char *path;   /* as given to sfl_job_add_source         */
+    const char *kind;   /* sfl_source_kind_name(): "vcf",
+                           "coverage", "gtf", "dbsnp", ...        */
     uint64_t size;      /* bytes on disk                          */
     char sha256[65];    /* SHA-256 of the file's bytes, 64 hex
                            digits; "" in a format-1 entry         */
@@ -49,7 +50,8 @@ typedef struct {
 } sfl_manifest_source_t;
 
 typedef struct {
-    const char *name;   /* "variants", "base_coverage"            */
+    const char *name;   /* sfl_collection_name(): "variants",
+                           "base_coverage", "genes", ...          */
     uint64_t count;     /* documents                              */
     uint64_t bytes;     /* sum of BSON document sizes             */
     const char *digest; /* the digest's text form (swefreq/digest.h):
@@ -92,6 +94,18 @@ SFL_API int sfl_manifest_format_version(const sfl_manifest_t *m);
 /* NULL for a format-2 manifest; for format 1 the warning every report
  * gives, which says "not forgery-resistant (format 1)". Static text. */
 SFL_API const char *sfl_manifest_warning(const sfl_manifest_t *m);
+/* The header of the manifest: when it was created (UTC, ISO 8601, e.g.
+ * "2026-01-31T12:00:00Z"), and the name and version of the tool that wrote
+ * it. NULL when absent (or m is NULL); valid while the manifest lives. */
+SFL_API const char *sfl_manifest_created(const sfl_manifest_t *m);
+SFL_API const char *sfl_manifest_tool_name(const sfl_manifest_t *m);
+SFL_API const char *sfl_manifest_tool_version(const sfl_manifest_t *m);
+
+/* The index definitions recorded for `collection`, as a JSON array of
+ * {"key": {...}, "name": "..."} objects (docs/manifest.md), malloc'd
+ * (free() it); "[]" when the collection records none; NULL when the
+ * manifest has no such collection (or out of memory). */
+SFL_API char *sfl_manifest_indexes_json(const sfl_manifest_t *m, const char *collection);
 
 /* Accepts NULL. */
 SFL_API void sfl_manifest_destroy(sfl_manifest_t *m);

@@ -34,7 +34,15 @@
  *
  * Thread safety: a sink is driven from one thread (sfl_job_run); it runs
  * its own inserter, heartbeat and helper threads inside (with every signal
- * blocked). sfl_sink_destroy() waits up to 2 s for them. Credentials in the URI never appear in
+ * blocked). sfl_sink_destroy() waits up to 2 s for them.
+ *
+ * The log callback (o->log) is only ever called on the thread that calls
+ * sfl_sink_mongo_new() and sfl_job_run(), as job.h promises. What the
+ * sink's own threads have to say (an insert retried, the lock lost) is
+ * queued and handed over there: before the next message of that thread,
+ * at the next batch, and at the end of the sink's begin, commit and abort.
+ * A helper thread left behind after a cancellation that speaks after the
+ * run ended is not heard (its message is freed with the sink). Credentials in the URI never appear in
  * any message, log or manifest.
  */
 #ifndef SWEFREQ_MONGO_H
@@ -49,25 +57,38 @@
 extern "C" {
 #endif
 
+/* Lifetimes: every string is read during the call that takes the options
+ * (sfl_sink_mongo_new, sfl_mongo_restore_new, ...) and copied if kept;
+ * the caller may free or reuse it as soon as that call returns. Only
+ * log_ud (with log) is kept as given: it must stay valid until the sink
+ * (or restore) is destroyed. Numbers out of the ranges below are refused
+ * with SFL_E_USAGE naming the option, never clamped; batch_bytes is only
+ * lowered, to half the server's maximum message size, when the server
+ * cannot take it. */
 typedef struct {
     size_t struct_size;          /* set by sfl_mongo_options_init           */
-    const char *uri;             /* any libmongoc URI; borrowed during _new  */
+    const char *uri;             /* any libmongoc URI                        */
     const char *db;              /* database name                            */
-    int insert_threads;          /* K inserter threads; default 2            */
+    int insert_threads;          /* K inserter threads; default 2; 1 to 64   */
     const char *write_concern;   /* "1" (default), "majority" or a number    */
-    size_t batch_bytes;          /* BSON bytes per insert batch; 4 MiB       */
-    uint32_t batch_docs;         /* documents per insert batch; 2000         */
-    int queue_batches;           /* batches waiting per thread; default 2    */
-    int max_retries;             /* transient network errors; default 3      */
+    size_t batch_bytes;          /* BSON bytes per insert batch; 4 MiB;
+                                    1 KiB to 1 GiB                           */
+    uint32_t batch_docs;         /* documents per insert batch; 2000;
+                                    1 to 1000000                             */
+    int queue_batches;           /* batches waiting per thread; default 2;
+                                    1 to 8                                   */
+    int max_retries;             /* transient network errors; default 3;
+                                    0 to 20                                  */
     sfl_log_fn log;              /* NULL = dropped                           */
     void *log_ud;
     int lock_stale_seconds;      /* a lock whose heartbeat is older is taken
-                                    over; default SFL_LOCK_STALE_SECONDS     */
+                                    over; default SFL_LOCK_STALE_SECONDS;
+                                    1 to 604800                              */
     bool break_lock;             /* take the lock even from a live holder
                                     (recorded in the load record)            */
     const char *manifest_path;   /* NULL, or where the sink writes the
                                     manifest: as PATH.partial before the swap,
-                                    renamed to PATH after it; borrowed        */
+                                    renamed to PATH after it; copied          */
     int expect_role;             /* sfl_role_t (swefreq/lifecycle.h): refuse
                                     (SFL_E_ROLE) a database of another role,
                                     before any other read or write; 0 = any */
@@ -78,10 +99,14 @@ typedef struct {
     bool resume;                 /* continue an interrupted load instead of
                                     starting a new one (see "Resuming")      */
     const char *resume_load_id;  /* with resume: that load; NULL = the newest
-                                    load of the database; borrowed during _new */
+                                    load of the database                      */
     int record_ms;               /* how often the acknowledged position is
                                     recorded in the load record; default
-                                    10000 (ms)                                */
+                                    10000 (ms); 1 to 86400000                 */
+    const struct sfl_trusted_keys *trusted_keys; /* swefreq/sign.h: restore
+                                    refuses a dump whose manifest no key of
+                                    the set signed; NULL or empty = no check;
+                                    borrowed during the call              */
 } sfl_mongo_options_t;
 
 /* The holder of the lock refreshes its heartbeat this often... */
@@ -131,6 +156,8 @@ SFL_API sfl_mongo_outcome_t sfl_sink_mongo_outcome(const sfl_sink_t *sink);
  * recovery at begin; its writes are then all skipped and the commit
  * checks that the files give the recorded manifest's digests. */
 typedef struct {
+    size_t struct_size;       /* sizeof(sfl_mongo_resume_stats_t): see
+                                 SFL_FILLED_HAS in swefreq/export.h         */
     bool resumed;             /* this sink continued an earlier load        */
     char load_id[48];         /* the load's id (new or continued)           */
     int attempt;              /* 0 for a new load, 1 for its first resume... */
@@ -144,8 +171,8 @@ typedef struct {
                                  already stored by an earlier attempt)      */
 } sfl_mongo_resume_stats_t;
 
-/* The figures above, for a MongoDB sink (false for any other sink). Read
- * after sfl_job_run() returns. */
+/* The figures above, for a MongoDB sink (false for any other sink, or an
+ * out->struct_size too small). Read after sfl_job_run() returns. */
 SFL_API bool sfl_sink_mongo_resume_stats(const sfl_sink_t *sink, sfl_mongo_resume_stats_t *out);
 
 /* The plan (options and sources, as a manifest without collection
@@ -158,6 +185,8 @@ SFL_API sfl_manifest_t *sfl_mongo_resume_plan(const sfl_mongo_options_t *o, char
 
 /* What sfl_mongo_recover did. */
 typedef struct {
+    size_t struct_size;       /* sizeof(sfl_mongo_recovery_t): see
+                                 SFL_FILLED_HAS in swefreq/export.h           */
     char finished_load[48];   /* the load whose swap was finished; "" if none */
     char renamed[256];        /* collections renamed to finish it ("a, b")    */
     unsigned staging_dropped; /* leftover staging collections dropped          */
@@ -170,7 +199,8 @@ typedef struct {
  * live load holds it), finishes a journalled swap (renames what is left,
  * points "current" at the load, marks it complete), drops leftover staging
  * collections, marks dead loads "interrupted", and releases the lock.
- * Uses o->uri, o->db, o->log, o->lock_stale_seconds and o->break_lock. */
+ * Uses o->uri, o->db, o->log, o->lock_stale_seconds and o->break_lock.
+ * `out` may be NULL; else set out->struct_size first. */
 SFL_API bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out,
                                sfl_error_t *err) SFL_WUR;
 
@@ -180,14 +210,38 @@ SFL_API bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_
  * load). An unfinished swap is reported (SFL_E_SWAP_PENDING) and nothing
  * is changed. Each
  * collection is scanned and each document re-canonicalised and digested.
- * With `check_sources`, the source files are re-hashed too. */
+ * Every index the manifest names must be there with its key, and no other
+ * (`index unlisted`; `_id_` aside); every browser collection in the
+ * database (the seven names of sfl_collection_name) must be listed by the
+ * manifest, else it is reported `unlisted` with its document count. The
+ * report says which manifest it checked against
+ * (sfl_verify_report_reference). With `check_sources`, the source files
+ * are re-hashed too. */
 SFL_API sfl_verify_report_t *sfl_verify_mongo(const sfl_manifest_t *m, const char *uri,
                                               const char *db, bool check_sources,
                                               sfl_error_t *err) SFL_WUR;
 
-/* The URI with any password replaced by "***" (malloc'd; free() it), for
- * messages. NULL only when out of memory. */
+/* The same with progress and cancellation (`ctl` may be NULL; see
+ * sfl_run_control_t in job.h): a cancelled verification returns NULL
+ * with SFL_E_CANCELLED. */
+SFL_API sfl_verify_report_t *sfl_verify_mongo_ctl(const sfl_manifest_t *m, const char *uri,
+                                                  const char *db, bool check_sources,
+                                                  const sfl_run_control_t *ctl,
+                                                  sfl_error_t *err) SFL_WUR;
+
+/* The URI with its password and the value of every option but a few
+ * harmless ones (authSource, replicaSet, tls, timeouts, appname, ...)
+ * replaced by "***" (malloc'd; free() it), for messages: option names are
+ * shown, values such as authMechanismProperties (an AWS session token) or
+ * tlsCertificateKeyFilePassword never. NULL only when out of memory.
+ * Thread safe. */
 SFL_API char *sfl_uri_redact(const char *uri);
+
+/* true when the URI carries a password or the value of a credential option
+ * (authMechanismProperties, any option whose name contains "password",
+ * "token" or "secret"): such a URI must not be passed on a command line.
+ * NULL: false. Thread safe. */
+SFL_API bool sfl_uri_has_secret(const char *uri);
 
 #ifdef __cplusplus
 }

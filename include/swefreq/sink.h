@@ -39,8 +39,8 @@ typedef enum {
     SFL_N_COLLECTIONS = 7
 } sfl_collection_t;
 
-/* "variants", "base_coverage", "genes", ...; NULL for an out-of-range
- * value. */
+/* "variants", "base_coverage", "genes", ...; "unknown" for an
+ * out-of-range value (the rule of every enum name function: never NULL). */
 SFL_API const char *sfl_collection_name(sfl_collection_t c);
 
 /* One BSON document: `len` bytes at `data`, `_id` its first field. */
@@ -86,6 +86,14 @@ typedef struct {
 #define SFL_RUN_INFO_HAS(run, field)                                                               \
     ((run)->struct_size >= offsetof(sfl_run_info_t, field) + sizeof((run)->field))
 
+/* A sink's operations. Only `write` is required; begin, commit, abort and
+ * destroy may be NULL (then: begin and commit succeed doing nothing, abort
+ * and destroy do nothing). Ops are only ever added at the end: set
+ * struct_size = sizeof(sfl_sink_ops_t) of the headers you build with, and
+ * a later library treats the ops your struct does not have as NULL. A
+ * struct_size larger than the running library's sfl_sink_ops_t (built
+ * against newer headers) is refused, since its new ops would never be
+ * called. */
 typedef struct {
     size_t struct_size; /* sizeof(sfl_sink_ops_t) */
     /* `run` describes the run (borrowed, valid during the call). */
@@ -96,12 +104,16 @@ typedef struct {
                    sfl_error_t *err);
     void (*abort)(void *ctx);
     void (*destroy)(void *ctx);
+    /* New ops go here. */
 } sfl_sink_ops_t;
 
 typedef struct sfl_sink sfl_sink_t;
 
-/* Wraps an implementation. `ops` is copied; `ctx` is owned by the sink from
- * here on and released through ops->destroy. Returns NULL on bad ops. */
+/* Wraps an implementation. `ops` is copied. On success `ctx` is owned by
+ * the sink from here on and released through ops->destroy (by
+ * sfl_sink_destroy). On failure (NULL ops, a bad struct_size, no write op,
+ * out of memory) NULL is returned with err filled, ops->destroy is not
+ * called, and `ctx` is still the caller's to free. */
 SFL_API sfl_sink_t *sfl_sink_new(const sfl_sink_ops_t *ops, void *ctx,
                                  sfl_error_t *err) SFL_WUR;
 
@@ -117,11 +129,48 @@ SFL_API sfl_sink_t *sfl_sink_jsonl_new(FILE *out, sfl_error_t *err) SFL_WUR;
 
 /* A mongorestore-compatible dump: OUT_DIR/DB/<collection>.bson and
  * <collection>.metadata.json (with the browser's indexes), and
- * OUT_DIR/DB/manifest.json. Files are written under temporary names and
- * renamed only on commit; abort removes them. An existing dump of the same
- * collections in OUT_DIR/DB is replaced on commit. */
+ * OUT_DIR/DB/manifest.json.
+ *
+ * A dump is one release: on commit the folder OUT_DIR/DB is replaced
+ * whole, holding exactly the collections of this run. Collections of an
+ * earlier dump there that this run does not write are gone (a
+ * coverage-only dump leaves no variants.bson): the folder and its
+ * manifest.json always describe one run.
+ *
+ * Files: everything is written into the hidden folder
+ * OUT_DIR/.DB.partial.<pid>, renamed to OUT_DIR/DB on commit (an earlier
+ * OUT_DIR/DB is first renamed to OUT_DIR/.DB.old.<pid>, then its dump files
+ * are removed); abort removes the hidden folder. OUT_DIR is created if
+ * needed and may itself be a symbolic link; nothing below it is ever
+ * reached through one: a link at OUT_DIR/DB, an OUT_DIR/DB that is not a
+ * folder, or one holding a file a dump does not write is refused
+ * (SFL_E_WRITE), before anything is written and again on commit.
+ *
+ * Lock: begin takes an flock() on OUT_DIR/.DB.lock (created with
+ * O_NOFOLLOW, holding the pid; removed on commit or abort). A second dump
+ * into the same OUT_DIR and DB, from any process, fails at begin with
+ * SFL_E_LOCKED naming the holder; it does not wait. Dumps of other DB
+ * names into one OUT_DIR do not block each other.
+ *
+ * Leftovers: holding the lock, begin removes what dumps of DB killed hard
+ * left in OUT_DIR, only for processes that no longer exist: their
+ * .DB.partial.<pid> (with every file in it) and the dump files of their
+ * .DB.old.<pid>; a link under such a name is removed as a link, never
+ * followed.
+ *
+ * `out_dir` and `db` are copied; `db` must not contain '/' or '.', and is
+ * at most 200 bytes. */
 SFL_API sfl_sink_t *sfl_sink_dump_new(const char *out_dir, const char *db,
                                       sfl_error_t *err) SFL_WUR;
+
+/* The converter's documents without a sink of your own: `fn` gets each
+ * batch (finished BSON documents, `_id` first, in input order, borrowed
+ * during the call) on the thread that runs sfl_job_run. Returning false
+ * stops the run: the job aborts and sfl_job_run returns false with the
+ * error `fn` set, or SFL_E_CANCELLED if it set none. Nothing is kept or
+ * written; the job's manifest still records the digests of what `fn` got. */
+typedef bool (*sfl_batch_fn)(void *ud, const sfl_batch_t *batch, sfl_error_t *err);
+SFL_API sfl_sink_t *sfl_sink_callback_new(sfl_batch_fn fn, void *ud, sfl_error_t *err) SFL_WUR;
 
 /* Destroys a sink; accepts NULL. */
 SFL_API void sfl_sink_destroy(sfl_sink_t *sink);

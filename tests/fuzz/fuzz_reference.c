@@ -18,6 +18,7 @@
 #include "dbsnp_doc.h"
 #include "gene_tables.h"
 #include "gtf_doc.h"
+#include "id_check.h"
 #include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -100,16 +101,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (!b->failed)
         sfl_fuzz_check_batch(b);
-    if (which < 2 && !b->failed) {
-        sfl_gtf_ids_t *ids = sfl_gtf_ids_new();
+    if (!b->failed) {
+        /* every refusal of the id check names a line */
+        sfl_ids_t *ids = sfl_ids_new();
         char msg[1024];
-        for (size_t i = 0; i < b->n_lines; i++)
-            if (b->lines[i].code == 0 &&
-                sfl_gtf_ids_check(ids, b, &b->lines[i], "f.gtf", msg, sizeof msg) ==
-                    SFL_E_DUPLICATE &&
-                !strstr(msg, ": line "))
+        for (size_t i = 0; ids && i < b->n_lines; i++) {
+            uint32_t code = b->lines[i].code == 0
+                                ? sfl_ids_check(ids, b, &b->lines[i], "f", msg, sizeof msg)
+                                : 0;
+            if ((code == SFL_E_DUPLICATE || code == SFL_E_UNSORTED) && !strstr(msg, ": line "))
                 abort();
-        sfl_gtf_ids_destroy(ids);
+        }
+        sfl_ids_destroy(ids);
     }
     sfl_batch_destroy(b);
     return 0;

@@ -463,7 +463,7 @@ def convert_vcf(path, style="auto", histograms="pairs", csq_field=None,
 
         # CSQ entries per allele
         per_allele = [[] for _ in alts]
-        if csq_fields is not None and isinstance(info.get(csq_key), str):
+        if csq_fields is not None and info.get(csq_key) not in (None, True, "."):  # "." = none
             pieces = split_entries(info[csq_key])
             names = csq_fields
             if v40 and all(len(p) == 48 for p in pieces):
@@ -593,29 +593,30 @@ def convert_coverage(path, step=1, out=sys.stdout):
 
 
 def _gtf_attributes(text):
-    """`key "value"; ...` -> dict (the last value of a repeated key)."""
+    """`key "value"; ...` -> dict (the last value of a repeated key).
+
+    GENCODE's GTF: a value is "quoted" (a ';' inside is text) or bare."""
     info = {}
-    for piece in text.split(";"):
-        piece = piece.strip()
-        if not piece:
-            continue
-        key, _, value = piece.partition(" ")
-        info[key] = value.strip().strip('"')
+    for m in re.finditer(r'\s*([^\s;"]+)\s*(?:"([^"]*)"|([^;]*))\s*(?:;|$)', text):
+        info[m.group(1)] = m.group(2) if m.group(2) is not None else m.group(3).strip()
     return info
 
 
 def read_gene_tables(canonical=None, omim=None, dbnsfp=None):
     """gene id -> dict of the fields the tables add to its genes document."""
+    # The join is on gene ids without version (docs/schema.md), as the GTF's.
+    def nov(x):
+        return x.split(".")[0]
     extra = {}
     if canonical:
         for line in lines_of(canonical):
             gene, transcript = line.split()
-            extra.setdefault(gene, {})["canonical_transcript"] = transcript
+            extra.setdefault(nov(gene), {})["canonical_transcript"] = nov(transcript)
     if omim:
         for line in lines_of(omim):
             fields = line.strip().split("\t")
             if len(fields) == 4:
-                e = extra.setdefault(fields[0], {})
+                e = extra.setdefault(nov(fields[0]), {})
                 e["omim_accession"], e["omim_description"] = fields[2], fields[3]
     if dbnsfp:
         rows = lines_of(dbnsfp)
@@ -630,7 +631,7 @@ def read_gene_tables(canonical=None, omim=None, dbnsfp=None):
             for key in ("Gene_old_names", "Gene_other_names"):
                 if f[col[key]] != ".":
                     names.extend(n.upper() for n in f[col[key]].split(";"))
-            e = extra.setdefault(gene, {})
+            e = extra.setdefault(nov(gene), {})
             e["full_gene_name"], e["other_names"] = f[col["Gene_full_name"]], names
     return extra
 

@@ -1,0 +1,212 @@
+/* safe_fs.c: inputs opened only as regular files, and our own files
+ * removed without following a symbolic link.
+ *
+ * The design is git's and rsync's care: an input is opened with
+ * O_NONBLOCK (a FIFO without a writer does not block the open) and
+ * checked with fstat on the descriptor it will be read through, so the
+ * check and the read see the same file. Every removal names a directory
+ * entry relative to a directory descriptor: fstatat(AT_SYMLINK_NOFOLLOW)
+ * tells what the entry itself is, a folder is entered with
+ * O_DIRECTORY|O_NOFOLLOW (a link put there meanwhile makes the open fail,
+ * never redirects it), and unlinkat removes a link as a link.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "safe_fs.h"
+#include "swefreq/sink.h"
+
+const char *sfl_kind_name(int kind)
+{
+    switch (kind) {
+    case S_IFIFO: return "a FIFO or pipe";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFSOCK: return "a socket";
+    case S_IFDIR: return "a folder";
+    case S_IFLNK: return "a symbolic link";
+    case S_IFREG: return "a regular file";
+    default: return "not a file";
+    }
+}
+
+int sfl_open_regular(const char *path, const char *what, sfl_error_t *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
+                      strerror(e));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        if (what)
+            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                          "%s: cannot read %s: not a regular file (%s)", path, what,
+                          sfl_kind_name((int)(st.st_mode & S_IFMT)));
+        else
+            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                          "%s: not a regular file (%s): inputs are read only from regular "
+                          "files (a source is read twice, hashed then parsed); write it to a "
+                          "file first",
+                          path, sfl_kind_name((int)(st.st_mode & S_IFMT)));
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
+                      strerror(e));
+        return -1;
+    }
+    return fd;
+}
+
+FILE *sfl_fopen_regular(const char *path, const char *what, sfl_error_t *err)
+{
+    int fd = sfl_open_regular(path, what, err);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
+                      strerror(e));
+    }
+    return f;
+}
+
+int sfl_entry_kind(int dirfd, const char *name)
+{
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        return (int)(st.st_mode & S_IFMT);
+    return errno == ENOENT ? 0 : -1;
+}
+
+int sfl_open_dir_at(int dirfd, const char *name)
+{
+    return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+void sfl_remove_flat_dir_at(int dirfd, const char *name)
+{
+    int kind = sfl_entry_kind(dirfd, name);
+    if (kind <= 0)
+        return;
+    if (kind != S_IFDIR) {
+        unlinkat(dirfd, name, 0); /* a link (or a file) as itself */
+        return;
+    }
+    int fd = sfl_open_dir_at(dirfd, name);
+    if (fd < 0) {
+        if (errno == ELOOP || errno == ENOTDIR)
+            unlinkat(dirfd, name, 0); /* became a link meanwhile */
+        return;
+    }
+    DIR *dh = fdopendir(fd);
+    if (!dh) {
+        close(fd);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(dh)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (sfl_entry_kind(fd, e->d_name) != S_IFDIR)
+            unlinkat(fd, e->d_name, 0);
+    }
+    closedir(dh); /* closes fd */
+    unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+bool sfl_remove_dump_dir_at(int dirfd, const char *name)
+{
+    int kind = sfl_entry_kind(dirfd, name);
+    if (kind == 0)
+        return true;
+    if (kind != S_IFDIR)
+        return kind == S_IFLNK && unlinkat(dirfd, name, 0) == 0;
+    int fd = sfl_open_dir_at(dirfd, name);
+    if (fd < 0)
+        return (errno == ELOOP || errno == ENOTDIR) && unlinkat(dirfd, name, 0) == 0;
+    static const char *const ext[] = {".bson", ".metadata.json", ".metadata.json.partial"};
+    char file[128];
+    unlinkat(fd, "manifest.json", 0);
+    unlinkat(fd, "manifest.json.partial", 0);
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        for (int x = 0; x < 3; x++) {
+            snprintf(file, sizeof file, "%s%s", sfl_collection_name((sfl_collection_t)c), ext[x]);
+            if (sfl_entry_kind(fd, file) != S_IFDIR)
+                unlinkat(fd, file, 0);
+        }
+    close(fd);
+    return unlinkat(dirfd, name, AT_REMOVEDIR) == 0;
+}
+
+/* True for the names a dump writes into its folder. */
+static bool is_dump_file(const char *n)
+{
+    if (!strcmp(n, "manifest.json"))
+        return true;
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
+        const char *cn = sfl_collection_name((sfl_collection_t)c);
+        size_t l = strlen(cn);
+        if (!strncmp(n, cn, l) && (!strcmp(n + l, ".bson") || !strcmp(n + l, ".metadata.json")))
+            return true;
+    }
+    return false;
+}
+
+bool sfl_dump_target_ok(int dirfd, const char *name, const char *shown, const char *out_flag,
+                        sfl_error_t *err)
+{
+    int kind = sfl_entry_kind(dirfd, name);
+    if (kind == S_IFLNK)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s is a symbolic link: a dump replaces its folder whole and never "
+                             "follows a link there (nor removes what it points to); give the "
+                             "link's target folder as the output folder (%s), or remove the "
+                             "link. Nothing was written",
+                             shown, out_flag);
+    if (kind != 0 && kind != S_IFDIR)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s exists and is not a folder (%s); move it away or choose another "
+                             "output folder (%s) or database name (the db argument)",
+                             shown, kind < 0 ? "unreadable" : sfl_kind_name(kind), out_flag);
+    int fd = kind == S_IFDIR ? sfl_open_dir_at(dirfd, name) : -1;
+    DIR *dh = fd >= 0 ? fdopendir(fd) : NULL;
+    if (kind == S_IFDIR && !dh) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot read: %s", shown,
+                             strerror(e));
+    }
+    struct dirent *e;
+    while (dh && (e = readdir(dh)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || is_dump_file(e->d_name))
+            continue;
+        sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                      "%s holds '%s', which is not a file of a dump: a dump replaces the "
+                      "folder whole, so move it away first, or choose another output "
+                      "folder (%s) or database name (the db argument). Nothing was written",
+                      shown, e->d_name, out_flag);
+        closedir(dh);
+        return false;
+    }
+    if (dh)
+        closedir(dh);
+    return true;
+}
