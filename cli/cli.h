@@ -81,6 +81,10 @@ void cli_print_verify(const sfl_verify_report_t *r);
 
 /* s as a JSON string (quoted, escaped). */
 void cli_json_string(FILE *f, const char *s);
+/* `, "manifest_format_version" : N, "warnings" : [...]` for a JSON report
+ * on manifest m (NULL: null and []): a format-1 manifest's warning that it
+ * is not forgery-resistant. */
+void cli_json_manifest_fields(FILE *f, const sfl_manifest_t *m);
 
 int cmd_dump(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

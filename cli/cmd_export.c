@@ -79,11 +79,20 @@ int cmd_export(int argc, char **argv)
     if (!ok)
         return cli_server_fail(&s, &err);
     if (s.json) {
+        /* the manifest written (a format-1 one gets its warning) */
+        char *mp = NULL;
+        sfl_manifest_t *m = asprintf(&mp, "%s/%s/manifest.json", out, s.mo.db) >= 0
+                                ? sfl_manifest_read_file(mp, NULL)
+                                : NULL;
+        free(mp);
         printf("{ \"database\" : ");
         cli_json_string(stdout, s.mo.db);
         printf(", \"exported\" : true, \"out\" : ");
         cli_json_string(stdout, out);
-        printf(", \"exit_code\" : 0, \"error\" : null }\n");
+        printf(", \"exit_code\" : 0, \"error\" : null");
+        cli_json_manifest_fields(stdout, m);
+        printf(" }\n");
+        sfl_manifest_destroy(m);
     } else if (!s.quiet) {
         fprintf(stderr, "export: %s written to %s/%s; every collection equals the manifest\n",
                 s.mo.db, out, s.mo.db);

@@ -95,6 +95,7 @@ int cmd_promote(int argc, char **argv)
             printf("null");
         else
             cli_json_string(stdout, cli_flags(err.message));
+        cli_json_manifest_fields(stdout, m);
         printf(", \"release\" : { \"signer_key_id\" : ");
         if (sig.verified)
             cli_json_string(stdout, sig.key_id);
@@ -107,13 +108,16 @@ int cmd_promote(int argc, char **argv)
         if (rep && !s.quiet && !ok)
             cli_print_verify(rep);
         if (ok && !s.quiet) {
-            char digest[33];
+            char digest[65];
             sfl_manifest_digest(m, digest);
             char who[160];
             cli_trust_describe(&sig, who, sizeof who);
             fprintf(stderr, "promote: %s verified against %s and sealed live (manifest digest "
                             "%s; manifest sha256 %s, %s)\n", s.mo.db, a.manifest, digest,
                     sig.manifest_sha256, who);
+            if (sfl_manifest_warning(m))
+                fprintf(stderr, "%s: warning: %s: %s\n", cli_prog, a.manifest,
+                        sfl_manifest_warning(m));
         }
     }
     sfl_verify_report_destroy(rep);

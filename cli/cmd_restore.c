@@ -99,8 +99,8 @@ int cmd_restore(int argc, char **argv)
     bool ok = sfl_mongo_restore_run(r, &err);
     cli_catch_signals_with(NULL, NULL);
     sfl_mongo_outcome_t outcome = sfl_mongo_restore_outcome(r);
-    sfl_mongo_restore_destroy(r);
     if (!ok) {
+        sfl_mongo_restore_destroy(r);
         rc = cli_server_fail(&s, &err);
         if (!s.quiet && !s.json)
             fprintf(stderr, "  %s\n",
@@ -114,10 +114,14 @@ int cmd_restore(int argc, char **argv)
     if (s.json) {
         printf("{ \"database\" : ");
         cli_json_string(stdout, s.mo.db);
-        printf(", \"restored\" : true, \"exit_code\" : 0, \"error\" : null }\n");
+        printf(", \"restored\" : true, \"exit_code\" : 0, \"error\" : null");
+        cli_json_manifest_fields(stdout, sfl_mongo_restore_manifest(r));
+        printf(" }\n");
     } else if (!s.quiet) {
+        /* a format-1 manifest's warning came through the log */
         fprintf(stderr, "restore: %s restored from %s: staging verified against the dump's "
                         "manifest, swapped in, recorded in swefreq_meta\n", s.mo.db, a.dump);
     }
+    sfl_mongo_restore_destroy(r);
     return EXIT_OK;
 }

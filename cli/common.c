@@ -348,11 +348,12 @@ void cli_print_verify(const sfl_verify_report_t *r)
     }
     for (size_t i = 0; i < sfl_verify_report_n_sources(r); i++) {
         const sfl_verify_item_t *it = sfl_verify_report_source(r, i);
+        const char *hash = it->format >= 2 ? "sha256" : "xxh3";
         printf("source     %s: %s", it->name, sfl_verify_status_name(it->status));
         if (it->status == SFL_VERIFY_CHANGED)
-            printf(" (expected %llu bytes xxh3 %s, found %llu bytes xxh3 %s)",
-                   (unsigned long long)it->expected_size, it->expected_digest,
-                   (unsigned long long)it->actual_size, it->actual_digest);
+            printf(" (expected %llu bytes %s %s, found %llu bytes %s %s)",
+                   (unsigned long long)it->expected_size, hash, it->expected_digest,
+                   (unsigned long long)it->actual_size, hash, it->actual_digest);
         printf("\n");
     }
     for (size_t i = 0; i < sfl_verify_report_n_indexes(r); i++) {
@@ -436,6 +437,18 @@ int cli_finish_verify(sfl_verify_report_t *r, bool json)
     }
     sfl_verify_report_destroy(r);
     return rc;
+}
+
+void cli_json_manifest_fields(FILE *f, const sfl_manifest_t *m)
+{
+    if (m)
+        fprintf(f, ", \"manifest_format_version\" : %d, \"warnings\" : [",
+                sfl_manifest_format_version(m));
+    else
+        fprintf(f, ", \"manifest_format_version\" : null, \"warnings\" : [");
+    if (sfl_manifest_warning(m))
+        cli_json_string(f, sfl_manifest_warning(m));
+    fprintf(f, "]");
 }
 
 void cli_print_verify_failure(int rc, const sfl_error_t *err, bool swap_pending)

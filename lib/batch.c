@@ -1,4 +1,6 @@
-/* batch.c: growing the buffers of a parser job's result. */
+/* batch.c: growing the buffers of a parser job's result, and a pool that
+ * recycles them. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +10,18 @@
 #include "variant_key.h"
 #include "grow.h"
 
+struct sfl_batch_pool {
+    pthread_mutex_t lock;
+    sfl_parsed_batch_t **idle;
+    size_t n, max;
+    char **texts; /* chunk buffers given back, texts_cap[i] bytes each */
+    size_t *texts_cap, n_texts;
+};
+
 sfl_parsed_batch_t *sfl_batch_new(void) { return calloc(1, sizeof(sfl_parsed_batch_t)); }
 
-void sfl_batch_destroy(sfl_parsed_batch_t *b)
+static void batch_free(sfl_parsed_batch_t *b)
 {
-    if (!b)
-        return;
     free(b->text);
     free(b->buf);
     free(b->docs);
@@ -21,8 +29,140 @@ void sfl_batch_destroy(sfl_parsed_batch_t *b)
     free(b->msgs);
     free(b->missing);
     free(b->miss);
+    free(b->digests);
     free(b->undeclared);
     free(b);
+}
+
+sfl_batch_pool_t *sfl_batch_pool_new(size_t max_idle)
+{
+    sfl_batch_pool_t *p = calloc(1, sizeof *p);
+    if (p && (!(p->idle = calloc(max_idle + 1, sizeof *p->idle)) ||
+              !(p->texts = calloc(max_idle + 1, sizeof *p->texts)) ||
+              !(p->texts_cap = calloc(max_idle + 1, sizeof *p->texts_cap)))) {
+        free(p->idle);
+        free(p->texts);
+        free(p);
+        return NULL;
+    }
+    if (p) {
+        pthread_mutex_init(&p->lock, NULL);
+        p->max = max_idle;
+    }
+    return p;
+}
+
+void sfl_batch_pool_destroy(sfl_batch_pool_t *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        batch_free(p->idle[i]);
+    for (size_t i = 0; i < p->n_texts; i++)
+        free(p->texts[i]);
+    free(p->idle);
+    free(p->texts);
+    free(p->texts_cap);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+/* Empties b for its next use: its buffers and their capacities stay (the
+ * chunk's text has been taken out). */
+static void batch_reset(sfl_parsed_batch_t *b)
+{
+    sfl_parsed_batch_t keep = *b;
+    free(b->missing);
+    memset(b, 0, sizeof *b);
+    b->buf = keep.buf;
+    b->buf_cap = keep.buf_cap;
+    b->docs = keep.docs;
+    b->cap_docs = keep.cap_docs;
+    b->lines = keep.lines;
+    b->cap_lines = keep.cap_lines;
+    b->msgs = keep.msgs;
+    b->msgs_cap = keep.msgs_cap;
+    b->miss = keep.miss;
+    b->cap_miss = keep.cap_miss;
+    b->undeclared = keep.undeclared;
+    b->cap_undeclared = keep.cap_undeclared;
+    b->digests = keep.digests;
+    b->pool = keep.pool;
+}
+
+sfl_parsed_batch_t *sfl_batch_take(sfl_batch_pool_t *p)
+{
+    sfl_parsed_batch_t *b = NULL;
+    pthread_mutex_lock(&p->lock);
+    if (p->n > 0)
+        b = p->idle[--p->n];
+    pthread_mutex_unlock(&p->lock);
+    if (b)
+        return b;
+    if ((b = sfl_batch_new()))
+        b->pool = p;
+    return b;
+}
+
+char *sfl_batch_pool_take_text(sfl_batch_pool_t *p, size_t *cap)
+{
+    char *t = NULL;
+    *cap = 0;
+    pthread_mutex_lock(&p->lock);
+    if (p->n_texts > 0) {
+        p->n_texts--;
+        t = p->texts[p->n_texts];
+        *cap = p->texts_cap[p->n_texts];
+    }
+    pthread_mutex_unlock(&p->lock);
+    return t;
+}
+
+void sfl_batch_destroy(sfl_parsed_batch_t *b)
+{
+    if (!b)
+        return;
+    sfl_batch_pool_t *p = b->pool;
+    if (p && b->buf_cap <= (64u << 20)) {
+        char *text = b->text;
+        size_t text_cap = b->text_cap;
+        b->text = NULL;
+        batch_reset(b);
+        pthread_mutex_lock(&p->lock);
+        bool kept = p->n < p->max, text_kept = text && p->n_texts < p->max;
+        if (kept)
+            p->idle[p->n++] = b;
+        if (text_kept) {
+            p->texts[p->n_texts] = text;
+            p->texts_cap[p->n_texts++] = text_cap;
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (!text_kept)
+            free(text);
+        if (kept)
+            return;
+    }
+    batch_free(b);
+}
+
+void sfl_batch_digest(sfl_parsed_batch_t *b)
+{
+    if (b->failed)
+        return;
+    if (!b->digests && !(b->digests = malloc(SFL_N_COLLECTIONS * sizeof *b->digests))) {
+        b->failed = true;
+        return;
+    }
+    b->has_digests = true;
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        sfl_digest_init(&b->digests[c]);
+    for (size_t i = 0; i < b->n_docs; i++) {
+        sfl_docrec_t *d = &b->docs[i];
+        if (b->lines[d->line_idx].code != SFL_OK)
+            continue; /* the parser refused the line: never written */
+        sfl_digest_add(&b->digests[b->multi ? d->coll : b->collection], b->buf + d->off, d->len);
+        d->digested = true;
+    }
 }
 
 sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b, uint64_t line, uint32_t off, size_t len)
@@ -100,6 +240,7 @@ bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint3
     d->line_idx = line_idx;
     d->key_pos = key_pos;
     d->dropped = false;
+    d->digested = false;
     d->coll = 0;
     b->lines[line_idx].n_docs++;
     return true;

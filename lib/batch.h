@@ -6,8 +6,11 @@
  * is, and where the builder wrote its _id, so nothing reads BSON back). The
  * ordered stage (pipeline.c) walks the line records in input order to check
  * sorting and uniqueness and to apply --max-errors, then hands the surviving
- * documents to the digest and the sink, as the public sfl_batch_t (a view
- * of the surviving documents). Private to the library.
+ * documents to the sink, as the public sfl_batch_t (a view of the
+ * surviving documents). The parser job also digests the batch's documents
+ * (the costly part of the digest runs on the parser threads); the ordered
+ * stage takes back the ones it drops and adds the batch's digest to the
+ * run's. Private to the library.
  */
 #ifndef SFL_BATCH_H
 #define SFL_BATCH_H
@@ -16,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "swefreq/digest.h"
 #include "swefreq/sink.h"
 
 typedef struct {
@@ -42,6 +46,7 @@ typedef struct {
     uint32_t line_idx;
     int64_t key_pos;     /* pos after minimal representation */
     bool dropped;
+    bool digested;       /* in batch->digests (the parser accepted it) */
     uint8_t coll;        /* its collection, when the batch's source fills
                             several (batch->multi: a GTF)  */
 } sfl_docrec_t;
@@ -52,7 +57,7 @@ typedef struct sfl_parsed_batch {
     sfl_collection_t collection;
 
     char *text;          /* the chunk: whole lines, '\n'-terminated */
-    size_t text_len;
+    size_t text_len, text_cap;
     uint64_t first_line;
     int64_t end_voffset;
     uint64_t file_offset; /* compressed bytes consumed so far (progress) */
@@ -77,6 +82,12 @@ typedef struct sfl_parsed_batch {
     struct sfl_undeclared { uint32_t line_idx, off, len; } *undeclared;
     size_t n_undeclared, cap_undeclared;
 
+    /* [SFL_N_COLLECTIONS]: the digest of the documents marked `digested`,
+     * per collection, once `has_digests` */
+    sfl_digest_t *digests;
+    bool has_digests;
+    struct sfl_batch_pool *pool; /* where sfl_batch_destroy returns it */
+
     bool failed;         /* out of memory while parsing */
     /* GTF and dbSNP: documents go to docs[i].coll; lines left out on
      * purpose (never rejected later: they have no documents). */
@@ -85,7 +96,30 @@ typedef struct sfl_parsed_batch {
 } sfl_parsed_batch_t;
 
 sfl_parsed_batch_t *sfl_batch_new(void);
+/* Frees the batch, or gives it back to its pool. Accepts NULL. */
 void sfl_batch_destroy(sfl_parsed_batch_t *b);
+
+/* A stack of idle batches that keep their buffers, so that a run's batches
+ * stop allocating (and page-faulting) fresh memory and growing it by
+ * realloc after the first few. At most `max_idle` batches wait in it; a
+ * batch grown past 64 MiB is freed instead. Safe for concurrent take and
+ * destroy. */
+typedef struct sfl_batch_pool sfl_batch_pool_t;
+sfl_batch_pool_t *sfl_batch_pool_new(size_t max_idle);
+/* Frees the idle batches: every batch taken must have been destroyed
+ * before. Accepts NULL. */
+void sfl_batch_pool_destroy(sfl_batch_pool_t *p);
+/* An empty batch: an idle one of the pool (buffers kept, contents reset),
+ * else a new one that will return to the pool. NULL when out of memory. */
+sfl_parsed_batch_t *sfl_batch_take(sfl_batch_pool_t *p);
+/* A chunk buffer that a destroyed batch of the pool gave back (its size in
+ * *cap), for the reader to fill again; NULL (and 0) when there is none. */
+char *sfl_batch_pool_take_text(sfl_batch_pool_t *p, size_t *cap);
+
+/* Digests every document of an accepted line into b->digests (allocated
+ * here), marking each `digested`; sets b->failed when out of memory. Runs
+ * in the parser job, after the lines are parsed. */
+void sfl_batch_digest(sfl_parsed_batch_t *b);
 
 /* Appends the record of data line `line` (text at text[off, off+len)) and
  * counts it as read; NULL when out of memory. */

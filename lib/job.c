@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "grow.h"
 #include "job_internal.h"
 #include "log.h"
@@ -361,7 +362,9 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     hts_tpool *pool = hts_tpool_init(j->opt.threads);
     hts_tpool_process *q =
         pool ? hts_tpool_process_init(pool, j->opt.threads * j->opt.queue_per_thread, 0) : NULL;
-    bool ok = q != NULL;
+    /* as many idle batches as can be in flight (queued, running, drained) */
+    j->batch_pool = sfl_batch_pool_new((size_t)(j->opt.threads * (j->opt.queue_per_thread + 1)) + 2);
+    bool ok = q != NULL && j->batch_pool;
     if (!ok)
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start %d threads",
                       j->opt.threads);
@@ -406,6 +409,8 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
         hts_tpool_process_destroy(q);
     if (pool)
         hts_tpool_destroy(pool);
+    sfl_batch_pool_destroy(j->batch_pool); /* every batch is back by now */
+    j->batch_pool = NULL;
     if (j->rejects) {
         if (fclose(j->rejects) != 0 && ok)
             ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
@@ -426,6 +431,12 @@ static bool commit(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_COLLECT
     sfl_manifest_input_t in = {&j->opt, j->summary.rejected, j->sources, j->n_sources,
                                j->digest, used, j->summary.unknown_contig_lines,
                                &j->regions};
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        if (j->digest[c].failed)
+            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
+                                 "cannot compute the digest of %s: out of memory, or OpenSSL's "
+                                 "libcrypto offers no SHA-256 or ChaCha20",
+                                 sfl_collection_name((sfl_collection_t)c));
     bool ok = (j->manifest = sfl_manifest_build(&in, err)) != NULL;
     if (ok && j->rejects_partial) {
         if (rename(j->rejects_partial, j->rejects_path) != 0)

@@ -58,6 +58,7 @@ struct sfl_job {
     sfl_gene_tables_t *gene_tables; /* the tables joined into genes */
     sfl_ids_t *ids;                 /* the _ids that may repeat (id_check.h) */
     struct sfl_metrics *metrics;    /* collects from the variants     */
+    struct sfl_batch_pool *batch_pool; /* idle batches (batch.h)      */
     uint32_t last_source;           /* where the last batch written   */
     int64_t last_voffset;           /* ended (the metrics batch's)    */
 };

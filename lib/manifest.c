@@ -4,6 +4,12 @@
  * one validator serves both a manifest the job just built and one read from
  * a file or from the database's metadata collection. Accessor views
  * (sources, collections, options) point into that document.
+ *
+ * Format 2 is written; format 1 is still read. In format 2 every source
+ * has a "sha256" and every collection an LtHash16 digest. A format-1
+ * manifest may hold either kind per entry (written by an older version it
+ * holds only XXH3-128 hashes; a manifest in force that draws on loads of
+ * both formats holds both), and each entry is checked with its own kind.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "digest_internal.h"
 #include "indexes.h"
 #include "json_pretty.h"
 #include "manifest_internal.h"
@@ -35,6 +42,7 @@ struct sfl_manifest {
     sfl_manifest_region_t *regions;
     size_t n_regions;
     char *dir; /* the folder of the file it was read from, or NULL */
+    int version; /* format_version */
     char *path; /* that file, as named, or NULL */
     char *signer; /* key id of the trusted key whose signature was checked */
 };
@@ -82,7 +90,10 @@ static bool bad(sfl_error_t *err, const char *what)
     return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "invalid manifest: %s", what);
 }
 
-static bool hex32(const char *s) { return s && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32; }
+static bool hexn(const char *s, size_t n)
+{
+    return s && strlen(s) == n && strspn(s, "0123456789abcdef") == n;
+}
 
 static bool nomem(sfl_error_t *err)
 {
@@ -90,7 +101,7 @@ static bool nomem(sfl_error_t *err)
 }
 
 /* "format" and "format_version": a manifest this version reads. */
-static bool check_format(const bson_t *d, sfl_error_t *err)
+static bool check_format(const bson_t *d, int *version, sfl_error_t *err)
 {
     bson_iter_t it;
     if (!get_field(d, "format", &it) || !BSON_ITER_HOLDS_UTF8(&it) ||
@@ -99,11 +110,13 @@ static bool check_format(const bson_t *d, sfl_error_t *err)
     uint64_t ver;
     if (!get_field(d, "format_version", &it) || !get_u64(&it, &ver))
         return bad(err, "\"format_version\" is missing");
-    if (ver != SFL_MANIFEST_VERSION)
+    if (ver < SFL_MANIFEST_VERSION_MIN || ver > SFL_MANIFEST_VERSION)
         return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
                              "manifest format_version %llu is not supported by this "
-                             "swefreq-load (it reads version %d)",
-                             (unsigned long long)ver, SFL_MANIFEST_VERSION);
+                             "swefreq-load (it reads versions %d to %d)",
+                             (unsigned long long)ver, SFL_MANIFEST_VERSION_MIN,
+                             SFL_MANIFEST_VERSION);
+    *version = (int)ver;
     return true;
 }
 
@@ -124,20 +137,21 @@ static bool array_field(const bson_t *d, const char *key, bson_iter_t *arr, size
     return true;
 }
 
-/* A 32-digit lower-case hex string into out[33]; false otherwise. */
-static bool get_hex32(const bson_iter_t *it, char out[33])
+/* An n-digit lower-case hex string into out[n + 1]; false otherwise. */
+static bool get_hex(const bson_iter_t *it, char *out, size_t n)
 {
-    if (!BSON_ITER_HOLDS_UTF8(it) || !hex32(bson_iter_utf8(it, NULL)))
+    if (!BSON_ITER_HOLDS_UTF8(it) || !hexn(bson_iter_utf8(it, NULL), n))
         return false;
-    memcpy(out, bson_iter_utf8(it, NULL), 33);
+    memcpy(out, bson_iter_utf8(it, NULL), n + 1);
     return true;
 }
 
 /* One entry of "sources": path, abs_path (optional), kind (default "vcf"),
- * size, records, and the XXH3-128. */
-static bool read_source(bson_iter_t *el, sfl_manifest_source_t *s, sfl_error_t *err)
+ * size, records, and the SHA-256 (format 2) or XXH3-128 (format 1). */
+static bool read_source(bson_iter_t *el, sfl_manifest_source_t *s, int version,
+                        sfl_error_t *err)
 {
-    bool got_path = false, got_size = false, got_hash = false;
+    bool got_path = false, got_size = false, got_sha = false, got_xxh = false;
     s->kind = "vcf";
     while (bson_iter_next(el)) {
         const char *k = bson_iter_key(el);
@@ -152,17 +166,27 @@ static bool read_source(bson_iter_t *el, sfl_manifest_source_t *s, sfl_error_t *
             got_size = get_u64(el, &s->size);
         } else if (!strcmp(k, "records")) {
             get_u64(el, &s->records);
+        } else if (!strcmp(k, "sha256")) {
+            got_sha = get_hex(el, s->sha256, 64) || got_sha;
         } else if (!strcmp(k, "xxh3_128")) {
-            got_hash = get_hex32(el, s->xxh3_128) || got_hash;
+            got_xxh = get_hex(el, s->xxh3_128, 32) || got_xxh;
         }
     }
-    if (!got_path || !got_size || !got_hash)
-        return bad(err, "a source lacks \"path\", \"size\" or a 32-digit \"xxh3_128\"");
+    if (!got_path || !got_size)
+        return bad(err, "a source lacks \"path\" or \"size\"");
+    if (version >= 2 && !got_sha)
+        return bad(err, "a source lacks a 64-digit \"sha256\" (format 2)");
+    if (!got_sha && !got_xxh)
+        return bad(err, "a source lacks a 64-digit \"sha256\" or a 32-digit \"xxh3_128\"");
+    if (got_sha) /* each source is checked with one hash: the strong one */
+        s->xxh3_128[0] = '\0';
     return true;
 }
 
-/* One entry of "collections": name, count, bytes and the digest. */
-static bool read_collection(bson_iter_t *el, sfl_manifest_collection_t *c, sfl_error_t *err)
+/* One entry of "collections": name, count, bytes and the digest (format
+ * 2: LtHash16 only; format 1: either kind). */
+static bool read_collection(bson_iter_t *el, sfl_manifest_collection_t *c, int version,
+                            sfl_error_t *err)
 {
     bool got_name = false, got_count = false, got_digest = false;
     while (bson_iter_next(el)) {
@@ -174,12 +198,23 @@ static bool read_collection(bson_iter_t *el, sfl_manifest_collection_t *c, sfl_e
             got_count = get_u64(el, &c->count);
         } else if (!strcmp(k, "bytes")) {
             get_u64(el, &c->bytes);
-        } else if (!strcmp(k, "digest")) {
-            got_digest = get_hex32(el, c->digest) || got_digest;
+        } else if (!strcmp(k, "digest") && BSON_ITER_HOLDS_UTF8(el)) {
+            const char *t = bson_iter_utf8(el, NULL);
+            int kind = sfl_digest_kind_of_text(t);
+            if ((kind == SFL_DIGEST_LTHASH16 || (kind && version < 2)) &&
+                sfl_digest_text_fingerprint(t, c->fingerprint)) {
+                c->digest = t;
+                got_digest = true;
+            }
         }
     }
-    if (!got_name || !got_count || !got_digest)
-        return bad(err, "a collection lacks \"name\", \"count\" or a 32-digit \"digest\"");
+    if (!got_name || !got_count)
+        return bad(err, "a collection lacks \"name\" or \"count\"");
+    if (!got_digest)
+        return bad(err, version >= 2 ? "a collection lacks a \"digest\" of the form \""
+                                       SFL_DIGEST_ALGORITHM ":<base64 of 2048 bytes>\" "
+                                       "(format 2)"
+                                     : "a collection lacks a 32-digit \"digest\"");
     return true;
 }
 
@@ -195,7 +230,7 @@ static bool read_entries(sfl_manifest_t *m, sfl_error_t *err)
     while (bson_iter_next(&arr)) {
         if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &el))
             return bad(err, "a source is not an object");
-        if (!read_source(&el, &m->sources[m->n_sources], err))
+        if (!read_source(&el, &m->sources[m->n_sources], m->version, err))
             return false;
         m->n_sources++;
     }
@@ -206,7 +241,7 @@ static bool read_entries(sfl_manifest_t *m, sfl_error_t *err)
     while (bson_iter_next(&arr)) {
         if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &el))
             return bad(err, "a collection is not an object");
-        if (!read_collection(&el, &m->colls[m->n_colls], err))
+        if (!read_collection(&el, &m->colls[m->n_colls], m->version, err))
             return false;
         m->n_colls++;
     }
@@ -305,8 +340,8 @@ sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err)
         nomem(err);
         return NULL;
     }
-    if (!check_format(m->doc, err) || !sfl_manifest_check(m->doc, err) || !read_entries(m, err) ||
-        !read_options(m, err) || !read_regions(m, err)) {
+    if (!check_format(m->doc, &m->version, err) || !sfl_manifest_check(m->doc, err) ||
+        !read_entries(m, err) || !read_options(m, err) || !read_regions(m, err)) {
         sfl_manifest_destroy(m);
         return NULL;
     }
@@ -486,6 +521,30 @@ const sfl_manifest_collection_t *sfl_manifest_find_collection(const sfl_manifest
             return &m->colls[i];
     return NULL;
 }
+int sfl_manifest_format_version(const sfl_manifest_t *m) { return m ? m->version : 0; }
+
+sfl_digest_kind_t sfl_manifest_digest_kind(const sfl_manifest_collection_t *c)
+{
+    return sfl_digest_kind_of_text(c->digest) == SFL_DIGEST_XXH3_SUM ? SFL_DIGEST_XXH3_SUM
+                                                                      : SFL_DIGEST_LTHASH16;
+}
+
+bool sfl_manifest_collection_matches(const sfl_manifest_collection_t *c, const sfl_digest_t *d)
+{
+    sfl_digest_t want;
+    return d->count == c->count && sfl_digest_from_text(&want, c->digest) &&
+           sfl_digest_equal(d, &want);
+}
+
+const char *sfl_manifest_warning(const sfl_manifest_t *m)
+{
+    if (!m || m->version >= 2)
+        return NULL;
+    return "the manifest is not forgery-resistant (format 1): its collection digests (a sum of "
+           "XXH3-128) can be forged by whoever can change the data; dump or load again with "
+           "this version to get a format-2 manifest";
+}
+
 const char *sfl_manifest_option(const sfl_manifest_t *m, const char *name)
 {
     for (size_t i = 0; m && name && i < m->n_options; i++)
@@ -582,7 +641,7 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
              (!s->abs_path || bson_append_utf8(&e, "abs_path", -1, s->abs_path, -1)) &&
              bson_append_utf8(&e, "kind", -1, sfl_source_kind_name(s->kind), -1) &&
              bson_append_int64(&e, "size", -1, (int64_t)s->size) &&
-             bson_append_utf8(&e, "xxh3_128", -1, s->hash, -1) &&
+             bson_append_utf8(&e, "sha256", -1, s->hash, -1) &&
              bson_append_int64(&e, "records", -1, (int64_t)s->records) &&
              (s->kind != SFL_SOURCE_VCF ||
               bson_append_utf8(&e, "style", -1, sfl_style_name(s->style), -1)) &&
@@ -597,8 +656,8 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
     for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
         if (!in->used[c])
             continue;
-        char hex[33];
-        sfl_digest_hex(&in->digests[c], hex);
+        char text[SFL_DIGEST_TEXT_SIZE];
+        sfl_digest_text(&in->digests[c], text);
         bson_t e, idx;
         const char *k;
         char kb[16];
@@ -608,7 +667,7 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
              bson_append_utf8(&e, "name", -1, sfl_collection_name((sfl_collection_t)c), -1) &&
              bson_append_int64(&e, "count", -1, (int64_t)in->digests[c].count) &&
              bson_append_int64(&e, "bytes", -1, (int64_t)in->digests[c].bytes) &&
-             bson_append_utf8(&e, "digest", -1, hex, -1) &&
+             bson_append_utf8(&e, "digest", -1, text, -1) &&
              bson_append_array_begin(&e, "indexes", -1, &idx) &&
              sfl_append_index_specs(&idx, (sfl_collection_t)c, false, false, &ii) &&
              bson_append_array_end(&e, &idx) && bson_append_document_end(&arr, &e);

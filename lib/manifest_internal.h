@@ -17,7 +17,7 @@ typedef struct {
     char *abs_path;    /* realpath() when the run began, or NULL */
     sfl_source_kind_t kind;
     uint64_t size;
-    char hash[33];     /* XXH3-128, hex */
+    char hash[65];     /* SHA-256, hex */
     uint64_t records;  /* data lines read */
     time_t mtime;
     sfl_style_t style; /* resolved from the header (VCF) */
@@ -87,5 +87,12 @@ const bson_t *sfl_manifest_bson(const sfl_manifest_t *m);
  * half-open; "-end" for a whole contig), "" when it has none; malloc'd,
  * NULL when out of memory. */
 char *sfl_manifest_regions_text(const sfl_manifest_t *m);
+
+/* The kind of digest that collection entry `c` holds: a digest to check it
+ * starts as sfl_digest_init_kind(&d, sfl_manifest_digest_kind(c)). */
+sfl_digest_kind_t sfl_manifest_digest_kind(const sfl_manifest_collection_t *c);
+
+/* `d` gives exactly entry `c`: the same count and the same digest. */
+bool sfl_manifest_collection_matches(const sfl_manifest_collection_t *c, const sfl_digest_t *d);
 
 #endif

@@ -3,8 +3,8 @@
  * The design is simple:
  *
  *   reader (this thread) --chunks--> parser jobs (htslib thread pool)
- *        --batches, in input order--> in-order stage (this thread)
- *        --> digest --> sink
+ *        --> digest of each batch (same job) --batches, in input order-->
+ *        in-order stage (this thread) --> run's digest += batch's --> sink
  *
  * The calling thread reads whole-line chunks (reader.c; BGZF blocks are
  * decompressed on the same htslib pool) and dispatches one parser job per
@@ -14,9 +14,17 @@
  * whatever the input size. The in-order stage (consume) sees every line in
  * file order: it applies --max-errors, checks sorting and uniqueness
  * (order_check.c, which need the previous chunk), writes rejected lines,
- * digests each surviving document and hands the batch to the sink. Because
- * everything after the parsers runs in input order on one thread, the
- * output is byte-for-byte the same for any thread count.
+ * and hands the surviving documents to the sink. The digest's costly part
+ * (SHA-256 and ChaCha20 of every document, digest.c) runs in the parser
+ * jobs, each of which digests its batch into the batch's own accumulator;
+ * the in-order stage only takes back the documents it drops (rare) and adds
+ * the batch's digest to the run's. With a single parser thread the calling
+ * thread, which then mostly waits, digests each batch itself as it takes
+ * it, so that the two threads share the work as they did when the digest
+ * was cheap. The digest is a sum, so the result is exact either way and
+ * for any thread count; and because everything after the parsers runs in
+ * input order on one thread, the output is byte-for-byte the same for any
+ * thread count.
  *
  * Each parser thread takes a worker (a per-thread copy of the line
  * parser's scratch state) from the source's stack of idle workers.
@@ -50,6 +58,8 @@
 
 typedef struct source_ctx {
     sfl_source_kind_t kind;
+    bool digest_in_parser; /* else the in-order stage digests (1 thread) */
+    sfl_batch_pool_t *pool; /* the run's idle batches */
     const char *path;
     uint32_t index;
     sfl_vcf_schema_t *vschema;
@@ -154,7 +164,7 @@ static void *parse_chunk(void *arg)
 {
     parse_job_t *j = arg;
     source_ctx_t *src = j->src;
-    sfl_parsed_batch_t *b = sfl_batch_new();
+    sfl_parsed_batch_t *b = sfl_batch_take(src->pool);
     if (!b) {
         parse_job_free(j);
         return NULL;
@@ -168,6 +178,7 @@ static void *parse_chunk(void *arg)
     b->multi = src->kind == SFL_SOURCE_GTF;
     b->text = j->chunk.text;
     b->text_len = j->chunk.len;
+    b->text_cap = j->chunk.cap;
     b->first_line = j->chunk.first_line;
     b->end_voffset = j->chunk.end_voffset;
     b->file_offset = j->chunk.file_offset;
@@ -212,6 +223,8 @@ static void *parse_chunk(void *arg)
         p = nl + 1;
     }
     worker_release(src, w);
+    if (src->digest_in_parser)
+        sfl_batch_digest(b);
     return b;
 }
 
@@ -351,6 +364,8 @@ static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll);
 static bool consume(run_t *r, sfl_parsed_batch_t *b)
 {
     sfl_job_t *j = r->job;
+    if (b && !b->has_digests)
+        sfl_batch_digest(b); /* one parser thread: this one digests */
     if (!b || b->failed)
         return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
                              "out of memory while converting %s", r->src->path);
@@ -400,8 +415,9 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
     return true;
 }
 
-/* Digests the surviving documents of collection `coll` (-1: every
- * document, of the batch's collection) and hands them to the sink. */
+/* Adds the batch's digest of collection `coll` (-1: the batch's
+ * collection), less the documents dropped here, to the run's, and hands
+ * the surviving documents to the sink. */
 static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll)
 {
     sfl_job_t *j = r->job;
@@ -415,20 +431,34 @@ static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll)
         j->cap_docs = b->n_docs;
     }
     size_t n = 0, bytes = 0;
-    sfl_digest_t *dg = &j->digest[c];
+    sfl_digest_t *dg = &b->digests[c];
     for (size_t i = 0; i < b->n_docs; i++) {
         const sfl_docrec_t *dr = &b->docs[i];
-        if (dr->dropped || (coll >= 0 && dr->coll != coll))
+        if (coll >= 0 && dr->coll != coll)
             continue;
+        if (dr->dropped) {
+            if (dr->digested)
+                sfl_digest_remove(dg, b->buf + dr->off, dr->len);
+            continue;
+        }
         j->docs[n].data = b->buf + dr->off;
         j->docs[n].len = dr->len;
-        sfl_digest_add(dg, j->docs[n].data, dr->len);
         if (c == SFL_COLL_VARIANTS && j->metrics &&
             !sfl_metrics_add(j->metrics, j->docs[n].data, dr->len, r->err))
             return false;
         bytes += dr->len;
         n++;
     }
+    if (dg->failed)
+        return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
+                             "%s: cannot compute the digest: out of memory, or OpenSSL's "
+                             "libcrypto offers no SHA-256 or ChaCha20", r->src->path);
+    /* every document written is in the digest, and nothing else */
+    if (dg->count != n || !sfl_digest_merge(&j->digest[c], dg))
+        return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD,
+                             "%s: line %llu: internal error: the batch's digest holds %llu "
+                             "documents, %zu are written", r->src->path,
+                             (unsigned long long)b->first_line, (unsigned long long)dg->count, n);
     s->docs[c] += n;
     s->bson_bytes[c] += bytes;
     if (n > 0) {
@@ -533,6 +563,8 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
     }
     pthread_mutex_init(&s->lock, NULL);
     s->kind = src->kind;
+    s->digest_in_parser = j->opt.threads > 1;
+    s->pool = j->batch_pool;
     s->path = src->path;
     s->index = index;
     char *htxt = NULL;
@@ -599,7 +631,8 @@ static bool read_chunks(run_t *rp, sfl_reader_t *rd, hts_tpool *pool, hts_tpool_
                                (unsigned long long)sfl_reader_lines(rd), sc->path);
             break;
         }
-        sfl_chunk_t ch;
+        sfl_chunk_t ch = {0};
+        ch.text = sfl_batch_pool_take_text(sc->pool, &ch.cap); /* reused, or NULL */
         int rc = sfl_reader_next_chunk(rd, j->opt.chunk_bytes, &ch, err);
         if (rc < 0) {
             /* A read error comes after every line already dispatched: an

@@ -539,12 +539,14 @@ static int read_region_line(sfl_reader_t *r, char **buf, size_t *len, size_t *ca
 
 int sfl_reader_next_chunk(sfl_reader_t *r, size_t target, sfl_chunk_t *c, sfl_error_t *err)
 {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
+    char *buf = c->text; /* a buffer to reuse, or NULL */
+    size_t len = 0, cap = buf ? c->cap : 0;
     uint64_t n = 0;
+    c->text = NULL;
     c->first_line = r->lines + 1 - (r->has_pending ? 1 : 0);
     if (r->has_pending) {
         if (!ensure(&buf, &cap, target + 4096 > r->pending_len ? target + 4096 : r->pending_len)) {
+            free(buf);
             sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
             return -1;
         }
@@ -555,6 +557,7 @@ int sfl_reader_next_chunk(sfl_reader_t *r, size_t target, sfl_chunk_t *c, sfl_er
         free(r->pending);
         r->pending = NULL;
     } else if (!ensure(&buf, &cap, target + 4096)) {
+        free(buf);
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return -1;
     }
@@ -574,6 +577,7 @@ int sfl_reader_next_chunk(sfl_reader_t *r, size_t target, sfl_chunk_t *c, sfl_er
         return 0;
     }
     c->text = buf;
+    c->cap = cap;
     c->len = len;
     c->n_lines = n;
     c->end_voffset = r->region ? r->kept_tell : bgzf_tell(r->fp);

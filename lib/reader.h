@@ -57,9 +57,13 @@ uint64_t sfl_reader_lines(const sfl_reader_t *r);
 
 /* The next chunk of about `target` bytes of whole lines (at least one
  * line); '\r' before '\n' is dropped and every line ends in '\n'. Returns 1
- * with a malloc'd chunk, 0 at the end of the file, -1 on a read error. */
+ * with a malloc'd chunk, 0 at the end of the file, -1 on a read error. On
+ * entry c->text may be a malloc'd buffer of c->cap bytes to reuse (NULL: a
+ * new one); it becomes (or is grown into) the chunk's text, or is freed
+ * when the call returns 0 or -1 (c->text is then NULL). */
 typedef struct {
     char *text;
+    size_t cap;  /* bytes allocated at text */
     size_t len;
     uint64_t first_line; /* 1-based */
     uint64_t n_lines;

@@ -27,10 +27,10 @@
  * message, NULL for a source). */
 int sfl_open_regular(const char *path, const char *what, sfl_error_t *err);
 
-/* XXH3-128 (hex) and size of the file open as `fd`, read with pread from
- * byte 0, so the descriptor's offset is left as it was (digest.c); `path`
- * names it in messages. */
-bool sfl_hash_fd(int fd, const char *path, char out_hex[33], uint64_t *out_size,
+/* SHA-256 (64 lowercase hex digits) and size of the file open as `fd`,
+ * read with pread from byte 0, so the descriptor's offset is left as it
+ * was (digest.c); `path` names it in messages. */
+bool sfl_hash_fd(int fd, const char *path, char out_hex[65], uint64_t *out_size,
                  sfl_error_t *err);
 
 /* Like sfl_open_regular, as a FILE* opened "rb"; NULL with err. */

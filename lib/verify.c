@@ -1,15 +1,18 @@
 /* verify.c: checking a dump (and the source files) against a manifest.
  *
  * Each collection of the manifest is read back document by document,
- * re-canonicalised and digested with the same accumulator the load used;
- * the count and the 128-bit digest must both match. Each source file is
- * re-hashed (XXH3-128) and its size compared. Every other .bson or
- * .metadata.json file of a dump is `unlisted`. A dump's files are opened
- * relative to the folder's descriptor with O_NOFOLLOW (sfl_dump_open), so
- * a link cannot lead a read out of the folder. Differences are reported
- * per item, never as errors: an error means verification could not run.
- * The report also names the manifest it checked against and carries
- * warnings that do not fail it.
+ * re-canonicalised and digested with the same accumulator the load used
+ * (of the kind the entry holds: LtHash16 in format 2, the XXH3 sum in
+ * format 1); the count and the digest must both match. Each source file is
+ * re-hashed (SHA-256; XXH3-128 for a format-1 entry) and its size
+ * compared. Every other .bson or .metadata.json file of a dump is
+ * `unlisted`. A dump's files are opened relative to the folder's
+ * descriptor with O_NOFOLLOW (sfl_dump_open), so a link cannot lead a read
+ * out of the folder. Differences are reported per item, never as errors:
+ * an error means verification could not run. Reports name digests by
+ * their fingerprints, never by the 2.7 KB text. The report also names the
+ * manifest it checked against and carries warnings that do not fail it
+ * (a format-1 manifest's among them).
  */
 #include <bson/bson.h>
 #include <dirent.h>
@@ -23,6 +26,7 @@
 
 #include "control.h"
 #include "bounds.h"
+#include "digest_internal.h"
 #include "swefreq/lifecycle.h"
 #include "manifest_internal.h"
 #include "safe_fs.h"
@@ -36,6 +40,7 @@ struct sfl_verify_report {
     int role;
     bool sealed;
     char *problem; /* the role or seal differs from what was expected */
+    int format; /* the manifest's format_version */
     sfl_release_check_t *release; /* the signed manifest against the
                                      release the database recorded */
     char *release_problem;
@@ -65,6 +70,15 @@ const char *sfl_verify_status_name(sfl_verify_status_t s)
 }
 
 sfl_verify_report_t *sfl_verify_report_new(void) { return calloc(1, sizeof(sfl_verify_report_t)); }
+
+bool sfl_verify_set_manifest(sfl_verify_report_t *r, const sfl_manifest_t *m)
+{
+    r->format = sfl_manifest_format_version(m);
+    const char *w = sfl_manifest_warning(m);
+    return !w || sfl_verify_add_warning(r, w);
+}
+
+int sfl_verify_report_format(const sfl_verify_report_t *r) { return r ? r->format : 0; }
 
 void sfl_verify_report_destroy(sfl_verify_report_t *r)
 {
@@ -193,16 +207,17 @@ bool sfl_verify_add_collection(sfl_verify_report_t *r, const sfl_manifest_collec
     if (!it)
         return false;
     it->expected_count = e->count;
-    memcpy(it->expected_digest, e->digest, 33);
+    it->format = sfl_manifest_digest_kind(e) == SFL_DIGEST_XXH3_SUM ? 1 : 2;
+    snprintf(it->expected_digest, sizeof it->expected_digest, "%s", e->fingerprint);
     if (!found) {
         it->status = SFL_VERIFY_ABSENT;
         return true;
     }
     it->actual_count = actual->count;
-    sfl_digest_hex(actual, it->actual_digest);
+    sfl_digest_fingerprint(actual, it->actual_digest);
     if (actual->count != e->count)
         it->status = SFL_VERIFY_COUNT_DIFFERS;
-    else if (strcmp(it->actual_digest, e->digest) != 0)
+    else if (!sfl_manifest_collection_matches(e, actual))
         it->status = SFL_VERIFY_DIGEST_DIFFERS;
     else
         it->status = SFL_VERIFY_OK;
@@ -225,8 +240,12 @@ bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m, sfl_err
         sfl_verify_item_t *it = push(&r->srcs, &r->n_srcs, &r->cap_srcs, s->path);
         if (!it)
             return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        /* a format-2 entry has a SHA-256; a format-1 entry only XXH3-128 */
+        bool sha = s->sha256[0] != '\0';
+        const char *want = sha ? s->sha256 : s->xxh3_128;
         it->expected_size = s->size;
-        memcpy(it->expected_digest, s->xxh3_128, 33);
+        it->format = sha ? 2 : 1;
+        snprintf(it->expected_digest, sizeof it->expected_digest, "%s", want);
         it->status = SFL_VERIFY_MISSING;
         it->actual_digest[0] = '\0';
         char *in_dir = NULL;
@@ -235,21 +254,22 @@ bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m, sfl_err
         const char *where[3] = {s->path, in_dir, s->abs_path};
         sfl_error_t not_file = {0};
         for (int w = 0; w < 3 && it->status != SFL_VERIFY_OK; w++) {
-            char hex[33];
+            char hex[65];
             uint64_t size = 0;
             sfl_error_t e;
             if (!where[w])
                 continue;
-            if (!sfl_hash_file(where[w], hex, &size, &e)) {
+            if (!(sha ? sfl_hash_file(where[w], hex, &size, &e)
+                      : sfl_hash_file_xxh3(where[w], hex, &size, &e))) {
                 if (strstr(e.message, "not a regular file") && !not_file.message[0])
                     not_file = e; /* a FIFO or device: never read, never "missing" */
                 continue;
             }
-            bool same = size == s->size && strcmp(hex, s->xxh3_128) == 0;
+            bool same = size == s->size && strcmp(hex, want) == 0;
             if (!same && it->status == SFL_VERIFY_CHANGED)
                 continue; /* keep the first changed file found */
             it->actual_size = size;
-            memcpy(it->actual_digest, hex, 33);
+            snprintf(it->actual_digest, sizeof it->actual_digest, "%s", hex);
             it->status = same ? SFL_VERIFY_OK : SFL_VERIFY_CHANGED;
         }
         free(in_dir);
@@ -266,7 +286,7 @@ bool sfl_verify_sources(sfl_verify_report_t *r, const sfl_manifest_t *m, sfl_err
 
 /* Digests the documents of a .bson stream, read in large blocks and cut by
  * their length prefixes. A truncated or damaged file is made to differ
- * (count + 1, digest flipped) rather than to stop verification. */
+ * (count + 1, digest changed) rather than to stop verification. */
 static bool digest_stream(FILE *f, const char *path, sfl_digest_t *d, sfl_error_t *err)
 {
     enum { BLOCK = 4 << 20 };
@@ -337,7 +357,12 @@ static bool digest_stream(FILE *f, const char *path, sfl_digest_t *d, sfl_error_
     if (damaged) {
         d->count++;
         d->hi ^= 0x8000000000000000ull;
+        d->lanes[0] ^= 0x8000u;
     }
+    if (d->failed)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
+                             "%s: cannot compute the digest: out of memory, or OpenSSL's "
+                             "libcrypto offers no SHA-256 or ChaCha20", path);
     return true;
 }
 
@@ -500,7 +525,7 @@ static bool digest_collections(sfl_verify_report_t *r, const sfl_manifest_t *m, 
         char name[512];
         snprintf(name, sizeof name, "%s.bson", c->name);
         sfl_digest_t d;
-        sfl_digest_init(&d);
+        sfl_digest_init_kind(&d, sfl_manifest_digest_kind(c));
         bool absent;
         FILE *f = sfl_dump_open(dfd, dir, name, &absent, err);
         if (!f && !absent)
@@ -657,7 +682,7 @@ static sfl_verify_report_t *verify_dump_body(const sfl_manifest_t *m, const char
                                         "%s: cannot open the dump folder: %s", dir,
                                         strerror(errno));
     ok = ok && holds_this_dump(m, dfd, dir, out_dir, err);
-    if (ok && (!(r = sfl_verify_report_new()) ||
+    if (ok && (!(r = sfl_verify_report_new()) || !sfl_verify_set_manifest(r, m) ||
                !(own ? sfl_verify_set_reference(r, "dump", sfl_manifest_file(own), NULL, 0)
                      : sfl_verify_set_given(r, m))))
         ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
@@ -799,6 +824,13 @@ static bool append_items(bson_t *d, const char *key, const sfl_verify_item_t *it
         const char *k;
         char kb[16];
         int kl = (int)bson_uint32_to_string((uint32_t)i, &k, kb, sizeof kb);
+        /* a source's hash is named by its kind; a collection's digest is
+         * its fingerprint (format 1: the digest itself) */
+        bool sha = it[i].format >= 2;
+        const char *ek = !is_source ? "expected_digest"
+                         : sha      ? "expected_sha256"
+                                    : "expected_xxh3_128";
+        const char *ak = !is_source ? "actual_digest" : sha ? "actual_sha256" : "actual_xxh3_128";
         bool ok = bson_append_document_begin(&arr, k, kl, &e) &&
                   bson_append_utf8(&e, is_source ? "path" : "name", -1, it[i].name, -1) &&
                   bson_append_utf8(&e, "status", -1, sfl_verify_status_name(it[i].status), -1) &&
@@ -808,10 +840,9 @@ static bool append_items(bson_t *d, const char *key, const sfl_verify_item_t *it
                   bson_append_int64(&e, is_source ? "actual_size" : "actual_count", -1,
                                     (int64_t)(is_source ? it[i].actual_size
                                                         : it[i].actual_count)) &&
-                  bson_append_utf8(&e, is_source ? "expected_xxh3_128" : "expected_digest", -1,
-                                   it[i].expected_digest, -1) &&
-                  bson_append_utf8(&e, is_source ? "actual_xxh3_128" : "actual_digest", -1,
-                                   it[i].actual_digest, -1) &&
+                  bson_append_utf8(&e, ek, -1, it[i].expected_digest, -1) &&
+                  bson_append_utf8(&e, ak, -1, it[i].actual_digest, -1) &&
+                  bson_append_int32(&e, "format", -1, it[i].format) &&
                   bson_append_document_end(&arr, &e);
         if (!ok)
             return false;
@@ -879,6 +910,8 @@ char *sfl_verify_report_json(const sfl_verify_report_t *r)
         return NULL;
     bson_t d = BSON_INITIALIZER;
     bool ok = bson_append_bool(&d, "ok", -1, sfl_verify_report_ok(r)) &&
+              bson_append_int32(&d, "manifest_format_version", -1, r->format) &&
+              bson_append_bool(&d, "forgery_resistant", -1, r->format >= 2) &&
               append_reference(&d, r) &&
               append_items(&d, "collections", r->colls, r->n_colls, false) &&
               append_items(&d, "sources", r->srcs, r->n_srcs, true);

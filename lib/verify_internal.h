@@ -11,6 +11,10 @@
 #include "swefreq/sign.h"
 
 sfl_verify_report_t *sfl_verify_report_new(void);
+/* The manifest checked against: its format goes in the report, and a
+ * format-1 manifest's warning among its warnings (sfl_verify_add_warning).
+ * False when out of memory. */
+bool sfl_verify_set_manifest(sfl_verify_report_t *r, const sfl_manifest_t *m);
 /* Records collection `name`: `found` false = absent; else its recomputed
  * digest (count inside), compared with the manifest's entry. */
 bool sfl_verify_add_collection(sfl_verify_report_t *r, const sfl_manifest_collection_t *expected,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what swefreq-load needs to build and test on Debian (bookworm):
 # the C toolchain, CMake, Ninja, htslib, mongo-c-driver, libbson, xxhash,
-# zlib, OpenSSL's libcrypto (signatures) and the openssl tool (tests), bgzip/bcftools (tests, bench), pymongo (bench) and numpy (the metrics
+# zlib, OpenSSL's libcrypto (digests, signatures) and the openssl tool (tests), bgzip/bcftools (tests, bench), pymongo (bench) and numpy (the metrics
 # are tested against numpy.histogram). Go (for the
 # MongoDB test server) comes with the machine. Skips apt when all is there.
 set -euo pipefail

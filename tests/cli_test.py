@@ -9,6 +9,7 @@ decoded with types and field order), bgzipped input, every bad input file
 after tampering (exit 5), --json summaries, usage errors (exit 2).
 """
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import golden_compare  # noqa: E402
+import digest_kat  # noqa: E402
 
 TOOL, TD = sys.argv[1], sys.argv[2]
 failures = 0
@@ -432,7 +434,17 @@ try:
     check(names == ["_id_", "xpos_1", "xstart_1", "xstop_1", "rsid_1", "genes_1", "transcripts_1",
                     "xpos_1_ref_1_alt_1"], f"indexes {names}")
     man = json.load(open(os.path.join(out, "exac", "manifest.json")))
-    check(man["format"] == "swefreq-load-manifest" and man["format_version"] == 1, "manifest format")
+    check(man["format"] == "swefreq-load-manifest" and man["format_version"] == 2, "manifest format")
+    for src in man["sources"]:
+        want = hashlib.sha256(open(src["path"], "rb").read()).hexdigest()
+        check(src.get("sha256") == want and "xxh3_128" not in src,
+              f"source {src['path']}: sha256 {src.get('sha256')}, hashlib says {want}")
+    # The format-2 digest of a collection, recomputed from the dump's bytes
+    # without swefreq-load (hashlib and `openssl enc -chacha20`).
+    cov = [c for c in man["collections"] if c["name"] == "base_coverage"][0]
+    check(cov["digest"] == digest_kat.digest_text(
+              open(os.path.join(out, "exac", "base_coverage.bson"), "rb").read()),
+          f"base_coverage digest as hashlib and openssl compute it: {cov['digest'][:60]}...")
     check([s["kind"] for s in man["sources"]] == ["vcf", "coverage"], "sources in the order given")
     out_rev = os.path.join(tmp, "dump_rev")
     r = run("dump", "--out", out_rev, "--coverage", os.path.join(TD, "coverage_sample.tsv"),
@@ -458,6 +470,39 @@ try:
     r = run("verify", "--dump", os.path.join(out, "exac"))
     check(r.returncode == 5, f"verify after tamper: exit {r.returncode}")
     check("base_coverage" in r.stdout and "digest differs" in r.stdout, f"report {r.stdout}")
+    check("forgery-resistant" not in r.stdout, f"no format-1 warning on a format-2 dump: {r.stdout}")
+
+    # A format-1 dump (written by the version before format 2, from
+    # testdata/coverage_sample.tsv) still verifies, with format 1's own
+    # hashes, and every report says it is not forgery-resistant.
+    root = os.path.dirname(os.path.abspath(TD))
+    f1 = os.path.join(TD, "format1_dump")
+    r = run("verify", "--dump", f1, "--sources", cwd=root)
+    check(r.returncode == 0 and "verify: OK" in r.stdout and
+          "not forgery-resistant (format 1)" in r.stdout,
+          f"format-1 dump verifies, with the warning: {r.returncode} {r.stdout} {r.stderr}")
+    r = run("verify", "--dump", f1, "--sources", "--json", cwd=root)
+    rep = json.loads(r.stdout) if r.stdout.startswith("{") else {}
+    check(r.returncode == 0 and rep.get("ok") is True and rep.get("manifest_format_version") == 1
+          and rep.get("forgery_resistant") is False
+          and any("not forgery-resistant (format 1)" in w for w in rep.get("warnings", []))
+          and rep["sources"][0].get("expected_xxh3_128") == "6f858ae3f7a5c88ede0ed22e4f2c22d5"
+          and rep["collections"][0]["expected_digest"] == "a54c4c3e412c5fc75b583f20613fc755",
+          f"format-1 --json report: {r.returncode} {r.stdout}")
+    f1t = os.path.join(tmp, "format1_tampered")
+    shutil.copytree(f1, f1t)
+    bs1 = os.path.join(f1t, "swefreq", "base_coverage.bson")
+    data = bytearray(open(bs1, "rb").read())
+    data[-3] ^= 0x01
+    open(bs1, "wb").write(bytes(data))
+    r = run("verify", "--dump", f1t)
+    check(r.returncode == 5 and "digest differs" in r.stdout and
+          "not forgery-resistant (format 1)" in r.stdout,
+          f"a changed format-1 dump is still caught: {r.returncode} {r.stdout}")
+    r = run("verify", "--dump", out, "--db", "exac", "--json")
+    rep = json.loads(r.stdout) if r.stdout.startswith("{") else {}
+    check(rep.get("manifest_format_version") == 2 and rep.get("forgery_resistant") is True
+          and rep.get("warnings") == [], f"format-2 --json report: {r.stdout[:300]}")
 
     # SIGINT: exit 130, nothing left under the final names.
     if have_bgzip:

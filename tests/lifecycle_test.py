@@ -41,11 +41,20 @@ usage: lifecycle_test.py MODE SWEFREQ_LOAD TESTDATA_DIR
               --expect-role live (exit 9), exit 5 and nothing changed while
               one document differs, then live and sealed; the nightly verify
               passes and a development load is refused.
+  MODE format1: a format-1 dump (testdata/format1_dump, written by the
+              version before manifest format 2) restores, verifies, exports
+              and promotes, checked with format 1's own hashes, and every
+              report (text and --json of restore, verify, status, export,
+              promote) says "not forgery-resistant (format 1)"; a change is
+              still caught; a database that mixes a format-1 restore and a
+              format-2 load has a format-1 manifest in force with each entry
+              checked by its own kind; once reloaded, the warning is gone.
   MODE access: deploy/access-control.py (a read-only web user and a loader
               user); exit 77 (skipped, with the script's message) on a server
               without createUser, as the FerretDB test server.
 Exit 77 when pymongo is missing (skipped).
 """
+import base64
 import json
 import os
 import shutil
@@ -133,7 +142,9 @@ def test_roles():
     # promote against a manifest that differs: exit 5, nothing changed.
     with open(man) as f:
         m = json.load(f)
-    m["collections"][0]["digest"] = "0" * 32
+    # another valid format-2 digest: the empty set's
+    m["collections"][0]["digest"] = ("lthash16-1024/sha256-chacha20:" +
+                                     base64.b64encode(bytes(2048)).decode())
     bad = os.path.join(tmp, "bad.json")
     with open(bad, "w") as f:
         json.dump(m, f)
@@ -156,7 +167,7 @@ def test_roles():
     check(rec["role"] == "live" and rec["sealed"] is True and rec["sealed_by"]["command"] == "promote",
           f"sealed live: {rec}")
     h = rec["history"][-1]
-    check(h["command"] == "promote" and h["role"] == "live" and len(h["manifest_digest"]) == 32
+    check(h["command"] == "promote" and h["role"] == "live" and len(h["manifest_digest"]) == 64
           and h["version"], f"promote in the history: {h}")
 
     # A development load pointed at the live server: refused before writing.
@@ -710,6 +721,94 @@ def volume(DEV, stop_dev, LIVE, stop_live):
     stop_live2()
 
 
+F1 = "not forgery-resistant (format 1)"
+
+
+def jrun(*args, **kw):
+    r = run(*args, **kw)
+    try:
+        return r, json.loads(r.stdout)
+    except ValueError:
+        return r, {}
+
+
+def warned(obj):
+    return any(F1 in w for w in obj.get("warnings", []))
+
+
+def test_format1():
+    db, db2 = "sfl_lc_format1", "sfl_lc_format1_live"
+    for d in (db, db2):
+        client.drop_database(d)
+    f1 = os.path.join(TD, "format1_dump")
+    f1man = os.path.join(f1, "swefreq", "manifest.json")
+    r = run("restore", "--uri", URI, "--db", db, "--dump", f1)
+    check(r.returncode == 0 and F1 in r.stderr, f"restore (text): {r.returncode} {r.stderr}")
+    r, j = jrun("restore", "--uri", URI, "--db", db, "--dump", f1, "--json")
+    check(r.returncode == 0 and j.get("restored") is True and j.get("manifest_format_version") == 1
+          and warned(j), f"restore --json: {r.returncode} {r.stdout} {r.stderr}")
+    check(client[db]["base_coverage"].count_documents({}) == 40, "restored documents")
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 0 and F1 in r.stdout, f"verify --uri (text): {r.returncode} {r.stdout}")
+    r, j = jrun("verify", "--uri", URI, "--db", db, "--json")
+    check(r.returncode == 0 and j.get("ok") is True and j.get("manifest_format_version") == 1
+          and j.get("forgery_resistant") is False and warned(j), f"verify --uri --json: {r.stdout}")
+    r = run("status", "--uri", URI, "--db", db)
+    check(r.returncode == 0 and F1 in r.stdout, f"status (text): {r.stdout}")
+    r, j = jrun("status", "--uri", URI, "--db", db, "--json")
+    check(r.returncode == 0 and j.get("manifest_format_version") == 1 and warned(j)
+          and len(j.get("manifest_digest") or "") == 64, f"status --json: {r.stdout[:400]}")
+    out = os.path.join(tmp, "f1export")
+    r = run("export", "--uri", URI, "--db", db, "--out", out)
+    check(r.returncode == 0 and F1 in r.stderr, f"export (text): {r.returncode} {r.stderr}")
+    r, j = jrun("export", "--uri", URI, "--db", db, "--out", out, "--json")
+    check(r.returncode == 0 and j.get("manifest_format_version") == 1 and warned(j),
+          f"export --json: {r.stdout} {r.stderr}")
+    with open(os.path.join(out, db, "manifest.json")) as f:
+        check(json.load(f)["format_version"] == 1, "the export carries the format-1 manifest")
+    # A change is still caught by format 1's check.
+    doc = client[db]["base_coverage"].find_one()
+    client[db]["base_coverage"].update_one({"_id": doc["_id"]}, {"$set": {"mean": 99.5}})
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 5 and "digest differs" in r.stdout, f"changed: {r.returncode} {r.stdout}")
+    client[db]["base_coverage"].replace_one({"_id": doc["_id"]}, doc)
+
+    # A format-2 load of variants next to the format-1 coverage: the manifest
+    # in force is format 1, each entry checked with its own kind.
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", exac, "--quiet")
+    check(r.returncode == 0, f"format-2 load next to it: {r.returncode} {r.stderr}")
+    r, j = jrun("verify", "--uri", URI, "--db", db, "--json")
+    kinds = sorted((c["name"], c.get("format")) for c in j.get("collections", []))
+    check(r.returncode == 0 and j.get("manifest_format_version") == 1 and warned(j)
+          and kinds == [("base_coverage", 1), ("metrics", 2), ("variants", 2)],
+          f"mixed manifest in force: {r.returncode} {r.stdout[:600]}")
+    vdoc = client[db]["variants"].find_one()
+    client[db]["variants"].update_one({"_id": vdoc["_id"]}, {"$set": {"allele_freq": 0.5}})
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 5 and "variants" in r.stdout and "digest differs" in r.stdout,
+          f"a changed variant in the mixed database: {r.returncode} {r.stdout}")
+    client[db]["variants"].replace_one({"_id": vdoc["_id"]}, vdoc)
+    # Reloaded with this version: format 2 throughout, no warning.
+    r = run("load", "--uri", URI, "--db", db, "--coverage", cov, "--quiet")
+    check(r.returncode == 0, f"coverage reloaded: {r.returncode} {r.stderr}")
+    r, j = jrun("verify", "--uri", URI, "--db", db, "--json")
+    check(r.returncode == 0 and j.get("manifest_format_version") == 2 and not j.get("warnings"),
+          f"format 2 throughout: {r.returncode} {r.stdout[:300]}")
+
+    # promote against the format-1 manifest file.
+    r = run("restore", "--uri", URI, "--db", db2, "--dump", f1, "--role", "live", "--quiet")
+    check(r.returncode == 0, f"restore as live: {r.returncode} {r.stderr}")
+    r = run("promote", "--uri", URI, "--db", db2, "--manifest", f1man, "--expect-role", "live")
+    check(r.returncode == 0 and F1 in r.stderr, f"promote (text): {r.returncode} {r.stderr}")
+    r = run("unseal", "--uri", URI, "--db", db2, "--reason", "test: promote again")
+    check(r.returncode == 0, f"unseal: {r.returncode} {r.stderr}")
+    r, j = jrun("promote", "--uri", URI, "--db", db2, "--manifest", f1man, "--json")
+    check(r.returncode == 0 and j.get("promoted") is True and j.get("manifest_format_version") == 1
+          and warned(j) and warned(j.get("verify", {})), f"promote --json: {r.stdout} {r.stderr}")
+    for d in (db, db2):
+        client.drop_database(d)
+
+
 def test_access():
     r = subprocess.run([sys.executable, os.path.join(DEPLOY, "access-control.py"), "sfl_lc_access"],
                        capture_output=True, text=True, timeout=60,
@@ -738,6 +837,8 @@ elif MODE == "volume":
     test_volume()
 elif MODE == "access":
     test_access()
+elif MODE == "format1":
+    test_format1()
 else:
     print(f"unknown mode {MODE}")
     sys.exit(2)

@@ -20,23 +20,34 @@ static void null_digest(void)
 {
     sfl_digest_t d;
     sfl_digest_init(NULL);
+    sfl_digest_init_kind(NULL, SFL_DIGEST_XXH3_SUM);
     sfl_digest_init(&d);
     sfl_digest_add(NULL, (const uint8_t *)"", 0);
     sfl_digest_add(&d, NULL, 5);
+    sfl_digest_remove(NULL, (const uint8_t *)"", 0);
+    sfl_digest_remove(&d, NULL, 5);
     CHECK_INT(d.count, 0);
     sfl_error_t e;
     CHECK(!sfl_digest_add_canonical(NULL, NULL, 0, &e));
     CHECK_USAGE(e);
     CHECK(!sfl_digest_add_canonical(&d, NULL, 5, &e));
     CHECK_USAGE(e);
-    sfl_digest_merge(NULL, &d);
-    sfl_digest_merge(&d, NULL);
-    char hex[33] = "x";
-    sfl_digest_hex(NULL, hex);
-    CHECK_STR(hex, "");
-    sfl_digest_hex(&d, NULL);
-    CHECK(!sfl_digest_from_hex(NULL, "00"));
-    CHECK(!sfl_digest_from_hex(&d, NULL));
+    CHECK(!sfl_digest_merge(NULL, &d));
+    CHECK(!sfl_digest_merge(&d, NULL));
+    CHECK(!sfl_digest_equal(NULL, &d));
+    CHECK(!sfl_digest_equal(&d, NULL));
+    static char text[SFL_DIGEST_TEXT_SIZE] = "x";
+    sfl_digest_text(NULL, text);
+    CHECK_STR(text, "");
+    sfl_digest_text(&d, NULL);
+    CHECK(!sfl_digest_from_text(NULL, "00"));
+    CHECK(!sfl_digest_from_text(&d, NULL));
+    CHECK_INT(sfl_digest_kind_of_text(NULL), 0);
+    char fp[SFL_DIGEST_FINGERPRINT_SIZE] = "x";
+    sfl_digest_fingerprint(NULL, fp);
+    CHECK_STR(fp, "");
+    sfl_digest_fingerprint(&d, NULL);
+    char hex[65];
     uint64_t size = 7;
     CHECK(!sfl_hash_file(NULL, hex, &size, &e));
     CHECK_USAGE(e);
@@ -137,6 +148,8 @@ static void null_manifest(void)
     CHECK(sfl_manifest_collection(NULL, 0) == NULL);
     CHECK(sfl_manifest_find_collection(NULL, "variants") == NULL);
     CHECK(sfl_manifest_option(NULL, "style") == NULL);
+    CHECK_INT(sfl_manifest_format_version(NULL), 0);
+    CHECK(sfl_manifest_warning(NULL) == NULL);
     sfl_manifest_destroy(NULL);
 
     static const char json[] =
@@ -174,6 +187,8 @@ static void null_verify(void)
     CHECK_INT(sfl_verify_report_n_sources(NULL), 0);
     CHECK(sfl_verify_report_source(NULL, 0) == NULL);
     CHECK(sfl_verify_report_json(NULL) == NULL);
+    CHECK_INT(sfl_verify_report_format(NULL), 0);
+    CHECK(sfl_verify_report_warning(NULL, 0) == NULL);
     sfl_verify_report_destroy(NULL);
 }
 

@@ -43,12 +43,25 @@ static void offline(void)
     CHECK(m != NULL);
     if (!m)
         fprintf(stderr, "manifest: %s\n", e.message);
-    char d1[33], d2[33];
+    char d1[65], d2[65];
     sfl_manifest_digest(m, d1);
-    CHECK_INT(strlen(d1), 32);
+    CHECK_INT(strlen(d1), 64);
     sfl_manifest_digest(m, d2);
     CHECK_STR(d1, d2);
     sfl_manifest_destroy(m);
+    {
+        /* SHA-256 of the canonical rendering that lifecycle.h documents */
+        char path[] = "/tmp/sfl_test_lc_XXXXXX", hex[65];
+        int fd = mkstemp(path);
+        const char *canon = "swefreq-load-manifest 1\n"
+                            "variants 2 10 0123456789abcdef0123456789abcdef\n"
+                            "metrics 0 0 00000000000000000000000000000000\n";
+        CHECK(fd >= 0 && write(fd, canon, strlen(canon)) == (ssize_t)strlen(canon));
+        close(fd);
+        CHECK(sfl_hash_file(path, hex, NULL, &e));
+        CHECK_STR(d1, hex);
+        unlink(path);
+    }
     char *b = strdup(a);
     char *p = strstr(b, "\"count\":2");
     p[8] = '3';
@@ -183,7 +196,7 @@ static void online(const char *uri)
     snprintf(mpath, sizeof mpath, "%s/%s/manifest.json", out, devdb);
     sfl_manifest_t *m = sfl_manifest_read_file(mpath, &e);
     CHECK(m != NULL);
-    char d1[33] = "", d2[33] = "";
+    char d1[65] = "", d2[65] = "";
     sfl_manifest_digest(m, d1);
     sfl_manifest_digest(loaded, d2);
     CHECK_STR(d1, d2);

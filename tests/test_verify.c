@@ -105,21 +105,21 @@ static sfl_verify_status_t coll_status(const sfl_manifest_t *m, const char *dir,
 /* A manifest of one VCF source up to its variants entry's fields, and an
  * empty metrics entry (with empty_digest()). */
 #define MANIFEST_HEAD                                                                             \
-    "{\"format\": \"swefreq-load-manifest\", \"format_version\": 1, "                              \
+    "{\"format\": \"swefreq-load-manifest\", \"format_version\": 2, "                              \
     "\"tool\": {\"name\": \"t\", \"version\": \"0\"}, \"created\": \"x\", \"options\": {}, "        \
     "\"sources\": [{\"path\": \"x.vcf\", \"kind\": \"vcf\", \"size\": 1, "                         \
-    "\"xxh3_128\": \"0123456789abcdef0123456789abcdef\"}], "                                     \
+    "\"sha256\": \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}], "     \
     "\"collections\": [{\"name\": \"variants\", "
 #define EMPTY_METRICS "{\"name\": \"metrics\", \"count\": 0, \"bytes\": 0, \"digest\": \"%s\"}"
 
-/* The digest of no documents, as hex. */
+/* The digest of no documents, as text (format 2). */
 static const char *empty_digest(void)
 {
-    static char hex[33];
+    static char text[SFL_DIGEST_TEXT_SIZE];
     sfl_digest_t d;
     sfl_digest_init(&d);
-    sfl_digest_hex(&d, hex);
-    return hex;
+    sfl_digest_text(&d, text);
+    return text;
 }
 
 /* verify reads back exactly the documents the writer may write: one of
@@ -143,8 +143,8 @@ static void test_document_bound(void)
         sfl_digest_init(&dg);
         sfl_error_t err;
         CHECK(sfl_digest_add_canonical(&dg, bson_get_data(d), d->len, &err));
-        char hex[33], json[2048];
-        sfl_digest_hex(&dg, hex);
+        static char hex[SFL_DIGEST_TEXT_SIZE], json[8192];
+        sfl_digest_text(&dg, hex);
         snprintf(json, sizeof json, MANIFEST_HEAD "\"count\": 1, \"bytes\": %u, \"digest\": \"%s\", "
                  "\"indexes\": []}, " EMPTY_METRICS "]}",
                  d->len, hex, empty_digest());
@@ -187,6 +187,9 @@ static void refused(const char *sources, const char *colls, const char *want, co
 #define VCF_SOURCE \
     "{\"path\": \"x.vcf\", \"kind\": \"vcf\", \"size\": 1, " \
     "\"xxh3_128\": \"0123456789abcdef0123456789abcdef\"}"
+#define VCF_SOURCE2 \
+    "{\"path\": \"x.vcf\", \"kind\": \"vcf\", \"size\": 1, " \
+    "\"sha256\": \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}"
 #define ENTRY(name, count) \
     "{\"name\": \"" name "\", \"count\": " count ", \"bytes\": 1, " \
     "\"digest\": \"0123456789abcdef0123456789abcdef\"}"
@@ -200,7 +203,7 @@ static void test_manifest_rules(const char *dump_dir, const char *tmpdir)
     char colls[1024];
     /* the baseline is accepted: a VCF fills variants and metrics */
     snprintf(colls, sizeof colls, "%s, %s", ENTRY("variants", "24"), metrics);
-    char json[4096];
+    static char json[16384]; /* three format-2 digests below */
     snprintf(json, sizeof json,
              "{\"format\": \"swefreq-load-manifest\", \"format_version\": 1, "
              "\"sources\": [%s], \"collections\": [%s]}", VCF_SOURCE, colls);
@@ -315,11 +318,11 @@ static void test_manifest_rules(const char *dump_dir, const char *tmpdir)
     const sfl_manifest_collection_t *v = sfl_manifest_find_collection(real, "variants");
     const sfl_manifest_collection_t *mt = sfl_manifest_find_collection(real, "metrics");
     snprintf(json, sizeof json,
-             "{\"format\": \"swefreq-load-manifest\", \"format_version\": 1, \"sources\": [%s], "
+             "{\"format\": \"swefreq-load-manifest\", \"format_version\": 2, \"sources\": [%s], "
              "\"collections\": [{\"name\": \"variants\", \"count\": %llu, \"digest\": \"%s\"}, "
              "{\"name\": \"metrics\", \"count\": %llu, \"digest\": \"%s\"}, "
              "{\"name\": \"../../outside\", \"count\": %llu, \"digest\": \"%s\"}]}",
-             VCF_SOURCE, (unsigned long long)v->count, v->digest,
+             VCF_SOURCE2, (unsigned long long)v->count, v->digest,
              (unsigned long long)mt->count, mt->digest, (unsigned long long)v->count, v->digest);
     sfl_manifest_destroy(real);
     char bad_dir[700];
@@ -357,9 +360,9 @@ static void test_find_dump(const sfl_manifest_t *m, const char *out, const char 
         /* verify.h: a source's name and digests, as the JSON names them */
         char want[200];
         if (s) {
-            snprintf(want, sizeof want, "\"expected_xxh3_128\" : \"%s\"", s->expected_digest);
+            snprintf(want, sizeof want, "\"expected_sha256\" : \"%s\"", s->expected_digest);
             CHECK_CONTAINS(js, want);
-            snprintf(want, sizeof want, "\"actual_xxh3_128\" : \"%s\"", s->actual_digest);
+            snprintf(want, sizeof want, "\"actual_sha256\" : \"%s\"", s->actual_digest);
             CHECK_CONTAINS(js, want);
             snprintf(want, sizeof want, "\"path\" : \"%s\"", s->name);
             CHECK_CONTAINS(js, want);
@@ -534,11 +537,11 @@ int main(int argc, char **argv)
         BSON_APPEND_UTF8(b, "_id", "k");
         sfl_digest_add(&d1, bson_get_data(a), a->len);
         CHECK(sfl_digest_add_canonical(&d2, bson_get_data(b), b->len, &err));
-        CHECK(d1.lo == d2.lo && d1.hi == d2.hi);
-        char hex[33];
-        sfl_digest_hex(&d1, hex);
+        CHECK(sfl_digest_equal(&d1, &d2));
+        static char text[SFL_DIGEST_TEXT_SIZE];
+        sfl_digest_text(&d1, text);
         sfl_digest_t d3;
-        CHECK(sfl_digest_from_hex(&d3, hex) && d3.lo == d1.lo && d3.hi == d1.hi);
+        CHECK(sfl_digest_from_text(&d3, text) && sfl_digest_equal(&d3, &d1));
         /* _id already first, but a -0.0 inside an array: still rewritten. */
         bson_t *c1 = bson_new(), *c2 = bson_new(), arr;
         BSON_APPEND_UTF8(c1, "_id", "k");
@@ -554,7 +557,7 @@ int main(int argc, char **argv)
         sfl_digest_init(&e2);
         sfl_digest_add(&e1, bson_get_data(c1), c1->len);
         CHECK(sfl_digest_add_canonical(&e2, bson_get_data(c2), c2->len, &err));
-        CHECK(e1.lo == e2.lo && e1.hi == e2.hi);
+        CHECK(sfl_digest_equal(&e1, &e2));
         bson_destroy(c1);
         bson_destroy(c2);
         uint8_t junk[8] = {8, 0, 0, 0, 99, 0, 0, 0};

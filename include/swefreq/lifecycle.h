@@ -65,7 +65,7 @@ typedef struct {
     char sealed_by[32];        /* the command that sealed it            */
     char sealed_version[32];   /* and its version                       */
     char sealed_host[128];     /* and where it ran                      */
-    char manifest_digest[33];  /* recorded by the last promote; ""      */
+    char manifest_digest[65];  /* recorded by the last promote; ""      */
     /* The release the last promote was given (sfl_mongo_promote_signed):
      * the id of the trusted key that signed the manifest file, and the
      * SHA-256 of that file's bytes; "" when it was not signed/known. */
@@ -79,11 +79,14 @@ typedef struct {
 SFL_API bool sfl_mongo_role_get(const sfl_mongo_options_t *o, sfl_role_info_t *out,
                                 sfl_error_t *err) SFL_WUR;
 
-/* The digest of a manifest's data, the one recorded by promote: XXH3-128
- * (hex) of "name count digest\n" for each collection, in the manifest's
- * order. Sources and times do not enter it: a dump, a restore and an
- * export of the same data have the same manifest digest. */
-SFL_API void sfl_manifest_digest(const sfl_manifest_t *m, char out[33]);
+/* The digest of a manifest's data, the one recorded by promote: SHA-256,
+ * as 64 hex digits, of its canonical rendering: the line
+ * "swefreq-load-manifest <format_version>\n", then for each collection, in
+ * the manifest's order, "<name> <count> <bytes> <digest>\n" (the digest's
+ * full text form). Sources and times do not enter it: a dump, a restore
+ * and an export of the same data have the same manifest digest. ("" only
+ * when out of memory.) */
+SFL_API void sfl_manifest_digest(const sfl_manifest_t *m, char out[65]);
 
 /* The birth of a live database: takes the lock, verifies o->db fully
  * against `m` (a manifest file, never the copy inside the database):
@@ -182,13 +185,16 @@ SFL_API bool sfl_mongo_restore(const sfl_mongo_options_t *o, const char *dump_di
  * (SFL_E_CANCELLED; before the swap the staging is dropped, the record
  * says "interrupted" and the browser's collections are unchanged; once
  * the swap has begun it finishes first); _outcome says what happened to
- * the browser's collections; _destroy accepts NULL. */
+ * the browser's collections; _manifest is the dump's manifest (valid until
+ * _destroy; its sfl_manifest_warning is also logged as a warning by _run);
+ * _destroy accepts NULL. */
 typedef struct sfl_restore sfl_restore_t;
 SFL_API sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *dump_dir,
                                              sfl_error_t *err) SFL_WUR;
 SFL_API bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err) SFL_WUR;
 SFL_API void sfl_mongo_restore_cancel(sfl_restore_t *r);
 SFL_API sfl_mongo_outcome_t sfl_mongo_restore_outcome(const sfl_restore_t *r);
+SFL_API const sfl_manifest_t *sfl_mongo_restore_manifest(const sfl_restore_t *r);
 SFL_API void sfl_mongo_restore_destroy(sfl_restore_t *r);
 
 /* Writes o->db's browser collections as a mongorestore-compatible dump
@@ -200,7 +206,8 @@ SFL_API void sfl_mongo_restore_destroy(sfl_restore_t *r);
  * digest equal the manifest is it renamed to OUT_DIR/DB (replacing an
  * earlier export), else it is removed and SFL_E_MISMATCH says which
  * collection changed (a write before or during the export). Never writes
- * to the database. */
+ * to the database. A manifest in force of format 1 is logged as a warning
+ * (sfl_manifest_warning). */
 SFL_API bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir,
                               sfl_error_t *err) SFL_WUR;
 /* The same with progress and cancellation (`ctl` may be NULL; see

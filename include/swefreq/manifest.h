@@ -2,11 +2,16 @@
  *
  * A manifest is a small versioned JSON document (format in
  * docs/manifest.md): the tool and version, the options that shape the
- * documents, each source file (path as given, size, XXH3-128 of its bytes,
+ * documents, each source file (path as given, size, SHA-256 of its bytes,
  * record count) and each collection (document count, BSON bytes,
  * order-independent digest, index definitions). A job builds one as it runs;
  * verification (swefreq/verify.h) recomputes the same figures from a dump
  * or a database and from the source files and reports each difference.
+ *
+ * This version writes format 2 (LtHash16 collection digests, SHA-256
+ * source hashes: swefreq/digest.h) and still reads format 1 (XXH3-based,
+ * not forgery-resistant), which it checks with format 1's own hashes and
+ * reports as such (sfl_manifest_warning).
  *
  * Thread safety: manifests and reports are immutable after creation and
  * may be read from several threads.
@@ -24,7 +29,8 @@ extern "C" {
 #endif
 
 #define SFL_MANIFEST_FORMAT "swefreq-load-manifest"
-#define SFL_MANIFEST_VERSION 1
+#define SFL_MANIFEST_VERSION 2     /* the format this version writes */
+#define SFL_MANIFEST_VERSION_MIN 1 /* the oldest format it reads    */
 
 /* A manifest: immutable once built or read. */
 typedef struct sfl_manifest sfl_manifest_t;
@@ -34,7 +40,10 @@ typedef struct {
     const char *kind;   /* sfl_source_kind_name(): "vcf",
                            "coverage", "gtf", "dbsnp", ...        */
     uint64_t size;      /* bytes on disk                          */
-    char xxh3_128[33];  /* of the file's bytes, hex               */
+    char sha256[65];    /* SHA-256 of the file's bytes, 64 hex
+                           digits; "" in a format-1 entry         */
+    char xxh3_128[33];  /* format 1 only: XXH3-128 of the bytes,
+                           32 hex digits; "" in a format-2 entry  */
     uint64_t records;   /* data lines read                        */
     const char *abs_path; /* absolute path when written; NULL in
                              manifests written before it was recorded */
@@ -45,7 +54,12 @@ typedef struct {
                            "base_coverage", "genes", ...          */
     uint64_t count;     /* documents                              */
     uint64_t bytes;     /* sum of BSON document sizes             */
-    char digest[33];    /* sum mod 2^128 of XXH3-128, hex         */
+    const char *digest; /* the digest's text form (swefreq/digest.h):
+                           "lthash16-1024/sha256-chacha20:<base64>"
+                           (format 2, 2.7 KB) or 32 hex digits
+                           (format 1); valid while the manifest lives */
+    char fingerprint[33]; /* sfl_digest_fingerprint of it: the short
+                             name that messages print          */
 } sfl_manifest_collection_t;
 
 /* Parses a manifest from JSON text / a file. NULL with err on failure
@@ -73,6 +87,13 @@ SFL_API const sfl_manifest_collection_t *sfl_manifest_find_collection(const sfl_
  * text; NULL when absent. Valid while the manifest lives. */
 SFL_API const char *sfl_manifest_option(const sfl_manifest_t *m, const char *name);
 
+/* The manifest's "format_version": 2, or 1 for a manifest written before
+ * format 2 (or a manifest in force that draws on such a load); 0 for
+ * NULL. */
+SFL_API int sfl_manifest_format_version(const sfl_manifest_t *m);
+/* NULL for a format-2 manifest; for format 1 the warning every report
+ * gives, which says "not forgery-resistant (format 1)". Static text. */
+SFL_API const char *sfl_manifest_warning(const sfl_manifest_t *m);
 /* The header of the manifest: when it was created (UTC, ISO 8601, e.g.
  * "2026-01-31T12:00:00Z"), and the name and version of the tool that wrote
  * it. NULL when absent (or m is NULL); valid while the manifest lives. */

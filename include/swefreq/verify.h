@@ -5,7 +5,11 @@
  * every collection is read back, each document re-canonicalised and
  * digested with the same accumulator the load used, and compared by count
  * and digest; with `check_sources`, every source file is re-hashed and its
- * size compared. Differences are reported item by item in a report; an
+ * size compared. Each entry is checked with the hashes of its own format
+ * (swefreq/digest.h): LtHash16 and SHA-256 for format 2, XXH3 for
+ * format 1, and a report on a format-1 manifest carries the warning that
+ * it is not forgery-resistant (among sfl_verify_report_warning's).
+ * Differences are reported item by item in a report; an
  * error (NULL with err) means that verification could not run at all.
  * sfl_verify_mongo() (swefreq/mongo.h) does the same for a database.
  *
@@ -59,8 +63,11 @@ typedef struct {
     sfl_verify_status_t status;
     uint64_t expected_count, actual_count;   /* collection: documents; else 0   */
     uint64_t expected_size, actual_size;     /* source: bytes on disk; else 0   */
-    char expected_digest[33], actual_digest[33]; /* digest or XXH3-128; "" when
-                                                    unknown */
+    /* collection: the digest's fingerprint (sfl_digest_fingerprint; format
+     * 1: the digest itself); source: SHA-256 (format 2) or XXH3-128
+     * (format 1) of the file, hex; "" when unknown */
+    char expected_digest[65], actual_digest[65];
+    int format;                              /* 2, or 1 for a format-1 entry    */
 } sfl_verify_item_t;
 
 typedef struct sfl_verify_report sfl_verify_report_t;
@@ -84,6 +91,11 @@ typedef struct sfl_verify_report sfl_verify_report_t;
 SFL_API sfl_verify_report_t *sfl_verify_dump(const sfl_manifest_t *m, const char *out_dir,
                                              const char *db, bool check_sources,
                                              sfl_error_t *err) SFL_WUR;
+
+/* The manifest's format_version (2, or 1); 0 for NULL. A report on a
+ * format-1 manifest carries sfl_manifest_warning's text (it is not
+ * forgery-resistant) among its warnings (sfl_verify_report_warning). */
+SFL_API int sfl_verify_report_format(const sfl_verify_report_t *r);
 
 /* The same with progress and cancellation (`ctl` may be NULL): a
  * cancelled verification returns NULL with SFL_E_CANCELLED. */
@@ -123,8 +135,9 @@ typedef struct {
 /* Fills *out; false (and *out untouched) for NULL arguments. */
 SFL_API bool sfl_verify_report_reference(const sfl_verify_report_t *r,
                                          sfl_verify_reference_t *out);
-/* Warnings that do not fail the report (a sealed live database checked
- * only against its own copy of the manifest). */
+/* Warnings that do not fail the report (a format-1 manifest, which is not
+ * forgery-resistant; a sealed live database checked only against its own
+ * copy of the manifest). */
 SFL_API size_t sfl_verify_report_n_warnings(const sfl_verify_report_t *r);
 SFL_API const char *sfl_verify_report_warning(const sfl_verify_report_t *r, size_t i);
 /* The report as a JSON object (docs/manifest.md), malloc'd (free() it). */

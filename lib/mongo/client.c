@@ -294,10 +294,10 @@ mongoc_write_concern_t *sfl_mongo_write_concern(const char *spec, sfl_error_t *e
     return wc;
 }
 
-bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll, sfl_digest_t *d,
-                           sfl_error_t *err)
+bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll,
+                           sfl_digest_kind_t kind, sfl_digest_t *d, sfl_error_t *err)
 {
-    sfl_digest_init(d);
+    sfl_digest_init_kind(d, kind);
     mongoc_collection_t *col = mongoc_client_get_collection(c, db, coll);
     bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
     BSON_APPEND_INT32(&opts, "batchSize", 1000);

@@ -59,8 +59,9 @@ bool sfl_uri_check(const char *uri, sfl_error_t *err);
 /* A network error worth retrying. */
 bool sfl_mongo_transient(const bson_error_t *be);
 
-/* Digest of every document of db.coll, re-canonicalised. */
-bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll, sfl_digest_t *d,
-                           sfl_error_t *err);
+/* Digest (of `kind`: the kind of the manifest entry it is checked
+ * against) of every document of db.coll, re-canonicalised. */
+bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll,
+                           sfl_digest_kind_t kind, sfl_digest_t *d, sfl_error_t *err);
 
 #endif

@@ -109,7 +109,7 @@ static void *export_main(void *arg)
     export_part_t *p = arg;
     mongoc_client_t *c = mongoc_client_pool_pop(p->pool);
     const char *bp = p->bson_path, *mp = p->meta_path;
-    sfl_digest_init(&p->digest);
+    sfl_digest_init_kind(&p->digest, sfl_manifest_digest_kind(p->want));
     FILE *f = fopen(bp, "wb");
     bool ok = f != NULL;
     if (!f)
@@ -146,18 +146,17 @@ static void *export_main(void *arg)
         ok = sfl_error_set(&p->err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write: %s", bp,
                            strerror(errno));
     ok = ok && write_metadata(c, p, mp);
-    if (ok) {
-        char hex[33];
-        sfl_digest_hex(&p->digest, hex);
-        if (p->digest.count != p->want->count || strcmp(hex, p->want->digest) != 0)
-            ok = sfl_error_set(&p->err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
-                               "%s.%s differs from the manifest of the load in force while it "
-                               "was exported: %llu documents (digest %s), the manifest says "
-                               "%llu (digest %s). The database was changed (during the export, "
-                               "or before it: verifying the database tells); no dump was left under the "
-                               "final names",
-                               p->db, p->want->name, (unsigned long long)p->digest.count, hex,
-                               (unsigned long long)p->want->count, p->want->digest);
+    if (ok && !sfl_manifest_collection_matches(p->want, &p->digest)) {
+        char fp[SFL_DIGEST_FINGERPRINT_SIZE];
+        sfl_digest_fingerprint(&p->digest, fp);
+        ok = sfl_error_set(&p->err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                           "%s.%s differs from the manifest of the load in force while it "
+                           "was exported: %llu documents (digest %s), the manifest says "
+                           "%llu (digest %s). The database was changed (during the export, "
+                           "or before it: verifying the database tells); no dump was left under the "
+                           "final names",
+                           p->db, p->want->name, (unsigned long long)p->digest.count, fp,
+                           (unsigned long long)p->want->count, p->want->fingerprint);
     }
     mongoc_client_pool_push(p->pool, c);
     p->ok = ok;
@@ -306,6 +305,9 @@ static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_e
                            "first. Nothing was exported",
                            o->db, pending);
     ok = ok && (m = sfl_manifest_in_force(c, o->db, NULL, NULL, err)) != NULL;
+    if (ok && sfl_manifest_warning(m))
+        sfl_logf(o->log, o->log_ud, SFL_LOG_WARNING, "%s: the manifest in force: %s", o->db,
+                 sfl_manifest_warning(m));
     char *final = NULL, *dir = NULL, *old = NULL;
     int pid = (int)getpid();
     if (ok && (asprintf(&final, "%s/%s", out_dir, o->db) < 0 ||

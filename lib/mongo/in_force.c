@@ -18,6 +18,10 @@
  *      "in_force" array names, per load id, the collections it describes.
  *      When the current load describes every collection, its manifest is
  *      the manifest in force as it is (same bytes, same digest).
+ *   4. its format_version is the lowest of the loads it draws on: a load of
+ *      an older version (format 1, XXH3-based) makes the whole manifest in
+ *      force "not forgery-resistant", and each entry keeps its own kind of
+ *      digest (manifest.c checks each with its own).
  *
  * A browser collection that no complete load lists is reported by verify
  * as `unlisted` (mongo/verify.c): nothing claims it. A failed or
@@ -152,7 +156,16 @@ typedef struct {
     bson_t colls, srcs, in_force;
     uint32_t ci, si, fi;
     bool oom;
+    int64_t version; /* the lowest format_version of the loads drawn on */
 } acc_t;
+
+static int64_t format_version(const bson_t *man)
+{
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, man, "format_version") && BSON_ITER_HOLDS_NUMBER(&it))
+        return bson_iter_as_int64(&it);
+    return 0;
+}
 
 static bool one_load(void *ud, const char *id, const bson_t *man)
 {
@@ -161,6 +174,9 @@ static bool one_load(void *ud, const char *id, const bson_t *man)
     uint32_t ti = 0, before = a->ci;
     bool ok = take(man, "collections", &a->colls, &a->ci, &a->seen, &took, &ti);
     if (ok && a->ci > before) {
+        int64_t v = format_version(man);
+        if (a->version == 0 || v < a->version)
+            a->version = v;
         char kb[16];
         const char *k;
         size_t kl = bson_uint32_to_string(a->fi++, &k, kb, sizeof kb);
@@ -247,7 +263,9 @@ sfl_manifest_t *sfl_manifest_in_force(mongoc_client_t *c, const char *db, char *
         ok = bson_iter_init(&b, base);
         while (ok && bson_iter_next(&b)) {
             const char *k = bson_iter_key(&b);
-            if (strcmp(k, "collections") && strcmp(k, "sources") && strcmp(k, "in_force"))
+            if (!strcmp(k, "format_version"))
+                ok = bson_append_int32(&out, k, -1, (int32_t)a.version);
+            else if (strcmp(k, "collections") && strcmp(k, "sources") && strcmp(k, "in_force"))
                 ok = bson_append_iter(&out, k, -1, &b);
         }
         ok = ok && bson_append_array(&out, "sources", -1, &a.srcs) &&

@@ -20,8 +20,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
+#include "digest_internal.h"
 #include "filled.h"
 #include "grow.h"
 #include "mongo/lifecycle_internal.h"
@@ -32,24 +32,27 @@
 #include "mongo/client.h"
 #include "verify_internal.h"
 
-void sfl_manifest_digest(const sfl_manifest_t *m, char out[33])
+/* SHA-256 of the manifest's canonical rendering (docs/deploy.md):
+ *   "swefreq-load-manifest <format_version>\n", then for each collection,
+ *   in the manifest's order, "<name> <count> <bytes> <digest text>\n". */
+void sfl_manifest_digest(const sfl_manifest_t *m, char out[65])
 {
-    XXH3_state_t *st = XXH3_createState();
     out[0] = '\0';
-    if (!st)
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
         return;
-    XXH3_128bits_reset(st);
+    fprintf(f, "%s %d\n", SFL_MANIFEST_FORMAT, sfl_manifest_format_version(m));
     for (size_t i = 0; m && i < sfl_manifest_n_collections(m); i++) {
         const sfl_manifest_collection_t *e = sfl_manifest_collection(m, i);
-        char line[256];
-        int n = snprintf(line, sizeof line, "%s %llu %s\n", e->name,
-                         (unsigned long long)e->count, e->digest);
-        XXH3_128bits_update(st, line, (size_t)n);
+        fprintf(f, "%s %llu %llu %s\n", e->name, (unsigned long long)e->count,
+                (unsigned long long)e->bytes, e->digest);
     }
-    XXH128_hash_t h = XXH3_128bits_digest(st);
-    XXH3_freeState(st);
-    snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high64,
-             (unsigned long long)h.low64);
+    unsigned char h[32];
+    if (fclose(f) == 0 && sfl_sha256(text, len, h))
+        sfl_hex(h, 32, out);
+    free(text);
 }
 
 /* ---- the role record ------------------------------------------------------ */
@@ -374,8 +377,11 @@ static void close_conn(const sfl_mongo_options_t *o, conn_t *k)
     memset(k, 0, sizeof *k);
 }
 
-/* The first published sfl_role_info_t ended after manifest_digest. */
-#define ROLE_INFO_V1 (offsetof(sfl_role_info_t, manifest_digest) + 33)
+/* The first published sfl_role_info_t ended after manifest_digest, which
+ * manifest format 2 widened from 33 to 65 bytes (SHA-256): a caller built
+ * with the 33-byte field is refused (SFL_E_USAGE) rather than handed a
+ * digest cut off before its end and its NUL. */
+#define ROLE_INFO_V1 (offsetof(sfl_role_info_t, manifest_digest) + sizeof(((sfl_role_info_t *)0)->manifest_digest))
 
 bool sfl_mongo_role_get(const sfl_mongo_options_t *o, sfl_role_info_t *out, sfl_error_t *err)
 {
@@ -456,7 +462,7 @@ bool sfl_mongo_promote_signed(const sfl_mongo_options_t *o, const sfl_manifest_t
                            o->db, what[0] ? what : "see the report");
     }
     if (ok) {
-        char digest[33];
+        char digest[65];
         sfl_manifest_digest(m, digest);
         static const sfl_signature_info_t unknown;
         ok = role_set(k.c, o->db, "promote", SFL_ROLE_LIVE, true, digest, sig ? sig : &unknown,
@@ -585,6 +591,22 @@ static void copy_field(const bson_t *from, const char *key, bson_t *to, const ch
         bson_append_null(to, as ? as : key, -1);
 }
 
+/* A field of a load's manifest entry: a digest by its fingerprint (the
+ * 2.7 KB text stays in the manifest), a hash absent from the entry's
+ * format left out. */
+static void copy_cut(const bson_t *from, const char *key, bson_t *to)
+{
+    bson_iter_t it;
+    bool present = bson_iter_init_find(&it, from, key);
+    if (!strcmp(key, "digest") && present && BSON_ITER_HOLDS_UTF8(&it)) {
+        char fp[SFL_DIGEST_FINGERPRINT_SIZE];
+        sfl_digest_text_fingerprint(bson_iter_utf8(&it, NULL), fp);
+        bson_append_utf8(to, "digest", -1, fp, -1);
+    } else if (present || (strcmp(key, "sha256") && strcmp(key, "xxh3_128"))) {
+        copy_field(from, key, to, NULL);
+    }
+}
+
 /* The documents of the array at `path` of rec, each cut to `fields`, as
  * the array `key` of e. */
 static void append_cut(const bson_t *rec, const char *path, const char *const *fields,
@@ -609,7 +631,7 @@ static void append_cut(const bson_t *rec, const char *path, const char *const *f
             snprintf(k, sizeof k, "%u", i++);
             BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &s);
             for (const char *const *f = fields; *f; f++)
-                copy_field(&one, *f, &s, NULL);
+                copy_cut(&one, *f, &s);
             bson_append_document_end(&arr, &s);
         }
     }
@@ -619,7 +641,7 @@ static void append_cut(const bson_t *rec, const char *path, const char *const *f
 /* A load record, without the bulky parts of its manifest. */
 static void pick_load(const bson_t *rec, bson_t *e)
 {
-    static const char *const src_fields[] = {"path", "size", "xxh3_128", NULL};
+    static const char *const src_fields[] = {"path", "size", "sha256", "xxh3_128", NULL};
     static const char *const coll_fields[] = {"name", "count", "digest", NULL};
     copy_field(rec, "_id", e, "load_id");
     copy_field(rec, "status", e, NULL);
@@ -694,15 +716,22 @@ static bool status_doc(const sfl_mongo_options_t *o, bson_t *d, sfl_error_t *err
         /* The manifest in force; none yet is not an error for status. */
         sfl_error_t e2;
         sfl_manifest_t *man = sfl_manifest_in_force(k.c, o->db, NULL, NULL, &e2);
+        bson_t w;
         if (man) {
-            char digest[33];
+            char digest[65];
             sfl_manifest_digest(man, digest);
             BSON_APPEND_UTF8(d, "manifest_digest", digest);
             BSON_APPEND_DOCUMENT(d, "manifest", sfl_manifest_bson(man));
+            BSON_APPEND_INT32(d, "manifest_format_version", sfl_manifest_format_version(man));
         } else {
             BSON_APPEND_NULL(d, "manifest_digest");
             BSON_APPEND_NULL(d, "manifest");
+            BSON_APPEND_NULL(d, "manifest_format_version");
         }
+        BSON_APPEND_ARRAY_BEGIN(d, "warnings", &w);
+        if (sfl_manifest_warning(man))
+            BSON_APPEND_UTF8(&w, "0", sfl_manifest_warning(man));
+        bson_append_array_end(d, &w);
         sfl_manifest_destroy(man);
     } else {
         bson_destroy(d);
@@ -791,7 +820,7 @@ static void each(const bson_t *d, const char *path, text_t *t,
 
 static void history_line(text_t *t, const bson_t *h)
 {
-    char when[32], cmd[32], role[32], sealed[8], dg[40], why[512], key[80];
+    char when[32], cmd[32], role[32], sealed[8], dg[72], why[512], key[80];
     bool has_why = strcmp(field_text(h, "reason", why, sizeof why), "-") != 0;
     bool has_key = strcmp(field_text(h, "signer_key_id", key, sizeof key), "-") != 0;
     tprintf(t, "  %s  %-8s %-12s sealed %-3s  digest %s%s%s%s%s\n",
@@ -835,7 +864,7 @@ char *sfl_mongo_status_text(const sfl_mongo_options_t *o, sfl_error_t *err)
     if (!status_doc(o, &d, err))
         return NULL;
     text_t t = {0};
-    char a[64], b[64], c[64], e[160];
+    char a[64], b[72], c[64], e[160];
     tprintf(&t, "database %s\n", o->db);
     tprintf(&t, "role     %s\n", field_text(&d, "role", a, sizeof a));
     if (strcmp(field_text(&d, "role_record.sealed", a, sizeof a), "yes") == 0)
@@ -857,6 +886,9 @@ char *sfl_mongo_status_text(const sfl_mongo_options_t *o, sfl_error_t *err)
     tprintf(&t, "in force load %s, manifest digest %s\n",
             field_text(&d, "current.load_id", a, sizeof a),
             field_text(&d, "manifest_digest", b, sizeof b));
+    char warning[512];
+    if (strcmp(field_text(&d, "warnings.0", warning, sizeof warning), "-") != 0)
+        tprintf(&t, "warning: %s\n", warning);
     char hb[64];
     if (strcmp(field_text(&d, "lock.load_id", a, sizeof a), "-") != 0)
         tprintf(&t, "lock     held by %s %s (host %s, pid %s, last heartbeat %s)\n",

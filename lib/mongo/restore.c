@@ -31,6 +31,7 @@
 #include "grow.h"
 #include "mongo/lifecycle_internal.h"
 #include "log.h"
+#include "manifest_internal.h"
 #include "safe_fs.h"
 #include "sink_internal.h"
 #include "verify_internal.h"
@@ -161,8 +162,8 @@ static bool prescan_file(FILE *f, const char *path, const sfl_manifest_collectio
     size_t cap = 0;
     uint32_t len = 0;
     uint64_t ndoc = 0, offset = 0;
-    sfl_digest_t d;
-    sfl_digest_init(&d);
+    sfl_digest_t d; /* the kind the manifest's format uses (1 or 2) */
+    sfl_digest_init_kind(&d, sfl_manifest_digest_kind(want));
     int rc;
     bool ok = true;
     while (ok && (rc = read_doc(f, path, ndoc + 1, offset, &buf, &cap, &len, err)) == 1) {
@@ -187,15 +188,15 @@ static bool prescan_file(FILE *f, const char *path, const sfl_manifest_collectio
     if (ok && (ferror(f) || fseeko(f, 0, SEEK_SET) != 0))
         ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: read error", path);
     free(buf);
-    char hex[33];
-    sfl_digest_hex(&d, hex);
-    if (ok && (d.count != want->count || strcmp(hex, want->digest) != 0))
+    char fp[SFL_DIGEST_FINGERPRINT_SIZE];
+    sfl_digest_fingerprint(&d, fp);
+    if (ok && !sfl_manifest_collection_matches(want, &d))
         ok = sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
                            "%s: %llu documents (digest %s), but the dump's manifest.json says "
                            "%llu (digest %s): the dump does not match its manifest (altered "
                            "or damaged). Nothing was sent to the server",
-                           path, (unsigned long long)d.count, hex,
-                           (unsigned long long)want->count, want->digest);
+                           path, (unsigned long long)d.count, fp,
+                           (unsigned long long)want->count, want->fingerprint);
     return ok;
 }
 
@@ -326,6 +327,9 @@ bool sfl_mongo_restore_run(sfl_restore_t *r, sfl_error_t *err)
                              "sfl_mongo_restore_run: a restore runs once");
     r->ran = true;
     sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_INFO, "restoring %s into %s", r->dir, r->o.db);
+    if (sfl_manifest_warning(r->m))
+        sfl_logf(r->o.log, r->o.log_ud, SFL_LOG_WARNING, "%s/manifest.json: %s", r->dir,
+                 sfl_manifest_warning(r->m));
     /* Every file is opened (never through a link) and read whole before
      * anything is begun: a damaged or altered dump leaves the database
      * untouched. */
@@ -385,6 +389,11 @@ void sfl_mongo_restore_cancel(sfl_restore_t *r)
     atomic_store(&r->cancelled, 1);
     if (r->sink)
         sfl_sink_cancel_int(r->sink);
+}
+
+const sfl_manifest_t *sfl_mongo_restore_manifest(const sfl_restore_t *r)
+{
+    return r ? r->m : NULL;
 }
 
 sfl_mongo_outcome_t sfl_mongo_restore_outcome(const sfl_restore_t *r)

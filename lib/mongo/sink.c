@@ -559,7 +559,8 @@ static void *call_main(void *arg)
 /* Runs fn on a helper thread and waits. On a cancellation (when
  * `cancellable`) or after limit_s seconds (when > 0), stops waiting and
  * returns false with SFL_E_CANCELLED or a timeout; the command is left to
- * finish in the server. *digest receives the call's digest if not NULL. */
+ * finish in the server. *digest (if not NULL) is the call's digest: its
+ * kind in, the digest out. */
 static bool call(mongo_sink_t *m, bool (*fn)(call_t *, mongoc_client_t *), int coll,
                  sfl_digest_t *digest, bool cancellable, double limit_s, const char *what,
                  sfl_error_t *err)
@@ -570,6 +571,8 @@ static bool call(mongo_sink_t *m, bool (*fn)(call_t *, mongoc_client_t *), int c
     k->m = m;
     k->fn = fn;
     k->coll = coll;
+    if (digest)
+        k->digest = *digest;
     if (!spawn(m, call_main, k)) {
         free(k);
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start a thread");
@@ -903,8 +906,9 @@ static void note(char *buf, size_t n, const char *fmt, ...)
 }
 
 /* The run's sources and document-shaping options against the load's
- * record: the same files (by XXH3-128), in the same order, and the same
- * options; otherwise refused, naming each difference. */
+ * record: the same files (by SHA-256), in the same order, and the same
+ * options; otherwise refused, naming each difference. A load begun by a
+ * version that wrote format 1 (sources by XXH3-128) is not resumed. */
 static bool check_plan(mongo_sink_t *m, const bson_t *rec, sfl_error_t *err)
 {
     static const char *const shaping[] = {"style",     "histograms",   "coverage_step",
@@ -919,18 +923,23 @@ static bool check_plan(mongo_sink_t *m, const bson_t *rec, sfl_error_t *err)
         return false;
     char diff[700] = "";
     size_t nw = sfl_manifest_n_sources(was), nn = sfl_manifest_n_sources(now);
-    if (nw != nn)
+    if (sfl_manifest_format_version(was) != sfl_manifest_format_version(now))
+        note(diff, sizeof diff,
+             "it was begun by a version that writes manifest format %d, this one writes %d",
+             sfl_manifest_format_version(was), sfl_manifest_format_version(now));
+    else if (nw != nn)
         note(diff, sizeof diff, "it read %zu source file(s), this run gives %zu", nw, nn);
-    for (size_t i = 0; i < nw && i < nn; i++) {
+    bool same_format = sfl_manifest_format_version(was) == sfl_manifest_format_version(now);
+    for (size_t i = 0; same_format && i < nw && i < nn; i++) {
         const sfl_manifest_source_t *a = sfl_manifest_source(was, i), *b = sfl_manifest_source(now, i);
         if (strcmp(a->kind, b->kind) != 0)
             note(diff, sizeof diff, "source %zu was a %s file (%s), now a %s file (%s)", i + 1,
                  a->kind, a->path, b->kind, b->path);
-        else if (strcmp(a->xxh3_128, b->xxh3_128) != 0 || a->size != b->size)
+        else if (strcmp(a->sha256, b->sha256) != 0 || a->size != b->size)
             note(diff, sizeof diff,
-                 "source %zu (%s) changed since the load began: XXH3-128 %s, %llu bytes then; "
-                 "%s, %llu bytes now",
-                 i + 1, b->path, a->xxh3_128, (unsigned long long)a->size, b->xxh3_128,
+                 "source %zu (%s) changed since the load began: SHA-256 %.16s..., %llu bytes "
+                 "then; %.16s..., %llu bytes now",
+                 i + 1, b->path, a->sha256, (unsigned long long)a->size, b->sha256,
                  (unsigned long long)b->size);
     }
     for (size_t i = 0; i < sizeof shaping / sizeof *shaping; i++) {
@@ -1480,7 +1489,8 @@ static bool create_indexes_fn(call_t *k, mongoc_client_t *client)
 
 static bool scan_fn(call_t *k, mongoc_client_t *client)
 {
-    return sfl_mongo_scan_digest(client, k->m->db, k->m->staging[k->coll], &k->digest, &k->err);
+    return sfl_mongo_scan_digest(client, k->m->db, k->m->staging[k->coll],
+                                 (sfl_digest_kind_t)k->digest.kind, &k->digest, &k->err);
 }
 
 static bool drop_fn(call_t *k, mongoc_client_t *client)
@@ -1513,17 +1523,18 @@ static bool check_staging(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_
                                  "the manifest has no collection %s",
                                  sfl_collection_name((sfl_collection_t)c));
         sfl_digest_t d;
+        sfl_digest_init_kind(&d, sfl_manifest_digest_kind(e));
         if (!call(m, scan_fn, c, &d, true, 0, "while checking the staging collections", err))
             return false;
-        char hex[33];
-        sfl_digest_hex(&d, hex);
-        if (d.count != e->count || strcmp(hex, e->digest) != 0)
+        char fp[SFL_DIGEST_FINGERPRINT_SIZE];
+        sfl_digest_fingerprint(&d, fp);
+        if (!sfl_manifest_collection_matches(e, &d))
             return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
                                  "staging collection %s does not match what was sent: %llu "
                                  "documents (digest %s), expected %llu (digest %s); the "
                                  "browser's collections were not changed",
-                                 m->staging[c], (unsigned long long)d.count, hex,
-                                 (unsigned long long)e->count, e->digest);
+                                 m->staging[c], (unsigned long long)d.count, fp,
+                                 (unsigned long long)e->count, e->fingerprint);
     }
     return true;
 }
@@ -1625,8 +1636,9 @@ static bool commit_finished(mongo_sink_t *m, const sfl_manifest_t *man, sfl_erro
                                  "%s: load %s was swapped in with %s %llu documents (digest "
                                  "%s), but the files now give %llu (digest %s)",
                                  m->db, m->load_id, a->name,
-                                 (unsigned long long)(b ? b->count : 0), b ? b->digest : "none",
-                                 (unsigned long long)a->count, a->digest);
+                                 (unsigned long long)(b ? b->count : 0),
+                                 b ? b->fingerprint : "none", (unsigned long long)a->count,
+                                 a->fingerprint);
     }
     mlog(m, SFL_LOG_INFO, "load %s is complete; the files give the digests it was swapped in with",
          m->load_id);

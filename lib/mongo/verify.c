@@ -220,7 +220,8 @@ sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manif
     if (!m && !(m = own = sfl_manifest_in_force(c, db, &ids, &n_ids, err)))
         return NULL;
     sfl_verify_report_t *r = sfl_verify_report_new();
-    bool ref_ok = r && (own ? sfl_verify_set_reference(r, "database", NULL,
+    bool ref_ok = r && sfl_verify_set_manifest(r, m) &&
+                  (own ? sfl_verify_set_reference(r, "database", NULL,
                                                        (const char *const *)ids, n_ids)
                             : sfl_verify_set_given(r, m));
     for (size_t i = 0; i < n_ids; i++)
@@ -242,8 +243,8 @@ sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manif
         for (char **n = names; *n && !found; n++)
             found = strcmp(*n, e->name) == 0;
         sfl_digest_t dg;
-        sfl_digest_init(&dg);
-        if (found && !sfl_mongo_scan_digest(c, db, e->name, &dg, err))
+        sfl_digest_init_kind(&dg, sfl_manifest_digest_kind(e));
+        if (found && !sfl_mongo_scan_digest(c, db, e->name, sfl_manifest_digest_kind(e), &dg, err))
             ok = false;
         else
             ok = sfl_verify_add_collection(r, e, found, &dg);
