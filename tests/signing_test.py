@@ -44,6 +44,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import digest_kat  # noqa: E402  (the format-2 digest, computed without swefreq-load)
 
 MODE, TOOL, TD = sys.argv[1:4]
 tmp = tempfile.mkdtemp(prefix="sfl_signing_")
@@ -106,8 +107,9 @@ def sha256_file(path):
 
 def forge(dump, out):
     """Item 2 of issue 20: a copy of `dump` whose variants.bson is edited
-    and whose manifest.json gets the new count and digest (computed by
-    verify itself, so it matches whatever the digest is)."""
+    and whose manifest.json gets the new count (from verify) and digest
+    (format 2's, computed by digest_kat.py: verify reports only
+    fingerprints), so that it matches."""
     shutil.copytree(dump, out)
     path = os.path.join(out, "variants.bson")
     data = bytearray(open(path, "rb").read())
@@ -122,7 +124,8 @@ def forge(dump, out):
         for got in rep["collections"]:
             if got["name"] == c["name"]:
                 c["count"] = got["actual_count"]
-                c["digest"] = got["actual_digest"]
+                with open(os.path.join(out, c["name"] + ".bson"), "rb") as f:
+                    c["digest"] = digest_kat.digest_text(f.read())
     open(mpath, "w").write(json.dumps(m, indent=2) + "\n")
     return out
 
