@@ -134,3 +134,43 @@ void cli_catch_signals_with(void (*cancel)(void *ud), void *ud)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 }
+
+static int reason_option(void *ud, int ch, const char *arg)
+{
+    if (ch != 'r')
+        return 0;
+    *(const char **)ud = arg;
+    return 1;
+}
+
+int cli_reason_command(int argc, char **argv, const char *name, void (*usage)(FILE *),
+                       bool (*op)(const sfl_mongo_options_t *, const char *, sfl_error_t *),
+                       const char *json, const char *done)
+{
+    static const struct option longopts[] = {CLI_SERVER_LONGOPTS,
+                                             {"reason", required_argument, NULL, 'r'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    cli_server_t s;
+    cli_server_init(&s);
+    const char *reason = NULL;
+    int rc = cli_server_parse(&s, argc, argv, longopts, reason_option, &reason, usage, name);
+    if (rc >= 0)
+        return rc;
+    if (!reason || !*reason) {
+        cli_error("%s needs --reason TEXT (recorded in the role history)", name);
+        return EXIT_USAGE;
+    }
+    sfl_error_t err;
+    sfl_error_clear(&err);
+    if (!op(&s.mo, reason, &err))
+        return cli_server_fail(&s, &err);
+    if (s.json) {
+        printf("{ \"database\" : ");
+        cli_json_string(stdout, s.mo.db);
+        printf(", %s, \"exit_code\" : 0, \"error\" : null }\n", json);
+    } else if (!s.quiet) {
+        fprintf(stderr, "%s: %s %s\n", name, s.mo.db, done);
+    }
+    return EXIT_OK;
+}

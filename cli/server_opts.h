@@ -66,4 +66,13 @@ bool cli_expect_role_env(int *out);
  * the exit code. */
 int cli_server_fail(const cli_server_t *s, const sfl_error_t *err);
 
+/* A command whose one own option is a required --reason TEXT (unseal,
+ * demote): parses the command line, calls `op`, and reports. `json` is
+ * what the JSON outcome says besides the database (e.g. "\"unsealed\" :
+ * true"); `done` the text line's words after the database's name. Returns the exit
+ * code. */
+int cli_reason_command(int argc, char **argv, const char *name, void (*usage)(FILE *),
+                       bool (*op)(const sfl_mongo_options_t *, const char *, sfl_error_t *),
+                       const char *json, const char *done);
+
 #endif
