@@ -748,6 +748,25 @@ def test_format1():
     check(r.returncode == 0 and j.get("restored") is True and j.get("manifest_format_version") == 1
           and warned(j), f"restore --json: {r.returncode} {r.stdout} {r.stderr}")
     check(client[db]["base_coverage"].count_documents({}) == 40, "restored documents")
+    # restore checks the dump against its manifest before sending anything,
+    # with format 1's digest for a format-1 manifest: one changed value is
+    # refused (exit 5), the restored database untouched.
+    import bson  # noqa: E402  (pymongo's)
+    bad = os.path.join(tmp, "f1bad", "swefreq")
+    shutil.copytree(os.path.join(f1, "swefreq"), bad)
+    bpath = os.path.join(bad, "base_coverage.bson")
+    with open(bpath, "rb") as fh:
+        docs = bson.decode_all(fh.read())
+    docs[3]["mean"] = docs[3]["mean"] + 1.5
+    with open(bpath, "wb") as fh:
+        fh.write(b"".join(bson.encode(d) for d in docs))
+    before = sorted(client[db]["base_coverage"].find({}), key=lambda d: str(d["_id"]))
+    r = run("restore", "--uri", URI, "--db", db, "--dump", bad)
+    check(r.returncode == 5 and "base_coverage.bson: 40 documents" in r.stderr
+          and "does not match its manifest" in r.stderr,
+          f"restore of a changed format-1 dump: {r.returncode} {r.stderr}")
+    check(sorted(client[db]["base_coverage"].find({}), key=lambda d: str(d["_id"])) == before,
+          "the refused restore changed nothing")
     r = run("verify", "--uri", URI, "--db", db)
     check(r.returncode == 0 and F1 in r.stdout, f"verify --uri (text): {r.returncode} {r.stdout}")
     r, j = jrun("verify", "--uri", URI, "--db", db, "--json")

@@ -140,7 +140,8 @@ SFL_API sfl_mongo_outcome_t sfl_sink_mongo_outcome(const sfl_sink_t *sink);
  * process died), "interrupted" or "swapping", else the sink's begin
  * refuses (SFL_DOMAIN_STATE, SFL_E_MANIFEST) and nothing is written. The
  * job must have the same sources, in the same order, with the same bytes
- * (XXH3-128), and the same document-shaping options (style, histograms,
+ * (SHA-256; a load begun by a version that wrote format 1 is not
+ * resumed), and the same document-shaping options (style, histograms,
  * coverage_step, csq_field, csq_format, vep_features, genome) as recorded
  * when that load began; any difference is refused the same way, naming
  * it. The resumed load keeps its id and staging collections, takes the

@@ -56,8 +56,9 @@ SFL_API const char *sfl_verify_status_name(sfl_verify_status_t s);
  * there (name, status, expected_count, actual_count, expected_digest,
  * actual_digest). A source's item uses the sizes, and the JSON names two
  * fields after what they hold: `name` is "path", and expected_digest and
- * actual_digest are "expected_xxh3_128" and "actual_xxh3_128" (the file's
- * XXH3-128). */
+ * actual_digest are "expected_sha256" and "actual_sha256" (the file's
+ * SHA-256), or "expected_xxh3_128" and "actual_xxh3_128" for an entry of a
+ * format-1 manifest (XXH3-128). */
 typedef struct {
     const char *name;                        /* collection name or source path  */
     sfl_verify_status_t status;
