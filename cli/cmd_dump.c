@@ -125,16 +125,16 @@ static sfl_manifest_t *dump_before(const dump_args_t *a)
     return m;
 }
 
-/* Signs the written dump's manifest.json (and the --manifest copy).
- * Returns the exit code. */
+/* The dump sink signed the dump's manifest.json in its hidden folder,
+ * before publishing it; this signs the --manifest copy. Returns the exit
+ * code. */
 static int dump_sign(const dump_args_t *a, const sfl_signing_key_t *key, sfl_error_t *err)
 {
     char *own = NULL;
     if (asprintf(&own, "%s/%s/manifest.json", a->out, a->db) < 0)
         own = NULL;
     int rc = EXIT_OK;
-    if (!own || !sfl_sign_file(key, own, NULL, err) ||
-        (a->manifest && !sfl_sign_file(key, a->manifest, NULL, err))) {
+    if (!own || (a->manifest && !sfl_sign_file(key, a->manifest, NULL, err))) {
         if (!own)
             sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         cli_print_error(err);
@@ -187,7 +187,7 @@ int cmd_dump(int argc, char **argv)
     sfl_sink_t *sink = NULL;
     if (job && !(sink = a.dry     ? sfl_sink_null_new(&err)
                         : a.jsonl ? sfl_sink_jsonl_new(stdout, &err)
-                                  : sfl_sink_dump_new(a.out, a.db, &err))) {
+                                  : sfl_sink_dump_new_signed(a.out, a.db, key, &err))) {
         cli_print_error(&err);
         rc = a.dry || a.jsonl ? EXIT_INTERNAL : cli_exit_code(&err);
     }

@@ -62,16 +62,11 @@ int cmd_export(int argc, char **argv)
     if (keyfile && !(key = sfl_signing_key_read(keyfile, &err)))
         return cli_server_fail(&s, &err);
     char *mpath = NULL;
-    bool ok = sfl_mongo_export(&s.mo, out, &err);
-    if (ok && key) {
-        if (asprintf(&mpath, "%s/%s/manifest.json", out, s.mo.db) < 0) {
-            mpath = NULL;
-            ok = sfl_error_set(&err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-        } else {
-            ok = sfl_sign_file(key, mpath, NULL, &err);
-        }
-    }
-    if (ok && key && !s.quiet && !s.json)
+    /* signed in the hidden folder, published with the manifest */
+    bool ok = sfl_mongo_export_signed(&s.mo, out, NULL, key, &err);
+    if (ok && key && asprintf(&mpath, "%s/%s/manifest.json", out, s.mo.db) < 0)
+        mpath = NULL;
+    if (ok && key && mpath && !s.quiet && !s.json)
         fprintf(stderr, "export: %s signed with key %s (%s.sig)\n", mpath,
                 sfl_signing_key_id(key), mpath);
     free(mpath);

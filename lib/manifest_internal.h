@@ -95,4 +95,12 @@ sfl_digest_kind_t sfl_manifest_digest_kind(const sfl_manifest_collection_t *c);
 /* `d` gives exactly entry `c`: the same count and the same digest. */
 bool sfl_manifest_collection_matches(const sfl_manifest_collection_t *c, const sfl_digest_t *d);
 
+/* Writes m as the new file manifest.json of the open folder `dirfd`
+ * (O_EXCL|O_NOFOLLOW, fsynced) and, with a key `k`, its signature over
+ * those exact bytes as manifest.json.sig beside it (sign.c). `shown`
+ * names the folder in messages. */
+struct sfl_signing_key;
+bool sfl_manifest_write_at(const sfl_manifest_t *m, int dirfd, const char *shown,
+                           const struct sfl_signing_key *k, sfl_error_t *err);
+
 #endif

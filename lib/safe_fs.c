@@ -145,6 +145,7 @@ bool sfl_remove_dump_dir_at(int dirfd, const char *name)
     char file[128];
     unlinkat(fd, "manifest.json", 0);
     unlinkat(fd, "manifest.json.partial", 0);
+    unlinkat(fd, "manifest.json.sig", 0);
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         for (int x = 0; x < 3; x++) {
             snprintf(file, sizeof file, "%s%s", sfl_collection_name((sfl_collection_t)c), ext[x]);
@@ -158,7 +159,7 @@ bool sfl_remove_dump_dir_at(int dirfd, const char *name)
 /* True for the names a dump writes into its folder. */
 static bool is_dump_file(const char *n)
 {
-    if (!strcmp(n, "manifest.json"))
+    if (!strcmp(n, "manifest.json") || !strcmp(n, "manifest.json.sig"))
         return true;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
         const char *cn = sfl_collection_name((sfl_collection_t)c);
@@ -209,4 +210,37 @@ bool sfl_dump_target_ok(int dirfd, const char *name, const char *shown, const ch
     if (dh)
         closedir(dh);
     return true;
+}
+
+bool sfl_write_new_at(int dirfd, const char *name, const void *data, size_t len,
+                      const char *shown, sfl_error_t *err)
+{
+    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    bool ok = fd >= 0;
+    const char *p = data;
+    while (ok && len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        if (ok) {
+            p += w;
+            len -= (size_t)w;
+        }
+    }
+    ok = ok && fsync(fd) == 0;
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        e = errno;
+        ok = false;
+    }
+    return ok || sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s/%s: cannot create: %s",
+                               shown, name, strerror(e));
+}
+
+bool sfl_is_same_dir_at(int dirfd, const char *name, int fd)
+{
+    struct stat a, b;
+    return fd >= 0 && fstat(fd, &a) == 0 && fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+           S_ISDIR(b.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }

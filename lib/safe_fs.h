@@ -66,4 +66,15 @@ bool sfl_remove_dump_dir_at(int dirfd, const char *name);
 bool sfl_dump_target_ok(int dirfd, const char *name, const char *shown, const char *out_flag,
                         sfl_error_t *err);
 
+/* Creates the file `name` of the folder `dirfd` (never through a link,
+ * never over an existing entry: O_EXCL|O_NOFOLLOW, mode 0644 before the
+ * umask), writes `len` bytes and fsyncs it. False with SFL_E_WRITE naming
+ * shown/name. */
+bool sfl_write_new_at(int dirfd, const char *name, const void *data, size_t len,
+                      const char *shown, sfl_error_t *err);
+
+/* True when the entry `name` of `dirfd` is, itself (not through a link),
+ * the folder open as `fd` (same st_dev and st_ino). */
+bool sfl_is_same_dir_at(int dirfd, const char *name, int fd);
+
 #endif

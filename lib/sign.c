@@ -34,6 +34,7 @@
 #include <openssl/x509.h>
 
 #include "manifest_internal.h"
+#include "safe_fs.h"
 #include "swefreq/sign.h"
 #include "verify_internal.h"
 
@@ -289,6 +290,52 @@ static bool write_atomic(const char *path, const void *data, size_t len, sfl_err
                                "%s: cannot write the signature: %s", path, strerror(e));
 }
 
+/* The 64-byte Ed25519 signature of data[0..len) into sig; `what` names
+ * the data in a message. */
+static bool sign_bytes(const sfl_signing_key_t *k, const void *data, size_t len,
+                       unsigned char sig[ED25519_SIG_BYTES], const char *what, sfl_error_t *err)
+{
+    size_t siglen = ED25519_SIG_BYTES;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pk) == 1 &&
+              EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)data, len) == 1 &&
+              siglen == ED25519_SIG_BYTES;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        char why[256];
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "%s: signing failed: %s", what,
+                             ossl_reason(why, sizeof why));
+    }
+    return true;
+}
+
+bool sfl_sign_buffer_at(const sfl_signing_key_t *k, const void *data, size_t len, int dirfd,
+                        const char *name, const char *shown, sfl_error_t *err)
+{
+    if (!k || (!data && len) || !name || !shown)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "sfl_sign_buffer_at needs a key, the bytes, a folder and a name");
+    unsigned char sig[ED25519_SIG_BYTES];
+    char sig_name[512];
+    if (snprintf(sig_name, sizeof sig_name, "%s.sig", name) >= (int)sizeof sig_name)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "%s: name too long", name);
+    return sign_bytes(k, data, len, sig, name, err) &&
+           sfl_write_new_at(dirfd, sig_name, sig, sizeof sig, shown, err);
+}
+
+bool sfl_manifest_write_at(const sfl_manifest_t *m, int dirfd, const char *shown,
+                           const sfl_signing_key_t *k, sfl_error_t *err)
+{
+    char *json = sfl_manifest_to_json(m);
+    if (!json)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    size_t len = strlen(json);
+    bool ok = sfl_write_new_at(dirfd, "manifest.json", json, len, shown, err) &&
+              (!k || sfl_sign_buffer_at(k, json, len, dirfd, "manifest.json", shown, err));
+    free(json);
+    return ok;
+}
+
 bool sfl_sign_file(const sfl_signing_key_t *k, const char *path, const char *sig_path,
                    sfl_error_t *err)
 {
@@ -301,18 +348,10 @@ bool sfl_sign_file(const sfl_signing_key_t *k, const char *path, const char *sig
                     err))
         return false;
     unsigned char sig[ED25519_SIG_BYTES];
-    size_t siglen = sizeof sig;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pk) == 1 &&
-              EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)data, len) == 1 &&
-              siglen == ED25519_SIG_BYTES;
-    EVP_MD_CTX_free(ctx);
+    bool ok = sign_bytes(k, data, len, sig, path, err);
     free(data);
-    if (!ok) {
-        char why[256];
-        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "%s: signing failed: %s", path,
-                             ossl_reason(why, sizeof why));
-    }
+    if (!ok)
+        return false;
     char *def = NULL;
     if (!sig_path) {
         if (asprintf(&def, "%s.sig", path) < 0)

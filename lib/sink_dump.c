@@ -47,6 +47,7 @@
 #include "manifest_internal.h"
 #include "safe_fs.h"
 #include "sink_internal.h"
+#include "swefreq/sign.h"
 
 typedef struct {
     char *out; /* OUT */
@@ -61,6 +62,7 @@ typedef struct {
     FILE *f[SFL_N_COLLECTIONS];
     char *path[SFL_N_COLLECTIONS]; /* stage/<collection>.bson */
     char *iobuf[SFL_N_COLLECTIONS];
+    const sfl_signing_key_t *key; /* signs manifest.json in the staging folder; or NULL */
 } dump_t;
 
 static char *path_join(const char *a, const char *b, const char *c)
@@ -285,7 +287,7 @@ static bool dump_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     }
     remove_dead_leftovers(d);
     sfl_remove_flat_dir_at(d->out_fd, d->stage_name); /* a leftover of this pid */
-    if (mkdirat(d->out_fd, d->stage_name, 0777) != 0)
+    if (mkdirat(d->out_fd, d->stage_name, 0700) != 0)
         return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create: %s",
                              d->stage, strerror(errno));
     d->staged = true;
@@ -309,28 +311,6 @@ static bool dump_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
             return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write: %s",
                                  d->path[b->collection], strerror(errno));
     return true;
-}
-
-static bool write_text_atomic(const char *path, const char *text, sfl_error_t *err)
-{
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    snprintf(tmp, n, "%s.partial", path);
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f && fputs(text, f) >= 0;
-    ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
-    if (f && fclose(f) != 0)
-        ok = false;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok) {
-        sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write: %s", path,
-                      strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return ok;
 }
 
 static char *metadata_json(const char *db, sfl_collection_t c)
@@ -361,6 +341,14 @@ static bool swap_in(dump_t *d, sfl_error_t *err)
 {
     if (!dir_is_free_or_folder(d, err))
         return false;
+    if (!sfl_is_same_dir_at(d->out_fd, d->stage_name, d->stage_fd))
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s is no longer the staging folder this dump created (replaced "
+                             "while it was written); nothing was replaced",
+                             d->stage);
+    if (fchmod(d->stage_fd, 0755) != 0)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot chmod: %s",
+                             d->stage, strerror(errno));
     bool had_old = sfl_entry_kind(d->out_fd, d->db) == S_IFDIR;
     if (had_old && renameat(d->out_fd, d->db, d->out_fd, d->old_name) != 0)
         return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
@@ -401,24 +389,20 @@ static bool dump_commit(void *ctx, const sfl_manifest_t *m, sfl_error_t *err)
         if (!ok)
             return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write: %s",
                                  d->path[c], strerror(errno));
-        const char *name = sfl_collection_name((sfl_collection_t)c);
-        char *meta = path_join(d->stage, name, ".metadata.json");
+        char meta[128];
+        snprintf(meta, sizeof meta, "%s.metadata.json", sfl_collection_name((sfl_collection_t)c));
         char *json = metadata_json(d->db, (sfl_collection_t)c);
-        ok = meta && json;
+        ok = json != NULL;
         if (!ok)
             sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-        ok = ok && write_text_atomic(meta, json, err);
-        free(meta);
+        ok = ok && sfl_write_new_at(d->stage_fd, meta, json, strlen(json), d->stage, err);
         free(json);
         if (!ok)
             return false;
     }
-    char *mpath = path_join(d->stage, "manifest.json", NULL);
-    if (!mpath)
-        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    bool ok = sfl_manifest_write_file(m, mpath, err);
-    free(mpath);
-    if (!ok)
+    /* 2. The manifest and its signature over those same bytes, inside the
+     * staging folder too: they are published together, by one rename. */
+    if (!sfl_manifest_write_at(m, d->stage_fd, d->stage, d->key, err))
         return false;
     return swap_in(d, err);
 }
@@ -440,6 +424,12 @@ static void dump_destroy(void *ctx)
 
 sfl_sink_t *sfl_sink_dump_new(const char *out_dir, const char *db, sfl_error_t *err)
 {
+    return sfl_sink_dump_new_signed(out_dir, db, NULL, err);
+}
+
+sfl_sink_t *sfl_sink_dump_new_signed(const char *out_dir, const char *db,
+                                     const sfl_signing_key_t *key, sfl_error_t *err)
+{
     static const sfl_sink_ops_t ops = {sizeof(sfl_sink_ops_t), dump_begin, dump_write,
                                        dump_commit, dump_abort, dump_destroy};
     if (!out_dir || !*out_dir || !db || !*db || strchr(db, '/') || strchr(db, '.') ||
@@ -452,6 +442,7 @@ sfl_sink_t *sfl_sink_dump_new(const char *out_dir, const char *db, sfl_error_t *
     dump_t *d = calloc(1, sizeof *d);
     if (d) {
         d->lock_fd = d->out_fd = d->stage_fd = -1;
+        d->key = key;
         snprintf(d->stage_name, sizeof d->stage_name, ".%s.partial.%ld", db, (long)getpid());
         snprintf(d->old_name, sizeof d->old_name, ".%s.old.%ld", db, (long)getpid());
         snprintf(d->lock_name, sizeof d->lock_name, ".%s.lock", db);

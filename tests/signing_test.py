@@ -264,6 +264,56 @@ def export_signed(db, key, out):
     return os.path.join(out, db)
 
 
+def test_export_hidden_folder(key, pub, src, out):
+    """export --signing-key signs inside the hidden folder and publishes the
+    manifest and its signature together; a link or a folder planted while
+    the export runs is never followed nor published (exit 4)."""
+    from faults import Faults
+    f = Faults.from_env(src)
+    if f is None:
+        return
+    dump = os.path.join(out, src)
+    before = open(os.path.join(dump, "manifest.json.sig"), "rb").read()
+    victim = os.path.join(tmp, "victim.txt")
+    for attack in ("link", "swap"):
+        with open(victim, "w") as v:
+            v.write("precious\n")
+        rule = f.arm("find", coll="variants", action="hold")
+        e = dict(os.environ)
+        e.pop("SWEFREQ_EXPECT_ROLE", None)
+        p = subprocess.Popen([TOOL, "export", "--uri", URI, "--db", src, "--out", out,
+                              "--signing-key", key, "--quiet"], env=e,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        held = f.wait(rule)
+        check(held is not None, f"{attack}: the export's find on variants is held")
+        hidden = os.path.join(out, f".{src}.export-{p.pid}")
+        st = os.lstat(hidden)
+        check(st.st_mode & 0o777 == 0o700, f"{attack}: the hidden folder is 0700: {oct(st.st_mode)}")
+        check(not os.path.exists(os.path.join(hidden, "manifest.json")),
+              f"{attack}: no manifest in the hidden folder before the data")
+        if attack == "link":
+            os.symlink(victim, os.path.join(hidden, "variants.metadata.json"))
+        else:
+            os.rename(hidden, os.path.join(tmp, "aside"))
+            os.mkdir(hidden)
+            with open(os.path.join(hidden, "manifest.json"), "w") as m:
+                m.write("{}\n")
+        f.release(rule)
+        so, se = p.communicate(timeout=120)
+        check(p.returncode == 4, f"{attack}: export refused with exit 4: {p.returncode} {se}")
+        check(open(victim).read() == "precious\n", f"{attack}: the file a planted link names is untouched")
+        check(open(os.path.join(dump, "manifest.json.sig"), "rb").read() == before
+              and openssl_verifies(pub, os.path.join(dump, "manifest.json")),
+              f"{attack}: the published signed dump is the earlier one, and verifies")
+        if attack == "swap":
+            check(not os.path.exists(os.path.join(tmp, "aside", "manifest.json.sig")) or
+                  openssl_verifies(pub, os.path.join(tmp, "aside", "manifest.json")),
+                  "swap: the signature was made over the bytes written, in the export's own folder")
+            shutil.rmtree(hidden, ignore_errors=True)
+            shutil.rmtree(os.path.join(tmp, "aside"), ignore_errors=True)
+    f.clear()
+
+
 def test_attack():
     key, pub, kid = keypair("release")
     okey, opub, okid = keypair("intruder")
@@ -273,6 +323,7 @@ def test_attack():
     dump = export_signed(src, key, os.path.join(tmp, "carry"))
     check(openssl_verifies(pub, os.path.join(dump, "manifest.json")),
           "openssl verifies the exported manifest's signature")
+    test_export_hidden_folder(key, pub, src, os.path.join(tmp, "carry"))
     # The target holds an earlier restore of the honest dump (not sealed).
     r = run("restore", "--uri", URI, "--db", tgt, "--dump", dump, "--trusted-key", pub)
     check(r.returncode == 0, f"restore of the signed dump: {r.returncode} {r.stderr}")

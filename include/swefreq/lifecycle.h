@@ -216,6 +216,18 @@ SFL_API bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir,
  * one stays). */
 SFL_API bool sfl_mongo_export_ctl(const sfl_mongo_options_t *o, const char *out_dir,
                                   const sfl_run_control_t *ctl, sfl_error_t *err) SFL_WUR;
+/* The same, and manifest.json is signed with `key` (swefreq/sign.h; NULL:
+ * unsigned, as sfl_mongo_export_ctl): the signature over the exact bytes
+ * written is manifest.json.sig, written into the hidden folder beside the
+ * manifest, so the two are published together by the one rename and
+ * nothing is signed by path afterwards. Every file of the hidden folder
+ * (created 0700, opened once) is created with O_EXCL|O_NOFOLLOW relative
+ * to it, and the export refuses (SFL_E_WRITE) to publish when the entry at
+ * the hidden name is no longer that folder. `key` is borrowed. */
+struct sfl_signing_key;
+SFL_API bool sfl_mongo_export_signed(const sfl_mongo_options_t *o, const char *out_dir,
+                                     const sfl_run_control_t *ctl,
+                                     const struct sfl_signing_key *key, sfl_error_t *err) SFL_WUR;
 
 #ifdef __cplusplus
 }

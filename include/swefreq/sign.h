@@ -64,6 +64,17 @@ SFL_API void sfl_signing_key_destroy(sfl_signing_key_t *k);
 SFL_API bool sfl_sign_file(const sfl_signing_key_t *k, const char *path, const char *sig_path,
                            sfl_error_t *err) SFL_WUR;
 
+/* Signs the bytes data[0..len) and writes the 64-byte signature as the
+ * new file `name`.sig of the open folder `dirfd` (created with
+ * O_EXCL|O_NOFOLLOW: never through a link, never over an existing file;
+ * mode 0644 before the umask; fsynced). For signing a file one has just
+ * written from those same bytes, so that nothing can change it between
+ * the write and the signature. `shown` names the folder in messages.
+ * False with err (SFL_E_WRITE when the signature cannot be written). */
+SFL_API bool sfl_sign_buffer_at(const sfl_signing_key_t *k, const void *data, size_t len,
+                                int dirfd, const char *name, const char *shown,
+                                sfl_error_t *err) SFL_WUR;
+
 /* ---- checking (the live side) --------------------------------------------- */
 
 typedef struct sfl_trusted_keys sfl_trusted_keys_t;

@@ -163,6 +163,20 @@ SFL_API sfl_sink_t *sfl_sink_jsonl_new(FILE *out, sfl_error_t *err) SFL_WUR;
 SFL_API sfl_sink_t *sfl_sink_dump_new(const char *out_dir, const char *db,
                                       sfl_error_t *err) SFL_WUR;
 
+/* The same, and manifest.json is signed with `key` (swefreq/sign.h, may
+ * be NULL: unsigned): the signature over the exact bytes written is
+ * manifest.json.sig, written into the hidden folder beside the manifest,
+ * so the two are published together by the one rename; nothing is signed
+ * by path after the folder is in place. Every file of the hidden folder
+ * (created 0700, opened once) is created with O_EXCL|O_NOFOLLOW relative
+ * to it, and commit refuses (SFL_E_WRITE) when the entry at the hidden
+ * name is no longer that folder. `key` is borrowed: it must outlive the
+ * sink. */
+struct sfl_signing_key;
+SFL_API sfl_sink_t *sfl_sink_dump_new_signed(const char *out_dir, const char *db,
+                                             const struct sfl_signing_key *key,
+                                             sfl_error_t *err) SFL_WUR;
+
 /* The converter's documents without a sink of your own: `fn` gets each
  * batch (finished BSON documents, `_id` first, in input order, borrowed
  * during the call) on the thread that runs sfl_job_run. Returning false

@@ -50,7 +50,9 @@ typedef struct {
     const sfl_manifest_collection_t *want;
     mongoc_client_pool_t *pool;
     const char *db;
-    char *bson_path, *meta_path; /* in the hidden folder */
+    char *bson_path, *meta_path; /* in the hidden folder, for messages */
+    int dir_fd;                  /* the hidden folder */
+    const char *dir;             /* its path, for messages */
     sfl_digest_t digest;
     bool ok;
     sfl_error_t err;
@@ -59,19 +61,11 @@ typedef struct {
     atomic_bool done;
 } export_part_t;
 
-static bool write_text(const char *path, const char *text, sfl_error_t *err)
-{
-    FILE *f = fopen(path, "wb");
-    bool ok = f && fputs(text, f) >= 0;
-    ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
-    if (f && fclose(f) != 0)
-        ok = false;
-    return ok || sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write: %s",
-                               path, strerror(errno));
-}
+/* The last component of a path. */
+static const char *base(const char *path) { return strrchr(path, '/') + 1; }
 
 /* <coll>.metadata.json with the indexes on the server, as mongodump. */
-static bool write_metadata(mongoc_client_t *c, export_part_t *p, const char *path)
+static bool write_metadata(mongoc_client_t *c, export_part_t *p)
 {
     mongoc_collection_t *coll = mongoc_client_get_collection(c, p->db, p->want->name);
     mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
@@ -99,7 +93,8 @@ static bool write_metadata(mongoc_client_t *c, export_part_t *p, const char *pat
     bson_destroy(&doc);
     if (ok && !pretty)
         ok = sfl_error_set(&p->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    ok = ok && write_text(path, pretty, &p->err);
+    ok = ok && sfl_write_new_at(p->dir_fd, base(p->meta_path), pretty, strlen(pretty), p->dir,
+                                &p->err);
     free(pretty);
     return ok;
 }
@@ -108,9 +103,13 @@ static void *export_main(void *arg)
 {
     export_part_t *p = arg;
     mongoc_client_t *c = mongoc_client_pool_pop(p->pool);
-    const char *bp = p->bson_path, *mp = p->meta_path;
+    const char *bp = p->bson_path;
     sfl_digest_init_kind(&p->digest, sfl_manifest_digest_kind(p->want));
-    FILE *f = fopen(bp, "wb");
+    int fd = openat(p->dir_fd, base(bp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
     bool ok = f != NULL;
     if (!f)
         ok = sfl_error_set(&p->err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create: %s", bp,
@@ -145,7 +144,7 @@ static void *export_main(void *arg)
     if (f && (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0) && ok)
         ok = sfl_error_set(&p->err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write: %s", bp,
                            strerror(errno));
-    ok = ok && write_metadata(c, p, mp);
+    ok = ok && write_metadata(c, p);
     if (ok && !sfl_manifest_collection_matches(p->want, &p->digest)) {
         char fp[SFL_DIGEST_FINGERPRINT_SIZE];
         sfl_digest_fingerprint(&p->digest, fp);
@@ -239,10 +238,15 @@ static void clean_dead_exports(int out_fd, const char *out_dir, const char *db,
  * first and its dump files removed once the new one is in place (put back
  * if the rename fails). False with err when `dir` stayed where it was. */
 static bool publish(int out_fd, const char *final, const char *db, const char *dir,
-                    const char *old, sfl_error_t *err)
+                    int dir_fd, const char *old, sfl_error_t *err)
 {
     if (!sfl_dump_target_ok(out_fd, db, final, "the out_dir argument", err))
         return false;
+    if (!sfl_is_same_dir_at(out_fd, dir, dir_fd) || fchmod(dir_fd, 0755) != 0)
+        return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                             "%s: the hidden folder %s is no longer the one this export created "
+                             "(replaced while it was written); nothing was replaced",
+                             final, dir);
     bool had = sfl_entry_kind(out_fd, db) == S_IFDIR;
     if (had && renameat(out_fd, db, out_fd, old) != 0)
         return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
@@ -265,7 +269,8 @@ static bool publish(int out_fd, const char *final, const char *db, const char *d
     return true;
 }
 
-static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_error_t *err);
+static bool export_body(const sfl_mongo_options_t *o, const char *out_dir,
+                        const sfl_signing_key_t *key, sfl_error_t *err);
 
 bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_error_t *err)
 {
@@ -275,15 +280,23 @@ bool sfl_mongo_export(const sfl_mongo_options_t *o, const char *out_dir, sfl_err
 bool sfl_mongo_export_ctl(const sfl_mongo_options_t *o, const char *out_dir,
                           const sfl_run_control_t *ctl, sfl_error_t *err)
 {
+    return sfl_mongo_export_signed(o, out_dir, ctl, NULL, err);
+}
+
+bool sfl_mongo_export_signed(const sfl_mongo_options_t *o, const char *out_dir,
+                             const sfl_run_control_t *ctl, const sfl_signing_key_t *key,
+                             sfl_error_t *err)
+{
     sfl_ctl_t k;
     if (!sfl_ctl_begin(&k, ctl, err))
         return false;
-    bool ok = export_body(o, out_dir, err);
+    bool ok = export_body(o, out_dir, key, err);
     sfl_ctl_end(&k);
     return ok;
 }
 
-static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_error_t *err)
+static bool export_body(const sfl_mongo_options_t *o, const char *out_dir,
+                        const sfl_signing_key_t *key, sfl_error_t *err)
 {
     if (!o || o->struct_size != sizeof *o || !o->uri || !o->db || !*o->db || !out_dir ||
         strpbrk(o->db, "/\\"))
@@ -329,14 +342,15 @@ static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_e
     if (ok)
         clean_dead_exports(out_fd, out_dir, o->db, final, o->log, o->log_ud);
     bool made = false;
-    if (ok && !(made = mkdirat(out_fd, dname, 0777) == 0))
+    int dir_fd = -1;
+    if (ok && (!(made = mkdirat(out_fd, dname, 0700) == 0) ||
+               (dir_fd = sfl_open_dir_at(out_fd, dname)) < 0))
         ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot create the folder: %s",
                            dir, strerror(errno));
     size_t n = ok ? sfl_manifest_n_collections(m) : 0;
     export_part_t *parts = n ? calloc(n, sizeof *parts) : NULL;
     pthread_t *th = n ? calloc(n, sizeof *th) : NULL;
-    char **paths = calloc(2 * n + 1, sizeof *paths);
-    if (ok && (!paths || (n && (!parts || !th))))
+    if (ok && n && (!parts || !th))
         ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     size_t started = 0;
     for (size_t i = 0; ok && i < n; i++) {
@@ -344,6 +358,8 @@ static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_e
         p->want = sfl_manifest_collection(m, i);
         p->pool = pool;
         p->db = o->db;
+        p->dir_fd = dir_fd;
+        p->dir = dir;
         p->cancel = sfl_ctl_cancel_handle();
         sfl_ctl_add_total(p->want->bytes);
         if (asprintf(&p->bson_path, "%s/%s.bson", dir, p->want->name) < 0 ||
@@ -351,8 +367,6 @@ static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_e
             ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
             break;
         }
-        paths[2 * i] = p->bson_path;
-        paths[2 * i + 1] = p->meta_path;
         if (pthread_create(&th[i], NULL, export_main, p) != 0)
             ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start a thread");
         else
@@ -366,11 +380,13 @@ static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_e
                 *err = parts[i].err;
         }
     }
-    if (paths && ok && asprintf(&paths[2 * n], "%s/manifest.json", dir) < 0)
-        ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    ok = ok && sfl_manifest_write_file(m, paths[2 * n], err);
-    if (ok && (ok = publish(out_fd, final, o->db, dname, oname, err)))
+    /* The manifest and its signature over those exact bytes, in the hidden
+     * folder: published together by the one rename. */
+    ok = ok && sfl_manifest_write_at(m, dir_fd, dir, key, err);
+    if (ok && (ok = publish(out_fd, final, o->db, dname, dir_fd, oname, err)))
         made = false;
+    if (dir_fd >= 0)
+        close(dir_fd);
     if (made)
         sfl_remove_dump_dir_at(out_fd, dname);
     if (out_fd >= 0)
@@ -383,9 +399,6 @@ static bool export_body(const sfl_mongo_options_t *o, const char *out_dir, sfl_e
         free(parts[i].bson_path);
         free(parts[i].meta_path);
     }
-    if (paths)
-        free(paths[2 * n]);
-    free(paths);
     free(parts);
     free(th);
     free(dir);
