@@ -95,4 +95,9 @@ sfl_digest_kind_t sfl_manifest_digest_kind(const sfl_manifest_collection_t *c);
 /* `d` gives exactly entry `c`: the same count and the same digest. */
 bool sfl_manifest_collection_matches(const sfl_manifest_collection_t *c, const sfl_digest_t *d);
 
+/* sfl_manifest_read_file; with `nofollow`, a symbolic link at `path` is
+ * refused (SFL_E_MANIFEST) rather than followed: for the manifest.json
+ * inside a dump folder. */
+sfl_manifest_t *sfl_manifest_read_file_ex(const char *path, bool nofollow, sfl_error_t *err);
+
 #endif
