@@ -340,7 +340,8 @@ sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err)
         nomem(err);
         return NULL;
     }
-    if (!check_format(m->doc, &m->version, err) || !sfl_manifest_check(m->doc, err) ||
+    if (!sfl_manifest_check_keys(m->doc, err) || !check_format(m->doc, &m->version, err) ||
+        !sfl_manifest_check(m->doc, err) ||
         !read_entries(m, err) || !read_options(m, err) || !read_regions(m, err)) {
         sfl_manifest_destroy(m);
         return NULL;
