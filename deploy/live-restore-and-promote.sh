@@ -47,14 +47,39 @@ if [ -z "${SWEFREQ_MONGO_URI_FILE:-}${SWEFREQ_MONGO_URI:-}" ]; then
 fi
 export SWEFREQ_EXPECT_ROLE=live SWEFREQ_TRUSTED_KEYS
 
+# The manifest and its signature are copied before anything else reads
+# them: only regular files, never a symbolic link (to /dev/zero, which
+# would fill TMPDIR, or to a file outside the dump), a FIFO (which would
+# block) or a device; at most 64 MiB (as swefreq-load reads).
+refuse() {
+    echo "live-restore-and-promote.sh: $1" >&2
+    exit 3
+}
+check_file() {
+    if [ ! -f "$1" ] || [ -L "$1" ]; then
+        refuse "$1: not a regular file (a symbolic link, FIFO, device or folder); a dump's manifest.json and manifest.json.sig must be the files themselves"
+    fi
+}
+copy_bounded() {
+    check_file "$1"
+    head -c 67108865 -- "$1" >"$2"
+    if [ "$(wc -c <"$2")" -gt 67108864 ]; then
+        refuse "$1: larger than 64 MiB: not a manifest"
+    fi
+}
+check_file "$dump/manifest.json"
+if [ -e "$dump/manifest.json.sig" ] || [ -L "$dump/manifest.json.sig" ]; then
+    check_file "$dump/manifest.json.sig"
+fi
+
 "$tool" status --db "$db" >/dev/null
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/swefreq-release.XXXXXX")
 tmpref=
 trap 'rm -rf "$work"; [ -z "$tmpref" ] || rm -f "$tmpref" "$tmpref.sig"' EXIT
-cp "$dump/manifest.json" "$work/manifest.json"
-if [ -e "$dump/manifest.json.sig" ]; then
-    cp "$dump/manifest.json.sig" "$work/manifest.json.sig"
+copy_bounded "$dump/manifest.json" "$work/manifest.json"
+if [ -e "$dump/manifest.json.sig" ] || [ -L "$dump/manifest.json.sig" ]; then
+    copy_bounded "$dump/manifest.json.sig" "$work/manifest.json.sig"
 fi
 "$tool" verify --dump "$dump" --manifest "$work/manifest.json"
 "$tool" restore --db "$db" --dump "$dump"

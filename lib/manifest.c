@@ -340,7 +340,8 @@ sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err)
         nomem(err);
         return NULL;
     }
-    if (!check_format(m->doc, &m->version, err) || !sfl_manifest_check(m->doc, err) ||
+    if (!sfl_manifest_check_keys(m->doc, err) || !check_format(m->doc, &m->version, err) ||
+        !sfl_manifest_check(m->doc, err) ||
         !read_entries(m, err) || !read_options(m, err) || !read_regions(m, err)) {
         sfl_manifest_destroy(m);
         return NULL;
@@ -378,14 +379,24 @@ sfl_manifest_t *sfl_manifest_parse(const char *json, size_t len, sfl_error_t *er
 
 sfl_manifest_t *sfl_manifest_read_file(const char *path, sfl_error_t *err)
 {
+    return sfl_manifest_read_file_ex(path, false, err);
+}
+
+sfl_manifest_t *sfl_manifest_read_file_ex(const char *path, bool nofollow, sfl_error_t *err)
+{
     if (!path) {
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_manifest_read_file: no path");
         return NULL;
     }
     sfl_error_t oe;
-    FILE *f = sfl_fopen_regular(path, "the manifest", &oe); /* never a FIFO or a device */
+    /* never a FIFO or a device; inside a dump folder, never a link */
+    int fd = nofollow ? sfl_open_regular_nofollow(path, "the manifest", &oe)
+                      : sfl_open_regular(path, "the manifest", &oe);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
     if (!f) {
-        if (!strstr(oe.message, "not a regular file"))
+        if (!strstr(oe.message, "not a regular file") && !strstr(oe.message, "symbolic link"))
             snprintf(oe.message, sizeof oe.message, "%s: cannot read the manifest: %s", path,
                      strerror(errno));
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST, "%s", oe.message);

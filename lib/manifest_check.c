@@ -303,6 +303,68 @@ static bool names_of(const bool set[SFL_N_COLLECTIONS], const bool minus[SFL_N_C
     return o > 0;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* No object of `doc` (at `where`, "" at the top) holds a key twice, at
+ * any depth. JSON allows it, and readers disagree on which value wins
+ * (libbson keeps both; a lookup finds the first, an overwrite the last),
+ * so a manifest would mean one thing to us and another to a reviewer. */
+static bool unique_keys(const bson_t *doc, bool is_array, const char *where, int depth,
+                        sfl_error_t *err)
+{
+    if (depth > 100)
+        return BAD(err, "nested deeper than 100 levels at %s", *where ? where : "the top");
+    uint32_t n = bson_count_keys(doc), i = 0;
+    const char **keys = n ? malloc(n * sizeof *keys) : NULL;
+    if (n && !keys)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    bson_iter_t it;
+    bool ok = bson_iter_init(&it, doc) || BAD(err, "damaged at %s", *where ? where : "the top");
+    while (ok && i < n && bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        keys[i++] = k;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&it) && !BSON_ITER_HOLDS_ARRAY(&it))
+            continue;
+        char pk[64], sub[512];
+        printable(k, (uint32_t)strlen(k), pk, sizeof pk);
+        if (is_array)
+            snprintf(sub, sizeof sub, "%s[%s]", where, pk);
+        else
+            snprintf(sub, sizeof sub, "%s%s%s", where, *where ? "." : "", pk);
+        const uint8_t *data;
+        uint32_t len;
+        bson_t child;
+        if (BSON_ITER_HOLDS_DOCUMENT(&it))
+            bson_iter_document(&it, &len, &data);
+        else
+            bson_iter_array(&it, &len, &data);
+        ok = (bson_init_static(&child, data, len) || BAD(err, "damaged at %s", sub)) &&
+             unique_keys(&child, BSON_ITER_HOLDS_ARRAY(&it), sub, depth + 1, err);
+    }
+    if (ok && !is_array && i > 1) {
+        qsort(keys, i, sizeof *keys, key_cmp);
+        for (uint32_t j = 1; ok && j < i; j++)
+            if (!strcmp(keys[j - 1], keys[j])) {
+                char pk[64];
+                printable(keys[j], (uint32_t)strlen(keys[j]), pk, sizeof pk);
+                ok = BAD(err,
+                         "the key \"%s\" appears more than once in %s%s: readers disagree on "
+                         "which value counts, so each key must appear once",
+                         pk, *where ? "" : "the top-level object", where);
+            }
+    }
+    free(keys);
+    return ok;
+}
+
+bool sfl_manifest_check_keys(const bson_t *doc, sfl_error_t *err)
+{
+    return unique_keys(doc, false, "", 0, err);
+}
+
 bool sfl_manifest_check(const bson_t *doc, sfl_error_t *err)
 {
     bool owned[SFL_N_COLLECTIONS] = {false}, listed[SFL_N_COLLECTIONS] = {false};

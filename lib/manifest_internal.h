@@ -58,6 +58,12 @@ sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err);
  * with SFL_E_MANIFEST naming the field and the collection or source. */
 bool sfl_manifest_check(const bson_t *doc, sfl_error_t *err);
 
+/* No object in `doc`, at any depth, holds a key twice ("count" twice, or
+ * "format_version" twice): false with SFL_E_MANIFEST naming the key and
+ * the object (such as collections[1]). Checked before anything is read
+ * from the document. */
+bool sfl_manifest_check_keys(const bson_t *doc, sfl_error_t *err);
+
 /* JSON text with every integer literal outside int64 rewritten as a double
  * (libbson would wrap it around), so that sfl_manifest_check refuses it by
  * name. *out is NULL when nothing needed rewriting, else malloc'd
@@ -102,5 +108,9 @@ bool sfl_manifest_collection_matches(const sfl_manifest_collection_t *c, const s
 struct sfl_signing_key;
 bool sfl_manifest_write_at(const sfl_manifest_t *m, int dirfd, const char *shown,
                            const struct sfl_signing_key *k, sfl_error_t *err);
+/* sfl_manifest_read_file; with `nofollow`, a symbolic link at `path` is
+ * refused (SFL_E_MANIFEST) rather than followed: for the manifest.json
+ * inside a dump folder. */
+sfl_manifest_t *sfl_manifest_read_file_ex(const char *path, bool nofollow, sfl_error_t *err);
 
 #endif

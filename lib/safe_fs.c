@@ -35,14 +35,23 @@ const char *sfl_kind_name(int kind)
     }
 }
 
-int sfl_open_regular(const char *path, const char *what, sfl_error_t *err)
+static int open_regular(const char *path, const char *what, int extra, sfl_error_t *err)
 {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | extra);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         int e = errno;
         if (fd >= 0)
             close(fd);
+        struct stat lst;
+        if ((extra & O_NOFOLLOW) && e == ELOOP && lstat(path, &lst) == 0 &&
+            S_ISLNK(lst.st_mode)) {
+            sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                          "%s: cannot read %s: a symbolic link, which is not followed here "
+                          "(put the file itself there)",
+                          path, what ? what : "it");
+            return -1;
+        }
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot open: %s", path,
                       strerror(e));
         return -1;
@@ -70,6 +79,16 @@ int sfl_open_regular(const char *path, const char *what, sfl_error_t *err)
         return -1;
     }
     return fd;
+}
+
+int sfl_open_regular(const char *path, const char *what, sfl_error_t *err)
+{
+    return open_regular(path, what, 0, err);
+}
+
+int sfl_open_regular_nofollow(const char *path, const char *what, sfl_error_t *err)
+{
+    return open_regular(path, what, O_NOFOLLOW, err);
 }
 
 FILE *sfl_fopen_regular(const char *path, const char *what, sfl_error_t *err)

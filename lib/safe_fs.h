@@ -27,6 +27,12 @@
  * message, NULL for a source). */
 int sfl_open_regular(const char *path, const char *what, sfl_error_t *err);
 
+/* Like sfl_open_regular, but the last component of `path` must not be a
+ * symbolic link (O_NOFOLLOW): for files inside a dump folder (its
+ * manifest.json and signature), where a link would make us read, and
+ * describe in messages, a file the dump does not hold. */
+int sfl_open_regular_nofollow(const char *path, const char *what, sfl_error_t *err);
+
 /* SHA-256 (64 lowercase hex digits) and size of the file open as `fd`,
  * read with pread from byte 0, so the descriptor's offset is left as it
  * was (digest.c); `path` names it in messages. */

@@ -104,15 +104,25 @@ static bool read_whole(const char *path, size_t max, bool private_key, uint32_t 
 {
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return sfl_error_set(err, SFL_DOMAIN_INPUT, code, "%s: cannot open the %s: %s", path,
-                             what, strerror(errno));
+    /* Never blocks on a FIFO, never reads a device: the descriptor is
+     * opened non-blocking and kept only for a regular file. A key file the
+     * user named may be a link to the key; a manifest or its signature
+     * (inside a dump folder) must be the file itself. */
+    char label[64];
+    snprintf(label, sizeof label, "the %s", what);
+    bool key = private_key || code == SFL_E_KEY;
+    int fd = key ? sfl_open_regular(path, label, err) : sfl_open_regular_nofollow(path, label, err);
+    if (fd < 0) { /* an input error, exit 3; a signature's stays SFL_E_OPEN, not "refused" */
+        if (err && code != SFL_E_SIGNATURE)
+            err->code = code;
+        return false;
+    }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
         close(fd);
-        return sfl_error_set(err, SFL_DOMAIN_INPUT, code, "%s: the %s is not a regular file",
-                             path, what);
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, code, "%s: cannot open the %s: %s", path,
+                             what, strerror(e));
     }
     if (private_key && (st.st_mode & 077)) {
         close(fd);
@@ -443,16 +453,19 @@ bool sfl_verify_signature(const void *data, size_t len, const char *name, const 
     char tried[1024];
     ids_tried(t, tried, sizeof tried);
     struct stat st;
-    if (stat(sig_path, &st) != 0 && errno == ENOENT)
+    if (lstat(sig_path, &st) != 0 && errno == ENOENT)
         return sfl_error_set(err, SFL_DOMAIN_SIGNATURE, SFL_E_SIGNATURE,
                              "signature refused: %s is unsigned (no %s); trusted key id(s): %s",
                              name, sig_path, tried);
     char *sig;
     size_t slen;
     sfl_error_t e;
-    if (!read_whole(sig_path, 4096, false, SFL_E_SIGNATURE, "signature file", &sig, &slen, &e))
+    if (!read_whole(sig_path, 4096, false, SFL_E_SIGNATURE, "signature file", &sig, &slen, &e)) {
+        if (e.code == SFL_E_OPEN) /* not a regular file, a link, unreadable: bad input */
+            return sfl_error_set(err, e.domain, e.code, "%s", e.message);
         return sfl_error_set(err, SFL_DOMAIN_SIGNATURE, SFL_E_SIGNATURE,
                              "signature refused for %s: %s", name, e.message);
+    }
     if (slen != ED25519_SIG_BYTES) {
         free(sig);
         return sfl_error_set(err, SFL_DOMAIN_SIGNATURE, SFL_E_SIGNATURE,

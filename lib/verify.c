@@ -667,7 +667,7 @@ static sfl_verify_report_t *verify_dump_body(const sfl_manifest_t *m, const char
     sfl_manifest_t *own = NULL;
     if (!m) {
         char *mp = join(dir, "manifest.json");
-        m = own = mp ? sfl_manifest_read_file(mp, err) : NULL;
+        m = own = mp ? sfl_manifest_read_file_ex(mp, true, err) : NULL;
         if (!mp)
             sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         free(mp);

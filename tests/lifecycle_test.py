@@ -519,13 +519,13 @@ def e2e(LIVE):
 DEPLOY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "deploy")
 
 
-def script(name, *args, env):
+def script(name, *args, env, timeout=120):
     e = dict(os.environ)
     e.pop("SWEFREQ_EXPECT_ROLE", None)
     e.update({"SWEFREQ_LOAD": os.path.abspath(TOOL)})
     e.update(env)
     return subprocess.run(["bash", os.path.join(DEPLOY, name), *args], capture_output=True,
-                          text=True, timeout=120, env=e)
+                          text=True, timeout=timeout, env=e)
 
 
 def test_scripts():
@@ -601,6 +601,38 @@ def scripts(LIVE, LIVE_B):
     os.unlink(os.path.join(forged, "manifest.json.sig"))
     r = script("live-restore-and-promote.sh", forged, env=lv)
     check(r.returncode == 10, f"unsigned: exit 10: {r.returncode}")
+    # Not a regular file where the manifest or its signature belongs: a
+    # link to /dev/zero (would fill TMPDIR), a FIFO (would block), a link
+    # to a real manifest, or more than 64 MiB: exit 3 at once, naming it.
+    odd = os.path.join(tmp, "odd", db)
+    shutil.copytree(os.path.join(carry, db), odd)
+    om = os.path.join(odd, "manifest.json")
+    os.rename(om, om + ".keep")
+    os.rename(om + ".sig", om + ".sig.keep")
+    def odd_case(path, make, what):
+        make(path)
+        if not path.endswith(".sig"):
+            shutil.copy(om + ".sig.keep", om + ".sig")
+        else:
+            shutil.copy(om + ".keep", om)
+        try:
+            r = script("live-restore-and-promote.sh", odd, env=lv, timeout=30)
+            check(r.returncode == 3 and path in r.stderr,
+                  f"live-restore-and-promote.sh, {what}: exit 3 naming it: {r.returncode} {r.stderr}")
+        except subprocess.TimeoutExpired:
+            check(False, f"live-restore-and-promote.sh, {what}: hung")
+        for p in (om, om + ".sig"):
+            if os.path.lexists(p):
+                os.unlink(p)
+    for path in (om, om + ".sig"):
+        odd_case(path, lambda p: os.symlink("/dev/zero", p), f"{path} a link to /dev/zero")
+        odd_case(path, os.mkfifo, f"{path} a FIFO")
+        odd_case(path, lambda p: os.symlink(om + ".keep" if p == om else om + ".sig.keep", p),
+                 f"{path} a link to the real file")
+    def big(p):
+        with open(p, "wb") as f:
+            f.truncate((64 << 20) + 1)
+    odd_case(om, big, "a manifest over 64 MiB")
     r = script("live-restore-and-promote.sh", os.path.join(carry, db), env={**lv, "SWEFREQ_TRUSTED_KEYS": ""})
     check(r.returncode != 0 and "SWEFREQ_TRUSTED_KEYS" in r.stderr, "the live script needs a trusted key")
     check(tree(refdir) == {} and snapshot(live, db) == live_before,

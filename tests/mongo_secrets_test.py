@@ -556,6 +556,23 @@ def test_nightly():
     check(rc == 5 and "DEVIATION" in err and "exit 5" in open(os.path.join(logdir, "nightly.log")).read(),
           f"a changed document: {rc} {err}")
     client[db]["variants"].replace_one({"_id": d["_id"]}, d)
+    # A server that stops answering mid-scan: the verify is stopped after
+    # SWEFREQ_VERIFY_TIMEOUT and the run fails with exit 124, saying so.
+    rule = faults.arm("find", coll="variants", action="hold")
+    write_conf(SWEFREQ_VERIFY_TIMEOUT="3s")
+    t0 = time.time()
+    try:
+        rc, out, err, _ = cron()
+    except subprocess.TimeoutExpired:
+        rc, out, err = None, "", "hung"
+    took = time.time() - t0
+    faults.clear()
+    check(rc == 124 and "TIMED OUT" in err and "3s" in err and took < 120 and
+          "exit 124" in open(os.path.join(logdir, "nightly.log")).read(),
+          f"a verify that hangs is stopped: {rc} {err} ({took:.0f} s)")
+    write_conf()
+    rc, out, err, _ = cron()
+    check(rc == 0 and err == "", f"answering again: {rc} {err}")
     # Every other failure is non-zero, with a message.
     os.chmod(urif, 0o644)
     rc, out, err, _ = cron()
@@ -579,6 +596,8 @@ def test_nightly():
                        ({"SWEFREQ_LOAD": "swefreq-load"}, "must be an absolute path"),
                        ({"SWEFREQ_LOAD": "/nonexistent/swefreq-load"}, "not an executable"),
                        ({"SWEFREQ_MONGO_URI": GOOD}, "no URI here"),
+                       ({"SWEFREQ_VERIFY_TIMEOUT": "soon"}, "is not a duration"),
+                       ({"SWEFREQ_VERIFY_TIMEOUT": "0"}, "is not a duration"),
                        ({"SWEFREQ_COLOUR": "x"}, "unknown key")):
         write_conf(**over)
         rc, out, err, _ = cron()

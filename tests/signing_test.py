@@ -232,6 +232,45 @@ def test_files():
             "--signing-key", loose)
     check(r.returncode == 3 and not os.path.exists(os.path.join(tmp, "d3", "y")),
           f"dump with an unusable key: exit 3 before anything is written: {r.returncode}")
+    # A FIFO or a link where the manifest, its signature or a key file
+    # belongs: refused at once (exit 3, naming the file), never a hang,
+    # and a link inside the dump is not followed.
+    def bounded(*args):
+        try:
+            return run(*args, timeout=20)
+        except subprocess.TimeoutExpired:
+            return None
+    run("sign", "--manifest", man, "--key", key, "--quiet")
+    os.rename(man + ".sig", man + ".sig.keep")
+    os.mkfifo(man + ".sig")
+    r = bounded("verify", "--dump", dump, "--trusted-key", pub)
+    check(r is not None and r.returncode == 3 and man + ".sig" in r.stderr,
+          f"a FIFO as manifest.json.sig: {r and (r.returncode, r.stderr)}")
+    os.unlink(man + ".sig")
+    os.rename(man + ".sig.keep", man + ".sig")
+    fifo_key = os.path.join(tmp, "fifo.pub")
+    os.mkfifo(fifo_key)
+    r = bounded("verify", "--dump", dump, "--trusted-key", fifo_key)
+    check(r is not None and r.returncode == 3 and fifo_key in r.stderr,
+          f"a FIFO as the trusted key: {r and (r.returncode, r.stderr)}")
+    os.rename(man, man + ".keep")
+    os.mkfifo(man)
+    for extra in ([], ["--trusted-key", pub]):
+        r = bounded("verify", "--dump", dump, *extra)
+        check(r is not None and r.returncode == 3 and man in r.stderr,
+              f"a FIFO as manifest.json {extra}: {r and (r.returncode, r.stderr)}")
+    os.unlink(man)
+    elsewhere = os.path.join(tmp, "elsewhere.json")
+    shutil.copy(man + ".keep", elsewhere)
+    os.symlink(elsewhere, man)
+    for extra in ([], ["--trusted-key", pub]):
+        r = bounded("verify", "--dump", dump, *extra)
+        check(r is not None and r.returncode == 3 and man in r.stderr and "symbolic link" in r.stderr,
+              f"a link as manifest.json is not followed {extra}: {r and (r.returncode, r.stderr)}")
+    os.unlink(man)
+    os.rename(man + ".keep", man)
+    r = run("verify", "--dump", dump, "--trusted-key", pub)
+    check(r.returncode == 0, f"the restored dump verifies: {r.returncode} {r.stderr}")
     # The help and the exit-code table name exit 10.
     r = run("--help")
     check(" 10 " in r.stdout and "signature refused" in r.stdout, "--help names exit 10")

@@ -275,6 +275,41 @@ static void test_manifest_rules(const char *dump_dir, const char *tmpdir)
     CHECK(sfl_manifest_parse(no_sources, strlen(no_sources), &err) == NULL);
     CHECK_CONTAINS(err.message, "\"sources\" is not an array");
 
+    /* A key twice in one object, at any depth, is refused (readers
+     * disagree on which value counts: a lookup takes the first, an
+     * overwrite the last), naming the key and the object. */
+    snprintf(colls, sizeof colls,
+             "{\"name\": \"variants\", \"count\": 999, \"count\": 24, \"bytes\": 1, "
+             "\"digest\": \"0123456789abcdef0123456789abcdef\"}, %s", metrics);
+    refused(VCF_SOURCE, colls, "the key \"count\" appears more than once in collections[0]",
+            NULL);
+    snprintf(colls, sizeof colls, "%s, %s", ENTRY("variants", "24"), metrics);
+    refused("{\"path\": \"x.vcf\", \"kind\": \"vcf\", \"size\": 1, \"size\": 1, "
+            "\"xxh3_128\": \"0123456789abcdef0123456789abcdef\"}",
+            colls, "the key \"size\" appears more than once in sources[0]", NULL);
+    static const char *const dup_head[] = {"\"format_version\": 9, ",
+                                           "\"options\": {\"a\": {\"b\": 1, \"b\": 2}}, ", ""};
+    static const char *const dup_tail[] = {"", "", ", \"collections\": []"};
+    static const char *const dup_want[] = {
+        "the key \"format_version\" appears more than once in the top-level object",
+        "the key \"b\" appears more than once in options.a",
+        "the key \"collections\" appears more than once in the top-level object"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(json, sizeof json,
+                 "{\"format\": \"swefreq-load-manifest\", \"format_version\": 1, %s"
+                 "\"sources\": [%s], \"collections\": [%s]%s}",
+                 dup_head[i], VCF_SOURCE, colls, dup_tail[i]);
+        sfl_error_clear(&err);
+        ok = sfl_manifest_parse(json, strlen(json), &err);
+        CHECK(ok == NULL);
+        CHECK_INT(err.code, SFL_E_MANIFEST);
+        CHECK_CONTAINS(err.message, dup_want[i]);
+        sfl_manifest_destroy(ok);
+    }
+    snprintf(json, sizeof json,
+             "{\"format\": \"swefreq-load-manifest\", \"format_version\": 1, "
+             "\"sources\": [%s], \"collections\": [%s]}", VCF_SOURCE, colls);
+
     /* The copy in the database is BSON: a double count is refused there too. */
     bson_t *doc = bson_new_from_json((const uint8_t *)json, -1, NULL);
     bson_t *dbl = bson_new();

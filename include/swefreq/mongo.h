@@ -212,9 +212,10 @@ SFL_API bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_
  * is changed. Each
  * collection is scanned and each document re-canonicalised and digested.
  * Every index the manifest names must be there with its key, and no other
- * (`index unlisted`; `_id_` aside); every browser collection in the
- * database (the seven names of sfl_collection_name) must be listed by the
- * manifest, else it is reported `unlisted` with its document count. The
+ * (`index unlisted`; `_id_` aside); every collection in the database
+ * must be listed by the manifest, else it is reported `unlisted` with its
+ * document count, except swefreq_meta and system.* (not reported) and a
+ * staging collection a load left (swefreq_staging_*: a warning). The
  * report says which manifest it checked against
  * (sfl_verify_report_reference). With `check_sources`, the source files
  * are re-hashed too. */
