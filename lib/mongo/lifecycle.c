@@ -496,22 +496,32 @@ static bool lock_plain(const sfl_mongo_options_t *o, conn_t *k, const char *comm
     return k->locked;
 }
 
-bool sfl_mongo_demote(const sfl_mongo_options_t *o, const char *reason, sfl_error_t *err)
+/* The common start of demote and unseal: the options, a reason, the role
+ * gate, the load lock, and the role record read again under the lock (a
+ * promote, demote or unseal may have run in between) into *r. On false
+ * with the connection open, the caller still closes it. */
+static bool reasoned_change(const sfl_mongo_options_t *o, const char *what, const char *reason,
+                            conn_t *k, sfl_role_info_t *r, sfl_error_t *err)
 {
-    if (!opts_ok(o, "demote", err))
+    memset(k, 0, sizeof *k);
+    if (!opts_ok(o, what, err))
         return false;
     if (!reason || !*reason)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                             "demote needs a reason (the reason argument); it is recorded in the "
-                             "role history");
+                             "%s needs a reason (the reason argument); it is recorded in the "
+                             "role history",
+                             what);
+    return open_conn(o, k, err) &&
+           sfl_role_gate(k->c, o->db, (sfl_role_t)o->expect_role, false, what, r, err) &&
+           lock_plain(o, k, what, err) &&
+           sfl_role_gate(k->c, o->db, (sfl_role_t)o->expect_role, false, what, r, err);
+}
+
+bool sfl_mongo_demote(const sfl_mongo_options_t *o, const char *reason, sfl_error_t *err)
+{
     conn_t k;
-    if (!open_conn(o, &k, err))
-        return false;
     sfl_role_info_t r;
-    bool ok = sfl_role_gate(k.c, o->db, (sfl_role_t)o->expect_role, false, "demote", &r, err) &&
-              lock_plain(o, &k, "demote", err) &&
-              /* read again under the lock: a promote may have run in between */
-              sfl_role_gate(k.c, o->db, (sfl_role_t)o->expect_role, false, "demote", &r, err);
+    bool ok = reasoned_change(o, "demote", reason, &k, &r, err);
     if (ok && r.role != SFL_ROLE_LIVE)
         ok = sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                            "%s is not live (role %s); nothing to demote", o->db,
@@ -529,22 +539,13 @@ bool sfl_mongo_demote(const sfl_mongo_options_t *o, const char *reason, sfl_erro
 
 bool sfl_mongo_unseal(const sfl_mongo_options_t *o, const char *reason, sfl_error_t *err)
 {
-    if (!opts_ok(o, "unseal", err))
-        return false;
-    if (!reason || !*reason)
-        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
-                             "unseal needs a reason (the reason argument); it is recorded in the "
-                             "role history");
     conn_t k;
-    if (!open_conn(o, &k, err))
-        return false;
     sfl_role_info_t r;
-    bool ok = sfl_role_gate(k.c, o->db, (sfl_role_t)o->expect_role, false, "unseal", &r, err);
+    bool ok = reasoned_change(o, "unseal", reason, &k, &r, err);
     if (ok && !r.sealed)
         ok = sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                            "%s is not sealed (role %s); nothing to unseal", o->db,
                            sfl_role_name(r.role));
-    ok = ok && lock_plain(o, &k, "unseal", err);
     if (ok)
         ok = role_set(k.c, o->db, "unseal", r.role, false, r.manifest_digest, NULL, reason, err);
     if (ok)
