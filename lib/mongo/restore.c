@@ -33,7 +33,7 @@
 #include "log.h"
 #include "manifest_internal.h"
 #include "safe_fs.h"
-#include "sink_internal.h"
+#include "../sink_internal.h"
 #include "verify_internal.h"
 
 typedef struct {

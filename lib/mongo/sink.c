@@ -27,11 +27,17 @@
  * its thread, its client and this sink's memory until the server answers
  * (a reference count frees them then). Once the swap has begun, a signal
  * only takes effect after it.
+ *
+ * The sink's steps live in files of their own, each taking what it needs
+ * from the ones below it and none calling back up into this file (the state
+ * they share is in mongo/sink_internal.h), lowest first: mongo/sink_thread.c
+ * (references, helper threads, their messages). This file ties them
+ * together: the ops table, new and destroy, the public accessors, and the
+ * steps not moved out.
  */
 #include <mongoc/mongoc.h>
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,182 +46,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../sink_internal.h"
 #include "filled.h"
 #include "grow.h"
 #include "indexes.h"
-#include "mongo/lifecycle_internal.h"
-#include "log.h"
 #include "manifest_internal.h"
-#include "mongo/state.h"
 #include "mongo/client.h"
-#include "sink_internal.h"
+#include "mongo/lifecycle_internal.h"
+#include "mongo/state.h"
+#include "mongo/sink_internal.h"
 #include "swefreq/swefreq.h"
-
-typedef struct insert_job {
-    struct insert_job *next;
-    int collection;
-    uint8_t *buf;
-    size_t len, cap;
-    uint32_t *off;
-    size_t n, cap_n;
-    int64_t end_voffset;
-    uint32_t source_index;
-    uint64_t seq;
-} insert_job_t;
-
-/* How long an abort waits for a server that does not answer (inserts in
- * flight, dropping the staging) before it leaves the command behind. */
-#define SFL_ABANDON_SECONDS 5.0
-
-/* Batches complete out of order; the resume point is the end of the last
- * batch before which every batch is acknowledged. A ring larger than the
- * batches that can be in flight tracks that. */
-#define ACK_RING 1024
-
-typedef struct {
-    sfl_mongo_options_t o;
-    sfl_sink_t *self; /* the wrapper: cancellation and the abort reason */
-    int refs;         /* the sink, each helper thread (under lock)      */
-    int running;      /* inserter threads still running (under lock)    */
-    pthread_cond_t idle; /* running or a helper call changed            */
-    /* the load lock */
-    bool locked, lock_lost, hb_stop;
-    pthread_cond_t hb_wake;
-    bool took_over;
-    sfl_lock_holder_t prev_holder;
-    /* the end */
-    bool committed; /* the swap was journalled: abort leaves staging alone */
-    bool abandoned; /* a thread was left blocked in the server (under lock) */
-    sfl_mongo_outcome_t outcome;
-    char *manifest_partial;
-    char *manifest_path; /* o.manifest_path, copied */
-    char *uri_redacted;
-    char *db;
-    char load_id[48];
-    mongoc_client_pool_t *pool;
-    mongoc_client_t *main; /* the driving thread's client */
-    mongoc_write_concern_t *wc;
-    int64_t max_bson;
-    bool ferretdb;
-    bool used[SFL_N_COLLECTIONS];
-    sfl_histograms_t histograms; /* the documents' shape, from begin */
-    bool recorded; /* the load is in swefreq_meta: abort records "failed" */
-    char staging[SFL_N_COLLECTIONS][128];
-    char command[16];  /* "load", or "restore" (lifecycle_internal.h) */
-    char *origin;      /* restore: the dump folder, for the load record */
-    char release_key[65], release_sha[65]; /* restore: the signed manifest */
-
-    /* the queue */
-    pthread_mutex_t lock;
-    pthread_cond_t not_empty, not_full;
-    insert_job_t *head, *tail;
-    int queued, max_queued;
-    bool closing;
-    bool failed;
-    sfl_error_t first_error;
-    insert_job_t *cur[SFL_N_COLLECTIONS];
-    uint64_t inserted;
-    struct timespec t0, last_meta;
-    /* acknowledgement tracking (under lock) */
-    uint64_t next_seq, acked_through;
-    bool ack_done[ACK_RING];
-    int64_t ack_voff[ACK_RING];
-    uint32_t ack_src[ACK_RING];
-    uint32_t ack_n[ACK_RING];
-    bool have_resume;
-    int64_t resume_voffset;
-    uint32_t resume_source;
-    uint64_t resume_docs;
-    /* the last batch seen (batch_end): its offset as reported, its end */
-    bool seen_any;
-    uint32_t seen_source;
-    int64_t seen_end, seen_pos;
-    /* the end of the last batch wholly in jobs (driving thread) */
-    int64_t done_voffset;
-    uint32_t done_source;
-    /* the end of the last batch before the batches that end where the last
-     * one does (mongo_write; driving thread) */
-    int64_t group_voffset;
-    uint32_t group_source;
-    /* the last batch handed to the inserters (under lock) */
-    bool have_sent;
-    int64_t sent_voffset;
-    uint32_t sent_source;
-
-    /* attempts and resuming (see "Resuming" in swefreq/mongo.h) */
-    char lock_id[48];      /* this attempt's name in the lock document     */
-    char resume_id[48];    /* o.resume_load_id, copied                     */
-    char host[128];
-    int64_t attempt_started_ms;
-    bson_t prev_attempts;  /* the record's earlier attempts, as an array   */
-    bool finished_before;  /* the load's journalled swap was finished at begin */
-    bool taken;            /* a resume took this load over (taken_by_resume) */
-    sfl_manifest_t *done_manifest; /* then: the manifest it was journalled with */
-    bool skip_have;        /* an earlier attempt's acknowledged position    */
-    uint32_t skip_source;
-    int64_t skip_voffset;
-    uint64_t skip_docs;
-    bool skipping;         /* still before it                               */
-    bool resent_have;      /* an earlier attempt's last recorded sent position */
-    uint32_t resent_source;
-    int64_t resent_voffset;
-    sfl_mongo_resume_stats_t stats; /* under lock */
-
-    /* Messages of the inserter and heartbeat threads, handed to the log
-     * callback on the driving thread (job.h's promise): by the next message
-     * of that thread, at each batch, and at the end of begin, commit and
-     * abort. Under log_lock. */
-    pthread_mutex_t log_lock;
-    struct later_msg *later_head, *later_tail;
-} mongo_sink_t;
-
-typedef struct later_msg {
-    struct later_msg *next;
-    sfl_log_level_t level;
-    char text[];
-} later_msg_t;
-
-static void *xref(mongo_sink_t *m);
-static void unref(mongo_sink_t *m);
-
-static bool cancelled(mongo_sink_t *m)
-{
-    return sfl_sink_cancelled_int(m->self);
-}
-
-/* Waits on cv for at most ms milliseconds (m->lock held). */
-static void wait_ms(mongo_sink_t *m, pthread_cond_t *cv, long ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(cv, &m->lock, &t);
-}
-
-/* Starts a detached thread holding a reference on m, with every signal
- * blocked (signals belong to the application's own threads). */
-static bool spawn(mongo_sink_t *m, void *(*fn)(void *), void *arg)
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    pthread_t t;
-    xref(m);
-    bool ok = pthread_create(&t, &a, fn, arg) == 0;
-    pthread_attr_destroy(&a);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!ok)
-        unref(m);
-    return ok;
-}
 
 void sfl_mongo_options_init(sfl_mongo_options_t *o)
 {
@@ -232,68 +72,6 @@ void sfl_mongo_options_init(sfl_mongo_options_t *o)
     o->lock_stale_seconds = SFL_LOCK_STALE_SECONDS;
     o->record_ms = 10000;
 }
-
-/* From the sink's own threads: queued for the driving thread. A message
- * that cannot be queued (out of memory) is dropped. */
-static void mlog_later(mongo_sink_t *m, sfl_log_level_t lvl, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void mlog_later(mongo_sink_t *m, sfl_log_level_t lvl, const char *fmt, ...)
-{
-    if (!m->o.log)
-        return;
-    char text[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    size_t n = strlen(text) + 1;
-    later_msg_t *q = malloc(sizeof *q + n);
-    if (!q)
-        return;
-    q->next = NULL;
-    q->level = lvl;
-    memcpy(q->text, text, n);
-    pthread_mutex_lock(&m->log_lock);
-    if (m->later_tail)
-        m->later_tail->next = q;
-    else
-        m->later_head = q;
-    m->later_tail = q;
-    pthread_mutex_unlock(&m->log_lock);
-}
-
-/* On the driving thread: hands the queued messages to the callback. */
-static void deliver_later(mongo_sink_t *m)
-{
-    pthread_mutex_lock(&m->log_lock);
-    later_msg_t *q = m->later_head;
-    m->later_head = m->later_tail = NULL;
-    pthread_mutex_unlock(&m->log_lock);
-    while (q) {
-        later_msg_t *next = q->next;
-        sfl_logf(m->o.log, m->o.log_ud, q->level, "%s", q->text);
-        free(q);
-        q = next;
-    }
-}
-
-/* On the driving thread: the queued messages first, then this one. */
-#define mlog(m, lvl, ...)                                                                          \
-    do {                                                                                           \
-        deliver_later(m);                                                                          \
-        sfl_logf((m)->o.log, (m)->o.log_ud, (lvl), __VA_ARGS__);                                   \
-    } while (0)
-
-static void job_free(insert_job_t *j)
-{
-    if (!j)
-        return;
-    free(j->buf);
-    free(j->off);
-    free(j);
-}
-
-/* ---- inserter threads ------------------------------------------------- */
 
 static bool insert_once(mongo_sink_t *m, mongoc_client_t *c, insert_job_t *j, bool retry,
                         uint64_t *absorbed, bson_error_t *be, bson_t *reply)
@@ -394,7 +172,7 @@ static void *inserter(void *arg)
             if (ok || !sfl_mongo_transient(&be) || attempt >= m->o.max_retries)
                 break;
             int ms = 250 << attempt;
-            mlog_later(m, SFL_LOG_WARNING,
+            sfl_msink_mlog_later(m, SFL_LOG_WARNING,
                        "insert into %s failed (%s); retrying in %d ms (%d of %d)",
                  m->staging[j->collection], be.message, ms, attempt + 1, m->o.max_retries);
             usleep((useconds_t)ms * 1000);
@@ -407,7 +185,7 @@ static void *inserter(void *arg)
                              m->o.max_retries);
             }
             set_failed(m, &e);
-            job_free(j);
+            sfl_msink_job_free(j);
             break;
         }
         pthread_mutex_lock(&m->lock);
@@ -429,21 +207,15 @@ static void *inserter(void *arg)
             m->acked_through++;
         }
         pthread_mutex_unlock(&m->lock);
-        job_free(j);
+        sfl_msink_job_free(j);
     }
     mongoc_client_pool_push(m->pool, c);
     pthread_mutex_lock(&m->lock);
     m->running--;
     pthread_cond_broadcast(&m->idle);
     pthread_mutex_unlock(&m->lock);
-    unref(m);
+    sfl_msink_unref(m);
     return NULL;
-}
-
-static bool cancel_error(sfl_error_t *err, const char *when)
-{
-    return sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
-                         "interrupted %s; the browser's collections were not changed", when);
 }
 
 static bool enqueue(mongo_sink_t *m, insert_job_t *j, sfl_error_t *err)
@@ -453,17 +225,17 @@ static bool enqueue(mongo_sink_t *m, insert_job_t *j, sfl_error_t *err)
      * behind (one slow batch, many fast ones): the ring must not wrap. */
     while ((m->queued >= m->max_queued || m->next_seq - m->acked_through >= ACK_RING - 1) &&
            !m->failed) {
-        if (cancelled(m)) {
+        if (sfl_msink_cancelled(m)) {
             pthread_mutex_unlock(&m->lock);
-            job_free(j);
-            return cancel_error(err, "while inserting");
+            sfl_msink_job_free(j);
+            return sfl_msink_cancel_error(err, "while inserting");
         }
-        wait_ms(m, &m->not_full, 100);
+        sfl_msink_wait_ms(m, &m->not_full, 100);
     }
     if (m->failed) {
         sfl_error_t e = m->first_error;
         pthread_mutex_unlock(&m->lock);
-        job_free(j);
+        sfl_msink_job_free(j);
         if (err)
             *err = e;
         return false;
@@ -500,18 +272,18 @@ static bool drain(mongo_sink_t *m, sfl_error_t *err, bool stop_on_cancel, double
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
-        if ((stop_on_cancel && cancelled(m)) || (limit_s > 0 && el > limit_s)) {
+        if ((stop_on_cancel && sfl_msink_cancelled(m)) || (limit_s > 0 && el > limit_s)) {
             stopped = true;
             m->abandoned = true;
             break;
         }
-        wait_ms(m, &m->idle, 100);
+        sfl_msink_wait_ms(m, &m->idle, 100);
     }
     bool failed = m->failed;
     sfl_error_t first = m->first_error;
     pthread_mutex_unlock(&m->lock);
     if (stopped)
-        return stop_on_cancel && cancelled(m) ? cancel_error(err, "while inserting")
+        return stop_on_cancel && sfl_msink_cancelled(m) ? sfl_msink_cancel_error(err, "while inserting")
                                               : sfl_error_set(err, SFL_DOMAIN_SERVER,
                                                               SFL_E_SERVER_TIMEOUT,
                                                               "the server does not answer");
@@ -522,20 +294,6 @@ static bool drain(mongo_sink_t *m, sfl_error_t *err, bool stop_on_cancel, double
     }
     return true;
 }
-
-/* ---- commands that a signal may abandon --------------------------------- */
-
-/* One server command of the commit, run on a helper thread so that the
- * driving thread can stop waiting for it. Everything the command needs is
- * in the call, which the helper frees if the waiter has gone. */
-typedef struct call {
-    mongo_sink_t *m;
-    bool (*fn)(struct call *k, mongoc_client_t *c);
-    int coll;
-    sfl_digest_t digest;
-    bool done, ok, abandoned;
-    sfl_error_t err;
-} call_t;
 
 static void *call_main(void *arg)
 {
@@ -552,7 +310,7 @@ static void *call_main(void *arg)
     pthread_mutex_unlock(&m->lock);
     if (gone)
         free(k);
-    unref(m);
+    sfl_msink_unref(m);
     return NULL;
 }
 
@@ -573,7 +331,7 @@ static bool call(mongo_sink_t *m, bool (*fn)(call_t *, mongoc_client_t *), int c
     k->coll = coll;
     if (digest)
         k->digest = *digest;
-    if (!spawn(m, call_main, k)) {
+    if (!sfl_msink_spawn(m, call_main, k)) {
         free(k);
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start a thread");
     }
@@ -585,18 +343,18 @@ static bool call(mongo_sink_t *m, bool (*fn)(call_t *, mongoc_client_t *), int c
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
-        if ((cancellable && cancelled(m)) || (limit_s > 0 && el > limit_s)) {
+        if ((cancellable && sfl_msink_cancelled(m)) || (limit_s > 0 && el > limit_s)) {
             gave_up = true;
             k->abandoned = true;
             m->abandoned = true;
             break;
         }
-        wait_ms(m, &m->idle, 100);
+        sfl_msink_wait_ms(m, &m->idle, 100);
     }
     pthread_mutex_unlock(&m->lock);
     if (gave_up) {
-        if (cancellable && cancelled(m))
-            return cancel_error(err, what);
+        if (cancellable && sfl_msink_cancelled(m))
+            return sfl_msink_cancel_error(err, what);
         return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER_TIMEOUT,
                              "%s: the server did not answer within %.0f s", what, limit_s);
     }
@@ -608,8 +366,6 @@ static bool call(mongo_sink_t *m, bool (*fn)(call_t *, mongoc_client_t *), int c
     free(k);
     return ok;
 }
-
-/* ---- begin ------------------------------------------------------------ */
 
 /* The record's attempts: the earlier ones as read at begin, then this one
  * with its status and figures. */
@@ -795,7 +551,7 @@ static void *heartbeat_main(void *arg)
     mongoc_client_t *c = mongoc_client_pool_pop(m->pool);
     pthread_mutex_lock(&m->lock);
     while (!m->hb_stop) {
-        wait_ms(m, &m->hb_wake, SFL_LOCK_HEARTBEAT_SECONDS * 1000L);
+        sfl_msink_wait_ms(m, &m->hb_wake, SFL_LOCK_HEARTBEAT_SECONDS * 1000L);
         if (m->hb_stop)
             break;
         pthread_mutex_unlock(&m->lock);
@@ -803,14 +559,14 @@ static void *heartbeat_main(void *arg)
         pthread_mutex_lock(&m->lock);
         if (rc == 0 && !m->hb_stop && !m->lock_lost) {
             m->lock_lost = true;
-            mlog_later(m, SFL_LOG_WARNING, "the lock of %s is no longer held by this load (%s): "
+            sfl_msink_mlog_later(m, SFL_LOG_WARNING, "the lock of %s is no longer held by this load (%s): "
                                      "another load took it over; this load will not swap",
                  m->db, m->load_id);
         }
     }
     pthread_mutex_unlock(&m->lock);
     mongoc_client_pool_push(m->pool, c);
-    unref(m);
+    sfl_msink_unref(m);
     return NULL;
 }
 
@@ -834,7 +590,7 @@ static bool lock_db(mongo_sink_t *m, sfl_error_t *err)
     if (!sfl_lock_acquire(m->main, m->db, &rq, &m->took_over, &m->prev_holder, err))
         return false;
     m->locked = true;
-    if (!spawn(m, heartbeat_main, m)) {
+    if (!sfl_msink_spawn(m, heartbeat_main, m)) {
         unlock_db(m);
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start a thread");
     }
@@ -860,8 +616,6 @@ static void append_lock_info(mongo_sink_t *m, bson_t *extra)
     }
     bson_append_document_end(extra, &l);
 }
-
-/* ---- resuming ----------------------------------------------------------- */
 
 static bool iter_doc(const bson_t *d, const char *key, bson_t *out)
 {
@@ -1209,7 +963,7 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
         pthread_mutex_lock(&m->lock);
         m->running++;
         pthread_mutex_unlock(&m->lock);
-        if (!spawn(m, inserter, m)) {
+        if (!sfl_msink_spawn(m, inserter, m)) {
             pthread_mutex_lock(&m->lock);
             m->running--;
             pthread_mutex_unlock(&m->lock);
@@ -1220,8 +974,6 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     }
     return true;
 }
-
-/* ---- write ------------------------------------------------------------ */
 
 static bool flush_cur(mongo_sink_t *m, int c, sfl_error_t *err)
 {
@@ -1335,7 +1087,7 @@ static bool sent_before(const mongo_sink_t *m, const sfl_batch_t *b, int64_t end
 static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
-    deliver_later(m);
+    sfl_msink_deliver_later(m);
     int c = (int)b->collection;
     int64_t end = batch_end(m, b);
     if (acknowledged_before(m, b, end)) {
@@ -1427,8 +1179,6 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
     return true;
 }
 
-/* ---- commit / abort --------------------------------------------------- */
-
 /* Whether the staging collection has an index of that name already (a
  * resumed load's earlier attempt may have built some). */
 static bool has_index(mongoc_collection_t *coll, const char *name)
@@ -1501,13 +1251,6 @@ static bool drop_fn(call_t *k, mongoc_client_t *client)
     mongoc_collection_drop(coll, &be);
     mongoc_collection_destroy(coll);
     return true;
-}
-
-static double since(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
 /* The staging collections hold exactly what the manifest says. */
@@ -1653,9 +1396,9 @@ static void settle(mongo_sink_t *m)
 {
     for (;;) {
         pthread_mutex_lock(&m->lock);
-        bool busy = m->acked_through < m->next_seq && !m->failed && !cancelled(m);
+        bool busy = m->acked_through < m->next_seq && !m->failed && !sfl_msink_cancelled(m);
         if (busy)
-            wait_ms(m, &m->not_full, 100);
+            sfl_msink_wait_ms(m, &m->not_full, 100);
         pthread_mutex_unlock(&m->lock);
         if (!busy)
             return;
@@ -1678,7 +1421,7 @@ static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     if (lost_lock(m, err) || !ok)
         return false;
     mlog(m, SFL_LOG_INFO, "inserted %llu documents in %.2f s; building indexes",
-         (unsigned long long)m->inserted, since(&m->t0));
+         (unsigned long long)m->inserted, sfl_msink_since(&m->t0));
     if (m->stats.resumed)
         mlog(m, SFL_LOG_INFO,
              "resumed load %s (attempt %d): %llu documents skipped (acknowledged before), "
@@ -1694,16 +1437,16 @@ static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     if (lost_lock(m, err))
         return false;
     mlog(m, SFL_LOG_INFO, "indexes built in %.2f s; verifying the staging collections",
-         since(&phase));
+         sfl_msink_since(&phase));
     clock_gettime(CLOCK_MONOTONIC, &phase);
     /* Verify the staging data by scanning it, before anyone can see it. A
      * load that lost its lock says so, not that its staging differs. */
     bool staged = check_staging(m, man, err);
     if (lost_lock(m, err) || !staged)
         return false;
-    if (cancelled(m))
-        return cancel_error(err, "after the staging check");
-    mlog(m, SFL_LOG_INFO, "staging verified in %.2f s; swapping in", since(&phase));
+    if (sfl_msink_cancelled(m))
+        return sfl_msink_cancel_error(err, "after the staging check");
+    mlog(m, SFL_LOG_INFO, "staging verified in %.2f s; swapping in", sfl_msink_since(&phase));
     clock_gettime(CLOCK_MONOTONIC, &phase);
     if (!journal_swap(m, man, err))
         return false;
@@ -1727,7 +1470,7 @@ static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     m->outcome = SFL_MONGO_SWAPPED;
     sfl_error_t ignore; /* the attempt's end, for the record; the load is complete anyway */
     meta_update(m, "complete", NULL, NULL, NULL, &ignore);
-    mlog(m, SFL_LOG_INFO, "swapped in and recorded in %.2f s", since(&phase));
+    mlog(m, SFL_LOG_INFO, "swapped in and recorded in %.2f s", sfl_msink_since(&phase));
     bool done = true;
     if (m->manifest_partial && rename(m->manifest_partial, m->o.manifest_path) != 0)
         done = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
@@ -1736,7 +1479,7 @@ static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
                              m->o.manifest_path, m->manifest_partial, strerror(errno), m->db,
                              SFL_META_COLLECTION);
     unlock_db(m);
-    if (done && cancelled(m))
+    if (done && sfl_msink_cancelled(m))
         return sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
                              "interrupted during the swap: the swap was finished, the new data "
                              "is live in %s (load %s complete)",
@@ -1748,7 +1491,7 @@ static void abort_body(void *ctx)
 {
     mongo_sink_t *m = ctx;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
-        job_free(m->cur[c]);
+        sfl_msink_job_free(m->cur[c]);
         m->cur[c] = NULL;
     }
     if (m->manifest_partial && m->outcome != SFL_MONGO_SWAPPED)
@@ -1771,7 +1514,7 @@ static void abort_body(void *ctx)
     pthread_mutex_unlock(&m->lock);
     /* Inserters stop after their batch; one blocked in the server is left
      * behind after SFL_ABANDON_SECONDS. */
-    drain(m, NULL, false, cancelled(m) ? 1.0 : SFL_ABANDON_SECONDS);
+    drain(m, NULL, false, sfl_msink_cancelled(m) ? 1.0 : SFL_ABANDON_SECONDS);
     /* Best effort, bounded: the server may be gone; the next load cleans
      * up. A load refused in begin (its shape, the lock) wrote nothing and
      * records nothing. A load whose record and staging a resume took over
@@ -1793,75 +1536,21 @@ static void abort_body(void *ctx)
 static bool mongo_begin(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
     bool ok = begin_body(ctx, run, err);
-    deliver_later(ctx);
+    sfl_msink_deliver_later(ctx);
     return ok;
 }
 
 static bool mongo_commit(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
 {
     bool ok = commit_body(ctx, man, err);
-    deliver_later(ctx);
+    sfl_msink_deliver_later(ctx);
     return ok;
 }
 
 static void mongo_abort(void *ctx)
 {
     abort_body(ctx);
-    deliver_later(ctx);
-}
-
-static void *xref(mongo_sink_t *m)
-{
-    pthread_mutex_lock(&m->lock);
-    m->refs++;
-    pthread_mutex_unlock(&m->lock);
-    return m;
-}
-
-/* The last reference frees everything, once no helper thread needs it. */
-static void unref(mongo_sink_t *m)
-{
-    pthread_mutex_lock(&m->lock);
-    int left = --m->refs;
-    if (left > 0)
-        pthread_cond_broadcast(&m->idle);
-    pthread_mutex_unlock(&m->lock);
-    if (left > 0)
-        return;
-    while (m->head) {
-        insert_job_t *j = m->head;
-        m->head = j->next;
-        job_free(j);
-    }
-    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
-        job_free(m->cur[c]);
-    if (m->main)
-        mongoc_client_pool_push(m->pool, m->main);
-    if (m->pool)
-        mongoc_client_pool_destroy(m->pool);
-    if (m->wc)
-        mongoc_write_concern_destroy(m->wc);
-    free(m->manifest_partial);
-    free(m->manifest_path);
-    sfl_manifest_destroy(m->done_manifest);
-    bson_destroy(&m->prev_attempts);
-    free(m->uri_redacted);
-    free(m->origin);
-    free(m->db);
-    /* Said by a helper thread after the run's end: nobody to hand it to
-     * on the job's thread any more (see mongo.h). */
-    while (m->later_head) {
-        later_msg_t *q = m->later_head;
-        m->later_head = q->next;
-        free(q);
-    }
-    pthread_mutex_destroy(&m->log_lock);
-    pthread_mutex_destroy(&m->lock);
-    pthread_cond_destroy(&m->not_empty);
-    pthread_cond_destroy(&m->not_full);
-    pthread_cond_destroy(&m->idle);
-    pthread_cond_destroy(&m->hb_wake);
-    free(m);
+    sfl_msink_deliver_later(ctx);
 }
 
 static void mongo_destroy(void *ctx)
@@ -1879,10 +1568,10 @@ static void mongo_destroy(void *ctx)
     pthread_mutex_lock(&m->lock);
     m->failed = true;
     pthread_cond_broadcast(&m->not_empty);
-    while (m->refs > 1 && since(&t0) < (m->abandoned ? 0.2 : 2.0))
-        wait_ms(m, &m->idle, 100);
+    while (m->refs > 1 && sfl_msink_since(&t0) < (m->abandoned ? 0.2 : 2.0))
+        sfl_msink_wait_ms(m, &m->idle, 100);
     pthread_mutex_unlock(&m->lock);
-    unref(m);
+    sfl_msink_unref(m);
 }
 
 sfl_mongo_outcome_t sfl_sink_mongo_outcome(const sfl_sink_t *sink)
