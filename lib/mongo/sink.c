@@ -31,9 +31,9 @@
  * The sink's steps live in files of their own, each taking what it needs
  * from the ones below it and none calling back up into this file (the state
  * they share is in mongo/sink_internal.h), lowest first: mongo/sink_thread.c
- * (references, helper threads, their messages). This file ties them
- * together: the ops table, new and destroy, the public accessors, and the
- * steps not moved out.
+ * (references, helper threads, their messages), mongo/sink_record.c (the
+ * load record). This file ties them together: the ops table, new and
+ * destroy, the public accessors, and the steps not moved out.
  */
 #include <mongoc/mongoc.h>
 #include <errno.h>
@@ -367,169 +367,6 @@ static bool call(mongo_sink_t *m, bool (*fn)(call_t *, mongoc_client_t *), int c
     return ok;
 }
 
-/* The record's attempts: the earlier ones as read at begin, then this one
- * with its status and figures. */
-static void append_attempts(mongo_sink_t *m, bson_t *set, const char *status)
-{
-    bson_t arr, a, r;
-    bson_iter_t it;
-    uint32_t i = 0;
-    char key[16];
-    BSON_APPEND_ARRAY_BEGIN(set, "attempts", &arr);
-    if (bson_iter_init(&it, &m->prev_attempts))
-        while (bson_iter_next(&it)) {
-            snprintf(key, sizeof key, "%u", i++);
-            bson_append_iter(&arr, key, -1, &it);
-        }
-    snprintf(key, sizeof key, "%u", i);
-    pthread_mutex_lock(&m->lock);
-    sfl_mongo_resume_stats_t st = m->stats;
-    pthread_mutex_unlock(&m->lock);
-    BSON_APPEND_DOCUMENT_BEGIN(&arr, key, &a);
-    BSON_APPEND_INT32(&a, "attempt", st.attempt);
-    BSON_APPEND_UTF8(&a, "lock_id", m->lock_id);
-    BSON_APPEND_UTF8(&a, "host", m->host);
-    BSON_APPEND_INT64(&a, "pid", (int64_t)getpid());
-    BSON_APPEND_DATE_TIME(&a, "started", m->attempt_started_ms);
-    BSON_APPEND_UTF8(&a, "status", status);
-    if (strcmp(status, "loading") != 0 && strcmp(status, "swapping") != 0)
-        BSON_APPEND_DATE_TIME(&a, "finished", sfl_now_ms());
-    if (m->skip_have) {
-        BSON_APPEND_DOCUMENT_BEGIN(&a, "resumed_after", &r);
-        BSON_APPEND_INT32(&r, "source_index", (int32_t)m->skip_source);
-        BSON_APPEND_INT64(&r, "voffset", m->skip_voffset);
-        BSON_APPEND_INT64(&r, "documents", (int64_t)m->skip_docs);
-        bson_append_document_end(&a, &r);
-    }
-    BSON_APPEND_INT64(&a, "skipped", (int64_t)st.skipped);
-    BSON_APPEND_INT64(&a, "sent", (int64_t)st.sent);
-    BSON_APPEND_INT64(&a, "resent", (int64_t)st.resent);
-    BSON_APPEND_INT64(&a, "duplicates_absorbed", (int64_t)st.absorbed);
-    bson_append_document_end(&arr, &a);
-    bson_append_array_end(set, &arr);
-}
-
-/* After this load lost its lock: whether a resume of it took over its
- * record and staging (the record's last attempt is another's). Such a
- * load then leaves both alone; one that lost its lock to a new load still
- * drops its own staging and records its end. */
-static bool taken_by_resume(mongo_sink_t *m)
-{
-    pthread_mutex_lock(&m->lock);
-    bool lost = m->lock_lost;
-    pthread_mutex_unlock(&m->lock);
-    if (!lost || m->taken)
-        return m->taken;
-    mongoc_collection_t *c = mongoc_client_get_collection(m->main, m->db, SFL_META_COLLECTION);
-    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&filter, "_id", m->load_id);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, &filter, &opts, NULL);
-    const bson_t *doc;
-    bson_iter_t it, arr, last;
-    if (mongoc_cursor_next(cur, &doc) && bson_iter_init_find(&it, doc, "attempts") &&
-        BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
-        bool any = false;
-        while (bson_iter_next(&arr)) {
-            last = arr;
-            any = true;
-        }
-        bson_iter_t f;
-        if (any && BSON_ITER_HOLDS_DOCUMENT(&last) && bson_iter_recurse(&last, &f) &&
-            bson_iter_find(&f, "lock_id") && BSON_ITER_HOLDS_UTF8(&f) &&
-            strcmp(bson_iter_utf8(&f, NULL), m->lock_id) != 0)
-            m->taken = true;
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(&filter);
-    bson_destroy(&opts);
-    mongoc_collection_destroy(c);
-    return m->taken;
-}
-
-/* The load record. `extra` (may be NULL) is merged into $set. */
-static bool meta_update(mongo_sink_t *m, const char *status, const sfl_manifest_t *man,
-                        const sfl_error_t *error, const bson_t *extra, sfl_error_t *err)
-{
-    if (taken_by_resume(m)) /* the record is a resume's now: leave it to the holder */
-        return true;
-    mongoc_collection_t *c = mongoc_client_get_collection(m->main, m->db, SFL_META_COLLECTION);
-    bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set;
-    BSON_APPEND_UTF8(&sel, "_id", m->load_id);
-    BSON_APPEND_DOCUMENT_BEGIN(&upd, "$set", &set);
-    BSON_APPEND_UTF8(&set, "status", status);
-    BSON_APPEND_UTF8(&set, "tool", "swefreq-load");
-    BSON_APPEND_UTF8(&set, "version", sfl_version());
-    /* "started" is the first attempt's; each attempt has its own below. */
-    if (!strcmp(status, "loading") && !m->recorded && !m->stats.resumed)
-        BSON_APPEND_DATE_TIME(&set, "started", m->attempt_started_ms);
-    BSON_APPEND_DATE_TIME(&set, "updated", sfl_now_ms());
-    append_attempts(m, &set, status);
-    if (strcmp(status, "loading") != 0 && strcmp(status, "swapping") != 0)
-        BSON_APPEND_DATE_TIME(&set, "finished", sfl_now_ms());
-    if (man)
-        BSON_APPEND_DOCUMENT(&set, "manifest", sfl_manifest_bson(man));
-    if (error) {
-        /* The real error; messages never carry credentials. */
-        bson_t e;
-        BSON_APPEND_DOCUMENT_BEGIN(&set, "error", &e);
-        BSON_APPEND_INT32(&e, "domain", (int32_t)error->domain);
-        BSON_APPEND_INT32(&e, "code", (int32_t)error->code);
-        BSON_APPEND_UTF8(&e, "name", sfl_error_code_name(error->code));
-        BSON_APPEND_UTF8(&e, "message", error->message);
-        bson_append_document_end(&set, &e);
-    }
-    if (extra) {
-        bson_iter_t it;
-        if (bson_iter_init(&it, extra))
-            while (bson_iter_next(&it))
-                bson_append_iter(&set, NULL, 0, &it);
-    }
-    pthread_mutex_lock(&m->lock);
-    bool have = m->have_resume;
-    int64_t voff = m->resume_voffset;
-    uint32_t src = m->resume_source;
-    uint64_t ndocs = m->resume_docs;
-    bool have_sent = m->have_sent;
-    int64_t sent_voff = m->sent_voffset;
-    uint32_t sent_src = m->sent_source;
-    pthread_mutex_unlock(&m->lock);
-    if (have_sent) {
-        /* The last batch handed to the inserters: a resume counts what it
-         * sends again up to here as "re-sent". */
-        bson_t snt;
-        BSON_APPEND_DOCUMENT_BEGIN(&set, "sent", &snt);
-        BSON_APPEND_INT32(&snt, "source_index", (int32_t)sent_src);
-        BSON_APPEND_INT64(&snt, "voffset", sent_voff);
-        bson_append_document_end(&set, &snt);
-    }
-    if (have) {
-        /* Every document before this BGZF virtual offset of this source
-         * (and of all earlier sources) is acknowledged in staging. */
-        bson_t res;
-        BSON_APPEND_DOCUMENT_BEGIN(&set, "acknowledged", &res);
-        BSON_APPEND_INT32(&res, "source_index", (int32_t)src);
-        BSON_APPEND_INT64(&res, "voffset", voff);
-        BSON_APPEND_INT64(&res, "documents", (int64_t)ndocs);
-        bson_append_document_end(&set, &res);
-    }
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    BSON_APPEND_DOUBLE(&set, "seconds",
-                       (double)(now.tv_sec - m->t0.tv_sec) +
-                           (double)(now.tv_nsec - m->t0.tv_nsec) / 1e9);
-    bson_append_document_end(&upd, &set);
-    bson_t opts = BSON_INITIALIZER;
-    BSON_APPEND_BOOL(&opts, "upsert", true);
-    mongoc_write_concern_append(m->wc, &opts);
-    bson_error_t be;
-    bool ok = mongoc_collection_update_one(c, &sel, &upd, &opts, NULL, &be);
-    bson_destroy(&sel);
-    bson_destroy(&upd);
-    bson_destroy(&opts);
-    mongoc_collection_destroy(c);
-    return ok || sfl_mongo_error(err, &be, NULL, SFL_META_COLLECTION);
-}
-
 /* A document of this shape refused by the server is refused here, before
  * anything is written. */
 static bool check_shape(mongo_sink_t *m, sfl_error_t *err)
@@ -808,7 +645,7 @@ static bool begin_resume(mongo_sink_t *m, sfl_error_t *err)
             m->stats.swap_finished = true;
             m->outcome = SFL_MONGO_SWAPPED;
             sfl_error_t ignore; /* this attempt, for the record */
-            meta_update(m, "complete", NULL, NULL, NULL, &ignore);
+            sfl_msink_meta_update(m, "complete", NULL, NULL, NULL, &ignore);
             mlog(m, SFL_LOG_WARNING,
                  "load %s was interrupted during its swap; the swap was finished (renamed: %s) "
                  "and the load is complete. The files are read once more to check that they "
@@ -952,7 +789,7 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
         BSON_APPEND_UTF8(&rel, "manifest_sha256", m->release_sha);
         bson_append_document_end(&extra, &rel);
     }
-    bool ok = meta_update(m, "loading", NULL, NULL, &extra, err);
+    bool ok = sfl_msink_meta_update(m, "loading", NULL, NULL, &extra, err);
     bson_destroy(&extra);
     if (!ok)
         return false;
@@ -992,7 +829,7 @@ static void record_progress(mongo_sink_t *m)
             (now.tv_nsec - m->last_meta.tv_nsec) / 1000000 >= m->o.record_ms) {
         m->last_meta = now;
         sfl_error_t ignore;
-        meta_update(m, "loading", NULL, NULL, NULL, &ignore);
+        sfl_msink_meta_update(m, "loading", NULL, NULL, NULL, &ignore);
     }
 }
 
@@ -1351,7 +1188,7 @@ static bool journal_swap(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t
      * find the staging to finish the swap (if it was not stored, the next
      * load drops the staging as a leftover). */
     m->committed = true;
-    bool ok = meta_update(m, "swapping", man, NULL, &extra, err);
+    bool ok = sfl_msink_meta_update(m, "swapping", man, NULL, &extra, err);
     bson_destroy(&extra);
     if (!ok) {
         m->outcome = SFL_MONGO_SWAP_PENDING;
@@ -1469,7 +1306,7 @@ static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     }
     m->outcome = SFL_MONGO_SWAPPED;
     sfl_error_t ignore; /* the attempt's end, for the record; the load is complete anyway */
-    meta_update(m, "complete", NULL, NULL, NULL, &ignore);
+    sfl_msink_meta_update(m, "complete", NULL, NULL, NULL, &ignore);
     mlog(m, SFL_LOG_INFO, "swapped in and recorded in %.2f s", sfl_msink_since(&phase));
     bool done = true;
     if (m->manifest_partial && rename(m->manifest_partial, m->o.manifest_path) != 0)
@@ -1519,14 +1356,14 @@ static void abort_body(void *ctx)
      * up. A load refused in begin (its shape, the lock) wrote nothing and
      * records nothing. A load whose record and staging a resume took over
      * leaves them alone. */
-    bool taken = taken_by_resume(m);
+    bool taken = sfl_msink_taken_by_resume(m);
     for (int c = 0; c < SFL_N_COLLECTIONS && !taken; c++)
         if (m->staging[c][0] && !call(m, drop_fn, c, NULL, false, SFL_ABANDON_SECONDS, "drop", NULL))
             mlog(m, SFL_LOG_WARNING, "could not drop %s.%s; the next load drops it", m->db,
                  m->staging[c]);
     if (m->recorded) {
         const sfl_error_t *e = why ? why : &m->first_error;
-        meta_update(m, e->code == SFL_E_CANCELLED ? "interrupted" : "failed", NULL, e, NULL, NULL);
+        sfl_msink_meta_update(m, e->code == SFL_E_CANCELLED ? "interrupted" : "failed", NULL, e, NULL, NULL);
     }
     unlock_db(m);
 }

@@ -173,4 +173,9 @@ bool sfl_msink_cancel_error(sfl_error_t *err, const char *when);
 double sfl_msink_since(const struct timespec *t);
 void sfl_msink_unref(mongo_sink_t *m);
 
+/* mongo/sink_record.c */
+bool sfl_msink_taken_by_resume(mongo_sink_t *m);
+bool sfl_msink_meta_update(mongo_sink_t *m, const char *status, const sfl_manifest_t *man,
+                           const sfl_error_t *error, const bson_t *extra, sfl_error_t *err);
+
 #endif
