@@ -32,8 +32,9 @@
  * from the ones below it and none calling back up into this file (the state
  * they share is in mongo/sink_internal.h), lowest first: mongo/sink_thread.c
  * (references, helper threads, their messages), mongo/sink_record.c (the
- * load record). This file ties them together: the ops table, new and
- * destroy, the public accessors, and the steps not moved out.
+ * load record), mongo/sink_lock.c (the lock and its heartbeat). This file
+ * ties them together: the ops table, new and destroy, the public accessors,
+ * and the steps not moved out.
  */
 #include <mongoc/mongoc.h>
 #include <errno.h>
@@ -380,80 +381,6 @@ static bool check_shape(mongo_sink_t *m, sfl_error_t *err)
     return true;
 }
 
-/* Refreshes the lock every SFL_LOCK_HEARTBEAT_SECONDS until told to stop;
- * notes when the lock is no longer ours. */
-static void *heartbeat_main(void *arg)
-{
-    mongo_sink_t *m = arg;
-    mongoc_client_t *c = mongoc_client_pool_pop(m->pool);
-    pthread_mutex_lock(&m->lock);
-    while (!m->hb_stop) {
-        sfl_msink_wait_ms(m, &m->hb_wake, SFL_LOCK_HEARTBEAT_SECONDS * 1000L);
-        if (m->hb_stop)
-            break;
-        pthread_mutex_unlock(&m->lock);
-        int rc = sfl_lock_heartbeat(c, m->db, m->lock_id);
-        pthread_mutex_lock(&m->lock);
-        if (rc == 0 && !m->hb_stop && !m->lock_lost) {
-            m->lock_lost = true;
-            sfl_msink_mlog_later(m, SFL_LOG_WARNING, "the lock of %s is no longer held by this load (%s): "
-                                     "another load took it over; this load will not swap",
-                 m->db, m->load_id);
-        }
-    }
-    pthread_mutex_unlock(&m->lock);
-    mongoc_client_pool_push(m->pool, c);
-    sfl_msink_unref(m);
-    return NULL;
-}
-
-/* Stops the heartbeat and deletes the lock if it is still ours. */
-static void unlock_db(mongo_sink_t *m)
-{
-    if (!m->locked)
-        return;
-    pthread_mutex_lock(&m->lock);
-    m->hb_stop = true;
-    pthread_cond_broadcast(&m->hb_wake);
-    pthread_mutex_unlock(&m->lock);
-    sfl_lock_release(m->main, m->db, m->lock_id);
-    m->locked = false;
-}
-
-static bool lock_db(mongo_sink_t *m, sfl_error_t *err)
-{
-    sfl_lock_request_t rq = {m->lock_id, m->command, m->o.lock_stale_seconds, m->o.break_lock,
-                             m->o.log, m->o.log_ud};
-    if (!sfl_lock_acquire(m->main, m->db, &rq, &m->took_over, &m->prev_holder, err))
-        return false;
-    m->locked = true;
-    if (!sfl_msink_spawn(m, heartbeat_main, m)) {
-        unlock_db(m);
-        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start a thread");
-    }
-    return true;
-}
-
-/* The lock taken over, for the load record. */
-static void append_lock_info(mongo_sink_t *m, bson_t *extra)
-{
-    if (!m->took_over && !m->o.break_lock)
-        return;
-    bson_t l, p;
-    BSON_APPEND_DOCUMENT_BEGIN(extra, "lock", &l);
-    BSON_APPEND_BOOL(&l, "break_lock", m->o.break_lock);
-    if (m->took_over) {
-        BSON_APPEND_DOCUMENT_BEGIN(&l, "took_over", &p);
-        BSON_APPEND_UTF8(&p, "load_id", m->prev_holder.load_id);
-        BSON_APPEND_UTF8(&p, "host", m->prev_holder.host);
-        BSON_APPEND_INT64(&p, "pid", m->prev_holder.pid);
-        BSON_APPEND_DATE_TIME(&p, "started", m->prev_holder.started_ms);
-        BSON_APPEND_DATE_TIME(&p, "heartbeat", m->prev_holder.heartbeat_ms);
-        bson_append_document_end(&l, &p);
-    }
-    bson_append_document_end(extra, &l);
-}
-
 static bool iter_doc(const bson_t *d, const char *key, bson_t *out)
 {
     bson_iter_t it;
@@ -734,13 +661,13 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     if (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, NULL,
                        err))
         return false;
-    if (!check_shape(m, err) || !lock_db(m, err))
+    if (!check_shape(m, err) || !sfl_msink_lock_db(m, err))
         return false;
     if (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, NULL,
                        err) ||
         !sfl_role_ensure(m->main, m->db, (sfl_role_t)m->o.role, (sfl_role_t)m->o.expect_role,
                          m->command, err)) {
-        unlock_db(m);
+        sfl_msink_unlock_db(m);
         return false;
     }
     /* We hold the lock: a journalled swap is finished first, then whatever
@@ -772,7 +699,7 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
         mongoc_collection_destroy(coll);
     }
     bson_t extra = BSON_INITIALIZER;
-    append_lock_info(m, &extra);
+    sfl_msink_append_lock_info(m, &extra);
     const sfl_manifest_t *plan = sfl_sink_plan_int(m->self);
     if (plan && !m->o.resume) /* a resume keeps the plan it was checked against */
         BSON_APPEND_DOCUMENT(&extra, "plan", sfl_manifest_bson(plan));
@@ -1119,25 +1046,6 @@ static bool check_staging(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_
     return true;
 }
 
-/* True (and err set) once the heartbeat found the lock taken by another
- * load (--break-lock, or a heartbeat later than the stale timeout): this
- * load must stop, and say why, rather than report what the other load did
- * to its staging (it drops the staging of the load it took over from). */
-static bool lost_lock(mongo_sink_t *m, sfl_error_t *err)
-{
-    pthread_mutex_lock(&m->lock);
-    bool lost = m->lock_lost;
-    pthread_mutex_unlock(&m->lock);
-    if (lost)
-        sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
-                      "%s: this load (%s) lost the database's lock to another load "
-                      "(which broke it: sfl_mongo_options_t.break_lock; or its heartbeat was "
-                      "late); it stops before the swap, "
-                      "and the browser's collections were not changed by it",
-                      m->db, m->load_id);
-    return lost;
-}
-
 /* Before the first rename: the manifest file (if asked for) under a
  * temporary name, a last check that the lock is still ours, and the
  * journal: the verified manifest and the renames, status "swapping". */
@@ -1164,7 +1072,7 @@ static bool journal_swap(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t
         pthread_mutex_lock(&m->lock);
         m->lock_lost = true;
         pthread_mutex_unlock(&m->lock);
-        return !lost_lock(m, err);
+        return !sfl_msink_lost_lock(m, err);
     }
     bson_t extra = BSON_INITIALIZER, sw, arr, one;
     BSON_APPEND_DOCUMENT_BEGIN(&extra, "swap", &sw);
@@ -1206,7 +1114,7 @@ static bool journal_swap(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t
  * digests it was swapped in with. */
 static bool commit_finished(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t *err)
 {
-    unlock_db(m);
+    sfl_msink_unlock_db(m);
     for (size_t i = 0; i < sfl_manifest_n_collections(man); i++) {
         const sfl_manifest_collection_t *a = sfl_manifest_collection(man, i);
         const sfl_manifest_collection_t *b = sfl_manifest_find_collection(m->done_manifest,
@@ -1255,7 +1163,7 @@ static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     if (ok)
         settle(m);
     ok = drain(m, ok ? err : NULL, true, 0) && ok;
-    if (lost_lock(m, err) || !ok)
+    if (sfl_msink_lost_lock(m, err) || !ok)
         return false;
     mlog(m, SFL_LOG_INFO, "inserted %llu documents in %.2f s; building indexes",
          (unsigned long long)m->inserted, sfl_msink_since(&m->t0));
@@ -1271,7 +1179,7 @@ static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
         if (m->used[c] && !call(m, create_indexes_fn, c, NULL, true, 0,
                                 "while building indexes", err))
             return false;
-    if (lost_lock(m, err))
+    if (sfl_msink_lost_lock(m, err))
         return false;
     mlog(m, SFL_LOG_INFO, "indexes built in %.2f s; verifying the staging collections",
          sfl_msink_since(&phase));
@@ -1279,7 +1187,7 @@ static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     /* Verify the staging data by scanning it, before anyone can see it. A
      * load that lost its lock says so, not that its staging differs. */
     bool staged = check_staging(m, man, err);
-    if (lost_lock(m, err) || !staged)
+    if (sfl_msink_lost_lock(m, err) || !staged)
         return false;
     if (sfl_msink_cancelled(m))
         return sfl_msink_cancel_error(err, "after the staging check");
@@ -1301,7 +1209,7 @@ static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
                      "`swefreq-load recover` or the next load",
                      m->load_id, m->db, SFL_META_COLLECTION, swapped[0] ? "; already replaced: " : "",
                      swapped);
-        unlock_db(m);
+        sfl_msink_unlock_db(m);
         return false;
     }
     m->outcome = SFL_MONGO_SWAPPED;
@@ -1315,7 +1223,7 @@ static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
                              "its manifest is recorded in %s.%s)",
                              m->o.manifest_path, m->manifest_partial, strerror(errno), m->db,
                              SFL_META_COLLECTION);
-    unlock_db(m);
+    sfl_msink_unlock_db(m);
     if (done && sfl_msink_cancelled(m))
         return sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
                              "interrupted during the swap: the swap was finished, the new data "
@@ -1334,7 +1242,7 @@ static void abort_body(void *ctx)
     if (m->manifest_partial && m->outcome != SFL_MONGO_SWAPPED)
         unlink(m->manifest_partial);
     if (m->committed) { /* the swap is journalled: finishing it is the next command's job */
-        unlock_db(m);
+        sfl_msink_unlock_db(m);
         return;
     }
     const sfl_error_t *why = sfl_sink_abort_reason_int(m->self);
@@ -1365,7 +1273,7 @@ static void abort_body(void *ctx)
         const sfl_error_t *e = why ? why : &m->first_error;
         sfl_msink_meta_update(m, e->code == SFL_E_CANCELLED ? "interrupted" : "failed", NULL, e, NULL, NULL);
     }
-    unlock_db(m);
+    sfl_msink_unlock_db(m);
 }
 
 /* The ops as the job calls them, on its thread: the end of each hands
@@ -1395,7 +1303,7 @@ static void mongo_destroy(void *ctx)
     mongo_sink_t *m = ctx;
     if (!m)
         return;
-    unlock_db(m);
+    sfl_msink_unlock_db(m);
     /* Inserters still running stop; the heartbeat ends at once. Wait a
      * little for the helper threads, so that normally everything is freed
      * before this returns; one blocked in the server keeps the memory

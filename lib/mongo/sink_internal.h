@@ -178,4 +178,10 @@ bool sfl_msink_taken_by_resume(mongo_sink_t *m);
 bool sfl_msink_meta_update(mongo_sink_t *m, const char *status, const sfl_manifest_t *man,
                            const sfl_error_t *error, const bson_t *extra, sfl_error_t *err);
 
+/* mongo/sink_lock.c */
+void sfl_msink_unlock_db(mongo_sink_t *m);
+bool sfl_msink_lock_db(mongo_sink_t *m, sfl_error_t *err);
+void sfl_msink_append_lock_info(mongo_sink_t *m, bson_t *extra);
+bool sfl_msink_lost_lock(mongo_sink_t *m, sfl_error_t *err);
+
 #endif
