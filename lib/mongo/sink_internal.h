@@ -184,4 +184,12 @@ bool sfl_msink_lock_db(mongo_sink_t *m, sfl_error_t *err);
 void sfl_msink_append_lock_info(mongo_sink_t *m, bson_t *extra);
 bool sfl_msink_lost_lock(mongo_sink_t *m, sfl_error_t *err);
 
+/* mongo/sink_insert.c */
+void *sfl_msink_inserter(void *arg);
+bool sfl_msink_enqueue(mongo_sink_t *m, insert_job_t *j, sfl_error_t *err);
+bool sfl_msink_drain(mongo_sink_t *m, sfl_error_t *err, bool stop_on_cancel, double limit_s);
+bool sfl_msink_call(mongo_sink_t *m, bool (*fn)(call_t *, mongoc_client_t *), int coll,
+                    sfl_digest_t *digest, bool cancellable, double limit_s, const char *what,
+                    sfl_error_t *err);
+
 #endif
