@@ -34,8 +34,9 @@
  * (references, helper threads, their messages), mongo/sink_record.c (the
  * load record), mongo/sink_lock.c (the lock and its heartbeat),
  * mongo/sink_insert.c (the inserter threads and the commit's commands on a
- * helper thread). This file ties them together: the ops table, new and
- * destroy, the public accessors, and the steps not moved out.
+ * helper thread), mongo/sink_staging.c (indexes, the verifying scan, drop).
+ * This file ties them together: the ops table, new and destroy, the public
+ * accessors, and the steps not moved out.
  */
 #include <mongoc/mongoc.h>
 #include <errno.h>
@@ -51,7 +52,6 @@
 #include "../sink_internal.h"
 #include "filled.h"
 #include "grow.h"
-#include "indexes.h"
 #include "manifest_internal.h"
 #include "mongo/client.h"
 #include "mongo/lifecycle_internal.h"
@@ -650,109 +650,6 @@ static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
     return true;
 }
 
-/* Whether the staging collection has an index of that name already (a
- * resumed load's earlier attempt may have built some). */
-static bool has_index(mongoc_collection_t *coll, const char *name)
-{
-    mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
-    const bson_t *doc;
-    bson_iter_t it;
-    bool found = false;
-    while (!found && mongoc_cursor_next(cur, &doc))
-        found = bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it) &&
-                !strcmp(bson_iter_utf8(&it, NULL), name);
-    mongoc_cursor_destroy(cur);
-    return found;
-}
-
-/* Builds the browser's indexes that the staging collection lacks (all of
- * them, but for a resumed load). FerretDB fails on a createIndexes of an
- * index that exists, so existing ones are left out of the command. */
-static bool create_indexes_fn(call_t *k, mongoc_client_t *client)
-{
-    mongo_sink_t *m = k->m;
-    int c = k->coll;
-    bson_t cmd = BSON_INITIALIZER, all = BSON_INITIALIZER, arr, reply;
-    uint32_t i = 0, n = 0;
-    sfl_append_index_specs(&all, (sfl_collection_t)c, false, false, &i);
-    mongoc_collection_t *coll = m->stats.resumed ? mongoc_client_get_collection(client, m->db,
-                                                                                m->staging[c])
-                                                 : NULL;
-    BSON_APPEND_UTF8(&cmd, "createIndexes", m->staging[c]);
-    BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
-    bson_iter_t it, f;
-    if (bson_iter_init(&it, &all))
-        while (bson_iter_next(&it)) {
-            if (coll && bson_iter_recurse(&it, &f) && bson_iter_find(&f, "name") &&
-                BSON_ITER_HOLDS_UTF8(&f) && has_index(coll, bson_iter_utf8(&f, NULL)))
-                continue;
-            char key[16];
-            snprintf(key, sizeof key, "%u", n++);
-            bson_append_iter(&arr, key, -1, &it);
-        }
-    bson_append_array_end(&cmd, &arr);
-    bson_destroy(&all);
-    if (coll)
-        mongoc_collection_destroy(coll);
-    if (n == 0) {
-        bson_destroy(&cmd);
-        return true;
-    }
-    mongoc_write_concern_append(m->wc, &cmd);
-    bson_error_t be;
-    bool ok = mongoc_client_write_command_with_opts(client, m->db, &cmd, NULL, &reply, &be);
-    if (!ok)
-        sfl_mongo_error(&k->err, &be, &reply, m->staging[c]);
-    bson_destroy(&reply);
-    bson_destroy(&cmd);
-    return ok;
-}
-
-static bool scan_fn(call_t *k, mongoc_client_t *client)
-{
-    return sfl_mongo_scan_digest(client, k->m->db, k->m->staging[k->coll],
-                                 (sfl_digest_kind_t)k->digest.kind, &k->digest, &k->err);
-}
-
-static bool drop_fn(call_t *k, mongoc_client_t *client)
-{
-    mongoc_collection_t *coll = mongoc_client_get_collection(client, k->m->db,
-                                                             k->m->staging[k->coll]);
-    bson_error_t be;
-    mongoc_collection_drop(coll, &be);
-    mongoc_collection_destroy(coll);
-    return true;
-}
-
-/* The staging collections hold exactly what the manifest says. */
-static bool check_staging(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t *err)
-{
-    for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
-        if (!m->used[c])
-            continue;
-        const sfl_manifest_collection_t *e =
-            sfl_manifest_find_collection(man, sfl_collection_name((sfl_collection_t)c));
-        if (!e)
-            return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
-                                 "the manifest has no collection %s",
-                                 sfl_collection_name((sfl_collection_t)c));
-        sfl_digest_t d;
-        sfl_digest_init_kind(&d, sfl_manifest_digest_kind(e));
-        if (!sfl_msink_call(m, scan_fn, c, &d, true, 0, "while checking the staging collections", err))
-            return false;
-        char fp[SFL_DIGEST_FINGERPRINT_SIZE];
-        sfl_digest_fingerprint(&d, fp);
-        if (!sfl_manifest_collection_matches(e, &d))
-            return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
-                                 "staging collection %s does not match what was sent: %llu "
-                                 "documents (digest %s), expected %llu (digest %s); the "
-                                 "browser's collections were not changed",
-                                 m->staging[c], (unsigned long long)d.count, fp,
-                                 (unsigned long long)e->count, e->fingerprint);
-    }
-    return true;
-}
-
 /* Before the first rename: the manifest file (if asked for) under a
  * temporary name, a last check that the lock is still ours, and the
  * journal: the verified manifest and the renames, status "swapping". */
@@ -883,7 +780,7 @@ static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
              (unsigned long long)m->stats.absorbed);
     clock_gettime(CLOCK_MONOTONIC, &phase);
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
-        if (m->used[c] && !sfl_msink_call(m, create_indexes_fn, c, NULL, true, 0,
+        if (m->used[c] && !sfl_msink_call(m, sfl_msink_create_indexes_fn, c, NULL, true, 0,
                                 "while building indexes", err))
             return false;
     if (sfl_msink_lost_lock(m, err))
@@ -893,7 +790,7 @@ static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     clock_gettime(CLOCK_MONOTONIC, &phase);
     /* Verify the staging data by scanning it, before anyone can see it. A
      * load that lost its lock says so, not that its staging differs. */
-    bool staged = check_staging(m, man, err);
+    bool staged = sfl_msink_check_staging(m, man, err);
     if (sfl_msink_lost_lock(m, err) || !staged)
         return false;
     if (sfl_msink_cancelled(m))
@@ -973,7 +870,7 @@ static void abort_body(void *ctx)
      * leaves them alone. */
     bool taken = sfl_msink_taken_by_resume(m);
     for (int c = 0; c < SFL_N_COLLECTIONS && !taken; c++)
-        if (m->staging[c][0] && !sfl_msink_call(m, drop_fn, c, NULL, false, SFL_ABANDON_SECONDS, "drop", NULL))
+        if (m->staging[c][0] && !sfl_msink_call(m, sfl_msink_drop_fn, c, NULL, false, SFL_ABANDON_SECONDS, "drop", NULL))
             mlog(m, SFL_LOG_WARNING, "could not drop %s.%s; the next load drops it", m->db,
                  m->staging[c]);
     if (m->recorded) {

@@ -192,4 +192,9 @@ bool sfl_msink_call(mongo_sink_t *m, bool (*fn)(call_t *, mongoc_client_t *), in
                     sfl_digest_t *digest, bool cancellable, double limit_s, const char *what,
                     sfl_error_t *err);
 
+/* mongo/sink_staging.c */
+bool sfl_msink_create_indexes_fn(call_t *k, mongoc_client_t *client);
+bool sfl_msink_drop_fn(call_t *k, mongoc_client_t *client);
+bool sfl_msink_check_staging(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t *err);
+
 #endif
