@@ -197,4 +197,8 @@ bool sfl_msink_create_indexes_fn(call_t *k, mongoc_client_t *client);
 bool sfl_msink_drop_fn(call_t *k, mongoc_client_t *client);
 bool sfl_msink_check_staging(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t *err);
 
+/* mongo/sink_resume.c */
+bool sfl_msink_begin_resume(mongo_sink_t *m, sfl_error_t *err);
+bool sfl_msink_begin_new(mongo_sink_t *m, sfl_error_t *err);
+
 #endif
