@@ -35,9 +35,9 @@
  * load record), mongo/sink_lock.c (the lock and its heartbeat),
  * mongo/sink_insert.c (the inserter threads and the commit's commands on a
  * helper thread), mongo/sink_staging.c (indexes, the verifying scan, drop),
- * mongo/sink_resume.c (a new load's start, the plan check and resume). This
- * file ties them together: the ops table, new and destroy, the public
- * accessors, and the steps not moved out.
+ * mongo/sink_resume.c (a new load's start, the plan check and resume),
+ * mongo/sink_write.c (write()). This file ties them together: the ops table,
+ * new and destroy, the public accessors, and the steps not moved out.
  */
 #include <mongoc/mongoc.h>
 #include <errno.h>
@@ -51,7 +51,6 @@
 
 #include "../sink_internal.h"
 #include "filled.h"
-#include "grow.h"
 #include "manifest_internal.h"
 #include "mongo/client.h"
 #include "mongo/lifecycle_internal.h"
@@ -179,210 +178,6 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     return true;
 }
 
-static bool flush_cur(mongo_sink_t *m, int c, sfl_error_t *err)
-{
-    insert_job_t *j = m->cur[c];
-    m->cur[c] = NULL;
-    return !j || sfl_msink_enqueue(m, j, err);
-}
-
-/* Records the acknowledged position now and then (a later resume starts
- * there). */
-static void record_progress(mongo_sink_t *m)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if ((now.tv_sec - m->last_meta.tv_sec) * 1000 +
-            (now.tv_nsec - m->last_meta.tv_nsec) / 1000000 >= m->o.record_ms) {
-        m->last_meta = now;
-        sfl_error_t ignore;
-        sfl_msink_meta_update(m, "loading", NULL, NULL, NULL, &ignore);
-    }
-}
-
-/* The end of a batch as a position in its source. BGZF virtual offsets
- * grow through a source, but htslib's multi-threaded reader reports 0 (or
- * a smaller value) after the last block: a batch whose end does not grow
- * is the source's last, and ends after everything (INT64_MAX). A batch
- * reporting the offset the one before reported (the collections of one
- * GTF chunk, the metrics batch after the last source) ends where it did. */
-static int64_t batch_end(mongo_sink_t *m, const sfl_batch_t *b)
-{
-    bool same = m->seen_any && b->source_index == m->seen_source;
-    int64_t end = b->end_voffset;
-    if (same && end == m->seen_end)
-        end = m->seen_pos;
-    else if (end <= 0 || (same && end < m->seen_end))
-        end = INT64_MAX;
-    m->seen_any = true;
-    m->seen_source = b->source_index;
-    m->seen_end = b->end_voffset;
-    m->seen_pos = end;
-    return end;
-}
-
-/* Where the acknowledged position may move once this batch is wholly
- * acknowledged (and all before it), and where it may move before that.
- * Usually the batch's end, and the end of the batch before. But a batch
- * that ends where the batch before ended (the metrics batch, written after
- * the last source; the collections of one GTF chunk; htslib's offset 0 at
- * the end of a source) cannot be told apart from it by any position: once
- * the position reached that end, a resume would skip this batch too, whole,
- * even with none of it in staging. So until the last batch of such a run
- * is wholly in jobs, the position stays where it was before the first:
- * the job still being filled that carries the run's end (m->cur) is set
- * back to it, and so are this batch's jobs flushed before its end (they
- * carry m->done). Nothing was queued with that end yet: a job leaves
- * m->cur with its batch's end only when the next batch begins (below). */
-static void hold_position(mongo_sink_t *m, const sfl_batch_t *b, int64_t end, uint32_t *pos_source,
-                          int64_t *pos_voffset)
-{
-    if (b->source_index > m->done_source ||
-        (b->source_index == m->done_source && end > m->done_voffset)) {
-        m->group_source = m->done_source; /* a new run begins after the last batch */
-        m->group_voffset = m->done_voffset;
-        *pos_source = b->source_index;
-        *pos_voffset = end;
-        return;
-    }
-    *pos_source = m->done_source; /* the run's end, never before it */
-    *pos_voffset = m->done_voffset;
-    for (int oc = 0; oc < SFL_N_COLLECTIONS; oc++) {
-        insert_job_t *o = m->cur[oc];
-        if (o && o->source_index == m->done_source && o->end_voffset == m->done_voffset) {
-            o->source_index = m->group_source;
-            o->end_voffset = m->group_voffset;
-        }
-    }
-    m->done_source = m->group_source;
-    m->done_voffset = m->group_voffset;
-}
-
-/* A resumed load: true for a batch that ends at or before the earlier
- * attempt's acknowledged position (all of it is in staging, acknowledged).
- * A batch that ends after it is sent whole. */
-static bool acknowledged_before(mongo_sink_t *m, const sfl_batch_t *b, int64_t end)
-{
-    if (m->finished_before)
-        return true;
-    if (!m->skipping)
-        return false;
-    if (b->source_index < m->skip_source ||
-        (b->source_index == m->skip_source && end <= m->skip_voffset))
-        return true;
-    m->skipping = false;
-    mlog(m, SFL_LOG_INFO,
-         "reached the acknowledged position of load %s at %s line %llu: %llu documents "
-         "skipped; sending from here",
-         m->load_id, b->source_path, (unsigned long long)b->first_line,
-         (unsigned long long)m->stats.skipped);
-    return false;
-}
-
-/* Sent again: the batch ends at or before the last position the earlier
- * attempt recorded as handed to its inserters. */
-static bool sent_before(const mongo_sink_t *m, const sfl_batch_t *b, int64_t end)
-{
-    return m->resent_have &&
-           (b->source_index < m->resent_source ||
-            (b->source_index == m->resent_source && end <= m->resent_voffset));
-}
-
-static bool mongo_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
-{
-    mongo_sink_t *m = ctx;
-    sfl_msink_deliver_later(m);
-    int c = (int)b->collection;
-    int64_t end = batch_end(m, b);
-    if (acknowledged_before(m, b, end)) {
-        pthread_mutex_lock(&m->lock);
-        m->stats.skipped += b->n_docs;
-        pthread_mutex_unlock(&m->lock);
-        if (!m->finished_before)
-            record_progress(m);
-        return true;
-    }
-    pthread_mutex_lock(&m->lock);
-    m->stats.sent += b->n_docs;
-    if (sent_before(m, b, end))
-        m->stats.resent += b->n_docs;
-    pthread_mutex_unlock(&m->lock);
-    /* An insert batch holds documents of one source and collection, and
-     * batches are queued in input order: so the acknowledged position (the
-     * end of the last batch before which all are acknowledged) is exact. */
-    uint32_t pos_source;
-    int64_t pos_voffset;
-    hold_position(m, b, end, &pos_source, &pos_voffset);
-    for (int oc = 0; oc < SFL_N_COLLECTIONS; oc++) {
-        insert_job_t *o = m->cur[oc];
-        if (o && (oc != c || o->source_index != b->source_index) && !flush_cur(m, oc, err))
-            return false;
-    }
-    for (size_t i = 0; i < b->n_docs; i++) {
-        const sfl_doc_t *d = &b->docs[i];
-        if ((int64_t)d->len > m->max_bson) {
-            char id[128] = "?";
-            bson_t doc;
-            bson_iter_t it;
-            if (bson_init_static(&doc, d->data, d->len) && bson_iter_init_find(&it, &doc, "_id")) {
-                if (BSON_ITER_HOLDS_UTF8(&it))
-                    snprintf(id, sizeof id, "%s", bson_iter_utf8(&it, NULL));
-                else
-                    snprintf(id, sizeof id, "%lld", (long long)bson_iter_as_int64(&it));
-            }
-            return sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER_WRITE,
-                                 "%s: lines %llu-%llu: the document for %s is %u bytes, larger "
-                                 "than the server's maximum of %lld bytes",
-                                 b->source_path, (unsigned long long)b->first_line,
-                                 (unsigned long long)b->last_line, id, d->len,
-                                 (long long)m->max_bson);
-        }
-        insert_job_t *j = m->cur[c];
-        if (j && (j->n >= m->o.batch_docs || j->len + d->len > m->o.batch_bytes)) {
-            if (!flush_cur(m, c, err))
-                return false;
-            j = NULL;
-        }
-        if (!j) {
-            j = calloc(1, sizeof *j);
-            if (!j)
-                return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-            j->collection = c;
-            j->end_voffset = m->done_voffset; /* until the batch is complete */
-            j->source_index = m->done_source;
-            m->cur[c] = j;
-        }
-        if (!SFL_GROW(j->buf, &j->cap, j->len + d->len, 1 << 16) ||
-            !SFL_GROW(j->off, &j->cap_n, j->n + 1, 256))
-            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-        j->off[j->n++] = (uint32_t)j->len;
-        memcpy(j->buf + j->len, d->data, d->len);
-        j->len += d->len;
-    }
-    /* The batch is wholly in queued jobs and this one: once this job is
-     * acknowledged (and all before it), so is everything up to the batch's
-     * end. A job flushed in the middle of a batch keeps the end of the
-     * batch before. */
-    if (m->cur[c]) {
-        m->cur[c]->end_voffset = pos_voffset;
-        m->cur[c]->source_index = pos_source;
-    }
-    m->done_voffset = pos_voffset;
-    m->done_source = pos_source;
-    record_progress(m);
-    /* Surface an inserter's failure promptly. */
-    pthread_mutex_lock(&m->lock);
-    bool failed = m->failed;
-    sfl_error_t first = m->first_error;
-    pthread_mutex_unlock(&m->lock);
-    if (failed) {
-        if (err)
-            *err = first;
-        return false;
-    }
-    return true;
-}
-
 /* Before the first rename: the manifest file (if asked for) under a
  * temporary name, a last check that the lock is still ours, and the
  * journal: the verified manifest and the renames, status "swapping". */
@@ -484,7 +279,7 @@ static void settle(mongo_sink_t *m)
         pthread_mutex_unlock(&m->lock);
         if (!busy)
             return;
-        record_progress(m);
+        sfl_msink_record_progress(m);
     }
 }
 
@@ -496,7 +291,7 @@ static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
     if (m->finished_before)
         return commit_finished(m, man, err);
     for (int c = 0; c < SFL_N_COLLECTIONS && ok; c++)
-        ok = flush_cur(m, c, err);
+        ok = sfl_msink_flush_cur(m, c, err);
     if (ok)
         settle(m);
     ok = sfl_msink_drain(m, ok ? err : NULL, true, 0) && ok;
@@ -679,7 +474,7 @@ bool sfl_sink_mongo_resume_stats(const sfl_sink_t *sink, sfl_mongo_resume_stats_
 
 sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
 {
-    static const sfl_sink_ops_t ops = {sizeof(sfl_sink_ops_t), mongo_begin, mongo_write,
+    static const sfl_sink_ops_t ops = {sizeof(sfl_sink_ops_t), mongo_begin, sfl_msink_write,
                                        mongo_commit, mongo_abort, mongo_destroy};
     /* struct_size: a caller built against an older header knows fewer
      * fields; the rest keep their defaults. */

@@ -201,4 +201,9 @@ bool sfl_msink_check_staging(mongo_sink_t *m, const sfl_manifest_t *man, sfl_err
 bool sfl_msink_begin_resume(mongo_sink_t *m, sfl_error_t *err);
 bool sfl_msink_begin_new(mongo_sink_t *m, sfl_error_t *err);
 
+/* mongo/sink_write.c */
+bool sfl_msink_flush_cur(mongo_sink_t *m, int c, sfl_error_t *err);
+void sfl_msink_record_progress(mongo_sink_t *m);
+bool sfl_msink_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err);
+
 #endif
