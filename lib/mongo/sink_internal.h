@@ -206,4 +206,7 @@ bool sfl_msink_flush_cur(mongo_sink_t *m, int c, sfl_error_t *err);
 void sfl_msink_record_progress(mongo_sink_t *m);
 bool sfl_msink_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err);
 
+/* mongo/sink_commit.c */
+bool sfl_msink_commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err);
+
 #endif
