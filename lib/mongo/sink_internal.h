@@ -1,9 +1,11 @@
 /* mongo/sink_internal.h: the state the MongoDB sink's files share (the sink
- * is mongo/sink.c; its steps are the mongo/sink_*.c files, lowest first as
- * in tests/layers.txt). Private to lib/mongo/; none of these functions is
- * exported. Every function takes the sink and runs on the thread the
- * comment above it names (the driving thread unless it says otherwise);
- * fields marked "under lock" are read and written with m->lock held.
+ * is mongo/sink.c; its steps are the mongo/sink_*.c files). Private to
+ * lib/mongo/; none of these functions is exported (hidden visibility, like
+ * every function without SFL_API). The functions are listed by file, lowest
+ * first: a file calls only the files listed before its own, never
+ * mongo/sink.c. Each is described where it is defined; fields marked
+ * "under lock" are read and written with m->lock held, the others belong
+ * to the driving thread (the job's) unless their comment says otherwise.
  */
 #ifndef SFL_MONGO_SINK_INTERNAL_H
 #define SFL_MONGO_SINK_INTERNAL_H
