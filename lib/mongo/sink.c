@@ -212,12 +212,14 @@ static void abort_body(void *ctx)
      * leaves them alone. */
     bool taken = sfl_msink_taken_by_resume(m);
     for (int c = 0; c < SFL_N_COLLECTIONS && !taken; c++)
-        if (m->staging[c][0] && !sfl_msink_call(m, sfl_msink_drop_fn, c, NULL, false, SFL_ABANDON_SECONDS, "drop", NULL))
+        if (m->staging[c][0] && !sfl_msink_call(m, sfl_msink_drop_fn, c, NULL, false,
+                                                SFL_ABANDON_SECONDS, "drop", NULL))
             mlog(m, SFL_LOG_WARNING, "could not drop %s.%s; the next load drops it", m->db,
                  m->staging[c]);
     if (m->recorded) {
         const sfl_error_t *e = why ? why : &m->first_error;
-        sfl_msink_meta_update(m, e->code == SFL_E_CANCELLED ? "interrupted" : "failed", NULL, e, NULL, NULL);
+        sfl_msink_meta_update(m, e->code == SFL_E_CANCELLED ? "interrupted" : "failed", NULL, e,
+                              NULL, NULL);
     }
     sfl_msink_unlock_db(m);
 }

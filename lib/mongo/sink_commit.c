@@ -149,7 +149,7 @@ bool sfl_msink_commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *er
     clock_gettime(CLOCK_MONOTONIC, &phase);
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         if (m->used[c] && !sfl_msink_call(m, sfl_msink_create_indexes_fn, c, NULL, true, 0,
-                                "while building indexes", err))
+                                          "while building indexes", err))
             return false;
     if (sfl_msink_lost_lock(m, err))
         return false;

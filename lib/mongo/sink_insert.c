@@ -119,8 +119,9 @@ void *sfl_msink_inserter(void *arg)
                 break;
             int ms = 250 << attempt;
             sfl_msink_mlog_later(m, SFL_LOG_WARNING,
-                       "insert into %s failed (%s); retrying in %d ms (%d of %d)",
-                 m->staging[j->collection], be.message, ms, attempt + 1, m->o.max_retries);
+                                 "insert into %s failed (%s); retrying in %d ms (%d of %d)",
+                                 m->staging[j->collection], be.message, ms, attempt + 1,
+                                 m->o.max_retries);
             usleep((useconds_t)ms * 1000);
         }
         if (!ok) {
@@ -229,10 +230,10 @@ bool sfl_msink_drain(mongo_sink_t *m, sfl_error_t *err, bool stop_on_cancel, dou
     sfl_error_t first = m->first_error;
     pthread_mutex_unlock(&m->lock);
     if (stopped)
-        return stop_on_cancel && sfl_msink_cancelled(m) ? sfl_msink_cancel_error(err, "while inserting")
-                                              : sfl_error_set(err, SFL_DOMAIN_SERVER,
-                                                              SFL_E_SERVER_TIMEOUT,
-                                                              "the server does not answer");
+        return stop_on_cancel && sfl_msink_cancelled(m)
+                   ? sfl_msink_cancel_error(err, "while inserting")
+                   : sfl_error_set(err, SFL_DOMAIN_SERVER, SFL_E_SERVER_TIMEOUT,
+                                   "the server does not answer");
     if (failed) {
         if (err)
             *err = first;

@@ -30,9 +30,10 @@ static void *heartbeat_main(void *arg)
         pthread_mutex_lock(&m->lock);
         if (rc == 0 && !m->hb_stop && !m->lock_lost) {
             m->lock_lost = true;
-            sfl_msink_mlog_later(m, SFL_LOG_WARNING, "the lock of %s is no longer held by this load (%s): "
-                                     "another load took it over; this load will not swap",
-                 m->db, m->load_id);
+            sfl_msink_mlog_later(m, SFL_LOG_WARNING,
+                                 "the lock of %s is no longer held by this load (%s): "
+                                 "another load took it over; this load will not swap",
+                                 m->db, m->load_id);
         }
     }
     pthread_mutex_unlock(&m->lock);

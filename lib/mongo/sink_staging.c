@@ -105,7 +105,8 @@ bool sfl_msink_check_staging(mongo_sink_t *m, const sfl_manifest_t *man, sfl_err
                                  sfl_collection_name((sfl_collection_t)c));
         sfl_digest_t d;
         sfl_digest_init_kind(&d, sfl_manifest_digest_kind(e));
-        if (!sfl_msink_call(m, scan_fn, c, &d, true, 0, "while checking the staging collections", err))
+        if (!sfl_msink_call(m, scan_fn, c, &d, true, 0, "while checking the staging collections",
+                            err))
             return false;
         char fp[SFL_DIGEST_FINGERPRINT_SIZE];
         sfl_digest_fingerprint(&d, fp);

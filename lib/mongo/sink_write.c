@@ -152,7 +152,8 @@ bool sfl_msink_write(void *ctx, const sfl_batch_t *b, sfl_error_t *err)
     hold_position(m, b, end, &pos_source, &pos_voffset);
     for (int oc = 0; oc < SFL_N_COLLECTIONS; oc++) {
         insert_job_t *o = m->cur[oc];
-        if (o && (oc != c || o->source_index != b->source_index) && !sfl_msink_flush_cur(m, oc, err))
+        if (o && (oc != c || o->source_index != b->source_index) &&
+            !sfl_msink_flush_cur(m, oc, err))
             return false;
     }
     for (size_t i = 0; i < b->n_docs; i++) {
