@@ -2,8 +2,9 @@
  *
  * The design: a restore is a load whose documents come from a dump's .bson
  * files instead of the conversion pipeline, fed to the very same MongoDB
- * sink (mongo/sink.c): the role check, the lock, staging collections
- * filled by parallel acknowledged batches, the browser's indexes, a
+ * sink (mongo/sink.c and its steps, the mongo/sink_*.c files): the role
+ * check, the lock, staging collections filled by parallel acknowledged
+ * batches, the browser's indexes, a
  * verifying scan of the staging against the dump's manifest.json, the
  * journalled swap and a load record (command "restore", the dump's
  * folder). Going through the sink rather than a source kind keeps the
@@ -33,7 +34,7 @@
 #include "log.h"
 #include "manifest_internal.h"
 #include "safe_fs.h"
-#include "sink_internal.h"
+#include "../sink_internal.h"
 #include "verify_internal.h"
 
 typedef struct {
