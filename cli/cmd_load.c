@@ -43,6 +43,7 @@ static void usage(FILE *f)
             "                        another role. A sealed database is always refused (9)\n"
             "  --role ROLE           the role a new database gets (default: the expected role,\n"
             "                        else development)\n"
+            CLI_SHARD_HELP
             "%s"
             "  -h, --help            this help\n"
             "\n"
@@ -174,6 +175,7 @@ static int load_option(load_args_t *a, int ch, int argc, char **argv)
                               ch == 2002 ? &mo->expect_role : &mo->role)
                    ? -1
                    : EXIT_USAGE;
+    case CLI_OPT_SHARD_KEY: return cli_parse_shard_key("--shard-key", optarg, &mo->shard_key) ? -1 : EXIT_USAGE;
     case 'h': usage(stdout); return EXIT_OK;
     default: fprintf(stderr, "Try '%s load --help'.\n", cli_prog); return EXIT_USAGE;
     }
@@ -196,6 +198,7 @@ static int load_args(load_args_t *a, int argc, char **argv)
         {"batch-docs", required_argument, NULL, 'b'},
         {"expect-role", required_argument, NULL, 2002},
         {"role", required_argument, NULL, 2005},
+        CLI_SHARD_LONGOPT,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int ch, rc;

@@ -29,7 +29,9 @@ const char *cli_exit_codes_help =
     "  6    server unreachable or timed out\n"
     "  7    server authentication failed\n"
     "  8    server refused a write, or cannot store the document shape\n"
-    "  9    refused by the database's state (a load lock held, sealed, another role)\n"
+    "  9    refused by the database's state (a load lock held, sealed, another role), or\n"
+    "       --shard-key on a server that is not a mongos of MongoDB >= 5.0, or onto a\n"
+    "       collection with zones\n"
     "  10   signature refused: the manifest is unsigned, the signature is wrong, or the\n"
     "       key is not trusted (--trusted-key, SWEFREQ_TRUSTED_KEYS)\n"
     "  130  interrupted\n";
@@ -51,6 +53,7 @@ int cli_exit_code(const sfl_error_t *e)
     case SFL_E_SERVER_WRITE: case SFL_E_SERVER_CAPABILITY: case SFL_E_SERVER: return EXIT_SERVER;
     case SFL_E_CANCELLED: return EXIT_INTERRUPTED;
     case SFL_E_LOCKED: case SFL_E_SEALED: case SFL_E_ROLE: case SFL_E_SWAP_PENDING:
+    case SFL_E_SHARDING:
         return EXIT_STATE;
     default: return EXIT_INTERNAL;
     }
@@ -89,6 +92,7 @@ static const struct {
     {"sfl_mongo_options_t.batch_docs", "--batch-docs"},
     {"sfl_mongo_options_t.lock_stale_seconds", "--lock-timeout"},
     {"sfl_mongo_options_t.record_ms", "--record-interval"},
+    {"sfl_mongo_options_t.shard_key", "--shard-key"},
     {"sfl_mongo_unseal", "swefreq-load unseal --reason TEXT"},
     {"the reason argument", "--reason TEXT"},
     {"the manifest argument", "--manifest FILE"},

@@ -28,7 +28,8 @@ typedef enum {
     SFL_DOMAIN_VERIFY = 5, /* a verification found a difference           */
     SFL_DOMAIN_SYSTEM = 6, /* memory, threads                             */
     SFL_DOMAIN_STATE = 7,  /* the database's state refused the command:
-                              a held load lock, a seal, another role      */
+                              a held load lock, a seal, another role, a
+                              server that cannot take a sharded load     */
     SFL_DOMAIN_CANCEL = 8, /* the caller asked to stop (sfl_job_cancel)   */
     SFL_DOMAIN_SIGNATURE = 9 /* a manifest's signature was refused
                                 (swefreq/sign.h)                        */
@@ -65,6 +66,10 @@ typedef enum {
     SFL_E_SEALED = 61,         /* the database is sealed                   */
     SFL_E_ROLE = 62,           /* the database's role is not the expected  */
     SFL_E_SWAP_PENDING = 63,   /* an unfinished swap must be rolled forward */
+    SFL_E_SHARDING = 64,       /* a sharded load (sfl_mongo_options_t.
+                                  shard_key) refused by the server: not a
+                                  mongos, older than MongoDB 5.0, or a
+                                  target collection with zones           */
     SFL_E_SIGNATURE = 70,      /* a manifest is unsigned, its signature is
                                   wrong, or its signer is not trusted      */
     SFL_E_KEY = 71             /* a key file is missing, not an Ed25519 key,

@@ -54,6 +54,7 @@
 #include "manifest_internal.h"
 #include "mongo/client.h"
 #include "mongo/lifecycle_internal.h"
+#include "mongo/shard.h"
 #include "mongo/state.h"
 #include "mongo/sink_internal.h"
 #include "swefreq/swefreq.h"
@@ -100,7 +101,9 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     if (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, NULL,
                        err))
         return false;
-    if (!check_shape(m, err) || !sfl_msink_lock_db(m, err))
+    if (!check_shape(m, err) ||
+        !sfl_shard_precheck(m->main, m->db, m->o.shard_key, used, err) ||
+        !sfl_msink_lock_db(m, err))
         return false;
     if (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, NULL,
                        err) ||
@@ -136,6 +139,9 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
         if (!coll)
             return sfl_mongo_error(err, &be, NULL, m->staging[c]);
         mongoc_collection_destroy(coll);
+        if (!sfl_shard_staging(m->main, m->db, m->staging[c], c, m->o.shard_key,
+                               sfl_sink_plan_int(m->self), m->o.log, m->o.log_ud, err))
+            return false;
     }
     bson_t extra = BSON_INITIALIZER;
     sfl_msink_append_lock_info(m, &extra);

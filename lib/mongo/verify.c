@@ -22,6 +22,7 @@
 #include "manifest_internal.h"
 #include "mongo/state.h"
 #include "mongo/client.h"
+#include "mongo/shard.h"
 #include "verify_internal.h"
 
 /* Two index keys are the same when they name the same fields in the same
@@ -98,7 +99,8 @@ static bool names_index(const bson_t *want, const char *iname)
 
 /* Every index on the server (`have`: name -> key) that the manifest does
  * not name, `_id_` aside: `index unlisted`. */
-static bool check_unlisted_indexes(const bson_t *have, const bson_t *want, const char *coll,
+static bool check_unlisted_indexes(mongoc_client_t *c, const char *db, const bson_t *have,
+                                   const bson_t *want, const char *coll,
                                    sfl_verify_report_t *r, sfl_error_t *err)
 {
     bson_iter_t h;
@@ -106,7 +108,8 @@ static bool check_unlisted_indexes(const bson_t *have, const bson_t *want, const
         return true;
     while (bson_iter_next(&h)) {
         const char *iname = bson_iter_key(&h);
-        if (strcmp(iname, "_id_") == 0 || names_index(want, iname))
+        if (strcmp(iname, "_id_") == 0 || names_index(want, iname) ||
+            sfl_shard_key_index(c, db, coll, bson_iter_value(&h))) /* mongo/shard.h */
             continue;
         if (!sfl_verify_add_index(r, coll, iname, SFL_VERIFY_INDEX_UNLISTED))
             return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
@@ -220,7 +223,7 @@ static bool check_indexes(mongoc_client_t *c, const char *db, const sfl_manifest
     expected_indexes(m, name, &want);
     bson_iter_t it;
     if (ok)
-        ok = check_unlisted_indexes(&have, &want, name, r, err);
+        ok = check_unlisted_indexes(c, db, &have, &want, name, r, err);
     if (ok && bson_iter_init(&it, &want)) {
         while (ok && bson_iter_next(&it)) {
             bson_iter_t f;
