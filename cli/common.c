@@ -29,7 +29,8 @@ const char *cli_exit_codes_help =
     "  6    server unreachable or timed out\n"
     "  7    server authentication failed\n"
     "  8    server refused a write, or cannot store the document shape\n"
-    "  9    refused by the database's state (a load lock held, sealed, another role)\n"
+    "  9    refused by the database's state (a load lock held, sealed, another role, or\n"
+    "       a release not newer than the one it records, or released for another database)\n"
     "  10   signature refused: the manifest is unsigned, the signature is wrong, or the\n"
     "       key is not trusted (--trusted-key, SWEFREQ_TRUSTED_KEYS)\n"
     "  130  interrupted\n";
@@ -51,6 +52,7 @@ int cli_exit_code(const sfl_error_t *e)
     case SFL_E_SERVER_WRITE: case SFL_E_SERVER_CAPABILITY: case SFL_E_SERVER: return EXIT_SERVER;
     case SFL_E_CANCELLED: return EXIT_INTERRUPTED;
     case SFL_E_LOCKED: case SFL_E_SEALED: case SFL_E_ROLE: case SFL_E_SWAP_PENDING:
+    case SFL_E_RELEASE:
         return EXIT_STATE;
     default: return EXIT_INTERNAL;
     }
@@ -81,6 +83,8 @@ static const struct {
     {"sfl_options_t.threads", "--threads"},
     {"sfl_options_t.coverage_step", "--coverage-step"},
     {"sfl_mongo_options_t.expect_role", "--expect-role or SWEFREQ_EXPECT_ROLE"},
+    {"sfl_mongo_options_t.release_number", "--release"},
+    {"sfl_mongo_options_t.release_db", "--release-db"},
     {"sfl_mongo_options_t.role", "--role"},
     {"sfl_mongo_options_t.break_lock", "--break-lock"},
     {"sfl_mongo_options_t.write_concern", "--write-concern"},

@@ -65,6 +65,8 @@ typedef enum {
     SFL_E_SEALED = 61,         /* the database is sealed                   */
     SFL_E_ROLE = 62,           /* the database's role is not the expected  */
     SFL_E_SWAP_PENDING = 63,   /* an unfinished swap must be rolled forward */
+    SFL_E_RELEASE = 64,        /* a release not newer than the one the
+                                  database records, or for another database */
     SFL_E_SIGNATURE = 70,      /* a manifest is unsigned, its signature is
                                   wrong, or its signer is not trusted      */
     SFL_E_KEY = 71             /* a key file is missing, not an Ed25519 key,

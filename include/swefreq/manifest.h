@@ -100,6 +100,14 @@ SFL_API const char *sfl_manifest_warning(const sfl_manifest_t *m);
 SFL_API const char *sfl_manifest_created(const sfl_manifest_t *m);
 SFL_API const char *sfl_manifest_tool_name(const sfl_manifest_t *m);
 SFL_API const char *sfl_manifest_tool_version(const sfl_manifest_t *m);
+/* The release a manifest names ("release": {number, database}, written
+ * by an export given sfl_mongo_options_t.release_number; docs/manifest.md,
+ * Releases): true with *number (from 1) and *database (valid while the
+ * manifest lives); false, with 0 and NULL, when it names none (a load's
+ * manifest, or one written before releases were numbered). Either output
+ * may be NULL. Thread-safe on a manifest nobody modifies. */
+SFL_API bool sfl_manifest_release(const sfl_manifest_t *m, uint64_t *number,
+                                  const char **database);
 
 /* The index definitions recorded for `collection`, as a JSON array of
  * {"key": {...}, "name": "..."} objects (docs/manifest.md), malloc'd

@@ -107,6 +107,14 @@ typedef struct {
                                     refuses a dump whose manifest no key of
                                     the set signed; NULL or empty = no check;
                                     borrowed during the call              */
+    uint64_t release_number;     /* export: 0, or the release's sequence
+                                    number, written into manifest.json as
+                                    "release" (docs/manifest.md, Releases);
+                                    restore and promote then refuse
+                                    (SFL_E_RELEASE) a release not newer than
+                                    the one the database records           */
+    const char *release_db;      /* export with release_number: the database
+                                    the release is for; NULL = db          */
 } sfl_mongo_options_t;
 
 /* The holder of the lock refreshes its heartbeat this often... */
