@@ -645,6 +645,41 @@ def scripts(LIVE, LIVE_B):
         with open(p, "wb") as f:
             f.truncate((64 << 20) + 1)
     odd_case(om, big, "a manifest over 64 MiB")
+    # A swap after the check: the file is regular when checked, and a FIFO
+    # by the time it is copied (head and dd are wrapped on PATH to swap it
+    # just before they run). The copy must not block: exit 3 naming it.
+    os.rename(om + ".keep", om)
+    os.rename(om + ".sig.keep", om + ".sig")
+    wrap = os.path.join(tmp, "swapbin")
+    os.makedirs(wrap, exist_ok=True)
+    for tool in ("head", "dd"):
+        real = shutil.which(tool)
+        with open(os.path.join(wrap, tool), "w") as f:
+            f.write(f"""#!/bin/sh
+case "$*" in *"$SFL_SWAP_TARGET"*)
+  if [ ! -e "$SFL_SWAP_TARGET.swapped" ]; then
+    : > "$SFL_SWAP_TARGET.swapped"; mv "$SFL_SWAP_TARGET" "$SFL_SWAP_TARGET.keep"
+    mkfifo "$SFL_SWAP_TARGET"
+  fi;;
+esac
+exec {real} "$@"
+""")
+        os.chmod(os.path.join(wrap, tool), 0o755)
+    for path in (om, om + ".sig"):
+        swap_env = {**lv, "PATH": wrap + os.pathsep + os.environ["PATH"], "SFL_SWAP_TARGET": path}
+        try:
+            r = script("live-restore-and-promote.sh", odd, env=swap_env, timeout=30)
+            check(r.returncode == 3 and path in r.stderr and os.path.exists(path + ".swapped"),
+                  f"{path} swapped to a FIFO after the check: exit 3 naming it: {r.returncode} {r.stderr}")
+        except subprocess.TimeoutExpired:
+            check(False, f"{path} swapped to a FIFO after the check: hung")
+        if os.path.exists(path + ".keep"):
+            os.unlink(path)
+            os.rename(path + ".keep", path)
+        if os.path.exists(path + ".swapped"):
+            os.unlink(path + ".swapped")
+    os.rename(om, om + ".keep")
+    os.rename(om + ".sig", om + ".sig.keep")
     r = script("live-restore-and-promote.sh", os.path.join(carry, db), env={**lv, "SWEFREQ_TRUSTED_KEYS": ""})
     check(r.returncode != 0 and "SWEFREQ_TRUSTED_KEYS" in r.stderr, "the live script needs a trusted key")
     check(tree(refdir) == {} and snapshot(live, db) == live_before,
