@@ -508,31 +508,9 @@ bool sfl_manifest_write_file(const sfl_manifest_t *m, const char *path, sfl_erro
     char *json = sfl_manifest_to_json(m);
     if (!json)
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp) {
-        free(json);
-        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    }
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f && fputs(json, f) >= 0;
-    ok = f && fflush(f) == 0 && ok;
-    ok = f && fsync(fileno(f)) == 0 && ok;
-    int e = errno;
-    if (f && fclose(f) != 0)
-        ok = false;
+    /* one buffer, through a new file in the same folder, renamed */
+    bool ok = sfl_write_replace(path, json, strlen(json), "the manifest", err);
     free(json);
-    if (ok && rename(tmp, path) != 0) {
-        e = errno;
-        ok = false;
-    }
-    if (!ok) {
-        unlink(tmp);
-        sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write manifest: %s", path,
-                      strerror(e));
-    }
-    free(tmp);
     return ok;
 }
 
