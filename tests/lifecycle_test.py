@@ -987,6 +987,9 @@ def replay(LIVE):
           and rr["history"][-1].get("release_number") == 2, f"role record: release 2 ({rr.get('release_number')})")
     r = nightly(c2)
     check(r.returncode == 0, f"nightly, release 2: {r.returncode} {r.stdout}")
+    r = run("status", "--uri", LIVE, "--db", db, env=live_env)
+    check(r.returncode == 0 and f"release  number 2 of database {db}" in r.stdout,
+          f"status shows the release: {r.stdout}")
     # The older signed manifest given to the nightly verify: its SHA-256 is
     # not the one promote recorded (the check that already existed).
     r = nightly(c1)

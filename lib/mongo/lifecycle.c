@@ -962,6 +962,9 @@ char *sfl_mongo_status_text(const sfl_mongo_options_t *o, sfl_error_t *err)
                 strcmp(field_text(&d, "role_record.signer_key_id", key, sizeof key), "-")
                     ? key
                     : "none (not signed)");
+    if (strcmp(field_text(&d, "role_record.release_number", sha, sizeof sha), "-") != 0)
+        tprintf(&t, "release  number %s of database %s (the newest promoted)\n", sha,
+                field_text(&d, "role_record.release_database", key, sizeof key));
     tprintf(&t, "in force load %s, manifest digest %s\n",
             field_text(&d, "current.load_id", a, sizeof a),
             field_text(&d, "manifest_digest", b, sizeof b));
