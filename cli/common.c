@@ -113,9 +113,10 @@ static const char *flag_at(const char *s, size_t *n)
         return NULL;
     for (size_t i = 0; i < sizeof flag_map / sizeof flag_map[0]; i++) {
         size_t l = strlen(flag_map[i].lib);
-        char after = s[l];
-        if (l > best_n && !strncmp(s, flag_map[i].lib, l) && after != '_' &&
-            !(after >= 'a' && after <= 'z')) {
+        if (l <= best_n || strncmp(s, flag_map[i].lib, l) != 0)
+            continue;
+        char after = s[l]; /* s holds all l bytes: never past its end */
+        if (after != '_' && !(after >= 'a' && after <= 'z')) {
             best = flag_map[i].cli;
             best_n = l;
         }
