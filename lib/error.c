@@ -61,6 +61,7 @@ const char *sfl_error_code_name(uint32_t code)
     case SFL_E_ROLE: return "role";
     case SFL_E_SWAP_PENDING: return "swap_pending";
     case SFL_E_SHARDING: return "sharding";
+    case SFL_E_RELEASE: return "release";
     case SFL_E_SIGNATURE: return "signature";
     case SFL_E_KEY: return "key";
     default: return "unknown";

@@ -70,6 +70,8 @@ typedef enum {
                                   shard_key) refused by the server: not a
                                   mongos, older than MongoDB 5.0, or a
                                   target collection with zones           */
+    SFL_E_RELEASE = 65,        /* a release not newer than the one the
+                                  database records, or for another database */
     SFL_E_SIGNATURE = 70,      /* a manifest is unsigned, its signature is
                                   wrong, or its signer is not trusted      */
     SFL_E_KEY = 71             /* a key file is missing, not an Ed25519 key,

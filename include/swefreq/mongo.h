@@ -111,6 +111,14 @@ typedef struct {
                                     create the staging collections sharded
                                     on a sharded cluster (see "Sharded
                                     clusters" below and docs/scale.md)     */
+    uint64_t release_number;     /* export: 0, or the release's sequence
+                                    number, written into manifest.json as
+                                    "release" (docs/manifest.md, Releases);
+                                    restore and promote then refuse
+                                    (SFL_E_RELEASE) a release not newer than
+                                    the one the database records           */
+    const char *release_db;      /* export with release_number: the database
+                                    the release is for; NULL = db          */
 } sfl_mongo_options_t;
 
 /* Sharded clusters (o->shard_key, docs/scale.md). With SFL_SHARD_HASHED

@@ -283,6 +283,17 @@ sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *d
         so.resume_load_id = o->resume_load_id;
         ok = (r->sink = sfl_sink_mongo_new(&so, err)) != NULL;
     }
+    if (ok) { /* the release is checked under the lock, before any write */
+        sfl_release_claim_t claim;
+        sfl_release_claim_of(r->m, &claim);
+        sfl_sink_mongo_set_claim(r->sink, &claim);
+        if (!claim.number && sfl_trusted_keys_count(o->trusted_keys))
+            sfl_logf(o->log, o->log_ud, SFL_LOG_WARNING,
+                     "%s/manifest.json names no release number (exported without "
+                     "sfl_mongo_options_t.release_number, or older): a replay of an older "
+                     "release cannot be told from it",
+                     r->dir);
+    }
     if (ok && (!sfl_sink_mongo_set_command(r->sink, "restore", r->dir) ||
                !sfl_sink_mongo_set_release(r->sink, sig.verified ? sig.key_id : NULL,
                                            sig.manifest_sha256)))

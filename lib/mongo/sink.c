@@ -105,8 +105,10 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
         !sfl_shard_precheck(m->main, m->db, m->o.shard_key, used, err) ||
         !sfl_msink_lock_db(m, err))
         return false;
-    if (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, NULL,
+    sfl_role_info_t ri;
+    if (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, &ri,
                        err) ||
+        (m->has_claim && !sfl_release_check(&ri, m->db, &m->claim, m->command, err)) ||
         !sfl_role_ensure(m->main, m->db, (sfl_role_t)m->o.role, (sfl_role_t)m->o.expect_role,
                          m->command, err)) {
         sfl_msink_unlock_db(m);
@@ -159,6 +161,10 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
         else
             BSON_APPEND_NULL(&rel, "signer_key_id");
         BSON_APPEND_UTF8(&rel, "manifest_sha256", m->release_sha);
+        if (m->has_claim && m->claim.number) {
+            BSON_APPEND_INT64(&rel, "number", (int64_t)m->claim.number);
+            BSON_APPEND_UTF8(&rel, "database", m->claim.database);
+        }
         bson_append_document_end(&extra, &rel);
     }
     bool ok = sfl_msink_meta_update(m, "loading", NULL, NULL, &extra, err);
@@ -411,4 +417,13 @@ bool sfl_sink_mongo_set_release(sfl_sink_t *sink, const char *key_id, const char
     snprintf(m->release_key, sizeof m->release_key, "%s", key_id ? key_id : "");
     snprintf(m->release_sha, sizeof m->release_sha, "%s", sha256 ? sha256 : "");
     return true;
+}
+
+void sfl_sink_mongo_set_claim(sfl_sink_t *sink, const sfl_release_claim_t *c)
+{
+    mongo_sink_t *m = sfl_sink_ctx_int(sink, (const void *)mongo_commit);
+    if (!m || !c)
+        return;
+    m->claim = *c;
+    m->has_claim = true;
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "mongo/lifecycle_internal.h"
 #include "mongo/state.h"
 #include "swefreq/swefreq.h"
 
@@ -73,6 +74,8 @@ typedef struct {
     char command[16];  /* "load", or "restore" (lifecycle_internal.h) */
     char *origin;      /* restore: the dump folder, for the load record */
     char release_key[65], release_sha[65]; /* restore: the signed manifest */
+    bool has_claim;                /* restore: its release, checked under the lock */
+    sfl_release_claim_t claim;
 
     /* the queue */
     pthread_mutex_t lock;
