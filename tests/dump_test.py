@@ -17,7 +17,8 @@ usage: dump_test.py SWEFREQ_LOAD TESTDATA_DIR
   .bson or .metadata.json file in a dump is a deviation (exit 5, named); a
   collection file that is a symbolic link is refused (exit 3); a manifest
   with an empty or partial collection list, no sources, a count that is not
-  a whole number in int64 (2^64+24, 24.5, -1, 1e3, "24") or a collection
+  a whole number in int64 (2^64+24, 24.5, -1, 1e3, "24", or Extended JSON
+  such as {"$numberLong": "24"}), more after the JSON object, or a collection
   named "../../outside" (with a file planted there) is refused (exit 3,
   naming the field and collection); `verify --json` prints exactly one JSON
   object also when the manifest or the dump folder is missing or invalid,
@@ -261,6 +262,19 @@ try:
         check(body != pretty, f"count {lit} written")
         refused(body, 'collection "variants": "count" is', "not a whole number",
                 what=f"count {lit}")
+    # Extended JSON and a second document (issue 20 review): libbson read
+    # {"$numberLong": "24"} (also spelt "\u0024numberLong") as the count 24
+    # and ignored a second JSON value after the object, where Python's json
+    # and jq read an object, or refuse, or see two manifests: main accepted
+    # all three (exit 0). A manifest is plain JSON, one object.
+    for lit in ('{"$numberLong": "%d"}' % vcount, '{"\\u0024numberLong": "%d"}' % vcount,
+                '{"$numberInt": "%d"}' % vcount):
+        body = pretty.replace(f'"count": {vcount},', f'"count": {lit},', 1)
+        check(body != pretty, f"count {lit} written")
+        refused(body, "a key starting with '$'", what=f"count {lit}")
+    refused(pretty + "\n" + edited(collections=[]), "more after the JSON object",
+            what="a second JSON object after the manifest")
+    refused(pretty + "\0", "more after the JSON object", what="a NUL after the manifest")
     # "../../outside": a copy of variants.bson planted there, with its count
     # and digest, is never read.
     planted = os.path.join(db, "..", "..", "outside.bson")
