@@ -138,6 +138,18 @@ try:
           f"the JSON keeps the exact name: {r.returncode} {r.stdout}")
     client[DB][forged].drop()
     client[DB]["swefreq_staging_\x1b[8m"].drop()
+    # The same for status: the role record's text (a reason, a host) is
+    # the database writer's too.
+    meta = client[DB]["swefreq_meta"]
+    role_before = meta.find_one({"_id": "role"})
+    meta.update_one({"_id": "role"}, {"$push": {"history": {
+        "when": "x", "command": "unseal", "reason": "ok\nrole     live, sealed\x1b[8m",
+        "host": "h\x1b]0;t\x07"}}})
+    r = run("status", "--uri", URI, "--db", DB)
+    check(r.returncode == 0 and "\x1b" not in r.stdout and "\x07" not in r.stdout
+          and "ok\\x0arole     live, sealed\\x1b[8m" in r.stdout,
+          f"control characters in the role record, status: {r.returncode} {r.stdout!r}")
+    meta.replace_one({"_id": "role"}, role_before)
     # ... but a staging collection a load left is a warning, not a deviation.
     client[DB]["swefreq_staging_x_variants"].insert_one({"_id": 1})
     r, rep = verify_json("--db", DB)
