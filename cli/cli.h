@@ -40,6 +40,13 @@ void cli_print_error(const sfl_error_t *err);
  * ("(--max-errors)"): cli_flags in a buffer valid until its next call,
  * cli_flags_dup malloc'd (NULL when out of memory). */
 const char *cli_flags(const char *msg);
+/* s for a terminal: every control character (below 0x20 but a newline
+ * when keep_newline, 0x7f, and the C1 controls U+0080..U+009F, of which
+ * U+009B starts an escape sequence) written as \xNN or \uNNNN, so that
+ * text from a database or a file (a collection named
+ * "x\nverify: OK\n" or holding "\033[8m") cannot forge or hide lines.
+ * The result stays valid until eight further calls; "" for NULL. */
+const char *cli_visible(const char *s, bool keep_newline);
 char *cli_flags_dup(const char *msg);
 
 /* Terminal output for a job: log messages, progress on a TTY. */

@@ -164,9 +164,40 @@ const char *cli_flags(const char *msg)
     return last ? last : msg;
 }
 
+const char *cli_visible(const char *s, bool keep_newline)
+{
+    /* A few buffers in turn, so that one printf can show several. */
+    static char *bufs[8];
+    static unsigned next;
+    if (!s)
+        return "";
+    size_t n = strlen(s);
+    char *out = malloc(4 * n + 1);
+    if (!out)
+        return "(out of memory)";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool c1 = c == 0xc2 && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9f;
+        if ((c < 0x20 && !(keep_newline && c == '\n')) || c == 0x7f) {
+            o += (size_t)sprintf(out + o, "\\x%02x", c);
+        } else if (c1) { /* U+0080..U+009F: C1 controls (CSI is U+009B) */
+            o += (size_t)sprintf(out + o, "\\u%04x", (unsigned char)s[++i]);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+    unsigned k = next++ % (sizeof bufs / sizeof *bufs);
+    free(bufs[k]);
+    bufs[k] = out;
+    return out;
+}
+
 void cli_print_error(const sfl_error_t *err)
 {
-    cli_error("%s", err->message[0] ? cli_flags(err->message) : sfl_error_code_name(err->code));
+    cli_error("%s", err->message[0] ? cli_visible(cli_flags(err->message), true)
+                                    : sfl_error_code_name(err->code));
 }
 
 void cli_term_init(cli_term_t *t, bool quiet)
@@ -198,7 +229,7 @@ void cli_log(void *ud, sfl_log_level_t level, const char *msg)
     }
     fprintf(stderr, "%s: %s: %s\n", cli_prog,
             level == SFL_LOG_ERROR ? "error" : level == SFL_LOG_WARNING ? "warning" : "info",
-            cli_flags(msg));
+            cli_visible(cli_flags(msg), true));
 }
 
 void cli_progress(void *ud, const sfl_progress_t *p)
@@ -311,6 +342,10 @@ void cli_print_summary(const sfl_job_t *job, const char *what)
         fprintf(stderr, "  warning: %s\n", cli_flags(s->warnings[i]));
 }
 
+/* Text from a report shown to a person: no control character of it
+ * reaches the terminal (a collection name is the database writer's). */
+#define V(s) cli_visible((s), false)
+
 /* The manifest a verify checked against, for a person. */
 static void print_reference(const sfl_verify_report_t *r)
 {
@@ -321,17 +356,17 @@ static void print_reference(const sfl_verify_report_t *r)
         printf("manifest   the database's own copy (manifest in force, load id%s ",
                ref.n_load_ids == 1 ? "" : "s");
         for (size_t i = 0; i < ref.n_load_ids; i++)
-            printf("%s%s", i ? ", " : "", ref.load_ids[i]);
+            printf("%s%s", i ? ", " : "", V(ref.load_ids[i]));
         printf("%s)\n", ref.n_load_ids ? "" : "unknown");
     } else if (!strcmp(ref.source, "dump")) {
-        printf("manifest   the dump's own %s\n", ref.path ? ref.path : "manifest.json");
+        printf("manifest   the dump's own %s\n", ref.path ? V(ref.path) : "manifest.json");
     } else if (ref.path) {
-        printf("manifest   file %s\n", ref.path);
+        printf("manifest   file %s\n", V(ref.path));
     } else {
         printf("manifest   given by the caller\n");
     }
     if (ref.signer)
-        printf("           signed by %s\n", ref.signer);
+        printf("           signed by %s\n", V(ref.signer));
 }
 
 void cli_print_verify(const sfl_verify_report_t *r)
@@ -340,14 +375,14 @@ void cli_print_verify(const sfl_verify_report_t *r)
     for (size_t i = 0; i < sfl_verify_report_n_collections(r); i++) {
         const sfl_verify_item_t *it = sfl_verify_report_collection(r, i);
         if (it->status == SFL_VERIFY_UNLISTED) {
-            printf("collection %-14s %-15s not in the manifest", it->name,
+            printf("collection %-14s %-15s not in the manifest", V(it->name),
                    sfl_verify_status_name(it->status));
             if (!strchr(it->name, '.')) /* a database's collection, not a dump's file */
                 printf(" (%llu documents)", (unsigned long long)it->actual_count);
             printf("\n");
             continue;
         }
-        printf("collection %-14s %-15s expected %llu documents, digest %s", it->name,
+        printf("collection %-14s %-15s expected %llu documents, digest %s", V(it->name),
                sfl_verify_status_name(it->status), (unsigned long long)it->expected_count,
                it->expected_digest);
         if (it->status != SFL_VERIFY_OK && it->status != SFL_VERIFY_ABSENT)
@@ -358,7 +393,7 @@ void cli_print_verify(const sfl_verify_report_t *r)
     for (size_t i = 0; i < sfl_verify_report_n_sources(r); i++) {
         const sfl_verify_item_t *it = sfl_verify_report_source(r, i);
         const char *hash = it->format >= 2 ? "sha256" : "xxh3";
-        printf("source     %s: %s", it->name, sfl_verify_status_name(it->status));
+        printf("source     %s: %s", V(it->name), sfl_verify_status_name(it->status));
         if (it->status == SFL_VERIFY_CHANGED)
             printf(" (expected %llu bytes %s %s, found %llu bytes %s %s)",
                    (unsigned long long)it->expected_size, hash, it->expected_digest,
@@ -367,27 +402,27 @@ void cli_print_verify(const sfl_verify_report_t *r)
     }
     for (size_t i = 0; i < sfl_verify_report_n_indexes(r); i++) {
         const sfl_verify_item_t *it = sfl_verify_report_index(r, i);
-        printf("index      %s: %s\n", it->name, sfl_verify_status_name(it->status));
+        printf("index      %s: %s\n", V(it->name), sfl_verify_status_name(it->status));
     }
     sfl_role_t role;
     bool sealed;
     const char *problem;
     if (sfl_verify_report_role(r, &role, &sealed, &problem))
         printf("database   role %s, %s%s%s\n", sfl_role_name(role), sealed ? "sealed" : "not sealed",
-               problem ? ": " : "", problem ? cli_flags(problem) : "");
+               problem ? ": " : "", problem ? V(cli_flags(problem)) : "");
     sfl_release_check_t rel;
     if (sfl_verify_report_release(r, &rel)) {
-        printf("release    manifest sha256 %s signed by key %s: ", rel.manifest_sha256,
-               rel.key_id);
+        printf("release    manifest sha256 %s signed by key %s: ", V(rel.manifest_sha256),
+               V(rel.key_id));
         if (rel.problem)
-            printf("differs: %s\n", cli_flags(rel.problem));
+            printf("differs: %s\n", V(cli_flags(rel.problem)));
         else if (rel.recorded_manifest_sha256[0])
             printf("the release promote recorded\n");
         else
             printf("nothing recorded to compare with (the database was never promoted)\n");
     }
     for (size_t i = 0; i < sfl_verify_report_n_warnings(r); i++)
-        printf("warning    %s\n", cli_flags(sfl_verify_report_warning(r, i)));
+        printf("warning    %s\n", V(cli_flags(sfl_verify_report_warning(r, i))));
     printf("%s\n", sfl_verify_report_ok(r) ? "verify: OK" : "verify: FAILED");
 }
 

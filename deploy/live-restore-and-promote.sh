@@ -23,6 +23,11 @@
 #    verified against that copy: its signature by a trusted key
 #    (SWEFREQ_TRUSTED_KEYS; unsigned, wrong or another key: exit 10), then
 #    every file;
+# 1b. the release must be newer than the newest reference this system
+#    holds for the database (every server's, or SWEFREQ_LIVE_MANIFEST), or
+#    be one of them byte for byte (the same release again): exit 9
+#    otherwise, before anything is written; the floor is kept in the
+#    operator's files, not only in the database an attacker may write;
 # 2. restore: the signature again, staging, verified, swapped in (a sealed
 #    database refuses it: exit 9; unseal it first, with a reason, if this
 #    is the deliberate exception);
@@ -96,6 +101,49 @@ if [ -e "$dump/manifest.json.sig" ] || [ -L "$dump/manifest.json.sig" ]; then
     copy_bounded "$dump/manifest.json.sig" "$work/manifest.json.sig"
 fi
 "$tool" verify --dump "$dump" --manifest "$work/manifest.json"
+
+# The replay floor kept outside the database. restore and promote refuse a
+# release older than the one the database records, but that record lives
+# in the database, which an attacker who can write to it can lower or
+# remove (a new database records none); with the carried dump replaced by
+# an older signed release, this script would restore and promote it and
+# install it as the reference, and the nightly verify would pass. The
+# references this system already holds for this database (every server's,
+# or SWEFREQ_LIVE_MANIFEST) are the operator's files: the release must be
+# newer than the newest of them, or byte for byte one of them (this release
+# again, e.g. after a failed promote, or on a second server).
+release_of() { # release_of FILE: the release number, "" for none; exit 3 when unreadable
+    if ! grep -q '^  "release": {' "$1"; then
+        return 0
+    fi
+    local n
+    n=$(grep -A3 '^  "release": {' "$1" | sed -n 's/^    "number": \([1-9][0-9]\{0,17\}\),\{0,1\}$/\1/p' | head -n 1)
+    [ -n "$n" ] || refuse "$1: its \"release\" number cannot be read (not a manifest written by export --release)"
+    echo "$n"
+}
+new_release=$(release_of "$work/manifest.json")
+floor= floor_file= same=
+if [ -n "${SWEFREQ_LIVE_MANIFEST:-}" ]; then
+    refs=("$ref")
+else
+    refs=("$SWEFREQ_REFERENCE_DIR"/*/"$db"/manifest.json)
+fi
+for r in "${refs[@]}"; do
+    [ -f "$r" ] && [ ! -L "$r" ] || continue
+    n=$(release_of "$r")
+    if [ -n "$n" ] && { [ -z "$floor" ] || [ "$n" -gt "$floor" ]; }; then
+        floor=$n floor_file=$r
+    fi
+    if cmp -s "$r" "$work/manifest.json"; then
+        same=$r
+    fi
+done
+if [ -n "$floor" ] && [ -z "$same" ]; then
+    if [ -z "$new_release" ] || [ "$new_release" -le "$floor" ]; then
+        echo "live-restore-and-promote.sh: $dump/manifest.json is ${new_release:+release $new_release}${new_release:-not numbered}, but the reference $floor_file is release $floor: only a newer release (or the same manifest again) is restored; nothing was changed (a replay of an older signed release?)" >&2
+        exit 9
+    fi
+fi
 "$tool" restore --db "$db" --dump "$dump"
 "$tool" promote --db "$db" --manifest "$work/manifest.json"
 

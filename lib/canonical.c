@@ -4,6 +4,8 @@
  * store -0.0 as 0.0 (FerretDB does); we never write -0.0, but a document
  * changed by hand might carry one. Canonical form: `_id` first, the other
  * fields in their stored order, every double -0.0 as 0.0 at any depth.
+ * A document with `_id` twice has no canonical form: refused (it would
+ * otherwise hash as its first `_id` alone).
  * The common case, a document that is already canonical, costs one scan
  * and no copy.
  */
@@ -107,7 +109,17 @@ bool sfl_canonicalize(const uint8_t *doc, size_t len, uint8_t **out, size_t *out
         return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
                              "not a valid BSON document (%zu bytes, problem near byte %zu)", len,
                              off);
+    /* Two `_id` fields: the copy below would keep the first and drop the
+     * other, so a document that differs from the one hashed (a reader
+     * that keeps the last value sees the other `_id`) would pass. */
     bson_iter_t it;
+    int ids = 0;
+    if (bson_iter_init(&it, &b))
+        while (bson_iter_next(&it))
+            ids += strcmp(bson_iter_key(&it), "_id") == 0;
+    if (ids > 1)
+        return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                             "not a valid document: it holds _id %d times (%zu bytes)", ids, len);
     bool id_first = bson_iter_init(&it, &b) && bson_iter_next(&it) &&
                     strcmp(bson_iter_key(&it), "_id") == 0;
     bson_iter_t scan;

@@ -379,6 +379,8 @@ sfl_manifest_t *sfl_manifest_parse(const char *json, size_t len, sfl_error_t *er
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "sfl_manifest_parse: no text");
         return NULL;
     }
+    if (!sfl_manifest_plain_json(json, len, err))
+        return NULL;
     char *wide;
     size_t wide_len;
     if (!sfl_manifest_widen_integers(json, len, &wide, &wide_len)) {

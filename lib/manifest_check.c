@@ -92,6 +92,63 @@ bool sfl_manifest_widen_integers(const char *json, size_t len, char **out, size_
     return true;
 }
 
+/* ---- JSON that every parser reads alike ---------------------------------- */
+
+/* Does the string literal starting at json[i] (its opening quote) begin
+ * with '$', written as it is or as \u0024? */
+static bool starts_with_dollar(const char *json, size_t len, size_t i)
+{
+    if (i + 1 < len && json[i + 1] == '$')
+        return true;
+    return i + 6 < len && json[i + 1] == '\\' && json[i + 2] == 'u' &&
+           memcmp(json + i + 3, "002", 3) == 0 && (json[i + 6] == '4');
+}
+
+static bool json_ws(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+bool sfl_manifest_plain_json(const char *json, size_t len, sfl_error_t *err)
+{
+    size_t depth = 0;
+    bool began = false;
+    for (size_t i = 0; i < len;) {
+        char ch = json[i];
+        if (began && depth == 0 && !json_ws(ch))
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
+                                 "invalid manifest: more after the JSON object (at byte %zu): "
+                                 "a manifest is one JSON object, which every reader must "
+                                 "read alike",
+                                 i);
+        if (ch == '"') { /* a string: skipped, escapes and all */
+            size_t start = i;
+            for (i++; i < len && json[i] != '"'; i++)
+                i += json[i] == '\\';
+            i++;
+            size_t j = i;
+            while (j < len && json_ws(json[j]))
+                j++;
+            if (j < len && json[j] == ':' && starts_with_dollar(json, len, start))
+                return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
+                                     "invalid manifest: a key starting with '$' (at byte %zu): "
+                                     "MongoDB Extended JSON such as {\"$numberLong\": \"24\"} "
+                                     "reads as a number to some readers and as an object to "
+                                     "others; a manifest is plain JSON",
+                                     start);
+            began = began || depth == 0;
+            continue;
+        }
+        if (ch == '{' || ch == '[')
+            depth++;
+        else if ((ch == '}' || ch == ']') && depth > 0)
+            depth--;
+        began = began || !json_ws(ch);
+        i++;
+    }
+    return true;
+}
+
 /* ---- the rules ------------------------------------------------------------ */
 
 /* Refuses the manifest: "invalid manifest: " and the message. */

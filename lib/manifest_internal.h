@@ -69,6 +69,11 @@ bool sfl_manifest_check_keys(const bson_t *doc, sfl_error_t *err);
  * name. *out is NULL when nothing needed rewriting, else malloc'd
  * (NUL-terminated, *out_len bytes). False only when out of memory. */
 bool sfl_manifest_widen_integers(const char *json, size_t len, char **out, size_t *out_len);
+/* Is json[0..len) plain JSON that every reader reads alike: no object key
+ * starting with '$' (MongoDB Extended JSON, which libbson turns into a
+ * typed value: {"$numberLong": "24"} reads as 24), and nothing but
+ * whitespace after the first value? false with err (SFL_E_MANIFEST). */
+bool sfl_manifest_plain_json(const char *json, size_t len, sfl_error_t *err);
 
 /* A database name that a release may name (1 to 63 bytes, none of
  * / \ . space " $ or a control byte). */

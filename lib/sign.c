@@ -185,6 +185,23 @@ static EVP_PKEY *pem_key(const char *path, bool private_key, sfl_error_t *err)
     if (!read_whole(path, KEY_FILE_MAX, private_key, SFL_E_KEY,
                     private_key ? "private key file" : "public key file", &text, &len, err))
         return NULL;
+    /* One key a file: OpenSSL reads the first PEM block of the kind asked
+     * for and skips the rest, so of two public keys only the first would
+     * be trusted, and a private key pasted into a public key file would
+     * go unnoticed. */
+    size_t blocks = 0;
+    for (const char *p = text; (p = memmem(p, len - (size_t)(p - text), "-----BEGIN ", 11));
+         p += 11)
+        blocks++;
+    if (blocks > 1) {
+        OPENSSL_cleanse(text, len);
+        free(text);
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_KEY,
+                      "%s: holds %zu PEM blocks; a key file holds exactly one key (give each "
+                      "trusted key as its own file)",
+                      path, blocks);
+        return NULL;
+    }
     BIO *bio = BIO_new_mem_buf(text, (int)len);
     EVP_PKEY *pk = NULL;
     if (bio)

@@ -17,7 +17,8 @@ usage: dump_test.py SWEFREQ_LOAD TESTDATA_DIR
   .bson or .metadata.json file in a dump is a deviation (exit 5, named); a
   collection file that is a symbolic link is refused (exit 3); a manifest
   with an empty or partial collection list, no sources, a count that is not
-  a whole number in int64 (2^64+24, 24.5, -1, 1e3, "24") or a collection
+  a whole number in int64 (2^64+24, 24.5, -1, 1e3, "24", or Extended JSON
+  such as {"$numberLong": "24"}), more after the JSON object, or a collection
   named "../../outside" (with a file planted there) is refused (exit 3,
   naming the field and collection); `verify --json` prints exactly one JSON
   object also when the manifest or the dump folder is missing or invalid,
@@ -223,6 +224,39 @@ try:
     os.remove(os.path.join(db, "metrics.bson"))
     shutil.move(outside, os.path.join(db, "metrics.bson"))
 
+    # A document of variants.bson given a double -0.0 where it held 0.0 and
+    # a second _id field (issue 20 review): verify re-canonicalised it by
+    # keeping the first _id alone and writing 0.0, so it hashed as the
+    # original and main said ok (exit 0), while a reader that keeps the
+    # last of two equal keys sees _id "evil". A document with _id twice
+    # has no canonical form: the collection differs (exit 5).
+    import re
+    import struct
+    vpath = os.path.join(db, "variants.bson")
+    orig = open(vpath, "rb").read()
+    docs, at = [], 0
+    while at < len(orig):
+        n = struct.unpack_from("<i", orig, at)[0]
+        docs.append(bytearray(orig[at:at + n]))
+        at += n
+    changed = False
+    for doc in docs:
+        hit = re.search(rb"\x01[A-Za-z_]+\x00\x00{8}", bytes(doc))
+        if hit:
+            doc[hit.end() - 1] = 0x80
+            doc[-1:] = b"\x02_id\x00" + struct.pack("<i", 5) + b"evil\x00\x00"
+            struct.pack_into("<i", doc, 0, len(doc))
+            changed = True
+            break
+    check(changed, "a variants document with a double 0.0 to change")
+    open(vpath, "wb").write(b"".join(bytes(d) for d in docs))
+    r, objs = verify_json("--dump", db)
+    rep = objs[0] if len(objs) == 1 else {}
+    check(r.returncode == 5 and rep.get("ok") is False
+          and [c["status"] for c in rep.get("collections", []) if c["name"] == "variants"]
+          != ["ok"], f"-0.0 and a second _id: {r.returncode} {r.stdout[-400:]}")
+    open(vpath, "wb").write(orig)
+
     # Invalid manifests, given with --manifest and as the dump's own: exit 3
     # naming what is wrong, and one JSON object with the error.
     bad = os.path.join(tmp, "bad-manifest.json")
@@ -261,6 +295,19 @@ try:
         check(body != pretty, f"count {lit} written")
         refused(body, 'collection "variants": "count" is', "not a whole number",
                 what=f"count {lit}")
+    # Extended JSON and a second document (issue 20 review): libbson read
+    # {"$numberLong": "24"} (also spelt "\u0024numberLong") as the count 24
+    # and ignored a second JSON value after the object, where Python's json
+    # and jq read an object, or refuse, or see two manifests: main accepted
+    # all three (exit 0). A manifest is plain JSON, one object.
+    for lit in ('{"$numberLong": "%d"}' % vcount, '{"\\u0024numberLong": "%d"}' % vcount,
+                '{"$numberInt": "%d"}' % vcount):
+        body = pretty.replace(f'"count": {vcount},', f'"count": {lit},', 1)
+        check(body != pretty, f"count {lit} written")
+        refused(body, "a key starting with '$'", what=f"count {lit}")
+    refused(pretty + "\n" + edited(collections=[]), "more after the JSON object",
+            what="a second JSON object after the manifest")
+    refused(pretty + "\0", "more after the JSON object", what="a NUL after the manifest")
     # "../../outside": a copy of variants.bson planted there, with its count
     # and digest, is never read.
     planted = os.path.join(db, "..", "..", "outside.bson")

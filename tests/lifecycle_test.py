@@ -1073,6 +1073,49 @@ def replay(LIVE):
                env={"SWEFREQ_MONGO_URI": URI, "SWEFREQ_DB": dev_db, "SWEFREQ_SIGNING_KEY": key})
     check(r.returncode == 0 and "SWEFREQ_RELEASE is not set" in r.stderr,
           f"dev-export.sh without SWEFREQ_RELEASE warns: {r.returncode} {r.stderr}")
+
+    # The replay floor of deploy/live-restore-and-promote.sh (issue 20
+    # review): the release the database records is the attacker's to
+    # change. Release 3 is released through the script; the attacker, who
+    # can write to the database and to the carried dump, unseals the role
+    # record and removes its release number, and puts the older, validly
+    # signed release 2 where the carried dump is. main restored, promoted
+    # and installed it as the reference (0), so the nightly verify passed;
+    # the references the system holds refuse it (9), changing nothing.
+    live.drop_database(db)
+    refdir = os.path.join(tmp, "replay-refs")
+    lv = {"SWEFREQ_MONGO_URI": LIVE, "SWEFREQ_DB": db, "SWEFREQ_TRUSTED_KEYS": pub,
+          "SWEFREQ_REFERENCE_DIR": refdir, "SWEFREQ_SERVER": "live-a"}
+    ref_a = os.path.join(refdir, "live-a", db, "manifest.json")
+    r = script("live-restore-and-promote.sh", c3, env=lv)
+    check(r.returncode == 0 and open(ref_a, "rb").read() == open(os.path.join(c3, "manifest.json"), "rb").read(),
+          f"script: release 3 released, its reference installed: {r.returncode} {r.stderr}")
+
+    def tamper():
+        live[db]["swefreq_meta"].update_one(
+            {"_id": "role"}, {"$set": {"sealed": False},
+                              "$unset": {"release_number": "", "release_database": ""}})
+    tamper()
+    before = snapshot(live, db)
+    r = script("live-restore-and-promote.sh", c2, env=lv)
+    check(r.returncode == 9 and "release 2" in r.stderr and "release 3" in r.stderr,
+          f"script: release 2 replayed over a tampered record: {r.returncode} {r.stderr}")
+    check(snapshot(live, db) == before, "the refused replay changed nothing")
+    check(open(ref_a, "rb").read() == open(os.path.join(c3, "manifest.json"), "rb").read(),
+          "the reference is still release 3")
+    r = script("live-restore-and-promote.sh", c0, env=lv)
+    check(r.returncode == 9 and "not numbered" in r.stderr,
+          f"script: an unnumbered release over reference 3: {r.returncode} {r.stderr}")
+    # A new server (its database records nothing): the other server's
+    # reference is the floor; release 3 itself may go there too.
+    lv_b = {**lv, "SWEFREQ_SERVER": "live-b"}
+    live.drop_database(db)
+    r = script("live-restore-and-promote.sh", c2, env=lv_b)
+    check(r.returncode == 9 and not os.path.exists(os.path.join(refdir, "live-b"))
+          and db not in live.list_database_names(),
+          f"script: release 2 to a new server after release 3: {r.returncode} {r.stderr}")
+    r = script("live-restore-and-promote.sh", c3, env=lv_b)
+    check(r.returncode == 0, f"script: release 3 again, on a new server: {r.returncode} {r.stderr}")
     for n in (db, "swefreq_other", "swefreq_old"):
         live.drop_database(n)
     client.drop_database(dev_db)

@@ -8,7 +8,9 @@ usage: mongo_verify_test.py SWEFREQ_LOAD TESTDATA_DIR
   filled by hand on a database loaded with --vcf only) is a deviation:
   exit 5, reported `unlisted` with its document count; so is any other
   collection (`zzz`, `variants\u200b`) but swefreq_meta, system.* and a
-  staging leftover (a warning);
+  staging leftover (a warning); a name with control characters
+  ("x\nverify: OK\n\033[8m") is shown escaped in the text report (no
+  forged line, no escape sequence), exactly in the JSON;
 - an index that the manifest does not name is a deviation (`index
   unlisted`, exit 5); `_id_` is not;
 - the text and the JSON say which manifest was checked against: the
@@ -117,6 +119,37 @@ try:
               and st[odd].get("actual_count") == 3,
               f"a hand-made {odd!r}: unlisted: {r.returncode} {r.stdout}")
         client[DB][odd].drop()
+    # A collection name is the database writer's text (issue 20 review):
+    # main printed it raw, so "x\nverify: OK\n" forged a report line and
+    # "\033[8m" (conceal) hid every line after it in a terminal, the real
+    # "verify: FAILED" included. The text report shows control characters
+    # escaped (\x0a, \x1b); the JSON keeps the exact name.
+    forged = "x\nverify: OK\n\x1b[8m"
+    client[DB][forged].insert_one({"_id": 1})
+    client[DB]["swefreq_staging_\x1b[8m"].insert_one({"_id": 1})
+    r = run("verify", "--uri", URI, "--db", DB)
+    lines = r.stdout.splitlines()
+    check(r.returncode == 5 and "\x1b" not in r.stdout + r.stderr and "verify: OK" not in lines
+          and lines[-1:] == ["verify: FAILED"] and "x\\x0averify: OK\\x0a\\x1b[8m" in r.stdout
+          and "swefreq_staging_\\x1b[8m" in r.stdout,
+          f"control characters in collection names, text: {r.returncode} {r.stdout!r}")
+    r, rep = verify_json("--db", DB)
+    check(r.returncode == 5 and any(c["name"] == forged for c in rep.get("collections", [])),
+          f"the JSON keeps the exact name: {r.returncode} {r.stdout}")
+    client[DB][forged].drop()
+    client[DB]["swefreq_staging_\x1b[8m"].drop()
+    # The same for status: the role record's text (a reason, a host) is
+    # the database writer's too.
+    meta = client[DB]["swefreq_meta"]
+    role_before = meta.find_one({"_id": "role"})
+    meta.update_one({"_id": "role"}, {"$push": {"history": {
+        "when": "x", "command": "unseal", "reason": "ok\nrole     live, sealed\x1b[8m",
+        "host": "h\x1b]0;t\x07"}}})
+    r = run("status", "--uri", URI, "--db", DB)
+    check(r.returncode == 0 and "\x1b" not in r.stdout and "\x07" not in r.stdout
+          and "ok\\x0arole     live, sealed\\x1b[8m" in r.stdout,
+          f"control characters in the role record, status: {r.returncode} {r.stdout!r}")
+    meta.replace_one({"_id": "role"}, role_before)
     # ... but a staging collection a load left is a warning, not a deviation.
     client[DB]["swefreq_staging_x_variants"].insert_one({"_id": 1})
     r, rep = verify_json("--db", DB)

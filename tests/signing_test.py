@@ -9,7 +9,8 @@ usage: signing_test.py MODE SWEFREQ_LOAD TESTDATA_DIR
                 pkeyutl -verify -rawin` accepts (the key id is what `openssl
                 pkey -outform DER | sha256sum` prints); a private key readable
                 by group or others, a public key given as the private one, a
-                private key given as a trusted key: exit 3 naming the file;
+                private key given as a trusted key, a key file holding two
+                PEM blocks: exit 3 naming the file;
                 verify --dump with a trusted key: signed ok (0), unsigned,
                 signed by another key, or changed after signing: exit 10,
                 naming the manifest and the key ids, with --json one object.
@@ -167,6 +168,18 @@ def test_files():
     check(r.returncode == 3 and "absent.key" in r.stderr, f"no key file: {r.returncode}")
     r = run("verify", "--dump", dump, "--trusted-key", key)
     check(r.returncode == 3 and key in r.stderr, f"a private key as trusted key: {r.returncode} {r.stderr}")
+    # A key file with two PEM blocks (issue 20 review): OpenSSL reads the
+    # first public key and skips the rest, so `cat other.pub release.pub`
+    # trusted only other (exit 10 for a release signed with release.pub)
+    # and a private key pasted after a public one went unnoticed (main: 0).
+    # Refused, naming the file: exit 3.
+    for name, parts in (("two.pub", (opub, pub)), ("withkey.pub", (pub, okey))):
+        both = os.path.join(tmp, name)
+        with open(both, "w") as f:
+            f.write("".join(open(p).read() for p in parts))
+        r = run("verify", "--dump", dump, "--trusted-key", both)
+        check(r.returncode == 3 and both in r.stderr and "PEM blocks" in r.stderr,
+              f"a key file with two PEM blocks ({name}): {r.returncode} {r.stderr}")
     r = run("sign", "--manifest", man)
     check(r.returncode == 2, f"sign without --key: {r.returncode}")
     enc = os.path.join(tmp, "encrypted.key")

@@ -866,9 +866,16 @@ static const char *field_text(const bson_t *d, const char *path, char *out, size
     snprintf(out, n, "-");
     if (!bson_iter_init(&it, d) || !bson_iter_find_descendant(&it, path, &f))
         return out;
-    if (BSON_ITER_HOLDS_UTF8(&f))
-        snprintf(out, n, "%s", bson_iter_utf8(&f, NULL));
-    else if (BSON_ITER_HOLDS_DATE_TIME(&f))
+    if (BSON_ITER_HOLDS_UTF8(&f)) { /* the database writer's text: no control character */
+        const unsigned char *v = (const unsigned char *)bson_iter_utf8(&f, NULL);
+        size_t o = 0;
+        for (; *v && o + 5 < n; v++)
+            if (*v < 0x20 || *v == 0x7f || (*v == 0xc2 && v[1] >= 0x80 && v[1] <= 0x9f))
+                o += (size_t)snprintf(out + o, n - o, "\\x%02x", *v == 0xc2 ? *++v : *v);
+            else
+                out[o++] = (char)*v;
+        out[o] = '\0';
+    } else if (BSON_ITER_HOLDS_DATE_TIME(&f))
         fmt_time(bson_iter_date_time(&f), out, n);
     else if (BSON_ITER_HOLDS_NUMBER(&f))
         snprintf(out, n, "%lld", (long long)bson_iter_as_int64(&f));

@@ -158,6 +158,61 @@ static bool check_indexes(mongoc_client_t *c, const char *db, const sfl_manifest
     return ok;
 }
 
+/* Each collection the manifest lists, as listCollections describes it:
+ * a view (whose pipeline may give a client other documents at another
+ * time than verify's scan), or a collection with any option (capped,
+ * clustered, a validator, a default collation, which changes how the
+ * browser's queries compare and sort strings) is a deviation, as the
+ * options of a dump's metadata file are (verify.c). A load's staging
+ * collection is made by its inserts and renamed, so it has none. */
+static bool check_collection_options(mongoc_client_t *c, const char *db, const sfl_manifest_t *m,
+                                     sfl_verify_report_t *r, sfl_error_t *err)
+{
+    mongoc_database_t *d = mongoc_client_get_database(c, db);
+    mongoc_cursor_t *cur = mongoc_database_find_collections_with_opts(d, NULL);
+    const bson_t *doc;
+    char where[300];
+    snprintf(where, sizeof where, "the database %s", db);
+    bool ok = true;
+    while (ok && mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        const char *name = bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it)
+                               ? bson_iter_utf8(&it, NULL)
+                               : NULL;
+        if (!name || !sfl_manifest_find_collection(m, name))
+            continue;
+        const char *type = bson_iter_init_find(&it, doc, "type") && BSON_ITER_HOLDS_UTF8(&it)
+                               ? bson_iter_utf8(&it, NULL)
+                               : "collection";
+        uint32_t len = 5;
+        const uint8_t *data;
+        bool has_opts = bson_iter_init_find(&it, doc, "options") &&
+                        (!BSON_ITER_HOLDS_DOCUMENT(&it) ||
+                         (bson_iter_document(&it, &len, &data), len > 5));
+        char what[600];
+        if (strcmp(type, "collection") != 0)
+            snprintf(what, sizeof what,
+                     "a %.40s, not a collection (what a client reads from it is not the "
+                     "documents stored under this name)",
+                     type);
+        else if (has_opts)
+            snprintf(what, sizeof what,
+                     "collection options other than {} (capped, clustered, a validator or a "
+                     "default collation: a load never sets one)");
+        else
+            continue;
+        found_ctx_t ctx = {r, name, where};
+        if (!add_found(&ctx, "(collection options)", SFL_VERIFY_INDEX_OPTIONS, what))
+            ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    }
+    bson_error_t be;
+    if (ok && mongoc_cursor_error(cur, &be))
+        ok = sfl_mongo_error(err, &be, NULL, "listCollections");
+    mongoc_cursor_destroy(cur);
+    mongoc_database_destroy(d);
+    return ok;
+}
+
 sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manifest_t *m,
                                              const char *db, bool check_sources,
                                              sfl_error_t *err)
@@ -211,6 +266,7 @@ sfl_verify_report_t *sfl_verify_mongo_client(mongoc_client_t *c, const sfl_manif
         if (ok && found)
             ok = check_indexes(c, db, m, e->name, r, err);
     }
+    ok = ok && check_collection_options(c, db, m, r, err);
     ok = ok && check_unlisted_collections(c, db, names, m, r, err);
     if (ok && check_sources)
         ok = sfl_verify_sources(r, m, err);
