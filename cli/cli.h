@@ -24,6 +24,10 @@ enum {
     EXIT_SIGNATURE = 10,  /* signature refused: the manifest is
                              unsigned, the signature is wrong, or the
                              key is not trusted                       */
+    EXIT_PART_DONE = 11,  /* a partitioned load's part (or group) is
+                             already complete: nothing was done       */
+    EXIT_NOT_READY = 12,  /* not ready, retry later (a group's plan not
+                             recorded yet, parts still running)       */
     EXIT_INTERRUPTED = 130
 };
 

@@ -65,6 +65,10 @@ typedef enum {
     SFL_E_SEALED = 61,         /* the database is sealed                   */
     SFL_E_ROLE = 62,           /* the database's role is not the expected  */
     SFL_E_SWAP_PENDING = 63,   /* an unfinished swap must be rolled forward */
+    SFL_E_PART_DONE = 64,      /* a partitioned load's part (or group) is
+                                  already complete: nothing was done     */
+    SFL_E_NOT_READY = 65,      /* not ready yet, retry later: a group's plan
+                                  not recorded, or parts still running    */
     SFL_E_SIGNATURE = 70,      /* a manifest is unsigned, its signature is
                                   wrong, or its signer is not trusted      */
     SFL_E_KEY = 71             /* a key file is missing, not an Ed25519 key,
