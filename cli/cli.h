@@ -101,6 +101,8 @@ int cmd_restore(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_demote(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_finish(int argc, char **argv);
 
 /* Signs `manifest` with the private key file `key` into `out` (NULL:
  * manifest.sig); returns the exit code (message printed on failure). */

@@ -107,6 +107,16 @@ typedef struct {
                                     refuses a dump whose manifest no key of
                                     the set signed; NULL or empty = no check;
                                     borrowed during the call              */
+    const char *group;           /* a part of partitioned load `group`
+                                    (swefreq/group.h): the sink loads part
+                                    `part` into the group's staging and
+                                    records the part instead of swapping;
+                                    NULL = an ordinary load               */
+    int part;                    /* with group: 1..N                       */
+    const char *group_id;        /* with group: NULL, or the id of the plan
+                                    the job was restricted with
+                                    (sfl_group_plan_id); a group planned
+                                    again since is refused                */
 } sfl_mongo_options_t;
 
 /* The holder of the lock refreshes its heartbeat this often... */
