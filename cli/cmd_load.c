@@ -43,6 +43,17 @@ static void usage(FILE *f)
             "                        another role. A sealed database is always refused (9)\n"
             "  --role ROLE           the role a new database gets (default: the expected role,\n"
             "                        else development)\n"
+            "  --group G --part K    load part K (1..N) of partitioned load G, planned with\n"
+            "                        `plan` (README \"Partitioned loads\"): the same sources and\n"
+            "                        options as the plan (else exit 3, naming the difference);\n"
+            "                        the part's regions come from the plan; its documents go\n"
+            "                        to the group's staging and the part is recorded, the\n"
+            "                        swap is `finish --group G`'s. Without --part, K is taken\n"
+            "                        from SLURM_ARRAY_TASK_ID (a Slurm array --array=1-N).\n"
+            "                        A part already complete: exit 11; a group not planned\n"
+            "                        yet: exit 12; --resume (or the same command again)\n"
+            "                        continues a part that was killed. --db defaults to\n"
+            "                        swefreq with --group\n"
             "%s"
             "  -h, --help            this help\n"
             "\n"
@@ -119,6 +130,8 @@ typedef struct {
     cli_uri_t uri;
     const char *manifest;
     bool shaping_given[SHAPING_N];
+    const char *group;
+    int part;
 } load_args_t;
 
 static bool parse_range(const char *flag, const char *arg, unsigned long long lo,
@@ -174,9 +187,50 @@ static int load_option(load_args_t *a, int ch, int argc, char **argv)
                               ch == 2002 ? &mo->expect_role : &mo->role)
                    ? -1
                    : EXIT_USAGE;
+    case 'G': a->group = optarg; return -1;
+    case 'P':
+        if (!parse_range("--part", optarg, 1, SFL_GROUP_MAX_PARTS, "", &v))
+            return EXIT_USAGE;
+        a->part = (int)v;
+        return -1;
     case 'h': usage(stdout); return EXIT_OK;
     default: fprintf(stderr, "Try '%s load --help'.\n", cli_prog); return EXIT_USAGE;
     }
+}
+
+/* --group G [--part K]: K from SLURM_ARRAY_TASK_ID when not given; the
+ * part's regions are the plan's. Returns -1 to go on, else the exit code. */
+static int group_args(load_args_t *a)
+{
+    const char *env = getenv("SLURM_ARRAY_TASK_ID");
+    unsigned long long v;
+    if (!a->part && env && *env) {
+        if (!cli_parse_u64("SLURM_ARRAY_TASK_ID", env, &v) || v < 1 || v > SFL_GROUP_MAX_PARTS) {
+            cli_error("SLURM_ARRAY_TASK_ID is '%s': parts are numbered from 1 (--array=1-N)",
+                      env);
+            return EXIT_USAGE;
+        }
+        a->part = (int)v;
+    }
+    if (!a->part) {
+        cli_error("--group needs --part K (or SLURM_ARRAY_TASK_ID)");
+        return EXIT_USAGE;
+    }
+    if (a->c.n_regions) {
+        cli_error("a part reads the regions of its plan: --region and --regions-file are not "
+                  "taken with --group");
+        return EXIT_USAGE;
+    }
+    if (a->mo.resume_load_id || (a->mo.resume && a->c.n_sources == 0)) {
+        cli_error("--resume of a part continues that part: give it the part's sources and "
+                  "options, without a load id");
+        return EXIT_USAGE;
+    }
+    if (!a->mo.db)
+        a->mo.db = "swefreq";
+    a->mo.group = a->group;
+    a->mo.part = a->part;
+    return -1;
 }
 
 /* The command line into `a`. Returns -1 to go on, else the exit code. */
@@ -196,6 +250,8 @@ static int load_args(load_args_t *a, int argc, char **argv)
         {"batch-docs", required_argument, NULL, 'b'},
         {"expect-role", required_argument, NULL, 2002},
         {"role", required_argument, NULL, 2005},
+        {"group", required_argument, NULL, 'G'},
+        {"part", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int ch, rc;
@@ -213,6 +269,8 @@ static int load_args(load_args_t *a, int argc, char **argv)
     }
     if (!cli_convert_no_operands(argc, argv))
         return EXIT_USAGE;
+    if (a->group && (rc = group_args(a)) != -1)
+        return rc;
     if ((rc = cli_uri_resolve(&a->uri, a->c.quiet, &a->mo.uri)) != -1)
         return rc;
     if (!a->mo.uri || !a->mo.db) {
@@ -232,9 +290,12 @@ static void load_report(const load_args_t *a, sfl_job_t *job, const sfl_sink_t *
     bool resumed = sfl_sink_mongo_resume_stats(sink, &rs) && rs.resumed;
     const char *db = a->mo.db;
     if (a->c.json) {
-        char extra[512] = "";
+        char extra[768] = "";
+        if (a->group)
+            snprintf(extra, sizeof extra, "\"group\" : { \"part\" : %d, \"part_complete\" : %s }%s",
+                     a->part, ok ? "true" : "false", resumed ? ", " : "");
         if (resumed)
-            snprintf(extra, sizeof extra,
+            snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                      "\"resume\" : { \"load_id\" : \"%s\", \"attempt\" : %d, "
                      "\"swap_finished\" : %s, \"skipped\" : %llu, \"sent\" : %llu, "
                      "\"resent\" : %llu, \"duplicates_absorbed\" : %llu }",
@@ -256,7 +317,11 @@ static void load_report(const load_args_t *a, sfl_job_t *job, const sfl_sink_t *
                         "%llu duplicates absorbed\n", rs.load_id, rs.attempt,
                 (unsigned long long)rs.skipped, (unsigned long long)rs.sent,
                 (unsigned long long)rs.resent, (unsigned long long)rs.absorbed);
-    if (ok)
+    if (ok && a->group)
+        fprintf(stderr, "  database %s: part %d of group %s is in the group's staging and "
+                        "recorded complete; when every part is, run `%s finish --group %s`\n",
+                db, a->part, a->group, cli_prog, a->group);
+    else if (ok)
         fprintf(stderr, "  database %s: collections swapped in, staging verified, load "
                         "recorded in swefreq_meta\n", db);
     else if (outcome == SFL_MONGO_SWAPPED)
@@ -269,6 +334,28 @@ static void load_report(const load_args_t *a, sfl_job_t *job, const sfl_sink_t *
         fprintf(stderr, "  the browser's collections in %s were not changed\n", db);
 }
 
+/* A part: the group's plan from the database, the job restricted to the
+ * part's regions. False after a message, with the exit code in *rc. */
+static bool use_part(load_args_t *a, sfl_job_t *job, sfl_group_plan_t **gp, int *rc)
+{
+    sfl_error_t err;
+    sfl_error_clear(&err);
+    a->mo.log = cli_log;
+    a->mo.log_ud = &a->c.term;
+    if ((*gp = sfl_mongo_group_fetch(&a->mo, a->group, &err)) && sfl_job_use_part(job, *gp, a->part, &err)) {
+        a->mo.group_id = sfl_group_plan_id(*gp);
+        return true;
+    }
+    cli_print_error(&err);
+    *rc = cli_exit_code(&err);
+    if (a->c.json) {
+        printf("{ \"ok\" : false, \"exit_code\" : %d, \"error\" : ", *rc);
+        cli_json_string(stdout, cli_flags(err.message));
+        printf(", \"group\" : { \"part\" : %d, \"part_complete\" : false } }\n", a->part);
+    }
+    return false;
+}
+
 /* `load`: the command line, the sources (from the load record for a bare
  * --resume), the job into the MongoDB sink, the report. */
 int cmd_load(int argc, char **argv)
@@ -279,6 +366,7 @@ int cmd_load(int argc, char **argv)
     sfl_mongo_options_init(&a.mo);
     int rc = load_args(&a, argc, argv);
     sfl_manifest_t *plan = NULL;
+    sfl_group_plan_t *gplan = NULL;
     sfl_job_t *job = NULL;
     if (rc == -1) {
         rc = EXIT_OK;
@@ -286,10 +374,15 @@ int cmd_load(int argc, char **argv)
             plan = resume_from_record(&a.c, &a.mo, a.shaping_given, &rc);
         if (rc == EXIT_OK)
             job = cli_convert_job(&a.c, &rc);
+        if (job && a.group && !use_part(&a, job, &gplan, &rc)) {
+            sfl_job_destroy(job);
+            job = NULL;
+        }
     }
     if (!job) {
         cli_convert_free(&a.c);
         sfl_manifest_destroy(plan);
+        sfl_group_plan_destroy(gplan);
         return rc;
     }
     a.mo.log = cli_log;
@@ -310,6 +403,7 @@ int cmd_load(int argc, char **argv)
     sfl_job_destroy(job);
     cli_convert_free(&a.c);
     sfl_manifest_destroy(plan);
+    sfl_group_plan_destroy(gplan);
     return rc;
 }
 
