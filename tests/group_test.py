@@ -235,9 +235,19 @@ def test_refuse():
     r = run("load", "--uri", URI, "--db", db, *OPTS, "--vcf", os.path.join(TD, "exac_sample.vcf"))
     check(r.returncode == 0, f"a first load: {r.stderr[-300:]}")
     before = browser(db)
+    r = plan(db, "g", 500, sources)
+    check(r.returncode == 2 and "fewer parts" in r.stderr,
+          f"more parts than the index offers pieces: exit 2 ({r.returncode}) {r.stderr[-300:]}")
     r = plan(db, "g", 3, sources)
     check(r.returncode == 0, f"plan: {r.stderr[-500:]}")
-    for what, args in (("a plain load", ["load", "--uri", URI, "--db", db, *OPTS, *sources]),
+    text = open(f"{db}.g.plan.json").read()
+    check("--uri" not in text and URI not in text, "the plan's commands leave --uri out")
+    r = run("status", "--uri", URI, "--db", db)
+    check(r.returncode == 0 and "held by group g" in r.stdout + r.stderr,
+          f"status names the group that holds the lock: {r.stdout[-600:]}")
+    time.sleep(1.5)  # older than --lock-timeout 1, well within the group's lease
+    for what, args in (("a plain load", ["load", "--uri", URI, "--db", db, *OPTS, *sources,
+                                          "--lock-timeout", "1"]),
                        ("recover", ["recover", "--uri", URI, "--db", db]),
                        ("another group's plan", ["plan", "--uri", URI, "--db", db, "--group", "h",
                                                  "--parts", "2", *OPTS, *sources])):
@@ -283,10 +293,31 @@ def test_refuse():
     check(r.returncode == 3 and "in no complete part" in r.stderr,
           f"a part's regions missing: finish refused (exit 3) ({r.returncode}) {r.stderr[-400:]}")
     unchanged(db, before, "finish with regions missing")
+    # parts 1 and 2 swapped their regions: each covered once, but not the plan's
+    meta.update_one({"_id": p2["_id"]}, {"$set": {"part_spec": p1["part_spec"]}})
+    meta.update_one({"_id": p1["_id"]}, {"$set": {"part_spec": p2["part_spec"]}})
+    r = finish_group(db, "g")
+    check(r.returncode == 3 and "other regions than the plan" in r.stderr,
+          f"parts swapped: finish refused (exit 3) ({r.returncode}) {r.stderr[-400:]}")
+    unchanged(db, before, "finish with parts swapped")
+    meta.update_one({"_id": p1["_id"]}, {"$set": {"part_spec": p1["part_spec"]}})
     meta.update_one({"_id": p2["_id"]}, {"$set": {"part_spec": p2["part_spec"]}})
     r = finish_group(db, "g")
     check(r.returncode == 0, f"finish once the records are right: {r.stderr[-400:]}")
     check(browser(db) != before, "finish swapped the group's data in")
+    # an abandoned group: --break-lock takes its lock, drops its staging
+    r = plan(db, "h", 2, sources)
+    check(r.returncode == 0, f"plan h: {r.stderr[-300:]}")
+    r = run(*part_cmd(db, "h", 1, sources))
+    check(r.returncode == 0, f"part 1 of h: {r.stderr[-300:]}")
+    r = run("load", "--uri", URI, "--db", db, *OPTS, *sources, "--break-lock")
+    check(r.returncode == 0, f"a load with --break-lock over group h: {r.stderr[-300:]}")
+    left = [n for n in client[db].list_collection_names() if n.startswith("swefreq_staging_")]
+    check(not left, f"group h's staging dropped: {left}")
+    rec = meta.find_one({"kind": "group", "group": "h"})
+    check(rec and rec["status"] == "interrupted", f"group h marked interrupted: {rec and rec['status']}")
+    r = run(*part_cmd(db, "h", 2, sources))
+    check(r.returncode == 9, f"a part of a broken group: exit 9 ({r.returncode}) {r.stderr[-300:]}")
 
 
 def test_swap():
