@@ -4,8 +4,9 @@
 usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
 
   MODE merge:  four part loaders at once, on the regions of one bgzipped
-               VCF, and of several files (two VCFs, one of them split per
-               contig group, and a coverage file); the merged manifest
+               VCF, and of several files (two VCFs, a coverage file, and a
+               GTF with two gene tables and a dbSNP file, which go whole
+               into one part); the merged manifest
                equals a single load's of the same files byte for byte but
                for `created`, and the browser's collections (every BSON
                byte) and their indexes equal the single load's; `verify
@@ -51,7 +52,7 @@ client = pymongo.MongoClient(URI, serverSelectionTimeoutMS=5000)
 tmp = tempfile.mkdtemp(prefix="sfl_group_")
 os.chdir(tmp)
 OPTS = ["--histograms", "columns", "--threads", "2"]
-COLLS = ("variants", "base_coverage", "metrics")
+COLLS = ("variants", "base_coverage", "metrics", "genes", "transcripts", "exons", "dbsnp")
 
 
 def sh(*args, **kw):
@@ -157,7 +158,11 @@ def several_files():
             f.writelines(l for l in body if keep(l.split("\t", 1)[0]))
     cov = gen("gen_coverage.py", "--rows", 4000, "cov.tsv")
     return ["--vcf", bgzip_index("b1.vcf", "-p", "vcf"), "--vcf", bgzip_index("b2.vcf", "-p", "vcf"),
-            "--coverage", bgzip_index(cov, "-s1", "-b2", "-e2")]
+            "--coverage", bgzip_index(cov, "-s1", "-b2", "-e2"),
+            "--gtf", os.path.join(TD, "gencode_sample.gtf"),
+            "--canonical-transcripts", os.path.join(TD, "canonical_sample.txt"),
+            "--omim", os.path.join(TD, "omim_sample.txt"),
+            "--dbsnp", os.path.join(TD, "dbsnp_sample.tsv"), "--skip-unknown-contigs"]
 
 
 def test_merge():
