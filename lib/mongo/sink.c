@@ -46,6 +46,7 @@
 #include "mongo/lifecycle_internal.h"
 #include "log.h"
 #include "manifest_internal.h"
+#include "mongo/group.h"
 #include "mongo/state.h"
 #include "mongo/client.h"
 #include "sink_internal.h"
@@ -104,6 +105,13 @@ typedef struct {
     char command[16];  /* "load", or "restore" (lifecycle_internal.h) */
     char *origin;      /* restore: the dump folder, for the load record */
     char release_key[65], release_sha[65]; /* restore: the signed manifest */
+    /* A part of a partitioned load (o.group; mongo/group.c): no lock of its
+     * own (the group holds it; the heartbeat keeps the group's fresh), the
+     * group's staging, a part record, no swap. */
+    bool part;
+    bool hb_running; /* the heartbeat thread runs (a load's, or a part's) */
+    char group[72], group_id[48];
+    bson_t part_spec;
 
     /* the queue */
     pthread_mutex_t lock;
@@ -799,7 +807,7 @@ static void *heartbeat_main(void *arg)
         if (m->hb_stop)
             break;
         pthread_mutex_unlock(&m->lock);
-        int rc = sfl_lock_heartbeat(c, m->db, m->lock_id);
+        int rc = sfl_lock_heartbeat(c, m->db, m->part ? m->group_id : m->lock_id);
         pthread_mutex_lock(&m->lock);
         if (rc == 0 && !m->hb_stop && !m->lock_lost) {
             m->lock_lost = true;
@@ -817,13 +825,15 @@ static void *heartbeat_main(void *arg)
 /* Stops the heartbeat and deletes the lock if it is still ours. */
 static void unlock_db(mongo_sink_t *m)
 {
-    if (!m->locked)
+    if (!m->locked && !m->hb_running)
         return;
     pthread_mutex_lock(&m->lock);
     m->hb_stop = true;
     pthread_cond_broadcast(&m->hb_wake);
     pthread_mutex_unlock(&m->lock);
-    sfl_lock_release(m->main, m->db, m->lock_id);
+    m->hb_running = false;
+    if (m->locked) /* a part leaves the group's lock to the group */
+        sfl_lock_release(m->main, m->db, m->lock_id);
     m->locked = false;
 }
 
@@ -834,6 +844,7 @@ static bool lock_db(mongo_sink_t *m, sfl_error_t *err)
     if (!sfl_lock_acquire(m->main, m->db, &rq, &m->took_over, &m->prev_holder, err))
         return false;
     m->locked = true;
+    m->hb_running = true;
     if (!spawn(m, heartbeat_main, m)) {
         unlock_db(m);
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start a thread");
@@ -1026,27 +1037,43 @@ static sfl_manifest_t *journal_manifest(const bson_t *rec, sfl_error_t *err)
  * its attempts, finishes its swap if journalled (then nothing is left to
  * send), otherwise settles the database keeping its staging, and reads
  * the acknowledged position when all of its staging is still there. */
+static bool begin_resume_rec(mongo_sink_t *m, bson_t *rec_in, sfl_error_t *err);
+
 static bool begin_resume(mongo_sink_t *m, sfl_error_t *err)
 {
     bson_t rec;
     if (sfl_resume_target(m->main, m->db, m->resume_id[0] ? m->resume_id : NULL, &rec, err) != 1)
         return false;
+    return begin_resume_rec(m, &rec, err);
+}
+
+/* The staging collection of collection c: the load's, or a part's group's. */
+static void staging_name(const mongo_sink_t *m, int c, char *out, size_t n)
+{
+    snprintf(out, n, "%s%s_%s", SFL_STAGING_PREFIX, m->part ? m->group_id : m->load_id,
+             sfl_collection_name((sfl_collection_t)c));
+}
+
+/* begin_resume with the record found (taken and destroyed). A part keeps
+ * the database as it is: the other parts' staging is the group's. */
+static bool begin_resume_rec(mongo_sink_t *m, bson_t *rec, sfl_error_t *err)
+{
     bson_iter_t it;
-    if (bson_iter_init_find(&it, &rec, "_id") && BSON_ITER_HOLDS_UTF8(&it))
+    if (bson_iter_init_find(&it, rec, "_id") && BSON_ITER_HOLDS_UTF8(&it))
         snprintf(m->load_id, sizeof m->load_id, "%s", bson_iter_utf8(&it, NULL));
     char status[32] = "";
-    if (bson_iter_init_find(&it, &rec, "status") && BSON_ITER_HOLDS_UTF8(&it))
+    if (bson_iter_init_find(&it, rec, "status") && BSON_ITER_HOLDS_UTF8(&it))
         snprintf(status, sizeof status, "%s", bson_iter_utf8(&it, NULL));
-    bool ok = check_plan(m, &rec, err);
+    bool ok = check_plan(m, rec, err);
     if (ok) {
         snprintf(m->stats.load_id, sizeof m->stats.load_id, "%s", m->load_id);
         m->stats.resumed = true;
-        take_attempts(m, &rec);
+        take_attempts(m, rec);
     }
     if (ok && !strcmp(status, "swapping")) {
         /* Roll forward, as any command that takes the lock does. */
         sfl_mongo_recovery_t rr;
-        ok = (m->done_manifest = journal_manifest(&rec, err)) != NULL &&
+        ok = (m->done_manifest = journal_manifest(rec, err)) != NULL &&
              sfl_state_recover_keep(m->main, m->db, m->ferretdb, NULL, m->o.log, m->o.log_ud,
                                     &rr, err);
         if (ok) {
@@ -1061,19 +1088,18 @@ static bool begin_resume(mongo_sink_t *m, sfl_error_t *err)
                  "give the digests it was swapped in with.",
                  m->load_id, rr.renamed[0] ? rr.renamed : "nothing left");
         }
-        bson_destroy(&rec);
+        bson_destroy(rec);
         return ok;
     }
     sfl_mongo_recovery_t rr;
-    ok = ok && sfl_state_recover_keep(m->main, m->db, m->ferretdb, m->load_id, m->o.log,
-                                      m->o.log_ud, &rr, err);
+    ok = ok && (m->part || sfl_state_recover_keep(m->main, m->db, m->ferretdb, m->load_id,
+                                                  m->o.log, m->o.log_ud, &rr, err));
     bool all = ok;
     for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
         if (!m->used[c])
             continue;
         char name[128];
-        snprintf(name, sizeof name, "%s%s_%s", SFL_STAGING_PREFIX, m->load_id,
-                 sfl_collection_name((sfl_collection_t)c));
+        staging_name(m, c, name, sizeof name);
         int has = sfl_mongo_has_collection(m->main, m->db, name, err);
         if (has < 0)
             ok = false;
@@ -1081,7 +1107,7 @@ static bool begin_resume(mongo_sink_t *m, sfl_error_t *err)
             all = false;
     }
     bson_t ack, snt;
-    if (ok && all && iter_doc(&rec, "acknowledged", &ack)) {
+    if (ok && all && iter_doc(rec, "acknowledged", &ack)) {
         m->skip_have = m->skipping = true;
         m->skip_source = (uint32_t)int_field(&ack, "source_index", 0);
         m->skip_voffset = int_field(&ack, "voffset", 0);
@@ -1105,12 +1131,12 @@ static bool begin_resume(mongo_sink_t *m, sfl_error_t *err)
              all ? "no acknowledged position was recorded"
                  : "its staging collections are gone (dropped by another load or `recover`)");
     }
-    if (ok && all && iter_doc(&rec, "sent", &snt)) {
+    if (ok && all && iter_doc(rec, "sent", &snt)) {
         m->resent_have = true;
         m->resent_source = (uint32_t)int_field(&snt, "source_index", 0);
         m->resent_voffset = int_field(&snt, "voffset", 0);
     }
-    bson_destroy(&rec);
+    bson_destroy(rec);
     return ok;
 }
 
@@ -1130,6 +1156,51 @@ static bool begin_new(mongo_sink_t *m, sfl_error_t *err)
     return true;
 }
 
+/* A part of a partitioned load: the group must hold the lock and have
+ * this run's plan (mongo/group.c); the part is new, or continued from its
+ * record. The heartbeat keeps the group's lock fresh while it runs. */
+static bool part_begin(mongo_sink_t *m, sfl_error_t *err)
+{
+    const sfl_manifest_t *plan = sfl_sink_plan_int(m->self);
+    if (!plan)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "a part of a group needs a job's sources (sfl_job_run)");
+    sfl_part_entry_t e;
+    if (!sfl_group_part_enter(m->main, m->db, m->group, m->o.part,
+                              m->group_id[0] ? m->group_id : NULL, plan, m->o.lock_stale_seconds,
+                              &e, err))
+        return false;
+    snprintf(m->group_id, sizeof m->group_id, "%s", e.group_id);
+    snprintf(m->load_id, sizeof m->load_id, "%s", e.part_id);
+    snprintf(m->stats.load_id, sizeof m->stats.load_id, "%s", e.part_id);
+    bson_destroy(&m->part_spec);
+    bson_copy_to(&e.spec, &m->part_spec);
+    bson_destroy(&e.spec);
+    m->hb_running = true;
+    if (!spawn(m, heartbeat_main, m)) {
+        m->hb_running = false;
+        bson_destroy(&e.record);
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start a thread");
+    }
+    m->o.resume = e.resume; /* an earlier attempt's record: continue it */
+    if (e.resume)
+        return begin_resume_rec(m, &e.record, err);
+    bson_destroy(&e.record);
+    return true;
+}
+
+/* The part's fields of its record. */
+static void append_part_info(mongo_sink_t *m, bson_t *extra)
+{
+    if (!m->part)
+        return;
+    BSON_APPEND_UTF8(extra, "kind", "part");
+    BSON_APPEND_UTF8(extra, "group", m->group);
+    BSON_APPEND_UTF8(extra, "group_id", m->group_id);
+    BSON_APPEND_INT32(extra, "part", m->o.part);
+    BSON_APPEND_DOCUMENT(extra, "part_spec", &m->part_spec);
+}
+
 static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
@@ -1143,28 +1214,30 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     if (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, NULL,
                        err))
         return false;
-    if (!check_shape(m, err) || !lock_db(m, err))
+    if (m->part ? !check_shape(m, err) || !part_begin(m, err)
+                : !check_shape(m, err) || !lock_db(m, err))
         return false;
-    if (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, NULL,
-                       err) ||
-        !sfl_role_ensure(m->main, m->db, (sfl_role_t)m->o.role, (sfl_role_t)m->o.expect_role,
-                         m->command, err)) {
+    /* (a part: the group's plan took the role and settled the database) */
+    if (!m->part &&
+        (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, NULL,
+                        err) ||
+         !sfl_role_ensure(m->main, m->db, (sfl_role_t)m->o.role, (sfl_role_t)m->o.expect_role,
+                          m->command, err))) {
         unlock_db(m);
         return false;
     }
     /* We hold the lock: a journalled swap is finished first, then whatever
      * staging is left belongs to loads that are gone (except a resumed
      * load's own). */
-    if (!(m->o.resume ? begin_resume(m, err) : begin_new(m, err)))
+    if (!m->part && !(m->o.resume ? begin_resume(m, err) : begin_new(m, err)))
         return false;
     if (m->finished_before)
         return true; /* nothing to send: the commit only compares digests */
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
         if (!used[c])
             continue;
-        snprintf(m->staging[c], sizeof m->staging[c], "%s%s_%s", SFL_STAGING_PREFIX, m->load_id,
-                 sfl_collection_name((sfl_collection_t)c));
-        if (m->o.resume) {
+        staging_name(m, c, m->staging[c], sizeof m->staging[c]);
+        if (m->o.resume || m->part) { /* a group's plan made its staging */
             int has = sfl_mongo_has_collection(m->main, m->db, m->staging[c], err);
             if (has < 0)
                 return false;
@@ -1182,6 +1255,7 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     }
     bson_t extra = BSON_INITIALIZER;
     append_lock_info(m, &extra);
+    append_part_info(m, &extra);
     const sfl_manifest_t *plan = sfl_sink_plan_int(m->self);
     if (plan && !m->o.resume) /* a resume keeps the plan it was checked against */
         BSON_APPEND_DOCUMENT(&extra, "plan", sfl_manifest_bson(plan));
@@ -1663,11 +1737,36 @@ static void settle(mongo_sink_t *m)
     }
 }
 
+/* A part's end: every batch acknowledged, then its record "complete" with
+ * its manifest; the group's finish does the rest. */
+static bool part_commit(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t *err)
+{
+    bool ok = true;
+    for (int c = 0; c < SFL_N_COLLECTIONS && ok; c++)
+        ok = flush_cur(m, c, err);
+    if (ok)
+        settle(m);
+    ok = drain(m, ok ? err : NULL, true, 0) && ok;
+    if (lost_lock(m, err) || !ok)
+        return false;
+    if (cancelled(m))
+        return cancel_error(err, "before the part was recorded complete");
+    ok = meta_update(m, "complete", man, NULL, NULL, err);
+    unlock_db(m);
+    if (ok)
+        mlog(m, SFL_LOG_INFO, "part %d of group %s: %llu documents inserted in %.2f s; "
+             "recorded complete (%s)", m->o.part, m->group, (unsigned long long)m->inserted,
+             since(&m->t0), m->load_id);
+    return ok;
+}
+
 static bool commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
     bool ok = true;
     struct timespec phase;
+    if (m->part)
+        return part_commit(m, man, err);
     if (m->finished_before)
         return commit_finished(m, man, err);
     for (int c = 0; c < SFL_N_COLLECTIONS && ok; c++)
@@ -1776,7 +1875,7 @@ static void abort_body(void *ctx)
      * up. A load refused in begin (its shape, the lock) wrote nothing and
      * records nothing. A load whose record and staging a resume took over
      * leaves them alone. */
-    bool taken = taken_by_resume(m);
+    bool taken = m->part || taken_by_resume(m); /* a part's staging is its group's */
     for (int c = 0; c < SFL_N_COLLECTIONS && !taken; c++)
         if (m->staging[c][0] && !call(m, drop_fn, c, NULL, false, SFL_ABANDON_SECONDS, "drop", NULL))
             mlog(m, SFL_LOG_WARNING, "could not drop %s.%s; the next load drops it", m->db,
@@ -1845,6 +1944,7 @@ static void unref(mongo_sink_t *m)
     free(m->manifest_path);
     sfl_manifest_destroy(m->done_manifest);
     bson_destroy(&m->prev_attempts);
+    bson_destroy(&m->part_spec);
     free(m->uri_redacted);
     free(m->origin);
     free(m->db);
@@ -1930,6 +2030,13 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
                       "the manifest path is empty (NULL for no manifest file)");
         return NULL;
     }
+    if (o.group && (!*o.group || strlen(o.group) > 64 || o.part < 1 ||
+                    o.part > SFL_GROUP_MAX_PARTS || (o.group_id && strlen(o.group_id) >= 48))) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "a part needs a group name of 1 to 64 characters and a part from 1 to %d",
+                      SFL_GROUP_MAX_PARTS);
+        return NULL;
+    }
     if (o.resume_load_id &&
         (strlen(o.resume_load_id) >= 48 || !*o.resume_load_id ||
          strspn(o.resume_load_id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") !=
@@ -1946,6 +2053,11 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
     m->o = o;
     opt = &o;
     bson_init(&m->prev_attempts);
+    bson_init(&m->part_spec);
+    m->part = o.group != NULL;
+    snprintf(m->group, sizeof m->group, "%s", o.group ? o.group : "");
+    snprintf(m->group_id, sizeof m->group_id, "%s", o.group_id ? o.group_id : "");
+    m->o.group = m->o.group_id = NULL; /* copied */
     if (o.resume_load_id)
         snprintf(m->resume_id, sizeof m->resume_id, "%s", o.resume_load_id);
     m->o.resume_load_id = NULL; /* copied */
