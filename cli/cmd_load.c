@@ -226,6 +226,12 @@ static int group_args(load_args_t *a)
                   "options, without a load id");
         return EXIT_USAGE;
     }
+    if (a->manifest || a->c.opt.rejects_path) {
+        cli_error("%s is not taken with --group: the parts run the same command, so they would "
+                  "write the same file (the group's manifest is written by `finish --manifest`)",
+                  a->manifest ? "--manifest" : "--rejects");
+        return EXIT_USAGE;
+    }
     if (!a->mo.db)
         a->mo.db = "swefreq";
     a->mo.group = a->group;

@@ -118,8 +118,12 @@ static int plan_args(plan_args_t *a, int argc, char **argv)
         cli_error("plan needs --parts N and --group G");
         return EXIT_USAGE;
     }
-    if (a->c.n_regions) {
-        cli_error("plan splits whole sources: --region and --regions-file are not taken");
+    if (a->c.n_regions || a->c.opt.rejects_path) {
+        cli_error("%s", a->c.n_regions
+                            ? "plan splits whole sources: --region and --regions-file are not "
+                              "taken"
+                            : "--rejects is not taken by a partitioned load: its parts run the "
+                              "same command and would write the same file");
         return EXIT_USAGE;
     }
     if ((rc = cli_uri_resolve(&a->uri, a->c.quiet, &a->mo.uri)) != -1)

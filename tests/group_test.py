@@ -243,8 +243,13 @@ def test_refuse():
     r = plan(db, "g", 500, sources)
     check(r.returncode == 2 and "fewer parts" in r.stderr,
           f"more parts than the index offers pieces: exit 2 ({r.returncode}) {r.stderr[-300:]}")
+    r = plan(db, "g", 3, sources, "--rejects", "r.txt")
+    check(r.returncode == 2 and "--rejects" in r.stderr, f"plan --rejects: exit 2 ({r.returncode})")
     r = plan(db, "g", 3, sources)
     check(r.returncode == 0, f"plan: {r.stderr[-500:]}")
+    r = run(*part_cmd(db, "g", 1, sources, "--manifest", "part.json"))
+    check(r.returncode == 2 and not os.path.exists("part.json"),
+          f"a part with --manifest: exit 2 ({r.returncode}) {r.stderr[-300:]}")
     text = open(f"{db}.g.plan.json").read()
     check("--uri" not in text and URI not in text, "the plan's commands leave --uri out")
     r = run("status", "--uri", URI, "--db", db)
