@@ -126,17 +126,16 @@ static sfl_manifest_t *dump_before(const dump_args_t *a)
 }
 
 /* The dump sink signed the dump's manifest.json in its hidden folder,
- * before publishing it; this signs the --manifest copy. Returns the exit
- * code. */
+ * before publishing it, and the --manifest copy was signed from the same
+ * buffer it was written from; this says so. Returns the exit code. */
 static int dump_sign(const dump_args_t *a, const sfl_signing_key_t *key, sfl_error_t *err)
 {
     char *own = NULL;
     if (asprintf(&own, "%s/%s/manifest.json", a->out, a->db) < 0)
         own = NULL;
     int rc = EXIT_OK;
-    if (!own || (a->manifest && !sfl_sign_file(key, a->manifest, NULL, err))) {
-        if (!own)
-            sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    if (!own) {
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         cli_print_error(err);
         rc = cli_exit_code(err);
     } else if (!a->c.quiet && !a->c.json) {
@@ -158,7 +157,8 @@ static int dump_run(dump_args_t *a, sfl_job_t *job, sfl_sink_t *sink,
     if (*ok && !a->c.quiet)
         say_replaced(before, sfl_job_manifest(job), a->out, a->db);
     sfl_manifest_destroy(before);
-    if (!*ok || (a->manifest && !sfl_manifest_write_file(sfl_job_manifest(job), a->manifest, err))) {
+    if (!*ok ||
+        (a->manifest && !sfl_manifest_write_file_signed(sfl_job_manifest(job), a->manifest, key, err))) {
         cli_print_error(err);
         rc = cli_exit_code(err);
     }

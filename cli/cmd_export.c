@@ -1,5 +1,6 @@
 /* cmd_export.c: `swefreq-load export`: a database as a dump that equals
  * its manifest. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "server_opts.h"
@@ -7,7 +8,8 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s export --uri-file FILE --db NAME --out DIR [--signing-key KEY] [options]\n"
+            "Usage: %s export --uri-file FILE --db NAME --out DIR [--signing-key KEY]\n"
+            "       [--release N [--release-db NAME]] [options]\n"
             "\n"
             "Writes the database's browser collections as a mongorestore-compatible dump in\n"
             "DIR/NAME: <collection>.bson (one cursor per collection, in parallel),\n"
@@ -23,19 +25,41 @@ static void usage(FILE *f)
             "  --signing-key KEY     sign DIR/NAME/manifest.json with this Ed25519 private key\n"
             "                        (manifest.json.sig; see `sign --help`); the key is read\n"
             "                        first (exit 3 if unusable, nothing exported)\n"
+            "  --release N           number this release (from 1, higher for each newer one):\n"
+            "                        manifest.json gets \"release\": {number, database}, inside\n"
+            "                        the signed bytes; restore and promote refuse (exit 9) a\n"
+            "                        release not newer than the one the database records\n"
+            "  --release-db NAME     with --release: the database the release is for on the\n"
+            "                        other system (default: --db); restore and promote into\n"
+            "                        another database refuse it (exit 9)\n"
             "%s"
             "  -h, --help            this help\n"
             "\n%s",
             cli_prog, CLI_SERVER_HELP, cli_exit_codes_help);
 }
 
+typedef struct {
+    cli_server_t *s;
+    const char *out, *keyfile;
+} export_args_t;
+
 static int own(void *ud, int ch, const char *arg)
 {
-    const char **a = ud; /* [0] --out, [1] --signing-key */
-    if (ch != 'o' && ch != 'k')
-        return 0;
-    a[ch == 'k'] = arg;
-    return 1;
+    export_args_t *a = ud;
+    unsigned long long v;
+    switch (ch) {
+    case 'o': a->out = arg; return 1;
+    case 'k': a->keyfile = arg; return 1;
+    case 'r':
+        if (!cli_parse_u64("--release", arg, &v) || v < 1 || v > INT64_MAX) {
+            cli_error("--release needs the release's number, from 1");
+            return -1;
+        }
+        a->s->mo.release_number = v;
+        return 1;
+    case 'D': a->s->mo.release_db = arg; return 1;
+    default: return 0;
+    }
 }
 
 int cmd_export(int argc, char **argv)
@@ -43,15 +67,21 @@ int cmd_export(int argc, char **argv)
     static const struct option longopts[] = {CLI_SERVER_LONGOPTS,
                                              {"out", required_argument, NULL, 'o'},
                                              {"signing-key", required_argument, NULL, 'k'},
+                                             {"release", required_argument, NULL, 'r'},
+                                             {"release-db", required_argument, NULL, 'D'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     cli_server_t s;
     cli_server_init(&s);
-    const char *args[2] = {NULL, NULL};
-    int rc = cli_server_parse(&s, argc, argv, longopts, own, args, usage, "export");
-    const char *out = args[0], *keyfile = args[1];
+    export_args_t a = {&s, NULL, NULL};
+    int rc = cli_server_parse(&s, argc, argv, longopts, own, &a, usage, "export");
+    const char *out = a.out, *keyfile = a.keyfile;
     if (rc >= 0)
         return rc;
+    if (s.mo.release_db && !s.mo.release_number) {
+        cli_error("--release-db needs --release N");
+        return EXIT_USAGE;
+    }
     if (!out) {
         cli_error("export needs --out DIR");
         return EXIT_USAGE;

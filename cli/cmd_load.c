@@ -54,6 +54,7 @@ static void usage(FILE *f)
             "                        yet: exit 12; --resume (or the same command again)\n"
             "                        continues a part that was killed. --db defaults to\n"
             "                        swefreq with --group\n"
+            CLI_SHARD_HELP
             "%s"
             "  -h, --help            this help\n"
             "\n"
@@ -193,6 +194,7 @@ static int load_option(load_args_t *a, int ch, int argc, char **argv)
             return EXIT_USAGE;
         a->part = (int)v;
         return -1;
+    case CLI_OPT_SHARD_KEY: return cli_parse_shard_key("--shard-key", optarg, &mo->shard_key) ? -1 : EXIT_USAGE;
     case 'h': usage(stdout); return EXIT_OK;
     default: fprintf(stderr, "Try '%s load --help'.\n", cli_prog); return EXIT_USAGE;
     }
@@ -258,6 +260,7 @@ static int load_args(load_args_t *a, int argc, char **argv)
         {"role", required_argument, NULL, 2005},
         {"group", required_argument, NULL, 'G'},
         {"part", required_argument, NULL, 'P'},
+        CLI_SHARD_LONGOPT,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int ch, rc;

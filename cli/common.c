@@ -29,7 +29,10 @@ const char *cli_exit_codes_help =
     "  6    server unreachable or timed out\n"
     "  7    server authentication failed\n"
     "  8    server refused a write, or cannot store the document shape\n"
-    "  9    refused by the database's state (a load lock held, sealed, another role)\n"
+    "  9    refused by the database's state (a load lock held, sealed, another role, or\n"
+    "       a release not newer than the one it records, or released for another\n"
+    "       database), or --shard-key on a server that is not a mongos of MongoDB >= 5.0,\n"
+    "       or onto a collection with zones\n"
     "  10   signature refused: the manifest is unsigned, the signature is wrong, or the\n"
     "       key is not trusted (--trusted-key, SWEFREQ_TRUSTED_KEYS)\n"
     "  11   a part of a partitioned load (or its group) is already complete: nothing\n"
@@ -57,6 +60,8 @@ int cli_exit_code(const sfl_error_t *e)
     case SFL_E_PART_DONE: return EXIT_PART_DONE;
     case SFL_E_NOT_READY: return EXIT_NOT_READY;
     case SFL_E_LOCKED: case SFL_E_SEALED: case SFL_E_ROLE: case SFL_E_SWAP_PENDING:
+    case SFL_E_SHARDING:
+    case SFL_E_RELEASE:
         return EXIT_STATE;
     default: return EXIT_INTERNAL;
     }
@@ -87,6 +92,8 @@ static const struct {
     {"sfl_options_t.threads", "--threads"},
     {"sfl_options_t.coverage_step", "--coverage-step"},
     {"sfl_mongo_options_t.expect_role", "--expect-role or SWEFREQ_EXPECT_ROLE"},
+    {"sfl_mongo_options_t.release_number", "--release"},
+    {"sfl_mongo_options_t.release_db", "--release-db"},
     {"sfl_mongo_options_t.role", "--role"},
     {"sfl_mongo_options_t.break_lock", "--break-lock"},
     {"sfl_mongo_options_t.write_concern", "--write-concern"},
@@ -95,6 +102,7 @@ static const struct {
     {"sfl_mongo_options_t.batch_docs", "--batch-docs"},
     {"sfl_mongo_options_t.lock_stale_seconds", "--lock-timeout"},
     {"sfl_mongo_options_t.record_ms", "--record-interval"},
+    {"sfl_mongo_options_t.shard_key", "--shard-key"},
     {"sfl_mongo_unseal", "swefreq-load unseal --reason TEXT"},
     {"the reason argument", "--reason TEXT"},
     {"the manifest argument", "--manifest FILE"},
@@ -115,9 +123,10 @@ static const char *flag_at(const char *s, size_t *n)
         return NULL;
     for (size_t i = 0; i < sizeof flag_map / sizeof flag_map[0]; i++) {
         size_t l = strlen(flag_map[i].lib);
-        char after = s[l];
-        if (l > best_n && !strncmp(s, flag_map[i].lib, l) && after != '_' &&
-            !(after >= 'a' && after <= 'z')) {
+        if (l <= best_n || strncmp(s, flag_map[i].lib, l) != 0)
+            continue;
+        char after = s[l]; /* s holds all l bytes: never past its end */
+        if (after != '_' && !(after >= 'a' && after <= 'z')) {
             best = flag_map[i].cli;
             best_n = l;
         }

@@ -22,6 +22,19 @@ bool cli_parse_role(const char *opt, const char *arg, int *out)
     return true;
 }
 
+bool cli_parse_shard_key(const char *opt, const char *arg, int *out)
+{
+    if (arg && strcmp(arg, "hashed") == 0)
+        *out = SFL_SHARD_HASHED;
+    else if (arg && strcmp(arg, "range") == 0)
+        *out = SFL_SHARD_RANGE;
+    else {
+        cli_error("%s must be hashed or range, not '%s'", opt, arg ? arg : "");
+        return false;
+    }
+    return true;
+}
+
 bool cli_expect_role_env(int *out)
 {
     const char *e = getenv("SWEFREQ_EXPECT_ROLE");
@@ -49,6 +62,7 @@ int cli_server_option(cli_server_t *s, int ch, const char *arg)
     case 2006: s->json = true; return 1;
     case 2007: s->quiet = true; return 1;
     case 2008: s->verbose = true; return 1;
+    case CLI_OPT_SHARD_KEY: return cli_parse_shard_key("--shard-key", arg, &s->mo.shard_key) ? 1 : -1;
     default: return 0;
     }
 }

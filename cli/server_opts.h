@@ -28,6 +28,18 @@
     "  --quiet               no messages on stderr\n"                                             \
     "  --verbose             progress messages on stderr\n"
 
+/* --shard-key: for the commands that create staging collections (load,
+ * and plan); not part of CLI_SERVER_LONGOPTS, so that commands which
+ * create nothing do not take it. cli_server_option parses it. */
+#define CLI_OPT_SHARD_KEY 2030
+#define CLI_SHARD_LONGOPT {"shard-key", required_argument, NULL, CLI_OPT_SHARD_KEY}
+#define CLI_SHARD_HELP                                                                            \
+    "  --shard-key KEY       hashed or range: on a sharded cluster (a mongos of MongoDB >= 5.0)\n" \
+    "                        create the staging collections of variants, base_coverage and\n"  \
+    "                        dbsnp sharded before any insert: on {_id: \"hashed\"}, or on\n"     \
+    "                        {xpos: 1} split at the regions' bounds (docs/scale.md); refused\n" \
+    "                        with exit 9, before anything is written, on any other server\n"
+
 typedef struct {
     sfl_mongo_options_t mo;
     cli_uri_t uri;
@@ -59,6 +71,9 @@ void cli_catch_signals_with(void (*cancel)(void *ud), void *ud);
 
 /* --role/--expect-role values: "development" (or "dev") or "live". */
 bool cli_parse_role(const char *opt, const char *arg, int *out);
+/* --shard-key's value, "hashed" or "range", into *out (sfl_shard_key_t);
+ * false after a message naming `opt`. */
+bool cli_parse_shard_key(const char *opt, const char *arg, int *out);
 /* $SWEFREQ_EXPECT_ROLE into *out when *out is still 0; false if bad. */
 bool cli_expect_role_env(int *out);
 

@@ -7,8 +7,14 @@
 # OUT_DIR/$SWEFREQ_DB to the live system (the two systems never connect).
 #
 #   SWEFREQ_MONGO_URI_FILE=/etc/swefreq/dev-reader.uri SWEFREQ_DB=swefreq \
-#   SWEFREQ_SIGNING_KEY=/etc/swefreq/release.key \
+#   SWEFREQ_SIGNING_KEY=/etc/swefreq/release.key SWEFREQ_RELEASE=7 \
 #       deploy/dev-export.sh /srv/transfer
+#
+# SWEFREQ_RELEASE numbers the release (export --release: 1, 2, ..., higher
+# for each newer release), SWEFREQ_RELEASE_DB names the live database it is
+# for (default SWEFREQ_DB): both go into the signed manifest, and restore
+# and promote on live refuse (exit 9) a release older than the one the
+# database records, or one for another database (docs/deploy.md, Replays).
 #
 # export exits 5 and leaves no dump when the database changed before or
 # during the export. Runs with --expect-role development (exit 9 on live).
@@ -23,5 +29,11 @@ fi
 export SWEFREQ_EXPECT_ROLE=development
 
 key=${SWEFREQ_SIGNING_KEY:?set SWEFREQ_SIGNING_KEY to the release private key (mode 0600)}
-"$tool" export --db "$db" --out "$out" --signing-key "$key"
+release=()
+if [ -n "${SWEFREQ_RELEASE:-}" ]; then
+    release=(--release "$SWEFREQ_RELEASE" --release-db "${SWEFREQ_RELEASE_DB:-$db}")
+else
+    echo "dev-export.sh: warning: SWEFREQ_RELEASE is not set: the release is not numbered, and live cannot refuse a replay of an older one" >&2
+fi
+"$tool" export --db "$db" --out "$out" --signing-key "$key" "${release[@]}"
 "$tool" verify --dump "$out/$db"

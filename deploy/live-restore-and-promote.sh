@@ -17,7 +17,9 @@
 # 0. the role is checked first (status, which only reads): pointed at the
 #    development server, exit 9 before anything is read or written;
 # 1. the dump's manifest.json and manifest.json.sig are copied into a
-#    private temporary folder (removed at every exit), and the dump is
+#    private temporary folder (removed at every exit; the copy never
+#    follows a link nor waits on a FIFO, even one swapped in after the
+#    check), and the dump is
 #    verified against that copy: its signature by a trusted key
 #    (SWEFREQ_TRUSTED_KEYS; unsigned, wrong or another key: exit 10), then
 #    every file;
@@ -60,11 +62,23 @@ check_file() {
         refuse "$1: not a regular file (a symbolic link, FIFO, device or folder); a dump's manifest.json and manifest.json.sig must be the files themselves"
     fi
 }
+# The check above gives a clear message for the usual mistakes; the copy
+# itself is the step that must not be fooled by a swap after the check: dd
+# opens the file without following a link (nofollow) and without waiting
+# for a writer (nonblock: a FIFO swapped in gives an error or nothing, never
+# a hang), reads at most 64 MiB + 1 byte, under a timeout.
 copy_bounded() {
     check_file "$1"
-    head -c 67108865 -- "$1" >"$2"
-    if [ "$(wc -c <"$2")" -gt 67108864 ]; then
+    if ! timeout 60 dd if="$1" of="$2" bs=65536 count=1025 iflag=nonblock,nofollow \
+        status=none 2>"$work/copy.err"; then
+        refuse "$1: could not be copied as a regular file ($(tr '\n' ' ' <"$work/copy.err" | cut -c1-200)); a dump's manifest.json and manifest.json.sig must be the files themselves"
+    fi
+    local size
+    size=$(wc -c <"$2")
+    if [ "$size" -gt 67108864 ]; then
         refuse "$1: larger than 64 MiB: not a manifest"
+    elif [ "$size" -eq 0 ]; then
+        refuse "$1: empty when copied (an empty file, or no longer a regular file)"
     fi
 }
 check_file "$dump/manifest.json"

@@ -60,6 +60,8 @@ const char *sfl_error_code_name(uint32_t code)
     case SFL_E_SEALED: return "sealed";
     case SFL_E_ROLE: return "role";
     case SFL_E_SWAP_PENDING: return "swap_pending";
+    case SFL_E_SHARDING: return "sharding";
+    case SFL_E_RELEASE: return "release";
     case SFL_E_PART_DONE: return "part_done";
     case SFL_E_NOT_READY: return "not_ready";
     case SFL_E_SIGNATURE: return "signature";

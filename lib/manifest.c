@@ -12,6 +12,7 @@
  * both formats holds both), and each entry is checked with its own kind.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,6 +352,27 @@ sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err)
 
 const bson_t *sfl_manifest_bson(const sfl_manifest_t *m) { return m->doc; }
 
+sfl_manifest_t *sfl_manifest_with_release(const sfl_manifest_t *m, uint64_t number,
+                                          const char *database, sfl_error_t *err)
+{
+    if (!m || number < 1 || number > INT64_MAX || !sfl_db_name_ok(database)) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "a release needs a number from 1 (sfl_mongo_options_t.release_number) "
+                      "and a database name of 1 to 63 bytes without / \\ . space \" $ "
+                      "(sfl_mongo_options_t.release_db)");
+        return NULL;
+    }
+    bson_t doc = BSON_INITIALIZER, rel;
+    bson_copy_to_excluding_noinit(m->doc, &doc, "release", NULL);
+    BSON_APPEND_DOCUMENT_BEGIN(&doc, "release", &rel);
+    BSON_APPEND_INT64(&rel, "number", (int64_t)number);
+    BSON_APPEND_UTF8(&rel, "database", database);
+    bson_append_document_end(&doc, &rel);
+    sfl_manifest_t *out = sfl_manifest_from_bson(&doc, err);
+    bson_destroy(&doc);
+    return out;
+}
+
 sfl_manifest_t *sfl_manifest_parse(const char *json, size_t len, sfl_error_t *err)
 {
     if (!json) {
@@ -486,31 +508,9 @@ bool sfl_manifest_write_file(const sfl_manifest_t *m, const char *path, sfl_erro
     char *json = sfl_manifest_to_json(m);
     if (!json)
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp) {
-        free(json);
-        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    }
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f && fputs(json, f) >= 0;
-    ok = f && fflush(f) == 0 && ok;
-    ok = f && fsync(fileno(f)) == 0 && ok;
-    int e = errno;
-    if (f && fclose(f) != 0)
-        ok = false;
+    /* one buffer, through a new file in the same folder, renamed */
+    bool ok = sfl_write_replace(path, json, strlen(json), "the manifest", err);
     free(json);
-    if (ok && rename(tmp, path) != 0) {
-        e = errno;
-        ok = false;
-    }
-    if (!ok) {
-        unlink(tmp);
-        sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write manifest: %s", path,
-                      strerror(e));
-    }
-    free(tmp);
     return ok;
 }
 

@@ -60,3 +60,20 @@ char *sfl_manifest_indexes_json(const sfl_manifest_t *m, const char *collection)
     }
     return NULL;
 }
+
+bool sfl_manifest_release(const sfl_manifest_t *m, uint64_t *number, const char **database)
+{
+    const bson_t *d = m ? sfl_manifest_bson(m) : NULL;
+    bson_iter_t it, f;
+    const char *db = str_at(m, "release.database");
+    bool has = d && db && bson_iter_init(&it, d) &&
+               bson_iter_find_descendant(&it, "release.number", &f) &&
+               (BSON_ITER_HOLDS_INT32(&f) || BSON_ITER_HOLDS_INT64(&f));
+    if (number)
+        *number = has ? (uint64_t)(BSON_ITER_HOLDS_INT32(&f) ? bson_iter_int32(&f)
+                                                             : bson_iter_int64(&f))
+                      : 0;
+    if (database)
+        *database = has ? db : NULL;
+    return has;
+}

@@ -365,11 +365,55 @@ bool sfl_manifest_check_keys(const bson_t *doc, sfl_error_t *err)
     return unique_keys(doc, false, "", 0, err);
 }
 
+/* A database name MongoDB accepts and a path cannot escape through: 1 to
+ * 63 bytes, none of / \\ . space " $ or a control byte. */
+bool sfl_db_name_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 63)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || strchr("/\\. \"$", s[i]))
+            return false;
+    return true;
+}
+
+/* "release", when present (an export given a release number):
+ * {"number": a whole number from 1, "database": the database it is for},
+ * nothing else. */
+static bool check_release(const bson_t *doc, sfl_error_t *err)
+{
+    bson_iter_t it, f;
+    if (!bson_iter_init_find(&it, doc, "release"))
+        return true;
+    bson_t r;
+    if (!entry_of(&it, &r, "\"release\"", err) || !whole(&r, "number", "\"release\"", err))
+        return false;
+    if (!bson_iter_init_find(&f, &r, "number") ||
+        (BSON_ITER_HOLDS_INT32(&f) ? bson_iter_int32(&f) : bson_iter_int64(&f)) < 1)
+        return BAD(err, "\"release\" needs a \"number\" from 1 (the release's sequence "
+                        "number)");
+    const char *db;
+    uint32_t len;
+    char pv[128];
+    if (!string_field(&r, "database", &db, &len) || !sfl_db_name_ok(db)) {
+        printable(db ? db : "", len, pv, sizeof pv);
+        return BAD(err, "\"release\" needs a \"database\": the name of the database it is "
+                        "for (1 to 63 bytes, none of / \\ . space \" $), not \"%s\"", pv);
+    }
+    uint32_t keys = 0;
+    for (bson_iter_init(&f, &r); bson_iter_next(&f);)
+        keys++;
+    return keys == 2 || BAD(err, "\"release\" holds keys other than \"number\" and "
+                                 "\"database\"");
+}
+
 bool sfl_manifest_check(const bson_t *doc, sfl_error_t *err)
 {
     bool owned[SFL_N_COLLECTIONS] = {false}, listed[SFL_N_COLLECTIONS] = {false};
     bool none[SFL_N_COLLECTIONS] = {false};
-    if (!check_sources(doc, owned, err) || !check_collections(doc, listed, err))
+    if (!check_sources(doc, owned, err) || !check_collections(doc, listed, err) ||
+        !check_release(doc, err))
         return false;
     char missing[256], extra[256], fill[256];
     if (!names_of(owned, none, fill, sizeof fill))

@@ -81,6 +81,16 @@ bool sfl_manifest_check_keys(const bson_t *doc, sfl_error_t *err);
  * (NUL-terminated, *out_len bytes). False only when out of memory. */
 bool sfl_manifest_widen_integers(const char *json, size_t len, char **out, size_t *out_len);
 
+/* A database name that a release may name (1 to 63 bytes, none of
+ * / \ . space " $ or a control byte). */
+bool sfl_db_name_ok(const char *s);
+
+/* A new manifest: m's document with "release": {number, database} set
+ * (replacing any), validated again (docs/manifest.md, Releases). NULL with
+ * err when number is 0, database is not a valid name, or out of memory. */
+sfl_manifest_t *sfl_manifest_with_release(const sfl_manifest_t *m, uint64_t number,
+                                          const char *database, sfl_error_t *err);
+
 /* The folder (ending in '/') of the file the manifest was read from, or
  * NULL when it was not read from a file; borrowed. */
 const char *sfl_manifest_dir(const sfl_manifest_t *m);

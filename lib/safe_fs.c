@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -253,8 +254,47 @@ bool sfl_write_new_at(int dirfd, const char *name, const void *data, size_t len,
         e = errno;
         ok = false;
     }
+    if (!ok && fd >= 0) /* ours (O_EXCL): not left half-written */
+        unlinkat(dirfd, name, 0);
     return ok || sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s/%s: cannot create: %s",
                                shown, name, strerror(e));
+}
+
+bool sfl_write_replace(const char *path, const void *data, size_t len, const char *what,
+                       sfl_error_t *err)
+{
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    const char *base = slash ? slash + 1 : path;
+    if (!path || !*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "%s: not a file name to write %s to", path ? path : "(null)", what);
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    char *tmp = NULL;
+    if (!dir || asprintf(&tmp, ".%s.tmp.%ld", base, (long)getpid()) < 0) {
+        free(dir);
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    }
+    /* The folder is followed once, here; the entries in it never are. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool ok = dfd >= 0 || sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                                        "%s: cannot write %s: the folder %s: %s", path, what,
+                                        dir, strerror(errno));
+    ok = ok && sfl_write_new_at(dfd, tmp, data, len, dir, err);
+    if (ok && renameat(dfd, tmp, dfd, base) != 0) {
+        int e = errno;
+        unlinkat(dfd, tmp, 0);
+        ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE, "%s: cannot write %s: %s", path,
+                           what, strerror(e));
+    }
+    if (ok && fsync(dfd) != 0 && errno != EINVAL)
+        ok = sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
+                           "%s: cannot write %s: fsync of the folder: %s", path, what,
+                           strerror(errno));
+    if (dfd >= 0)
+        close(dfd);
+    free(dir);
+    free(tmp);
+    return ok;
 }
 
 bool sfl_is_same_dir_at(int dirfd, const char *name, int fd)

@@ -79,6 +79,17 @@ bool sfl_dump_target_ok(int dirfd, const char *name, const char *shown, const ch
 bool sfl_write_new_at(int dirfd, const char *name, const void *data, size_t len,
                       const char *shown, sfl_error_t *err);
 
+/* Replaces the file `path` by `len` bytes of `data` in one step: a new
+ * file `.NAME.tmp.PID` created in the same folder with O_EXCL|O_NOFOLLOW
+ * (an entry already there, a link included, is refused, never followed or
+ * removed), written, fsynced, renamed over NAME with renameat (a link at
+ * NAME is replaced as a link, its target untouched), and the folder
+ * fsynced. The folder part of `path` is followed once. False with
+ * SFL_E_WRITE naming `path` and `what` ("the manifest"); nothing is left
+ * at the temporary name on failure unless something else was there. */
+bool sfl_write_replace(const char *path, const void *data, size_t len, const char *what,
+                       sfl_error_t *err);
+
 /* True when the entry `name` of `dirfd` is, itself (not through a link),
  * the folder open as `fd` (same st_dev and st_ino). */
 bool sfl_is_same_dir_at(int dirfd, const char *name, int fd);

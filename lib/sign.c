@@ -251,55 +251,6 @@ void sfl_signing_key_destroy(sfl_signing_key_t *k)
     free(k);
 }
 
-/* Writes `len` bytes as `path`, atomically: a temporary file created
- * exclusively (never through a link) in the same folder, then renameat. */
-static bool write_atomic(const char *path, const void *data, size_t len, sfl_error_t *err)
-{
-    char *d1 = strdup(path), *d2 = strdup(path);
-    if (!d1 || !d2) {
-        free(d1);
-        free(d2);
-        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    }
-    const char *dir = dirname(d1), *base = basename(d2);
-    char tmp[512];
-    snprintf(tmp, sizeof tmp, ".%s.tmp.%ld", base, (long)getpid());
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    bool ok = dfd >= 0;
-    int fd = -1;
-    if (ok) {
-        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        ok = fd >= 0;
-    }
-    const unsigned char *p = data;
-    for (size_t done = 0; ok && done < len;) {
-        ssize_t w = write(fd, p + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        ok = w > 0;
-        if (ok)
-            done += (size_t)w;
-    }
-    ok = ok && fsync(fd) == 0;
-    int e = errno;
-    if (fd >= 0 && close(fd) != 0 && ok) {
-        ok = false;
-        e = errno;
-    }
-    if (ok && renameat(dfd, tmp, dfd, base) != 0) {
-        ok = false;
-        e = errno;
-    }
-    if (!ok && fd >= 0)
-        unlinkat(dfd, tmp, 0);
-    if (dfd >= 0)
-        close(dfd);
-    free(d1);
-    free(d2);
-    return ok || sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
-                               "%s: cannot write the signature: %s", path, strerror(e));
-}
-
 /* The 64-byte Ed25519 signature of data[0..len) into sig; `what` names
  * the data in a message. */
 static bool sign_bytes(const sfl_signing_key_t *k, const void *data, size_t len,
@@ -346,6 +297,30 @@ bool sfl_manifest_write_at(const sfl_manifest_t *m, int dirfd, const char *shown
     return ok;
 }
 
+bool sfl_manifest_write_file_signed(const sfl_manifest_t *m, const char *path,
+                                    const sfl_signing_key_t *k, sfl_error_t *err)
+{
+    if (!m || !path)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "sfl_manifest_write_file_signed: manifest and path are required");
+    char *json = sfl_manifest_to_json(m);
+    char *sig_path = NULL;
+    if (!json || asprintf(&sig_path, "%s.sig", path) < 0) {
+        free(json);
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    }
+    /* The signature is made over the buffer, not over what the path
+     * holds afterwards, and both files are written from memory. */
+    size_t len = strlen(json);
+    unsigned char sig[ED25519_SIG_BYTES];
+    bool ok = (!k || sign_bytes(k, json, len, sig, path, err)) &&
+              sfl_write_replace(path, json, len, "the manifest", err) &&
+              (!k || sfl_write_replace(sig_path, sig, sizeof sig, "the signature", err));
+    free(json);
+    free(sig_path);
+    return ok;
+}
+
 bool sfl_sign_file(const sfl_signing_key_t *k, const char *path, const char *sig_path,
                    sfl_error_t *err)
 {
@@ -368,7 +343,7 @@ bool sfl_sign_file(const sfl_signing_key_t *k, const char *path, const char *sig
             return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         sig_path = def;
     }
-    ok = write_atomic(sig_path, sig, sizeof sig, err);
+    ok = sfl_write_replace(sig_path, sig, sizeof sig, "the signature", err);
     free(def);
     return ok;
 }

@@ -27,6 +27,7 @@
 #include "control.h"
 #include "bounds.h"
 #include "digest_internal.h"
+#include "index_check.h"
 #include "swefreq/lifecycle.h"
 #include "manifest_internal.h"
 #include "safe_fs.h"
@@ -65,6 +66,7 @@ const char *sfl_verify_status_name(sfl_verify_status_t s)
     case SFL_VERIFY_INDEX_DIFFERS: return "index differs";
     case SFL_VERIFY_UNLISTED: return "unlisted";
     case SFL_VERIFY_INDEX_UNLISTED: return "index unlisted";
+    case SFL_VERIFY_INDEX_OPTIONS: return "index options differ";
     default: return "unknown";
     }
 }
@@ -603,6 +605,96 @@ static bool report_unlisted_files(sfl_verify_report_t *r, const sfl_manifest_t *
     return ok || sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
 }
 
+/* ---- a dump's <collection>.metadata.json ------------------------------------ */
+
+typedef struct {
+    sfl_verify_report_t *r;
+    const char *coll, *where;
+} found_ctx_t;
+
+static bool add_found(void *ud, const char *index, sfl_verify_status_t st, const char *what)
+{
+    const found_ctx_t *c = ud;
+    return sfl_verify_add_index_found(c->r, c->coll, index, st, what, c->where);
+}
+
+/* The whole of a small JSON file open as f, as BSON; NULL with err. */
+static bson_t *read_json_file(FILE *f, const char *shown, sfl_error_t *err)
+{
+    enum { MAX = 16 << 20 };
+    char *buf = malloc(MAX + 1);
+    size_t n = buf ? fread(buf, 1, MAX + 1, f) : 0;
+    bson_error_t be;
+    bson_t *doc = NULL;
+    if (!buf)
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    else if (ferror(f) || n > MAX)
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: %s", shown,
+                      n > MAX ? "larger than 16 MiB: not a metadata file" : strerror(errno));
+    else if (!(doc = bson_new_from_json((const uint8_t *)buf, (ssize_t)n, &be)))
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: not valid JSON: %s", shown,
+                      be.message);
+    free(buf);
+    return doc;
+}
+
+/* One metadata document: its collection options must be {} and its index
+ * definitions those of the manifest (only the differences are reported). */
+static bool judge_metadata(sfl_verify_report_t *r, const sfl_manifest_t *m, const char *coll,
+                           const bson_t *doc, const char *shown, sfl_error_t *err)
+{
+    bson_iter_t it;
+    const uint8_t *data;
+    uint32_t len;
+    bson_t found, want;
+    if (!bson_iter_init_find(&it, doc, "indexes") || !BSON_ITER_HOLDS_ARRAY(&it))
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                             "%s: no \"indexes\" array: not a collection's metadata file", shown);
+    bson_iter_array(&it, &len, &data);
+    if (!bson_init_static(&found, data, len))
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: damaged", shown);
+    found_ctx_t c = {r, coll, shown};
+    bool ok = true;
+    if (bson_iter_init_find(&it, doc, "options") &&
+        (!BSON_ITER_HOLDS_DOCUMENT(&it) || (bson_iter_document(&it, &len, &data), len > 5)))
+        ok = add_found(&c, "(collection options)", SFL_VERIFY_INDEX_OPTIONS,
+                       "collection options other than {} (mongorestore would create the "
+                       "collection with them)");
+    sfl_expected_indexes(m, coll, &want);
+    ok = ok && sfl_index_specs_compare(&found, &want, false, add_found, &c);
+    bson_destroy(&want);
+    return ok || sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+}
+
+/* Each listed collection's <collection>.metadata.json, when there is one
+ * (mongorestore builds the collection and its indexes from it; restore
+ * builds the browser's own definitions): judged against the manifest's
+ * definitions. */
+static bool check_metadata(sfl_verify_report_t *r, const sfl_manifest_t *m, int dfd,
+                           const char *dir, sfl_error_t *err)
+{
+    bool was = r->db_checked, ok = true;
+    for (size_t i = 0; ok && i < sfl_manifest_n_collections(m); i++) {
+        const char *coll = sfl_manifest_collection(m, i)->name;
+        char file[300], shown[4400];
+        snprintf(file, sizeof file, "%s.metadata.json", coll);
+        snprintf(shown, sizeof shown, "%s/%s", dir, file);
+        bool absent;
+        FILE *f = sfl_dump_open(dfd, dir, file, &absent, err);
+        if (!f) {
+            ok = absent;
+            continue;
+        }
+        bson_t *doc = read_json_file(f, shown, err);
+        fclose(f);
+        ok = doc && judge_metadata(r, m, coll, doc, shown, err);
+        if (doc)
+            bson_destroy(doc);
+    }
+    r->db_checked = was; /* a dump: no database role to report */
+    return ok;
+}
+
 /* A folder with none of the manifest's collection files is not its dump:
  * false with err naming the folders found. */
 static bool holds_this_dump(const sfl_manifest_t *m, int dfd, const char *dir,
@@ -687,7 +779,7 @@ static sfl_verify_report_t *verify_dump_body(const sfl_manifest_t *m, const char
                      : sfl_verify_set_given(r, m))))
         ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     ok = ok && digest_collections(r, m, dfd, dir, err) &&
-         report_unlisted_files(r, m, dfd, dir, err);
+         report_unlisted_files(r, m, dfd, dir, err) && check_metadata(r, m, dfd, dir, err);
     if (ok && check_sources && !sfl_verify_sources(r, m, err))
         ok = false;
     if (dfd >= 0)
@@ -767,6 +859,19 @@ bool sfl_verify_add_index(sfl_verify_report_t *r, const char *coll, const char *
     it->status = status;
     r->db_checked = true;
     return true;
+}
+
+bool sfl_verify_add_index_found(sfl_verify_report_t *r, const char *coll, const char *index,
+                                sfl_verify_status_t status, const char *what, const char *where)
+{
+    if (!sfl_verify_add_index(r, coll, index, status))
+        return false;
+    if (status == SFL_VERIFY_OK || !what || !*what)
+        return true;
+    char msg[1200];
+    snprintf(msg, sizeof msg, "index %s.%s in %s: %s: %s", coll, index, where,
+             sfl_verify_status_name(status), what);
+    return sfl_verify_add_warning(r, msg);
 }
 
 bool sfl_verify_set_state(sfl_verify_report_t *r, int role, bool sealed, const char *problem)
@@ -915,10 +1020,12 @@ char *sfl_verify_report_json(const sfl_verify_report_t *r)
               append_reference(&d, r) &&
               append_items(&d, "collections", r->colls, r->n_colls, false) &&
               append_items(&d, "sources", r->srcs, r->n_srcs, true);
+    /* a dump's indexes: the differences its metadata files show */
+    if (ok && (r->db_checked || r->n_idx))
+        ok = append_index_items(&d, r->idx, r->n_idx);
     if (ok && r->db_checked) {
         bson_t db;
-        ok = append_index_items(&d, r->idx, r->n_idx) &&
-             bson_append_document_begin(&d, "database", -1, &db) &&
+        ok = bson_append_document_begin(&d, "database", -1, &db) &&
              bson_append_utf8(&db, "role", -1, sfl_role_name((sfl_role_t)r->role), -1) &&
              bson_append_bool(&db, "sealed", -1, r->sealed) &&
              (r->problem ? bson_append_utf8(&db, "problem", -1, r->problem, -1)

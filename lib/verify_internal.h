@@ -22,6 +22,12 @@ bool sfl_verify_add_collection(sfl_verify_report_t *r, const sfl_manifest_collec
 /* A database's index `coll`.`index`: ok, missing or differing. */
 bool sfl_verify_add_index(sfl_verify_report_t *r, const char *coll, const char *index,
                           sfl_verify_status_t status);
+
+/* sfl_verify_add_index, and for a difference with a reason (`what`, from
+ * index_check.c) a warning naming the index, `where` it was found (the
+ * database, or a dump's metadata file) and why. */
+bool sfl_verify_add_index_found(sfl_verify_report_t *r, const char *coll, const char *index,
+                                sfl_verify_status_t status, const char *what, const char *where);
 /* A database's role and seal; `problem` (copied; NULL if none) makes the
  * report fail. */
 bool sfl_verify_set_state(sfl_verify_report_t *r, int role, bool sealed, const char *problem);

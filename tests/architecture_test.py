@@ -145,8 +145,10 @@ def main():
         for inc in INCLUDE.findall(text):
             if inc.startswith("swefreq/"):
                 continue  # the public API, open to every layer
+            # beside the including file first, as the compiler looks
             here = os.path.dirname(rel[f]).split("/", 1)  # "lib/mongo" -> [lib, mongo]
-            h = private.get(inc) or (private.get(here[1] + "/" + inc) if len(here) > 1 else None)
+            beside = os.path.normpath(os.path.join(here[1], inc)) if len(here) > 1 else None
+            h = (private.get(beside) if beside else None) or private.get(inc)
             if not h:
                 continue
             in_cli = rel[f].startswith("cli/")

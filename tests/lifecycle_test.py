@@ -49,6 +49,18 @@ usage: lifecycle_test.py MODE SWEFREQ_LOAD TESTDATA_DIR
               still caught; a database that mixes a format-1 restore and a
               format-2 load has a format-1 manifest in force with each entry
               checked by its own kind; once reloaded, the warning is gone.
+  MODE replay: issue 20, a replay of an older signed release, across two
+              servers (development: the fixture, live: a second server):
+              releases numbered by `export --release N --release-db NAME`;
+              on live, with a trusted key, the nightly verify given an older
+              signed manifest exits 5; restore of an older release, promote
+              of an older release of the same data (after unseal), restore
+              of it after demote, a release for another database, and a
+              manifest without a release number once one is recorded are all
+              refused with exit 9 naming both releases, the database
+              unchanged; the same release again (re-seal) and a newer one
+              pass; a fresh database takes an unnumbered manifest with a
+              warning; a bad "release" in a manifest is exit 3.
   MODE access: deploy/access-control.py (a read-only web user and a loader
               user); exit 77 (skipped, with the script's message) on a server
               without createUser, as the FerretDB test server.
@@ -633,6 +645,41 @@ def scripts(LIVE, LIVE_B):
         with open(p, "wb") as f:
             f.truncate((64 << 20) + 1)
     odd_case(om, big, "a manifest over 64 MiB")
+    # A swap after the check: the file is regular when checked, and a FIFO
+    # by the time it is copied (head and dd are wrapped on PATH to swap it
+    # just before they run). The copy must not block: exit 3 naming it.
+    os.rename(om + ".keep", om)
+    os.rename(om + ".sig.keep", om + ".sig")
+    wrap = os.path.join(tmp, "swapbin")
+    os.makedirs(wrap, exist_ok=True)
+    for tool in ("head", "dd"):
+        real = shutil.which(tool)
+        with open(os.path.join(wrap, tool), "w") as f:
+            f.write(f"""#!/bin/sh
+case "$*" in *"$SFL_SWAP_TARGET"*)
+  if [ ! -e "$SFL_SWAP_TARGET.swapped" ]; then
+    : > "$SFL_SWAP_TARGET.swapped"; mv "$SFL_SWAP_TARGET" "$SFL_SWAP_TARGET.keep"
+    mkfifo "$SFL_SWAP_TARGET"
+  fi;;
+esac
+exec {real} "$@"
+""")
+        os.chmod(os.path.join(wrap, tool), 0o755)
+    for path in (om, om + ".sig"):
+        swap_env = {**lv, "PATH": wrap + os.pathsep + os.environ["PATH"], "SFL_SWAP_TARGET": path}
+        try:
+            r = script("live-restore-and-promote.sh", odd, env=swap_env, timeout=30)
+            check(r.returncode == 3 and path in r.stderr and os.path.exists(path + ".swapped"),
+                  f"{path} swapped to a FIFO after the check: exit 3 naming it: {r.returncode} {r.stderr}")
+        except subprocess.TimeoutExpired:
+            check(False, f"{path} swapped to a FIFO after the check: hung")
+        if os.path.exists(path + ".keep"):
+            os.unlink(path)
+            os.rename(path + ".keep", path)
+        if os.path.exists(path + ".swapped"):
+            os.unlink(path + ".swapped")
+    os.rename(om, om + ".keep")
+    os.rename(om + ".sig", om + ".sig.keep")
     r = script("live-restore-and-promote.sh", os.path.join(carry, db), env={**lv, "SWEFREQ_TRUSTED_KEYS": ""})
     check(r.returncode != 0 and "SWEFREQ_TRUSTED_KEYS" in r.stderr, "the live script needs a trusted key")
     check(tree(refdir) == {} and snapshot(live, db) == live_before,
@@ -876,6 +923,161 @@ def test_access():
     check(r.returncode == 0, f"access-control.py: {r.returncode}")
 
 
+def test_replay():
+    live_uri, stop = second_server("replay-live")
+    try:
+        replay(live_uri)
+    finally:
+        stop()
+
+
+def replay(LIVE):
+    live = pymongo.MongoClient(LIVE, serverSelectionTimeoutMS=5000)
+    key, pub = keypair("replay")
+    dev_db, db = "sfl_replay_dev", "swefreq"
+    client.drop_database(dev_db)
+    dev_env = {"SWEFREQ_EXPECT_ROLE": "development"}
+    live_env = {"SWEFREQ_EXPECT_ROLE": "live", "SWEFREQ_TRUSTED_KEYS": pub}
+
+    def export(n, *extra):
+        out = os.path.join(tmp, f"carry{n}")
+        rel = ["--release", str(n), "--release-db", db] if n else []
+        r = run("export", "--uri", URI, "--db", dev_db, "--out", out, "--signing-key", key,
+                *rel, *extra, env=dev_env)
+        check(r.returncode == 0, f"export release {n}: {r.returncode} {r.stderr}")
+        return os.path.join(out, dev_db)
+
+    r = run("load", "--uri", URI, "--db", dev_db, *HIST, "--vcf", exac, "--quiet", env=dev_env)
+    check(r.returncode == 0, f"load A: {r.returncode} {r.stderr}")
+    c1 = export(1)
+    m1 = json.load(open(os.path.join(c1, "manifest.json")))
+    check(m1.get("release") == {"number": 1, "database": db}, f"the release in the manifest: {m1.get('release')}")
+    r = load(dev_db, env=dev_env)
+    check(r.returncode == 0, f"load B: {r.returncode} {r.stderr}")
+    c2, c3 = export(2), export(3)
+    c0 = export(0)  # signed, names no release (as before releases were numbered)
+    other = os.path.join(tmp, "carry-other")
+    r = run("export", "--uri", URI, "--db", dev_db, "--out", other, "--signing-key", key,
+            "--release", "4", "--release-db", "swefreq_other", env=dev_env)
+    check(r.returncode == 0, f"export for another database: {r.returncode} {r.stderr}")
+    other = os.path.join(other, dev_db)
+    r = run("export", "--uri", URI, "--db", dev_db, "--out", os.path.join(tmp, "x"), "--release", "0",
+            env=dev_env)
+    check(r.returncode == 2, f"--release 0: {r.returncode} {r.stderr}")
+
+    def restore(dump, env=live_env, dbn=db):
+        return run("restore", "--uri", LIVE, "--db", dbn, "--dump", dump, env=env)
+
+    def promote(dump, env=live_env):
+        return run("promote", "--uri", LIVE, "--db", db, "--manifest",
+                   os.path.join(dump, "manifest.json"), env=env)
+
+    def nightly(dump):
+        return run("verify", "--uri", LIVE, "--db", db, "--manifest",
+                   os.path.join(dump, "manifest.json"), "--json", env=live_env)
+
+    r = restore(c2)
+    check(r.returncode == 0, f"restore release 2: {r.returncode} {r.stderr}")
+    rec = live[db]["swefreq_meta"].find_one({"status": "complete", "command": "restore"})
+    check(rec and rec.get("release", {}).get("number") == 2, f"the load record names release 2: {rec and rec.get('release')}")
+    r = promote(c2)
+    check(r.returncode == 0, f"promote release 2: {r.returncode} {r.stderr}")
+    rr = role_record(live, db)
+    check(rr.get("release_number") == 2 and rr.get("release_database") == db
+          and rr["history"][-1].get("release_number") == 2, f"role record: release 2 ({rr.get('release_number')})")
+    r = nightly(c2)
+    check(r.returncode == 0, f"nightly, release 2: {r.returncode} {r.stdout}")
+    r = run("status", "--uri", LIVE, "--db", db, env=live_env)
+    check(r.returncode == 0 and f"release  number 2 of database {db}" in r.stdout,
+          f"status shows the release: {r.stdout}")
+    # The older signed manifest given to the nightly verify: its SHA-256 is
+    # not the one promote recorded (the check that already existed).
+    r = nightly(c1)
+    check(r.returncode == 5, f"nightly given release 1: {r.returncode} {r.stdout}")
+
+    r = run("unseal", "--uri", LIVE, "--db", db, "--reason", "replay test", env=live_env)
+    check(r.returncode == 0, f"unseal: {r.returncode} {r.stderr}")
+    before = snapshot(live, db)
+    r = restore(c1)
+    check(r.returncode == 9 and "release 1" in r.stderr and "release 2" in r.stderr,
+          f"restore of release 1 over release 2: {r.returncode} {r.stderr}")
+    check(snapshot(live, db) == before, "a refused restore changed nothing")
+    r = restore(c0)
+    check(r.returncode == 9 and "names no release number" in r.stderr,
+          f"restore of an unnumbered manifest over release 2: {r.returncode} {r.stderr}")
+    r = restore(other)
+    check(r.returncode == 9 and "swefreq_other" in r.stderr and "not of swefreq" in r.stderr,
+          f"restore of a release for another database: {r.returncode} {r.stderr}")
+    check(snapshot(live, db) == before, "refused restores changed nothing")
+    r = promote(c2)  # the same release again: sealed again
+    check(r.returncode == 0, f"promote release 2 again (re-seal): {r.returncode} {r.stderr}")
+
+    r = run("unseal", "--uri", LIVE, "--db", db, "--reason", "release 3", env=live_env)
+    r = restore(c3)
+    check(r.returncode == 0, f"restore release 3: {r.returncode} {r.stderr}")
+    r = promote(c3)
+    check(r.returncode == 0 and role_record(live, db).get("release_number") == 3,
+          f"promote release 3: {r.returncode} {r.stderr}")
+    # The replay: release 2 has the same data and a valid signature.
+    r = run("unseal", "--uri", LIVE, "--db", db, "--reason", "attacker", env=live_env)
+    before = snapshot(live, db)
+    r = promote(c2)
+    check(r.returncode == 9 and "release 2" in r.stderr and "release 3" in r.stderr
+          and "older release" in r.stderr, f"promote of release 2 over release 3: {r.returncode} {r.stderr}")
+    check(snapshot(live, db) == before, "a refused promote changed nothing")
+    r = run("promote", "--uri", LIVE, "--db", db, "--manifest", os.path.join(c2, "manifest.json"),
+            "--json", env=live_env)
+    out = json.loads(r.stdout) if r.stdout.strip() else {}
+    check(r.returncode == 9 and out.get("exit_code") == 9, f"promote --json: {r.returncode} {r.stdout}")
+    r = promote(c3)
+    r = nightly(c2)
+    check(r.returncode == 5, f"nightly given release 2 after release 3: {r.returncode}")
+    # demote keeps the release: a development restore of release 2 is refused too.
+    r = run("demote", "--uri", LIVE, "--db", db, "--reason", "retired", env=live_env)
+    check(r.returncode == 0, f"demote: {r.returncode} {r.stderr}")
+    before = snapshot(live, db)
+    r = restore(c2, env={"SWEFREQ_EXPECT_ROLE": "development", "SWEFREQ_TRUSTED_KEYS": pub})
+    check(r.returncode == 9 and "release 3" in r.stderr, f"restore of release 2 after demote: {r.returncode} {r.stderr}")
+    check(snapshot(live, db) == before, "changed nothing")
+
+    # A fresh database: the release for it restores; an unnumbered one warns.
+    r = restore(other, dbn="swefreq_other")
+    check(r.returncode == 0, f"release 4 into swefreq_other: {r.returncode} {r.stderr}")
+    r = restore(c0, dbn="swefreq_old")
+    check(r.returncode == 0 and "names no release number" in r.stderr,
+          f"unnumbered manifest into a new database: {r.returncode} {r.stderr}")
+
+    # A bad "release" is an invalid manifest (exit 3), named.
+    for bad, what in (({"number": 0, "database": db}, "number"), ({"number": 2}, "database"),
+                      ({"number": 2, "database": "a/b"}, "database"),
+                      ({"number": 2.5, "database": db}, "number"),
+                      ({"number": 2, "database": db, "x": 1}, "other than")):
+        d = os.path.join(tmp, "badrel")
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(c2, d)
+        m = json.load(open(os.path.join(d, "manifest.json")))
+        m["release"] = bad
+        json.dump(m, open(os.path.join(d, "manifest.json"), "w"))
+        os.unlink(os.path.join(d, "manifest.json.sig"))
+        r = run("verify", "--dump", d)
+        check(r.returncode == 3 and "release" in r.stderr and what in r.stderr,
+              f"release {bad}: {r.returncode} {r.stderr}")
+    # deploy/dev-export.sh numbers the release from SWEFREQ_RELEASE.
+    r = script("dev-export.sh", os.path.join(tmp, "scripted"),
+               env={"SWEFREQ_MONGO_URI": URI, "SWEFREQ_DB": dev_db, "SWEFREQ_SIGNING_KEY": key,
+                    "SWEFREQ_RELEASE": "5", "SWEFREQ_RELEASE_DB": db})
+    m5 = os.path.join(tmp, "scripted", dev_db, "manifest.json")
+    check(r.returncode == 0 and json.load(open(m5)).get("release") == {"number": 5, "database": db},
+          f"dev-export.sh with SWEFREQ_RELEASE: {r.returncode} {r.stderr}")
+    r = script("dev-export.sh", os.path.join(tmp, "scripted0"),
+               env={"SWEFREQ_MONGO_URI": URI, "SWEFREQ_DB": dev_db, "SWEFREQ_SIGNING_KEY": key})
+    check(r.returncode == 0 and "SWEFREQ_RELEASE is not set" in r.stderr,
+          f"dev-export.sh without SWEFREQ_RELEASE warns: {r.returncode} {r.stderr}")
+    for n in (db, "swefreq_other", "swefreq_old"):
+        live.drop_database(n)
+    client.drop_database(dev_db)
+
+
 if MODE == "roles":
     test_roles()
 elif MODE == "transfer":
@@ -888,6 +1090,8 @@ elif MODE == "volume":
     test_volume()
 elif MODE == "access":
     test_access()
+elif MODE == "replay":
+    test_replay()
 elif MODE == "format1":
     test_format1()
 else:

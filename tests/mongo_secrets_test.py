@@ -362,8 +362,9 @@ def test_no_uri_in_examples():
     that holds one, on a command line."""
     import re
     root = os.path.dirname(DEPLOY)
-    texts = glob.glob(os.path.join(DEPLOY, "*")) + [os.path.join(root, "README.md"),
-                                                    os.path.join(root, "docs", "deploy.md")]
+    texts = [f for f in glob.glob(os.path.join(DEPLOY, "**", "*"), recursive=True)
+             if os.path.isfile(f)]
+    texts += [os.path.join(root, "README.md")] + glob.glob(os.path.join(root, "docs", "*.md"))
     bad = re.compile(r"--uri[= ]+(\S*\$|['\"]?mongodb(\+srv)?://[^/@\s]*:[^@\s]*@)")
     for f in texts:
         for n, line in enumerate(open(f, errors="replace"), 1):

@@ -211,8 +211,10 @@ def test_kill():
     r = run("verify", "--uri", URI, "--db", db)
     check(r.returncode == 0, f"verify after the kill: {r.stdout} {r.stderr}")
     # The dead loader could not release its lock (the server was down):
-    # the rerun is refused until the lock is stale, or breaks it.
-    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", syn)
+    # the rerun is refused until the lock is stale, or breaks it. (The
+    # restart and the verify above can take over a minute on a loaded
+    # machine, the default staleness: a longer one keeps the lock fresh.)
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", syn, "--lock-timeout", "3600")
     check(r.returncode == 9 and "locked" in r.stderr, f"rerun while the lock is fresh: {r.stderr}")
     r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", syn, "--break-lock")
     check(r.returncode == 0, f"rerun: {r.stderr}")

@@ -33,7 +33,9 @@ usage: signing_test.py MODE SWEFREQ_LOAD TESTDATA_DIR
                 database (2); it returns a sealed live database to
                 development, unsealed, with the reason in the history; a
                 failed promote of a live database says "role live" (it said
-                "role none").
+                "role none"); an unseal held by the fault proxy between its
+                gate and its lock while a demote runs to its end finds the
+                database not sealed (exit 2) and the demote stands.
 Exit 77 when pymongo is missing (server modes).
 """
 import json
@@ -560,6 +562,47 @@ def test_demote():
     out = json.loads(r.stdout) if r.stdout.strip() else {}
     check(r.returncode == 5 and out.get("verify", {}).get("database", {}).get("role") == "live",
           f"promote --json: the role in the report: {r.stdout[-300:]}")
+    client.drop_database(db)
+    test_unseal_demote_race(man)
+
+
+def test_unseal_demote_race(man):
+    """unseal read the role record (sealed live) at its gate; a demote then
+    ran to its end before unseal took the lock (the proxy holds unseal's
+    lock insert). unseal must judge the record it reads again under the
+    lock: the database is development and not sealed, nothing to unseal
+    (exit 2), and the demote stands. (Before 8c3cb49 unseal wrote back the
+    role it read before the lock: live again.)"""
+    from faults import Faults
+    db = "sfl_sign_race"
+    f = Faults.from_env(db)
+    if not f:
+        print("no fault proxy (external server): the unseal/demote interleaving is skipped")
+        return
+    client.drop_database(db)
+    r = run("load", "--uri", URI, "--db", db, *HIST, "--vcf", exac, "--quiet")
+    r2 = run("promote", "--uri", URI, "--db", db, "--manifest", man)
+    check(r.returncode == 0 and r2.returncode == 0, f"load, promote: {r.returncode} {r2.returncode} {r2.stderr}")
+    rule = f.arm("insert", coll="swefreq_meta", has="unseal", action="hold")
+    e = dict(os.environ)
+    e.pop("SWEFREQ_EXPECT_ROLE", None)
+    p = subprocess.Popen([TOOL, "unseal", "--uri", URI, "--db", db, "--reason", "late unseal"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+    try:
+        held = f.wait(rule, timeout=60)
+        check(held is not None, "unseal held between its gate and its lock")
+        r = run("demote", "--uri", URI, "--db", db, "--reason", "retired meanwhile")
+        check(r.returncode == 0, f"demote while unseal waits: {r.returncode} {r.stderr}")
+    finally:
+        f.release(rule)
+        f.clear()
+    out, err = p.communicate(timeout=60)
+    rec = role_record(db)
+    check(p.returncode == 2 and "not sealed" in err,
+          f"unseal after the demote: nothing to unseal: {p.returncode} {err}")
+    check(rec["role"] == "development" and rec["sealed"] is False
+          and rec["history"][-1]["command"] == "demote",
+          f"the demote stands: role {rec['role']}, last {rec['history'][-1]['command']}")
     client.drop_database(db)
 
 

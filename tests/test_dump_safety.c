@@ -1,4 +1,10 @@
-/* The dump sink's hidden folder (sink_dump.c): a signed manifest is
+/* A manifest written to a named file (sfl_manifest_write_file, a load's
+ * and a dump's --manifest FILE; sfl_manifest_write_file_signed): one
+ * buffer, a new O_EXCL|O_NOFOLLOW file in the same folder renamed over the
+ * name, the signature made over that buffer; a link at the name is
+ * replaced (its target untouched), one at the temporary name refused.
+ *
+ * The dump sink's hidden folder (sink_dump.c): a signed manifest is
  * written and signed inside the hidden folder, so manifest.json and its
  * .sig are published together by the one rename; files there are created
  * with O_EXCL|O_NOFOLLOW (a link planted there is never followed); commit
@@ -157,6 +163,88 @@ static void test_replaced_stage(const sfl_manifest_t *m)
     sfl_sink_destroy(s);
 }
 
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(1 << 20);
+    *len = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+    if (buf)
+        buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static bool victim_intact(const char *victim)
+{
+    size_t n;
+    char *v = slurp(victim, &n);
+    bool ok = v && !strcmp(v, "victim\n");
+    free(v);
+    return ok;
+}
+
+static void test_manifest_file(const sfl_manifest_t *m, const char *key_path, const char *pub)
+{
+    sfl_error_t e;
+    sfl_signing_key_t *key = sfl_signing_key_read(key_path, &e);
+    CHECK(key != NULL);
+    char dir[400], victim[500], p[600], link[700], sig[700];
+    snprintf(dir, sizeof dir, "%s/mfile", tmp);
+    CHECK(mkdir(dir, 0700) == 0);
+    snprintf(victim, sizeof victim, "%s/victim", tmp);
+    FILE *f = fopen(victim, "w");
+    CHECK(f && fputs("victim\n", f) >= 0 && fclose(f) == 0);
+    char *json = sfl_manifest_to_json(m);
+    CHECK(json != NULL);
+
+    /* A link at the name: replaced, its target untouched; the file holds
+     * the manifest and the signature (also planted as a link) is over it. */
+    snprintf(p, sizeof p, "%s/release.json", dir);
+    snprintf(sig, sizeof sig, "%s.sig", p);
+    CHECK(symlink(victim, p) == 0 && symlink(victim, sig) == 0);
+    CHECK(sfl_manifest_write_file_signed(m, p, key, &e));
+    struct stat st;
+    CHECK(lstat(p, &st) == 0 && S_ISREG(st.st_mode));
+    CHECK(lstat(sig, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 64);
+    CHECK(victim_intact(victim));
+    size_t n;
+    char *got = slurp(p, &n);
+    CHECK(got && n == strlen(json) && !memcmp(got, json, n));
+    free(got);
+    CHECK(openssl_verifies(pub, p));
+    snprintf(link, sizeof link, ".release.json.tmp.%ld", (long)getpid());
+    CHECK(!exists(dir, link));
+
+    /* A link planted at the temporary name (and at the name the earlier
+     * version used, NAME.tmp.PID): refused, never followed, left alone. */
+    snprintf(p, sizeof p, "%s/load.json", dir);
+    snprintf(link, sizeof link, "%s/.load.json.tmp.%ld", dir, (long)getpid());
+    CHECK(symlink(victim, link) == 0);
+    snprintf(link, sizeof link, "%s/load.json.tmp.%ld", dir, (long)getpid());
+    CHECK(symlink(victim, link) == 0);
+    sfl_error_clear(&e);
+    CHECK(!sfl_manifest_write_file(m, p, &e));
+    CHECK(e.code == SFL_E_WRITE && strstr(e.message, "load.json") != NULL);
+    CHECK(!exists(dir, "load.json") && victim_intact(victim));
+    snprintf(link, sizeof link, ".load.json.tmp.%ld", (long)getpid());
+    CHECK(lstat(victim, &st) == 0 && exists(dir, link));
+    sfl_error_clear(&e);
+    CHECK(!sfl_manifest_write_file_signed(m, p, key, &e) && e.code == SFL_E_WRITE);
+    CHECK(!exists(dir, "load.json") && !exists(dir, "load.json.sig") && victim_intact(victim));
+
+    /* The same at the signature's temporary name. */
+    snprintf(p, sizeof p, "%s/s.json", dir);
+    snprintf(link, sizeof link, "%s/.s.json.sig.tmp.%ld", dir, (long)getpid());
+    CHECK(symlink(victim, link) == 0);
+    sfl_error_clear(&e);
+    CHECK(!sfl_manifest_write_file_signed(m, p, key, &e) && e.code == SFL_E_WRITE);
+    CHECK(!exists(dir, "s.json.sig") && victim_intact(victim));
+    free(json);
+    sfl_signing_key_destroy(key);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -178,6 +266,7 @@ int main(int argc, char **argv)
     const sfl_manifest_t *m = sfl_job_manifest(job);
     CHECK(m != NULL);
     test_signed(m, key, pub);
+    test_manifest_file(m, key, pub);
     test_planted_links(m);
     test_replaced_stage(m);
     sfl_job_destroy(job);

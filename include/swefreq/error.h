@@ -28,7 +28,8 @@ typedef enum {
     SFL_DOMAIN_VERIFY = 5, /* a verification found a difference           */
     SFL_DOMAIN_SYSTEM = 6, /* memory, threads                             */
     SFL_DOMAIN_STATE = 7,  /* the database's state refused the command:
-                              a held load lock, a seal, another role      */
+                              a held load lock, a seal, another role, a
+                              server that cannot take a sharded load     */
     SFL_DOMAIN_CANCEL = 8, /* the caller asked to stop (sfl_job_cancel)   */
     SFL_DOMAIN_SIGNATURE = 9 /* a manifest's signature was refused
                                 (swefreq/sign.h)                        */
@@ -65,9 +66,15 @@ typedef enum {
     SFL_E_SEALED = 61,         /* the database is sealed                   */
     SFL_E_ROLE = 62,           /* the database's role is not the expected  */
     SFL_E_SWAP_PENDING = 63,   /* an unfinished swap must be rolled forward */
-    SFL_E_PART_DONE = 64,      /* a partitioned load's part (or group) is
+    SFL_E_SHARDING = 64,       /* a sharded load (sfl_mongo_options_t.
+                                  shard_key) refused by the server: not a
+                                  mongos, older than MongoDB 5.0, or a
+                                  target collection with zones           */
+    SFL_E_RELEASE = 65,        /* a release not newer than the one the
+                                  database records, or for another database */
+    SFL_E_PART_DONE = 66,      /* a partitioned load's part (or group) is
                                   already complete: nothing was done     */
-    SFL_E_NOT_READY = 65,      /* not ready yet, retry later: a group's plan
+    SFL_E_NOT_READY = 67,      /* not ready yet, retry later: a group's plan
                                   not recorded, or parts still running    */
     SFL_E_SIGNATURE = 70,      /* a manifest is unsigned, its signature is
                                   wrong, or its signer is not trusted      */

@@ -71,6 +71,12 @@ typedef struct {
      * SHA-256 of that file's bytes; "" when it was not signed/known. */
     char signer_key_id[65];
     char manifest_sha256[65];
+    /* The newest release promoted (the manifest's "release"; 0 and "" when
+     * none named one). unseal and demote keep it; restore and promote
+     * refuse (SFL_E_RELEASE) an older one, the same number with other
+     * data, a manifest naming no release, or one for another database. */
+    uint64_t release_number;
+    char release_database[64];
 } sfl_role_info_t;
 
 /* Reads the role record of o->db into *out (role NONE when there is

@@ -72,7 +72,11 @@ SFL_API sfl_manifest_t *sfl_manifest_read_file(const char *path,
 /* Pretty JSON, malloc'd (free() it); NULL only when out of memory. */
 SFL_API char *sfl_manifest_to_json(const sfl_manifest_t *m);
 
-/* Writes the JSON to `path` atomically (temporary file, then rename). */
+/* Writes the JSON to `path` in one step: a new file `.NAME.tmp.PID` in
+ * the same folder, created with O_EXCL|O_NOFOLLOW (a link or file planted
+ * at that name is refused with SFL_E_WRITE, never followed), fsynced, then
+ * renamed over NAME (a symbolic link at NAME is replaced, its target never
+ * written). To sign it too, sfl_manifest_write_file_signed (sign.h). */
 SFL_API bool sfl_manifest_write_file(const sfl_manifest_t *m, const char *path,
                                      sfl_error_t *err) SFL_WUR;
 
@@ -100,6 +104,14 @@ SFL_API const char *sfl_manifest_warning(const sfl_manifest_t *m);
 SFL_API const char *sfl_manifest_created(const sfl_manifest_t *m);
 SFL_API const char *sfl_manifest_tool_name(const sfl_manifest_t *m);
 SFL_API const char *sfl_manifest_tool_version(const sfl_manifest_t *m);
+/* The release a manifest names ("release": {number, database}, written
+ * by an export given sfl_mongo_options_t.release_number; docs/manifest.md,
+ * Releases): true with *number (from 1) and *database (valid while the
+ * manifest lives); false, with 0 and NULL, when it names none (a load's
+ * manifest, or one written before releases were numbered). Either output
+ * may be NULL. Thread-safe on a manifest nobody modifies. */
+SFL_API bool sfl_manifest_release(const sfl_manifest_t *m, uint64_t *number,
+                                  const char **database);
 
 /* The index definitions recorded for `collection`, as a JSON array of
  * {"key": {...}, "name": "..."} objects (docs/manifest.md), malloc'd

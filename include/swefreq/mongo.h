@@ -107,6 +107,18 @@ typedef struct {
                                     refuses a dump whose manifest no key of
                                     the set signed; NULL or empty = no check;
                                     borrowed during the call              */
+    int shard_key;               /* sfl_shard_key_t: SFL_SHARD_NONE (0), or
+                                    create the staging collections sharded
+                                    on a sharded cluster (see "Sharded
+                                    clusters" below and docs/scale.md)     */
+    uint64_t release_number;     /* export: 0, or the release's sequence
+                                    number, written into manifest.json as
+                                    "release" (docs/manifest.md, Releases);
+                                    restore and promote then refuse
+                                    (SFL_E_RELEASE) a release not newer than
+                                    the one the database records           */
+    const char *release_db;      /* export with release_number: the database
+                                    the release is for; NULL = db          */
     const char *group;           /* a part of partitioned load `group`
                                     (swefreq/group.h): the sink loads part
                                     `part` into the group's staging and
@@ -118,6 +130,28 @@ typedef struct {
                                     (sfl_group_plan_id); a group planned
                                     again since is refused                */
 } sfl_mongo_options_t;
+
+/* Sharded clusters (o->shard_key, docs/scale.md). With SFL_SHARD_HASHED
+ * or SFL_SHARD_RANGE a load (and anything else that creates staging
+ * collections with these options) first checks, before it takes the lock
+ * or writes anything: the server must be a mongos (its hello reply's msg
+ * is "isdbgrid") of MongoDB 5.0 or later (the swap renames sharded
+ * collections with dropTarget), and no browser collection the load
+ * replaces may have zones (config.tags: a rename onto a zoned collection
+ * fails). Any of these refuses the load with SFL_E_SHARDING
+ * (SFL_DOMAIN_STATE) and nothing is written. Then each staging collection
+ * of variants, base_coverage and dbsnp is sharded right after it is
+ * created, before any insert: hashed on {_id: "hashed"}, or by range on
+ * {xpos: 1}, split at every region boundary of the run (at every
+ * contig's start when it reads whole files) and its chunks spread over
+ * the shards (moveChunk, round robin). genes, transcripts, exons and
+ * metrics (small) stay unsharded on the database's primary shard. The
+ * balancer is never started or stopped. */
+typedef enum {
+    SFL_SHARD_NONE = 0,
+    SFL_SHARD_HASHED = 1, /* {_id: "hashed"}                                */
+    SFL_SHARD_RANGE = 2   /* {xpos: 1}, pre-split at the regions' bounds    */
+} sfl_shard_key_t;
 
 /* The holder of the lock refreshes its heartbeat this often... */
 #define SFL_LOCK_HEARTBEAT_SECONDS 5

@@ -64,6 +64,18 @@ SFL_API void sfl_signing_key_destroy(sfl_signing_key_t *k);
 SFL_API bool sfl_sign_file(const sfl_signing_key_t *k, const char *path, const char *sig_path,
                            sfl_error_t *err) SFL_WUR;
 
+/* Writes the manifest as `path` and, with `k` (NULL: unsigned, as
+ * sfl_manifest_write_file), its signature as `path`.sig, both from the one
+ * buffer in memory: the signature covers exactly the bytes written, never
+ * what the path holds later. Each file is replaced in one step, as
+ * sfl_manifest_write_file does: a new file in the same folder created with
+ * O_EXCL|O_NOFOLLOW (a link planted at the temporary name is refused, not
+ * followed), fsynced, renamed over the name (a link there is replaced, its
+ * target untouched). False with SFL_E_WRITE naming the file. Thread-safe
+ * for distinct paths; `m` and `k` are borrowed. */
+SFL_API bool sfl_manifest_write_file_signed(const sfl_manifest_t *m, const char *path,
+                                            const sfl_signing_key_t *k, sfl_error_t *err);
+
 /* Signs the bytes data[0..len) and writes the 64-byte signature as the
  * new file `name`.sig of the open folder `dirfd` (created with
  * O_EXCL|O_NOFOLLOW: never through a link, never over an existing file;

@@ -43,8 +43,14 @@ typedef enum {
     SFL_VERIFY_UNLISTED = 8,       /* collection (database) or .bson /
                                       .metadata.json file (dump) that the
                                       manifest does not list             */
-    SFL_VERIFY_INDEX_UNLISTED = 9  /* index: on the database, not in the
+    SFL_VERIFY_INDEX_UNLISTED = 9, /* index: on the database (or in a
+                                      dump's metadata.json), not in the
                                       manifest                           */
+    SFL_VERIFY_INDEX_OPTIONS = 10  /* index: same name and key, but an
+                                      option (hidden, partialFilterExpression,
+                                      sparse, unique, expireAfterSeconds,
+                                      collation, weights...) the manifest's
+                                      definition does not have            */
 } sfl_verify_status_t;
 
 /* "ok", "count differs", "digest differs", "absent", "changed", "missing",

@@ -184,6 +184,7 @@ bool sfl_mongo_options_check(const sfl_mongo_options_t *o, sfl_error_t *err)
     RANGE(o->max_retries, 0, 20, "the retries of a transient network error");
     RANGE(o->lock_stale_seconds, 1, 7 * 86400, "the stale-lock timeout in seconds (sfl_mongo_options_t.lock_stale_seconds)");
     RANGE(o->record_ms, 1, 86400000, "the interval of the recorded position in ms (sfl_mongo_options_t.record_ms)");
+    RANGE(o->shard_key, SFL_SHARD_NONE, SFL_SHARD_RANGE, "the shard key (sfl_mongo_options_t.shard_key)");
     return true;
 }
 

@@ -283,6 +283,20 @@ bool sfl_mongo_export_ctl(const sfl_mongo_options_t *o, const char *out_dir,
     return sfl_mongo_export_signed(o, out_dir, ctl, NULL, err);
 }
 
+/* Replaces *m by the same manifest naming the release o->release_number
+ * of o->release_db (else o->db). */
+static bool with_release(sfl_manifest_t **m, const sfl_mongo_options_t *o, sfl_error_t *err)
+{
+    sfl_manifest_t *r =
+        sfl_manifest_with_release(*m, o->release_number, o->release_db ? o->release_db : o->db,
+                                  err);
+    if (!r)
+        return false;
+    sfl_manifest_destroy(*m);
+    *m = r;
+    return true;
+}
+
 bool sfl_mongo_export_signed(const sfl_mongo_options_t *o, const char *out_dir,
                              const sfl_run_control_t *ctl, const sfl_signing_key_t *key,
                              sfl_error_t *err)
@@ -318,6 +332,8 @@ static bool export_body(const sfl_mongo_options_t *o, const char *out_dir,
                            "first. Nothing was exported",
                            o->db, pending);
     ok = ok && (m = sfl_manifest_in_force(c, o->db, NULL, NULL, err)) != NULL;
+    if (ok && o->release_number) /* the release, inside the signed bytes */
+        ok = with_release(&m, o, err);
     if (ok && sfl_manifest_warning(m))
         sfl_logf(o->log, o->log_ud, SFL_LOG_WARNING, "%s: the manifest in force: %s", o->db,
                  sfl_manifest_warning(m));

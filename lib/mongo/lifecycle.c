@@ -105,6 +105,10 @@ bool sfl_role_read(mongoc_client_t *c, const char *db, sfl_role_info_t *out, sfl
         copy_str(doc, "manifest_digest", out->manifest_digest, sizeof out->manifest_digest);
         copy_str(doc, "signer_key_id", out->signer_key_id, sizeof out->signer_key_id);
         copy_str(doc, "manifest_sha256", out->manifest_sha256, sizeof out->manifest_sha256);
+        copy_str(doc, "release_database", out->release_database, sizeof out->release_database);
+        if (bson_iter_init_find(&it, doc, "release_number") && BSON_ITER_HOLDS_INT64(&it) &&
+            bson_iter_int64(&it) > 0)
+            out->release_number = (uint64_t)bson_iter_int64(&it);
     } else if (mongoc_cursor_error(cur, &be)) {
         ok = sfl_mongo_error(err, &be, NULL, SFL_META_COLLECTION);
     }
@@ -188,44 +192,60 @@ static void history_entry(bson_t *e, int64_t now, const char *command, sfl_role_
         BSON_APPEND_UTF8(e, "reason", reason);
 }
 
+/* The role, seal and last change of a role record update. */
+static void role_fields(bson_t *set, const char *command, sfl_role_t role, bool sealed,
+                        int64_t now)
+{
+    BSON_APPEND_UTF8(set, "role", sfl_role_name(role));
+    BSON_APPEND_BOOL(set, "sealed", sealed);
+    BSON_APPEND_DATE_TIME(set, "changed", now);
+    BSON_APPEND_UTF8(set, "changed_by", command);
+    if (sealed) {
+        char host[128] = "";
+        if (gethostname(host, sizeof host - 1) != 0)
+            snprintf(host, sizeof host, "?");
+        bson_t by;
+        BSON_APPEND_DATE_TIME(set, "sealed_at", now);
+        BSON_APPEND_DOCUMENT_BEGIN(set, "sealed_by", &by);
+        BSON_APPEND_UTF8(&by, "command", command);
+        BSON_APPEND_UTF8(&by, "version", sfl_version());
+        BSON_APPEND_UTF8(&by, "host", host);
+        bson_append_document_end(set, &by);
+    }
+}
+
 /* Sets the role and seal, and appends to the history. With `sig` (a
  * promote), the release is recorded: signer_key_id and manifest_sha256
- * (null when unknown); without, they stay as they were. */
-static bool role_set(mongoc_client_t *c, const char *db, const char *command, sfl_role_t role,
-                     bool sealed, const char *digest, const sfl_signature_info_t *sig,
-                     const char *reason, sfl_error_t *err)
+ * (null when unknown); without, they stay as they were. A `claim` naming
+ * a release (promote) records release_number and release_database; they
+ * are never cleared (unseal and demote keep them). */
+static bool role_set_release(mongoc_client_t *c, const char *db, const char *command,
+                             sfl_role_t role, bool sealed, const char *digest,
+                             const sfl_signature_info_t *sig, const sfl_release_claim_t *claim,
+                             const char *reason, sfl_error_t *err)
 {
     int64_t now = sfl_now_ms();
     mongoc_collection_t *m = mongoc_client_get_collection(c, db, SFL_META_COLLECTION);
     bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set, push, e, opts = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&sel, "_id", SFL_ROLE_ID);
     BSON_APPEND_DOCUMENT_BEGIN(&upd, "$set", &set);
-    BSON_APPEND_UTF8(&set, "role", sfl_role_name(role));
-    BSON_APPEND_BOOL(&set, "sealed", sealed);
-    BSON_APPEND_DATE_TIME(&set, "changed", now);
-    BSON_APPEND_UTF8(&set, "changed_by", command);
-    if (sealed) {
-        char host[128] = "";
-        if (gethostname(host, sizeof host - 1) != 0)
-            snprintf(host, sizeof host, "?");
-        bson_t by;
-        BSON_APPEND_DATE_TIME(&set, "sealed_at", now);
-        BSON_APPEND_DOCUMENT_BEGIN(&set, "sealed_by", &by);
-        BSON_APPEND_UTF8(&by, "command", command);
-        BSON_APPEND_UTF8(&by, "version", sfl_version());
-        BSON_APPEND_UTF8(&by, "host", host);
-        bson_append_document_end(&set, &by);
-    }
+    role_fields(&set, command, role, sealed, now);
     if (digest && *digest)
         BSON_APPEND_UTF8(&set, "manifest_digest", digest);
     if (sig) {
         append_or_null(&set, "signer_key_id", sig->verified ? sig->key_id : NULL);
         append_or_null(&set, "manifest_sha256", sig->manifest_sha256);
     }
+    if (claim && claim->number) {
+        BSON_APPEND_INT64(&set, "release_number", (int64_t)claim->number);
+        BSON_APPEND_UTF8(&set, "release_database", claim->database);
+    }
     bson_append_document_end(&upd, &set);
     BSON_APPEND_DOCUMENT_BEGIN(&upd, "$push", &push);
     BSON_APPEND_DOCUMENT_BEGIN(&push, "history", &e);
     history_entry(&e, now, command, role, sealed, digest, sig, reason);
+    if (claim && claim->number)
+        BSON_APPEND_INT64(&e, "release_number", (int64_t)claim->number);
     bson_append_document_end(&push, &e);
     bson_append_document_end(&upd, &push);
     BSON_APPEND_BOOL(&opts, "upsert", true);
@@ -236,6 +256,55 @@ static bool role_set(mongoc_client_t *c, const char *db, const char *command, sf
     bson_destroy(&opts);
     mongoc_collection_destroy(m);
     return ok || sfl_mongo_error(err, &be, NULL, SFL_META_COLLECTION);
+}
+
+/* Without a release (unseal, demote). */
+static bool role_set(mongoc_client_t *c, const char *db, const char *command, sfl_role_t role,
+                     bool sealed, const char *digest, const sfl_signature_info_t *sig,
+                     const char *reason, sfl_error_t *err)
+{
+    return role_set_release(c, db, command, role, sealed, digest, sig, NULL, reason, err);
+}
+
+void sfl_release_claim_of(const sfl_manifest_t *m, sfl_release_claim_t *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *db = NULL;
+    if (sfl_manifest_release(m, &out->number, &db))
+        snprintf(out->database, sizeof out->database, "%s", db);
+    sfl_manifest_digest(m, out->digest);
+}
+
+bool sfl_release_check(const sfl_role_info_t *r, const char *db, const sfl_release_claim_t *c,
+                       const char *command, sfl_error_t *err)
+{
+    if (c->number && strcmp(c->database, db) != 0)
+        return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_RELEASE,
+                             "the manifest is release %llu of database %s, not of %s: %s "
+                             "refused before writing anything",
+                             (unsigned long long)c->number, c->database, db, command);
+    if (!r->release_number)
+        return true;
+    const char *why = NULL;
+    if (!c->number)
+        why = "names no release number";
+    else if (c->number < r->release_number)
+        why = "is an older release";
+    else if (c->number == r->release_number && strcmp(c->digest, r->manifest_digest) != 0)
+        why = "has the same release number but other data (another manifest digest)";
+    if (!why)
+        return true;
+    char mine[32] = "none";
+    if (c->number)
+        snprintf(mine, sizeof mine, "%llu", (unsigned long long)c->number);
+    return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_RELEASE,
+                         "the manifest (release %s, manifest digest %s) %s, while %s records "
+                         "release %llu of %s (manifest digest %s): %s refused before writing "
+                         "anything; only a newer release replaces it (a replay of an older "
+                         "signed release is refused)",
+                         mine, c->digest, why, db, (unsigned long long)r->release_number,
+                         r->release_database[0] ? r->release_database : "?",
+                         r->manifest_digest[0] ? r->manifest_digest : "?", command);
 }
 
 bool sfl_role_ensure(mongoc_client_t *c, const char *db, sfl_role_t role, sfl_role_t expect,
@@ -425,8 +494,18 @@ bool sfl_mongo_promote_signed(const sfl_mongo_options_t *o, const sfl_manifest_t
     if (!open_conn(o, &k, err))
         return false;
     sfl_role_info_t r;
+    sfl_release_claim_t claim;
+    sfl_release_claim_of(m, &claim);
+    /* the release against the record read again under the lock */
     bool ok = sfl_role_gate(k.c, o->db, (sfl_role_t)o->expect_role, true, "promote", &r, err) &&
-              lock_conn(o, &k, "promote", &r, err);
+              lock_conn(o, &k, "promote", &r, err) &&
+              sfl_release_check(&r, o->db, &claim, "promote", err);
+    if (ok && !claim.number && sig && sig->verified)
+        sfl_logf(o->log, o->log_ud, SFL_LOG_WARNING,
+                 "%s: the manifest names no release number (exported without "
+                 "sfl_mongo_options_t.release_number, or older): a replay of an older release "
+                 "cannot be told from it",
+                 o->db);
     sfl_verify_report_t *rep = NULL;
     if (ok) {
         rep = sfl_verify_mongo_client(k.c, m, o->db, check_sources, err);
@@ -462,11 +541,10 @@ bool sfl_mongo_promote_signed(const sfl_mongo_options_t *o, const sfl_manifest_t
                            o->db, what[0] ? what : "see the report");
     }
     if (ok) {
-        char digest[65];
-        sfl_manifest_digest(m, digest);
+        const char *digest = claim.digest;
         static const sfl_signature_info_t unknown;
-        ok = role_set(k.c, o->db, "promote", SFL_ROLE_LIVE, true, digest, sig ? sig : &unknown,
-                      NULL, err);
+        ok = role_set_release(k.c, o->db, "promote", SFL_ROLE_LIVE, true, digest,
+                              sig ? sig : &unknown, &claim, NULL, err);
         if (ok)
             sfl_logf(o->log, o->log_ud, SFL_LOG_INFO,
                      "%s verified against the manifest and sealed live (was %s); manifest "
@@ -895,6 +973,9 @@ char *sfl_mongo_status_text(const sfl_mongo_options_t *o, sfl_error_t *err)
                 strcmp(field_text(&d, "role_record.signer_key_id", key, sizeof key), "-")
                     ? key
                     : "none (not signed)");
+    if (strcmp(field_text(&d, "role_record.release_number", sha, sizeof sha), "-") != 0)
+        tprintf(&t, "release  number %s of database %s (the newest promoted)\n", sha,
+                field_text(&d, "role_record.release_database", key, sizeof key));
     tprintf(&t, "in force load %s, manifest digest %s\n",
             field_text(&d, "current.load_id", a, sizeof a),
             field_text(&d, "manifest_digest", b, sizeof b));

@@ -2,8 +2,9 @@
  *
  * The design: a restore is a load whose documents come from a dump's .bson
  * files instead of the conversion pipeline, fed to the very same MongoDB
- * sink (mongo/sink.c): the role check, the lock, staging collections
- * filled by parallel acknowledged batches, the browser's indexes, a
+ * sink (mongo/sink.c and its steps, the mongo/sink_*.c files): the role
+ * check, the lock, staging collections filled by parallel acknowledged
+ * batches, the browser's indexes, a
  * verifying scan of the staging against the dump's manifest.json, the
  * journalled swap and a load record (command "restore", the dump's
  * folder). Going through the sink rather than a source kind keeps the
@@ -33,7 +34,7 @@
 #include "log.h"
 #include "manifest_internal.h"
 #include "safe_fs.h"
-#include "sink_internal.h"
+#include "../sink_internal.h"
 #include "verify_internal.h"
 
 typedef struct {
@@ -281,6 +282,17 @@ sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *d
         so.manifest_path = o->manifest_path;
         so.resume_load_id = o->resume_load_id;
         ok = (r->sink = sfl_sink_mongo_new(&so, err)) != NULL;
+    }
+    if (ok) { /* the release is checked under the lock, before any write */
+        sfl_release_claim_t claim;
+        sfl_release_claim_of(r->m, &claim);
+        sfl_sink_mongo_set_claim(r->sink, &claim);
+        if (!claim.number && sfl_trusted_keys_count(o->trusted_keys))
+            sfl_logf(o->log, o->log_ud, SFL_LOG_WARNING,
+                     "%s/manifest.json names no release number (exported without "
+                     "sfl_mongo_options_t.release_number, or older): a replay of an older "
+                     "release cannot be told from it",
+                     r->dir);
     }
     if (ok && (!sfl_sink_mongo_set_command(r->sink, "restore", r->dir) ||
                !sfl_sink_mongo_set_release(r->sink, sig.verified ? sig.key_id : NULL,

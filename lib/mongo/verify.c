@@ -2,8 +2,10 @@
  *
  * The same comparison as a dump's (verify.c), with each collection read by
  * a full scan, and then the indexes: every index the manifest names must
- * be on the server with the same key (a browser without its indexes
- * crawls), and no other (`index unlisted`). Every browser collection in
+ * be on the server with the same key and no option the definition does
+ * not have (a browser without its indexes crawls; a hidden, partial,
+ * sparse or TTL index hides or deletes documents: index_check.c), and no
+ * other (`index unlisted`). Every browser collection in
  * the database must be one the manifest lists (`unlisted` otherwise, with
  * its count): nothing in it goes unaccounted for. The report names the
  * manifest used. Without a manifest, the manifest in force is used: for a
@@ -16,103 +18,15 @@
 #include <string.h>
 
 #include "control.h"
+#include "index_check.h"
 #include "indexes.h"
 #include "mongo/lifecycle_internal.h"
 #include "mongo/in_force.h"
 #include "manifest_internal.h"
 #include "mongo/state.h"
 #include "mongo/client.h"
+#include "mongo/shard.h"
 #include "verify_internal.h"
-
-/* Two index keys are the same when they name the same fields in the same
- * order with the same direction (1, 1.0 and 1L are one direction). */
-static bool same_key(const bson_t *a, const bson_t *b)
-{
-    bson_iter_t x, y;
-    if (!bson_iter_init(&x, a) || !bson_iter_init(&y, b))
-        return false;
-    for (;;) {
-        bool nx = bson_iter_next(&x), ny = bson_iter_next(&y);
-        if (!nx || !ny)
-            return nx == ny;
-        if (strcmp(bson_iter_key(&x), bson_iter_key(&y)) != 0)
-            return false;
-        if (BSON_ITER_HOLDS_NUMBER(&x) && BSON_ITER_HOLDS_NUMBER(&y)) {
-            if (bson_iter_as_double(&x) != bson_iter_as_double(&y))
-                return false;
-        } else if (BSON_ITER_HOLDS_UTF8(&x) && BSON_ITER_HOLDS_UTF8(&y)) {
-            if (strcmp(bson_iter_utf8(&x, NULL), bson_iter_utf8(&y, NULL)) != 0)
-                return false;
-        } else {
-            return false;
-        }
-    }
-}
-
-/* The index specs ({key, name}) the manifest names for collection `name`,
- * as an array in *out; the browser's own when the manifest lists none. */
-static void expected_indexes(const sfl_manifest_t *m, const char *name, bson_t *out)
-{
-    bson_init(out);
-    bson_iter_t it, coll;
-    const bson_t *doc = sfl_manifest_bson(m);
-    if (doc && bson_iter_init_find(&it, doc, "collections") && BSON_ITER_HOLDS_ARRAY(&it) &&
-        bson_iter_recurse(&it, &coll)) {
-        while (bson_iter_next(&coll)) {
-            bson_iter_t f, idx;
-            if (!BSON_ITER_HOLDS_DOCUMENT(&coll) || !bson_iter_recurse(&coll, &f) ||
-                !bson_iter_find(&f, "name") || !BSON_ITER_HOLDS_UTF8(&f) ||
-                strcmp(bson_iter_utf8(&f, NULL), name) != 0)
-                continue;
-            if (bson_iter_recurse(&coll, &idx) && bson_iter_find(&idx, "indexes") &&
-                BSON_ITER_HOLDS_ARRAY(&idx)) {
-                const uint8_t *data;
-                uint32_t len;
-                bson_iter_array(&idx, &len, &data);
-                bson_destroy(out);
-                bson_init_static(out, data, len);
-                return;
-            }
-        }
-    }
-    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
-        if (!strcmp(sfl_collection_name((sfl_collection_t)c), name)) {
-            uint32_t i = 0;
-            sfl_append_index_specs(out, (sfl_collection_t)c, false, false, &i);
-        }
-}
-
-/* Does the index spec array `want` name an index `iname`? */
-static bool names_index(const bson_t *want, const char *iname)
-{
-    bson_iter_t it, f;
-    if (!bson_iter_init(&it, want))
-        return false;
-    while (bson_iter_next(&it))
-        if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &f) &&
-            bson_iter_find(&f, "name") && BSON_ITER_HOLDS_UTF8(&f) &&
-            strcmp(bson_iter_utf8(&f, NULL), iname) == 0)
-            return true;
-    return false;
-}
-
-/* Every index on the server (`have`: name -> key) that the manifest does
- * not name, `_id_` aside: `index unlisted`. */
-static bool check_unlisted_indexes(const bson_t *have, const bson_t *want, const char *coll,
-                                   sfl_verify_report_t *r, sfl_error_t *err)
-{
-    bson_iter_t h;
-    if (!bson_iter_init(&h, have))
-        return true;
-    while (bson_iter_next(&h)) {
-        const char *iname = bson_iter_key(&h);
-        if (strcmp(iname, "_id_") == 0 || names_index(want, iname))
-            continue;
-        if (!sfl_verify_add_index(r, coll, iname, SFL_VERIFY_INDEX_UNLISTED))
-            return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    }
-    return true;
-}
 
 /* The document count of db.name into *count. */
 static bool count_of(mongoc_client_t *c, const char *db, const char *name, int64_t *count,
@@ -198,57 +112,47 @@ static bool check_unlisted_collections(mongoc_client_t *c, const char *db, char 
     return ok;
 }
 
-/* Compares the indexes on db.name with the manifest's. */
+typedef struct {
+    sfl_verify_report_t *r;
+    const char *coll, *where;
+} found_ctx_t;
+
+static bool add_found(void *ud, const char *index, sfl_verify_status_t st, const char *what)
+{
+    const found_ctx_t *c = ud;
+    return sfl_verify_add_index_found(c->r, c->coll, index, st, what, c->where);
+}
+
+/* Compares the indexes on db.name, each whole spec (key and options),
+ * with the manifest's definitions (index_check.c). */
 static bool check_indexes(mongoc_client_t *c, const char *db, const sfl_manifest_t *m,
                           const char *name, sfl_verify_report_t *r, sfl_error_t *err)
 {
     mongoc_collection_t *coll = mongoc_client_get_collection(c, db, name);
     mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
-    bson_t have = BSON_INITIALIZER; /* name -> key */
+    bson_t have = BSON_INITIALIZER; /* the specs, as listIndexes gives them */
     const bson_t *doc;
+    uint32_t i = 0;
     while (mongoc_cursor_next(cur, &doc)) {
-        bson_iter_t n, k;
-        if (bson_iter_init_find(&n, doc, "name") && BSON_ITER_HOLDS_UTF8(&n) &&
-            bson_iter_init_find(&k, doc, "key") && BSON_ITER_HOLDS_DOCUMENT(&k))
-            bson_append_value(&have, bson_iter_utf8(&n, NULL), -1, bson_iter_value(&k));
+        bson_iter_t key;
+        if (bson_iter_init_find(&key, doc, "key") &&
+            sfl_shard_key_index(c, db, name, bson_iter_value(&key)) == 1)
+            continue; /* the index shardCollection made (mongo/shard.h) */
+        char k[16];
+        snprintf(k, sizeof k, "%u", i++);
+        BSON_APPEND_DOCUMENT(&have, k, doc);
     }
     bson_error_t be;
     bool ok = !mongoc_cursor_error(cur, &be) || sfl_mongo_error(err, &be, NULL, name);
     mongoc_cursor_destroy(cur);
     mongoc_collection_destroy(coll);
     bson_t want;
-    expected_indexes(m, name, &want);
-    bson_iter_t it;
-    if (ok)
-        ok = check_unlisted_indexes(&have, &want, name, r, err);
-    if (ok && bson_iter_init(&it, &want)) {
-        while (ok && bson_iter_next(&it)) {
-            bson_iter_t f;
-            const uint8_t *data;
-            uint32_t len;
-            bson_t key, found;
-            if (!BSON_ITER_HOLDS_DOCUMENT(&it) || !bson_iter_recurse(&it, &f) ||
-                !bson_iter_find(&f, "key") || !BSON_ITER_HOLDS_DOCUMENT(&f))
-                continue;
-            bson_iter_document(&f, &len, &data);
-            if (!bson_init_static(&key, data, len))
-                continue;
-            char iname[128] = "?";
-            if (bson_iter_recurse(&it, &f) && bson_iter_find(&f, "name") &&
-                BSON_ITER_HOLDS_UTF8(&f))
-                snprintf(iname, sizeof iname, "%s", bson_iter_utf8(&f, NULL));
-            bson_iter_t h;
-            sfl_verify_status_t st = SFL_VERIFY_INDEX_MISSING;
-            if (bson_iter_init_find(&h, &have, iname) && BSON_ITER_HOLDS_DOCUMENT(&h)) {
-                bson_iter_document(&h, &len, &data);
-                st = bson_init_static(&found, data, len) && same_key(&key, &found)
-                         ? SFL_VERIFY_OK
-                         : SFL_VERIFY_INDEX_DIFFERS;
-            }
-            ok = sfl_verify_add_index(r, name, iname, st) ||
-                 sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-        }
-    }
+    sfl_expected_indexes(m, name, &want);
+    char where[300];
+    snprintf(where, sizeof where, "the database %s", db);
+    found_ctx_t ctx = {r, name, where};
+    if (ok && !sfl_index_specs_compare(&have, &want, true, add_found, &ctx))
+        ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     bson_destroy(&want);
     bson_destroy(&have);
     return ok;
