@@ -70,6 +70,42 @@ static const int shaping_ids[SHAPING_N] = {1002, 1003, 1004, 1012, 1013, 1014, 1
 static const char *const shaping_names[SHAPING_N] = {
     "style", "histograms", "coverage_step", "csq_field", "csq_format", "vep_features", "genome"};
 
+/* The sources of a plan (a load record's, a group's), each by its
+ * absolute path when recorded, and the document options not given. False
+ * after a message (*rc set). */
+static bool sources_from_plan(cli_convert_t *c, const sfl_manifest_t *plan,
+                              const bool given[SHAPING_N], int *rc)
+{
+    static const struct {
+        const char *kind;
+        int id;
+    } kinds[] = {{"vcf", 1000},   {"coverage", 1001},    {"gtf", 1100},
+                 {"canonical_transcripts", 1101}, {"omim", 1102}, {"dbnsfp_genes", 1103},
+                 {"dbsnp", 1104}};
+    for (size_t i = 0; i < sfl_manifest_n_sources(plan); i++) {
+        const sfl_manifest_source_t *s = sfl_manifest_source(plan, i);
+        const char *path = s->abs_path ? s->abs_path : s->path;
+        int id = 1000;
+        for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+            if (!strcmp(s->kind, kinds[k].kind))
+                id = kinds[k].id;
+        if (cli_convert_option(c, id, path) < 0) {
+            *rc = EXIT_INTERNAL;
+            return false;
+        }
+    }
+    for (int i = 0; i < SHAPING_N; i++) {
+        const char *v = sfl_manifest_option(plan, shaping_names[i]);
+        if (given[i] || !v || (i == 3 && !strcmp(v, "auto")) || (i == 4 && !strcmp(v, "header")))
+            continue;
+        if (cli_convert_option(c, shaping_ids[i], v) < 0) {
+            *rc = EXIT_INPUT;
+            return false;
+        }
+    }
+    return true;
+}
+
 /* --resume without sources: the sources, and the document options not
  * given, from the record of the load to continue (which is then pinned).
  * Returns the plan, which the sources point into; NULL after a message. */
@@ -84,24 +120,9 @@ static sfl_manifest_t *resume_from_record(cli_convert_t *c, sfl_mongo_options_t 
         *rc = cli_exit_code(&err);
         return NULL;
     }
-    for (size_t i = 0; i < sfl_manifest_n_sources(plan); i++) {
-        const sfl_manifest_source_t *s = sfl_manifest_source(plan, i);
-        const char *path = s->abs_path ? s->abs_path : s->path;
-        if (cli_convert_option(c, strcmp(s->kind, "vcf") == 0 ? 1000 : 1001, path) < 0) {
-            *rc = EXIT_INTERNAL;
-            sfl_manifest_destroy(plan);
-            return NULL;
-        }
-    }
-    for (int i = 0; i < SHAPING_N; i++) {
-        const char *v = sfl_manifest_option(plan, shaping_names[i]);
-        if (given[i] || !v || (i == 3 && !strcmp(v, "auto")) || (i == 4 && !strcmp(v, "header")))
-            continue;
-        if (cli_convert_option(c, shaping_ids[i], v) < 0) {
-            *rc = EXIT_INPUT;
-            sfl_manifest_destroy(plan);
-            return NULL;
-        }
+    if (!sources_from_plan(c, plan, given, rc)) {
+        sfl_manifest_destroy(plan);
+        return NULL;
     }
     size_t regions_given = c->n_regions;
     for (size_t i = 0; !regions_given && i < sfl_manifest_n_regions(plan); i++) {
@@ -223,9 +244,8 @@ static int group_args(load_args_t *a)
                   "taken with --group");
         return EXIT_USAGE;
     }
-    if (a->mo.resume_load_id || (a->mo.resume && a->c.n_sources == 0)) {
-        cli_error("--resume of a part continues that part: give it the part's sources and "
-                  "options, without a load id");
+    if (a->mo.resume_load_id) {
+        cli_error("--resume of a part continues that part: no load id is taken");
         return EXIT_USAGE;
     }
     if (a->manifest || a->c.opt.rejects_path) {
@@ -343,25 +363,59 @@ static void load_report(const load_args_t *a, sfl_job_t *job, const sfl_sink_t *
         fprintf(stderr, "  the browser's collections in %s were not changed\n", db);
 }
 
-/* A part: the group's plan from the database, the job restricted to the
- * part's regions. False after a message, with the exit code in *rc. */
-static bool use_part(load_args_t *a, sfl_job_t *job, sfl_group_plan_t **gp, int *rc)
+static void part_failed(const load_args_t *a, const sfl_error_t *err, int *rc)
+{
+    cli_print_error(err);
+    *rc = cli_exit_code(err);
+    if (a->c.json) {
+        printf("{ \"ok\" : false, \"exit_code\" : %d, \"error\" : ", *rc);
+        cli_json_string(stdout, cli_flags(err->message));
+        printf(", \"group\" : { \"part\" : %d, \"part_complete\" : false } }\n", a->part);
+    }
+}
+
+/* A part: the group's plan from the database; given no sources, the part
+ * takes the plan's (by their absolute paths) and its document options
+ * (*sources, which the paths point into). NULL after a message. */
+static sfl_group_plan_t *group_plan(load_args_t *a, sfl_manifest_t **sources, int *rc)
 {
     sfl_error_t err;
     sfl_error_clear(&err);
+    cli_term_init(&a->c.term, a->c.quiet);
     a->mo.log = cli_log;
     a->mo.log_ud = &a->c.term;
-    if ((*gp = sfl_mongo_group_fetch(&a->mo, a->group, &err)) && sfl_job_use_part(job, *gp, a->part, &err)) {
-        a->mo.group_id = sfl_group_plan_id(*gp);
+    sfl_group_plan_t *gp = sfl_mongo_group_fetch(&a->mo, a->group, &err);
+    if (gp && a->c.n_sources == 0 && (*sources = sfl_group_plan_sources(gp, &err))) {
+        const char *me = sfl_manifest_option(*sources, "max_errors");
+        const char *sk = sfl_manifest_option(*sources, "skip_unknown_contigs");
+        if (!sources_from_plan(&a->c, *sources, a->shaping_given, rc) ||
+            (me && !a->c.opt.max_errors && cli_convert_option(&a->c, 1006, me) < 0) ||
+            (sk && !strcmp(sk, "true") && cli_convert_option(&a->c, 1105, NULL) < 0)) {
+            sfl_group_plan_destroy(gp);
+            if (*rc == EXIT_OK)
+                *rc = EXIT_INPUT;
+            return NULL;
+        }
+        return gp;
+    }
+    if (gp && a->c.n_sources)
+        return gp;
+    sfl_group_plan_destroy(gp);
+    part_failed(a, &err, rc);
+    return NULL;
+}
+
+/* The job restricted to the part's regions. False after a message, with
+ * the exit code in *rc. */
+static bool use_part(load_args_t *a, sfl_job_t *job, sfl_group_plan_t *gp, int *rc)
+{
+    sfl_error_t err;
+    sfl_error_clear(&err);
+    if (sfl_job_use_part(job, gp, a->part, &err)) {
+        a->mo.group_id = sfl_group_plan_id(gp);
         return true;
     }
-    cli_print_error(&err);
-    *rc = cli_exit_code(&err);
-    if (a->c.json) {
-        printf("{ \"ok\" : false, \"exit_code\" : %d, \"error\" : ", *rc);
-        cli_json_string(stdout, cli_flags(err.message));
-        printf(", \"group\" : { \"part\" : %d, \"part_complete\" : false } }\n", a->part);
-    }
+    part_failed(a, &err, rc);
     return false;
 }
 
@@ -379,11 +433,13 @@ int cmd_load(int argc, char **argv)
     sfl_job_t *job = NULL;
     if (rc == -1) {
         rc = EXIT_OK;
-        if (a.mo.resume && a.c.n_sources == 0)
+        if (a.group && !(gplan = group_plan(&a, &plan, &rc)) && rc == EXIT_OK)
+            rc = EXIT_INTERNAL;
+        else if (!a.group && a.mo.resume && a.c.n_sources == 0)
             plan = resume_from_record(&a.c, &a.mo, a.shaping_given, &rc);
         if (rc == EXIT_OK)
             job = cli_convert_job(&a.c, &rc);
-        if (job && a.group && !use_part(&a, job, &gplan, &rc)) {
+        if (job && a.group && !use_part(&a, job, gplan, &rc)) {
             sfl_job_destroy(job);
             job = NULL;
         }

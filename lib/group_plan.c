@@ -513,6 +513,15 @@ sfl_manifest_t *sfl_group_plan_manifest(const sfl_group_plan_t *p, sfl_error_t *
     return sfl_manifest_from_bson(&m, err);
 }
 
+sfl_manifest_t *sfl_group_plan_sources(const sfl_group_plan_t *p, sfl_error_t *err)
+{
+    if (!p) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "no plan");
+        return NULL;
+    }
+    return sfl_group_plan_manifest(p, err);
+}
+
 sfl_group_plan_t *sfl_group_plan_from_doc(const bson_t *doc, const char *id, sfl_error_t *err)
 {
     bson_iter_t it;

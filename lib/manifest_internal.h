@@ -58,6 +58,13 @@ sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *
 sfl_manifest_t *sfl_manifest_merge(const sfl_manifest_t *const *parts, size_t n,
                                    const bool *reads, const sfl_digest_t *metrics,
                                    bool allow_empty, sfl_error_t *err);
+/* The same, each source's path and abs_path taken from `names` (the
+ * group's plan: the paths as given to plan, whatever paths the parts were
+ * given). */
+sfl_manifest_t *sfl_manifest_merge_named(const sfl_manifest_t *const *parts, size_t n,
+                                         const bool *reads, const sfl_digest_t *metrics,
+                                         bool allow_empty, const sfl_manifest_t *names,
+                                         sfl_error_t *err);
 
 /* Takes a complete manifest document (the JSON shape of docs/manifest.md
  * as BSON), validates it and builds the accessor views. `doc` is copied. */

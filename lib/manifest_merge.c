@@ -31,6 +31,7 @@ typedef struct {
     const bool *reads; /* [part * n_sources + source] */
     size_t n_sources;
     sfl_error_t *err;
+    const sfl_manifest_t *names; /* NULL, or whose sources' path and abs_path to use */
 } merge_t;
 
 static bool sub(const bson_iter_t *it, bson_t *out)
@@ -161,11 +162,18 @@ static bool merge_source(merge_t *g, size_t i, bson_t *arr, bool allow_empty)
                              bson_iter_utf8(&it, NULL));
     char key[24];
     snprintf(key, sizeof key, "%zu", i);
+    bson_t named;
+    bool have_names = g->names && find_in(g->names, "sources", i, &named);
     BSON_APPEND_DOCUMENT_BEGIN(arr, key, &e);
     if (bson_iter_init(&it, &chosen))
         while (bson_iter_next(&it)) {
-            if (!strcmp(bson_iter_key(&it), "records"))
+            const char *k = bson_iter_key(&it);
+            bson_iter_t nm;
+            if (!strcmp(k, "records"))
                 BSON_APPEND_INT64(&e, "records", records);
+            else if (have_names && (!strcmp(k, "path") || !strcmp(k, "abs_path")) &&
+                     bson_iter_init_find(&nm, &named, k))
+                bson_append_iter(&e, NULL, 0, &nm);
             else
                 bson_append_iter(&e, NULL, 0, &it);
         }
@@ -255,11 +263,19 @@ sfl_manifest_t *sfl_manifest_merge(const sfl_manifest_t *const *parts, size_t n,
                                    const bool *reads, const sfl_digest_t *metrics,
                                    bool allow_empty, sfl_error_t *err)
 {
+    return sfl_manifest_merge_named(parts, n, reads, metrics, allow_empty, NULL, err);
+}
+
+sfl_manifest_t *sfl_manifest_merge_named(const sfl_manifest_t *const *parts, size_t n,
+                                         const bool *reads, const sfl_digest_t *metrics,
+                                         bool allow_empty, const sfl_manifest_t *names,
+                                         sfl_error_t *err)
+{
     if (!parts || n == 0 || !reads) {
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "nothing to merge");
         return NULL;
     }
-    merge_t g = {parts, n, reads, sfl_manifest_n_sources(parts[0]), err};
+    merge_t g = {parts, n, reads, sfl_manifest_n_sources(parts[0]), err, names};
     for (size_t k = 0; k < n; k++)
         if (sfl_manifest_n_sources(parts[k]) != g.n_sources ||
             sfl_manifest_n_collections(parts[k]) != sfl_manifest_n_collections(parts[0]) ||

@@ -259,6 +259,8 @@ static void null_mongo(void)
     CHECK(sfl_group_plan_id(NULL) == NULL);
     CHECK(sfl_group_plan_part_bytes(NULL, 1) == 0);
     CHECK(sfl_group_plan_json(NULL, NULL, 0) == NULL);
+    CHECK(sfl_group_plan_sources(NULL, &e) == NULL);
+    CHECK_USAGE(e);
     CHECK(!sfl_job_use_part(NULL, NULL, 1, &e));
     CHECK_USAGE(e);
     CHECK(!sfl_mongo_group_record(NULL, NULL, 0, &e));

@@ -68,6 +68,13 @@ SFL_API const char *sfl_group_plan_group(const sfl_group_plan_t *p);
 /* The group's id in the database (its staging collections are
  * swefreq_staging_<id>_*): "" until recorded. */
 SFL_API const char *sfl_group_plan_id(const sfl_group_plan_t *p);
+/* The plan's sources (each with its path as given, absolute path, kind,
+ * size and SHA-256) and document options, as a manifest without figures,
+ * for a part given no sources of its own (the CLI's `load --group G
+ * --part K` alone). NULL with err. The caller owns it. */
+SFL_API sfl_manifest_t *sfl_group_plan_sources(const sfl_group_plan_t *p,
+                                               sfl_error_t *err) SFL_WUR;
+
 /* Part `part`'s (1..N) share of the compressed bytes; 0 out of range. */
 SFL_API uint64_t sfl_group_plan_part_bytes(const sfl_group_plan_t *p, int part);
 

@@ -746,9 +746,9 @@ static bool merge_parts(fin_t *f, const sfl_manifest_t *plan, sfl_error_t *err)
                  : sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST,
                                  "part %d's record has no manifest", k + 1);
     }
-    ok = ok && (f->merged = sfl_manifest_merge((const sfl_manifest_t *const *)f->parts,
-                                               (size_t)f->n, reads, NULL,
-                                               sfl_group_plan_allow_empty(f->plan), err)) != NULL;
+    ok = ok && (f->merged = sfl_manifest_merge_named(
+                    (const sfl_manifest_t *const *)f->parts, (size_t)f->n, reads, NULL,
+                    sfl_group_plan_allow_empty(f->plan), plan, err)) != NULL;
     free(reads);
     return ok;
 }
