@@ -40,6 +40,8 @@ static void usage(FILE *f)
             "  --break-lock          take the database's load lock even from a live holder\n"
             "  --expect-role ROLE    development or live (default: $SWEFREQ_EXPECT_ROLE)\n"
             "  --role ROLE           the role a new database gets\n"
+            CLI_SHARD_HELP
+            "                        (the group's staging, which plan creates)\n"
             "%s"
             "  -h, --help            this help\n"
             "\n%s",
@@ -74,6 +76,8 @@ static int plan_option(plan_args_t *a, int ch)
         *(ch == 'n' ? &a->parts : ch == 'L' ? &a->lease : &a->mo.lock_stale_seconds) = (int)v;
         return -1;
     case 'B': a->mo.break_lock = true; return -1;
+    case CLI_OPT_SHARD_KEY:
+        return cli_parse_shard_key("--shard-key", optarg, &a->mo.shard_key) ? -1 : EXIT_USAGE;
     case 2002:
     case 2005:
         return cli_parse_role(ch == 2002 ? "--expect-role" : "--role", optarg,
@@ -99,6 +103,7 @@ static int plan_args(plan_args_t *a, int argc, char **argv)
         {"break-lock", no_argument, NULL, 'B'},
         {"expect-role", required_argument, NULL, 2002},
         {"role", required_argument, NULL, 2005},
+        CLI_SHARD_LONGOPT,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int ch, rc;
@@ -141,7 +146,7 @@ static int plan_args(plan_args_t *a, int argc, char **argv)
 static int plan_only(const char *arg)
 {
     static const char *const with[] = {"--parts", "--out", "--lease", "--lock-timeout",
-                                       "--uri", "--group", "--role"};
+                                       "--uri", "--group", "--role", "--shard-key"};
     static const char *const without[] = {"--json", "--break-lock"};
     for (size_t i = 0; i < sizeof with / sizeof *with; i++) {
         size_t n = strlen(with[i]);

@@ -16,7 +16,8 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
   MODE kill:   a part killed with kill -9 in its inserts (held by the
                fault proxy), then resumed (--resume) while the other
                parts run; finish gives the single load's result.
-  MODE refuse: while a group holds the lock a plain load, recover and
+  MODE refuse: plan --shard-key on a server that is not a mongos: exit 9,
+               nothing written; while a group holds the lock a plain load, recover and
                another group's plan are refused (exit 9, naming the group);
                a part before any plan: exit 12; a part with other options
                or a changed source: exit 3 naming the difference; finish
@@ -239,6 +240,12 @@ def test_refuse():
     client.drop_database(db)
     r = run(*part_cmd(db, "g", 1, sources))
     check(r.returncode == 12, f"a part before its plan: exit 12 ({r.returncode}) {r.stderr[-300:]}")
+    r = plan(db, "g", 3, sources, "--shard-key", "hashed")
+    check(r.returncode == 9 and "mongos" in r.stderr,
+          f"plan --shard-key on a server that is not a mongos: exit 9 ({r.returncode}) {r.stderr[-300:]}")
+    check(client[db]["swefreq_meta"].find_one({"_id": "lock"}) is None and
+          not [n for n in client[db].list_collection_names() if n.startswith("swefreq_staging_")],
+          "plan --shard-key refused: no lock, no staging")
     r = run("load", "--uri", URI, "--db", db, *OPTS, "--vcf", os.path.join(TD, "exac_sample.vcf"))
     check(r.returncode == 0, f"a first load: {r.stderr[-300:]}")
     before = browser(db)

@@ -37,6 +37,7 @@
 #include "mongo/client.h"
 #include "mongo/group.h"
 #include "mongo/lifecycle_internal.h"
+#include "mongo/shard.h"
 #include "mongo/state.h"
 
 typedef struct {
@@ -205,20 +206,41 @@ static bool not_holding(const char *db, const char *group, int found, const bson
                          db, group);
 }
 
-static bool create_staging(mongoc_client_t *c, const char *db, const char *id,
-                           const sfl_manifest_t *plan, sfl_error_t *err)
+/* The browser collections the plan fills. */
+static void used_of(const sfl_manifest_t *plan, bool used[SFL_N_COLLECTIONS])
 {
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
+        used[c] = false;
+        for (size_t i = 0; i < sfl_manifest_n_collections(plan); i++)
+            used[c] = used[c] || !strcmp(sfl_collection_name((sfl_collection_t)c),
+                                         sfl_manifest_collection(plan, i)->name);
+    }
+}
+
+/* The group's staging collections, sharded on a mongos when asked
+ * (o->shard_key: mongo/shard.c), before any part inserts. */
+static bool create_staging(conn_t *k, const char *id, const sfl_manifest_t *plan,
+                           sfl_error_t *err)
+{
+    mongoc_client_t *c = k->c;
+    const char *db = k->o->db;
+    bool used[SFL_N_COLLECTIONS];
+    used_of(plan, used);
     mongoc_database_t *d = mongoc_client_get_database(c, db);
     bool ok = true;
-    for (size_t i = 0; ok && i < sfl_manifest_n_collections(plan); i++) {
+    for (int ci = 0; ok && ci < SFL_N_COLLECTIONS; ci++) {
+        if (!used[ci])
+            continue;
         char name[128];
         snprintf(name, sizeof name, "%s%s_%s", SFL_STAGING_PREFIX, id,
-                 sfl_manifest_collection(plan, i)->name);
+                 sfl_collection_name((sfl_collection_t)ci));
         bson_error_t be;
         mongoc_collection_t *coll = mongoc_database_create_collection(d, name, NULL, &be);
         if (!coll)
             ok = sfl_mongo_error(err, &be, NULL, name);
         mongoc_collection_destroy(coll);
+        ok = ok && sfl_shard_staging(c, db, name, ci, k->o->shard_key, plan, k->o->log,
+                                     k->o->log_ud, err);
     }
     mongoc_database_destroy(d);
     return ok;
@@ -264,7 +286,14 @@ static bool record_body(conn_t *k, sfl_group_plan_t *p, int lease, sfl_error_t *
     sfl_lock_request_t rq = {id, "plan", k->stale, o->break_lock, o->log, o->log_ud};
     bool took = false;
     sfl_lock_holder_t prev;
+    bool used[SFL_N_COLLECTIONS];
+    sfl_manifest_t *pm = sfl_group_plan_manifest(p, err);
+    if (!pm)
+        return false;
+    used_of(pm, used);
+    sfl_manifest_destroy(pm);
     if (!sfl_role_gate(k->c, o->db, (sfl_role_t)o->expect_role, true, "plan", NULL, err) ||
+        !sfl_shard_precheck(k->c, o->db, o->shard_key, used, err) ||
         !sfl_lock_acquire_group(k->c, o->db, &rq, sfl_group_plan_group(p), lease, &took, &prev,
                                 err))
         return false;
@@ -275,7 +304,7 @@ static bool record_body(conn_t *k, sfl_group_plan_t *p, int lease, sfl_error_t *
               sfl_role_ensure(k->c, o->db, (sfl_role_t)o->role, (sfl_role_t)o->expect_role,
                               "plan", err) &&
               sfl_state_recover(k->c, o->db, k->info.ferretdb, o->log, o->log_ud, &rec, err) &&
-              create_staging(k->c, o->db, id, plan, err) &&
+              create_staging(k, id, plan, err) &&
               insert_group(k, p, id, plan, lease, err);
     sfl_manifest_destroy(plan);
     if (!ok) {
