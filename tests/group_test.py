@@ -25,7 +25,9 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                whose regions overlap another's, or a part's record missing
                regions: finish refuses (exit 3); after each refusal the
                browser's collections are byte-identical to before.
-  MODE swap:   finish killed (kill -9) while its renameCollection is held,
+  MODE swap:   finish killed (kill -9) in its verifying scan: the group
+               keeps the lock (a load is refused, exit 9); then finish
+               killed while its renameCollection is held,
                then `recover`: the swap is finished from the group's
                journal, and the result equals the single load's.
   MODE indel:  every site a 120-base deletion, so that every cut of a
@@ -347,6 +349,19 @@ def test_swap():
     r = plan(db, "g", 2, sources)
     check(r.returncode == 0, f"plan: {r.stderr[-500:]}")
     all_parts(db, "g", 2, sources)
+    # killed in its verifying scan, before the journal: the group keeps the lock
+    rule = faults.arm("find", coll="swefreq_staging_", action="hold")
+    p = start("finish", "--uri", URI, "--db", db, "--group", "g")
+    check(faults.wait(rule, timeout=300) is not None, "the proxy held finish's scan")
+    p.kill()
+    p.wait()
+    faults.release(rule, forward=False)
+    faults.clear()
+    time.sleep(1.5)
+    r = run("load", "--uri", URI, "--db", db, *OPTS, *sources, "--lock-timeout", "1")
+    check(r.returncode == 9 and "group g" in r.stderr,
+          f"after a finish killed before its journal, the group keeps its lease: exit 9 "
+          f"({r.returncode}) {r.stderr[-300:]}")
     rule = faults.arm("renameCollection", action="hold")
     p = start("finish", "--uri", URI, "--db", db, "--group", "g")
     st = faults.wait(rule, timeout=300)

@@ -784,10 +784,16 @@ static bool merge_parts(fin_t *f, const sfl_manifest_t *plan, sfl_error_t *err)
 
 /* ---- finish: staging ------------------------------------------------------ */
 
-/* The lock becomes the finish's (stale after the ordinary timeout, so that
- * recover can finish a killed finish's swap), or the group's again. */
-static bool lock_mode(fin_t *f, bool finishing, sfl_error_t *err)
+/* The lock's holder: the group's again (LOCK_GROUP: its lease back), the
+ * finish's (LOCK_FINISH: the lease kept, so that a finish killed before
+ * its journal is run again rather than its group taken over), or the
+ * swap's (LOCK_SWAP, just before the journal: stale after the ordinary
+ * timeout, so that recover finishes a killed finish's swap). */
+enum { LOCK_GROUP, LOCK_FINISH, LOCK_SWAP };
+
+static bool lock_mode(fin_t *f, int mode, sfl_error_t *err)
 {
+    bool finishing = mode != LOCK_GROUP;
     char host[128] = "";
     if (gethostname(host, sizeof host - 1) != 0)
         snprintf(host, sizeof host, "?");
@@ -805,7 +811,7 @@ static bool lock_mode(fin_t *f, bool finishing, sfl_error_t *err)
         BSON_APPEND_INT64(&set, "lease_seconds", num_of(&f->rec, "lease_seconds"));
     }
     bson_append_document_end(&upd, &set);
-    if (finishing) {
+    if (mode == LOCK_SWAP) {
         BSON_APPEND_DOCUMENT_BEGIN(&upd, "$unset", &unset);
         BSON_APPEND_UTF8(&unset, "lease_seconds", "");
         bson_append_document_end(&upd, &unset);
@@ -1151,19 +1157,20 @@ static bool finish_swap(fin_t *f, sfl_error_t *err)
     const sfl_mongo_options_t *o = f->k.o;
     char *partial = NULL;
     bool resumed = !strcmp(str_of(&f->rec, "status"), "swapping");
-    if (!lock_mode(f, true, err))
+    if (!lock_mode(f, resumed ? LOCK_SWAP : LOCK_FINISH, err))
         return false;
     f->hb_running = pthread_create(&f->hb, NULL, hb_main, f) == 0;
     bool ok = f->hb_running || sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD,
                                              "could not start a thread");
     ok = ok && (resumed || stage(f, err));
     ok = ok && (resumed || write_partial(o, f->merged, &partial, err));
+    ok = ok && (resumed || lock_mode(f, LOCK_SWAP, err));
     bool journalled = ok && (resumed || journal(f, err));
     if (!journalled) {
         hb_stop(f);
         sfl_error_t ignore;
         if (!lost(f, &ignore))
-            lock_mode(f, false, &ignore); /* the group's again: fix and finish again */
+            lock_mode(f, LOCK_GROUP, &ignore); /* the group's again: fix and finish again */
         if (partial)
             unlink(partial);
         free(partial);
