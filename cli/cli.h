@@ -24,6 +24,10 @@ enum {
     EXIT_SIGNATURE = 10,  /* signature refused: the manifest is
                              unsigned, the signature is wrong, or the
                              key is not trusted                       */
+    EXIT_PART_DONE = 11,  /* a partitioned load's part (or group) is
+                             already complete: nothing was done       */
+    EXIT_NOT_READY = 12,  /* not ready, retry later (a group's plan not
+                             recorded yet, parts still running)       */
     EXIT_INTERRUPTED = 130
 };
 
@@ -104,6 +108,8 @@ int cmd_restore(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_demote(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_finish(int argc, char **argv);
 
 /* Signs `manifest` with the private key file `key` into `out` (NULL:
  * manifest.sig); returns the exit code (message printed on failure). */

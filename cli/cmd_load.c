@@ -43,6 +43,17 @@ static void usage(FILE *f)
             "                        another role. A sealed database is always refused (9)\n"
             "  --role ROLE           the role a new database gets (default: the expected role,\n"
             "                        else development)\n"
+            "  --group G --part K    load part K (1..N) of partitioned load G, planned with\n"
+            "                        `plan` (README \"Partitioned loads\"): the same sources and\n"
+            "                        options as the plan (else exit 3, naming the difference);\n"
+            "                        the part's regions come from the plan; its documents go\n"
+            "                        to the group's staging and the part is recorded, the\n"
+            "                        swap is `finish --group G`'s. Without --part, K is taken\n"
+            "                        from SLURM_ARRAY_TASK_ID (a Slurm array --array=1-N).\n"
+            "                        A part already complete: exit 11; a group not planned\n"
+            "                        yet: exit 12; --resume (or the same command again)\n"
+            "                        continues a part that was killed. --db defaults to\n"
+            "                        swefreq with --group\n"
             CLI_SHARD_HELP
             "%s"
             "  -h, --help            this help\n"
@@ -59,6 +70,42 @@ static const int shaping_ids[SHAPING_N] = {1002, 1003, 1004, 1012, 1013, 1014, 1
 static const char *const shaping_names[SHAPING_N] = {
     "style", "histograms", "coverage_step", "csq_field", "csq_format", "vep_features", "genome"};
 
+/* The sources of a plan (a load record's, a group's), each by its
+ * absolute path when recorded, and the document options not given. False
+ * after a message (*rc set). */
+static bool sources_from_plan(cli_convert_t *c, const sfl_manifest_t *plan,
+                              const bool given[SHAPING_N], int *rc)
+{
+    static const struct {
+        const char *kind;
+        int id;
+    } kinds[] = {{"vcf", 1000},   {"coverage", 1001},    {"gtf", 1100},
+                 {"canonical_transcripts", 1101}, {"omim", 1102}, {"dbnsfp_genes", 1103},
+                 {"dbsnp", 1104}};
+    for (size_t i = 0; i < sfl_manifest_n_sources(plan); i++) {
+        const sfl_manifest_source_t *s = sfl_manifest_source(plan, i);
+        const char *path = s->abs_path ? s->abs_path : s->path;
+        int id = 1000;
+        for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+            if (!strcmp(s->kind, kinds[k].kind))
+                id = kinds[k].id;
+        if (cli_convert_option(c, id, path) < 0) {
+            *rc = EXIT_INTERNAL;
+            return false;
+        }
+    }
+    for (int i = 0; i < SHAPING_N; i++) {
+        const char *v = sfl_manifest_option(plan, shaping_names[i]);
+        if (given[i] || !v || (i == 3 && !strcmp(v, "auto")) || (i == 4 && !strcmp(v, "header")))
+            continue;
+        if (cli_convert_option(c, shaping_ids[i], v) < 0) {
+            *rc = EXIT_INPUT;
+            return false;
+        }
+    }
+    return true;
+}
+
 /* --resume without sources: the sources, and the document options not
  * given, from the record of the load to continue (which is then pinned).
  * Returns the plan, which the sources point into; NULL after a message. */
@@ -73,24 +120,9 @@ static sfl_manifest_t *resume_from_record(cli_convert_t *c, sfl_mongo_options_t 
         *rc = cli_exit_code(&err);
         return NULL;
     }
-    for (size_t i = 0; i < sfl_manifest_n_sources(plan); i++) {
-        const sfl_manifest_source_t *s = sfl_manifest_source(plan, i);
-        const char *path = s->abs_path ? s->abs_path : s->path;
-        if (cli_convert_option(c, strcmp(s->kind, "vcf") == 0 ? 1000 : 1001, path) < 0) {
-            *rc = EXIT_INTERNAL;
-            sfl_manifest_destroy(plan);
-            return NULL;
-        }
-    }
-    for (int i = 0; i < SHAPING_N; i++) {
-        const char *v = sfl_manifest_option(plan, shaping_names[i]);
-        if (given[i] || !v || (i == 3 && !strcmp(v, "auto")) || (i == 4 && !strcmp(v, "header")))
-            continue;
-        if (cli_convert_option(c, shaping_ids[i], v) < 0) {
-            *rc = EXIT_INPUT;
-            sfl_manifest_destroy(plan);
-            return NULL;
-        }
+    if (!sources_from_plan(c, plan, given, rc)) {
+        sfl_manifest_destroy(plan);
+        return NULL;
     }
     size_t regions_given = c->n_regions;
     for (size_t i = 0; !regions_given && i < sfl_manifest_n_regions(plan); i++) {
@@ -120,6 +152,8 @@ typedef struct {
     cli_uri_t uri;
     const char *manifest;
     bool shaping_given[SHAPING_N];
+    const char *group;
+    int part;
 } load_args_t;
 
 static bool parse_range(const char *flag, const char *arg, unsigned long long lo,
@@ -175,10 +209,56 @@ static int load_option(load_args_t *a, int ch, int argc, char **argv)
                               ch == 2002 ? &mo->expect_role : &mo->role)
                    ? -1
                    : EXIT_USAGE;
+    case 'G': a->group = optarg; return -1;
+    case 'P':
+        if (!parse_range("--part", optarg, 1, SFL_GROUP_MAX_PARTS, "", &v))
+            return EXIT_USAGE;
+        a->part = (int)v;
+        return -1;
     case CLI_OPT_SHARD_KEY: return cli_parse_shard_key("--shard-key", optarg, &mo->shard_key) ? -1 : EXIT_USAGE;
     case 'h': usage(stdout); return EXIT_OK;
     default: fprintf(stderr, "Try '%s load --help'.\n", cli_prog); return EXIT_USAGE;
     }
+}
+
+/* --group G [--part K]: K from SLURM_ARRAY_TASK_ID when not given; the
+ * part's regions are the plan's. Returns -1 to go on, else the exit code. */
+static int group_args(load_args_t *a)
+{
+    const char *env = getenv("SLURM_ARRAY_TASK_ID");
+    unsigned long long v;
+    if (!a->part && env && *env) {
+        if (!cli_parse_u64("SLURM_ARRAY_TASK_ID", env, &v) || v < 1 || v > SFL_GROUP_MAX_PARTS) {
+            cli_error("SLURM_ARRAY_TASK_ID is '%s': parts are numbered from 1 (--array=1-N)",
+                      env);
+            return EXIT_USAGE;
+        }
+        a->part = (int)v;
+    }
+    if (!a->part) {
+        cli_error("--group needs --part K (or SLURM_ARRAY_TASK_ID)");
+        return EXIT_USAGE;
+    }
+    if (a->c.n_regions) {
+        cli_error("a part reads the regions of its plan: --region and --regions-file are not "
+                  "taken with --group");
+        return EXIT_USAGE;
+    }
+    if (a->mo.resume_load_id) {
+        cli_error("--resume of a part continues that part: no load id is taken");
+        return EXIT_USAGE;
+    }
+    if (a->manifest || a->c.opt.rejects_path) {
+        cli_error("%s is not taken with --group: the parts run the same command, so they would "
+                  "write the same file (the group's manifest is written by `finish --manifest`)",
+                  a->manifest ? "--manifest" : "--rejects");
+        return EXIT_USAGE;
+    }
+    if (!a->mo.db)
+        a->mo.db = "swefreq";
+    a->mo.group = a->group;
+    a->mo.part = a->part;
+    return -1;
 }
 
 /* The command line into `a`. Returns -1 to go on, else the exit code. */
@@ -198,6 +278,8 @@ static int load_args(load_args_t *a, int argc, char **argv)
         {"batch-docs", required_argument, NULL, 'b'},
         {"expect-role", required_argument, NULL, 2002},
         {"role", required_argument, NULL, 2005},
+        {"group", required_argument, NULL, 'G'},
+        {"part", required_argument, NULL, 'P'},
         CLI_SHARD_LONGOPT,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -216,6 +298,8 @@ static int load_args(load_args_t *a, int argc, char **argv)
     }
     if (!cli_convert_no_operands(argc, argv))
         return EXIT_USAGE;
+    if (a->group && (rc = group_args(a)) != -1)
+        return rc;
     if ((rc = cli_uri_resolve(&a->uri, a->c.quiet, &a->mo.uri)) != -1)
         return rc;
     if (!a->mo.uri || !a->mo.db) {
@@ -235,9 +319,12 @@ static void load_report(const load_args_t *a, sfl_job_t *job, const sfl_sink_t *
     bool resumed = sfl_sink_mongo_resume_stats(sink, &rs) && rs.resumed;
     const char *db = a->mo.db;
     if (a->c.json) {
-        char extra[512] = "";
+        char extra[768] = "";
+        if (a->group)
+            snprintf(extra, sizeof extra, "\"group\" : { \"part\" : %d, \"part_complete\" : %s }%s",
+                     a->part, ok ? "true" : "false", resumed ? ", " : "");
         if (resumed)
-            snprintf(extra, sizeof extra,
+            snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                      "\"resume\" : { \"load_id\" : \"%s\", \"attempt\" : %d, "
                      "\"swap_finished\" : %s, \"skipped\" : %llu, \"sent\" : %llu, "
                      "\"resent\" : %llu, \"duplicates_absorbed\" : %llu }",
@@ -259,7 +346,11 @@ static void load_report(const load_args_t *a, sfl_job_t *job, const sfl_sink_t *
                         "%llu duplicates absorbed\n", rs.load_id, rs.attempt,
                 (unsigned long long)rs.skipped, (unsigned long long)rs.sent,
                 (unsigned long long)rs.resent, (unsigned long long)rs.absorbed);
-    if (ok)
+    if (ok && a->group)
+        fprintf(stderr, "  database %s: part %d of group %s is in the group's staging and "
+                        "recorded complete; when every part is, run `%s finish --group %s`\n",
+                db, a->part, a->group, cli_prog, a->group);
+    else if (ok)
         fprintf(stderr, "  database %s: collections swapped in, staging verified, load "
                         "recorded in swefreq_meta\n", db);
     else if (outcome == SFL_MONGO_SWAPPED)
@@ -272,6 +363,62 @@ static void load_report(const load_args_t *a, sfl_job_t *job, const sfl_sink_t *
         fprintf(stderr, "  the browser's collections in %s were not changed\n", db);
 }
 
+static void part_failed(const load_args_t *a, const sfl_error_t *err, int *rc)
+{
+    cli_print_error(err);
+    *rc = cli_exit_code(err);
+    if (a->c.json) {
+        printf("{ \"ok\" : false, \"exit_code\" : %d, \"error\" : ", *rc);
+        cli_json_string(stdout, cli_flags(err->message));
+        printf(", \"group\" : { \"part\" : %d, \"part_complete\" : false } }\n", a->part);
+    }
+}
+
+/* A part: the group's plan from the database; given no sources, the part
+ * takes the plan's (by their absolute paths) and its document options
+ * (*sources, which the paths point into). NULL after a message. */
+static sfl_group_plan_t *group_plan(load_args_t *a, sfl_manifest_t **sources, int *rc)
+{
+    sfl_error_t err;
+    sfl_error_clear(&err);
+    cli_term_init(&a->c.term, a->c.quiet);
+    a->mo.log = cli_log;
+    a->mo.log_ud = &a->c.term;
+    sfl_group_plan_t *gp = sfl_mongo_group_fetch(&a->mo, a->group, &err);
+    if (gp && a->c.n_sources == 0 && (*sources = sfl_group_plan_sources(gp, &err))) {
+        const char *me = sfl_manifest_option(*sources, "max_errors");
+        const char *sk = sfl_manifest_option(*sources, "skip_unknown_contigs");
+        if (!sources_from_plan(&a->c, *sources, a->shaping_given, rc) ||
+            (me && !a->c.opt.max_errors && cli_convert_option(&a->c, 1006, me) < 0) ||
+            (sk && !strcmp(sk, "true") && cli_convert_option(&a->c, 1105, NULL) < 0)) {
+            sfl_group_plan_destroy(gp);
+            if (*rc == EXIT_OK)
+                *rc = EXIT_INPUT;
+            return NULL;
+        }
+        return gp;
+    }
+    if (gp && a->c.n_sources)
+        return gp;
+    sfl_group_plan_destroy(gp);
+    part_failed(a, &err, rc);
+    return NULL;
+}
+
+/* The job restricted to the part's regions. False after a message, with
+ * the exit code in *rc. */
+static bool use_part(load_args_t *a, sfl_job_t *job, sfl_group_plan_t *gp, int *rc)
+{
+    sfl_error_t err;
+    sfl_error_clear(&err);
+    if (sfl_job_use_part(job, gp, a->part, &err)) {
+        a->mo.group_id = sfl_group_plan_id(gp);
+        return true;
+    }
+    part_failed(a, &err, rc);
+    return false;
+}
+
 /* `load`: the command line, the sources (from the load record for a bare
  * --resume), the job into the MongoDB sink, the report. */
 int cmd_load(int argc, char **argv)
@@ -282,17 +429,25 @@ int cmd_load(int argc, char **argv)
     sfl_mongo_options_init(&a.mo);
     int rc = load_args(&a, argc, argv);
     sfl_manifest_t *plan = NULL;
+    sfl_group_plan_t *gplan = NULL;
     sfl_job_t *job = NULL;
     if (rc == -1) {
         rc = EXIT_OK;
-        if (a.mo.resume && a.c.n_sources == 0)
+        if (a.group && !(gplan = group_plan(&a, &plan, &rc)) && rc == EXIT_OK)
+            rc = EXIT_INTERNAL;
+        else if (!a.group && a.mo.resume && a.c.n_sources == 0)
             plan = resume_from_record(&a.c, &a.mo, a.shaping_given, &rc);
         if (rc == EXIT_OK)
             job = cli_convert_job(&a.c, &rc);
+        if (job && a.group && !use_part(&a, job, gplan, &rc)) {
+            sfl_job_destroy(job);
+            job = NULL;
+        }
     }
     if (!job) {
         cli_convert_free(&a.c);
         sfl_manifest_destroy(plan);
+        sfl_group_plan_destroy(gplan);
         return rc;
     }
     a.mo.log = cli_log;
@@ -313,6 +468,7 @@ int cmd_load(int argc, char **argv)
     sfl_job_destroy(job);
     cli_convert_free(&a.c);
     sfl_manifest_destroy(plan);
+    sfl_group_plan_destroy(gplan);
     return rc;
 }
 

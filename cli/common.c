@@ -35,6 +35,10 @@ const char *cli_exit_codes_help =
     "       or onto a collection with zones\n"
     "  10   signature refused: the manifest is unsigned, the signature is wrong, or the\n"
     "       key is not trusted (--trusted-key, SWEFREQ_TRUSTED_KEYS)\n"
+    "  11   a part of a partitioned load (or its group) is already complete: nothing\n"
+    "       was done (load --group --part, finish)\n"
+    "  12   not ready, retry later: the group's plan is not recorded yet, or parts are\n"
+    "       still running or unfinished (load --group --part, finish)\n"
     "  130  interrupted\n";
 
 int cli_exit_code(const sfl_error_t *e)
@@ -53,6 +57,8 @@ int cli_exit_code(const sfl_error_t *e)
     case SFL_E_SERVER_AUTH: return EXIT_AUTH;
     case SFL_E_SERVER_WRITE: case SFL_E_SERVER_CAPABILITY: case SFL_E_SERVER: return EXIT_SERVER;
     case SFL_E_CANCELLED: return EXIT_INTERRUPTED;
+    case SFL_E_PART_DONE: return EXIT_PART_DONE;
+    case SFL_E_NOT_READY: return EXIT_NOT_READY;
     case SFL_E_LOCKED: case SFL_E_SEALED: case SFL_E_ROLE: case SFL_E_SWAP_PENDING:
     case SFL_E_SHARDING:
     case SFL_E_RELEASE:

@@ -24,6 +24,8 @@ static void usage(FILE *f)
             "  export    a database as a dump that equals its manifest (to carry across)\n"
             "  restore   load a dump or export the way load loads files\n"
             "  sign      a detached Ed25519 signature of a manifest (checked with --trusted-key)\n"
+            "  plan      split a load into N parts (load --group G --part K), recorded in MongoDB\n"
+            "  finish    merge and verify a partitioned load's parts, then swap them in\n"
             "\n"
             "  %s COMMAND --help    options of a command\n"
             "  %s --version         the version\n"
@@ -72,6 +74,10 @@ int main(int argc, char **argv)
         rc = cmd_sign(argc - 1, argv + 1);
     else if (!strcmp(cmd, "demote"))
         rc = cmd_demote(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "plan"))
+        rc = cmd_plan(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "finish"))
+        rc = cmd_finish(argc - 1, argv + 1);
     else {
         cli_error("unknown command '%s'", cmd);
         usage(stderr);

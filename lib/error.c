@@ -62,6 +62,8 @@ const char *sfl_error_code_name(uint32_t code)
     case SFL_E_SWAP_PENDING: return "swap_pending";
     case SFL_E_SHARDING: return "sharding";
     case SFL_E_RELEASE: return "release";
+    case SFL_E_PART_DONE: return "part_done";
+    case SFL_E_NOT_READY: return "not_ready";
     case SFL_E_SIGNATURE: return "signature";
     case SFL_E_KEY: return "key";
     default: return "unknown";

@@ -100,15 +100,21 @@ bool sfl_job_add_regions_file(sfl_job_t *j, const char *path, sfl_error_t *err)
  * begins: a missing index or an unknown contig writes nothing. */
 static bool plan_regions(sfl_job_t *j, sfl_error_t *err)
 {
-    if (!j->regions.n)
+    if (!j->regions.n && !j->src_mode)
         return true;
     if (!(j->region_plans = calloc(j->n_sources + 1, sizeof *j->region_plans)))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     for (size_t i = 0; i < j->n_sources; i++)
         if (sfl_job_source_regional(j, i) &&
-            !(j->region_plans[i] = sfl_regions_plan(&j->regions, j->sources[i].path, err)))
+            !(j->region_plans[i] =
+                  sfl_regions_plan(sfl_job_regions_of(j, i), j->sources[i].path, err)))
             return false;
     return true;
+}
+
+bool sfl_job_source_skipped(const sfl_job_t *j, size_t i)
+{
+    return j->src_mode && j->src_mode[i] == SFL_SRC_SKIP;
 }
 
 const sfl_summary_t *sfl_job_summary(const sfl_job_t *j) { return j ? &j->summary : NULL; }
@@ -139,6 +145,10 @@ void sfl_job_destroy(sfl_job_t *j)
         free(j->region_plans[i]);
     free(j->region_plans);
     sfl_regions_free(&j->regions);
+    for (size_t i = 0; j->src_regions && i < j->n_sources; i++)
+        sfl_regions_free(&j->src_regions[i]);
+    free(j->src_regions);
+    free(j->src_mode);
     free(j->annotations);
     free(j->csq_field);
     free(j->csq_format);
@@ -205,6 +215,24 @@ static bool hash_sources(sfl_job_t *j, bool used[SFL_N_COLLECTIONS], sfl_error_t
     return true;
 }
 
+sfl_manifest_t *sfl_job_plan_manifest(sfl_job_t *j, sfl_error_t *err)
+{
+    bool used[SFL_N_COLLECTIONS] = {false};
+    if (j->ran || j->n_sources == 0) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "a plan needs a job with sources that has not run");
+        return NULL;
+    }
+    j->ran = true;
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        sfl_digest_init(&j->digest[c]);
+    if (!hash_sources(j, used, err))
+        return NULL;
+    sfl_manifest_input_t in = {&j->opt, 0, j->sources, j->n_sources, j->digest, used, 0,
+                               &j->regions};
+    return sfl_manifest_build(&in, err);
+}
+
 /* The rejects file, like every output, appears under its name only when
  * the run succeeds: it is written as FILE.partial. */
 static bool open_rejects(sfl_job_t *j, sfl_error_t *err)
@@ -247,7 +275,7 @@ static bool load_gene_tables(sfl_job_t *j, sfl_error_t *err)
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     for (size_t i = 0; i < j->n_sources; i++) {
         sfl_source_record_t *s = &j->sources[i];
-        if (!is_gene_table(s->kind))
+        if (!is_gene_table(s->kind) || sfl_job_source_skipped(j, i))
             continue;
         j->report.source = s->path;
         uint64_t short_rows = 0;
@@ -282,7 +310,7 @@ static bool check_gene_tables_joined(sfl_job_t *j, sfl_error_t *err)
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     for (size_t i = 0; i < j->n_sources; i++) {
         sfl_source_record_t *s = &j->sources[i];
-        if (!is_gene_table(s->kind))
+        if (!is_gene_table(s->kind) || sfl_job_source_skipped(j, i))
             continue;
         sfl_gene_tables_joined(j->gene_tables, s->kind, &s->table_rows, &s->unjoined_rows);
         s->join_counted = true;
@@ -385,11 +413,11 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     ok = ok && sfl_sink_begin_int(sink, &run, err);
     sfl_sink_set_plan_int(sink, NULL);
     sfl_manifest_destroy(plan);
-    if (ok && used[SFL_COLL_METRICS])
+    if (ok && used[SFL_COLL_METRICS] && !j->part) /* a group's finish writes them */
         ok = (j->metrics = sfl_metrics_new(j->opt.spill_dir, err)) != NULL;
     uint64_t seq = 0;
     for (size_t i = 0; ok && i < j->n_sources; i++) {
-        if (is_gene_table(j->sources[i].kind))
+        if (is_gene_table(j->sources[i].kind) || sfl_job_source_skipped(j, i))
             continue;
         uint64_t genes0 = j->summary.docs[SFL_COLL_GENES];
         ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);

@@ -33,6 +33,14 @@ struct sfl_job {
     sfl_regions_t regions; /* of the VCF and coverage sources; none = whole */
     sfl_region_read_t **region_plans; /* [n_sources]: each one's regions in its
                                          file's order (NULL: read whole) */
+    /* A part of a partitioned load (sfl_job_use_part, group_plan.c): its
+     * number (0: a whole run), and per source whether it is read whole,
+     * not at all, or in its own regions. A part writes no metrics (the
+     * group's finish computes them from all variants) and may find no
+     * record in a source's regions. */
+    int part;
+    unsigned char *src_mode;    /* [n_sources]: SFL_SRC_*               */
+    sfl_regions_t *src_regions; /* [n_sources]: with SFL_SRC_REGIONS    */
 
     sfl_summary_t summary;
     sfl_report_t report;          /* warnings, missing fields, progress */
@@ -62,6 +70,20 @@ struct sfl_job {
     uint32_t last_source;           /* where the last batch written   */
     int64_t last_voffset;           /* ended (the metrics batch's)    */
 };
+
+enum { SFL_SRC_WHOLE = 0, SFL_SRC_SKIP = 1, SFL_SRC_REGIONS = 2 };
+
+/* job.c: hashes the sources and builds the run's plan (its options and
+ * hashed sources as a manifest with empty collections), as sfl_job_run
+ * does before its sink begins; the job cannot run after it. */
+sfl_manifest_t *sfl_job_plan_manifest(sfl_job_t *j, sfl_error_t *err);
+
+/* job.c: source `index` is not read by this part (SFL_SRC_SKIP). */
+bool sfl_job_source_skipped(const sfl_job_t *j, size_t index);
+
+/* pipeline.c: the regions source `index` reads (the job's, or a part's
+ * own). */
+const sfl_regions_t *sfl_job_regions_of(const sfl_job_t *j, size_t index);
 
 /* pipeline.c: does source `index` read the job's regions? */
 bool sfl_job_source_regional(const sfl_job_t *j, size_t index);

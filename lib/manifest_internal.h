@@ -48,6 +48,24 @@ typedef struct {
  * with its count, digest and indexes. NULL with err when out of memory. */
 sfl_manifest_t *sfl_manifest_build(const sfl_manifest_input_t *in, sfl_error_t *err);
 
+/* The manifest of a partitioned load from its n parts' manifests
+ * (manifest_merge.c): counts, bytes and digests added, sources' records
+ * summed, everything else equal in every part (else SFL_E_MANIFEST naming
+ * the part and the field). reads[k * n_sources + i] says whether part k
+ * read source i. `metrics` (may be NULL) replaces the metrics collection's
+ * figures. A source no part found a record in is refused (SFL_E_EMPTY)
+ * unless allow_empty. */
+sfl_manifest_t *sfl_manifest_merge(const sfl_manifest_t *const *parts, size_t n,
+                                   const bool *reads, const sfl_digest_t *metrics,
+                                   bool allow_empty, sfl_error_t *err);
+/* The same, each source's path and abs_path taken from `names` (the
+ * group's plan: the paths as given to plan, whatever paths the parts were
+ * given). */
+sfl_manifest_t *sfl_manifest_merge_named(const sfl_manifest_t *const *parts, size_t n,
+                                         const bool *reads, const sfl_digest_t *metrics,
+                                         bool allow_empty, const sfl_manifest_t *names,
+                                         sfl_error_t *err);
+
 /* Takes a complete manifest document (the JSON shape of docs/manifest.md
  * as BSON), validates it and builds the accessor views. `doc` is copied. */
 sfl_manifest_t *sfl_manifest_from_bson(const bson_t *doc, sfl_error_t *err);

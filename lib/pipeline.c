@@ -609,8 +609,15 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
     return s;
 }
 
+const sfl_regions_t *sfl_job_regions_of(const sfl_job_t *j, size_t i)
+{
+    return j->src_mode && j->src_mode[i] == SFL_SRC_REGIONS ? &j->src_regions[i] : &j->regions;
+}
+
 bool sfl_job_source_regional(const sfl_job_t *j, size_t i)
 {
+    if (j->src_mode)
+        return j->src_mode[i] == SFL_SRC_REGIONS;
     return j->regions.n &&
            (j->sources[i].kind == SFL_SOURCE_VCF || j->sources[i].kind == SFL_SOURCE_COVERAGE);
 }
@@ -690,7 +697,8 @@ static bool read_regions(run_t *r, sfl_reader_t *rd, hts_tpool *pool, hts_tpool_
     const sfl_region_read_t *plan = j->region_plans[sc->index];
     bool ok = true;
     char *label = NULL;
-    for (size_t i = 0; ok && i < j->regions.n; i++) {
+    const sfl_regions_t *regions = sfl_job_regions_of(j, sc->index);
+    for (size_t i = 0; ok && i < regions->n; i++) {
         const sfl_region_t *g = plan[i].reg;
         size_t n = strlen(path) + strlen(g->label) + 16;
         free(label);
@@ -737,12 +745,15 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
     ok = ok && drain(&r, q, DRAIN_ALL);
     if (!ok)
         hts_tpool_process_reset(q, 1);
-    if (ok && src->records == 0 && !j->opt.allow_empty && sfl_job_source_regional(j, index))
+    /* A part's regions may hold no record; the group's finish checks the
+     * whole source. */
+    bool may_be_empty = j->opt.allow_empty || j->part;
+    if (ok && src->records == 0 && !may_be_empty && sfl_job_source_regional(j, index))
         ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
                            "%s: no record lies in the regions given; refusing to load an empty "
                            "collection (sfl_options_t.allow_empty accepts it)",
                            src->path);
-    else if (ok && src->records == 0 && !j->opt.allow_empty)
+    else if (ok && src->records == 0 && !may_be_empty)
         ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_EMPTY,
                            "%s: line %llu: the file has a header and no records; refusing to "
                            "load an empty collection unless empty sources are allowed "

@@ -88,6 +88,19 @@ static bool insert(sfl_regions_t *rs, const char *chrom, size_t chrom_len, int64
     return true;
 }
 
+bool sfl_regions_add(sfl_regions_t *rs, const char *chrom, int64_t beg, int64_t end,
+                     const char *origin, sfl_error_t *err)
+{
+    if (!rs || !chrom || !*chrom || beg < 0 || end <= beg)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_REGION, "%s: bad region %s:%lld-%lld",
+                             origin ? origin : "?", chrom ? chrom : "", (long long)beg,
+                             (long long)end);
+    char *o = strdup(origin ? origin : "plan");
+    if (!o)
+        return nomem(err);
+    return insert(rs, chrom, strlen(chrom), beg, end, o, SFL_E_REGION, err);
+}
+
 /* A whole number of at most 18 digits at s[0..n). */
 static bool parse_pos(const char *s, size_t n, int64_t *out)
 {
@@ -246,9 +259,7 @@ static int cmp_order(const void *pa, const void *pb)
     return a->beg < b->beg ? -1 : a->beg > b->beg;
 }
 
-/* The smallest virtual offset of the index's chunks for [beg, end) of
- * contig `tid`, or -1 when the index has none. */
-static int64_t first_offset(tbx_t *tbx, int tid, int64_t beg, int64_t end)
+int64_t sfl_regions_first_offset(tbx_t *tbx, int tid, int64_t beg, int64_t end)
 {
     if (end > HTS_POS_MAX)
         end = HTS_POS_MAX;
@@ -298,9 +309,9 @@ sfl_region_read_t *sfl_regions_plan(const sfl_regions_t *rs, const char *path,
             break;
         }
         if (tid < n_names && contig_off[tid] == -2)
-            contig_off[tid] = first_offset(tbx, tid, 0, HTS_POS_MAX);
+            contig_off[tid] = sfl_regions_first_offset(tbx, tid, 0, HTS_POS_MAX);
         ord[i] = (order_t){tid < n_names ? contig_off[tid] : -1, r->beg, i};
-        out[i].voffset = first_offset(tbx, tid, r->beg, r->end);
+        out[i].voffset = sfl_regions_first_offset(tbx, tid, r->beg, r->end);
     }
     tbx_destroy(tbx);
     free(contig_off);

@@ -12,6 +12,7 @@
 #define SFL_REGIONS_H
 
 #include <bson/bson.h>
+#include <htslib/tbx.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,11 +46,21 @@ bool sfl_regions_add_spec(sfl_regions_t *rs, const char *spec, sfl_error_t *err)
  * too. */
 bool sfl_regions_add_bed(sfl_regions_t *rs, const char *path, sfl_error_t *err);
 
+/* [beg, end) of `chrom` (end may be SFL_REGION_TO_END), given at `origin`
+ * (copied; for messages). SFL_E_REGION for a bad interval or an overlap. */
+bool sfl_regions_add(sfl_regions_t *rs, const char *chrom, int64_t beg, int64_t end,
+                     const char *origin, sfl_error_t *err);
+
 void sfl_regions_free(sfl_regions_t *rs);
 
 /* Appends the array `key` of {chrom, start, end} (end left out for a
  * whole contig) to `doc`. */
 bool sfl_regions_append_bson(bson_t *doc, const char *key, const sfl_regions_t *rs);
+
+/* The smallest virtual offset of the index's chunks for [beg, end) of
+ * contig `tid` (end clipped to HTS_POS_MAX), or -1 when the index has
+ * none: where a reader of that region starts. */
+int64_t sfl_regions_first_offset(tbx_t *tbx, int tid, int64_t beg, int64_t end);
 
 /* One region of one source as it will be read: where its records start
  * (the first virtual offset the index gives for it) and the order. */

@@ -250,6 +250,36 @@ static void null_mongo(void)
     CHECK_USAGE(e);
     CHECK(!sfl_mongo_recover(&o, &rec, &e)); /* no uri, no db */
     CHECK_USAGE(e);
+    /* partitioned loads (swefreq/group.h) */
+    CHECK(sfl_group_plan_make(NULL, "g", 2, &e) == NULL);
+    CHECK_USAGE(e);
+    sfl_group_plan_destroy(NULL);
+    CHECK_INT(sfl_group_plan_parts(NULL), 0);
+    CHECK(sfl_group_plan_group(NULL) == NULL);
+    CHECK(sfl_group_plan_id(NULL) == NULL);
+    CHECK(sfl_group_plan_part_bytes(NULL, 1) == 0);
+    CHECK(sfl_group_plan_json(NULL, NULL, 0) == NULL);
+    CHECK(sfl_group_plan_sources(NULL, &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(!sfl_job_use_part(NULL, NULL, 1, &e));
+    CHECK_USAGE(e);
+    CHECK(!sfl_mongo_group_record(NULL, NULL, 0, &e));
+    CHECK_USAGE(e);
+    CHECK(sfl_mongo_group_fetch(NULL, "g", &e) == NULL);
+    CHECK_USAGE(e);
+    CHECK(sfl_mongo_group_fetch(&o, NULL, &e) == NULL);
+    CHECK_USAGE(e);
+    sfl_group_finish_t gf = {.struct_size = sizeof gf};
+    CHECK(!sfl_mongo_group_finish(NULL, "g", &gf, NULL, &e));
+    CHECK_USAGE(e);
+    CHECK(!sfl_mongo_group_finish(&o, NULL, NULL, NULL, &e));
+    CHECK_USAGE(e);
+    o.group = "g"; /* a part needs a part number */
+    o.uri = "mongodb://127.0.0.1:1/";
+    o.db = "db";
+    CHECK(sfl_sink_mongo_new(&o, &e) == NULL);
+    CHECK_USAGE(e);
+    sfl_mongo_options_init(&o);
     sfl_mongo_resume_stats_t rs = {.struct_size = sizeof rs};
     CHECK(!sfl_sink_mongo_resume_stats(NULL, &rs));
     CHECK(sfl_mongo_resume_plan(NULL, NULL, &e) == NULL);

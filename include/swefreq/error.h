@@ -72,6 +72,10 @@ typedef enum {
                                   target collection with zones           */
     SFL_E_RELEASE = 65,        /* a release not newer than the one the
                                   database records, or for another database */
+    SFL_E_PART_DONE = 66,      /* a partitioned load's part (or group) is
+                                  already complete: nothing was done     */
+    SFL_E_NOT_READY = 67,      /* not ready yet, retry later: a group's plan
+                                  not recorded, or parts still running    */
     SFL_E_SIGNATURE = 70,      /* a manifest is unsigned, its signature is
                                   wrong, or its signer is not trusted      */
     SFL_E_KEY = 71             /* a key file is missing, not an Ed25519 key,

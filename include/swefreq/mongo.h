@@ -119,6 +119,16 @@ typedef struct {
                                     the one the database records           */
     const char *release_db;      /* export with release_number: the database
                                     the release is for; NULL = db          */
+    const char *group;           /* a part of partitioned load `group`
+                                    (swefreq/group.h): the sink loads part
+                                    `part` into the group's staging and
+                                    records the part instead of swapping;
+                                    NULL = an ordinary load               */
+    int part;                    /* with group: 1..N                       */
+    const char *group_id;        /* with group: NULL, or the id of the plan
+                                    the job was restricted with
+                                    (sfl_group_plan_id); a group planned
+                                    again since is refused                */
 } sfl_mongo_options_t;
 
 /* Sharded clusters (o->shard_key, docs/scale.md). With SFL_SHARD_HASHED

@@ -28,6 +28,7 @@
 #include "swefreq/mongo.h"
 #include "swefreq/lifecycle.h"
 #include "swefreq/sign.h"
+#include "swefreq/group.h"
 #include "swefreq/version.h"
 
 #ifdef __cplusplus

@@ -298,6 +298,14 @@ mongoc_write_concern_t *sfl_mongo_write_concern(const char *spec, sfl_error_t *e
 bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll,
                            sfl_digest_kind_t kind, sfl_digest_t *d, sfl_error_t *err)
 {
+    return sfl_mongo_scan_digest_each(c, db, coll, kind, d, NULL, NULL, err);
+}
+
+bool sfl_mongo_scan_digest_each(mongoc_client_t *c, const char *db, const char *coll,
+                                sfl_digest_kind_t kind, sfl_digest_t *d,
+                                bool (*each)(void *ud, const bson_t *doc, sfl_error_t *err),
+                                void *ud, sfl_error_t *err)
+{
     sfl_digest_init_kind(d, kind);
     mongoc_collection_t *col = mongoc_client_get_collection(c, db, coll);
     bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
@@ -307,7 +315,8 @@ bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll,
     bool ok = true;
     uint64_t bytes = 0, docs = 0;
     while (ok && mongoc_cursor_next(cur, &doc)) {
-        ok = sfl_digest_add_canonical(d, bson_get_data(doc), doc->len, err);
+        ok = sfl_digest_add_canonical(d, bson_get_data(doc), doc->len, err) &&
+             (!each || each(ud, doc, err));
         bytes += doc->len;
         if (ok && ++docs == 1000) { /* progress and cancellation (control.h) */
             ok = sfl_ctl_tick(bytes, docs, coll, "while verifying", err);

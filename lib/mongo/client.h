@@ -63,5 +63,11 @@ bool sfl_mongo_transient(const bson_error_t *be);
  * against) of every document of db.coll, re-canonicalised. */
 bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll,
                            sfl_digest_kind_t kind, sfl_digest_t *d, sfl_error_t *err);
+/* The same, handing each document (as the server returned it) to `each`
+ * too; a false from it stops the scan with its err. */
+bool sfl_mongo_scan_digest_each(mongoc_client_t *c, const char *db, const char *coll,
+                                sfl_digest_kind_t kind, sfl_digest_t *d,
+                                bool (*each)(void *ud, const bson_t *doc, sfl_error_t *err),
+                                void *ud, sfl_error_t *err);
 
 #endif

@@ -117,6 +117,10 @@ static bool each_load(mongoc_client_t *c, const char *db, const char *current,
     mongoc_collection_t *m = mongoc_client_get_collection(c, db, SFL_META_COLLECTION);
     bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort;
     BSON_APPEND_UTF8(&filter, "status", "complete");
+    bson_t ne; /* a part's record holds a part's manifest, not a load's */
+    BSON_APPEND_DOCUMENT_BEGIN(&filter, "kind", &ne);
+    BSON_APPEND_UTF8(&ne, "$ne", "part");
+    bson_append_document_end(&filter, &ne);
     BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
     BSON_APPEND_INT32(&sort, "finished", -1);
     bson_append_document_end(&opts, &sort);

@@ -729,6 +729,10 @@ static void pick_load(const bson_t *rec, bson_t *e)
     copy_field(rec, "finished", e, NULL);
     copy_field(rec, "version", e, NULL);
     copy_field(rec, "dump", e, NULL);
+    copy_field(rec, "kind", e, NULL);  /* a partitioned load's "group" or "part" */
+    copy_field(rec, "group", e, NULL);
+    copy_field(rec, "part", e, NULL);
+    copy_field(rec, "parts_n", e, NULL);
     append_cut(rec, "manifest.sources", src_fields, e, "sources");
     append_cut(rec, "manifest.collections", coll_fields, e, "collections");
     bson_iter_t it;
@@ -935,6 +939,13 @@ static void load_line(text_t *t, const bson_t *l)
     tprintf(t, "  %s  %-8s %-11s %s .. %s\n", field_text(l, "load_id", id, sizeof id),
             field_text(l, "command", cmd, sizeof cmd), field_text(l, "status", st, sizeof st),
             field_text(l, "started", a, sizeof a), field_text(l, "finished", b, sizeof b));
+    char kind[16], g[72], n[24];
+    if (!strcmp(field_text(l, "kind", kind, sizeof kind), "group"))
+        tprintf(t, "      group %s of %s parts\n", field_text(l, "group", g, sizeof g),
+                field_text(l, "parts_n", n, sizeof n));
+    else if (!strcmp(kind, "part"))
+        tprintf(t, "      part %s of group %s\n", field_text(l, "part", n, sizeof n),
+                field_text(l, "group", g, sizeof g));
     tprintf(t, "      collections:");
     each(l, "collections", t, coll_part);
     tprintf(t, "\n      sources:");
@@ -979,7 +990,15 @@ char *sfl_mongo_status_text(const sfl_mongo_options_t *o, sfl_error_t *err)
     if (strcmp(field_text(&d, "warnings.0", warning, sizeof warning), "-") != 0)
         tprintf(&t, "warning: %s\n", warning);
     char hb[64];
-    if (strcmp(field_text(&d, "lock.load_id", a, sizeof a), "-") != 0)
+    char grp[72];
+    if (strcmp(field_text(&d, "lock.group", grp, sizeof grp), "-") != 0)
+        tprintf(&t, "lock     held by group %s (partitioned load %s, %s; lease %s s after the "
+                    "last heartbeat of a part, %s)\n",
+                grp, field_text(&d, "lock.load_id", a, sizeof a),
+                field_text(&d, "lock.command", b, sizeof b),
+                field_text(&d, "lock.lease_seconds", c, sizeof c),
+                field_text(&d, "lock.heartbeat", hb, sizeof hb));
+    else if (strcmp(field_text(&d, "lock.load_id", a, sizeof a), "-") != 0)
         tprintf(&t, "lock     held by %s %s (host %s, pid %s, last heartbeat %s)\n",
                 field_text(&d, "lock.command", b, sizeof b), a,
                 field_text(&d, "lock.host", c, sizeof c), field_text(&d, "lock.pid", e, sizeof e),

@@ -56,6 +56,7 @@
 #include "mongo/lifecycle_internal.h"
 #include "mongo/shard.h"
 #include "mongo/state.h"
+#include "mongo/group.h"
 #include "mongo/sink_internal.h"
 #include "swefreq/swefreq.h"
 
@@ -88,6 +89,51 @@ static bool check_shape(mongo_sink_t *m, sfl_error_t *err)
     return true;
 }
 
+static bool begin_records(mongo_sink_t *m, const bool *used, sfl_error_t *err);
+
+/* A part of a partitioned load: the group must hold the lock and have
+ * this run's plan (mongo/group.c); the part is new, or continued from its
+ * record. The heartbeat keeps the group's lock fresh while it runs. */
+static bool part_begin(mongo_sink_t *m, sfl_error_t *err)
+{
+    const sfl_manifest_t *plan = sfl_sink_plan_int(m->self);
+    if (!plan)
+        return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                             "a part of a group needs a job's sources (sfl_job_run)");
+    sfl_part_entry_t e;
+    if (!sfl_group_part_enter(m->main, m->db, m->group, m->o.part,
+                              m->group_id[0] ? m->group_id : NULL, plan, m->o.lock_stale_seconds,
+                              &e, err))
+        return false;
+    snprintf(m->group_id, sizeof m->group_id, "%s", e.group_id);
+    snprintf(m->load_id, sizeof m->load_id, "%s", e.part_id);
+    snprintf(m->stats.load_id, sizeof m->stats.load_id, "%s", e.part_id);
+    bson_destroy(&m->part_spec);
+    bson_copy_to(&e.spec, &m->part_spec);
+    bson_destroy(&e.spec);
+    if (!sfl_msink_part_heartbeat(m, err)) {
+        bson_destroy(&e.record);
+        return false;
+    }
+    m->o.resume = e.resume; /* an earlier attempt's record: continue it */
+    if (e.resume)
+        return sfl_msink_begin_resume_rec(m, &e.record, err);
+    bson_destroy(&e.record);
+    return true;
+}
+
+/* The part's fields of its record. */
+static void append_part_info(mongo_sink_t *m, bson_t *extra)
+{
+    if (!m->part)
+        return;
+    BSON_APPEND_UTF8(extra, "kind", "part");
+    BSON_APPEND_UTF8(extra, "group", m->group);
+    BSON_APPEND_UTF8(extra, "group_id", m->group_id);
+    BSON_APPEND_INT32(extra, "part", m->o.part);
+    BSON_APPEND_DOCUMENT(extra, "part_spec", &m->part_spec);
+}
+
 static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
@@ -101,6 +147,8 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     if (!sfl_role_gate(m->main, m->db, (sfl_role_t)m->o.expect_role, true, m->command, NULL,
                        err))
         return false;
+    if (m->part) /* the group's plan took the role, settled the database, made its staging */
+        return check_shape(m, err) && part_begin(m, err) && begin_records(m, used, err);
     if (!check_shape(m, err) ||
         !sfl_shard_precheck(m->main, m->db, m->o.shard_key, used, err) ||
         !sfl_msink_lock_db(m, err))
@@ -121,12 +169,18 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
         return false;
     if (m->finished_before)
         return true; /* nothing to send: the commit only compares digests */
+    return begin_records(m, used, err);
+}
+
+/* The staging collections (created unless a resume or the group's plan
+ * made them), the record "loading", the inserters. */
+static bool begin_records(mongo_sink_t *m, const bool *used, sfl_error_t *err)
+{
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
         if (!used[c])
             continue;
-        snprintf(m->staging[c], sizeof m->staging[c], "%s%s_%s", SFL_STAGING_PREFIX, m->load_id,
-                 sfl_collection_name((sfl_collection_t)c));
-        if (m->o.resume) {
+        sfl_msink_staging_name(m, c, m->staging[c], sizeof m->staging[c]);
+        if (m->o.resume || m->part) {
             int has = sfl_mongo_has_collection(m->main, m->db, m->staging[c], err);
             if (has < 0)
                 return false;
@@ -147,6 +201,7 @@ static bool begin_body(void *ctx, const sfl_run_info_t *run, sfl_error_t *err)
     }
     bson_t extra = BSON_INITIALIZER;
     sfl_msink_append_lock_info(m, &extra);
+    append_part_info(m, &extra);
     const sfl_manifest_t *plan = sfl_sink_plan_int(m->self);
     if (plan && !m->o.resume) /* a resume keeps the plan it was checked against */
         BSON_APPEND_DOCUMENT(&extra, "plan", sfl_manifest_bson(plan));
@@ -222,7 +277,7 @@ static void abort_body(void *ctx)
      * up. A load refused in begin (its shape, the lock) wrote nothing and
      * records nothing. A load whose record and staging a resume took over
      * leaves them alone. */
-    bool taken = sfl_msink_taken_by_resume(m);
+    bool taken = m->part || sfl_msink_taken_by_resume(m); /* a part's staging is its group's */
     for (int c = 0; c < SFL_N_COLLECTIONS && !taken; c++)
         if (m->staging[c][0] && !sfl_msink_call(m, sfl_msink_drop_fn, c, NULL, false,
                                                 SFL_ABANDON_SECONDS, "drop", NULL))
@@ -324,6 +379,13 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
                       "the manifest path is empty (NULL for no manifest file)");
         return NULL;
     }
+    if (o.group && (!*o.group || strlen(o.group) > 64 || o.part < 1 ||
+                    o.part > SFL_GROUP_MAX_PARTS || (o.group_id && strlen(o.group_id) >= 48))) {
+        sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                      "a part needs a group name of 1 to 64 characters and a part from 1 to %d",
+                      SFL_GROUP_MAX_PARTS);
+        return NULL;
+    }
     if (o.resume_load_id &&
         (strlen(o.resume_load_id) >= 48 || !*o.resume_load_id ||
          strspn(o.resume_load_id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") !=
@@ -340,6 +402,11 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
     m->o = o;
     opt = &o;
     bson_init(&m->prev_attempts);
+    bson_init(&m->part_spec);
+    m->part = o.group != NULL;
+    snprintf(m->group, sizeof m->group, "%s", o.group ? o.group : "");
+    snprintf(m->group_id, sizeof m->group_id, "%s", o.group_id ? o.group_id : "");
+    m->o.group = m->o.group_id = NULL; /* copied */
     if (o.resume_load_id)
         snprintf(m->resume_id, sizeof m->resume_id, "%s", o.resume_load_id);
     m->o.resume_load_id = NULL; /* copied */

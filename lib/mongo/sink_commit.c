@@ -123,11 +123,35 @@ static void settle(mongo_sink_t *m)
     }
 }
 
+/* A part's end: every batch acknowledged, then its record "complete" with
+ * its manifest; the group's finish does the rest (mongo/group.c). */
+static bool part_commit(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t *err)
+{
+    bool ok = true;
+    for (int c = 0; c < SFL_N_COLLECTIONS && ok; c++)
+        ok = sfl_msink_flush_cur(m, c, err);
+    if (ok)
+        settle(m);
+    ok = sfl_msink_drain(m, ok ? err : NULL, true, 0) && ok;
+    if (sfl_msink_lost_lock(m, err) || !ok)
+        return false;
+    if (sfl_msink_cancelled(m))
+        return sfl_msink_cancel_error(err, "before the part was recorded complete");
+    ok = sfl_msink_meta_update(m, "complete", man, NULL, NULL, err);
+    sfl_msink_unlock_db(m);
+    if (ok)
+        mlog(m, SFL_LOG_INFO, "part %d of group %s: %llu documents inserted; recorded complete "
+             "(%s)", m->o.part, m->group, (unsigned long long)m->inserted, m->load_id);
+    return ok;
+}
+
 bool sfl_msink_commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
     bool ok = true;
     struct timespec phase;
+    if (m->part)
+        return part_commit(m, man, err);
     if (m->finished_before)
         return commit_finished(m, man, err);
     for (int c = 0; c < SFL_N_COLLECTIONS && ok; c++)

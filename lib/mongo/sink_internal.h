@@ -75,6 +75,13 @@ typedef struct {
     char *origin;      /* restore: the dump folder, for the load record */
     char release_key[65], release_sha[65]; /* restore: the signed manifest */
     bool has_claim;                /* restore: its release, checked under the lock */
+    /* A part of a partitioned load (o.group; mongo/group.c): no lock of its
+     * own (the group holds it; the heartbeat keeps the group's fresh), the
+     * group's staging, a part record, no swap. */
+    bool part;
+    bool hb_running; /* the heartbeat thread runs (a load's, or a part's) */
+    char group[72], group_id[48];
+    bson_t part_spec;
     sfl_release_claim_t claim;
 
     /* the queue */
@@ -188,6 +195,8 @@ void sfl_msink_unlock_db(mongo_sink_t *m);
 bool sfl_msink_lock_db(mongo_sink_t *m, sfl_error_t *err);
 void sfl_msink_append_lock_info(mongo_sink_t *m, bson_t *extra);
 bool sfl_msink_lost_lock(mongo_sink_t *m, sfl_error_t *err);
+/* A part: the heartbeat of the group's lock, without taking it. */
+bool sfl_msink_part_heartbeat(mongo_sink_t *m, sfl_error_t *err);
 
 /* mongo/sink_insert.c */
 void *sfl_msink_inserter(void *arg);
@@ -204,6 +213,10 @@ bool sfl_msink_check_staging(mongo_sink_t *m, const sfl_manifest_t *man, sfl_err
 
 /* mongo/sink_resume.c */
 bool sfl_msink_begin_resume(mongo_sink_t *m, sfl_error_t *err);
+/* The same with the record to continue (a part's; destroyed here). */
+bool sfl_msink_begin_resume_rec(mongo_sink_t *m, bson_t *rec, sfl_error_t *err);
+/* The staging collection of collection c: the load's, or a part's group's. */
+void sfl_msink_staging_name(const mongo_sink_t *m, int c, char *out, size_t n);
 bool sfl_msink_begin_new(mongo_sink_t *m, sfl_error_t *err);
 
 /* mongo/sink_write.c */

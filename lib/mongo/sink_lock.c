@@ -26,7 +26,7 @@ static void *heartbeat_main(void *arg)
         if (m->hb_stop)
             break;
         pthread_mutex_unlock(&m->lock);
-        int rc = sfl_lock_heartbeat(c, m->db, m->lock_id);
+        int rc = sfl_lock_heartbeat(c, m->db, m->part ? m->group_id : m->lock_id);
         pthread_mutex_lock(&m->lock);
         if (rc == 0 && !m->hb_stop && !m->lock_lost) {
             m->lock_lost = true;
@@ -45,14 +45,25 @@ static void *heartbeat_main(void *arg)
 /* Stops the heartbeat and deletes the lock if it is still ours. */
 void sfl_msink_unlock_db(mongo_sink_t *m)
 {
-    if (!m->locked)
+    if (!m->locked && !m->hb_running)
         return;
     pthread_mutex_lock(&m->lock);
     m->hb_stop = true;
     pthread_cond_broadcast(&m->hb_wake);
     pthread_mutex_unlock(&m->lock);
-    sfl_lock_release(m->main, m->db, m->lock_id);
+    m->hb_running = false;
+    if (m->locked) /* a part leaves the group's lock to the group */
+        sfl_lock_release(m->main, m->db, m->lock_id);
     m->locked = false;
+}
+
+bool sfl_msink_part_heartbeat(mongo_sink_t *m, sfl_error_t *err)
+{
+    m->hb_running = true;
+    if (sfl_msink_spawn(m, heartbeat_main, m))
+        return true;
+    m->hb_running = false;
+    return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start a thread");
 }
 
 bool sfl_msink_lock_db(mongo_sink_t *m, sfl_error_t *err)
@@ -62,6 +73,7 @@ bool sfl_msink_lock_db(mongo_sink_t *m, sfl_error_t *err)
     if (!sfl_lock_acquire(m->main, m->db, &rq, &m->took_over, &m->prev_holder, err))
         return false;
     m->locked = true;
+    m->hb_running = true;
     if (!sfl_msink_spawn(m, heartbeat_main, m)) {
         sfl_msink_unlock_db(m);
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD, "could not start a thread");

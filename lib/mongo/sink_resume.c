@@ -188,22 +188,35 @@ bool sfl_msink_begin_resume(mongo_sink_t *m, sfl_error_t *err)
     bson_t rec;
     if (sfl_resume_target(m->main, m->db, m->resume_id[0] ? m->resume_id : NULL, &rec, err) != 1)
         return false;
+    return sfl_msink_begin_resume_rec(m, &rec, err);
+}
+
+void sfl_msink_staging_name(const mongo_sink_t *m, int c, char *out, size_t n)
+{
+    snprintf(out, n, "%s%s_%s", SFL_STAGING_PREFIX, m->part ? m->group_id : m->load_id,
+             sfl_collection_name((sfl_collection_t)c));
+}
+
+/* A part keeps the database as it is: the other parts' staging is the
+ * group's. */
+bool sfl_msink_begin_resume_rec(mongo_sink_t *m, bson_t *rec, sfl_error_t *err)
+{
     bson_iter_t it;
-    if (bson_iter_init_find(&it, &rec, "_id") && BSON_ITER_HOLDS_UTF8(&it))
+    if (bson_iter_init_find(&it, rec, "_id") && BSON_ITER_HOLDS_UTF8(&it))
         snprintf(m->load_id, sizeof m->load_id, "%s", bson_iter_utf8(&it, NULL));
     char status[32] = "";
-    if (bson_iter_init_find(&it, &rec, "status") && BSON_ITER_HOLDS_UTF8(&it))
+    if (bson_iter_init_find(&it, rec, "status") && BSON_ITER_HOLDS_UTF8(&it))
         snprintf(status, sizeof status, "%s", bson_iter_utf8(&it, NULL));
-    bool ok = check_plan(m, &rec, err);
+    bool ok = check_plan(m, rec, err);
     if (ok) {
         snprintf(m->stats.load_id, sizeof m->stats.load_id, "%s", m->load_id);
         m->stats.resumed = true;
-        take_attempts(m, &rec);
+        take_attempts(m, rec);
     }
     if (ok && !strcmp(status, "swapping")) {
         /* Roll forward, as any command that takes the lock does. */
         sfl_mongo_recovery_t rr;
-        ok = (m->done_manifest = journal_manifest(&rec, err)) != NULL &&
+        ok = (m->done_manifest = journal_manifest(rec, err)) != NULL &&
              sfl_state_recover_keep(m->main, m->db, m->ferretdb, NULL, m->o.log, m->o.log_ud,
                                     &rr, err);
         if (ok) {
@@ -218,19 +231,18 @@ bool sfl_msink_begin_resume(mongo_sink_t *m, sfl_error_t *err)
                  "give the digests it was swapped in with.",
                  m->load_id, rr.renamed[0] ? rr.renamed : "nothing left");
         }
-        bson_destroy(&rec);
+        bson_destroy(rec);
         return ok;
     }
     sfl_mongo_recovery_t rr;
-    ok = ok && sfl_state_recover_keep(m->main, m->db, m->ferretdb, m->load_id, m->o.log,
-                                      m->o.log_ud, &rr, err);
+    ok = ok && (m->part || sfl_state_recover_keep(m->main, m->db, m->ferretdb, m->load_id,
+                                                  m->o.log, m->o.log_ud, &rr, err));
     bool all = ok;
     for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
         if (!m->used[c])
             continue;
         char name[128];
-        snprintf(name, sizeof name, "%s%s_%s", SFL_STAGING_PREFIX, m->load_id,
-                 sfl_collection_name((sfl_collection_t)c));
+        sfl_msink_staging_name(m, c, name, sizeof name);
         int has = sfl_mongo_has_collection(m->main, m->db, name, err);
         if (has < 0)
             ok = false;
@@ -238,7 +250,7 @@ bool sfl_msink_begin_resume(mongo_sink_t *m, sfl_error_t *err)
             all = false;
     }
     bson_t ack, snt;
-    if (ok && all && iter_doc(&rec, "acknowledged", &ack)) {
+    if (ok && all && iter_doc(rec, "acknowledged", &ack)) {
         m->skip_have = m->skipping = true;
         m->skip_source = (uint32_t)int_field(&ack, "source_index", 0);
         m->skip_voffset = int_field(&ack, "voffset", 0);
@@ -262,12 +274,12 @@ bool sfl_msink_begin_resume(mongo_sink_t *m, sfl_error_t *err)
              all ? "no acknowledged position was recorded"
                  : "its staging collections are gone (dropped by another load or `recover`)");
     }
-    if (ok && all && iter_doc(&rec, "sent", &snt)) {
+    if (ok && all && iter_doc(rec, "sent", &snt)) {
         m->resent_have = true;
         m->resent_source = (uint32_t)int_field(&snt, "source_index", 0);
         m->resent_voffset = int_field(&snt, "voffset", 0);
     }
-    bson_destroy(&rec);
+    bson_destroy(rec);
     return ok;
 }
 

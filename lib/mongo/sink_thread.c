@@ -160,6 +160,7 @@ void sfl_msink_unref(mongo_sink_t *m)
     free(m->manifest_path);
     sfl_manifest_destroy(m->done_manifest);
     bson_destroy(&m->prev_attempts);
+    bson_destroy(&m->part_spec);
     free(m->uri_redacted);
     free(m->origin);
     free(m->db);

@@ -57,7 +57,8 @@ static mongoc_collection_t *meta(mongoc_client_t *c, const char *db)
 
 /* ---- the lock ---------------------------------------------------------- */
 
-static void lock_doc(bson_t *d, const sfl_lock_request_t *rq, int64_t now)
+static void lock_doc(bson_t *d, const sfl_lock_request_t *rq, const char *group, int lease,
+                     int64_t now)
 {
     char host[128] = "";
     if (gethostname(host, sizeof host - 1) != 0)
@@ -71,6 +72,10 @@ static void lock_doc(bson_t *d, const sfl_lock_request_t *rq, int64_t now)
     BSON_APPEND_DATE_TIME(d, "heartbeat", now);
     BSON_APPEND_UTF8(d, "tool", "swefreq-load");
     BSON_APPEND_UTF8(d, "version", sfl_version());
+    if (group) {
+        BSON_APPEND_UTF8(d, "group", group);
+        BSON_APPEND_INT64(d, "lease_seconds", lease);
+    }
 }
 
 static void str_field(const bson_t *d, const char *key, char *out, size_t n)
@@ -134,6 +139,8 @@ static int read_lock(mongoc_collection_t *m, sfl_lock_holder_t *h, sfl_error_t *
         h->pid = num_field(&doc, "pid");
         h->started_ms = num_field(&doc, "started");
         h->heartbeat_ms = num_field(&doc, "heartbeat");
+        str_field(&doc, "group", h->group, sizeof h->group);
+        h->lease_seconds = num_field(&doc, "lease_seconds");
         bson_destroy(&doc);
     }
     return rc;
@@ -153,8 +160,50 @@ static bool is_dup(const bson_error_t *be)
            strstr(be->message, "duplicate key");
 }
 
+int sfl_lock_read(mongoc_client_t *c, const char *db, sfl_lock_holder_t *h, sfl_error_t *err)
+{
+    mongoc_collection_t *m = meta(c, db);
+    int rc = read_lock(m, h, err);
+    mongoc_collection_destroy(m);
+    return rc;
+}
+
+/* The refusal of a lock a live holder has. */
+static void locked_error(sfl_error_t *err, const char *db, const sfl_lock_holder_t *h,
+                         int64_t age, int stale)
+{
+    char since[32], beat[32];
+    fmt_time(h->started_ms, since, sizeof since);
+    fmt_time(h->heartbeat_ms, beat, sizeof beat);
+    if (h->group[0])
+        sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
+                      "%s is held by group %s (a partitioned load, id %s, planned on host %s, "
+                      "since %s; last sign of life of a part %s, %.0f s ago; it is stale "
+                      "after %d s). Finish the group (sfl_mongo_group_finish) or, if it is "
+                      "abandoned, break the lock (sfl_mongo_options_t.break_lock). Nothing was "
+                      "changed",
+                      db, h->group, h->load_id, h->host, since, beat, (double)age / 1000.0,
+                      stale);
+    else
+        sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
+                      "%s is locked by another %s: load %s on host %s, pid %lld, since %s, "
+                      "last heartbeat %s (%.0f s ago; it is stale after %d s). Wait for "
+                      "it to end; if that process is dead, wait %d s or break the lock "
+                      "(sfl_mongo_options_t.break_lock). "
+                      "Nothing was changed",
+                      db, h->command[0] ? h->command : "load", h->load_id, h->host,
+                      (long long)h->pid, since, beat, (double)age / 1000.0, stale, stale);
+}
+
 bool sfl_lock_acquire(mongoc_client_t *c, const char *db, const sfl_lock_request_t *rq,
                       bool *took_over, sfl_lock_holder_t *prev, sfl_error_t *err)
+{
+    return sfl_lock_acquire_group(c, db, rq, NULL, 0, took_over, prev, err);
+}
+
+bool sfl_lock_acquire_group(mongoc_client_t *c, const char *db, const sfl_lock_request_t *rq,
+                            const char *group, int lease_seconds, bool *took_over,
+                            sfl_lock_holder_t *prev, sfl_error_t *err)
 {
     *took_over = false;
     mongoc_collection_t *m = meta(c, db);
@@ -162,7 +211,7 @@ bool sfl_lock_acquire(mongoc_client_t *c, const char *db, const sfl_lock_request
     for (int attempt = 0; attempt < 3 && !ok; attempt++) {
         int64_t now = sfl_now_ms();
         bson_t doc = BSON_INITIALIZER;
-        lock_doc(&doc, rq, now);
+        lock_doc(&doc, rq, group, lease_seconds, now);
         bson_error_t be;
         bool inserted = mongoc_collection_insert_one(m, &doc, NULL, NULL, &be);
         if (inserted) {
@@ -189,17 +238,12 @@ bool sfl_lock_acquire(mongoc_client_t *c, const char *db, const sfl_lock_request
         char since[32], beat[32];
         fmt_time(h.started_ms, since, sizeof since);
         fmt_time(h.heartbeat_ms, beat, sizeof beat);
-        if (!rq->break_lock && age <= (int64_t)rq->stale_seconds * 1000) {
+        int stale = rq->stale_seconds;
+        if (h.group[0] && h.lease_seconds > stale)
+            stale = (int)h.lease_seconds; /* a group is alive between its parts */
+        if (!rq->break_lock && age <= (int64_t)stale * 1000) {
             bson_destroy(&doc);
-            sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_LOCKED,
-                          "%s is locked by another %s: load %s on host %s, pid %lld, since %s, "
-                          "last heartbeat %s (%.0f s ago; it is stale after %d s). Wait for "
-                          "it to end; if that process is dead, wait %d s or break the lock "
-                          "(sfl_mongo_options_t.break_lock). "
-                          "Nothing was changed",
-                          db, h.command[0] ? h.command : "load", h.load_id, h.host,
-                          (long long)h.pid, since, beat, (double)age / 1000.0,
-                          rq->stale_seconds, rq->stale_seconds);
+            locked_error(err, db, &h, age, stale);
             break;
         }
         /* Take it over, only if it is still the lock we just read. */
@@ -220,7 +264,7 @@ bool sfl_lock_acquire(mongoc_client_t *c, const char *db, const sfl_lock_request
             sfl_logf(rq->log, rq->log_ud, SFL_LOG_WARNING,
                      "%s lock of %s held by load %s (host %s, pid %lld, since %s, last "
                      "heartbeat %s, %.0f s ago)",
-                     rq->break_lock && age <= (int64_t)rq->stale_seconds * 1000
+                     rq->break_lock && age <= (int64_t)stale * 1000
                          ? "broke (sfl_mongo_options_t.break_lock) the"
                          : "took over the stale",
                      db, h.load_id, h.host, (long long)h.pid, since, beat, (double)age / 1000.0);
@@ -494,8 +538,11 @@ sfl_manifest_t *sfl_current_manifest(mongoc_client_t *c, const char *db, sfl_err
         return NULL;
     }
     /* No pointer: a database loaded by an older version. */
-    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort;
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort, ne;
     BSON_APPEND_UTF8(&filter, "status", "complete");
+    BSON_APPEND_DOCUMENT_BEGIN(&filter, "kind", &ne);
+    BSON_APPEND_UTF8(&ne, "$ne", "part");
+    bson_append_document_end(&filter, &ne);
     BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
     BSON_APPEND_INT32(&sort, "finished", -1);
     bson_append_document_end(&opts, &sort);
@@ -631,6 +678,10 @@ int sfl_resume_target(mongoc_client_t *c, const char *db, const char *named, bso
         BSON_APPEND_BOOL(&in, "$exists", true);
         bson_append_document_end(&filter, &in);
         BSON_APPEND_UTF8(&filter, "tool", "swefreq-load");
+        /* a group and its parts are continued by their own commands */
+        BSON_APPEND_DOCUMENT_BEGIN(&filter, "kind", &in);
+        BSON_APPEND_NULL(&in, "$eq");
+        bson_append_document_end(&filter, &in);
         BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
         BSON_APPEND_INT32(&sort, "started", -1);
         bson_append_document_end(&opts, &sort);

@@ -18,6 +18,8 @@ typedef struct {
     char host[128];
     int64_t pid;
     int64_t started_ms, heartbeat_ms; /* client clock, ms since the epoch */
+    char group[72];        /* a partitioned load's group holds it ("": no) */
+    int64_t lease_seconds; /* the group's lease (0: the stale timeout)     */
 } sfl_lock_holder_t;
 
 typedef struct {
@@ -29,15 +31,24 @@ typedef struct {
     void *log_ud;
 } sfl_lock_request_t;
 
+/* Reads the lock document into *h; 1 found, 0 none, -1 error. */
+int sfl_lock_read(mongoc_client_t *c, const char *db, sfl_lock_holder_t *h, sfl_error_t *err);
+
 int64_t sfl_now_ms(void);
 
-/* Takes the lock of db: an insert of {_id: "lock", ...} that fails on a
+/* Takes the lock of db: an insert (a lock a group holds is stale only
+ * after its lease, and refusals name the group) of {_id: "lock", ...} that fails on a
  * duplicate key while another holder's heartbeat is fresh (SFL_E_LOCKED,
  * naming the holder). A stale lock, or any lock with break_lock, is taken
  * over with a conditional replace; then *took_over is true and *prev
  * describes the old holder. */
 bool sfl_lock_acquire(mongoc_client_t *c, const char *db, const sfl_lock_request_t *rq,
                       bool *took_over, sfl_lock_holder_t *prev, sfl_error_t *err);
+/* The same for partitioned load `group` (mongo/group.c), whose lock is
+ * stale only after `lease_seconds` without a heartbeat. */
+bool sfl_lock_acquire_group(mongoc_client_t *c, const char *db, const sfl_lock_request_t *rq,
+                            const char *group, int lease_seconds, bool *took_over,
+                            sfl_lock_holder_t *prev, sfl_error_t *err);
 /* Refreshes the heartbeat. Returns 1 when refreshed, 0 when the lock is no
  * longer ours (taken over or broken), -1 on a server error. */
 int sfl_lock_heartbeat(mongoc_client_t *c, const char *db, const char *load_id);

@@ -1,0 +1,103 @@
+/* cmd_finish.c: `swefreq-load finish --group G`: the end of a partitioned
+ * load (swefreq/group.h): every part complete and covering the plan, the
+ * manifests merged, indexes, the verifying scan, the swap. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server_opts.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: %s finish --group G [--uri-file FILE] [--db NAME] [--manifest FILE] [--json]\n"
+            "\n"
+            "Finishes partitioned load G (README \"Partitioned loads\"): checks that every\n"
+            "part is complete and that the parts' regions cover the plan exactly (a part\n"
+            "missing, a region covered twice or missing: refused, nothing swapped), merges\n"
+            "the parts' manifests by adding their digests and counts, computes the metrics\n"
+            "from all variants in staging, builds the browser's indexes, verifies every\n"
+            "staging collection against the merged manifest by a full scan, swaps the\n"
+            "staging in through the journal (as a load does; a finish killed in the swap is\n"
+            "finished by `recover` or the next load) and releases the database's lock.\n"
+            "Parts still running or not complete: exit 12 (retry later), naming them.\n"
+            "A group already finished: exit 11.\n"
+            "\n"
+            "  --group G             the group named at `plan`\n"
+            "  --manifest FILE       also write the merged manifest to FILE (as FILE.partial\n"
+            "                        before the swap, renamed after it)\n"
+            "%s"
+            "                        (default database for --db: swefreq)\n"
+            "  -h, --help            this help\n"
+            "\n%s",
+            cli_prog, CLI_SERVER_HELP, cli_exit_codes_help);
+}
+
+typedef struct {
+    const char *group, *manifest;
+} finish_args_t;
+
+static int own(void *ud, int ch, const char *arg)
+{
+    finish_args_t *a = ud;
+    if (ch == 'g')
+        a->group = arg;
+    else if (ch == 'm')
+        a->manifest = arg;
+    else
+        return 0;
+    return 1;
+}
+
+int cmd_finish(int argc, char **argv)
+{
+    static const struct option longopts[] = {CLI_SERVER_LONGOPTS,
+                                             {"group", required_argument, NULL, 'g'},
+                                             {"manifest", required_argument, NULL, 'm'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    cli_server_t s;
+    cli_server_init(&s);
+    s.mo.db = "swefreq";
+    finish_args_t a = {NULL, NULL};
+    int rc = cli_server_parse(&s, argc, argv, longopts, own, &a, usage, "finish");
+    if (rc != -1)
+        return rc;
+    if (!a.group) {
+        cli_error("finish needs --group G");
+        return EXIT_USAGE;
+    }
+    s.mo.manifest_path = a.manifest;
+    sfl_error_t err;
+    sfl_error_clear(&err);
+    sfl_group_finish_t out = {.struct_size = sizeof out};
+    sfl_manifest_t *m = NULL;
+    if (!sfl_mongo_group_finish(&s.mo, a.group, &out, &m, &err)) {
+        rc = cli_exit_code(&err);
+        if (!s.quiet)
+            cli_print_error(&err);
+        if (s.json) {
+            printf("{ \"group\" : ");
+            cli_json_string(stdout, a.group);
+            printf(", \"ok\" : false, \"exit_code\" : %d, \"swapped\" : false, \"error\" : ", rc);
+            cli_json_string(stdout, cli_flags(err.message));
+            printf(" }\n");
+        }
+        return rc;
+    }
+    if (s.json) {
+        printf("{ \"group\" : ");
+        cli_json_string(stdout, a.group);
+        printf(", \"group_id\" : ");
+        cli_json_string(stdout, out.group_id);
+        printf(", \"parts\" : %d, \"ok\" : true, \"exit_code\" : 0, \"swapped\" : true, "
+               "\"error\" : null }\n",
+               out.parts);
+    } else if (!s.quiet) {
+        fprintf(stderr, "finish: group %s (load %s) of %d part(s): staging verified, swapped "
+                        "in, recorded in %s.swefreq_meta; the lock is released\n",
+                a.group, out.group_id, out.parts, s.mo.db);
+    }
+    sfl_manifest_destroy(m);
+    return EXIT_OK;
+}

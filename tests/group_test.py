@@ -1,0 +1,418 @@
+#!/usr/bin/env python3
+"""Partitioned loads: plan, parts (load --group G --part K), finish.
+
+usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
+
+  MODE merge:  four part loaders at once (two given the sources and options,
+               two given none: they take the plan's), on the regions of one bgzipped
+               VCF, and of several files (two VCFs, a coverage file, and a
+               GTF with two gene tables and a dbSNP file, which go whole
+               into one part); the merged manifest
+               equals a single load's of the same files byte for byte but
+               for `created`, and the browser's collections (every BSON
+               byte) and their indexes equal the single load's; `verify
+               --uri --sources` passes; a part already complete: exit 11
+               and nothing done; finish again: exit 11.
+  MODE kill:   a part killed with kill -9 in its inserts (held by the
+               fault proxy), then resumed (--resume) while the other
+               parts run; finish gives the single load's result.
+  MODE refuse: plan --shard-key on a server that is not a mongos: exit 9,
+               nothing written; while a group holds the lock a plain load, recover and
+               another group's plan are refused (exit 9, naming the group);
+               a part before any plan: exit 12; a part with other options
+               or a changed source: exit 3 naming the difference; finish
+               while a part is missing: exit 12 naming it; a part record
+               whose regions overlap another's, or a part's record missing
+               regions: finish refuses (exit 3); after each refusal the
+               browser's collections are byte-identical to before.
+  MODE swap:   finish killed (kill -9) in its verifying scan: the group
+               keeps the lock (a load is refused, exit 9); then finish
+               killed while its renameCollection is held,
+               then `recover`: the swap is finished from the group's
+               journal, and the result equals the single load's.
+  MODE indel:  every site a 120-base deletion, so that every cut of a
+               contig the plan makes lies inside an indel that starts
+               before it: each is loaded once (the merged result equals
+               the single load's).
+"""
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mongo_common import URI, check, finish, require_faults  # noqa: E402
+import pymongo  # noqa: E402
+from bson.codec_options import CodecOptions  # noqa: E402
+from bson.raw_bson import RawBSONDocument  # noqa: E402
+
+MODE, TOOL, TD, GEN = sys.argv[1:5]
+faults = require_faults(f"sfl_group_{MODE}")
+client = pymongo.MongoClient(URI, serverSelectionTimeoutMS=5000)
+tmp = tempfile.mkdtemp(prefix="sfl_group_")
+os.chdir(tmp)
+OPTS = ["--histograms", "columns", "--threads", "2"]
+COLLS = ("variants", "base_coverage", "metrics", "genes", "transcripts", "exons", "dbsnp")
+
+
+def sh(*args, **kw):
+    return subprocess.run(list(args), check=True, **kw)
+
+
+def gen(script, flag, n, name, *more):
+    with open(name, "w") as f:
+        sh(sys.executable, os.path.join(GEN, script), flag, str(n), *more, stdout=f,
+           stderr=subprocess.DEVNULL)
+    return name
+
+
+def bgzip_index(plain, *tabix):
+    sh("bgzip", "-f", "-k", plain)
+    sh("tabix", "-f", *tabix, plain + ".gz")
+    return plain + ".gz"
+
+
+def run(*args, timeout=300, env=None):
+    return subprocess.run([TOOL, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def start(*args):
+    return subprocess.Popen([TOOL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def plan(db, group, n, sources, *more):
+    return run("plan", "--uri", URI, "--db", db, "--group", group, "--parts", str(n),
+               "--out", f"{db}.{group}.plan.json", *OPTS, *sources, *more)
+
+
+def part_cmd(db, group, k, sources, *more):
+    return ["load", "--uri", URI, "--db", db, "--group", group, "--part", str(k), *OPTS,
+            *sources, *more]
+
+
+def finish_group(db, group, *more):
+    return run("finish", "--uri", URI, "--db", db, "--group", group,
+               "--manifest", f"{db}.{group}.manifest.json", *more)
+
+
+def browser(db):
+    """Every document's bytes and the indexes of the browser's collections."""
+    d = client.get_database(db, codec_options=CodecOptions(document_class=RawBSONDocument))
+    out = {}
+    for coll in COLLS:
+        docs = sorted(x.raw for x in d[coll].find({}))
+        idx = sorted(str(v) for v in client[db][coll].index_information().values())
+        out[coll] = (docs, idx)
+    return out
+
+
+def manifest_text(path):
+    with open(path) as f:
+        return re.sub(r'"created"\s*:\s*"[^"]*"', '"created": "-"', f.read())
+
+
+def single(db, sources):
+    client.drop_database(db)
+    r = run("load", "--uri", URI, "--db", db, *OPTS, *sources, "--manifest", f"{db}.manifest.json")
+    check(r.returncode == 0, f"single load {db}: {r.stderr[-800:]}")
+    return browser(db), manifest_text(f"{db}.manifest.json")
+
+
+def all_parts(db, group, n, sources, extra=None, bare=()):
+    """The n parts at once (those in `bare` given no sources: they take the
+    plan's); their exit codes."""
+    procs = [start(*part_cmd(db, group, k, [] if k in bare else sources,
+                             *((extra or {}).get(k, [])))) for k in range(1, n + 1)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for k, (p, (o, e)) in enumerate(zip(procs, outs), 1):
+        check(p.returncode == 0, f"{db}: part {k} exit {p.returncode}: {e[-600:]}")
+    return [p.returncode for p in procs]
+
+
+def same_as_single(db, group, want, what):
+    got = browser(db)
+    for c in COLLS:
+        check(got[c][0] == want[0][c][0],
+              f"{what}: {c}: {len(got[c][0])} documents, the single load has {len(want[0][c][0])}"
+              f"{'' if len(got[c][0]) != len(want[0][c][0]) else ' (bytes differ)'}")
+        check(got[c][1] == want[0][c][1], f"{what}: {c}: indexes {got[c][1]} vs {want[0][c][1]}")
+    m = manifest_text(f"{db}.{group}.manifest.json")
+    check(m == want[1], f"{what}: the merged manifest equals the single load's but for created:\n"
+          f"{m[:1500]}\n---\n{want[1][:1500]}")
+
+
+ONE_VCF = bgzip_index(gen("gen_exac_vcf.py", "--sites", 1000, "one.vcf"), "-p", "vcf")
+
+
+def several_files():
+    """Two VCFs (contigs 1-9 and 10-MT of another generated file) and a
+    coverage file, all indexed."""
+    whole = gen("gen_exac_vcf.py", "--sites", 700, "b.vcf", "--seed", "7")
+    head = [l for l in open(whole) if l.startswith("#")]
+    body = [l for l in open(whole) if not l.startswith("#")]
+    first = {str(c) for c in range(1, 10)}
+    for name, keep in (("b1.vcf", lambda c: c in first), ("b2.vcf", lambda c: c not in first)):
+        with open(name, "w") as f:
+            f.writelines(head)
+            f.writelines(l for l in body if keep(l.split("\t", 1)[0]))
+    cov = gen("gen_coverage.py", "--rows", 4000, "cov.tsv")
+    return ["--vcf", bgzip_index("b1.vcf", "-p", "vcf"), "--vcf", bgzip_index("b2.vcf", "-p", "vcf"),
+            "--coverage", bgzip_index(cov, "-s1", "-b2", "-e2"),
+            "--gtf", os.path.join(TD, "gencode_sample.gtf"),
+            "--canonical-transcripts", os.path.join(TD, "canonical_sample.txt"),
+            "--omim", os.path.join(TD, "omim_sample.txt"),
+            "--dbsnp", os.path.join(TD, "dbsnp_sample.tsv"), "--skip-unknown-contigs"]
+
+
+def test_merge():
+    for name, sources in (("one", ["--vcf", ONE_VCF]), ("several", several_files())):
+        db, clean = f"sfl_group_merge_{name}", f"sfl_group_merge_{name}_single"
+        want = single(clean, sources)
+        client.drop_database(db)
+        r = plan(db, "g", 4, sources)
+        check(r.returncode == 0, f"{name}: plan: {r.stderr[-800:]}")
+        p = json.load(open(f"{db}.g.plan.json"))
+        check(len(p["parts"]) == 4 and all("command" in x for x in p["parts"]),
+              f"{name}: the plan has 4 parts, each with its command")
+        check(all(s["sha256"] for s in p["plan"]["sources"]), f"{name}: sources with SHA-256")
+        sizes = [x["bytes"] for x in p["parts"]]
+        check(max(sizes) <= 2 * min(sizes), f"{name}: parts balanced by bytes: {sizes}")
+        all_parts(db, "g", 4, sources, bare={2, 4})  # 2 and 4 read the plan's sources
+        r = run(*part_cmd(db, "g", 2, sources))
+        check(r.returncode == 11 and "complete already" in r.stderr,
+              f"{name}: a part run again: exit 11 ({r.returncode}) {r.stderr[-300:]}")
+        r = finish_group(db, "g", "--json")
+        out = json.loads(r.stdout) if r.stdout.strip() else {}
+        check(r.returncode == 0 and out.get("ok") is True and out.get("parts") == 4,
+              f"{name}: finish: {r.returncode} {r.stdout} {r.stderr[-800:]}")
+        same_as_single(db, "g", want, f"{name}: 4 parts")
+        r = run("verify", "--uri", URI, "--db", db, "--sources")
+        check(r.returncode == 0, f"{name}: verify --uri --sources after finish: {r.stdout}{r.stderr}")
+        r = finish_group(db, "g")
+        check(r.returncode == 11, f"{name}: finish again: exit 11 ({r.returncode}) {r.stderr}")
+        r = run("load", "--uri", URI, "--db", db, *OPTS, *sources)
+        check(r.returncode == 0, f"{name}: the lock is released: a load runs ({r.stderr[-300:]})")
+
+
+def test_kill():
+    sources = ["--vcf", ONE_VCF]
+    db = "sfl_group_kill"
+    want = single(db + "_single", sources)
+    client.drop_database(db)
+    r = plan(db, "g", 4, sources)
+    check(r.returncode == 0, f"plan: {r.stderr[-500:]}")
+    rule = faults.arm("insert", nth=3, coll="swefreq_staging_", action="hold")
+    p1 = start(*part_cmd(db, "g", 1, sources, "--batch-docs", "20", "--record-interval", "20"))
+    st = faults.wait(rule, timeout=120)
+    check(st is not None, "the proxy held part 1's third insert")
+    p1.kill()
+    p1.wait()
+    faults.release(rule, forward=True)
+    time.sleep(0.5)
+    faults.clear()
+    rec = client[db]["swefreq_meta"].find_one({"kind": "part", "part": 1})
+    check(rec and rec.get("status") == "loading", f"the killed part's record: {rec and rec.get('status')}")
+    time.sleep(1.2)
+    r = finish_group(db, "g")
+    check(r.returncode == 12 and "part 1" in r.stderr,
+          f"finish with parts not complete: exit 12 naming them ({r.returncode}) {r.stderr[-400:]}")
+    all_parts(db, "g", 4, sources,
+              {1: ["--resume", "--lock-timeout", "1"]})
+    rec = client[db]["swefreq_meta"].find_one({"kind": "part", "part": 1})
+    check(rec and len(rec.get("attempts", [])) == 2 and rec["attempts"][0]["status"] == "lost",
+          f"the resumed part's record has both attempts: {rec and rec.get('attempts')}")
+    r = finish_group(db, "g")
+    check(r.returncode == 0, f"finish: {r.stderr[-800:]}")
+    same_as_single(db, "g", want, "a part killed and resumed")
+
+
+def unchanged(db, before, what):
+    check(browser(db) == before, f"{what}: the browser's collections are byte-identical")
+
+
+def test_refuse():
+    sources = ["--vcf", ONE_VCF]
+    db = "sfl_group_refuse"
+    client.drop_database(db)
+    r = run(*part_cmd(db, "g", 1, sources))
+    check(r.returncode == 12, f"a part before its plan: exit 12 ({r.returncode}) {r.stderr[-300:]}")
+    r = plan(db, "g", 3, sources, "--shard-key", "hashed")
+    check(r.returncode == 9 and "mongos" in r.stderr,
+          f"plan --shard-key on a server that is not a mongos: exit 9 ({r.returncode}) {r.stderr[-300:]}")
+    check(client[db]["swefreq_meta"].find_one({"_id": "lock"}) is None and
+          not [n for n in client[db].list_collection_names() if n.startswith("swefreq_staging_")],
+          "plan --shard-key refused: no lock, no staging")
+    r = run("load", "--uri", URI, "--db", db, *OPTS, "--vcf", os.path.join(TD, "exac_sample.vcf"))
+    check(r.returncode == 0, f"a first load: {r.stderr[-300:]}")
+    before = browser(db)
+    r = plan(db, "g", 500, sources)
+    check(r.returncode == 2 and "fewer parts" in r.stderr,
+          f"more parts than the index offers pieces: exit 2 ({r.returncode}) {r.stderr[-300:]}")
+    r = plan(db, "g", 3, sources, "--rejects", "r.txt")
+    check(r.returncode == 2 and "--rejects" in r.stderr, f"plan --rejects: exit 2 ({r.returncode})")
+    r = plan(db, "g", 3, sources)
+    check(r.returncode == 0, f"plan: {r.stderr[-500:]}")
+    r = run(*part_cmd(db, "g", 1, sources, "--manifest", "part.json"))
+    check(r.returncode == 2 and not os.path.exists("part.json"),
+          f"a part with --manifest: exit 2 ({r.returncode}) {r.stderr[-300:]}")
+    text = open(f"{db}.g.plan.json").read()
+    check("--uri" not in text and URI not in text, "the plan's commands leave --uri out")
+    r = run("status", "--uri", URI, "--db", db)
+    check(r.returncode == 0 and "held by group g" in r.stdout + r.stderr,
+          f"status names the group that holds the lock: {r.stdout[-600:]}")
+    time.sleep(1.5)  # older than --lock-timeout 1, well within the group's lease
+    for what, args in (("a plain load", ["load", "--uri", URI, "--db", db, *OPTS, *sources,
+                                          "--lock-timeout", "1"]),
+                       ("recover", ["recover", "--uri", URI, "--db", db]),
+                       ("another group's plan", ["plan", "--uri", URI, "--db", db, "--group", "h",
+                                                 "--parts", "2", *OPTS, *sources])):
+        r = run(*args)
+        check(r.returncode == 9 and "group g" in r.stderr,
+              f"{what} while group g holds the lock: exit 9 naming it ({r.returncode}) {r.stderr[-400:]}")
+        unchanged(db, before, what)
+    r = run(*[a if a != "columns" else "none" for a in part_cmd(db, "g", 1, sources)])
+    check(r.returncode == 3 and "histograms" in r.stderr,
+          f"a part with other options: exit 3 naming it ({r.returncode}) {r.stderr[-400:]}")
+    changed = "changed.vcf"
+    with open(changed, "w") as f:
+        f.write(open("one.vcf").read().replace("\t.\tA\t", "\t.\tC\t", 1))
+    sh("bgzip", "-f", "-k", changed)
+    sh("cp", "one.vcf.gz.tbi", "changed.vcf.gz.tbi")
+    r = run(*part_cmd(db, "g", 1, ["--vcf", "changed.vcf.gz"]))
+    check(r.returncode == 3 and "SHA-256" in r.stderr,
+          f"a part with a changed source: exit 3 naming it ({r.returncode}) {r.stderr[-400:]}")
+    all_parts(db, "g", 2, sources)  # parts 1 and 2 of 3
+    r = finish_group(db, "g")
+    check(r.returncode == 12 and "part 3 not started" in r.stderr,
+          f"finish with part 3 missing: exit 12 naming it ({r.returncode}) {r.stderr[-400:]}")
+    unchanged(db, before, "finish with a part missing")
+    r = run(*part_cmd(db, "g", 3, sources))
+    check(r.returncode == 0, f"part 3: {r.stderr[-300:]}")
+    meta = client[db]["swefreq_meta"]
+    p1 = meta.find_one({"kind": "part", "part": 1})
+    p2 = meta.find_one({"kind": "part", "part": 2})
+    # part 2's record claims part 1's regions too: an overlap
+    spec = copy.deepcopy(p2["part_spec"])
+    spec["sources"][0]["regions"] = p1["part_spec"]["sources"][0]["regions"] + \
+        spec["sources"][0]["regions"]
+    meta.update_one({"_id": p2["_id"]}, {"$set": {"part_spec": spec}})
+    r = finish_group(db, "g")
+    check(r.returncode == 3 and "covered twice" in r.stderr,
+          f"overlapping parts: finish refused (exit 3) ({r.returncode}) {r.stderr[-400:]}")
+    unchanged(db, before, "finish with overlapping parts")
+    # part 2's record holds none of its regions: missing
+    spec["sources"][0]["regions"] = p1["part_spec"]["sources"][0]["regions"][:0]
+    spec["sources"][0]["read"] = "none"
+    meta.update_one({"_id": p2["_id"]}, {"$set": {"part_spec": spec}})
+    r = finish_group(db, "g")
+    check(r.returncode == 3 and "in no complete part" in r.stderr,
+          f"a part's regions missing: finish refused (exit 3) ({r.returncode}) {r.stderr[-400:]}")
+    unchanged(db, before, "finish with regions missing")
+    # parts 1 and 2 swapped their regions: each covered once, but not the plan's
+    meta.update_one({"_id": p2["_id"]}, {"$set": {"part_spec": p1["part_spec"]}})
+    meta.update_one({"_id": p1["_id"]}, {"$set": {"part_spec": p2["part_spec"]}})
+    r = finish_group(db, "g")
+    check(r.returncode == 3 and "other regions than the plan" in r.stderr,
+          f"parts swapped: finish refused (exit 3) ({r.returncode}) {r.stderr[-400:]}")
+    unchanged(db, before, "finish with parts swapped")
+    meta.update_one({"_id": p1["_id"]}, {"$set": {"part_spec": p1["part_spec"]}})
+    meta.update_one({"_id": p2["_id"]}, {"$set": {"part_spec": p2["part_spec"]}})
+    r = finish_group(db, "g")
+    check(r.returncode == 0, f"finish once the records are right: {r.stderr[-400:]}")
+    check(browser(db) != before, "finish swapped the group's data in")
+    # an abandoned group: --break-lock takes its lock, drops its staging
+    r = plan(db, "h", 2, sources)
+    check(r.returncode == 0, f"plan h: {r.stderr[-300:]}")
+    r = run(*part_cmd(db, "h", 1, sources))
+    check(r.returncode == 0, f"part 1 of h: {r.stderr[-300:]}")
+    r = run("load", "--uri", URI, "--db", db, *OPTS, *sources, "--break-lock")
+    check(r.returncode == 0, f"a load with --break-lock over group h: {r.stderr[-300:]}")
+    left = [n for n in client[db].list_collection_names() if n.startswith("swefreq_staging_")]
+    check(not left, f"group h's staging dropped: {left}")
+    rec = meta.find_one({"kind": "group", "group": "h"})
+    check(rec and rec["status"] == "interrupted", f"group h marked interrupted: {rec and rec['status']}")
+    r = run(*part_cmd(db, "h", 2, sources))
+    check(r.returncode == 9, f"a part of a broken group: exit 9 ({r.returncode}) {r.stderr[-300:]}")
+
+
+def test_swap():
+    sources = ["--vcf", ONE_VCF]
+    db = "sfl_group_swap"
+    want = single(db + "_single", sources)
+    client.drop_database(db)
+    r = plan(db, "g", 2, sources)
+    check(r.returncode == 0, f"plan: {r.stderr[-500:]}")
+    all_parts(db, "g", 2, sources)
+    # killed in its verifying scan, before the journal: the group keeps the lock
+    rule = faults.arm("find", coll="swefreq_staging_", action="hold")
+    p = start("finish", "--uri", URI, "--db", db, "--group", "g")
+    check(faults.wait(rule, timeout=300) is not None, "the proxy held finish's scan")
+    p.kill()
+    p.wait()
+    faults.release(rule, forward=False)
+    faults.clear()
+    time.sleep(1.5)
+    r = run("load", "--uri", URI, "--db", db, *OPTS, *sources, "--lock-timeout", "1")
+    check(r.returncode == 9 and "group g" in r.stderr,
+          f"after a finish killed before its journal, the group keeps its lease: exit 9 "
+          f"({r.returncode}) {r.stderr[-300:]}")
+    rule = faults.arm("renameCollection", action="hold")
+    p = start("finish", "--uri", URI, "--db", db, "--group", "g")
+    st = faults.wait(rule, timeout=300)
+    check(st is not None, "the proxy held finish's first rename")
+    p.kill()
+    p.wait()
+    faults.release(rule, forward=False)
+    faults.clear()
+    rec = client[db]["swefreq_meta"].find_one({"kind": "group"})
+    check(rec and rec.get("status") == "swapping", f"the group's journal: {rec and rec.get('status')}")
+    time.sleep(1.5)
+    r = run("recover", "--uri", URI, "--db", db, "--lock-timeout", "1")
+    check(r.returncode == 0 and "finished the swap" in r.stderr,
+          f"recover finishes the group's swap: {r.returncode} {r.stderr[-500:]}")
+    got = browser(db)
+    for c in COLLS:
+        check(got[c][0] == want[0][c][0], f"after recover: {c} equals the single load's")
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 0, f"verify --uri after recover: {r.stdout[-500:]}")
+
+
+def test_indel():
+    header = [l for l in open(os.path.join(TD, "swegen_sample.vcf")) if l.startswith("#")]
+    with open("del.vcf", "w") as f:
+        f.writelines(header)
+        for i in range(9000):
+            pos = 1000 + 100 * i
+            ref = "A" + "".join("ACGT"[(i * 7 + k * 3) % 4] for k in range(120))
+            f.write(f"1\t{pos}\t.\t{ref}\tA\t{50 + i % 50}\tPASS\tAC={1 + i % 7};AN=2000;"
+                    f"AC_Hom={i % 3}\n")
+    sources = ["--vcf", bgzip_index("del.vcf", "-p", "vcf")]
+    db = "sfl_group_indel"
+    want = single(db + "_single", sources)
+    client.drop_database(db)
+    r = plan(db, "g", 3, sources)
+    check(r.returncode == 0, f"plan: {r.stderr[-500:]}")
+    p = json.load(open(f"{db}.g.plan.json"))
+    cuts = [reg["end"] for x in p["parts"] for s in x["sources"] for reg in s.get("regions", [])
+            if "end" in reg]
+    check(len(cuts) == 2, f"contig 1 is cut twice: {cuts}")
+    # every cut lies inside a deletion that starts before it
+    check(all(any(1000 + 100 * i - 1 < c < 1000 + 100 * i - 1 + 121 for i in range(9000))
+              for c in cuts), f"each cut lies inside a deletion: {cuts}")
+    all_parts(db, "g", 3, sources)
+    r = finish_group(db, "g")
+    check(r.returncode == 0, f"finish: {r.stderr[-500:]}")
+    same_as_single(db, "g", want, "deletions across the cuts")
+    n = client[db]["variants"].count_documents({})
+    check(n == 9000, f"each deletion loaded once: {n} variants")
+
+
+{"merge": test_merge, "kill": test_kill, "refuse": test_refuse, "swap": test_swap,
+ "indel": test_indel}[MODE]()
+finish(f"group_test {MODE}")
