@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "metrics.h"
 #include "variant_key.h"
 #include "grow.h"
 
@@ -31,6 +32,7 @@ static void batch_free(sfl_parsed_batch_t *b)
     free(b->miss);
     free(b->digests);
     free(b->undeclared);
+    sfl_metrics_part_destroy(b->mpart);
     free(b);
 }
 
@@ -87,6 +89,9 @@ static void batch_reset(sfl_parsed_batch_t *b)
     b->undeclared = keep.undeclared;
     b->cap_undeclared = keep.cap_undeclared;
     b->digests = keep.digests;
+    b->mpart = keep.mpart;
+    if (b->mpart)
+        sfl_metrics_part_reset(b->mpart);
     b->pool = keep.pool;
 }
 

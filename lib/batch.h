@@ -86,6 +86,9 @@ typedef struct sfl_parsed_batch {
      * per collection, once `has_digests` */
     sfl_digest_t *digests;
     bool has_digests;
+    /* VCF with the metrics collection: the metrics' values of the batch's
+     * documents, taken as they are built (metrics.h); else NULL */
+    struct sfl_metrics_part *mpart;
     struct sfl_batch_pool *pool; /* where sfl_batch_destroy returns it */
 
     bool failed;         /* out of memory while parsing */

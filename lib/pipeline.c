@@ -59,6 +59,7 @@
 typedef struct source_ctx {
     sfl_source_kind_t kind;
     bool digest_in_parser; /* else the in-order stage digests (1 thread) */
+    bool metrics;          /* a VCF of a run with the metrics collection */
     sfl_batch_pool_t *pool; /* the run's idle batches */
     const char *path;
     uint32_t index;
@@ -190,6 +191,14 @@ static void *parse_chunk(void *arg)
             b->failed = true;
             return b;
         }
+    }
+    if (!src->metrics && b->mpart) { /* the batch served a VCF before */
+        sfl_metrics_part_destroy(b->mpart);
+        b->mpart = NULL;
+    }
+    if (src->metrics && !b->mpart && !(b->mpart = sfl_metrics_part_new())) {
+        b->failed = true;
+        return b;
     }
     void *w = worker_acquire(src);
     if (!w) {
@@ -415,6 +424,11 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
     return true;
 }
 
+static bool doc_dropped(const void *ud, uint32_t doc)
+{
+    return ((const sfl_parsed_batch_t *)ud)->docs[doc].dropped;
+}
+
 /* Adds the batch's digest of collection `coll` (-1: the batch's
  * collection), less the documents dropped here, to the run's, and hands
  * the surviving documents to the sink. */
@@ -430,7 +444,7 @@ static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll)
         j->docs = d;
         j->cap_docs = b->n_docs;
     }
-    size_t n = 0, bytes = 0;
+    size_t n = 0, bytes = 0, dropped = 0;
     sfl_digest_t *dg = &b->digests[c];
     for (size_t i = 0; i < b->n_docs; i++) {
         const sfl_docrec_t *dr = &b->docs[i];
@@ -439,16 +453,18 @@ static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll)
         if (dr->dropped) {
             if (dr->digested)
                 sfl_digest_remove(dg, b->buf + dr->off, dr->len);
+            dropped++;
             continue;
         }
         j->docs[n].data = b->buf + dr->off;
         j->docs[n].len = dr->len;
-        if (c == SFL_COLL_VARIANTS && j->metrics &&
-            !sfl_metrics_add(j->metrics, j->docs[n].data, dr->len, r->err))
-            return false;
         bytes += dr->len;
         n++;
     }
+    /* the metrics of the documents kept: the parser took their values */
+    if (c == SFL_COLL_VARIANTS && j->metrics && b->mpart &&
+        !sfl_metrics_merge(j->metrics, b->mpart, dropped ? doc_dropped : NULL, b, r->err))
+        return false;
     if (dg->failed)
         return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
                              "%s: cannot compute the digest: out of memory, or OpenSSL's "
@@ -564,6 +580,7 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
     pthread_mutex_init(&s->lock, NULL);
     s->kind = src->kind;
     s->digest_in_parser = j->opt.threads > 1;
+    s->metrics = j->metrics != NULL && src->kind == SFL_SOURCE_VCF;
     s->pool = j->batch_pool;
     s->path = src->path;
     s->index = index;

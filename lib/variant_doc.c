@@ -26,6 +26,7 @@
 #include "bounds.h"
 #include "bson_enc.h"
 #include "grow.h"
+#include "metrics.h"
 #include "numparse.h"
 #include "variant_doc.h"
 #include "variant_key.h"
@@ -685,6 +686,21 @@ static bool enc_annotations(sfl_vcf_worker_t *w, sfl_enc_t *e, size_t ai)
            enc_distinct(w, e, KEY("transcripts"), l ? l->feature : -1, (int)ai);
 }
 
+/* What the metrics take from the document of ALT `ai` (just built, the
+ * batch's last), from the values it was built from. */
+static bool metrics_values(const sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const line_t *L,
+                           size_t ai)
+{
+    const ival_t *ac = &w->ints[(size_t)SFL_SLOT_AC * w->cap_alts + ai];
+    const ival_t *an = &w->ints[(size_t)SFL_SLOT_AN * w->cap_alts];
+    bool ac_ok = has(w, SFL_SLOT_AC) && ac->ok, an_ok = has(w, SFL_SLOT_AN) && an->ok;
+    sfl_metrics_values_t v = {!L->qual_null, ac_ok,         an_ok,   L->qual_v,
+                              ac_ok ? ac->v : 0, an_ok ? an->v : 0, w->qm_set, w->qm};
+    if (!sfl_metrics_part_add(b->mpart, (uint32_t)(b->n_docs - 1), &v))
+        return !(b->failed = true);
+    return true;
+}
+
 /* The document of ALT `ai`, appended to the batch. The field order is the
  * browser's (and the golden files'). */
 static bool build_doc(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const line_t *L, size_t ai,
@@ -705,8 +721,10 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const line_t *
         return false;
     }
     b->buf_len = enc.len;
-    return sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), (uint32_t)(id_at - start),
-                                w->id_len[ai], line_idx, w->mr[ai].pos);
+    if (!sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), (uint32_t)(id_at - start),
+                              w->id_len[ai], line_idx, w->mr[ai].pos))
+        return false;
+    return !b->mpart || metrics_values(w, b, L, ai);
 }
 
 /* ---- checking: each step either accepts its part of the line or rejects
