@@ -28,6 +28,7 @@
 #include "grow.h"
 #include "metrics.h"
 #include "numparse.h"
+#include "scan.h"
 #include "variant_doc.h"
 #include "variant_key.h"
 
@@ -225,49 +226,43 @@ static bool parse_hist(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t
         return false;
     }
     span_t v = w->val[slot];
-    const char *p = v.p, *end = v.p + v.len;
-    size_t entry = 0;
-    for (;;) {
-        const char *c = memchr(p, ',', (size_t)(end - p));
-        const char *e = c ? c : end;
-        if (entry <= n_alt) {
-            int bin = 0;
-            const char *q = p;
-            for (;;) {
-                const char *bar = memchr(q, '|', (size_t)(e - q));
-                const char *be = bar ? bar : e;
-                if (bin < n_mids) {
-                    ival_t *iv = &(*out)[entry * (size_t)n_mids + (size_t)bin];
-                    if (be - q == 1 && *q == '.') {
-                        iv->ok = false;
-                    } else if (!sfl_parse_int64(q, (size_t)(be - q), &iv->v)) {
-                        char shown[64];
-                        show(shown, sizeof shown, q, (size_t)(be - q));
-                        sfl_batch_reject(b, rec, SFL_E_LINE,
-                                         "%s: line %llu: INFO %s count '%s' is not an integer",
-                                         path, (unsigned long long)rec->line, key, shown);
-                        return false;
-                    } else {
-                        iv->ok = true;
-                    }
-                }
-                bin++;
-                if (!bar)
-                    break;
-                q = bar + 1;
-            }
-            if (bin != n_mids) {
+    sfl_scan_t sc;
+    sfl_scan_init(&sc, v.p, v.len, ',', '|');
+    size_t entry = 0, q = 0;
+    int bin = 0;
+    for (;;) { /* bin `bin` of entry `entry` is v.p[q, x) */
+        size_t x = sfl_scan_next(&sc);
+        if (entry <= n_alt && bin < n_mids) {
+            ival_t *iv = &(*out)[entry * (size_t)n_mids + (size_t)bin];
+            const char *f = v.p + q;
+            if (x - q == 1 && *f == '.') {
+                iv->ok = false;
+            } else if (!sfl_parse_int64(f, x - q, &iv->v)) {
+                char shown[64];
+                show(shown, sizeof shown, f, x - q);
                 sfl_batch_reject(b, rec, SFL_E_LINE,
-                                 "%s: line %llu: INFO %s entry %zu has %d bins but the header's "
-                                 "Mids list %d",
-                                 path, (unsigned long long)rec->line, key, entry + 1, bin, n_mids);
+                                 "%s: line %llu: INFO %s count '%s' is not an integer", path,
+                                 (unsigned long long)rec->line, key, shown);
                 return false;
+            } else {
+                iv->ok = true;
             }
         }
+        bin++;
+        q = x + 1;
+        if (x < v.len && v.p[x] == '|')
+            continue;
+        if (entry <= n_alt && bin != n_mids) { /* the entry ends */
+            sfl_batch_reject(b, rec, SFL_E_LINE,
+                             "%s: line %llu: INFO %s entry %zu has %d bins but the header's "
+                             "Mids list %d",
+                             path, (unsigned long long)rec->line, key, entry + 1, bin, n_mids);
+            return false;
+        }
         entry++;
-        if (!c)
+        bin = 0;
+        if (x == v.len)
             break;
-        p = c + 1;
     }
     if (entry != n_alt + 1) {
         sfl_batch_reject(b, rec, SFL_E_LINE,
@@ -288,44 +283,39 @@ static bool parse_hist(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t
 static bool cut_csq(sfl_vcf_worker_t *w, span_t v)
 {
     size_t stride = w->csq_stride;
-    const char *p = v.p, *end = v.p + v.len;
-    for (;;) {
-        const char *c = memchr(p, ',', (size_t)(end - p));
-        const char *e = c ? c : end;
+    sfl_scan_t sc;
+    sfl_scan_init(&sc, v.p, v.len, ',', '|');
+    size_t q = 0; /* where the current field starts */
+    for (;;) {    /* one entry (or continuation piece) a turn */
         size_t ei = w->n_csq;
         if (!SFL_GROW(w->csq, &w->csq_cap, (ei + 1) * stride, 16) ||
             !SFL_GROW(w->csq_allele, &w->csq_allele_cap, ei + 1, 16))
             return false;
         span_t *f = &w->csq[ei * stride];
-        size_t k = 0;
-        const char *q = p;
-        /* CSQ fields are short (a few bytes each): a plain scan beats one
-         * memchr call per field. */
-        for (const char *x = p;; x++) {
-            if (x == e || *x == '|') {
-                if (k < stride) {
-                    f[k].p = q;
-                    f[k].len = (uint32_t)(x - q);
-                }
-                k++;
-                if (x == e)
-                    break;
-                q = x + 1;
+        size_t k = 0, x;
+        for (;;) { /* the entry's fields, up to its ',' or the end */
+            x = sfl_scan_next(&sc);
+            if (k < stride) {
+                f[k].p = v.p + q;
+                f[k].len = (uint32_t)(x - q);
             }
+            k++;
+            q = x + 1;
+            if (x == v.len || v.p[x] == ',')
+                break;
         }
         if (k == 1 && ei > 0 && stride > 1) {
             int pk = w->csq_allele[ei - 1];
             if (pk >= 1 && (size_t)pk <= stride) {
                 span_t *last = &w->csq[(ei - 1) * stride + (size_t)pk - 1];
-                last->len = (uint32_t)(e - last->p);
+                last->len = (uint32_t)(v.p + x - last->p);
             }
         } else {
             w->csq_allele[ei] = k > (size_t)INT32_MAX ? INT32_MAX : (int)k;
             w->n_csq++;
         }
-        if (!c)
+        if (x == v.len)
             break;
-        p = c + 1;
     }
     return true;
 }
