@@ -33,6 +33,15 @@ cases=(
   "--vcf $D/bad/ac_short.vcf --max-errors 5"
   "--vcf $D/exac_sample.vcf --vcf $D/exac_sample.vcf --max-errors 100"
 )
+# Edge cases made here: histogram counts past int32, '.', negative and
+# '+'-signed; a non-finite and a -0 Mid (the pairs then take the generic
+# path); QUAL 0 and -0.0 and nan (metrics).
+E=$T/edge.vcf
+sed -e '0,/DP_HIST=22|22|25/s//DP_HIST=3000000000|.|-4/' \
+    -e '0,/GQ_HIST=23|18|21/s//GQ_HIST=+23|-9000000000|21/' testdata/exac_sample.vcf \
+  | awk 'BEGIN{FS=OFS="\t"} !/^#/ {n++; if (n==2) $6="0"; if (n==3) $6="-0.0"; if (n==4) $6="nan"} {print}' > "$E"
+sed -e '/ID=GQ_HIST/s/Mids: 2.5|7.5/Mids: nan|-0.0/' "$E" > "$T/edge_mids.vcf"
+cases+=("--vcf $E" "--vcf $E --histograms columns" "--vcf $T/edge_mids.vcf")
 if [ "$BENCH" = --bench ]; then
   for f in bench/out/exac_*.vcf.gz; do [ -s "$f" ] && cases+=("--vcf $f"); done
   for f in bench/out/coverage_*.tsv.gz; do [ -s "$f" ] && cases+=("--coverage $f"); done

@@ -13,6 +13,7 @@
 #ifndef SFL_SCAN_H
 #define SFL_SCAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #if defined(__SSE2__)
@@ -83,6 +84,25 @@ static inline size_t sfl_scan_next(sfl_scan_t *s)
     unsigned i = (unsigned)__builtin_ctz(s->mask);
     s->mask &= s->mask - 1;
     return s->blk + i;
+}
+
+/* True when p[0, len) is ASCII without NUL (bytes 1 to 127), 16 bytes a
+ * step; a line that is not needs the full UTF-8 check. */
+static inline bool sfl_scan_ascii(const char *p, size_t len)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128();
+    for (; i + 16 <= len; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        if (_mm_movemask_epi8(v) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)))
+            return false;
+    }
+#endif
+    for (; i < len; i++)
+        if ((unsigned char)p[i] >= 0x80 || p[i] == '\0')
+            return false;
+    return true;
 }
 
 #endif

@@ -42,6 +42,16 @@ typedef struct {
     bool ok; /* false: missing ('.') */
 } ival_t;
 
+/* The histogram pairs [mid, count] of the default encoding: pair i is
+ * written as bytes[off[i], off[i+1]) (array element i, its length, then
+ * "0": mid as a double) and its count; `ok` only when every mid is finite
+ * (else the encoder writes null and counts it, document by document). */
+typedef struct {
+    uint8_t *bytes;
+    uint32_t *off;
+    bool ok;
+} pair_tpl_t;
+
 struct sfl_vcf_worker {
     const sfl_vcf_schema_t *s;
     /* INFO values of the current line, per slot; stamp == gen means set */
@@ -81,7 +91,36 @@ struct sfl_vcf_worker {
     /* dedup of genes / transcripts per allele */
     span_t *seen;
     size_t seen_cap;
+    /* DP_HIST and GQ_HIST in pairs: the bytes of each pair up to its
+     * count, the same in every document (pair_tpl) */
+    pair_tpl_t tpl[2];
 };
+
+/* The pairs' bytes of `n` mids, encoded as enc_hist_side's generic path
+ * encodes them. False when out of memory. */
+static bool pair_tpl_build(pair_tpl_t *t, const double *mids, int n)
+{
+    t->ok = n > 0;
+    for (int i = 0; i < n; i++)
+        t->ok = t->ok && isfinite(mids[i]);
+    if (!t->ok)
+        return true;
+    sfl_enc_t e = {NULL, 0, 0, false};
+    if (!(t->off = malloc(sizeof *t->off * ((size_t)n + 1))))
+        return false;
+    uint64_t unused = 0;
+    for (int i = 0; i < n; i++) {
+        char kb[16];
+        size_t kl;
+        const char *k = sfl_enc_idx((uint32_t)i, &kl, kb);
+        t->off[i] = (uint32_t)e.len;
+        sfl_enc_begin(&e, 0x04, k, kl);
+        sfl_enc_num(&e, "0", 1, mids[i], &unused);
+    }
+    t->off[n] = (uint32_t)e.len;
+    t->bytes = e.p;
+    return !e.oom;
+}
 
 sfl_vcf_worker_t *sfl_vcf_worker_new(const sfl_vcf_schema_t *s)
 {
@@ -91,7 +130,8 @@ sfl_vcf_worker_t *sfl_vcf_worker_new(const sfl_vcf_schema_t *s)
     w->s = s;
     w->val = calloc((size_t)s->n_slots, sizeof *w->val);
     w->stamp = calloc((size_t)s->n_slots, sizeof *w->stamp);
-    if (!w->val || !w->stamp) {
+    if (!w->val || !w->stamp || !pair_tpl_build(&w->tpl[0], s->dp_mids, s->dp_n_mids) ||
+        !pair_tpl_build(&w->tpl[1], s->gq_mids, s->gq_n_mids)) {
         sfl_vcf_worker_destroy(w);
         return NULL;
     }
@@ -120,6 +160,10 @@ void sfl_vcf_worker_destroy(sfl_vcf_worker_t *w)
     free(w->csq);
     free(w->csq_allele);
     free(w->seen);
+    for (int i = 0; i < 2; i++) {
+        free(w->tpl[i].bytes);
+        free(w->tpl[i].off);
+    }
     free(w);
 }
 
@@ -474,12 +518,52 @@ static void enc_pop_object(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, s
     sfl_enc_end(e, o);
 }
 
+/* The pairs of one side from the template: each pair's bytes up to its
+ * count, then the count as sfl_enc_int or sfl_enc_null writes it. */
+static void enc_pairs_tpl(sfl_enc_t *e, const char *key, size_t klen, const pair_tpl_t *t,
+                          int n_mids, const ival_t *counts)
+{
+    size_t side = sfl_enc_begin(e, 0x04, key, klen);
+    if (!SFL_ENC_NEED(e, t->off[n_mids] + (size_t)n_mids * 12 + 1))
+        return;
+    uint8_t *p = e->p;
+    size_t len = e->len;
+    for (int i = 0; i < n_mids; i++) {
+        size_t pl = t->off[i + 1] - t->off[i];
+        memcpy(p + len, t->bytes + t->off[i], pl);
+        size_t at = len + pl - 15; /* the pair's length: 4 bytes, then "0": 11 */
+        len += pl;
+        int64_t v = counts[i].v;
+        if (!counts[i].ok) {
+            memcpy(p + len, "\x0a" "1", 3);
+            len += 3;
+        } else if (v < INT32_MIN || v > INT32_MAX) {
+            memcpy(p + len, "\x12" "1", 3);
+            sfl_enc_u32(p + len + 3, (uint32_t)(uint64_t)v);
+            sfl_enc_u32(p + len + 7, (uint32_t)((uint64_t)v >> 32));
+            len += 11;
+        } else {
+            memcpy(p + len, "\x10" "1", 3);
+            sfl_enc_u32(p + len + 3, (uint32_t)(int32_t)v);
+            len += 7;
+        }
+        p[len++] = 0;
+        sfl_enc_u32(p + at, (uint32_t)(len - at));
+    }
+    e->len = len;
+    sfl_enc_end(e, side);
+}
+
 static void enc_hist_side(sfl_enc_t *e, const char *key, size_t klen, sfl_histograms_t mode,
-                          const double *mids, int n_mids, const ival_t *counts,
-                          uint64_t *non_finite)
+                          const pair_tpl_t *tpl, const double *mids, int n_mids,
+                          const ival_t *counts, uint64_t *non_finite)
 {
     char kb[16];
     size_t kl;
+    if (mode == SFL_HIST_PAIRS && tpl->ok) {
+        enc_pairs_tpl(e, key, klen, tpl, n_mids, counts);
+        return;
+    }
     if (mode == SFL_HIST_PAIRS) {
         size_t side = sfl_enc_begin(e, 0x04, key, klen);
         for (int i = 0; i < n_mids; i++) {
@@ -515,8 +599,8 @@ static void enc_hist_side(sfl_enc_t *e, const char *key, size_t klen, sfl_histog
 }
 
 static void enc_hist(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, size_t klen, int slot,
-                     const double *mids, int n_mids, const ival_t *counts, size_t ai,
-                     uint64_t *non_finite)
+                     const pair_tpl_t *tpl, const double *mids, int n_mids,
+                     const ival_t *counts, size_t ai, uint64_t *non_finite)
 {
     if (!w->s->slot_expected[slot])
         return;
@@ -525,9 +609,9 @@ static void enc_hist(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, size_t 
         return;
     }
     size_t outer = sfl_enc_begin(e, 0x04, key, klen);
-    enc_hist_side(e, "0", 1, w->s->histograms, mids, n_mids, counts, non_finite);
-    enc_hist_side(e, "1", 1, w->s->histograms, mids, n_mids, counts + (ai + 1) * (size_t)n_mids,
-                  non_finite);
+    enc_hist_side(e, "0", 1, w->s->histograms, tpl, mids, n_mids, counts, non_finite);
+    enc_hist_side(e, "1", 1, w->s->histograms, tpl, mids, n_mids,
+                  counts + (ai + 1) * (size_t)n_mids, non_finite);
     sfl_enc_end(e, outer);
 }
 
@@ -640,10 +724,10 @@ static void enc_metrics(sfl_vcf_worker_t *w, sfl_enc_t *e, size_t ai, uint64_t *
                         non_finite);
     sfl_enc_end(e, qm);
     if (s->histograms != SFL_HIST_NONE) {
-        enc_hist(w, e, KEY("genotype_depths"), SFL_SLOT_DP_HIST, s->dp_mids, s->dp_n_mids, w->dp,
-                 ai, non_finite);
-        enc_hist(w, e, KEY("genotype_qualities"), SFL_SLOT_GQ_HIST, s->gq_mids, s->gq_n_mids,
-                 w->gq, ai, non_finite);
+        enc_hist(w, e, KEY("genotype_depths"), SFL_SLOT_DP_HIST, &w->tpl[0], s->dp_mids,
+                 s->dp_n_mids, w->dp, ai, non_finite);
+        enc_hist(w, e, KEY("genotype_qualities"), SFL_SLOT_GQ_HIST, &w->tpl[1], s->gq_mids,
+                 s->gq_n_mids, w->gq, ai, non_finite);
     }
 }
 
@@ -725,10 +809,7 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const line_t *
 /* The line's bytes must be UTF-8 (BSON strings are). */
 static bool is_utf8(const char *p, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)p[i] >= 0x80 || p[i] == '\0')
-            return bson_utf8_validate(p, len, false);
-    return true;
+    return sfl_scan_ascii(p, len) || bson_utf8_validate(p, len, false);
 }
 
 /* Cuts the eight fixed columns and counts the rest (samples). */

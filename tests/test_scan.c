@@ -2,7 +2,7 @@
  * loop, on every length from 0 to 80 and every alignment of the span in
  * its buffer, with separators at random places, next to each other, at
  * both ends, and bytes that only look alike (0x7c | 0x80, the other one
- * of the pair in the buffer just outside the span). */
+ * of the pair in the buffer just outside the span); and the ASCII check. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -49,6 +49,26 @@ int main(void)
         }
     }
     CHECK_INT(bad, 0);
+    /* ASCII without NUL: one byte >= 0x80 or one NUL anywhere, at any
+     * length and place, is seen */
+    int wrong = 0;
+    for (size_t len = 0; len <= 70; len++) {
+        memset(buf, 'a', sizeof buf);
+        if (!sfl_scan_ascii(buf, len))
+            wrong++;
+        for (size_t at = 0; at < len; at++) {
+            buf[at] = (char)(at % 2 ? 0x80 : 0xff);
+            wrong += sfl_scan_ascii(buf, len);
+            buf[at] = '\0';
+            wrong += sfl_scan_ascii(buf, len);
+            buf[at] = 0x7f;
+            wrong += !sfl_scan_ascii(buf, len);
+            buf[at] = 'a';
+        }
+        buf[len] = '\0'; /* just outside: not looked at */
+        wrong += !sfl_scan_ascii(buf, len);
+    }
+    CHECK_INT(wrong, 0);
     /* the first and the last byte */
     CHECK(same_as_loop("|abcdefghijklmnopqrstuvwxyz|", 28, ',', '|'));
     CHECK(same_as_loop(",", 1, ',', '|'));
