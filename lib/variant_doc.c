@@ -52,6 +52,14 @@ typedef struct {
     bool ok;
 } pair_tpl_t;
 
+/* The element heads of a consequence entry's fields (type 0x02, the
+ * field's name, NUL), back to back: field i is bytes[off[i], off[i+1]). */
+typedef struct {
+    uint8_t *bytes;
+    uint32_t *off;
+    size_t total;
+} head_tpl_t;
+
 struct sfl_vcf_worker {
     const sfl_vcf_schema_t *s;
     /* INFO values of the current line, per slot; stamp == gen means set */
@@ -94,6 +102,8 @@ struct sfl_vcf_worker {
     /* DP_HIST and GQ_HIST in pairs: the bytes of each pair up to its
      * count, the same in every document (pair_tpl) */
     pair_tpl_t tpl[2];
+    /* the heads of csq[0]'s and csq[1]'s fields (head_tpl_build) */
+    head_tpl_t heads[2];
 };
 
 /* The pairs' bytes of `n` mids, encoded as enc_hist_side's generic path
@@ -122,6 +132,29 @@ static bool pair_tpl_build(pair_tpl_t *t, const double *mids, int n)
     return !e.oom;
 }
 
+/* The heads of layout l's fields. False when out of memory. */
+static bool head_tpl_build(head_tpl_t *h, const sfl_csq_layout_t *l)
+{
+    size_t n = l->fields ? (size_t)l->n_fields : 0;
+    if (!(h->off = malloc(sizeof *h->off * (n + 1))))
+        return false;
+    h->total = 0;
+    for (size_t i = 0; i < n; i++)
+        h->total += l->field_len[i] + 2;
+    if (!(h->bytes = malloc(h->total + 1)))
+        return false;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        h->off[i] = (uint32_t)at;
+        h->bytes[at++] = 0x02;
+        memcpy(h->bytes + at, l->fields[i], l->field_len[i]);
+        at += l->field_len[i];
+        h->bytes[at++] = 0;
+    }
+    h->off[n] = (uint32_t)at;
+    return true;
+}
+
 sfl_vcf_worker_t *sfl_vcf_worker_new(const sfl_vcf_schema_t *s)
 {
     sfl_vcf_worker_t *w = calloc(1, sizeof *w);
@@ -131,7 +164,8 @@ sfl_vcf_worker_t *sfl_vcf_worker_new(const sfl_vcf_schema_t *s)
     w->val = calloc((size_t)s->n_slots, sizeof *w->val);
     w->stamp = calloc((size_t)s->n_slots, sizeof *w->stamp);
     if (!w->val || !w->stamp || !pair_tpl_build(&w->tpl[0], s->dp_mids, s->dp_n_mids) ||
-        !pair_tpl_build(&w->tpl[1], s->gq_mids, s->gq_n_mids)) {
+        !pair_tpl_build(&w->tpl[1], s->gq_mids, s->gq_n_mids) ||
+        !head_tpl_build(&w->heads[0], &s->csq[0]) || !head_tpl_build(&w->heads[1], &s->csq[1])) {
         sfl_vcf_worker_destroy(w);
         return NULL;
     }
@@ -163,6 +197,8 @@ void sfl_vcf_worker_destroy(sfl_vcf_worker_t *w)
     for (int i = 0; i < 2; i++) {
         free(w->tpl[i].bytes);
         free(w->tpl[i].off);
+        free(w->heads[i].bytes);
+        free(w->heads[i].off);
     }
     free(w);
 }
@@ -731,6 +767,30 @@ static void enc_metrics(sfl_vcf_worker_t *w, sfl_enc_t *e, size_t ai, uint64_t *
     }
 }
 
+/* The fields of one consequence entry as strings, as sfl_enc_str writes
+ * them, under one check of the room: heads from `h`, values from `f`. */
+static void enc_entry(sfl_enc_t *e, const head_tpl_t *h, const span_t *f, size_t nf)
+{
+    size_t need = h->off[nf];
+    for (size_t fi = 0; fi < nf; fi++)
+        need += f[fi].len + 5;
+    if (!SFL_ENC_NEED(e, need))
+        return;
+    uint8_t *p = e->p;
+    size_t len = e->len;
+    for (size_t fi = 0; fi < nf; fi++) {
+        size_t hl = h->off[fi + 1] - h->off[fi];
+        sfl_enc_copy(p + len, h->bytes + h->off[fi], hl);
+        len += hl;
+        sfl_enc_u32(p + len, f[fi].len + 1);
+        len += 4;
+        sfl_enc_copy(p + len, f[fi].p, f[fi].len);
+        len += f[fi].len;
+        p[len++] = 0;
+    }
+    e->len = len;
+}
+
 /* vep_annotations (in the --vep-features scope), then genes and
  * transcripts (from every entry, whatever the scope). False when out of
  * memory. */
@@ -743,6 +803,7 @@ static bool enc_annotations(sfl_vcf_worker_t *w, sfl_enc_t *e, size_t ai)
     const sfl_csq_layout_t *l = w->lay;
     size_t nf = l ? (size_t)l->n_fields : 0;
     bool enst = w->s->vep_features == SFL_VEP_ENST;
+    const head_tpl_t *h = &w->heads[l == &w->s->csq[1]];
     for (size_t en = 0; en < w->n_csq; en++) {
         if (w->csq_allele[en] != (int)ai)
             continue;
@@ -751,8 +812,7 @@ static bool enc_annotations(sfl_vcf_worker_t *w, sfl_enc_t *e, size_t ai)
             continue;
         const char *k = sfl_enc_idx(n++, &kl, kb);
         size_t ann = sfl_enc_begin(e, 0x03, k, kl);
-        for (size_t fi = 0; fi < nf; fi++)
-            sfl_enc_str(e, l->fields[fi], l->field_len[fi], f[fi].p, f[fi].len);
+        enc_entry(e, h, f, nf);
         sfl_enc_end(e, ann);
     }
     sfl_enc_end(e, arr);
