@@ -19,9 +19,12 @@
  * jobs, each of which digests its batch into the batch's own accumulator;
  * the in-order stage only takes back the documents it drops (rare) and adds
  * the batch's digest to the run's. With a single parser thread the calling
- * thread, which then mostly waits, digests each batch itself as it takes
- * it, so that the two threads share the work as they did when the digest
- * was cheap. The digest is a sum, so the result is exact either way and
+ * thread inflates the BGZF blocks and digests the batches as it takes
+ * them, so that the two threads share the work; while it lags (finished
+ * batches wait for it), the parser digests its batches itself. The
+ * metrics' values (metrics.c) and the _id hashes of the uniqueness check
+ * are taken by the parser jobs too: the in-order stage does a few
+ * comparisons a line and a few additions a batch. The digest is a sum, so the result is exact either way and
  * for any thread count; and because everything after the parsers runs in
  * input order on one thread, the output is byte-for-byte the same for any
  * thread count.
@@ -59,6 +62,10 @@
 typedef struct source_ctx {
     sfl_source_kind_t kind;
     bool digest_in_parser; /* else the in-order stage digests (1 thread) */
+    /* One parser thread: batches it finished that the in-order stage has
+     * not taken yet. While there are any, that stage is the slower one,
+     * and the parser digests its next batch itself. */
+    atomic_int backlog;
     bool metrics;          /* a VCF of a run with the metrics collection */
     sfl_batch_pool_t *pool; /* the run's idle batches */
     const char *path;
@@ -232,8 +239,9 @@ static void *parse_chunk(void *arg)
         p = nl + 1;
     }
     worker_release(src, w);
-    if (src->digest_in_parser)
+    if (src->digest_in_parser || atomic_load(&src->backlog) > 0)
         sfl_batch_digest(b);
+    atomic_fetch_add(&src->backlog, 1);
     return b;
 }
 
@@ -373,8 +381,10 @@ static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll);
 static bool consume(run_t *r, sfl_parsed_batch_t *b)
 {
     sfl_job_t *j = r->job;
+    if (b)
+        atomic_fetch_sub(&r->src->backlog, 1);
     if (b && !b->has_digests)
-        sfl_batch_digest(b); /* one parser thread: this one digests */
+        sfl_batch_digest(b); /* one parser thread, not behind: this one digests */
     if (!b || b->failed)
         return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
                              "out of memory while converting %s", r->src->path);
@@ -578,6 +588,7 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
         return NULL;
     }
     pthread_mutex_init(&s->lock, NULL);
+    atomic_init(&s->backlog, 0);
     s->kind = src->kind;
     s->digest_in_parser = j->opt.threads > 1;
     s->metrics = j->metrics != NULL && src->kind == SFL_SOURCE_VCF;
@@ -735,8 +746,12 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
 {
     sfl_source_record_t *src = &j->sources[index];
     j->report.source = src->path;
-    sfl_reader_t *rd = j->src_fd ? sfl_reader_open_fd(src->path, j->src_fd[index], pool, err)
-                                 : sfl_reader_open(src->path, pool, err);
+    /* With one parser thread, this thread inflates the BGZF blocks itself:
+     * it has the time (it only reads, digests and hands on), and the
+     * parser thread, the slower of the two, then only parses. */
+    hts_tpool *inflate = j->opt.threads > 1 ? pool : NULL;
+    sfl_reader_t *rd = j->src_fd ? sfl_reader_open_fd(src->path, j->src_fd[index], inflate, err)
+                                 : sfl_reader_open(src->path, inflate, err);
     if (!rd)
         return false;
     source_ctx_t *sc = open_source(j, index, rd, err);
