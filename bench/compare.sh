@@ -86,9 +86,10 @@ trio() {
   printf '%-30s %s\n' "$name" "$(awk -v a="$ma" -v b="$mb" -v r="$mr" -v n="$rows" 'BEGIN {
     split(a, x, " "); split(b, y, " "); split(r, z, " ");
     ca = x[2] + x[3]; cb = y[2] + y[3]; cr = z[2] + z[3];
-    q = "%.2f"; rw = z[1] > 0 ? sprintf(q, y[1] / z[1]) : "-"; rc = cr > 0 ? sprintf(q, cb / cr) : "-";
+    q = "%.2f"; rw = (z[1] > 0) ? sprintf(q, y[1] / z[1]) : "-";
+    rc = (cr > 0) ? sprintf(q, cb / cr) : "-"; ro = (ca > 0) ? sprintf(q, cb / ca) : "-";
     printf "old %6.2f s (%5.2f u %4.2f s)  new %6.2f s (%5.2f u %4.2f s)  ref %6.2f s (%5.2f u %4.2f s)  new/old wall %.2f cpu %s  new/ref wall %s cpu %s",
-      x[1], x[2], x[3], y[1], y[2], y[3], z[1], z[2], z[3], y[1] / x[1], ca > 0 ? sprintf(q, cb / ca) : "-", rw, rc;
+      x[1], x[2], x[3], y[1], y[2], y[3], z[1], z[2], z[3], y[1] / x[1], ro, rw, rc;
     if (n > 0) printf "  new %.0f rows/s", n / y[1] }')"
 }
 
