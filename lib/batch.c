@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "batch.h"
+#include "metrics.h"
 #include "variant_key.h"
 #include "grow.h"
 
@@ -31,6 +33,7 @@ static void batch_free(sfl_parsed_batch_t *b)
     free(b->miss);
     free(b->digests);
     free(b->undeclared);
+    sfl_metrics_part_destroy(b->mpart);
     free(b);
 }
 
@@ -87,6 +90,9 @@ static void batch_reset(sfl_parsed_batch_t *b)
     b->undeclared = keep.undeclared;
     b->cap_undeclared = keep.cap_undeclared;
     b->digests = keep.digests;
+    b->mpart = keep.mpart;
+    if (b->mpart)
+        sfl_metrics_part_reset(b->mpart);
     b->pool = keep.pool;
 }
 
@@ -237,6 +243,12 @@ bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint3
     d->len = len;
     d->id_off = id_off;
     d->id_len = id_len;
+    d->id_hash_lo = d->id_hash_hi = 0;
+    if (id_len) {
+        XXH128_hash_t h = XXH3_128bits(b->buf + off + id_off, id_len);
+        d->id_hash_lo = h.low64;
+        d->id_hash_hi = h.high64;
+    }
     d->line_idx = line_idx;
     d->key_pos = key_pos;
     d->dropped = false;

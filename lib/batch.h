@@ -43,6 +43,9 @@ typedef struct {
      * it (variants); id_len 0 for a document whose _id is not a string
      * (coverage: xpos, whose uniqueness is its position's). */
     uint32_t id_off, id_len;
+    /* XXH3-128 of the _id string (id_len > 0), taken on the parser thread
+     * for the uniqueness check of the in-order stage (id_check.c) */
+    uint64_t id_hash_lo, id_hash_hi;
     uint32_t line_idx;
     int64_t key_pos;     /* pos after minimal representation */
     bool dropped;
@@ -86,6 +89,9 @@ typedef struct sfl_parsed_batch {
      * per collection, once `has_digests` */
     sfl_digest_t *digests;
     bool has_digests;
+    /* VCF with the metrics collection: the metrics' values of the batch's
+     * documents, taken as they are built (metrics.h); else NULL */
+    struct sfl_metrics_part *mpart;
     struct sfl_batch_pool *pool; /* where sfl_batch_destroy returns it */
 
     bool failed;         /* out of memory while parsing */
@@ -125,8 +131,9 @@ void sfl_batch_digest(sfl_parsed_batch_t *b);
  * counts it as read; NULL when out of memory. */
 sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b, uint64_t line, uint32_t off, size_t len);
 /* Records a document already written at buf[off, off+len), its _id string
- * at buf[off + id_off, + id_len) (id_len 0: not a string). False when out
- * of memory or past the batch's 32-bit offsets. */
+ * at buf[off + id_off, + id_len) (id_len 0: not a string), and hashes that
+ * string for the in-order stage's uniqueness check. False when out of
+ * memory or past the batch's 32-bit offsets. */
 bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint32_t id_off,
                           uint32_t id_len, uint32_t line_idx, int64_t key_pos);
 /* The _id string of document `d` (not NUL-terminated), `*len` bytes. */

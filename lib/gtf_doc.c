@@ -32,6 +32,7 @@
 #include "bson_enc.h"
 #include "gtf_doc.h"
 #include "numparse.h"
+#include "scan.h"
 #include "variant_key.h"
 
 enum { F_GENE, F_TRANSCRIPT, F_EXON, F_OTHER };
@@ -191,7 +192,8 @@ static bool parse_line(const sfl_gtf_ctx_t *c, sfl_parsed_batch_t *b, sfl_linere
                        const char *path, const char *line, size_t len, gtf_line_t *g)
 {
     unsigned long long ln = (unsigned long long)rec->line;
-    if (!bson_utf8_validate(line, len, false)) { /* its text goes into the documents */
+    /* its text goes into the documents: UTF-8 (ASCII checked 16 bytes a step) */
+    if (!sfl_scan_ascii(line, len) && !bson_utf8_validate(line, len, false)) {
         sfl_batch_reject(b, rec, SFL_E_LINE, "%s: line %llu: the line is not valid UTF-8 text",
                          path, ln);
         return false;

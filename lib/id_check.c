@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "id_check.h"
 #include "swefreq/error.h"
@@ -96,8 +95,7 @@ static idkey_t key_of(const sfl_parsed_batch_t *b, const sfl_docrec_t *dr, const
                       uint32_t *len)
 {
     *id = sfl_batch_doc_id(b, dr, len);
-    XXH128_hash_t h = XXH3_128bits(*id, *len);
-    idkey_t k = {h.low64, h.high64};
+    idkey_t k = {dr->id_hash_lo, dr->id_hash_hi}; /* XXH3-128 of the id (batch.c) */
     return k;
 }
 

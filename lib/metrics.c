@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "bson_enc.h"
+#include "grow.h"
 #include "metrics.h"
 #include "vcf_schema.h"
 
@@ -91,6 +92,7 @@ enum {
 typedef struct {
     bool fixed; /* a fixed range: binned at once */
     double lo, hi;
+    double edges[SFL_METRIC_BINS + 1]; /* fixed: the range's edges */
     uint64_t n;
     double min, max;
     int64_t counts[SFL_METRIC_BINS];
@@ -103,12 +105,80 @@ struct sfl_metrics {
     uint64_t left_out;
 };
 
+/* A value left out (null, or no logarithm), in a part's list of values. */
+#define LEFT_OUT N_SERIES
+
+typedef struct {
+    uint32_t si; /* series, or LEFT_OUT */
+    double v;
+} mval_t;
+
+struct sfl_metrics_part {
+    series_t s[N_SERIES]; /* the batch's values, counted as the run's are */
+    uint64_t left_out;
+    uint8_t *spill; /* the spill records of the batch, as the run's file has them */
+    size_t spill_len, spill_cap;
+    mval_t *vals; /* every value, document by document */
+    size_t n_vals, cap_vals;
+    struct {
+        uint32_t doc, end; /* a document's index, and the end of its values */
+    } *docs;
+    size_t n_docs, cap_docs;
+    int dp; /* the series of DP (its logarithm is taken), or -1 */
+};
+
 static int qm_index(const char *k)
 {
     for (int i = 0; i < SFL_N_QUALITY_METRICS; i++)
         if (strcmp(k, sfl_quality_metrics[i]) == 0)
             return i;
     return -1;
+}
+
+/* Every series empty; FS, VQSLOD and InbreedingCoeff with the ExAC
+ * loader's fixed ranges. */
+static void series_init(series_t s[N_SERIES])
+{
+    static const struct {
+        const char *name;
+        double lo, hi;
+    } fixed[] = {{"FS", 0, 20}, {"VQSLOD", -20, 20}, {"InbreedingCoeff", 0, 1}};
+    memset(s, 0, N_SERIES * sizeof *s);
+    for (size_t f = 0; f < sizeof fixed / sizeof fixed[0]; f++) {
+        int i = qm_index(fixed[f].name);
+        if (i >= 0) {
+            s[i].fixed = true;
+            s[i].lo = fixed[f].lo;
+            s[i].hi = fixed[f].hi;
+            sfl_hist_edges(true, s[i].lo, s[i].hi, 0, 0, 0, SFL_METRIC_BINS, s[i].edges);
+        }
+    }
+}
+
+/* Counts v in s. A series with a fixed range bins it at once (true);
+ * false: v goes to the spill file, as its bin needs every value's range. */
+static bool series_count(series_t *s, double v)
+{
+    if (s->fixed) {
+        v = v > s->lo ? v : s->lo; /* clipped as the ExAC loader clips */
+        v = v < s->hi ? v : s->hi;
+    }
+    if (!s->n || v < s->min)
+        s->min = v;
+    if (!s->n || v > s->max)
+        s->max = v;
+    s->n++;
+    if (!s->fixed)
+        return false;
+    s->counts[sfl_hist_bin(v, s->edges, SFL_METRIC_BINS)]++;
+    return true;
+}
+
+/* The spill file's record of value v of series si: 1 byte + 8 bytes. */
+static void spill_record(uint8_t rec[9], uint32_t si, double v)
+{
+    rec[0] = (uint8_t)si;
+    memcpy(rec + 1, &v, 8);
 }
 
 sfl_metrics_t *sfl_metrics_new(const char *spill_dir, sfl_error_t *err)
@@ -118,18 +188,7 @@ sfl_metrics_t *sfl_metrics_new(const char *spill_dir, sfl_error_t *err)
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return NULL;
     }
-    static const struct {
-        const char *name;
-        double lo, hi;
-    } fixed[] = {{"FS", 0, 20}, {"VQSLOD", -20, 20}, {"InbreedingCoeff", 0, 1}};
-    for (size_t f = 0; f < sizeof fixed / sizeof fixed[0]; f++) {
-        int i = qm_index(fixed[f].name);
-        if (i >= 0) {
-            m->s[i].fixed = true;
-            m->s[i].lo = fixed[f].lo;
-            m->s[i].hi = fixed[f].hi;
-        }
-    }
+    series_init(m->s);
     const char *dir = spill_dir && *spill_dir ? spill_dir : getenv("TMPDIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/swefreq-metrics.XXXXXX", dir && *dir ? dir : "/tmp");
@@ -170,85 +229,85 @@ uint64_t sfl_metrics_spill_bytes(const sfl_metrics_t *m)
     return n;
 }
 
-static bool put(sfl_metrics_t *m, int si, double v, sfl_error_t *err)
+static bool spill_write(sfl_metrics_t *m, const void *p, size_t n, sfl_error_t *err)
 {
-    series_t *s = &m->s[si];
-    if (s->fixed) {
-        v = v > s->lo ? v : s->lo; /* clipped as the ExAC loader clips */
-        v = v < s->hi ? v : s->hi;
-    }
-    if (!s->n || v < s->min)
-        s->min = v;
-    if (!s->n || v > s->max)
-        s->max = v;
-    s->n++;
-    if (s->fixed) {
-        double edges[SFL_METRIC_BINS + 1];
-        sfl_hist_edges(true, s->lo, s->hi, 0, 0, 0, SFL_METRIC_BINS, edges);
-        s->counts[sfl_hist_bin(v, edges, SFL_METRIC_BINS)]++;
-        return true;
-    }
-    uint8_t rec[9];
-    rec[0] = (uint8_t)si;
-    memcpy(rec + 1, &v, 8);
-    if (fwrite(rec, 1, 9, m->spill) != 9)
+    if (n && fwrite(p, 1, n, m->spill) != n)
         return sfl_error_set(err, SFL_DOMAIN_OUTPUT, SFL_E_WRITE,
                              "cannot write the metrics spill file: %s", strerror(errno));
     return true;
 }
 
-/* A number of the document, as Python's float() / int() would take it. */
-static bool num_of(const bson_iter_t *it, double *v)
+static bool put(sfl_metrics_t *m, uint32_t si, double v, sfl_error_t *err)
 {
-    if (BSON_ITER_HOLDS_DOUBLE(it))
-        *v = bson_iter_double(it);
-    else if (BSON_ITER_HOLDS_INT32(it) || BSON_ITER_HOLDS_INT64(it))
-        *v = (double)bson_iter_as_int64(it);
-    else
+    if (series_count(&m->s[si], v))
+        return true;
+    uint8_t rec[9];
+    spill_record(rec, si, v);
+    return spill_write(m, rec, 9, err);
+}
+
+/* ---- a batch's part --------------------------------------------------- */
+
+sfl_metrics_part_t *sfl_metrics_part_new(void)
+{
+    sfl_metrics_part_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    series_init(p->s);
+    p->dp = qm_index("DP");
+    return p;
+}
+
+void sfl_metrics_part_destroy(sfl_metrics_part_t *p)
+{
+    if (!p)
+        return;
+    free(p->spill);
+    free(p->vals);
+    free(p->docs);
+    free(p);
+}
+
+void sfl_metrics_part_reset(sfl_metrics_part_t *p)
+{
+    series_init(p->s);
+    p->left_out = 0;
+    p->spill_len = p->n_vals = p->n_docs = 0;
+}
+
+static bool part_value(sfl_metrics_part_t *p, uint32_t si, double v)
+{
+    if (!SFL_GROW(p->vals, &p->cap_vals, p->n_vals + 1, 64))
         return false;
+    p->vals[p->n_vals++] = (mval_t){si, v};
     return true;
 }
 
-bool sfl_metrics_add(sfl_metrics_t *m, const uint8_t *doc, uint32_t len, sfl_error_t *err)
+/* The values precalculate_metrics takes from the document, in the order
+ * it takes them; the rules are its (see the file's comment). */
+static bool part_values(sfl_metrics_part_t *p, const sfl_metrics_values_t *v)
 {
-    bson_t b;
-    bson_iter_t it, q;
-    if (!bson_init_static(&b, doc, len) || !bson_iter_init(&it, &b))
-        return true;
-    double qual = 0, ac = 0, an = 0, v;
-    bool has_qual = false, has_ac = false, has_an = false;
-    while (bson_iter_next(&it)) {
-        const char *k = bson_iter_key(&it);
-        if (!strcmp(k, "site_quality")) {
-            has_qual = num_of(&it, &qual);
-        } else if (!strcmp(k, "allele_count")) {
-            has_ac = num_of(&it, &ac);
-        } else if (!strcmp(k, "allele_num")) {
-            has_an = num_of(&it, &an);
-        } else if (!strcmp(k, "quality_metrics") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
-                   bson_iter_recurse(&it, &q)) {
-            while (bson_iter_next(&q)) {
-                int i = qm_index(bson_iter_key(&q));
-                if (i < 0)
-                    continue;
-                bool is_dp = !strcmp(sfl_quality_metrics[i], "DP");
-                if (!num_of(&q, &v) || (is_dp && !(v > 0))) {
-                    m->left_out++;
-                    continue;
-                }
-                if (!put(m, i, is_dp ? log(v) : v, err))
-                    return false;
-            }
+    for (int i = 0; i < SFL_N_QUALITY_METRICS; i++) {
+        if (!v->qm_set[i])
+            continue; /* not in the document */
+        double x = v->qm[i] == 0.0 ? 0.0 : v->qm[i];
+        bool is_dp = i == p->dp;
+        if (!isfinite(x) || (is_dp && !(x > 0))) { /* null, or no logarithm */
+            if (!part_value(p, LEFT_OUT, 0))
+                return false;
+            continue;
         }
+        if (!part_value(p, (uint32_t)i, is_dp ? log(x) : x))
+            return false;
     }
-    if (!has_qual) {
-        m->left_out++;
-        return true;
-    }
-    if (!put(m, S_SITE_QUALITY, qual, err))
+    if (!v->has_qual || !isfinite(v->qual))
+        return part_value(p, LEFT_OUT, 0);
+    double qual = v->qual == 0.0 ? 0.0 : v->qual;
+    if (!part_value(p, S_SITE_QUALITY, qual))
         return false;
-    if (!has_an || an == 0 || !has_ac)
+    if (!v->has_an || v->an == 0 || !v->has_ac)
         return true;
+    double ac = (double)v->ac, an = (double)v->an;
     int si = -1;
     if (ac == 1)
         si = S_SINGLETON;
@@ -260,11 +319,65 @@ bool sfl_metrics_add(sfl_metrics_t *m, const uint8_t *doc, uint32_t len, sfl_err
                 si = S_AF0 + b2;
     if (si < 0)
         return true;
-    if (!(qual > 0)) {
-        m->left_out++;
+    if (!(qual > 0))
+        return part_value(p, LEFT_OUT, 0);
+    return part_value(p, (uint32_t)si, log(qual));
+}
+
+bool sfl_metrics_part_add(sfl_metrics_part_t *p, uint32_t doc, const sfl_metrics_values_t *v)
+{
+    size_t first = p->n_vals;
+    if (!SFL_GROW(p->docs, &p->cap_docs, p->n_docs + 1, 64) || !part_values(p, v))
+        return false;
+    p->docs[p->n_docs].doc = doc;
+    p->docs[p->n_docs++].end = (uint32_t)p->n_vals;
+    for (size_t i = first; i < p->n_vals; i++) {
+        const mval_t *x = &p->vals[i];
+        if (x->si == LEFT_OUT) {
+            p->left_out++;
+        } else if (!series_count(&p->s[x->si], x->v)) {
+            if (!SFL_GROW(p->spill, &p->spill_cap, p->spill_len + 9, 1024))
+                return false;
+            spill_record(p->spill + p->spill_len, x->si, x->v);
+            p->spill_len += 9;
+        }
+    }
+    return true;
+}
+
+bool sfl_metrics_merge(sfl_metrics_t *m, const sfl_metrics_part_t *p,
+                       bool (*dropped)(const void *ud, uint32_t doc), const void *ud,
+                       sfl_error_t *err)
+{
+    if (dropped) { /* value by value, as the documents kept give them */
+        size_t at = 0;
+        for (size_t d = 0; d < p->n_docs; at = p->docs[d].end, d++) {
+            if (dropped(ud, p->docs[d].doc))
+                continue;
+            for (size_t i = at; i < p->docs[d].end; i++) {
+                if (p->vals[i].si == LEFT_OUT)
+                    m->left_out++;
+                else if (!put(m, p->vals[i].si, p->vals[i].v, err))
+                    return false;
+            }
+        }
         return true;
     }
-    return put(m, si, log(qual), err);
+    for (int si = 0; si < N_SERIES; si++) {
+        const series_t *a = &p->s[si];
+        series_t *s = &m->s[si];
+        if (!a->n)
+            continue;
+        if (!s->n || a->min < s->min)
+            s->min = a->min;
+        if (!s->n || a->max > s->max)
+            s->max = a->max;
+        s->n += a->n;
+        for (int i = 0; i < SFL_METRIC_BINS; i++)
+            s->counts[i] += a->counts[i];
+    }
+    m->left_out += p->left_out;
+    return spill_write(m, p->spill, p->spill_len, err);
 }
 
 static void series_name(int si, char *out, size_t n)

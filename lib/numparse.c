@@ -15,7 +15,7 @@
 
 #include "numparse.h"
 
-bool sfl_parse_int64(const char *s, size_t len, int64_t *out)
+bool sfl_parse_int64_any(const char *s, size_t len, int64_t *out)
 {
     size_t i = 0;
     bool neg = false;

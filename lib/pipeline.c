@@ -19,9 +19,12 @@
  * jobs, each of which digests its batch into the batch's own accumulator;
  * the in-order stage only takes back the documents it drops (rare) and adds
  * the batch's digest to the run's. With a single parser thread the calling
- * thread, which then mostly waits, digests each batch itself as it takes
- * it, so that the two threads share the work as they did when the digest
- * was cheap. The digest is a sum, so the result is exact either way and
+ * thread inflates the BGZF blocks and digests the batches as it takes
+ * them, so that the two threads share the work; while it lags (finished
+ * batches wait for it), the parser digests its batches itself. The
+ * metrics' values (metrics.c) and the _id hashes of the uniqueness check
+ * are taken by the parser jobs too: the in-order stage does a few
+ * comparisons a line and a few additions a batch. The digest is a sum, so the result is exact either way and
  * for any thread count; and because everything after the parsers runs in
  * input order on one thread, the output is byte-for-byte the same for any
  * thread count.
@@ -59,6 +62,11 @@
 typedef struct source_ctx {
     sfl_source_kind_t kind;
     bool digest_in_parser; /* else the in-order stage digests (1 thread) */
+    /* One parser thread: batches it finished that the in-order stage has
+     * not taken yet. While there are any, that stage is the slower one,
+     * and the parser digests its next batch itself. */
+    atomic_int backlog;
+    bool metrics;          /* a VCF of a run with the metrics collection */
     sfl_batch_pool_t *pool; /* the run's idle batches */
     const char *path;
     uint32_t index;
@@ -191,6 +199,14 @@ static void *parse_chunk(void *arg)
             return b;
         }
     }
+    if (!src->metrics && b->mpart) { /* the batch served a VCF before */
+        sfl_metrics_part_destroy(b->mpart);
+        b->mpart = NULL;
+    }
+    if (src->metrics && !b->mpart && !(b->mpart = sfl_metrics_part_new())) {
+        b->failed = true;
+        return b;
+    }
     void *w = worker_acquire(src);
     if (!w) {
         b->failed = true;
@@ -223,8 +239,9 @@ static void *parse_chunk(void *arg)
         p = nl + 1;
     }
     worker_release(src, w);
-    if (src->digest_in_parser)
+    if (src->digest_in_parser || atomic_load(&src->backlog) > 0)
         sfl_batch_digest(b);
+    atomic_fetch_add(&src->backlog, 1);
     return b;
 }
 
@@ -364,8 +381,10 @@ static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll);
 static bool consume(run_t *r, sfl_parsed_batch_t *b)
 {
     sfl_job_t *j = r->job;
+    if (b)
+        atomic_fetch_sub(&r->src->backlog, 1);
     if (b && !b->has_digests)
-        sfl_batch_digest(b); /* one parser thread: this one digests */
+        sfl_batch_digest(b); /* one parser thread, not behind: this one digests */
     if (!b || b->failed)
         return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
                              "out of memory while converting %s", r->src->path);
@@ -415,6 +434,11 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
     return true;
 }
 
+static bool doc_dropped(const void *ud, uint32_t doc)
+{
+    return ((const sfl_parsed_batch_t *)ud)->docs[doc].dropped;
+}
+
 /* Adds the batch's digest of collection `coll` (-1: the batch's
  * collection), less the documents dropped here, to the run's, and hands
  * the surviving documents to the sink. */
@@ -430,7 +454,7 @@ static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll)
         j->docs = d;
         j->cap_docs = b->n_docs;
     }
-    size_t n = 0, bytes = 0;
+    size_t n = 0, bytes = 0, dropped = 0;
     sfl_digest_t *dg = &b->digests[c];
     for (size_t i = 0; i < b->n_docs; i++) {
         const sfl_docrec_t *dr = &b->docs[i];
@@ -439,16 +463,18 @@ static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll)
         if (dr->dropped) {
             if (dr->digested)
                 sfl_digest_remove(dg, b->buf + dr->off, dr->len);
+            dropped++;
             continue;
         }
         j->docs[n].data = b->buf + dr->off;
         j->docs[n].len = dr->len;
-        if (c == SFL_COLL_VARIANTS && j->metrics &&
-            !sfl_metrics_add(j->metrics, j->docs[n].data, dr->len, r->err))
-            return false;
         bytes += dr->len;
         n++;
     }
+    /* the metrics of the documents kept: the parser took their values */
+    if (c == SFL_COLL_VARIANTS && j->metrics && b->mpart &&
+        !sfl_metrics_merge(j->metrics, b->mpart, dropped ? doc_dropped : NULL, b, r->err))
+        return false;
     if (dg->failed)
         return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM,
                              "%s: cannot compute the digest: out of memory, or OpenSSL's "
@@ -562,8 +588,10 @@ static source_ctx_t *open_source(sfl_job_t *j, uint32_t index, sfl_reader_t *rd,
         return NULL;
     }
     pthread_mutex_init(&s->lock, NULL);
+    atomic_init(&s->backlog, 0);
     s->kind = src->kind;
     s->digest_in_parser = j->opt.threads > 1;
+    s->metrics = j->metrics != NULL && src->kind == SFL_SOURCE_VCF;
     s->pool = j->batch_pool;
     s->path = src->path;
     s->index = index;
@@ -726,8 +754,12 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
 {
     sfl_source_record_t *src = &j->sources[index];
     j->report.source = src->path;
-    sfl_reader_t *rd = j->src_fd ? sfl_reader_open_fd(src->path, j->src_fd[index], pool, err)
-                                 : sfl_reader_open(src->path, pool, err);
+    /* With one parser thread, this thread inflates the BGZF blocks itself:
+     * it has the time (it only reads, digests and hands on), and the
+     * parser thread, the slower of the two, then only parses. */
+    hts_tpool *inflate = j->opt.threads > 1 ? pool : NULL;
+    sfl_reader_t *rd = j->src_fd ? sfl_reader_open_fd(src->path, j->src_fd[index], inflate, err)
+                                 : sfl_reader_open(src->path, inflate, err);
     if (!rd)
         return false;
     source_ctx_t *sc = open_source(j, index, rd, err);

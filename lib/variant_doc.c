@@ -26,7 +26,9 @@
 #include "bounds.h"
 #include "bson_enc.h"
 #include "grow.h"
+#include "metrics.h"
 #include "numparse.h"
+#include "scan.h"
 #include "variant_doc.h"
 #include "variant_key.h"
 
@@ -39,6 +41,24 @@ typedef struct {
     int64_t v;
     bool ok; /* false: missing ('.') */
 } ival_t;
+
+/* The histogram pairs [mid, count] of the default encoding: pair i is
+ * written as bytes[off[i], off[i+1]) (array element i, its length, then
+ * "0": mid as a double) and its count; `ok` only when every mid is finite
+ * (else the encoder writes null and counts it, document by document). */
+typedef struct {
+    uint8_t *bytes;
+    uint32_t *off;
+    bool ok;
+} pair_tpl_t;
+
+/* The element heads of a consequence entry's fields (type 0x02, the
+ * field's name, NUL), back to back: field i is bytes[off[i], off[i+1]). */
+typedef struct {
+    uint8_t *bytes;
+    uint32_t *off;
+    size_t total;
+} head_tpl_t;
 
 struct sfl_vcf_worker {
     const sfl_vcf_schema_t *s;
@@ -79,7 +99,61 @@ struct sfl_vcf_worker {
     /* dedup of genes / transcripts per allele */
     span_t *seen;
     size_t seen_cap;
+    /* DP_HIST and GQ_HIST in pairs: the bytes of each pair up to its
+     * count, the same in every document (pair_tpl) */
+    pair_tpl_t tpl[2];
+    /* the heads of csq[0]'s and csq[1]'s fields (head_tpl_build) */
+    head_tpl_t heads[2];
 };
+
+/* The pairs' bytes of `n` mids, encoded as enc_hist_side's generic path
+ * encodes them. False when out of memory. */
+static bool pair_tpl_build(pair_tpl_t *t, const double *mids, int n)
+{
+    t->ok = n > 0;
+    for (int i = 0; i < n; i++)
+        t->ok = t->ok && isfinite(mids[i]);
+    if (!t->ok)
+        return true;
+    sfl_enc_t e = {NULL, 0, 0, false};
+    if (!(t->off = malloc(sizeof *t->off * ((size_t)n + 1))))
+        return false;
+    uint64_t unused = 0;
+    for (int i = 0; i < n; i++) {
+        char kb[16];
+        size_t kl;
+        const char *k = sfl_enc_idx((uint32_t)i, &kl, kb);
+        t->off[i] = (uint32_t)e.len;
+        sfl_enc_begin(&e, 0x04, k, kl);
+        sfl_enc_num(&e, "0", 1, mids[i], &unused);
+    }
+    t->off[n] = (uint32_t)e.len;
+    t->bytes = e.p;
+    return !e.oom;
+}
+
+/* The heads of layout l's fields. False when out of memory. */
+static bool head_tpl_build(head_tpl_t *h, const sfl_csq_layout_t *l)
+{
+    size_t n = l->fields ? (size_t)l->n_fields : 0;
+    if (!(h->off = malloc(sizeof *h->off * (n + 1))))
+        return false;
+    h->total = 0;
+    for (size_t i = 0; i < n; i++)
+        h->total += l->field_len[i] + 2;
+    if (!(h->bytes = malloc(h->total + 1)))
+        return false;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        h->off[i] = (uint32_t)at;
+        h->bytes[at++] = 0x02;
+        memcpy(h->bytes + at, l->fields[i], l->field_len[i]);
+        at += l->field_len[i];
+        h->bytes[at++] = 0;
+    }
+    h->off[n] = (uint32_t)at;
+    return true;
+}
 
 sfl_vcf_worker_t *sfl_vcf_worker_new(const sfl_vcf_schema_t *s)
 {
@@ -89,7 +163,9 @@ sfl_vcf_worker_t *sfl_vcf_worker_new(const sfl_vcf_schema_t *s)
     w->s = s;
     w->val = calloc((size_t)s->n_slots, sizeof *w->val);
     w->stamp = calloc((size_t)s->n_slots, sizeof *w->stamp);
-    if (!w->val || !w->stamp) {
+    if (!w->val || !w->stamp || !pair_tpl_build(&w->tpl[0], s->dp_mids, s->dp_n_mids) ||
+        !pair_tpl_build(&w->tpl[1], s->gq_mids, s->gq_n_mids) ||
+        !head_tpl_build(&w->heads[0], &s->csq[0]) || !head_tpl_build(&w->heads[1], &s->csq[1])) {
         sfl_vcf_worker_destroy(w);
         return NULL;
     }
@@ -118,6 +194,12 @@ void sfl_vcf_worker_destroy(sfl_vcf_worker_t *w)
     free(w->csq);
     free(w->csq_allele);
     free(w->seen);
+    for (int i = 0; i < 2; i++) {
+        free(w->tpl[i].bytes);
+        free(w->tpl[i].off);
+        free(w->heads[i].bytes);
+        free(w->heads[i].off);
+    }
     free(w);
 }
 
@@ -224,49 +306,43 @@ static bool parse_hist(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t
         return false;
     }
     span_t v = w->val[slot];
-    const char *p = v.p, *end = v.p + v.len;
-    size_t entry = 0;
-    for (;;) {
-        const char *c = memchr(p, ',', (size_t)(end - p));
-        const char *e = c ? c : end;
-        if (entry <= n_alt) {
-            int bin = 0;
-            const char *q = p;
-            for (;;) {
-                const char *bar = memchr(q, '|', (size_t)(e - q));
-                const char *be = bar ? bar : e;
-                if (bin < n_mids) {
-                    ival_t *iv = &(*out)[entry * (size_t)n_mids + (size_t)bin];
-                    if (be - q == 1 && *q == '.') {
-                        iv->ok = false;
-                    } else if (!sfl_parse_int64(q, (size_t)(be - q), &iv->v)) {
-                        char shown[64];
-                        show(shown, sizeof shown, q, (size_t)(be - q));
-                        sfl_batch_reject(b, rec, SFL_E_LINE,
-                                         "%s: line %llu: INFO %s count '%s' is not an integer",
-                                         path, (unsigned long long)rec->line, key, shown);
-                        return false;
-                    } else {
-                        iv->ok = true;
-                    }
-                }
-                bin++;
-                if (!bar)
-                    break;
-                q = bar + 1;
-            }
-            if (bin != n_mids) {
+    sfl_scan_t sc;
+    sfl_scan_init(&sc, v.p, v.len, ',', '|');
+    size_t entry = 0, q = 0;
+    int bin = 0;
+    for (;;) { /* bin `bin` of entry `entry` is v.p[q, x) */
+        size_t x = sfl_scan_next(&sc);
+        if (entry <= n_alt && bin < n_mids) {
+            ival_t *iv = &(*out)[entry * (size_t)n_mids + (size_t)bin];
+            const char *f = v.p + q;
+            if (x - q == 1 && *f == '.') {
+                iv->ok = false;
+            } else if (!sfl_parse_int64(f, x - q, &iv->v)) {
+                char shown[64];
+                show(shown, sizeof shown, f, x - q);
                 sfl_batch_reject(b, rec, SFL_E_LINE,
-                                 "%s: line %llu: INFO %s entry %zu has %d bins but the header's "
-                                 "Mids list %d",
-                                 path, (unsigned long long)rec->line, key, entry + 1, bin, n_mids);
+                                 "%s: line %llu: INFO %s count '%s' is not an integer", path,
+                                 (unsigned long long)rec->line, key, shown);
                 return false;
+            } else {
+                iv->ok = true;
             }
         }
+        bin++;
+        q = x + 1;
+        if (x < v.len && v.p[x] == '|')
+            continue;
+        if (entry <= n_alt && bin != n_mids) { /* the entry ends */
+            sfl_batch_reject(b, rec, SFL_E_LINE,
+                             "%s: line %llu: INFO %s entry %zu has %d bins but the header's "
+                             "Mids list %d",
+                             path, (unsigned long long)rec->line, key, entry + 1, bin, n_mids);
+            return false;
+        }
         entry++;
-        if (!c)
+        bin = 0;
+        if (x == v.len)
             break;
-        p = c + 1;
     }
     if (entry != n_alt + 1) {
         sfl_batch_reject(b, rec, SFL_E_LINE,
@@ -287,44 +363,39 @@ static bool parse_hist(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, sfl_linerec_t
 static bool cut_csq(sfl_vcf_worker_t *w, span_t v)
 {
     size_t stride = w->csq_stride;
-    const char *p = v.p, *end = v.p + v.len;
-    for (;;) {
-        const char *c = memchr(p, ',', (size_t)(end - p));
-        const char *e = c ? c : end;
+    sfl_scan_t sc;
+    sfl_scan_init(&sc, v.p, v.len, ',', '|');
+    size_t q = 0; /* where the current field starts */
+    for (;;) {    /* one entry (or continuation piece) a turn */
         size_t ei = w->n_csq;
         if (!SFL_GROW(w->csq, &w->csq_cap, (ei + 1) * stride, 16) ||
             !SFL_GROW(w->csq_allele, &w->csq_allele_cap, ei + 1, 16))
             return false;
         span_t *f = &w->csq[ei * stride];
-        size_t k = 0;
-        const char *q = p;
-        /* CSQ fields are short (a few bytes each): a plain scan beats one
-         * memchr call per field. */
-        for (const char *x = p;; x++) {
-            if (x == e || *x == '|') {
-                if (k < stride) {
-                    f[k].p = q;
-                    f[k].len = (uint32_t)(x - q);
-                }
-                k++;
-                if (x == e)
-                    break;
-                q = x + 1;
+        size_t k = 0, x;
+        for (;;) { /* the entry's fields, up to its ',' or the end */
+            x = sfl_scan_next(&sc);
+            if (k < stride) {
+                f[k].p = v.p + q;
+                f[k].len = (uint32_t)(x - q);
             }
+            k++;
+            q = x + 1;
+            if (x == v.len || v.p[x] == ',')
+                break;
         }
         if (k == 1 && ei > 0 && stride > 1) {
             int pk = w->csq_allele[ei - 1];
             if (pk >= 1 && (size_t)pk <= stride) {
                 span_t *last = &w->csq[(ei - 1) * stride + (size_t)pk - 1];
-                last->len = (uint32_t)(e - last->p);
+                last->len = (uint32_t)(v.p + x - last->p);
             }
         } else {
             w->csq_allele[ei] = k > (size_t)INT32_MAX ? INT32_MAX : (int)k;
             w->n_csq++;
         }
-        if (!c)
+        if (x == v.len)
             break;
-        p = c + 1;
     }
     return true;
 }
@@ -483,12 +554,52 @@ static void enc_pop_object(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, s
     sfl_enc_end(e, o);
 }
 
+/* The pairs of one side from the template: each pair's bytes up to its
+ * count, then the count as sfl_enc_int or sfl_enc_null writes it. */
+static void enc_pairs_tpl(sfl_enc_t *e, const char *key, size_t klen, const pair_tpl_t *t,
+                          int n_mids, const ival_t *counts)
+{
+    size_t side = sfl_enc_begin(e, 0x04, key, klen);
+    if (!SFL_ENC_NEED(e, t->off[n_mids] + (size_t)n_mids * 12 + 1))
+        return;
+    uint8_t *p = e->p;
+    size_t len = e->len;
+    for (int i = 0; i < n_mids; i++) {
+        size_t pl = t->off[i + 1] - t->off[i];
+        memcpy(p + len, t->bytes + t->off[i], pl);
+        size_t at = len + pl - 15; /* the pair's length: 4 bytes, then "0": 11 */
+        len += pl;
+        int64_t v = counts[i].v;
+        if (!counts[i].ok) {
+            memcpy(p + len, "\x0a" "1", 3);
+            len += 3;
+        } else if (v < INT32_MIN || v > INT32_MAX) {
+            memcpy(p + len, "\x12" "1", 3);
+            sfl_enc_u32(p + len + 3, (uint32_t)(uint64_t)v);
+            sfl_enc_u32(p + len + 7, (uint32_t)((uint64_t)v >> 32));
+            len += 11;
+        } else {
+            memcpy(p + len, "\x10" "1", 3);
+            sfl_enc_u32(p + len + 3, (uint32_t)(int32_t)v);
+            len += 7;
+        }
+        p[len++] = 0;
+        sfl_enc_u32(p + at, (uint32_t)(len - at));
+    }
+    e->len = len;
+    sfl_enc_end(e, side);
+}
+
 static void enc_hist_side(sfl_enc_t *e, const char *key, size_t klen, sfl_histograms_t mode,
-                          const double *mids, int n_mids, const ival_t *counts,
-                          uint64_t *non_finite)
+                          const pair_tpl_t *tpl, const double *mids, int n_mids,
+                          const ival_t *counts, uint64_t *non_finite)
 {
     char kb[16];
     size_t kl;
+    if (mode == SFL_HIST_PAIRS && tpl->ok) {
+        enc_pairs_tpl(e, key, klen, tpl, n_mids, counts);
+        return;
+    }
     if (mode == SFL_HIST_PAIRS) {
         size_t side = sfl_enc_begin(e, 0x04, key, klen);
         for (int i = 0; i < n_mids; i++) {
@@ -524,8 +635,8 @@ static void enc_hist_side(sfl_enc_t *e, const char *key, size_t klen, sfl_histog
 }
 
 static void enc_hist(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, size_t klen, int slot,
-                     const double *mids, int n_mids, const ival_t *counts, size_t ai,
-                     uint64_t *non_finite)
+                     const pair_tpl_t *tpl, const double *mids, int n_mids,
+                     const ival_t *counts, size_t ai, uint64_t *non_finite)
 {
     if (!w->s->slot_expected[slot])
         return;
@@ -534,9 +645,9 @@ static void enc_hist(sfl_vcf_worker_t *w, sfl_enc_t *e, const char *key, size_t 
         return;
     }
     size_t outer = sfl_enc_begin(e, 0x04, key, klen);
-    enc_hist_side(e, "0", 1, w->s->histograms, mids, n_mids, counts, non_finite);
-    enc_hist_side(e, "1", 1, w->s->histograms, mids, n_mids, counts + (ai + 1) * (size_t)n_mids,
-                  non_finite);
+    enc_hist_side(e, "0", 1, w->s->histograms, tpl, mids, n_mids, counts, non_finite);
+    enc_hist_side(e, "1", 1, w->s->histograms, tpl, mids, n_mids,
+                  counts + (ai + 1) * (size_t)n_mids, non_finite);
     sfl_enc_end(e, outer);
 }
 
@@ -649,11 +760,35 @@ static void enc_metrics(sfl_vcf_worker_t *w, sfl_enc_t *e, size_t ai, uint64_t *
                         non_finite);
     sfl_enc_end(e, qm);
     if (s->histograms != SFL_HIST_NONE) {
-        enc_hist(w, e, KEY("genotype_depths"), SFL_SLOT_DP_HIST, s->dp_mids, s->dp_n_mids, w->dp,
-                 ai, non_finite);
-        enc_hist(w, e, KEY("genotype_qualities"), SFL_SLOT_GQ_HIST, s->gq_mids, s->gq_n_mids,
-                 w->gq, ai, non_finite);
+        enc_hist(w, e, KEY("genotype_depths"), SFL_SLOT_DP_HIST, &w->tpl[0], s->dp_mids,
+                 s->dp_n_mids, w->dp, ai, non_finite);
+        enc_hist(w, e, KEY("genotype_qualities"), SFL_SLOT_GQ_HIST, &w->tpl[1], s->gq_mids,
+                 s->gq_n_mids, w->gq, ai, non_finite);
     }
+}
+
+/* The fields of one consequence entry as strings, as sfl_enc_str writes
+ * them, under one check of the room: heads from `h`, values from `f`. */
+static void enc_entry(sfl_enc_t *e, const head_tpl_t *h, const span_t *f, size_t nf)
+{
+    size_t need = h->off[nf];
+    for (size_t fi = 0; fi < nf; fi++)
+        need += f[fi].len + 5;
+    if (!SFL_ENC_NEED(e, need))
+        return;
+    uint8_t *p = e->p;
+    size_t len = e->len;
+    for (size_t fi = 0; fi < nf; fi++) {
+        size_t hl = h->off[fi + 1] - h->off[fi];
+        sfl_enc_copy(p + len, h->bytes + h->off[fi], hl);
+        len += hl;
+        sfl_enc_u32(p + len, f[fi].len + 1);
+        len += 4;
+        sfl_enc_copy(p + len, f[fi].p, f[fi].len);
+        len += f[fi].len;
+        p[len++] = 0;
+    }
+    e->len = len;
 }
 
 /* vep_annotations (in the --vep-features scope), then genes and
@@ -668,6 +803,7 @@ static bool enc_annotations(sfl_vcf_worker_t *w, sfl_enc_t *e, size_t ai)
     const sfl_csq_layout_t *l = w->lay;
     size_t nf = l ? (size_t)l->n_fields : 0;
     bool enst = w->s->vep_features == SFL_VEP_ENST;
+    const head_tpl_t *h = &w->heads[l == &w->s->csq[1]];
     for (size_t en = 0; en < w->n_csq; en++) {
         if (w->csq_allele[en] != (int)ai)
             continue;
@@ -676,13 +812,27 @@ static bool enc_annotations(sfl_vcf_worker_t *w, sfl_enc_t *e, size_t ai)
             continue;
         const char *k = sfl_enc_idx(n++, &kl, kb);
         size_t ann = sfl_enc_begin(e, 0x03, k, kl);
-        for (size_t fi = 0; fi < nf; fi++)
-            sfl_enc_str(e, l->fields[fi], l->field_len[fi], f[fi].p, f[fi].len);
+        enc_entry(e, h, f, nf);
         sfl_enc_end(e, ann);
     }
     sfl_enc_end(e, arr);
     return enc_distinct(w, e, KEY("genes"), l ? l->gene : -1, (int)ai) &&
            enc_distinct(w, e, KEY("transcripts"), l ? l->feature : -1, (int)ai);
+}
+
+/* What the metrics take from the document of ALT `ai` (just built, the
+ * batch's last), from the values it was built from. */
+static bool metrics_values(const sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const line_t *L,
+                           size_t ai)
+{
+    const ival_t *ac = &w->ints[(size_t)SFL_SLOT_AC * w->cap_alts + ai];
+    const ival_t *an = &w->ints[(size_t)SFL_SLOT_AN * w->cap_alts];
+    bool ac_ok = has(w, SFL_SLOT_AC) && ac->ok, an_ok = has(w, SFL_SLOT_AN) && an->ok;
+    sfl_metrics_values_t v = {!L->qual_null, ac_ok,         an_ok,   L->qual_v,
+                              ac_ok ? ac->v : 0, an_ok ? an->v : 0, w->qm_set, w->qm};
+    if (!sfl_metrics_part_add(b->mpart, (uint32_t)(b->n_docs - 1), &v))
+        return !(b->failed = true);
+    return true;
 }
 
 /* The document of ALT `ai`, appended to the batch. The field order is the
@@ -705,8 +855,10 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const line_t *
         return false;
     }
     b->buf_len = enc.len;
-    return sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), (uint32_t)(id_at - start),
-                                w->id_len[ai], line_idx, w->mr[ai].pos);
+    if (!sfl_batch_record_doc(b, start, (uint32_t)(enc.len - start), (uint32_t)(id_at - start),
+                              w->id_len[ai], line_idx, w->mr[ai].pos))
+        return false;
+    return !b->mpart || metrics_values(w, b, L, ai);
 }
 
 /* ---- checking: each step either accepts its part of the line or rejects
@@ -717,10 +869,7 @@ static bool build_doc(sfl_vcf_worker_t *w, sfl_parsed_batch_t *b, const line_t *
 /* The line's bytes must be UTF-8 (BSON strings are). */
 static bool is_utf8(const char *p, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)p[i] >= 0x80 || p[i] == '\0')
-            return bson_utf8_validate(p, len, false);
-    return true;
+    return sfl_scan_ascii(p, len) || bson_utf8_validate(p, len, false);
 }
 
 /* Cuts the eight fixed columns and counts the rest (samples). */

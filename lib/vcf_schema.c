@@ -116,14 +116,13 @@ static uint32_t key_hash(const char *k, size_t len)
 
 int sfl_vcf_schema_slot(const sfl_vcf_schema_t *s, const char *k, size_t len)
 {
-    uint32_t i = key_hash(k, len) & s->hash_mask;
+    uint32_t h = key_hash(k, len), i = h & s->hash_mask;
     for (;;) {
-        int32_t slot = s->hash_slot[i];
-        if (slot < 0)
+        const struct sfl_slot_entry *e = &s->hash_slot[i];
+        if (e->slot < 0)
             return -1;
-        const char *sk = s->slot_key[slot];
-        if (strncmp(sk, k, len) == 0 && sk[len] == '\0')
-            return slot;
+        if (e->hash == h && e->len == len && memcmp(s->slot_key[e->slot], k, len) == 0)
+            return e->slot;
         i = (i + 1) & s->hash_mask;
     }
 }
@@ -663,19 +662,19 @@ static bool build_slot_hash(sfl_vcf_schema_t *s)
     while (size < 4u * (uint32_t)s->n_slots)
         size <<= 1;
     s->hash_mask = size - 1;
-    s->hash_slot = malloc(sizeof(int32_t) * size);
+    s->hash_slot = malloc(sizeof *s->hash_slot * size);
     if (!s->hash_slot)
         return false;
     for (uint32_t i = 0; i < size; i++)
-        s->hash_slot[i] = -1;
+        s->hash_slot[i].slot = -1;
     for (int slot = 0; slot < s->n_slots; slot++) {
         const char *k = s->slot_key[slot];
         if (!k || sfl_vcf_schema_slot(s, k, strlen(k)) >= 0)
             continue;
-        uint32_t i = key_hash(k, strlen(k)) & s->hash_mask;
-        while (s->hash_slot[i] >= 0)
+        uint32_t h = key_hash(k, strlen(k)), i = h & s->hash_mask;
+        while (s->hash_slot[i].slot >= 0)
             i = (i + 1) & s->hash_mask;
-        s->hash_slot[i] = slot;
+        s->hash_slot[i] = (struct sfl_slot_entry){slot, h, (uint32_t)strlen(k)};
     }
     return true;
 }

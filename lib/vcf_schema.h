@@ -61,9 +61,14 @@ typedef struct {
     bool *slot_declared;   /* declared in the header              */
     bool *slot_expected;   /* a line lacking it counts as missing */
 
-    /* key -> slot hash (open addressing, power-of-two size) */
+    /* key -> slot hash (open addressing, power-of-two size); each entry
+     * keeps its key's full hash and length, so that a probe compares
+     * bytes only when both match */
     uint32_t hash_mask;
-    int32_t *hash_slot;    /* -1 = empty */
+    struct sfl_slot_entry {
+        int32_t slot; /* -1 = empty */
+        uint32_t hash, len;
+    } *hash_slot;
 
     int n_pops;
     sfl_population_t *pops;
