@@ -103,6 +103,7 @@ struct sfl_metrics {
     FILE *spill;
     char *iobuf;
     uint64_t left_out;
+    sfl_metrics_part_t *one; /* sfl_metrics_add_doc's, made on first use */
 };
 
 /* A value left out (null, or no logarithm), in a part's list of values. */
@@ -215,6 +216,7 @@ void sfl_metrics_destroy(sfl_metrics_t *m)
     if (m->spill)
         fclose(m->spill);
     free(m->iobuf);
+    sfl_metrics_part_destroy(m->one);
     free(m);
 }
 
@@ -461,4 +463,53 @@ bool sfl_metrics_finish(sfl_metrics_t *m, uint8_t **buf, size_t **offs, size_t *
     *offs = o;
     *n = k;
     return true;
+}
+
+/* A number of a document read back, as the encoder wrote it. */
+static bool doc_number(const bson_iter_t *it, double *v)
+{
+    if (BSON_ITER_HOLDS_DOUBLE(it) || BSON_ITER_HOLDS_INT32(it) || BSON_ITER_HOLDS_INT64(it)) {
+        *v = bson_iter_as_double(it);
+        return true;
+    }
+    return false;
+}
+
+bool sfl_metrics_add_doc(sfl_metrics_t *m, const uint8_t *doc, uint32_t len, sfl_error_t *err)
+{
+    bson_t b;
+    bson_iter_t it, q;
+    if (!bson_init_static(&b, doc, len) || !bson_iter_init(&it, &b))
+        return true;
+    bool qm_set[SFL_N_QUALITY_METRICS] = {false};
+    double qm[SFL_N_QUALITY_METRICS], x;
+    sfl_metrics_values_t v = {.qm_set = qm_set, .qm = qm};
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (!strcmp(k, "site_quality")) {
+            v.has_qual = true; /* null: left out, as the parser threads do */
+            v.qual = doc_number(&it, &x) ? x : NAN;
+        } else if (!strcmp(k, "allele_count") && doc_number(&it, &x)) {
+            v.has_ac = true;
+            v.ac = (int64_t)x;
+        } else if (!strcmp(k, "allele_num") && doc_number(&it, &x)) {
+            v.has_an = true;
+            v.an = (int64_t)x;
+        } else if (!strcmp(k, "quality_metrics") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+                   bson_iter_recurse(&it, &q)) {
+            while (bson_iter_next(&q)) {
+                int i = qm_index(bson_iter_key(&q));
+                if (i >= 0) {
+                    qm_set[i] = true;
+                    qm[i] = doc_number(&q, &x) ? x : NAN;
+                }
+            }
+        }
+    }
+    if (!m->one && !(m->one = sfl_metrics_part_new()))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    sfl_metrics_part_reset(m->one);
+    if (!sfl_metrics_part_add(m->one, 0, &v))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    return sfl_metrics_merge(m, m->one, NULL, NULL, err);
 }

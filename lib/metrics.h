@@ -62,6 +62,12 @@ bool sfl_metrics_merge(sfl_metrics_t *m, const sfl_metrics_part_t *p,
                        bool (*dropped)(const void *ud, uint32_t doc), const void *ud,
                        sfl_error_t *err);
 
+/* Adds one variant document read back from a database (a partitioned
+ * load's finish scans its staging variants: mongo/group.c), with the same
+ * rules as the parser threads' values. False with err when out of memory
+ * or the spill file cannot be written. Not thread safe. */
+bool sfl_metrics_add_doc(sfl_metrics_t *m, const uint8_t *doc, uint32_t len, sfl_error_t *err);
+
 /* Bytes written to the spill file so far (9 per value without a fixed
  * range). */
 uint64_t sfl_metrics_spill_bytes(const sfl_metrics_t *m);

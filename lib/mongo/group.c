@@ -884,7 +884,7 @@ typedef struct {
 
 static bool metrics_each(void *ud, const bson_t *doc, sfl_error_t *err)
 {
-    return sfl_metrics_add(((metrics_ud_t *)ud)->m, bson_get_data(doc), doc->len, err);
+    return sfl_metrics_add_doc(((metrics_ud_t *)ud)->m, bson_get_data(doc), doc->len, err);
 }
 
 static bool check_digest(fin_t *f, sfl_collection_t c, const sfl_digest_t *d, sfl_error_t *err)
