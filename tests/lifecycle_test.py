@@ -1247,13 +1247,13 @@ def swap(LIVE):
     faults = require_faults(hold_db)
     faults.clear()
 
-    def held_restore(name, command, what, swap_in):
+    def held_restore(name, command, what, swap_in, given=("--manifest", copy)):
         """restore --manifest of a fresh carried dump; the proxy holds its
         first `command` on swefreq_meta while swap_in(dump) runs."""
         d = carried(name)
         rule = faults.arm(command, coll="swefreq_meta", action="hold")
         p = subprocess.Popen([TOOL, "restore", "--uri", URI, "--db", hold_db, "--dump", d,
-                              "--manifest", copy], stdout=subprocess.PIPE,
+                              *given], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env={**os.environ, **trust})
         held = faults.wait(rule, timeout=60)
         check(held and held.get("held"), f"restore's {what} held: {held}")
@@ -1266,6 +1266,13 @@ def swap(LIVE):
                            lambda d: replace_with(d, old))
     check(rc == 0 and browser(client, hold_db) == new_browser,
           f"the dump replaced while restore ran: the checked release installed: {rc} {err}")
+    # Without --manifest the same: the dump's manifest.json was read once,
+    # and the staging check does not read the swapped one.
+    client.drop_database(hold_db)
+    rc, err = held_restore("swap4b", "find", "first read of swefreq_meta",
+                           lambda d: replace_with(d, old), given=())
+    check(rc == 0 and browser(client, hold_db) == new_browser,
+          f"without --manifest, the dump replaced while restore ran: what it read installed: {rc} {err}")
     before = snapshot(client, hold_db)
     # 5. The same written into the files restore already opened, while the
     # proxy holds its lock insert (after the prescan): the staging check,
