@@ -23,8 +23,14 @@ static void usage(FILE *f)
             "(exit 9) before anything is written. With a trusted key (--trusted-key,\n"
             "SWEFREQ_TRUSTED_KEYS), a manifest.json without a valid signature of one\n"
             "(manifest.json.sig) is refused (exit 10) before anything is written.\n"
+            "With --manifest FILE (a copy of the dump's manifest.json you have checked, with\n"
+            "FILE.sig beside it), FILE is read once and takes the place of the dump's: its\n"
+            "signature, its release and every count and digest are checked from it, and the\n"
+            "dump's manifest.json must be byte for byte the same, else exit 5 before anything\n"
+            "is written (the dump was changed or replaced after your checks).\n"
             "\n"
             "  --dump DIR            the dump folder\n"
+            "  --manifest FILE       hold the dump to FILE (see above)\n"
             "  --role ROLE           the role a new database gets (default: the expected role,\n"
             "                        else development)\n"
             "  --insert-threads K    parallel inserters (default 2)\n"
@@ -48,6 +54,7 @@ static int own(void *ud, int ch, const char *arg)
     unsigned long long v;
     switch (ch) {
     case 'd': a->dump = arg; return 1;
+    case 'm': a->s->mo.restore_manifest = arg; return 1;
     case 'r': return cli_parse_role("--role", arg, &a->s->mo.role) ? 1 : -1;
     case 'k':
         if (!cli_parse_u64("--insert-threads", arg, &v) || v < 1 || v > 64) {
@@ -68,6 +75,7 @@ int cmd_restore(int argc, char **argv)
 {
     static const struct option longopts[] = {CLI_SERVER_LONGOPTS,
                                              {"dump", required_argument, NULL, 'd'},
+                                             {"manifest", required_argument, NULL, 'm'},
                                              {"role", required_argument, NULL, 'r'},
                                              {"insert-threads", required_argument, NULL, 'k'},
                                              {"write-concern", required_argument, NULL, 'w'},

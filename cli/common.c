@@ -103,6 +103,7 @@ static const struct {
     {"sfl_mongo_options_t.lock_stale_seconds", "--lock-timeout"},
     {"sfl_mongo_options_t.record_ms", "--record-interval"},
     {"sfl_mongo_options_t.shard_key", "--shard-key"},
+    {"sfl_mongo_options_t.restore_manifest", "--manifest"},
     {"sfl_mongo_unseal", "swefreq-load unseal --reason TEXT"},
     {"the reason argument", "--reason TEXT"},
     {"the manifest argument", "--manifest FILE"},

@@ -28,9 +28,13 @@
 #    be one of them byte for byte (the same release again): exit 9
 #    otherwise, before anything is written; the floor is kept in the
 #    operator's files, not only in the database an attacker may write;
-# 2. restore: the signature again, staging, verified, swapped in (a sealed
-#    database refuses it: exit 9; unseal it first, with a reason, if this
-#    is the deliberate exception);
+# 2. restore --manifest the copy: restore reads the copy once and holds
+#    the dump to it (the signature again, the release, every count and
+#    digest), and the dump's own manifest.json must be the copy byte for
+#    byte: a dump swapped after the checks above (for an older signed
+#    release, say) is refused, exit 5, before anything is written; then
+#    staging, verified, swapped in (a sealed database refuses it: exit 9;
+#    unseal it first, with a reason, if this is the deliberate exception);
 # 3. promote against the copy: a full verify, then live and sealed, with
 #    the signer's key id and the manifest's SHA-256 recorded;
 # 4. only then is the copy installed as this server's reference (a
@@ -144,7 +148,7 @@ if [ -n "$floor" ] && [ -z "$same" ]; then
         exit 9
     fi
 fi
-"$tool" restore --db "$db" --dump "$dump"
+"$tool" restore --db "$db" --dump "$dump" --manifest "$work/manifest.json"
 "$tool" promote --db "$db" --manifest "$work/manifest.json"
 
 mkdir -p "$(dirname "$ref")"

@@ -486,6 +486,17 @@ bool sfl_verify_signature(const void *data, size_t len, const char *name, const 
 sfl_manifest_t *sfl_manifest_read_signed(const char *path, const sfl_trusted_keys_t *t,
                                          sfl_signature_info_t *info, sfl_error_t *err)
 {
+    return sfl_manifest_read_signed_bytes(path, t, info, NULL, NULL, err);
+}
+
+sfl_manifest_t *sfl_manifest_read_signed_bytes(const char *path, const sfl_trusted_keys_t *t,
+                                               sfl_signature_info_t *info, char **bytes,
+                                               size_t *n_bytes, sfl_error_t *err)
+{
+    if (bytes)
+        *bytes = NULL;
+    if (n_bytes)
+        *n_bytes = 0;
     sfl_signature_info_t local;
     if (!info)
         info = &local;
@@ -521,8 +532,29 @@ sfl_manifest_t *sfl_manifest_read_signed(const char *path, const sfl_trusted_key
             sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         }
     }
-    free(data);
+    if (m && bytes && n_bytes) {
+        *bytes = data; /* the very bytes checked and parsed */
+        *n_bytes = len;
+    } else
+        free(data);
     return m;
+}
+
+bool sfl_manifest_file_same(const char *path, const char *data, size_t len, const char *against,
+                            sfl_error_t *err)
+{
+    char *got;
+    size_t n;
+    if (!read_whole(path, MANIFEST_FILE_MAX, false, SFL_E_MANIFEST, "manifest", &got, &n, err))
+        return false;
+    bool same = n == len && memcmp(got, data, len) == 0;
+    free(got);
+    if (!same)
+        sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                      "%s differs from %s (%zu bytes against %zu): the dump is not the one whose "
+                      "manifest was checked (changed or replaced since); nothing was written",
+                      path, against, n, len);
+    return same;
 }
 
 char *sfl_dump_manifest_path(const char *out_dir, const char *db, sfl_error_t *err)

@@ -37,6 +37,22 @@ bool sfl_verify_set_release(sfl_verify_report_t *r, const sfl_release_check_t *c
 /* The dump folder: OUT/DB, or with db NULL, OUT itself when it holds a
  * dump, else its one subfolder that does (swefreq/verify.h). malloc'd. */
 char *sfl_dump_folder(const char *out, const char *db, sfl_error_t *err);
+
+/* sfl_manifest_read_signed (sign.c) that also hands back, with bytes and
+ * n_bytes both non-NULL, the very bytes it checked and parsed: malloc'd
+ * and NUL-terminated, the caller frees them (NULL/0 on failure). */
+sfl_manifest_t *sfl_manifest_read_signed_bytes(const char *path, const sfl_trusted_keys_t *t,
+                                               sfl_signature_info_t *info, char **bytes,
+                                               size_t *n_bytes, sfl_error_t *err);
+
+/* Reads the manifest file `path` once, as sfl_manifest_read_signed reads
+ * one (a regular file, never through a symbolic link, at most the size of
+ * a manifest) and compares its bytes with data[0..len) (those of the file
+ * `against`, named in the message): true when byte-identical. False with
+ * SFL_E_MISMATCH (SFL_DOMAIN_VERIFY) when they differ, or with the read's
+ * error (SFL_E_MANIFEST) when it cannot be read (sign.c). */
+bool sfl_manifest_file_same(const char *path, const char *data, size_t len, const char *against,
+                            sfl_error_t *err);
 /* A browser collection (database) or a dump file (by file name) that the
  * manifest does not list, with its document count (0 for a file). */
 bool sfl_verify_add_unlisted(sfl_verify_report_t *r, const char *name, uint64_t count);

@@ -61,6 +61,20 @@ usage: lifecycle_test.py MODE SWEFREQ_LOAD TESTDATA_DIR
               unchanged; the same release again (re-seal) and a newer one
               pass; a fresh database takes an unnumbered manifest with a
               warning; a bad "release" in a manifest is exit 3.
+  MODE swap:  issue 20 review, the carried dump swapped after it was
+              checked: `restore --manifest FILE` (the checked copy) refuses
+              a dump whose manifest.json is not FILE byte for byte (exit 5)
+              or whose .bson differs from FILE (exit 5), the database
+              unchanged; FILE without its .sig is exit 10, FILE a link exit
+              3. With the fault proxy holding restore's first read of
+              swefreq_meta while the test replaces the dump's files with an
+              older signed release, the checked release is what is
+              installed; holding its lock insert while the test overwrites
+              the open files in place, exit 5 before the swap.
+              deploy/live-restore-and-promote.sh, its dump swapped for an
+              older signed release just before it runs restore, leaves the
+              live server and the references untouched (main installed the
+              older release's data on live).
   MODE access: deploy/access-control.py (a read-only web user and a loader
               user); exit 77 (skipped, with the script's message) on a server
               without createUser, as the FerretDB test server.
@@ -1121,6 +1135,202 @@ def replay(LIVE):
     client.drop_database(dev_db)
 
 
+def test_swap():
+    live_uri, stop = second_server("swap-live")
+    try:
+        swap(live_uri)
+    finally:
+        stop()
+
+
+def swap(LIVE):
+    from mongo_common import require_faults
+    key, pub = keypair("swap")
+    dev_db, db, hold_db = "sfl_swap_dev", "swefreq", "sfl_swap_hold"
+    client.drop_database(dev_db)
+    dev_env = {"SWEFREQ_EXPECT_ROLE": "development"}
+    trust = {"SWEFREQ_TRUSTED_KEYS": pub}
+
+    def export(n, vcf):
+        """Release n, for hold_db and for db."""
+        r = run("load", "--uri", URI, "--db", dev_db, *HIST, "--vcf", vcf, "--coverage", cov,
+                "--quiet", env=dev_env)
+        check(r.returncode == 0, f"load for release {n}: {r.returncode} {r.stderr}")
+        dumps = []
+        for rdb in (hold_db, db):
+            out = os.path.join(tmp, f"swapcarry{n}-{rdb}")
+            r = run("export", "--uri", URI, "--db", dev_db, "--out", out, "--signing-key", key,
+                    "--release", str(n), "--release-db", rdb, env=dev_env)
+            check(r.returncode == 0, f"export release {n}: {r.returncode} {r.stderr}")
+            dumps.append(os.path.join(out, dev_db))
+        return dumps
+
+    old, old_live = export(1, os.path.join(TD, "swegen_sample.vcf"))  # older, other data
+    new, new_live = export(2, exac)
+    new_browser = browser(client, dev_db)
+    check(sorted(os.listdir(old)) == sorted(os.listdir(new))
+          and open(os.path.join(old, "variants.bson"), "rb").read()
+          != open(os.path.join(new, "variants.bson"), "rb").read(),
+          "the two releases hold the same files with other variants")
+    # The copy the operator checked (as the release script makes it).
+    checked = os.path.join(tmp, "checked")
+    os.makedirs(checked)
+    for f in ("manifest.json", "manifest.json.sig"):
+        shutil.copy(os.path.join(new, f), checked)
+    copy = os.path.join(checked, "manifest.json")
+
+    def carried(name, src=new):
+        d = os.path.join(tmp, name)
+        shutil.copytree(src, d)
+        return d
+
+    def replace_with(d, src, only=None):
+        """The attacker's swap: new files (new inodes) in the carried folder."""
+        for f in sorted(os.listdir(src)):
+            if only is None or f in only:
+                tmpf = os.path.join(d, "." + f + ".swap")
+                shutil.copy(os.path.join(src, f), tmpf)
+                os.rename(tmpf, os.path.join(d, f))
+
+    def overwrite_with(d, src):
+        """The same, written into the files restore may already hold open."""
+        for f in sorted(os.listdir(src)):
+            with open(os.path.join(d, f), "r+b") as out:
+                out.truncate(0)
+                out.write(open(os.path.join(src, f), "rb").read())
+
+    def restore(dump, *extra, env=trust):
+        return run("restore", "--uri", URI, "--db", hold_db, "--dump", dump, *extra, env=env)
+
+    client.drop_database(hold_db)
+    r = load(hold_db)
+    check(r.returncode == 0, f"load {hold_db}: {r.returncode} {r.stderr}")
+    before = snapshot(client, hold_db)
+
+    # 1. The dump replaced by the older signed release before restore runs:
+    # its manifest.json is not the checked copy (main: restore had no
+    # --manifest, and restored the older release).
+    d = carried("swap1")
+    replace_with(d, old)
+    r = restore(d, "--manifest", copy)
+    check(r.returncode == 5 and os.path.join(d, "manifest.json") in r.stderr and copy in r.stderr
+          and "differs" in r.stderr, f"a swapped dump with --manifest: exit 5 naming both: {r.returncode} {r.stderr}")
+    check(snapshot(client, hold_db) == before, "1: the database unchanged")
+    # 2. Only a .bson swapped: the documents are held to the copy's digests.
+    d = carried("swap2")
+    replace_with(d, old, only={"variants.bson"})
+    r = restore(d, "--manifest", copy)
+    check(r.returncode == 5 and "variants.bson" in r.stderr and "Nothing was sent" in r.stderr,
+          f"a swapped .bson with --manifest: exit 5: {r.returncode} {r.stderr}")
+    check(snapshot(client, hold_db) == before, "2: the database unchanged")
+    # 3. The signature is the copy's: the copy without its .sig is
+    # unsigned (exit 10), though the dump carries a valid one.
+    bare = os.path.join(tmp, "bare")
+    os.makedirs(bare)
+    shutil.copy(copy, bare)
+    r = restore(new, "--manifest", os.path.join(bare, "manifest.json"))
+    check(r.returncode == 10 and os.path.join(bare, "manifest.json") in r.stderr,
+          f"--manifest without its .sig: exit 10: {r.returncode} {r.stderr}")
+    # A link as FILE is refused as the dump's own manifest.json would be.
+    link = os.path.join(tmp, "link.json")
+    os.symlink(copy, link)
+    r = restore(new, "--manifest", link)
+    check(r.returncode == 3 and link in r.stderr, f"--manifest a link: exit 3: {r.returncode} {r.stderr}")
+    check(snapshot(client, hold_db) == before, "3: the database unchanged")
+
+    # 4. The swap while restore runs: the proxy holds its first read of
+    # swefreq_meta (the role check, its first command: after it read the
+    # copy, compared the dump's manifest.json, opened every .bson and
+    # prescanned it against the copy); the dump is then replaced whole
+    # (new files). Nothing reads the folder again: what is installed is the
+    # checked release, not the swapped one.
+    faults = require_faults(hold_db)
+    faults.clear()
+
+    def held_restore(name, command, what, swap_in, given=("--manifest", copy)):
+        """restore --manifest of a fresh carried dump; the proxy holds its
+        first `command` on swefreq_meta while swap_in(dump) runs."""
+        d = carried(name)
+        rule = faults.arm(command, coll="swefreq_meta", action="hold")
+        p = subprocess.Popen([TOOL, "restore", "--uri", URI, "--db", hold_db, "--dump", d,
+                              *given], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, **trust})
+        held = faults.wait(rule, timeout=60)
+        check(held and held.get("held"), f"restore's {what} held: {held}")
+        swap_in(d)
+        faults.release(rule, forward=True)
+        _, err = p.communicate(timeout=120)
+        return p.returncode, err
+
+    rc, err = held_restore("swap4", "find", "first read of swefreq_meta",
+                           lambda d: replace_with(d, old))
+    check(rc == 0 and browser(client, hold_db) == new_browser,
+          f"the dump replaced while restore ran: the checked release installed: {rc} {err}")
+    # Without --manifest the same: the dump's manifest.json was read once,
+    # and the staging check does not read the swapped one.
+    client.drop_database(hold_db)
+    rc, err = held_restore("swap4b", "find", "first read of swefreq_meta",
+                           lambda d: replace_with(d, old), given=())
+    check(rc == 0 and browser(client, hold_db) == new_browser,
+          f"without --manifest, the dump replaced while restore ran: what it read installed: {rc} {err}")
+    before = snapshot(client, hold_db)
+    # 5. The same written into the files restore already opened, while the
+    # proxy holds its lock insert (after the prescan): the staging check,
+    # against the same copy, refuses it before the swap.
+    rc, err = held_restore("swap5", "insert", "lock insert", lambda d: overwrite_with(d, old))
+    check(rc == 5 and "not changed" in err,
+          f"the dump overwritten while restore ran: exit 5: {rc} {err}")
+    after = snapshot(client, hold_db)
+    check({k: v for k, v in after.items() if k != "swefreq_meta"}
+          == {k: v for k, v in before.items() if k != "swefreq_meta"},
+          "5: every collection but swefreq_meta (the failed load's record) byte-identical")
+    faults.clear()
+    # 6. The dump the copy describes restores.
+    r = restore(new, "--manifest", copy)
+    check(r.returncode == 0 and browser(client, hold_db) == new_browser,
+          f"restore --manifest of the checked dump: {r.returncode} {r.stderr}")
+    client.drop_database(hold_db)
+
+    # 7. deploy/live-restore-and-promote.sh, the carried dump replaced by
+    # the older signed release after the script's checks, just before it
+    # runs restore (swefreq-load wrapped to swap first). main restored the
+    # older release onto live (its promote then failed against the copy,
+    # with the older data live); now restore refuses it: live unchanged,
+    # no reference written.
+    live = pymongo.MongoClient(LIVE, serverSelectionTimeoutMS=5000)
+    live.drop_database(db)
+    refdir = os.path.join(tmp, "swap-refs")
+    lv = {"SWEFREQ_MONGO_URI": LIVE, "SWEFREQ_DB": db, "SWEFREQ_TRUSTED_KEYS": pub,
+          "SWEFREQ_REFERENCE_DIR": refdir, "SWEFREQ_SERVER": "live-a"}
+    wrapper = os.path.join(tmp, "swap-tool")
+    with open(wrapper, "w") as f:
+        f.write(f"""#!/bin/sh
+if [ "$1" = restore ]; then
+  for f in "$SFL_SWAP_FROM"/*; do
+    cp "$f" "$SFL_SWAP_DUMP/.swap" && mv -f "$SFL_SWAP_DUMP/.swap" "$SFL_SWAP_DUMP/$(basename "$f")"
+  done
+fi
+exec {os.path.abspath(TOOL)} "$@"
+""")
+    os.chmod(wrapper, 0o755)
+    d = carried("swap7", new_live)
+    r = script("live-restore-and-promote.sh", d,
+               env={**lv, "SWEFREQ_LOAD": wrapper, "SFL_SWAP_FROM": old_live, "SFL_SWAP_DUMP": d})
+    check(r.returncode == 5 and "differs" in r.stderr
+          and open(os.path.join(d, "manifest.json"), "rb").read()
+          == open(os.path.join(old_live, "manifest.json"), "rb").read(),
+          f"the script, its dump swapped before restore: exit 5: {r.returncode} {r.stderr}")
+    check(db not in live.list_database_names() and not os.path.exists(refdir),
+          f"live untouched, no reference: {live.list_database_names()} {tree(refdir) if os.path.exists(refdir) else ''}")
+    d = carried("swap8", new_live)
+    r = script("live-restore-and-promote.sh", d, env=lv)
+    ref = os.path.join(refdir, "live-a", db, "manifest.json")
+    check(r.returncode == 0 and browser(live, db) == new_browser
+          and open(ref, "rb").read() == open(os.path.join(new_live, "manifest.json"), "rb").read(),
+          f"the script, the dump as checked: {r.returncode} {r.stderr}")
+    live.drop_database(db)
+    client.drop_database(dev_db)
+
 if MODE == "roles":
     test_roles()
 elif MODE == "transfer":
@@ -1137,6 +1347,8 @@ elif MODE == "replay":
     test_replay()
 elif MODE == "format1":
     test_format1()
+elif MODE == "swap":
+    test_swap()
 else:
     print(f"unknown mode {MODE}")
     sys.exit(2)

@@ -180,7 +180,15 @@ SFL_API bool sfl_verify_report_role(const sfl_verify_report_t *r, sfl_role_t *ro
  * (`release: {signer_key_id, manifest_sha256}`). `dump_dir` is the folder holding manifest.json and the
  * .bson files, or its parent when that holds exactly one such folder. A
  * dump that differs from its manifest is refused (SFL_E_MISMATCH) before
- * the swap; the browser's collections are then unchanged. */
+ * the swap; the browser's collections are then unchanged. The manifest is
+ * read once, into memory, before anything connects: the signature, the
+ * release, the prescan of every document and the staging check before
+ * the swap all use that one reading. With o->restore_manifest it is that
+ * file (its signature FILE.sig), read in place of the dump's
+ * manifest.json, which must then be FILE byte for byte (read once too,
+ * never through a link): else SFL_E_MISMATCH (SFL_DOMAIN_VERIFY) before
+ * anything is written, so a dump replaced after the caller checked FILE
+ * is not installed. */
 SFL_API bool sfl_mongo_restore(const sfl_mongo_options_t *o, const char *dump_dir,
                                sfl_error_t *err) SFL_WUR;
 

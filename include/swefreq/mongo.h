@@ -129,6 +129,15 @@ typedef struct {
                                     the job was restricted with
                                     (sfl_group_plan_id); a group planned
                                     again since is refused                */
+    const char *restore_manifest; /* restore: NULL (the dump's manifest.json),
+                                    or a manifest file read once in its
+                                    place: its signature (FILE.sig), its
+                                    release and every count and digest are
+                                    checked from that one reading, and the
+                                    dump's manifest.json must be byte for
+                                    byte the same (else SFL_E_MISMATCH
+                                    before anything is written); see
+                                    sfl_mongo_restore (swefreq/lifecycle.h) */
 } sfl_mongo_options_t;
 
 /* Sharded clusters (o->shard_key, docs/scale.md). With SFL_SHARD_HASHED

@@ -212,6 +212,36 @@ struct sfl_restore {
     bool ran;
 };
 
+/* The manifest a restore holds the dump to, read once into memory before
+ * anything connects or writes: the signature (with trusted keys), its
+ * SHA-256, the release and every count and digest come from those same
+ * bytes, and nothing reads a manifest again. Without
+ * o->restore_manifest it is the dump's manifest.json; with it, that file,
+ * and the dump's manifest.json must then be byte for byte the same, so
+ * that nothing can differ between what the caller checked and what is
+ * installed (a dump swapped after the caller's checks is refused). */
+static sfl_manifest_t *read_manifest(const char *dir, const sfl_mongo_options_t *o,
+                                     sfl_signature_info_t *sig, sfl_error_t *err)
+{
+    char *mpath = NULL, *bytes = NULL;
+    size_t len = 0;
+    if (asprintf(&mpath, "%s/manifest.json", dir) < 0) {
+        sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    const char *given = o->restore_manifest;
+    sfl_manifest_t *m =
+        given ? sfl_manifest_read_signed_bytes(given, o->trusted_keys, sig, &bytes, &len, err)
+              : sfl_manifest_read_signed(mpath, o->trusted_keys, sig, err);
+    if (m && given && !sfl_manifest_file_same(mpath, bytes, len, given, err)) {
+        sfl_manifest_destroy(m);
+        m = NULL;
+    }
+    free(bytes);
+    free(mpath);
+    return m;
+}
+
 void sfl_mongo_restore_destroy(sfl_restore_t *r)
 {
     if (!r)
@@ -246,16 +276,11 @@ sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *d
     r->o.resume_load_id = NULL;
     r->db = strdup(o->db);
     r->o.db = r->db;
-    char *mpath = NULL;
+    r->o.restore_manifest = NULL;
     bool ok = r->db ? true : sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     ok = ok && (r->dir = sfl_dump_folder(dump_dir, NULL, err)) != NULL;
-    if (ok && asprintf(&mpath, "%s/manifest.json", r->dir) < 0)
-        ok = sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    /* Read once: signature (with trusted keys), SHA-256 and parse on the
-     * same bytes, before anything connects or writes. */
     sfl_signature_info_t sig;
-    ok = ok && (r->m = sfl_manifest_read_signed(mpath, o->trusted_keys, &sig, err)) != NULL;
-    free(mpath);
+    ok = ok && (r->m = read_manifest(r->dir, o, &sig, err)) != NULL;
     for (size_t i = 0; ok && i < sfl_manifest_n_collections(r->m); i++) {
         const char *name = sfl_manifest_collection(r->m, i)->name;
         bool known = false;
