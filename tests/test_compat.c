@@ -7,7 +7,8 @@
  *     the caller's;
  *   - sfl_options_t as a caller of the first published version built it
  *     (struct_size before csq_field) runs, with the later fields at their
- *     defaults;
+ *     defaults; so does sfl_mongo_options_t of 0.1.0 (before `resume`) in
+ *     every entry point that takes it;
  *   - structs the library fills take the caller's struct_size: a newer,
  *     larger caller struct gets the library's part and struct_size set to
  *     it (the rest untouched); a too small one is refused. */
@@ -452,6 +453,51 @@ static void manifest_accessors(const char *td)
     CHECK(system(cmd) == 0);
 }
 
+/* sfl_mongo_options_t as a caller of 0.1.0 built it (struct_size before
+ * `resume`, in a block of exactly that size, so that ASan sees a read past
+ * it): every entry point takes it, the later fields at their defaults.
+ * Nothing listens at the URI, so each gets as far as connecting (or, for
+ * restore, reading the dump) and fails there, never with SFL_E_USAGE. */
+static void old_mongo_options(void)
+{
+    const size_t v1 = offsetof(sfl_mongo_options_t, resume);
+    sfl_mongo_options_t full;
+    sfl_mongo_options_init(&full);
+    full.uri = "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100&connectTimeoutMS=100";
+    full.db = "x";
+    full.struct_size = v1;
+    sfl_mongo_options_t *old = malloc(v1);
+    CHECK(old != NULL);
+    if (!old)
+        return;
+    memcpy(old, &full, v1);
+    sfl_error_t e;
+    sfl_restore_t *r = sfl_mongo_restore_new(old, "/nonexistent/dump", &e);
+    CHECK(r == NULL);
+    CHECK(e.code != SFL_E_USAGE);
+    sfl_mongo_restore_destroy(r);
+    CHECK(!sfl_mongo_export(old, "/nonexistent/out", &e));
+    CHECK(e.code != SFL_E_USAGE);
+    char *st = sfl_mongo_status_json(old, &e);
+    CHECK(st == NULL);
+    CHECK(e.code != SFL_E_USAGE);
+    free(st);
+    CHECK(!sfl_mongo_demote(old, "test", &e));
+    CHECK(e.code != SFL_E_USAGE);
+    sfl_mongo_recovery_t rec = {.struct_size = sizeof rec};
+    CHECK(!sfl_mongo_recover(old, &rec, &e));
+    CHECK(e.code != SFL_E_USAGE);
+    sfl_sink_t *s = sfl_sink_mongo_new(old, &e);
+    CHECK(s != NULL || e.code != SFL_E_USAGE);
+    sfl_sink_destroy(s);
+    /* Too small (before `db`'s end) or larger than this library's: refused. */
+    size_t small = offsetof(sfl_mongo_options_t, db); /* struct_size comes first */
+    memcpy((char *)old + offsetof(sfl_mongo_options_t, struct_size), &small, sizeof small);
+    CHECK(!sfl_mongo_demote(old, "test", &e));
+    CHECK_INT(e.code, SFL_E_USAGE);
+    free(old);
+}
+
 int main(int argc, char **argv)
 {
     const char *td = argc > 1 ? argv[1] : "testdata";
@@ -459,6 +505,7 @@ int main(int argc, char **argv)
     sink_ops(td);
     old_options(td);
     filled_structs();
+    old_mongo_options();
     refusals();
     versions();
     manifest_accessors(td);

@@ -175,6 +175,32 @@ bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *rep
                                  (long long)(hi), (long long)(v));                                 \
     } while (0)
 
+void sfl_mongo_options_init(sfl_mongo_options_t *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->insert_threads = 2;
+    o->write_concern = "1";
+    o->batch_bytes = 4u << 20;
+    o->batch_docs = 2000;
+    o->queue_batches = 2;
+    o->max_retries = 3;
+    o->lock_stale_seconds = SFL_LOCK_STALE_SECONDS;
+    o->record_ms = 10000;
+}
+
+bool sfl_mongo_options_full(const sfl_mongo_options_t *o, sfl_mongo_options_t *full)
+{
+    if (!o || o->struct_size < SFL_MONGO_OPTIONS_V1 || o->struct_size > sizeof *full)
+        return false;
+    sfl_mongo_options_init(full);
+    memcpy(full, o, o->struct_size);
+    full->struct_size = sizeof *full;
+    return true;
+}
+
 bool sfl_mongo_options_check(const sfl_mongo_options_t *o, sfl_error_t *err)
 {
     RANGE(o->insert_threads, 1, 64, "the inserter threads (sfl_mongo_options_t.insert_threads)");

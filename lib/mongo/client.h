@@ -5,6 +5,7 @@
 #define SFL_MONGO_UTIL_H
 
 #include <mongoc/mongoc.h>
+#include <stddef.h>
 
 #include "swefreq/swefreq.h"
 
@@ -21,6 +22,19 @@ typedef struct {
  * (defaults past the caller's struct_size): a value out of its range is
  * refused with SFL_E_USAGE naming it, never clamped. */
 bool sfl_mongo_options_check(const sfl_mongo_options_t *o, sfl_error_t *err);
+
+/* The options of 0.1.0 end before `resume`: a caller built against those
+ * headers passes that struct_size (docs/api.md, "Compatibility"). */
+#define SFL_MONGO_OPTIONS_V1 offsetof(sfl_mongo_options_t, resume)
+
+/* Copies a caller's options of any size from SFL_MONGO_OPTIONS_V1 up into
+ * *full, the fields it does not know at their defaults
+ * (sfl_mongo_options_init), struct_size set to this library's. False, with
+ * *full untouched, when o is NULL or its struct_size is out of that range.
+ * Every entry point that takes sfl_mongo_options_t reads the copy only:
+ * reading a field past the caller's struct_size would read past its
+ * struct. */
+bool sfl_mongo_options_full(const sfl_mongo_options_t *o, sfl_mongo_options_t *full);
 
 /* A pool for `uri` and one client popped from it, after a hello that
  * proves the server answers and the credentials work. */

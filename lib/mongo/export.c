@@ -312,8 +312,12 @@ bool sfl_mongo_export_signed(const sfl_mongo_options_t *o, const char *out_dir,
 static bool export_body(const sfl_mongo_options_t *o, const char *out_dir,
                         const sfl_signing_key_t *key, sfl_error_t *err)
 {
-    if (!o || o->struct_size != sizeof *o || !o->uri || !o->db || !*o->db || !out_dir ||
-        strpbrk(o->db, "/\\"))
+    sfl_mongo_options_t full;
+    if (!sfl_mongo_options_full(o, &full))
+        o = NULL;
+    else
+        o = &full;
+    if (!o || !o->uri || !o->db || !*o->db || !out_dir || strpbrk(o->db, "/\\"))
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "export needs options from sfl_mongo_options_init with a URI and "
                              "a database, and an output folder");

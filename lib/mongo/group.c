@@ -45,6 +45,7 @@ typedef struct {
     mongoc_client_t *c;
     sfl_mongo_server_t info;
     const sfl_mongo_options_t *o;
+    sfl_mongo_options_t full; /* the caller's options at this size */
     int stale;
 } conn_t;
 
@@ -56,13 +57,12 @@ static bool nomem(sfl_error_t *err)
 static bool open_db(const sfl_mongo_options_t *o, const char *what, conn_t *k, sfl_error_t *err)
 {
     memset(k, 0, sizeof *k);
-    if (!o || o->struct_size < offsetof(sfl_mongo_options_t, resume) ||
-        o->struct_size > sizeof *o || !o->uri || !o->db || !*o->db)
+    if (!sfl_mongo_options_full(o, &k->full) || !k->full.uri || !k->full.db || !*k->full.db)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "%s needs options from sfl_mongo_options_init with a URI and a "
                              "database",
                              what);
-    k->o = o;
+    k->o = o = &k->full; /* the caller's struct may be shorter */
     k->stale = o->lock_stale_seconds > 0 ? o->lock_stale_seconds : SFL_LOCK_STALE_SECONDS;
     if (!sfl_mongo_connect(o->uri, 2, &k->pool, &k->c, err))
         return false;

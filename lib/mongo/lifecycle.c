@@ -398,9 +398,17 @@ typedef struct {
     bool locked;
 } conn_t;
 
-static bool opts_ok(const sfl_mongo_options_t *o, const char *what, sfl_error_t *err)
+/* Checks the caller's options and points *o at *full, their copy at this
+ * library's size (sfl_mongo_options_full): only the copy is read after. */
+static bool opts_ok(const sfl_mongo_options_t **op, sfl_mongo_options_t *full, const char *what,
+                    sfl_error_t *err)
 {
-    if (!o || o->struct_size != sizeof *o || !o->uri || !o->db || !*o->db)
+    if (!sfl_mongo_options_full(*op, full))
+        *op = NULL;
+    else
+        *op = full;
+    const sfl_mongo_options_t *o = *op;
+    if (!o || !o->uri || !o->db || !*o->db)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "%s needs options from sfl_mongo_options_init with a URI and a "
                              "database",
@@ -462,7 +470,8 @@ bool sfl_mongo_role_get(const sfl_mongo_options_t *o, sfl_role_info_t *out, sfl_
     if (out)
         sfl_filled_copy(out, &r, sizeof r);
     conn_t k;
-    if (!opts_ok(o, "sfl_mongo_role_get", err) || !open_conn(o, &k, err))
+    sfl_mongo_options_t full_opts;
+    if (!opts_ok(&o, &full_opts, "sfl_mongo_role_get", err) || !open_conn(o, &k, err))
         return false;
     bool ok = sfl_role_gate(k.c, o->db, (sfl_role_t)o->expect_role, false, "role", &r, err);
     close_conn(o, &k);
@@ -484,7 +493,8 @@ bool sfl_mongo_promote_signed(const sfl_mongo_options_t *o, const sfl_manifest_t
 {
     if (report)
         *report = NULL;
-    if (!opts_ok(o, "promote", err))
+    sfl_mongo_options_t full_opts;
+    if (!opts_ok(&o, &full_opts, "promote", err))
         return false;
     if (!m)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
@@ -582,7 +592,8 @@ static bool reasoned_change(const sfl_mongo_options_t *o, const char *what, cons
                             conn_t *k, sfl_role_info_t *r, sfl_error_t *err)
 {
     memset(k, 0, sizeof *k);
-    if (!opts_ok(o, what, err))
+    sfl_mongo_options_t full_opts;
+    if (!opts_ok(&o, &full_opts, what, err))
         return false;
     if (!reason || !*reason)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
@@ -766,7 +777,8 @@ static void append_record(mongoc_collection_t *m, const char *id, bson_t *d, con
 static bool status_doc(const sfl_mongo_options_t *o, bson_t *d, sfl_error_t *err)
 {
     conn_t k;
-    if (!opts_ok(o, "status", err) || !open_conn(o, &k, err))
+    sfl_mongo_options_t full_opts;
+    if (!opts_ok(&o, &full_opts, "status", err) || !open_conn(o, &k, err))
         return false;
     sfl_role_info_t r;
     if (!sfl_role_gate(k.c, o->db, (sfl_role_t)o->expect_role, false, "status", &r, err)) {
@@ -1066,7 +1078,8 @@ sfl_verify_report_t *sfl_verify_mongo_signed(const sfl_mongo_options_t *o,
                                              sfl_error_t *err)
 {
     conn_t k;
-    if (!opts_ok(o, "verify", err) || !open_conn(o, &k, err))
+    sfl_mongo_options_t full_opts;
+    if (!opts_ok(&o, &full_opts, "verify", err) || !open_conn(o, &k, err))
         return NULL;
     sfl_role_info_t r;
     sfl_verify_report_t *rep = NULL;

@@ -36,14 +36,11 @@ bool sfl_mongo_recover(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out, 
 static bool recover_body(const sfl_mongo_options_t *o, sfl_mongo_recovery_t *out,
                          sfl_error_t *err)
 {
-    if (!o || o->struct_size < offsetof(sfl_mongo_options_t, resume) ||
-        o->struct_size > sizeof *o || !o->uri || !o->db || !*o->db)
+    sfl_mongo_options_t full;
+    if (!sfl_mongo_options_full(o, &full) || !full.uri || !full.db || !*full.db)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                              "recover needs options from sfl_mongo_options_init with a URI and "
                              "a database");
-    sfl_mongo_options_t full;
-    sfl_mongo_options_init(&full);
-    memcpy(&full, o, o->struct_size);
     if (!sfl_mongo_options_check(&full, err))
         return false;
     mongoc_client_pool_t *pool;

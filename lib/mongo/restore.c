@@ -30,6 +30,7 @@
 
 #include "bounds.h"
 #include "grow.h"
+#include "mongo/client.h"
 #include "mongo/lifecycle_internal.h"
 #include "log.h"
 #include "manifest_internal.h"
@@ -256,7 +257,8 @@ void sfl_mongo_restore_destroy(sfl_restore_t *r)
 sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *dump_dir,
                                      sfl_error_t *err)
 {
-    if (!o || o->struct_size != sizeof *o || !o->uri || !o->db || !*o->db || !dump_dir) {
+    sfl_mongo_options_t full;
+    if (!sfl_mongo_options_full(o, &full) || !full.uri || !full.db || !*full.db || !dump_dir) {
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                       "restore needs options from sfl_mongo_options_init with a URI and a "
                       "database, and a dump folder");
@@ -269,6 +271,7 @@ sfl_restore_t *sfl_mongo_restore_new(const sfl_mongo_options_t *o, const char *d
     }
     /* Nothing of the caller's is kept past this call: the database name is
      * copied, the URI and the other strings are used here only. */
+    o = &full;
     r->o = *o;
     r->o.uri = NULL;
     r->o.write_concern = NULL;

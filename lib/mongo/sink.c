@@ -60,22 +60,6 @@
 #include "mongo/sink_internal.h"
 #include "swefreq/swefreq.h"
 
-void sfl_mongo_options_init(sfl_mongo_options_t *o)
-{
-    if (!o)
-        return;
-    memset(o, 0, sizeof *o);
-    o->struct_size = sizeof *o;
-    o->insert_threads = 2;
-    o->write_concern = "1";
-    o->batch_bytes = 4u << 20;
-    o->batch_docs = 2000;
-    o->queue_batches = 2;
-    o->max_retries = 3;
-    o->lock_stale_seconds = SFL_LOCK_STALE_SECONDS;
-    o->record_ms = 10000;
-}
-
 /* A document of this shape refused by the server is refused here, before
  * anything is written. */
 static bool check_shape(mongo_sink_t *m, sfl_error_t *err)
@@ -361,17 +345,13 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
                                        mongo_commit, mongo_abort, mongo_destroy};
     /* struct_size: a caller built against an older header knows fewer
      * fields; the rest keep their defaults. */
-    if (!opt || opt->struct_size < offsetof(sfl_mongo_options_t, resume) ||
-        opt->struct_size > sizeof(sfl_mongo_options_t) || !opt->uri || !opt->db ||
-        !*opt->db || strpbrk(opt->db, "/\\. \"$")) {
+    sfl_mongo_options_t o;
+    if (!sfl_mongo_options_full(opt, &o) || !o.uri || !o.db || !*o.db ||
+        strpbrk(o.db, "/\\. \"$")) {
         sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
                       "a MongoDB load needs a URI and a database name without / \\ . space \" $");
         return NULL;
     }
-    sfl_mongo_options_t o;
-    sfl_mongo_options_init(&o);
-    memcpy(&o, opt, opt->struct_size);
-    o.struct_size = sizeof o;
     if (!sfl_mongo_options_check(&o, err))
         return NULL;
     if (o.manifest_path && !*o.manifest_path) {
