@@ -54,6 +54,10 @@ typedef struct {
                             several (batch->multi: a GTF)  */
 } sfl_docrec_t;
 
+/* At most this many runs of one contig in a batch take the fast path of
+ * the sorting check (sfl_parsed_batch_t.runs) */
+#define SFL_BATCH_MAX_RUNS 8
+
 typedef struct sfl_parsed_batch {
     uint64_t seq;
     uint32_t source_index;
@@ -93,6 +97,18 @@ typedef struct sfl_parsed_batch {
      * documents, taken as they are built (metrics.h); else NULL */
     struct sfl_metrics_part *mpart;
     struct sfl_batch_pool *pool; /* where sfl_batch_destroy returns it */
+
+    /* The sorting pre-check of the parser job (sfl_order_scan_batch,
+     * order_check.h): `order_ok` when every line passed the parser and,
+     * within each run of lines on one contig, positions ascend (strictly
+     * for coverage) under one spelling of the contig, no contig making
+     * two runs; the runs as line indexes. The in-order stage then checks
+     * only each run's first line against the lines before the batch. */
+    bool order_ok;
+    uint32_t n_runs;
+    struct sfl_order_run {
+        uint32_t first, last;
+    } runs[SFL_BATCH_MAX_RUNS];
 
     bool failed;         /* out of memory while parsing */
     /* GTF and dbSNP: documents go to docs[i].coll; lines left out on

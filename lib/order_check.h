@@ -2,8 +2,10 @@
  * of _ids: id_check.h).
  * Private to the library.
  *
- * The ordered stage (pipeline.c) calls these for every parsed line, in
- * input order, with one sfl_order_t per collection.
+ * The ordered stage (pipeline.c) calls these in input order, with one
+ * sfl_order_t per collection: by batch (sfl_order_check_batch, after the
+ * parser job's sfl_order_scan_batch proved the batch sorted within
+ * itself), else for every parsed line.
  */
 #ifndef SFL_ORDER_CHECK_H
 #define SFL_ORDER_CHECK_H
@@ -40,5 +42,23 @@ void sfl_order_free(sfl_order_t *o);
 uint32_t sfl_order_check_position(sfl_order_t *o, bool unique_positions,
                                   const sfl_linerec_t *rec, const char *chrom, const char *path,
                                   char *msg, size_t msg_size);
+
+/* The line's contig as written (its first column, at most 15 bytes), as
+ * `chrom` of sfl_order_check_position takes it. */
+void sfl_order_chrom(const sfl_parsed_batch_t *b, const sfl_linerec_t *rec, char out[16]);
+
+/* Parser job, for a batch of variants or coverage: sets b->order_ok and
+ * b->runs (batch.h) from the batch alone. Thread safety: reads and writes
+ * only `b`. */
+void sfl_order_scan_batch(sfl_parsed_batch_t *b);
+
+/* In-order stage: when b->order_ok, checks each run's first line against
+ * the lines before it as sfl_order_check_position would, and records the
+ * batch's last line: every line of the batch is then known to pass that
+ * check, and true is returned. Otherwise (the batch not order_ok, or a
+ * run's first line refused) returns false with `o` unchanged: the caller
+ * checks the batch line by line, which finds the first refused line and
+ * its message. */
+bool sfl_order_check_batch(sfl_order_t *o, const sfl_parsed_batch_t *b, const char *path);
 
 #endif

@@ -13,7 +13,9 @@
  * threads * queue_per_thread chunks are in flight and memory stays flat
  * whatever the input size. The in-order stage (consume) sees every line in
  * file order: it applies --max-errors, checks sorting and uniqueness
- * (order_check.c, which need the previous chunk), writes rejected lines,
+ * (order_check.c, which need the previous chunk; a batch that the parser
+ * job found sorted within itself is checked only where its runs of one
+ * contig begin), writes rejected lines,
  * and hands the surviving documents to the sink. The digest's costly part
  * (SHA-256 and ChaCha20 of every document, digest.c) runs in the parser
  * jobs, each of which digests its batch into the batch's own accumulator;
@@ -239,6 +241,8 @@ static void *parse_chunk(void *arg)
         p = nl + 1;
     }
     worker_release(src, w);
+    if (src->kind == SFL_SOURCE_VCF || src->kind == SFL_SOURCE_COVERAGE)
+        sfl_order_scan_batch(b); /* the in-order stage then checks its runs */
     if (src->digest_in_parser || atomic_load(&src->backlog) > 0)
         sfl_batch_digest(b);
     atomic_fetch_add(&src->backlog, 1);
@@ -287,16 +291,6 @@ static bool reject_line(run_t *r, sfl_parsed_batch_t *b, sfl_linerec_t *rec, uin
 }
 
 /* The line's first column as written (a contig with a code is short). */
-static void chrom_of(const sfl_parsed_batch_t *b, const sfl_linerec_t *rec, char out[16])
-{
-    const char *p = b->text + rec->text_off;
-    size_t n = 0;
-    while (n < rec->text_len && n < 15 && p[n] != '\t')
-        n++;
-    memcpy(out, p, n);
-    out[n] = '\0';
-}
-
 /* Every sink gets only documents MongoDB can store: one over its 16 MiB
  * limit is bad input, naming the variant and the size. SFL_OK or
  * SFL_E_TOO_LARGE with `msg`. */
@@ -393,6 +387,11 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
     s->blank_lines += b->blank;
     j->sources[r->src->index].records += b->records;
 
+    /* sorting by batch when the parser job proved it within the batch,
+     * else line by line (the same first refusal, the same message) */
+    sfl_order_t *o = &j->order[b->collection];
+    bool by_line = !b->multi && b->collection != SFL_COLL_DBSNP &&
+                   !sfl_order_check_batch(o, b, r->src->path);
     for (size_t i = 0; i < b->n_lines; i++) {
         sfl_linerec_t *rec = &b->lines[i];
         if (rec->code != SFL_OK) {
@@ -400,11 +399,10 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
                 return false;
             continue;
         }
-        sfl_order_t *o = &j->order[b->collection];
         char msg[1024], chrom[16];
         uint32_t code = SFL_OK;
-        if (!b->multi && b->collection != SFL_COLL_DBSNP) {
-            chrom_of(b, rec, chrom);
+        if (by_line) {
+            sfl_order_chrom(b, rec, chrom);
             code = sfl_order_check_position(o, b->collection == SFL_COLL_COVERAGE, rec, chrom,
                                             r->src->path, msg, sizeof msg);
         }

@@ -286,6 +286,92 @@ static void test_errors(const char *td)
     CHECK_CONTAINS(err.message, "/nonexistent/x.vcf.gz");
 }
 
+/* A coverage file of `n` rows on contig 2, positions 10, 20, ..., with
+ * one defect at data line `at` (its line number, the header being line
+ * 1); writes the message the run must fail with into `want`. */
+enum { DEF_DUPLICATE, DEF_BACKWARDS, DEF_SPELLING, DEF_CONTIG_AGAIN, N_DEFECTS };
+static void write_defect(const char *path, int n, int kind, int at, char *want, size_t want_size)
+{
+    FILE *f = fopen(path, "w");
+    fprintf(f, "#chrom\tpos\tmean\tmedian\t1\t5\n");
+    for (int line = 2; line < n + 2; line++) {
+        int pos = line * 10;
+        const char *chrom = "2";
+        if (kind == DEF_DUPLICATE && line == at)
+            pos = (line - 1) * 10;
+        if (kind == DEF_BACKWARDS && line == at)
+            pos = (line - 1) * 10 - 5;
+        if (kind == DEF_SPELLING && line == at)
+            chrom = "chr2";
+        if (kind == DEF_CONTIG_AGAIN && line >= at - 5 && line < at)
+            chrom = "3";
+        fprintf(f, "%s\t%d\t%d.5\t%d\t0.9\t0.5\n", chrom, pos, line % 90, line % 50);
+    }
+    fclose(f);
+    if (kind == DEF_DUPLICATE)
+        snprintf(want, want_size, "%s: line %d: duplicate position 2:%d (also on line %d of %s)",
+                 path, at, (at - 1) * 10, at - 1, path);
+    else if (kind == DEF_BACKWARDS)
+        snprintf(want, want_size,
+                 "%s: line %d: unsorted input: position %d comes after %d (line %d) on contig 2",
+                 path, at, (at - 1) * 10 - 5, (at - 1) * 10, at - 1);
+    else if (kind == DEF_SPELLING)
+        snprintf(want, want_size,
+                 "%s: line %d: contig 'chr2', but line 2 of %s writes it '2': one collection "
+                 "must spell each contig one way (with or without 'chr')",
+                 path, at, path);
+    else
+        snprintf(want, want_size,
+                 "%s: line %d: unsorted input: contig 2 appears again after other contigs "
+                 "began (lines of a contig must be together, positions ascending)",
+                 path, at);
+}
+
+/* Sorting is checked by batch where the parser job found a batch sorted
+ * within itself: a defect on any line, the first of a batch included (a
+ * 4 KB chunk holds about 150 of these rows, so lines 100-420 cross two
+ * batch boundaries), fails the run with the same file, line and message
+ * at any thread count; and so does the first line of a second file. */
+static void test_order_by_batch(void)
+{
+    char cov[300], cov2[300], want[1400], out[512];
+    snprintf(cov, sizeof cov, "%s/defect.tsv", tmpdir);
+    snprintf(cov2, sizeof cov2, "%s/defect2.tsv", tmpdir);
+    snprintf(out, sizeof out, "%s/defect_out", tmpdir);
+    for (int kind = 0; kind < N_DEFECTS; kind++) {
+        for (int at = 100; at <= 420; at++) {
+            write_defect(cov, 500, kind, at, want, sizeof want);
+            const char *c[] = {cov};
+            sfl_error_t err;
+            int threads = 1 + at % 3;
+            if (run_dump(out, threads, 4096, NULL, 0, c, 1, NULL, &err, NULL)) {
+                CHECK(!"a defective file converted");
+                return;
+            }
+            if (strcmp(err.message, want) != 0) {
+                fprintf(stderr, "defect %d at line %d, %d threads: got '%s'\n  want '%s'\n",
+                        kind, at, threads, err.message, want);
+                CHECK(!"the message names the first bad line");
+                return;
+            }
+            CHECK_INT(err.code, kind == DEF_DUPLICATE ? SFL_E_DUPLICATE
+                                : kind == DEF_SPELLING ? SFL_E_LINE
+                                                       : SFL_E_UNSORTED);
+        }
+    }
+    /* a second file's first row repeats the first file's last position */
+    write_defect(cov, 300, -1, 0, want, sizeof want);
+    FILE *f = fopen(cov2, "w");
+    fprintf(f, "#chrom\tpos\tmean\tmedian\t1\t5\n2\t3010\t1.5\t1\t0.9\t0.5\n2\t3020\t1.5\t1\t0.9\t0.5\n");
+    fclose(f);
+    const char *c2[] = {cov, cov2};
+    sfl_error_t err;
+    CHECK(!run_dump(out, 2, 4096, NULL, 0, c2, 2, NULL, &err, NULL));
+    snprintf(want, sizeof want, "%s: line 2: duplicate position 2:3010 (also on line 301 of %s)",
+             cov2, cov);
+    CHECK_STR(err.message, want);
+}
+
 /* A damaged BGZF file fails with the block's offset, whatever htslib's
  * log level: nothing reaches stderr, the caller's level is restored. */
 static void test_damaged_bgzf_quiet(void)
@@ -392,6 +478,7 @@ int main(int argc, char **argv)
     test_thread_invariance();
     test_readback(argv[1]);
     test_errors(argv[1]);
+    test_order_by_batch();
     test_damaged_bgzf_quiet();
     test_options_versioning(argv[1]);
     char cmd[300];
