@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "indexes.h"
 #include "init.h"
 #include "mongo/client.h"
 
@@ -174,6 +175,58 @@ bool sfl_mongo_error(sfl_error_t *err, const bson_error_t *be, const bson_t *rep
                                  what " must be %lld to %lld, not %lld", (long long)(lo),          \
                                  (long long)(hi), (long long)(v));                                 \
     } while (0)
+
+/* Whether db.coll has an index of that name already. */
+static bool has_index(mongoc_collection_t *coll, const char *name)
+{
+    mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
+    const bson_t *doc;
+    bson_iter_t it;
+    bool found = false;
+    while (!found && mongoc_cursor_next(cur, &doc))
+        found = bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it) &&
+                !strcmp(bson_iter_utf8(&it, NULL), name);
+    mongoc_cursor_destroy(cur);
+    return found;
+}
+
+bool sfl_mongo_create_indexes(mongoc_client_t *c, const char *db, const char *coll_name,
+                              int collection, bool keep_existing,
+                              const mongoc_write_concern_t *wc, sfl_error_t *err)
+{
+    bson_t cmd = BSON_INITIALIZER, all = BSON_INITIALIZER, arr, reply;
+    uint32_t i = 0, n = 0;
+    sfl_append_index_specs(&all, (sfl_collection_t)collection, false, false, &i);
+    mongoc_collection_t *coll =
+        keep_existing ? mongoc_client_get_collection(c, db, coll_name) : NULL;
+    BSON_APPEND_UTF8(&cmd, "createIndexes", coll_name);
+    BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
+    bson_iter_t it, f;
+    if (bson_iter_init(&it, &all))
+        while (bson_iter_next(&it)) {
+            if (coll && bson_iter_recurse(&it, &f) && bson_iter_find(&f, "name") &&
+                BSON_ITER_HOLDS_UTF8(&f) && has_index(coll, bson_iter_utf8(&f, NULL)))
+                continue;
+            char key[16];
+            snprintf(key, sizeof key, "%u", n++);
+            bson_append_iter(&arr, key, -1, &it);
+        }
+    bson_append_array_end(&cmd, &arr);
+    bson_destroy(&all);
+    if (coll)
+        mongoc_collection_destroy(coll);
+    bool ok = true;
+    if (n) {
+        if (wc)
+            mongoc_write_concern_append((mongoc_write_concern_t *)wc, &cmd);
+        bson_error_t be;
+        ok = mongoc_client_write_command_with_opts(c, db, &cmd, NULL, &reply, &be) ||
+             sfl_mongo_error(err, &be, &reply, coll_name);
+        bson_destroy(&reply);
+    }
+    bson_destroy(&cmd);
+    return ok;
+}
 
 void sfl_mongo_options_init(sfl_mongo_options_t *o)
 {

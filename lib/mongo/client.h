@@ -23,6 +23,15 @@ typedef struct {
  * refused with SFL_E_USAGE naming it, never clamped. */
 bool sfl_mongo_options_check(const sfl_mongo_options_t *o, sfl_error_t *err);
 
+/* Builds the browser's indexes of `collection` (sfl_collection_t) on
+ * db.coll_name in one createIndexes, with write concern wc (NULL: the
+ * server's). keep_existing leaves out the indexes already there (a resumed
+ * load, a finish run again; FerretDB fails on a createIndexes of an index
+ * that exists). False with err naming coll_name when the server refuses. */
+bool sfl_mongo_create_indexes(mongoc_client_t *c, const char *db, const char *coll_name,
+                              int collection, bool keep_existing,
+                              const mongoc_write_concern_t *wc, sfl_error_t *err);
+
 /* The options of 0.1.0 end before `resume`: a caller built against those
  * headers passes that struct_size (docs/api.md, "Compatibility"). */
 #define SFL_MONGO_OPTIONS_V1 offsetof(sfl_mongo_options_t, resume)

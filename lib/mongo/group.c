@@ -968,49 +968,11 @@ static bool scan_variants(fin_t *f, sfl_error_t *err)
     return ok;
 }
 
-static bool has_index(mongoc_collection_t *coll, const char *name)
-{
-    mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
-    const bson_t *doc;
-    bool found = false;
-    while (!found && mongoc_cursor_next(cur, &doc))
-        found = !strcmp(str_of(doc, "name"), name);
-    mongoc_cursor_destroy(cur);
-    return found;
-}
-
 /* The browser's indexes that staging collection c lacks (a finish run
  * again keeps those an earlier one built). */
 static bool build_indexes(fin_t *f, sfl_collection_t c, sfl_error_t *err)
 {
-    bson_t cmd = BSON_INITIALIZER, all = BSON_INITIALIZER, arr, reply;
-    uint32_t i = 0, n = 0;
-    sfl_append_index_specs(&all, c, false, false, &i);
-    mongoc_collection_t *coll = mongoc_client_get_collection(f->k.c, f->k.o->db, f->staging[c]);
-    BSON_APPEND_UTF8(&cmd, "createIndexes", f->staging[c]);
-    BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
-    bson_iter_t it, fi;
-    if (bson_iter_init(&it, &all))
-        while (bson_iter_next(&it)) {
-            if (bson_iter_recurse(&it, &fi) && bson_iter_find(&fi, "name") &&
-                BSON_ITER_HOLDS_UTF8(&fi) && has_index(coll, bson_iter_utf8(&fi, NULL)))
-                continue;
-            char key[16];
-            snprintf(key, sizeof key, "%u", n++);
-            bson_append_iter(&arr, key, -1, &it);
-        }
-    bson_append_array_end(&cmd, &arr);
-    bson_destroy(&all);
-    mongoc_collection_destroy(coll);
-    bool ok = true;
-    if (n) {
-        bson_error_t be;
-        ok = mongoc_client_write_command_with_opts(f->k.c, f->k.o->db, &cmd, NULL, &reply, &be) ||
-             sfl_mongo_error(err, &be, &reply, f->staging[c]);
-        bson_destroy(&reply);
-    }
-    bson_destroy(&cmd);
-    return ok;
+    return sfl_mongo_create_indexes(f->k.c, f->k.o->db, f->staging[c], (int)c, true, NULL, err);
 }
 
 /* The metrics and the variants' check first (the metrics must be in

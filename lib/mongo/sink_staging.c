@@ -17,62 +17,13 @@
 #include "mongo/sink_internal.h"
 #include "swefreq/swefreq.h"
 
-/* Whether the staging collection has an index of that name already (a
- * resumed load's earlier attempt may have built some). */
-static bool has_index(mongoc_collection_t *coll, const char *name)
-{
-    mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
-    const bson_t *doc;
-    bson_iter_t it;
-    bool found = false;
-    while (!found && mongoc_cursor_next(cur, &doc))
-        found = bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it) &&
-                !strcmp(bson_iter_utf8(&it, NULL), name);
-    mongoc_cursor_destroy(cur);
-    return found;
-}
-
 /* Builds the browser's indexes that the staging collection lacks (all of
- * them, but for a resumed load). FerretDB fails on a createIndexes of an
- * index that exists, so existing ones are left out of the command. */
+ * them, but for a resumed load, whose earlier attempt may have built some). */
 bool sfl_msink_create_indexes_fn(call_t *k, mongoc_client_t *client)
 {
     mongo_sink_t *m = k->m;
-    int c = k->coll;
-    bson_t cmd = BSON_INITIALIZER, all = BSON_INITIALIZER, arr, reply;
-    uint32_t i = 0, n = 0;
-    sfl_append_index_specs(&all, (sfl_collection_t)c, false, false, &i);
-    mongoc_collection_t *coll = m->stats.resumed ? mongoc_client_get_collection(client, m->db,
-                                                                                m->staging[c])
-                                                 : NULL;
-    BSON_APPEND_UTF8(&cmd, "createIndexes", m->staging[c]);
-    BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
-    bson_iter_t it, f;
-    if (bson_iter_init(&it, &all))
-        while (bson_iter_next(&it)) {
-            if (coll && bson_iter_recurse(&it, &f) && bson_iter_find(&f, "name") &&
-                BSON_ITER_HOLDS_UTF8(&f) && has_index(coll, bson_iter_utf8(&f, NULL)))
-                continue;
-            char key[16];
-            snprintf(key, sizeof key, "%u", n++);
-            bson_append_iter(&arr, key, -1, &it);
-        }
-    bson_append_array_end(&cmd, &arr);
-    bson_destroy(&all);
-    if (coll)
-        mongoc_collection_destroy(coll);
-    if (n == 0) {
-        bson_destroy(&cmd);
-        return true;
-    }
-    mongoc_write_concern_append(m->wc, &cmd);
-    bson_error_t be;
-    bool ok = mongoc_client_write_command_with_opts(client, m->db, &cmd, NULL, &reply, &be);
-    if (!ok)
-        sfl_mongo_error(&k->err, &be, &reply, m->staging[c]);
-    bson_destroy(&reply);
-    bson_destroy(&cmd);
-    return ok;
+    return sfl_mongo_create_indexes(client, m->db, m->staging[k->coll], k->coll,
+                                    m->stats.resumed, m->wc, &k->err);
 }
 
 static bool scan_fn(call_t *k, mongoc_client_t *client)
