@@ -1,5 +1,6 @@
 /* cmd_finish.c: `swefreq-load finish --group G`: the end of a partitioned
  * load (swefreq/group.h): every part complete and covering the plan, the
+ * records checked against the plan file and the parts' manifest files, the
  * manifests merged, indexes, the verifying scan, the swap. */
 #include <getopt.h>
 #include <stdlib.h>
@@ -10,20 +11,30 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: %s finish --group G [--uri-file FILE] [--db NAME] [--manifest FILE] [--json]\n"
+            "Usage: %s finish --group G [--plan PLAN.json --part-manifest FILE...]\n"
+            "                 [--uri-file FILE] [--db NAME] [--manifest FILE] [--json]\n"
             "\n"
             "Finishes partitioned load G (README \"Partitioned loads\"): checks that every\n"
             "part is complete and that the parts' regions cover the plan exactly (a part\n"
-            "missing, a region covered twice or missing: refused, nothing swapped), merges\n"
-            "the parts' manifests by adding their digests and counts, computes the metrics\n"
-            "from all variants in staging, builds the browser's indexes, verifies every\n"
-            "staging collection against the merged manifest by a full scan, swaps the\n"
+            "missing, a region covered twice or missing: refused, nothing swapped), checks\n"
+            "the database's records against the plan file and the parts' manifest files,\n"
+            "merges the parts' manifests by adding their digests and counts, computes the\n"
+            "metrics from all variants in staging, builds the browser's indexes, verifies\n"
+            "every staging collection against the merged manifest by a full scan, swaps the\n"
             "staging in through the journal (as a load does; a finish killed in the swap is\n"
             "finished by `recover` or the next load) and releases the database's lock.\n"
             "Parts still running or not complete: exit 12 (retry later), naming them.\n"
             "A group already finished: exit 11.\n"
             "\n"
             "  --group G             the group named at `plan`\n"
+            "  --plan PLAN.json      the plan file `plan --out` wrote: the plan recorded in the\n"
+            "                        database must be the same (else exit 5, nothing swapped)\n"
+            "  --part-manifest FILE  a part's manifest file (`load --group G --part K\n"
+            "                        --manifest FILE`); give every part's, in any order: each\n"
+            "                        part's recorded manifest must be in one of them (else\n"
+            "                        exit 5, nothing swapped). Without --plan and\n"
+            "                        --part-manifest, the finish has only the database's word\n"
+            "                        for what the parts read and computed: a warning says so\n"
             "  --manifest FILE       also write the merged manifest to FILE (as FILE.partial\n"
             "                        before the swap, renamed after it)\n"
             "%s"
@@ -34,19 +45,90 @@ static void usage(FILE *f)
 }
 
 typedef struct {
-    const char *group, *manifest;
+    const char *group, *manifest, *plan;
+    const char **parts; /* --part-manifest, in the order given */
+    size_t n_parts, cap;
 } finish_args_t;
+
+static int add_part_file(finish_args_t *a, const char *arg)
+{
+    if (a->n_parts == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        const char **q = cap <= 2 * SFL_GROUP_MAX_PARTS ? realloc(a->parts, cap * sizeof *q) : NULL;
+        if (!q) {
+            cli_error("--part-manifest: more files than a group has parts");
+            return -1;
+        }
+        a->parts = q;
+        a->cap = cap;
+    }
+    a->parts[a->n_parts++] = arg;
+    return 1;
+}
 
 static int own(void *ud, int ch, const char *arg)
 {
     finish_args_t *a = ud;
-    if (ch == 'g')
-        a->group = arg;
-    else if (ch == 'm')
-        a->manifest = arg;
-    else
-        return 0;
-    return 1;
+    switch (ch) {
+    case 'g': a->group = arg; return 1;
+    case 'm': a->manifest = arg; return 1;
+    case 'p': a->plan = arg; return 1;
+    case 'P': return add_part_file(a, arg);
+    default: return 0;
+    }
+}
+
+static void print_json_ok(const finish_args_t *a, const sfl_group_finish_t *out)
+{
+    printf("{ \"group\" : ");
+    cli_json_string(stdout, a->group);
+    printf(", \"group_id\" : ");
+    cli_json_string(stdout, out->group_id);
+    printf(", \"parts\" : %d, \"ok\" : true, \"exit_code\" : 0, \"swapped\" : true, "
+           "\"plan_file_checked\" : %s, \"part_files_checked\" : %s, \"error\" : null }\n",
+           out->parts, out->plan_file_checked ? "true" : "false",
+           out->part_files_checked ? "true" : "false");
+}
+
+/* The finish proper, the records checked against the files given. */
+static int finish(cli_server_t *s, const finish_args_t *a)
+{
+    s->mo.manifest_path = a->manifest;
+    if ((!a->plan || !a->n_parts) && !s->quiet)
+        fprintf(stderr,
+                "%s: warning: finish without %s: what the parts read and computed is taken "
+                "from the database's records alone (README \"Partitioned loads\")\n",
+                cli_prog,
+                !a->plan && !a->n_parts ? "--plan and --part-manifest"
+                : !a->plan              ? "--plan"
+                                        : "--part-manifest");
+    sfl_error_t err;
+    sfl_error_clear(&err);
+    sfl_group_finish_t out = {.struct_size = sizeof out};
+    sfl_group_finish_files_t files = {sizeof files, a->plan, a->n_parts ? a->parts : NULL,
+                                      a->n_parts};
+    sfl_manifest_t *m = NULL;
+    if (!sfl_mongo_group_finish_files(&s->mo, a->group, &files, &out, &m, &err)) {
+        int rc = cli_exit_code(&err);
+        if (!s->quiet)
+            cli_print_error(&err);
+        if (s->json) {
+            printf("{ \"group\" : ");
+            cli_json_string(stdout, a->group);
+            printf(", \"ok\" : false, \"exit_code\" : %d, \"swapped\" : false, \"error\" : ", rc);
+            cli_json_string(stdout, cli_flags(err.message));
+            printf(" }\n");
+        }
+        return rc;
+    }
+    if (s->json)
+        print_json_ok(a, &out);
+    else if (!s->quiet)
+        fprintf(stderr, "finish: group %s (load %s) of %d part(s): staging verified, swapped "
+                        "in, recorded in %s.swefreq_meta; the lock is released\n",
+                a->group, out.group_id, out.parts, s->mo.db);
+    sfl_manifest_destroy(m);
+    return EXIT_OK;
 }
 
 int cmd_finish(int argc, char **argv)
@@ -54,50 +136,21 @@ int cmd_finish(int argc, char **argv)
     static const struct option longopts[] = {CLI_SERVER_LONGOPTS,
                                              {"group", required_argument, NULL, 'g'},
                                              {"manifest", required_argument, NULL, 'm'},
+                                             {"plan", required_argument, NULL, 'p'},
+                                             {"part-manifest", required_argument, NULL, 'P'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     cli_server_t s;
     cli_server_init(&s);
     s.mo.db = "swefreq";
-    finish_args_t a = {NULL, NULL};
+    finish_args_t a = {0};
     int rc = cli_server_parse(&s, argc, argv, longopts, own, &a, usage, "finish");
-    if (rc != -1)
-        return rc;
-    if (!a.group) {
+    if (rc == -1 && !a.group) {
         cli_error("finish needs --group G");
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
     }
-    s.mo.manifest_path = a.manifest;
-    sfl_error_t err;
-    sfl_error_clear(&err);
-    sfl_group_finish_t out = {.struct_size = sizeof out};
-    sfl_manifest_t *m = NULL;
-    if (!sfl_mongo_group_finish(&s.mo, a.group, &out, &m, &err)) {
-        rc = cli_exit_code(&err);
-        if (!s.quiet)
-            cli_print_error(&err);
-        if (s.json) {
-            printf("{ \"group\" : ");
-            cli_json_string(stdout, a.group);
-            printf(", \"ok\" : false, \"exit_code\" : %d, \"swapped\" : false, \"error\" : ", rc);
-            cli_json_string(stdout, cli_flags(err.message));
-            printf(" }\n");
-        }
-        return rc;
-    }
-    if (s.json) {
-        printf("{ \"group\" : ");
-        cli_json_string(stdout, a.group);
-        printf(", \"group_id\" : ");
-        cli_json_string(stdout, out.group_id);
-        printf(", \"parts\" : %d, \"ok\" : true, \"exit_code\" : 0, \"swapped\" : true, "
-               "\"error\" : null }\n",
-               out.parts);
-    } else if (!s.quiet) {
-        fprintf(stderr, "finish: group %s (load %s) of %d part(s): staging verified, swapped "
-                        "in, recorded in %s.swefreq_meta; the lock is released\n",
-                a.group, out.group_id, out.parts, s.mo.db);
-    }
-    sfl_manifest_destroy(m);
-    return EXIT_OK;
+    if (rc == -1)
+        rc = finish(&s, &a);
+    free(a.parts);
+    return rc;
 }

@@ -25,7 +25,10 @@ static void usage(FILE *f)
             "  --insert-threads K    parallel inserters (default 2)\n"
             "  --write-concern W     1 (default), majority, or a number; never unacknowledged\n"
             "  --manifest FILE       also write the manifest to FILE (written as FILE.partial\n"
-            "                        before the swap, renamed after it)\n"
+            "                        before the swap, renamed after it). With --group: the\n"
+            "                        part's manifest, written before its record says\n"
+            "                        complete, \"{part}\" in FILE replaced by K; give the files\n"
+            "                        to `finish --part-manifest`\n"
             "  --lock-timeout S      a load lock whose heartbeat is older than S seconds is\n"
             "                        stale and taken over (default 60)\n"
             "  --break-lock          take the database's load lock even from a live holder\n"
@@ -154,6 +157,7 @@ typedef struct {
     bool shaping_given[SHAPING_N];
     const char *group;
     int part;
+    char *part_manifest; /* --manifest with "{part}" replaced (a part's) */
 } load_args_t;
 
 static bool parse_range(const char *flag, const char *arg, unsigned long long lo,
@@ -221,6 +225,32 @@ static int load_option(load_args_t *a, int ch, int argc, char **argv)
     }
 }
 
+/* A part's --manifest FILE with each "{part}" replaced by K (malloc'd), so
+ * that one command line serves every part. */
+static char *part_path(const char *path, int part)
+{
+    char k[16];
+    snprintf(k, sizeof k, "%d", part);
+    size_t n = strlen(path) + 1;
+    for (const char *p = strstr(path, "{part}"); p; p = strstr(p + 6, "{part}"))
+        n += strlen(k);
+    char *out = malloc(n), *o = out;
+    if (!out) {
+        cli_error("out of memory");
+        return NULL;
+    }
+    for (const char *p = path; *p;) {
+        if (!strncmp(p, "{part}", 6)) {
+            o += sprintf(o, "%s", k);
+            p += 6;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 /* --group G [--part K]: K from SLURM_ARRAY_TASK_ID when not given; the
  * part's regions are the plan's. Returns -1 to go on, else the exit code. */
 static int group_args(load_args_t *a)
@@ -248,12 +278,13 @@ static int group_args(load_args_t *a)
         cli_error("--resume of a part continues that part: no load id is taken");
         return EXIT_USAGE;
     }
-    if (a->manifest || a->c.opt.rejects_path) {
-        cli_error("%s is not taken with --group: the parts run the same command, so they would "
-                  "write the same file (the group's manifest is written by `finish --manifest`)",
-                  a->manifest ? "--manifest" : "--rejects");
+    if (a->c.opt.rejects_path) {
+        cli_error("--rejects is not taken with --group: the parts run the same command, so they "
+                  "would write the same file");
         return EXIT_USAGE;
     }
+    if (a->manifest && (a->manifest = a->part_manifest = part_path(a->manifest, a->part)) == NULL)
+        return EXIT_INTERNAL;
     if (!a->mo.db)
         a->mo.db = "swefreq";
     a->mo.group = a->group;
@@ -448,6 +479,7 @@ int cmd_load(int argc, char **argv)
         cli_convert_free(&a.c);
         sfl_manifest_destroy(plan);
         sfl_group_plan_destroy(gplan);
+        free(a.part_manifest);
         return rc;
     }
     a.mo.log = cli_log;
@@ -469,6 +501,7 @@ int cmd_load(int argc, char **argv)
     cli_convert_free(&a.c);
     sfl_manifest_destroy(plan);
     sfl_group_plan_destroy(gplan);
+    free(a.part_manifest);
     return rc;
 }
 

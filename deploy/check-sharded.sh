@@ -187,10 +187,11 @@ expect_sharded '{"xpos":1}'
 if "$tool" plan --help >/dev/null 2>&1; then
     group=check$$
     step plan "$tool" plan --db "$db" --parts "$parts" --group "$group" --shard-key range \
-        "${sources[@]}" || die 1 "plan: $(tail -3 "$tmp/plan.err")"
+        --out "$tmp/group-plan.json" "${sources[@]}" || die 1 "plan: $(tail -3 "$tmp/plan.err")"
     pids=()
     for ((k = 1; k <= parts; k++)); do
-        step "part$k" "$tool" load --db "$db" --group "$group" --part "$k" &
+        step "part$k" "$tool" load --db "$db" --group "$group" --part "$k" \
+            --manifest "$tmp/part-$k.manifest.json" &
         pids+=($!)
     done
     for k in "${!pids[@]}"; do
@@ -199,7 +200,10 @@ if "$tool" plan --help >/dev/null 2>&1; then
     step part1-again "$tool" load --db "$db" --group "$group" --part 1
     rc=$?
     [ "$rc" -eq 11 ] || die 1 "part 1 run again exited $rc, expected 11 (already complete)"
-    step finish "$tool" finish --db "$db" --group "$group" || die 1 "finish: $(tail -3 "$tmp/finish.err")"
+    files=(--plan "$tmp/group-plan.json")
+    for ((k = 1; k <= parts; k++)); do files+=(--part-manifest "$tmp/part-$k.manifest.json"); done
+    step finish "$tool" finish --db "$db" --group "$group" "${files[@]}" ||
+        die 1 "finish: $(tail -3 "$tmp/finish.err")"
     step verify-group "$tool" verify --db "$db" || die 1 "verify after finish"
     expect_sharded '{"xpos":1}'
 else

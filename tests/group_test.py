@@ -34,11 +34,27 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                contig the plan makes lies inside an indel that starts
                before it: each is loaded once (the merged result equals
                the single load's).
+  MODE files:  the database's records against the files: parts write their
+               manifests (--manifest with {part}), finish checks them and
+               the plan file (--plan, --part-manifest). Two forgeries by a
+               writer to the database between the parts and the finish:
+               a variant removed from staging with part 1's recorded
+               manifest (count, bytes, LtHash digest) made to match, and a
+               region taken out of the recorded plan before the parts run.
+               Without the files each finish passes (the forgery is a real
+               one: a variant or a contig is missing, with a warning that
+               the records were not checked); with them each is refused
+               (exit 5, naming the part or the plan's field) with the
+               browser's collections byte-identical. Also: fewer files than
+               parts (exit 2), one file twice (exit 5), a missing file
+               (exit 3), and the JSON fields of an honest finish.
 """
+import base64
 import copy
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -258,9 +274,9 @@ def test_refuse():
     check(r.returncode == 2 and "--rejects" in r.stderr, f"plan --rejects: exit 2 ({r.returncode})")
     r = plan(db, "g", 3, sources)
     check(r.returncode == 0, f"plan: {r.stderr[-500:]}")
-    r = run(*part_cmd(db, "g", 1, sources, "--manifest", "part.json"))
-    check(r.returncode == 2 and not os.path.exists("part.json"),
-          f"a part with --manifest: exit 2 ({r.returncode}) {r.stderr[-300:]}")
+    r = run(*part_cmd(db, "g", 1, sources, "--rejects", "part.rejects"))
+    check(r.returncode == 2 and not os.path.exists("part.rejects"),
+          f"a part with --rejects: exit 2 ({r.returncode}) {r.stderr[-300:]}")
     text = open(f"{db}.g.plan.json").read()
     check("--uri" not in text and URI not in text, "the plan's commands leave --uri out")
     r = run("status", "--uri", URI, "--db", db)
@@ -413,6 +429,128 @@ def test_indel():
     check(n == 9000, f"each deletion loaded once: {n} variants")
 
 
+def forge_part_manifest(db, gid):
+    """A writer to the database removes one variant of part 1 from staging
+    and makes part 1's recorded manifest match: count, bytes and the LtHash
+    digest (public: E(doc) is computed from the document alone)."""
+    import digest_kat
+    raw = client.get_database(db, codec_options=CodecOptions(document_class=RawBSONDocument))
+    meta = client[db]["swefreq_meta"]
+    rec = meta.find_one({"kind": "part", "group_id": gid, "part": 1})
+    staging = raw[f"swefreq_staging_{gid}_variants"]
+    chroms = {r["chrom"] for r in rec["part_spec"]["sources"][0]["regions"]}
+    victim = next(d for d in staging.find({}) if d["chrom"] in chroms)
+    staging.delete_one({"_id": victim["_id"]})
+    colls = rec["manifest"]["collections"]
+    v = next(c for c in colls if c["name"] == "variants")
+    prefix, b64 = v["digest"].split(":", 1)
+    lanes = list(struct.unpack("<1024H", base64.b64decode(b64)))
+    e = digest_kat.element(victim.raw)
+    lanes = [(a - b) % 65536 for a, b in zip(lanes, e)]
+    v["digest"] = prefix + ":" + base64.b64encode(digest_kat.state_bytes(lanes)).decode()
+    v["count"] -= 1
+    v["bytes"] -= len(victim.raw)
+    meta.update_one({"_id": rec["_id"]}, {"$set": {"manifest.collections": colls}})
+    return victim["_id"]
+
+
+def files_run(db, sources, forge_plan=False):
+    """A single load (the browser's data before), plan, the parts with
+    their manifest files; the group's id and the browser before."""
+    client.drop_database(db)
+    r = run("load", "--uri", URI, "--db", db, *OPTS, *sources)
+    check(r.returncode == 0, f"{db}: the first load: {r.stderr[-500:]}")
+    before = browser(db)
+    r = plan(db, "g", 2, sources)
+    check(r.returncode == 0, f"{db}: plan: {r.stderr[-500:]}")
+    gid = json.load(open(f"{db}.g.plan.json"))["id"]
+    if forge_plan:  # the last region of part 2 taken out of the recorded plan
+        meta = client[db]["swefreq_meta"]
+        g = meta.find_one({"kind": "group", "group": "g"})
+        regs = g["group_plan"]["parts"][1]["sources"][0]["regions"]
+        gone = regs.pop()
+        meta.update_one({"_id": g["_id"]},
+                        {"$set": {"group_plan.parts.1.sources.0.regions": regs}})
+    all_parts(db, "g", 2, sources,
+              extra={k: ["--manifest", f"{db}.part-{{part}}.json"] for k in (1, 2)})
+    files = [f"{db}.part-{k}.json" for k in (1, 2)]
+    check(all(os.path.exists(f) for f in files), f"{db}: each part wrote its manifest file")
+    return gid, before, files, (gone if forge_plan else None)
+
+
+def test_files():
+    sources = ["--vcf", ONE_VCF]
+    # honest: both checks pass, and the JSON says so
+    db = "sfl_group_files_ok"
+    gid, before, files, _ = files_run(db, sources)
+    r = finish_group(db, "g", "--json", "--part-manifest", files[1], "--part-manifest", files[0])
+    check(r.returncode == 0 and "--plan" in r.stderr and "warning" in r.stderr,
+          f"finish without --plan: warns: {r.returncode} {r.stderr[-300:]}")
+    j = json.loads(r.stdout)
+    check(j["part_files_checked"] is True and j["plan_file_checked"] is False,
+          f"finish --json says what it checked: {r.stdout}")
+
+    # a part's manifest forged with the staging documents
+    for with_files in (True, False):
+        db = f"sfl_group_files_forged_{int(with_files)}"
+        gid, before, files, _ = files_run(db, sources)
+        victim = forge_part_manifest(db, gid)
+        more = ["--plan", f"{db}.g.plan.json", "--part-manifest", files[0],
+                "--part-manifest", files[1]] if with_files else []
+        r = finish_group(db, "g", *more)
+        if with_files:
+            check(r.returncode == 5 and "part 1's manifest" in r.stderr,
+                  f"a forged part manifest is refused (exit 5, naming part 1): "
+                  f"{r.returncode} {r.stderr[-400:]}")
+            unchanged(db, before, "a forged part manifest refused")
+        else:
+            check(r.returncode == 0 and "warning" in r.stderr,
+                  f"without the files the forgery passes, with a warning (the control): "
+                  f"{r.returncode} {r.stderr[-400:]}")
+            check(client[db]["variants"].count_documents({"_id": victim}) == 0,
+                  "the control: the variant the forgery removed is missing from the browser")
+
+    # a region taken out of the recorded plan before the parts ran
+    for with_files in (True, False):
+        db = f"sfl_group_files_plan_{int(with_files)}"
+        gid, before, files, gone = files_run(db, sources, forge_plan=True)
+        more = ["--plan", f"{db}.g.plan.json", "--part-manifest", files[0],
+                "--part-manifest", files[1]] if with_files else []
+        r = finish_group(db, "g", *more)
+        if with_files:
+            check(r.returncode == 5 and '"parts"' in r.stderr and "plan file" in r.stderr,
+                  f"a changed recorded plan is refused (exit 5, naming the field): "
+                  f"{r.returncode} {r.stderr[-400:]}")
+            unchanged(db, before, "a changed recorded plan refused")
+        else:
+            n = client[db]["variants"].count_documents({"chrom": gone["chrom"]})
+            check(r.returncode == 0 and n == 0,
+                  f"without --plan the finish passes with contig {gone['chrom']} missing "
+                  f"(the control): exit {r.returncode}, {n} variants")
+
+    # files that cannot be the parts'
+    db = "sfl_group_files_bad"
+    gid, before, files, _ = files_run(db, sources)
+    r = finish_group(db, "g", "--part-manifest", files[0])
+    check(r.returncode == 2, f"one file for two parts: exit 2: {r.returncode} {r.stderr[-300:]}")
+    r = finish_group(db, "g", "--part-manifest", files[0], "--part-manifest", files[0])
+    check(r.returncode == 5 and "part 2's manifest" in r.stderr,
+          f"one file twice: exit 5 naming part 2: {r.returncode} {r.stderr[-300:]}")
+    r = finish_group(db, "g", "--part-manifest", files[0], "--part-manifest", "nothere.json")
+    check(r.returncode == 3 and "nothere.json" in r.stderr,
+          f"a missing file: exit 3 naming it: {r.returncode} {r.stderr[-300:]}")
+    other = "sfl_group_files_ok.g.plan.json"
+    r = finish_group(db, "g", "--plan", other, "--part-manifest", files[0],
+                     "--part-manifest", files[1])
+    check(r.returncode == 5 and other in r.stderr,
+          f"another group's plan file: exit 5 naming it: {r.returncode} {r.stderr[-300:]}")
+    unchanged(db, before, "refusals of the files")
+    r = finish_group(db, "g", "--plan", f"{db}.g.plan.json", "--part-manifest", files[0],
+                     "--part-manifest", files[1])
+    check(r.returncode == 0 and "warning" not in r.stderr,
+          f"the right files: finished, no warning: {r.returncode} {r.stderr[-300:]}")
+
+
 {"merge": test_merge, "kill": test_kill, "refuse": test_refuse, "swap": test_swap,
- "indel": test_indel}[MODE]()
+ "indel": test_indel, "files": test_files}[MODE]()
 finish(f"group_test {MODE}")

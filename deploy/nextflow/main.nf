@@ -9,6 +9,12 @@
  *       --shard_key range \
  *       --sources '--vcf /data/gnomad.genomes.v4.sites.vcf.bgz --coverage /data/cov.tsv.bgz'
  *
+ * The plan file (group-plan.json) and each part's manifest file
+ * (part-K.manifest.json) are outputs that FINISH takes: finish checks the
+ * database's records against them. A part rerun after it completed exits
+ * 11 without a manifest file, which fails its task: run with -resume, so
+ * that Nextflow keeps the completed parts' outputs.
+ *
  * Each step runs with --json; its outcome (one JSON object: ok,
  * exit_code, error, ...) is the step's output file and is published to
  * params.outcomes. A part that exits 11 ("already complete: nothing
@@ -54,11 +60,13 @@ def run_step(String cmd, String outcome) {
 process PLAN {
     publishDir params.outcomes, mode: 'copy'
     output:
-    path 'plan.json'
+    path 'plan.json', emit: outcome
+    path 'group-plan.json', emit: plan_file
     script:
     def shard = params.shard_key ? "--shard-key ${params.shard_key}" : ''
     run_step("${params.tool} plan --db ${params.db} --group ${params.group} " +
-             "--parts ${params.parts} ${shard} ${params.sources}", 'plan.json')
+             "--parts ${params.parts} --out group-plan.json ${shard} ${params.sources}",
+             'plan.json')
 }
 
 process PART {
@@ -70,13 +78,14 @@ process PART {
         'terminate' }
     maxRetries params.retries
     input:
-    path plan
+    path plan_file
     val k
     output:
-    path "part-${k}.json"
+    path "part-${k}.json", emit: outcome
+    path "part-${k}.manifest.json", emit: manifest
     script:
-    run_step("${params.tool} load --db ${params.db} --group ${params.group} --part ${k}",
-             "part-${k}.json")
+    run_step("${params.tool} load --db ${params.db} --group ${params.group} --part ${k} " +
+             "--manifest part-${k}.manifest.json", "part-${k}.json")
 }
 
 process FINISH {
@@ -87,15 +96,20 @@ process FINISH {
         'terminate' }
     maxRetries params.retries
     input:
-    path parts
+    path plan_file
+    path manifests
     output:
     path 'finish.json'
     script:
-    run_step("${params.tool} finish --db ${params.db} --group ${params.group}", 'finish.json')
+    // the database's records checked against the plan file and every
+    // part's manifest file (README "Partitioned loads")
+    def files = manifests.collect { "--part-manifest ${it}" }.join(' ')
+    run_step("${params.tool} finish --db ${params.db} --group ${params.group} " +
+             "--plan ${plan_file} ${files}", 'finish.json')
 }
 
 workflow {
     plan = PLAN()
-    parts = PART(plan.first(), Channel.of(1..(params.parts as int)))
-    FINISH(parts.collect())
+    parts = PART(plan.plan_file.first(), Channel.of(1..(params.parts as int)))
+    FINISH(plan.plan_file.first(), parts.manifest.collect())
 }

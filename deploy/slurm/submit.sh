@@ -11,7 +11,10 @@
 # The options after the last `--` are the sources and document options,
 # given to `plan` only: the parts and finish read the plan from the
 # database. Every step writes its --json outcome to DIR (default
-# ./swefreq-outcomes-GROUP) as plan.json, part-K.json, finish.json.
+# ./swefreq-outcomes-GROUP) as plan.json, part-K.json, finish.json; the
+# plan file goes there as group-plan.json and each part's manifest as
+# part-K.manifest.json, and finish checks the database's records against
+# them (README "Partitioned loads": the records alone could be forged).
 #   - plan runs on this host, at once (it reads only the files' indexes);
 #   - the parts: `sbatch --array=1-N deploy/slurm/part.sbatch`; part K is
 #     SLURM_ARRAY_TASK_ID; a part that is already complete exits 11, which
@@ -55,7 +58,7 @@ mkdir -p "$outdir" || exit 4
 export SWEFREQ_LOAD=$tool SWEFREQ_DEPLOY=$here SWEFREQ_DB=$db SWEFREQ_GROUP=$group SWEFREQ_OUTCOMES=$outdir
 
 "$here/swefreq-step.sh" "$outdir/plan.json" "$tool" plan --db "$db" --group "$group" \
-    --parts "$parts" "${shard[@]}" "$@" || { echo "submit.sh: plan failed (see $outdir/plan.json)" >&2; exit 1; }
+    --parts "$parts" --out "$outdir/group-plan.json" "${shard[@]}" "$@" || { echo "submit.sh: plan failed (see $outdir/plan.json)" >&2; exit 1; }
 array=$(sbatch --parsable --job-name="swefreq-$group" --array="1-$parts" "${sbatch_opts[@]}" \
         "$here/slurm/part.sbatch") || exit 1
 array=${array%%;*}

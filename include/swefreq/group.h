@@ -117,7 +117,26 @@ typedef struct {
     char group_id[48];    /* the group's id (its load record in swefreq_meta) */
     int parts;            /* parts merged                                 */
     bool swapped;         /* the new data is live                         */
+    /* Since 0.1.0 of groups' files (sfl_mongo_group_finish_files): */
+    bool plan_file_checked;  /* the recorded plan was the plan file's       */
+    bool part_files_checked; /* each part's recorded manifest was its file's */
 } sfl_group_finish_t;
+
+/* The files a finish checks the database's records against before it
+ * merges anything: the plan file that `plan` wrote (sfl_group_plan_json)
+ * and each part's manifest file (the part's o->manifest_path, written
+ * before its record says complete). Without them the finish has only the
+ * database's word for what the parts read and computed: a writer to the
+ * database could change staging documents and a part's recorded manifest
+ * together, or a part's regions in the recorded plan (README "Partitioned
+ * loads"). The caller owns the strings. */
+typedef struct {
+    size_t struct_size;                /* sizeof(sfl_group_finish_files_t) */
+    const char *plan_path;             /* NULL: the plan is not checked   */
+    const char *const *part_manifests; /* n_part_manifests paths, any order;
+                                          NULL: the parts are not checked */
+    size_t n_part_manifests;
+} sfl_group_finish_files_t;
 
 /* Finishes group `group` in o->db (see above). Refused before anything
  * changes: SFL_E_NOT_READY naming the parts that are not complete;
@@ -132,6 +151,19 @@ typedef struct {
 SFL_API bool sfl_mongo_group_finish(const sfl_mongo_options_t *o, const char *group,
                                     sfl_group_finish_t *out, sfl_manifest_t **manifest,
                                     sfl_error_t *err) SFL_WUR;
+
+/* sfl_mongo_group_finish, checking the database's records against `files`
+ * (may be NULL: then it is sfl_mongo_group_finish) before anything changes:
+ * a recorded plan that is not the plan file's, a part's recorded manifest
+ * that no file holds, or a file that holds no part's: SFL_E_MISMATCH,
+ * naming it; a file that cannot be read or is not a plan or a manifest:
+ * SFL_E_MANIFEST; as many files as parts are needed, else SFL_E_USAGE.
+ * A finish resumed in its swap checks nothing again (it was checked before
+ * its journal). Thread safety as sfl_mongo_group_finish. */
+SFL_API bool sfl_mongo_group_finish_files(const sfl_mongo_options_t *o, const char *group,
+                                          const sfl_group_finish_files_t *files,
+                                          sfl_group_finish_t *out, sfl_manifest_t **manifest,
+                                          sfl_error_t *err) SFL_WUR;
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "filled.h"
+#include "group_files.h"
 #include "group_plan.h"
 #include "grow.h"
 #include "indexes.h"
@@ -535,6 +536,7 @@ typedef struct {
     bool used[SFL_N_COLLECTIONS];
     char staging[SFL_N_COLLECTIONS][128];
     sfl_manifest_t *merged;
+    sfl_group_finish_files_t files; /* checked against (group_files.h) */
     /* the heartbeat while finishing */
     pthread_t hb;
     bool hb_running, hb_stop, lock_lost;
@@ -1085,9 +1087,15 @@ static bool finish_checks(fin_t *f, sfl_error_t *err)
         return nomem(err);
     for (int k = 0; k < f->n; k++)
         bson_init(&f->part_rec[k]);
+    if (f->files.plan_path && !sfl_group_plan_file_check(f->plan, f->files.plan_path, err))
+        return false;
     sfl_manifest_t *plan = sfl_group_plan_manifest(f->plan, err);
     bool ok = plan && read_parts(f, err) && parts_complete(f, err) && check_cover(f, plan, err) &&
               merge_parts(f, plan, err);
+    /* the parts' manifests as their files hold them, before any is used */
+    ok = ok && (!f->files.part_manifests ||
+                sfl_group_part_files_check(f->parts, f->n, f->files.part_manifests,
+                                           f->files.n_part_manifests, f->group, err));
     for (size_t i = 0; ok && i < sfl_manifest_n_collections(plan); i++)
         for (int c = 0; c < SFL_N_COLLECTIONS; c++)
             if (!strcmp(sfl_collection_name((sfl_collection_t)c),
@@ -1159,6 +1167,14 @@ bool sfl_mongo_group_finish(const sfl_mongo_options_t *o, const char *group,
                             sfl_group_finish_t *out, sfl_manifest_t **manifest,
                             sfl_error_t *err)
 {
+    return sfl_mongo_group_finish_files(o, group, NULL, out, manifest, err);
+}
+
+bool sfl_mongo_group_finish_files(const sfl_mongo_options_t *o, const char *group,
+                                  const sfl_group_finish_files_t *files,
+                                  sfl_group_finish_t *out, sfl_manifest_t **manifest,
+                                  sfl_error_t *err)
+{
     if (manifest)
         *manifest = NULL;
     if (out && !sfl_filled_size_ok(out->struct_size, sizeof *out, "sfl_mongo_group_finish", err))
@@ -1171,13 +1187,26 @@ bool sfl_mongo_group_finish(const sfl_mongo_options_t *o, const char *group,
     pthread_mutex_init(&f.mu, NULL);
     pthread_cond_init(&f.wake, NULL);
     f.group = group;
+    if (files) {
+        size_t n = files->struct_size < sizeof f.files ? files->struct_size : sizeof f.files;
+        if (n < sizeof f.files) {
+            fin_free(&f);
+            return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE,
+                                 "sfl_mongo_group_finish_files: files->struct_size is %zu, "
+                                 "not sizeof(sfl_group_finish_files_t)",
+                                 files->struct_size);
+        }
+        memcpy(&f.files, files, n);
+    }
     if (!open_db(o, "finishing a group", &f.k, err)) {
         fin_free(&f);
         return false;
     }
     bool ok = sfl_role_gate(f.k.c, o->db, (sfl_role_t)o->expect_role, true, "finish", NULL, err) &&
               finish_checks(&f, err) && finish_swap(&f, err);
-    sfl_group_finish_t r = {sizeof r, "", f.n, ok};
+    bool resumed = !strcmp(str_of(&f.rec, "status"), "swapping");
+    sfl_group_finish_t r = {sizeof r, "", f.n, ok, ok && !resumed && f.files.plan_path,
+                            ok && !resumed && f.files.part_manifests};
     snprintf(r.group_id, sizeof r.group_id, "%s", f.gid);
     if (out)
         sfl_filled_copy(out, &r, sizeof r);

@@ -137,6 +137,11 @@ static bool part_commit(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t 
         return false;
     if (sfl_msink_cancelled(m))
         return sfl_msink_cancel_error(err, "before the part was recorded complete");
+    /* The file before the record: a part recorded complete has its file
+     * (the finish checks the record against it; group_files.h), and one
+     * killed in between is run again and writes it again. */
+    if (m->o.manifest_path && !sfl_manifest_write_file(man, m->o.manifest_path, err))
+        return false;
     ok = sfl_msink_meta_update(m, "complete", man, NULL, NULL, err);
     sfl_msink_unlock_db(m);
     if (ok)
