@@ -47,7 +47,10 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                (exit 5, naming the part or the plan's field) with the
                browser's collections byte-identical. Also: fewer files than
                parts (exit 2), one file twice (exit 5), a missing file
-               (exit 3), and the JSON fields of an honest finish.
+               (exit 3), and the JSON fields of an honest finish. A part
+               killed (held by the fault proxy) when its file is written
+               and its record not yet complete: run again, it finishes
+               with the files.
 """
 import base64
 import copy
@@ -527,6 +530,31 @@ def test_files():
             check(r.returncode == 0 and n == 0,
                   f"without --plan the finish passes with contig {gone['chrom']} missing "
                   f"(the control): exit {r.returncode}, {n} variants")
+
+    # a part killed after writing its file, before its record says complete
+    db = "sfl_group_files"  # the fault proxy's rules are for this database
+    client.drop_database(db)
+    r = plan(db, "g", 2, sources)
+    check(r.returncode == 0, f"{db}: plan: {r.stderr[-500:]}")
+    files = [f"{db}.part-{k}.json" for k in (1, 2)]
+    man = ["--manifest", f"{db}.part-{{part}}.json"]
+    rule = faults.arm("update", coll="swefreq_meta", has="complete", action="hold")
+    p1 = start(*part_cmd(db, "g", 1, sources, *man))
+    st = faults.wait(rule, timeout=120)
+    check(st is not None, "the proxy held part 1's record update to complete")
+    check(os.path.exists(files[0]), "the part's file is written before its record says complete")
+    p1.kill()
+    p1.wait()
+    faults.release(rule, forward=False)
+    faults.clear()
+    rec = client[db]["swefreq_meta"].find_one({"kind": "part", "part": 1})
+    check(rec and rec.get("status") == "loading", f"the killed part: {rec and rec.get('status')}")
+    time.sleep(1.2)
+    all_parts(db, "g", 2, sources, extra={1: ["--resume", "--lock-timeout", "1", *man], 2: man})
+    r = finish_group(db, "g", "--plan", f"{db}.g.plan.json", "--part-manifest", files[0],
+                     "--part-manifest", files[1])
+    check(r.returncode == 0, f"killed before complete, run again: finished with the files: "
+          f"{r.returncode} {r.stderr[-400:]}")
 
     # files that cannot be the parts'
     db = "sfl_group_files_bad"
