@@ -10,7 +10,15 @@
 # system) of all processes of the run. The load average is printed
 # before and after: the machines are shared.
 #
-#   bench/parts.sh BINARY VCF.gz PLAN.json [--threads T] [--repeat N] [-- LOAD_OPTIONS...]
+#   bench/parts.sh BINARY VCF.gz PLAN.json [--threads T] [--repeat N] [--pin]
+#                  [-- LOAD_OPTIONS...]
+#
+# --pin confines each process to one core (taskset): the whole file to
+# core 0, part K to core K-1 (modulo the cores), bcftools to core 0. One
+# process then has one core whatever its threads, so P parts on P cores
+# against one process on one core is the scaling a host of P or more
+# cores gives, which an unpinned run on a small host cannot show (one
+# process at --threads 1 already keeps more than one core busy).
 #
 # PLAN.json is what `swefreq-load plan --parts P --out PLAN.json --vcf
 # VCF.gz` wrote (plan needs a server; the test server will do:
@@ -18,11 +26,12 @@
 # plan's options (for example --histograms columns); --threads (default
 # 1) is given to every process.
 set -euo pipefail
-[ $# -ge 3 ] || { sed -n '2,19p' "$0"; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,28p' "$0"; exit 2; }
 BIN=$1 VCF=$2 PLAN=$3; shift 3
-THREADS=1 REPEAT=5
+THREADS=1 REPEAT=5 PIN=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --pin) PIN=1; shift;;
     --threads) THREADS=$2; shift 2;;
     --repeat) REPEAT=$2; shift 2;;
     --) shift; break;;
@@ -30,6 +39,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 OPTS=("$@")
+NCPU=$(nproc)
+# pin CORE: the command prefix that confines a process to CORE with --pin
+pin() { if [ "$PIN" = 1 ]; then echo taskset -c "$1"; else echo env; fi; }
 
 # one --region argument list per part, one part per line
 mapfile -t PARTS < <(python3 - "$PLAN" <<'EOF'
@@ -59,7 +71,7 @@ timed() {
   local name=$1; shift
   local t0 t1
   t0=$(date +%s.%N)
-  /usr/bin/time -f "%U %S" -o "$TMP/cpu.$name" "$@" > /dev/null 2>&1
+  /usr/bin/time -f "%U %S" -o "$TMP/cpu.$name" $(pin 0) "$@" > /dev/null 2>&1
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" '{ printf "%.3f %.3f\n", b - a, $1 + $2 }' \
     "$TMP/cpu.$name" >> "$TMP/$name"
@@ -70,7 +82,7 @@ parts() {
     i=$((i + 1))
     # shellcheck disable=SC2086
     /usr/bin/time -f "%U %S" -o "$TMP/cpu.part$i" \
-      "$BIN" dump --dry-run --threads "$THREADS" "${OPTS[@]}" --vcf "$VCF" $args \
+      $(pin $(((i - 1) % NCPU))) "$BIN" dump --dry-run --threads "$THREADS" "${OPTS[@]}" --vcf "$VCF" $args \
       > /dev/null 2>&1 &
     pids+=($!)
   done
