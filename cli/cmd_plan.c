@@ -263,7 +263,14 @@ static void plan_report(const plan_args_t *a, const sfl_group_plan_t *p, char **
     for (int k = 1; k <= n; k++)
         fprintf(stderr, "  part %d: %llu compressed bytes: %s\n", k,
                 (unsigned long long)sfl_group_plan_part_bytes(p, k), cmds[k - 1] ? cmds[k - 1] : "");
-    fprintf(stderr, "then: swefreq-load finish --group %s --db %s\n", a->group, a->mo.db);
+    fprintf(stderr,
+            "give each part --manifest FILE ({part} in FILE is replaced by K), then:\n"
+            "  swefreq-load finish --group %s --db %s --plan %s --part-manifest FILE...\n",
+            a->group, a->mo.db, a->out ? a->out : "PLAN.json");
+    if (!a->out)
+        fprintf(stderr, "%s: warning: no --out: finish cannot check the plan recorded in the "
+                        "database against a plan file (README \"Partitioned loads\")\n",
+                cli_prog);
 }
 
 static int plan_fail(const plan_args_t *a, const sfl_error_t *err)
