@@ -22,16 +22,7 @@ import golden_compare  # noqa: E402
 import digest_kat  # noqa: E402
 
 TOOL, TD = sys.argv[1], sys.argv[2]
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print(f"FAIL: {what}")
+from testlib import check, finish  # noqa: E402
 
 
 def run(*args, **kw):
@@ -572,5 +563,4 @@ try:
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 
-print(f"cli_test: {checks} checks, {failures} failed")
-sys.exit(1 if failures else 0)
+finish("cli_test")

@@ -1,9 +1,12 @@
 """What the MongoDB test scripts share: the server's URI (the fixture's, or
-SWEFREQ_TEST_URI), a check() that counts failures, finish() that reports
-them and exits, and require_faults() for the proxy's fault injection.
+SWEFREQ_TEST_URI), check() and finish() (testlib.py), and require_faults()
+for the proxy's fault injection.
 Importing it exits 77 (skipped) when pymongo is missing."""
 import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import check, finish  # noqa: E402,F401  (re-exported)
 
 try:
     import pymongo  # noqa: F401
@@ -16,22 +19,6 @@ if os.environ.get("SWEFREQ_TEST_URI"):
 else:
     URI = open(os.environ["SWEFREQ_TEST_URI_FILE"]).read().strip()
 
-_counts = {"checks": 0, "failures": 0}
-
-
-def check(cond, what):
-    _counts["checks"] += 1
-    if not cond:
-        _counts["failures"] += 1
-        print(f"FAIL: {what}", flush=True)
-    return bool(cond)
-
-
-def finish(name):
-    print(f"{name}: {_counts['checks']} checks, {_counts['failures']} failed")
-    sys.exit(1 if _counts["failures"] else 0)
-
-
 def require_faults(db):
     """The test server's fault injection (tests/faults.py) for database db;
     exits 77 with an external server, which has none."""
@@ -41,3 +28,12 @@ def require_faults(db):
         print("no fault-injection control port (external server): skipped")
         sys.exit(77)
     return f
+
+
+def connect():
+    """A client of the test server, whether it is FerretDB, and the load
+    options the server needs (FerretDB cannot store the histogram pairs)."""
+    import pymongo
+    client = pymongo.MongoClient(URI, serverSelectionTimeoutMS=5000)
+    ferret = "ferretdbVersion" in client.admin.command("buildInfo")
+    return client, ferret, (["--histograms", "columns"] if ferret else [])

@@ -25,24 +25,16 @@ import subprocess
 import sys
 import tempfile
 
-try:
-    import pymongo
-    from bson.codec_options import CodecOptions
-    from bson.raw_bson import RawBSONDocument
-except ImportError:
-    print("pymongo is not installed: skipped")
-    sys.exit(77)
-
 TOOL, TD = sys.argv[1:3]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mongo_common import URI, check, finish  # noqa: E402
+from mongo_common import URI, check, connect, finish  # noqa: E402 (exits 77 without pymongo)
+from bson.codec_options import CodecOptions  # noqa: E402
+from bson.raw_bson import RawBSONDocument  # noqa: E402
 
-client = pymongo.MongoClient(URI, serverSelectionTimeoutMS=5000)
+client, ferret, HIST = connect()
 if "isdbgrid" == client.admin.command("hello").get("msg"):
     print("the test server is a mongos: this test is for servers that are not: skipped")
     sys.exit(77)
-ferret = "ferretdbVersion" in client.admin.command("buildInfo")
-HIST = ["--histograms", "columns"] if ferret else []
 FRESH, LOADED = "sfl_shard_fresh", "sfl_shard_loaded"
 DBSNP = os.path.join(TD, "dbsnp_sample.tsv")
 # Regions need indexed files: bgzipped copies with their tabix indexes.

@@ -31,19 +31,11 @@ import subprocess
 import sys
 import tempfile
 
-try:
-    import pymongo
-except ImportError:
-    print("pymongo is not installed: skipped")
-    sys.exit(77)
-
 TOOL, TD = sys.argv[1:3]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mongo_common import URI, check, finish  # noqa: E402
+from mongo_common import URI, check, connect, finish  # noqa: E402 (exits 77 without pymongo)
 
-client = pymongo.MongoClient(URI, serverSelectionTimeoutMS=5000)
-ferret = "ferretdbVersion" in client.admin.command("buildInfo")
-HIST = ["--histograms", "columns"] if ferret else []
+client, ferret, HIST = connect()
 DB, LIVE = "sfl_verify_all", "sfl_verify_all_live"
 VCF = os.path.join(TD, "exac_sample.vcf")
 

@@ -20,19 +20,11 @@ import os
 import subprocess
 import sys
 
-try:
-    import pymongo
-except ImportError:
-    print("pymongo is not installed: skipped")
-    sys.exit(77)
-
 TOOL, TD = sys.argv[1:3]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mongo_common import URI, check, finish  # noqa: E402
+from mongo_common import URI, check, connect, finish  # noqa: E402 (exits 77 without pymongo)
 
-client = pymongo.MongoClient(URI, serverSelectionTimeoutMS=5000)
-ferret = "ferretdbVersion" in client.admin.command("buildInfo")
-HIST = ["--histograms", "columns"] if ferret else []
+client, ferret, HIST = connect()
 DB = "sfl_wholedb"
 
 

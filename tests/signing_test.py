@@ -55,18 +55,7 @@ exac = os.path.join(TD, "exac_sample.vcf")
 cov = os.path.join(TD, "coverage_sample.tsv")
 
 if MODE == "files":
-    _counts = {"checks": 0, "failures": 0}
-
-    def check(cond, what):
-        _counts["checks"] += 1
-        if not cond:
-            _counts["failures"] += 1
-            print(f"FAIL: {what}", flush=True)
-        return bool(cond)
-
-    def finish(name):
-        print(f"{name}: {_counts['checks']} checks, {_counts['failures']} failed")
-        sys.exit(1 if _counts["failures"] else 0)
+    from testlib import check, finish  # noqa: E402
 else:
     from mongo_common import URI, check, finish  # noqa: E402
     import pymongo  # noqa: E402
