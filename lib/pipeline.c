@@ -6,9 +6,11 @@
  *        --> digest of each batch (same job) --batches, in input order-->
  *        in-order stage (this thread) --> run's digest += batch's --> sink
  *
- * The calling thread reads whole-line chunks (reader.c; BGZF blocks are
- * decompressed on the same htslib pool) and dispatches one parser job per
- * chunk. htslib's process queue returns results strictly in dispatch order
+ * The calling thread reads chunks of whole lines (reader.c: whole
+ * decompressed blocks, one memcpy each and a newline count, cut after a
+ * newline; BGZF blocks are decompressed on the same htslib pool) and
+ * dispatches one parser job per chunk; the job finds the line ends and
+ * drops a '\r' before a '\n'. htslib's process queue returns results strictly in dispatch order
  * and bounds both its input and output queues, so at most
  * threads * queue_per_thread chunks are in flight and memory stays flat
  * whatever the input size. The in-order stage (consume) sees every line in
