@@ -357,6 +357,26 @@ static bool ensure(char **buf, size_t *cap, size_t need)
     return SFL_GROW(*buf, cap, need, 4096);
 }
 
+/* The unread part of the current block, the next block read when it is
+ * all read: 1 = data[0, avail), 0 = the end of the file (r->eof set),
+ * -1 = error. */
+static int block_data(sfl_reader_t *r, const char **data, size_t *avail, sfl_error_t *err)
+{
+    BGZF *fp = r->fp;
+    if (fp->block_offset >= fp->block_length) {
+        int rc = next_block(r, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0) {
+            r->eof = true;
+            return 0;
+        }
+    }
+    *data = (const char *)fp->uncompressed_block + fp->block_offset;
+    *avail = (size_t)(fp->block_length - fp->block_offset);
+    return 1;
+}
+
 /* Appends one line (with '\n') to buf. 1 = a line, 0 = EOF, -1 = error. */
 static int read_line(sfl_reader_t *r, char **buf, size_t *len, size_t *cap, sfl_error_t *err)
 {
@@ -364,17 +384,13 @@ static int read_line(sfl_reader_t *r, char **buf, size_t *len, size_t *cap, sfl_
     size_t start = *len;
     bool nl_seen = false;
     while (!r->eof) {
-        if (fp->block_offset >= fp->block_length) {
-            int rc = next_block(r, err);
-            if (rc < 0)
-                return -1;
-            if (rc == 0) {
-                r->eof = true;
-                break;
-            }
-        }
-        const char *data = (const char *)fp->uncompressed_block + fp->block_offset;
-        size_t avail = (size_t)(fp->block_length - fp->block_offset);
+        const char *data;
+        size_t avail;
+        int rc = block_data(r, &data, &avail, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            break;
         const char *nl = memchr(data, '\n', avail);
         size_t take = nl ? (size_t)(nl - data) : avail;
         if (*len - start + take > SFL_MAX_LINE) {
@@ -572,17 +588,14 @@ static int read_blocks(sfl_reader_t *r, size_t target, char **buf, size_t *len, 
 {
     BGZF *fp = r->fp;
     while (!r->eof) {
-        if (fp->block_offset >= fp->block_length) {
-            int rc = next_block(r, err);
-            if (rc < 0)
-                return -1;
-            if (rc == 0) {
-                r->eof = true;
-                break;
-            }
-        }
-        const char *data = (const char *)fp->uncompressed_block + fp->block_offset;
-        size_t avail = (size_t)(fp->block_length - fp->block_offset), take = avail;
+        const char *data;
+        size_t avail;
+        int rc = block_data(r, &data, &avail, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            break;
+        size_t take = avail;
         /* the chunk's last newline: its first at or past `target` bytes
          * (so the chunk ends with the line that reaches its size, as when
          * the lines were counted one by one) */
