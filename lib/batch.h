@@ -80,6 +80,9 @@ typedef struct sfl_parsed_batch {
 
     /* counters */
     uint64_t records, no_alt, blank, thinned, csq_unmatched, non_finite;
+    /* the '\r's before a '\n' that the parser job dropped (reader.c hands
+     * out whole blocks; they are not text read) */
+    uint64_t cr_dropped;
     uint64_t *missing;   /* per schema slot (VCF); NULL for coverage */
     int n_missing;
     uint32_t *miss;      /* slots lacking, per line (sfl_linerec_t.miss_off) */

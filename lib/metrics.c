@@ -406,15 +406,27 @@ bool sfl_metrics_finish(sfl_metrics_t *m, uint8_t **buf, size_t **offs, size_t *
         series_t *s = &m->s[si];
         sfl_hist_edges(s->fixed, s->lo, s->hi, s->n, s->min, s->max, SFL_METRIC_BINS, e[si]);
     }
-    bool ok = fflush(m->spill) == 0 && fseek(m->spill, 0, SEEK_SET) == 0;
-    uint8_t rec[9];
-    while (ok && fread(rec, 1, 9, m->spill) == 9) {
-        double v;
-        memcpy(&v, rec + 1, 8);
-        int si = rec[0];
-        int bin = si < N_SERIES ? sfl_hist_bin(v, e[si], SFL_METRIC_BINS) : -1;
-        if (bin >= 0)
-            m->s[si].counts[bin]++;
+    /* the spill's records, 9 bytes each, read 7,281 (64 KB) at a time
+     * rather than by one fread a value (a lock and a call each) */
+    enum { RECS = 7281 };
+    uint8_t *recs = malloc(RECS * 9);
+    bool have = recs != NULL;
+    bool ok = have && fflush(m->spill) == 0 && fseek(m->spill, 0, SEEK_SET) == 0;
+    size_t got;
+    while (ok && (got = fread(recs, 9, RECS, m->spill)) > 0) {
+        for (const uint8_t *rec = recs, *end = recs + got * 9; rec < end; rec += 9) {
+            double v;
+            memcpy(&v, rec + 1, 8);
+            int si = rec[0];
+            int bin = si < N_SERIES ? sfl_hist_bin(v, e[si], SFL_METRIC_BINS) : -1;
+            if (bin >= 0)
+                m->s[si].counts[bin]++;
+        }
+    }
+    free(recs);
+    if (!have) {
+        free(e);
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     }
     if (!ok || ferror(m->spill)) {
         free(e);

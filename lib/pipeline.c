@@ -6,9 +6,11 @@
  *        --> digest of each batch (same job) --batches, in input order-->
  *        in-order stage (this thread) --> run's digest += batch's --> sink
  *
- * The calling thread reads whole-line chunks (reader.c; BGZF blocks are
- * decompressed on the same htslib pool) and dispatches one parser job per
- * chunk. htslib's process queue returns results strictly in dispatch order
+ * The calling thread reads chunks of whole lines (reader.c: whole
+ * decompressed blocks, one memcpy each and a newline count, cut after a
+ * newline; BGZF blocks are decompressed on the same htslib pool) and
+ * dispatches one parser job per chunk; the job finds the line ends and
+ * drops a '\r' before a '\n'. htslib's process queue returns results strictly in dispatch order
  * and bounds both its input and output queues, so at most
  * threads * queue_per_thread chunks are in flight and memory stays flat
  * whatever the input size. The in-order stage (consume) sees every line in
@@ -214,12 +216,19 @@ static void *parse_chunk(void *arg)
         b->failed = true;
         return b;
     }
-    const char *p = b->text, *end = b->text + b->text_len;
+    char *p = b->text, *end = b->text + b->text_len;
     uint64_t line_no = b->first_line;
     while (p < end && !b->failed) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = (size_t)(nl - p); /* every line ends in '\n' (reader.c) */
         uint32_t off = (uint32_t)(p - b->text);
+        if (len > 0 && p[len - 1] == '\r') {
+            /* dropped: the line is read as it is without it, and the
+             * parsers find the '\n' they expect right after it */
+            nl[-1] = '\n';
+            len--;
+            b->cr_dropped++;
+        }
         if (len == 0) {
             b->blank++;
         } else if (p[0] == '#') {
@@ -257,6 +266,7 @@ typedef struct {
     sfl_sink_t *sink;
     sfl_error_t *err;
     bool failed;
+    uint64_t cr_dropped; /* the batches' '\r's: not counted as bytes read */
 } run_t;
 
 /* A line failed: skip it under --max-errors, or fail the run. */
@@ -385,6 +395,7 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
     sfl_summary_t *s = &j->summary;
     s->records_read += b->records;
     s->blank_lines += b->blank;
+    r->cr_dropped += b->cr_dropped;
     j->sources[r->src->index].records += b->records;
 
     /* sorting by batch when the parser job proved it within the batch,
@@ -765,7 +776,7 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
         sfl_reader_close(rd);
         return false;
     }
-    run_t r = {j, sc, sink, err, false};
+    run_t r = {j, sc, sink, err, false, 0};
     bool ok;
     if (sfl_job_source_regional(j, index))
         ok = read_regions(&r, rd, pool, q, seq);
@@ -796,7 +807,7 @@ bool sfl_pipeline_run_source(sfl_job_t *j, uint32_t index, hts_tpool *pool,
                 "as it is",
                 src->path, (unsigned long long)sfl_reader_lines(rd));
     }
-    j->summary.bytes_read += sfl_reader_bytes(rd);
+    j->summary.bytes_read += sfl_reader_bytes(rd) - r.cr_dropped;
     sfl_reader_close(rd);
     source_ctx_destroy(sc);
     if (ok) {

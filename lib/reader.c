@@ -1,10 +1,17 @@
 /* reader.c: BGZF (or plain) text -> chunks of whole lines.
  *
- * The design is simple: lines are copied straight out of BGZF's current
- * decompressed block into the chunk buffer (memchr for the newline, then
- * memcpy), one block at a time, so after every line bgzf_tell() is the
- * exact virtual offset of the next line. This is what htslib's own
- * bgzf_getline does, minus its byte-at-a-time scan and its extra copy.
+ * The design is simple: a chunk is whole decompressed blocks, copied
+ * straight out of BGZF's current block into the chunk buffer with one
+ * memcpy each, its newlines counted 64 bytes a step (scan.h) for the line
+ * numbers, and cut after the first newline that reaches the chunk's size
+ * (where cutting line by line would): the rest of that block stays in
+ * BGZF's buffer for the next chunk, so bgzf_tell() is the exact virtual
+ * offset just after the chunk's last line. The calling thread thus never looks at a line: the parser
+ * jobs find the line ends, and drop a '\r' before a '\n' (pipeline.c).
+ * The header, and the lines of a region (which must be looked at to know
+ * where the region ends), are read line by line: memchr for the newline,
+ * then memcpy, '\r' dropped here, as htslib's own bgzf_getline does minus
+ * its byte-at-a-time scan and its extra copy.
  *
  * A read error is never an end of file. htslib's threaded reader can
  * report a damaged block as the end of the file, and drop the blocks
@@ -35,6 +42,7 @@
 #include "safe_fs.h"
 #include "bounds.h"
 #include "reader.h"
+#include "scan.h"
 
 
 #define BGZF_HDR 18
@@ -58,6 +66,7 @@ struct sfl_reader {
     bool has_pending;
     bool eof;
     bool unterminated; /* the last line had no '\n' */
+    uint64_t open_len; /* block mode: bytes handed out after the last '\n' */
     uint8_t *scratch;  /* 2 x 64 KiB: one block, compressed and not */
     /* region mode (sfl_reader_region): only lines of `chrom` whose second
      * column lies in [beg, end) are handed out */
@@ -348,6 +357,26 @@ static bool ensure(char **buf, size_t *cap, size_t need)
     return SFL_GROW(*buf, cap, need, 4096);
 }
 
+/* The unread part of the current block, the next block read when it is
+ * all read: 1 = data[0, avail), 0 = the end of the file (r->eof set),
+ * -1 = error. */
+static int block_data(sfl_reader_t *r, const char **data, size_t *avail, sfl_error_t *err)
+{
+    BGZF *fp = r->fp;
+    if (fp->block_offset >= fp->block_length) {
+        int rc = next_block(r, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0) {
+            r->eof = true;
+            return 0;
+        }
+    }
+    *data = (const char *)fp->uncompressed_block + fp->block_offset;
+    *avail = (size_t)(fp->block_length - fp->block_offset);
+    return 1;
+}
+
 /* Appends one line (with '\n') to buf. 1 = a line, 0 = EOF, -1 = error. */
 static int read_line(sfl_reader_t *r, char **buf, size_t *len, size_t *cap, sfl_error_t *err)
 {
@@ -355,17 +384,13 @@ static int read_line(sfl_reader_t *r, char **buf, size_t *len, size_t *cap, sfl_
     size_t start = *len;
     bool nl_seen = false;
     while (!r->eof) {
-        if (fp->block_offset >= fp->block_length) {
-            int rc = next_block(r, err);
-            if (rc < 0)
-                return -1;
-            if (rc == 0) {
-                r->eof = true;
-                break;
-            }
-        }
-        const char *data = (const char *)fp->uncompressed_block + fp->block_offset;
-        size_t avail = (size_t)(fp->block_length - fp->block_offset);
+        const char *data;
+        size_t avail;
+        int rc = block_data(r, &data, &avail, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            break;
         const char *nl = memchr(data, '\n', avail);
         size_t take = nl ? (size_t)(nl - data) : avail;
         if (*len - start + take > SFL_MAX_LINE) {
@@ -537,6 +562,80 @@ static int read_region_line(sfl_reader_t *r, char **buf, size_t *len, size_t *ca
     return 0;
 }
 
+/* The SFL_MAX_LINE bound in block mode: a line that began in an earlier
+ * block (open_len bytes of it are in the chunk) and goes on into
+ * data[0, avail) is too long if its part before the first newline there
+ * makes it so (a line within one block is far shorter). */
+static bool line_bound(sfl_reader_t *r, const char *data, size_t avail, sfl_error_t *err)
+{
+    if (r->open_len + avail <= SFL_MAX_LINE)
+        return true;
+    const char *nl = memchr(data, '\n', avail);
+    if (r->open_len + (size_t)(nl ? nl - data : (ptrdiff_t)avail) <= SFL_MAX_LINE)
+        return true;
+    return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_LINE,
+                         "%s: line %llu: longer than %d MiB; is this a text VCF or coverage "
+                         "file?",
+                         r->path, (unsigned long long)(r->lines + 1), SFL_MAX_LINE >> 20);
+}
+
+/* Block mode: appends whole blocks to buf up to the first newline that
+ * makes it hold `target` bytes or more (the rest of that block stays in
+ * BGZF's buffer); at the end of the file, a last line without '\n' gets
+ * one. Adds the newlines to *n and r->lines. 0, or -1 on error. */
+static int read_blocks(sfl_reader_t *r, size_t target, char **buf, size_t *len, size_t *cap,
+                       uint64_t *n, sfl_error_t *err)
+{
+    BGZF *fp = r->fp;
+    while (!r->eof) {
+        const char *data;
+        size_t avail;
+        int rc = block_data(r, &data, &avail, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            break;
+        size_t take = avail;
+        /* the chunk's last newline: its first at or past `target` bytes
+         * (so the chunk ends with the line that reaches its size, as when
+         * the lines were counted one by one) */
+        const char *last = NULL;
+        if (*len + avail >= target) {
+            size_t from = *len + 1 >= target ? 0 : target - 1 - *len;
+            if ((last = memchr(data + from, '\n', avail - from)) != NULL)
+                take = (size_t)(last - data) + 1;
+        }
+        if (!line_bound(r, data, take, err))
+            return -1;
+        if (!ensure(buf, cap, *len + take + 2)) {
+            sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+            return -1;
+        }
+        memcpy(*buf + *len, data, take);
+        *len += take;
+        fp->block_offset += (int)take;
+        r->bytes += take;
+        uint64_t k = sfl_scan_count(data, take, '\n');
+        *n += k;
+        r->lines += k;
+        if (last) {
+            r->open_len = 0;
+            return 0;
+        }
+        const char *nl = k ? memrchr(data, '\n', take) : NULL;
+        r->open_len = nl ? take - (size_t)(nl - data) - 1 : r->open_len + take;
+    }
+    if (r->open_len > 0) { /* the file's last line, without '\n' */
+        (*buf)[(*len)++] = '\n';
+        r->bytes++;
+        r->lines++;
+        (*n)++;
+        r->open_len = 0;
+        r->unterminated = true;
+    }
+    return 0;
+}
+
 int sfl_reader_next_chunk(sfl_reader_t *r, size_t target, sfl_chunk_t *c, sfl_error_t *err)
 {
     char *buf = c->text; /* a buffer to reuse, or NULL */
@@ -544,8 +643,11 @@ int sfl_reader_next_chunk(sfl_reader_t *r, size_t target, sfl_chunk_t *c, sfl_er
     uint64_t n = 0;
     c->text = NULL;
     c->first_line = r->lines + 1 - (r->has_pending ? 1 : 0);
+    /* room for the chunk and the block that ends it: no growing after
+     * the first chunks (a line longer than that grows it) */
+    size_t room = target + BGZF_MAX + 4096;
     if (r->has_pending) {
-        if (!ensure(&buf, &cap, target + 4096 > r->pending_len ? target + 4096 : r->pending_len)) {
+        if (!ensure(&buf, &cap, room > r->pending_len ? room : r->pending_len)) {
             free(buf);
             sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
             return -1;
@@ -556,21 +658,27 @@ int sfl_reader_next_chunk(sfl_reader_t *r, size_t target, sfl_chunk_t *c, sfl_er
         r->has_pending = false;
         free(r->pending);
         r->pending = NULL;
-    } else if (!ensure(&buf, &cap, target + 4096)) {
+    } else if (!ensure(&buf, &cap, room)) {
         free(buf);
         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         return -1;
     }
-    while (len < target && !r->eof) {
-        int rc = r->region ? read_region_line(r, &buf, &len, &cap, err)
-                           : read_line(r, &buf, &len, &cap, err);
-        if (rc < 0) {
+    if (!r->region) {
+        if (len < target && read_blocks(r, target, &buf, &len, &cap, &n, err) < 0) {
             free(buf);
             return -1;
         }
-        if (rc == 0)
-            break;
-        n++;
+    } else {
+        while (len < target && !r->eof) {
+            int rc = read_region_line(r, &buf, &len, &cap, err);
+            if (rc < 0) {
+                free(buf);
+                return -1;
+            }
+            if (rc == 0)
+                break;
+            n++;
+        }
     }
     if (n == 0) {
         free(buf);

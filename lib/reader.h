@@ -56,7 +56,13 @@ bool sfl_reader_region(sfl_reader_t *r, int64_t voffset, const char *chrom, int6
 uint64_t sfl_reader_lines(const sfl_reader_t *r);
 
 /* The next chunk of about `target` bytes of whole lines (at least one
- * line); '\r' before '\n' is dropped and every line ends in '\n'. Returns 1
+ * line), ending with the first line that reaches `target`; every line ends
+ * in '\n' (one is added to a last line without it). A whole-file read hands
+ * out the decompressed blocks as they are, a '\r' before a '\n' included
+ * (the parser drops it, and it is not counted in sfl_reader_bytes: the
+ * caller takes those back); the header's lines and a region's have it
+ * dropped here. The calling thread copies each block once and counts its
+ * newlines, never looking at a line. Returns 1
  * with a malloc'd chunk, 0 at the end of the file, -1 on a read error. On
  * entry c->text may be a malloc'd buffer of c->cap bytes to reuse (NULL: a
  * new one); it becomes (or is grown into) the chunk's text, or is freed
@@ -76,7 +82,8 @@ int sfl_reader_next_chunk(sfl_reader_t *r, size_t target, sfl_chunk_t *c, sfl_er
  * out with one added). */
 bool sfl_reader_unterminated(const sfl_reader_t *r);
 
-/* Uncompressed bytes read so far. */
+/* Uncompressed bytes read so far ('\r's in chunks of a whole-file read
+ * included, see sfl_reader_next_chunk). */
 uint64_t sfl_reader_bytes(const sfl_reader_t *r);
 
 #endif

@@ -177,6 +177,49 @@ try:
           f"intact plain VCF: {s} {r.stderr!r}")
     r = run("dump", "--dry-run", "--vcf", plain)
     check("last lines without a newline (file cut?): 1" in r.stderr, f"text summary: {r.stderr!r}")
+
+    # CRLF lines (the reader hands out whole blocks; the parser jobs drop
+    # the '\r'): bgzipped, so that some '\r' ends a block and its '\n'
+    # begins the next, with a blank line, a bad line and the last line
+    # without its newline; at any thread count and in small chunks, the
+    # same documents, bytes read, counts, rejected line and message as
+    # the same file with LF lines, the rejects file without '\r'.
+    body = text.split(b"\n")[:-1]
+    first_data = next(i for i, l in enumerate(body) if not l.startswith(b"#"))
+    body.insert(first_data + 100, b"")
+    bad = body[first_data + 200].split(b"\t")
+    bad[1] = b"x" + bad[1]
+    body[first_data + 200] = b"\t".join(bad)
+    lf, crlf = os.path.join(tmp, "lf.vcf"), os.path.join(tmp, "crlf.vcf")
+    open(lf, "wb").write(b"\n".join(body))
+    open(crlf + ".txt", "wb").write(b"\r\n".join(body) + b"\r")
+    subprocess.run(["bgzip", "-c", crlf + ".txt"], stdout=open(crlf + ".gz", "wb"), check=True)
+    straddle = any(b[2].endswith(b"\r") for b in blocks(open(crlf + ".gz", "rb").read()))
+    check(straddle, "a block of the CRLF file ends between '\\r' and '\\n'")
+
+    def crlf_run(path, t, chunk, tag):
+        out = os.path.join(tmp, f"out_{tag}")
+        rej = os.path.join(tmp, f"rej_{tag}.txt")
+        r = run("dump", "--json", "--threads", t, "--chunk-size", chunk, "--max-errors", "1",
+                "--rejects", rej, "--out", out, "--vcf", path)
+        s = json.loads(r.stdout.replace(path, "SRC")) if r.stdout else {}
+        for k in ("seconds", "threads", "file_bytes"):
+            s.pop(k, None)
+        docs = open(os.path.join(out, "swefreq", "variants.bson"), "rb").read() \
+            if r.returncode == 0 else b""
+        rejects = open(rej, "rb").read() if os.path.exists(rej) else b""
+        return r, s, docs, rejects.replace(path.encode(), b"SRC")
+
+    r0, s0, d0, j0 = crlf_run(lf, "1", "1048576", "lf")
+    check(r0.returncode == 0 and s0.get("rejected_lines") == 1 and s0.get("blank_lines") == 1
+          and s0.get("unterminated_lines") == 1 and len(d0) > 0, f"LF file: {r0.stderr} {s0}")
+    for t in THREADS:
+        for chunk in ("4096", "1048576"):
+            r, s, d, j = crlf_run(crlf + ".gz", t, chunk, f"crlf{t}_{chunk}")
+            check(r.returncode == 0 and s == s0 and d == d0 and j == j0,
+                  f"CRLF file, {t} threads, chunks of {chunk}: exit {r.returncode}, "
+                  f"summary {s} vs {s0}, same documents {d == d0}, rejects {j[:200]!r}")
+    check(b"\r" not in j0 and b"## " in j0, f"rejects file: {j0[:200]!r}")
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -2,7 +2,10 @@
  * loop, on every length from 0 to 80 and every alignment of the span in
  * its buffer, with separators at random places, next to each other, at
  * both ends, and bytes that only look alike (0x7c | 0x80, the other one
- * of the pair in the buffer just outside the span); and the ASCII check. */
+ * of the pair in the buffer just outside the span); the ASCII check; and
+ * the byte count (the reader's newline count) against a byte loop, on
+ * every length to 300 and alignment, and on 1 MiB that is all newlines
+ * (its counters must not wrap) or none. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +27,40 @@ static bool same_as_loop(const char *p, size_t len, char a, char b)
     }
     /* the end, and it stays the end */
     return sfl_scan_next(&s) == len && sfl_scan_next(&s) == len;
+}
+
+/* The byte count against a loop: every length to 300, every alignment,
+ * newlines at random (and the same byte with its high bit set, which is
+ * not one), then long runs of all newlines and of none. Returns how many
+ * counts were wrong. */
+static int count_mismatches(void)
+{
+    static char buf[320];
+    int wrong = 0;
+    for (size_t len = 0; len <= 300; len++) {
+        for (size_t align = 0; align < 16; align++) {
+            char *p = buf + align;
+            memset(buf, '\n', sizeof buf); /* outside the span: not counted */
+            uint64_t want = 0;
+            for (size_t i = 0; i < len; i++) {
+                int r = rand() % 4;
+                p[i] = r == 0 ? '\n' : r == 1 ? (char)('\n' | 0x80) : 'A';
+                want += r == 0;
+            }
+            wrong += sfl_scan_count(p, len, '\n') != want;
+        }
+    }
+    size_t big = 1u << 20;
+    char *all = malloc(big + 1);
+    if (!all)
+        return 1;
+    memset(all, '\n', big + 1);
+    wrong += sfl_scan_count(all, big, '\n') != big;
+    wrong += sfl_scan_count(all + 1, big - 7, '\n') != big - 7;
+    memset(all, 'x', big + 1);
+    wrong += sfl_scan_count(all, big, '\n') != 0;
+    free(all);
+    return wrong;
 }
 
 int main(void)
@@ -72,5 +109,6 @@ int main(void)
     /* the first and the last byte */
     CHECK(same_as_loop("|abcdefghijklmnopqrstuvwxyz|", 28, ',', '|'));
     CHECK(same_as_loop(",", 1, ',', '|'));
+    CHECK_INT(count_mismatches(), 0);
     return t_done("test_scan");
 }
