@@ -30,6 +30,14 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                killed while its renameCollection is held,
                then `recover`: the swap is finished from the group's
                journal, and the result equals the single load's.
+  MODE scan:   finish's verifying scan by ranges of xpos: a document put
+               into staging between the parts and finish outside every
+               range (a string xpos in variants, no xpos in base_coverage)
+               and one variant altered: finish refuses each (exit 5, naming
+               the collection; the stray ones as outside every range) with
+               the browser's collections byte-identical; --scan-threads 0:
+               exit 2; once staging is put back, finish on 3 threads gives
+               the single load's result.
   MODE indel:  every site a 120-base deletion, so that every cut of a
                contig the plan makes lies inside an indel that starts
                before it: each is loaded once (the merged result equals
@@ -382,6 +390,52 @@ def test_swap():
     r = run("verify", "--uri", URI, "--db", db)
     check(r.returncode == 0, f"verify --uri after recover: {r.stdout[-500:]}")
 
+def staging(db, coll):
+    names = [n for n in client[db].list_collection_names()
+             if n.startswith("swefreq_staging_") and n.endswith("_" + coll)]
+    check(len(names) == 1, f"one staging collection for {coll}: {names}")
+    return client.get_database(db, codec_options=CodecOptions(
+        document_class=RawBSONDocument))[names[0]], names[0]
+
+
+def test_scan():
+    sources = several_files()
+    db = "sfl_group_scan"
+    want = single(db + "_single", sources)
+    client.drop_database(db)
+    r = run("load", "--uri", URI, "--db", db, *OPTS, "--vcf", os.path.join(TD, "exac_sample.vcf"))
+    check(r.returncode == 0, f"a first load: {r.stderr[-300:]}")
+    before = browser(db)
+    r = plan(db, "g", 3, sources)
+    check(r.returncode == 0, f"plan: {r.stderr[-500:]}")
+    all_parts(db, "g", 3, sources)
+    r = finish_group(db, "g", "--scan-threads", "0")
+    check(r.returncode == 2 and "--scan-threads" in r.stderr,
+          f"--scan-threads 0: exit 2 ({r.returncode}) {r.stderr[-300:]}")
+    variants, vname = staging(db, "variants")
+    coverage, cname = staging(db, "base_coverage")
+    for coll, name, stray in ((variants, vname, {"_id": "stray", "xpos": "1000012345"}),
+                              (coverage, cname, {"_id": 77, "pos": 12345})):
+        client[db][name].insert_one(dict(stray))
+        r = finish_group(db, "g")
+        check(r.returncode == 5 and name in r.stderr and "have no number in xpos" in r.stderr
+              and "1 documents" in r.stderr,
+              f"a document of {name} outside every range: finish refused, exit 5 naming it "
+              f"({r.returncode}) {r.stderr[-500:]}")
+        unchanged(db, before, f"a stray document in {name}")
+        coll.delete_one({"_id": stray["_id"]})
+    n = variants.count_documents({})
+    old = variants.find({}).sort("xpos", 1).skip(n // 2).limit(1)[0]
+    variants.update_one({"_id": old["_id"]}, {"$set": {"rsid": "rs999999999"}})
+    r = finish_group(db, "g")
+    check(r.returncode == 5 and vname in r.stderr and "does not match" in r.stderr,
+          f"a variant altered: finish refused, exit 5 ({r.returncode}) {r.stderr[-500:]}")
+    unchanged(db, before, "a variant altered in staging")
+    variants.replace_one({"_id": old["_id"]}, old)
+    r = finish_group(db, "g", "--scan-threads", "3")
+    check(r.returncode == 0, f"finish on 3 scan threads once staging is put back: {r.stderr[-500:]}")
+    same_as_single(db, "g", want, "finish by ranges on 3 threads")
+
 
 def test_indel():
     header = [l for l in open(os.path.join(TD, "swegen_sample.vcf")) if l.startswith("#")]
@@ -414,5 +468,5 @@ def test_indel():
 
 
 {"merge": test_merge, "kill": test_kill, "refuse": test_refuse, "swap": test_swap,
- "indel": test_indel}[MODE]()
+ "indel": test_indel, "scan": test_scan}[MODE]()
 finish(f"group_test {MODE}")

@@ -117,7 +117,17 @@ typedef struct {
     char group_id[48];    /* the group's id (its load record in swefreq_meta) */
     int parts;            /* parts merged                                 */
     bool swapped;         /* the new data is live                         */
+    /* Added later (SFL_FILLED_HAS): how each staging collection
+     * (sfl_collection_t) was scanned to verify it, also when the finish
+     * failed: SFL_SCAN_RANGED or SFL_SCAN_SINGLE, and why (the option, or
+     * what the server's explain said); 0 (SFL_SCAN_AUTO) and "" when it
+     * was not scanned (not loaded, or the finish stopped before it). */
+    int scan_mode[SFL_N_COLLECTIONS];
+    char scan_reason[SFL_N_COLLECTIONS][200];
 } sfl_group_finish_t;
+/* The size of sfl_group_finish_t before scan_mode: the smallest
+ * struct_size sfl_mongo_group_finish takes. */
+#define SFL_GROUP_FINISH_V1 offsetof(sfl_group_finish_t, scan_mode)
 
 /* Finishes group `group` in o->db (see above). Refused before anything
  * changes: SFL_E_NOT_READY naming the parts that are not complete;

@@ -92,5 +92,12 @@ bool sfl_mongo_scan_digest_each(mongoc_client_t *c, const char *db, const char *
                                 sfl_digest_kind_t kind, sfl_digest_t *d,
                                 bool (*each)(void *ud, const bson_t *doc, sfl_error_t *err),
                                 void *ud, sfl_error_t *err);
+/* The same over the documents `filter` matches (a find's filter, borrowed);
+ * d->count is how many. Progress and cancellation (control.h) only on the
+ * thread that opened the control. Thread safe with one client per thread. */
+bool sfl_mongo_scan_digest_filter(mongoc_client_t *c, const char *db, const char *coll,
+                                  const bson_t *filter, sfl_digest_kind_t kind, sfl_digest_t *d,
+                                  bool (*each)(void *ud, const bson_t *doc, sfl_error_t *err),
+                                  void *ud, sfl_error_t *err);
 
 #endif
