@@ -30,14 +30,19 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                killed while its renameCollection is held,
                then `recover`: the swap is finished from the group's
                journal, and the result equals the single load's.
-  MODE scan:   finish's verifying scan by ranges of xpos: a document put
-               into staging between the parts and finish outside every
-               range (a string xpos in variants, no xpos in base_coverage)
-               and one variant altered: finish refuses each (exit 5, naming
-               the collection; the stray ones as outside every range) with
-               the browser's collections byte-identical; --scan-threads 0:
-               exit 2; once staging is put back, finish on 3 threads gives
-               the single load's result.
+  MODE scan:   finish's verifying scan: forced by ranges of xpos
+               (--scan-mode ranged), documents put into staging between
+               the parts and finish outside every range (xpos a string,
+               null, missing), one with an array xpos across two
+               ranges, and a variant altered: each refused (exit 5, naming
+               the collection and why) with the browser's collections
+               byte-identical; the array one refused by the digest with
+               --scan-mode single; --scan-threads 0, --scan-mode fast:
+               exit 2; once staging is put back, finish by ranges on 3
+               threads gives the single load's documents and manifest. A
+               second group finished in auto: one pass on FerretDB, the
+               JSON and --verbose say so with explain's reason, and the
+               same documents and manifest.
   MODE indel:  every site a 120-base deletion, so that every cut of a
                contig the plan makes lies inside an indel that starts
                before it: each is loaded once (the merged result equals
@@ -398,6 +403,24 @@ def staging(db, coll):
         document_class=RawBSONDocument))[names[0]], names[0]
 
 
+def refused(db, name, before, what, needles, *more):
+    """finish refused with exit 5, its message holding every needle; the
+    browser's collections byte-identical."""
+    r = finish_group(db, "g", *more)
+    check(r.returncode == 5 and all(n in r.stderr for n in needles),
+          f"{what}: finish refused, exit 5, naming {needles} ({r.returncode}) {r.stderr[-500:]}")
+    unchanged(db, before, what)
+    return r
+
+
+def finish_json(db, *more):
+    r = finish_group(db, "g", "--json", *more)
+    try:
+        return r, json.loads(r.stdout)
+    except ValueError:
+        return r, {}
+
+
 def test_scan():
     sources = several_files()
     db = "sfl_group_scan"
@@ -409,32 +432,68 @@ def test_scan():
     r = plan(db, "g", 3, sources)
     check(r.returncode == 0, f"plan: {r.stderr[-500:]}")
     all_parts(db, "g", 3, sources)
-    r = finish_group(db, "g", "--scan-threads", "0")
-    check(r.returncode == 2 and "--scan-threads" in r.stderr,
-          f"--scan-threads 0: exit 2 ({r.returncode}) {r.stderr[-300:]}")
+    for bad, flag in (("0", "--scan-threads"), ("fast", "--scan-mode")):
+        r = finish_group(db, "g", flag, bad)
+        check(r.returncode == 2 and flag in r.stderr,
+              f"{flag} {bad}: exit 2 ({r.returncode}) {r.stderr[-300:]}")
     variants, vname = staging(db, "variants")
     coverage, cname = staging(db, "base_coverage")
+    ranged = ("--scan-mode", "ranged")
+    # documents outside every range: the ranges' counts fall short (a NaN
+    # xpos cannot be tested here: FerretDB refuses NaN on the wire)
     for coll, name, stray in ((variants, vname, {"_id": "stray", "xpos": "1000012345"}),
+                              (variants, vname, {"_id": "null", "xpos": None}),
                               (coverage, cname, {"_id": 77, "pos": 12345})):
         client[db][name].insert_one(dict(stray))
-        r = finish_group(db, "g")
-        check(r.returncode == 5 and name in r.stderr and "have no number in xpos" in r.stderr
-              and "1 documents" in r.stderr,
-              f"a document of {name} outside every range: finish refused, exit 5 naming it "
-              f"({r.returncode}) {r.stderr[-500:]}")
-        unchanged(db, before, f"a stray document in {name}")
+        refused(db, name, before, f"{name}: a document with xpos {stray.get('xpos', '(none)')!r}",
+                (name, "have no number in xpos", "1 documents"), *ranged)
         coll.delete_one({"_id": stray["_id"]})
+    # a document whose xpos is an array across two ranges: the server
+    # returns it in both; refused as such, not counted twice
+    lo = variants.find({}).sort("xpos", 1).limit(1)[0]["xpos"]
+    hi = variants.find({}).sort("xpos", -1).limit(1)[0]["xpos"]
+    variants.insert_one({"_id": "array", "xpos": [lo, hi]})
+    refused(db, vname, before, "a document with an array xpos",
+            (vname, "_id 'array'", "not a number of the range"), *ranged)
+    # forced single: the same stray document refused by the digest
+    r, out = finish_json(db, "--scan-mode", "single")
+    check(r.returncode == 5 and "does not match" in r.stderr and
+          out.get("scan", {}).get("variants", {}).get("mode") == "single" and
+          "--scan-mode" in out["scan"]["variants"].get("reason", ""),
+          f"--scan-mode single: the array document refused by the digest, JSON scan "
+          f"{out.get('scan')} ({r.returncode}) {r.stderr[-300:]}")
+    unchanged(db, before, "an array xpos, one pass")
+    variants.delete_one({"_id": "array"})
     n = variants.count_documents({})
     old = variants.find({}).sort("xpos", 1).skip(n // 2).limit(1)[0]
     variants.update_one({"_id": old["_id"]}, {"$set": {"rsid": "rs999999999"}})
-    r = finish_group(db, "g")
-    check(r.returncode == 5 and vname in r.stderr and "does not match" in r.stderr,
-          f"a variant altered: finish refused, exit 5 ({r.returncode}) {r.stderr[-500:]}")
-    unchanged(db, before, "a variant altered in staging")
+    refused(db, vname, before, "a variant altered in staging", (vname, "does not match"), *ranged)
     variants.replace_one({"_id": old["_id"]}, old)
-    r = finish_group(db, "g", "--scan-threads", "3")
-    check(r.returncode == 0, f"finish on 3 scan threads once staging is put back: {r.stderr[-500:]}")
+    r, out = finish_json(db, *ranged, "--scan-threads", "3")
+    scan = out.get("scan", {})
+    check(r.returncode == 0 and all(scan.get(c, {}).get("mode") == "ranged"
+                                    for c in ("variants", "base_coverage", "dbsnp")),
+          f"finish --scan-mode ranged on 3 threads once staging is put back: {scan} "
+          f"{r.stderr[-500:]}")
     same_as_single(db, "g", want, "finish by ranges on 3 threads")
+    # auto on FerretDB: explain shows no index scan, so one pass; same result
+    db2 = db + "_auto"
+    client.drop_database(db2)
+    r = plan(db2, "g", 3, sources)
+    check(r.returncode == 0, f"plan {db2}: {r.stderr[-500:]}")
+    all_parts(db2, "g", 3, sources)
+    r, out = finish_json(db2, "--verbose")
+    scan = out.get("scan", {})
+    check(r.returncode == 0 and
+          all(scan.get(c, {}).get("mode") == "single" and
+              "no queryPlanner.winningPlan" in scan[c].get("reason", "")
+              for c in ("variants", "base_coverage", "dbsnp")) and
+          scan.get("genes", {}).get("mode") == "single",
+          f"finish (auto) on FerretDB: one pass, explain's reason in the JSON: {scan} "
+          f"{r.stderr[-500:]}")
+    check("scanned in one pass (explain: the reply has no queryPlanner.winningPlan" in r.stderr,
+          f"--verbose says how and why: {r.stderr[-800:]}")
+    same_as_single(db2, "g", want, "finish in auto (one pass)")
 
 
 def test_indel():
