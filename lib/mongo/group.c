@@ -971,14 +971,26 @@ static int cmp_cut(const void *a, const void *b)
     return p->x < q->x ? -1 : p->x > q->x ? 1 : p->part - q->part;
 }
 
+/* At most `max` of the n sorted, distinct cuts, evenly spaced among them
+ * (still sorted and distinct): several sources split into parts each give
+ * cuts of their own, and every range costs a find (and on a server
+ * without filter pushdown a pass over the collection). */
+static void thin_cuts(int64_t *cuts, size_t *n, size_t max)
+{
+    if (*n <= max)
+        return;
+    for (size_t j = 0; j < max; j++)
+        cuts[j] = cuts[(j + 1) * *n / (max + 1)];
+    *n = max;
+}
+
 /* The cut points of the ranged scans, sorted and distinct: the xpos where
  * a region of the plan (of any source, of a contig with a code) starts
- * whose part is not the part of the region before it in xpos order; so
- * about one range per part, balanced as the plan balanced its parts (on
- * a server without filter pushdown every range costs a pass over the
- * collection). A region [start, end) of 0-based positions starts at xpos
- * code * 10^9 + start + 1. Any cut points partition the numbers exactly:
- * the ranges are open at both ends. */
+ * whose part is not the part of the region before it in xpos order
+ * (thinned to fewer than 4 ranges per scan thread), balanced as the plan
+ * balanced its parts. A region [start, end) of 0-based positions starts
+ * at xpos code * 10^9 + start + 1. Any cut points partition the numbers
+ * exactly: the ranges are open at both ends. */
 static bool plan_cuts(fin_t *f, int64_t **cuts, size_t *n, sfl_error_t *err)
 {
     *cuts = NULL;
@@ -1017,6 +1029,7 @@ static bool plan_cuts(fin_t *f, int64_t **cuts, size_t *n, sfl_error_t *err)
         if (!d || (*cuts)[d - 1] != (*cuts)[i])
             (*cuts)[d++] = (*cuts)[i];
     *n = d;
+    thin_cuts(*cuts, n, (size_t)f->k.o->scan_threads * 4 - 1);
     return true;
 }
 
@@ -1036,9 +1049,11 @@ static bool choose_ranged(fin_t *f, sfl_collection_t c, const sfl_range_scan_t *
     } else
         mode = sfl_mongo_range_indexed(s, why, n) ? SFL_SCAN_RANGED : SFL_SCAN_SINGLE;
     f->scan_mode[c] = mode;
+    char how[64] = "in one pass";
+    if (mode == SFL_SCAN_RANGED)
+        snprintf(how, sizeof how, "by %zu ranges of xpos", s->n_cuts + 1);
     sfl_logf(f->k.o->log, f->k.o->log_ud, SFL_LOG_INFO, "group %s: %s scanned %s (%s)", f->group,
-             f->staging[c],
-             mode == SFL_SCAN_RANGED ? "by ranges of xpos" : "in one pass", why);
+             f->staging[c], how, why);
     return mode == SFL_SCAN_RANGED;
 }
 
