@@ -154,6 +154,13 @@ static bool check_count(const sfl_range_scan_t *s, uint64_t in_ranges, sfl_error
     mongoc_collection_destroy(col);
     if (n < 0)
         return sfl_mongo_error(err, &be, NULL, s->coll);
+    if ((uint64_t)n < in_ranges)
+        return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                             "staging collection %s has %lld documents, but its %zu ranges of "
+                             "%s hold %llu: documents were counted in more than one range; the "
+                             "browser's collections were not changed",
+                             s->coll, (long long)n, s->n_cuts + 1, s->field,
+                             (unsigned long long)in_ranges);
     if ((uint64_t)n != in_ranges)
         return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
                              "staging collection %s has %lld documents, but its %zu ranges of "
