@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""finish's verifying scan: one binary's `finish` against another's on the
-same data (issue 24). For each run: a fresh database, `plan --parts P`,
-the P parts at once, then `finish --verbose`, its stderr lines stamped as
-they arrive; prints finish's wall time and the time from its first log
-line to "staging verified" (index build + scans).
+"""finish's verifying scan: one binary's `finish` against another's, or one
+--scan-mode against another, on the same data (issue 24). For each run: a
+fresh database, `plan --parts P`, the P parts at once, then `finish
+--verbose`, its stderr lines stamped as they arrive; prints finish's wall
+time and the time from its first log line to "staging verified" (index
+build + scans).
 
-usage: finish_scan.py URI VCF.gz PARTS LABEL=BINARY[:SCAN_THREADS] ...
+usage: finish_scan.py URI VCF.gz PARTS LABEL=BINARY[:SCAN_MODE[:SCAN_THREADS]] ...
+  e.g. single=build/swefreq-load:single auto=build/swefreq-load:auto
+       ranged=build/swefreq-load:ranged:2   (no mode: the binary's default,
+       for a binary without --scan-mode)
 """
 import subprocess
 import sys
@@ -18,7 +22,7 @@ client = pymongo.MongoClient(URI)
 OPTS = ["--histograms", "columns", "--threads", "1"]
 
 
-def one(label, tool, threads):
+def one(label, tool, mode, threads):
     db = "sfl_bench_finish"
     client.drop_database(db)
     src = ["--vcf", VCF]
@@ -31,7 +35,8 @@ def one(label, tool, threads):
     for p in procs:
         if p.wait() != 0:
             sys.exit(f"{label}: a part failed")
-    extra = ["--scan-threads", str(threads)] if threads else []
+    extra = (["--scan-mode", mode] if mode else []) + \
+        (["--scan-threads", threads] if threads else [])
     t0 = time.time()
     p = subprocess.Popen([tool, "finish", "--uri", URI, "--db", db, "--group", "g",
                           "--verbose", *extra], stderr=subprocess.PIPE, text=True)
@@ -50,5 +55,6 @@ def one(label, tool, threads):
 
 for arg in sys.argv[4:]:
     label, spec = arg.split("=", 1)
-    tool, _, threads = spec.partition(":")
-    one(label, tool, int(threads) if threads else 0)
+    tool, _, rest = spec.partition(":")
+    mode, _, threads = rest.partition(":")
+    one(label, tool, mode, threads)
