@@ -222,21 +222,6 @@ bool sfl_mongo_range_scan(const sfl_range_scan_t *s, sfl_digest_t *d, sfl_error_
  * SINGLE_SHARD) lists each shard's own winningPlan in shards[], and a
  * shard's tree may hold SHARDING_FILTER (orphans filtered out) and FETCH
  * above the IXSCAN. */
-static bool sub_doc(const bson_t *d, const char *key, bson_t *out)
-{
-    bson_iter_t it;
-    const uint8_t *data;
-    uint32_t len;
-    if (!bson_iter_init_find(&it, d, key) ||
-        !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)))
-        return false;
-    if (BSON_ITER_HOLDS_DOCUMENT(&it))
-        bson_iter_document(&it, &len, &data);
-    else
-        bson_iter_array(&it, &len, &data);
-    return bson_init_static(out, data, len);
-}
-
 static bool stage_uses(const bson_t *st, const char *field, int depth, char *why, size_t n);
 
 /* Every element of array `arr` (documents; each the plan under `key` of
@@ -259,7 +244,7 @@ static bool all_use(const bson_t *arr, const char *key, const char *field, int d
         bson_iter_document(&it, &len, &data);
         if (!bson_init_static(&el, data, len))
             return false;
-        if (key && !sub_doc(&el, key, &sub)) {
+        if (key && !sfl_bson_sub(&el, key, &sub)) {
             snprintf(why, n, "explain: a shard's entry has no %s", key);
             return false;
         }
@@ -280,9 +265,9 @@ static bool stage_uses(const bson_t *st, const char *field, int depth, char *why
         snprintf(why, n, "explain: a plan deeper than 32 stages");
         return false;
     }
-    if (sub_doc(st, "queryPlan", &sub)) /* the slot-based engine's */
+    if (sfl_bson_sub(st, "queryPlan", &sub)) /* the slot-based engine's */
         return stage_uses(&sub, field, depth + 1, why, n);
-    if (sub_doc(st, "shards", &sub)) /* a mongos's: every shard's plan */
+    if (sfl_bson_sub(st, "shards", &sub)) /* a mongos's: every shard's plan */
         return all_use(&sub, "winningPlan", field, depth, why, n);
     if (!bson_iter_init_find(&it, st, "stage") || !BSON_ITER_HOLDS_UTF8(&it)) {
         snprintf(why, n, "explain: a plan stage without a stage name");
@@ -292,7 +277,7 @@ static bool stage_uses(const bson_t *st, const char *field, int depth, char *why
     if (!strcmp(stage, "IXSCAN")) {
         bson_t kp;
         bson_iter_t k;
-        const char *first = sub_doc(st, "keyPattern", &kp) && bson_iter_init(&k, &kp) &&
+        const char *first = sfl_bson_sub(st, "keyPattern", &kp) && bson_iter_init(&k, &kp) &&
                                     bson_iter_next(&k)
                                 ? bson_iter_key(&k)
                                 : "";
@@ -303,9 +288,9 @@ static bool stage_uses(const bson_t *st, const char *field, int depth, char *why
         snprintf(why, n, "explain: IXSCAN of an index on '%s', not on %s", first, field);
         return false;
     }
-    if (sub_doc(st, "inputStage", &sub))
+    if (sfl_bson_sub(st, "inputStage", &sub))
         return stage_uses(&sub, field, depth + 1, why, n);
-    if (sub_doc(st, "inputStages", &sub))
+    if (sfl_bson_sub(st, "inputStages", &sub))
         return all_use(&sub, NULL, field, depth, why, n);
     snprintf(why, n, "explain: the winning plan reads by %.40s, not by an index on %s", stage,
              field);
@@ -319,7 +304,7 @@ bool sfl_explain_uses_index(const bson_t *reply, const char *field, char *why, s
     if (!n)
         return false;
     why[0] = '\0';
-    if (!sub_doc(reply, "queryPlanner", &qp) || !sub_doc(&qp, "winningPlan", &wp)) {
+    if (!sfl_bson_sub(reply, "queryPlanner", &qp) || !sfl_bson_sub(&qp, "winningPlan", &wp)) {
         bool no_push = bson_iter_init_find(&it, reply, "filterPushdown") &&
                        BSON_ITER_HOLDS_BOOL(&it) && !bson_iter_bool(&it);
         snprintf(why, n, "explain: the reply has no queryPlanner.winningPlan%s",
