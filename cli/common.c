@@ -99,6 +99,8 @@ static const struct {
     {"sfl_mongo_options_t.write_concern", "--write-concern"},
     {"sfl_mongo_options_t.resume", "--resume"},
     {"sfl_mongo_options_t.insert_threads", "--insert-threads"},
+    {"sfl_mongo_options_t.scan_threads", "--scan-threads"},
+    {"sfl_mongo_options_t.scan_mode", "--scan-mode"},
     {"sfl_mongo_options_t.batch_docs", "--batch-docs"},
     {"sfl_mongo_options_t.lock_stale_seconds", "--lock-timeout"},
     {"sfl_mongo_options_t.record_ms", "--record-interval"},

@@ -30,6 +30,19 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                killed while its renameCollection is held,
                then `recover`: the swap is finished from the group's
                journal, and the result equals the single load's.
+  MODE scan:   finish's verifying scan: forced by ranges of xpos
+               (--scan-mode ranged), documents put into staging between
+               the parts and finish outside every range (xpos a string,
+               null, missing), one with an array xpos across two
+               ranges, and a variant altered: each refused (exit 5, naming
+               the collection and why) with the browser's collections
+               byte-identical; the array one refused by the digest with
+               --scan-mode single; --scan-threads 0, --scan-mode fast:
+               exit 2; once staging is put back, finish by ranges on 3
+               threads gives the single load's documents and manifest. A
+               second group finished in auto: one pass on FerretDB, the
+               JSON and --verbose say so with explain's reason, and the
+               same documents and manifest.
   MODE indel:  every site a 120-base deletion, so that every cut of a
                contig the plan makes lies inside an indel that starts
                before it: each is loaded once (the merged result equals
@@ -96,6 +109,11 @@ def bgzip_index(plain, *tabix):
 
 
 def run(*args, timeout=300, env=None):
+    if os.environ.get("SFL_TIME"):
+        t = time.time()
+        r = subprocess.run([TOOL, *args], capture_output=True, text=True, timeout=timeout, env=env)
+        print(f"{time.time() - t:6.1f} s {' '.join(a for a in args if a.startswith('--scan') or not a.startswith('-'))[:100]} -> {r.returncode}", flush=True)
+        return r
     return subprocess.run([TOOL, *args], capture_output=True, text=True, timeout=timeout,
                           env=env)
 
@@ -401,6 +419,106 @@ def test_swap():
     r = run("verify", "--uri", URI, "--db", db)
     check(r.returncode == 0, f"verify --uri after recover: {r.stdout[-500:]}")
 
+def staging(db, coll):
+    names = [n for n in client[db].list_collection_names()
+             if n.startswith("swefreq_staging_") and n.endswith("_" + coll)]
+    check(len(names) == 1, f"one staging collection for {coll}: {names}")
+    return client.get_database(db, codec_options=CodecOptions(
+        document_class=RawBSONDocument))[names[0]], names[0]
+
+
+def refused(db, name, before, what, needles, *more):
+    """finish refused with exit 5, its message holding every needle; the
+    browser's collections byte-identical."""
+    r = finish_group(db, "g", *more)
+    check(r.returncode == 5 and all(n in r.stderr for n in needles),
+          f"{what}: finish refused, exit 5, naming {needles} ({r.returncode}) {r.stderr[-500:]}")
+    unchanged(db, before, what)
+    return r
+
+
+def finish_json(db, *more):
+    r = finish_group(db, "g", "--json", *more)
+    try:
+        return r, json.loads(r.stdout)
+    except ValueError:
+        return r, {}
+
+
+def test_scan():
+    sources = several_files()
+    db = "sfl_group_scan"
+    want = single(db + "_single", sources)
+    client.drop_database(db)
+    r = run("load", "--uri", URI, "--db", db, *OPTS, "--vcf", os.path.join(TD, "exac_sample.vcf"))
+    check(r.returncode == 0, f"a first load: {r.stderr[-300:]}")
+    before = browser(db)
+    r = plan(db, "g", 3, sources)
+    check(r.returncode == 0, f"plan: {r.stderr[-500:]}")
+    all_parts(db, "g", 3, sources)
+    for bad, flag in (("0", "--scan-threads"), ("fast", "--scan-mode")):
+        r = finish_group(db, "g", flag, bad)
+        check(r.returncode == 2 and flag in r.stderr,
+              f"{flag} {bad}: exit 2 ({r.returncode}) {r.stderr[-300:]}")
+    variants, vname = staging(db, "variants")
+    coverage, cname = staging(db, "base_coverage")
+    ranged = ("--scan-mode", "ranged", "--scan-threads", "1")  # 4 ranges: each a pass on FerretDB
+    # documents outside every range: the ranges' counts fall short (a NaN
+    # xpos cannot be tested here: FerretDB refuses NaN on the wire)
+    for coll, name, stray in ((variants, vname, {"_id": "stray", "xpos": "1000012345"}),
+                              (variants, vname, {"_id": "null", "xpos": None}),
+                              (coverage, cname, {"_id": 77, "pos": 12345})):
+        client[db][name].insert_one(dict(stray))
+        refused(db, name, before, f"{name}: a document with xpos {stray.get('xpos', '(none)')!r}",
+                (name, "have no number in xpos", "1 documents"), *ranged)
+        coll.delete_one({"_id": stray["_id"]})
+    # a document whose xpos is an array across two ranges: the server
+    # returns it in both; refused as such, not counted twice
+    lo = variants.find({}).sort("xpos", 1).limit(1)[0]["xpos"]
+    hi = variants.find({}).sort("xpos", -1).limit(1)[0]["xpos"]
+    variants.insert_one({"_id": "array", "xpos": [lo, hi]})
+    refused(db, vname, before, "a document with an array xpos",
+            (vname, "_id 'array'", "not a number of the range"), *ranged)
+    # forced single: the same stray document refused by the digest
+    r, out = finish_json(db, "--scan-mode", "single")
+    check(r.returncode == 5 and "does not match" in r.stderr and
+          out.get("scan", {}).get("variants", {}).get("mode") == "single" and
+          "--scan-mode" in out["scan"]["variants"].get("reason", ""),
+          f"--scan-mode single: the array document refused by the digest, JSON scan "
+          f"{out.get('scan')} ({r.returncode}) {r.stderr[-300:]}")
+    unchanged(db, before, "an array xpos, one pass")
+    variants.delete_one({"_id": "array"})
+    n = variants.count_documents({})
+    old = variants.find({}).sort("xpos", 1).skip(n // 2).limit(1)[0]
+    variants.update_one({"_id": old["_id"]}, {"$set": {"rsid": "rs999999999"}})
+    refused(db, vname, before, "a variant altered in staging", (vname, "does not match"), *ranged)
+    variants.replace_one({"_id": old["_id"]}, old)
+    r, out = finish_json(db, "--scan-mode", "ranged", "--scan-threads", "3")
+    scan = out.get("scan", {})
+    check(r.returncode == 0 and all(scan.get(c, {}).get("mode") == "ranged"
+                                    for c in ("variants", "base_coverage", "dbsnp")),
+          f"finish --scan-mode ranged on 3 threads once staging is put back: {scan} "
+          f"{r.stderr[-500:]}")
+    same_as_single(db, "g", want, "finish by ranges on 3 threads")
+    # auto on FerretDB: explain shows no index scan, so one pass; same result
+    db2 = db + "_auto"
+    client.drop_database(db2)
+    r = plan(db2, "g", 3, sources)
+    check(r.returncode == 0, f"plan {db2}: {r.stderr[-500:]}")
+    all_parts(db2, "g", 3, sources)
+    r, out = finish_json(db2, "--verbose")
+    scan = out.get("scan", {})
+    check(r.returncode == 0 and
+          all(scan.get(c, {}).get("mode") == "single" and
+              "no queryPlanner.winningPlan" in scan[c].get("reason", "")
+              for c in ("variants", "base_coverage", "dbsnp")) and
+          scan.get("genes", {}).get("mode") == "single",
+          f"finish (auto) on FerretDB: one pass, explain's reason in the JSON: {scan} "
+          f"{r.stderr[-500:]}")
+    check("scanned in one pass (explain: the reply has no queryPlanner.winningPlan" in r.stderr,
+          f"--verbose says how and why: {r.stderr[-800:]}")
+    same_as_single(db2, "g", want, "finish in auto (one pass)")
+
 
 def test_indel():
     header = [l for l in open(os.path.join(TD, "swegen_sample.vcf")) if l.startswith("#")]
@@ -580,5 +698,5 @@ def test_files():
 
 
 {"merge": test_merge, "kill": test_kill, "refuse": test_refuse, "swap": test_swap,
- "indel": test_indel, "files": test_files}[MODE]()
+ "indel": test_indel, "files": test_files, "scan": test_scan}[MODE]()
 finish(f"group_test {MODE}")

@@ -487,6 +487,20 @@ static void old_mongo_options(void)
     sfl_mongo_recovery_t rec = {.struct_size = sizeof rec};
     CHECK(!sfl_mongo_recover(old, &rec, &e));
     CHECK(e.code != SFL_E_USAGE);
+    /* and sfl_group_finish_t as a caller built it before scan_mode, in a
+     * block of that size: taken, filled to that size only */
+    size_t gv1 = SFL_GROUP_FINISH_V1, got = 0; /* struct_size comes first */
+    unsigned char *gf = malloc(gv1);
+    CHECK(gf != NULL);
+    if (gf) {
+        memset(gf, 0, gv1);
+        memcpy(gf, &gv1, sizeof gv1);
+        CHECK(!sfl_mongo_group_finish(old, "g", (sfl_group_finish_t *)(void *)gf, NULL, &e));
+        CHECK(e.code != SFL_E_USAGE);
+        memcpy(&got, gf, sizeof got);
+        CHECK_INT(got, gv1);
+        free(gf);
+    }
     sfl_sink_t *s = sfl_sink_mongo_new(old, &e);
     CHECK(s != NULL || e.code != SFL_E_USAGE);
     sfl_sink_destroy(s);

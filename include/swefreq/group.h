@@ -117,10 +117,21 @@ typedef struct {
     char group_id[48];    /* the group's id (its load record in swefreq_meta) */
     int parts;            /* parts merged                                 */
     bool swapped;         /* the new data is live                         */
-    /* Since 0.1.0 of groups' files (sfl_mongo_group_finish_files): */
+    /* Added later (SFL_FILLED_HAS): the files the finish checked the
+     * records against (sfl_mongo_group_finish_files): */
     bool plan_file_checked;  /* the recorded plan was the plan file's       */
     bool part_files_checked; /* each part's recorded manifest was its file's */
+    /* Added later (SFL_FILLED_HAS): how each staging collection
+     * (sfl_collection_t) was scanned to verify it, also when the finish
+     * failed: SFL_SCAN_RANGED or SFL_SCAN_SINGLE, and why (the option, or
+     * what the server's explain said); 0 (SFL_SCAN_AUTO) and "" when it
+     * was not scanned (not loaded, or the finish stopped before it). */
+    int scan_mode[SFL_N_COLLECTIONS];
+    char scan_reason[SFL_N_COLLECTIONS][200];
 } sfl_group_finish_t;
+/* The size of sfl_group_finish_t before the fields added later: the
+ * smallest struct_size sfl_mongo_group_finish takes. */
+#define SFL_GROUP_FINISH_V1 offsetof(sfl_group_finish_t, plan_file_checked)
 
 /* The files a finish checks the database's records against before it
  * merges anything: the plan file that `plan` wrote (sfl_group_plan_json)

@@ -138,7 +138,31 @@ typedef struct {
                                     byte the same (else SFL_E_MISMATCH
                                     before anything is written); see
                                     sfl_mongo_restore (swefreq/lifecycle.h) */
+    int scan_threads;            /* finish (swefreq/group.h): threads of
+                                    the scan by ranges of xpos, each with
+                                    its own client; default 2; 1 to 64    */
+    int scan_mode;               /* sfl_scan_mode_t: how finish verifies
+                                    variants, base_coverage and dbsnp;
+                                    default SFL_SCAN_AUTO                 */
 } sfl_mongo_options_t;
+
+/* How sfl_mongo_group_finish scans the staging collections that have an
+ * xpos index (variants, base_coverage, dbsnp) to verify them. A range
+ * scan reads each range of xpos (cut where the plan's regions change
+ * part) with its own find, on o->scan_threads threads: on a server that
+ * serves the ranges from the xpos index (a mongod, a sharded cluster's
+ * shards) the scan spreads over the threads and shards; on one that does
+ * not (FerretDB on SQLite) each range reads the whole collection. Either
+ * way the result is checked as strictly: every document counted once, the
+ * digest equal to the merged manifest's. */
+typedef enum {
+    SFL_SCAN_AUTO = 0,   /* per collection, `explain` one range's find: by
+                            ranges when the winning plan scans the xpos
+                            index, else (or when explain fails or is not
+                            understood) in one pass                       */
+    SFL_SCAN_RANGED = 1, /* by ranges, whatever the server's plan          */
+    SFL_SCAN_SINGLE = 2  /* one pass over each collection, as a load does  */
+} sfl_scan_mode_t;
 
 /* Sharded clusters (o->shard_key, docs/scale.md). With SFL_SHARD_HASHED
  * or SFL_SHARD_RANGE a load (and anything else that creates staging

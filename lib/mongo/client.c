@@ -242,6 +242,8 @@ void sfl_mongo_options_init(sfl_mongo_options_t *o)
     o->max_retries = 3;
     o->lock_stale_seconds = SFL_LOCK_STALE_SECONDS;
     o->record_ms = 10000;
+    o->scan_threads = 2;
+    o->scan_mode = SFL_SCAN_AUTO;
 }
 
 bool sfl_mongo_options_full(const sfl_mongo_options_t *o, sfl_mongo_options_t *full)
@@ -263,6 +265,8 @@ bool sfl_mongo_options_check(const sfl_mongo_options_t *o, sfl_error_t *err)
     RANGE(o->max_retries, 0, 20, "the retries of a transient network error");
     RANGE(o->lock_stale_seconds, 1, 7 * 86400, "the stale-lock timeout in seconds (sfl_mongo_options_t.lock_stale_seconds)");
     RANGE(o->record_ms, 1, 86400000, "the interval of the recorded position in ms (sfl_mongo_options_t.record_ms)");
+    RANGE(o->scan_threads, 1, 64, "the scan threads of a finish (sfl_mongo_options_t.scan_threads)");
+    RANGE(o->scan_mode, SFL_SCAN_AUTO, SFL_SCAN_SINGLE, "the scan mode of a finish (sfl_mongo_options_t.scan_mode)");
     RANGE(o->shard_key, SFL_SHARD_NONE, SFL_SHARD_RANGE, "the shard key (sfl_mongo_options_t.shard_key)");
     return true;
 }
@@ -374,6 +378,21 @@ mongoc_write_concern_t *sfl_mongo_write_concern(const char *spec, sfl_error_t *e
     return wc;
 }
 
+bool sfl_bson_sub(const bson_t *d, const char *key, bson_t *out)
+{
+    bson_iter_t it;
+    const uint8_t *data;
+    uint32_t len;
+    if (!bson_iter_init_find(&it, d, key) ||
+        !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)))
+        return false;
+    if (BSON_ITER_HOLDS_DOCUMENT(&it))
+        bson_iter_document(&it, &len, &data);
+    else
+        bson_iter_array(&it, &len, &data);
+    return bson_init_static(out, data, len);
+}
+
 bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll,
                            sfl_digest_kind_t kind, sfl_digest_t *d, sfl_error_t *err)
 {
@@ -385,11 +404,22 @@ bool sfl_mongo_scan_digest_each(mongoc_client_t *c, const char *db, const char *
                                 bool (*each)(void *ud, const bson_t *doc, sfl_error_t *err),
                                 void *ud, sfl_error_t *err)
 {
+    bson_t filter = BSON_INITIALIZER;
+    bool ok = sfl_mongo_scan_digest_filter(c, db, coll, &filter, kind, d, each, ud, err);
+    bson_destroy(&filter);
+    return ok;
+}
+
+bool sfl_mongo_scan_digest_filter(mongoc_client_t *c, const char *db, const char *coll,
+                                  const bson_t *filter, sfl_digest_kind_t kind, sfl_digest_t *d,
+                                  bool (*each)(void *ud, const bson_t *doc, sfl_error_t *err),
+                                  void *ud, sfl_error_t *err)
+{
     sfl_digest_init_kind(d, kind);
     mongoc_collection_t *col = mongoc_client_get_collection(c, db, coll);
-    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+    bson_t opts = BSON_INITIALIZER;
     BSON_APPEND_INT32(&opts, "batchSize", 1000);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, &filter, &opts, NULL);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, filter, &opts, NULL);
     const bson_t *doc;
     bool ok = true;
     uint64_t bytes = 0, docs = 0;
@@ -408,7 +438,6 @@ bool sfl_mongo_scan_digest_each(mongoc_client_t *c, const char *db, const char *
     if (ok && mongoc_cursor_error(cur, &be))
         ok = sfl_mongo_error(err, &be, NULL, coll);
     mongoc_cursor_destroy(cur);
-    bson_destroy(&filter);
     bson_destroy(&opts);
     mongoc_collection_destroy(col);
     return ok;

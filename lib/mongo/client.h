@@ -82,6 +82,10 @@ bool sfl_uri_check(const char *uri, sfl_error_t *err);
 /* A network error worth retrying. */
 bool sfl_mongo_transient(const bson_error_t *be);
 
+/* The document or array under `key` of d, as a static bson_t over d's
+ * bytes (valid while d is): false when there is none. */
+bool sfl_bson_sub(const bson_t *d, const char *key, bson_t *out);
+
 /* Digest (of `kind`: the kind of the manifest entry it is checked
  * against) of every document of db.coll, re-canonicalised. */
 bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll,
@@ -92,5 +96,12 @@ bool sfl_mongo_scan_digest_each(mongoc_client_t *c, const char *db, const char *
                                 sfl_digest_kind_t kind, sfl_digest_t *d,
                                 bool (*each)(void *ud, const bson_t *doc, sfl_error_t *err),
                                 void *ud, sfl_error_t *err);
+/* The same over the documents `filter` matches (a find's filter, borrowed);
+ * d->count is how many. Progress and cancellation (control.h) only on the
+ * thread that opened the control. Thread safe with one client per thread. */
+bool sfl_mongo_scan_digest_filter(mongoc_client_t *c, const char *db, const char *coll,
+                                  const bson_t *filter, sfl_digest_kind_t kind, sfl_digest_t *d,
+                                  bool (*each)(void *ud, const bson_t *doc, sfl_error_t *err),
+                                  void *ud, sfl_error_t *err);
 
 #endif

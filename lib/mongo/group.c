@@ -35,9 +35,11 @@
 #include "log.h"
 #include "manifest_internal.h"
 #include "metrics.h"
+#include "variant_key.h"
 #include "mongo/client.h"
 #include "mongo/group.h"
 #include "mongo/lifecycle_internal.h"
+#include "mongo/range_scan.h"
 #include "mongo/shard.h"
 #include "mongo/state.h"
 
@@ -65,7 +67,10 @@ static bool open_db(const sfl_mongo_options_t *o, const char *what, conn_t *k, s
                              what);
     k->o = o = &k->full; /* the caller's struct may be shorter */
     k->stale = o->lock_stale_seconds > 0 ? o->lock_stale_seconds : SFL_LOCK_STALE_SECONDS;
-    if (!sfl_mongo_connect(o->uri, 2, &k->pool, &k->c, err))
+    if (!sfl_mongo_options_check(o, err))
+        return false;
+    /* the calling thread, the heartbeat, the finish's other scan threads */
+    if (!sfl_mongo_connect(o->uri, 1 + o->scan_threads, &k->pool, &k->c, err))
         return false;
     if (!sfl_mongo_hello(k->c, &k->info, err)) {
         mongoc_client_pool_push(k->pool, k->c);
@@ -542,6 +547,9 @@ typedef struct {
     bool hb_running, hb_stop, lock_lost;
     pthread_mutex_t mu;
     pthread_cond_t wake;
+    /* how each staging collection was scanned (sfl_group_finish_t) */
+    int scan_mode[SFL_N_COLLECTIONS];
+    char scan_reason[SFL_N_COLLECTIONS][200];
 } fin_t;
 
 /* Reads every part's record into f->part_rec; two records for one part,
@@ -947,23 +955,158 @@ static bool insert_metrics(fin_t *f, const uint8_t *buf, const size_t *offs, siz
     return true;
 }
 
-/* The variants in staging: their digest against the merged manifest, and
- * the metrics computed from them, as one process computes them. */
-static bool scan_variants(fin_t *f, sfl_error_t *err)
+static int cmp_i64(const void *a, const void *b)
 {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A region's first xpos and its part, to sort by xpos. */
+typedef struct {
+    int64_t x;
+    int part;
+} cut_t;
+
+static int cmp_cut(const void *a, const void *b)
+{
+    const cut_t *p = a, *q = b;
+    return p->x < q->x ? -1 : p->x > q->x ? 1 : p->part - q->part;
+}
+
+/* At most `max` of the n sorted, distinct cuts, evenly spaced among them
+ * (still sorted and distinct): several sources split into parts each give
+ * cuts of their own, and every range costs a find (and on a server
+ * without filter pushdown a pass over the collection). */
+static void thin_cuts(int64_t *cuts, size_t *n, size_t max)
+{
+    if (*n <= max)
+        return;
+    for (size_t j = 0; j < max; j++)
+        cuts[j] = cuts[(j + 1) * *n / (max + 1)];
+    *n = max;
+}
+
+/* The cut points of the ranged scans, sorted and distinct: the xpos where
+ * a region of the plan (of any source, of a contig with a code) starts
+ * whose part is not the part of the region before it in xpos order
+ * (thinned to fewer than 4 ranges per scan thread), balanced as the plan
+ * balanced its parts. A region [start, end) of 0-based positions starts
+ * at xpos code * 10^9 + start + 1. Any cut points partition the numbers
+ * exactly: the ranges are open at both ends. */
+static bool plan_cuts(fin_t *f, int64_t **cuts, size_t *n, sfl_error_t *err)
+{
+    *cuts = NULL;
+    *n = 0;
+    span_t *sp = NULL;
+    size_t ns = 0, cs = 0;
+    bool ok = true;
+    int parts = sfl_group_plan_parts(f->plan);
+    size_t sources = sfl_manifest_n_sources(f->merged);
+    for (int k = 1; ok && k <= parts; k++) {
+        bson_t pd;
+        for (size_t i = 0; ok && i < sources && sfl_group_plan_part_doc(f->plan, k, &pd); i++)
+            ok = spans_of(&pd, i, k, &sp, &ns, &cs);
+    }
+    cut_t *c = ok && ns ? calloc(ns, sizeof *c) : NULL;
+    if (!ok || (ns && !c) || (ns && !(*cuts = calloc(ns, sizeof **cuts)))) {
+        free(sp);
+        free(c);
+        return nomem(err);
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < ns; i++) {
+        int code = sfl_contig_code(sp[i].chrom, strlen(sp[i].chrom));
+        if (code)
+            c[m++] = (cut_t){sfl_xpos(code, sp[i].beg + 1), sp[i].part};
+    }
+    free(sp);
+    qsort(c, m, sizeof *c, cmp_cut);
+    for (size_t i = 1; i < m; i++)
+        if (c[i].part != c[i - 1].part)
+            (*cuts)[(*n)++] = c[i].x;
+    free(c);
+    qsort(*cuts, *n, sizeof **cuts, cmp_i64);
+    size_t d = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (!d || (*cuts)[d - 1] != (*cuts)[i])
+            (*cuts)[d++] = (*cuts)[i];
+    *n = d;
+    thin_cuts(*cuts, n, (size_t)f->k.o->scan_threads * 4 - 1);
+    return true;
+}
+
+/* Whether staging collection c is scanned by ranges (s): the option, or
+ * in auto what the server's explain says of one range (range_scan.h);
+ * recorded with the reason for sfl_group_finish_t and logged. */
+static bool choose_ranged(fin_t *f, sfl_collection_t c, const sfl_range_scan_t *s)
+{
+    int mode = f->k.o->scan_mode;
+    char *why = f->scan_reason[c];
+    size_t n = sizeof f->scan_reason[c];
+    if (mode == SFL_SCAN_RANGED || mode == SFL_SCAN_SINGLE)
+        snprintf(why, n, "as sfl_mongo_options_t.scan_mode asks");
+    else if (!s->n_cuts) {
+        mode = SFL_SCAN_SINGLE;
+        snprintf(why, n, "one range only: the plan's regions are all in one part");
+    } else
+        mode = sfl_mongo_range_indexed(s, why, n) ? SFL_SCAN_RANGED : SFL_SCAN_SINGLE;
+    f->scan_mode[c] = mode;
+    char how[64] = "in one pass";
+    if (mode == SFL_SCAN_RANGED)
+        snprintf(how, sizeof how, "by %zu ranges of xpos", s->n_cuts + 1);
+    sfl_logf(f->k.o->log, f->k.o->log_ud, SFL_LOG_INFO, "group %s: %s scanned %s (%s)", f->group,
+             f->staging[c], how, why);
+    return mode == SFL_SCAN_RANGED;
+}
+
+/* Staging collection c scanned by ranges of xpos on the scan threads
+ * (range_scan.h) or in one pass, as choose_ranged says, its digest
+ * checked against the merged manifest; each document handed to `each`
+ * too when not NULL. */
+static bool positional_check(fin_t *f, sfl_collection_t c, const int64_t *cuts, size_t n_cuts,
+                             bool (*each)(void *, const bson_t *, sfl_error_t *), void *ud,
+                             sfl_error_t *err)
+{
+    sfl_range_scan_t s = {f->k.pool,    f->k.c, f->k.o->db, f->staging[c], "xpos",
+                          cuts,         n_cuts, f->k.o->scan_threads, SFL_DIGEST_LTHASH16,
+                          each,         ud};
     sfl_digest_t d;
-    metrics_ud_t ud = {NULL};
-    if (f->used[SFL_COLL_METRICS] && !(ud.m = sfl_metrics_new(NULL, err)))
+    if (lost(f, err))
         return false;
-    bool ok = sfl_mongo_scan_digest_each(f->k.c, f->k.o->db, f->staging[SFL_COLL_VARIANTS],
-                                         SFL_DIGEST_LTHASH16, &d, ud.m ? metrics_each : NULL,
-                                         &ud, err) &&
-              check_digest(f, SFL_COLL_VARIANTS, &d, err);
+    bool ok = choose_ranged(f, c, &s)
+                  ? sfl_mongo_range_scan(&s, &d, err)
+                  : sfl_mongo_scan_digest_each(f->k.c, f->k.o->db, f->staging[c],
+                                               SFL_DIGEST_LTHASH16, &d, each, ud, err);
+    return ok && check_digest(f, c, &d, err);
+}
+
+/* The collections scanned by ranges of their indexed xpos. */
+static bool positional(sfl_collection_t c)
+{
+    return c == SFL_COLL_VARIANTS || c == SFL_COLL_COVERAGE || c == SFL_COLL_DBSNP;
+}
+
+/* The positional collections checked (positional_check); the metrics
+ * computed from the variants on the way, as one process computes them. */
+static bool scan_positional(fin_t *f, sfl_error_t *err)
+{
+    int64_t *cuts = NULL;
+    size_t n = 0;
+    if (!plan_cuts(f, &cuts, &n, err))
+        return false;
+    metrics_ud_t ud = {NULL};
+    bool ok = !f->used[SFL_COLL_METRICS] || (ud.m = sfl_metrics_new(NULL, err)) != NULL;
+    for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++)
+        if (f->used[c] && positional((sfl_collection_t)c))
+            ok = c == SFL_COLL_VARIANTS && ud.m
+                     ? positional_check(f, (sfl_collection_t)c, cuts, n, metrics_each, &ud, err)
+                     : positional_check(f, (sfl_collection_t)c, cuts, n, NULL, NULL, err);
+    free(cuts);
     uint8_t *buf = NULL;
-    size_t *offs = NULL, n = 0;
+    size_t *offs = NULL, nm = 0;
     if (ok && ud.m)
-        ok = sfl_metrics_finish(ud.m, &buf, &offs, &n, err) &&
-             insert_metrics(f, buf, offs, n, err);
+        ok = sfl_metrics_finish(ud.m, &buf, &offs, &nm, err) &&
+             insert_metrics(f, buf, offs, nm, err);
     free(buf);
     free(offs);
     sfl_metrics_destroy(ud.m);
@@ -977,22 +1120,29 @@ static bool build_indexes(fin_t *f, sfl_collection_t c, sfl_error_t *err)
     return sfl_mongo_create_indexes(f->k.c, f->k.o->db, f->staging[c], (int)c, true, NULL, err);
 }
 
-/* The metrics and the variants' check first (the metrics must be in
- * staging before their index), then every index, then every other
- * collection's check. */
+/* Every index but the metrics' first (an explain needs the xpos index),
+ * then the positional collections' check (the metrics computed on the way
+ * and inserted), then the metrics' index, then every other collection's
+ * check by a single scan. */
 static bool stage(fin_t *f, sfl_error_t *err)
 {
     const sfl_mongo_options_t *o = f->k.o;
-    if (f->used[SFL_COLL_VARIANTS] && !scan_variants(f, err))
-        return false;
-    sfl_logf(o->log, o->log_ud, SFL_LOG_INFO, "group %s: variants checked%s; building indexes",
-             f->group, f->used[SFL_COLL_METRICS] ? " and metrics computed" : "");
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
-        if (f->used[c] && (lost(f, err) || !build_indexes(f, (sfl_collection_t)c, err)))
+        if (f->used[c] && c != SFL_COLL_METRICS &&
+            (lost(f, err) || !build_indexes(f, (sfl_collection_t)c, err)))
             return false;
+    sfl_logf(o->log, o->log_ud, SFL_LOG_INFO, "group %s: indexes built; checking staging",
+             f->group);
+    if (!scan_positional(f, err))
+        return false;
+    if (f->used[SFL_COLL_METRICS] &&
+        (lost(f, err) || !build_indexes(f, SFL_COLL_METRICS, err)))
+        return false;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++) {
-        if (!f->used[c] || c == SFL_COLL_VARIANTS)
+        if (!f->used[c] || positional((sfl_collection_t)c))
             continue;
+        f->scan_mode[c] = SFL_SCAN_SINGLE;
+        snprintf(f->scan_reason[c], sizeof f->scan_reason[c], "no xpos index: one pass");
         sfl_digest_t d;
         if (lost(f, err) ||
             !sfl_mongo_scan_digest(f->k.c, o->db, f->staging[c], SFL_DIGEST_LTHASH16, &d, err) ||
@@ -1177,7 +1327,8 @@ bool sfl_mongo_group_finish_files(const sfl_mongo_options_t *o, const char *grou
 {
     if (manifest)
         *manifest = NULL;
-    if (out && !sfl_filled_size_ok(out->struct_size, sizeof *out, "sfl_mongo_group_finish", err))
+    if (out && !sfl_filled_size_ok(out->struct_size, SFL_GROUP_FINISH_V1, "sfl_mongo_group_finish",
+                                   err))
         return false;
     if (!group)
         return sfl_error_set(err, SFL_DOMAIN_USAGE, SFL_E_USAGE, "which group?");
@@ -1205,9 +1356,14 @@ bool sfl_mongo_group_finish_files(const sfl_mongo_options_t *o, const char *grou
     bool ok = sfl_role_gate(f.k.c, o->db, (sfl_role_t)o->expect_role, true, "finish", NULL, err) &&
               finish_checks(&f, err) && finish_swap(&f, err);
     bool resumed = !strcmp(str_of(&f.rec, "status"), "swapping");
-    sfl_group_finish_t r = {sizeof r, "", f.n, ok, ok && !resumed && f.files.plan_path,
-                            ok && !resumed && f.files.part_manifests};
+    sfl_group_finish_t r = {.struct_size = sizeof r,
+                            .parts = f.n,
+                            .swapped = ok,
+                            .plan_file_checked = ok && !resumed && f.files.plan_path,
+                            .part_files_checked = ok && !resumed && f.files.part_manifests};
     snprintf(r.group_id, sizeof r.group_id, "%s", f.gid);
+    memcpy(r.scan_mode, f.scan_mode, sizeof r.scan_mode);
+    memcpy(r.scan_reason, f.scan_reason, sizeof r.scan_reason);
     if (out)
         sfl_filled_copy(out, &r, sizeof r);
     if (ok && manifest && f.merged) {

@@ -20,21 +20,6 @@
 #include "mongo/sink_internal.h"
 #include "swefreq/swefreq.h"
 
-static bool iter_doc(const bson_t *d, const char *key, bson_t *out)
-{
-    bson_iter_t it;
-    const uint8_t *data;
-    uint32_t len;
-    if (!bson_iter_init_find(&it, d, key) ||
-        !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)))
-        return false;
-    if (BSON_ITER_HOLDS_DOCUMENT(&it))
-        bson_iter_document(&it, &len, &data);
-    else
-        bson_iter_array(&it, &len, &data);
-    return bson_init_static(out, data, len);
-}
-
 static int64_t int_field(const bson_t *d, const char *key, int64_t dflt)
 {
     bson_iter_t it;
@@ -134,7 +119,7 @@ static void take_attempts(mongo_sink_t *m, const bson_t *rec)
     bson_iter_t it, f;
     uint32_t i = 0;
     int64_t updated = int_field(rec, "updated", 0);
-    if (!iter_doc(rec, "attempts", &arr) || !bson_iter_init(&it, &arr))
+    if (!sfl_bson_sub(rec, "attempts", &arr) || !bson_iter_init(&it, &arr))
         return;
     while (bson_iter_next(&it)) {
         if (!BSON_ITER_HOLDS_DOCUMENT(&it))
@@ -173,7 +158,7 @@ static void take_attempts(mongo_sink_t *m, const bson_t *rec)
 static sfl_manifest_t *journal_manifest(const bson_t *rec, sfl_error_t *err)
 {
     bson_t man;
-    if (iter_doc(rec, "manifest", &man))
+    if (sfl_bson_sub(rec, "manifest", &man))
         return sfl_manifest_from_bson(&man, err);
     sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST, "the swap journal has no manifest");
     return NULL;
@@ -250,7 +235,7 @@ bool sfl_msink_begin_resume_rec(mongo_sink_t *m, bson_t *rec, sfl_error_t *err)
             all = false;
     }
     bson_t ack, snt;
-    if (ok && all && iter_doc(rec, "acknowledged", &ack)) {
+    if (ok && all && sfl_bson_sub(rec, "acknowledged", &ack)) {
         m->skip_have = m->skipping = true;
         m->skip_source = (uint32_t)int_field(&ack, "source_index", 0);
         m->skip_voffset = int_field(&ack, "voffset", 0);
@@ -274,7 +259,7 @@ bool sfl_msink_begin_resume_rec(mongo_sink_t *m, bson_t *rec, sfl_error_t *err)
              all ? "no acknowledged position was recorded"
                  : "its staging collections are gone (dropped by another load or `recover`)");
     }
-    if (ok && all && iter_doc(rec, "sent", &snt)) {
+    if (ok && all && sfl_bson_sub(rec, "sent", &snt)) {
         m->resent_have = true;
         m->resent_source = (uint32_t)int_field(&snt, "source_index", 0);
         m->resent_voffset = int_field(&snt, "voffset", 0);
