@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "grow.h"
+#include "group_check.h"
 #include "group_plan.h"
 #include "job_internal.h"
 #include "log.h"
@@ -354,8 +355,14 @@ static sfl_group_plan_t *build(sfl_job_t *j, const char *group, int parts,
     uint64_t total = 0;
     uint64_t *bytes = calloc((size_t)parts, sizeof *bytes);
     sfl_group_plan_t *p = calloc(1, sizeof *p);
-    bool ok = (bytes && p) || nomem(err);
-    ok = ok && make_pieces(j, parts, &ps, &total, err) && deal(j, &ps, parts, total, bytes, err);
+    /* each index must cover its file before the plan trusts it (group_check.c) */
+    sfl_cover_t *covers = calloc(j->n_sources + 1, sizeof *covers);
+    bool *regional = calloc(j->n_sources + 1, sizeof *regional);
+    bool ok = (bytes && p && covers && regional) || nomem(err);
+    ok = ok && sfl_group_covers(j, covers, err) && make_pieces(j, parts, &ps, &total, err) &&
+         deal(j, &ps, parts, total, bytes, err);
+    for (size_t k = 0; ok && k < ps.n; k++)
+        regional[ps.p[k].src] = regional[ps.p[k].src] || ps.p[k].chrom;
     if (ok) {
         char created[32];
         time_t now = time(NULL);
@@ -372,13 +379,20 @@ static sfl_group_plan_t *build(sfl_job_t *j, const char *group, int parts,
         BSON_APPEND_INT64(&p->doc, "bytes", (int64_t)total);
         BSON_APPEND_DOCUMENT(&p->doc, "plan", sfl_manifest_bson(run_plan));
         append_parts(&p->doc, j, &ps, parts, bytes);
+        ok = sfl_group_append_indexes(&p->doc, j, covers, regional, err);
         p->n_parts = parts;
     }
     for (size_t k = 0; k < ps.n; k++)
         free(ps.p[k].chrom);
+    for (size_t i = 0; covers && i < j->n_sources; i++)
+        sfl_cover_free(&covers[i]);
+    free(covers);
+    free(regional);
     free(ps.p);
     free(bytes);
     if (!ok) {
+        if (p && p->n_parts)
+            bson_destroy(&p->doc);
         free(p);
         return NULL;
     }
@@ -665,7 +679,15 @@ bool sfl_job_use_part(sfl_job_t *j, const sfl_group_plan_t *p, int part, sfl_err
                                                      "part %d of the plan lacks source %zu",
                                                      part, i + 1);
     }
+    /* each region's records are counted for the finish's check */
+    j->src_records = ok ? calloc(j->n_sources + 1, sizeof *j->src_records) : NULL;
+    if (ok && !j->src_records)
+        ok = nomem(err);
+    for (size_t i = 0; ok && i < j->n_sources; i++)
+        if (j->src_mode[i] == SFL_SRC_REGIONS &&
+            !(j->src_records[i] = calloc(j->src_regions[i].n + 1, sizeof **j->src_records)))
+            ok = nomem(err);
     if (ok)
         j->part = part;
-    return ok;
+    return ok && sfl_group_check_part_index(j, &p->doc, sfl_group_plan_group(p), part, err);
 }

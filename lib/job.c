@@ -20,6 +20,7 @@
 
 #include "batch.h"
 #include "grow.h"
+#include "group_check.h"
 #include "job_internal.h"
 #include "log.h"
 #include "metrics.h"
@@ -148,6 +149,9 @@ void sfl_job_destroy(sfl_job_t *j)
     for (size_t i = 0; j->src_regions && i < j->n_sources; i++)
         sfl_regions_free(&j->src_regions[i]);
     free(j->src_regions);
+    for (size_t i = 0; j->src_records && i < j->n_sources; i++)
+        free(j->src_records[i]);
+    free(j->src_records);
     free(j->src_mode);
     free(j->annotations);
     free(j->csq_field);
@@ -474,7 +478,16 @@ static bool commit(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_COLLECT
         else
             j->rejects_renamed = true;
     }
-    return ok && sfl_sink_commit_int(sink, j->manifest, err);
+    if (!ok || !j->part)
+        return ok && sfl_sink_commit_int(sink, j->manifest, err);
+    bson_t reads = BSON_INITIALIZER; /* a part records its records per region */
+    ok = sfl_group_part_reads(j, &reads) ||
+         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    sfl_sink_set_part_reads_int(sink, &reads);
+    ok = ok && sfl_sink_commit_int(sink, j->manifest, err);
+    sfl_sink_set_part_reads_int(sink, NULL);
+    bson_destroy(&reads);
+    return ok;
 }
 
 /* Summary views of the consequence fields and the warnings. */

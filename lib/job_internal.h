@@ -41,6 +41,8 @@ struct sfl_job {
     int part;
     unsigned char *src_mode;    /* [n_sources]: SFL_SRC_*               */
     sfl_regions_t *src_regions; /* [n_sources]: with SFL_SRC_REGIONS    */
+    uint64_t **src_records;     /* [n_sources][its regions]: the records
+                                   each region gave (group_check.c)    */
 
     sfl_summary_t summary;
     sfl_report_t report;          /* warnings, missing fields, progress */

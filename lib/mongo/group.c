@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "filled.h"
+#include "group_check.h"
 #include "group_plan.h"
 #include "grow.h"
 #include "indexes.h"
@@ -1087,6 +1088,8 @@ static bool finish_checks(fin_t *f, sfl_error_t *err)
         bson_init(&f->part_rec[k]);
     sfl_manifest_t *plan = sfl_group_plan_manifest(f->plan, err);
     bool ok = plan && read_parts(f, err) && parts_complete(f, err) && check_cover(f, plan, err) &&
+              sfl_group_check_reads(sfl_group_plan_doc(f->plan), f->part_rec, f->n,
+                                    f->k.o->db, f->group, err) && /* group_check.c */
               merge_parts(f, plan, err);
     for (size_t i = 0; ok && i < sfl_manifest_n_collections(plan); i++)
         for (int c = 0; c < SFL_N_COLLECTIONS; c++)

@@ -1,0 +1,56 @@
+/* group_check.h: a partitioned load's defences against a stale index
+ * (group_check.c): the plan records each indexed source's index (its
+ * SHA-256 and record count per contig, after sfl_index_cover() found it
+ * covering the file), each part checks its index is the plan's, records
+ * how many records it read in each region, and the group's finish compares
+ * the parts' counts per contig with the index's. Private to the library.
+ *
+ * The plan's document (`plan` below: sfl_group_plan_doc) gains {indexes:
+ * [{source (1-based), file (the source), path (the index file), sha256,
+ * size, contigs: [{chrom, records}]}]}; a part's record in
+ * swefreq_meta gains {reads: [{source, chrom, start, end (absent: to the
+ * contig's end), records}]}.
+ */
+#ifndef SFL_GROUP_CHECK_H
+#define SFL_GROUP_CHECK_H
+
+#include <bson/bson.h>
+
+#include "index_cover.h"
+#include "job_internal.h"
+
+/* Plan: checks the index of every indexed VCF and coverage source of `j`
+ * (hashed and open: j->src_fd) with sfl_index_cover, into covers[i]
+ * (covers has j->n_sources entries, zeroed; a source without an index
+ * stays zeroed). False with err for a stale index or one without counts. */
+bool sfl_group_covers(const sfl_job_t *j, sfl_cover_t *covers, sfl_error_t *err);
+
+/* Plan: appends {indexes: [...]} for the sources i with covers[i] set and
+ * regions[i] true (read in regions by the parts), hashing each index
+ * file. False with err when an index cannot be read. */
+bool sfl_group_append_indexes(bson_t *doc, const sfl_job_t *j, const sfl_cover_t *covers,
+                              const bool *regions, sfl_error_t *err);
+
+/* Part: for each source part `part` reads in regions, the index must
+ * still cover the file (sfl_index_cover) and be the plan's, byte for byte
+ * (its SHA-256). SFL_E_REGION or SFL_E_MANIFEST naming the file and the
+ * index otherwise. */
+bool sfl_group_check_part_index(const sfl_job_t *j, const bson_t *plan, const char *group,
+                                int part, sfl_error_t *err);
+
+/* Run: records that region `reg` of source `src` gave `records` records
+ * (called by the pipeline after each region; nothing for a job that is
+ * not a part). */
+void sfl_job_region_done(sfl_job_t *j, size_t src, const sfl_region_t *reg, uint64_t records);
+
+/* Run: a part's {reads: [...]} into `doc` (initialised by the caller). */
+bool sfl_group_part_reads(const sfl_job_t *j, bson_t *doc);
+
+/* Finish: the records the parts read (part_rec[k]: part k+1's record,
+ * with `reads`) per source and contig must equal the plan's index counts.
+ * SFL_E_MANIFEST naming the source, the contig and both counts. `db` and
+ * `group` are for the message. */
+bool sfl_group_check_reads(const bson_t *plan, const bson_t *part_rec, int n, const char *db,
+                           const char *group, sfl_error_t *err);
+
+#endif
