@@ -292,8 +292,8 @@ static int tiling(cur_t *c, const sfl_cover_t *cv, const char *path, sfl_error_t
         if (rc <= 0 || strncmp(line, k->chrom, l) != 0 || line[l] != '\t') {
             voff_text(k->first, a, sizeof a);
             return fail(err, path, cv->index_path,
-                        "it places the first record of contig %s at %s, where the file %s", k->chrom,
-                        a, rc < 0 ? why : rc == 0 ? "ends" : "has a line of another contig");
+                        "it places the first record of contig %s at %s, where %s", k->chrom, a,
+                        rc < 0 ? why : rc == 0 ? "the file ends" : "the file has another line");
         }
     }
     return 1;

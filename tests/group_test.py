@@ -34,6 +34,16 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                contig the plan makes lies inside an indel that starts
                before it: each is loaded once (the merged result equals
                the single load's).
+  MODE stale:  a stale index is refused (exit 3, naming the file and that its
+               index is stale) by plan: records appended after indexing
+               (a BGZF member before the end-of-file block), the file
+               rebuilt with more records, an index of another file with
+               the same contigs, an index without record counts; by a
+               part: the file appended to, or its index rebuilt, after
+               the plan; by finish: a part's record counts that differ
+               from the index's (naming source, contig and both counts)
+               or are missing; each time the browser's collections are
+               unchanged; with the records right, finish succeeds.
 """
 import copy
 import json
@@ -285,7 +295,8 @@ def test_refuse():
     sh("bgzip", "-f", "-k", changed)
     sh("cp", "one.vcf.gz.tbi", "changed.vcf.gz.tbi")
     r = run(*part_cmd(db, "g", 1, ["--vcf", "changed.vcf.gz"]))
-    check(r.returncode == 3 and "SHA-256" in r.stderr,
+    check(r.returncode == 3 and ("SHA-256" in r.stderr or "stale" in r.stderr) and
+          "changed.vcf.gz" in r.stderr,
           f"a part with a changed source: exit 3 naming it ({r.returncode}) {r.stderr[-400:]}")
     all_parts(db, "g", 2, sources)  # parts 1 and 2 of 3
     r = finish_group(db, "g")
@@ -413,6 +424,148 @@ def test_indel():
     check(n == 9000, f"each deletion loaded once: {n} variants")
 
 
+def strip_tbi_stats(src, dst):
+    """A copy of a .tbi without its per-contig statistics (the pseudo-bin
+    37450 that tabix has written since 2013), as an old tabix made it."""
+    import gzip
+    import struct
+    raw = gzip.open(src, "rb").read()
+    out = bytearray(raw[:4])
+    n_ref, = struct.unpack_from("<i", raw, 4)
+    l_nm, = struct.unpack_from("<i", raw, 32)
+    at = 36 + l_nm
+    out += raw[4:at]
+    for _ in range(n_ref):
+        n_bin, = struct.unpack_from("<i", raw, at)
+        at += 4
+        bins = []
+        for _ in range(n_bin):
+            b, n_chunk = struct.unpack_from("<Ii", raw, at)
+            end = at + 8 + 16 * n_chunk
+            if b != 37450:
+                bins.append(raw[at:end])
+            at = end
+        out += struct.pack("<i", len(bins)) + b"".join(bins)
+        n_intv, = struct.unpack_from("<i", raw, at)
+        out += raw[at:at + 4 + 8 * n_intv]
+        at += 4 + 8 * n_intv
+    out += raw[at:]
+    with open(dst + ".raw", "wb") as f:
+        f.write(bytes(out))
+    with open(dst, "wb") as f:
+        sh("bgzip", "-c", dst + ".raw", stdout=f)
+
+
+def stale_inputs():
+    """good.vcf.gz (600 sites, indexed); its first 450 records as old.vcf.gz
+    with its index; the rest as a BGZF member of their own."""
+    gen("gen_exac_vcf.py", "--sites", 600, "good.vcf", "--seed", "11")
+    lines = open("good.vcf").readlines()
+    head = [l for l in lines if l.startswith("#")]
+    body = [l for l in lines if not l.startswith("#")]
+    with open("old.vcf", "w") as f:
+        f.writelines(head + body[:450])
+    with open("rest.vcf", "w") as f:
+        f.writelines(body[450:])
+    bgzip_index("old.vcf", "-p", "vcf")
+    sh("bgzip", "-f", "-k", "rest.vcf")
+    return bgzip_index("good.vcf", "-p", "vcf"), body
+
+
+def appended(name, index):
+    """old.vcf.gz with rest.vcf's records appended before its end-of-file
+    block, and `index` as its index."""
+    old = open("old.vcf.gz", "rb").read()
+    check(old.endswith(bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")),
+          "old.vcf.gz ends with the BGZF end-of-file block")
+    with open(name, "wb") as f:
+        f.write(old[:-28] + open("rest.vcf.gz", "rb").read())
+    sh("cp", index, name + ".tbi")
+    return name
+
+
+def test_stale():
+    good, body = stale_inputs()
+    db = "sfl_group_stale"
+    client.drop_database(db)
+    r = run("load", "--uri", URI, "--db", db, *OPTS, "--vcf", os.path.join(TD, "exac_sample.vcf"))
+    check(r.returncode == 0, f"a first load: {r.stderr[-300:]}")
+    before = browser(db)
+    gen("gen_exac_vcf.py", "--sites", 600, "other.vcf", "--seed", "12")
+    bgzip_index("other.vcf", "-p", "vcf")
+    sh("cp", good, "foreign.vcf.gz")
+    sh("cp", "other.vcf.gz.tbi", "foreign.vcf.gz.tbi")
+    sh("cp", good, "nostats.vcf.gz")
+    strip_tbi_stats(good + ".tbi", "nostats.vcf.gz.tbi")
+    sh("cp", good, "rebuilt.vcf.gz")
+    sh("cp", "old.vcf.gz.tbi", "rebuilt.vcf.gz.tbi")
+    cases = (("records appended after indexing", appended("app.vcf.gz", "old.vcf.gz.tbi"), "stale"),
+             ("the file rebuilt with more records, the old index kept", "rebuilt.vcf.gz", "stale"),
+             ("the index of another file with the same contigs", "foreign.vcf.gz", "stale"),
+             ("an index without record counts", "nostats.vcf.gz", "no record counts"))
+    for what, path, word in cases:
+        r = plan(db, "g", 2, ["--vcf", path])
+        check(r.returncode == 3 and path in r.stderr and word in r.stderr,
+              f"plan, {what}: exit 3 naming {path} and '{word}' ({r.returncode}) {r.stderr[-600:]}")
+        check(client[db]["swefreq_meta"].find_one({"_id": "lock"}) is None,
+              f"plan, {what}: no lock left")
+        unchanged(db, before, f"plan, {what}")
+    # a single load reads the appended file whole: every record
+    r = run("load", "--uri", URI, "--db", db + "_single", *OPTS, "--vcf", "app.vcf.gz")
+    check(r.returncode == 0, f"a single load of the appended file: {r.stderr[-300:]}")
+
+    # under a good plan: a part after the file was appended to, or its index rebuilt
+    sh("cp", "old.vcf.gz", "moving.vcf.gz")
+    sh("cp", "old.vcf.gz.tbi", "moving.vcf.gz.tbi")
+    src = ["--vcf", "moving.vcf.gz"]
+    r = plan(db, "g", 2, src)
+    check(r.returncode == 0, f"plan of moving.vcf.gz: {r.stderr[-500:]}")
+    appended("moving.vcf.gz", "old.vcf.gz.tbi")
+    r = run(*part_cmd(db, "g", 1, src))
+    check(r.returncode == 3 and "moving.vcf.gz" in r.stderr,
+          f"a part after records were appended: exit 3 naming the file ({r.returncode}) "
+          f"{r.stderr[-500:]}")
+    sh("tabix", "-f", "-p", "vcf", "moving.vcf.gz")
+    r = run(*part_cmd(db, "g", 2, src))
+    check(r.returncode == 3 and "moving.vcf.gz" in r.stderr,
+          f"a part after the index was rebuilt for more records: exit 3 ({r.returncode}) "
+          f"{r.stderr[-500:]}")
+    unchanged(db, before, "parts refused")
+    sh("cp", "old.vcf.gz", "moving.vcf.gz")
+    sh("cp", "old.vcf.gz.tbi", "moving.vcf.gz.tbi")
+    all_parts(db, "g", 2, src)
+
+    # finish: the parts' counts against the index's
+    meta = client[db]["swefreq_meta"]
+    p1 = meta.find_one({"kind": "part", "part": 1})
+    reads = p1.get("reads") or []
+    check(reads and all({"source", "chrom", "start", "records"} <= set(x) for x in reads),
+          f"part 1 records its records per region: {reads[:3]}")
+    total = sum(x["records"] for p in meta.find({"kind": "part"}) for x in p.get("reads", []))
+    check(total == 450, f"the parts' counts add up to the file's 450 records: {total}")
+    lost = copy.deepcopy(reads)
+    lost[0]["records"] -= 1
+    meta.update_one({"_id": p1["_id"]}, {"$set": {"reads": lost}})
+    r = finish_group(db, "g")
+    want = f"contig {reads[0]['chrom']}: its index counts"
+    check(r.returncode == 3 and "moving.vcf.gz" in r.stderr and want in r.stderr and
+          f"the parts read {sum(x['records'] for x in reads if x['chrom'] == reads[0]['chrom']) - 1}"
+          in r.stderr,
+          f"finish with a part's count one short: exit 3 naming source, contig and counts "
+          f"({r.returncode}) {r.stderr[-600:]}")
+    unchanged(db, before, "finish with a count short")
+    meta.update_one({"_id": p1["_id"]}, {"$unset": {"reads": ""}})
+    r = finish_group(db, "g")
+    check(r.returncode == 3 and "part 1's record has no record counts" in r.stderr,
+          f"finish with a part's counts missing: exit 3 ({r.returncode}) {r.stderr[-400:]}")
+    unchanged(db, before, "finish with counts missing")
+    meta.update_one({"_id": p1["_id"]}, {"$set": {"reads": reads}})
+    r = finish_group(db, "g")
+    check(r.returncode == 0, f"finish with the parts' counts right: {r.stderr[-400:]}")
+    n = client[db]["variants"].count_documents({})
+    check(n > 0 and browser(db) != before, f"finish swapped the group's data in ({n} variants)")
+
+
 {"merge": test_merge, "kill": test_kill, "refuse": test_refuse, "swap": test_swap,
- "indel": test_indel}[MODE]()
+ "indel": test_indel, "stale": test_stale}[MODE]()
 finish(f"group_test {MODE}")
