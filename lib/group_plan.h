@@ -6,7 +6,8 @@
  * created, parts_n, allow_empty, bytes, plan: <the run's plan: options and
  * hashed sources as a manifest>, parts: [{part, bytes, sources: [{source
  * (1-based), path, read: "whole" | "regions" | "none", regions: [{chrom,
- * start, end}] (end absent: to the contig's end)}]}]}.
+ * start, end}] (end absent: to the contig's end)}]}], indexes: [...] (the
+ * indexes checked and their record counts: group_check.h)}.
  */
 #ifndef SFL_GROUP_PLAN_H
 #define SFL_GROUP_PLAN_H
