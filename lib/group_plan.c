@@ -508,6 +508,53 @@ static bool part_source(const bson_t *part, size_t source, bson_t *out)
     return false;
 }
 
+/* Appends the regions of one part's source entry `s` to *out. */
+static bool regions_of_entry(const bson_t *s, sfl_manifest_region_t **out, size_t *n, size_t *cap)
+{
+    bson_iter_t it, arr, f;
+    if (!bson_iter_init_find(&it, s, "regions") || !bson_iter_recurse(&it, &arr))
+        return true;
+    while (bson_iter_next(&arr)) {
+        sfl_manifest_region_t r = {NULL, 0, -1};
+        if (!bson_iter_recurse(&arr, &f))
+            continue;
+        while (bson_iter_next(&f)) {
+            if (!strcmp(bson_iter_key(&f), "chrom") && BSON_ITER_HOLDS_UTF8(&f))
+                r.chrom = bson_iter_utf8(&f, NULL);
+            else if (!strcmp(bson_iter_key(&f), "start"))
+                r.start = bson_iter_as_int64(&f);
+            else if (!strcmp(bson_iter_key(&f), "end"))
+                r.end = bson_iter_as_int64(&f);
+        }
+        if (!r.chrom)
+            continue;
+        if (!SFL_GROW(*out, cap, *n + 1, 16))
+            return false;
+        (*out)[(*n)++] = r;
+    }
+    return true;
+}
+
+sfl_manifest_region_t *sfl_group_plan_regions(const sfl_group_plan_t *p, size_t *n)
+{
+    sfl_manifest_region_t *out = NULL;
+    size_t cap = 0;
+    bool ok = true;
+    *n = 0;
+    for (int k = 1; ok && p && k <= p->n_parts; k++) {
+        bson_t pd, s;
+        for (size_t i = 0; ok && sfl_group_plan_part_doc(p, k, &pd) && part_source(&pd, i, &s);
+             i++)
+            ok = regions_of_entry(&s, &out, n, &cap);
+    }
+    if (!ok || !*n) {
+        free(out);
+        *n = 0;
+        return NULL;
+    }
+    return out;
+}
+
 bool sfl_group_plan_part_reads(const sfl_group_plan_t *p, int part, size_t source)
 {
     bson_t d, s;

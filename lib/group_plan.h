@@ -36,6 +36,12 @@ bool sfl_group_plan_part_doc(const sfl_group_plan_t *p, int part, bson_t *out);
 /* Whether part `part` reads source `source` (0-based) at all. */
 bool sfl_group_plan_part_reads(const sfl_group_plan_t *p, int part, size_t source);
 
+/* Every region of every part and source, in the plan's order, as
+ * manifest regions (end -1: to the contig's end; chrom points into the
+ * plan); malloc'd array of *n (NULL when none or out of memory: *n 0).
+ * Where a range-sharded group's staging is split (mongo/shard.c). */
+sfl_manifest_region_t *sfl_group_plan_regions(const sfl_group_plan_t *p, size_t *n);
+
 /* Whether the plan's job accepted empty sources. */
 bool sfl_group_plan_allow_empty(const sfl_group_plan_t *p);
 

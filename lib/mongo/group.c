@@ -221,8 +221,10 @@ static void used_of(const sfl_manifest_t *plan, bool used[SFL_N_COLLECTIONS])
 /* The group's staging collections, sharded on a mongos when asked
  * (o->shard_key: mongo/shard.c), before any part inserts. */
 static bool create_staging(conn_t *k, const char *id, const sfl_manifest_t *plan,
-                           sfl_error_t *err)
+                           const sfl_group_plan_t *p, sfl_error_t *err)
 {
+    size_t nr = 0; /* split at the parts' regions (range sharding) */
+    sfl_manifest_region_t *regs = sfl_group_plan_regions(p, &nr);
     mongoc_client_t *c = k->c;
     const char *db = k->o->db;
     bool used[SFL_N_COLLECTIONS];
@@ -240,10 +242,11 @@ static bool create_staging(conn_t *k, const char *id, const sfl_manifest_t *plan
         if (!coll)
             ok = sfl_mongo_error(err, &be, NULL, name);
         mongoc_collection_destroy(coll);
-        ok = ok && sfl_shard_staging(c, db, name, ci, k->o->shard_key, plan, k->o->log,
-                                     k->o->log_ud, err);
+        ok = ok && sfl_shard_staging_regions(c, db, name, ci, k->o->shard_key, regs, nr,
+                                             k->o->log, k->o->log_ud, err);
     }
     mongoc_database_destroy(d);
+    free(regs);
     return ok;
 }
 
@@ -305,7 +308,7 @@ static bool record_body(conn_t *k, sfl_group_plan_t *p, int lease, sfl_error_t *
               sfl_role_ensure(k->c, o->db, (sfl_role_t)o->role, (sfl_role_t)o->expect_role,
                               "plan", err) &&
               sfl_state_recover(k->c, o->db, k->info.ferretdb, o->log, o->log_ud, &rec, err) &&
-              create_staging(k, id, plan, err) &&
+              create_staging(k, id, plan, p, err) &&
               insert_group(k, p, id, plan, lease, err);
     sfl_manifest_destroy(plan);
     if (!ok) {
