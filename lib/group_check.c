@@ -20,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "digest_internal.h"
 #include "group_check.h"
 #include "safe_fs.h"
 
@@ -60,6 +62,19 @@ bool sfl_group_append_indexes(bson_t *doc, const sfl_job_t *j, const sfl_cover_t
         BSON_APPEND_UTF8(&e, "path", cv->index_path);
         BSON_APPEND_UTF8(&e, "sha256", hex);
         BSON_APPEND_INT64(&e, "size", (int64_t)size);
+        /* the header's blocks, with the first record's line (what every
+         * part's reader reads of the file's start) */
+        int64_t to = sfl_cover_block_end(j->src_fd[i], j->sources[i].path, cv->first_line_end,
+                                         err);
+        if (!(ok = to >= 0 && sfl_hash_fd_range(j->src_fd[i], j->sources[i].path, 0,
+                                                (uint64_t)to, hex, err))) {
+            bson_append_document_end(&arr, &e);
+            break;
+        }
+        BSON_APPEND_DOCUMENT_BEGIN(&e, "header", &c);
+        BSON_APPEND_INT64(&c, "to", to);
+        BSON_APPEND_UTF8(&c, "sha256", hex);
+        bson_append_document_end(&e, &c);
         BSON_APPEND_ARRAY_BEGIN(&e, "contigs", &cs);
         for (size_t k = 0; k < cv->n; k++) {
             snprintf(key, sizeof key, "%zu", k);
@@ -172,6 +187,10 @@ void sfl_job_region_done(sfl_job_t *j, size_t src, const sfl_region_t *reg, uint
 {
     if (!j->part || !j->src_records || src >= j->n_sources || !j->src_records[src])
         return;
+    /* the in-order stage has written every batch of the region: the last
+     * one written of this source ended past its last line kept */
+    if (j->src_read_end && j->last_source == src && j->last_voffset > j->src_read_end[src])
+        j->src_read_end[src] = j->last_voffset;
     const sfl_regions_t *rs = &j->src_regions[src];
     size_t k = (size_t)(reg - rs->r);
     if (k < rs->n)
@@ -311,4 +330,165 @@ bool sfl_group_check_reads(const bson_t *plan, const bson_t *part_rec, int n, co
                               err);
     }
     return ok;
+}
+
+/* ---- a part's byte ranges (task: each part hashes only what it reads) ---- */
+
+void sfl_group_range_add(sfl_part_range_t *r, tbx_t *tbx, const char *chrom, int64_t beg,
+                         int64_t end)
+{
+    int64_t first, last;
+    int tid = tbx_name2id(tbx, chrom);
+    if (tid < 0 || !sfl_regions_span(tbx, tid, beg, end, &first, &last))
+        return; /* nothing of it in the file: nothing read */
+    if (!r->set || first < r->first)
+        r->first = first;
+    if (!r->set || last > r->last_end)
+        r->last_end = last;
+    r->set = true;
+}
+
+bool sfl_group_range_seal(sfl_part_range_t *r, int fd, const char *path, sfl_error_t *err)
+{
+    if (!r->set)
+        return true;
+    r->from = r->first >> 16;
+    r->to = sfl_cover_block_end(fd, path, r->last_end, err);
+    return r->to >= 0 &&
+           sfl_hash_fd_range(fd, path, (uint64_t)r->from, (uint64_t)r->to, r->sha256, err);
+}
+
+void sfl_group_range_append(bson_t *src_doc, const sfl_part_range_t *r)
+{
+    bson_t arr, e;
+    if (!r->set)
+        return;
+    BSON_APPEND_ARRAY_BEGIN(src_doc, "ranges", &arr);
+    BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &e);
+    BSON_APPEND_INT64(&e, "from", r->from);
+    BSON_APPEND_INT64(&e, "to", r->to);
+    BSON_APPEND_UTF8(&e, "sha256", r->sha256);
+    bson_append_document_end(&arr, &e);
+    bson_append_array_end(src_doc, &arr);
+}
+
+/* Entry `index` of array `key` of `d`, or the document `key` (index -1). */
+static bool entry_in(const bson_t *d, const char *key, long index, bson_t *out)
+{
+    bson_iter_t it, arr;
+    if (!bson_iter_init_find(&it, d, key))
+        return false;
+    if (index < 0)
+        return sub_in(&it, out);
+    if (!bson_iter_recurse(&it, &arr))
+        return false;
+    for (long k = 0; bson_iter_next(&arr); k++)
+        if (k == index)
+            return sub_in(&arr, out);
+    return false;
+}
+
+/* Part j->part's entry of the plan for source i, and its range. */
+static bool plan_range(const sfl_job_t *j, size_t i, int64_t *from, int64_t *to,
+                       const char **sha)
+{
+    bson_t part, src, r;
+    if (!j->part_plan || !entry_in(j->part_plan, "parts", j->part - 1, &part) ||
+        !entry_in(&part, "sources", (long)i, &src) || !entry_in(&src, "ranges", 0, &r))
+        return false;
+    *from = int_in(&r, "from", -1);
+    *to = int_in(&r, "to", -1);
+    *sha = str_in(&r, "sha256");
+    return *from >= 0 && *to >= *from && *sha;
+}
+
+/* The bytes [from, to) of source i must hash to `want`. */
+static bool same_bytes(const sfl_job_t *j, size_t i, int64_t from, int64_t to, const char *want,
+                       const char *what, sfl_error_t *err)
+{
+    char hex[65];
+    const char *path = j->sources[i].path;
+    if (!sfl_hash_fd_range(j->src_fd[i], path, (uint64_t)from, (uint64_t)to, hex, err))
+        return false;
+    if (strcmp(hex, want) != 0)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
+                             "%s: %s, compressed bytes %lld to %lld, differs from the plan's "
+                             "(SHA-256 %.16s... here, %.16s... in the plan): the file changed "
+                             "since group %s was planned; nothing was written",
+                             path, what, (long long)from, (long long)to, hex, want,
+                             str_in(j->part_plan, "group"));
+    return true;
+}
+
+bool sfl_group_part_hash(sfl_job_t *j, size_t i, bool *done, sfl_error_t *err)
+{
+    *done = false;
+    bson_t man, src, idx, hdr;
+    if (!j->part || !j->part_plan || !j->src_mode || j->src_mode[i] == SFL_SRC_WHOLE)
+        return true;
+    sfl_source_record_t *s = &j->sources[i];
+    const char *sha;
+    int64_t size;
+    struct stat st;
+    if (!entry_in(j->part_plan, "plan", -1, &man) || !entry_in(&man, "sources", (long)i, &src) ||
+        !(sha = str_in(&src, "sha256")) || strlen(sha) != 64 ||
+        (size = int_in(&src, "size", -1)) < 0)
+        return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST,
+                             "the group's plan has no SHA-256 and size for source %zu (%s)",
+                             i + 1, s->path);
+    if (fstat(j->src_fd[i], &st) != 0 || (int64_t)st.st_size != size)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
+                             "%s: %lld bytes, the plan's file had %lld: the file changed since "
+                             "group %s was planned; nothing was written",
+                             s->path, (long long)st.st_size, (long long)size,
+                             str_in(j->part_plan, "group"));
+    if (j->src_mode[i] == SFL_SRC_REGIONS) {
+        int64_t from, to;
+        const char *rsha, *hsha;
+        char what[64];
+        if (!index_entry(j->part_plan, (int)i + 1, &idx) || !entry_in(&idx, "header", -1, &hdr) ||
+            !(hsha = str_in(&hdr, "sha256")))
+            return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST,
+                                 "the group's plan has no header range for %s (a plan of an "
+                                 "older version?); plan the group again",
+                                 s->path);
+        if (!same_bytes(j, i, 0, int_in(&hdr, "to", 0), hsha, "its header", err))
+            return false;
+        snprintf(what, sizeof what, "part %d's range", j->part);
+        if (plan_range(j, i, &from, &to, &rsha) && !same_bytes(j, i, from, to, rsha, what, err))
+            return false;
+    }
+    memcpy(s->hash, sha, 65);
+    s->size = (uint64_t)size;
+    *done = true;
+    return true;
+}
+
+bool sfl_group_check_read(const sfl_job_t *j, size_t i, sfl_error_t *err)
+{
+    int64_t from, to;
+    const char *sha;
+    if (!j->part || !j->src_mode || j->src_mode[i] != SFL_SRC_REGIONS ||
+        !plan_range(j, i, &from, &to, &sha))
+        return true;
+    const char *path = j->sources[i].path;
+    const sfl_regions_t *rs = &j->src_regions[i];
+    for (size_t k = 0; j->region_plans && j->region_plans[i] && k < rs->n; k++) {
+        int64_t v = j->region_plans[i][k].voffset;
+        if (v >= 0 && (v >> 16) < from)
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
+                                 "%s: part %d began a region at compressed byte %lld, before "
+                                 "its verified range (%lld to %lld)",
+                                 path, j->part, (long long)(v >> 16), (long long)from,
+                                 (long long)to);
+    }
+    int64_t end = j->src_read_end ? j->src_read_end[i] : -1;
+    if (end > to << 16)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
+                             "%s: part %d kept a line that ends at compressed byte %lld, past "
+                             "its verified range (%lld to %lld): the file changed after it "
+                             "(the index's chunks end inside the range); plan the group again",
+                             path, j->part, (long long)(end >> 16), (long long)from,
+                             (long long)to);
+    return true;
 }

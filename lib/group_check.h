@@ -16,8 +16,45 @@
 
 #include <bson/bson.h>
 
+#include <htslib/tbx.h>
+
 #include "index_cover.h"
 #include "job_internal.h"
+
+/* One part's byte range of one source: the whole BGZF blocks its regions'
+ * records lie in, by the index (from the first chunk start of its regions
+ * to the block that holds their last chunk end), and their SHA-256. */
+typedef struct {
+    bool set;
+    int64_t first, last_end; /* virtual offsets, over the part's regions */
+    int64_t from, to;        /* compressed bytes [from, to)              */
+    char sha256[65];
+} sfl_part_range_t;
+
+/* Plan: widens r by region [beg, end) of `chrom` as `tbx` indexes it. */
+void sfl_group_range_add(sfl_part_range_t *r, tbx_t *tbx, const char *chrom, int64_t beg,
+                         int64_t end);
+
+/* Plan: r's bytes and their SHA-256, from the source open as `fd`. */
+bool sfl_group_range_seal(sfl_part_range_t *r, int fd, const char *path, sfl_error_t *err);
+
+/* Plan: appends {ranges: [{from, to, sha256}]} to a part's source entry
+ * (nothing when r is not set). */
+void sfl_group_range_append(bson_t *src_doc, const sfl_part_range_t *r);
+
+/* Part, before reading (job.c's hashing): source i of a part is checked
+ * by the plan's hashes of what the part reads, not hashed whole: read in
+ * regions, its size, its header's blocks and the part's own range must
+ * be the plan's; not read, its size. Then its SHA-256 and size are the
+ * plan's (those of the whole file, hashed once by the plan). *done false:
+ * the caller hashes the source whole (read whole by this part, or not a
+ * part). SFL_E_MANIFEST naming the file and the range that differs. */
+bool sfl_group_part_hash(sfl_job_t *j, size_t i, bool *done, sfl_error_t *err);
+
+/* Part, after reading source i: every line it kept ended inside its
+ * verified range, and every region began inside it. SFL_E_MANIFEST naming
+ * the file and both offsets otherwise. */
+bool sfl_group_check_read(const sfl_job_t *j, size_t i, sfl_error_t *err);
 
 /* Plan: checks the index of every indexed VCF and coverage source of `j`
  * (hashed and open: j->src_fd) with sfl_index_cover, into covers[i]

@@ -305,7 +305,7 @@ static void append_regions_of(bson_t *src_doc, const pieces_t *ps, int part, siz
 
 /* parts: [{part, bytes, sources: [{source, path, read, regions}]}] */
 static void append_parts(bson_t *doc, const sfl_job_t *j, const pieces_t *ps, int parts,
-                         const uint64_t *bytes)
+                         const uint64_t *bytes, const sfl_part_range_t *ranges)
 {
     bson_t arr, one, srcs, s;
     BSON_APPEND_ARRAY_BEGIN(doc, "parts", &arr);
@@ -326,14 +326,43 @@ static void append_parts(bson_t *doc, const sfl_job_t *j, const pieces_t *ps, in
             BSON_APPEND_INT32(&s, "source", (int32_t)i + 1);
             BSON_APPEND_UTF8(&s, "path", j->sources[i].path);
             BSON_APPEND_UTF8(&s, "read", read);
-            if (!strcmp(read, "regions"))
+            if (!strcmp(read, "regions")) {
                 append_regions_of(&s, ps, p, i);
+                sfl_group_range_append(&s, &ranges[(size_t)p * j->n_sources + i]);
+            }
             bson_append_document_end(&srcs, &s);
         }
         bson_append_array_end(&one, &srcs);
         bson_append_document_end(&arr, &one);
     }
     bson_append_array_end(doc, &arr);
+}
+
+/* Each part's byte range of each source it reads in regions, from the
+ * index, hashed (group_check.c): a part then hashes only those bytes. */
+static bool part_ranges(const sfl_job_t *j, const pieces_t *ps, const sfl_cover_t *covers,
+                        int parts, sfl_part_range_t *ranges, sfl_error_t *err)
+{
+    bool ok = true;
+    for (size_t i = 0; ok && i < j->n_sources; i++) {
+        if (!covers[i].index_path)
+            continue;
+        sfl_hts_quiet_begin();
+        tbx_t *tbx = tbx_index_load3(j->sources[i].path, NULL, HTS_IDX_SILENT_FAIL);
+        sfl_hts_quiet_end();
+        if (!tbx)
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_REGION,
+                                 "%s: its index could not be read again", j->sources[i].path);
+        for (size_t k = 0; k < ps->n; k++)
+            if (ps->p[k].src == i && ps->p[k].chrom)
+                sfl_group_range_add(&ranges[(size_t)ps->p[k].part * j->n_sources + i], tbx,
+                                    ps->p[k].chrom, ps->p[k].beg, ps->p[k].end);
+        tbx_destroy(tbx);
+        for (int p = 0; ok && p < parts; p++)
+            ok = sfl_group_range_seal(&ranges[(size_t)p * j->n_sources + i], j->src_fd[i],
+                                      j->sources[i].path, err);
+    }
+    return ok;
 }
 
 static bool good_group(const char *g)
@@ -358,9 +387,10 @@ static sfl_group_plan_t *build(sfl_job_t *j, const char *group, int parts,
     /* each index must cover its file before the plan trusts it (group_check.c) */
     sfl_cover_t *covers = calloc(j->n_sources + 1, sizeof *covers);
     bool *regional = calloc(j->n_sources + 1, sizeof *regional);
-    bool ok = (bytes && p && covers && regional) || nomem(err);
+    sfl_part_range_t *ranges = calloc((size_t)parts * j->n_sources + 1, sizeof *ranges);
+    bool ok = (bytes && p && covers && regional && ranges) || nomem(err);
     ok = ok && sfl_group_covers(j, covers, err) && make_pieces(j, parts, &ps, &total, err) &&
-         deal(j, &ps, parts, total, bytes, err);
+         deal(j, &ps, parts, total, bytes, err) && part_ranges(j, &ps, covers, parts, ranges, err);
     for (size_t k = 0; ok && k < ps.n; k++)
         regional[ps.p[k].src] = regional[ps.p[k].src] || ps.p[k].chrom;
     if (ok) {
@@ -378,7 +408,7 @@ static sfl_group_plan_t *build(sfl_job_t *j, const char *group, int parts,
         BSON_APPEND_BOOL(&p->doc, "allow_empty", j->opt.allow_empty);
         BSON_APPEND_INT64(&p->doc, "bytes", (int64_t)total);
         BSON_APPEND_DOCUMENT(&p->doc, "plan", sfl_manifest_bson(run_plan));
-        append_parts(&p->doc, j, &ps, parts, bytes);
+        append_parts(&p->doc, j, &ps, parts, bytes, ranges);
         ok = sfl_group_append_indexes(&p->doc, j, covers, regional, err);
         p->n_parts = parts;
     }
@@ -388,6 +418,7 @@ static sfl_group_plan_t *build(sfl_job_t *j, const char *group, int parts,
         sfl_cover_free(&covers[i]);
     free(covers);
     free(regional);
+    free(ranges);
     free(ps.p);
     free(bytes);
     if (!ok) {
@@ -726,9 +757,12 @@ bool sfl_job_use_part(sfl_job_t *j, const sfl_group_plan_t *p, int part, sfl_err
                                                      "part %d of the plan lacks source %zu",
                                                      part, i + 1);
     }
-    /* each region's records are counted for the finish's check */
+    /* each region's records are counted for the finish's check, where the
+     * reading ended is checked against the plan's ranges (group_check.c) */
     j->src_records = ok ? calloc(j->n_sources + 1, sizeof *j->src_records) : NULL;
-    if (ok && !j->src_records)
+    j->src_read_end = ok ? calloc(j->n_sources + 1, sizeof *j->src_read_end) : NULL;
+    j->part_plan = ok ? bson_copy(&p->doc) : NULL;
+    if (ok && (!j->src_records || !j->src_read_end || !j->part_plan))
         ok = nomem(err);
     for (size_t i = 0; ok && i < j->n_sources; i++)
         if (j->src_mode[i] == SFL_SRC_REGIONS &&

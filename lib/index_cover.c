@@ -179,6 +179,17 @@ static int fail(sfl_error_t *err, const char *path, const char *index, const cha
     return -1;
 }
 
+/* A block that cannot be read where the file's start or its index points. */
+static int damaged(sfl_error_t *err, const char *path, const char *index, int64_t at,
+                   const char *why)
+{
+    sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_COMPRESSION,
+                  "%s: compressed byte %lld: %s: the file is damaged, or its index %s was built "
+                  "from another file",
+                  path, (long long)at, why, index);
+    return -1;
+}
+
 static int cmp_first(const void *a, const void *b)
 {
     const sfl_cover_contig_t *x = a, *y = b;
@@ -247,13 +258,13 @@ static int header_end(cur_t *c, const tbx_t *tbx, const char *path, const char *
 {
     const char *why = load(c, 0);
     if (why)
-        return fail(err, path, index, "the file's first block: %s", why);
+        return damaged(err, path, index, 0, why);
     char line[8];
     for (int64_t lineno = 1;; lineno++) {
         int64_t at = tell(c);
         int rc = read_line(c, line, sizeof line, &why);
         if (rc < 0)
-            return fail(err, path, index, "reading its header: %s", why);
+            return damaged(err, path, index, c->at, why);
         if (rc == 0 || (lineno > tbx->conf.line_skip && line[0] != tbx->conf.meta_char)) {
             *out = at;
             return 1;
@@ -268,7 +279,7 @@ static void voff_text(int64_t v, char *out, size_t n)
 
 /* The spans tile the data: first at the header's end, each where the last
  * ended; each contig's first record is a line of that contig. */
-static int tiling(cur_t *c, const sfl_cover_t *cv, const char *path, sfl_error_t *err)
+static int tiling(cur_t *c, sfl_cover_t *cv, const char *path, sfl_error_t *err)
 {
     char a[64], b[64], line[256];
     const char *why = NULL;
@@ -289,6 +300,8 @@ static int tiling(cur_t *c, const sfl_cover_t *cv, const char *path, sfl_error_t
                         a, k->chrom, b);
         size_t l = strlen(k->chrom);
         int rc = (why = seek_v(c, k->first)) ? -1 : read_line(c, line, sizeof line, &why);
+        if (i == 0)
+            cv->first_line_end = tell(c);
         if (rc <= 0 || strncmp(line, k->chrom, l) != 0 || line[l] != '\t') {
             voff_text(k->first, a, sizeof a);
             return fail(err, path, cv->index_path,
@@ -358,6 +371,7 @@ int sfl_index_cover(const char *path, int fd, sfl_cover_t *out, sfl_error_t *err
         rc = header_end(c, tbx, path, out->index_path, &out->header_end, err);
     if (rc > 0) {
         out->data_end = out->n ? out->c[out->n - 1].end : out->header_end;
+        out->first_line_end = out->header_end;
         rc = tiling(c, out, path, err);
     }
     if (rc > 0)
@@ -378,4 +392,24 @@ void sfl_cover_free(sfl_cover_t *c)
     free(c->c);
     free(c->index_path);
     memset(c, 0, sizeof *c);
+}
+
+int64_t sfl_cover_block_end(int fd, const char *path, int64_t voff, sfl_error_t *err)
+{
+    if ((voff & 0xffff) == 0)
+        return voff >> 16;
+    struct stat st;
+    cur_t c = {.fd = fd};
+    uint32_t bsize = 0, isize = 0;
+    const char *why = fstat(fd, &st) != 0 ? strerror(errno) : NULL;
+    c.size = (int64_t)st.st_size;
+    if (!why)
+        why = frame(&c, voff >> 16, &bsize, &isize);
+    if (why) {
+        sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_COMPRESSION,
+                      "%s: the block at compressed byte %lld, which its index names: %s", path,
+                      (long long)(voff >> 16), why);
+        return -1;
+    }
+    return (voff >> 16) + bsize;
 }

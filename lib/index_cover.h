@@ -31,6 +31,7 @@ typedef struct {
     size_t n;
     int64_t header_end;     /* virtual offset of the first record            */
     int64_t data_end;       /* virtual offset past the last record           */
+    int64_t first_line_end; /* virtual offset past the first record's line   */
 } sfl_cover_t;
 
 /* Checks the index of BGZF file `path` (open as `fd`, read with pread)
@@ -44,5 +45,11 @@ typedef struct {
 int sfl_index_cover(const char *path, int fd, sfl_cover_t *out, sfl_error_t *err);
 
 void sfl_cover_free(sfl_cover_t *c);
+
+/* The compressed byte just past the BGZF block that holds the byte before
+ * virtual offset `voff` (voff >> 16 itself when voff starts a block): the
+ * end of the whole blocks a reader needs to read up to `voff`. -1 with
+ * SFL_E_COMPRESSION naming `path` when no block is there. */
+int64_t sfl_cover_block_end(int fd, const char *path, int64_t voff, sfl_error_t *err);
 
 #endif

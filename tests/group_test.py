@@ -43,7 +43,13 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                the plan; by finish: a part's record counts that differ
                from the index's (naming source, contig and both counts)
                or are missing; each time the browser's collections are
-               unchanged; with the records right, finish succeeds.
+               unchanged; with the records right, finish succeeds. Then
+               the parts' byte ranges: the plan records each part's range
+               and the header's with their SHA-256; a byte changed in part
+               2's range alone: part 1 loads, part 2 refuses (exit 3,
+               naming the file and the range); a changed header is
+               refused; a part whose kept lines go past its (shortened)
+               range refuses.
 """
 import copy
 import json
@@ -564,6 +570,73 @@ def test_stale():
     check(r.returncode == 0, f"finish with the parts' counts right: {r.stderr[-400:]}")
     n = client[db]["variants"].count_documents({})
     check(n > 0 and browser(db) != before, f"finish swapped the group's data in ({n} variants)")
+    test_ranges(db, good)
+
+
+def blocks(data):
+    """The start of every BGZF block of `data`."""
+    at, out = 0, []
+    while at < len(data):
+        out.append(at)
+        at += int.from_bytes(data[at + 16:at + 18], "little") + 1
+    return out
+
+
+def test_ranges(db, good):
+    """Each part checks its source by the plan's hashes of the bytes it
+    reads (the header's blocks and its own range), not the whole file."""
+    import hashlib
+    src = ["--vcf", "ranged.vcf.gz"]
+    sh("cp", good, "ranged.vcf.gz")
+    sh("cp", good + ".tbi", "ranged.vcf.gz.tbi")
+    data = open("ranged.vcf.gz", "rb").read()
+    r = plan(db, "r", 2, src)
+    check(r.returncode == 0, f"plan r: {r.stderr[-500:]}")
+    p = json.load(open(f"{db}.r.plan.json"))
+    rng = [x["sources"][0].get("ranges", [{}])[0] for x in p["parts"]]
+    hdr = p["indexes"][0].get("header", {})
+    check(all(x.get("sha256") == hashlib.sha256(data[x["from"]:x["to"]]).hexdigest()
+              for x in rng) and rng[0]["from"] < rng[1]["from"] and rng[0]["to"] <= rng[1]["to"]
+          and rng[1]["to"] < len(data),
+          f"the plan records each part's range and its SHA-256: {rng} of {len(data)} bytes")
+    check(hdr.get("sha256") == hashlib.sha256(data[:hdr.get("to", 0)]).hexdigest() and
+          0 < hdr["to"] <= rng[0]["from"] + 65536,
+          f"the plan records the header's blocks and their SHA-256: {hdr}")
+    # a byte of part 2's range, outside part 1's (and the header's): part 1
+    # loads, part 2 refuses naming its range
+    at = max(rng[0]["to"], hdr["to"]) + 40
+    check(at < rng[1]["to"], "a byte only part 2 reads")
+    bad = bytearray(data)
+    bad[at] ^= 0x55
+    open("ranged.vcf.gz", "wb").write(bytes(bad))
+    r = run(*part_cmd(db, "r", 1, src))
+    check(r.returncode == 0, f"part 1 reads none of the changed bytes: {r.stderr[-400:]}")
+    r = run(*part_cmd(db, "r", 2, src))
+    check(r.returncode == 3 and "ranged.vcf.gz: part 2's range, compressed bytes "
+          f"{rng[1]['from']} to {rng[1]['to']}, differs from the plan's" in r.stderr,
+          f"part 2 refuses its changed range (exit 3, naming file and range) ({r.returncode}) "
+          f"{r.stderr[-500:]}")
+    bad = bytearray(data)
+    bad[hdr["to"] - 30] ^= 0x55
+    open("ranged.vcf.gz", "wb").write(bytes(bad))
+    r = run(*part_cmd(db, "r", 2, src))
+    check(r.returncode == 3 and "ranged.vcf.gz: " in r.stderr and
+          ("its header" in r.stderr or "damaged" in r.stderr),
+          f"a changed header refused: exit 3 ({r.returncode}) {r.stderr[-400:]}")
+    open("ranged.vcf.gz", "wb").write(data)
+    # a part never keeps a line past its verified range: part 2's recorded
+    # range is cut to its first block (with that block's true SHA-256)
+    meta = client[db]["swefreq_meta"]
+    g = meta.find_one({"kind": "group", "group": "r"})
+    cut = [b for b in blocks(data) if b > rng[1]["from"]][0]
+    g["group_plan"]["parts"][1]["sources"][0]["ranges"][0].update(
+        {"to": cut, "sha256": hashlib.sha256(data[rng[1]["from"]:cut]).hexdigest()})
+    meta.update_one({"_id": g["_id"]}, {"$set": {"group_plan": g["group_plan"]}})
+    r = run(*part_cmd(db, "r", 2, src))
+    check(r.returncode == 3 and "past its verified range" in r.stderr and
+          "ranged.vcf.gz" in r.stderr,
+          f"a part whose lines go past its range refuses: exit 3 ({r.returncode}) "
+          f"{r.stderr[-400:]}")
 
 
 {"merge": test_merge, "kill": test_kill, "refuse": test_refuse, "swap": test_swap,
