@@ -16,6 +16,21 @@
  *      knows; with 3, every record the index counts there was read by
  *      exactly one part. A difference refuses the finish (nothing is
  *      swapped), naming the source, the contig and both counts.
+ *
+ * And each part hashes only what it reads: the plan records, per part and
+ * source read in regions, the range of whole BGZF blocks from the first
+ * chunk start of its regions to the block holding their last chunk end,
+ * and the header's blocks (through the first record's line), with their
+ * SHA-256, computed from the file it hashed whole. The part checks those
+ * (sfl_group_part_hash) and takes the plan's whole-file hash. This is as
+ * strong as the whole-file check for what the part loads: its reader
+ * starts each region at an offset of the plan's index (same SHA-256) and
+ * reads forward; every line it keeps ends at or before the last chunk end
+ * (the index's chunks bound every record overlapping a region), which is
+ * checked after reading, not assumed (sfl_group_check_read); so every byte
+ * of every line it loads lies in bytes whose SHA-256 is the plan's. The
+ * bytes it does not read are checked by the part that reads them. The
+ * argument in full: docs/scale.md, "What a part reads".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bson_util.h"
 #include "digest_internal.h"
 #include "group_check.h"
 #include "safe_fs.h"
@@ -62,6 +78,7 @@ bool sfl_group_append_indexes(bson_t *doc, const sfl_job_t *j, const sfl_cover_t
         BSON_APPEND_UTF8(&e, "path", cv->index_path);
         BSON_APPEND_UTF8(&e, "sha256", hex);
         BSON_APPEND_INT64(&e, "size", (int64_t)size);
+        BSON_APPEND_INT64(&e, "data_end", cv->data_end);
         /* the header's blocks, with the first record's line (what every
          * part's reader reads of the file's start) */
         int64_t to = sfl_cover_block_end(j->src_fd[i], j->sources[i].path, cv->first_line_end,
@@ -106,19 +123,6 @@ static int64_t int_in(const bson_t *d, const char *key, int64_t dflt)
                : dflt;
 }
 
-static bool sub_in(const bson_iter_t *it, bson_t *out)
-{
-    const uint8_t *data;
-    uint32_t len;
-    if (BSON_ITER_HOLDS_DOCUMENT(it))
-        bson_iter_document(it, &len, &data);
-    else if (BSON_ITER_HOLDS_ARRAY(it))
-        bson_iter_array(it, &len, &data);
-    else
-        return false;
-    return bson_init_static(out, data, len);
-}
-
 /* The plan's entry of indexes[] for source `src` (1-based); false if none. */
 static bool index_entry(const bson_t *plan, int src, bson_t *out)
 {
@@ -127,40 +131,46 @@ static bool index_entry(const bson_t *plan, int src, bson_t *out)
         !bson_iter_recurse(&it, &arr))
         return false;
     while (bson_iter_next(&arr))
-        if (sub_in(&arr, out) && int_in(out, "source", 0) == src)
+        if (sfl_bson_sub(&arr, out) && int_in(out, "source", 0) == src)
             return true;
     return false;
 }
 
-/* Source i (read in regions by the part): its index still covers it and
- * is the plan's. */
+/* Source i (read in regions by the part): its index is the plan's (by
+ * its SHA-256), so it covers the plan's file as the plan found, and the
+ * file still ends after the index's last record. The plan's full check
+ * (sfl_index_cover) is not repeated: its index queries are the costly
+ * part, and the index is the same bytes. */
 static bool part_index(const sfl_job_t *j, size_t i, const bson_t *entry, const char *group,
                        sfl_error_t *err)
 {
     const char *path = j->sources[i].path;
-    int fd = sfl_open_regular(path, NULL, err);
-    if (fd < 0)
-        return false;
-    sfl_cover_t cv;
-    int rc = sfl_index_cover(path, fd, &cv, err);
-    close(fd);
-    if (rc < 0)
-        return false;
     const char *want = str_in(entry, "sha256"), *was = str_in(entry, "path");
+    char *index = sfl_cover_index_path(path);
     char hex[65] = "";
-    bool ok = rc > 0 && sfl_hash_file(cv.index_path, hex, NULL, err);
-    if (rc == 0)
+    if (!index)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    bool ok = true;
+    if (access(index, F_OK) != 0)
         ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_REGION,
                            "%s: its index (%s when group %s was planned) is gone; a part reads "
                            "its regions through it",
                            path, was ? was : "?", group);
-    else if (ok && (!want || strcmp(want, hex) != 0))
+    else if (!sfl_hash_file(index, hex, NULL, err))
+        ok = false;
+    else if (!want || strcmp(want, hex) != 0)
         ok = sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_MANIFEST,
                            "%s: its index %s is not the one group %s was planned with (SHA-256 "
                            "%.16s... now, %.16s... in the plan): the index or the file changed "
                            "since the plan; plan the group again",
-                           path, cv.index_path, group, hex, want ? want : "?");
-    sfl_cover_free(&cv);
+                           path, index, group, hex, want ? want : "?");
+    if (ok) {
+        int fd = sfl_open_regular(path, NULL, err);
+        ok = fd >= 0 && sfl_cover_tail(fd, path, index, int_in(entry, "data_end", 0), err);
+        if (fd >= 0)
+            close(fd);
+    }
+    free(index);
     return ok;
 }
 
@@ -235,7 +245,7 @@ static int64_t read_of(const bson_t *part_rec, int n, int src, const char *chrom
         }
         while (bson_iter_next(&arr)) {
             const char *c;
-            if (sub_in(&arr, &e) && int_in(&e, "source", 0) == src && (c = str_in(&e, "chrom")) &&
+            if (sfl_bson_sub(&arr, &e) && int_in(&e, "source", 0) == src && (c = str_in(&e, "chrom")) &&
                 !strcmp(c, chrom))
                 sum += int_in(&e, "records", 0);
         }
@@ -255,13 +265,13 @@ static int64_t read_elsewhere(const bson_t *part_rec, int n, int src, const bson
             continue;
         while (bson_iter_next(&arr)) {
             const char *name;
-            if (!sub_in(&arr, &e) || int_in(&e, "source", 0) != src ||
+            if (!sfl_bson_sub(&arr, &e) || int_in(&e, "source", 0) != src ||
                 !(name = str_in(&e, "chrom")) || int_in(&e, "records", 0) == 0)
                 continue;
             bool known = false;
             if (bson_iter_init(&ci, contigs))
                 while (!known && bson_iter_next(&ci))
-                    known = sub_in(&ci, &c) && str_in(&c, "chrom") &&
+                    known = sfl_bson_sub(&ci, &c) && str_in(&c, "chrom") &&
                             !strcmp(str_in(&c, "chrom"), name);
             if (!known) {
                 *chrom = name;
@@ -278,13 +288,13 @@ static bool check_source(const bson_t *entry, const bson_t *part_rec, int n, con
     int src = (int)int_in(entry, "source", 0), which = 0;
     bson_iter_t it, ci;
     bson_t contigs, c;
-    if (!bson_iter_init_find(&it, entry, "contigs") || !sub_in(&it, &contigs))
+    if (!bson_iter_init_find(&it, entry, "contigs") || !sfl_bson_sub(&it, &contigs))
         return sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST,
                              "%s: group %s's plan records no contigs for %s", db, group, path);
     bson_iter_init(&ci, &contigs);
     while (bson_iter_next(&ci)) {
         const char *chrom;
-        if (!sub_in(&ci, &c) || !(chrom = str_in(&c, "chrom")))
+        if (!sfl_bson_sub(&ci, &c) || !(chrom = str_in(&c, "chrom")))
             continue;
         int64_t want = int_in(&c, "records", 0), got = read_of(part_rec, n, src, chrom, &which);
         if (got < 0)
@@ -325,7 +335,7 @@ bool sfl_group_check_reads(const bson_t *plan, const bson_t *part_rec, int n, co
     bool ok = true;
     while (ok && bson_iter_next(&arr)) {
         const char *file;
-        if (sub_in(&arr, &e))
+        if (sfl_bson_sub(&arr, &e))
             ok = check_source(&e, part_rec, n, db, group, (file = str_in(&e, "file")) ? file : "?",
                               err);
     }
@@ -379,12 +389,12 @@ static bool entry_in(const bson_t *d, const char *key, long index, bson_t *out)
     if (!bson_iter_init_find(&it, d, key))
         return false;
     if (index < 0)
-        return sub_in(&it, out);
+        return sfl_bson_sub(&it, out);
     if (!bson_iter_recurse(&it, &arr))
         return false;
     for (long k = 0; bson_iter_next(&arr); k++)
         if (k == index)
-            return sub_in(&arr, out);
+            return sfl_bson_sub(&arr, out);
     return false;
 }
 

@@ -68,10 +68,11 @@ bool sfl_group_covers(const sfl_job_t *j, sfl_cover_t *covers, sfl_error_t *err)
 bool sfl_group_append_indexes(bson_t *doc, const sfl_job_t *j, const sfl_cover_t *covers,
                               const bool *regions, sfl_error_t *err);
 
-/* Part: for each source part `part` reads in regions, the index must
- * still cover the file (sfl_index_cover) and be the plan's, byte for byte
- * (its SHA-256). SFL_E_REGION or SFL_E_MANIFEST naming the file and the
- * index otherwise. */
+/* Part: for each source part `part` reads in regions, the index must be
+ * the plan's, byte for byte (its SHA-256: the plan checked it covers the
+ * file), and the file must end after the index's last record as the
+ * plan found (sfl_cover_tail). SFL_E_REGION or SFL_E_MANIFEST naming the
+ * file and the index otherwise. */
 bool sfl_group_check_part_index(const sfl_job_t *j, const bson_t *plan, const char *group,
                                 int part, sfl_error_t *err);
 

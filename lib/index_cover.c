@@ -413,3 +413,34 @@ int64_t sfl_cover_block_end(int fd, const char *path, int64_t voff, sfl_error_t 
     }
     return (voff >> 16) + bsize;
 }
+
+bool sfl_cover_tail(int fd, const char *path, const char *index, int64_t data_end,
+                    sfl_error_t *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot stat: %s", path,
+                             strerror(errno));
+    cur_t *c = malloc(sizeof *c);
+    if (!c)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    c->fd = fd;
+    c->size = (int64_t)st.st_size;
+    sfl_cover_t cv = {.index_path = (char *)index, .data_end = data_end};
+    int rc = tail(c, &cv, path, err);
+    free(c);
+    return rc > 0;
+}
+
+char *sfl_cover_index_path(const char *path)
+{
+    size_t n = strlen(path) + 8;
+    char *p = malloc(n);
+    if (!p)
+        return NULL;
+    /* htslib's order (tbx_index_load3): a .csi before a .tbi */
+    snprintf(p, n, "%s.csi", path);
+    if (access(p, F_OK) != 0)
+        snprintf(p, n, "%s.tbi", path);
+    return p;
+}

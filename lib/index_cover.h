@@ -46,6 +46,17 @@ int sfl_index_cover(const char *path, int fd, sfl_cover_t *out, sfl_error_t *err
 
 void sfl_cover_free(sfl_cover_t *c);
 
+/* The part of the check a part repeats cheaply, given the plan's checked
+ * index (by its SHA-256): after `data_end` (the plan's sfl_cover_t
+ * .data_end) the file open as `fd` has only empty blocks. SFL_E_REGION
+ * naming the file and `index` otherwise. */
+bool sfl_cover_tail(int fd, const char *path, const char *index, int64_t data_end,
+                    sfl_error_t *err);
+
+/* The index file htslib loads for `path`: PATH.csi when it exists, else
+ * PATH.tbi (malloc'd; NULL when out of memory). */
+char *sfl_cover_index_path(const char *path);
+
 /* The compressed byte just past the BGZF block that holds the byte before
  * virtual offset `voff` (voff >> 16 itself when voff starts a block): the
  * end of the whole blocks a reader needs to read up to `voff`. -1 with
