@@ -71,16 +71,17 @@ static bool pread_full(int fd, void *buf, size_t n, int64_t at)
 
 /* The frame of the block at `at` (compressed and uncompressed sizes);
  * NULL, or what is wrong. */
-static const char *frame(const cur_t *c, int64_t at, uint32_t *bsize, uint32_t *isize)
+static const char *frame_of(int fd, int64_t size, int64_t at, uint32_t *bsize,
+                            uint32_t *isize)
 {
     uint8_t h[BLK_HDR], t[4];
-    if (at < 0 || c->size - at < BLK_HDR || !pread_full(c->fd, h, sizeof h, at))
+    if (at < 0 || size - at < BLK_HDR || !pread_full(fd, h, sizeof h, at))
         return "no BGZF block starts there";
     if (h[0] != 31 || h[1] != 139 || h[2] != 8 || !(h[3] & 4) || h[12] != 'B' || h[13] != 'C')
         return "no BGZF block starts there";
     *bsize = ((uint32_t)h[16] | (uint32_t)h[17] << 8) + 1;
-    if (*bsize < BLK_HDR + 8 || c->size - at < (int64_t)*bsize ||
-        !pread_full(c->fd, t, sizeof t, at + *bsize - 4))
+    if (*bsize < BLK_HDR + 8 || size - at < (int64_t)*bsize ||
+        !pread_full(fd, t, sizeof t, at + *bsize - 4))
         return "the block there is cut short";
     *isize = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
     return *isize > BLK_MAX ? "the block there has an impossible size" : NULL;
@@ -89,7 +90,7 @@ static const char *frame(const cur_t *c, int64_t at, uint32_t *bsize, uint32_t *
 /* Loads and inflates the block at `at`; NULL, or what is wrong. */
 static const char *load(cur_t *c, int64_t at)
 {
-    const char *why = frame(c, at, &c->bsize, &c->isize);
+    const char *why = frame_of(c->fd, c->size, at, &c->bsize, &c->isize);
     if (why)
         return why;
     if (!pread_full(c->fd, c->cbuf, c->bsize, at))
@@ -320,7 +321,7 @@ static int tail(cur_t *c, const sfl_cover_t *cv, const char *path, sfl_error_t *
     char a[64];
     voff_text(cv->data_end, a, sizeof a);
     while (at < c->size) {
-        const char *why = frame(c, at, &bsize, &isize);
+        const char *why = frame_of(c->fd, c->size, at, &bsize, &isize);
         if (why)
             return fail(err, path, cv->index_path, "after its last record, at %s: %s", a, why);
         if (isize > u)
@@ -399,12 +400,10 @@ int64_t sfl_cover_block_end(int fd, const char *path, int64_t voff, sfl_error_t 
     if ((voff & 0xffff) == 0)
         return voff >> 16;
     struct stat st;
-    cur_t c = {.fd = fd};
     uint32_t bsize = 0, isize = 0;
     const char *why = fstat(fd, &st) != 0 ? strerror(errno) : NULL;
-    c.size = (int64_t)st.st_size;
     if (!why)
-        why = frame(&c, voff >> 16, &bsize, &isize);
+        why = frame_of(fd, (int64_t)st.st_size, voff >> 16, &bsize, &isize);
     if (why) {
         sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_COMPRESSION,
                       "%s: the block at compressed byte %lld, which its index names: %s", path,
