@@ -58,6 +58,18 @@ static bool nomem(sfl_error_t *err)
     return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
 }
 
+/* A zeroed plan, aligned as its bson_t needs (libbson aligns bson_t to 128
+ * bytes, more than calloc promises: UBSan reports a misaligned access). */
+static sfl_group_plan_t *plan_alloc(void)
+{
+    size_t a = _Alignof(sfl_group_plan_t);
+    size_t n = (sizeof(sfl_group_plan_t) + a - 1) / a * a;
+    sfl_group_plan_t *p = aligned_alloc(a, n);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
+
 static bool add_piece(pieces_t *ps, piece_t pc, sfl_error_t *err)
 {
     if (!SFL_GROW(ps->p, &ps->cap, ps->n + 1, 16)) {
@@ -383,7 +395,7 @@ static sfl_group_plan_t *build(sfl_job_t *j, const char *group, int parts,
     pieces_t ps = {0};
     uint64_t total = 0;
     uint64_t *bytes = calloc((size_t)parts, sizeof *bytes);
-    sfl_group_plan_t *p = calloc(1, sizeof *p);
+    sfl_group_plan_t *p = plan_alloc();
     /* each index must cover its file before the plan trusts it (group_check.c) */
     sfl_cover_t *covers = calloc(j->n_sources + 1, sizeof *covers);
     bool *regional = calloc(j->n_sources + 1, sizeof *regional);
@@ -626,7 +638,7 @@ sfl_group_plan_t *sfl_group_plan_from_doc(const bson_t *doc, const char *id, sfl
                       "group %s: its recorded plan is not a plan of this version", id);
         return NULL;
     }
-    sfl_group_plan_t *p = calloc(1, sizeof *p);
+    sfl_group_plan_t *p = plan_alloc();
     if (!p) {
         nomem(err);
         return NULL;
