@@ -27,6 +27,21 @@ static inline bool sfl_append_num(bson_t *b, const char *key, int klen, double v
     return bson_append_double(b, key, klen, v == 0.0 ? 0.0 : v);
 }
 
+/* The document or array at `it` as a static view in *out (valid while
+ * the iterated document lives); false for any other type. */
+static inline bool sfl_bson_sub(const bson_iter_t *it, bson_t *out)
+{
+    const uint8_t *data;
+    uint32_t len;
+    if (BSON_ITER_HOLDS_DOCUMENT(it))
+        bson_iter_document(it, &len, &data);
+    else if (BSON_ITER_HOLDS_ARRAY(it))
+        bson_iter_array(it, &len, &data);
+    else
+        return false;
+    return bson_init_static(out, data, len);
+}
+
 /* The key of array element i ("0", "1", ...): returns its length. */
 static inline int sfl_index_key(uint32_t i, const char **key, char buf[16])
 {

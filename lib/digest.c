@@ -362,8 +362,19 @@ bool sfl_digest_text_fingerprint(const char *text, char out[SFL_DIGEST_FINGERPRI
 /* Streams the open file `fd` (read with pread from offset 0, so that its
  * offset stays where it was, for the parser) through SHA-256 (`sha`) or
  * XXH3-128; hex into out. `path` names it in messages. */
+static bool hash_fd_range(int fd, const char *path, bool sha, uint64_t from, uint64_t to,
+                          char *out_hex, uint64_t *out_size, sfl_error_t *err);
+
 static bool hash_fd(int fd, const char *path, bool sha, char *out_hex, uint64_t *out_size,
                     sfl_error_t *err)
+{
+    return hash_fd_range(fd, path, sha, 0, UINT64_MAX, out_hex, out_size, err);
+}
+
+/* The same for the bytes [from, to) of the file (to: at most its end);
+ * *out_size gets the count hashed. */
+static bool hash_fd_range(int fd, const char *path, bool sha, uint64_t from, uint64_t to,
+                          char *out_hex, uint64_t *out_size, sfl_error_t *err)
 {
     hasher_t *h = sha ? hasher() : NULL;
     if (sha && !h)
@@ -382,14 +393,17 @@ static bool hash_fd(int fd, const char *path, bool sha, char *out_hex, uint64_t 
     }
     uint64_t size = 0;
     ssize_t n = 0;
-    while (ok && ((n = pread(fd, buf, BUF, (off_t)size)) > 0 || (n < 0 && errno == EINTR))) {
+    while (ok && from + size < to &&
+           ((n = pread(fd, buf, to - from - size < BUF ? (size_t)(to - from - size) : BUF,
+                       (off_t)(from + size))) > 0 ||
+            (n < 0 && errno == EINTR))) {
         if (n < 0)
             continue;
         ok = sha ? EVP_DigestUpdate(h->md, buf, (size_t)n) == 1
                  : XXH3_128bits_update(st, buf, (size_t)n) == XXH_OK;
         size += (uint64_t)n;
     }
-    bool read_ok = !ok || n == 0;
+    bool read_ok = !ok || n >= 0;
     int e = errno;
     free(buf);
     if (ok && read_ok) {
@@ -420,6 +434,20 @@ bool sfl_hash_fd(int fd, const char *path, char out_hex[65], uint64_t *out_size,
                  sfl_error_t *err)
 {
     return hash_fd(fd, path, true, out_hex, out_size, err);
+}
+
+bool sfl_hash_fd_range(int fd, const char *path, uint64_t from, uint64_t to, char out_hex[65],
+                       sfl_error_t *err)
+{
+    uint64_t got = 0;
+    if (!hash_fd_range(fd, path, true, from, to, out_hex, &got, err))
+        return false;
+    if (got != to - from)
+        return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                             "%s: bytes %llu to %llu cannot be read: the file has only %llu",
+                             path, (unsigned long long)from, (unsigned long long)to,
+                             (unsigned long long)(from + got));
+    return true;
 }
 
 /* Opens `path` as a regular file only (never a FIFO, device or pipe). */

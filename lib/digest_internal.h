@@ -12,6 +12,12 @@
  * the context cannot be set up. */
 bool sfl_sha256(const void *data, size_t len, unsigned char out[32]);
 
+/* SHA-256 (64 hex digits) of the bytes [from, to) of the file open as
+ * `fd` (pread: its offset stays); SFL_E_OPEN naming `path` and the range
+ * when they cannot all be read. */
+bool sfl_hash_fd_range(int fd, const char *path, uint64_t from, uint64_t to, char out_hex[65],
+                       sfl_error_t *err);
+
 /* `n` bytes as 2n lowercase hex digits and a NUL. */
 void sfl_hex(const unsigned char *bytes, size_t n, char *out);
 

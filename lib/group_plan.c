@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "grow.h"
+#include "group_check.h"
 #include "group_plan.h"
 #include "job_internal.h"
 #include "log.h"
@@ -55,6 +56,18 @@ typedef struct {
 static bool nomem(sfl_error_t *err)
 {
     return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+}
+
+/* A zeroed plan, aligned as its bson_t needs (libbson aligns bson_t to 128
+ * bytes, more than calloc promises: UBSan reports a misaligned access). */
+static sfl_group_plan_t *plan_alloc(void)
+{
+    size_t a = _Alignof(sfl_group_plan_t);
+    size_t n = (sizeof(sfl_group_plan_t) + a - 1) / a * a;
+    sfl_group_plan_t *p = aligned_alloc(a, n);
+    if (p)
+        memset(p, 0, n);
+    return p;
 }
 
 static bool add_piece(pieces_t *ps, piece_t pc, sfl_error_t *err)
@@ -304,7 +317,7 @@ static void append_regions_of(bson_t *src_doc, const pieces_t *ps, int part, siz
 
 /* parts: [{part, bytes, sources: [{source, path, read, regions}]}] */
 static void append_parts(bson_t *doc, const sfl_job_t *j, const pieces_t *ps, int parts,
-                         const uint64_t *bytes)
+                         const uint64_t *bytes, const sfl_part_range_t *ranges)
 {
     bson_t arr, one, srcs, s;
     BSON_APPEND_ARRAY_BEGIN(doc, "parts", &arr);
@@ -325,14 +338,43 @@ static void append_parts(bson_t *doc, const sfl_job_t *j, const pieces_t *ps, in
             BSON_APPEND_INT32(&s, "source", (int32_t)i + 1);
             BSON_APPEND_UTF8(&s, "path", j->sources[i].path);
             BSON_APPEND_UTF8(&s, "read", read);
-            if (!strcmp(read, "regions"))
+            if (!strcmp(read, "regions")) {
                 append_regions_of(&s, ps, p, i);
+                sfl_group_range_append(&s, &ranges[(size_t)p * j->n_sources + i]);
+            }
             bson_append_document_end(&srcs, &s);
         }
         bson_append_array_end(&one, &srcs);
         bson_append_document_end(&arr, &one);
     }
     bson_append_array_end(doc, &arr);
+}
+
+/* Each part's byte range of each source it reads in regions, from the
+ * index, hashed (group_check.c): a part then hashes only those bytes. */
+static bool part_ranges(const sfl_job_t *j, const pieces_t *ps, const sfl_cover_t *covers,
+                        int parts, sfl_part_range_t *ranges, sfl_error_t *err)
+{
+    bool ok = true;
+    for (size_t i = 0; ok && i < j->n_sources; i++) {
+        if (!covers[i].index_path)
+            continue;
+        sfl_hts_quiet_begin();
+        tbx_t *tbx = tbx_index_load3(j->sources[i].path, NULL, HTS_IDX_SILENT_FAIL);
+        sfl_hts_quiet_end();
+        if (!tbx)
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_REGION,
+                                 "%s: its index could not be read again", j->sources[i].path);
+        for (size_t k = 0; k < ps->n; k++)
+            if (ps->p[k].src == i && ps->p[k].chrom)
+                sfl_group_range_add(&ranges[(size_t)ps->p[k].part * j->n_sources + i], tbx,
+                                    ps->p[k].chrom, ps->p[k].beg, ps->p[k].end);
+        tbx_destroy(tbx);
+        for (int p = 0; ok && p < parts; p++)
+            ok = sfl_group_range_seal(&ranges[(size_t)p * j->n_sources + i], j->src_fd[i],
+                                      j->sources[i].path, err);
+    }
+    return ok;
 }
 
 static bool good_group(const char *g)
@@ -353,9 +395,16 @@ static sfl_group_plan_t *build(sfl_job_t *j, const char *group, int parts,
     pieces_t ps = {0};
     uint64_t total = 0;
     uint64_t *bytes = calloc((size_t)parts, sizeof *bytes);
-    sfl_group_plan_t *p = calloc(1, sizeof *p);
-    bool ok = (bytes && p) || nomem(err);
-    ok = ok && make_pieces(j, parts, &ps, &total, err) && deal(j, &ps, parts, total, bytes, err);
+    sfl_group_plan_t *p = plan_alloc();
+    /* each index must cover its file before the plan trusts it (group_check.c) */
+    sfl_cover_t *covers = calloc(j->n_sources + 1, sizeof *covers);
+    bool *regional = calloc(j->n_sources + 1, sizeof *regional);
+    sfl_part_range_t *ranges = calloc((size_t)parts * j->n_sources + 1, sizeof *ranges);
+    bool ok = (bytes && p && covers && regional && ranges) || nomem(err);
+    ok = ok && sfl_group_covers(j, covers, err) && make_pieces(j, parts, &ps, &total, err) &&
+         deal(j, &ps, parts, total, bytes, err) && part_ranges(j, &ps, covers, parts, ranges, err);
+    for (size_t k = 0; ok && k < ps.n; k++)
+        regional[ps.p[k].src] = regional[ps.p[k].src] || ps.p[k].chrom;
     if (ok) {
         char created[32];
         time_t now = time(NULL);
@@ -371,14 +420,22 @@ static sfl_group_plan_t *build(sfl_job_t *j, const char *group, int parts,
         BSON_APPEND_BOOL(&p->doc, "allow_empty", j->opt.allow_empty);
         BSON_APPEND_INT64(&p->doc, "bytes", (int64_t)total);
         BSON_APPEND_DOCUMENT(&p->doc, "plan", sfl_manifest_bson(run_plan));
-        append_parts(&p->doc, j, &ps, parts, bytes);
+        append_parts(&p->doc, j, &ps, parts, bytes, ranges);
+        ok = sfl_group_append_indexes(&p->doc, j, covers, regional, err);
         p->n_parts = parts;
     }
     for (size_t k = 0; k < ps.n; k++)
         free(ps.p[k].chrom);
+    for (size_t i = 0; covers && i < j->n_sources; i++)
+        sfl_cover_free(&covers[i]);
+    free(covers);
+    free(regional);
+    free(ranges);
     free(ps.p);
     free(bytes);
     if (!ok) {
+        if (p && p->n_parts)
+            bson_destroy(&p->doc);
         free(p);
         return NULL;
     }
@@ -494,6 +551,53 @@ static bool part_source(const bson_t *part, size_t source, bson_t *out)
     return false;
 }
 
+/* Appends the regions of one part's source entry `s` to *out. */
+static bool regions_of_entry(const bson_t *s, sfl_manifest_region_t **out, size_t *n, size_t *cap)
+{
+    bson_iter_t it, arr, f;
+    if (!bson_iter_init_find(&it, s, "regions") || !bson_iter_recurse(&it, &arr))
+        return true;
+    while (bson_iter_next(&arr)) {
+        sfl_manifest_region_t r = {NULL, 0, -1};
+        if (!bson_iter_recurse(&arr, &f))
+            continue;
+        while (bson_iter_next(&f)) {
+            if (!strcmp(bson_iter_key(&f), "chrom") && BSON_ITER_HOLDS_UTF8(&f))
+                r.chrom = bson_iter_utf8(&f, NULL);
+            else if (!strcmp(bson_iter_key(&f), "start"))
+                r.start = bson_iter_as_int64(&f);
+            else if (!strcmp(bson_iter_key(&f), "end"))
+                r.end = bson_iter_as_int64(&f);
+        }
+        if (!r.chrom)
+            continue;
+        if (!SFL_GROW(*out, cap, *n + 1, 16))
+            return false;
+        (*out)[(*n)++] = r;
+    }
+    return true;
+}
+
+sfl_manifest_region_t *sfl_group_plan_regions(const sfl_group_plan_t *p, size_t *n)
+{
+    sfl_manifest_region_t *out = NULL;
+    size_t cap = 0;
+    bool ok = true;
+    *n = 0;
+    for (int k = 1; ok && p && k <= p->n_parts; k++) {
+        bson_t pd, s;
+        for (size_t i = 0; ok && sfl_group_plan_part_doc(p, k, &pd) && part_source(&pd, i, &s);
+             i++)
+            ok = regions_of_entry(&s, &out, n, &cap);
+    }
+    if (!ok || !*n) {
+        free(out);
+        *n = 0;
+        return NULL;
+    }
+    return out;
+}
+
 bool sfl_group_plan_part_reads(const sfl_group_plan_t *p, int part, size_t source)
 {
     bson_t d, s;
@@ -534,7 +638,7 @@ sfl_group_plan_t *sfl_group_plan_from_doc(const bson_t *doc, const char *id, sfl
                       "group %s: its recorded plan is not a plan of this version", id);
         return NULL;
     }
-    sfl_group_plan_t *p = calloc(1, sizeof *p);
+    sfl_group_plan_t *p = plan_alloc();
     if (!p) {
         nomem(err);
         return NULL;
@@ -665,7 +769,18 @@ bool sfl_job_use_part(sfl_job_t *j, const sfl_group_plan_t *p, int part, sfl_err
                                                      "part %d of the plan lacks source %zu",
                                                      part, i + 1);
     }
+    /* each region's records are counted for the finish's check, where the
+     * reading ended is checked against the plan's ranges (group_check.c) */
+    j->src_records = ok ? calloc(j->n_sources + 1, sizeof *j->src_records) : NULL;
+    j->src_read_end = ok ? calloc(j->n_sources + 1, sizeof *j->src_read_end) : NULL;
+    j->part_plan = ok ? bson_copy(&p->doc) : NULL;
+    if (ok && (!j->src_records || !j->src_read_end || !j->part_plan))
+        ok = nomem(err);
+    for (size_t i = 0; ok && i < j->n_sources; i++)
+        if (j->src_mode[i] == SFL_SRC_REGIONS &&
+            !(j->src_records[i] = calloc(j->src_regions[i].n + 1, sizeof **j->src_records)))
+            ok = nomem(err);
     if (ok)
         j->part = part;
-    return ok;
+    return ok && sfl_group_check_part_index(j, &p->doc, sfl_group_plan_group(p), part, err);
 }

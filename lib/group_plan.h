@@ -6,7 +6,8 @@
  * created, parts_n, allow_empty, bytes, plan: <the run's plan: options and
  * hashed sources as a manifest>, parts: [{part, bytes, sources: [{source
  * (1-based), path, read: "whole" | "regions" | "none", regions: [{chrom,
- * start, end}] (end absent: to the contig's end)}]}]}.
+ * start, end}] (end absent: to the contig's end)}]}], indexes: [...] (the
+ * indexes checked and their record counts: group_check.h)}.
  */
 #ifndef SFL_GROUP_PLAN_H
 #define SFL_GROUP_PLAN_H
@@ -34,6 +35,12 @@ bool sfl_group_plan_part_doc(const sfl_group_plan_t *p, int part, bson_t *out);
 
 /* Whether part `part` reads source `source` (0-based) at all. */
 bool sfl_group_plan_part_reads(const sfl_group_plan_t *p, int part, size_t source);
+
+/* Every region of every part and source, in the plan's order, as
+ * manifest regions (end -1: to the contig's end; chrom points into the
+ * plan); malloc'd array of *n (NULL when none or out of memory: *n 0).
+ * Where a range-sharded group's staging is split (mongo/shard.c). */
+sfl_manifest_region_t *sfl_group_plan_regions(const sfl_group_plan_t *p, size_t *n);
 
 /* Whether the plan's job accepted empty sources. */
 bool sfl_group_plan_allow_empty(const sfl_group_plan_t *p);

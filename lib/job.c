@@ -20,6 +20,7 @@
 
 #include "batch.h"
 #include "grow.h"
+#include "group_check.h"
 #include "job_internal.h"
 #include "log.h"
 #include "metrics.h"
@@ -148,6 +149,12 @@ void sfl_job_destroy(sfl_job_t *j)
     for (size_t i = 0; j->src_regions && i < j->n_sources; i++)
         sfl_regions_free(&j->src_regions[i]);
     free(j->src_regions);
+    for (size_t i = 0; j->src_records && i < j->n_sources; i++)
+        free(j->src_records[i]);
+    free(j->src_records);
+    free(j->src_read_end);
+    if (j->part_plan)
+        bson_destroy(j->part_plan);
     free(j->src_mode);
     free(j->annotations);
     free(j->csq_field);
@@ -200,8 +207,10 @@ static bool hash_sources(sfl_job_t *j, bool used[SFL_N_COLLECTIONS], sfl_error_t
             used[c] = used[c] || fills[c];
         /* Only a regular file (a pipe could not be read twice), kept open:
          * the parser reads the very file hashed here. */
+        bool done = false; /* a part checks only what it reads (group_check.c) */
         if ((j->src_fd[i] = sfl_open_regular(s->path, NULL, err)) < 0 ||
-            !sfl_hash_fd(j->src_fd[i], s->path, s->hash, &s->size, err))
+            !sfl_group_part_hash(j, i, &done, err) ||
+            (!done && !sfl_hash_fd(j->src_fd[i], s->path, s->hash, &s->size, err)))
             return false;
         free(s->abs_path);
         s->abs_path = realpath(s->path, NULL);
@@ -420,7 +429,8 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
         if (is_gene_table(j->sources[i].kind) || sfl_job_source_skipped(j, i))
             continue;
         uint64_t genes0 = j->summary.docs[SFL_COLL_GENES];
-        ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err);
+        ok = sfl_pipeline_run_source(j, (uint32_t)i, pool, q, &seq, sink, err) &&
+             sfl_group_check_read(j, i, err);
         /* A GTF whose lines are all features the loader leaves out
          * (start_codon, ...) is as empty as a file without lines. */
         if (ok && j->sources[i].kind == SFL_SOURCE_GTF && j->sources[i].records &&
@@ -474,7 +484,16 @@ static bool commit(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_COLLECT
         else
             j->rejects_renamed = true;
     }
-    return ok && sfl_sink_commit_int(sink, j->manifest, err);
+    if (!ok || !j->part)
+        return ok && sfl_sink_commit_int(sink, j->manifest, err);
+    bson_t reads = BSON_INITIALIZER; /* a part records its records per region */
+    ok = sfl_group_part_reads(j, &reads) ||
+         sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    sfl_sink_set_part_reads_int(sink, &reads);
+    ok = ok && sfl_sink_commit_int(sink, j->manifest, err);
+    sfl_sink_set_part_reads_int(sink, NULL);
+    bson_destroy(&reads);
+    return ok;
 }
 
 /* Summary views of the consequence fields and the warnings. */

@@ -41,6 +41,11 @@ struct sfl_job {
     int part;
     unsigned char *src_mode;    /* [n_sources]: SFL_SRC_*               */
     sfl_regions_t *src_regions; /* [n_sources]: with SFL_SRC_REGIONS    */
+    uint64_t **src_records;     /* [n_sources][its regions]: the records
+                                   each region gave (group_check.c)    */
+    int64_t *src_read_end;      /* [n_sources]: the virtual offset past
+                                   the last line kept (group_check.c) */
+    bson_t *part_plan;          /* the group's plan document (a copy)  */
 
     sfl_summary_t summary;
     sfl_report_t report;          /* warnings, missing fields, progress */

@@ -49,6 +49,7 @@
 #include "bounds.h"
 #include "coverage_doc.h"
 #include "dbsnp_doc.h"
+#include "group_check.h"
 #include "gtf_doc.h"
 #include "job_internal.h"
 #include "log.h"
@@ -745,8 +746,10 @@ static bool read_regions(run_t *r, sfl_reader_t *rd, hts_tpool *pool, hts_tpool_
         }
         snprintf(label, n, "%s region %s", path, g->label);
         sc->path = label;
+        uint64_t before = j->sources[sc->index].records;
         ok = sfl_reader_region(rd, plan[i].voffset, g->chrom, g->beg, g->end, r->err) &&
              read_chunks(r, rd, pool, q, seq) && drain(r, q, DRAIN_ALL);
+        sfl_job_region_done(j, sc->index, g, j->sources[sc->index].records - before);
     }
     if (!ok) /* a failed region's jobs go before its name */
         hts_tpool_process_reset(q, 1);

@@ -261,15 +261,25 @@ static int cmp_order(const void *pa, const void *pb)
 
 int64_t sfl_regions_first_offset(tbx_t *tbx, int tid, int64_t beg, int64_t end)
 {
+    int64_t off, last;
+    return sfl_regions_span(tbx, tid, beg, end, &off, &last) ? off : -1;
+}
+
+bool sfl_regions_span(tbx_t *tbx, int tid, int64_t beg, int64_t end, int64_t *first,
+                      int64_t *last_end)
+{
     if (end > HTS_POS_MAX)
         end = HTS_POS_MAX;
     hts_itr_t *it = tbx_itr_queryi(tbx, tid, beg, end);
-    int64_t off = -1;
-    for (int k = 0; it && k < it->n_off; k++)
-        if (off < 0 || (int64_t)it->off[k].u < off)
-            off = (int64_t)it->off[k].u;
+    *first = *last_end = -1;
+    for (int k = 0; it && k < it->n_off; k++) {
+        if (*first < 0 || (int64_t)it->off[k].u < *first)
+            *first = (int64_t)it->off[k].u;
+        if ((int64_t)it->off[k].v > *last_end)
+            *last_end = (int64_t)it->off[k].v;
+    }
     hts_itr_destroy(it);
-    return off;
+    return *first >= 0;
 }
 
 sfl_region_read_t *sfl_regions_plan(const sfl_regions_t *rs, const char *path,

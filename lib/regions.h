@@ -62,6 +62,13 @@ bool sfl_regions_append_bson(bson_t *doc, const char *key, const sfl_regions_t *
  * none: where a reader of that region starts. */
 int64_t sfl_regions_first_offset(tbx_t *tbx, int tid, int64_t beg, int64_t end);
 
+/* The same, with *last_end the largest virtual offset at which the
+ * index's chunks for it end: every record overlapping [beg, end), so
+ * every record whose POS lies in it, ends at or before it. False (both
+ * -1) when the index has no chunk there. */
+bool sfl_regions_span(tbx_t *tbx, int tid, int64_t beg, int64_t end, int64_t *first,
+                      int64_t *last_end);
+
 /* One region of one source as it will be read: where its records start
  * (the first virtual offset the index gives for it) and the order. */
 typedef struct {

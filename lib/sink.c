@@ -22,6 +22,7 @@ struct sfl_sink {
     atomic_int cancelled; /* set by sfl_job_cancel, from any thread or a signal handler */
     sfl_error_t why;      /* the error that made the run abort */
     const sfl_manifest_t *plan; /* during begin: the run's options and sources */
+    const bson_t *part_reads;   /* during a part's commit: its records per region */
 };
 
 const char *sfl_collection_name(sfl_collection_t c)
@@ -204,4 +205,14 @@ sfl_sink_t *sfl_sink_jsonl_new(FILE *out, sfl_error_t *err)
         return NULL;
     }
     return sfl_sink_new(&ops, out, err);
+}
+
+void sfl_sink_set_part_reads_int(sfl_sink_t *s, const bson_t *reads)
+{
+    s->part_reads = reads;
+}
+
+const bson_t *sfl_sink_part_reads_int(const sfl_sink_t *s)
+{
+    return s ? s->part_reads : NULL;
 }

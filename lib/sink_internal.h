@@ -2,6 +2,8 @@
 #ifndef SFL_SINK_INTERNAL_H
 #define SFL_SINK_INTERNAL_H
 
+#include <bson/bson.h>
+
 #include "swefreq/sink.h"
 
 bool sfl_sink_begin_int(sfl_sink_t *s, const sfl_run_info_t *run, sfl_error_t *err);
@@ -26,5 +28,11 @@ void *sfl_sink_ctx_int(const sfl_sink_t *s, const void *commit_fn);
  * record or check it there; borrowed, NULL outside begin. */
 void sfl_sink_set_plan_int(sfl_sink_t *s, const sfl_manifest_t *plan);
 const sfl_manifest_t *sfl_sink_plan_int(const sfl_sink_t *s);
+
+/* A part of a partitioned load: {reads: [...]}, the records it read per
+ * region (group_check.h), set by the job around commit so that the sink
+ * records it with the part; borrowed, NULL outside a part's commit. */
+void sfl_sink_set_part_reads_int(sfl_sink_t *s, const bson_t *reads);
+const bson_t *sfl_sink_part_reads_int(const sfl_sink_t *s);
 
 #endif

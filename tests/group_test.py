@@ -64,6 +64,22 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                killed (held by the fault proxy) when its file is written
                and its record not yet complete: run again, it finishes
                with the files.
+  MODE stale:  a stale index is refused (exit 3, naming the file and that its
+               index is stale) by plan: records appended after indexing
+               (a BGZF member before the end-of-file block), the file
+               rebuilt with more records, an index of another file with
+               the same contigs, an index without record counts; by a
+               part: the file appended to, or its index rebuilt, after
+               the plan; by finish: a part's record counts that differ
+               from the index's (naming source, contig and both counts)
+               or are missing; each time the browser's collections are
+               unchanged; with the records right, finish succeeds. Then
+               the parts' byte ranges: the plan records each part's range
+               and the header's with their SHA-256; a byte changed in part
+               2's range alone: part 1 loads, part 2 refuses (exit 3,
+               naming the file and the range); a changed header is
+               refused; a part whose kept lines go past its (shortened)
+               range refuses.
 """
 import base64
 import copy
@@ -322,7 +338,8 @@ def test_refuse():
     sh("bgzip", "-f", "-k", changed)
     sh("cp", "one.vcf.gz.tbi", "changed.vcf.gz.tbi")
     r = run(*part_cmd(db, "g", 1, ["--vcf", "changed.vcf.gz"]))
-    check(r.returncode == 3 and "SHA-256" in r.stderr,
+    check(r.returncode == 3 and ("SHA-256" in r.stderr or "stale" in r.stderr) and
+          "changed.vcf.gz" in r.stderr,
           f"a part with a changed source: exit 3 naming it ({r.returncode}) {r.stderr[-400:]}")
     all_parts(db, "g", 2, sources)  # parts 1 and 2 of 3
     r = finish_group(db, "g")
@@ -697,6 +714,215 @@ def test_files():
           f"the right files: finished, no warning: {r.returncode} {r.stderr[-300:]}")
 
 
+def strip_tbi_stats(src, dst):
+    """A copy of a .tbi without its per-contig statistics (the pseudo-bin
+    37450 that tabix has written since 2013), as an old tabix made it."""
+    import gzip
+    import struct
+    raw = gzip.open(src, "rb").read()
+    out = bytearray(raw[:4])
+    n_ref, = struct.unpack_from("<i", raw, 4)
+    l_nm, = struct.unpack_from("<i", raw, 32)
+    at = 36 + l_nm
+    out += raw[4:at]
+    for _ in range(n_ref):
+        n_bin, = struct.unpack_from("<i", raw, at)
+        at += 4
+        bins = []
+        for _ in range(n_bin):
+            b, n_chunk = struct.unpack_from("<Ii", raw, at)
+            end = at + 8 + 16 * n_chunk
+            if b != 37450:
+                bins.append(raw[at:end])
+            at = end
+        out += struct.pack("<i", len(bins)) + b"".join(bins)
+        n_intv, = struct.unpack_from("<i", raw, at)
+        out += raw[at:at + 4 + 8 * n_intv]
+        at += 4 + 8 * n_intv
+    out += raw[at:]
+    with open(dst + ".raw", "wb") as f:
+        f.write(bytes(out))
+    with open(dst, "wb") as f:
+        sh("bgzip", "-c", dst + ".raw", stdout=f)
+
+
+def stale_inputs():
+    """good.vcf.gz (600 sites, indexed); its first 450 records as old.vcf.gz
+    with its index; the rest as a BGZF member of their own."""
+    gen("gen_exac_vcf.py", "--sites", 600, "good.vcf", "--seed", "11")
+    lines = open("good.vcf").readlines()
+    head = [l for l in lines if l.startswith("#")]
+    body = [l for l in lines if not l.startswith("#")]
+    with open("old.vcf", "w") as f:
+        f.writelines(head + body[:450])
+    with open("rest.vcf", "w") as f:
+        f.writelines(body[450:])
+    bgzip_index("old.vcf", "-p", "vcf")
+    sh("bgzip", "-f", "-k", "rest.vcf")
+    return bgzip_index("good.vcf", "-p", "vcf"), body
+
+
+def appended(name, index):
+    """old.vcf.gz with rest.vcf's records appended before its end-of-file
+    block, and `index` as its index."""
+    old = open("old.vcf.gz", "rb").read()
+    check(old.endswith(bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")),
+          "old.vcf.gz ends with the BGZF end-of-file block")
+    with open(name, "wb") as f:
+        f.write(old[:-28] + open("rest.vcf.gz", "rb").read())
+    sh("cp", index, name + ".tbi")
+    return name
+
+
+def test_stale():
+    good, body = stale_inputs()
+    db = "sfl_group_stale"
+    client.drop_database(db)
+    r = run("load", "--uri", URI, "--db", db, *OPTS, "--vcf", os.path.join(TD, "exac_sample.vcf"))
+    check(r.returncode == 0, f"a first load: {r.stderr[-300:]}")
+    before = browser(db)
+    gen("gen_exac_vcf.py", "--sites", 600, "other.vcf", "--seed", "12")
+    bgzip_index("other.vcf", "-p", "vcf")
+    sh("cp", good, "foreign.vcf.gz")
+    sh("cp", "other.vcf.gz.tbi", "foreign.vcf.gz.tbi")
+    sh("cp", good, "nostats.vcf.gz")
+    strip_tbi_stats(good + ".tbi", "nostats.vcf.gz.tbi")
+    sh("cp", good, "rebuilt.vcf.gz")
+    sh("cp", "old.vcf.gz.tbi", "rebuilt.vcf.gz.tbi")
+    cases = (("records appended after indexing", appended("app.vcf.gz", "old.vcf.gz.tbi"), "stale"),
+             ("the file rebuilt with more records, the old index kept", "rebuilt.vcf.gz", "stale"),
+             ("the index of another file with the same contigs", "foreign.vcf.gz", "stale"),
+             ("an index without record counts", "nostats.vcf.gz", "no record counts"))
+    for what, path, word in cases:
+        r = plan(db, "g", 2, ["--vcf", path])
+        check(r.returncode == 3 and path in r.stderr and word in r.stderr,
+              f"plan, {what}: exit 3 naming {path} and '{word}' ({r.returncode}) {r.stderr[-600:]}")
+        check(client[db]["swefreq_meta"].find_one({"_id": "lock"}) is None,
+              f"plan, {what}: no lock left")
+        unchanged(db, before, f"plan, {what}")
+    # a single load reads the appended file whole: every record
+    r = run("load", "--uri", URI, "--db", db + "_single", *OPTS, "--vcf", "app.vcf.gz")
+    check(r.returncode == 0, f"a single load of the appended file: {r.stderr[-300:]}")
+
+    # under a good plan: a part after the file was appended to, or its index rebuilt
+    sh("cp", "old.vcf.gz", "moving.vcf.gz")
+    sh("cp", "old.vcf.gz.tbi", "moving.vcf.gz.tbi")
+    src = ["--vcf", "moving.vcf.gz"]
+    r = plan(db, "g", 2, src)
+    check(r.returncode == 0, f"plan of moving.vcf.gz: {r.stderr[-500:]}")
+    appended("moving.vcf.gz", "old.vcf.gz.tbi")
+    r = run(*part_cmd(db, "g", 1, src))
+    check(r.returncode == 3 and "moving.vcf.gz" in r.stderr,
+          f"a part after records were appended: exit 3 naming the file ({r.returncode}) "
+          f"{r.stderr[-500:]}")
+    sh("tabix", "-f", "-p", "vcf", "moving.vcf.gz")
+    r = run(*part_cmd(db, "g", 2, src))
+    check(r.returncode == 3 and "moving.vcf.gz" in r.stderr,
+          f"a part after the index was rebuilt for more records: exit 3 ({r.returncode}) "
+          f"{r.stderr[-500:]}")
+    unchanged(db, before, "parts refused")
+    sh("cp", "old.vcf.gz", "moving.vcf.gz")
+    sh("cp", "old.vcf.gz.tbi", "moving.vcf.gz.tbi")
+    all_parts(db, "g", 2, src)
+
+    # finish: the parts' counts against the index's
+    meta = client[db]["swefreq_meta"]
+    p1 = meta.find_one({"kind": "part", "part": 1})
+    reads = p1.get("reads") or []
+    check(reads and all({"source", "chrom", "start", "records"} <= set(x) for x in reads),
+          f"part 1 records its records per region: {reads[:3]}")
+    total = sum(x["records"] for p in meta.find({"kind": "part"}) for x in p.get("reads", []))
+    check(total == 450, f"the parts' counts add up to the file's 450 records: {total}")
+    lost = copy.deepcopy(reads)
+    lost[0]["records"] -= 1
+    meta.update_one({"_id": p1["_id"]}, {"$set": {"reads": lost}})
+    r = finish_group(db, "g")
+    want = f"contig {reads[0]['chrom']}: its index counts"
+    check(r.returncode == 3 and "moving.vcf.gz" in r.stderr and want in r.stderr and
+          f"the parts read {sum(x['records'] for x in reads if x['chrom'] == reads[0]['chrom']) - 1}"
+          in r.stderr,
+          f"finish with a part's count one short: exit 3 naming source, contig and counts "
+          f"({r.returncode}) {r.stderr[-600:]}")
+    unchanged(db, before, "finish with a count short")
+    meta.update_one({"_id": p1["_id"]}, {"$unset": {"reads": ""}})
+    r = finish_group(db, "g")
+    check(r.returncode == 3 and "part 1's record has no record counts" in r.stderr,
+          f"finish with a part's counts missing: exit 3 ({r.returncode}) {r.stderr[-400:]}")
+    unchanged(db, before, "finish with counts missing")
+    meta.update_one({"_id": p1["_id"]}, {"$set": {"reads": reads}})
+    r = finish_group(db, "g")
+    check(r.returncode == 0, f"finish with the parts' counts right: {r.stderr[-400:]}")
+    n = client[db]["variants"].count_documents({})
+    check(n > 0 and browser(db) != before, f"finish swapped the group's data in ({n} variants)")
+    test_ranges(db, good)
+
+
+def blocks(data):
+    """The start of every BGZF block of `data`."""
+    at, out = 0, []
+    while at < len(data):
+        out.append(at)
+        at += int.from_bytes(data[at + 16:at + 18], "little") + 1
+    return out
+
+
+def test_ranges(db, good):
+    """Each part checks its source by the plan's hashes of the bytes it
+    reads (the header's blocks and its own range), not the whole file."""
+    import hashlib
+    src = ["--vcf", "ranged.vcf.gz"]
+    sh("cp", good, "ranged.vcf.gz")
+    sh("cp", good + ".tbi", "ranged.vcf.gz.tbi")
+    data = open("ranged.vcf.gz", "rb").read()
+    r = plan(db, "r", 2, src)
+    check(r.returncode == 0, f"plan r: {r.stderr[-500:]}")
+    p = json.load(open(f"{db}.r.plan.json"))
+    rng = [x["sources"][0].get("ranges", [{}])[0] for x in p["parts"]]
+    hdr = p["indexes"][0].get("header", {})
+    check(all(x.get("sha256") == hashlib.sha256(data[x["from"]:x["to"]]).hexdigest()
+              for x in rng) and rng[0]["from"] < rng[1]["from"] and rng[0]["to"] <= rng[1]["to"]
+          and rng[1]["to"] < len(data),
+          f"the plan records each part's range and its SHA-256: {rng} of {len(data)} bytes")
+    check(hdr.get("sha256") == hashlib.sha256(data[:hdr.get("to", 0)]).hexdigest() and
+          0 < hdr["to"] <= rng[0]["from"] + 65536,
+          f"the plan records the header's blocks and their SHA-256: {hdr}")
+    # a byte of part 2's range, outside part 1's (and the header's): part 1
+    # loads, part 2 refuses naming its range
+    at = max(rng[0]["to"], hdr["to"]) + 40
+    check(at < rng[1]["to"], "a byte only part 2 reads")
+    bad = bytearray(data)
+    bad[at] ^= 0x55
+    open("ranged.vcf.gz", "wb").write(bytes(bad))
+    r = run(*part_cmd(db, "r", 1, src))
+    check(r.returncode == 0, f"part 1 reads none of the changed bytes: {r.stderr[-400:]}")
+    r = run(*part_cmd(db, "r", 2, src))
+    check(r.returncode == 3 and "ranged.vcf.gz: part 2's range, compressed bytes "
+          f"{rng[1]['from']} to {rng[1]['to']}, differs from the plan's" in r.stderr,
+          f"part 2 refuses its changed range (exit 3, naming file and range) ({r.returncode}) "
+          f"{r.stderr[-500:]}")
+    bad = bytearray(data)
+    bad[hdr["to"] - 30] ^= 0x55
+    open("ranged.vcf.gz", "wb").write(bytes(bad))
+    r = run(*part_cmd(db, "r", 2, src))
+    check(r.returncode == 3 and "ranged.vcf.gz: " in r.stderr and
+          ("its header" in r.stderr or "damaged" in r.stderr),
+          f"a changed header refused: exit 3 ({r.returncode}) {r.stderr[-400:]}")
+    open("ranged.vcf.gz", "wb").write(data)
+    # a part never keeps a line past its verified range: part 2's recorded
+    # range is cut to its first block (with that block's true SHA-256)
+    meta = client[db]["swefreq_meta"]
+    g = meta.find_one({"kind": "group", "group": "r"})
+    cut = [b for b in blocks(data) if b > rng[1]["from"]][0]
+    g["group_plan"]["parts"][1]["sources"][0]["ranges"][0].update(
+        {"to": cut, "sha256": hashlib.sha256(data[rng[1]["from"]:cut]).hexdigest()})
+    meta.update_one({"_id": g["_id"]}, {"$set": {"group_plan": g["group_plan"]}})
+    r = run(*part_cmd(db, "r", 2, src))
+    check(r.returncode == 3 and "past its verified range" in r.stderr and
+          "ranged.vcf.gz" in r.stderr,
+          f"a part whose lines go past its range refuses: exit 3 ({r.returncode}) "
+          f"{r.stderr[-400:]}")
+
+
 {"merge": test_merge, "kill": test_kill, "refuse": test_refuse, "swap": test_swap,
- "indel": test_indel, "files": test_files, "scan": test_scan}[MODE]()
+ "indel": test_indel, "files": test_files, "scan": test_scan, "stale": test_stale}[MODE]()
 finish(f"group_test {MODE}")

@@ -1,10 +1,12 @@
 /* Unit tests (no server): the exact commands a sharded load sends to a
- * mongos (docs/scale.md lists them), the split points of range sharding,
+ * mongos (docs/scale.md lists them), the split points of range sharding
+ * (a group's at its plan's cut points),
  * and the server version rule. The commands are compared as canonical
  * extended JSON, so that a type (int32 1 for a range key, int64 xpos)
  * counts as much as a value. */
 #include <mongoc/mongoc.h>
 
+#include "group_plan.h"
 #include "mongo/shard.h"
 #include "testutil.h"
 
@@ -74,6 +76,59 @@ static void split_points(void)
     CHECK(at == NULL);
 }
 
+/* A group's range-sharded staging is split where its plan cuts: the
+ * regions of every part (sfl_group_plan_regions, what mongo/group.c hands
+ * sfl_shard_staging_regions) give a split at each cut inside a contig,
+ * not only at the contigs' starts. */
+static void group_split(void)
+{
+    const char *js =
+        "{\"format\": \"swefreq-load-plan\", \"format_version\": 1, \"group\": \"g\", "
+        "\"parts_n\": 3, \"parts\": ["
+        "{\"part\": 1, \"sources\": [{\"source\": 1, \"read\": \"regions\", "
+        "  \"regions\": [{\"chrom\": \"1\", \"start\": 0, \"end\": 100000}]}, "
+        "  {\"source\": 2, \"read\": \"none\"}]}, "
+        "{\"part\": 2, \"sources\": [{\"source\": 1, \"read\": \"regions\", "
+        "  \"regions\": [{\"chrom\": \"1\", \"start\": 100000}, "
+        "                {\"chrom\": \"2\", \"start\": 0, \"end\": 5000}]}, "
+        "  {\"source\": 2, \"read\": \"none\"}]}, "
+        "{\"part\": 3, \"sources\": [{\"source\": 1, \"read\": \"regions\", "
+        "  \"regions\": [{\"chrom\": \"2\", \"start\": 5000}]}, "
+        "  {\"source\": 2, \"read\": \"regions\", "
+        "  \"regions\": [{\"chrom\": \"X\", \"start\": 0}]}]}]}";
+    bson_error_t be;
+    bson_t *doc = bson_new_from_json((const uint8_t *)js, -1, &be);
+    CHECK(doc != NULL);
+    sfl_error_t err;
+    sfl_group_plan_t *p = doc ? sfl_group_plan_from_doc(doc, "id", &err) : NULL;
+    CHECK(p != NULL);
+    size_t nr = 0, n = 0;
+    sfl_manifest_region_t *regs = sfl_group_plan_regions(p, &nr);
+    CHECK_INT(nr, 5);
+    int64_t *at = NULL;
+    CHECK(sfl_shard_split_points(regs, nr, &at, &n));
+    int64_t want[] = {1000000001LL, 1000100001LL, 2000000000LL, 2000000001LL, 2000005001LL,
+                      3000000000LL, 23000000000LL, 24000000000LL};
+    CHECK_INT(n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < n && i < sizeof want / sizeof want[0]; i++)
+        CHECK_INT(at[i], want[i]);
+    /* the command for the cut inside contig 1 */
+    bson_t c;
+    sfl_shard_cmd_split(&c, "exac", "swefreq_staging_g_variants", at && n > 1 ? at[1] : 0);
+    same_json(&c, "{ \"split\" : \"exac.swefreq_staging_g_variants\", \"middle\" : "
+                  "{ \"xpos\" : { \"$numberLong\" : \"1000100001\" } } }");
+    free(at);
+    /* a region from a cut to its contig's end splits at the cut */
+    sfl_manifest_region_t tail[] = {{"3", 700, -1}};
+    CHECK(sfl_shard_split_points(tail, 1, &at, &n));
+    CHECK_INT(n, 2);
+    CHECK_INT(n ? at[0] : 0, 3000000701LL);
+    free(at);
+    free(regs);
+    sfl_group_plan_destroy(p);
+    bson_destroy(doc);
+}
+
 static void versions(void)
 {
     CHECK(sfl_shard_version_ok("5.0.0"));
@@ -101,6 +156,7 @@ int main(void)
 {
     commands();
     split_points();
+    group_split();
     versions();
     which();
     return t_done("test_shard");

@@ -53,10 +53,13 @@ typedef struct sfl_group_plan sfl_group_plan_t;
 /* Splits job `j`'s sources into `parts` parts (1 to SFL_GROUP_MAX_PARTS)
  * for group `group` (1 to 64 of [A-Za-z0-9._-]). Hashes every source (the
  * plan names them by SHA-256) and reads each indexed VCF and coverage
- * file's index; the job is used up (it cannot run afterwards). Refused
- * (SFL_E_USAGE) when the indexes offer fewer pieces than parts, or when
- * the job has regions of its own. The caller owns the plan
- * (sfl_group_plan_destroy). */
+ * file's index, which must cover the file (else SFL_E_REGION naming the
+ * file: a stale index, or one without record counts per contig); the plan
+ * records each index's SHA-256 and counts, and each part's byte range of
+ * each file with its SHA-256. The job is used up (it cannot run
+ * afterwards). Refused (SFL_E_USAGE) when the indexes offer fewer pieces
+ * than parts, or when the job has regions of its own. The caller owns the
+ * plan (sfl_group_plan_destroy). */
 SFL_API sfl_group_plan_t *sfl_group_plan_make(sfl_job_t *j, const char *group, int parts,
                                               sfl_error_t *err) SFL_WUR;
 SFL_API void sfl_group_plan_destroy(sfl_group_plan_t *p);
@@ -90,7 +93,10 @@ SFL_API char *sfl_group_plan_json(const sfl_group_plan_t *p, const char *const *
  * or not at all; no metrics are written (the finish computes them). The
  * job must not have regions of its own. SFL_E_USAGE for a part out of
  * range, SFL_E_MANIFEST naming the difference when the job's sources are
- * not the plan's (their hashes are compared when the part's sink begins). */
+ * not the plan's (their hashes are compared when the part's sink begins:
+ * a source the part reads in regions by the plan's hashes of its header's
+ * blocks and of the part's own byte range). SFL_E_MANIFEST or
+ * SFL_E_REGION when a source's index is not the plan's. */
 SFL_API bool sfl_job_use_part(sfl_job_t *j, const sfl_group_plan_t *p, int part,
                               sfl_error_t *err) SFL_WUR;
 
@@ -152,7 +158,9 @@ typedef struct {
 /* Finishes group `group` in o->db (see above). Refused before anything
  * changes: SFL_E_NOT_READY naming the parts that are not complete;
  * SFL_E_MANIFEST naming the part whose regions, sources or options do
- * not match the plan, or the regions missing or covered twice;
+ * not match the plan, or the regions missing or covered twice, or the
+ * source and contig whose records the parts read differ in number from
+ * its index's count;
  * SFL_E_PART_DONE when the group is finished already. A staging
  * collection that differs from the merged manifest is SFL_E_MISMATCH;
  * the browser's collections are then unchanged. Writes the merged manifest

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "filled.h"
+#include "group_check.h"
 #include "group_files.h"
 #include "group_plan.h"
 #include "grow.h"
@@ -226,8 +227,10 @@ static void used_of(const sfl_manifest_t *plan, bool used[SFL_N_COLLECTIONS])
 /* The group's staging collections, sharded on a mongos when asked
  * (o->shard_key: mongo/shard.c), before any part inserts. */
 static bool create_staging(conn_t *k, const char *id, const sfl_manifest_t *plan,
-                           sfl_error_t *err)
+                           const sfl_group_plan_t *p, sfl_error_t *err)
 {
+    size_t nr = 0; /* split at the parts' regions (range sharding) */
+    sfl_manifest_region_t *regs = sfl_group_plan_regions(p, &nr);
     mongoc_client_t *c = k->c;
     const char *db = k->o->db;
     bool used[SFL_N_COLLECTIONS];
@@ -245,10 +248,11 @@ static bool create_staging(conn_t *k, const char *id, const sfl_manifest_t *plan
         if (!coll)
             ok = sfl_mongo_error(err, &be, NULL, name);
         mongoc_collection_destroy(coll);
-        ok = ok && sfl_shard_staging(c, db, name, ci, k->o->shard_key, plan, k->o->log,
-                                     k->o->log_ud, err);
+        ok = ok && sfl_shard_staging_regions(c, db, name, ci, k->o->shard_key, regs, nr,
+                                             k->o->log, k->o->log_ud, err);
     }
     mongoc_database_destroy(d);
+    free(regs);
     return ok;
 }
 
@@ -310,7 +314,7 @@ static bool record_body(conn_t *k, sfl_group_plan_t *p, int lease, sfl_error_t *
               sfl_role_ensure(k->c, o->db, (sfl_role_t)o->role, (sfl_role_t)o->expect_role,
                               "plan", err) &&
               sfl_state_recover(k->c, o->db, k->info.ferretdb, o->log, o->log_ud, &rec, err) &&
-              create_staging(k, id, plan, err) &&
+              create_staging(k, id, plan, p, err) &&
               insert_group(k, p, id, plan, lease, err);
     sfl_manifest_destroy(plan);
     if (!ok) {
@@ -1241,6 +1245,8 @@ static bool finish_checks(fin_t *f, sfl_error_t *err)
         return false;
     sfl_manifest_t *plan = sfl_group_plan_manifest(f->plan, err);
     bool ok = plan && read_parts(f, err) && parts_complete(f, err) && check_cover(f, plan, err) &&
+              sfl_group_check_reads(sfl_group_plan_doc(f->plan), f->part_rec, f->n,
+                                    f->k.o->db, f->group, err) && /* group_check.c */
               merge_parts(f, plan, err);
     /* the parts' manifests as their files hold them, before any is used */
     ok = ok && (!f->files.part_manifests ||

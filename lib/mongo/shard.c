@@ -51,8 +51,8 @@ bool sfl_shard_split_points(const sfl_manifest_region_t *regions, size_t n_regio
         int code = r->chrom ? sfl_contig_code(r->chrom, strlen(r->chrom)) : 0;
         if (!code)
             continue;
-        if (r->end < 0) { /* the whole contig */
-            p[k++] = (int64_t)code * XPOS_CONTIG;
+        if (r->end < 0) { /* to the contig's end: the whole contig from start 0 */
+            p[k++] = r->start > 0 ? sfl_xpos(code, r->start + 1) : (int64_t)code * XPOS_CONTIG;
             p[k++] = (int64_t)(code + 1) * XPOS_CONTIG;
         } else { /* [start, end) 0-based: POS start+1 .. end */
             p[k++] = sfl_xpos(code, r->start + 1);
@@ -330,6 +330,23 @@ bool sfl_shard_staging(mongoc_client_t *c, const char *db, const char *staging, 
                        int shard_key, const sfl_manifest_t *plan, sfl_log_fn log, void *log_ud,
                        sfl_error_t *err)
 {
+    size_t nr = sfl_manifest_n_regions(plan);
+    sfl_manifest_region_t *regs = nr ? calloc(nr, sizeof *regs) : NULL;
+    if (nr && !regs)
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < nr; i++)
+        regs[i] = *sfl_manifest_region(plan, i);
+    bool ok = sfl_shard_staging_regions(c, db, staging, collection, shard_key, regs, nr, log,
+                                        log_ud, err);
+    free(regs);
+    return ok;
+}
+
+bool sfl_shard_staging_regions(mongoc_client_t *c, const char *db, const char *staging,
+                               int collection, int shard_key,
+                               const sfl_manifest_region_t *regs, size_t nr, sfl_log_fn log,
+                               void *log_ud, sfl_error_t *err)
+{
     if (shard_key == SFL_SHARD_NONE || !sfl_shard_sharded(collection))
         return true;
     bson_t cmd;
@@ -346,16 +363,9 @@ bool sfl_shard_staging(mongoc_client_t *c, const char *db, const char *staging, 
             sfl_logf(log, log_ud, SFL_LOG_INFO, "%s: sharded on {_id: \"hashed\"}", staging);
         return ok;
     }
-    size_t nr = sfl_manifest_n_regions(plan);
-    sfl_manifest_region_t *regs = nr ? calloc(nr, sizeof *regs) : NULL;
-    if (nr && !regs)
-        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < nr; i++)
-        regs[i] = *sfl_manifest_region(plan, i);
     int64_t *at;
     size_t n;
     ok = sfl_shard_split_points(regs, nr, &at, &n);
-    free(regs);
     if (!ok)
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     for (size_t i = 0; ok && i < n; i++) {

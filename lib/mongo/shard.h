@@ -23,8 +23,8 @@ bool sfl_shard_version_ok(const char *version);
 
 /* The xpos values at which a range-sharded collection is split, sorted,
  * without repeats: each region's first and one-past-last position
- * (contig code * 10^9 + 1-based POS; a whole contig runs to the next
- * code's start); with no region, every contig's start (codes 1..25).
+ * (contig code * 10^9 + 1-based POS; a region without an end, end < 0,
+ * runs to the next code's start: a whole contig when its start is 0); with no region, every contig's start (codes 1..25).
  * Regions on a contig without a code are skipped. *out is malloc'd (NULL
  * when *n is 0); false only when out of memory. */
 bool sfl_shard_split_points(const sfl_manifest_region_t *regions, size_t n_regions,
@@ -62,6 +62,14 @@ bool sfl_shard_precheck(mongoc_client_t *c, const char *db, int shard_key,
 bool sfl_shard_staging(mongoc_client_t *c, const char *db, const char *staging, int collection,
                        int shard_key, const sfl_manifest_t *plan, sfl_log_fn log, void *log_ud,
                        sfl_error_t *err);
+
+/* The same, split at the boundaries of `regs` (nr of them; none: every
+ * contig's start): a group's staging at its parts' regions
+ * (sfl_group_plan_regions), so that each part writes its own chunks. */
+bool sfl_shard_staging_regions(mongoc_client_t *c, const char *db, const char *staging,
+                               int collection, int shard_key,
+                               const sfl_manifest_region_t *regs, size_t nr, sfl_log_fn log,
+                               void *log_ud, sfl_error_t *err);
 
 /* 1 when the index `key` on db.coll is the key the collection is sharded
  * on (config.collections), so that a verification does not report the

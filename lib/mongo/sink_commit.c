@@ -16,6 +16,7 @@
 #include "mongo/client.h"
 #include "mongo/state.h"
 #include "mongo/sink_internal.h"
+#include "../sink_internal.h"
 #include "swefreq/swefreq.h"
 
 /* Before the first rename: the manifest file (if asked for) under a
@@ -142,7 +143,8 @@ static bool part_commit(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t 
      * killed in between is run again and writes it again. */
     if (m->o.manifest_path && !sfl_manifest_write_file(man, m->o.manifest_path, err))
         return false;
-    ok = sfl_msink_meta_update(m, "complete", man, NULL, NULL, err);
+    /* with the records it read per region, for the finish (group_check.h) */
+    ok = sfl_msink_meta_update(m, "complete", man, NULL, sfl_sink_part_reads_int(m->self), err);
     sfl_msink_unlock_db(m);
     if (ok)
         mlog(m, SFL_LOG_INFO, "part %d of group %s: %llu documents inserted; recorded complete "
