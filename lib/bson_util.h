@@ -42,6 +42,14 @@ static inline bool sfl_bson_sub(const bson_iter_t *it, bson_t *out)
     return bson_init_static(out, data, len);
 }
 
+/* The document or array under `key` of d, as a static view in *out
+ * (valid while d lives): false when there is none. */
+static inline bool sfl_bson_sub_key(const bson_t *d, const char *key, bson_t *out)
+{
+    bson_iter_t it;
+    return bson_iter_init_find(&it, d, key) && sfl_bson_sub(&it, out);
+}
+
 /* The key of array element i ("0", "1", ...): returns its length. */
 static inline int sfl_index_key(uint32_t i, const char **key, char buf[16])
 {

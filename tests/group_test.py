@@ -53,7 +53,8 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                writer to the database between the parts and the finish:
                a variant removed from staging with part 1's recorded
                manifest (count, bytes, LtHash digest) made to match, and a
-               region taken out of the recorded plan before the parts run.
+               region taken out of the recorded plan (and its contig's
+               count out of the recorded index counts) before the parts run.
                Without the files each finish passes (the forgery is a real
                one: a variant or a contig is missing, with a warning that
                the records were not checked); with them each is refused
@@ -607,8 +608,15 @@ def files_run(db, sources, forge_plan=False):
         g = meta.find_one({"kind": "group", "group": "g"})
         regs = g["group_plan"]["parts"][1]["sources"][0]["regions"]
         gone = regs.pop()
+        # and the index's count of that contig, which finish compares with
+        # the records the parts read (else it refuses by the count, exit 3)
+        indexes = g["group_plan"]["indexes"]
+        for c in indexes[0]["contigs"]:
+            if c["chrom"] == gone["chrom"]:
+                c["records"] = 0
         meta.update_one({"_id": g["_id"]},
-                        {"$set": {"group_plan.parts.1.sources.0.regions": regs}})
+                        {"$set": {"group_plan.parts.1.sources.0.regions": regs,
+                                  "group_plan.indexes": indexes}})
     all_parts(db, "g", 2, sources,
               extra={k: ["--manifest", f"{db}.part-{{part}}.json"] for k in (1, 2)})
     files = [f"{db}.part-{k}.json" for k in (1, 2)]

@@ -378,21 +378,6 @@ mongoc_write_concern_t *sfl_mongo_write_concern(const char *spec, sfl_error_t *e
     return wc;
 }
 
-bool sfl_bson_sub(const bson_t *d, const char *key, bson_t *out)
-{
-    bson_iter_t it;
-    const uint8_t *data;
-    uint32_t len;
-    if (!bson_iter_init_find(&it, d, key) ||
-        !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)))
-        return false;
-    if (BSON_ITER_HOLDS_DOCUMENT(&it))
-        bson_iter_document(&it, &len, &data);
-    else
-        bson_iter_array(&it, &len, &data);
-    return bson_init_static(out, data, len);
-}
-
 bool sfl_mongo_scan_digest(mongoc_client_t *c, const char *db, const char *coll,
                            sfl_digest_kind_t kind, sfl_digest_t *d, sfl_error_t *err)
 {

@@ -82,9 +82,6 @@ bool sfl_uri_check(const char *uri, sfl_error_t *err);
 /* A network error worth retrying. */
 bool sfl_mongo_transient(const bson_error_t *be);
 
-/* The document or array under `key` of d, as a static bson_t over d's
- * bytes (valid while d is): false when there is none. */
-bool sfl_bson_sub(const bson_t *d, const char *key, bson_t *out);
 
 /* Digest (of `kind`: the kind of the manifest entry it is checked
  * against) of every document of db.coll, re-canonicalised. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bson_util.h"
 #include "mongo/client.h"
 #include "mongo/range_scan.h"
 
@@ -244,7 +245,7 @@ static bool all_use(const bson_t *arr, const char *key, const char *field, int d
         bson_iter_document(&it, &len, &data);
         if (!bson_init_static(&el, data, len))
             return false;
-        if (key && !sfl_bson_sub(&el, key, &sub)) {
+        if (key && !sfl_bson_sub_key(&el, key, &sub)) {
             snprintf(why, n, "explain: a shard's entry has no %s", key);
             return false;
         }
@@ -265,9 +266,9 @@ static bool stage_uses(const bson_t *st, const char *field, int depth, char *why
         snprintf(why, n, "explain: a plan deeper than 32 stages");
         return false;
     }
-    if (sfl_bson_sub(st, "queryPlan", &sub)) /* the slot-based engine's */
+    if (sfl_bson_sub_key(st, "queryPlan", &sub)) /* the slot-based engine's */
         return stage_uses(&sub, field, depth + 1, why, n);
-    if (sfl_bson_sub(st, "shards", &sub)) /* a mongos's: every shard's plan */
+    if (sfl_bson_sub_key(st, "shards", &sub)) /* a mongos's: every shard's plan */
         return all_use(&sub, "winningPlan", field, depth, why, n);
     if (!bson_iter_init_find(&it, st, "stage") || !BSON_ITER_HOLDS_UTF8(&it)) {
         snprintf(why, n, "explain: a plan stage without a stage name");
@@ -277,7 +278,7 @@ static bool stage_uses(const bson_t *st, const char *field, int depth, char *why
     if (!strcmp(stage, "IXSCAN")) {
         bson_t kp;
         bson_iter_t k;
-        const char *first = sfl_bson_sub(st, "keyPattern", &kp) && bson_iter_init(&k, &kp) &&
+        const char *first = sfl_bson_sub_key(st, "keyPattern", &kp) && bson_iter_init(&k, &kp) &&
                                     bson_iter_next(&k)
                                 ? bson_iter_key(&k)
                                 : "";
@@ -288,9 +289,9 @@ static bool stage_uses(const bson_t *st, const char *field, int depth, char *why
         snprintf(why, n, "explain: IXSCAN of an index on '%s', not on %s", first, field);
         return false;
     }
-    if (sfl_bson_sub(st, "inputStage", &sub))
+    if (sfl_bson_sub_key(st, "inputStage", &sub))
         return stage_uses(&sub, field, depth + 1, why, n);
-    if (sfl_bson_sub(st, "inputStages", &sub))
+    if (sfl_bson_sub_key(st, "inputStages", &sub))
         return all_use(&sub, NULL, field, depth, why, n);
     snprintf(why, n, "explain: the winning plan reads by %.40s, not by an index on %s", stage,
              field);
@@ -304,7 +305,7 @@ bool sfl_explain_uses_index(const bson_t *reply, const char *field, char *why, s
     if (!n)
         return false;
     why[0] = '\0';
-    if (!sfl_bson_sub(reply, "queryPlanner", &qp) || !sfl_bson_sub(&qp, "winningPlan", &wp)) {
+    if (!sfl_bson_sub_key(reply, "queryPlanner", &qp) || !sfl_bson_sub_key(&qp, "winningPlan", &wp)) {
         bool no_push = bson_iter_init_find(&it, reply, "filterPushdown") &&
                        BSON_ITER_HOLDS_BOOL(&it) && !bson_iter_bool(&it);
         snprintf(why, n, "explain: the reply has no queryPlanner.winningPlan%s",

@@ -15,6 +15,7 @@
 
 #include "../sink_internal.h"
 #include "manifest_internal.h"
+#include "bson_util.h"
 #include "mongo/client.h"
 #include "mongo/state.h"
 #include "mongo/sink_internal.h"
@@ -119,7 +120,7 @@ static void take_attempts(mongo_sink_t *m, const bson_t *rec)
     bson_iter_t it, f;
     uint32_t i = 0;
     int64_t updated = int_field(rec, "updated", 0);
-    if (!sfl_bson_sub(rec, "attempts", &arr) || !bson_iter_init(&it, &arr))
+    if (!sfl_bson_sub_key(rec, "attempts", &arr) || !bson_iter_init(&it, &arr))
         return;
     while (bson_iter_next(&it)) {
         if (!BSON_ITER_HOLDS_DOCUMENT(&it))
@@ -158,7 +159,7 @@ static void take_attempts(mongo_sink_t *m, const bson_t *rec)
 static sfl_manifest_t *journal_manifest(const bson_t *rec, sfl_error_t *err)
 {
     bson_t man;
-    if (sfl_bson_sub(rec, "manifest", &man))
+    if (sfl_bson_sub_key(rec, "manifest", &man))
         return sfl_manifest_from_bson(&man, err);
     sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST, "the swap journal has no manifest");
     return NULL;
@@ -235,7 +236,7 @@ bool sfl_msink_begin_resume_rec(mongo_sink_t *m, bson_t *rec, sfl_error_t *err)
             all = false;
     }
     bson_t ack, snt;
-    if (ok && all && sfl_bson_sub(rec, "acknowledged", &ack)) {
+    if (ok && all && sfl_bson_sub_key(rec, "acknowledged", &ack)) {
         m->skip_have = m->skipping = true;
         m->skip_source = (uint32_t)int_field(&ack, "source_index", 0);
         m->skip_voffset = int_field(&ack, "voffset", 0);
@@ -259,7 +260,7 @@ bool sfl_msink_begin_resume_rec(mongo_sink_t *m, bson_t *rec, sfl_error_t *err)
              all ? "no acknowledged position was recorded"
                  : "its staging collections are gone (dropped by another load or `recover`)");
     }
-    if (ok && all && sfl_bson_sub(rec, "sent", &snt)) {
+    if (ok && all && sfl_bson_sub_key(rec, "sent", &snt)) {
         m->resent_have = true;
         m->resent_source = (uint32_t)int_field(&snt, "source_index", 0);
         m->resent_voffset = int_field(&snt, "voffset", 0);
