@@ -254,6 +254,8 @@ bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint3
     d->dropped = false;
     d->digested = false;
     d->coll = 0;
+    if (len > b->max_doc_len)
+        b->max_doc_len = len;
     b->lines[line_idx].n_docs++;
     return true;
 }
@@ -271,6 +273,7 @@ void sfl_batch_reject(sfl_parsed_batch_t *b, sfl_linerec_t *rec, uint32_t code,
     if ((size_t)n >= sizeof tmp)
         n = sizeof tmp - 1;
     rec->code = code;
+    b->any_refused = true;
     /* A refused line adds nothing to the summary's counts. */
     for (uint32_t i = 0; b->missing && i < rec->miss_n; i++)
         b->missing[b->miss[rec->miss_off + i]]--;

@@ -113,6 +113,25 @@ typedef struct sfl_parsed_batch {
         uint32_t first, last;
     } runs[SFL_BATCH_MAX_RUNS];
 
+    /* dbSNP: the uniqueness pre-check of the parser job
+     * (sfl_ids_scan_batch, id_check.h). `ids_ok` when, over the lines
+     * that have a document (one each), the batch is sorted by position
+     * within each contig, no contig making two runs, and no two lines at
+     * one position share an _id; `runs` (above) then holds the runs of
+     * one contig as line indexes, first and last line with a document;
+     * [runs[0].first, ids_head_end) are the lines of the batch's first
+     * position, [ids_tail_first, last run's last] those of its last. The
+     * in-order stage then checks only those two groups and each run's
+     * first line. */
+    bool ids_ok;
+    uint32_t ids_head_end, ids_tail_first;
+    /* Set while parsing: a line the parser refused (sfl_batch_reject),
+     * and the largest document built (sfl_batch_record_doc). When the
+     * first is false and the second within MongoDB's limit, the in-order
+     * stage need not look at each line for them. */
+    bool any_refused;
+    uint32_t max_doc_len;
+
     bool failed;         /* out of memory while parsing */
     /* GTF and dbSNP: documents go to docs[i].coll; lines left out on
      * purpose (never rejected later: they have no documents). */

@@ -252,6 +252,8 @@ static void *parse_chunk(void *arg)
     worker_release(src, w);
     if (src->kind == SFL_SOURCE_VCF || src->kind == SFL_SOURCE_COVERAGE)
         sfl_order_scan_batch(b); /* the in-order stage then checks its runs */
+    else if (src->kind == SFL_SOURCE_DBSNP)
+        sfl_ids_scan_batch(b); /* sorting and uniqueness within the batch */
     if (src->digest_in_parser || atomic_load(&src->backlog) > 0)
         sfl_batch_digest(b);
     atomic_fetch_add(&src->backlog, 1);
@@ -332,14 +334,17 @@ static uint32_t check_doc_size(const run_t *r, const sfl_parsed_batch_t *b,
 
 /* The summary counts what the accepted lines hold: the batch's totals
  * cover every line the parser accepted, so take back what the lines that
- * the ordered stage refused added (a line the parser refused holds none). */
-static bool count_accepted(run_t *r, sfl_parsed_batch_t *b)
+ * the ordered stage refused added (a line the parser refused holds none).
+ * `clean`: no line of the batch was refused. */
+static bool count_accepted(run_t *r, sfl_parsed_batch_t *b, bool clean)
 {
     sfl_job_t *j = r->job;
     sfl_summary_t *s = &j->summary;
     uint64_t no_alt = b->no_alt, thinned = b->thinned, unmatched = b->csq_unmatched,
              non_finite = b->non_finite;
-    for (size_t i = 0; i < b->n_lines; i++) {
+    /* `clean`: every line accepted; only a VCF's lines may be repaired */
+    size_t n = clean && b->collection != SFL_COLL_VARIANTS ? 0 : b->n_lines;
+    for (size_t i = 0; i < n; i++) {
         const sfl_linerec_t *rec = &b->lines[i];
         if (rec->code != SFL_OK) {
             no_alt -= rec->no_alt;
@@ -403,7 +408,18 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
     sfl_order_t *o = &j->order[b->collection];
     bool by_line = !b->multi && b->collection != SFL_COLL_DBSNP &&
                    !sfl_order_check_batch(o, b, r->src->path);
-    for (size_t i = 0; i < b->n_lines; i++) {
+    /* dbSNP's uniqueness (and sorting) by batch likewise */
+    int ids_batch = !b->multi && b->collection == SFL_COLL_DBSNP
+                        ? sfl_ids_check_batch(j->ids, b, r->src->path)
+                        : 0;
+    if (ids_batch < 0)
+        return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    /* Nothing left to look at line by line: no line refused by the
+     * parser, no document too large, sorting and uniqueness proven (a
+     * coverage position is its _id: the sorting check covers it). */
+    bool ids_done = ids_batch > 0 || (!b->multi && b->collection == SFL_COLL_COVERAGE);
+    bool clean = !by_line && ids_done && !b->any_refused && b->max_doc_len <= SFL_MAX_DOC_BYTES;
+    for (size_t i = 0; !clean && i < b->n_lines; i++) {
         sfl_linerec_t *rec = &b->lines[i];
         if (rec->code != SFL_OK) {
             if (!reject_line(r, b, rec, rec->code, sfl_batch_msg(b, rec)))
@@ -419,14 +435,14 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
         }
         if (code == SFL_OK)
             code = check_doc_size(r, b, rec, msg, sizeof msg);
-        if (code == SFL_OK && rec->n_docs)
+        if (code == SFL_OK && rec->n_docs && !ids_done)
             code = sfl_ids_check(j->ids, b, rec, r->src->path, msg, sizeof msg);
         if (code == SFL_E_NOMEM)
             return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         if (code != SFL_OK && !reject_line(r, b, rec, code, msg))
             return false;
     }
-    if (!count_accepted(r, b))
+    if (!count_accepted(r, b, clean))
         return false;
     s->unknown_contig_lines += b->unknown_contig;
     s->dbsnp_par_rows += b->par_rows;
