@@ -33,6 +33,7 @@ static void batch_free(sfl_parsed_batch_t *b)
     free(b->miss);
     free(b->digests);
     free(b->undeclared);
+    free(b->out);
     sfl_metrics_part_destroy(b->mpart);
     free(b);
 }
@@ -90,6 +91,8 @@ static void batch_reset(sfl_parsed_batch_t *b)
     b->undeclared = keep.undeclared;
     b->cap_undeclared = keep.cap_undeclared;
     b->digests = keep.digests;
+    b->out = keep.out;
+    b->cap_out = keep.cap_out;
     b->mpart = keep.mpart;
     if (b->mpart)
         sfl_metrics_part_reset(b->mpart);
@@ -169,6 +172,20 @@ void sfl_batch_digest(sfl_parsed_batch_t *b)
         sfl_digest_add(&b->digests[b->multi ? d->coll : b->collection], b->buf + d->off, d->len);
         d->digested = true;
     }
+}
+
+void sfl_batch_list_docs(sfl_parsed_batch_t *b)
+{
+    if (b->failed || b->multi || !SFL_GROW(b->out, &b->cap_out, b->n_docs, 64))
+        return;
+    size_t bytes = 0;
+    for (size_t i = 0; i < b->n_docs; i++) {
+        b->out[i].data = b->buf + b->docs[i].off;
+        b->out[i].len = b->docs[i].len;
+        bytes += b->docs[i].len;
+    }
+    b->out_bytes = bytes;
+    b->has_out = true;
 }
 
 sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b, uint64_t line, uint32_t off, size_t len)

@@ -429,7 +429,7 @@ static void write_snp_defect(const char *path, int n, int kind, int at, char *wa
 }
 
 static bool run_snp(const char *out, int threads, size_t chunk, const char *path,
-                    uint64_t max_errors, sfl_error_t *err, uint64_t *rejected)
+                    uint64_t max_errors, sfl_error_t *err, uint64_t *rejected, uint64_t *docs)
 {
     sfl_options_t o;
     sfl_options_init(&o);
@@ -442,6 +442,8 @@ static bool run_snp(const char *out, int threads, size_t chunk, const char *path
     bool ok = sfl_job_run(job, sink, err);
     if (rejected)
         *rejected = sfl_job_summary(job)->rejected;
+    if (docs)
+        *docs = sfl_job_summary(job)->docs[SFL_COLL_DBSNP];
     sfl_sink_destroy(sink);
     sfl_job_destroy(job);
     return ok;
@@ -467,7 +469,7 @@ static void test_dbsnp_by_batch(void)
             sfl_error_t err;
             int t = threads[(at + kind) % 3];
             size_t chunk = (at / 3) % 2 ? 4096 : 8192;
-            if (run_snp(out, t, chunk, snp, 0, &err, NULL)) {
+            if (run_snp(out, t, chunk, snp, 0, &err, NULL, NULL)) {
                 fprintf(stderr, "dbSNP defect %d at line %d converted\n", kind, at);
                 CHECK(!"a defective dbSNP file converted");
                 return;
@@ -494,7 +496,7 @@ static void test_dbsnp_by_batch(void)
              snp, snp);
     for (int t = 0; t < 3; t++) {
         sfl_error_t err;
-        CHECK(!run_snp(out, threads[t], 4096, snp, 0, &err, NULL));
+        CHECK(!run_snp(out, threads[t], 4096, snp, 0, &err, NULL, NULL));
         CHECK_STR(err.message, want);
     }
 }
@@ -534,13 +536,20 @@ static void test_dbsnp_skips(void)
         for (int c = 0; c < 3; c++) {
             snprintf(out, sizeof out, "%s/snp_skips_%d_%d", tmpdir, t, c);
             sfl_error_t err;
-            uint64_t rejected = 0;
-            CHECK(run_snp(out, threads[t], chunks[c], snp, 100000, &err, &rejected));
+            uint64_t rejected = 0, docs = 0;
+            CHECK(run_snp(out, threads[t], chunks[c], snp, 100000, &err, &rejected, &docs));
             CHECK_INT((int)rejected, dups);
+            CHECK_INT((int)docs, 1500 - dups); /* a refused row writes nothing */
             snprintf(bson, sizeof bson, "%s/db/dbsnp.bson", out);
-            size_t len;
+            size_t len, n_docs = 0;
             char *got = slurp(bson, &len);
             CHECK(got != NULL);
+            for (size_t off = 0; got && off + 4 <= len; n_docs++) {
+                uint32_t dl;
+                memcpy(&dl, got + off, 4);
+                off += dl ? dl : len;
+            }
+            CHECK_INT((int)n_docs, 1500 - dups);
             if (!first) {
                 first = got, first_len = len;
                 continue;
