@@ -54,6 +54,27 @@ cases+=("--vcf $D/gnomad_v4.0_sample.vcf --coverage $D/coverage_sample.tsv --chu
   "--vcf $T/crlf.vcf --coverage $T/crlf_cut.tsv" "--vcf $T/crlf.vcf --chunk-size 4096"
   "--vcf $T/blocks.vcf.gz" "--vcf $T/blocks.vcf.gz --chunk-size 5000"
   "--vcf $D/bad/duplicate_variant.vcf --max-errors 5 --chunk-size 4096")
+# dbSNP rows repeated within a batch and across batches (the uniqueness
+# check by batch), rows at one position over several batches, bad rows,
+# under --max-errors, in small chunks and large (the first refusal without
+# it: test_pipeline; a failed run's bytes_read depends on the read-ahead).
+python3 - "$T/dups.tsv" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for l in range(1, 6001):
+        rs, chrom, pos = l, "1" if l < 4000 else "2", 100 + 10 * (l // 3)
+        if 2000 <= l < 2300:
+            pos = 7000
+        if l % 97 == 0:
+            rs, pos = l - 1, 100 + 10 * ((l - 1) // 3) if not 2000 <= l < 2300 else 7000
+        if l % 211 == 0:
+            rs = "x%d" % l
+        if l % 503 == 0:
+            chrom = "PAR"
+        f.write("%s\t%s\t%d\t1\n" % (rs, chrom, pos))
+PY
+cases+=("--dbsnp $T/dups.tsv --max-errors 1000 --chunk-size 4096"
+  "--dbsnp $T/dups.tsv --max-errors 1000")
 if [ "$BENCH" = --bench ]; then
   for f in bench/out/exac_*.vcf.gz; do [ -s "$f" ] && cases+=("--vcf $f"); done
   for f in bench/out/coverage_*.tsv.gz; do [ -s "$f" ] && cases+=("--coverage $f"); done

@@ -33,6 +33,7 @@ static void batch_free(sfl_parsed_batch_t *b)
     free(b->miss);
     free(b->digests);
     free(b->undeclared);
+    free(b->out);
     sfl_metrics_part_destroy(b->mpart);
     free(b);
 }
@@ -90,6 +91,8 @@ static void batch_reset(sfl_parsed_batch_t *b)
     b->undeclared = keep.undeclared;
     b->cap_undeclared = keep.cap_undeclared;
     b->digests = keep.digests;
+    b->out = keep.out;
+    b->cap_out = keep.cap_out;
     b->mpart = keep.mpart;
     if (b->mpart)
         sfl_metrics_part_reset(b->mpart);
@@ -169,6 +172,20 @@ void sfl_batch_digest(sfl_parsed_batch_t *b)
         sfl_digest_add(&b->digests[b->multi ? d->coll : b->collection], b->buf + d->off, d->len);
         d->digested = true;
     }
+}
+
+void sfl_batch_list_docs(sfl_parsed_batch_t *b)
+{
+    if (b->failed || b->multi || !SFL_GROW(b->out, &b->cap_out, b->n_docs, 64))
+        return;
+    size_t bytes = 0;
+    for (size_t i = 0; i < b->n_docs; i++) {
+        b->out[i].data = b->buf + b->docs[i].off;
+        b->out[i].len = b->docs[i].len;
+        bytes += b->docs[i].len;
+    }
+    b->out_bytes = bytes;
+    b->has_out = true;
 }
 
 sfl_linerec_t *sfl_batch_add_line(sfl_parsed_batch_t *b, uint64_t line, uint32_t off, size_t len)
@@ -254,6 +271,8 @@ bool sfl_batch_record_doc(sfl_parsed_batch_t *b, size_t off, uint32_t len, uint3
     d->dropped = false;
     d->digested = false;
     d->coll = 0;
+    if (len > b->max_doc_len)
+        b->max_doc_len = len;
     b->lines[line_idx].n_docs++;
     return true;
 }
@@ -271,6 +290,7 @@ void sfl_batch_reject(sfl_parsed_batch_t *b, sfl_linerec_t *rec, uint32_t code,
     if ((size_t)n >= sizeof tmp)
         n = sizeof tmp - 1;
     rec->code = code;
+    b->any_refused = true;
     /* A refused line adds nothing to the summary's counts. */
     for (uint32_t i = 0; b->missing && i < rec->miss_n; i++)
         b->missing[b->miss[rec->miss_off + i]]--;

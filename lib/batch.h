@@ -113,6 +113,32 @@ typedef struct sfl_parsed_batch {
         uint32_t first, last;
     } runs[SFL_BATCH_MAX_RUNS];
 
+    /* dbSNP: the uniqueness pre-check of the parser job
+     * (sfl_ids_scan_batch, id_check.h). `ids_ok` when, over the lines
+     * that have a document (one each), the batch is sorted by position
+     * within each contig, no contig making two runs, and no two lines at
+     * one position share an _id; `runs` (above) then holds the runs of
+     * one contig as line indexes, first and last line with a document;
+     * [runs[0].first, ids_head_end) are the lines of the batch's first
+     * position, [ids_tail_first, last run's last] those of its last. The
+     * in-order stage then checks only those two groups and each run's
+     * first line. */
+    bool ids_ok;
+    uint32_t ids_head_end, ids_tail_first;
+    /* Set while parsing: a line the parser refused (sfl_batch_reject),
+     * and the largest document built (sfl_batch_record_doc). When the
+     * first is false and the second within MongoDB's limit, the in-order
+     * stage need not look at each line for them. */
+    bool any_refused;
+    uint32_t max_doc_len;
+    /* A batch of one collection: its documents as the sink takes them
+     * (sfl_batch_list_docs), `out_bytes` in all, once `has_out`; the
+     * in-order stage hands this list on as it is while it drops none.
+     * `any_dropped`: the in-order stage dropped a document. */
+    sfl_doc_t *out;
+    size_t cap_out, out_bytes;
+    bool has_out, any_dropped;
+
     bool failed;         /* out of memory while parsing */
     /* GTF and dbSNP: documents go to docs[i].coll; lines left out on
      * purpose (never rejected later: they have no documents). */
@@ -145,6 +171,12 @@ char *sfl_batch_pool_take_text(sfl_batch_pool_t *p, size_t *cap);
  * here), marking each `digested`; sets b->failed when out of memory. Runs
  * in the parser job, after the lines are parsed. */
 void sfl_batch_digest(sfl_parsed_batch_t *b);
+
+/* A batch of one collection (not `multi`): lists its documents in b->out
+ * for the sink, in order, and sets `has_out`; leaves it unset when out of
+ * memory (the in-order stage then lists them itself). Runs in the parser
+ * job, after the lines are parsed. */
+void sfl_batch_list_docs(sfl_parsed_batch_t *b);
 
 /* Appends the record of data line `line` (text at text[off, off+len)) and
  * counts it as read; NULL when out of memory. */

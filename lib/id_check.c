@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "id_check.h"
 #include "swefreq/error.h"
 
@@ -286,4 +287,124 @@ uint32_t sfl_ids_check(sfl_ids_t *s, const sfl_parsed_batch_t *b, const sfl_line
             return code; /* a GTF line gives one document: nothing to take back */
     }
     return SFL_OK;
+}
+
+/* ---- dbSNP by batch -------------------------------------------------------- */
+
+/* Whether document `dr` shares its _id with one of the `n` documents of
+ * `group` (the batch's documents at one position). */
+static bool in_group(const sfl_docrec_t *const *group, size_t n, const sfl_docrec_t *dr)
+{
+    for (size_t i = 0; i < n; i++)
+        if (group[i]->id_hash_lo == dr->id_hash_lo && group[i]->id_hash_hi == dr->id_hash_hi)
+            return true;
+    return false;
+}
+
+void sfl_ids_scan_batch(sfl_parsed_batch_t *b)
+{
+    const sfl_docrec_t *group[SFL_IDS_GROUP_MAX];
+    size_t n_group = 0;
+    bool seen[32] = {false}, head = true;
+    const sfl_linerec_t *prev = NULL;
+    b->ids_ok = false;
+    b->n_runs = 0;
+    b->ids_head_end = b->ids_tail_first = 0;
+    for (size_t i = 0; i < b->n_lines; i++) {
+        const sfl_linerec_t *rec = &b->lines[i];
+        if (rec->code != SFL_OK || !rec->n_docs)
+            continue; /* sfl_ids_check never sees it */
+        const sfl_docrec_t *dr = &b->docs[rec->first_doc];
+        if (rec->n_docs != 1 || rec->contig < 0 || rec->contig >= 32 ||
+            dr->len > SFL_MAX_DOC_BYTES)
+            return;
+        if (prev && rec->contig == prev->contig && rec->pos == prev->pos) {
+            if (n_group == SFL_IDS_GROUP_MAX || in_group(group, n_group, dr))
+                return;
+        } else if (prev && rec->contig == prev->contig) {
+            if (rec->pos < prev->pos)
+                return;
+            n_group = 0;
+            head = false;
+            b->ids_tail_first = (uint32_t)i;
+        } else {
+            if (seen[rec->contig] || b->n_runs == SFL_BATCH_MAX_RUNS)
+                return;
+            seen[rec->contig] = true;
+            b->runs[b->n_runs].first = (uint32_t)i;
+            b->n_runs++;
+            n_group = 0;
+            head = !prev;
+            b->ids_tail_first = (uint32_t)i;
+        }
+        group[n_group++] = dr;
+        b->runs[b->n_runs - 1].last = (uint32_t)i;
+        if (head)
+            b->ids_head_end = (uint32_t)i + 1;
+        prev = rec;
+    }
+    b->ids_ok = true;
+}
+
+/* The order checks of dbsnp_order for each run's first line, and the
+ * uniqueness of the ids at the batch's first position against those kept:
+ * true when all pass. Changes nothing. */
+static bool batch_meets(const sfl_ids_t *s, const sfl_parsed_batch_t *b, bool *continues)
+{
+    const sfl_linerec_t *first = &b->lines[b->runs[0].first];
+    *continues = first->contig == s->d_contig;
+    if (*continues ? first->pos < s->d_pos : s->d_seen[first->contig])
+        return false;
+    for (uint32_t r = 1; r < b->n_runs; r++)
+        if (s->d_seen[b->lines[b->runs[r].first].contig])
+            return false;
+    if (!*continues || first->pos != s->d_pos)
+        return true;
+    for (uint32_t i = b->runs[0].first; i < b->ids_head_end; i++) {
+        const sfl_linerec_t *rec = &b->lines[i];
+        if (rec->code != SFL_OK || !rec->n_docs)
+            continue;
+        const sfl_docrec_t *dr = &b->docs[rec->first_doc];
+        idkey_t k = {dr->id_hash_lo, dr->id_hash_hi};
+        if (kh_get(ida, s->dbsnp, k) != kh_end(s->dbsnp))
+            return false;
+    }
+    return true;
+}
+
+int sfl_ids_check_batch(sfl_ids_t *s, const sfl_parsed_batch_t *b, const char *path)
+{
+    if (!b->ids_ok)
+        return 0;
+    if (!b->n_runs)
+        return 1; /* no line with a document: nothing to check or record */
+    bool continues;
+    uint64_t base;
+    if (!batch_meets(s, b, &continues) || !pack_where(s, path, 0, &base))
+        return 0;
+    const sfl_linerec_t *first = &b->lines[b->runs[0].first];
+    const sfl_linerec_t *last = &b->lines[b->runs[b->n_runs - 1].last];
+    for (uint32_t r = 0; r < b->n_runs; r++)
+        s->d_seen[b->lines[b->runs[r].first].contig] = true;
+    /* the ids kept are those of the last position: the ones before the
+     * batch too when the whole batch continues their position */
+    if (!(continues && first->pos == s->d_pos && b->n_runs == 1 && last->pos == first->pos))
+        kh_clear(ida, s->dbsnp);
+    for (uint32_t i = b->ids_tail_first; i <= b->runs[b->n_runs - 1].last; i++) {
+        const sfl_linerec_t *rec = &b->lines[i];
+        if (rec->code != SFL_OK || !rec->n_docs)
+            continue;
+        const sfl_docrec_t *dr = &b->docs[rec->first_doc];
+        idkey_t k = {dr->id_hash_lo, dr->id_hash_hi};
+        int ret;
+        khint_t h = kh_put(ida, s->dbsnp, k, &ret);
+        if (ret < 0)
+            return -1;
+        kh_val(s->dbsnp, h) = base | (rec->line & ((1ull << LINE_BITS) - 1));
+    }
+    s->d_contig = last->contig;
+    s->d_pos = last->pos;
+    s->d_line = last->line;
+    s->d_path = path;
+    return 1;
 }

@@ -28,7 +28,12 @@
  * batches wait for it), the parser digests its batches itself. The
  * metrics' values (metrics.c) and the _id hashes of the uniqueness check
  * are taken by the parser jobs too: the in-order stage does a few
- * comparisons a line and a few additions a batch. The digest is a sum, so the result is exact either way and
+ * comparisons a line and a few additions a batch. For dbSNP the parser
+ * job also proves the batch sorted and its ids unique within itself
+ * (id_check.c), and for every source of one collection it lists the
+ * documents as the sink takes them: a dbSNP or coverage batch with no
+ * line refused then costs the in-order stage a few checks where it meets
+ * the batch before, and no work per line or per document. The digest is a sum, so the result is exact either way and
  * for any thread count; and because everything after the parsers runs in
  * input order on one thread, the output is byte-for-byte the same for any
  * thread count.
@@ -253,6 +258,9 @@ static void *parse_chunk(void *arg)
     worker_release(src, w);
     if (src->kind == SFL_SOURCE_VCF || src->kind == SFL_SOURCE_COVERAGE)
         sfl_order_scan_batch(b); /* the in-order stage then checks its runs */
+    else if (src->kind == SFL_SOURCE_DBSNP)
+        sfl_ids_scan_batch(b); /* sorting and uniqueness within the batch */
+    sfl_batch_list_docs(b); /* what the sink takes, while none is dropped */
     if (src->digest_in_parser || atomic_load(&src->backlog) > 0)
         sfl_batch_digest(b);
     atomic_fetch_add(&src->backlog, 1);
@@ -278,6 +286,7 @@ static bool reject_line(run_t *r, sfl_parsed_batch_t *b, sfl_linerec_t *rec, uin
     rec->code = code;
     for (uint32_t d = 0; d < rec->n_docs; d++)
         b->docs[rec->first_doc + d].dropped = true;
+    b->any_dropped |= rec->n_docs > 0;
     j->summary.rejected++;
     if (code < 64)
         j->summary.rejected_by_code[code]++;
@@ -333,14 +342,17 @@ static uint32_t check_doc_size(const run_t *r, const sfl_parsed_batch_t *b,
 
 /* The summary counts what the accepted lines hold: the batch's totals
  * cover every line the parser accepted, so take back what the lines that
- * the ordered stage refused added (a line the parser refused holds none). */
-static bool count_accepted(run_t *r, sfl_parsed_batch_t *b)
+ * the ordered stage refused added (a line the parser refused holds none).
+ * `clean`: no line of the batch was refused. */
+static bool count_accepted(run_t *r, sfl_parsed_batch_t *b, bool clean)
 {
     sfl_job_t *j = r->job;
     sfl_summary_t *s = &j->summary;
     uint64_t no_alt = b->no_alt, thinned = b->thinned, unmatched = b->csq_unmatched,
              non_finite = b->non_finite;
-    for (size_t i = 0; i < b->n_lines; i++) {
+    /* `clean`: every line accepted; only a VCF's lines may be repaired */
+    size_t n = clean && b->collection != SFL_COLL_VARIANTS ? 0 : b->n_lines;
+    for (size_t i = 0; i < n; i++) {
         const sfl_linerec_t *rec = &b->lines[i];
         if (rec->code != SFL_OK) {
             no_alt -= rec->no_alt;
@@ -404,7 +416,18 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
     sfl_order_t *o = &j->order[b->collection];
     bool by_line = !b->multi && b->collection != SFL_COLL_DBSNP &&
                    !sfl_order_check_batch(o, b, r->src->path);
-    for (size_t i = 0; i < b->n_lines; i++) {
+    /* dbSNP's uniqueness (and sorting) by batch likewise */
+    int ids_batch = !b->multi && b->collection == SFL_COLL_DBSNP
+                        ? sfl_ids_check_batch(j->ids, b, r->src->path)
+                        : 0;
+    if (ids_batch < 0)
+        return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    /* Nothing left to look at line by line: no line refused by the
+     * parser, no document too large, sorting and uniqueness proven (a
+     * coverage position is its _id: the sorting check covers it). */
+    bool ids_done = ids_batch > 0 || (!b->multi && b->collection == SFL_COLL_COVERAGE);
+    bool clean = !by_line && ids_done && !b->any_refused && b->max_doc_len <= SFL_MAX_DOC_BYTES;
+    for (size_t i = 0; !clean && i < b->n_lines; i++) {
         sfl_linerec_t *rec = &b->lines[i];
         if (rec->code != SFL_OK) {
             if (!reject_line(r, b, rec, rec->code, sfl_batch_msg(b, rec)))
@@ -420,14 +443,14 @@ static bool consume(run_t *r, sfl_parsed_batch_t *b)
         }
         if (code == SFL_OK)
             code = check_doc_size(r, b, rec, msg, sizeof msg);
-        if (code == SFL_OK && rec->n_docs)
+        if (code == SFL_OK && rec->n_docs && !ids_done)
             code = sfl_ids_check(j->ids, b, rec, r->src->path, msg, sizeof msg);
         if (code == SFL_E_NOMEM)
             return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
         if (code != SFL_OK && !reject_line(r, b, rec, code, msg))
             return false;
     }
-    if (!count_accepted(r, b))
+    if (!count_accepted(r, b, clean))
         return false;
     s->unknown_contig_lines += b->unknown_contig;
     s->dbsnp_par_rows += b->par_rows;
@@ -449,38 +472,15 @@ static bool doc_dropped(const void *ud, uint32_t doc)
     return ((const sfl_parsed_batch_t *)ud)->docs[doc].dropped;
 }
 
-/* Adds the batch's digest of collection `coll` (-1: the batch's
- * collection), less the documents dropped here, to the run's, and hands
- * the surviving documents to the sink. */
-static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll)
+/* The documents `docs[0..n)` of collection `c` that batch `b` keeps
+ * (`bytes` in all; `dropped` dropped): the run's digest and summary take
+ * them, and the sink. */
+static bool hand_on(run_t *r, sfl_parsed_batch_t *b, sfl_collection_t c, const sfl_doc_t *docs,
+                    size_t n, size_t bytes, size_t dropped)
 {
     sfl_job_t *j = r->job;
     sfl_summary_t *s = &j->summary;
-    sfl_collection_t c = coll < 0 ? b->collection : (sfl_collection_t)coll;
-    if (b->n_docs > j->cap_docs) {
-        sfl_doc_t *d = realloc(j->docs, b->n_docs * sizeof *d);
-        if (!d)
-            return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
-        j->docs = d;
-        j->cap_docs = b->n_docs;
-    }
-    size_t n = 0, bytes = 0, dropped = 0;
     sfl_digest_t *dg = &b->digests[c];
-    for (size_t i = 0; i < b->n_docs; i++) {
-        const sfl_docrec_t *dr = &b->docs[i];
-        if (coll >= 0 && dr->coll != coll)
-            continue;
-        if (dr->dropped) {
-            if (dr->digested)
-                sfl_digest_remove(dg, b->buf + dr->off, dr->len);
-            dropped++;
-            continue;
-        }
-        j->docs[n].data = b->buf + dr->off;
-        j->docs[n].len = dr->len;
-        bytes += dr->len;
-        n++;
-    }
     /* the metrics of the documents kept: the parser took their values */
     if (c == SFL_COLL_VARIANTS && j->metrics && b->mpart &&
         !sfl_metrics_merge(j->metrics, b->mpart, dropped ? doc_dropped : NULL, b, r->err))
@@ -500,7 +500,7 @@ static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll)
     if (n > 0) {
         sfl_batch_t out;
         out.collection = c;
-        out.docs = j->docs;
+        out.docs = docs;
         out.n_docs = n;
         out.n_bytes = bytes;
         out.source_index = b->source_index;
@@ -514,6 +514,42 @@ static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll)
             return false;
     }
     return true;
+}
+
+/* Adds the batch's digest of collection `coll` (-1: the batch's
+ * collection), less the documents dropped here, to the run's, and hands
+ * the surviving documents to the sink. */
+static bool write_docs(run_t *r, sfl_parsed_batch_t *b, int coll)
+{
+    sfl_job_t *j = r->job;
+    sfl_collection_t c = coll < 0 ? b->collection : (sfl_collection_t)coll;
+    size_t n = 0, bytes = 0, dropped = 0;
+    sfl_digest_t *dg = &b->digests[c];
+    if (coll < 0 && b->has_out && !b->any_dropped) /* the parser's list, as it is */
+        return hand_on(r, b, c, b->out, b->n_docs, b->out_bytes, 0);
+    if (b->n_docs > j->cap_docs) {
+        sfl_doc_t *d = realloc(j->docs, b->n_docs * sizeof *d);
+        if (!d)
+            return sfl_error_set(r->err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        j->docs = d;
+        j->cap_docs = b->n_docs;
+    }
+    for (size_t i = 0; i < b->n_docs; i++) {
+        const sfl_docrec_t *dr = &b->docs[i];
+        if (coll >= 0 && dr->coll != coll)
+            continue;
+        if (dr->dropped) {
+            if (dr->digested)
+                sfl_digest_remove(dg, b->buf + dr->off, dr->len);
+            dropped++;
+            continue;
+        }
+        j->docs[n].data = b->buf + dr->off;
+        j->docs[n].len = dr->len;
+        bytes += dr->len;
+        n++;
+    }
+    return hand_on(r, b, c, j->docs, n, bytes, dropped);
 }
 
 /* ---- handing finished batches to the in-order stage --------------------- */

@@ -372,6 +372,199 @@ static void test_order_by_batch(void)
     CHECK_STR(err.message, want);
 }
 
+/* A dbSNP file of `n` rows (rsid = line number, position 100 + 10 *
+ * (line / 3): three rows a position; contig 1 to line 350, then 2; a
+ * fourth column pads a row to about 80 bytes, so a 4 KB chunk holds about
+ * 50), with one defect at line `at`; the message the run must fail with
+ * goes to `want`. */
+enum { SNP_DUP_NEXT, SNP_DUP_FAR, SNP_BACKWARDS, SNP_CONTIG_AGAIN, N_SNP_DEFECTS };
+static void write_snp_defect(const char *path, int n, int kind, int at, char *want,
+                             size_t want_size)
+{
+    static const char hint[] = "a dbSNP file must be sorted by position within each "
+                               "chromosome, a chromosome's rows together, as the ExAC loader's "
+                               "recipe (sort -k2,2 -k3,3n) writes it; its repeated rows could "
+                               "not be found otherwise";
+    int *rs = calloc((size_t)n + 2, sizeof *rs), *pos = calloc((size_t)n + 2, sizeof *pos),
+        *chr = calloc((size_t)n + 2, sizeof *chr);
+    for (int l = 1; l <= n; l++) {
+        rs[l] = l;
+        pos[l] = 100 + 10 * (l / 3);
+        chr[l] = l <= 350 ? 1 : 2;
+    }
+    if (kind == SNP_DUP_NEXT) { /* the row before, repeated */
+        rs[at] = rs[at - 1], pos[at] = pos[at - 1], chr[at] = chr[at - 1];
+    } else if (kind == SNP_DUP_FAR) { /* two rows back, another between */
+        pos[at - 1] = pos[at] = pos[at - 2], chr[at - 1] = chr[at] = chr[at - 2];
+        rs[at] = rs[at - 2];
+    } else if (kind == SNP_BACKWARDS) {
+        chr[at] = chr[at - 1], pos[at] = pos[at - 1] - 5;
+    } else if (kind == SNP_CONTIG_AGAIN) {
+        for (int l = at - 5; l < at; l++)
+            chr[l] = 3;
+    }
+    FILE *f = fopen(path, "w");
+    for (int l = 1; l <= n; l++)
+        fprintf(f, "%d\t%d\t%d\t%s\n", rs[l], chr[l], pos[l],
+                "padding-padding-padding-padding-padding-padding-padding-pad");
+    fclose(f);
+    int64_t xpos = (int64_t)chr[at] * 1000000000 + pos[at] + 1;
+    if (kind == SNP_DUP_NEXT || kind == SNP_DUP_FAR)
+        snprintf(want, want_size,
+                 "%s: line %d: duplicate dbSNP id %d-%lld: line %d of %s has it too (one "
+                 "document per dbSNP)",
+                 path, at, rs[at], (long long)xpos, kind == SNP_DUP_NEXT ? at - 1 : at - 2, path);
+    else if (kind == SNP_BACKWARDS)
+        snprintf(want, want_size,
+                 "%s: line %d: unsorted input: position %d comes after %d (line %d of %s): %s",
+                 path, at, pos[at], pos[at - 1], at - 1, path, hint);
+    else
+        snprintf(want, want_size,
+                 "%s: line %d: unsorted input: this chromosome's rows appeared before line %d "
+                 "of %s, and another chromosome's since: %s",
+                 path, at, at - 1, path, hint);
+    free(rs);
+    free(pos);
+    free(chr);
+}
+
+static bool run_snp(const char *out, int threads, size_t chunk, const char *path,
+                    uint64_t max_errors, sfl_error_t *err, uint64_t *rejected, uint64_t *docs)
+{
+    sfl_options_t o;
+    sfl_options_init(&o);
+    o.threads = threads;
+    o.chunk_bytes = chunk;
+    o.max_errors = max_errors;
+    sfl_job_t *job = sfl_job_new(&o, err);
+    CHECK(job && sfl_job_add_source(job, SFL_SOURCE_DBSNP, path, err));
+    sfl_sink_t *sink = sfl_sink_dump_new(out, "db", err);
+    bool ok = sfl_job_run(job, sink, err);
+    if (rejected)
+        *rejected = sfl_job_summary(job)->rejected;
+    if (docs)
+        *docs = sfl_job_summary(job)->docs[SFL_COLL_DBSNP];
+    sfl_sink_destroy(sink);
+    sfl_job_destroy(job);
+    return ok;
+}
+
+/* dbSNP's sorting and uniqueness are checked by batch where the parser
+ * job found a batch sorted and unique within itself: a duplicate id (the
+ * row before, or two rows back) or a position going back, on any line
+ * 100-640 (batch boundaries every 50 rows or so, the contig change at
+ * 351), or a contig coming back, fails the run with the same line and
+ * message at 1, 2 and 8 threads and 4 and 8 KB chunks. */
+static void test_dbsnp_by_batch(void)
+{
+    char snp[300], want[1400], out[512];
+    snprintf(snp, sizeof snp, "%s/snp_defect.tsv", tmpdir);
+    snprintf(out, sizeof out, "%s/snp_out", tmpdir);
+    static const int threads[] = {1, 2, 8};
+    for (int kind = 0; kind < N_SNP_DEFECTS; kind++) {
+        for (int at = 100; at <= 640; at++) {
+            if (at >= 345 && at <= 362)
+                continue; /* near the contig change: no defect of this kind */
+            write_snp_defect(snp, 700, kind, at, want, sizeof want);
+            sfl_error_t err;
+            int t = threads[(at + kind) % 3];
+            size_t chunk = (at / 3) % 2 ? 4096 : 8192;
+            if (run_snp(out, t, chunk, snp, 0, &err, NULL, NULL)) {
+                fprintf(stderr, "dbSNP defect %d at line %d converted\n", kind, at);
+                CHECK(!"a defective dbSNP file converted");
+                return;
+            }
+            if (strcmp(err.message, want) != 0) {
+                fprintf(stderr, "dbSNP defect %d at line %d, %d threads, %zu: got '%s'\n"
+                                "  want '%s'\n", kind, at, t, chunk, err.message, want);
+                CHECK(!"the message names the first bad line");
+                return;
+            }
+            CHECK_INT(err.code, kind <= SNP_DUP_FAR ? SFL_E_DUPLICATE : SFL_E_UNSORTED);
+        }
+    }
+    /* 300 rows at one position, over six batches of 4 KB: the last row
+     * repeats the first */
+    FILE *f = fopen(snp, "w");
+    for (int l = 1; l <= 300; l++)
+        fprintf(f, "%d\t7\t12345\t%s\n", l < 300 ? l : 1,
+                "padding-padding-padding-padding-padding-padding-padding-pad");
+    fclose(f);
+    snprintf(want, sizeof want,
+             "%s: line 300: duplicate dbSNP id 1-7000012346: line 1 of %s has it too (one "
+             "document per dbSNP)",
+             snp, snp);
+    for (int t = 0; t < 3; t++) {
+        sfl_error_t err;
+        CHECK(!run_snp(out, threads[t], 4096, snp, 0, &err, NULL, NULL));
+        CHECK_STR(err.message, want);
+    }
+}
+
+/* Under --max-errors, duplicates in and across batches (and 100 rows at
+ * one position, past the parser's check of a batch) and rows with a bad
+ * rsid are skipped alike at any thread count and chunk size: the same
+ * count, the same documents and the same dump. */
+static void test_dbsnp_skips(void)
+{
+    char snp[300], out[512], bson[600];
+    snprintf(snp, sizeof snp, "%s/snp_dups.tsv", tmpdir);
+    FILE *f = fopen(snp, "w");
+    int dups = 0, n_bad = 0;
+    for (int l = 1; l <= 1500; l++) {
+        /* rows 4k..4k+3 at one position to row 599: row 4k+3 repeats row
+         * 4k+1 (k % 3 == 0), row 4k moves back to repeat row 4k-1 (k % 5
+         * == 0, the row before it unchanged); rows 600-699 at one
+         * position, every ninth repeating the row before; then one row a
+         * position, contig 4 to row 999, 5 after */
+        int k = l / 4, rs = l, p = l < 600 ? 100 + 10 * k : l < 700 ? 5000 : 5000 + 10 * l;
+        if (l < 600 && l % 4 == 3 && k % 3 == 0)
+            rs = l - 2;
+        if (l < 600 && l % 4 == 0 && k % 5 == 0 && (k - 1) % 3 != 0 && k > 0)
+            rs = l - 1, p = 100 + 10 * (k - 1);
+        if (l >= 600 && l < 700 && l % 9 == 0)
+            rs = l - 1;
+        dups += rs != l;
+        /* and a row whose rsid is not a number, no other row repeating it */
+        bool bad = l % 100 == 2 && (l < 600 || l >= 700);
+        n_bad += bad;
+        fprintf(f, "%s%d\t%d\t%d\tpadding-padding-padding-padding-padding-padding\n",
+                bad ? "rs" : "", rs, l < 1000 ? 4 : 5, p);
+    }
+    fclose(f);
+    char *first = NULL;
+    size_t first_len = 0;
+    static const int threads[] = {1, 2, 8};
+    static const size_t chunks[] = {4096, 5000, 1u << 20};
+    for (int t = 0; t < 3; t++) {
+        for (int c = 0; c < 3; c++) {
+            snprintf(out, sizeof out, "%s/snp_skips_%d_%d", tmpdir, t, c);
+            sfl_error_t err;
+            uint64_t rejected = 0, docs = 0;
+            CHECK(run_snp(out, threads[t], chunks[c], snp, 100000, &err, &rejected, &docs));
+            CHECK_INT((int)rejected, dups + n_bad);
+            CHECK_INT((int)docs, 1500 - dups - n_bad); /* a refused row writes nothing */
+            snprintf(bson, sizeof bson, "%s/db/dbsnp.bson", out);
+            size_t len, n_docs = 0;
+            char *got = slurp(bson, &len);
+            CHECK(got != NULL);
+            for (size_t off = 0; got && off + 4 <= len; n_docs++) {
+                uint32_t dl;
+                memcpy(&dl, got + off, 4);
+                off += dl ? dl : len;
+            }
+            CHECK_INT((int)n_docs, 1500 - dups - n_bad);
+            if (!first) {
+                first = got, first_len = len;
+                continue;
+            }
+            CHECK(len == first_len && memcmp(got, first, len) == 0);
+            free(got);
+        }
+    }
+    free(first);
+}
+
 /* A damaged BGZF file fails with the block's offset, whatever htslib's
  * log level: nothing reaches stderr, the caller's level is restored. */
 static void test_damaged_bgzf_quiet(void)
@@ -479,6 +672,8 @@ int main(int argc, char **argv)
     test_readback(argv[1]);
     test_errors(argv[1]);
     test_order_by_batch();
+    test_dbsnp_by_batch();
+    test_dbsnp_skips();
     test_damaged_bgzf_quiet();
     test_options_versioning(argv[1]);
     char cmd[300];
