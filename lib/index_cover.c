@@ -37,6 +37,7 @@
 
 #include "index_cover.h"
 #include "log.h"
+#include "safe_fs.h"
 
 #define BLK_HDR 18
 #define BLK_MAX 65536
@@ -53,35 +54,19 @@ typedef struct {
     uint8_t ubuf[BLK_MAX];
 } cur_t;
 
-static bool pread_full(int fd, void *buf, size_t n, int64_t at)
-{
-    uint8_t *p = buf;
-    while (n > 0) {
-        ssize_t k = pread(fd, p, n, (off_t)at);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return false;
-        p += k;
-        n -= (size_t)k;
-        at += k;
-    }
-    return true;
-}
-
 /* The frame of the block at `at` (compressed and uncompressed sizes);
  * NULL, or what is wrong. */
 static const char *frame_of(int fd, int64_t size, int64_t at, uint32_t *bsize,
                             uint32_t *isize)
 {
     uint8_t h[BLK_HDR], t[4];
-    if (at < 0 || size - at < BLK_HDR || !pread_full(fd, h, sizeof h, at))
+    if (at < 0 || size - at < BLK_HDR || !sfl_pread_all(fd, h, sizeof h, at))
         return "no BGZF block starts there";
     if (h[0] != 31 || h[1] != 139 || h[2] != 8 || !(h[3] & 4) || h[12] != 'B' || h[13] != 'C')
         return "no BGZF block starts there";
     *bsize = ((uint32_t)h[16] | (uint32_t)h[17] << 8) + 1;
     if (*bsize < BLK_HDR + 8 || size - at < (int64_t)*bsize ||
-        !pread_full(fd, t, sizeof t, at + *bsize - 4))
+        !sfl_pread_all(fd, t, sizeof t, at + *bsize - 4))
         return "the block there is cut short";
     *isize = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
     return *isize > BLK_MAX ? "the block there has an impossible size" : NULL;
@@ -93,7 +78,7 @@ static const char *load(cur_t *c, int64_t at)
     const char *why = frame_of(c->fd, c->size, at, &c->bsize, &c->isize);
     if (why)
         return why;
-    if (!pread_full(c->fd, c->cbuf, c->bsize, at))
+    if (!sfl_pread_all(c->fd, c->cbuf, c->bsize, at))
         return "the block there cannot be read";
     z_stream zs;
     memset(&zs, 0, sizeof zs);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bson_util.h"
 #include "manifest_internal.h"
 
 typedef struct {
@@ -34,19 +35,6 @@ typedef struct {
     const sfl_manifest_t *names; /* NULL, or whose sources' path and abs_path to use */
 } merge_t;
 
-static bool sub(const bson_iter_t *it, bson_t *out)
-{
-    const uint8_t *data;
-    uint32_t len;
-    if (BSON_ITER_HOLDS_DOCUMENT(it))
-        bson_iter_document(it, &len, &data);
-    else if (BSON_ITER_HOLDS_ARRAY(it))
-        bson_iter_array(it, &len, &data);
-    else
-        return false;
-    return bson_init_static(out, data, len);
-}
-
 /* Field `key` of document `path` (a top-level key) of part k's manifest,
  * entry `index` when that is an array (SIZE_MAX: not an array). */
 static bool find_in(const sfl_manifest_t *m, const char *path, size_t index, bson_t *out)
@@ -55,12 +43,12 @@ static bool find_in(const sfl_manifest_t *m, const char *path, size_t index, bso
     if (!bson_iter_init_find(&it, sfl_manifest_bson(m), path))
         return false;
     if (index == SIZE_MAX)
-        return sub(&it, out);
+        return sfl_bson_sub(&it, out);
     if (!bson_iter_recurse(&it, &arr))
         return false;
     for (size_t i = 0; bson_iter_next(&arr); i++)
         if (i == index)
-            return sub(&arr, out);
+            return sfl_bson_sub(&arr, out);
     return false;
 }
 

@@ -89,22 +89,6 @@ static uint32_t le32(const uint8_t *p)
     return le16(p) | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static bool pread_all(int fd, void *buf, size_t n, int64_t at)
-{
-    uint8_t *p = buf;
-    while (n > 0) {
-        ssize_t k = pread(fd, p, n, (off_t)at);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return false;
-        p += k;
-        n -= (size_t)k;
-        at += k;
-    }
-    return true;
-}
-
 /* Reads the frame of the block at `at`; NULL, or what is wrong with it.
  * The checks are those of htslib's check_header(). */
 static const char *frame_at(const sfl_reader_t *r, int64_t at, frame_t *f)
@@ -112,7 +96,7 @@ static const char *frame_at(const sfl_reader_t *r, int64_t at, frame_t *f)
     uint8_t h[BGZF_HDR], t[BGZF_FTR];
     if (r->size - at < BGZF_HDR)
         return "the file ends inside its header";
-    if (!pread_all(r->fd, h, sizeof h, at))
+    if (!sfl_pread_all(r->fd, h, sizeof h, at))
         return "its header cannot be read";
     if (h[0] != 31 || h[1] != 139 || h[2] != 8 || !(h[3] & 4) || le16(h + 10) != 6 ||
         h[12] != 'B' || h[13] != 'C' || le16(h + 14) != 2)
@@ -122,7 +106,7 @@ static const char *frame_at(const sfl_reader_t *r, int64_t at, frame_t *f)
         return "its header gives an impossible block size";
     if (r->size - at < (int64_t)f->bsize)
         return "the file ends inside it: truncated, or bytes cut out";
-    if (!pread_all(r->fd, t, sizeof t, at + f->bsize - BGZF_FTR))
+    if (!sfl_pread_all(r->fd, t, sizeof t, at + f->bsize - BGZF_FTR))
         return "its footer cannot be read";
     f->crc = le32(t);
     f->isize = le32(t + 4);
@@ -139,7 +123,7 @@ static const char *inflate_at(const sfl_reader_t *r, int64_t at, frame_t *f, uin
     const char *why = frame_at(r, at, f);
     if (why)
         return why;
-    if (!pread_all(r->fd, cbuf, f->bsize, at))
+    if (!sfl_pread_all(r->fd, cbuf, f->bsize, at))
         return "it cannot be read";
     z_stream zs;
     memset(&zs, 0, sizeof zs);

@@ -303,3 +303,19 @@ bool sfl_is_same_dir_at(int dirfd, const char *name, int fd)
     return fd >= 0 && fstat(fd, &a) == 0 && fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
            S_ISDIR(b.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
+
+bool sfl_pread_all(int fd, void *buf, size_t n, int64_t at)
+{
+    uint8_t *p = buf;
+    while (n > 0) {
+        ssize_t k = pread(fd, p, n, (off_t)at);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+        at += k;
+    }
+    return true;
+}

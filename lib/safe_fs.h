@@ -94,4 +94,8 @@ bool sfl_write_replace(const char *path, const void *data, size_t len, const cha
  * the folder open as `fd` (same st_dev and st_ino). */
 bool sfl_is_same_dir_at(int dirfd, const char *name, int fd);
 
+/* Reads exactly n bytes at offset `at` of fd (pread, retried on EINTR and
+ * short reads); false at the end of the file or on an error (errno). */
+bool sfl_pread_all(int fd, void *buf, size_t n, int64_t at);
+
 #endif
