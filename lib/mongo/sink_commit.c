@@ -124,9 +124,8 @@ static void settle(mongo_sink_t *m)
     }
 }
 
-/* A part's end: every batch acknowledged, then its record "complete" with
- * its manifest; the group's finish does the rest (mongo/group.c). */
-static bool part_commit(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t *err)
+/* Every batch sent and acknowledged, and the lock still ours. */
+static bool flush_all(mongo_sink_t *m, sfl_error_t *err)
 {
     bool ok = true;
     for (int c = 0; c < SFL_N_COLLECTIONS && ok; c++)
@@ -134,7 +133,14 @@ static bool part_commit(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t 
     if (ok)
         settle(m);
     ok = sfl_msink_drain(m, ok ? err : NULL, true, 0) && ok;
-    if (sfl_msink_lost_lock(m, err) || !ok)
+    return !sfl_msink_lost_lock(m, err) && ok;
+}
+
+/* A part's end: every batch acknowledged, then its record "complete" with
+ * its manifest; the group's finish does the rest (mongo/group.c). */
+static bool part_commit(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t *err)
+{
+    if (!flush_all(m, err))
         return false;
     if (sfl_msink_cancelled(m))
         return sfl_msink_cancel_error(err, "before the part was recorded complete");
@@ -144,7 +150,7 @@ static bool part_commit(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t 
     if (m->o.manifest_path && !sfl_manifest_write_file(man, m->o.manifest_path, err))
         return false;
     /* with the records it read per region, for the finish (group_check.h) */
-    ok = sfl_msink_meta_update(m, "complete", man, NULL, sfl_sink_part_reads_int(m->self), err);
+    bool ok = sfl_msink_meta_update(m, "complete", man, NULL, sfl_sink_part_reads_int(m->self), err);
     sfl_msink_unlock_db(m);
     if (ok)
         mlog(m, SFL_LOG_INFO, "part %d of group %s: %llu documents inserted; recorded complete "
@@ -155,18 +161,12 @@ static bool part_commit(mongo_sink_t *m, const sfl_manifest_t *man, sfl_error_t 
 bool sfl_msink_commit_body(void *ctx, const sfl_manifest_t *man, sfl_error_t *err)
 {
     mongo_sink_t *m = ctx;
-    bool ok = true;
     struct timespec phase;
     if (m->part)
         return part_commit(m, man, err);
     if (m->finished_before)
         return commit_finished(m, man, err);
-    for (int c = 0; c < SFL_N_COLLECTIONS && ok; c++)
-        ok = sfl_msink_flush_cur(m, c, err);
-    if (ok)
-        settle(m);
-    ok = sfl_msink_drain(m, ok ? err : NULL, true, 0) && ok;
-    if (sfl_msink_lost_lock(m, err) || !ok)
+    if (!flush_all(m, err))
         return false;
     mlog(m, SFL_LOG_INFO, "inserted %llu documents in %.2f s; building indexes",
          (unsigned long long)m->inserted, sfl_msink_since(&m->t0));
