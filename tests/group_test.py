@@ -74,8 +74,10 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                the plan; by finish: a part's record counts that differ
                from the index's (naming source, contig and both counts)
                or are missing; each time the browser's collections are
-               unchanged; with the records right, finish succeeds. Then
-               the parts' byte ranges: the plan records each part's range
+               unchanged; with the records right, finish succeeds. With a
+               .csi (tabix -C) and no .tbi: a stale one is refused by plan
+               the same way, and a fresh one gives the single load's
+               documents and manifest. Then the parts' byte ranges: the plan records each part's range
                and the header's with their SHA-256; a byte changed in part
                2's range alone: part 1 loads, part 2 refuses (exit 3,
                naming the file and the range); a changed header is
@@ -770,15 +772,15 @@ def stale_inputs():
     return bgzip_index("good.vcf", "-p", "vcf"), body
 
 
-def appended(name, index):
+def appended(name, index, ext=".tbi"):
     """old.vcf.gz with rest.vcf's records appended before its end-of-file
-    block, and `index` as its index."""
+    block, and `index` as its index (name + ext)."""
     old = open("old.vcf.gz", "rb").read()
     check(old.endswith(bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")),
           "old.vcf.gz ends with the BGZF end-of-file block")
     with open(name, "wb") as f:
         f.write(old[:-28] + open("rest.vcf.gz", "rb").read())
-    sh("cp", index, name + ".tbi")
+    sh("cp", index, name + ext)
     return name
 
 
@@ -862,7 +864,38 @@ def test_stale():
     check(r.returncode == 0, f"finish with the parts' counts right: {r.stderr[-400:]}")
     n = client[db]["variants"].count_documents({})
     check(n > 0 and browser(db) != before, f"finish swapped the group's data in ({n} variants)")
+    test_csi(good)
     test_ranges(db, good)
+
+
+def test_csi(good):
+    """A .csi index (tabix -C) and no .tbi: a stale one is refused at plan
+    as a stale .tbi is, and a fresh one gives the single load's result."""
+    db = "sfl_group_stale_csi"
+    client.drop_database(db)
+    sh("tabix", "-f", "-C", "-p", "vcf", "old.vcf.gz")
+    stale = appended("appc.vcf.gz", "old.vcf.gz.csi", ".csi")
+    check(not os.path.exists(stale + ".tbi"), "appc.vcf.gz has only a .csi")
+    r = plan(db, "c", 2, ["--vcf", stale])
+    check(r.returncode == 3 and stale in r.stderr and "stale" in r.stderr and
+          ".csi" in r.stderr,
+          f"plan with a stale .csi: exit 3 naming the file, its .csi and 'stale' "
+          f"({r.returncode}) {r.stderr[-600:]}")
+    check(client[db]["swefreq_meta"].find_one({"_id": "lock"}) is None,
+          "plan with a stale .csi: no lock left")
+    sh("cp", good, "fresh.vcf.gz")
+    sh("tabix", "-f", "-C", "-p", "vcf", "fresh.vcf.gz")
+    src = ["--vcf", "fresh.vcf.gz"]
+    want = single(db + "_one", src)
+    r = plan(db, "c", 2, src)
+    check(r.returncode == 0, f"plan with a fresh .csi: {r.stderr[-500:]}")
+    p = json.load(open(f"{db}.c.plan.json"))
+    check(all(x["sources"][0].get("regions") for x in p["parts"]),
+          f"both parts have regions of the .csi-indexed file: {p['parts']}")
+    all_parts(db, "c", 2, src)
+    r = finish_group(db, "c")
+    check(r.returncode == 0, f"finish with a .csi: {r.stderr[-500:]}")
+    same_as_single(db, "c", want, "a group over a .csi-indexed file")
 
 
 def blocks(data):
