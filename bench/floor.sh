@@ -11,22 +11,25 @@
 #            measures on this machine in the same run (8 KB and 2 KB
 #            blocks: a lower bound, no per-call cost counted);
 #
-# against `bcftools view --threads N -Ou` and the dry run at --threads N
-# (N = 1 and 2), alternating, medians of --repeat runs (default 5). It
-# prints floor / bcftools CPU (>= 1 means that CPU <= 1.0x bcftools cannot
-# be reached with that digest whatever the parsing costs), what the dry run
-# spends above the floor (parsing, encoding, checks, hand-offs, kernel),
-# and the least wall time the floor allows on the machine's cores.
+# against the reference tool and the dry run at --threads N (N = 1 and 2),
+# alternating, medians of --repeat runs (default 5). The reference is
+# `bcftools view --threads N -Ou` for a VCF and `bgzip -dc` for coverage,
+# dbSNP and GTF files. It prints floor / reference CPU (>= 1 means that CPU
+# <= 1.0x the reference cannot be reached with that digest whatever the
+# parsing costs), what the dry run spends above the floor (parsing,
+# encoding, checks, hand-offs, kernel), and the least wall time the floor
+# allows on the machine's cores.
 #
-#   bench/floor.sh BINARY [--vcf FILE | --sites N] [--repeat N]
+#   bench/floor.sh BINARY [--vcf FILE | --sites N | --coverage FILE | --dbsnp FILE
+#                  | --gtf FILE] [--repeat N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { sed -n '2,21p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,24p' "$0"; exit 2; }
 BIN=$1; shift
-SITES=200000 REPEAT=5 VCF=""
+SITES=200000 REPEAT=5 VCF="" FLAG=--vcf
 while [ $# -gt 0 ]; do
   case "$1" in
-    --vcf) VCF=$2; shift 2;;
+    --vcf|--coverage|--dbsnp|--gtf) FLAG=$1 VCF=$2; shift 2;;
     --sites) SITES=$2; shift 2;;
     --repeat) REPEAT=$2; shift 2;;
     *) echo "unknown option $1" >&2; exit 2;;
@@ -63,7 +66,7 @@ rate() {
 echo "# $(date -u +%FT%TZ) $CORES cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# binary: $BIN"
 echo "# input: $VCF ($(stat -c %s "$VCF") bytes); medians of $REPEAT alternating runs"
-SUMMARY=$("$BIN" dump --dry-run --quiet --json --threads 2 --vcf "$VCF")
+SUMMARY=$("$BIN" dump --dry-run --quiet --json --threads 2 "$FLAG" "$VCF")
 read -r DOCS BSON TEXT < <(printf '%s' "$SUMMARY" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
@@ -80,20 +83,24 @@ printf '# digest floor: %s s of CPU (SHA-256 of the BSON and the file, keystream
 for n in 1 2; do
   rb="" ri="" rs=""
   for ((i = 0; i < REPEAT; i++)); do
-    rb+="$(one bcftools view --threads "$n" -Ou -o /dev/null "$VCF")"$'\n'
+    if [ "$FLAG" = --vcf ]; then
+      rb+="$(one bcftools view --threads "$n" -Ou -o /dev/null "$VCF")"$'\n'
+    fi
     ri+="$(one bgzip -dc "$VCF")"$'\n'
-    rs+="$(one "$BIN" dump --dry-run --quiet --threads "$n" --vcf "$VCF")"$'\n'
+    rs+="$(one "$BIN" dump --dry-run --quiet --threads "$n" "$FLAG" "$VCF")"$'\n'
   done
+  [ "$FLAG" = --vcf ] || rb=$ri
   mb=$(printf '%s' "$rb" | median) mi=$(printf '%s' "$ri" | median)
   ms=$(printf '%s' "$rs" | median)
-  awk -v b="$mb" -v i="$mi" -v s="$ms" -v d="$DIGEST" -v n="$n" -v k="$CORES" 'BEGIN {
+  ref=bcftools; [ "$FLAG" = --vcf ] || ref="bgzip -dc"
+  awk -v b="$mb" -v i="$mi" -v s="$ms" -v d="$DIGEST" -v n="$n" -v k="$CORES" -v ref="$ref" 'BEGIN {
     split(b, B, " "); split(i, I, " "); split(s, S, " ");
     floor = I[2] + d;
-    printf "threads %d: bcftools %.2f s wall %.2f s CPU | inflate %.2f s CPU + digest %.2f = floor %.2f s CPU (%.2fx bcftools CPU)\n",
-      n, B[1], B[2], I[2], d, floor, floor / B[2];
-    printf "           dry run %.2f s wall %.2f s CPU (%.2fx wall, %.2fx CPU); above the floor %.2f s CPU (%.2fx bcftools CPU)\n",
-      S[1], S[2], S[1] / B[1], S[2] / B[2], S[2] - floor, (S[2] - floor) / B[2];
-    w = floor / k; printf "           least wall the floor allows on %d cores: %.2f s (%.2fx bcftools wall)\n",
-      k, w, w / B[1] }'
+    printf "threads %d: %s %.2f s wall %.2f s CPU | inflate %.2f s CPU + digest %.2f = floor %.2f s CPU (%.2fx %s CPU)\n",
+      n, ref, B[1], B[2], I[2], d, floor, floor / B[2], ref;
+    printf "           dry run %.2f s wall %.2f s CPU (%.2fx wall, %.2fx CPU); above the floor %.2f s CPU (%.2fx %s CPU)\n",
+      S[1], S[2], S[1] / B[1], S[2] / B[2], S[2] - floor, (S[2] - floor) / B[2], ref;
+    w = floor / k; printf "           least wall the floor allows on %d cores: %.2f s (%.2fx %s wall)\n",
+      k, w, w / B[1], ref }'
 done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
