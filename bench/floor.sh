@@ -20,18 +20,24 @@
 # encoding, checks, hand-offs, kernel), and the least wall time the floor
 # allows on the machine's cores.
 #
+# With --perf, one more dry run per thread count under `perf record` says
+# where all of its CPU goes: seconds per library (libdeflate: inflate;
+# libcrypto: the digest; the project's library and libc: parsing and
+# encoding; the kernel) and the project's ten costliest functions.
+#
 #   bench/floor.sh BINARY [--vcf FILE | --sites N | --coverage FILE | --dbsnp FILE
-#                  | --gtf FILE] [--repeat N]
+#                  | --gtf FILE] [--repeat N] [--perf]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { sed -n '2,24p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,29p' "$0"; exit 2; }
 BIN=$1; shift
-SITES=200000 REPEAT=5 VCF="" FLAG=--vcf
+SITES=200000 REPEAT=5 VCF="" FLAG=--vcf PERF=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --vcf|--coverage|--dbsnp|--gtf) FLAG=$1 VCF=$2; shift 2;;
     --sites) SITES=$2; shift 2;;
     --repeat) REPEAT=$2; shift 2;;
+    --perf) PERF=1; shift;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
@@ -103,4 +109,27 @@ for n in 1 2; do
     w = floor / k; printf "           least wall the floor allows on %d cores: %.2f s (%.2fx %s wall)\n",
       k, w, w / B[1], ref }'
 done
+# where_cpu_goes N: one dry run at --threads N under perf; CPU seconds per
+# library (the samples' share of the run's user + system time) and the top
+# functions of the project's library
+where_cpu_goes() {
+  local data; data=$(mktemp)
+  local t; t=$(one perf record -q -F 1999 -o "$data" -- "$BIN" dump --dry-run --quiet \
+    --threads "$1" "$FLAG" "$VCF")
+  local cpu; cpu=$(echo "$t" | awk '{ print $2 }')
+  echo "threads $1 under perf ($cpu s CPU, with perf's own share): seconds by library"
+  perf report -i "$data" --no-children --sort dso -g none 2>/dev/null |
+    awk -v c="$cpu" '/^ *[0-9.]+%/ { p = $1; sub(/%/, "", p); if (p >= 0.5)
+      printf "  %-28s %5.1f%%  %.3f s\n", $2, p, p * c / 100 }'
+  echo "  the project's costliest functions:"
+  perf report -i "$data" --no-children --sort sym -g none --dsos "$(basename "$(readlink -f \
+    "$(ldd "$BIN" | awk '/libswefreq-load/ { print $3 }')")")" 2>/dev/null |
+    awk -v c="$cpu" '/^ *[0-9.]+%/ && n++ < 10 { p = $1; sub(/%/, "", p);
+      printf "    %-30s %5.1f%%  %.3f s\n", $3, p, p * c / 100 }'
+  rm -f "$data"
+}
+if [ "$PERF" = 1 ]; then
+  where_cpu_goes 1
+  where_cpu_goes 2
+fi
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
