@@ -131,18 +131,7 @@ static int find_one(mongoc_client_t *c, const char *db, const bson_t *filter, co
                     bson_t *out, sfl_error_t *err)
 {
     mongoc_collection_t *m = meta(c, db);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(m, filter, opts, NULL);
-    const bson_t *doc;
-    bson_error_t be;
-    int rc = 0;
-    if (mongoc_cursor_next(cur, &doc)) {
-        bson_copy_to(doc, out);
-        rc = 1;
-    } else if (mongoc_cursor_error(cur, &be)) {
-        sfl_mongo_error(err, &be, NULL, SFL_META_COLLECTION);
-        rc = -1;
-    }
-    mongoc_cursor_destroy(cur);
+    int rc = sfl_meta_find_one(m, filter, opts, out, err);
     mongoc_collection_destroy(m);
     return rc;
 }

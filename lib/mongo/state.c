@@ -96,10 +96,8 @@ static int64_t num_field(const bson_t *d, const char *key)
     return BSON_ITER_HOLDS_NUMBER(&it) ? bson_iter_as_int64(&it) : 0;
 }
 
-/* The first document of m matching filter, copied into *out (initialised
- * only when found; bson_destroy it): 1 found, 0 none, -1 error. */
-static int find_one(mongoc_collection_t *m, const bson_t *filter, const bson_t *opts, bson_t *out,
-                    sfl_error_t *err)
+int sfl_meta_find_one(mongoc_collection_t *m, const bson_t *filter, const bson_t *opts,
+                      bson_t *out, sfl_error_t *err)
 {
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(m, filter, opts, NULL);
     const bson_t *doc;
@@ -116,12 +114,12 @@ static int find_one(mongoc_collection_t *m, const bson_t *filter, const bson_t *
     return rc;
 }
 
-/* The document {_id: id} of swefreq_meta, as find_one. */
+/* The document {_id: id} of swefreq_meta, as sfl_meta_find_one. */
 static int read_record(mongoc_collection_t *m, const char *id, bson_t *out, sfl_error_t *err)
 {
     bson_t filter = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&filter, "_id", id);
-    int rc = find_one(m, &filter, NULL, out, err);
+    int rc = sfl_meta_find_one(m, &filter, NULL, out, err);
     bson_destroy(&filter);
     return rc;
 }
@@ -482,7 +480,7 @@ int sfl_swap_pending(mongoc_client_t *c, const char *db, char *id, sfl_error_t *
     BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
     BSON_APPEND_INT32(&sort, "started", 1);
     bson_append_document_end(&opts, &sort);
-    int rc = find_one(m, &filter, &opts, &doc, err);
+    int rc = sfl_meta_find_one(m, &filter, &opts, &doc, err);
     if (rc == 1) {
         str_field(&doc, "_id", id, 48);
         bson_destroy(&doc);
@@ -547,7 +545,7 @@ sfl_manifest_t *sfl_current_manifest(mongoc_client_t *c, const char *db, sfl_err
     BSON_APPEND_INT32(&sort, "finished", -1);
     bson_append_document_end(&opts, &sort);
     bson_t doc;
-    rc = find_one(m, &filter, &opts, &doc, err);
+    rc = sfl_meta_find_one(m, &filter, &opts, &doc, err);
     if (rc == 1) {
         man = manifest_of(&doc, db, err);
         bson_destroy(&doc);
@@ -685,7 +683,7 @@ int sfl_resume_target(mongoc_client_t *c, const char *db, const char *named, bso
         BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
         BSON_APPEND_INT32(&sort, "started", -1);
         bson_append_document_end(&opts, &sort);
-        rc = find_one(m, &filter, &opts, &doc, err);
+        rc = sfl_meta_find_one(m, &filter, &opts, &doc, err);
     }
     bson_destroy(&filter);
     bson_destroy(&opts);

@@ -32,6 +32,11 @@ typedef struct {
 } sfl_lock_request_t;
 
 /* Reads the lock document into *h; 1 found, 0 none, -1 error. */
+/* The first document of swefreq_meta `m` matching filter (sorted by opts,
+ * which may be NULL), copied into *out (initialised only when found;
+ * bson_destroy it): 1 found, 0 none, -1 error in err. */
+int sfl_meta_find_one(mongoc_collection_t *m, const bson_t *filter, const bson_t *opts,
+                      bson_t *out, sfl_error_t *err);
 int sfl_lock_read(mongoc_client_t *c, const char *db, sfl_lock_holder_t *h, sfl_error_t *err);
 
 int64_t sfl_now_ms(void);
