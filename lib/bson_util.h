@@ -6,6 +6,17 @@
 
 #include <bson/bson.h>
 #include <math.h>
+#include <string.h>
+
+/* `d` as relaxed extended JSON in a malloc'd string (free() it, not
+ * bson_free()), or NULL when out of memory. */
+static inline char *sfl_bson_json_dup(const bson_t *d)
+{
+    char *json = bson_as_relaxed_extended_json(d, NULL);
+    char *out = json ? strdup(json) : NULL;
+    bson_free(json);
+    return out;
+}
 
 /* int32 when it fits, int64 otherwise: what pymongo does with an int. */
 static inline bool sfl_append_int(bson_t *b, const char *key, int klen, int64_t v)

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bson_util.h"
 #include "grow.h"
 #include "group_check.h"
 #include "group_plan.h"
@@ -678,10 +679,8 @@ char *sfl_group_plan_json(const sfl_group_plan_t *p, const char *const *commands
             }
             bson_append_array_end(&out, &arr);
         }
-    char *js = bson_as_relaxed_extended_json(&out, NULL);
+    char *copy = sfl_bson_json_dup(&out);
     bson_destroy(&out);
-    char *copy = js ? strdup(js) : NULL;
-    bson_free(js);
     return copy;
 }
 

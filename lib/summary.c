@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bson_util.h"
 #include "swefreq/swefreq.h"
 
 /* "annotations": the consequence field each VCF was read with;
@@ -108,14 +109,7 @@ char *sfl_job_summary_json(const sfl_job_t *j)
         ok = bson_append_int64(&m, s->undeclared_pop_names[i], -1,
                                (int64_t)s->undeclared_pop_counts[i]);
     ok = ok && bson_append_document_end(&d, &m);
-    char *out = NULL;
-    if (ok) {
-        char *json = bson_as_relaxed_extended_json(&d, NULL);
-        if (json) {
-            out = strdup(json);
-            bson_free(json);
-        }
-    }
+    char *out = ok ? sfl_bson_json_dup(&d) : NULL;
     bson_destroy(&d);
     return out;
 }

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bson_util.h"
 #include "control.h"
 #include "bounds.h"
 #include "digest_internal.h"
@@ -1034,14 +1035,7 @@ char *sfl_verify_report_json(const sfl_verify_report_t *r)
     }
     if (ok && r->release)
         ok = append_release(&d, r->release);
-    char *out = NULL;
-    if (ok) {
-        char *json = bson_as_relaxed_extended_json(&d, NULL);
-        if (json) {
-            out = strdup(json);
-            bson_free(json);
-        }
-    }
+    char *out = ok ? sfl_bson_json_dup(&d) : NULL;
     bson_destroy(&d);
     return out;
 }
