@@ -101,6 +101,7 @@ for n in 1 2; do
   ref=bcftools; [ "$FLAG" = --vcf ] || ref="bgzip -dc"
   awk -v b="$mb" -v i="$mi" -v s="$ms" -v d="$DIGEST" -v n="$n" -v k="$CORES" -v ref="$ref" 'BEGIN {
     split(b, B, " "); split(i, I, " "); split(s, S, " ");
+    if (B[1] < 0.01) B[1] = 0.01; if (B[2] < 0.01) B[2] = 0.01;  # --smoke sizes
     floor = I[2] + d;
     printf "threads %d: %s %.2f s wall %.2f s CPU | inflate %.2f s CPU + digest %.2f = floor %.2f s CPU (%.2fx %s CPU)\n",
       n, ref, B[1], B[2], I[2], d, floor, floor / B[2], ref;

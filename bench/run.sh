@@ -2,8 +2,10 @@
 # The benchmark: runs, in one go on the same generated files, the
 # decompression floor (bgzip -dc), htslib's own full parse (bcftools view
 # -Ou), swefreq-load --dry-run at 1 and at N threads, the dump sink, dump
-# verification, and the coverage path; prints wall time, documents/s, MB/s
-# (uncompressed input), peak RSS and the ratio to bcftools for each.
+# verification, and the coverage, dbSNP and GTF paths; prints wall time,
+# documents/s, MB/s (uncompressed input), peak RSS and the ratio to bcftools
+# for each (best of --repeat runs); then bench/floor.sh: the dry run against
+# `bcftools view --threads N -Ou` for N = 1, 2 in one loop, medians of 5.
 #
 #   bench/run.sh [--sites N] [--rows N] [--threads N] [--repeat N] [--mongo URI] [--smoke]
 #
@@ -109,6 +111,11 @@ measure "gtf --dry-run $THREADS threads" "$GTF_DOCS" "$GTF_MB" "$TOOL" dump --dr
 REF=""
 # The metrics' cost: the spill file (bytes per variant) from the log.
 "$TOOL" dump --dry-run --verbose --vcf "$VCF" 2>&1 | grep -o 'metrics: .*' || true
+
+# Issue 25's comparison: the dry run against `bcftools view --threads N -Ou`
+# at N = 1 and 2, alternating in one loop, medians of 5 (1 in --smoke), with
+# the floor no conversion work removes (inflate + the digest of the output).
+bench/floor.sh "$TOOL" --vcf "$VCF" --repeat "$([ "$SMOKE" = 1 ] && echo 1 || echo 5)"
 
 if [ -n "$MONGO" ]; then
   REPEAT=1
