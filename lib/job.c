@@ -221,8 +221,10 @@ typedef struct {
 struct sfl_src_hasher {
     hash_item_t *items; /* [n]: the thread's own, read by the job after the join */
     size_t n;
+    const atomic_int *stop; /* the job's cancel flag: stop between reads */
     sfl_error_t err;    /* the thread's error, read after the join */
-    bool changed;       /* the error is a file found changed (after the join) */
+    bool defer;         /* the error does not hide the pipeline's: a file
+                           found changed, or a cancel (read after the join) */
     atomic_int failed;  /* set on an error: the run stops at the next source */
     pthread_t tid;
 };
@@ -237,10 +239,11 @@ static void *hasher_main(void *arg)
         hash_item_t *it = &h->items[i];
         uint64_t got = 0;
         struct stat st;
-        bool ok = sfl_hash_fd(it->fd, it->path, it->hex, &got, &h->err);
+        bool ok = sfl_hash_fd_until(it->fd, it->path, h->stop, it->hex, &got, &h->err);
+        h->defer = !ok && h->err.code == SFL_E_CANCELLED;
         if (ok && (got != it->size || fstat(it->fd, &st) != 0 ||
                    (uint64_t)st.st_size != it->size || st.st_mtime != it->mtime)) {
-            h->changed = true;
+            h->defer = true;
             ok = sfl_error_set(&h->err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
                                "%s: the file changed while it was being read", it->path);
         }
@@ -262,6 +265,7 @@ static bool hasher_start(sfl_job_t *j, sfl_error_t *err)
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
     }
     h->n = j->n_sources;
+    h->stop = &j->cancelled;
     for (size_t i = 0; i < h->n; i++)
         h->items[i] = (hash_item_t){j->sources[i].path, j->src_fd[i], j->sources[i].size,
                                     j->sources[i].mtime, {0}};
@@ -288,9 +292,9 @@ static bool hasher_failed(const sfl_job_t *j)
 }
 
 /* Waits for the hashing thread; its hashes go to the sources. False with
- * its error (in err, and *changed when it found a file changed) when it
- * failed. Without a thread, true. */
-static bool hasher_join(sfl_job_t *j, sfl_error_t *err, bool *changed)
+ * its error (in err, and *defer when it found a file changed or was
+ * cancelled) when it failed. Without a thread, true. */
+static bool hasher_join(sfl_job_t *j, sfl_error_t *err, bool *defer)
 {
     struct sfl_src_hasher *h = j->hasher;
     if (!h)
@@ -303,7 +307,7 @@ static bool hasher_join(sfl_job_t *j, sfl_error_t *err, bool *changed)
             memcpy(j->sources[i].hash, h->items[i].hex, sizeof h->items[i].hex);
     else
         *err = h->err;
-    *changed = h->changed;
+    *defer = h->defer;
     free(h->items);
     free(h);
     return ok;
@@ -734,11 +738,12 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
      * pipeline made of it, as when the hashes came before everything else.
      * A file found changed since its open (size or time: the hash checks
      * it as the pipeline does) does not hide the pipeline's own error,
-     * which the hash taken first would have left to come. */
+     * which the hash taken first would have left to come; nor does a
+     * cancel, which stops the hash too (between two reads of 1 MiB). */
     sfl_error_t hash_err;
-    bool changed = false;
-    if (!hasher_join(j, &hash_err, &changed)) {
-        if (ok || !changed)
+    bool defer = false;
+    if (!hasher_join(j, &hash_err, &defer)) {
+        if (ok || !defer)
             *err = hash_err;
         ok = false;
     }

@@ -3,7 +3,8 @@
  * that hashes late (null, callback, dump); a source the hash cannot read
  * fails the run with the hash's own message, whatever the sink and even
  * when the pipeline fails too; a source changed after the pipeline read
- * it, before its hash, fails the run instead of naming other bytes.
+ * it, before its hash, fails the run instead of naming other bytes; a
+ * cancel stops a slow hash at once.
  *
  * Faults are forced on the hash's reads only: this test is linked with
  * -Wl,--wrap=pread, and __wrap_pread fails or holds the library's 1 MiB
@@ -21,7 +22,7 @@
 #include "swefreq/swefreq.h"
 #include "testutil.h"
 
-enum { FAULT_NONE, FAULT_EIO, FAULT_CHANGE_AFTER_READ };
+enum { FAULT_NONE, FAULT_EIO, FAULT_CHANGE_AFTER_READ, FAULT_SLOW };
 
 static atomic_int fault = FAULT_NONE;
 static ino_t fault_ino;
@@ -55,6 +56,10 @@ ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off)
     if (f == FAULT_EIO) {
         errno = EIO;
         return -1;
+    }
+    if (f == FAULT_SLOW) { /* 64 bytes every 20 ms: a 38 KB file takes 12 s */
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+        return __real_pread(fd, buf, 64, off);
     }
     return __real_pread(fd, buf, n, off);
 }
@@ -228,6 +233,49 @@ static void test_changed_after_read(const char *vcf, const char *cov)
     }
 }
 
+static bool cancel_on_batch(void *ud, const sfl_batch_t *b, sfl_error_t *err)
+{
+    (void)b;
+    (void)err;
+    sfl_job_cancel(ud);
+    return true;
+}
+
+/* A cancel stops the hash too, between two reads: the run ends at once
+ * (SFL_E_CANCELLED), not after the slow hash's 12 s. */
+static void test_cancel(const char *vcf)
+{
+    struct stat st;
+    CHECK(stat(vcf, &st) == 0);
+    fault_ino = st.st_ino;
+    atomic_store(&fault_hits, 0);
+    atomic_store(&fault, FAULT_SLOW);
+    sfl_error_t err;
+    sfl_error_clear(&err);
+    sfl_options_t o;
+    sfl_options_init(&o);
+    o.threads = 2;
+    o.chunk_bytes = 4096;
+    sfl_job_t *job = sfl_job_new(&o, &err);
+    CHECK(sfl_job_add_source(job, SFL_SOURCE_VCF, vcf, &err));
+    sfl_sink_t *sink = sfl_sink_callback_new(cancel_on_batch, job, &err);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(!sfl_job_run(job, sink, &err));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    atomic_store(&fault, FAULT_NONE);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    /* (the hash may have stopped before its first read) */
+    CHECK_INT(err.code, SFL_E_CANCELLED);
+    CHECK_INT(err.domain, SFL_DOMAIN_CANCEL);
+    CHECK(secs < 6.0);
+    if (secs >= 6.0)
+        fprintf(stderr, "the cancelled run took %.1f s\n", secs);
+    CHECK(sfl_job_manifest(job) == NULL);
+    sfl_sink_destroy(sink);
+    sfl_job_destroy(job);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -244,6 +292,7 @@ int main(int argc, char **argv)
     test_hashes(vcf, cov);
     test_read_error(vcf, cov, bad);
     test_changed_after_read(vcf, cov);
+    test_cancel(vcf);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     CHECK(system(cmd) == 0);
