@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,18 +364,21 @@ bool sfl_digest_text_fingerprint(const char *text, char out[SFL_DIGEST_FINGERPRI
  * offset stays where it was, for the parser) through SHA-256 (`sha`) or
  * XXH3-128; hex into out. `path` names it in messages. */
 static bool hash_fd_range(int fd, const char *path, bool sha, uint64_t from, uint64_t to,
-                          char *out_hex, uint64_t *out_size, sfl_error_t *err);
+                          const atomic_int *stop, char *out_hex, uint64_t *out_size,
+                          sfl_error_t *err);
 
 static bool hash_fd(int fd, const char *path, bool sha, char *out_hex, uint64_t *out_size,
                     sfl_error_t *err)
 {
-    return hash_fd_range(fd, path, sha, 0, UINT64_MAX, out_hex, out_size, err);
+    return hash_fd_range(fd, path, sha, 0, UINT64_MAX, NULL, out_hex, out_size, err);
 }
 
 /* The same for the bytes [from, to) of the file (to: at most its end);
- * *out_size gets the count hashed. */
+ * *out_size gets the count hashed. Stops between reads once *stop (if
+ * not NULL) is set: false with SFL_E_CANCELLED. */
 static bool hash_fd_range(int fd, const char *path, bool sha, uint64_t from, uint64_t to,
-                          char *out_hex, uint64_t *out_size, sfl_error_t *err)
+                          const atomic_int *stop, char *out_hex, uint64_t *out_size,
+                          sfl_error_t *err)
 {
     hasher_t *h = sha ? hasher() : NULL;
     if (sha && !h)
@@ -393,7 +397,8 @@ static bool hash_fd_range(int fd, const char *path, bool sha, uint64_t from, uin
     }
     uint64_t size = 0;
     ssize_t n = 0;
-    while (ok && from + size < to &&
+    bool stopped = false;
+    while (ok && from + size < to && !(stopped = stop && atomic_load(stop)) &&
            ((n = pread(fd, buf, to - from - size < BUF ? (size_t)(to - from - size) : BUF,
                        (off_t)(from + size))) > 0 ||
             (n < 0 && errno == EINTR))) {
@@ -406,7 +411,7 @@ static bool hash_fd_range(int fd, const char *path, bool sha, uint64_t from, uin
     bool read_ok = !ok || n >= 0;
     int e = errno;
     free(buf);
-    if (ok && read_ok) {
+    if (ok && read_ok && !stopped) {
         if (sha) {
             unsigned char md[32];
             unsigned int mn = 0;
@@ -422,6 +427,10 @@ static bool hash_fd_range(int fd, const char *path, bool sha, uint64_t from, uin
             *out_size = size;
     }
     XXH3_freeState(st);
+    if (stopped)
+        return sfl_error_set(err, SFL_DOMAIN_CANCEL, SFL_E_CANCELLED,
+                             "%s: interrupted while taking its SHA-256; nothing was committed",
+                             path);
     if (!read_ok)
         return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: read error: %s", path,
                              strerror(e));
@@ -436,11 +445,17 @@ bool sfl_hash_fd(int fd, const char *path, char out_hex[65], uint64_t *out_size,
     return hash_fd(fd, path, true, out_hex, out_size, err);
 }
 
+bool sfl_hash_fd_until(int fd, const char *path, const atomic_int *stop, char out_hex[65],
+                       uint64_t *out_size, sfl_error_t *err)
+{
+    return hash_fd_range(fd, path, true, 0, UINT64_MAX, stop, out_hex, out_size, err);
+}
+
 bool sfl_hash_fd_range(int fd, const char *path, uint64_t from, uint64_t to, char out_hex[65],
                        sfl_error_t *err)
 {
     uint64_t got = 0;
-    if (!hash_fd_range(fd, path, true, from, to, out_hex, &got, err))
+    if (!hash_fd_range(fd, path, true, from, to, NULL, out_hex, &got, err))
         return false;
     if (got != to - from)
         return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,

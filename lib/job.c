@@ -1,8 +1,10 @@
 /* job.c: a conversion run, start to end.
  *
  * The design is simple: a job is the resolved options (options.c) and a
- * list of sources. sfl_job_run() hashes every source first (the manifest
- * names the exact bytes converted), begins the sink, sends each source in
+ * list of sources. sfl_job_run() opens every source and hashes it (the
+ * manifest names the exact bytes converted: first for a sink that records
+ * the plan at begin, else on a thread beside the pipeline, joined before
+ * the manifest is built), begins the sink, sends each source in
  * turn through the pipeline (pipeline.c: reader, parser pool, in-order
  * stage with order_check.c, digest, sink), then assembles the manifest
  * (manifest.c) and commits the sink, or aborts it on any failure. It also
@@ -11,6 +13,8 @@
  */
 #include <errno.h>
 #include <htslib/thread_pool.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,9 +195,130 @@ static bool abort_sink(sfl_sink_t *sink, const sfl_error_t *why, bool ret)
     return ret;
 }
 
-/* Hashes each source before reading it (the manifest names the exact bytes
- * that were converted) and notes which collections the run fills. */
-static bool hash_sources(sfl_job_t *j, bool used[SFL_N_COLLECTIONS], sfl_error_t *err)
+/* ---- the sources' SHA-256 beside the pipeline (issue 25) ----
+ *
+ * The manifest names the exact bytes converted by each source's SHA-256.
+ * A sink that reads the plan at begin (the MongoDB sink records it, and a
+ * resume compares it with its record before anything is sent: see
+ * sfl_sink_set_reads_plan_int) needs the hashes before begin, so they are
+ * taken first, on the calling thread. Every other sink sees the hashes
+ * only in the manifest at commit: there one thread hashes the sources,
+ * one after the other, while the pipeline reads them, and the run joins
+ * it before the manifest is built. It reads the descriptor the parser
+ * reads, with pread (its own offsets: digest.c), so it hashes the same
+ * bytes with the same result. It is one thread beside the `threads`
+ * parser threads, as the calling thread is: mostly waiting on the page
+ * cache and libcrypto at 1.35 GB/s, a fifth of the calling thread's work
+ * before (bench/README.md, issue 25). */
+typedef struct {
+    const char *path; /* the job's copy, not freed while the run lasts */
+    int fd;
+    uint64_t size;    /* at open (fstat), as the pipeline checks it */
+    time_t mtime;
+    char hex[65];
+} hash_item_t;
+
+struct sfl_src_hasher {
+    hash_item_t *items; /* [n]: the thread's own, read by the job after the join */
+    size_t n;
+    const atomic_int *stop; /* the job's cancel flag: stop between reads */
+    sfl_error_t err;    /* the thread's error, read after the join */
+    bool defer;         /* the error does not hide the pipeline's: a file
+                           found changed, or a cancel (read after the join) */
+    atomic_int failed;  /* set on an error: the run stops at the next source */
+    pthread_t tid;
+};
+
+/* Hashes each item in turn; the file must not have changed between its
+ * open and the end of its hash (size and modification time), as the
+ * pipeline checks between the open and the end of its read. */
+static void *hasher_main(void *arg)
+{
+    struct sfl_src_hasher *h = arg;
+    for (size_t i = 0; i < h->n; i++) {
+        hash_item_t *it = &h->items[i];
+        uint64_t got = 0;
+        struct stat st;
+        bool ok = sfl_hash_fd_until(it->fd, it->path, h->stop, it->hex, &got, &h->err);
+        h->defer = !ok && h->err.code == SFL_E_CANCELLED;
+        if (ok && (got != it->size || fstat(it->fd, &st) != 0 ||
+                   (uint64_t)st.st_size != it->size || st.st_mtime != it->mtime)) {
+            h->defer = true;
+            ok = sfl_error_set(&h->err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
+                               "%s: the file changed while it was being read", it->path);
+        }
+        if (!ok) {
+            atomic_store(&h->failed, 1);
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* Starts the hashing thread for every source (open, sized and dated by
+ * hash_sources). */
+static bool hasher_start(sfl_job_t *j, sfl_error_t *err)
+{
+    struct sfl_src_hasher *h = calloc(1, sizeof *h);
+    if (!h || !(h->items = calloc(j->n_sources + 1, sizeof *h->items))) {
+        free(h);
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    }
+    h->n = j->n_sources;
+    h->stop = &j->cancelled;
+    for (size_t i = 0; i < h->n; i++)
+        h->items[i] = (hash_item_t){j->sources[i].path, j->src_fd[i], j->sources[i].size,
+                                    j->sources[i].mtime, {0}};
+    sigset_t all, old; /* signals reach the caller's threads, not this one */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    bool started = pthread_create(&h->tid, NULL, hasher_main, h) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!started) {
+        free(h->items);
+        free(h);
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD,
+                             "could not start the thread that hashes the sources");
+    }
+    j->hasher = h;
+    return true;
+}
+
+/* Has the hashing thread failed? (The run then stops at the next
+ * source; the join reports why.) */
+static bool hasher_failed(const sfl_job_t *j)
+{
+    return j->hasher && atomic_load(&j->hasher->failed);
+}
+
+/* Waits for the hashing thread; its hashes go to the sources. False with
+ * its error (in err, and *defer when it found a file changed or was
+ * cancelled) when it failed. Without a thread, true. */
+static bool hasher_join(sfl_job_t *j, sfl_error_t *err, bool *defer)
+{
+    struct sfl_src_hasher *h = j->hasher;
+    if (!h)
+        return true;
+    j->hasher = NULL;
+    pthread_join(h->tid, NULL);
+    bool ok = !atomic_load(&h->failed);
+    if (ok)
+        for (size_t i = 0; i < h->n; i++)
+            memcpy(j->sources[i].hash, h->items[i].hex, sizeof h->items[i].hex);
+    else
+        *err = h->err;
+    *defer = h->defer;
+    free(h->items);
+    free(h);
+    return ok;
+}
+
+/* Opens each source (a regular file only: a pipe could not be read
+ * twice; kept open, so the parser reads the very file hashed) and hashes
+ * it now, or with `later` only sizes and dates it for the hashing thread
+ * (hasher_start); notes which collections the run fills. */
+static bool hash_sources(sfl_job_t *j, bool used[SFL_N_COLLECTIONS], bool later,
+                         sfl_error_t *err)
 {
     if (!(j->src_fd = malloc((j->n_sources + 1) * sizeof *j->src_fd)))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
@@ -205,18 +330,22 @@ static bool hash_sources(sfl_job_t *j, bool used[SFL_N_COLLECTIONS], sfl_error_t
         sfl_source_collections(s->kind, fills);
         for (int c = 0; c < SFL_N_COLLECTIONS; c++)
             used[c] = used[c] || fills[c];
-        /* Only a regular file (a pipe could not be read twice), kept open:
-         * the parser reads the very file hashed here. */
-        bool done = false; /* a part checks only what it reads (group_check.c) */
+        bool done = later; /* a part checks only what it reads (group_check.c) */
         if ((j->src_fd[i] = sfl_open_regular(s->path, NULL, err)) < 0 ||
-            !sfl_group_part_hash(j, i, &done, err) ||
+            (!later && !sfl_group_part_hash(j, i, &done, err)) ||
             (!done && !sfl_hash_fd(j->src_fd[i], s->path, s->hash, &s->size, err)))
             return false;
         free(s->abs_path);
         s->abs_path = realpath(s->path, NULL);
         struct stat st;
-        if (fstat(j->src_fd[i], &st) == 0)
+        if (fstat(j->src_fd[i], &st) == 0) {
             s->mtime = st.st_mtime;
+            if (later)
+                s->size = (uint64_t)st.st_size;
+        } else if (later) {
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN, "%s: cannot read: %s",
+                                 s->path, strerror(errno));
+        }
         j->report.bytes_total += s->size;
     }
     j->summary.sources = j->n_sources;
@@ -235,7 +364,7 @@ sfl_manifest_t *sfl_job_plan_manifest(sfl_job_t *j, sfl_error_t *err)
     j->ran = true;
     for (int c = 0; c < SFL_N_COLLECTIONS; c++)
         sfl_digest_init(&j->digest[c]);
-    if (!hash_sources(j, used, err))
+    if (!hash_sources(j, used, false, err))
         return NULL;
     sfl_manifest_input_t in = {&j->opt, 0, j->sources, j->n_sources, j->digest, used, 0,
                                &j->regions};
@@ -414,8 +543,9 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     ok = ok && plan_regions(j, err);
     sfl_manifest_input_t in = {&j->opt, 0, j->sources, j->n_sources, j->digest, used, 0,
                                &j->regions};
-    sfl_manifest_t *plan = ok ? sfl_manifest_build(&in, err) : NULL;
-    ok = ok && plan;
+    bool reads_plan = sfl_sink_reads_plan_int(sink); /* else the hashes are not taken yet */
+    sfl_manifest_t *plan = ok && reads_plan ? sfl_manifest_build(&in, err) : NULL;
+    ok = ok && (plan || !reads_plan);
     sfl_run_info_t run = {sizeof run, {false}, j->opt.histograms};
     memcpy(run.collections, used, sizeof run.collections);
     sfl_sink_set_plan_int(sink, plan);
@@ -425,7 +555,7 @@ static bool run_sources(sfl_job_t *j, sfl_sink_t *sink, const bool used[SFL_N_CO
     if (ok && used[SFL_COLL_METRICS] && !j->part) /* a group's finish writes them */
         ok = (j->metrics = sfl_metrics_new(j->opt.spill_dir, err)) != NULL;
     uint64_t seq = 0;
-    for (size_t i = 0; ok && i < j->n_sources; i++) {
+    for (size_t i = 0; ok && i < j->n_sources && !hasher_failed(j); i++) {
         if (is_gene_table(j->sources[i].kind) || sfl_job_source_skipped(j, i))
             continue;
         uint64_t genes0 = j->summary.docs[SFL_COLL_GENES];
@@ -595,10 +725,29 @@ bool sfl_job_run(sfl_job_t *j, sfl_sink_t *sink, sfl_error_t *err)
              "flight per thread, spill folder %s",
              j->n_sources, j->opt.threads, j->opt.chunk_bytes, j->opt.queue_per_thread,
              j->opt.spill_dir ? j->opt.spill_dir : "$TMPDIR");
-    if (!hash_sources(j, used, err) || !open_rejects(j, err))
+    /* The hashes beside the pipeline, unless the sink needs them at begin
+     * or this is a part, which checks its plan's ranges (see hasher_main). */
+    bool later = !j->part && !sfl_sink_reads_plan_int(sink);
+    if (!hash_sources(j, used, later, err) || !open_rejects(j, err) ||
+        (later && !hasher_start(j, err)))
         return abort_sink(sink, err, false);
     sfl_hts_quiet_begin();
-    bool ok = run_sources(j, sink, used, err) && commit(j, sink, used, err);
+    bool ok = run_sources(j, sink, used, err);
+    /* Joined before the manifest is built, and on a failure too. A file
+     * the hash could not read fails the run with that error, whatever the
+     * pipeline made of it, as when the hashes came before everything else.
+     * A file found changed since its open (size or time: the hash checks
+     * it as the pipeline does) does not hide the pipeline's own error,
+     * which the hash taken first would have left to come; nor does a
+     * cancel, which stops the hash too (between two reads of 1 MiB). */
+    sfl_error_t hash_err;
+    bool defer = false;
+    if (!hasher_join(j, &hash_err, &defer)) {
+        if (ok || !defer)
+            *err = hash_err;
+        ok = false;
+    }
+    ok = ok && commit(j, sink, used, err);
     sfl_hts_quiet_end();
     sfl_logf(j->opt.log, j->opt.log_ud, SFL_LOG_DEBUG, "job: %s after %.3f s",
              ok ? "sink committed" : "sink aborted", sfl_report_seconds(&j->report));

@@ -27,9 +27,12 @@ struct sfl_job {
     bool warned_v40;
     sfl_source_record_t *sources;
     size_t n_sources, cap_sources;
-    int *src_fd; /* [n_sources]: each source open from its hashing to the
-                    end of the run, so the file parsed is the file hashed */
+    int *src_fd; /* [n_sources]: each source open from before its hashing
+                    to the end of the run, so the file parsed is the file
+                    hashed */
     bool ran;
+    struct sfl_src_hasher *hasher; /* during a run: the thread hashing the
+                                      sources beside the pipeline (job.c) */
     sfl_regions_t regions; /* of the VCF and coverage sources; none = whole */
     sfl_region_read_t **region_plans; /* [n_sources]: each one's regions in its
                                          file's order (NULL: read whole) */

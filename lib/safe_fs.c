@@ -66,7 +66,7 @@ static int open_regular(const char *path, const char *what, int extra, sfl_error
         else
             sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_OPEN,
                           "%s: not a regular file (%s): inputs are read only from regular "
-                          "files (a source is read twice, hashed then parsed); write it to a "
+                          "files (a source is read twice, hashed and parsed); write it to a "
                           "file first",
                           path, sfl_kind_name((int)(st.st_mode & S_IFMT)));
         return -1;

@@ -12,6 +12,7 @@
 #ifndef SFL_SAFE_FS_H
 #define SFL_SAFE_FS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +39,12 @@ int sfl_open_regular_nofollow(const char *path, const char *what, sfl_error_t *e
  * was (digest.c); `path` names it in messages. */
 bool sfl_hash_fd(int fd, const char *path, char out_hex[65], uint64_t *out_size,
                  sfl_error_t *err);
+
+/* sfl_hash_fd that stops between two reads of 1 MiB once *stop is set
+ * (from any thread): false with SFL_E_CANCELLED ("PATH: interrupted while
+ * taking its SHA-256; nothing was committed"). */
+bool sfl_hash_fd_until(int fd, const char *path, const atomic_int *stop, char out_hex[65],
+                       uint64_t *out_size, sfl_error_t *err);
 
 /* Like sfl_open_regular, as a FILE* opened "rb"; NULL with err. */
 FILE *sfl_fopen_regular(const char *path, const char *what, sfl_error_t *err);

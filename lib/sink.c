@@ -23,6 +23,7 @@ struct sfl_sink {
     sfl_error_t why;      /* the error that made the run abort */
     const sfl_manifest_t *plan; /* during begin: the run's options and sources */
     const bson_t *part_reads;   /* during a part's commit: its records per region */
+    bool reads_plan;            /* begin reads the plan's source hashes */
 };
 
 const char *sfl_collection_name(sfl_collection_t c)
@@ -137,6 +138,16 @@ const sfl_error_t *sfl_sink_abort_reason_int(const sfl_sink_t *s)
 void sfl_sink_set_plan_int(sfl_sink_t *s, const sfl_manifest_t *plan)
 {
     s->plan = plan;
+}
+
+void sfl_sink_set_reads_plan_int(sfl_sink_t *s)
+{
+    s->reads_plan = true;
+}
+
+bool sfl_sink_reads_plan_int(const sfl_sink_t *s)
+{
+    return s && s->reads_plan;
 }
 
 const sfl_manifest_t *sfl_sink_plan_int(const sfl_sink_t *s)

@@ -29,6 +29,15 @@ void *sfl_sink_ctx_int(const sfl_sink_t *s, const void *commit_fn);
 void sfl_sink_set_plan_int(sfl_sink_t *s, const sfl_manifest_t *plan);
 const sfl_manifest_t *sfl_sink_plan_int(const sfl_sink_t *s);
 
+/* A sink whose begin reads the plan (the MongoDB sink: it records the
+ * plan, and a resume compares it with its record) says so once, right
+ * after sfl_sink_new: the job then hashes every source before begin, as
+ * the plan names each source by its SHA-256. For every other sink (which
+ * cannot see the plan) the job hashes the sources on a thread of its own
+ * while the pipeline reads them, and sets no plan (job.c). */
+void sfl_sink_set_reads_plan_int(sfl_sink_t *s);
+bool sfl_sink_reads_plan_int(const sfl_sink_t *s);
+
 /* A part of a partitioned load: {reads: [...]}, the records it read per
  * region (group_check.h), set by the job around commit so that the sink
  * records it with the part; borrowed, NULL outside a part's commit. */

@@ -6,6 +6,12 @@
  * digests every document and hands the batches to the sink; at the end it
  * commits the sink with a manifest of exactly what it wrote, or aborts it.
  *
+ * The manifest names each source by the SHA-256 of its bytes: for the
+ * MongoDB sink (which records the sources' hashes when it begins) they are
+ * taken before the sink begins; for every other sink one more thread takes
+ * them while the pipeline reads the sources, and sfl_job_run waits for it
+ * before it returns.
+ *
  * Thread safety: a job is not safe for concurrent use; distinct jobs are.
  * Callbacks are called from the thread that called sfl_job_run().
  */

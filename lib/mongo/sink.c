@@ -442,6 +442,9 @@ sfl_sink_t *sfl_sink_mongo_new(const sfl_mongo_options_t *opt, sfl_error_t *err)
         return NULL;
     }
     m->self = s;
+    /* begin records the plan, and a resume compares the sources' hashes
+     * with its record before it sends anything: the hashes come first. */
+    sfl_sink_set_reads_plan_int(s);
     return s;
 }
 
