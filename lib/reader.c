@@ -8,10 +8,19 @@
  * BGZF's buffer for the next chunk, so bgzf_tell() is the exact virtual
  * offset just after the chunk's last line. The calling thread thus never looks at a line: the parser
  * jobs find the line ends, and drop a '\r' before a '\n' (pipeline.c).
- * The header, and the lines of a region (which must be looked at to know
- * where the region ends), are read line by line: memchr for the newline,
- * then memcpy, '\r' dropped here, as htslib's own bgzf_getline does minus
- * its byte-at-a-time scan and its extra copy.
+ * The header is read line by line: memchr for the newline, then memcpy,
+ * '\r' dropped here, as htslib's own bgzf_getline does minus its
+ * byte-at-a-time scan and its extra copy. So are a region's first lines
+ * (skipped up to its first record), a line across two blocks and the
+ * line that ends the region; each line of a region must be looked at (its
+ * contig and POS) to know where the region ends, but once it has begun,
+ * the lines of the current block that the line-by-line reading would keep
+ * (each tested as it tests them, up to the first it would not) are copied
+ * into the chunk with one memcpy, their '\r's left to the parser as in
+ * block mode, and the chunk is cut where the line-by-line reading cuts it;
+ * the same lines, the same kept_tell. A line of the region's contig before
+ * its end that follows, in the same block, the line that ended the region
+ * (an unsorted file) is an error, never a silent early end.
  *
  * A read error is never an end of file. htslib's threaded reader can
  * report a damaged block as the end of the file, and drop the blocks
