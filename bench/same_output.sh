@@ -54,6 +54,21 @@ cases+=("--vcf $D/gnomad_v4.0_sample.vcf --coverage $D/coverage_sample.tsv --chu
   "--vcf $T/crlf.vcf --coverage $T/crlf_cut.tsv" "--vcf $T/crlf.vcf --chunk-size 4096"
   "--vcf $T/blocks.vcf.gz" "--vcf $T/blocks.vcf.gz --chunk-size 5000"
   "--vcf $D/bad/duplicate_variant.vcf --max-errors 5 --chunk-size 4096")
+# Regions (issue 25: a region's kept lines that lie whole in a block are
+# copied by the block): one starting and ending mid-block, whole contigs,
+# one with no record, two in one run, the last line (MT) of a CRLF file and
+# of one whose last line has no newline, at 4096-byte and default chunks.
+tabix -p vcf "$T/blocks.vcf.gz"
+sed 's/$/\r/' <(zcat "$T/blocks.vcf.gz") | head -c -1 | bgzip -c > "$T/crlf_cut.vcf.gz"
+tabix -p vcf "$T/crlf_cut.vcf.gz"
+for cs in "" "--chunk-size 4096"; do
+  for g in "--region 2:60667044-121948215" "--region 1" "--region X --region 2" \
+           "--region 2:1-100" "--region 19:1-30000000 --region 19:30000001-60000000" \
+           "--region MT"; do
+    cases+=("--vcf $T/blocks.vcf.gz $g $cs")
+  done
+  cases+=("--vcf $T/crlf_cut.vcf.gz --region 2:60667044-121948215 --region MT $cs")
+done
 # dbSNP rows repeated within a batch and across batches (the uniqueness
 # check by batch), rows at one position over several batches, bad rows,
 # under --max-errors, in small chunks and large (the first refusal without

@@ -8,10 +8,19 @@
  * BGZF's buffer for the next chunk, so bgzf_tell() is the exact virtual
  * offset just after the chunk's last line. The calling thread thus never looks at a line: the parser
  * jobs find the line ends, and drop a '\r' before a '\n' (pipeline.c).
- * The header, and the lines of a region (which must be looked at to know
- * where the region ends), are read line by line: memchr for the newline,
- * then memcpy, '\r' dropped here, as htslib's own bgzf_getline does minus
- * its byte-at-a-time scan and its extra copy.
+ * The header is read line by line: memchr for the newline, then memcpy,
+ * '\r' dropped here, as htslib's own bgzf_getline does minus its
+ * byte-at-a-time scan and its extra copy. So are a region's first lines
+ * (skipped up to its first record), a line across two blocks and the
+ * line that ends the region; each line of a region must be looked at (its
+ * contig and POS) to know where the region ends, but once it has begun,
+ * the lines of the current block that the line-by-line reading would keep
+ * (each tested as it tests them, up to the first it would not) are copied
+ * into the chunk with one memcpy, their '\r's left to the parser as in
+ * block mode, and the chunk is cut where the line-by-line reading cuts it;
+ * the same lines, the same kept_tell. A line of the region's contig before
+ * its end that follows, in the same block, the line that ended the region
+ * (an unsorted file) is an error, never a silent early end.
  *
  * A read error is never an end of file. htslib's threaded reader can
  * report a damaged block as the end of the file, and drop the blocks
@@ -72,6 +81,7 @@ struct sfl_reader {
      * column lies in [beg, end) are handed out */
     bool region, region_started, region_done;
     char *chrom;
+    size_t chrom_len;
     int64_t beg, end;
     int64_t kept_tell; /* virtual offset just after the last line kept */
 };
@@ -476,6 +486,7 @@ bool sfl_reader_region(sfl_reader_t *r, int64_t voffset, const char *chrom, int6
     free(r->chrom);
     if (!(r->chrom = strdup(chrom)))
         return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    r->chrom_len = strlen(chrom);
     r->region = true;
     r->region_started = false;
     r->beg = beg;
@@ -496,25 +507,41 @@ bool sfl_reader_region(sfl_reader_t *r, int64_t voffset, const char *chrom, int6
     return true;
 }
 
+/* How region_take sees a line: not on the region's contig, on it with
+ * POS *pos, or odd (a header or empty line, no tab, no readable POS: kept
+ * for the parser to report). */
+enum { LINE_ODD, LINE_OTHER, LINE_POS };
+
+static int region_line(const sfl_reader_t *r, const char *line, size_t len, int64_t *pos)
+{
+    const char *tab = memchr(line, '\t', len);
+    if (len <= 1 || line[0] == '#' || !tab)
+        return LINE_ODD;
+    size_t clen = (size_t)(tab - line);
+    if (r->chrom_len != clen || memcmp(line, r->chrom, clen) != 0)
+        return LINE_OTHER;
+    int64_t v = 0;
+    const char *p = tab + 1, *e = line + len;
+    int digits = 0;
+    for (; p < e && *p >= '0' && *p <= '9' && digits < 18; p++, digits++)
+        v = v * 10 + (*p - '0');
+    if (!digits || (p < e && *p != '\t' && *p != '\n' && *p != '\r'))
+        return LINE_ODD;
+    *pos = v;
+    return LINE_POS;
+}
+
 /* Region mode: 1 = keep the line buf[0..len) (its POS lies in the region,
  * or it has no readable POS: the parser reports it), 0 = skip it (before
  * the region), -1 = it is past the region: stop before it. */
 static int region_take(sfl_reader_t *r, const char *line, size_t len)
 {
-    const char *tab = memchr(line, '\t', len);
-    if (len <= 1 || line[0] == '#' || !tab)
-        return 1;
-    size_t clen = (size_t)(tab - line);
-    bool same = strlen(r->chrom) == clen && memcmp(line, r->chrom, clen) == 0;
-    if (!same)
-        return r->region_started ? -1 : 0;
     int64_t pos = 0;
-    const char *p = tab + 1, *e = line + len;
-    int digits = 0;
-    for (; p < e && *p >= '0' && *p <= '9' && digits < 18; p++, digits++)
-        pos = pos * 10 + (*p - '0');
-    if (!digits || (p < e && *p != '\t' && *p != '\n' && *p != '\r'))
+    int kind = region_line(r, line, len, &pos);
+    if (kind == LINE_ODD)
         return 1;
+    if (kind == LINE_OTHER)
+        return r->region_started ? -1 : 0;
     if (pos - 1 < r->beg)
         return r->region_started ? 1 : 0; /* unsorted: the order check names it */
     if (pos - 1 >= r->end)
@@ -522,8 +549,44 @@ static int region_take(sfl_reader_t *r, const char *line, size_t len)
     return 1;
 }
 
+/* Region mode: the region has ended at `stop` (a line of another contig,
+ * or past its end); in a sorted file no whole line after it in the same
+ * block can be a line of the region's contig before the region's end,
+ * which the line-by-line reading would drop without a word: such a line
+ * is an error. Lines in later blocks are not looked at. */
+static bool region_rest_sorted(sfl_reader_t *r, const char *stop, size_t stop_len,
+                               sfl_error_t *err)
+{
+    BGZF *fp = r->fp;
+    const char *p = (const char *)fp->uncompressed_block + fp->block_offset;
+    const char *e = (const char *)fp->uncompressed_block + fp->block_length;
+    while (p < e) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        if (!nl)
+            break;
+        int64_t pos = 0;
+        if (region_line(r, p, (size_t)(nl - p) + 1, &pos) == LINE_POS && pos - 1 < r->end) {
+            const char *t1 = memchr(stop, '\t', stop_len);
+            size_t c1 = t1 ? (size_t)(t1 - stop) : 0, c2 = 0;
+            while (t1 && c1 + 1 + c2 < stop_len && stop[c1 + 1 + c2] != '\t' &&
+                   stop[c1 + 1 + c2] != '\n' && c2 < 20)
+                c2++;
+            return sfl_error_set(err, SFL_DOMAIN_INPUT, SFL_E_UNSORTED,
+                                 "%s: unsorted input: a line at %s:%lld comes after the line at "
+                                 "%.*s:%.*s, which ended a region of contig %s, in the same "
+                                 "BGZF block (lines of a contig must be together, positions "
+                                 "ascending; or is the index of another file?)",
+                                 r->path, r->chrom, (long long)pos, (int)(c1 > 40 ? 40 : c1),
+                                 stop, (int)c2, t1 ? t1 + 1 : stop, r->chrom);
+        }
+        p = nl + 1;
+    }
+    return true;
+}
+
 /* One line of a region into buf: as read_line, but skipping the lines
- * before the region and ending at the first line past it. */
+ * before the region and ending at the first line past it (an error when
+ * that block holds a line of the region after it: region_rest_sorted). */
 static int read_region_line(sfl_reader_t *r, char **buf, size_t *len, size_t *cap,
                             sfl_error_t *err)
 {
@@ -538,10 +601,91 @@ static int read_region_line(sfl_reader_t *r, char **buf, size_t *len, size_t *ca
             r->kept_tell = bgzf_tell(r->fp);
             return 1;
         }
+        if (take < 0) {
+            r->region_done = true;
+            if (!region_rest_sorted(r, *buf + before, *len - before, err))
+                return -1;
+        }
         *len = before;
         r->lines--;
-        if (take < 0)
-            r->region_done = true;
+    }
+    return 0;
+}
+
+/* Appends data[0, take), the start of the current block's unread part,
+ * to buf and moves past it. false when out of memory (err set). */
+static bool append_block(sfl_reader_t *r, const char *data, size_t take, char **buf, size_t *len,
+                         size_t *cap, sfl_error_t *err)
+{
+    if (!ensure(buf, cap, *len + take + 2))
+        return sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+    memcpy(*buf + *len, data, take);
+    *len += take;
+    r->fp->block_offset += (int)take;
+    r->bytes += take;
+    return true;
+}
+
+/* Region mode, once the region has begun: appends to buf the whole lines
+ * at the start of the current block's unread part that read_region_line
+ * would keep, one by one (each tested by region_take as it tests them),
+ * up to the first it would not keep and no further than the line that
+ * makes buf hold `target` bytes, as it stops; with one memcpy, their
+ * newlines counted into *n and r->lines. A line that goes on into the
+ * next block is not among them. 1 = some lines, 0 = none, -1 = error. */
+static int region_span(sfl_reader_t *r, size_t target, char **buf, size_t *len, size_t *cap,
+                       uint64_t *n, sfl_error_t *err)
+{
+    const char *data;
+    size_t avail, start = 0;
+    int rc = block_data(r, &data, &avail, err);
+    if (rc <= 0)
+        return rc;
+    uint64_t k = 0;
+    while (*len + start < target) {
+        const char *nl = memchr(data + start, '\n', avail - start);
+        if (!nl)
+            break;
+        size_t end = (size_t)(nl - data) + 1;
+        if (region_take(r, data + start, end - start) != 1)
+            break;
+        start = end;
+        k++;
+    }
+    if (start == 0)
+        return 0;
+    if (!append_block(r, data, start, buf, len, cap, err))
+        return -1;
+    r->lines += k;
+    *n += k;
+    r->kept_tell = bgzf_tell(r->fp);
+    return 1;
+}
+
+/* Region mode: appends the region's lines to buf until it holds `target`
+ * bytes, the region ends or the file does; adds them to *n. Once the
+ * region has begun, the lines it keeps that lie whole in the current
+ * block are copied at once (region_span), as read_region_line would copy
+ * them one by one, except that a '\r' before their '\n' stays for the
+ * parser to drop (and count), as in block mode. The rest (the lines
+ * before the region, a line across two blocks, the line that ends the
+ * region, a line it would not keep) goes line by line. 0, or -1 on
+ * error. */
+static int read_region(sfl_reader_t *r, size_t target, char **buf, size_t *len, size_t *cap,
+                       uint64_t *n, sfl_error_t *err)
+{
+    while (*len < target && !r->eof && !r->region_done) {
+        int rc = r->region_started ? region_span(r, target, buf, len, cap, n, err) : 0;
+        if (rc < 0)
+            return -1;
+        if (rc > 0)
+            continue;
+        rc = read_region_line(r, buf, len, cap, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            break;
+        (*n)++;
     }
     return 0;
 }
@@ -570,7 +714,6 @@ static bool line_bound(sfl_reader_t *r, const char *data, size_t avail, sfl_erro
 static int read_blocks(sfl_reader_t *r, size_t target, char **buf, size_t *len, size_t *cap,
                        uint64_t *n, sfl_error_t *err)
 {
-    BGZF *fp = r->fp;
     while (!r->eof) {
         const char *data;
         size_t avail;
@@ -591,14 +734,8 @@ static int read_blocks(sfl_reader_t *r, size_t target, char **buf, size_t *len, 
         }
         if (!line_bound(r, data, take, err))
             return -1;
-        if (!ensure(buf, cap, *len + take + 2)) {
-            sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_NOMEM, "out of memory");
+        if (!append_block(r, data, take, buf, len, cap, err))
             return -1;
-        }
-        memcpy(*buf + *len, data, take);
-        *len += take;
-        fp->block_offset += (int)take;
-        r->bytes += take;
         uint64_t k = sfl_scan_count(data, take, '\n');
         *n += k;
         r->lines += k;
@@ -652,17 +789,9 @@ int sfl_reader_next_chunk(sfl_reader_t *r, size_t target, sfl_chunk_t *c, sfl_er
             free(buf);
             return -1;
         }
-    } else {
-        while (len < target && !r->eof) {
-            int rc = read_region_line(r, &buf, &len, &cap, err);
-            if (rc < 0) {
-                free(buf);
-                return -1;
-            }
-            if (rc == 0)
-                break;
-            n++;
-        }
+    } else if (read_region(r, target, &buf, &len, &cap, &n, err) < 0) {
+        free(buf);
+        return -1;
     }
     if (n == 0) {
         free(buf);

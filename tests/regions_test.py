@@ -29,7 +29,17 @@ The inputs are made here from testdata/ with bgzip and tabix (-p vcf, or
 - a bad line inside a region is named "FILE region R: line N", N counted
   from the region's first record;
 - regions that hold no record are refused as empty (exit 3) unless
-  --allow-empty.
+  --allow-empty;
+- issue 25 (a region's lines copied by whole blocks): in a file of many
+  blocks and two contigs, regions that begin and end inside a block (with
+  lines past the end in that block), a one-line region and a whole contig
+  give exactly the documents and record count of a file holding only
+  their lines, at 1 and 2 threads, 4096-byte and default chunks; a bad
+  line deep in a region is named by its line number from the region's
+  first record; a line of another contig, or past the region's end, in the
+  middle of the region's block (a file unsorted under a sorted file's
+  index) is refused (exit 3, "unsorted input", naming both lines), never
+  a silent early end of the region.
 """
 import collections
 import json
@@ -39,6 +49,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklib import Checks, sample_header, write_sites  # noqa: E402
@@ -322,6 +333,85 @@ try:
     r = dump("xl", "--vcf", badv + ".gz", "--region", "1:200-400")
     check(r.returncode == 3 and f"{badv}.gz region 1:200-400: line 2" in r.stderr,
           f"a bad line is named by region and line: {r.returncode} {r.stderr}")
+    # ---- issue 25: a region's lines copied by whole blocks ------------------
+    def sites(path, rows):
+        with open(path, "w") as f:
+            f.writelines(hdr)
+            for c, p, ac in rows:
+                f.write(f"{c}\t{p}\t.\tA\tG\t50\tPASS\tAC={ac};AN=2000;AC_Hom=0\n")
+
+    rows = [("1", 1000 + 10 * i, 1 + i % 7) for i in range(20000)]
+    rows += [("2", 500 + 10 * i, 1 + i % 5) for i in range(8000)]
+    sites("two.vcf", rows)
+    bgzip_index("two.vcf", "two.vcf.gz", "-p", "vcf")
+    two = open("two.vcf.gz", "rb").read()
+    nblocks, at = 0, 0
+    while at < len(two):
+        nblocks, at = nblocks + 1, at + struct.unpack_from("<H", two, at + 16)[0] + 1
+    check(nblocks > 20, f"two.vcf.gz has many blocks: {nblocks}")
+    for reg, lo, hi, c in (("1:70004-150000", 70004, 150000, "1"),
+                           ("1:150000-150000", 150000, 150000, "1"),
+                           ("1:195005-1000000", 195005, 1000000, "1"),
+                           ("2", 0, 10 ** 9, "2"), ("2:3-40001", 3, 40001, "2")):
+        keep = [r for r in rows if r[0] == c and lo <= r[1] <= hi]
+        sub = f"sub_{len(keep)}.vcf"
+        sites(sub, keep)
+        r = dump(sub + ".d", "--vcf", sub)
+        check(r.returncode == 0 and len(coll(sub + ".d", "variants")) == len(keep),
+              f"the subset {reg} alone: {r.stderr}")
+        want = coll(sub + ".d", "variants")
+        for threads in ("1", "2"):
+            for cs in ((), ("--chunk-size", "4096")):
+                d = f"blk_{reg}_{threads}_{len(cs)}".replace(":", "_")
+                r = dump(d, "--vcf", "two.vcf.gz", "--region", reg, "--threads", threads, *cs)
+                check(r.returncode == 0 and coll(d, "variants") == want and
+                      manifest(d)["sources"][0]["records"] == len(keep),
+                      f"region {reg}, {threads} threads, {cs}: exactly its {len(keep)} lines' "
+                      f"documents: {len(coll(d, 'variants'))} {r.stderr}")
+    # a bad line deep inside a region: its number counts from the first record
+    bad_rows = list(rows)
+    i = next(k for k, r in enumerate(rows) if r[1] == 70004 + 6 + 10 * 4321)
+    bad_rows[i] = (rows[i][0], rows[i][1], "x")
+    sites("badline2.vcf", bad_rows)
+    bgzip_index("badline2.vcf", "badline2.vcf.gz", "-p", "vcf")
+    for cs in ((), ("--chunk-size", "4096")):
+        r = dump("xl2", "--vcf", "badline2.vcf.gz", "--region", "1:70004-150000", *cs)
+        check(r.returncode == 3 and "badline2.vcf.gz region 1:70004-150000: line 4322:"
+              in r.stderr, f"a bad line deep in a region, {cs}: named by its line in the "
+              f"region: {r.returncode} {r.stderr}")
+
+    # a file unsorted inside a block of the region, under the sorted file's
+    # index: one block of two.vcf.gz rewritten with one line changed
+    def bgzf_block(raw):
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        body = c.compress(raw) + c.flush()
+        return (b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\xff\x06\x00BC\x02\x00" +
+                struct.pack("<H", len(body) + 25) + body +
+                struct.pack("<II", zlib.crc32(raw) & 0xFFFFFFFF, len(raw)))
+
+    def unsorted(dst, pos, new_start):
+        blks, at = [], 0
+        while at < len(two):
+            n = struct.unpack_from("<H", two, at + 16)[0] + 1
+            blks.append(two[at:at + n])
+            at += n
+        key = b"\n1\t%d\t" % pos
+        for k, b in enumerate(blks):
+            raw = zlib.decompress(b[18:-8], -15)
+            if key in raw:
+                check(raw.index(key) > 1000 and len(raw) - raw.index(key) > 1000,
+                      f"the changed line is in the middle of its block ({dst})")
+                blks[k] = bgzf_block(raw.replace(key, b"\n" + new_start, 1))
+                break
+        open(dst, "wb").write(b"".join(blks))
+        shutil.copy("two.vcf.gz.tbi", dst + ".tbi")
+
+    unsorted("other.vcf.gz", 150000, b"2\t150000\t")
+    unsorted("past.vcf.gz", 150000, b"1\t900000\t")
+    for f, stop in (("other.vcf.gz", "2:150000"), ("past.vcf.gz", "1:900000")):
+        for cs in ((), ("--chunk-size", "4096")):
+            refused("xu", 3, [f, "unsorted input", "a line at 1:150010", f"line at {stop}"],
+                    "--vcf", f, "--region", "1:100000-180000", *cs)
 finally:
     os.chdir("/")
     shutil.rmtree(work, ignore_errors=True)
