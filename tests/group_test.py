@@ -65,6 +65,20 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                killed (held by the fault proxy) when its file is written
                and its record not yet complete: run again, it finishes
                with the files.
+  MODE resume: a finish with the files killed while its first rename is
+               held (the group's record says swapping, nothing renamed).
+               A writer to the database takes a variant out of staging
+               and makes the journal's manifest match (count, bytes,
+               LtHash digest): finish with the files refuses (exit 5,
+               naming the collection), the browser byte-identical, no
+               manifest written, the journal left; a journal renaming
+               another collection: refused the same way. Without the
+               files (the control) the forged journal is rolled forward
+               with a warning, --json saying nothing was checked, a
+               variant short, and verify against the database passes.
+               Honest: killed the same way, run again with the files:
+               finished, --json says both checked, the single load's
+               documents and manifest (written by the resumed finish).
   MODE stale:  a stale index is refused (exit 3, naming the file and that its
                index is stale) by plan: records appended after indexing
                (a BGZF member before the end-of-file block), the file
@@ -396,6 +410,20 @@ def test_refuse():
     check(r.returncode == 9, f"a part of a broken group: exit 9 ({r.returncode}) {r.stderr[-300:]}")
 
 
+def killed_at_rename(db, *more):
+    """finish (with `more`) killed while its first rename is held: the
+    group's record says swapping."""
+    rule = faults.arm("renameCollection", action="hold")
+    p = start("finish", "--uri", URI, "--db", db, "--group", "g", *more)
+    check(faults.wait(rule, timeout=300) is not None, "the proxy held finish's first rename")
+    p.kill()
+    p.wait()
+    faults.release(rule, forward=False)
+    faults.clear()
+    rec = client[db]["swefreq_meta"].find_one({"kind": "group"})
+    check(rec and rec.get("status") == "swapping", f"the group's journal: {rec and rec.get('status')}")
+
+
 def test_swap():
     sources = ["--vcf", ONE_VCF]
     db = "sfl_group_swap"
@@ -417,16 +445,7 @@ def test_swap():
     check(r.returncode == 9 and "group g" in r.stderr,
           f"after a finish killed before its journal, the group keeps its lease: exit 9 "
           f"({r.returncode}) {r.stderr[-300:]}")
-    rule = faults.arm("renameCollection", action="hold")
-    p = start("finish", "--uri", URI, "--db", db, "--group", "g")
-    st = faults.wait(rule, timeout=300)
-    check(st is not None, "the proxy held finish's first rename")
-    p.kill()
-    p.wait()
-    faults.release(rule, forward=False)
-    faults.clear()
-    rec = client[db]["swefreq_meta"].find_one({"kind": "group"})
-    check(rec and rec.get("status") == "swapping", f"the group's journal: {rec and rec.get('status')}")
+    killed_at_rename(db)
     time.sleep(1.5)
     r = run("recover", "--uri", URI, "--db", db, "--lock-timeout", "1")
     check(r.returncode == 0 and "finished the swap" in r.stderr,
@@ -568,19 +587,11 @@ def test_indel():
     check(n == 9000, f"each deletion loaded once: {n} variants")
 
 
-def forge_part_manifest(db, gid):
-    """A writer to the database removes one variant of part 1 from staging
-    and makes part 1's recorded manifest match: count, bytes and the LtHash
-    digest (public: E(doc) is computed from the document alone)."""
+def take_out(colls, victim):
+    """The variants entry of a manifest's list of collections made to
+    match one document, `victim` (raw BSON), fewer: count, bytes and the
+    LtHash digest (public: E(doc) is computed from the document alone)."""
     import digest_kat
-    raw = client.get_database(db, codec_options=CodecOptions(document_class=RawBSONDocument))
-    meta = client[db]["swefreq_meta"]
-    rec = meta.find_one({"kind": "part", "group_id": gid, "part": 1})
-    staging = raw[f"swefreq_staging_{gid}_variants"]
-    chroms = {r["chrom"] for r in rec["part_spec"]["sources"][0]["regions"]}
-    victim = next(d for d in staging.find({}) if d["chrom"] in chroms)
-    staging.delete_one({"_id": victim["_id"]})
-    colls = rec["manifest"]["collections"]
     v = next(c for c in colls if c["name"] == "variants")
     prefix, b64 = v["digest"].split(":", 1)
     lanes = list(struct.unpack("<1024H", base64.b64decode(b64)))
@@ -589,6 +600,20 @@ def forge_part_manifest(db, gid):
     v["digest"] = prefix + ":" + base64.b64encode(digest_kat.state_bytes(lanes)).decode()
     v["count"] -= 1
     v["bytes"] -= len(victim.raw)
+    return colls
+
+
+def forge_part_manifest(db, gid):
+    """A writer to the database removes one variant of part 1 from staging
+    and makes part 1's recorded manifest match (take_out)."""
+    raw = client.get_database(db, codec_options=CodecOptions(document_class=RawBSONDocument))
+    meta = client[db]["swefreq_meta"]
+    rec = meta.find_one({"kind": "part", "group_id": gid, "part": 1})
+    staging = raw[f"swefreq_staging_{gid}_variants"]
+    chroms = {r["chrom"] for r in rec["part_spec"]["sources"][0]["regions"]}
+    victim = next(d for d in staging.find({}) if d["chrom"] in chroms)
+    staging.delete_one({"_id": victim["_id"]})
+    colls = take_out(rec["manifest"]["collections"], victim)
     meta.update_one({"_id": rec["_id"]}, {"$set": {"manifest.collections": colls}})
     return victim["_id"]
 
@@ -720,6 +745,83 @@ def test_files():
                      "--part-manifest", files[1])
     check(r.returncode == 0 and "warning" not in r.stderr,
           f"the right files: finished, no warning: {r.returncode} {r.stderr[-300:]}")
+
+
+def file_args(db, files):
+    return ["--plan", f"{db}.g.plan.json", "--part-manifest", files[0],
+            "--part-manifest", files[1]]
+
+
+def killed_in_swap(db, sources):
+    """files_run, then a finish with the files killed while its first
+    rename is held: the group's record says swapping, nothing renamed."""
+    gid, before, files, _ = files_run(db, sources)
+    killed_at_rename(db, *file_args(db, files), "--manifest", f"{db}.g.manifest.json")
+    unchanged(db, before, "a finish killed in its swap, before its first rename")
+    for f in (f"{db}.g.manifest.json", f"{db}.g.manifest.json.partial"):
+        if os.path.exists(f):
+            os.unlink(f)
+    return gid, before, files
+
+
+def test_resume():
+    """A finish killed in its swap, run again with and without the files."""
+    sources = ["--vcf", ONE_VCF]
+    db = "sfl_group_resume"  # the fault proxy's rules are for this database
+    want = single(db + "_single", sources)
+    meta = client[db]["swefreq_meta"]
+    raw = client.get_database(db, codec_options=CodecOptions(document_class=RawBSONDocument))
+
+    # a writer to the database takes a variant out of staging and makes the
+    # journal's manifest match it (count, bytes, LtHash digest)
+    gid, before, files = killed_in_swap(db, sources)
+    staging = raw[f"swefreq_staging_{gid}_variants"]
+    victim = next(iter(staging.find({})))
+    staging.delete_one({"_id": victim["_id"]})
+    rec = meta.find_one({"kind": "group"})
+    honest = copy.deepcopy(rec["manifest"]["collections"])
+    meta.update_one({"_id": rec["_id"]}, {"$set": {
+        "manifest.collections": take_out(rec["manifest"]["collections"], victim)}})
+    refused(db, "g", before, "a forged journal, finish with the files",
+            ["collection variants", "swap journal", "nothing was swapped"], *file_args(db, files))
+    check(not os.path.exists(f"{db}.g.manifest.json"), "the refused finish wrote no manifest")
+    check(meta.find_one({"kind": "group"})["status"] == "swapping",
+          "the refused finish left the journal as it was")
+    # the journal's renames forged (its manifest put back): refused too
+    sw = meta.find_one({"kind": "group"})["swap"]
+    evil = copy.deepcopy(sw)
+    evil["collections"][0]["staging"] = "evil"
+    meta.update_one({"_id": rec["_id"]}, {"$set": {"manifest.collections": honest,
+                                                   "swap": evil}})
+    refused(db, "g", before, "a journal renaming another collection, finish with the files",
+            ["renames \"evil\"", "nothing was swapped"], *file_args(db, files))
+    # the control: forged again, without the files the finish rolls it forward
+    # and the database's manifest vouches for a browser a variant short
+    meta.update_one({"_id": rec["_id"]}, {"$set": {
+        "manifest.collections": take_out(copy.deepcopy(honest), victim), "swap": sw}})
+    r, j = finish_json(db)
+    check(r.returncode == 0 and "warning" in r.stderr and "--part-manifest" in r.stderr,
+          f"the control: without the files the forged journal is rolled forward, with a "
+          f"warning: {r.returncode} {r.stderr[-400:]}")
+    check(j.get("plan_file_checked") is False and j.get("part_files_checked") is False,
+          f"the control: --json says nothing was checked: {r.stdout}")
+    check(client[db]["variants"].count_documents({"_id": victim["_id"]}) == 0,
+          "the control: the variant the forgery removed is missing from the browser")
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 0, f"the control: verify against the database's manifest passes on "
+          f"the forged browser: {r.returncode} {r.stdout[-300:]}")
+
+    # honest: killed in its swap, run again with the files: finished
+    gid, before, files = killed_in_swap(db, sources)
+    r, j = finish_json(db, *file_args(db, files))
+    check(r.returncode == 0 and "warning" not in r.stderr,
+          f"killed in its swap, run again with the files: finished, no warning: "
+          f"{r.returncode} {r.stderr[-400:]}")
+    check(j.get("plan_file_checked") is True and j.get("part_files_checked") is True,
+          f"--json says both were checked: {r.stdout}")
+    same_as_single(db, "g", want, "a finish killed in its swap, run again with the files")
+    r = run("verify", "--uri", URI, "--db", db, "--sources")
+    check(r.returncode == 0, f"verify --sources after it: {r.returncode} {r.stdout[-300:]}")
 
 
 def strip_tbi_stats(src, dst):
@@ -932,5 +1034,5 @@ def test_ranges(db, good):
 
 
 {"merge": test_merge, "kill": test_kill, "refuse": test_refuse, "swap": test_swap,
- "indel": test_indel, "files": test_files, "scan": test_scan, "stale": test_stale}[MODE]()
+ "indel": test_indel, "files": test_files, "resume": test_resume, "scan": test_scan, "stale": test_stale}[MODE]()
 finish(f"group_test {MODE}")

@@ -177,8 +177,17 @@ SFL_API bool sfl_mongo_group_finish(const sfl_mongo_options_t *o, const char *gr
  * that no file holds, or a file that holds no part's: SFL_E_MISMATCH,
  * naming it; a file that cannot be read or is not a plan or a manifest:
  * SFL_E_MANIFEST; as many files as parts are needed, else SFL_E_USAGE.
- * A finish resumed in its swap checks nothing again (it was checked before
- * its journal). Thread safety as sfl_mongo_group_finish. */
+ * A finish killed in its swap (the group's record says "swapping") and run
+ * again rolls the swap forward as its journal says; given files, it first
+ * checks the records against them as above, merges the parts' manifests
+ * and compares the result with the journal's manifest (every collection's
+ * count, bytes and digest but the metrics', which the scan computed; the
+ * sources and options), and the journal's renames with the group's staging
+ * collections: a difference is SFL_E_MISMATCH naming the collection, source
+ * or option and the field, before anything is renamed; o->manifest_path and
+ * `*manifest` then get the journal's manifest. Without files it checks
+ * nothing and writes no manifest file. Thread safety as
+ * sfl_mongo_group_finish. */
 SFL_API bool sfl_mongo_group_finish_files(const sfl_mongo_options_t *o, const char *group,
                                           const sfl_group_finish_files_t *files,
                                           sfl_group_finish_t *out, sfl_manifest_t **manifest,
