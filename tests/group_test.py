@@ -67,8 +67,10 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                with the files.
   MODE resume: a finish with the files killed while its first rename is
                held (the group's record says swapping, nothing renamed).
-               A writer to the database takes a variant out of staging
-               and makes the journal's manifest match (count, bytes,
+               A writer to the database takes a variant out of staging:
+               finish with the files scans staging again and refuses
+               (exit 5, naming the staging collection); the writer also
+               makes the journal's manifest match (count, bytes,
                LtHash digest): finish with the files refuses (exit 5,
                naming the collection), the browser byte-identical, no
                manifest written, the journal left; a journal renaming
@@ -76,8 +78,11 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                files (the control) the forged journal is rolled forward
                with a warning, --json saying nothing was checked, a
                variant short, and verify against the database passes.
-               Honest: killed the same way, run again with the files:
-               finished, --json says both checked, the single load's
+               Honest: killed at its third renameCollection (variants
+               renamed already), run again with the files: finished,
+               --json says both checked and that each collection was
+               scanned again (variants in the browser, metrics in
+               staging), the single load's
                documents and manifest (written by the resumed finish).
   MODE stale:  a stale index is refused (exit 3, naming the file and that its
                index is stale) by plan: records appended after indexing
@@ -410,12 +415,12 @@ def test_refuse():
     check(r.returncode == 9, f"a part of a broken group: exit 9 ({r.returncode}) {r.stderr[-300:]}")
 
 
-def killed_at_rename(db, *more):
-    """finish (with `more`) killed while its first rename is held: the
+def killed_at_rename(db, *more, nth=1):
+    """finish (with `more`) killed while its nth rename is held: the
     group's record says swapping."""
-    rule = faults.arm("renameCollection", action="hold")
+    rule = faults.arm("renameCollection", nth=nth, action="hold")
     p = start("finish", "--uri", URI, "--db", db, "--group", "g", *more)
-    check(faults.wait(rule, timeout=300) is not None, "the proxy held finish's first rename")
+    check(faults.wait(rule, timeout=300) is not None, f"the proxy held finish's rename {nth}")
     p.kill()
     p.wait()
     faults.release(rule, forward=False)
@@ -752,12 +757,13 @@ def file_args(db, files):
             "--part-manifest", files[1]]
 
 
-def killed_in_swap(db, sources):
-    """files_run, then a finish with the files killed while its first
-    rename is held: the group's record says swapping, nothing renamed."""
+def killed_in_swap(db, sources, nth=1):
+    """files_run, then a finish with the files killed while its nth
+    rename is held: the group's record says swapping, nth - 1 renamed."""
     gid, before, files, _ = files_run(db, sources)
-    killed_at_rename(db, *file_args(db, files), "--manifest", f"{db}.g.manifest.json")
-    unchanged(db, before, "a finish killed in its swap, before its first rename")
+    killed_at_rename(db, *file_args(db, files), "--manifest", f"{db}.g.manifest.json", nth=nth)
+    if nth == 1:
+        unchanged(db, before, "a finish killed in its swap, before its first rename")
     for f in (f"{db}.g.manifest.json", f"{db}.g.manifest.json.partial"):
         if os.path.exists(f):
             os.unlink(f)
@@ -772,12 +778,15 @@ def test_resume():
     meta = client[db]["swefreq_meta"]
     raw = client.get_database(db, codec_options=CodecOptions(document_class=RawBSONDocument))
 
-    # a writer to the database takes a variant out of staging and makes the
-    # journal's manifest match it (count, bytes, LtHash digest)
+    # a writer to the database takes a variant out of staging: the finish
+    # run again with the files scans staging against the journal
     gid, before, files = killed_in_swap(db, sources)
     staging = raw[f"swefreq_staging_{gid}_variants"]
     victim = next(iter(staging.find({})))
     staging.delete_one({"_id": victim["_id"]})
+    refused(db, "g", before, "staging changed after the journal, finish with the files",
+            [f"collection swefreq_staging_{gid}_variants does not match"], *file_args(db, files))
+    # and makes the journal's manifest match (count, bytes, LtHash digest)
     rec = meta.find_one({"kind": "group"})
     honest = copy.deepcopy(rec["manifest"]["collections"])
     meta.update_one({"_id": rec["_id"]}, {"$set": {
@@ -811,14 +820,23 @@ def test_resume():
     check(r.returncode == 0, f"the control: verify against the database's manifest passes on "
           f"the forged browser: {r.returncode} {r.stdout[-300:]}")
 
-    # honest: killed in its swap, run again with the files: finished
-    gid, before, files = killed_in_swap(db, sources)
+    # honest: killed in its swap at its third renameCollection (variants
+    # renamed already), run again with the files: variants is checked in
+    # the browser, metrics in staging
+    gid, before, files = killed_in_swap(db, sources, nth=3)
     r, j = finish_json(db, *file_args(db, files))
     check(r.returncode == 0 and "warning" not in r.stderr,
           f"killed in its swap, run again with the files: finished, no warning: "
           f"{r.returncode} {r.stderr[-400:]}")
     check(j.get("plan_file_checked") is True and j.get("part_files_checked") is True,
           f"--json says both were checked: {r.stdout}")
+    reasons = {k: v["reason"] for k, v in j.get("scan", {}).items()}
+    check(reasons == {"variants": "one pass: the check of a finish resumed in its swap "
+                                  "(variants)",
+                      "metrics": "one pass: the check of a finish resumed in its swap "
+                                 f"(swefreq_staging_{gid}_metrics)"},
+          f"--json: each collection scanned again, variants (renamed already) in the "
+          f"browser, metrics in staging: {reasons}")
     same_as_single(db, "g", want, "a finish killed in its swap, run again with the files")
     r = run("verify", "--uri", URI, "--db", db, "--sources")
     check(r.returncode == 0, f"verify --sources after it: {r.returncode} {r.stdout[-300:]}")

@@ -901,7 +901,10 @@ static bool metrics_each(void *ud, const bson_t *doc, sfl_error_t *err)
     return sfl_metrics_add_doc(((metrics_ud_t *)ud)->m, bson_get_data(doc), doc->len, err);
 }
 
-static bool check_digest(fin_t *f, sfl_collection_t c, const sfl_digest_t *d, sfl_error_t *err)
+/* `d`, the digest of collection c's documents in `what`, matches the
+ * merged manifest's entry for c. */
+static bool check_named(fin_t *f, sfl_collection_t c, const char *what, const sfl_digest_t *d,
+                        sfl_error_t *err)
 {
     const sfl_manifest_collection_t *e =
         sfl_manifest_find_collection(f->merged, sfl_collection_name(c));
@@ -909,12 +912,74 @@ static bool check_digest(fin_t *f, sfl_collection_t c, const sfl_digest_t *d, sf
     sfl_digest_fingerprint(d, fp);
     if (!e || !sfl_manifest_collection_matches(e, d))
         return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
-                             "staging collection %s does not match the parts' manifests: %llu "
-                             "documents (digest %s), expected %llu (digest %s); the browser's "
-                             "collections were not changed",
-                             f->staging[c], (unsigned long long)d->count, fp,
+                             "%s does not match the parts' manifests: %llu documents (digest "
+                             "%s), expected %llu (digest %s); the browser's collections were not "
+                             "changed",
+                             what, (unsigned long long)d->count, fp,
                              (unsigned long long)(e ? e->count : 0), e ? e->fingerprint : "-");
     return true;
+}
+
+static bool check_digest(fin_t *f, sfl_collection_t c, const sfl_digest_t *d, sfl_error_t *err)
+{
+    char what[160];
+    snprintf(what, sizeof what, "staging collection %s", f->staging[c]);
+    return check_named(f, c, what, d, err);
+}
+
+/* The metrics computed from the variants (ud.m, when the plan has them)
+ * against the journal's manifest, and freed. */
+static bool recheck_metrics(fin_t *f, metrics_ud_t *ud, bool ok, sfl_error_t *err)
+{
+    uint8_t *buf = NULL;
+    size_t *offs = NULL, n = 0;
+    if (ok && ud->m)
+        ok = sfl_metrics_finish(ud->m, &buf, &offs, &n, err);
+    if (ok && ud->m) {
+        sfl_digest_t d;
+        sfl_digest_init(&d);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t len;
+            memcpy(&len, buf + offs[i], 4);
+            sfl_digest_add(&d, buf + offs[i], len);
+        }
+        ok = check_named(f, SFL_COLL_METRICS, "the metrics computed from the variants", &d, err);
+    }
+    free(buf);
+    free(offs);
+    sfl_metrics_destroy(ud->m);
+    return ok;
+}
+
+/* A finish resumed in its swap, its journal checked against the files
+ * (resume_check): every collection the journal renames, in staging or,
+ * renamed already by the killed finish, in the browser, scanned in one
+ * pass against the journal's manifest, and the metrics computed again from
+ * the variants, before anything more is renamed. */
+static bool rescan(fin_t *f, sfl_error_t *err)
+{
+    metrics_ud_t ud = {NULL};
+    bool ok = !f->used[SFL_COLL_METRICS] || (ud.m = sfl_metrics_new(NULL, err)) != NULL;
+    for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
+        if (!f->used[c])
+            continue;
+        const char *name = f->staging[c];
+        int has = sfl_mongo_has_collection(f->k.c, f->k.o->db, name, err);
+        if (has == 0)
+            name = sfl_collection_name((sfl_collection_t)c);
+        f->scan_mode[c] = SFL_SCAN_SINGLE;
+        snprintf(f->scan_reason[c], sizeof f->scan_reason[c],
+                 "one pass: the check of a finish resumed in its swap (%s)", name);
+        char what[160];
+        snprintf(what, sizeof what, "collection %s", name);
+        sfl_digest_t d;
+        ok = has >= 0 && !lost(f, err) &&
+             sfl_mongo_scan_digest_each(f->k.c, f->k.o->db, name, SFL_DIGEST_LTHASH16, &d,
+                                        c == SFL_COLL_VARIANTS && ud.m ? metrics_each : NULL,
+                                        &ud, err) &&
+             check_named(f, (sfl_collection_t)c, what, &d, err);
+    }
+    return recheck_metrics(f, &ud, ok, err) && !lost(f, err);
 }
 
 /* Inserts the metric documents into staging (emptied first: a finish that
@@ -1358,15 +1423,15 @@ static bool finish_swap(fin_t *f, sfl_error_t *err)
     f->hb_running = pthread_create(&f->hb, NULL, hb_main, f) == 0;
     bool ok = f->hb_running || sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD,
                                              "could not start a thread");
-    ok = ok && (resumed || stage(f, err));
-    /* resumed: the journal's manifest, when checked against the files */
+    /* resumed: checked again only when its journal was, against the files */
+    ok = ok && (resumed ? !f->merged || rescan(f, err) : stage(f, err));
     ok = ok && ((resumed && !f->merged) || write_partial(o, f->merged, &partial, err));
     ok = ok && (resumed || lock_mode(f, LOCK_SWAP, err));
     bool journalled = ok && (resumed || journal(f, err));
     if (!journalled) {
         hb_stop(f);
         sfl_error_t ignore;
-        if (!lost(f, &ignore))
+        if (!resumed && !lost(f, &ignore))
             lock_mode(f, LOCK_GROUP, &ignore); /* the group's again: fix and finish again */
         if (partial)
             unlink(partial);
