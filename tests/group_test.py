@@ -67,7 +67,11 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                with the files.
   MODE resume: a finish with the files killed while its first rename is
                held (the group's record says swapping, nothing renamed).
-               A writer to the database takes a variant out of staging:
+               A metric document taken out of staging and the journal's
+               metrics entry made to match: refused (exit 5, the metrics
+               computed again from the variants differ); a source's
+               field or an option changed in the journal's manifest:
+               refused naming it. A writer takes a variant out of staging:
                finish with the files scans staging again and refuses
                (exit 5, naming the staging collection); the writer also
                makes the journal's manifest match (count, bytes,
@@ -592,12 +596,12 @@ def test_indel():
     check(n == 9000, f"each deletion loaded once: {n} variants")
 
 
-def take_out(colls, victim):
-    """The variants entry of a manifest's list of collections made to
-    match one document, `victim` (raw BSON), fewer: count, bytes and the
-    LtHash digest (public: E(doc) is computed from the document alone)."""
+def take_out(colls, victim, name="variants"):
+    """The entry `name` of a manifest's list of collections made to match
+    one document, `victim` (raw BSON), fewer: count, bytes and the LtHash
+    digest (public: E(doc) is computed from the document alone)."""
     import digest_kat
-    v = next(c for c in colls if c["name"] == "variants")
+    v = next(c for c in colls if c["name"] == name)
     prefix, b64 = v["digest"].split(":", 1)
     lanes = list(struct.unpack("<1024H", base64.b64decode(b64)))
     e = digest_kat.element(victim.raw)
@@ -778,19 +782,41 @@ def test_resume():
     meta = client[db]["swefreq_meta"]
     raw = client.get_database(db, codec_options=CodecOptions(document_class=RawBSONDocument))
 
+    gid, before, files = killed_in_swap(db, sources)
+    rec = meta.find_one({"kind": "group"})
+    honest = copy.deepcopy(rec["manifest"])
+    # a metric document taken out of staging and the journal's metrics
+    # entry made to match: the metrics computed again from the variants differ
+    metrics = raw[f"swefreq_staging_{gid}_metrics"]
+    gone = next(iter(metrics.find({})))
+    metrics.delete_one({"_id": gone["_id"]})
+    meta.update_one({"_id": rec["_id"]}, {"$set": {"manifest.collections": take_out(
+        copy.deepcopy(honest["collections"]), gone, "metrics")}})
+    refused(db, "g", before, "the metrics and the journal's metrics entry forged",
+            ["the metrics computed from the variants does not match"], *file_args(db, files))
+    metrics.insert_one(gone)
+    # a source's field, an option in the journal's manifest
+    src = copy.deepcopy(honest["sources"])
+    src[0]["records"] += 1
+    opt = copy.deepcopy(honest["options"])
+    key = next(k for k, v in opt.items() if isinstance(v, bool))
+    opt[key] = not opt[key]
+    for field, value, needle in (("sources", src, 'source 1\'s field "records"'),
+                                 ("options", opt, f'option "{key}"')):
+        meta.update_one({"_id": rec["_id"]}, {"$set": {"manifest": {**honest, field: value}}})
+        refused(db, "g", before, f"the journal's {field} forged", [needle, "swap journal"],
+                *file_args(db, files))
+    meta.update_one({"_id": rec["_id"]}, {"$set": {"manifest": honest}})
     # a writer to the database takes a variant out of staging: the finish
     # run again with the files scans staging against the journal
-    gid, before, files = killed_in_swap(db, sources)
     staging = raw[f"swefreq_staging_{gid}_variants"]
     victim = next(iter(staging.find({})))
     staging.delete_one({"_id": victim["_id"]})
     refused(db, "g", before, "staging changed after the journal, finish with the files",
             [f"collection swefreq_staging_{gid}_variants does not match"], *file_args(db, files))
     # and makes the journal's manifest match (count, bytes, LtHash digest)
-    rec = meta.find_one({"kind": "group"})
-    honest = copy.deepcopy(rec["manifest"]["collections"])
     meta.update_one({"_id": rec["_id"]}, {"$set": {
-        "manifest.collections": take_out(rec["manifest"]["collections"], victim)}})
+        "manifest.collections": take_out(copy.deepcopy(honest["collections"]), victim)}})
     refused(db, "g", before, "a forged journal, finish with the files",
             ["collection variants", "swap journal", "nothing was swapped"], *file_args(db, files))
     check(not os.path.exists(f"{db}.g.manifest.json"), "the refused finish wrote no manifest")
@@ -800,20 +826,22 @@ def test_resume():
     sw = meta.find_one({"kind": "group"})["swap"]
     evil = copy.deepcopy(sw)
     evil["collections"][0]["staging"] = "evil"
-    meta.update_one({"_id": rec["_id"]}, {"$set": {"manifest.collections": honest,
-                                                   "swap": evil}})
+    meta.update_one({"_id": rec["_id"]}, {"$set": {"manifest": honest, "swap": evil}})
     refused(db, "g", before, "a journal renaming another collection, finish with the files",
             ["renames \"evil\"", "nothing was swapped"], *file_args(db, files))
     # the control: forged again, without the files the finish rolls it forward
     # and the database's manifest vouches for a browser a variant short
     meta.update_one({"_id": rec["_id"]}, {"$set": {
-        "manifest.collections": take_out(copy.deepcopy(honest), victim), "swap": sw}})
+        "manifest.collections": take_out(copy.deepcopy(honest["collections"]), victim),
+        "swap": sw}})
     r, j = finish_json(db)
-    check(r.returncode == 0 and "warning" in r.stderr and "--part-manifest" in r.stderr,
+    check(r.returncode == 0 and "warning" in r.stderr and "--part-manifest" in r.stderr and
+          "journal of a finish killed in its swap" in r.stderr,
           f"the control: without the files the forged journal is rolled forward, with a "
           f"warning: {r.returncode} {r.stderr[-400:]}")
     check(j.get("plan_file_checked") is False and j.get("part_files_checked") is False,
           f"the control: --json says nothing was checked: {r.stdout}")
+    check(not os.path.exists(f"{db}.g.manifest.json"), "the control wrote no manifest file")
     check(client[db]["variants"].count_documents({"_id": victim["_id"]}) == 0,
           "the control: the variant the forgery removed is missing from the browser")
     r = run("verify", "--uri", URI, "--db", db)

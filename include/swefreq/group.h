@@ -183,9 +183,12 @@ SFL_API bool sfl_mongo_group_finish(const sfl_mongo_options_t *o, const char *gr
  * and compares the result with the journal's manifest (every collection's
  * count, bytes and digest but the metrics', which the scan computed; the
  * sources and options), and the journal's renames with the group's staging
- * collections: a difference is SFL_E_MISMATCH naming the collection, source
- * or option and the field, before anything is renamed; o->manifest_path and
- * `*manifest` then get the journal's manifest. Without files it checks
+ * collections, then scans every collection the journal renames (in staging,
+ * or in the browser when renamed already) against the journal's manifest,
+ * computing the metrics again from the variants: a difference is
+ * SFL_E_MISMATCH naming the collection, source or option and the field,
+ * before anything more is renamed; o->manifest_path and `*manifest` then
+ * get the journal's manifest. Without files it checks
  * nothing and writes no manifest file. Thread safety as
  * sfl_mongo_group_finish. */
 SFL_API bool sfl_mongo_group_finish_files(const sfl_mongo_options_t *o, const char *group,
