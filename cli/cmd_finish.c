@@ -132,9 +132,10 @@ static void print_json_ok(const finish_args_t *a, const sfl_group_finish_t *out)
     cli_json_string(stdout, out->group_id);
     printf(", \"parts\" : %d", out->parts);
     print_scan(out);
-    printf(", \"ok\" : true, \"exit_code\" : 0, \"swapped\" : true, "
+    printf(", \"ok\" : true, \"exit_code\" : 0, \"swapped\" : true, \"resumed\" : %s, "
            "\"plan_file_checked\" : %s, \"part_files_checked\" : %s, \"error\" : null }\n",
-           out->plan_file_checked ? "true" : "false", out->part_files_checked ? "true" : "false");
+           out->resumed ? "true" : "false", out->plan_file_checked ? "true" : "false",
+           out->part_files_checked ? "true" : "false");
 }
 
 /* The finish proper, the records checked against the files given. */
@@ -172,12 +173,23 @@ static int finish(cli_server_t *s, const finish_args_t *a)
         }
         return rc;
     }
+    if (out.resumed && !out.part_files_checked && !s->quiet)
+        fprintf(stderr,
+                "%s: warning: group %s: the swap of a finish killed in it was rolled forward as "
+                "its journal in the database says, unchecked (--plan and --part-manifest check "
+                "it: README \"Partitioned loads\")\n",
+                cli_prog, a->group);
     if (s->json)
         print_json_ok(a, &out);
     else if (!s->quiet)
-        fprintf(stderr, "finish: group %s (load %s) of %d part(s): staging verified, swapped "
-                        "in, recorded in %s.swefreq_meta; the lock is released\n",
-                a->group, out.group_id, out.parts, s->mo.db);
+        fprintf(stderr, "finish: group %s (load %s) of %d part(s): %s, swapped in, recorded in "
+                        "%s.swefreq_meta; the lock is released\n",
+                a->group, out.group_id, out.parts,
+                !out.resumed                ? "staging verified"
+                : out.part_files_checked ? "a finish killed in its swap: its journal checked "
+                                           "against the files and every collection scanned again"
+                                         : "a finish killed in its swap: its journal unchecked",
+                s->mo.db);
     sfl_manifest_destroy(m);
     return EXIT_OK;
 }

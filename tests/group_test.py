@@ -80,7 +80,8 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                manifest written, the journal left; a journal renaming
                another collection: refused the same way. Without the
                files (the control) the forged journal is rolled forward
-               with a warning, --json saying nothing was checked, a
+               with two warnings (no files; rolled forward unchecked),
+               --json saying resumed and nothing checked, a
                variant short, and verify against the database passes.
                Honest: killed at its third renameCollection (variants
                renamed already), run again with the files: finished,
@@ -667,7 +668,8 @@ def test_files():
     check(r.returncode == 0 and "--plan" in r.stderr and "warning" in r.stderr,
           f"finish without --plan: warns: {r.returncode} {r.stderr[-300:]}")
     j = json.loads(r.stdout)
-    check(j["part_files_checked"] is True and j["plan_file_checked"] is False,
+    check(j["part_files_checked"] is True and j["plan_file_checked"] is False and
+          j["resumed"] is False,
           f"finish --json says what it checked: {r.stdout}")
 
     # a part's manifest forged with the staging documents
@@ -813,7 +815,8 @@ def test_resume():
     victim = next(iter(staging.find({})))
     staging.delete_one({"_id": victim["_id"]})
     refused(db, "g", before, "staging changed after the journal, finish with the files",
-            [f"collection swefreq_staging_{gid}_variants does not match"], *file_args(db, files))
+            [f"collection swefreq_staging_{gid}_variants does not match",
+             "nothing more was renamed"], *file_args(db, files))
     # and makes the journal's manifest match (count, bytes, LtHash digest)
     meta.update_one({"_id": rec["_id"]}, {"$set": {
         "manifest.collections": take_out(copy.deepcopy(honest["collections"]), victim)}})
@@ -839,8 +842,10 @@ def test_resume():
           "journal of a finish killed in its swap" in r.stderr,
           f"the control: without the files the forged journal is rolled forward, with a "
           f"warning: {r.returncode} {r.stderr[-400:]}")
-    check(j.get("plan_file_checked") is False and j.get("part_files_checked") is False,
-          f"the control: --json says nothing was checked: {r.stdout}")
+    check(j.get("plan_file_checked") is False and j.get("part_files_checked") is False and
+          j.get("resumed") is True, f"the control: --json says resumed, nothing checked: {r.stdout}")
+    check("rolled forward as its journal in the database says, unchecked" in r.stderr,
+          f"the control: a warning that the journal was rolled forward unchecked: {r.stderr[-400:]}")
     check(not os.path.exists(f"{db}.g.manifest.json"), "the control wrote no manifest file")
     check(client[db]["variants"].count_documents({"_id": victim["_id"]}) == 0,
           "the control: the variant the forgery removed is missing from the browser")
@@ -856,8 +861,8 @@ def test_resume():
     check(r.returncode == 0 and "warning" not in r.stderr,
           f"killed in its swap, run again with the files: finished, no warning: "
           f"{r.returncode} {r.stderr[-400:]}")
-    check(j.get("plan_file_checked") is True and j.get("part_files_checked") is True,
-          f"--json says both were checked: {r.stdout}")
+    check(j.get("plan_file_checked") is True and j.get("part_files_checked") is True and
+          j.get("resumed") is True, f"--json says resumed, both checked: {r.stdout}")
     reasons = {k: v["reason"] for k, v in j.get("scan", {}).items()}
     check(reasons == {"variants": "one pass: the check of a finish resumed in its swap "
                                   "(variants)",

@@ -134,6 +134,11 @@ typedef struct {
      * was not scanned (not loaded, or the finish stopped before it). */
     int scan_mode[SFL_N_COLLECTIONS];
     char scan_reason[SFL_N_COLLECTIONS][200];
+    /* Added later (SFL_FILLED_HAS): the group's record said "swapping"
+     * (a finish killed in its swap): this finish rolled that swap forward,
+     * its journal checked only when the files were given
+     * (plan_file_checked, part_files_checked). */
+    bool resumed;
 } sfl_group_finish_t;
 /* The size of sfl_group_finish_t before the fields added later: the
  * smallest struct_size sfl_mongo_group_finish takes. */

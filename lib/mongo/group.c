@@ -913,10 +913,12 @@ static bool check_named(fin_t *f, sfl_collection_t c, const char *what, const sf
     if (!e || !sfl_manifest_collection_matches(e, d))
         return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
                              "%s does not match the parts' manifests: %llu documents (digest "
-                             "%s), expected %llu (digest %s); the browser's collections were not "
-                             "changed",
+                             "%s), expected %llu (digest %s); %s",
                              what, (unsigned long long)d->count, fp,
-                             (unsigned long long)(e ? e->count : 0), e ? e->fingerprint : "-");
+                             (unsigned long long)(e ? e->count : 0), e ? e->fingerprint : "-",
+                             strcmp(str_of(&f->rec, "status"), "swapping")
+                                 ? "the browser's collections were not changed"
+                                 : "nothing more was renamed");
     return true;
 }
 
@@ -1501,7 +1503,8 @@ bool sfl_mongo_group_finish_files(const sfl_mongo_options_t *o, const char *grou
                             .parts = f.n,
                             .swapped = ok,
                             .plan_file_checked = ok && f.files.plan_path,
-                            .part_files_checked = ok && f.files.part_manifests};
+                            .part_files_checked = ok && f.files.part_manifests,
+                            .resumed = !strcmp(str_of(&f.rec, "status"), "swapping")};
     snprintf(r.group_id, sizeof r.group_id, "%s", f.gid);
     memcpy(r.scan_mode, f.scan_mode, sizeof r.scan_mode);
     memcpy(r.scan_reason, f.scan_reason, sizeof r.scan_reason);
