@@ -176,8 +176,8 @@ static int finish(cli_server_t *s, const finish_args_t *a)
     if (out.resumed && !out.part_files_checked && !s->quiet)
         fprintf(stderr,
                 "%s: warning: group %s: the swap of a finish killed in it was rolled forward as "
-                "its journal in the database says, unchecked (--plan and --part-manifest check "
-                "it: README \"Partitioned loads\")\n",
+                "its journal in the database says, not checked against the parts' manifest "
+                "files (--plan and --part-manifest check it: README \"Partitioned loads\")\n",
                 cli_prog, a->group);
     if (s->json)
         print_json_ok(a, &out);
@@ -188,7 +188,8 @@ static int finish(cli_server_t *s, const finish_args_t *a)
                 !out.resumed                ? "staging verified"
                 : out.part_files_checked ? "a finish killed in its swap: its journal checked "
                                            "against the files and every collection scanned again"
-                                         : "a finish killed in its swap: its journal unchecked",
+                                         : "a finish killed in its swap: its journal not "
+                                           "checked against the files",
                 s->mo.db);
     sfl_manifest_destroy(m);
     return EXIT_OK;
