@@ -26,7 +26,12 @@ static void usage(FILE *f)
             "server's explain says it serves a range from that index, see --scan-mode; a\n"
             "document outside every range, or in two, refuses the finish, exit 5), swaps the\n"
             "staging in through the journal (as a load does; a finish killed in the swap is\n"
-            "finished by `recover` or the next load) and releases the database's lock.\n"
+            "finished by `recover`, the next load or `finish` run again) and releases the\n"
+            "database's lock. Run again with --plan and --part-manifest, a finish killed in\n"
+            "its swap checks the files as above, compares the journal's manifest and renames\n"
+            "with the parts' manifests merged and scans every collection it renames (in\n"
+            "staging, or in the browser if renamed already) against it, computing the\n"
+            "metrics again: a difference is exit 5, before anything more is renamed.\n"
             "Parts still running or not complete: exit 12 (retry later), naming them.\n"
             "A group already finished: exit 11.\n"
             "\n"
@@ -38,9 +43,12 @@ static void usage(FILE *f)
             "                        part's recorded manifest must be in one of them (else\n"
             "                        exit 5, nothing swapped). Without --plan and\n"
             "                        --part-manifest, the finish has only the database's word\n"
-            "                        for what the parts read and computed: a warning says so\n"
+            "                        for what the parts read and computed (and for the\n"
+            "                        journal of a finish killed in its swap): a warning says so\n"
             "  --manifest FILE       also write the merged manifest to FILE (as FILE.partial\n"
-            "                        before the swap, renamed after it)\n"
+            "                        before the swap, renamed after it); a finish killed in\n"
+            "                        its swap and run again writes the journal's, only when\n"
+            "                        given --plan and --part-manifest\n"
             "  --scan-mode MODE      auto (default): per collection, by ranges of xpos if the\n"
             "                        server's explain of one range shows an index scan on\n"
             "                        xpos, else in one pass; ranged, single: always so\n"
@@ -124,9 +132,10 @@ static void print_json_ok(const finish_args_t *a, const sfl_group_finish_t *out)
     cli_json_string(stdout, out->group_id);
     printf(", \"parts\" : %d", out->parts);
     print_scan(out);
-    printf(", \"ok\" : true, \"exit_code\" : 0, \"swapped\" : true, "
+    printf(", \"ok\" : true, \"exit_code\" : 0, \"swapped\" : true, \"resumed\" : %s, "
            "\"plan_file_checked\" : %s, \"part_files_checked\" : %s, \"error\" : null }\n",
-           out->plan_file_checked ? "true" : "false", out->part_files_checked ? "true" : "false");
+           out->resumed ? "true" : "false", out->plan_file_checked ? "true" : "false",
+           out->part_files_checked ? "true" : "false");
 }
 
 /* The finish proper, the records checked against the files given. */
@@ -137,8 +146,9 @@ static int finish(cli_server_t *s, const finish_args_t *a)
     s->mo.scan_mode = a->scan_mode;
     if ((!a->plan || !a->n_parts) && !s->quiet)
         fprintf(stderr,
-                "%s: warning: finish without %s: what the parts read and computed is taken "
-                "from the database's records alone (README \"Partitioned loads\")\n",
+                "%s: warning: finish without %s: what the parts read and computed (and the "
+                "journal of a finish killed in its swap) is taken from the database's records "
+                "alone (README \"Partitioned loads\")\n",
                 cli_prog,
                 !a->plan && !a->n_parts ? "--plan and --part-manifest"
                 : !a->plan              ? "--plan"
@@ -163,12 +173,24 @@ static int finish(cli_server_t *s, const finish_args_t *a)
         }
         return rc;
     }
+    if (out.resumed && !out.part_files_checked && !s->quiet)
+        fprintf(stderr,
+                "%s: warning: group %s: the swap of a finish killed in it was rolled forward as "
+                "its journal in the database says, not checked against the parts' manifest "
+                "files (--plan and --part-manifest check it: README \"Partitioned loads\")\n",
+                cli_prog, a->group);
     if (s->json)
         print_json_ok(a, &out);
     else if (!s->quiet)
-        fprintf(stderr, "finish: group %s (load %s) of %d part(s): staging verified, swapped "
-                        "in, recorded in %s.swefreq_meta; the lock is released\n",
-                a->group, out.group_id, out.parts, s->mo.db);
+        fprintf(stderr, "finish: group %s (load %s) of %d part(s): %s, swapped in, recorded in "
+                        "%s.swefreq_meta; the lock is released\n",
+                a->group, out.group_id, out.parts,
+                !out.resumed                ? "staging verified"
+                : out.part_files_checked ? "a finish killed in its swap: its journal checked "
+                                           "against the files and every collection scanned again"
+                                         : "a finish killed in its swap: its journal not "
+                                           "checked against the files",
+                s->mo.db);
     sfl_manifest_destroy(m);
     return EXIT_OK;
 }

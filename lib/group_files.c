@@ -14,8 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bson_util.h"
 #include "group_files.h"
 #include "group_plan.h"
+#include "manifest_internal.h"
 #include "safe_fs.h"
 
 #define PLAN_MAX (64u << 20)
@@ -113,9 +115,19 @@ static char *field_json(const bson_t *doc, const char *key)
     return js;
 }
 
-/* The first top-level field of `want` or `got` whose value differs (or
- * that only one has), or NULL when they agree. Points into want or got. */
-static const char *first_difference(const bson_t *want, const bson_t *got)
+static bool skipped(const char *key, const char *const *skip)
+{
+    for (size_t i = 0; skip && skip[i]; i++)
+        if (!strcmp(key, skip[i]))
+            return true;
+    return false;
+}
+
+/* The first top-level field of `want` or `got`, not in the NULL-terminated
+ * list `skip` (may be NULL), whose value differs (or that only one has), or
+ * NULL when they agree. Points into want or got. */
+static const char *first_difference(const bson_t *want, const bson_t *got,
+                                    const char *const *skip)
 {
     const bson_t *docs[2] = {want, got};
     for (int side = 0; side < 2; side++) {
@@ -124,6 +136,8 @@ static const char *first_difference(const bson_t *want, const bson_t *got)
             return "(the document)";
         while (bson_iter_next(&it)) {
             const char *key = bson_iter_key(&it);
+            if (skipped(key, skip))
+                continue;
             char *a = field_json(want, key), *b = field_json(got, key);
             bool same = a && b && !strcmp(a, b);
             bson_free(a);
@@ -162,7 +176,7 @@ bool sfl_group_plan_file_check(const sfl_group_plan_t *p, const char *path, sfl_
     } else {
         bson_t bare;
         strip_commands(file, &bare);
-        const char *key = first_difference(db, &bare);
+        const char *key = first_difference(db, &bare, NULL);
         if (key)
             ok = sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
                                "group %s: the plan recorded in the database differs from the "
@@ -225,4 +239,107 @@ bool sfl_group_part_files_check(sfl_manifest_t *const *parts, int n, const char 
     free(files);
     free(used);
     return ok;
+}
+
+/* Entry `i` of array `key` of doc. */
+static bool entry_of(const bson_t *doc, const char *key, size_t i, bson_t *out)
+{
+    bson_iter_t it, arr;
+    if (!bson_iter_init_find(&it, doc, key) || !bson_iter_recurse(&it, &arr))
+        return false;
+    for (size_t k = 0; bson_iter_next(&arr); k++)
+        if (k == i)
+            return sfl_bson_sub(&arr, out);
+    return false;
+}
+
+/* The entry of doc's "collections" named `name`. */
+static bool collection_entry(const bson_t *doc, const char *name, bson_t *out)
+{
+    bson_iter_t it, arr, f;
+    if (!bson_iter_init_find(&it, doc, "collections") || !bson_iter_recurse(&it, &arr))
+        return false;
+    while (bson_iter_next(&arr))
+        if (sfl_bson_sub(&arr, out) && bson_iter_init_find(&f, out, "name") &&
+            BSON_ITER_HOLDS_UTF8(&f) && !strcmp(bson_iter_utf8(&f, NULL), name))
+            return true;
+    return false;
+}
+
+/* Whether a collection of `a` is missing from `b` or has other fields
+ * there (for "metrics" but its count, bytes and digest, which the finish
+ * computes from the variants); what differs in `what`. */
+static bool collections_differ(const bson_t *a, const bson_t *b, const char *only_a, char *what,
+                               size_t n)
+{
+    static const char *const computed[] = {"count", "bytes", "digest", NULL};
+    bson_iter_t it, arr, f;
+    bson_t ea, eb;
+    if (!bson_iter_init_find(&it, a, "collections") || !bson_iter_recurse(&it, &arr)) {
+        snprintf(what, n, "its list of collections");
+        return true;
+    }
+    while (bson_iter_next(&arr)) {
+        if (!sfl_bson_sub(&arr, &ea) || !bson_iter_init_find(&f, &ea, "name") ||
+            !BSON_ITER_HOLDS_UTF8(&f)) {
+            snprintf(what, n, "its list of collections");
+            return true;
+        }
+        const char *name = bson_iter_utf8(&f, NULL);
+        if (!collection_entry(b, name, &eb)) {
+            snprintf(what, n, "collection %s, which only %s has", name, only_a);
+            return true;
+        }
+        const char *key = first_difference(&ea, &eb, strcmp(name, "metrics") ? NULL : computed);
+        if (key) {
+            snprintf(what, n, "collection %s's field \"%s\"", name, key);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* What differs between the two documents but for their collections and
+ * `created`, named down to a source's or option's field; false if nothing. */
+static bool outer_differs(const bson_t *m, const bson_t *j, char *what, size_t n)
+{
+    static const char *const outer[] = {"created", "collections", NULL};
+    const char *key = first_difference(m, j, outer);
+    bson_t a, b;
+    if (!key)
+        return false;
+    snprintf(what, n, "its field \"%s\"", key);
+    const char *opt = !strcmp(key, "options") && sfl_bson_sub_key(m, key, &a) &&
+                              sfl_bson_sub_key(j, key, &b)
+                          ? first_difference(&a, &b, NULL)
+                          : NULL;
+    if (opt)
+        snprintf(what, n, "option \"%s\"", opt);
+    for (size_t i = 0; !strcmp(key, "sources"); i++) {
+        bool ha = entry_of(m, "sources", i, &a), hb = entry_of(j, "sources", i, &b);
+        const char *f = ha && hb ? first_difference(&a, &b, NULL) : NULL;
+        if (ha != hb)
+            snprintf(what, n, "source %zu, which only one of them has", i + 1);
+        if (f)
+            snprintf(what, n, "source %zu's field \"%s\"", i + 1, f);
+        if (ha != hb || f || (!ha && !hb))
+            break;
+    }
+    return true;
+}
+
+bool sfl_group_journal_check(const sfl_manifest_t *merged, const sfl_manifest_t *journal,
+                             const char *group, sfl_error_t *err)
+{
+    const bson_t *m = sfl_manifest_bson(merged), *j = sfl_manifest_bson(journal);
+    char what[300];
+    if (!collections_differ(m, j, "the parts' manifests", what, sizeof what) &&
+        !collections_differ(j, m, "the journal", what, sizeof what) &&
+        !outer_differs(m, j, what, sizeof what))
+        return true;
+    return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                         "group %s: the manifest in the swap journal recorded in the database "
+                         "differs from the parts' manifests merged in %s: the journal was "
+                         "changed after the finish that wrote it; nothing was swapped",
+                         group, what);
 }

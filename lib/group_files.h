@@ -36,4 +36,14 @@ bool sfl_group_plan_file_check(const sfl_group_plan_t *p, const char *path, sfl_
 bool sfl_group_part_files_check(sfl_manifest_t *const *parts, int n, const char *const *paths,
                                 size_t n_paths, const char *group, sfl_error_t *err);
 
+/* The manifest in the swap journal of a finish killed in its swap
+ * (`journal`) is the parts' manifests merged (`merged`, from the records
+ * checked against the files): the same collections with the same count,
+ * bytes and digest (but the metrics' count, bytes and digest, which the
+ * finish computed from the variants), the same sources and options and
+ * every other field but `created`. SFL_E_MISMATCH naming the collection,
+ * source or option and the field that differs. */
+bool sfl_group_journal_check(const sfl_manifest_t *merged, const sfl_manifest_t *journal,
+                             const char *group, sfl_error_t *err);
+
 #endif

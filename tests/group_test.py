@@ -65,6 +65,30 @@ usage: group_test.py MODE SWEFREQ_LOAD TESTDATA_DIR GEN_DIR
                killed (held by the fault proxy) when its file is written
                and its record not yet complete: run again, it finishes
                with the files.
+  MODE resume: a finish with the files killed while its first rename is
+               held (the group's record says swapping, nothing renamed).
+               A metric document taken out of staging and the journal's
+               metrics entry made to match: refused (exit 5, the metrics
+               computed again from the variants differ); a source's
+               field or an option changed in the journal's manifest:
+               refused naming it. A writer takes a variant out of staging:
+               finish with the files scans staging again and refuses
+               (exit 5, naming the staging collection); the writer also
+               makes the journal's manifest match (count, bytes,
+               LtHash digest): finish with the files refuses (exit 5,
+               naming the collection), the browser byte-identical, no
+               manifest written, the journal left; a journal renaming
+               another collection: refused the same way. Without the
+               files (the control) the forged journal is rolled forward
+               with two warnings (no files; rolled forward unchecked),
+               --json saying resumed and nothing checked, a
+               variant short, and verify against the database passes.
+               Honest: killed at its third renameCollection (variants
+               renamed already), run again with the files: finished,
+               --json says both checked and that each collection was
+               scanned again (variants in the browser, metrics in
+               staging), the single load's
+               documents and manifest (written by the resumed finish).
   MODE stale:  a stale index is refused (exit 3, naming the file and that its
                index is stale) by plan: records appended after indexing
                (a BGZF member before the end-of-file block), the file
@@ -398,6 +422,20 @@ def test_refuse():
     check(r.returncode == 9, f"a part of a broken group: exit 9 ({r.returncode}) {r.stderr[-300:]}")
 
 
+def killed_at_rename(db, *more, nth=1):
+    """finish (with `more`) killed while its nth rename is held: the
+    group's record says swapping."""
+    rule = faults.arm("renameCollection", nth=nth, action="hold")
+    p = start("finish", "--uri", URI, "--db", db, "--group", "g", *more)
+    check(faults.wait(rule, timeout=300) is not None, f"the proxy held finish's rename {nth}")
+    p.kill()
+    p.wait()
+    faults.release(rule, forward=False)
+    faults.clear()
+    rec = client[db]["swefreq_meta"].find_one({"kind": "group"})
+    check(rec and rec.get("status") == "swapping", f"the group's journal: {rec and rec.get('status')}")
+
+
 def test_swap():
     sources = ["--vcf", ONE_VCF]
     db = "sfl_group_swap"
@@ -419,16 +457,7 @@ def test_swap():
     check(r.returncode == 9 and "group g" in r.stderr,
           f"after a finish killed before its journal, the group keeps its lease: exit 9 "
           f"({r.returncode}) {r.stderr[-300:]}")
-    rule = faults.arm("renameCollection", action="hold")
-    p = start("finish", "--uri", URI, "--db", db, "--group", "g")
-    st = faults.wait(rule, timeout=300)
-    check(st is not None, "the proxy held finish's first rename")
-    p.kill()
-    p.wait()
-    faults.release(rule, forward=False)
-    faults.clear()
-    rec = client[db]["swefreq_meta"].find_one({"kind": "group"})
-    check(rec and rec.get("status") == "swapping", f"the group's journal: {rec and rec.get('status')}")
+    killed_at_rename(db)
     time.sleep(1.5)
     r = run("recover", "--uri", URI, "--db", db, "--lock-timeout", "1")
     check(r.returncode == 0 and "finished the swap" in r.stderr,
@@ -570,20 +599,12 @@ def test_indel():
     check(n == 9000, f"each deletion loaded once: {n} variants")
 
 
-def forge_part_manifest(db, gid):
-    """A writer to the database removes one variant of part 1 from staging
-    and makes part 1's recorded manifest match: count, bytes and the LtHash
+def take_out(colls, victim, name="variants"):
+    """The entry `name` of a manifest's list of collections made to match
+    one document, `victim` (raw BSON), fewer: count, bytes and the LtHash
     digest (public: E(doc) is computed from the document alone)."""
     import digest_kat
-    raw = client.get_database(db, codec_options=CodecOptions(document_class=RawBSONDocument))
-    meta = client[db]["swefreq_meta"]
-    rec = meta.find_one({"kind": "part", "group_id": gid, "part": 1})
-    staging = raw[f"swefreq_staging_{gid}_variants"]
-    chroms = {r["chrom"] for r in rec["part_spec"]["sources"][0]["regions"]}
-    victim = next(d for d in staging.find({}) if d["chrom"] in chroms)
-    staging.delete_one({"_id": victim["_id"]})
-    colls = rec["manifest"]["collections"]
-    v = next(c for c in colls if c["name"] == "variants")
+    v = next(c for c in colls if c["name"] == name)
     prefix, b64 = v["digest"].split(":", 1)
     lanes = list(struct.unpack("<1024H", base64.b64decode(b64)))
     e = digest_kat.element(victim.raw)
@@ -591,6 +612,20 @@ def forge_part_manifest(db, gid):
     v["digest"] = prefix + ":" + base64.b64encode(digest_kat.state_bytes(lanes)).decode()
     v["count"] -= 1
     v["bytes"] -= len(victim.raw)
+    return colls
+
+
+def forge_part_manifest(db, gid):
+    """A writer to the database removes one variant of part 1 from staging
+    and makes part 1's recorded manifest match (take_out)."""
+    raw = client.get_database(db, codec_options=CodecOptions(document_class=RawBSONDocument))
+    meta = client[db]["swefreq_meta"]
+    rec = meta.find_one({"kind": "part", "group_id": gid, "part": 1})
+    staging = raw[f"swefreq_staging_{gid}_variants"]
+    chroms = {r["chrom"] for r in rec["part_spec"]["sources"][0]["regions"]}
+    victim = next(d for d in staging.find({}) if d["chrom"] in chroms)
+    staging.delete_one({"_id": victim["_id"]})
+    colls = take_out(rec["manifest"]["collections"], victim)
     meta.update_one({"_id": rec["_id"]}, {"$set": {"manifest.collections": colls}})
     return victim["_id"]
 
@@ -635,7 +670,8 @@ def test_files():
     check(r.returncode == 0 and "--plan" in r.stderr and "warning" in r.stderr,
           f"finish without --plan: warns: {r.returncode} {r.stderr[-300:]}")
     j = json.loads(r.stdout)
-    check(j["part_files_checked"] is True and j["plan_file_checked"] is False,
+    check(j["part_files_checked"] is True and j["plan_file_checked"] is False and
+          j["resumed"] is False,
           f"finish --json says what it checked: {r.stdout}")
 
     # a part's manifest forged with the staging documents
@@ -722,6 +758,124 @@ def test_files():
                      "--part-manifest", files[1])
     check(r.returncode == 0 and "warning" not in r.stderr,
           f"the right files: finished, no warning: {r.returncode} {r.stderr[-300:]}")
+
+
+def file_args(db, files):
+    return ["--plan", f"{db}.g.plan.json", "--part-manifest", files[0],
+            "--part-manifest", files[1]]
+
+
+def killed_in_swap(db, sources, nth=1):
+    """files_run, then a finish with the files killed while its nth
+    rename is held: the group's record says swapping, nth - 1 renamed."""
+    gid, before, files, _ = files_run(db, sources)
+    killed_at_rename(db, *file_args(db, files), "--manifest", f"{db}.g.manifest.json", nth=nth)
+    if nth == 1:
+        unchanged(db, before, "a finish killed in its swap, before its first rename")
+    for f in (f"{db}.g.manifest.json", f"{db}.g.manifest.json.partial"):
+        if os.path.exists(f):
+            os.unlink(f)
+    return gid, before, files
+
+
+def test_resume():
+    """A finish killed in its swap, run again with and without the files."""
+    sources = ["--vcf", ONE_VCF]
+    db = "sfl_group_resume"  # the fault proxy's rules are for this database
+    want = single(db + "_single", sources)
+    meta = client[db]["swefreq_meta"]
+    raw = client.get_database(db, codec_options=CodecOptions(document_class=RawBSONDocument))
+
+    gid, before, files = killed_in_swap(db, sources)
+    rec = meta.find_one({"kind": "group"})
+    honest = copy.deepcopy(rec["manifest"])
+    # a metric document taken out of staging and the journal's metrics
+    # entry made to match: the metrics computed again from the variants differ
+    metrics = raw[f"swefreq_staging_{gid}_metrics"]
+    gone = next(iter(metrics.find({})))
+    metrics.delete_one({"_id": gone["_id"]})
+    meta.update_one({"_id": rec["_id"]}, {"$set": {"manifest.collections": take_out(
+        copy.deepcopy(honest["collections"]), gone, "metrics")}})
+    refused(db, "g", before, "the metrics and the journal's metrics entry forged",
+            ["the metrics computed from the variants does not match"], *file_args(db, files))
+    metrics.insert_one(gone)
+    # a source's field, an option in the journal's manifest
+    src = copy.deepcopy(honest["sources"])
+    src[0]["records"] += 1
+    opt = copy.deepcopy(honest["options"])
+    key = next(k for k, v in opt.items() if isinstance(v, bool))
+    opt[key] = not opt[key]
+    for field, value, needle in (("sources", src, 'source 1\'s field "records"'),
+                                 ("options", opt, f'option "{key}"')):
+        meta.update_one({"_id": rec["_id"]}, {"$set": {"manifest": {**honest, field: value}}})
+        refused(db, "g", before, f"the journal's {field} forged", [needle, "swap journal"],
+                *file_args(db, files))
+    meta.update_one({"_id": rec["_id"]}, {"$set": {"manifest": honest}})
+    # a writer to the database takes a variant out of staging: the finish
+    # run again with the files scans staging against the journal
+    staging = raw[f"swefreq_staging_{gid}_variants"]
+    victim = next(iter(staging.find({})))
+    staging.delete_one({"_id": victim["_id"]})
+    refused(db, "g", before, "staging changed after the journal, finish with the files",
+            [f"collection swefreq_staging_{gid}_variants does not match",
+             "nothing more was renamed"], *file_args(db, files))
+    # and makes the journal's manifest match (count, bytes, LtHash digest)
+    meta.update_one({"_id": rec["_id"]}, {"$set": {
+        "manifest.collections": take_out(copy.deepcopy(honest["collections"]), victim)}})
+    refused(db, "g", before, "a forged journal, finish with the files",
+            ["collection variants", "swap journal", "nothing was swapped"], *file_args(db, files))
+    check(not os.path.exists(f"{db}.g.manifest.json"), "the refused finish wrote no manifest")
+    check(meta.find_one({"kind": "group"})["status"] == "swapping",
+          "the refused finish left the journal as it was")
+    # the journal's renames forged (its manifest put back): refused too
+    sw = meta.find_one({"kind": "group"})["swap"]
+    evil = copy.deepcopy(sw)
+    evil["collections"][0]["staging"] = "evil"
+    meta.update_one({"_id": rec["_id"]}, {"$set": {"manifest": honest, "swap": evil}})
+    refused(db, "g", before, "a journal renaming another collection, finish with the files",
+            ["renames \"evil\"", "nothing was swapped"], *file_args(db, files))
+    # the control: forged again, without the files the finish rolls it forward
+    # and the database's manifest vouches for a browser a variant short
+    meta.update_one({"_id": rec["_id"]}, {"$set": {
+        "manifest.collections": take_out(copy.deepcopy(honest["collections"]), victim),
+        "swap": sw}})
+    r, j = finish_json(db)
+    check(r.returncode == 0 and "warning" in r.stderr and "--part-manifest" in r.stderr and
+          "journal of a finish killed in its swap" in r.stderr,
+          f"the control: without the files the forged journal is rolled forward, with a "
+          f"warning: {r.returncode} {r.stderr[-400:]}")
+    check(j.get("plan_file_checked") is False and j.get("part_files_checked") is False and
+          j.get("resumed") is True, f"the control: --json says resumed, nothing checked: {r.stdout}")
+    check("rolled forward as its journal in the database says, not checked against the "
+          "parts' manifest files" in r.stderr,
+          f"the control: a warning that the journal was rolled forward unchecked: {r.stderr[-400:]}")
+    check(not os.path.exists(f"{db}.g.manifest.json"), "the control wrote no manifest file")
+    check(client[db]["variants"].count_documents({"_id": victim["_id"]}) == 0,
+          "the control: the variant the forgery removed is missing from the browser")
+    r = run("verify", "--uri", URI, "--db", db)
+    check(r.returncode == 0, f"the control: verify against the database's manifest passes on "
+          f"the forged browser: {r.returncode} {r.stdout[-300:]}")
+
+    # honest: killed in its swap at its third renameCollection (variants
+    # renamed already), run again with the files: variants is checked in
+    # the browser, metrics in staging
+    gid, before, files = killed_in_swap(db, sources, nth=3)
+    r, j = finish_json(db, *file_args(db, files))
+    check(r.returncode == 0 and "warning" not in r.stderr,
+          f"killed in its swap, run again with the files: finished, no warning: "
+          f"{r.returncode} {r.stderr[-400:]}")
+    check(j.get("plan_file_checked") is True and j.get("part_files_checked") is True and
+          j.get("resumed") is True, f"--json says resumed, both checked: {r.stdout}")
+    reasons = {k: v["reason"] for k, v in j.get("scan", {}).items()}
+    check(reasons == {"variants": "one pass: the check of a finish resumed in its swap "
+                                  "(variants)",
+                      "metrics": "one pass: the check of a finish resumed in its swap "
+                                 f"(swefreq_staging_{gid}_metrics)"},
+          f"--json: each collection scanned again, variants (renamed already) in the "
+          f"browser, metrics in staging: {reasons}")
+    same_as_single(db, "g", want, "a finish killed in its swap, run again with the files")
+    r = run("verify", "--uri", URI, "--db", db, "--sources")
+    check(r.returncode == 0, f"verify --sources after it: {r.returncode} {r.stdout[-300:]}")
 
 
 def strip_tbi_stats(src, dst):
@@ -965,5 +1119,5 @@ def test_ranges(db, good):
 
 
 {"merge": test_merge, "kill": test_kill, "refuse": test_refuse, "swap": test_swap,
- "indel": test_indel, "files": test_files, "scan": test_scan, "stale": test_stale}[MODE]()
+ "indel": test_indel, "files": test_files, "resume": test_resume, "scan": test_scan, "stale": test_stale}[MODE]()
 finish(f"group_test {MODE}")

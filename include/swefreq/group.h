@@ -134,6 +134,11 @@ typedef struct {
      * was not scanned (not loaded, or the finish stopped before it). */
     int scan_mode[SFL_N_COLLECTIONS];
     char scan_reason[SFL_N_COLLECTIONS][200];
+    /* Added later (SFL_FILLED_HAS): the group's record said "swapping"
+     * (a finish killed in its swap): this finish rolled that swap forward,
+     * its journal checked only when the files were given
+     * (plan_file_checked, part_files_checked). */
+    bool resumed;
 } sfl_group_finish_t;
 /* The size of sfl_group_finish_t before the fields added later: the
  * smallest struct_size sfl_mongo_group_finish takes. */
@@ -177,8 +182,20 @@ SFL_API bool sfl_mongo_group_finish(const sfl_mongo_options_t *o, const char *gr
  * that no file holds, or a file that holds no part's: SFL_E_MISMATCH,
  * naming it; a file that cannot be read or is not a plan or a manifest:
  * SFL_E_MANIFEST; as many files as parts are needed, else SFL_E_USAGE.
- * A finish resumed in its swap checks nothing again (it was checked before
- * its journal). Thread safety as sfl_mongo_group_finish. */
+ * A finish killed in its swap (the group's record says "swapping") and run
+ * again rolls the swap forward as its journal says; given files, it first
+ * checks the records against them as above, merges the parts' manifests
+ * and compares the result with the journal's manifest (every collection's
+ * count, bytes and digest but the metrics', which the scan computed; the
+ * sources and options), and the journal's renames with the group's staging
+ * collections, then scans every collection the journal renames (in staging,
+ * or in the browser when renamed already) against the journal's manifest,
+ * computing the metrics again from the variants: a difference is
+ * SFL_E_MISMATCH naming the collection, source or option and the field,
+ * before anything more is renamed; o->manifest_path and `*manifest` then
+ * get the journal's manifest. Without files it checks
+ * nothing and writes no manifest file. Thread safety as
+ * sfl_mongo_group_finish. */
 SFL_API bool sfl_mongo_group_finish_files(const sfl_mongo_options_t *o, const char *group,
                                           const sfl_group_finish_files_t *files,
                                           sfl_group_finish_t *out, sfl_manifest_t **manifest,

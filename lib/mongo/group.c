@@ -890,7 +890,10 @@ static bool metrics_each(void *ud, const bson_t *doc, sfl_error_t *err)
     return sfl_metrics_add_doc(((metrics_ud_t *)ud)->m, bson_get_data(doc), doc->len, err);
 }
 
-static bool check_digest(fin_t *f, sfl_collection_t c, const sfl_digest_t *d, sfl_error_t *err)
+/* `d`, the digest of collection c's documents in `what`, matches the
+ * merged manifest's entry for c. */
+static bool check_named(fin_t *f, sfl_collection_t c, const char *what, const sfl_digest_t *d,
+                        sfl_error_t *err)
 {
     const sfl_manifest_collection_t *e =
         sfl_manifest_find_collection(f->merged, sfl_collection_name(c));
@@ -898,12 +901,76 @@ static bool check_digest(fin_t *f, sfl_collection_t c, const sfl_digest_t *d, sf
     sfl_digest_fingerprint(d, fp);
     if (!e || !sfl_manifest_collection_matches(e, d))
         return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
-                             "staging collection %s does not match the parts' manifests: %llu "
-                             "documents (digest %s), expected %llu (digest %s); the browser's "
-                             "collections were not changed",
-                             f->staging[c], (unsigned long long)d->count, fp,
-                             (unsigned long long)(e ? e->count : 0), e ? e->fingerprint : "-");
+                             "%s does not match the parts' manifests: %llu documents (digest "
+                             "%s), expected %llu (digest %s); %s",
+                             what, (unsigned long long)d->count, fp,
+                             (unsigned long long)(e ? e->count : 0), e ? e->fingerprint : "-",
+                             strcmp(str_of(&f->rec, "status"), "swapping")
+                                 ? "the browser's collections were not changed"
+                                 : "nothing more was renamed");
     return true;
+}
+
+static bool check_digest(fin_t *f, sfl_collection_t c, const sfl_digest_t *d, sfl_error_t *err)
+{
+    char what[160];
+    snprintf(what, sizeof what, "staging collection %s", f->staging[c]);
+    return check_named(f, c, what, d, err);
+}
+
+/* The metrics computed from the variants (ud.m, when the plan has them)
+ * against the journal's manifest, and freed. */
+static bool recheck_metrics(fin_t *f, metrics_ud_t *ud, bool ok, sfl_error_t *err)
+{
+    uint8_t *buf = NULL;
+    size_t *offs = NULL, n = 0;
+    if (ok && ud->m)
+        ok = sfl_metrics_finish(ud->m, &buf, &offs, &n, err);
+    if (ok && ud->m) {
+        sfl_digest_t d;
+        sfl_digest_init(&d);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t len;
+            memcpy(&len, buf + offs[i], 4);
+            sfl_digest_add(&d, buf + offs[i], len);
+        }
+        ok = check_named(f, SFL_COLL_METRICS, "the metrics computed from the variants", &d, err);
+    }
+    free(buf);
+    free(offs);
+    sfl_metrics_destroy(ud->m);
+    return ok;
+}
+
+/* A finish resumed in its swap, its journal checked against the files
+ * (resume_check): every collection the journal renames, in staging or,
+ * renamed already by the killed finish, in the browser, scanned in one
+ * pass against the journal's manifest, and the metrics computed again from
+ * the variants, before anything more is renamed. */
+static bool rescan(fin_t *f, sfl_error_t *err)
+{
+    metrics_ud_t ud = {NULL};
+    bool ok = !f->used[SFL_COLL_METRICS] || (ud.m = sfl_metrics_new(NULL, err)) != NULL;
+    for (int c = 0; ok && c < SFL_N_COLLECTIONS; c++) {
+        if (!f->used[c])
+            continue;
+        const char *name = f->staging[c];
+        int has = sfl_mongo_has_collection(f->k.c, f->k.o->db, name, err);
+        if (has == 0)
+            name = sfl_collection_name((sfl_collection_t)c);
+        f->scan_mode[c] = SFL_SCAN_SINGLE;
+        snprintf(f->scan_reason[c], sizeof f->scan_reason[c],
+                 "one pass: the check of a finish resumed in its swap (%s)", name);
+        char what[160];
+        snprintf(what, sizeof what, "collection %s", name);
+        sfl_digest_t d;
+        ok = has >= 0 && !lost(f, err) &&
+             sfl_mongo_scan_digest_each(f->k.c, f->k.o->db, name, SFL_DIGEST_LTHASH16, &d,
+                                        c == SFL_COLL_VARIANTS && ud.m ? metrics_each : NULL,
+                                        &ud, err) &&
+             check_named(f, (sfl_collection_t)c, what, &d, err);
+    }
+    return recheck_metrics(f, &ud, ok, err) && !lost(f, err);
 }
 
 /* Inserts the metric documents into staging (emptied first: a finish that
@@ -1200,8 +1267,77 @@ static void fin_free(fin_t *f)
     pthread_cond_destroy(&f->wake);
 }
 
+/* The journal's renames are this group's staging collections over the
+ * browser's, each of the plan's collections once. */
+static bool check_renames(fin_t *f, sfl_error_t *err)
+{
+    bool seen[SFL_N_COLLECTIONS] = {false};
+    bson_t sw, one;
+    bson_iter_t it, arr;
+    if (!sub_of(&f->rec, "swap", &sw) || !bson_iter_init_find(&it, &sw, "collections") ||
+        !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr))
+        return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                             "group %s: the swap journal recorded in the database has no "
+                             "renames; nothing was swapped",
+                             f->group);
+    while (bson_iter_next(&arr)) {
+        const uint8_t *data = NULL;
+        uint32_t len = 0;
+        const char *target = "", *staging = "";
+        if (BSON_ITER_HOLDS_DOCUMENT(&arr)) {
+            bson_iter_document(&arr, &len, &data);
+            if (bson_init_static(&one, data, len)) {
+                target = str_of(&one, "target");
+                staging = str_of(&one, "staging");
+            }
+        }
+        int c = 0;
+        while (c < SFL_N_COLLECTIONS && strcmp(sfl_collection_name((sfl_collection_t)c), target))
+            c++;
+        if (c == SFL_N_COLLECTIONS || !f->used[c] || seen[c] || strcmp(staging, f->staging[c]))
+            return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                                 "group %s: the swap journal recorded in the database renames "
+                                 "\"%s\" over \"%s\", which its finish does not (it renames "
+                                 "%s%s_<collection> over each of the plan's collections once); "
+                                 "nothing was swapped",
+                                 f->group, staging, target, SFL_STAGING_PREFIX, f->gid);
+        seen[c] = true;
+    }
+    for (int c = 0; c < SFL_N_COLLECTIONS; c++)
+        if (f->used[c] && !seen[c])
+            return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                                 "group %s: the swap journal recorded in the database does not "
+                                 "rename %s over %s; nothing was swapped",
+                                 f->group, f->staging[c], sfl_collection_name((sfl_collection_t)c));
+    return true;
+}
+
+/* A finish killed in its swap, run again with the files (the records
+ * checked against them and merged as before a journal): the journal's
+ * manifest must be the merged one (group_files.h) and its renames this
+ * group's; the journal's manifest is then the finish's. */
+static bool resume_check(fin_t *f, sfl_error_t *err)
+{
+    bson_t jm;
+    if (!sub_of(&f->rec, "manifest", &jm))
+        return sfl_error_set(err, SFL_DOMAIN_VERIFY, SFL_E_MISMATCH,
+                             "group %s: the swap journal recorded in the database has no "
+                             "manifest; nothing was swapped",
+                             f->group);
+    sfl_manifest_t *j = sfl_manifest_from_bson(&jm, err);
+    if (!j || !sfl_group_journal_check(f->merged, j, f->group, err) || !check_renames(f, err)) {
+        sfl_manifest_destroy(j);
+        return false;
+    }
+    sfl_manifest_destroy(f->merged);
+    f->merged = j;
+    return true;
+}
+
 /* Everything checked before anything changes: the group holds the lock,
- * every part is complete, the parts cover the plan, their manifests merge. */
+ * every part is complete, the parts cover the plan, their manifests merge;
+ * for a finish killed in its swap and run again with the files, the
+ * journal against them (resume_check), else nothing. */
 static bool finish_checks(fin_t *f, sfl_error_t *err)
 {
     bool holds;
@@ -1223,8 +1359,9 @@ static bool finish_checks(fin_t *f, sfl_error_t *err)
         return err && err->code ? false
                                 : sfl_error_set(err, SFL_DOMAIN_STATE, SFL_E_MANIFEST,
                                                 "group %s has no plan", f->group);
-    if (!strcmp(str_of(&f->rec, "status"), "swapping"))
-        return true; /* a finish killed in its swap: roll it forward */
+    bool resumed = !strcmp(str_of(&f->rec, "status"), "swapping");
+    if (resumed && !f->files.plan_path && !f->files.part_manifests)
+        return true; /* a finish killed in its swap, rolled forward on the journal's word */
     f->n = sfl_group_plan_parts(f->plan);
     if (!(f->part_rec = calloc((size_t)f->n, sizeof *f->part_rec)))
         return nomem(err);
@@ -1250,7 +1387,7 @@ static bool finish_checks(fin_t *f, sfl_error_t *err)
                          f->gid, sfl_collection_name((sfl_collection_t)c));
             }
     sfl_manifest_destroy(plan);
-    return ok;
+    return ok && (!resumed || resume_check(f, err));
 }
 
 static bool write_partial(const sfl_mongo_options_t *o, const sfl_manifest_t *m, char **partial,
@@ -1277,14 +1414,15 @@ static bool finish_swap(fin_t *f, sfl_error_t *err)
     f->hb_running = pthread_create(&f->hb, NULL, hb_main, f) == 0;
     bool ok = f->hb_running || sfl_error_set(err, SFL_DOMAIN_SYSTEM, SFL_E_THREAD,
                                              "could not start a thread");
-    ok = ok && (resumed || stage(f, err));
-    ok = ok && (resumed || write_partial(o, f->merged, &partial, err));
+    /* resumed: checked again only when its journal was, against the files */
+    ok = ok && (resumed ? !f->merged || rescan(f, err) : stage(f, err));
+    ok = ok && ((resumed && !f->merged) || write_partial(o, f->merged, &partial, err));
     ok = ok && (resumed || lock_mode(f, LOCK_SWAP, err));
     bool journalled = ok && (resumed || journal(f, err));
     if (!journalled) {
         hb_stop(f);
         sfl_error_t ignore;
-        if (!lost(f, &ignore))
+        if (!resumed && !lost(f, &ignore))
             lock_mode(f, LOCK_GROUP, &ignore); /* the group's again: fix and finish again */
         if (partial)
             unlink(partial);
@@ -1350,12 +1488,12 @@ bool sfl_mongo_group_finish_files(const sfl_mongo_options_t *o, const char *grou
     }
     bool ok = sfl_role_gate(f.k.c, o->db, (sfl_role_t)o->expect_role, true, "finish", NULL, err) &&
               finish_checks(&f, err) && finish_swap(&f, err);
-    bool resumed = !strcmp(str_of(&f.rec, "status"), "swapping");
     sfl_group_finish_t r = {.struct_size = sizeof r,
                             .parts = f.n,
                             .swapped = ok,
-                            .plan_file_checked = ok && !resumed && f.files.plan_path,
-                            .part_files_checked = ok && !resumed && f.files.part_manifests};
+                            .plan_file_checked = ok && f.files.plan_path,
+                            .part_files_checked = ok && f.files.part_manifests,
+                            .resumed = !strcmp(str_of(&f.rec, "status"), "swapping")};
     snprintf(r.group_id, sizeof r.group_id, "%s", f.gid);
     memcpy(r.scan_mode, f.scan_mode, sizeof r.scan_mode);
     memcpy(r.scan_reason, f.scan_reason, sizeof r.scan_reason);
